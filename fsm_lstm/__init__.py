@@ -1,0 +1,24 @@
+"""fsm-lstm: finite-state grammars compiled into LSTMs proven correct for every length.
+
+Data flow: grammar file --load--> Grammar --compile--> Model --certify--> proof for every length,
+--run--> per-step trace.
+"""
+
+from .automata import determinise, equivalent, minimise, shortest_difference, trim
+from .certify import Certificate, certify
+from .compiler import compile_grammar
+from .errors import GrammarError, ModelError, UserError
+from .grammar import Grammar
+from .grammar_files import bundled_names, load_grammar, save_grammar
+from .model import Model, load_model, save_model
+from .regex import regex_grammar
+from .runtime import Trace, run
+from .semantics import Semantics
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Certificate", "Grammar", "GrammarError", "Model", "ModelError", "Semantics", "Trace", "UserError",
+    "bundled_names", "certify", "compile_grammar", "determinise", "equivalent", "load_grammar", "load_model",
+    "minimise", "regex_grammar", "run", "save_grammar", "save_model", "shortest_difference", "trim",
+]

@@ -1,0 +1,165 @@
+"""Classical automata algorithms on grammars: trim, determinise, minimise, language equivalence."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from .grammar import Edge, Grammar
+
+
+def trim(g: Grammar, keep_unreachable: bool = False) -> Grammar:
+    """Drop states that cannot reach an accepting state (and unreachable ones unless asked to keep them).
+
+    The start state is always kept, so a grammar with an empty language trims to a lone start state.
+    """
+    keep = g.coreachable()
+    if not keep_unreachable:
+        keep &= g.reachable()
+    keep.add(g.start)
+    states = tuple(s for s in g.states if s in keep)
+    edges = tuple(e for e in g.transitions if e[0] in keep and e[2] in keep)
+    return g.with_changes(states=states, transitions=edges, accept=g.accept & keep)
+
+
+def _subset_name(members: frozenset[str], order: dict[str, int]) -> str:
+    return "+".join(sorted(members, key=order.__getitem__))
+
+
+def determinise(g: Grammar) -> Grammar:
+    """Subset construction from the start state (the empty set is left out: the DFA is partial)."""
+    if g.is_deterministic:
+        return g
+    order = g.state_index
+    start = frozenset([g.start])
+    names = {start: _subset_name(start, order)}
+    todo = deque([start])
+    edges: list[Edge] = []
+    while todo:
+        subset = todo.popleft()
+        for a in g.alphabet:
+            nxt = frozenset(q for p in subset for b, q in g.out_edges[p] if b == a)
+            if not nxt:
+                continue
+            if nxt not in names:
+                names[nxt] = _subset_name(nxt, order)
+                todo.append(nxt)
+            edges.append((names[subset], a, names[nxt]))
+    accept = frozenset(n for s, n in names.items() if s & g.accept)
+    return g.with_changes(start=names[start], states=tuple(names.values()), transitions=tuple(edges), accept=accept)
+
+
+def transition_table(g: Grammar) -> np.ndarray:
+    """(n+1, K) successor table of a DFA; row and value n stand for the implicit dead state."""
+    n, k = len(g.states), len(g.alphabet)
+    table = np.full((n + 1, k), n, dtype=np.int64)
+    si, ai = g.state_index, g.symbol_index
+    for p, a, q in g.transitions:
+        table[si[p], ai[a]] = si[q]
+    return table
+
+
+def minimise(g: Grammar, keep_unreachable: bool = False) -> Grammar:
+    """The minimal trim DFA of ``g`` (determinised first if needed), by Moore partition refinement.
+
+    A merged class is named by its members joined with ``|``; a class of one state keeps its name.
+    """
+    if not g.is_deterministic:
+        g = determinise(g)
+    g = trim(g, keep_unreachable=keep_unreachable)
+    n = len(g.states)
+    table = transition_table(g)
+    accepting = np.array([s in g.accept for s in g.states] + [False])
+    classes = accepting.astype(np.int64)
+    count = len(np.unique(classes))
+    while True:
+        signature = np.column_stack([classes, classes[table]])
+        _, classes = np.unique(signature, axis=0, return_inverse=True)
+        classes = classes.reshape(-1)
+        new_count = int(classes.max()) + 1
+        if new_count == count:
+            break
+        count = new_count
+    members: dict[int, list[str]] = {}
+    for s, c in zip(g.states, classes[:n]):
+        members.setdefault(int(c), []).append(s)
+    name_of = {c: "|".join(ms) for c, ms in members.items()}
+    state_name = {s: name_of[int(c)] for s, c in zip(g.states, classes[:n])}
+    edges = list(dict.fromkeys((state_name[p], a, state_name[q]) for p, a, q in g.transitions))
+    order = list(dict.fromkeys(state_name[s] for s in g.states))
+    start = state_name[g.start]
+    order.remove(start)
+    return g.with_changes(start=start, states=(start, *order), transitions=tuple(edges),
+                          accept=frozenset(state_name[s] for s in g.accept))
+
+
+def shortest_difference(g1: Grammar, g2: Grammar) -> tuple[str, ...] | None:
+    """The shortest string accepted by exactly one of the two grammars, or None if their languages are equal."""
+    d1, d2 = determinise(g1), determinise(g2)
+    alphabet = list(dict.fromkeys(d1.alphabet + d2.alphabet))
+
+    def step(d: Grammar, s: str | None, a: str) -> str | None:
+        if s is None:
+            return None
+        return next((q for b, q in d.out_edges[s] if b == a), None)
+
+    def accepts(d: Grammar, s: str | None) -> bool:
+        return s is not None and s in d.accept
+
+    start = (d1.start, d2.start)
+    parent: dict[tuple[str | None, str | None], tuple[tuple[str | None, str | None], str] | None] = {start: None}
+    todo = deque([start])
+    while todo:
+        pair = todo.popleft()
+        if accepts(d1, pair[0]) != accepts(d2, pair[1]):
+            word: list[str] = []
+            while parent[pair] is not None:
+                pair, a = parent[pair]  # type: ignore[misc]
+                word.append(a)
+            return tuple(reversed(word))
+        for a in alphabet:
+            nxt = (step(d1, pair[0], a), step(d2, pair[1], a))
+            if nxt not in parent and nxt != (None, None):
+                parent[nxt] = (pair, a)
+                todo.append(nxt)
+    return None
+
+
+def equivalent(g1: Grammar, g2: Grammar) -> bool:
+    """True when the two grammars accept the same language."""
+    return shortest_difference(g1, g2) is None
+
+
+def renumber(g: Grammar, prefix: str = "q") -> Grammar:
+    """Rename states ``q0`` (start), ``q1``, ... in breadth-first order over the alphabet."""
+    order = [g.start]
+    seen = {g.start}
+    for p in order:
+        for a in g.alphabet:
+            for b, q in g.out_edges[p]:
+                if b == a and q not in seen:
+                    seen.add(q)
+                    order.append(q)
+    order += [s for s in g.states if s not in seen]
+    new = {s: f"{prefix}{k}" for k, s in enumerate(order)}
+    return g.with_changes(start=new[g.start], states=tuple(new[s] for s in order),
+                          transitions=tuple((new[p], a, new[q]) for p, a, q in g.transitions),
+                          accept=frozenset(new[s] for s in g.accept))
+
+
+def shortest_accepted(g: Grammar, count: int, max_length: int = 64) -> list[tuple[str, ...]]:
+    """Up to ``count`` accepted strings, shortest first (breadth first over the determinised grammar)."""
+    d = determinise(g)
+    out: list[tuple[str, ...]] = []
+    frontier: list[tuple[str, tuple[str, ...]]] = [(d.start, ())]
+    for _ in range(max_length + 1):
+        for s, w in frontier:
+            if s in d.accept:
+                out.append(w)
+                if len(out) == count:
+                    return out
+        frontier = [(q, w + (a,)) for s, w in frontier for a, q in d.out_edges[s]][:10_000]
+        if not frontier:
+            break
+    return out

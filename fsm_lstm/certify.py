@@ -1,0 +1,492 @@
+"""The all-lengths certificate, computed from the actual weights by interval arithmetic.
+
+Hypothesis to prove: after every non-empty prefix w, each unit labelled ``edge p -a-> q`` lies in the ON box
+when that edge was crossed by the last symbol of w (from some state of states(w minus its last symbol)), and
+in the OFF box otherwise; ``started`` units lie in the ON box. A box bounds both c and h.
+
+Proof by induction over the *configurations* (the sets of edges crossed by the last symbol), which the
+grammar alone defines: (1) from the zero state every first symbol lands in the boxes; (2) for every
+reachable configuration and every symbol, one LSTM step maps the boxes into the boxes of the successor
+configuration; (3) on every configuration's boxes each head's logit has the sign the semantics demands.
+Every bound comes from the stored weights; rounding of a float32 (or float64) forward pass is covered by
+widening each dot product by the standard bound gamma_n * sum|w||x| (n = non-zero terms) and each
+elementwise result by a few units of round-off. The weights' meaning (labels) is only the hypothesis:
+a wrong label, a weak gain or a zeroed weight makes the check fail, naming the unit, prefix and symbol.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .compiler import edge_label
+from .errors import UserError
+from .grammar import Grammar
+from .model import Model
+from .semantics import Semantics
+from .toml_format import parse_toml
+from .words import format_word
+
+ROUNDOFF = {"float32": 2.0 ** -24, "float64": 2.0 ** -53}
+
+
+@dataclass
+class Failure:
+    """Where the proof breaks."""
+
+    message: str
+    unit: str | None = None
+    prefix: str | None = None
+    symbol: str | None = None
+    head: str | None = None
+
+
+@dataclass
+class Certificate:
+    """The outcome: proven or the failure, with the head margin and the invariant boxes."""
+
+    proven: bool
+    margin: float
+    configurations: int
+    iterations: int
+    precision: str
+    on_box: tuple[float, float, float, float] = (math.nan,) * 4  # c_lo, c_hi, h_lo, h_hi
+    off_box: tuple[float, float, float, float] = (math.nan,) * 4
+    failure: Failure | None = None
+    stats: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One line for people."""
+        if not self.proven:
+            return f"NOT PROVEN: {self.failure.message if self.failure else 'unknown reason'}"
+        return (f"proven for every length ({self.precision} arithmetic): {self.configurations} configurations, "
+                f"head margin {self.margin:.3g}, on-units h in [{self.on_box[2]:.4f}, {self.on_box[3]:.4f}], "
+                f"off-units h in [{self.off_box[2]:.2e}, {self.off_box[3]:.2e}]")
+
+
+# ----- interval helpers ---------------------------------------------------------------------
+def _sig(z: np.ndarray) -> np.ndarray:
+    return 0.5 + 0.5 * np.tanh(0.5 * z)
+
+
+def _mul(alo: np.ndarray, ahi: np.ndarray, blo: np.ndarray, bhi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    products = np.stack([alo * blo, alo * bhi, ahi * blo, ahi * bhi])
+    return products.min(axis=0), products.max(axis=0)
+
+
+def _unit_step(zlo: np.ndarray, zhi: np.ndarray, clo: np.ndarray, chi: np.ndarray, eps: float
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One LSTM step for intervals. z*: (..., 4) gate pre-activations (i, f, g, o); c*: (...) previous cell."""
+    lo = np.stack([_sig(zlo[..., 0]), _sig(zlo[..., 1]), np.tanh(zlo[..., 2]), _sig(zlo[..., 3])], axis=-1) - eps
+    hi = np.stack([_sig(zhi[..., 0]), _sig(zhi[..., 1]), np.tanh(zhi[..., 2]), _sig(zhi[..., 3])], axis=-1) + eps
+    fc_lo, fc_hi = _mul(lo[..., 1], hi[..., 1], clo, chi)
+    ig_lo, ig_hi = _mul(lo[..., 0], hi[..., 0], lo[..., 2], hi[..., 2])
+    c_lo, c_hi = fc_lo + ig_lo, fc_hi + ig_hi
+    c_lo, c_hi = c_lo - eps * (2 + np.abs(c_lo)), c_hi + eps * (2 + np.abs(c_hi))
+    h_lo, h_hi = _mul(lo[..., 3], hi[..., 3], np.tanh(c_lo) - eps, np.tanh(c_hi) + eps)
+    return c_lo, c_hi, h_lo - eps, h_hi + eps
+
+
+# ----- the reachable configurations ---------------------------------------------------------
+@dataclass
+class _Configs:
+    edges: list[tuple[int, ...]]  # grammar edge indices crossed by the last symbol
+    words: list[tuple[str, ...]]  # a shortest prefix reaching each configuration
+    succ: np.ndarray  # (n_cfg, K) successor configuration index
+    first: np.ndarray  # (K,) configuration after the first symbol
+    states: np.ndarray  # (n_cfg, n) bool state sets
+
+
+def _configurations(g: Grammar, sem: Semantics, limit: int) -> _Configs:
+    """Breadth-first enumeration of the edge sets crossed by the last symbol."""
+    si, ai = g.state_index, g.symbol_index
+    dst = np.array([si[q] for _, _, q in g.transitions], dtype=np.int64)
+    by_state_symbol: dict[tuple[int, int], list[int]] = {}
+    for j, (p, a, _) in enumerate(g.transitions):
+        by_state_symbol.setdefault((si[p], ai[a]), []).append(j)
+    index: dict[tuple[int, ...], int] = {}
+    edges: list[tuple[int, ...]] = []
+    words: list[tuple[str, ...]] = []
+    succ_rows: list[list[int]] = []
+
+    def crossed(states: np.ndarray, a: int) -> tuple[int, ...]:
+        return tuple(sorted(j for s in np.flatnonzero(states) for j in by_state_symbol.get((int(s), a), ())))
+
+    def intern(cfg: tuple[int, ...], word: tuple[str, ...]) -> int:
+        if cfg not in index:
+            if len(edges) >= limit:
+                raise _TooMany()
+            index[cfg] = len(edges)
+            edges.append(cfg)
+            words.append(word)
+            todo.append(index[cfg])
+        return index[cfg]
+
+    todo: deque[int] = deque()
+    n = len(g.states)
+    first = np.array([intern(crossed(sem.initial, a), (g.alphabet[a],)) for a in range(len(g.alphabet))])
+    while todo:
+        k = todo.popleft()
+        states = np.zeros(n, bool)
+        states[dst[list(edges[k])]] = True
+        while len(succ_rows) <= k:
+            succ_rows.append([])
+        succ_rows[k] = [intern(crossed(states, a), words[k] + (g.alphabet[a],)) for a in range(len(g.alphabet))]
+    state_sets = np.zeros((len(edges), n), bool)
+    for k, cfg in enumerate(edges):
+        state_sets[k, dst[list(cfg)]] = True
+    return _Configs(edges, words, np.array(succ_rows, dtype=np.int64).reshape(len(edges), -1), first, state_sets)
+
+
+class _TooMany(Exception):
+    pass
+
+
+# ----- the proof ----------------------------------------------------------------------------
+def model_grammar(model: Model) -> Grammar:
+    """The grammar stored in a compiled model's meta."""
+    text = model.extra.get("grammar")
+    if not text:
+        raise UserError("the model carries no grammar in its meta; certify it against one with --grammar, "
+                        "or use `fsm-lstm verify` for trained models")
+    return parse_toml(text)
+
+
+def certify(model: Model, grammar: Grammar | None = None, unknown_start: bool | None = None,
+            precision: str = "float32", max_iterations: int = 60, max_configurations: int = 200_000
+            ) -> Certificate:
+    """Prove (or refute) that the model's heads follow the grammar's semantics after every prefix."""
+    return _Prover(model, grammar, unknown_start, precision, max_configurations).run(max_iterations)
+
+
+class _Prover:
+    def __init__(self, model: Model, grammar: Grammar | None, unknown_start: bool | None, precision: str,
+                 max_configurations: int) -> None:
+        if model.cell != "lstm" or len(model.layers) != 1:
+            raise UserError("the certificate covers single-layer LSTMs built by the compiler; "
+                            "use `fsm-lstm verify` for other models")
+        self.model = model
+        self.g = grammar if grammar is not None else model_grammar(model)
+        self.unknown_start = bool(model.extra.get("unknown_start", False)) if unknown_start is None else unknown_start
+        if precision not in ROUNDOFF:
+            raise UserError(f"unknown precision {precision!r}; use float32 or float64")
+        self.precision = precision
+        self.u = ROUNDOFF[precision]
+        self.max_configurations = max_configurations
+        self.sem = Semantics(self.g, self.unknown_start)
+        if tuple(model.alphabet) != tuple(self.g.alphabet):
+            raise UserError(f"the model's alphabet {list(model.alphabet)} differs from the grammar's "
+                            f"{list(self.g.alphabet)}; certify against the grammar it was built for")
+
+    def fail(self, message: str, **where: str | None) -> Certificate:
+        return Certificate(False, -math.inf, 0, 0, self.precision, failure=Failure(message, **where))
+
+    def run(self, max_iterations: int) -> Certificate:
+        m, g = self.model, self.g
+        layer = m.layers[0]
+        H, K = layer.hidden_size, len(g.alphabet)
+        label_to_edge = {edge_label(*e): j for j, e in enumerate(g.transitions)}
+        unit_of_edge = np.full(len(g.transitions), -1, dtype=np.int64)
+        started_units = []
+        for u, label in enumerate(m.units):
+            if label == "started":
+                started_units.append(u)
+            elif label in label_to_edge:
+                unit_of_edge[label_to_edge[label]] = u
+            else:
+                return self.fail(f"unit {u} is labelled {label!r}, which is neither 'started' nor an edge of the "
+                                 "grammar, so the proof cannot say what it should do", unit=label)
+        for label in m.heads:
+            kind, _, arg = label.partition(":")
+            if kind == "state" and arg not in g.state_index:
+                return self.fail(f"head {label!r} names a state that the grammar lacks", head=label)
+        try:
+            cfg = _configurations(g, self.sem, self.max_configurations)
+        except _TooMany:
+            return self.fail(f"more than {self.max_configurations} reachable configurations; "
+                             "determinise the grammar first (the proof for a DFA is linear in its edges)")
+        self.cfg = cfg
+        self.H, self.K = H, K
+        W = layer.weight_hh.astype(np.float64)
+        self.W = W
+        self.Wih = layer.weight_ih.astype(np.float64)
+        self.b = layer.bias_ih.astype(np.float64) + layer.bias_hh.astype(np.float64)
+        self.bias_abs = np.abs(layer.bias_ih.astype(np.float64)) + np.abs(layer.bias_hh.astype(np.float64))
+        absW = np.abs(W)
+        self.R, self.RA = W.sum(axis=1), absW.sum(axis=1)
+        self.gamma = self._gamma((W != 0).sum(axis=1) + 3)
+        self.started = np.array(started_units, dtype=np.int64)
+        self.W_st, self.A_st = W[:, self.started].sum(axis=1), absW[:, self.started].sum(axis=1)
+        is_started = np.zeros(H, bool)
+        is_started[self.started] = True
+        self.edge_units = np.flatnonzero(~is_started)
+        self.cfg_units = [tuple(int(u) for u in unit_of_edge[list(c)] if u >= 0) for c in cfg.edges]
+        self._build_entries(absW)
+        self._initial_step()
+        box = self._hull(self.init_on, self.init_off)
+        iterations = 0
+        for iterations in range(1, max_iterations + 1):
+            image_on, image_off, culprits = self._image(box)
+            image_on = self._merge(image_on, self.init_on)
+            image_off = self._merge(image_off, self.init_off)
+            if self._inside(image_on, box[0]) and self._inside(image_off, box[1]):
+                break
+            box = (self._merge(box[0], image_on), self._merge(box[1], image_off))
+            if box[0][2] <= box[1][3]:
+                return self._separation_failure(culprits, box)
+        else:
+            return self._separation_failure(culprits, box, converged=False)
+        return self._check_heads(box, iterations)
+
+    # --- setup ---
+    def _gamma(self, n: np.ndarray) -> np.ndarray:
+        nu = n * self.u
+        return nu / (1 - nu)
+
+    def _build_entries(self, absW: np.ndarray) -> None:
+        """Per (configuration, symbol): the units whose values differ from the dead-configuration baseline."""
+        H, cfg = self.H, self.cfg
+        rows_of_unit = np.stack([np.arange(H) + k * H for k in range(4)], axis=1)  # (H, 4)
+        rows_nz, cols_nz = np.nonzero(self.W)
+        touched: list[set[int]] = [set() for _ in range(H)]
+        for r, c in zip((rows_nz % H).tolist(), cols_nz.tolist()):
+            touched[c].add(r)
+        pair, unit, prev_on, next_on = [], [], [], []
+        started = set(self.started.tolist())
+        for k, units in enumerate(self.cfg_units):
+            base = set(started) | set(units)
+            for v in units:
+                base |= touched[v]
+            for a in range(self.K):
+                nxt = set(self.cfg_units[cfg.succ[k, a]])
+                for u in sorted(base | nxt):
+                    pair.append(k * self.K + a)
+                    unit.append(u)
+                    prev_on.append(u in units or u in started)
+                    next_on.append(u in nxt or u in started)
+        self.e_pair = np.array(pair, dtype=np.int64)
+        self.e_unit = np.array(unit, dtype=np.int64)
+        self.e_prev_on = np.array(prev_on, bool)
+        self.e_next_on = np.array(next_on, bool)
+        self.e_sym = self.e_pair % self.K
+        width = max((len(u) for u in self.cfg_units), default=0)
+        cols = np.full((len(self.cfg_units), max(width, 1)), H, dtype=np.int64)
+        for k, units in enumerate(self.cfg_units):
+            cols[k, : len(units)] = units
+        W_ext = np.concatenate([self.W, np.zeros((4 * H, 1))], axis=1)
+        A_ext = np.concatenate([absW, np.zeros((4 * H, 1))], axis=1)
+        rows = rows_of_unit[self.e_unit]  # (N, 4)
+        ecols = cols[self.e_pair // self.K]  # (N, width)
+        self.e_col = W_ext[rows[:, :, None], ecols[:, None, :]].sum(axis=-1)  # (N, 4)
+        self.e_abs = A_ext[rows[:, :, None], ecols[:, None, :]].sum(axis=-1)
+        self.e_rows = rows
+        # units counted against the complement of the special set, per pair (padded with -1)
+        excluded = [[] for _ in range(len(self.cfg_units) * self.K)]
+        for p, u in zip(pair, unit):
+            excluded[p].append(u)
+        self.m = max((len(x) for x in excluded), default=0) + 1
+        self.excluded = np.full((len(excluded), self.m), -1, dtype=np.int64)
+        for p, x in enumerate(excluded):
+            self.excluded[p, : len(x)] = x
+        self.head_cols = cols
+        self.cols_ext_heads = np.concatenate([self.model.head_weight.astype(np.float64),
+                                              np.zeros((len(self.model.heads), 1))], axis=1)
+
+    def _initial_step(self) -> None:
+        """The first symbol from the exact zero state, for every symbol."""
+        H = self.H
+        zmid = self.Wih.T + self.b  # (K, 4H)
+        zrad = self._gamma(np.full(4 * H, 3))[None, :] * (np.abs(self.Wih.T) + self.bias_abs)
+        z = lambda x: x.reshape(self.K, 4, H).transpose(0, 2, 1)  # noqa: E731
+        zero = np.zeros((self.K, H))
+        c_lo, c_hi, h_lo, h_hi = _unit_step(z(zmid - zrad), z(zmid + zrad), zero, zero, 8 * self.u)
+        on = np.zeros((self.K, H), bool)
+        on[:, self.started] = True
+        for a in range(self.K):
+            on[a, list(self.cfg_units[self.cfg.first[a]])] = True
+        vals = np.stack([c_lo, c_hi, h_lo, h_hi], axis=-1)
+        self.init_on = self._reduce(vals[on])
+        self.init_off = self._reduce(vals[~on])
+
+    # --- boxes: arrays [c_lo, c_hi, h_lo, h_hi] ---
+    @staticmethod
+    def _reduce(vals: np.ndarray) -> np.ndarray | None:
+        if vals.size == 0:
+            return None
+        return np.array([vals[:, 0].min(), vals[:, 1].max(), vals[:, 2].min(), vals[:, 3].max()])
+
+    @staticmethod
+    def _merge(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+        if a is None or b is None:
+            return b if a is None else a
+        return np.array([min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3])])
+
+    @staticmethod
+    def _inside(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+        if a is None:
+            return True
+        if b is None:
+            return False
+        return bool(a[0] >= b[0] and a[1] <= b[1] and a[2] >= b[2] and a[3] <= b[3])
+
+    def _hull(self, on: np.ndarray | None, off: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        zero = np.zeros(4)
+        return (on if on is not None else zero, off if off is not None else zero)
+
+    # --- one abstract step over every configuration and symbol ---
+    def _image(self, box: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray | None, np.ndarray | None, dict]:
+        on, off = box
+        H, K = self.H, self.K
+        mid = lambda b: (b[2] + b[3]) / 2  # noqa: E731
+        rad = lambda b: (b[3] - b[2]) / 2  # noqa: E731
+        mag = lambda b: max(abs(b[2]), abs(b[3]))  # noqa: E731
+        d_mid, d_rad, d_mag = mid(on) - mid(off), rad(on) - rad(off), mag(on) - mag(off)
+        # baseline: the dead configuration (only `started` on), per symbol: (K, 4H)
+        base_mid = self.Wih.T + self.b + mid(off) * self.R + d_mid * self.W_st
+        base_rad = rad(off) * self.RA + d_rad * self.A_st
+        base_mag = mag(off) * self.RA + d_mag * self.A_st
+        base_slack = self.gamma * (base_mag + np.abs(self.Wih.T) + self.bias_abs)
+        eps = 8 * self.u
+        # special entries
+        e_mid = base_mid[self.e_sym[:, None], self.e_rows] + d_mid * self.e_col
+        e_rad = base_rad[self.e_rows] + d_rad * self.e_abs
+        e_mag = base_mag[self.e_rows] + d_mag * self.e_abs
+        e_rad = e_rad + self.gamma[self.e_rows] * (e_mag + np.abs(self.Wih.T)[self.e_sym[:, None], self.e_rows]
+                                                   + self.bias_abs[self.e_rows])
+        c_prev_lo = np.where(self.e_prev_on, on[0], off[0])
+        c_prev_hi = np.where(self.e_prev_on, on[1], off[1])
+        vals = np.stack(_unit_step(e_mid - e_rad, e_mid + e_rad, c_prev_lo, c_prev_hi, eps), axis=-1)
+        image_on = self._reduce(vals[self.e_next_on])
+        image_off = self._reduce(vals[~self.e_next_on])
+        culprits: dict[str, tuple[float, int, int]] = {}
+        if self.e_next_on.any():
+            k = int(np.argmin(np.where(self.e_next_on, vals[:, 2], np.inf)))
+            culprits["on"] = (float(vals[k, 2]), int(self.e_pair[k]), int(self.e_unit[k]))
+        if (~self.e_next_on).any():
+            k = int(np.argmax(np.where(~self.e_next_on, vals[:, 3], -np.inf)))
+            culprits["off"] = (float(vals[k, 3]), int(self.e_pair[k]), int(self.e_unit[k]))
+        # every other edge unit keeps its baseline value and is off
+        units = self.edge_units
+        if units.size:
+            rows = np.stack([units + k * H for k in range(4)], axis=1)
+            bz_mid, bz_rad = base_mid[:, rows], base_rad[rows][None] + base_slack[:, rows]
+            bvals = np.stack(_unit_step(bz_mid - bz_rad, bz_mid + bz_rad, np.full(units.size, off[0]),
+                                        np.full(units.size, off[1]), eps), axis=-1)  # (K, U, 4)
+            complement = self._complement_extremes(bvals, units)
+            image_off = self._merge(image_off, complement[0])
+            if complement[1] is not None and complement[1][0] > culprits.get("off", (-np.inf,))[0]:
+                culprits["off"] = complement[1]
+        return image_on, image_off, culprits
+
+    def _complement_extremes(self, bvals: np.ndarray, units: np.ndarray
+                             ) -> tuple[np.ndarray | None, tuple[float, int, int] | None]:
+        """Extremes of baseline values over the units outside each pair's special set."""
+        m = min(self.m, units.size)
+        n_pairs = self.excluded.shape[0]
+        out = np.empty((n_pairs, 4))
+        has = np.ones(n_pairs, bool)
+        sym = np.arange(n_pairs) % self.K
+        culprit_unit = None
+        for q, sign in enumerate((1, -1, 1, -1)):  # minimise c_lo, maximise c_hi, minimise h_lo, maximise h_hi
+            key = sign * bvals[:, :, q]  # smaller is more extreme
+            top = np.argpartition(key, m - 1, axis=1)[:, :m] if m < units.size else np.tile(
+                np.arange(units.size), (self.K, 1))
+            order = np.take_along_axis(key, top, axis=1).argsort(axis=1)
+            top = np.take_along_axis(top, order, axis=1)  # (K, m) positions into `units`
+            cand = units[top][sym]  # (n_pairs, m)
+            blocked = (cand[:, :, None] == self.excluded[:, None, :]).any(axis=-1)
+            free = ~blocked
+            has &= free.any(axis=1)
+            pick = np.argmax(free, axis=1)
+            pos = top[sym, pick]
+            out[:, q] = bvals[sym, pos, q]
+            if q == 3:
+                culprit_unit = units[pos]
+        if not has.any():
+            return None, None
+        vals = out[has]
+        box = np.array([vals[:, 0].min(), vals[:, 1].max(), vals[:, 2].min(), vals[:, 3].max()])
+        worst = int(np.flatnonzero(has)[np.argmax(vals[:, 3])])
+        return box, (float(out[worst, 3]), worst, int(culprit_unit[worst]))
+
+    # --- outcomes ---
+    def _where(self, pair: int) -> tuple[str, str]:
+        k, a = divmod(pair, self.K)
+        word = self.cfg.words[k] + (self.g.alphabet[a],)
+        return format_word(word, self.g.alphabet), self.g.alphabet[a]
+
+    def _separation_failure(self, culprits: dict, box: tuple[np.ndarray, np.ndarray], converged: bool = True
+                            ) -> Certificate:
+        ideal_on = math.tanh(1.0) / 2
+        if "on" in culprits and (culprits["on"][0] < ideal_on or "off" not in culprits):
+            value, pair, unit = culprits["on"]
+            role, bound = "on", f"can be as low as {value:.4g}"
+        else:
+            value, pair, unit = culprits["off"]
+            role, bound = "off", f"can reach {value:.4g}"
+        prefix, symbol = self._where(pair)
+        label = self.model.units[unit]
+        lead = "the on/off boxes overlap" if converged else "no invariant box found"
+        cert = self.fail(f"{lead}: unit {unit} ({label}) should be {role} after the prefix {prefix!r} "
+                         f"(reading {symbol!r}), but its hidden value {bound}",
+                         unit=label, prefix=prefix, symbol=symbol)
+        cert.on_box, cert.off_box = tuple(box[0]), tuple(box[1])
+        return cert
+
+    def _check_heads(self, box: tuple[np.ndarray, np.ndarray], iterations: int) -> Certificate:
+        on, off = box
+        m = self.model
+        Wh = m.head_weight.astype(np.float64)
+        bh = m.head_bias.astype(np.float64)
+        absWh = np.abs(Wh)
+        gamma = self._gamma((Wh != 0).sum(axis=1) + 1)
+        mid, rad = (on[2] + on[3]) / 2, (on[3] - on[2]) / 2
+        omid, orad = (off[2] + off[3]) / 2, (off[3] - off[2]) / 2
+        mag, omag = max(abs(on[2]), abs(on[3])), max(abs(off[2]), abs(off[3]))
+        ext = self.cols_ext_heads
+        aext = np.abs(ext)
+        cols = self.head_cols
+        started_w, started_a = Wh[:, self.started].sum(axis=1), absWh[:, self.started].sum(axis=1)
+        col_w = ext[:, cols].sum(axis=-1).T  # (n_cfg, M)
+        col_a = aext[:, cols].sum(axis=-1).T
+        base_mid = bh + omid * Wh.sum(axis=1) + (mid - omid) * started_w
+        base_rad = orad * absWh.sum(axis=1) + (rad - orad) * started_a
+        base_mag = omag * absWh.sum(axis=1) + (mag - omag) * started_a
+        lmid = base_mid + (mid - omid) * col_w
+        lrad = base_rad + (rad - orad) * col_a + gamma * (base_mag + (mag - omag) * col_a + np.abs(bh))
+        lo, hi = lmid - lrad, lmid + lrad
+        # the empty prefix: h = 0 exactly
+        lo = np.vstack([bh - gamma * np.abs(bh), lo])
+        hi = np.vstack([bh + gamma * np.abs(bh), hi])
+        states = np.vstack([self.sem.initial, self.cfg.states])
+        expected = self._expected(states)
+        signed = np.where(expected, lo, -hi)
+        k, h = np.unravel_index(int(np.argmin(signed)), signed.shape)
+        margin = float(signed[k, h])
+        if margin <= 0:
+            word = () if k == 0 else self.cfg.words[k - 1]
+            prefix = format_word(word, self.g.alphabet)
+            label = m.heads[h]
+            return self.fail(f"head {label} should be {'positive' if expected[k, h] else 'negative'} after the "
+                             f"prefix {prefix!r}, but its logit can lie in [{lo[k, h]:.4g}, {hi[k, h]:.4g}]",
+                             head=label, prefix=prefix)
+        return Certificate(True, margin, len(self.cfg.edges), iterations, self.precision,
+                           on_box=tuple(float(x) for x in on), off_box=tuple(float(x) for x in off))
+
+    def _expected(self, states: np.ndarray) -> np.ndarray:
+        """(n_cfg+1, M) bool: each head's required value on each configuration's state set."""
+        sem, g = self.sem, self.g
+        nxt = sem.next(states)
+        cols = []
+        for label in self.model.heads:
+            kind, _, arg = label.partition(":")
+            if label == "accept":
+                cols.append(sem.accept(states))
+            elif kind == "next":
+                cols.append(nxt[:, g.symbol_index[arg]])
+            else:
+                cols.append(states[:, g.state_index[arg]])
+        return np.stack(cols, axis=1)

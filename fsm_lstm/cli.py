@@ -1,0 +1,231 @@
+"""The ``fsm-lstm`` command. Library code raises; only this module prints."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .automata import minimise, shortest_accepted
+from .atomic import write_text_atomic
+from .certify import Certificate, certify, model_grammar
+from .compiler import compile_grammar
+from .decode import decode
+from .draw import draw
+from .errors import UserError
+from .grammar import Grammar, structural_warnings
+from .grammar_files import grammar_text, load_grammar, resolve
+from .model import Model, load_model, save_model
+from .runtime import run
+from .words import encode, format_word, parse_word
+
+DEFAULT_GRAMMAR = "reber"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _load(spec: str, unknown_start: bool = False) -> tuple[Model, Grammar | None]:
+    """A model file as it is, or a grammar compiled on the fly (with the grammar it came from)."""
+    if Path(spec).suffix == ".npz":
+        return load_model(spec), None
+    g = load_grammar(spec)
+    return compile_grammar(g, unknown_start=unknown_start), g
+
+
+def _grammar_of(spec: str) -> Grammar:
+    if Path(spec).suffix == ".npz":
+        return model_grammar(load_model(spec))
+    return load_grammar(spec)
+
+
+def _certificate_json(c: Certificate) -> dict:
+    out = {"proven": c.proven, "margin": c.margin if c.proven else None, "configurations": c.configurations,
+           "iterations": c.iterations, "precision": c.precision,
+           "on_box": dict(zip(("c_lo", "c_hi", "h_lo", "h_hi"), c.on_box)),
+           "off_box": dict(zip(("c_lo", "c_hi", "h_lo", "h_hi"), c.off_box))}
+    if c.failure:
+        out["failure"] = {k: v for k, v in vars(c.failure).items() if v is not None}
+    return out
+
+
+# ----- commands -----------------------------------------------------------------------------
+def cmd_build(args: argparse.Namespace) -> int:
+    specs = args.grammars or [DEFAULT_GRAMMAR]
+    out_dir = Path(args.out_dir)
+    if not out_dir.is_dir():
+        if out_dir.exists():
+            raise UserError(f"{out_dir} is not a folder; choose another --out-dir")
+        out_dir.mkdir(parents=True)
+    grammars = [load_grammar(s) for s in specs]  # fail on bad input before writing anything
+    print(f"{'grammar':<16} {'states':>6} {'edges':>6} {'units':>6}  {'certificate':<12} {'margin':>7} "
+          f"{'time':>7}  model")
+    failed = 0
+    for g in grammars:
+        t0 = time.perf_counter()
+        model = compile_grammar(g, unknown_start=args.unknown_start)
+        cert = certify(model)
+        target = out_dir / f"{g.name}.npz"
+        save_model(model, target)
+        compiled = model_grammar(model)
+        verdict = "proven" if cert.proven else "NOT PROVEN"
+        failed += not cert.proven
+        print(f"{g.name:<16} {len(compiled.states):>6} {len(compiled.transitions):>6} {model.hidden_size:>6}  "
+              f"{verdict:<12} {cert.margin:>7.3f} {time.perf_counter() - t0:>6.2f}s  {target}")
+        if not cert.proven and cert.failure:
+            print(f"  {cert.failure.message}")
+    return 1 if failed else 0
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    g = load_grammar(args.grammar)
+    model = compile_grammar(g, unknown_start=args.unknown_start)
+    save_model(model, args.output)
+    print(f"wrote {args.output}: {model.hidden_size} units, {len(model.heads)} heads "
+          f"({len(g.states)} states, {len(g.transitions)} edges in {args.grammar})")
+    return 0
+
+
+def cmd_certify(args: argparse.Namespace) -> int:
+    model, _ = _load(args.source, unknown_start=args.unknown_start)
+    cert = certify(model, precision=args.precision)
+    if args.json:
+        print(json.dumps(_certificate_json(cert), indent=2))
+    else:
+        print(cert.summary())
+    return 0 if cert.proven else 1
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    model, _ = _load(args.source, unknown_start=args.unknown_start)
+    word = parse_word(args.string, model.alphabet)
+    dtype = np.float64 if args.dtype == "float64" else np.float32
+    truth = run(model, encode([word], model.alphabet), dtype=dtype).decoded()[:, 0]
+    records = []
+    for t in range(len(word) + 1):
+        ans = decode(model, truth[t])
+        records.append({"t": t, "symbol": word[t - 1] if t else None,
+                        "states": list(ans.states) if ans.states is not None else None,
+                        "accept": ans.accept, "next": list(ans.next) if ans.next is not None else None})
+    if args.json:
+        print(json.dumps(records))
+        return 0
+    show = lambda v: "-" if v is None else (" ".join(v) if v else "(none)")  # noqa: E731
+    rows = [(str(r["t"]), r["symbol"] or "", show(r["states"]),
+             "-" if r["accept"] is None else ("yes" if r["accept"] else "no"), show(r["next"])) for r in records]
+    head = ("t", "symbol", "states", "accept", "next")
+    widths = [max(len(x) for x in col) for col in zip(head, *rows)]
+    for row in (head, *rows):
+        print("  ".join(x.ljust(w) for x, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def cmd_draw(args: argparse.Namespace) -> int:
+    g = _grammar_of(args.source)
+    draw(g, args.output)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    g = load_grammar(args.grammar)
+    minimal = minimise(g)
+    print(f"{resolve(args.grammar)}: grammar {g.name!r}")
+    if g.description:
+        print(f"  {g.description}")
+    print(f"  states: {len(g.states)} (start {g.start}, accepting {', '.join(s for s in g.states if s in g.accept) or 'none'})")
+    print(f"  alphabet: {' '.join(g.alphabet)}")
+    print(f"  edges: {len(g.transitions)}; {'deterministic' if g.is_deterministic else 'nondeterministic (an NFA)'}")
+    print(f"  minimal DFA: {len(minimal.states)} states, {len(minimal.transitions)} edges "
+          f"-> a compiled LSTM of {len(minimal.transitions) + 1} units")
+    examples = shortest_accepted(g, 5)
+    print(f"  examples: {', '.join(repr(format_word(w, g.alphabet)) for w in examples) or '(the language is empty)'}")
+    for note in structural_warnings(g):
+        print(f"  warning: {note}")
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    g = load_grammar(args.input)
+    write_text_atomic(args.output, grammar_text(g, Path(args.output).suffix))
+    print(f"wrote {args.output}")
+    return 0
+
+
+# ----- parser -------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="fsm-lstm", description="Compile finite-state grammars into LSTMs proven correct for every "
+                "length; run, certify and draw them.")
+    p.add_argument("--version", action="version", version=f"fsm-lstm {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    src = "a grammar (.toml, .dot, or a bundled name such as reber) or a model (.npz)"
+
+    s = sub.add_parser("build", help="compile and certify grammars, writing models (default: the bundled Reber grammar)")
+    s.add_argument("grammars", nargs="*", metavar="GRAMMAR", help="grammar files or bundled names (default: reber)")
+    s.add_argument("--out-dir", default="sheets", help="folder for the outputs (default: sheets)")
+    s.add_argument("--unknown-start", action="store_true", help="every state is possible before the first symbol")
+    s.set_defaults(func=cmd_build)
+
+    s = sub.add_parser("compile", help="compile a grammar into a model file")
+    s.add_argument("grammar", metavar="GRAMMAR")
+    s.add_argument("-o", "--output", required=True, metavar="MODEL.npz")
+    s.add_argument("--unknown-start", action="store_true", help="every state is possible before the first symbol")
+    s.set_defaults(func=cmd_compile)
+
+    s = sub.add_parser("certify", help="prove the model right for every length (exit 0) or show where it breaks (1)")
+    s.add_argument("source", metavar="GRAMMAR|MODEL", help=src)
+    s.add_argument("--precision", choices=("float32", "float64"), default="float32",
+                   help="the arithmetic whose rounding the proof covers (float32 covers float64 too)")
+    s.add_argument("--unknown-start", action="store_true", help="with a grammar: compile for an unknown start")
+    s.add_argument("--json", action="store_true", help="print a JSON report")
+    s.set_defaults(func=cmd_certify)
+
+    s = sub.add_parser("run", help="run a string and show the decoded heads after every prefix")
+    s.add_argument("source", metavar="GRAMMAR|MODEL", help=src)
+    s.add_argument("string", metavar="STRING", help="symbols without separators (BTXSE), or space-separated")
+    s.add_argument("--json", action="store_true", help="print a list of {t, symbol, states, accept, next}")
+    s.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    s.add_argument("--unknown-start", action="store_true", help="with a grammar: compile for an unknown start")
+    s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("draw", help="draw a grammar (or a model's grammar) with Graphviz")
+    s.add_argument("source", metavar="GRAMMAR|MODEL", help=src)
+    s.add_argument("-o", "--output", required=True, metavar="FILE.svg|png|pdf")
+    s.set_defaults(func=cmd_draw)
+
+    s = sub.add_parser("check", help="describe a grammar file: states, determinism, minimal size, examples, warnings")
+    s.add_argument("grammar", metavar="GRAMMAR")
+    s.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("convert", help="convert a grammar between TOML and DOT")
+    s.add_argument("input", metavar="IN")
+    s.add_argument("-o", "--output", required=True, metavar="OUT.toml|OUT.dot")
+    s.set_defaults(func=cmd_convert)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: bad input gives one line on stderr and exit code 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except UserError as exc:
+        print(f"fsm-lstm: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("fsm-lstm: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

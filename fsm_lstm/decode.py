@@ -1,0 +1,37 @@
+"""Reading a model's heads as answers: the states, accept and next of every prefix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .model import Model
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The decoded heads after one prefix; None where the model has no such head."""
+
+    states: tuple[str, ...] | None
+    accept: bool | None
+    next: tuple[str, ...] | None
+
+
+def decode(model: Model, truth: np.ndarray) -> Answer:
+    """Decode one (M,) row of head truth values (logit > 0)."""
+    states, nxt, accept = [], [], None
+    has_state = has_next = False
+    for label, on in zip(model.heads, truth):
+        kind, _, arg = label.partition(":")
+        if label == "accept":
+            accept = bool(on)
+        elif kind == "state":
+            has_state = True
+            if on:
+                states.append(arg)
+        elif kind == "next":
+            has_next = True
+            if on:
+                nxt.append(arg)
+    return Answer(tuple(states) if has_state else None, accept, tuple(nxt) if has_next else None)

@@ -1,0 +1,13 @@
+"""The one exception type that the command line turns into a one-line message and exit code 2."""
+
+
+class UserError(Exception):
+    """Bad input from the user: a file, an option or a string. The message says what and how to fix it."""
+
+
+class GrammarError(UserError):
+    """A grammar file or grammar object is malformed."""
+
+
+class ModelError(UserError):
+    """A model file is malformed or does not fit the request."""

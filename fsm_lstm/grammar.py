@@ -1,0 +1,179 @@
+"""Grammar: a finite-state machine over named symbols, held as a networkx MultiDiGraph.
+
+States are nodes with ``start``/``accept`` attributes; every edge carries a ``symbol``.
+A state may have several edges on one symbol (an NFA). Semantics live in ``semantics.py``,
+automata algorithms (trim, determinise, minimise, equivalence) in ``automata.py``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from functools import cached_property
+
+import networkx as nx
+
+from .errors import GrammarError
+
+Edge = tuple[str, str, str]
+
+
+def check_symbol(symbol: object, where: str) -> str:
+    """Return ``symbol`` if it is a non-empty string without white space, else raise."""
+    if not isinstance(symbol, str):
+        raise GrammarError(f"{where}: symbol {symbol!r} is not a string; write symbols as quoted strings")
+    if symbol == "":
+        raise GrammarError(f"{where}: a symbol is empty; symbols are non-empty strings such as \"a\"")
+    if any(ch.isspace() for ch in symbol):
+        raise GrammarError(f"{where}: symbol {symbol!r} contains white space; symbols are names without spaces")
+    return symbol
+
+
+@dataclass(frozen=True)
+class Grammar:
+    """A validated finite-state grammar. ``states`` and ``alphabet`` fix the index order used everywhere."""
+
+    name: str
+    start: str
+    accept: frozenset[str]
+    alphabet: tuple[str, ...]
+    states: tuple[str, ...]
+    transitions: tuple[Edge, ...]
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.alphabet:
+            raise GrammarError("the alphabet is empty; give at least one transition or symbol")
+        if len(set(self.alphabet)) != len(self.alphabet):
+            dup = next(a for a in self.alphabet if self.alphabet.count(a) > 1)
+            raise GrammarError(f"symbol {dup!r} is listed twice in the alphabet; list it once")
+        for a in self.alphabet:
+            check_symbol(a, f"alphabet")
+        if len(set(self.states)) != len(self.states):
+            dup = next(s for s in self.states if self.states.count(s) > 1)
+            raise GrammarError(f"state {dup!r} is listed twice; list it once")
+        known = set(self.states)
+        if self.start not in known:
+            raise GrammarError(f"start state {self.start!r} is not a state of the grammar; "
+                               "name a state that appears in the transitions")
+        for q in sorted(self.accept - known):
+            raise GrammarError(f"accepting state {q!r} is not a state of the grammar; "
+                               "fix the name or add transitions for it")
+        symbols = set(self.alphabet)
+        seen: set[Edge] = set()
+        for k, (p, a, q) in enumerate(self.transitions):
+            for s in (p, q):
+                if s not in known:
+                    raise GrammarError(f"transitions[{k}] names unknown state {s!r}; "
+                                       "add it to `states` or fix the name")
+            if a not in symbols:
+                raise GrammarError(f"transitions[{k}] uses symbol {a!r}, which is not in the "
+                                   f"alphabet {list(self.alphabet)}; add it to `alphabet` or fix the edge")
+            if (p, a, q) in seen:
+                raise GrammarError(f"transitions[{k}] repeats the edge {p} -{a}-> {q}; "
+                                   "delete the duplicate")
+            seen.add((p, a, q))
+
+    # ----- indexing -----------------------------------------------------------------
+    @cached_property
+    def state_index(self) -> dict[str, int]:
+        """State name -> row index."""
+        return {s: k for k, s in enumerate(self.states)}
+
+    @cached_property
+    def symbol_index(self) -> dict[str, int]:
+        """Symbol -> one-hot index."""
+        return {a: k for k, a in enumerate(self.alphabet)}
+
+    @cached_property
+    def is_deterministic(self) -> bool:
+        """True when no state has two edges on the same symbol."""
+        keys = [(p, a) for p, a, _ in self.transitions]
+        return len(keys) == len(set(keys))
+
+    @cached_property
+    def graph(self) -> nx.MultiDiGraph:
+        """The grammar as a networkx MultiDiGraph (nodes: start/accept attributes; edges: symbol)."""
+        g = nx.MultiDiGraph(name=self.name, description=self.description, alphabet=list(self.alphabet))
+        for s in self.states:
+            g.add_node(s, start=(s == self.start), accept=(s in self.accept))
+        for p, a, q in self.transitions:
+            g.add_edge(p, q, key=a, symbol=a)
+        return g
+
+    @classmethod
+    def from_graph(cls, g: nx.MultiDiGraph, name: str | None = None) -> Grammar:
+        """Build a grammar from a MultiDiGraph in the format of :attr:`graph`."""
+        starts = [n for n, d in g.nodes(data=True) if d.get("start")]
+        if len(starts) != 1:
+            raise GrammarError(f"graph has {len(starts)} start nodes; mark exactly one node with start=True")
+        transitions = tuple((p, d["symbol"], q) for p, q, d in g.edges(data=True))
+        alphabet = list(g.graph.get("alphabet", []))
+        for _, a, _ in transitions:
+            if a not in alphabet:
+                alphabet.append(a)
+        return cls(name=name or g.graph.get("name", "grammar"), start=starts[0],
+                   accept=frozenset(n for n, d in g.nodes(data=True) if d.get("accept")),
+                   alphabet=tuple(alphabet), states=tuple(g.nodes), transitions=transitions,
+                   description=g.graph.get("description", ""))
+
+    # ----- structure ----------------------------------------------------------------
+    def reachable(self, initial: frozenset[str] | None = None) -> set[str]:
+        """States reachable from ``initial`` (default: the start state)."""
+        todo = deque(initial if initial is not None else [self.start])
+        seen = set(todo)
+        out = self.out_edges
+        while todo:
+            p = todo.popleft()
+            for _, q in out[p]:
+                if q not in seen:
+                    seen.add(q)
+                    todo.append(q)
+        return seen
+
+    def coreachable(self) -> set[str]:
+        """States from which some accepting state can be reached."""
+        into: dict[str, list[str]] = {s: [] for s in self.states}
+        for p, _, q in self.transitions:
+            into[q].append(p)
+        todo = deque(self.accept)
+        seen = set(todo)
+        while todo:
+            q = todo.popleft()
+            for p in into[q]:
+                if p not in seen:
+                    seen.add(p)
+                    todo.append(p)
+        return seen
+
+    @cached_property
+    def out_edges(self) -> dict[str, list[tuple[str, str]]]:
+        """State -> list of (symbol, target)."""
+        out: dict[str, list[tuple[str, str]]] = {s: [] for s in self.states}
+        for p, a, q in self.transitions:
+            out[p].append((a, q))
+        return out
+
+    def with_changes(self, **changes: object) -> Grammar:
+        """A copy with some fields replaced (validated again)."""
+        fields = dict(name=self.name, start=self.start, accept=self.accept, alphabet=self.alphabet,
+                      states=self.states, transitions=self.transitions, description=self.description)
+        fields.update(changes)
+        return Grammar(**fields)  # type: ignore[arg-type]
+
+
+def structural_warnings(g: Grammar) -> list[str]:
+    """Warnings a grammar author wants to see: unreachable and dead states, an empty language."""
+    notes = []
+    unreachable = [s for s in g.states if s not in g.reachable()]
+    if unreachable:
+        notes.append(f"unreachable states (no path from start {g.start!r}): {', '.join(unreachable)}")
+    live = g.coreachable()
+    dead = [s for s in g.states if s not in live]
+    if not g.accept:
+        notes.append("no accepting states: the language is empty; list some in `accept`")
+    elif g.start not in live:
+        notes.append("no accepting state is reachable from the start: the language is empty")
+    elif dead:
+        notes.append(f"dead states (no path to an accepting state): {', '.join(dead)}")
+    return notes

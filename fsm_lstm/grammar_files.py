@@ -1,0 +1,71 @@
+"""Reading and writing grammar files by extension (.toml, .dot), and the bundled grammars."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .atomic import write_text_atomic
+from .dot_format import parse_dot, to_dot
+from .errors import GrammarError
+from .grammar import Grammar
+from .toml_format import load_toml, to_toml
+
+FORMATS = (".toml", ".dot")
+
+
+def bundled_dir() -> Path:
+    """The folder of the grammar files shipped with fsm-lstm."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "grammars", here.parent / "grammars"):  # installed wheel, source checkout
+        if candidate.is_dir():
+            return candidate
+    raise GrammarError(f"the bundled grammars are missing beside {here}; reinstall fsm-lstm")
+
+
+def bundled_names() -> list[str]:
+    """Names of the bundled grammars."""
+    return sorted(p.stem for p in bundled_dir().glob("*.toml"))
+
+
+def resolve(spec: str | os.PathLike[str]) -> Path:
+    """A path as given, or the bundled grammar of that name (``reber`` -> .../reber.toml)."""
+    path = Path(spec)
+    if path.exists() or path.suffix:
+        return path
+    bundled = bundled_dir() / f"{path.name}.toml"
+    return bundled if bundled.exists() else path
+
+
+def load_grammar(spec: str | os.PathLike[str]) -> Grammar:
+    """Load a grammar file (.toml or .dot) or a bundled grammar by name."""
+    path = resolve(spec)
+    if not path.suffix and not path.exists():
+        raise GrammarError(f"{path}: no such grammar file, and no bundled grammar of that name "
+                           f"(bundled: {', '.join(bundled_names())})")
+    if path.suffix not in FORMATS:
+        raise GrammarError(f"{path}: unknown grammar format {path.suffix or '(no extension)'!r}; "
+                           f"use a .toml or .dot file, or a bundled name ({', '.join(bundled_names())})")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise GrammarError(f"{path}: no such file; check the path (bundled grammars: {', '.join(bundled_names())})") from None
+    except UnicodeDecodeError:
+        raise GrammarError(f"{path}: not UTF-8 text; save the file as UTF-8") from None
+    except OSError as exc:
+        raise GrammarError(f"{path}: cannot read it ({exc.strerror}); check the path and permissions") from None
+    if path.suffix == ".dot":
+        return parse_dot(text, where=str(path))
+    return load_toml(str(path), text, default_name=path.stem)
+
+
+def grammar_text(g: Grammar, suffix: str) -> str:
+    """The grammar written in the format of ``suffix``."""
+    if suffix not in FORMATS:
+        raise GrammarError(f"cannot write grammars as {suffix or '(no extension)'!r}; use .toml or .dot")
+    return to_toml(g) if suffix == ".toml" else to_dot(g)
+
+
+def save_grammar(g: Grammar, path: str | os.PathLike[str]) -> None:
+    """Write a grammar file atomically, in the format given by the extension."""
+    write_text_atomic(path, grammar_text(g, Path(path).suffix))

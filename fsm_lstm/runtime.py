@@ -1,0 +1,156 @@
+"""Batched numpy forward pass of a Model, in float32 or float64, from the zero initial state.
+
+Layer 0 reads one-hot symbols, so its input projection is a row gather. A gate whose recurrent weights
+are all zero depends on the symbol alone: its activations are tabulated once per symbol and gathered
+(a compiled model's forget, candidate and output gates are such gates). Sigmoid is 1 / (1 + exp(-z))
+with the sign folded into the weights (exact); in float32 it is within 2 units of round-off of the true
+value, inside the 8 units the certificate allows for every elementwise function. Every gate has its own
+contiguous buffer: numpy is several times slower on strided column blocks. (Two threads over the batch
+were measured and gave nothing on this 2-core machine, so the loop is single-threaded.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .model import Layer, Model
+
+
+
+@dataclass
+class Trace:
+    """Per-step values. heads: (T+1, B, M) logits, row 0 the empty prefix. With ``record``: per layer,
+    gates (T, B, 4H) in (i, f, g, o) order, c and h (T+1, B, H) with row 0 the zero state."""
+
+    heads: np.ndarray
+    gates: list[np.ndarray] | None = None
+    c: list[np.ndarray] | None = None
+    h: list[np.ndarray] | None = None
+
+    def decoded(self) -> np.ndarray:
+        """(T+1, B, M) bool: a head is true exactly when its logit is > 0."""
+        return self.heads > 0
+
+
+def _activate(z: np.ndarray, gate: int) -> np.ndarray:
+    if gate == 2:
+        return np.tanh(z)
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+class _LayerPlan:
+    """Tables for one layer. Columns are ordered dynamic gates first, then input-only (static) gates;
+    for one-hot input a single (K, 4H) table holds the scaled pre-activations of the dynamic gates and
+    the final activations of the static ones."""
+
+    def __init__(self, layer: Layer, dtype: type, one_hot: bool) -> None:
+        H = self.hidden = layer.hidden_size
+        self.dtype = dtype
+        w_hh = layer.weight_hh.astype(dtype)
+        w_ih = layer.weight_ih.astype(dtype)
+        bias = layer.bias_ih.astype(dtype) + layer.bias_hh.astype(dtype)
+        blocks = [np.arange(q * H, (q + 1) * H) for q in range(4)]
+        static = [one_hot and not np.any(w_hh[b]) for b in blocks]
+        self.dynamic = [q for q in range(4) if not static[q]]
+        self.order = self.dynamic + [q for q in range(4) if static[q]]
+        self.column = {q: slice(k * H, (k + 1) * H) for k, q in enumerate(self.order)}
+        self.n_dyn = len(self.dynamic) * H
+        rows = np.concatenate([blocks[q] for q in self.dynamic] or [np.zeros(0, np.int64)])
+        # g rows keep their sign (tanh); sigmoid rows are negated so that sigmoid(z) = 1 / (1 + exp(-z))
+        scale = np.concatenate([np.full(H, 1.0 if q == 2 else -1.0, dtype) for q in self.dynamic] or [np.zeros(0, dtype)])
+        self.w_hh_t = np.ascontiguousarray((w_hh[rows] * scale[:, None]).T)
+        self.w_in_t = np.ascontiguousarray((w_ih[rows] * scale[:, None]).T)  # (K or H_prev, D*H)
+        self.b_in = bias[rows] * scale
+        self.table = None
+        if one_hot:
+            statics = [_activate(w_ih[blocks[q]].T + bias[blocks[q]], q) for q in self.order[len(self.dynamic):]]
+            self.table = np.ascontiguousarray(np.concatenate([self.w_in_t + self.b_in, *statics], axis=1))
+
+
+def _run_steps(plan: _LayerPlan, inputs: np.ndarray, hs: np.ndarray, cs: np.ndarray | None,
+               gates: np.ndarray | None) -> None:
+    """Run one layer, writing into hs (and cs, gates). inputs: (T, B) symbols when ``plan.table`` is set,
+    else (T, B, D*H) projected inputs."""
+    H, dtype, n_dyn = plan.hidden, plan.dtype, plan.n_dyn
+    steps, batch = inputs.shape[:2]
+    dyn = np.empty((batch, n_dyn), dtype=dtype)
+    act = {q: np.empty((batch, H), dtype=dtype) for q in plan.order[len(plan.dynamic):]}
+    single = len(plan.dynamic) == 1
+    if single:
+        act[plan.dynamic[0]] = dyn
+    tables = {q: np.ascontiguousarray(plan.table[:, plan.column[q]]) for q in act} if plan.table is not None else {}
+    dyn_table = np.ascontiguousarray(plan.table[:, :n_dyn]) if plan.table is not None else None
+    c = np.zeros((batch, H), dtype=dtype)
+    tmp = np.empty((batch, H), dtype=dtype)
+    h = hs[0]
+    for t in range(steps):
+        if dyn_table is not None:
+            sym = inputs[t]
+            np.take(dyn_table, sym, axis=0, out=dyn, mode="clip")
+            for q in plan.order[len(plan.dynamic):]:
+                np.take(tables[q], sym, axis=0, out=act[q], mode="clip")
+        else:
+            dyn[...] = inputs[t]
+        if n_dyn:
+            dyn += h @ plan.w_hh_t
+            for k, q in enumerate(plan.dynamic):
+                block = dyn if single else dyn[:, k * H:(k + 1) * H]
+                if q == 2:
+                    block = np.tanh(block, out=block if single else None)
+                else:
+                    block = np.exp(block, out=block if single else None)
+                    block += 1.0
+                    np.reciprocal(block, out=block)
+                act[q] = block
+        np.multiply(act[1], c, out=c)
+        np.multiply(act[0], act[2], out=tmp)
+        c += tmp
+        h = hs[t + 1]
+        np.tanh(c, out=h)
+        h *= act[3]
+        if cs is not None and gates is not None:
+            cs[t + 1] = c
+            for q in range(4):
+                gates[t, :, q * H:(q + 1) * H] = act[q]
+
+
+def _run_layer(plan: _LayerPlan, inputs: np.ndarray, record: bool
+               ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Run one layer over (T, B) symbols or (T, B, H_prev) values."""
+    H, dtype = plan.hidden, plan.dtype
+    steps, batch = inputs.shape[:2]
+    if plan.table is None:
+        inputs = (inputs.reshape(steps * batch, -1) @ plan.w_in_t + plan.b_in).reshape(steps, batch, -1)
+    hs = np.zeros((steps + 1, batch, H), dtype=dtype)
+    cs = np.zeros((steps + 1, batch, H), dtype=dtype) if record else None
+    gates = np.empty((steps, batch, 4 * H), dtype=dtype) if record else None
+    with np.errstate(over="ignore"):  # exp(-z) may overflow to inf, giving sigmoid 0 as it should
+        _run_steps(plan, inputs, hs, cs, gates)
+    return hs, cs, gates
+
+
+def run(model: Model, strings: np.ndarray, dtype: type = np.float32, record: bool = False) -> Trace:
+    """Run a (B, T) batch of symbol indices. Shorter strings may be padded: outputs are causal."""
+    strings = np.asarray(strings, dtype=np.int64)
+    if strings.ndim == 1:
+        strings = strings[None, :]
+    if strings.size and (strings.min() < 0 or strings.max() >= len(model.alphabet)):
+        raise ValueError(f"symbol indices must lie in 0..{len(model.alphabet) - 1}")
+    values: np.ndarray = np.ascontiguousarray(strings.T)
+    all_h, all_c, all_g = [], [], []
+    for k, layer in enumerate(model.layers):
+        plan = _LayerPlan(layer, dtype, one_hot=(k == 0))
+        hs, cs, gates = _run_layer(plan, values if k == 0 else values[1:], record)
+        all_h.append(hs)
+        all_c.append(cs)
+        all_g.append(gates)
+        values = hs
+    steps, batch, width = values.shape
+    heads = (values.reshape(-1, width) @ model.head_weight.astype(dtype).T + model.head_bias.astype(dtype))
+    heads = heads.reshape(steps, batch, -1)
+    if not record:
+        return Trace(heads=heads)
+    return Trace(heads=heads, gates=all_g, c=all_c, h=all_h)  # type: ignore[arg-type]

@@ -1,0 +1,121 @@
+"""Grammar files in TOML (schema in DESIGN.md): read with validation, and written back."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import tomllib
+from typing import Any
+
+from .errors import GrammarError
+from .grammar import Grammar, check_symbol
+from .regex import regex_grammar
+
+KEYS = ("name", "description", "start", "accept", "alphabet", "states", "transitions", "regex")
+_TRIPLE = re.compile(r'\[\s*("(?:[^"\\]|\\.)*"|\'[^\']*\')\s*,\s*("(?:[^"\\]|\\.)*"|\'[^\']*\')\s*,'
+                     r'\s*("(?:[^"\\]|\\.)*"|\'[^\']*\')\s*\]')
+
+
+def _line_of_transition(text: str, k: int) -> int | None:
+    """Line number of the k-th [from, symbol, to] triple in the file text, if it can be found."""
+    matches = list(_TRIPLE.finditer(text))
+    if 0 <= k < len(matches):
+        return text.count("\n", 0, matches[k].start()) + 1
+    return None
+
+
+def _strings(data: dict[str, Any], key: str) -> list[str]:
+    value = data[key]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise GrammarError(f"`{key}` must be a list of strings, like {key} = [\"a\", \"b\"]")
+    return value
+
+
+def parse_toml(text: str, default_name: str = "grammar") -> Grammar:
+    """Parse grammar TOML text; errors name the key (the caller adds the file and line)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise GrammarError(f"not valid TOML: {exc}; fix the syntax there") from None
+    for key in data:
+        if key not in KEYS:
+            close = difflib.get_close_matches(key, KEYS, n=1)
+            hint = f"did you mean `{close[0]}`?" if close else f"known keys: {', '.join(KEYS)}"
+            raise GrammarError(f"unknown key `{key}`; {hint}")
+    for key in ("name", "description", "start", "regex"):
+        if key in data and not isinstance(data[key], str):
+            raise GrammarError(f"`{key}` must be a string, like {key} = \"...\"")
+    name = data.get("name", default_name)
+    description = data.get("description", "")
+    alphabet = _strings(data, "alphabet") if "alphabet" in data else None
+    if alphabet is not None:
+        if not alphabet:
+            raise GrammarError("`alphabet` is empty; list the symbols, or leave the key out to take them from the edges")
+        for a in alphabet:
+            check_symbol(a, "alphabet")
+    if "regex" in data:
+        extra = [k for k in ("transitions", "start", "accept", "states") if k in data]
+        if extra:
+            raise GrammarError(f"`regex` and `{extra[0]}` cannot be combined; give either a regex or transitions")
+        return regex_grammar(data["regex"], name=name, alphabet=alphabet, description=description)
+    if "transitions" not in data:
+        raise GrammarError("no `transitions` (and no `regex`); add transitions = [[\"from\", \"symbol\", \"to\"], ...]")
+    if "start" not in data:
+        raise GrammarError("no `start` state; add start = \"NAME\" naming the state before the first symbol")
+    if "accept" not in data:
+        raise GrammarError("no `accept` list; add accept = [\"NAME\", ...] (it may be empty)")
+    accept = _strings(data, "accept")
+    edges = data["transitions"]
+    if not isinstance(edges, list):
+        raise GrammarError("`transitions` must be a list of [from, symbol, to] triples")
+    triples = []
+    for k, edge in enumerate(edges):
+        if not (isinstance(edge, list) and len(edge) == 3 and all(isinstance(x, str) for x in edge)):
+            raise GrammarError(f"transitions[{k}] is {edge!r}; each transition is [\"from\", \"symbol\", \"to\"]")
+        check_symbol(edge[1], f"transitions[{k}]")
+        triples.append(tuple(edge))
+    symbols = list(alphabet) if alphabet is not None else []
+    if alphabet is None:
+        symbols = list(dict.fromkeys(a for _, a, _ in triples))
+    if "states" in data:
+        states = _strings(data, "states")
+    else:
+        mentioned = [s for p, _, q in triples for s in (p, q)] + list(accept)
+        if data["start"] not in mentioned:
+            raise GrammarError(f"start state {data['start']!r} does not appear in any transition; "
+                               "fix the name or list it in `states`")
+        states = list(dict.fromkeys([data["start"], *mentioned]))
+    return Grammar(name=name, start=data["start"], accept=frozenset(accept), alphabet=tuple(symbols),
+                   states=tuple(states), transitions=tuple(triples), description=description)
+
+
+def load_toml(path: str, text: str, default_name: str) -> Grammar:
+    """Parse a grammar file's text; every error names the file and, where known, the line."""
+    try:
+        return parse_toml(text, default_name)
+    except GrammarError as exc:
+        msg = str(exc)
+        m = re.match(r"transitions\[(\d+)\]", msg)
+        line = _line_of_transition(text, int(m.group(1))) if m else None
+        where = f"{path}, line {line}" if line else path
+        raise GrammarError(f"{where}: {msg}") from None
+
+
+def _q(s: str) -> str:
+    return json.dumps(s, ensure_ascii=False)
+
+
+def to_toml(g: Grammar) -> str:
+    """Write a grammar as TOML that :func:`parse_toml` reads back to an equal grammar."""
+    lines = [f"name = {_q(g.name)}"]
+    if g.description:
+        lines.append(f"description = {_q(g.description)}")
+    lines += [f"start = {_q(g.start)}",
+              f"accept = [{', '.join(_q(s) for s in g.states if s in g.accept)}]",
+              f"alphabet = [{', '.join(_q(a) for a in g.alphabet)}]",
+              f"states = [{', '.join(_q(s) for s in g.states)}]",
+              "transitions = ["]
+    lines += [f"  [{_q(p)}, {_q(a)}, {_q(q)}]," for p, a, q in g.transitions]
+    lines.append("]")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,37 @@
+"""Strings of symbols as written on the command line: no separators when every symbol is one character
+(``BTXSE``), space-separated otherwise (``push pop``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .errors import UserError
+
+
+def parse_word(text: str, alphabet: Sequence[str]) -> tuple[str, ...]:
+    """Split ``text`` into symbols of ``alphabet``; unknown symbols raise a UserError naming the position."""
+    single = all(len(a) == 1 for a in alphabet)
+    parts = [ch for ch in text if not ch.isspace()] if single else text.split()
+    known = set(alphabet)
+    for pos, sym in enumerate(parts):
+        if sym not in known:
+            raise UserError(f"unknown symbol {sym!r} at position {pos + 1} of {text!r}; "
+                            f"the alphabet is {' '.join(alphabet)}")
+    return tuple(parts)
+
+
+def format_word(word: Sequence[str], alphabet: Sequence[str]) -> str:
+    """Write a word as on the command line."""
+    return ("" if all(len(a) == 1 for a in alphabet) else " ").join(word)
+
+
+def encode(words: Sequence[Sequence[str]], alphabet: Sequence[str], pad: int = 0) -> np.ndarray:
+    """(B, T) int64 symbol indices of equal-length or padded words (padding with index ``pad``)."""
+    index = {a: k for k, a in enumerate(alphabet)}
+    length = max((len(w) for w in words), default=0)
+    out = np.full((len(words), length), pad, dtype=np.int64)
+    for b, w in enumerate(words):
+        out[b, : len(w)] = [index[a] for a in w]
+    return out
