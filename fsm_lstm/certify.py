@@ -210,21 +210,23 @@ class _Prover:
                              "determinise the grammar first (the proof for a DFA is linear in its edges)")
         self.cfg = cfg
         self.H, self.K = H, K
-        W = layer.weight_hh.astype(np.float64)
+        W = layer.weight_hh  # stored dtype; gathered values are widened to float64 exactly
         self.W = W
         self.Wih = layer.weight_ih.astype(np.float64)
         self.b = layer.bias_ih.astype(np.float64) + layer.bias_hh.astype(np.float64)
         self.bias_abs = np.abs(layer.bias_ih.astype(np.float64)) + np.abs(layer.bias_hh.astype(np.float64))
         absW = np.abs(W)
-        self.R, self.RA = W.sum(axis=1), absW.sum(axis=1)
-        self.gamma = self._gamma((W != 0).sum(axis=1) + 3)
+        self.R, self.RA = W.sum(axis=1, dtype=np.float64), absW.sum(axis=1, dtype=np.float64)
+        self.gamma = self._gamma(np.count_nonzero(W, axis=1) + 3)
         self.started = np.array(started_units, dtype=np.int64)
-        self.W_st, self.A_st = W[:, self.started].sum(axis=1), absW[:, self.started].sum(axis=1)
+        self.W_st = W[:, self.started].astype(np.float64).sum(axis=1)
+        self.A_st = absW[:, self.started].astype(np.float64).sum(axis=1)
         is_started = np.zeros(H, bool)
         is_started[self.started] = True
         self.edge_units = np.flatnonzero(~is_started)
         self.cfg_units = [tuple(int(u) for u in unit_of_edge[list(c)] if u >= 0) for c in cfg.edges]
-        self._build_entries(absW)
+        del absW
+        self._build_entries()
         self._initial_step()
         box = self._hull(self.init_on, self.init_off)
         iterations = 0
@@ -246,54 +248,61 @@ class _Prover:
         nu = n * self.u
         return nu / (1 - nu)
 
-    def _build_entries(self, absW: np.ndarray) -> None:
-        """Per (configuration, symbol): the units whose values differ from the dead-configuration baseline."""
-        H, cfg = self.H, self.cfg
-        rows_of_unit = np.stack([np.arange(H) + k * H for k in range(4)], axis=1)  # (H, 4)
+    def _build_entries(self) -> None:
+        """Per (configuration, symbol): the units whose values differ from the dead-configuration baseline
+        (started units, the configuration's units, the units they feed, and the successor's units)."""
+        H, K, cfg = self.H, self.K, self.cfg
+        n_cfg = len(self.cfg_units)
+        cfg_ptr = np.cumsum([0] + [len(u) for u in self.cfg_units])
+        cfg_flat = np.array([u for units in self.cfg_units for u in units], dtype=np.int64)
+        # units fed by each unit's column (any gate row with a non-zero weight on it)
         rows_nz, cols_nz = np.nonzero(self.W)
-        touched: list[set[int]] = [set() for _ in range(H)]
-        for r, c in zip((rows_nz % H).tolist(), cols_nz.tolist()):
-            touched[c].add(r)
-        pair, unit, prev_on, next_on = [], [], [], []
-        started = set(self.started.tolist())
-        for k, units in enumerate(self.cfg_units):
-            base = set(started) | set(units)
-            for v in units:
-                base |= touched[v]
-            for a in range(self.K):
-                nxt = set(self.cfg_units[cfg.succ[k, a]])
-                for u in sorted(base | nxt):
-                    pair.append(k * self.K + a)
-                    unit.append(u)
-                    prev_on.append(u in units or u in started)
-                    next_on.append(u in nxt or u in started)
-        self.e_pair = np.array(pair, dtype=np.int64)
-        self.e_unit = np.array(unit, dtype=np.int64)
-        self.e_prev_on = np.array(prev_on, bool)
-        self.e_next_on = np.array(next_on, bool)
-        self.e_sym = self.e_pair % self.K
-        width = max((len(u) for u in self.cfg_units), default=0)
-        cols = np.full((len(self.cfg_units), max(width, 1)), H, dtype=np.int64)
-        for k, units in enumerate(self.cfg_units):
-            cols[k, : len(units)] = units
-        W_ext = np.concatenate([self.W, np.zeros((4 * H, 1))], axis=1)
-        A_ext = np.concatenate([absW, np.zeros((4 * H, 1))], axis=1)
-        rows = rows_of_unit[self.e_unit]  # (N, 4)
-        ecols = cols[self.e_pair // self.K]  # (N, width)
-        self.e_col = W_ext[rows[:, :, None], ecols[:, None, :]].sum(axis=-1)  # (N, 4)
-        self.e_abs = A_ext[rows[:, :, None], ecols[:, None, :]].sum(axis=-1)
+        fed = np.unique(cols_nz.astype(np.int64) * H + rows_nz % H)
+        fed_ptr = np.searchsorted(fed // H, np.arange(H + 1))
+        fed_units = fed % H
+
+        def expand(ptr: np.ndarray, flat: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """For each owner o (an index into ptr), the items flat[ptr[o]:ptr[o+1]], as (owner position, item)."""
+            counts = ptr[owners + 1] - ptr[owners]
+            pos = np.repeat(np.arange(owners.size), counts)
+            starts = np.repeat(ptr[owners], counts)
+            return pos, flat[starts + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)]
+
+        # the configuration's own units (previously on) and the units they feed
+        k_own, u_own = expand(cfg_ptr, cfg_flat, np.arange(n_cfg))
+        _, u_fed = expand(fed_ptr, fed_units, u_own)
+        k_fed = np.repeat(k_own, fed_ptr[u_own + 1] - fed_ptr[u_own])
+        base_k = np.concatenate([k_own, k_fed, np.repeat(np.arange(n_cfg), self.started.size)])
+        base_u = np.concatenate([u_own, u_fed, np.tile(self.started, n_cfg)])
+        pairs_of = lambda k, u: (np.repeat(k * K, K) + np.tile(np.arange(K), k.size), np.repeat(u, K))  # noqa: E731
+        bp, bu = pairs_of(base_k, base_u)
+        succ = cfg.succ.reshape(-1)
+        sp, su = expand(cfg_ptr, cfg_flat, succ)
+        keys = np.unique(np.concatenate([bp * H + bu, sp * H + su]))
+        self.e_pair, self.e_unit = keys // H, keys % H
+        is_started = np.isin(self.e_unit, self.started)
+        own_keys = np.repeat(k_own * K, K) + np.tile(np.arange(K), k_own.size)
+        self.e_prev_on = np.isin(keys, own_keys * H + np.repeat(u_own, K)) | is_started
+        self.e_next_on = np.isin(keys, sp * H + su) | is_started
+        self.e_sym = self.e_pair % K
+        # sums of the configuration's columns at each entry's four gate rows
+        width = max(int(np.diff(cfg_ptr).max(initial=0)), 1)
+        cols = np.full((n_cfg, width), -1, dtype=np.int64)
+        cols[k_own, np.arange(k_own.size) - cfg_ptr[k_own]] = u_own
+        rows = self.e_unit[:, None] + H * np.arange(4)[None, :]  # (N, 4)
+        ecols = cols[self.e_pair // K]  # (N, width)
+        gathered = self.W[rows[:, :, None], np.maximum(ecols, 0)[:, None, :]].astype(np.float64)
+        gathered *= (ecols >= 0)[:, None, :]
+        self.e_col = gathered.sum(axis=-1)
+        self.e_abs = np.abs(gathered).sum(axis=-1)
         self.e_rows = rows
-        # units counted against the complement of the special set, per pair (padded with -1)
-        excluded = [[] for _ in range(len(self.cfg_units) * self.K)]
-        for p, u in zip(pair, unit):
-            excluded[p].append(u)
-        self.m = max((len(x) for x in excluded), default=0) + 1
-        self.excluded = np.full((len(excluded), self.m), -1, dtype=np.int64)
-        for p, x in enumerate(excluded):
-            self.excluded[p, : len(x)] = x
+        # each pair's special units, padded with -1, to exclude them from the baseline extremes
+        starts = np.searchsorted(self.e_pair, np.arange(n_cfg * K + 1))
+        counts = np.diff(starts)
+        self.m = int(counts.max(initial=0)) + 1
+        self.excluded = np.full((n_cfg * K, self.m), -1, dtype=np.int64)
+        self.excluded[self.e_pair, np.arange(keys.size) - starts[self.e_pair]] = self.e_unit
         self.head_cols = cols
-        self.cols_ext_heads = np.concatenate([self.model.head_weight.astype(np.float64),
-                                              np.zeros((len(self.model.heads), 1))], axis=1)
 
     def _initial_step(self) -> None:
         """The first symbol from the exact zero state, for every symbol."""
@@ -446,12 +455,11 @@ class _Prover:
         mid, rad = (on[2] + on[3]) / 2, (on[3] - on[2]) / 2
         omid, orad = (off[2] + off[3]) / 2, (off[3] - off[2]) / 2
         mag, omag = max(abs(on[2]), abs(on[3])), max(abs(off[2]), abs(off[3]))
-        ext = self.cols_ext_heads
-        aext = np.abs(ext)
         cols = self.head_cols
+        valid = (cols >= 0)[None, :, :]
         started_w, started_a = Wh[:, self.started].sum(axis=1), absWh[:, self.started].sum(axis=1)
-        col_w = ext[:, cols].sum(axis=-1).T  # (n_cfg, M)
-        col_a = aext[:, cols].sum(axis=-1).T
+        col_w = (Wh[:, np.maximum(cols, 0)] * valid).sum(axis=-1).T  # (n_cfg, M)
+        col_a = (absWh[:, np.maximum(cols, 0)] * valid).sum(axis=-1).T
         base_mid = bh + omid * Wh.sum(axis=1) + (mid - omid) * started_w
         base_rad = orad * absWh.sum(axis=1) + (rad - orad) * started_a
         base_mag = omag * absWh.sum(axis=1) + (mag - omag) * started_a

@@ -66,8 +66,9 @@ def compile_grammar(grammar: Grammar, unknown_start: bool = False, gains: Gains 
     W = gains.wrong_symbol if gains.wrong_symbol is not None else max_presence + 1.0
 
     H, K = units, len(g.alphabet)
-    w_ih = np.zeros((4 * H, K))
-    w_hh = np.zeros((4 * H, H))
+    f32 = np.float32
+    w_ih = np.zeros((4 * H, K), f32)
+    w_hh = np.zeros((4 * H, H), f32)  # written in float32 directly: the file's dtype, no dense float64 copy
     b_ih = np.zeros(4 * H)
     b_ih[H:2 * H] = -F  # forget gates shut
     b_ih[2 * H:3 * H] = F  # candidates ~ 1
@@ -88,8 +89,7 @@ def compile_grammar(grammar: Grammar, unknown_start: bool = False, gains: Gains 
     head_w[:, started] = -kappa * (coef @ init) / TANH1
     head_b = kappa * (coef @ init - 0.5)
 
-    f32 = np.float32
-    layer = Layer(w_ih.astype(f32), w_hh.astype(f32), b_ih.astype(f32), np.zeros(4 * H, f32))
+    layer = Layer(w_ih, w_hh, b_ih.astype(f32), np.zeros(4 * H, f32))
     return Model(layers=(layer,), head_weight=head_w.astype(f32), head_bias=head_b.astype(f32),
                  alphabet=g.alphabet, heads=tuple(labels),
                  units=tuple([edge_label(*e) for e in edges] + ["started"]), cell="lstm",

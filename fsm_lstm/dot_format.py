@@ -126,7 +126,10 @@ def parse_dot(text: str, where: str = "DOT") -> Grammar:
     starts = [q for p, q, _ in edges if p.startswith("__start")]
     if len(starts) != 1:
         raise GrammarError(f"{where}: found {len(starts)} start markers; add exactly one edge '__start0 -> STATE'")
-    states = [n for n in nodes if not n.startswith("__start")]
+    name_of = {n: (attrs_.get("label") or n) for n, attrs_ in nodes.items()}
+    if len(set(name_of.values())) != len(name_of):
+        name_of = {n: n for n in nodes}  # labels are not unique names: fall back to node ids
+    states = [name_of[n] for n in nodes if not n.startswith("__start")]
     transitions = []
     for p, q, found in edges:
         if p.startswith("__start"):
@@ -134,9 +137,10 @@ def parse_dot(text: str, where: str = "DOT") -> Grammar:
         label = found.get("label", "").strip()
         if not label:
             raise GrammarError(f"{where}: edge {p} -> {q} has no label; give it label=\"SYMBOL\"")
-        transitions.append((p, label, q))
-    accept = frozenset(n for n in states if "doublecircle" in nodes[n].get("shape", ""))
-    start = starts[0]
+        transitions.append((name_of[p], label, name_of[q]))
+    accept = frozenset(name_of[n] for n in nodes if not n.startswith("__start")
+                       and "doublecircle" in nodes[n].get("shape", ""))
+    start = name_of[starts[0]]
     alphabet = tuple(dict.fromkeys(a for _, a, _ in transitions))
     ordered = [start] + [s for s in states if s != start]
     return Grammar(name=name, start=start, accept=accept, alphabet=alphabet, states=tuple(ordered),
@@ -145,6 +149,25 @@ def parse_dot(text: str, where: str = "DOT") -> Grammar:
 
 def _quote(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+_KEYWORDS = {"node", "edge", "graph", "digraph", "subgraph", "strict"}
+
+
+def _node_ids(states: list[str]) -> dict[str, str]:
+    """Plain identifiers for nodes (AALpy reads only ``\\w+`` ids); other names get ``n<k>`` and keep their label."""
+    ids: dict[str, str] = {}
+    taken = {s for s in states if re.fullmatch(r"[A-Za-z_]\w*", s) and s.lower() not in _KEYWORDS}
+    for k, s in enumerate(states):
+        if s in taken:
+            ids[s] = s
+        else:
+            candidate = f"n{k}"
+            while candidate in taken:
+                candidate += "_"
+            taken.add(candidate)
+            ids[s] = candidate
+    return ids
 
 
 def to_dot(g: Grammar, complete: bool = True) -> str:
@@ -160,11 +183,12 @@ def to_dot(g: Grammar, complete: bool = True) -> str:
                 sink += "_"
             states.append(sink)
             edges += [(p, a, sink) for p, a in missing] + [(sink, a, sink) for a in g.alphabet]
+    ids = _node_ids(states)
     lines = [f"digraph {_quote(g.name)} {{", "rankdir=LR;"]
     for s in states:
         shape = ", shape=doublecircle" if s in g.accept else ""
-        lines.append(f"{_quote(s)} [label={_quote(s)}{shape}];")
+        lines.append(f"{ids[s]} [label={_quote(s)}{shape}];")
     for p, a, q in edges:
-        lines.append(f"{_quote(p)} -> {_quote(q)} [label={_quote(a)}];")
-    lines += ['__start0 [label="", shape=none];', f'__start0 -> {_quote(g.start)} [label=""];', "}"]
+        lines.append(f"{ids[p]} -> {ids[q]} [label={_quote(a)}];")
+    lines += ['__start0 [label="", shape=none];', f'__start0 -> {ids[g.start]} [label=""];', "}"]
     return "\n".join(lines) + "\n"

@@ -37,7 +37,7 @@ class Layer:
     @property
     def hidden_size(self) -> int:
         """H, the number of units."""
-        return self.weight_hh.shape[1]
+        return self.weight_hh.shape[0] // 4
 
 
 @dataclass(frozen=True)
@@ -94,8 +94,8 @@ def validate(m: Model) -> None:
         raise _fail("meta.alphabet must be a non-empty list of distinct symbols")
     width = len(m.alphabet)
     for k, layer in enumerate(m.layers):
-        h = layer.weight_hh.shape[1] if layer.weight_hh.ndim == 2 else -1
-        expect = {"weight_ih": (4 * h, width), "weight_hh": (4 * h, h), "bias_ih": (4 * h,), "bias_hh": (4 * h,)}
+        h = layer.weight_hh.shape[0] // 4 if layer.weight_hh.ndim == 2 else -1
+        expect = {"weight_hh": (4 * h, h), "weight_ih": (4 * h, width), "bias_ih": (4 * h,), "bias_hh": (4 * h,)}
         for name, shape in expect.items():
             arr = getattr(layer, name)
             if arr.shape != shape:

@@ -13,15 +13,34 @@ from .grammar import Grammar, check_symbol
 from .regex import regex_grammar
 
 KEYS = ("name", "description", "start", "accept", "alphabet", "states", "transitions", "regex")
-_TRIPLE = re.compile(r'\[\s*("(?:[^"\\]|\\.)*"|\'[^\']*\')\s*,\s*("(?:[^"\\]|\\.)*"|\'[^\']*\')\s*,'
-                     r'\s*("(?:[^"\\]|\\.)*"|\'[^\']*\')\s*\]')
 
 
 def _line_of_transition(text: str, k: int) -> int | None:
-    """Line number of the k-th [from, symbol, to] triple in the file text, if it can be found."""
-    matches = list(_TRIPLE.finditer(text))
-    if 0 <= k < len(matches):
-        return text.count("\n", 0, matches[k].start()) + 1
+    """Line number where the k-th element of the ``transitions`` array starts, if it can be found."""
+    m = re.search(r"^\s*transitions\s*=\s*\[", text, re.MULTILINE)
+    if not m:
+        return None
+    depth, quote, count, pos = 1, "", -1, m.end() - 1
+    while pos + 1 < len(text):
+        pos += 1
+        ch = text[pos]
+        if quote:
+            if ch == quote and text[pos - 1] != "\\":
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            pos = text.find("\n", pos) if "\n" in text[pos:] else len(text)
+        elif ch == "[":
+            depth += 1
+            if depth == 2:
+                count += 1
+                if count == k:
+                    return text.count("\n", 0, pos) + 1
+        elif ch == "]":
+            depth -= 1
+            if depth == 0:
+                return None
     return None
 
 
@@ -81,8 +100,8 @@ def parse_toml(text: str, default_name: str = "grammar") -> Grammar:
     if "states" in data:
         states = _strings(data, "states")
     else:
-        mentioned = [s for p, _, q in triples for s in (p, q)] + list(accept)
-        if data["start"] not in mentioned:
+        mentioned = [s for p, _, q in triples for s in (p, q)]
+        if triples and data["start"] not in mentioned:
             raise GrammarError(f"start state {data['start']!r} does not appear in any transition; "
                                "fix the name or list it in `states`")
         states = list(dict.fromkeys([data["start"], *mentioned]))

@@ -1,0 +1,66 @@
+"""Compile + certify random DFAs of growing size over 4 symbols: time and peak memory, side by side.
+
+Each size runs in a fresh process so that peak RSS belongs to that size alone. Run: python bench/scale.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+import tracemalloc
+
+
+def one(states: int, symbols: int, seed: int) -> dict:
+    import numpy as np
+
+    from fsm_lstm.certify import certify
+    from fsm_lstm.compiler import compile_grammar
+    from fsm_lstm.generate import random_dfa
+
+    g = random_dfa(np.random.default_rng(seed), states, symbols)
+    t0 = time.perf_counter()
+    model = compile_grammar(g)
+    t1 = time.perf_counter()
+    cert = certify(model)
+    t2 = time.perf_counter()
+    tracemalloc.start()
+    certify(compile_grammar(g))
+    _, traced = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"states": states, "edges": len(model.units) - 1, "units": model.hidden_size,
+            "compile_s": t1 - t0, "certify_s": t2 - t1, "proven": cert.proven, "margin": cert.margin,
+            "traced_mb": traced / 2**20, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--symbols", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one is not None:
+        print(json.dumps(one(args.one, args.symbols, args.seed)))
+        return
+    print(f"random DFAs over {args.symbols} symbols (minimised before compiling), seed {args.seed}")
+    print(f"{'states':>7} {'edges':>6} {'units':>6} {'compile s':>10} {'certify s':>10} {'total s':>8} "
+          f"{'peak MB':>8} {'RSS MB':>7}  proof")
+    previous = None
+    for n in args.sizes:
+        out = subprocess.run([sys.executable, __file__, "--one", str(n), "--symbols", str(args.symbols),
+                              "--seed", str(args.seed)], capture_output=True, text=True, check=True)
+        r = json.loads(out.stdout)
+        total = r["compile_s"] + r["certify_s"]
+        growth = f"  x{total / previous[0]:.0f} time for x{r['edges'] / previous[1]:.0f} edges" if previous else ""
+        print(f"{r['states']:>7} {r['edges']:>6} {r['units']:>6} {r['compile_s']:>10.3f} {r['certify_s']:>10.3f} "
+              f"{total:>8.3f} {r['traced_mb']:>8.1f} {r['rss_mb']:>7.0f}  "
+              f"{'proven' if r['proven'] else 'NOT PROVEN'} (margin {r['margin']:.2f}){growth}")
+        previous = (total, r["edges"])
+
+
+if __name__ == "__main__":
+    main()

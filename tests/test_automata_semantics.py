@@ -1,0 +1,89 @@
+"""Semantics, determinisation, minimisation and equivalence, against brute force over short strings."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fsm_lstm.automata import determinise, minimise, shortest_difference, trim
+from fsm_lstm.generate import walks
+from fsm_lstm.semantics import Semantics
+from fsm_lstm.toml_format import parse_toml
+from fsm_lstm.words import encode
+from tests.oracle import accepts, all_words, next_symbols, states_after
+from tests.strategies import grammars
+
+SHORT = 5
+
+
+@settings(max_examples=80, deadline=None)
+@given(grammars(max_states=8, max_symbols=3), st.integers(0, 2**32 - 1), st.booleans())
+def test_batched_semantics_equal_the_definitions(g, seed, unknown_start):
+    sem = Semantics(g, unknown_start=unknown_start)
+    initial = set(g.states) if unknown_start else {g.start}
+    words = walks(g, np.random.default_rng(seed), count=6, length=40, leave=0.1)
+    states = sem.states(words)
+    acc, nxt = sem.accept(states), sem.next(states)
+    for b, row in enumerate(words):
+        word = [g.alphabet[i] for i in row]
+        for t in range(len(word) + 1):
+            expected = states_after(g, word[:t], initial)
+            assert {s for s, on in zip(g.states, states[t, b]) if on} == expected
+            assert acc[t, b] == bool(expected & g.accept)
+            assert {a for a, on in zip(g.alphabet, nxt[t, b]) if on} == next_symbols(g, expected)
+
+
+def test_next_means_the_string_can_still_be_completed():
+    """next(w) = {a : w a u is accepted for some u}, checked by brute force on a grammar with a dead end."""
+    g = parse_toml('start = "a"\naccept = ["c"]\ntransitions = [["a","x","b"], ["a","y","d"], ["b","x","c"],'
+                   ' ["d","x","d"]]\n')
+    sem = Semantics(g)
+    for w in all_words("xy", 3):
+        completable = {a for a in "xy" if any(accepts(g, w + (a,) + u) for u in all_words("xy", 4))}
+        assert sem.next_symbols(w) == completable, w
+
+
+@settings(max_examples=80, deadline=None)
+@given(grammars(max_states=7, max_symbols=2))
+def test_determinise_trim_and_minimise_keep_the_language(g):
+    for h in (determinise(g), trim(g), minimise(g)):
+        for w in all_words(g.alphabet, SHORT):
+            assert accepts(h, w) == accepts(g, w)
+
+
+def residual_classes(g, depth: int) -> int:
+    """Myhill-Nerode by brute force: distinct live residual languages of reachable prefixes (up to depth)."""
+    words = list(all_words(g.alphabet, depth))
+    seen = set()
+    for prefix in all_words(g.alphabet, depth):
+        signature = tuple(accepts(g, prefix + u) for u in words)
+        if any(signature):
+            seen.add(signature)
+    return len(seen)
+
+
+@settings(max_examples=60, deadline=None)
+@given(grammars(max_states=5, max_symbols=2, deterministic=True))
+def test_minimise_reaches_the_myhill_nerode_size(g):
+    m = minimise(g)
+    assert m.is_deterministic
+    # a DFA of <= 5 states reaches every state within 4 symbols and separates any two within 4
+    assert len(m.states) == max(1, residual_classes(g, 4))
+
+
+@settings(max_examples=80, deadline=None)
+@given(grammars(max_states=5, max_symbols=2), grammars(max_states=5, max_symbols=2))
+def test_shortest_difference_is_shortest(g1, g2):
+    diff = shortest_difference(g1, g2)
+    alphabet = sorted(set(g1.alphabet) | set(g2.alphabet))
+    brute = next((w for w in all_words(alphabet, 7) if accepts(g1, w) != accepts(g2, w)), None)
+    if diff is None:
+        assert brute is None
+    else:
+        assert accepts(g1, diff) != accepts(g2, diff)
+        assert brute is not None and len(diff) == len(brute)
+
+
+def test_encode_pads_and_indexes():
+    assert encode([("b", "a"), ("a",)], ("a", "b"), pad=0).tolist() == [[1, 0], [0, 0]]
