@@ -103,17 +103,17 @@ class _Configs:
 def _configurations(g: Grammar, sem: Semantics, limit: int) -> _Configs:
     """Breadth-first enumeration of the edge sets crossed by the last symbol."""
     si, ai = g.state_index, g.symbol_index
-    dst = np.array([si[q] for _, _, q in g.transitions], dtype=np.int64)
+    dst = [si[q] for _, _, q in g.transitions]
     by_state_symbol: dict[tuple[int, int], list[int]] = {}
     for j, (p, a, _) in enumerate(g.transitions):
         by_state_symbol.setdefault((si[p], ai[a]), []).append(j)
     index: dict[tuple[int, ...], int] = {}
     edges: list[tuple[int, ...]] = []
     words: list[tuple[str, ...]] = []
-    succ_rows: list[list[int]] = []
+    todo: deque[int] = deque()
 
-    def crossed(states: np.ndarray, a: int) -> tuple[int, ...]:
-        return tuple(sorted(j for s in np.flatnonzero(states) for j in by_state_symbol.get((int(s), a), ())))
+    def crossed(states: set[int], a: int) -> tuple[int, ...]:
+        return tuple(sorted(j for s in states for j in by_state_symbol.get((s, a), ())))
 
     def intern(cfg: tuple[int, ...], word: tuple[str, ...]) -> int:
         if cfg not in index:
@@ -125,20 +125,18 @@ def _configurations(g: Grammar, sem: Semantics, limit: int) -> _Configs:
             todo.append(index[cfg])
         return index[cfg]
 
-    todo: deque[int] = deque()
-    n = len(g.states)
-    first = np.array([intern(crossed(sem.initial, a), (g.alphabet[a],)) for a in range(len(g.alphabet))])
+    K = len(g.alphabet)
+    initial = {int(s) for s in np.flatnonzero(sem.initial)}
+    first = np.array([intern(crossed(initial, a), (g.alphabet[a],)) for a in range(K)], dtype=np.int64)
+    succ_rows: list[list[int]] = []
     while todo:
         k = todo.popleft()
-        states = np.zeros(n, bool)
-        states[dst[list(edges[k])]] = True
-        while len(succ_rows) <= k:
-            succ_rows.append([])
-        succ_rows[k] = [intern(crossed(states, a), words[k] + (g.alphabet[a],)) for a in range(len(g.alphabet))]
-    state_sets = np.zeros((len(edges), n), bool)
+        states = {dst[j] for j in edges[k]}
+        succ_rows.append([intern(crossed(states, a), words[k] + (g.alphabet[a],)) for a in range(K)])
+    state_sets = np.zeros((len(edges), len(g.states)), bool)
     for k, cfg in enumerate(edges):
-        state_sets[k, dst[list(cfg)]] = True
-    return _Configs(edges, words, np.array(succ_rows, dtype=np.int64).reshape(len(edges), -1), first, state_sets)
+        state_sets[k, [dst[j] for j in cfg]] = True
+    return _Configs(edges, words, np.array(succ_rows, dtype=np.int64).reshape(len(edges), K), first, state_sets)
 
 
 class _TooMany(Exception):
@@ -215,17 +213,21 @@ class _Prover:
         self.Wih = layer.weight_ih.astype(np.float64)
         self.b = layer.bias_ih.astype(np.float64) + layer.bias_hh.astype(np.float64)
         self.bias_abs = np.abs(layer.bias_ih.astype(np.float64)) + np.abs(layer.bias_hh.astype(np.float64))
-        absW = np.abs(W)
-        self.R, self.RA = W.sum(axis=1, dtype=np.float64), absW.sum(axis=1, dtype=np.float64)
-        self.gamma = self._gamma(np.count_nonzero(W, axis=1) + 3)
+        # one dense pass: everything else comes from the non-zero entries
+        self.nz_rows, self.nz_cols = np.nonzero(W)
+        values = W[self.nz_rows, self.nz_cols].astype(np.float64)
+        rows = 4 * H
+        self.R = np.bincount(self.nz_rows, weights=values, minlength=rows)
+        self.RA = np.bincount(self.nz_rows, weights=np.abs(values), minlength=rows)
+        self.gamma = self._gamma(np.bincount(self.nz_rows, minlength=rows) + 3)
         self.started = np.array(started_units, dtype=np.int64)
-        self.W_st = W[:, self.started].astype(np.float64).sum(axis=1)
-        self.A_st = absW[:, self.started].astype(np.float64).sum(axis=1)
+        at_started = np.isin(self.nz_cols, self.started)
+        self.W_st = np.bincount(self.nz_rows[at_started], weights=values[at_started], minlength=rows)
+        self.A_st = np.bincount(self.nz_rows[at_started], weights=np.abs(values[at_started]), minlength=rows)
         is_started = np.zeros(H, bool)
         is_started[self.started] = True
         self.edge_units = np.flatnonzero(~is_started)
         self.cfg_units = [tuple(int(u) for u in unit_of_edge[list(c)] if u >= 0) for c in cfg.edges]
-        del absW
         self._build_entries()
         self._initial_step()
         box = self._hull(self.init_on, self.init_off)
@@ -256,8 +258,7 @@ class _Prover:
         cfg_ptr = np.cumsum([0] + [len(u) for u in self.cfg_units])
         cfg_flat = np.array([u for units in self.cfg_units for u in units], dtype=np.int64)
         # units fed by each unit's column (any gate row with a non-zero weight on it)
-        rows_nz, cols_nz = np.nonzero(self.W)
-        fed = np.unique(cols_nz.astype(np.int64) * H + rows_nz % H)
+        fed = np.unique(self.nz_cols.astype(np.int64) * H + self.nz_rows % H)
         fed_ptr = np.searchsorted(fed // H, np.arange(H + 1))
         fed_units = fed % H
 

@@ -76,7 +76,7 @@ def test_random_nfas_compile_to_certified_networks(g, seed):
     assert model.hidden_size <= len(g.transitions) + 1
     cert = certify(model)
     assert cert.proven, cert.summary()
-    assert_heads_follow_semantics(model, g, seed, long=600)
+    assert_heads_follow_semantics(model, g, seed)
 
 
 @settings(max_examples=40, deadline=None)
