@@ -23,6 +23,7 @@ from .grammar import Grammar, structural_warnings
 from .grammar_files import grammar_text, load_grammar, resolve
 from .model import Model, load_model, save_model
 from .runtime import run
+from .verify import Report, describe, verify
 from .words import encode, format_word, parse_word
 
 DEFAULT_GRAMMAR = "reber"
@@ -128,6 +129,36 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    model, compiled_from = _load(args.source, unknown_start=args.unknown_start)
+    reference = load_grammar(args.grammar) if args.grammar else compiled_from
+    if args.max_len is not None and args.max_len < 0 or args.examples < 0:
+        raise UserError("--max-len and --examples take whole numbers >= 0")
+    tty = sys.stderr.isatty() and not args.json
+    progress = (lambda line: print(f"\r\033[K{line}", end="", file=sys.stderr, flush=True)) if tty else None
+    report = verify(model, reference, unknown_start=args.unknown_start or None, max_len=args.max_len,
+                    examples=args.examples, seed=args.seed, progress=progress)
+    if tty:
+        print("\r\033[K", end="", file=sys.stderr)
+    if args.json:
+        print(json.dumps(_report_json(report, model.alphabet), indent=2))
+    else:
+        print("\n".join(describe(report, model.alphabet)))
+    return 0 if report.passed else 1
+
+
+def _report_json(report: Report, alphabet: Sequence[str]) -> dict:
+    c = report.counterexample
+    return {"passed": report.passed,
+            "counterexample": None if c is None else {
+                "string": format_word(c.word, alphabet), "length": len(c.word), "step": c.step, "head": c.head,
+                "expected": c.expected, "actual": not c.expected, "logit": c.logit},
+            "covered": {"certificate": report.certificate, "proven_all_lengths": report.proven,
+                        "exhaustive_max_len": report.max_len, "prefixes": report.prefixes,
+                        "examples": report.examples, "longest": report.longest},
+            "heads_checked": list(report.checked), "heads_skipped": list(report.skipped)}
+
+
 def cmd_draw(args: argparse.Namespace) -> int:
     g = _grammar_of(args.source)
     draw(g, args.output)
@@ -195,6 +226,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     s.add_argument("--unknown-start", action="store_true", help="with a grammar: compile for an unknown start")
     s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("verify", help="check a model against a grammar: pass (0) or the shortest string it gets "
+                       "wrong (1)")
+    s.add_argument("source", metavar="MODEL|GRAMMAR", help=src)
+    s.add_argument("--grammar", metavar="REF", help="the reference grammar (default: the one the model carries)")
+    s.add_argument("--max-len", type=int, metavar="N", help="enumerate every string up to this length "
+                   "(default: as long as 2 million prefixes allow)")
+    s.add_argument("--examples", type=int, default=200, metavar="N", help="hypothesis examples (default 200)")
+    s.add_argument("--seed", type=int, default=0, help="seed of the hypothesis search (default 0)")
+    s.add_argument("--unknown-start", action="store_true", help="every state is possible before the first symbol")
+    s.add_argument("--json", action="store_true", help="print a JSON report")
+    s.set_defaults(func=cmd_verify)
 
     s = sub.add_parser("draw", help="draw a grammar (or a model's grammar) with Graphviz")
     s.add_argument("source", metavar="GRAMMAR|MODEL", help=src)

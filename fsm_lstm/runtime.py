@@ -70,47 +70,64 @@ class _LayerPlan:
             self.table = np.ascontiguousarray(np.concatenate([self.w_in_t + self.b_in, *statics], axis=1))
 
 
-def _run_steps(plan: _LayerPlan, inputs: np.ndarray, hs: np.ndarray, cs: np.ndarray | None,
-               gates: np.ndarray | None) -> None:
-    """Run one layer, writing into hs (and cs, gates). inputs: (T, B) symbols when ``plan.table`` is set,
-    else (T, B, D*H) projected inputs."""
-    H, dtype, n_dyn = plan.hidden, plan.dtype, plan.n_dyn
-    steps, batch = inputs.shape[:2]
-    dyn = np.empty((batch, n_dyn), dtype=dtype)
-    act = {q: np.empty((batch, H), dtype=dtype) for q in plan.order[len(plan.dynamic):]}
-    single = len(plan.dynamic) == 1
-    if single:
-        act[plan.dynamic[0]] = dyn
-    tables = {q: np.ascontiguousarray(plan.table[:, plan.column[q]]) for q in act} if plan.table is not None else {}
-    dyn_table = np.ascontiguousarray(plan.table[:, :n_dyn]) if plan.table is not None else None
-    c = np.zeros((batch, H), dtype=dtype)
-    tmp = np.empty((batch, H), dtype=dtype)
-    h = hs[0]
-    for t in range(steps):
-        if dyn_table is not None:
-            sym = inputs[t]
-            np.take(dyn_table, sym, axis=0, out=dyn, mode="clip")
-            for q in plan.order[len(plan.dynamic):]:
-                np.take(tables[q], sym, axis=0, out=act[q], mode="clip")
+class _Cell:
+    """Preallocated buffers for stepping one layer over a batch of a fixed size."""
+
+    def __init__(self, plan: _LayerPlan, batch: int) -> None:
+        H, dtype = plan.hidden, plan.dtype
+        self.plan = plan
+        self.dyn = np.empty((batch, plan.n_dyn), dtype=dtype)
+        self.statics = plan.order[len(plan.dynamic):]
+        self.act = {q: np.empty((batch, H), dtype=dtype) for q in self.statics}
+        self.single = len(plan.dynamic) == 1
+        if self.single:
+            self.act[plan.dynamic[0]] = self.dyn
+        self.tables = {}
+        self.dyn_table = None
+        if plan.table is not None:
+            self.tables = {q: np.ascontiguousarray(plan.table[:, plan.column[q]]) for q in self.statics}
+            self.dyn_table = np.ascontiguousarray(plan.table[:, : plan.n_dyn])
+        self.tmp = np.empty((batch, H), dtype=dtype)
+
+    def step(self, inputs: np.ndarray, c: np.ndarray, h: np.ndarray, h_out: np.ndarray) -> dict[int, np.ndarray]:
+        """Advance c in place and write the new h into h_out; return the gate activations by index (i f g o).
+        inputs: (B,) symbols for a one-hot layer, else (B, D*H) projected inputs."""
+        plan, dyn, act, H = self.plan, self.dyn, self.act, self.plan.hidden
+        if self.dyn_table is not None:
+            np.take(self.dyn_table, inputs, axis=0, out=dyn, mode="clip")
+            for q in self.statics:
+                np.take(self.tables[q], inputs, axis=0, out=act[q], mode="clip")
         else:
-            dyn[...] = inputs[t]
-        if n_dyn:
+            dyn[...] = inputs
+        if plan.n_dyn:
             dyn += h @ plan.w_hh_t
             for k, q in enumerate(plan.dynamic):
-                block = dyn if single else dyn[:, k * H:(k + 1) * H]
+                block = dyn if self.single else dyn[:, k * H:(k + 1) * H]
                 if q == 2:
-                    block = np.tanh(block, out=block if single else None)
+                    block = np.tanh(block, out=block if self.single else None)
                 else:
-                    block = np.exp(block, out=block if single else None)
+                    block = np.exp(block, out=block if self.single else None)
                     block += 1.0
                     np.reciprocal(block, out=block)
                 act[q] = block
         np.multiply(act[1], c, out=c)
-        np.multiply(act[0], act[2], out=tmp)
-        c += tmp
-        h = hs[t + 1]
-        np.tanh(c, out=h)
-        h *= act[3]
+        np.multiply(act[0], act[2], out=self.tmp)
+        c += self.tmp
+        np.tanh(c, out=h_out)
+        h_out *= act[3]
+        return act
+
+
+def _run_steps(plan: _LayerPlan, inputs: np.ndarray, hs: np.ndarray, cs: np.ndarray | None,
+               gates: np.ndarray | None) -> None:
+    """Run one layer, writing into hs (and cs, gates). inputs: (T, B) symbols when ``plan.table`` is set,
+    else (T, B, D*H) projected inputs."""
+    H = plan.hidden
+    steps, batch = inputs.shape[:2]
+    cell = _Cell(plan, batch)
+    c = np.zeros((batch, H), dtype=plan.dtype)
+    for t in range(steps):
+        act = cell.step(inputs[t], c, hs[t], hs[t + 1])
         if cs is not None and gates is not None:
             cs[t + 1] = c
             for q in range(4):
@@ -154,3 +171,44 @@ def run(model: Model, strings: np.ndarray, dtype: type = np.float32, record: boo
     if not record:
         return Trace(heads=heads)
     return Trace(heads=heads, gates=all_g, c=all_c, h=all_h)  # type: ignore[arg-type]
+
+
+class Stepper:
+    """One step at a time over batches whose rows may be regrouped between steps (prefix-trie enumeration).
+
+    A state is a list of (c, h) arrays per layer, each (B, H); rows can be selected with ``state_rows``."""
+
+    def __init__(self, model: Model, dtype: type = np.float32) -> None:
+        self.model = model
+        self.dtype = dtype
+        self.plans = [_LayerPlan(layer, dtype, one_hot=(k == 0)) for k, layer in enumerate(model.layers)]
+        self.head_w = model.head_weight.astype(dtype).T
+        self.head_b = model.head_bias.astype(dtype)
+
+    def initial(self, batch: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The zero state for ``batch`` rows."""
+        return [(np.zeros((batch, p.hidden), self.dtype), np.zeros((batch, p.hidden), self.dtype)) for p in self.plans]
+
+    def step(self, state: list[tuple[np.ndarray, np.ndarray]], symbols: np.ndarray
+             ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The state after reading one symbol per row (the input state is left unchanged)."""
+        out = []
+        values: np.ndarray = np.asarray(symbols, dtype=np.int64)
+        with np.errstate(over="ignore"):
+            for k, (plan, (c, h)) in enumerate(zip(self.plans, state)):
+                if k:
+                    values = values @ plan.w_in_t + plan.b_in
+                c_new, h_new = c.copy(), np.empty_like(h)
+                _Cell(plan, len(c)).step(values, c_new, h, h_new)
+                out.append((c_new, h_new))
+                values = h_new
+        return out
+
+    def heads(self, state: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """(B, M) head logits of a state."""
+        return state[-1][1] @ self.head_w + self.head_b
+
+
+def state_rows(state: list[tuple[np.ndarray, np.ndarray]], rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The same state restricted to (or repeated along) the given rows."""
+    return [(c[rows], h[rows]) for c, h in state]

@@ -6,6 +6,8 @@ import pytest
 
 from fsm_lstm.grammar_files import bundled_names, load_grammar
 
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture(params=bundled_names())
 def bundled(request):

@@ -1,0 +1,79 @@
+"""pytest plugin: ``pytest --grammar grammars/x.toml [--model m.npz]`` adds the property suite for that grammar.
+
+Registered through the ``pytest11`` entry point, so it is active wherever fsm-lstm is installed. Without
+``--grammar`` it adds nothing. Without ``--model`` the grammar is compiled and its own network is checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .certify import certify
+from .compiler import compile_grammar
+from .errors import UserError
+from .grammar_files import load_grammar
+from .model import load_model
+from .reference import reference_for
+from .strategies import any_strings, grammar_strings, near_misses
+from .verify import exhaustive, search
+from .words import format_word
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("fsm-lstm", "verify a model against a grammar (fsm-lstm)")
+    group.addoption("--grammar", metavar="GRAMMAR", help="reference grammar (.toml, .dot or a bundled name)")
+    group.addoption("--model", metavar="MODEL.npz", help="model to check (default: the grammar compiled)")
+    group.addoption("--fsm-max-len", type=int, default=6, help="exhaustive enumeration depth (default 6)")
+    group.addoption("--fsm-examples", type=int, default=200, help="hypothesis examples per strategy (default 200)")
+
+
+class VerifyItem(pytest.Item):
+    """One layer of the verification, as a test."""
+
+    def __init__(self, *, check: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.check = check
+
+    def runtest(self) -> None:
+        config = self.config
+        grammar = load_grammar(config.getoption("grammar"))
+        path = config.getoption("model")
+        model = load_model(path) if path else compile_grammar(grammar)
+        ref = reference_for(model, grammar, bool(model.extra.get("unknown_start", False)))
+        if self.check == "certificate":
+            if not model.extra.get("grammar"):
+                pytest.skip("the model carries no compiled grammar: no certificate applies")
+            cert = certify(model)
+            assert cert.proven, cert.summary()
+            return
+        if self.check == "exhaustive":
+            found, _, _ = exhaustive(model, ref, config.getoption("fsm_max_len"))
+        else:
+            strategy = {"pumped loops": grammar_strings(grammar), "near misses": near_misses(grammar),
+                        "arbitrary strings": any_strings(grammar)}[self.check]
+            found, _, _ = search(model, ref, strategy, config.getoption("fsm_examples"), seed=0)
+        if found is not None:
+            text = format_word(found.word, model.alphabet)
+            raise AssertionError(f"counterexample {text!r} ({len(found.word)} symbols): head {found.head} is "
+                                 f"{not found.expected} (logit {found.logit:.4g}), expected {found.expected}")
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return Path(str(self.config.getoption("grammar"))), 0, f"fsm-lstm {self.check}"
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None) -> str:  # type: ignore[override]
+        if isinstance(excinfo.value, (AssertionError, UserError)):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+
+def _items(session: pytest.Session) -> Iterator[VerifyItem]:
+    for check in ("certificate", "exhaustive", "pumped loops", "near misses", "arbitrary strings"):
+        yield VerifyItem.from_parent(session, name=f"fsm-lstm[{check}]", check=check)
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("grammar"):
+        items.extend(_items(session))

@@ -1,0 +1,89 @@
+"""The semantics a model is checked against, tabulated: a DFA over grammar state sets (subset construction from
+the initial states, over the model's alphabet) with the value every checked head must take in each of them."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .grammar import Grammar
+from .model import Model
+from .semantics import Semantics
+
+
+@dataclass(frozen=True)
+class Reference:
+    """table: (n+1, K) successor of each state set per model symbol, row n the empty set (left the grammar);
+    truth: (n+1, M') required head values; columns: which model heads they are; skipped: heads left unchecked."""
+
+    table: np.ndarray
+    truth: np.ndarray
+    start: int
+    columns: np.ndarray
+    checked: tuple[str, ...]
+    skipped: tuple[str, ...]
+
+    def walk(self, word: Sequence[int]) -> np.ndarray:
+        """(T+1,) state-set indices along a word of symbol indices."""
+        out = np.empty(len(word) + 1, dtype=np.int64)
+        out[0] = s = self.start
+        table = self.table
+        for t, a in enumerate(word):
+            s = table[s, a]
+            out[t + 1] = s
+        return out
+
+
+def reference_for(model: Model, grammar: Grammar, unknown_start: bool = False) -> Reference:
+    """Tabulate ``grammar``'s semantics for the heads of ``model`` that the grammar can judge.
+
+    State heads naming states the grammar lacks are skipped; next heads for symbols outside the grammar's
+    alphabet must be false; symbols of the model outside the grammar's alphabet leave the grammar."""
+    sem = Semantics(grammar, unknown_start)
+    si = grammar.symbol_index
+    symbol_map = [si.get(a, -1) for a in model.alphabet]
+    steps = sem.steps > 0
+    start_set = frozenset(np.flatnonzero(sem.initial).tolist())
+    index = {start_set: 0}
+    sets = [start_set]
+    rows: list[list[int]] = []
+    todo = deque([start_set])
+    while todo:
+        current = todo.popleft()
+        row = []
+        for a in symbol_map:
+            nxt = frozenset(np.flatnonzero(steps[a][list(current)].any(axis=0)).tolist()) if a >= 0 and current \
+                else frozenset()
+            if nxt not in index:
+                index[nxt] = len(sets)
+                sets.append(nxt)
+                todo.append(nxt)
+            row.append(index[nxt])
+        rows.append(row)
+    membership = np.zeros((len(sets) + 1, len(grammar.states)), bool)  # the extra last row: the empty set
+    for k, s in enumerate(sets):
+        membership[k, list(s)] = True
+    empty = index[frozenset()] if frozenset() in index else len(sets)
+    table = np.array(rows, dtype=np.int64).reshape(len(sets), len(model.alphabet))
+    table = np.vstack([table, np.full((1, len(model.alphabet)), empty)])
+    checked, columns, skipped, truth = [], [], [], []
+    nxt = sem.next(membership)
+    for m, label in enumerate(model.heads):
+        kind, _, arg = label.partition(":")
+        if label == "accept":
+            col = sem.accept(membership)
+        elif kind == "next":
+            col = nxt[:, si[arg]] if arg in si else np.zeros(len(membership), bool)
+        elif arg in grammar.state_index:
+            col = membership[:, grammar.state_index[arg]]
+        else:
+            skipped.append(label)
+            continue
+        checked.append(label)
+        columns.append(m)
+        truth.append(col)
+    truth_arr = np.stack(truth, axis=1) if truth else np.zeros((len(membership), 0), bool)
+    return Reference(table, truth_arr, 0, np.array(columns, dtype=np.int64), tuple(checked), tuple(skipped))

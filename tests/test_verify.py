@@ -1,0 +1,215 @@
+"""Verification: passes correct models, and finds the shortest string a wrong model gets wrong."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fsm_lstm.cli import main
+from fsm_lstm.compiler import compile_grammar
+from fsm_lstm.grammar_files import load_grammar
+from fsm_lstm.model import Layer, Model, save_model
+from fsm_lstm.reference import reference_for
+from fsm_lstm.strategies import any_strings, grammar_strings, near_misses
+from fsm_lstm.verify import check_word, default_max_len, verify
+from tests.oracle import accepts, next_symbols, states_after
+
+LEAK_REPEATS = 20
+
+
+def leaky_reber(repeats: int = LEAK_REPEATS) -> Model:
+    """Compiled Reber plus a 'leak' unit that counts S-loop crossings (never forgets) and pushes the accept
+    head up by a little each time: accept turns wrongly true after ``repeats`` S's in a row, and no sooner."""
+    model = compile_grammar(load_grammar("reber"))
+    layer = model.layers[0]
+    H, K = layer.hidden_size, len(model.alphabet)
+    loop = model.units.index("edge s1 -S-> s1")
+    step = 0.05
+    w_ih, w_hh = np.zeros((4 * (H + 1), K), np.float32), np.zeros((4 * (H + 1), H + 1), np.float32)
+    b = np.zeros(4 * (H + 1), np.float32)
+    for q in range(4):  # copy the old gates into the new layout (gate blocks grow by one unit)
+        w_ih[q * (H + 1): q * (H + 1) + H] = layer.weight_ih[q * H:(q + 1) * H]
+        w_hh[q * (H + 1): q * (H + 1) + H, :H] = layer.weight_hh[q * H:(q + 1) * H]
+        b[q * (H + 1): q * (H + 1) + H] = layer.bias_ih[q * H:(q + 1) * H]
+    leak = H
+    w_ih[leak] = layer.weight_ih[loop]  # input gate: open exactly when the S loop fires
+    w_hh[leak, :H] = layer.weight_hh[loop]
+    b[leak] = layer.bias_ih[loop]
+    b[(H + 1) + leak] = 20.0  # forget gate open: it keeps counting
+    b[2 * (H + 1) + leak] = math.atanh(step)  # each crossing adds `step` to its cell
+    b[3 * (H + 1) + leak] = 20.0
+    head_w = np.concatenate([model.head_weight, np.zeros((len(model.heads), 1), np.float32)], axis=1)
+    threshold = (math.tanh(step * (repeats - 1)) + math.tanh(step * repeats)) / 2
+    head_w[model.heads.index("accept"), leak] = -float(model.head_bias[model.heads.index("accept")]) / threshold
+    new = Layer(w_ih, w_hh, b, np.zeros_like(b))
+    return dataclasses.replace(model, layers=(new,), head_weight=head_w, units=model.units + ("leak",))
+
+
+def shortest_failure_by_bfs(model: Model, grammar, max_depth: int = 40) -> tuple[str, ...] | None:
+    """Independent brute force: breadth-first over every string, run by torch.nn.LSTMCell, judged by the
+    set-based oracle; prefixes whose (rounded) network state and grammar state coincide are merged."""
+    layer = model.layers[0]
+    cell = torch.nn.LSTMCell(len(model.alphabet), layer.hidden_size).double()
+    cell.load_state_dict({k: torch.from_numpy(getattr(layer, k).astype(np.float64))
+                          for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")})
+    wh, bh = model.head_weight.astype(np.float64), model.head_bias.astype(np.float64)
+    frontier = [((), torch.zeros(1, layer.hidden_size, dtype=torch.float64),
+                 torch.zeros(1, layer.hidden_size, dtype=torch.float64))]
+    seen = set()
+    for _ in range(max_depth + 1):
+        for word, h, c in frontier:
+            states = states_after(grammar, word)
+            truth = wh @ h[0].numpy() + bh > 0
+            want = [states & grammar.accept != set() if label == "accept" else
+                    label[5:] in next_symbols(grammar, states) if label.startswith("next:") else
+                    label[6:] in states for label in model.heads]
+            if list(truth) != want:
+                return word
+        nxt = []
+        for word, h, c in frontier:
+            for k, a in enumerate(model.alphabet):
+                x = torch.zeros(1, len(model.alphabet), dtype=torch.float64)
+                x[0, k] = 1
+                with torch.no_grad():
+                    h2, c2 = cell(x, (h, c))
+                key = (tuple(np.round(h2[0].numpy(), 6)), tuple(np.round(c2[0].numpy(), 6)),
+                       frozenset(states_after(grammar, word + (a,))))
+                if key not in seen:
+                    seen.add(key)
+                    nxt.append((word + (a,), h2, c2))
+        frontier = nxt
+    return None
+
+
+def test_leaky_model_fails_only_after_20_loops_and_verify_finds_exactly_the_shortest_string():
+    grammar = load_grammar("reber")
+    model = leaky_reber()
+    expected = shortest_failure_by_bfs(model, grammar)
+    assert expected == tuple("BT") + ("S",) * LEAK_REPEATS  # the brute force agrees with the design
+    report = verify(model, grammar, max_len=5, examples=300, seed=3)
+    assert not report.passed
+    assert report.counterexample.word == expected
+    assert report.counterexample.head == "accept" and report.counterexample.expected is False
+    assert report.max_len == 5 and not report.proven
+
+
+def test_random_short_strings_cannot_find_the_leak():
+    grammar = load_grammar("reber")
+    model = leaky_reber()
+    ref = reference_for(model, grammar)
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        word = tuple(rng.choice(list(grammar.alphabet), size=int(rng.integers(0, 60))))
+        assert check_word(model, ref, word) is None
+
+
+def test_random_weight_model_fails_with_a_counterexample_of_length_at_most_2():
+    torch.manual_seed(0)
+    grammar = load_grammar("reber")
+    lstm = torch.nn.LSTM(7, 6)
+    arrays = {k: v.detach().numpy() for k, v in lstm.state_dict().items()}
+    heads = ("accept",) + tuple(f"next:{a}" for a in grammar.alphabet)
+    rng = np.random.default_rng(1)
+    model = Model(layers=(Layer(*(arrays[f"{n}_l0"] for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))),),
+                  head_weight=rng.normal(size=(len(heads), 6)).astype(np.float32),
+                  head_bias=rng.normal(size=len(heads)).astype(np.float32),
+                  alphabet=grammar.alphabet, heads=heads, units=tuple(f"u{k}" for k in range(6)))
+    report = verify(model, grammar, examples=50)
+    c = report.counterexample
+    assert not report.passed and len(c.word) <= 2
+    # the failure is real: recompute the head with torch and the oracle
+    h = np.zeros(6, np.float32)
+    if c.word:
+        index = torch.tensor([grammar.alphabet.index(a) for a in c.word], dtype=torch.long)
+        with torch.no_grad():
+            h = lstm(torch.nn.functional.one_hot(index, 7).float()[:, None, :])[0][-1, 0].numpy()
+    logit = model.head_weight[heads.index(c.head)] @ h + model.head_bias[heads.index(c.head)]
+    states = states_after(grammar, c.word)
+    truth = bool(states & grammar.accept) if c.head == "accept" else c.head[5:] in next_symbols(grammar, states)
+    assert (logit > 0) != truth and truth == c.expected
+
+
+def test_every_bundled_compiled_model_passes(bundled):
+    report = verify(compile_grammar(bundled), max_len=4, examples=30)
+    assert report.passed and report.proven, report
+    assert report.prefixes == sum(len(bundled.alphabet) ** k for k in range(5))
+
+
+@pytest.mark.parametrize("keep", ["next:", "accept"])
+def test_models_with_only_some_heads_are_checked_on_those(keep):
+    grammar = load_grammar("reber")
+    full = compile_grammar(grammar)
+    rows = [k for k, h in enumerate(full.heads) if h.startswith(keep)]
+    part = dataclasses.replace(full, heads=tuple(full.heads[k] for k in rows), head_weight=full.head_weight[rows],
+                               head_bias=full.head_bias[rows])
+    report = verify(part, grammar, max_len=4, examples=20)
+    assert report.passed and set(report.checked) == set(part.heads)
+    wrong = dataclasses.replace(part, head_bias=part.head_bias + 10.0)  # every head always true
+    assert not verify(wrong, grammar, max_len=3, examples=0).passed
+
+
+def test_state_heads_of_another_grammar_are_skipped_not_failed():
+    """A model compiled from the regex form of parity has states q0, q1; the TOML parity names them even/odd."""
+    from fsm_lstm.regex import regex_grammar
+    model = compile_grammar(regex_grammar("0*(10*10*)*10*", alphabet=["0", "1"]))
+    report = verify(model, load_grammar("parity"), max_len=6, examples=20)
+    assert report.passed
+    assert all(h.startswith("state:") for h in report.skipped) and report.skipped
+    assert report.proven  # same language as the stored grammar: accept and next are proven
+
+
+def test_exhaustive_depth_fits_the_budget():
+    assert default_max_len(7) == 7  # 960,800 prefixes; length 8 would need 6.7 million
+    assert default_max_len(2) == 12
+    assert sum(7 ** k for k in range(8)) <= 2_000_000 < sum(7 ** k for k in range(9))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_grammar_strings_stay_in_the_grammar_and_near_misses_are_one_edit_away(data):
+    grammar = load_grammar(data.draw(st.sampled_from(["reber", "embedded_reber", "tomita3"])))
+    word = data.draw(grammar_strings(grammar, max_pumps=50))
+    assert states_after(grammar, word)  # every grammar string is a prefix of the language
+    miss = data.draw(near_misses(grammar, max_pumps=50))
+    assert all(a in grammar.alphabet for a in miss)
+    anything = data.draw(any_strings(grammar, max_size=10))
+    assert len(anything) <= 10
+
+
+def test_pumping_reaches_hundreds_of_repetitions():
+    from hypothesis import find
+    grammar = load_grammar("reber")
+    long = find(grammar_strings(grammar), lambda w: w.count("S") >= 200, settings=settings(max_examples=2000))
+    assert long.count("S") == 200  # shrunk to the least that satisfies it
+    assert accepts(grammar, long) or states_after(grammar, long)
+
+
+def test_verify_command_json_and_exit_codes(tmp_path, capsys):
+    path = tmp_path / "leaky.npz"
+    save_model(leaky_reber(), path)
+    assert main(["verify", str(path), "--max-len", "3", "--examples", "300", "--seed", "3", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["counterexample"]["string"] == "BT" + "S" * LEAK_REPEATS
+    assert report["counterexample"]["step"] == LEAK_REPEATS + 2 and report["counterexample"]["head"] == "accept"
+    assert report["covered"]["exhaustive_max_len"] == 3 and report["covered"]["examples"] > 0
+    assert main(["verify", "tomita3", "--max-len", "6", "--examples", "20"]) == 0
+    assert "PASS" in capsys.readouterr().out
+    assert main(["verify", str(path), "--grammar", "nowhere.toml"]) == 2
+
+
+def test_pytest_plugin_runs_the_property_suite(pytester, tmp_path):
+    passing = pytester.runpytest("--grammar", "tomita3", "--fsm-max-len", "5", "--fsm-examples", "20", "-q")
+    passing.assert_outcomes(passed=5)
+    path = tmp_path / "leaky.npz"
+    save_model(leaky_reber(), path)
+    failing = pytester.runpytest("--grammar", "reber", "--model", str(path), "--fsm-max-len", "3", "-q")
+    outcomes = failing.parseoutcomes()
+    assert outcomes.get("failed", 0) >= 2  # certificate (a leak unit has no role) and pumped loops
+    failing.stdout.fnmatch_lines(["*counterexample 'BTSSSSSSSSSSSSSSSSSSSS' (22 symbols)*"])
