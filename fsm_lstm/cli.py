@@ -20,9 +20,10 @@ from .decode import decode
 from .draw import draw
 from .errors import UserError
 from .grammar import Grammar, structural_warnings
-from .grammar_files import grammar_text, load_grammar, resolve
+from .grammar_files import bundled_names, grammar_text, load_grammar, resolve
 from .model import Model, load_model, save_model
 from .runtime import run
+from .sheets import sample_input, write_workbook
 from .verify import Report, describe, verify
 from .words import encode, format_word, parse_word
 
@@ -60,7 +61,9 @@ def _certificate_json(c: Certificate) -> dict:
 
 # ----- commands -----------------------------------------------------------------------------
 def cmd_build(args: argparse.Namespace) -> int:
-    specs = args.grammars or [DEFAULT_GRAMMAR]
+    if args.all and args.grammars:
+        raise UserError("give grammars or --all, not both")
+    specs = bundled_names() if args.all else args.grammars or [DEFAULT_GRAMMAR]
     out_dir = Path(args.out_dir)
     if not out_dir.is_dir():
         if out_dir.exists():
@@ -68,7 +71,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         out_dir.mkdir(parents=True)
     grammars = [load_grammar(s) for s in specs]  # fail on bad input before writing anything
     print(f"{'grammar':<16} {'states':>6} {'edges':>6} {'units':>6}  {'certificate':<12} {'margin':>7} "
-          f"{'time':>7}  model")
+          f"{'time':>7}  outputs")
     failed = 0
     for g in grammars:
         t0 = time.perf_counter()
@@ -76,11 +79,12 @@ def cmd_build(args: argparse.Namespace) -> int:
         cert = certify(model)
         target = out_dir / f"{g.name}.npz"
         save_model(model, target)
+        write_workbook(model, out_dir / f"{g.name}.xlsx", sample_input(model), title=g.name)
         compiled = model_grammar(model)
         verdict = "proven" if cert.proven else "NOT PROVEN"
         failed += not cert.proven
         print(f"{g.name:<16} {len(compiled.states):>6} {len(compiled.transitions):>6} {model.hidden_size:>6}  "
-              f"{verdict:<12} {cert.margin:>7.3f} {time.perf_counter() - t0:>6.2f}s  {target}")
+              f"{verdict:<12} {cert.margin:>7.3f} {time.perf_counter() - t0:>6.2f}s  {target}, {target.with_suffix('.xlsx').name}")
         if not cert.proven and cert.failure:
             print(f"  {cert.failure.message}")
     return 1 if failed else 0
@@ -159,6 +163,14 @@ def _report_json(report: Report, alphabet: Sequence[str]) -> dict:
             "heads_checked": list(report.checked), "heads_skipped": list(report.skipped)}
 
 
+def cmd_sheet(args: argparse.Namespace) -> int:
+    model, g = _load(args.source, unknown_start=args.unknown_start)
+    text = sample_input(model) if args.input is None else args.input
+    write_workbook(model, args.output, text, steps=args.steps, title=g.name if g else Path(args.source).stem)
+    print(f"wrote {args.output} (input {text!r}; open the Trace sheet and type into cell B2)")
+    return 0
+
+
 def cmd_draw(args: argparse.Namespace) -> int:
     g = _grammar_of(args.source)
     draw(g, args.output)
@@ -199,8 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     src = "a grammar (.toml, .dot, or a bundled name such as reber) or a model (.npz)"
 
-    s = sub.add_parser("build", help="compile and certify grammars, writing models (default: the bundled Reber grammar)")
+    s = sub.add_parser("build", help="compile and certify grammars, writing models and workbooks "
+                       "(default: the bundled Reber grammar)")
     s.add_argument("grammars", nargs="*", metavar="GRAMMAR", help="grammar files or bundled names (default: reber)")
+    s.add_argument("--all", action="store_true", help="build every bundled grammar")
     s.add_argument("--out-dir", default="sheets", help="folder for the outputs (default: sheets)")
     s.add_argument("--unknown-start", action="store_true", help="every state is possible before the first symbol")
     s.set_defaults(func=cmd_build)
@@ -238,6 +252,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--unknown-start", action="store_true", help="every state is possible before the first symbol")
     s.add_argument("--json", action="store_true", help="print a JSON report")
     s.set_defaults(func=cmd_verify)
+
+    s = sub.add_parser("sheet", help="write a workbook whose formulas run the model live")
+    s.add_argument("source", metavar="GRAMMAR|MODEL", help=src)
+    s.add_argument("-o", "--output", required=True, metavar="BOOK.xlsx")
+    s.add_argument("--input", metavar="STRING", help="the string in the input cell (default: an accepted example)")
+    s.add_argument("--steps", type=int, metavar="N", help="rows of the trace (default: 30, or the input's length)")
+    s.add_argument("--unknown-start", action="store_true", help="with a grammar: compile for an unknown start")
+    s.set_defaults(func=cmd_sheet)
 
     s = sub.add_parser("draw", help="draw a grammar (or a model's grammar) with Graphviz")
     s.add_argument("source", metavar="GRAMMAR|MODEL", help=src)

@@ -25,11 +25,13 @@ def test_build_with_no_argument_builds_and_certifies_reber(tmp_path, monkeypatch
     assert "reber" in out and "proven" in out
     model = load_model(tmp_path / "sheets" / "reber.npz")
     assert model.hidden_size == 13
+    assert (tmp_path / "sheets" / "reber.xlsx").stat().st_size > 10_000
 
 
 def test_build_several_grammars_into_a_folder(tmp_path, capsys):
     assert main(["build", "parity", "tomita3", "--out-dir", str(tmp_path / "out")]) == 0
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["parity.npz", "tomita3.npz"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "parity.npz", "parity.xlsx", "tomita3.npz", "tomita3.xlsx"]
 
 
 def test_build_validates_every_grammar_before_writing(tmp_path, capsys):
@@ -135,7 +137,7 @@ def test_check_reports_structure_and_warnings(tmp_path, capsys):
 
 
 def test_every_command_has_help():
-    for cmd in ["build", "compile", "certify", "run", "draw", "check", "convert"]:
+    for cmd in ["build", "compile", "certify", "run", "verify", "sheet", "draw", "check", "convert"]:
         done = subprocess.run([sys.executable, "-m", "fsm_lstm.cli", cmd, "--help"], capture_output=True, text=True)
         assert done.returncode == 0 and "usage:" in done.stdout
 

@@ -1,0 +1,220 @@
+"""Workbooks: recalculated by real LibreOffice and by the `formulas` package, they equal the numpy runtime."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pytest
+import torch
+
+from fsm_lstm.automata import shortest_accepted
+from fsm_lstm.cli import main
+from fsm_lstm.compiler import compile_grammar
+from fsm_lstm.grammar_files import bundled_names, load_grammar
+from fsm_lstm.libreoffice import recalculate
+from fsm_lstm.model import Layer, Model
+from fsm_lstm.sheets import FIRST_STEP_ROW, sample_input, trace_layout, write_workbook
+from tests.oracle import live_states
+from tests.workbooks import compare, error_cells, formulas_values, libreoffice_values
+
+TOLERANCE = 1e-9
+REPO = Path(__file__).resolve().parent.parent
+
+
+def pumped_word(g, length: int) -> tuple[str, ...]:
+    """A path from the start into a cycle, then the cycle over and over, ``length`` symbols in all; a finite
+    language has no cycle, so then its longest walk is followed by arbitrary symbols."""
+    paths = {g.start: ()}
+    order = [g.start]
+    for s in order:
+        for a, q in g.out_edges[s]:
+            if q not in paths:
+                paths[q] = paths[s] + (a,)
+                order.append(q)
+    for s in order:  # the first state that lies on a cycle
+        back = {q: (a,) for a, q in g.out_edges[s]}
+        frontier = list(back)
+        while frontier and s not in back:
+            p = frontier.pop(0)
+            for a, q in g.out_edges[p]:
+                if q not in back:
+                    back[q] = back[p] + (a,)
+                    frontier.append(q)
+        if s in back:
+            word = paths[s] + back[s] * length
+            return word[:length]
+    longest = max(paths.values(), key=len)
+    return (longest + tuple(g.alphabet) * length)[:length]
+
+
+def leaving_word(g) -> tuple[str, ...]:
+    """An accepted string followed by a symbol that leaves the grammar, then more symbols."""
+    base = shortest_accepted(g, 1)[0]
+    live = live_states(g)
+    state = g.start
+    for a in base:
+        state = next(q for b, q in g.out_edges[state] if b == a)
+    bad = next((a for a in g.alphabet if all(b != a or q not in live for b, q in g.out_edges[state])), None)
+    if bad is None:  # every symbol is legal here (e.g. parity): there is no leaving the grammar
+        return base + tuple(g.alphabet) * 3
+    return base + (bad,) + tuple(g.alphabet)
+
+
+def random_model(layers: int = 2) -> Model:
+    torch.manual_seed(7)
+    lstm = torch.nn.LSTM(3, 4, num_layers=layers)
+    sd = {k: v.detach().numpy() * 3 for k, v in lstm.state_dict().items()}  # larger weights: saturated gates too
+    heads = ("accept", "next:a", "next:c", "state:x")
+    rng = np.random.default_rng(3)
+    return Model(layers=tuple(Layer(*(sd[f"{n}_l{k}"] for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")))
+                              for k in range(layers)),
+                 head_weight=rng.normal(size=(4, 4)).astype(np.float32), head_bias=np.zeros(4, np.float32),
+                 alphabet=("a", "b", "c"), heads=heads, units=tuple(f"r{u}" for u in range(4)))
+
+
+@pytest.fixture(scope="module")
+def recalculated(tmp_path_factory):
+    """Every bundled grammar with three strings, plus a random 2-layer model, recalculated in one LibreOffice run."""
+    src = tmp_path_factory.mktemp("books")
+    cases = {}
+    for name in bundled_names():
+        g = load_grammar(name)
+        model = compile_grammar(g)
+        for kind, word, steps in [("pumped", pumped_word(g, 200), 200), ("leaving", leaving_word(g), 30),
+                                  ("empty", (), 5)]:
+            path = src / f"{name}-{kind}.xlsx"
+            write_workbook(model, path, " ".join(word), steps=steps)
+            cases[path.name] = (model, word, path)
+    rand = random_model()
+    word = tuple("abcabbca" * 5)
+    write_workbook(rand, src / "random.xlsx", "".join(word), steps=40)
+    cases["random.xlsx"] = (rand, word, src / "random.xlsx")
+    out = recalculate([c[2] for c in cases.values()], tmp_path_factory.mktemp("recalculated"))
+    return {p.name: (cases[p.name][0], cases[p.name][1], p) for p in out}
+
+
+def test_libreoffice_recalculation_equals_numpy_on_every_bundled_grammar(recalculated):
+    assert len(recalculated) == 3 * len(bundled_names()) + 1
+    for name, (model, word, path) in sorted(recalculated.items()):
+        worst = compare(libreoffice_values(path), model, word)
+        assert worst < TOLERANCE, (name, worst)
+
+
+def test_no_error_cells_after_recalculation(recalculated):
+    for name, (_, _, path) in recalculated.items():
+        assert error_cells(path) == [], name
+
+
+def test_pumped_workbooks_really_run_200_steps(recalculated):
+    model, word, path = recalculated["reber-pumped.xlsx"]
+    assert len(word) == 200 and word.count("S") > 190
+    values = libreoffice_values(path)
+    lay = trace_layout(model)
+    assert values[(FIRST_STEP_ROW + 200, lay.decoded["state"])] == "s1"
+
+
+@pytest.mark.parametrize("name, word", [("reber", "BTXXVE"), ("parity", "1101"), ("tomita3", "0110")])
+def test_formulas_package_evaluates_to_numpy(tmp_path, name, word):
+    model = compile_grammar(load_grammar(name))
+    path = tmp_path / f"{name}.xlsx"
+    write_workbook(model, path, word, steps=len(word))
+    assert compare(formulas_values(path), model, tuple(word)) < TOLERANCE
+
+
+def test_workbook_contract_names_formulas_and_presentation(tmp_path):
+    model = compile_grammar(load_grammar("reber"))
+    path = tmp_path / "r.xlsx"
+    write_workbook(model, path, "BTXSE", steps=12)
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["Guide", "Grammar", "Weights", "Trace"]
+    for key in ("input", "state", "accept", "next"):
+        assert key in wb.defined_names
+    assert wb.defined_names["input"].attr_text == "Trace!$B$2"
+    ws = wb["Trace"]
+    formulas = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("=")]
+    text = "\n".join(formulas)
+    assert not re.search(r"\b(LET|LAMBDA|SEQUENCE|EXP)\(", text)
+    assert "EXACT(" in text and "SUMPRODUCT(Weights!" in text and "(1+TANH((" in text
+    lay = trace_layout(model)
+    gate = ws.cell(FIRST_STEP_ROW + 1, lay.layers[0]["i"][0]).value
+    assert gate.startswith('=IF($A9>input_length,"",(1+TANH((SUMPRODUCT(Weights!')
+    assert ws.freeze_panes == "C8"
+    assert len(ws.conditional_formatting) >= 8
+    with zipfile.ZipFile(path) as z:  # no cached values: every spreadsheet computes afresh
+        assert "<v>" not in z.read("xl/worksheets/sheet4.xml").decode().split("<f>")[1]
+
+
+def test_edited_weights_and_inputs_are_followed(tmp_path):
+    """Zero the weight that lets the S loop see the T into s1, type a new string: the recalculated trace follows."""
+    model = compile_grammar(load_grammar("reber"))
+    path = tmp_path / "r.xlsx"
+    write_workbook(model, path, "BPVVE", steps=12)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Weights"]
+    loop, entry = model.units.index("edge s1 -S-> s1"), model.units.index("edge s0 -T-> s1")
+    row = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "i" and ws.cell(r, 2).value == loop)
+    column = next(c for c in range(1, ws.max_column + 1) if ws.cell(row - loop - 1, c).value == f"u{entry}")
+    assert ws.cell(row, column).value > 0
+    ws.cell(row, column).value = 0
+    wb["Trace"]["B2"] = "BTSSQ"
+    wb.save(path)
+    values = libreoffice_values(recalculate([path], tmp_path / "out")[0])
+    lay = trace_layout(model)
+    states = [values[(FIRST_STEP_ROW + t, lay.decoded["state"])] for t in range(6)]
+    assert states[:3] == ["begin", "s0", "s1"] and states[3] != "s1"  # the broken edge never fires
+    assert values[(FIRST_STEP_ROW + 5, 2)] == "Q" and values[(FIRST_STEP_ROW + 5, lay.known)] == 0
+    assert "outside the alphabet" in values[(4, 2)]
+
+
+def test_long_input_gets_a_note(tmp_path):
+    model = compile_grammar(load_grammar("parity"))
+    path = tmp_path / "p.xlsx"
+    write_workbook(model, path, "1", steps=4)
+    wb = openpyxl.load_workbook(path)
+    wb["Trace"]["B2"] = "1111111"
+    wb.save(path)
+    values = libreoffice_values(recalculate([path], tmp_path / "out")[0])
+    assert "has 7 symbols; this sheet shows the first 4" in values[(4, 2)]
+
+
+def test_multi_character_symbols_are_space_separated(tmp_path):
+    path = tmp_path / "stack.toml"
+    path.write_text('start = "e"\naccept = ["e"]\ntransitions = [["e", "push", "one"], ["one", "pop", "e"]]\n')
+    model = compile_grammar(load_grammar(path))
+    book = tmp_path / "s.xlsx"
+    write_workbook(model, book, "push pop push", steps=5)
+    values = libreoffice_values(recalculate([book], tmp_path / "out")[0])
+    assert compare(values, model, ("push", "pop", "push")) < TOLERANCE
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["sheet", "reber", "-o", "/nonexistent-dir/b.xlsx"], "does not exist"),
+    (["sheet", "reber", "-o", "{tmp}/b.xlsx", "--input", "BTX" * 20, "--steps", "10"], "--steps 60"),
+    (["sheet", "reber", "-o", "{tmp}/b.xlsx", "--input", "BTZ"], "unknown symbol 'Z'"),
+])
+def test_sheet_bad_input_is_one_line_and_leaves_nothing(argv, needle, tmp_path, capsys):
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_committed_workbooks_are_current(tmp_path):
+    """sheets/*.xlsx are what `fsm-lstm build` writes today (compared cell by cell, not byte by byte)."""
+    for name in bundled_names():
+        committed = REPO / "sheets" / f"{name}.xlsx"
+        assert committed.exists(), f"run: fsm-lstm build {name}"
+        fresh = tmp_path / f"{name}.xlsx"
+        model = compile_grammar(load_grammar(name))
+        write_workbook(model, fresh, sample_input(model), title=name)
+        a, b = openpyxl.load_workbook(committed), openpyxl.load_workbook(fresh)
+        assert a.sheetnames == b.sheetnames
+        for sheet in a.sheetnames:
+            cells_a = [(c.coordinate, c.value) for row in a[sheet].iter_rows() for c in row if c.value is not None]
+            cells_b = [(c.coordinate, c.value) for row in b[sheet].iter_rows() for c in row if c.value is not None]
+            assert cells_a == cells_b, f"sheets/{name}.xlsx is stale: run fsm-lstm build {name}"

@@ -1,0 +1,76 @@
+"""Reading computed workbooks back, and comparing them with the numpy runtime."""
+
+from __future__ import annotations
+
+import numpy as np
+import openpyxl
+
+from fsm_lstm.model import Model
+from fsm_lstm.runtime import run
+from fsm_lstm.sheets import BLOCKS, FIRST_STEP_ROW, trace_layout
+from fsm_lstm.words import encode
+
+ERRORS = ("#NUM!", "#VALUE!", "#NAME?", "#REF!", "#DIV/0!", "#N/A", "Err:", "#NULL!")
+
+
+def error_cells(path) -> list[str]:
+    """Every cell of every sheet whose computed value is a spreadsheet error."""
+    wb = openpyxl.load_workbook(path, data_only=True)
+    return [f"{ws.title}!{c.coordinate}={c.value}" for ws in wb for row in ws.iter_rows() for c in row
+            if isinstance(c.value, str) and c.value.startswith(ERRORS)]
+
+
+def compare(values: dict, model: Model, word: tuple[str, ...]) -> float:
+    """Largest difference between workbook cells and the float64 runtime; decoded text must match exactly.
+    ``values`` maps (row, column) to the computed value on the Trace sheet."""
+    trace = run(model, encode([word], model.alphabet).reshape(1, -1), dtype=np.float64, record=True)
+    lay = trace_layout(model)
+    worst = 0.0
+    for t in range(len(word) + 1):
+        r = FIRST_STEP_ROW + t
+        for k, cols in enumerate(lay.layers):
+            H = model.layers[k].hidden_size
+            for b_index, b in enumerate(BLOCKS):
+                if b in "ifgo" and t == 0:
+                    continue
+                got = np.array([values[(r, c)] for c in range(cols[b][0], cols[b][1] + 1)], dtype=float)
+                if b in "ifgo":
+                    want = trace.gates[k][t - 1, 0, b_index * H:(b_index + 1) * H]
+                else:
+                    want = (trace.c if b == "c" else trace.h)[k][t, 0]
+                worst = max(worst, float(np.abs(got - want).max()))
+        logits = np.array([values[(r, c)] for c in range(lay.heads[0], lay.heads[1] + 1)], dtype=float)
+        worst = max(worst, float(np.abs(logits - trace.heads[t, 0]).max()))
+        truth = trace.heads[t, 0] > 0
+        states = " ".join(h[6:] for h, on in zip(model.heads, truth) if on and h.startswith("state:"))
+        nexts = " ".join(h[5:] for h, on in zip(model.heads, truth) if on and h.startswith("next:"))
+        assert (values[(r, lay.decoded["state"])] or "") == states, (t, values[(r, lay.decoded["state"])], states)
+        assert (values[(r, lay.decoded["next"])] or "") == nexts, t
+        if "accept" in model.heads:
+            assert values[(r, lay.decoded["accept"])] == str(bool(truth[model.heads.index("accept")])).upper()
+        if t:
+            assert values[(r, 2)] == word[t - 1]
+    return worst
+
+
+def libreoffice_values(path) -> dict:
+    """(row, column) -> value of the Trace sheet of a workbook recalculated by LibreOffice."""
+    ws = openpyxl.load_workbook(path, data_only=True)["Trace"]
+    return {(c.row, c.column): c.value for row in ws.iter_rows() for c in row}
+
+
+def formulas_values(path) -> dict:
+    """(row, column) -> value of the Trace sheet computed in-process by the `formulas` package."""
+    import formulas
+    from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
+
+    solution = formulas.ExcelModel().loads(str(path)).finish().calculate()
+    out = {}
+    for key, value in solution.items():
+        sheet, _, ref = key.rpartition("!")
+        if not sheet.upper().endswith("TRACE'") or ":" in ref:
+            continue
+        letters, row = coordinate_from_string(ref)
+        v = value.value[0, 0] if hasattr(value, "value") else value
+        out[(row, column_index_from_string(letters))] = None if v == "" else (v.item() if hasattr(v, "item") else v)
+    return out
