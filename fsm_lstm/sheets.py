@@ -195,7 +195,7 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
     trace["B2"].fill = PatternFill("solid", fgColor="FFF2CC")
     trace["C2"] = ("type symbols without spaces, e.g. " if single else "type symbols separated by spaces, e.g. ") + \
         repr(format_word(model.alphabet[:3], model.alphabet))
-    trace["D3"] = 'clean input:'
+    trace["D3"] = "cleaned:"
     trace["E3"] = '=SUBSTITUTE(input," ","")' if single else "=TRIM(input)"
     trace["B3"] = "=LEN(input_clean)" if single else \
         '=IF(input_clean="",0,LEN(input_clean)-LEN(SUBSTITUTE(input_clean," ",""))+1)'
@@ -246,7 +246,7 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
                        f'($A{r}-1)*{SPLIT}+1,{SPLIT})))')
             for j in range(K):
                 letter = col(onehot[0] + j)
-                trace.cell(r, onehot[0] + j, f"=IF(EXACT($B{r},{letter}$7),1,0)")
+                trace.cell(r, onehot[0] + j, f'=IF({guard},"",IF(EXACT($B{r},{letter}$7),1,0))')
             trace.cell(r, known_col, f'=IF({guard},"",SUM(${col(onehot[0])}{r}:${col(onehot[1])}{r}))')
             x_range = f"${col(onehot[0])}{r}:${col(onehot[1])}{r}"
             for k, (layer, cols, ref) in enumerate(zip(model.layers, layer_cols, refs)):
