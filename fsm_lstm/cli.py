@@ -20,10 +20,12 @@ from .decode import decode
 from .draw import draw
 from .errors import UserError
 from .grammar import Grammar, structural_warnings
-from .grammar_files import bundled_names, grammar_text, load_grammar, resolve
+from .extract import extract, judge
+from .grammar_files import bundled_names, grammar_text, load_grammar, resolve, save_grammar
 from .model import Model, load_model, save_model
 from .runtime import run
 from .sheets import sample_input, write_workbook
+from .train import TrainConfig, train
 from .verify import Report, describe, verify
 from .words import encode, format_word, parse_word
 
@@ -171,6 +173,53 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    g = load_grammar(args.grammar)
+    try:
+        lo, hi = (int(x) for x in args.lengths.split("-"))
+    except ValueError:
+        raise UserError(f"--lengths {args.lengths!r} is not a range such as 1-20") from None
+    config = TrainConfig(task=args.task, hidden=args.hidden, layers=args.layers, epochs=args.epochs,
+                         samples=args.samples, lengths=(lo, hi), seed=args.seed, learning_rate=args.lr)
+    tty = sys.stderr.isatty()
+
+    def progress(epoch: int, epochs: int, loss: float, acc: float) -> None:
+        if tty:
+            bar = "#" * int(30 * epoch / epochs)
+            print(f"\r[{bar:<30}] epoch {epoch}/{epochs} loss {loss:.4f} held-out {acc:.1%}", end="",
+                  file=sys.stderr, flush=True)
+
+    model, result = train(g, config, progress)
+    if tty:
+        print(file=sys.stderr)
+    save_model(model, args.output)
+    print(f"wrote {args.output}: {config.layers} x {config.hidden} LSTM, heads {' '.join(model.heads)}; "
+          f"{result.epochs} epochs, loss {result.loss:.4f}, held-out strings right at every prefix: "
+          f"{result.accuracy:.1%}")
+    return 0
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    model = load_model(args.model) if Path(args.model).suffix == ".npz" else _load(args.model)[0]
+    reference = load_grammar(args.grammar) if args.grammar else None
+    t0 = time.perf_counter()
+    _, extracted = extract(model, args.method, seed=args.seed)
+    seconds = time.perf_counter() - t0
+    extracted = extracted.with_changes(name=Path(args.output).stem)
+    save_grammar(extracted, args.output)
+    verdict = judge(model, extracted, reference) if reference is not None else None
+    if args.json:
+        print(json.dumps({"output": args.output, "method": args.method, "states": len(extracted.states),
+                          "edges": len(extracted.transitions), "seconds": seconds,
+                          **({"verdict": vars(verdict)} if verdict else {})}, indent=2))
+    else:
+        print(f"wrote {args.output}: {len(extracted.states)} states, {len(extracted.transitions)} edges "
+              f"({args.method}, {seconds:.2f} s)")
+        if verdict:
+            print(verdict.text)
+    return 0 if verdict is None or verdict.equivalent else 1
+
+
 def cmd_draw(args: argparse.Namespace) -> int:
     g = _grammar_of(args.source)
     draw(g, args.output)
@@ -260,6 +309,29 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--steps", type=int, metavar="N", help="rows of the trace (default: 30, or the input's length)")
     s.add_argument("--unknown-start", action="store_true", help="with a grammar: compile for an unknown start")
     s.set_defaults(func=cmd_sheet)
+
+    s = sub.add_parser("train", help="train an nn.LSTM with heads on grammar strings (needs PyTorch)")
+    s.add_argument("grammar", metavar="GRAMMAR")
+    s.add_argument("-o", "--output", required=True, metavar="MODEL.npz")
+    s.add_argument("--task", choices=("next", "accept", "both"), default="both", help="heads to train (default both)")
+    s.add_argument("--hidden", type=int, default=16, help="units per layer (default 16)")
+    s.add_argument("--layers", type=int, default=1, help="LSTM layers (default 1)")
+    s.add_argument("--epochs", type=int, default=300, help="at most this many epochs (default 300)")
+    s.add_argument("--samples", type=int, default=2000, help="training strings (default 2000)")
+    s.add_argument("--lengths", default="1-20", metavar="A-B", help="string lengths (default 1-20)")
+    s.add_argument("--lr", type=float, default=0.01, help="Adam learning rate (default 0.01)")
+    s.add_argument("--seed", type=int, default=0, help="seed: the same seed gives the same model (default 0)")
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("extract", help="extract the finite-state machine a model implements, as a grammar file")
+    s.add_argument("model", metavar="MODEL", help="a model file (.npz), or a grammar to compile first")
+    s.add_argument("--grammar", metavar="REF", help="compare with this grammar: equivalent, or where not")
+    s.add_argument("-o", "--output", required=True, metavar="OUT.toml|OUT.dot")
+    s.add_argument("--method", choices=("cluster", "lstar"), default="cluster",
+                   help="hidden-state quantisation, or L* with the network as oracle (default cluster)")
+    s.add_argument("--seed", type=int, default=0, help="seed of the sampled strings (default 0)")
+    s.add_argument("--json", action="store_true", help="print a JSON report")
+    s.set_defaults(func=cmd_extract)
 
     s = sub.add_parser("draw", help="draw a grammar (or a model's grammar) with Graphviz")
     s.add_argument("source", metavar="GRAMMAR|MODEL", help=src)

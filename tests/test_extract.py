@@ -1,0 +1,157 @@
+"""Extraction: compiled networks give back their grammar exactly; trained networks give theirs, or an error."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+from fsm_lstm.automata import equivalent, minimise
+from fsm_lstm.cli import main
+from fsm_lstm.compiler import compile_grammar
+from fsm_lstm.errors import UserError
+from fsm_lstm.extract import extract, judge
+from fsm_lstm.grammar_files import bundled_names, load_grammar
+from fsm_lstm.model import save_model
+from fsm_lstm.runtime import run
+from fsm_lstm.train import TrainConfig, train
+from fsm_lstm.words import encode
+from tests.oracle import accepts, next_symbols, states_after
+from tests.strategies import grammars
+
+# CI-sized training: small networks, few epochs, fixed seeds
+TRAINING = {
+    "tomita1": TrainConfig(task="accept", hidden=4, samples=600, epochs=80),
+    "tomita2": TrainConfig(task="accept", hidden=8, samples=1000, epochs=100),
+    "tomita3": TrainConfig(task="accept", hidden=8, samples=1500, epochs=100),
+    "tomita4": TrainConfig(task="accept", hidden=8, samples=1500, epochs=100),
+    "tomita5": TrainConfig(task="accept", hidden=8, samples=1500, epochs=100),
+    "tomita6": TrainConfig(task="accept", hidden=8, samples=1500, epochs=100),
+    "tomita7": TrainConfig(task="accept", hidden=8, samples=1500, epochs=100),
+    "parity": TrainConfig(task="accept", hidden=4, samples=1000, epochs=100),
+    "experiment2": TrainConfig(task="next", hidden=12, samples=1000, epochs=300, lengths=(1, 8), learning_rate=0.02),
+    "reber": TrainConfig(task="next", hidden=12, samples=2000, epochs=200, learning_rate=0.02),
+}
+
+
+def blind(model):
+    """What a trained model carries: no grammar in meta, no unit labels."""
+    return dataclasses.replace(model, units=tuple(f"u{k}" for k in range(model.hidden_size)), extra={})
+
+
+@pytest.mark.parametrize("method", ["cluster", "lstar"])
+def test_round_trip_on_every_bundled_grammar_is_exact_and_minimal(bundled, method):
+    _, extracted = extract(blind(compile_grammar(bundled)), method)
+    assert equivalent(extracted, bundled)
+    assert len(extracted.states) == len(minimise(bundled).states)
+
+
+@settings(max_examples=60, deadline=None)
+@given(grammars(max_states=12, max_symbols=4))
+def test_round_trip_on_random_dfas_and_nfas(g):
+    model = blind(compile_grammar(g))
+    for method in ("cluster", "lstar"):
+        _, extracted = extract(model, method)
+        assert equivalent(extracted, g), method
+        assert len(extracted.states) == len(minimise(g).states), method
+
+
+@pytest.mark.parametrize("name", sorted(TRAINING))
+def test_trained_networks_reach_100_percent_and_extract_to_their_grammar_or_a_real_error(name):
+    g = load_grammar(name)
+    model, result = train(g, TRAINING[name])
+    assert result.accuracy == 1.0, result
+    assert "grammar" not in model.extra and model.units[0] == "trained unit 0"
+    _, extracted = extract(model, "cluster")
+    verdict = judge(model, extracted, g)
+    if not verdict.equivalent:  # then the network must really be wrong on the string reported
+        assert verdict.model_error is not None, verdict.text
+        word = tuple(verdict.model_error) if all(len(a) == 1 for a in g.alphabet) else verdict.model_error.split()
+        truth = run(model, encode([word[: verdict.step]], g.alphabet).reshape(1, -1)).decoded()[-1, 0]
+        head = model.heads.index(verdict.head)
+        states = states_after(g, word[: verdict.step])
+        want = bool(states & g.accept) if verdict.head == "accept" else verdict.head[5:] in next_symbols(g, states)
+        assert truth[head] != want
+
+
+def test_same_seed_same_model():
+    g = load_grammar("tomita4")
+    config = TrainConfig(task="both", hidden=6, samples=300, epochs=3, seed=11)
+    a, _ = train(g, config)
+    b, _ = train(g, config)
+    for name, arr in a.arrays().items():
+        assert np.array_equal(arr, b.arrays()[name]), name
+    c, _ = train(g, dataclasses.replace(config, seed=12))
+    assert not np.array_equal(a.layers[0].weight_hh, c.layers[0].weight_hh)
+
+
+def test_extraction_of_a_next_only_model_keeps_the_legal_continuations():
+    g = load_grammar("reber")
+    full = compile_grammar(g)
+    rows = [k for k, h in enumerate(full.heads) if h.startswith("next:")]
+    model = blind(dataclasses.replace(full, heads=tuple(full.heads[k] for k in rows),
+                                      head_weight=full.head_weight[rows], head_bias=full.head_bias[rows]))
+    _, extracted = extract(model, "cluster")
+    assert judge(model, extracted, g).equivalent
+    assert equivalent(extracted, g)  # here the final state is the only one without continuations
+
+
+def test_models_without_accept_or_next_heads_are_refused():
+    full = compile_grammar(load_grammar("parity"))
+    rows = [k for k, h in enumerate(full.heads) if h.startswith("state:")]
+    model = dataclasses.replace(full, heads=tuple(full.heads[k] for k in rows), head_weight=full.head_weight[rows],
+                                head_bias=full.head_bias[rows])
+    with pytest.raises(UserError, match="needs an 'accept' or 'next:SYMBOL' head"):
+        extract(model)
+
+
+def test_extract_command_writes_a_grammar_that_compiles_and_judges(tmp_path, capsys):
+    path = tmp_path / "m.npz"
+    save_model(blind(compile_grammar(load_grammar("tomita5"))), path)
+    out = tmp_path / "x.toml"
+    assert main(["extract", str(path), "--grammar", "tomita5", "-o", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["verdict"]["equivalent"] is True and report["states"] == 4
+    back = load_grammar(out)
+    assert all(accepts(back, w) == accepts(load_grammar("tomita5"), w) for w in ["", "0", "00", "0101", "011"])
+    assert main(["extract", str(path), "--grammar", "tomita3", "-o", str(tmp_path / "y.dot")]) == 1
+    assert "confirmed on the network" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("mutate, needle", [
+    (lambda a: a.update({"weight_hh_l0": a["weight_hh_l0"][:, :2]}), "has shape"),
+    (lambda a: a["weight_ih_l0"].__setitem__((0, 0), np.nan), "NaN"),
+    (lambda a: a.pop("meta"), "no `meta`"),
+])
+def test_extract_command_refuses_bad_model_files(tmp_path, capsys, mutate, needle):
+    model = compile_grammar(load_grammar("parity"))
+    arrays = {k: v.copy() for k, v in model.arrays().items()}
+    arrays["meta"] = np.array(json.dumps(model.meta))
+    mutate(arrays)
+    np.savez(tmp_path / "bad.npz", **arrays)
+    assert main(["extract", str(tmp_path / "bad.npz"), "-o", str(tmp_path / "x.toml")]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1
+    assert not (tmp_path / "x.toml").exists()
+
+
+def test_unknown_cell_is_refused(tmp_path, capsys):
+    model = compile_grammar(load_grammar("parity"))
+    arrays = dict(model.arrays())
+    arrays["meta"] = np.array(json.dumps({**model.meta, "cell": "gru"}))
+    np.savez(tmp_path / "gru.npz", **arrays)
+    assert main(["extract", str(tmp_path / "gru.npz"), "-o", str(tmp_path / "x.toml")]) == 2
+    assert "unknown cell 'gru'" in capsys.readouterr().err
+
+
+def test_train_command_rejects_bad_ranges(tmp_path, capsys):
+    assert main(["train", "parity", "-o", str(tmp_path / "p.npz"), "--lengths", "ten"]) == 2
+    assert main(["train", "parity", "-o", str(tmp_path / "p.npz"), "--lengths", "5-2"]) == 2
+    assert not list(tmp_path.iterdir())
+
+
+def test_bundled_list_is_what_the_training_table_covers():
+    assert set(TRAINING) == set(bundled_names()) - {"embedded_reber"}
