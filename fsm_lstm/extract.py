@@ -26,7 +26,7 @@ from .model import Model
 from .reference import reference_for
 from .runtime import Stepper, run, state_rows
 from .verify import check_word, verify
-from .words import encode, format_word
+from .words import format_word
 
 
 

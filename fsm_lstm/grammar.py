@@ -48,7 +48,7 @@ class Grammar:
             dup = next(a for a in self.alphabet if self.alphabet.count(a) > 1)
             raise GrammarError(f"symbol {dup!r} is listed twice in the alphabet; list it once")
         for a in self.alphabet:
-            check_symbol(a, f"alphabet")
+            check_symbol(a, "alphabet")
         if len(set(self.states)) != len(self.states):
             dup = next(s for s in self.states if self.states.count(s) > 1)
             raise GrammarError(f"state {dup!r} is listed twice; list it once")

@@ -200,7 +200,7 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
         lines.append(f"heads skipped (the grammar cannot judge them): {' '.join(report.skipped)}")
     lines.append(f"certificate: {report.certificate}")
     lines.append(f"exhaustive: every string up to length {report.max_len} agrees ({report.prefixes:,} prefixes run)"
-                 if report.max_len >= 0 else f"exhaustive: the empty string already disagrees")
+                 if report.max_len >= 0 else "exhaustive: the empty string already disagrees")
     lines.append(f"hypothesis: {report.examples} examples (pumped loops, near misses, arbitrary strings), "
                  f"longest {report.longest} symbols")
     c = report.counterexample
