@@ -349,7 +349,7 @@ class _Prover:
     # --- one abstract step over every configuration and symbol ---
     def _image(self, box: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray | None, np.ndarray | None, dict]:
         on, off = box
-        H, _K = self.H, self.K
+        H = self.H
         mid = lambda b: (b[2] + b[3]) / 2  # noqa: E731
         rad = lambda b: (b[3] - b[2]) / 2  # noqa: E731
         mag = lambda b: max(abs(b[2]), abs(b[3]))  # noqa: E731
