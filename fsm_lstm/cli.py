@@ -180,7 +180,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     except ValueError:
         raise UserError(f"--lengths {args.lengths!r} is not a range such as 1-20") from None
     config = TrainConfig(task=args.task, hidden=args.hidden, layers=args.layers, epochs=args.epochs,
-                         samples=args.samples, lengths=(lo, hi), seed=args.seed, learning_rate=args.lr)
+                         samples=args.samples, lengths=(lo, hi), seed=args.seed, learning_rate=args.lr,
+                         final_only=args.final_only)
     tty = sys.stderr.isatty()
 
     def progress(epoch: int, epochs: int, loss: float, acc: float) -> None:
@@ -320,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--samples", type=int, default=2000, help="training strings (default 2000)")
     s.add_argument("--lengths", default="1-20", metavar="A-B", help="string lengths (default 1-20)")
     s.add_argument("--lr", type=float, default=0.01, help="Adam learning rate (default 0.01)")
+    s.add_argument("--final-only", action="store_true", help="supervise only the end of each string")
     s.add_argument("--seed", type=int, default=0, help="seed: the same seed gives the same model (default 0)")
     s.set_defaults(func=cmd_train)
 

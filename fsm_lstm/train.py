@@ -36,6 +36,7 @@ class TrainConfig:
     batch: int = 100
     leave: float = 0.05
     heldout: int = 500
+    final_only: bool = False  # supervise only the end of each string (seed 002's set-up) instead of every prefix
 
 
 @dataclass(frozen=True)
@@ -60,15 +61,17 @@ def head_labels(grammar: Grammar, task: str) -> tuple[str, ...]:
 
 
 def dataset(grammar: Grammar, labels: tuple[str, ...], count: int, lengths: tuple[int, int], leave: float,
-            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(strings (B, T), targets (T+1, B, M), mask (T+1, B)): half walks, half uniform strings, padded."""
+            rng: np.random.Generator, final_only: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(strings (B, T), targets (T+1, B, M), mask (T+1, B)): half walks, half uniform strings, padded.
+    The mask covers every prefix up to each string's length, or only its end with ``final_only``."""
     lo, hi = lengths
     sizes = rng.integers(lo, hi + 1, size=count)
     half = count // 2
     strings = np.concatenate([walks(grammar, rng, half, hi, leave=leave),
                               rng.integers(0, len(grammar.alphabet), size=(count - half, hi))])
     targets = Semantics(grammar).expected_heads(labels, strings).astype(np.float32)
-    mask = (np.arange(hi + 1)[:, None] <= sizes[None, :]).astype(np.float32)
+    steps = np.arange(hi + 1)[:, None]
+    mask = ((steps == sizes[None, :]) if final_only else (steps <= sizes[None, :])).astype(np.float32)
     return strings, targets, mask
 
 
@@ -86,8 +89,9 @@ def train(grammar: Grammar, config: TrainConfig = TrainConfig(), progress: Progr
     labels = head_labels(grammar, config.task)
     rng = np.random.default_rng(config.seed)
     torch.manual_seed(config.seed)
-    strings, targets, mask = dataset(grammar, labels, config.samples, config.lengths, config.leave, rng)
-    held = dataset(grammar, labels, config.heldout, config.lengths, config.leave, rng)
+    strings, targets, mask = dataset(grammar, labels, config.samples, config.lengths, config.leave, rng,
+                                     config.final_only)
+    held = dataset(grammar, labels, config.heldout, config.lengths, config.leave, rng, config.final_only)
     K, M = len(grammar.alphabet), len(labels)
     lstm = torch.nn.LSTM(K, config.hidden, num_layers=config.layers)
     head = torch.nn.Linear(config.hidden, M)
