@@ -17,13 +17,12 @@ import time
 
 import numpy as np
 
-from fsm_lstm.automata import minimise
+from fsm_lstm.automata import equivalent, minimise
 from fsm_lstm.compiler import compile_grammar
 from fsm_lstm.extract import Machine, extract, minimise_moore, output_heads, to_grammar
 from fsm_lstm.grammar import Grammar
 from fsm_lstm.grammar_files import bundled_names, load_grammar
 from fsm_lstm.runtime import Stepper
-from fsm_lstm.semantics import Semantics
 
 
 def memory_grammar(lag: int) -> Grammar:
@@ -85,7 +84,6 @@ def aalpy_equivalent(learned, model, g: Grammar) -> bool:
     delta = np.array([[rank[pos[id(states[k].transitions[a])]] for a in model.alphabet] for k in order])
     machine = minimise_moore(Machine(outputs, delta, tuple(model.heads[h] for h in output_heads(model)),
                                      model.alphabet))
-    from fsm_lstm.automata import equivalent
     return equivalent(to_grammar(machine), g)
 
 
@@ -102,7 +100,6 @@ def main() -> None:
             t0 = time.perf_counter()
             machine, extracted = extract(model, method)
             seconds = time.perf_counter() - t0
-            from fsm_lstm.automata import equivalent
             row += [len(machine.outputs), equivalent(extracted, g), seconds]
             times.append(seconds)
         size, learned, seconds = aalpy_lstar(model, 0)

@@ -1,24 +1,30 @@
 """fsm-lstm: finite-state grammars compiled into LSTMs proven correct for every length.
 
 Data flow: grammar file --load--> Grammar --compile--> Model --certify--> proof for every length,
---run--> per-step trace.
+--run--> per-step trace, --sheet--> live workbook, --verify--> pass or shortest counterexample;
+trained model --extract--> Grammar --compare--> equivalent or a confirmed counterexample.
 """
 
 from .automata import determinise, equivalent, minimise, shortest_difference, trim
 from .certify import Certificate, certify
 from .compiler import compile_grammar
 from .errors import GrammarError, ModelError, UserError
+from .extract import extract, judge
 from .grammar import Grammar
 from .grammar_files import bundled_names, load_grammar, save_grammar
 from .model import Model, load_model, save_model
 from .regex import regex_grammar
 from .runtime import Trace, run
 from .semantics import Semantics
+from .sheets import write_workbook
+from .train import TrainConfig, train
+from .verify import verify
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Certificate", "Grammar", "GrammarError", "Model", "ModelError", "Semantics", "Trace", "UserError",
-    "bundled_names", "certify", "compile_grammar", "determinise", "equivalent", "load_grammar", "load_model",
-    "minimise", "regex_grammar", "run", "save_grammar", "save_model", "shortest_difference", "trim",
+    "Certificate", "Grammar", "GrammarError", "Model", "ModelError", "Semantics", "Trace", "TrainConfig",
+    "UserError", "bundled_names", "certify", "compile_grammar", "determinise", "equivalent", "extract", "judge",
+    "load_grammar", "load_model", "minimise", "regex_grammar", "run", "save_grammar", "save_model",
+    "shortest_difference", "train", "trim", "verify", "write_workbook",
 ]

@@ -22,9 +22,9 @@ from openpyxl.workbook.defined_name import DefinedName
 
 from .atomic import atomic_path
 from .automata import shortest_accepted
+from .certify import model_grammar
 from .errors import UserError
 from .model import Model
-from .toml_format import parse_toml
 from .words import format_word, parse_word
 
 GATES = ("i", "f", "g", "o")
@@ -163,7 +163,7 @@ def sample_input(model: Model) -> str:
     """A string to show in a new workbook: a longer one among the shortest accepted strings of the model's
     grammar, or a few symbols of its alphabet when it carries none."""
     if model.extra.get("grammar"):
-        examples = shortest_accepted(parse_toml(model.extra["grammar"]), 12, max_length=20)
+        examples = shortest_accepted(model_grammar(model), 12, max_length=20)
         if examples and examples[-1]:
             return format_word(examples[-1], model.alphabet)
     return format_word(model.alphabet[:4], model.alphabet)
@@ -184,7 +184,7 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
     grammar_ws, weights_ws, trace = (wb.create_sheet(n) for n in ("Grammar", "Weights", "Trace"))
     refs, head_row, head_cols, head_bias = _write_weights(weights_ws, model)
     single = all(len(a) == 1 for a in model.alphabet)
-    name = title or (parse_toml(model.extra["grammar"]).name if model.extra.get("grammar") else "model")
+    name = title or (model_grammar(model).name if model.extra.get("grammar") else "model")
 
     trace["A1"] = f"fsm-lstm: the {name} network, step by step"
     trace["A1"].font = Font(bold=True, size=13)
@@ -372,9 +372,8 @@ def _write_grammar(ws, model: Model) -> None:
     ws["A1"] = "Grammar"
     ws["A1"].font = Font(bold=True, size=13)
     r = 3
-    text = model.extra.get("grammar")
-    if text:
-        g = parse_toml(text)
+    if model.extra.get("grammar"):
+        g = model_grammar(model)
         for key, value in [("name", g.name), ("description", g.description), ("start", g.start),
                            ("accepting", " ".join(s for s in g.states if s in g.accept)),
                            ("alphabet", " ".join(g.alphabet))]:

@@ -19,14 +19,13 @@ from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
 from .automata import equivalent
-from .certify import certify
+from .certify import certify, model_grammar
 from .errors import UserError
 from .grammar import Grammar
 from .model import Model
 from .reference import Reference, reference_for
 from .runtime import Stepper, run, state_rows
 from .strategies import every_kind
-from .toml_format import parse_toml
 from .words import format_word
 
 Progress = Callable[[str], None]
@@ -151,7 +150,7 @@ def verify(model: Model, grammar: Grammar | None = None, unknown_start: bool | N
            max_len: int | None = None, examples: int = 200, seed: int = 0,
            progress: Progress | None = None) -> Report:
     """Check a model's heads against a grammar's semantics on every prefix tried (see module doc)."""
-    stored = parse_toml(model.extra["grammar"]) if model.extra.get("grammar") else None
+    stored = model_grammar(model) if model.extra.get("grammar") else None
     if grammar is None:
         if stored is None:
             raise UserError("the model carries no grammar; give the reference grammar with --grammar")
