@@ -179,7 +179,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         lo, hi = (int(x) for x in args.lengths.split("-"))
     except ValueError:
         raise UserError(f"--lengths {args.lengths!r} is not a range such as 1-20") from None
-    config = TrainConfig(task=args.task, hidden=args.hidden, layers=args.layers, epochs=args.epochs,
+    config = TrainConfig(task=args.task, cell=args.cell, hidden=args.hidden, layers=args.layers, epochs=args.epochs,
                          samples=args.samples, lengths=(lo, hi), seed=args.seed, learning_rate=args.lr,
                          final_only=args.final_only)
     tty = sys.stderr.isatty()
@@ -194,7 +194,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if tty:
         print(file=sys.stderr)
     save_model(model, args.output)
-    print(f"wrote {args.output}: {config.layers} x {config.hidden} LSTM, heads {' '.join(model.heads)}; "
+    print(f"wrote {args.output}: {config.layers} x {config.hidden} {config.cell.upper()}, heads {' '.join(model.heads)}; "
           f"{result.epochs} epochs, loss {result.loss:.4f}, held-out strings right at every prefix: "
           f"{result.accuracy:.1%}")
     return 0
@@ -315,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("grammar", metavar="GRAMMAR")
     s.add_argument("-o", "--output", required=True, metavar="MODEL.npz")
     s.add_argument("--task", choices=("next", "accept", "both"), default="both", help="heads to train (default both)")
+    s.add_argument("--cell", choices=("lstm", "gru", "rnn"), default="lstm", help="recurrent cell (default lstm)")
     s.add_argument("--hidden", type=int, default=16, help="units per layer (default 16)")
     s.add_argument("--layers", type=int, default=1, help="LSTM layers (default 1)")
     s.add_argument("--epochs", type=int, default=300, help="at most this many epochs (default 300)")

@@ -1,10 +1,11 @@
-"""Model: recurrent weights in PyTorch ``nn.LSTM`` layout, linear heads, labels; the documented ``.npz`` format.
+"""Model: recurrent weights in PyTorch layout, linear heads, labels; the documented ``.npz`` format.
 
 File contents (all arrays float32 unless the writer chose float64):
-``weight_ih_l{k}`` (4H x K), ``weight_hh_l{k}`` (4H x H), ``bias_ih_l{k}``, ``bias_hh_l{k}`` (4H) for layers
-k = 0, 1, ..., gate order (i, f, g, o); ``heads.weight`` (M x H_last), ``heads.bias`` (M); and ``meta``, a
-JSON string with ``alphabet``, ``heads`` (M labels), ``units`` (H_last labels), ``cell`` and optionally
-``grammar`` (the grammar text it was compiled from) and ``unknown_start``.
+``weight_ih_l{k}`` (GH x K), ``weight_hh_l{k}`` (GH x H), ``bias_ih_l{k}``, ``bias_hh_l{k}`` (GH) for layers
+k = 0, 1, ..., where G and the gate order follow ``meta.cell``: ``lstm`` G=4 (i, f, g, o) as nn.LSTM, ``gru``
+G=3 (r, z, n) as nn.GRU, ``rnn`` G=1 (tanh) as nn.RNN; ``heads.weight`` (M x H_last), ``heads.bias`` (M); and
+``meta``, a JSON string with ``alphabet``, ``heads`` (M labels), ``units`` (H_last labels), ``cell`` and
+optionally ``grammar`` (the grammar text it was compiled from) and ``unknown_start``.
 A head is true exactly when its logit is > 0. Inputs are one-hot; the initial state is zero.
 """
 
@@ -22,7 +23,8 @@ from .atomic import atomic_path
 from .errors import ModelError
 
 GATES = ("i", "f", "g", "o")
-CELLS = ("lstm",)
+GATE_COUNT = {"lstm": 4, "gru": 3, "rnn": 1}  # rows per unit in PyTorch's nn.LSTM, nn.GRU (r, z, n), nn.RNN
+CELLS = tuple(GATE_COUNT)
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class Layer:
     @property
     def hidden_size(self) -> int:
         """H, the number of units."""
-        return self.weight_hh.shape[0] // 4
+        return self.weight_hh.shape[1]
 
 
 @dataclass(frozen=True)
@@ -93,14 +95,15 @@ def validate(m: Model) -> None:
     if not m.alphabet or len(set(m.alphabet)) != len(m.alphabet):
         raise _fail("meta.alphabet must be a non-empty list of distinct symbols")
     width = len(m.alphabet)
+    n = GATE_COUNT[m.cell]
     for k, layer in enumerate(m.layers):
-        h = layer.weight_hh.shape[0] // 4 if layer.weight_hh.ndim == 2 else -1
-        expect = {"weight_hh": (4 * h, h), "weight_ih": (4 * h, width), "bias_ih": (4 * h,), "bias_hh": (4 * h,)}
+        h = layer.weight_hh.shape[0] // n if layer.weight_hh.ndim == 2 else -1
+        expect = {"weight_hh": (n * h, h), "weight_ih": (n * h, width), "bias_ih": (n * h,), "bias_hh": (n * h,)}
         for name, shape in expect.items():
             arr = getattr(layer, name)
             if arr.shape != shape:
-                raise _fail(f"{name}_l{k} has shape {arr.shape}, expected {shape} "
-                            f"(4H x {'K' if k == 0 else 'H_prev'} with H={h}, PyTorch nn.LSTM layout)")
+                raise _fail(f"{name}_l{k} has shape {arr.shape}, expected {shape} ({n}H x "
+                            f"{'K' if k == 0 else 'H_prev'} with H={h}, PyTorch nn.{m.cell.upper()} layout)")
             if not np.all(np.isfinite(arr)):
                 raise _fail(f"{name}_l{k} contains NaN or infinity; the model cannot be run")
         width = h

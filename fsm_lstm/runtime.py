@@ -1,4 +1,5 @@
 """Batched numpy forward pass of a Model, in float32 or float64, from the zero initial state.
+LSTM layers take the fast path below; GRU and RNN layers step through ``cells.PlainCell``.
 
 Layer 0 reads one-hot symbols, so its input projection is a row gather. A gate whose recurrent weights
 are all zero depends on the symbol alone: its activations are tabulated once per symbol and gathered
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .cells import PlainCell
 from .model import Layer, Model
 
 
@@ -149,6 +151,22 @@ def _run_layer(plan: _LayerPlan, inputs: np.ndarray, record: bool
     return hs, cs, gates
 
 
+def _run_plain(cell: PlainCell, inputs: np.ndarray, record: bool) -> tuple[np.ndarray, None, np.ndarray | None]:
+    """Run a GRU or RNN layer over (T, B) symbols or (T, B, H_prev) values."""
+    projected = cell.project(inputs)
+    steps, batch = projected.shape[:2]
+    hs = np.zeros((steps + 1, batch, cell.hidden), dtype=projected.dtype)
+    gates = None
+    for t in range(steps):
+        hs[t + 1], act = cell.step(projected[t], hs[t])
+        if record:
+            gates = np.empty((steps, *act.shape), dtype=projected.dtype) if gates is None else gates
+            gates[t] = act
+    if record and gates is None:
+        gates = np.zeros((0, batch, 0), dtype=projected.dtype)
+    return hs, None, gates
+
+
 def run(model: Model, strings: np.ndarray, dtype: type = np.float32, record: bool = False) -> Trace:
     """Run a (B, T) batch of symbol indices. Shorter strings may be padded: outputs are causal."""
     strings = np.asarray(strings, dtype=np.int64)
@@ -159,8 +177,11 @@ def run(model: Model, strings: np.ndarray, dtype: type = np.float32, record: boo
     values: np.ndarray = np.ascontiguousarray(strings.T)
     all_h, all_c, all_g = [], [], []
     for k, layer in enumerate(model.layers):
-        plan = _LayerPlan(layer, dtype, one_hot=(k == 0))
-        hs, cs, gates = _run_layer(plan, values if k == 0 else values[1:], record)
+        inputs = values if k == 0 else values[1:]
+        if model.cell == "lstm":
+            hs, cs, gates = _run_layer(_LayerPlan(layer, dtype, one_hot=(k == 0)), inputs, record)
+        else:
+            hs, cs, gates = _run_plain(PlainCell(model.cell, layer, dtype, one_hot=(k == 0)), inputs, record)
         all_h.append(hs)
         all_c.append(cs)
         all_g.append(gates)
@@ -176,18 +197,22 @@ def run(model: Model, strings: np.ndarray, dtype: type = np.float32, record: boo
 class Stepper:
     """One step at a time over batches whose rows may be regrouped between steps (prefix-trie enumeration).
 
-    A state is a list of (c, h) arrays per layer, each (B, H); rows can be selected with ``state_rows``."""
+    A state is a list of (c, h) arrays per layer, each (B, H) (c is (B, 0) for GRU and RNN cells, which have
+    none); rows can be selected with ``state_rows``."""
 
     def __init__(self, model: Model, dtype: type = np.float32) -> None:
         self.model = model
         self.dtype = dtype
-        self.plans = [_LayerPlan(layer, dtype, one_hot=(k == 0)) for k, layer in enumerate(model.layers)]
+        self.plans: list[_LayerPlan | PlainCell] = [
+            _LayerPlan(layer, dtype, one_hot=(k == 0)) if model.cell == "lstm"
+            else PlainCell(model.cell, layer, dtype, one_hot=(k == 0)) for k, layer in enumerate(model.layers)]
         self.head_w = model.head_weight.astype(dtype).T
         self.head_b = model.head_bias.astype(dtype)
 
     def initial(self, batch: int) -> list[tuple[np.ndarray, np.ndarray]]:
         """The zero state for ``batch`` rows."""
-        return [(np.zeros((batch, p.hidden), self.dtype), np.zeros((batch, p.hidden), self.dtype)) for p in self.plans]
+        width = lambda p: p.hidden if isinstance(p, _LayerPlan) else 0  # noqa: E731
+        return [(np.zeros((batch, width(p)), self.dtype), np.zeros((batch, p.hidden), self.dtype)) for p in self.plans]
 
     def step(self, state: list[tuple[np.ndarray, np.ndarray]], symbols: np.ndarray
              ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -196,6 +221,11 @@ class Stepper:
         values: np.ndarray = np.asarray(symbols, dtype=np.int64)
         with np.errstate(over="ignore"):
             for k, (plan, (c, h)) in enumerate(zip(self.plans, state)):
+                if isinstance(plan, PlainCell):
+                    h_new = plan.step(plan.project(values), h)[0]
+                    out.append((c, h_new))
+                    values = h_new
+                    continue
                 if k:
                     values = values @ plan.w_in_t + plan.b_in
                 c_new, h_new = c.copy(), np.empty_like(h)

@@ -172,6 +172,8 @@ def sample_input(model: Model) -> str:
 def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", steps: int | None = None,
                    title: str | None = None) -> None:
     """Write the workbook for ``model`` with ``text`` in the input cell and ``steps`` trace rows, atomically."""
+    if model.cell != "lstm":
+        raise UserError(f"workbooks are written for LSTM models; this model's cell is {model.cell!r}")
     word = parse_word(text, model.alphabet)
     steps = max(len(word), 30) if steps is None else steps
     if steps < 1:

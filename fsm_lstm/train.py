@@ -1,4 +1,4 @@
-"""Training standard nn.LSTM models with heads on grammar strings (PyTorch, the ``train`` extra).
+"""Training standard nn.LSTM (or nn.GRU, nn.RNN) models with heads on grammar strings (PyTorch, ``train`` extra).
 
 Data: grammar walks that sometimes step off the grammar, and uniformly random strings, with lengths drawn
 from a range; targets: the semantics' accept and/or next heads after every prefix (the empty one included).
@@ -26,6 +26,7 @@ class TrainConfig:
     """Hyper-parameters; lengths are inclusive."""
 
     task: str = "both"
+    cell: str = "lstm"
     hidden: int = 16
     layers: int = 1
     epochs: int = 300
@@ -93,15 +94,18 @@ def train(grammar: Grammar, config: TrainConfig = TrainConfig(), progress: Progr
                                      config.final_only)
     held = dataset(grammar, labels, config.heldout, config.lengths, config.leave, rng, config.final_only)
     K, M = len(grammar.alphabet), len(labels)
-    lstm = torch.nn.LSTM(K, config.hidden, num_layers=config.layers)
+    modules = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}
+    if config.cell not in modules:
+        raise UserError(f"unknown cell {config.cell!r}; use lstm, gru or rnn")
+    net = modules[config.cell](K, config.hidden, num_layers=config.layers)
     head = torch.nn.Linear(config.hidden, M)
-    params = list(lstm.parameters()) + list(head.parameters())
+    params = list(net.parameters()) + list(head.parameters())
     optimiser = torch.optim.Adam(params, lr=config.learning_rate)
     loss_fn = torch.nn.BCEWithLogitsLoss(reduction="none")
 
     def logits_of(batch: np.ndarray) -> torch.Tensor:
         x = torch.nn.functional.one_hot(torch.from_numpy(batch.T.copy()), K).float()
-        out, _ = lstm(x)
+        out, _ = net(x)
         out = torch.cat([torch.zeros(1, *out.shape[1:]), out])
         return head(out)
 
@@ -131,12 +135,12 @@ def train(grammar: Grammar, config: TrainConfig = TrainConfig(), progress: Progr
             progress(epoch, config.epochs, loss_value, acc)
         if acc == 1.0:
             break
-    state = {k: v.detach().numpy().copy() for k, v in lstm.state_dict().items()}
+    state = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
     layers = tuple(Layer(*(state[f"{n}_l{k}"] for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")))
                    for k in range(config.layers))
     model = Model(layers=layers, head_weight=head.weight.detach().numpy().copy(),
                   head_bias=head.bias.detach().numpy().copy(), alphabet=grammar.alphabet, heads=labels,
-                  units=tuple(f"trained unit {u}" for u in range(config.hidden)), cell="lstm",
+                  units=tuple(f"trained unit {u}" for u in range(config.hidden)), cell=config.cell,
                   extra={"trained": {"grammar": grammar.name, "task": config.task, "epochs": epoch,
                                      "seed": config.seed, "heldout_accuracy": acc, "loss": loss_value}})
     return model, TrainResult(epoch, loss_value, acc)

@@ -141,10 +141,10 @@ def test_extract_command_refuses_bad_model_files(tmp_path, capsys, mutate, needl
 def test_unknown_cell_is_refused(tmp_path, capsys):
     model = compile_grammar(load_grammar("parity"))
     arrays = dict(model.arrays())
-    arrays["meta"] = np.array(json.dumps({**model.meta, "cell": "gru"}))
-    np.savez(tmp_path / "gru.npz", **arrays)
-    assert main(["extract", str(tmp_path / "gru.npz"), "-o", str(tmp_path / "x.toml")]) == 2
-    assert "unknown cell 'gru'" in capsys.readouterr().err
+    arrays["meta"] = np.array(json.dumps({**model.meta, "cell": "transformer"}))
+    np.savez(tmp_path / "t.npz", **arrays)
+    assert main(["extract", str(tmp_path / "t.npz"), "-o", str(tmp_path / "x.toml")]) == 2
+    assert "unknown cell 'transformer'" in capsys.readouterr().err
 
 
 def test_train_command_rejects_bad_ranges(tmp_path, capsys):

@@ -1,0 +1,93 @@
+"""GRU and plain RNN cells, one or more layers: the runtime is PyTorch's, and verify and extract take them."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from fsm_lstm.automata import equivalent
+from fsm_lstm.errors import UserError
+from fsm_lstm.extract import extract, judge
+from fsm_lstm.grammar_files import load_grammar
+from fsm_lstm.model import load_model, model_from_arrays, save_model
+from fsm_lstm.runtime import Stepper, run
+from fsm_lstm.sheets import write_workbook
+from fsm_lstm.train import TrainConfig, train
+from fsm_lstm.verify import verify
+
+MODULES = {"gru": torch.nn.GRU, "rnn": torch.nn.RNN, "lstm": torch.nn.LSTM}
+
+
+def torch_model(cell: str, layers: int, hidden: int = 5, seed: int = 0):
+    torch.manual_seed(seed)
+    net = MODULES[cell](3, hidden, num_layers=layers)
+    arrays = {k: v.detach().numpy() * 2 for k, v in net.state_dict().items()}
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            p.mul_(2)
+    rng = np.random.default_rng(seed)
+    arrays["heads.weight"] = rng.normal(size=(3, hidden)).astype(np.float32)
+    arrays["heads.bias"] = rng.normal(size=3).astype(np.float32)
+    arrays["meta"] = np.array(json.dumps({"alphabet": ["a", "b", "c"], "heads": ["accept", "next:a", "next:b"],
+                                          "units": [f"u{k}" for k in range(hidden)], "cell": cell}))
+    return net, arrays
+
+
+@pytest.mark.parametrize("cell", ["gru", "rnn", "lstm"])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_random_models_decode_like_torch(cell, layers, tmp_path):
+    net, arrays = torch_model(cell, layers)
+    np.savez(tmp_path / "m.npz", **arrays)
+    model = load_model(tmp_path / "m.npz")
+    strings = np.random.default_rng(1).integers(0, 3, size=(16, 80))
+    x = torch.nn.functional.one_hot(torch.from_numpy(strings.T), 3).float()
+    with torch.no_grad():
+        out, _ = net(x)
+        logits = out @ torch.from_numpy(arrays["heads.weight"]).T + torch.from_numpy(arrays["heads.bias"])
+    ours = run(model, strings)
+    assert np.array_equal(ours.decoded()[1:], logits.numpy() > 0)
+    assert np.allclose(ours.heads[1:], logits.numpy(), atol=1e-4)
+    # the step-by-step runtime agrees with the sequence runtime
+    stepper = Stepper(model)
+    state = stepper.initial(len(strings))
+    for t in range(strings.shape[1]):
+        state = stepper.step(state, strings[:, t])
+    assert np.allclose(stepper.heads(state), ours.heads[-1], atol=1e-5)
+
+
+def test_gru_shapes_are_checked(tmp_path):
+    _, arrays = torch_model("gru", 1)
+    arrays["weight_hh_l0"] = arrays["weight_hh_l0"][:10]
+    with pytest.raises(UserError, match=r"nn.GRU layout"):
+        model_from_arrays(arrays)
+
+
+def test_verify_finds_a_short_counterexample_in_a_random_gru():
+    model = model_from_arrays(torch_model("gru", 2)[1])
+    grammar = load_grammar("tomita1").with_changes(alphabet=("a", "b", "c"), states=("q0",), start="q0",
+                                                   accept=frozenset({"q0"}), transitions=(("q0", "a", "q0"),))
+    report = verify(model, grammar, max_len=4, examples=20)
+    assert not report.passed and len(report.counterexample.word) <= 2
+
+
+@pytest.mark.parametrize("cell", ["gru", "rnn"])
+def test_trained_gru_and_rnn_extract_to_their_grammar_or_a_real_error(cell, tmp_path):
+    g = load_grammar("tomita4")
+    model, result = train(g, TrainConfig(task="accept", cell=cell, hidden=8, samples=1500, epochs=150))
+    assert result.accuracy == 1.0 and model.cell == cell
+    save_model(model, tmp_path / "m.npz")
+    _, extracted = extract(load_model(tmp_path / "m.npz"))
+    verdict = judge(model, extracted, g)
+    assert verdict.equivalent or verdict.model_error is not None
+    if verdict.equivalent:
+        assert equivalent(extracted, g)
+
+
+def test_workbooks_refuse_other_cells_clearly(tmp_path):
+    model = model_from_arrays(torch_model("rnn", 1)[1])
+    with pytest.raises(UserError, match="cell is 'rnn'"):
+        write_workbook(model, tmp_path / "x.xlsx", "ab")
+    assert not list(tmp_path.iterdir())
