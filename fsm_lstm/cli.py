@@ -21,6 +21,9 @@ from .draw import draw
 from .errors import UserError
 from .grammar import Grammar, structural_warnings
 from .extract import extract, judge
+from .importer import model_from_tensors, read_tensors
+from .plot import plot_trace
+from .torch_export import save_onnx, save_torch
 from .grammar_files import bundled_names, grammar_text, load_grammar, resolve, save_grammar
 from .model import Model, load_model, save_model
 from .runtime import run
@@ -46,8 +49,12 @@ def _load(spec: str, unknown_start: bool = False) -> tuple[Model, Grammar | None
 
 
 def _grammar_of(spec: str) -> Grammar:
+    """A grammar file, a compiled model's grammar, or the automaton extracted from a trained model."""
     if Path(spec).suffix == ".npz":
-        return model_grammar(load_model(spec))
+        model = load_model(spec)
+        if model.extra.get("grammar"):
+            return model_grammar(model)
+        return extract(model)[1].with_changes(name=Path(spec).stem)
     return load_grammar(spec)
 
 
@@ -221,6 +228,32 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 0 if verdict is None or verdict.equivalent else 1
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    model, _ = _load(args.source)
+    (save_onnx if args.to == "onnx" else save_torch)(model, args.output)
+    print(f"wrote {args.output} ({args.to}; inputs one-hot [T, B, {len(model.alphabet)}], "
+          f"outputs {len(model.heads)} head logits)")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    symbols = args.alphabet.split()
+    heads = args.heads.split()
+    model = model_from_tensors(read_tensors(args.file), symbols, heads, args.cell)
+    save_model(model, args.output)
+    print(f"wrote {args.output}: {model.cell} with {len(model.layers)} layer(s) of {model.hidden_size} units, "
+          f"heads {' '.join(model.heads)}")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    model, _ = _load(args.source)
+    word = parse_word(args.string, model.alphabet)
+    width, height = plot_trace(model, word, args.output)
+    print(f"wrote {args.output} ({width} x {height} pixels)")
+    return 0
+
+
 def cmd_draw(args: argparse.Namespace) -> int:
     g = _grammar_of(args.source)
     draw(g, args.output)
@@ -336,7 +369,29 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print a JSON report")
     s.set_defaults(func=cmd_extract)
 
-    s = sub.add_parser("draw", help="draw a grammar (or a model's grammar) with Graphviz")
+    s = sub.add_parser("export", help="export a model to ONNX or to a torch file")
+    s.add_argument("source", metavar="MODEL", help=src)
+    s.add_argument("--to", choices=("onnx", "torch"), required=True)
+    s.add_argument("-o", "--output", required=True, metavar="FILE")
+    s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("import", help="import a PyTorch state_dict or safetensors file as a model")
+    s.add_argument("file", metavar="FILE", help="a .pt/.pth state_dict or a .safetensors file")
+    s.add_argument("-o", "--output", required=True, metavar="MODEL.npz")
+    s.add_argument("--alphabet", required=True, help="the input symbols in one-hot order, space-separated")
+    s.add_argument("--heads", required=True, help="one label per head output, space-separated "
+                   "(accept, next:SYMBOL, state:NAME)")
+    s.add_argument("--cell", choices=("lstm", "gru", "rnn"), help="the cell (default: read off the shapes)")
+    s.set_defaults(func=cmd_import)
+
+    s = sub.add_parser("plot", help="heatmaps of gates, c and h over the steps of a string (needs matplotlib)")
+    s.add_argument("source", metavar="GRAMMAR|MODEL", help=src)
+    s.add_argument("string", metavar="STRING")
+    s.add_argument("-o", "--output", required=True, metavar="FILE.png")
+    s.set_defaults(func=cmd_plot)
+
+    s = sub.add_parser("draw", help="draw a grammar, a compiled model's grammar, or the automaton extracted from "
+                       "a trained model, with Graphviz")
     s.add_argument("source", metavar="GRAMMAR|MODEL", help=src)
     s.add_argument("-o", "--output", required=True, metavar="FILE.svg|png|pdf")
     s.set_defaults(func=cmd_draw)

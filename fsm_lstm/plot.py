@@ -1,0 +1,69 @@
+"""Heatmaps of a model's gates, cell states and hidden values over the steps of one string, in the spirit of
+seed 003, with the decoded states written above the steps (matplotlib, the ``plot`` extra)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from .atomic import atomic_path
+from .decode import decode
+from .errors import UserError
+from .model import Model
+from .runtime import run
+from .words import encode
+
+GATE_NAMES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n"), "rnn": ()}
+DPI = 100
+
+
+def figure_size(model: Model, steps: int) -> tuple[float, float]:
+    """Width and height in inches for a string of ``steps`` symbols."""
+    blocks = sum(len(GATE_NAMES[model.cell]) + (2 if model.cell == "lstm" else 1) for _ in model.layers) + 1
+    return max(6.0, 1.5 + 0.3 * (steps + 1)), 1.2 + 1.6 * blocks
+
+
+def plot_trace(model: Model, word: Sequence[str], path: str | os.PathLike[str]) -> tuple[int, int]:
+    """Write the PNG; return its size in pixels."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise UserError("plots need matplotlib: pip install 'fsm-lstm[plot]'") from None
+    trace = run(model, encode([tuple(word)], model.alphabet).reshape(1, -1), dtype=np.float64, record=True)
+    panels: list[tuple[str, np.ndarray, tuple[float, float]]] = []
+    for k, layer in enumerate(model.layers):
+        H = layer.hidden_size
+        tag = f" (layer {k})" if len(model.layers) > 1 else ""
+        for q, name in enumerate(GATE_NAMES[model.cell]):
+            gate = trace.gates[k][:, 0, q * H:(q + 1) * H]
+            panels.append((f"gate {name}{tag}", np.vstack([np.full(H, np.nan), gate]).T, (0.0, 1.0)))
+        if trace.c[k] is not None:
+            panels.append((f"cell c{tag}", trace.c[k][:, 0].T, (-1.0, 1.0)))
+        panels.append((f"hidden h{tag}", trace.h[k][:, 0].T, (-1.0, 1.0)))
+    panels.append(("head logits (> 0: true)", trace.heads[:, 0].T, (-4.0, 4.0)))
+    width, height = figure_size(model, len(word))
+    fig, axes = plt.subplots(len(panels), 1, figsize=(width, height), dpi=DPI, squeeze=False)
+    ticks = ["ε"] + list(word)
+    for ax, (title, data, (lo, hi)) in zip(axes[:, 0], panels):
+        ax.imshow(data, aspect="auto", cmap="RdBu" if lo < 0 else "Blues", vmin=lo, vmax=hi, interpolation="nearest")
+        ax.set_title(title, fontsize=9, loc="left", pad=28 if ax is axes[0, 0] else 6)
+        labels = model.heads if title.startswith("head") else (model.units if data.shape[0] == len(model.units)
+                                                               else [])
+        ax.set_yticks(range(len(labels)) if len(labels) <= 40 else [])
+        ax.set_yticklabels(labels if len(labels) <= 40 else [], fontsize=6)
+        ax.set_xticks(range(len(ticks)))
+        ax.set_xticklabels(ticks, fontsize=7)
+    answers = [decode(model, row) for row in trace.decoded()[:, 0]]
+    top = axes[0, 0]
+    for t, ans in enumerate(answers):
+        if ans.states is not None:
+            top.text(t, -0.8, " ".join(ans.states) or "∅", rotation=90, fontsize=6, ha="center", va="bottom")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=DPI)
+    plt.close(fig)
+    return int(round(width * DPI)), int(round(height * DPI))

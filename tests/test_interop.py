@@ -1,0 +1,148 @@
+"""Export to ONNX and torch, import of state_dicts and safetensors, plots and drawings of trained models."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import struct
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from fsm_lstm.cli import main
+from fsm_lstm.compiler import compile_grammar
+from fsm_lstm.errors import UserError
+from fsm_lstm.generate import walks
+from fsm_lstm.grammar_files import load_grammar
+from fsm_lstm.importer import model_from_tensors, read_tensors
+from fsm_lstm.model import load_model, save_model
+from fsm_lstm.runtime import run
+from fsm_lstm.torch_export import load_torch, module_class, save_torch
+
+
+class Tagger(torch.nn.Module):
+    """A user's model as people write them: a recurrent layer and a linear head."""
+
+    def __init__(self, kind, layers: int = 1) -> None:
+        super().__init__()
+        self.encoder = kind(3, 6, num_layers=layers)
+        self.fc = torch.nn.Linear(6, 2)
+
+    def forward(self, x):
+        return self.fc(self.encoder(x)[0])
+
+
+@pytest.mark.parametrize("name", ["reber", "embedded_reber", "tomita5"])
+def test_onnx_export_runs_in_onnxruntime_with_the_same_decoded_heads(name, tmp_path):
+    g = load_grammar(name)
+    model = compile_grammar(g)
+    path = tmp_path / "m.onnx"
+    assert main(["export", name, "--to", "onnx", "-o", str(path)]) == 0
+    session = ort.InferenceSession(str(path))
+    assert [i.name for i in session.get_inputs()] == ["x"] and [o.name for o in session.get_outputs()] == ["heads"]
+    strings = walks(g, np.random.default_rng(0), 6, 300, leave=0.02)
+    logits = session.run(["heads"], {"x": np.eye(len(g.alphabet), dtype=np.float32)[strings.T]})[0]
+    assert logits.shape == (300, 6, len(model.heads)) and logits.dtype == np.float32
+    assert np.array_equal(logits > 0, run(model, strings).decoded()[1:])
+
+
+def test_torch_export_loads_with_weights_only_and_rebuilds_the_module(tmp_path):
+    model = compile_grammar(load_grammar("reber"))
+    path = tmp_path / "m.pt"
+    save_torch(model, path)
+    data = torch.load(path, weights_only=True)
+    assert json.loads(data["meta"])["alphabet"] == list("BTPSXVE")
+    net = module_class().from_file(path)
+    strings = np.random.default_rng(1).integers(0, 7, size=(4, 50))
+    with torch.no_grad():
+        logits = net(torch.nn.functional.one_hot(torch.from_numpy(strings.T), 7).float()).numpy()
+    assert np.array_equal(logits > 0, run(model, strings).decoded()[1:])
+    back = load_torch(path)
+    assert all(np.array_equal(v, back.arrays()[k]) for k, v in model.arrays().items())
+
+
+@pytest.mark.parametrize("kind, layers", [(torch.nn.LSTM, 1), (torch.nn.GRU, 2), (torch.nn.RNN, 1)])
+def test_imported_torch_model_round_trips(kind, layers, tmp_path, capsys):
+    torch.manual_seed(3)
+    user = Tagger(kind, layers)
+    torch.save(user.state_dict(), tmp_path / "user.pt")
+    assert main(["import", str(tmp_path / "user.pt"), "-o", str(tmp_path / "m.npz"),
+                 "--alphabet", "a b c", "--heads", "accept next:a"]) == 0
+    model = load_model(tmp_path / "m.npz")
+    assert model.cell == {torch.nn.LSTM: "lstm", torch.nn.GRU: "gru", torch.nn.RNN: "rnn"}[kind]
+    strings = np.random.default_rng(2).integers(0, 3, size=(5, 40))
+    with torch.no_grad():
+        want = user(torch.nn.functional.one_hot(torch.from_numpy(strings.T), 3).float()).numpy()
+    assert np.allclose(run(model, strings).heads[1:], want, atol=1e-5)
+    save_torch(model, tmp_path / "again.pt")  # and back out again, unchanged
+    again = load_torch(tmp_path / "again.pt")
+    assert all(np.array_equal(v, again.arrays()[k]) for k, v in model.arrays().items())
+
+
+def write_safetensors(path, tensors: dict[str, np.ndarray]) -> None:
+    header, blobs, offset = {}, [], 0
+    for name, arr in tensors.items():
+        data = np.ascontiguousarray(arr, np.float32).tobytes()
+        header[name] = {"dtype": "F32", "shape": list(arr.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def test_safetensors_import_matches_the_state_dict(tmp_path):
+    torch.manual_seed(4)
+    user = Tagger(torch.nn.LSTM)
+    tensors = {k: v.detach().numpy() for k, v in user.state_dict().items()}
+    write_safetensors(tmp_path / "user.safetensors", tensors)
+    read = read_tensors(tmp_path / "user.safetensors")
+    assert read.keys() == tensors.keys() and all(np.array_equal(read[k], tensors[k]) for k in tensors)
+    model = model_from_tensors(read, ["a", "b", "c"], ["accept", "next:b"])
+    assert model.cell == "lstm" and model.extra["imported"] == {"recurrent": "encoder", "head": "fc"}
+
+
+@pytest.mark.parametrize("change, needle", [
+    (lambda t: t, "2 outputs but 3 labels"),
+    (lambda t: {k: v for k, v in t.items() if not k.startswith("fc.")}, "one linear head"),
+    (lambda t: {**t, **{"other." + k.split(".", 1)[1]: v for k, v in t.items() if k.startswith("encoder.")}},
+     "one recurrent module"),
+    (lambda t: {k: v for k, v in t.items() if "bias_hh" not in k}, "lacks bias_hh"),
+])
+def test_tensors_that_do_not_fit_get_clear_errors(change, needle):
+    torch.manual_seed(5)
+    tensors = change({k: v.detach().numpy() for k, v in Tagger(torch.nn.GRU).state_dict().items()})
+    with pytest.raises(UserError, match=needle):
+        model_from_tensors(tensors, ["a", "b", "c"], ["accept", "next:a", "next:b"])
+
+
+def test_import_refuses_unknown_files(tmp_path, capsys):
+    (tmp_path / "x.bin").write_bytes(b"1234")
+    assert main(["import", str(tmp_path / "x.bin"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a",
+                 "--heads", "accept"]) == 2
+    (tmp_path / "x.safetensors").write_bytes(b"\x01")
+    assert main(["import", str(tmp_path / "x.safetensors"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a",
+                 "--heads", "accept"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown format" in err and "not a safetensors file" in err
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_plot_writes_a_png_of_the_expected_size(tmp_path, capsys):
+    path = tmp_path / "trace.png"
+    assert main(["plot", "reber", "BTSSXXTVVE", "-o", str(path)]) == 0
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+    width, height = struct.unpack(">II", data[16:24])
+    assert f"({width} x {height} pixels)" in capsys.readouterr().out
+    assert (width, height) == (600, 1240)
+
+
+def test_draw_a_trained_model_draws_its_extracted_automaton(tmp_path):
+    model = compile_grammar(load_grammar("tomita3"))
+    blind = dataclasses.replace(model, units=tuple(f"u{k}" for k in range(model.hidden_size)), extra={})
+    save_model(blind, tmp_path / "blind.npz")
+    assert main(["draw", str(tmp_path / "blind.npz"), "-o", str(tmp_path / "a.svg")]) == 0
+    svg = (tmp_path / "a.svg").read_text()
+    assert svg.count("<g id=\"node") == 4 + 1  # four states and the start marker
