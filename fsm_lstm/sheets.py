@@ -27,9 +27,11 @@ from .errors import UserError
 from .model import Model
 from .words import format_word, parse_word
 
-GATES = ("i", "f", "g", "o")
-GATE_NAMES = {"i": "input gate", "f": "forget gate", "g": "candidate", "o": "output gate"}
-BLOCKS = ("i", "f", "g", "o", "c", "h")
+GATES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n"), "rnn": ("h",)}  # weight rows, PyTorch order
+BLOCKS = {"lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h"), "rnn": ("h",)}  # trace columns
+SIGMOID = ("i", "f", "o", "r", "z")
+GATE_NAMES = {"i": "input gate", "f": "forget gate", "g": "candidate", "o": "output gate", "c": "cell state",
+              "h": "hidden output", "r": "reset gate", "z": "update gate", "n": "new state"}
 FIRST_STEP_ROW = 8  # row of t = 0 in Trace
 SPLIT = 100  # width used to cut space-separated symbols out of the input
 MAX_FORMULA = 8000  # Excel's limit is 8192 characters
@@ -59,12 +61,20 @@ class _WeightRefs:
         return f"Weights!${col(self.hh_cols[0])}${r}:${col(self.hh_cols[1])}${r}"
 
     def bias(self, r: int) -> str:
-        return f"Weights!${col(self.bias_ih_col)}${r}+Weights!${col(self.bias_hh_col)}${r}"
+        return f"{self.bias_ih(r)}+{self.bias_hh(r)}"
+
+    def bias_ih(self, r: int) -> str:
+        return f"Weights!${col(self.bias_ih_col)}${r}"
+
+    def bias_hh(self, r: int) -> str:
+        return f"Weights!${col(self.bias_hh_col)}${r}"
 
 
 def _write_weights(ws, model: Model) -> tuple[list[_WeightRefs], int, tuple[int, int], int]:
     """Fill the Weights sheet; return per-layer refs and the head block (first row, weight columns, bias column)."""
-    ws["A1"] = "Weights in PyTorch nn.LSTM layout (gate order i, f, g, o). Edit any number: the Trace follows."
+    gates = GATES[model.cell]
+    ws["A1"] = (f"Weights in PyTorch nn.{model.cell.upper()} layout (gate order {', '.join(gates)}). "
+                "Edit any number: the Trace follows.")
     ws["A1"].font = BOLD
     refs = []
     r = 3
@@ -87,10 +97,10 @@ def _write_weights(ws, model: Model) -> tuple[list[_WeightRefs], int, tuple[int,
         for u in range(H):
             ws.cell(header, hh[0] + u, f"u{u}").font = BOLD
         first = header + 1
-        for q in range(4):
+        for q, gate in enumerate(gates):
             for u in range(H):
                 row = first + q * H + u
-                ws.cell(row, 1, GATES[q])
+                ws.cell(row, 1, gate)
                 ws.cell(row, 2, u)
                 ws.cell(row, 3, labels[u])
                 for j in range(width):
@@ -100,7 +110,7 @@ def _write_weights(ws, model: Model) -> tuple[list[_WeightRefs], int, tuple[int,
                 ws.cell(row, b_ih, float(layer.bias_ih[q * H + u]))
                 ws.cell(row, b_hh, float(layer.bias_hh[q * H + u]))
         refs.append(_WeightRefs(first, ih, hh, b_ih, b_hh))
-        r = first + 4 * H + 1
+        r = first + len(gates) * H + 1
         inputs = [f"u{u}" for u in range(H)]
     H = model.hidden_size
     ws.cell(r, 1, "heads").font = BOLD
@@ -152,8 +162,9 @@ def trace_layout(model: Model) -> TraceLayout:
     c0 = onehot[1] + 1
     for layer in model.layers:
         H = layer.hidden_size
-        layers.append({b: (c0 + k * H, c0 + (k + 1) * H - 1) for k, b in enumerate(BLOCKS)})
-        c0 += 6 * H
+        blocks = BLOCKS[model.cell]
+        layers.append({b: (c0 + k * H, c0 + (k + 1) * H - 1) for k, b in enumerate(blocks)})
+        c0 += len(blocks) * H
     heads = (c0, c0 + len(model.heads) - 1)
     decoded = {"state": heads[1] + 1, "accept": heads[1] + 2, "next": heads[1] + 3}
     return TraceLayout(onehot, layers, heads, decoded, heads[1] + 4)
@@ -172,8 +183,6 @@ def sample_input(model: Model) -> str:
 def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", steps: int | None = None,
                    title: str | None = None) -> None:
     """Write the workbook for ``model`` with ``text`` in the input cell and ``steps`` trace rows, atomically."""
-    if model.cell != "lstm":
-        raise UserError(f"workbooks are written for LSTM models; this model's cell is {model.cell!r}")
     word = parse_word(text, model.alphabet)
     steps = max(len(word), 30) if steps is None else steps
     if steps < 1:
@@ -217,7 +226,7 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
     for k, cols in enumerate(layer_cols):
         labels = model.units if k == len(model.layers) - 1 else [f"l{k} u{u}" for u in range(model.layers[k].hidden_size)]
         for b, (lo, _) in cols.items():
-            title_text = GATE_NAMES.get(b, "cell state" if b == "c" else "hidden output")
+            title_text = GATE_NAMES[b]
             trace.cell(6, lo, f"{b}: {title_text}" + (f" (layer {k})" if len(model.layers) > 1 else "")).font = BOLD
             for u, label in enumerate(labels):
                 cell = trace.cell(7, lo + u, f"{b} {label}")
@@ -240,7 +249,7 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
         if t == 0:
             for k, cols in enumerate(layer_cols):
                 for b in ("c", "h"):
-                    for cc in range(cols[b][0], cols[b][1] + 1):
+                    for cc in range(cols[b][0], cols[b][1] + 1) if b in cols else ():
                         trace.cell(r, cc, 0)
         else:
             trace.cell(r, 2, f'=IF({guard},"",MID(input_clean,$A{r},1))' if single else
@@ -251,19 +260,8 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
                 trace.cell(r, onehot[0] + j, f'=IF({guard},"",IF(EXACT($B{r},{letter}$7),1,0))')
             trace.cell(r, known_col, f'=IF({guard},"",SUM(${col(onehot[0])}{r}:${col(onehot[1])}{r}))')
             x_range = f"${col(onehot[0])}{r}:${col(onehot[1])}{r}"
-            for k, (layer, cols, ref) in enumerate(zip(model.layers, layer_cols, refs)):
-                H = layer.hidden_size
-                prev_h = f"${col(cols['h'][0])}{r - 1}:${col(cols['h'][1])}{r - 1}"
-                for q, gate in enumerate(GATES):
-                    for u in range(H):
-                        wr = ref.row(q, u, H)
-                        z = f"SUMPRODUCT({ref.ih(wr)},{x_range})+SUMPRODUCT({ref.hh(wr)},{prev_h})+{ref.bias(wr)}"
-                        value = f"TANH({z})" if gate == "g" else f"(1+TANH(({z})/2))/2"
-                        trace.cell(r, cols[gate][0] + u, f'=IF({guard},"",{value})')
-                for u in range(H):
-                    i, f, g, o, c, h = (col(cols[b][0] + u) for b in BLOCKS)
-                    trace.cell(r, cols["c"][0] + u, f'=IF({guard},"",{f}{r}*{c}{r - 1}+{i}{r}*{g}{r})')
-                    trace.cell(r, cols["h"][0] + u, f'=IF({guard},"",{o}{r}*TANH({c}{r}))')
+            for layer, cols, ref in zip(model.layers, layer_cols, refs):
+                _layer_formulas(trace, model.cell, layer.hidden_size, cols, ref, r, x_range, guard)
                 x_range = f"${col(cols['h'][0])}{r}:${col(cols['h'][1])}{r}"
         h_last = f"${col(layer_cols[-1]['h'][0])}{r}:${col(layer_cols[-1]['h'][1])}{r}"
         for m in range(len(model.heads)):
@@ -310,6 +308,32 @@ def _make_reproducible(path: os.PathLike[str]) -> None:
             z.writestr(zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
 
 
+def _layer_formulas(ws, cell: str, H: int, cols: dict[str, tuple[int, int]], ref: _WeightRefs, r: int,
+                    x_range: str, guard: str) -> None:
+    """The formulas of one layer in Trace row ``r`` (the previous row holds the previous state)."""
+    prev_h = f"${col(cols['h'][0])}{r - 1}:${col(cols['h'][1])}{r - 1}"
+    put = lambda block, u, value: ws.cell(r, cols[block][0] + u, f'=IF({guard},"",{value})')  # noqa: E731
+    sig = lambda z: f"(1+TANH(({z})/2))/2"  # noqa: E731
+    for q, gate in enumerate(GATES[cell]):
+        for u in range(H):
+            wr = ref.row(q, u, H)
+            x_part, h_part = f"SUMPRODUCT({ref.ih(wr)},{x_range})", f"SUMPRODUCT({ref.hh(wr)},{prev_h})"
+            if gate == "n":  # GRU: the reset gate scales the recurrent part, bias included
+                r_cell = f"{col(cols['r'][0] + u)}{r}"
+                put(gate, u, f"TANH({x_part}+{ref.bias_ih(wr)}+{r_cell}*({h_part}+{ref.bias_hh(wr)}))")
+            else:
+                z = f"{x_part}+{h_part}+{ref.bias(wr)}"
+                put(gate, u, sig(z) if gate in SIGMOID else f"TANH({z})")
+    for u in range(H):
+        at = {b: f"{col(cols[b][0] + u)}{r}" for b in cols}
+        before = {b: f"{col(cols[b][0] + u)}{r - 1}" for b in cols}
+        if cell == "lstm":
+            put("c", u, f"{at['f']}*{before['c']}+{at['i']}*{at['g']}")
+            put("h", u, f"{at['o']}*TANH({at['c']})")
+        elif cell == "gru":
+            put("h", u, f"(1-{at['z']})*{at['n']}+{at['z']}*{before['h']}")
+
+
 def _format_trace(ws, layer_cols, onehot, heads_cols, known_col, last) -> None:
     first = FIRST_STEP_ROW
     span = lambda a, b: f"{col(a)}{first}:{col(b)}{last}"  # noqa: E731
@@ -320,10 +344,8 @@ def _format_trace(ws, layer_cols, onehot, heads_cols, known_col, last) -> None:
     logits = ColorScaleRule(start_type="num", start_value=-3, start_color="F8CBAD", mid_type="num", mid_value=0,
                             mid_color="FFFFFF", end_type="num", end_value=3, end_color="A9D08E")
     for cols in layer_cols:
-        for b in ("i", "f", "o"):
-            ws.conditional_formatting.add(span(*cols[b]), gate_scale)
-        for b in ("g", "c", "h"):
-            ws.conditional_formatting.add(span(*cols[b]), signed)
+        for b, (lo, hi) in cols.items():
+            ws.conditional_formatting.add(span(lo, hi), gate_scale if b in SIGMOID else signed)
     ws.conditional_formatting.add(span(*heads_cols), logits)
     ws.conditional_formatting.add(f"B{first + 1}:B{last}", FormulaRule(
         formula=[f'AND($B{first + 1}<>"",SUM(${col(onehot[0])}{first + 1}:${col(onehot[1])}{first + 1})=0)'],
@@ -335,6 +357,15 @@ def _format_trace(ws, layer_cols, onehot, heads_cols, known_col, last) -> None:
         ws.column_dimensions[col(c)].width = 6.5
     for c in range(heads_cols[1] + 1, heads_cols[1] + 4):
         ws.column_dimensions[col(c)].width = 14
+
+
+CELL_GUIDE = {
+    "lstm": [("i, f, g, o: input gate, forget gate, candidate and output gate of every unit (nn.LSTM).", False),
+             ("c: the cell state, c = f * c(previous) + i * g.   h: the output, h = o * TANH(c).", False)],
+    "gru": [("r, z: reset and update gates; n = TANH(x part + r * (h part)) (nn.GRU).", False),
+            ("h: the output, h = (1 - z) * n + z * h(previous).", False)],
+    "rnn": [("h: the output, h = TANH(W_ih x + b_ih + W_hh h(previous) + b_hh) (nn.RNN).", False)],
+}
 
 
 def _write_guide(ws, model: Model, steps: int, single: bool) -> None:
@@ -352,10 +383,10 @@ def _write_guide(ws, model: Model, steps: int, single: bool) -> None:
         ("How to read the Trace", True),
         ("One row per step t. Row t = 0 is the empty prefix, before any symbol.", False),
         ("one-hot: 1 under the symbol read at this step. A red symbol is not in the alphabet.", False),
-        ("i, f, g, o: input gate, forget gate, candidate and output gate of every unit.", False),
-        ("c: the cell state, c = f * c(previous) + i * g.   h: the output, h = o * TANH(c).", False),
+        *CELL_GUIDE[model.cell],
         ("Sigmoid is written (1+TANH(z/2))/2, which never overflows.", False),
-        ("Colours: gates go from white (0) to blue (1); c, g and h from red (-1) through white to blue (+1).", False),
+        ("Colours: gates go from white (0) to blue (1); c, g, n and h from red (-1) through white to blue (+1).",
+         False),
         ("head logits: a head is true when its logit is > 0 (green), false when < 0 (red).", False),
         ("decoded answers: state = the states the network believes in, accept = whether the prefix is accepted,", False),
         ("next = the symbols that may legally follow. Their columns are named 'state', 'accept' and 'next'.", False),

@@ -10,6 +10,7 @@ import torch
 
 from fsm_lstm.automata import equivalent
 from fsm_lstm.errors import UserError
+from fsm_lstm.libreoffice import recalculate
 from fsm_lstm.extract import extract, judge
 from fsm_lstm.grammar_files import load_grammar
 from fsm_lstm.model import load_model, model_from_arrays, save_model
@@ -17,6 +18,7 @@ from fsm_lstm.runtime import Stepper, run
 from fsm_lstm.sheets import write_workbook
 from fsm_lstm.train import TrainConfig, train
 from fsm_lstm.verify import verify
+from tests.workbooks import compare, error_cells, formulas_values, libreoffice_values
 
 MODULES = {"gru": torch.nn.GRU, "rnn": torch.nn.RNN, "lstm": torch.nn.LSTM}
 
@@ -86,8 +88,17 @@ def test_trained_gru_and_rnn_extract_to_their_grammar_or_a_real_error(cell, tmp_
         assert equivalent(extracted, g)
 
 
-def test_workbooks_refuse_other_cells_clearly(tmp_path):
-    model = model_from_arrays(torch_model("rnn", 1)[1])
-    with pytest.raises(UserError, match="cell is 'rnn'"):
-        write_workbook(model, tmp_path / "x.xlsx", "ab")
-    assert not list(tmp_path.iterdir())
+@pytest.mark.parametrize("cell", ["gru", "rnn"])
+def test_gru_and_rnn_workbooks_recalculate_to_the_runtime(cell, tmp_path):
+    model = model_from_arrays(torch_model(cell, 2)[1])
+    word = tuple("abcab" * 8)
+    write_workbook(model, tmp_path / f"{cell}.xlsx", "".join(word), steps=40)
+    recalculated = recalculate([tmp_path / f"{cell}.xlsx"], tmp_path / "out")[0]
+    assert error_cells(recalculated) == []
+    assert compare(libreoffice_values(recalculated), model, word) < 1e-9
+
+
+def test_gru_workbook_formulas_follow_pytorch(tmp_path):
+    model = model_from_arrays(torch_model("gru", 1)[1])
+    write_workbook(model, tmp_path / "g.xlsx", "abc", steps=3)
+    assert compare(formulas_values(tmp_path / "g.xlsx"), model, tuple("abc")) < 1e-9

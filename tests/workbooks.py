@@ -7,7 +7,7 @@ import openpyxl
 
 from fsm_lstm.model import Model
 from fsm_lstm.runtime import run
-from fsm_lstm.sheets import BLOCKS, FIRST_STEP_ROW, trace_layout
+from fsm_lstm.sheets import BLOCKS, FIRST_STEP_ROW, GATES, trace_layout
 from fsm_lstm.words import encode
 
 ERRORS = ("#NUM!", "#VALUE!", "#NAME?", "#REF!", "#DIV/0!", "#N/A", "Err:", "#NULL!")
@@ -28,14 +28,16 @@ def compare(values: dict, model: Model, word: tuple[str, ...]) -> float:
     worst = 0.0
     for t in range(len(word) + 1):
         r = FIRST_STEP_ROW + t
+        gates = [g for g in GATES[model.cell] if g != "h"]
         for k, cols in enumerate(lay.layers):
             H = model.layers[k].hidden_size
-            for b_index, b in enumerate(BLOCKS):
-                if b in "ifgo" and t == 0:
+            for b in BLOCKS[model.cell]:
+                if b in gates and t == 0:
                     continue
                 got = np.array([values[(r, c)] for c in range(cols[b][0], cols[b][1] + 1)], dtype=float)
-                if b in "ifgo":
-                    want = trace.gates[k][t - 1, 0, b_index * H:(b_index + 1) * H]
+                if b in gates:
+                    q = gates.index(b)
+                    want = trace.gates[k][t - 1, 0, q * H:(q + 1) * H]
                 else:
                     want = (trace.c if b == "c" else trace.h)[k][t, 0]
                 worst = max(worst, float(np.abs(got - want).max()))
@@ -44,6 +46,8 @@ def compare(values: dict, model: Model, word: tuple[str, ...]) -> float:
         truth = trace.heads[t, 0] > 0
         states = " ".join(h[6:] for h, on in zip(model.heads, truth) if on and h.startswith("state:"))
         nexts = " ".join(h[5:] for h, on in zip(model.heads, truth) if on and h.startswith("next:"))
+        states = states if any(h.startswith("state:") for h in model.heads) else "-"  # no such heads: a dash
+        nexts = nexts if any(h.startswith("next:") for h in model.heads) else "-"
         assert (values[(r, lay.decoded["state"])] or "") == states, (t, values[(r, lay.decoded["state"])], states)
         assert (values[(r, lay.decoded["next"])] or "") == nexts, t
         if "accept" in model.heads:
