@@ -13,21 +13,20 @@ import numpy as np
 
 from . import __version__
 from .automata import minimise, shortest_accepted
-from .atomic import write_text_atomic
 from .certify import Certificate, certify, model_grammar
 from .compiler import compile_grammar
 from .decode import decode
 from .draw import draw
 from .errors import UserError
-from .grammar import Grammar, structural_warnings
 from .extract import extract, judge
+from .grammar import Grammar, structural_warnings
+from .grammar_files import bundled_names, load_grammar, resolve, save_grammar
 from .importer import model_from_tensors, read_tensors
-from .plot import plot_trace
-from .torch_export import save_onnx, save_torch
-from .grammar_files import bundled_names, grammar_text, load_grammar, resolve, save_grammar
 from .model import Model, load_model, save_model
+from .plot import plot_trace
 from .runtime import run
 from .sheets import sample_input, write_workbook
+from .torch_export import save_onnx, save_torch
 from .train import TrainConfig, train
 from .verify import Report, describe, verify
 from .words import encode, format_word, parse_word
@@ -89,10 +88,10 @@ def cmd_build(args: argparse.Namespace) -> int:
         target = out_dir / f"{g.name}.npz"
         save_model(model, target)
         write_workbook(model, out_dir / f"{g.name}.xlsx", sample_input(model), title=g.name)
-        compiled = model_grammar(model)
+        states = sum(h.startswith("state:") for h in model.heads)
         verdict = "proven" if cert.proven else "NOT PROVEN"
         failed += not cert.proven
-        print(f"{g.name:<16} {len(compiled.states):>6} {len(compiled.transitions):>6} {model.hidden_size:>6}  "
+        print(f"{g.name:<16} {states:>6} {model.hidden_size - 1:>6} {model.hidden_size:>6}  "
               f"{verdict:<12} {cert.margin:>7.3f} {time.perf_counter() - t0:>6.2f}s  {target}, {target.with_suffix('.xlsx').name}")
         if not cert.proven and cert.failure:
             print(f"  {cert.failure.message}")
@@ -208,7 +207,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    model = load_model(args.model) if Path(args.model).suffix == ".npz" else _load(args.model)[0]
+    model, _ = _load(args.model)
     reference = load_grammar(args.grammar) if args.grammar else None
     t0 = time.perf_counter()
     _, extracted = extract(model, args.method, seed=args.seed)
@@ -280,8 +279,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    g = load_grammar(args.input)
-    write_text_atomic(args.output, grammar_text(g, Path(args.output).suffix))
+    save_grammar(load_grammar(args.input), args.output)
     print(f"wrote {args.output}")
     return 0
 

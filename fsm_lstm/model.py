@@ -22,9 +22,9 @@ import numpy as np
 from .atomic import atomic_path
 from .errors import ModelError
 
-GATES = ("i", "f", "g", "o")
-GATE_COUNT = {"lstm": 4, "gru": 3, "rnn": 1}  # rows per unit in PyTorch's nn.LSTM, nn.GRU (r, z, n), nn.RNN
-CELLS = tuple(GATE_COUNT)
+GATES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n"), "rnn": ("h",)}  # weight row blocks, PyTorch order
+GATE_COUNT = {cell: len(gates) for cell, gates in GATES.items()}
+CELLS = tuple(GATES)
 
 
 @dataclass(frozen=True)

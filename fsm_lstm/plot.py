@@ -11,17 +11,21 @@ import numpy as np
 from .atomic import atomic_path
 from .decode import decode
 from .errors import UserError
-from .model import Model
+from .model import GATES, Model
 from .runtime import run
 from .words import encode
 
-GATE_NAMES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n"), "rnn": ()}
 DPI = 100
+
+
+def recorded_gates(cell: str) -> tuple[str, ...]:
+    """The gates the runtime records (a plain RNN has none besides h itself)."""
+    return () if cell == "rnn" else GATES[cell]
 
 
 def figure_size(model: Model, steps: int) -> tuple[float, float]:
     """Width and height in inches for a string of ``steps`` symbols."""
-    blocks = sum(len(GATE_NAMES[model.cell]) + (2 if model.cell == "lstm" else 1) for _ in model.layers) + 1
+    blocks = sum(len(recorded_gates(model.cell)) + (2 if model.cell == "lstm" else 1) for _ in model.layers) + 1
     return max(6.0, 1.5 + 0.3 * (steps + 1)), 1.2 + 1.6 * blocks
 
 
@@ -38,7 +42,7 @@ def plot_trace(model: Model, word: Sequence[str], path: str | os.PathLike[str]) 
     for k, layer in enumerate(model.layers):
         H = layer.hidden_size
         tag = f" (layer {k})" if len(model.layers) > 1 else ""
-        for q, name in enumerate(GATE_NAMES[model.cell]):
+        for q, name in enumerate(recorded_gates(model.cell)):
             gate = trace.gates[k][:, 0, q * H:(q + 1) * H]
             panels.append((f"gate {name}{tag}", np.vstack([np.full(H, np.nan), gate]).T, (0.0, 1.0)))
         if trace.c[k] is not None:

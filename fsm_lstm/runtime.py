@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cells import PlainCell
+from .cells import PlainCell, sigmoid
 from .model import Layer, Model
 
 
@@ -37,10 +37,7 @@ class Trace:
 
 
 def _activate(z: np.ndarray, gate: int) -> np.ndarray:
-    if gate == 2:
-        return np.tanh(z)
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-z))
+    return np.tanh(z) if gate == 2 else sigmoid(z)
 
 
 class _LayerPlan:

@@ -24,10 +24,9 @@ from .atomic import atomic_path
 from .automata import shortest_accepted
 from .certify import model_grammar
 from .errors import UserError
-from .model import Model
+from .model import GATES, Model
 from .words import format_word, parse_word
 
-GATES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n"), "rnn": ("h",)}  # weight rows, PyTorch order
 BLOCKS = {"lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h"), "rnn": ("h",)}  # trace columns
 SIGMOID = ("i", "f", "o", "r", "z")
 GATE_NAMES = {"i": "input gate", "f": "forget gate", "g": "candidate", "o": "output gate", "c": "cell state",
