@@ -12,6 +12,8 @@ import time
 
 import numpy as np
 
+from fsm_lstm.queries import Network
+from fsm_lstm.reading import Reading
 from fsm_lstm.compiler import compile_grammar
 from fsm_lstm.grammar_files import load_grammar
 from fsm_lstm.reference import reference_for
@@ -31,7 +33,7 @@ def main() -> None:
     rows = []
 
     t0 = time.perf_counter()
-    found, run_prefixes, depth = exhaustive(model, ref, L)
+    found, run_prefixes, depth = exhaustive(Network(model, Reading()), ref, L)
     trie = time.perf_counter() - t0
     assert found is None and run_prefixes == prefixes and depth == L
     rows.append(("fsm-lstm prefix trie (numpy float32)", trie, prefixes))
@@ -39,7 +41,7 @@ def main() -> None:
     words = list(itertools.islice(itertools.product(grammar.alphabet, repeat=L), args.sample))
     t0 = time.perf_counter()
     for w in words:
-        assert check_word(model, ref, w) is None
+        assert check_word(Network(model, Reading()), ref, w) is None
     per_string = (time.perf_counter() - t0) / len(words) * K ** L
     rows.append((f"per-string loop (extrapolated from {len(words)})", per_string, prefixes))
 

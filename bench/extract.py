@@ -3,7 +3,8 @@
 For every bundled grammar, and for a lag-25 memory grammar (x^25 between two equal symbols), the compiled
 network is stripped of its grammar and unit labels and handed to:
   fsm-lstm cluster  hidden-state quantisation + minimisation
-  fsm-lstm lstar    our L*, membership queries batched, equivalence queries in the hidden-state space
+  fsm-lstm lstar    our L*, membership queries batched, equivalence queries on sampled words and the
+                    hidden-state machine
   AALpy L*          run_Lstar, Moore machine over the decoded heads, StatePrefixEqOracle
 States are counted as complete Moore machines (a dead state included), so that all three are comparable.
 Run: python bench/extract.py
@@ -19,7 +20,9 @@ import numpy as np
 
 from fsm_lstm.automata import equivalent, minimise
 from fsm_lstm.compiler import compile_grammar
-from fsm_lstm.extract import Machine, extract, minimise_moore, output_heads, to_grammar
+from fsm_lstm.extract import extract, output_columns, to_grammar
+from fsm_lstm.machine import Machine, minimise_moore
+from fsm_lstm.reading import Reading
 from fsm_lstm.grammar import Grammar
 from fsm_lstm.grammar_files import bundled_names, load_grammar
 from fsm_lstm.runtime import Stepper
@@ -49,7 +52,7 @@ def aalpy_lstar(model, seed: int) -> tuple[int, bool, float]:
     from aalpy.learning_algs import run_Lstar
     from aalpy.oracles import StatePrefixEqOracle
 
-    heads = output_heads(model)
+    heads = output_columns(model, Reading())
     stepper = Stepper(model, np.float64)
     index = {a: k for k, a in enumerate(model.alphabet)}
 
@@ -82,7 +85,7 @@ def aalpy_equivalent(learned, model, g: Grammar) -> bool:
     rank = {k: r for r, k in enumerate(order)}
     outputs = np.array([[c == "1" for c in states[k].output] for k in order])
     delta = np.array([[rank[pos[id(states[k].transitions[a])]] for a in model.alphabet] for k in order])
-    machine = minimise_moore(Machine(outputs, delta, tuple(model.heads[h] for h in output_heads(model)),
+    machine = minimise_moore(Machine(outputs, delta, tuple(model.heads[h] for h in output_columns(model, Reading())),
                                      model.alphabet))
     return equivalent(to_grammar(machine), g)
 
@@ -98,9 +101,9 @@ def main() -> None:
         times = []
         for method in ("cluster", "lstar"):
             t0 = time.perf_counter()
-            machine, extracted = extract(model, method)
+            result = extract(model, method)
             seconds = time.perf_counter() - t0
-            row += [len(machine.outputs), equivalent(extracted, g), seconds]
+            row += [result.machine.size, equivalent(result.grammar, g), seconds]
             times.append(seconds)
         size, learned, seconds = aalpy_lstar(model, 0)
         row += [size, aalpy_equivalent(learned, model, g), seconds]

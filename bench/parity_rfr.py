@@ -50,7 +50,7 @@ def main() -> None:
         seconds = time.perf_counter() - t0
         rng = np.random.default_rng(args.seed + 1)
         accs = [accuracy_by_length(model, rng, r) for r in (range(1, 51), range(51, 101), range(101, 201, 5))]
-        _, extracted = extract(model, "cluster")
+        extracted = extract(model, "cluster").grammar
         same = equivalent(extracted, parity) and len(extracted.states) == 2
         verdict = "the 2-state parity automaton" if same else f"{len(extracted.states)} states, not parity"
         print(f"{label:<18} {result.epochs:>6} {seconds:>8.1f} {accs[0]:>9.1%} {accs[1]:>11.1%} {accs[2]:>12.1%}"

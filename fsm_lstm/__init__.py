@@ -9,7 +9,7 @@ from .automata import determinise, equivalent, minimise, shortest_difference, tr
 from .certify import Certificate, certify
 from .compiler import compile_grammar
 from .errors import GrammarError, ModelError, UserError
-from .extract import extract, judge
+from .extract import Extraction, extract
 from .grammar import Grammar
 from .grammar_files import bundled_names, load_grammar, save_grammar
 from .model import Model, load_model, save_model
@@ -18,13 +18,14 @@ from .runtime import Trace, run
 from .semantics import Semantics
 from .sheets import write_workbook
 from .train import TrainConfig, train
-from .verify import verify
+from .reading import Reading
+from .verify import Report, Verdict, judge, verify
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Certificate", "Grammar", "GrammarError", "Model", "ModelError", "Semantics", "Trace", "TrainConfig",
-    "UserError", "bundled_names", "certify", "compile_grammar", "determinise", "equivalent", "extract", "judge",
+    "Certificate", "Extraction", "Grammar", "GrammarError", "Model", "ModelError", "Reading", "Report", "Semantics", "Trace", "TrainConfig",
+    "UserError", "Verdict", "bundled_names", "certify", "compile_grammar", "determinise", "equivalent", "extract", "judge",
     "load_grammar", "load_model", "minimise", "regex_grammar", "run", "save_grammar", "save_model",
     "shortest_difference", "train", "trim", "verify", "write_workbook",
 ]

@@ -1,36 +1,137 @@
-"""Atomic output: write to a temporary file in the target folder, then rename over the target."""
+"""Atomic output: write to a temporary file in the target folder, then rename over the target.
+
+Output goes only to a regular file or to a new path: a folder, named pipe, device or socket at the output path
+is refused before anything is written, and checked again just before the rename. A symbolic link is followed
+and the file it names is replaced. The temporary file is removed on any error, on Ctrl-C (KeyboardInterrupt)
+and on SIGTERM/SIGHUP (turned into :class:`Terminated` while a write is in progress); only SIGKILL can leave
+one behind, and even then never a partial target. Filesystem errors become one-line UserErrors.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import signal
+import stat
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .errors import UserError
+from .errors import Terminated, UserError
+
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+_HINTS = {errno.ENOSPC: "free some space or choose another folder", errno.EDQUOT: "free some space or choose "
+          "another folder", errno.EROFS: "the file system is read-only; choose another folder",
+          errno.EACCES: "check the permissions or choose another path", errno.EPERM: "check the permissions or "
+          "choose another path", errno.ENAMETOOLONG: "choose a shorter name"}
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def output_path(target: str | os.PathLike[str]) -> Path:
+    """The file that writing ``target`` replaces: ``target`` itself or, for a symbolic link, the file it names.
+
+    Raises a UserError, and touches nothing, when that is anything but a regular file or a new path."""
+    given = Path(target)
+    path = given
+    try:
+        info = os.lstat(path)
+        if stat.S_ISLNK(info.st_mode):
+            path = Path(os.path.realpath(path))
+            info = os.stat(path)
+    except FileNotFoundError:
+        return path
+    except OSError as exc:
+        raise UserError(f"cannot write {given}: {exc.strerror}; choose another path") from None
+    if not stat.S_ISREG(info.st_mode):
+        hint = "give a file name inside it" if stat.S_ISDIR(info.st_mode) else "choose a regular file"
+        raise UserError(f"cannot write {given}: it is {_kind(info.st_mode)}, not a file; {hint} (nothing was "
+                        "written)")
+    return path
+
+
+def write_error(target: str | os.PathLike[str], exc: OSError) -> UserError:
+    """The one-line UserError for a filesystem error met while writing ``target``."""
+    reason = exc.strerror or type(exc).__name__
+    hint = _HINTS.get(exc.errno or 0, "choose another path")
+    return UserError(f"cannot write {target}: {reason}; {hint} (nothing was written)")
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def terminate_as_exception() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into :class:`Terminated` inside the block (main thread only; signals that
+    already have a handler, or are ignored, are left alone)."""
+    installed: list[signal.Signals] = []
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+            if sig is not None and signal.getsignal(sig) == signal.SIG_DFL:
+                signal.signal(sig, _raise_terminated)
+                installed.append(sig)
+    try:
+        yield
+    finally:
+        for sig in installed:
+            signal.signal(sig, signal.SIG_DFL)
+
+
+_SIGNALS = {s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None}
+
+
+def _block_signals() -> set[signal.Signals] | None:
+    """Hold back SIGINT, SIGTERM and SIGHUP (main thread only); return the mask to restore."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+
+
+def _unblock_signals(previous: set[signal.Signals] | None) -> None:
+    """Restore the signal mask (idempotent); a signal that arrived meanwhile is delivered now."""
+    if previous is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success rename it over ``target``, else delete it."""
     target = Path(target)
-    folder = target.parent if str(target.parent) else Path(".")
+    final = output_path(target)
+    folder = final.parent if str(final.parent) else Path(".")
     if not folder.is_dir():
         raise UserError(f"cannot write {target}: folder {folder} does not exist; create it or choose another path")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise UserError(f"cannot write {target}: {exc.strerror}; choose a writable path") from None
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.chmod(tmp_path, _mode_for(target))
-        os.replace(tmp_path, target)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
+    with terminate_as_exception():
+        tmp_path: Path | None = None
+        blocked = _block_signals()  # no Ctrl-C between creating the temporary file and owning it
+        try:
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=f".{final.name[:80]}.", suffix=".tmp", dir=folder)
+            except OSError as exc:
+                raise write_error(target, exc) from None
+            tmp_path = Path(tmp)
+            os.close(fd)
+            _unblock_signals(blocked)  # a pending signal fires here, inside the try that removes the file
+            yield tmp_path
+            if output_path(target) != final:  # replaced meanwhile by a link elsewhere: refuse, keep both
+                raise UserError(f"cannot write {target}: it changed while it was being written; try again")
+            os.chmod(tmp_path, _mode_for(final))
+            os.replace(tmp_path, final)
+        except BaseException as exc:
+            if tmp_path is not None:
+                with contextlib.suppress(OSError):
+                    tmp_path.unlink(missing_ok=True)
+            if isinstance(exc, OSError) and exc.errno is not None:
+                raise write_error(target, exc) from None
+            raise
+        finally:
+            _unblock_signals(blocked)
 
 
 def _mode_for(target: Path) -> int:

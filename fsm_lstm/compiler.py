@@ -10,13 +10,16 @@ The compiled grammar (minimal DFA, or the trimmed NFA) is stored in the model so
 from __future__ import annotations
 
 import math
+import os
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from .automata import minimise, trim
-from .grammar import Grammar
-from .model import Layer, Model
+from .errors import UserError
+from .grammar import Grammar, determinised
+from .model import Layer, Model, max_array_elements
 from .semantics import Semantics
 from .toml_format import to_toml
 
@@ -38,17 +41,77 @@ def edge_label(p: str, a: str, q: str) -> str:
     return f"edge {p} -{a}-> {q}"
 
 
+def minimal_dfa(grammar: Grammar, keep_unreachable: bool = False) -> Grammar:
+    """:func:`automata.minimise`, with merged states named by their members joined with ``|`` (``+`` for the
+    subsets of an NFA) even when state names themselves hold ``|`` or ``+``: a name that would then clash with
+    another gets `` #2``, `` #3``, ... appended."""
+    index = {s: str(k) for k, s in enumerate(grammar.states)}
+    plain = grammar.with_changes(start=index[grammar.start], states=tuple(index.values()),
+                                 accept=frozenset(index[s] for s in grammar.accept),
+                                 transitions=tuple((index[p], a, index[q]) for p, a, q in grammar.transitions))
+    m = minimise(determinised(plain), keep_unreachable=keep_unreachable)
+    names = grammar.states
+    new: dict[str, str] = {}
+    taken: set[str] = set()
+    for s in m.states:
+        name = re.sub(r"\d+", lambda k: names[int(k.group())], s)
+        unique, k = name, 1
+        while unique in taken:
+            k += 1
+            unique = f"{name} #{k}"
+        taken.add(unique)
+        new[s] = unique
+    return m.with_changes(start=new[m.start], states=tuple(new[s] for s in m.states),
+                          accept=frozenset(new[s] for s in m.accept),
+                          transitions=tuple((new[p], a, new[q]) for p, a, q in m.transitions))
+
+
 def prepare(grammar: Grammar, unknown_start: bool = False) -> Grammar:
     """The grammar actually compiled: its minimal DFA when deterministic, else the trimmed NFA."""
     if grammar.is_deterministic:
-        return minimise(grammar, keep_unreachable=unknown_start)
+        return minimal_dfa(grammar, keep_unreachable=unknown_start)
     return trim(grammar, keep_unreachable=unknown_start)
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (MemAvailable of /proc/meminfo), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_size(edges: int, symbols: int, heads: int) -> None:
+    """Refuse, with the figure, a network whose dense weights would not fit: weight_hh is 4H x H float32 with
+    H = edges + 1. The limits: FSM_LSTM_MAX_ARRAY numbers per array (so the file loads back; default 2**28, 1 GiB
+    of float32) and the memory available now."""
+    H = edges + 1
+    numbers = 4 * H * H
+    need = 4 * (numbers + 4 * H * symbols) + 12 * heads * H + 8 * 4 * H * 3
+    limit = max_array_elements()
+    if numbers > limit:
+        raise UserError(f"the compiled network would have {H:,} units: weight_hh alone is 4H x H = {numbers:,} "
+                        f"float32 numbers ({numbers * 4 / 2**30:.1f} GiB), over the limit of {limit:,} per array "
+                        f"(FSM_LSTM_MAX_ARRAY); the largest grammar that compiles has about "
+                        f"{math.isqrt(limit // 4) - 1:,} edges after minimisation")
+    free = _available_memory()
+    if free is not None and need > free:
+        raise UserError(f"the compiled network would have {H:,} units and need about {need / 2**30:.1f} GiB of "
+                        f"memory, more than the {free / 2**30:.1f} GiB available")
 
 
 def compile_grammar(grammar: Grammar, unknown_start: bool = False, gains: Gains = Gains(),
                     minimal: bool = True) -> Model:
     """Compile a grammar into an LSTM whose heads state:*, accept and next:* follow its semantics."""
     g = prepare(grammar, unknown_start) if minimal else grammar
+    check_size(len(g.transitions), len(g.alphabet), len(g.states) + len(g.alphabet) + 1)
     edges = list(g.transitions)
     n_edges = len(edges)
     units = n_edges + 1

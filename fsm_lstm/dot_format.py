@@ -2,7 +2,11 @@
 
 ``__start0 -> s0`` marks the start state, ``shape=doublecircle`` an accepting state and ``label="a"`` the
 symbol of an edge. Deterministic grammars are written complete (a ``dead`` sink is added when needed),
-because AALpy's ``load_automaton_from_file`` insists on input-complete DFAs.
+because AALpy's ``load_automaton_from_file`` insists on input-complete DFAs. The graph attributes
+``alphabet`` (the symbols in one-hot order, space-separated) and ``comment`` (the description) keep what the
+edges cannot say. Any state name survives: names that are not plain ASCII identifiers, or that are keywords or
+look like start markers (``__start0``), get node ids ``n<k>`` and keep their name as the label. An empty label
+is refused, never replaced by the node id.
 """
 
 from __future__ import annotations
@@ -16,26 +20,27 @@ _TOKEN = re.compile(r"""
     (?P<space>\s+|//[^\n]*|\#[^\n]*|/\*.*?\*/)
   | (?P<string>"(?:[^"\\]|\\.)*")
   | (?P<arrow>->|--)
-  | (?P<id>[A-Za-z_\x80-\uffff][\w\x80-\uffff]*|-?(?:\.\d+|\d+(?:\.\d*)?))
+  | (?P<id>[A-Za-z_\x80-\U0010ffff][\w\x80-\U0010ffff]*|-?(?:\.\d+|\d+(?:\.\d*)?))
   | (?P<punct>[{}\[\];,=:])
 """, re.VERBOSE | re.DOTALL)
+_ESCAPE = re.compile(r"\\(\n|.)", re.DOTALL)
 
 
 def _tokens(text: str, where: str) -> list[tuple[str, str, int]]:
-    out, pos = [], 0
+    """(kind, value, line) of every token; a quoted string has kind ``string``, never a keyword or bracket."""
+    out, pos, line = [], 0, 1
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m:
-            line = text.count("\n", 0, pos) + 1
             raise GrammarError(f"{where}, line {line}: cannot read {text[pos:pos + 10]!r} as DOT; "
                                "check quotes and brackets")
         kind = m.lastgroup or ""
         if kind != "space":
             value = m.group()
-            if kind == "string":
-                value = re.sub(r'\\(.)', r'\1', value[1:-1])
-                kind = "id"
-            out.append((kind, value, text.count("\n", 0, pos) + 1))
+            if kind == "string":  # \" and \\ are escapes; backslash-newline continues the line (Graphviz)
+                value = _ESCAPE.sub(lambda e: "" if e.group(1) == "\n" else e.group(1), value[1:-1])
+            out.append((kind, value, line))
+        line += m.group().count("\n")
         pos = m.end()
     return out
 
@@ -49,71 +54,93 @@ def parse_dot(text: str, where: str = "DOT") -> Grammar:
         line = toks[min(i, len(toks) - 1)][2] if toks else 1
         return GrammarError(f"{where}, line {line}: {msg}")
 
-    def peek(k: int = 0) -> str | None:
-        return toks[i + k][1] if i + k < len(toks) else None
+    def punct(value: str, k: int = 0) -> bool:  # is token i+k this bracket, arrow or sign (not a quoted string)?
+        return i + k < len(toks) and toks[i + k][0] in ("punct", "arrow") and toks[i + k][1] == value
+
+    def ident(k: int = 0) -> str | None:  # the id (or quoted string) at i+k, if that is one
+        return toks[i + k][1] if i + k < len(toks) and toks[i + k][0] in ("id", "string") else None
+
+    def keyword(k: int = 0) -> str:  # the unquoted word at i+k in lower case, or ""
+        return toks[i + k][1].lower() if i + k < len(toks) and toks[i + k][0] == "id" else ""
 
     def attrs() -> dict[str, str]:
         nonlocal i
         found: dict[str, str] = {}
-        while peek() == "[":
+        while punct("["):
             i += 1
-            while peek() != "]":
-                if peek() is None:
-                    raise fail("missing ']' after attributes")
-                key = toks[i][1]
+            while not punct("]"):
+                if i >= len(toks):
+                    raise fail("missing ']' after attributes; the file ends inside an attribute list")
+                if punct(",") or punct(";"):
+                    i += 1
+                    continue
+                key = ident()
+                if key is None:
+                    raise fail(f"unexpected {toks[i][1]!r} in an attribute list; write key=value pairs")
                 i += 1
-                if peek() == "=":
-                    i += 2
-                    found[key] = toks[i - 1][1]
-                if peek() in (",", ";"):
+                if punct("="):
+                    i += 1
+                    value = ident()
+                    if value is None:
+                        raise fail(f"attribute {key!r} has no value; write {key}=\"...\"" if i < len(toks) else
+                                   "missing ']' after attributes; the file ends inside an attribute list")
+                    found[key] = value
                     i += 1
             i += 1
         return found
 
-    if peek() == "strict":
+    if keyword() == "strict":
         i += 1
-    if peek() != "digraph":
+    if keyword() != "digraph":
         raise fail("expected 'digraph'; a grammar is a directed graph")
     i += 1
     name = "grammar"
-    if peek() != "{":
+    if ident() is not None:
         name = toks[i][1]
         i += 1
-    if peek() != "{":
+    if not punct("{"):
         raise fail("expected '{' after the graph name")
     i += 1
     node_defaults: dict[str, str] = {}
+    graph_attrs: dict[str, str] = {}
     nodes: dict[str, dict[str, str]] = {}
     edges: list[tuple[str, str, dict[str, str]]] = []
-    while peek() != "}":
-        if peek() is None:
+    while not punct("}"):
+        if i >= len(toks):
             raise fail("missing '}' at the end of the graph")
-        if peek() == ";":
+        if punct(";") or punct(","):
             i += 1
             continue
-        if toks[i][0] != "id":
-            raise fail(f"unexpected {peek()!r}")
-        head = toks[i][1]
-        if head == "subgraph" or peek(1) == "{":
+        head = ident()
+        if head is None:
+            raise fail(f"unexpected {toks[i][1]!r}")
+        if keyword() == "subgraph" or punct("{", 1):
             raise fail("subgraphs are not supported in grammar files; list nodes and edges at the top level")
-        if head in ("graph", "node", "edge") and peek(1) == "[":
+        if keyword() in ("graph", "node", "edge") and punct("[", 1):
+            kind = keyword()
             i += 1
             found = attrs()
-            if head == "node":
+            if kind == "node":
                 node_defaults.update(found)
+            elif kind == "graph":
+                graph_attrs.update(found)
             continue
-        if peek(1) == "=":
+        if punct("=", 1):
+            if ident(2) is None:
+                raise fail(f"{head} = needs a value")
+            graph_attrs[head] = toks[i + 2][1]
             i += 3
             continue
         chain = [head]
         i += 1
-        while peek() == "->":
+        while punct("->"):
             i += 1
-            if i >= len(toks) or toks[i][0] != "id":
+            target = ident()
+            if target is None:
                 raise fail("an edge '->' needs a target node")
-            chain.append(toks[i][1])
+            chain.append(target)
             i += 1
-        if peek() == "--":
+        if punct("--"):
             raise fail("undirected edge '--'; use '->'")
         found = attrs()
         if len(chain) == 1:
@@ -123,31 +150,46 @@ def parse_dot(text: str, where: str = "DOT") -> Grammar:
                 for n in (p, q):
                     nodes.setdefault(n, dict(node_defaults))
                 edges.append((p, q, found))
+    i += 1
+    if i < len(toks):
+        raise fail(f"unexpected {toks[i][1]!r} after the end of the graph")
     starts = [q for p, q, _ in edges if p.startswith("__start")]
     if len(starts) != 1:
         raise GrammarError(f"{where}: found {len(starts)} start markers; add exactly one edge '__start0 -> STATE'")
-    name_of = {n: (attrs_.get("label") or n) for n, attrs_ in nodes.items()}
+    real = [n for n in nodes if not n.startswith("__start")]
+    for n in real:
+        if nodes[n].get("label") == "":
+            raise GrammarError(f"{where}: node {n} has an empty label; state names must be non-empty")
+    name_of = {n: nodes[n].get("label") or n for n in real}
     if len(set(name_of.values())) != len(name_of):
-        name_of = {n: n for n in nodes}  # labels are not unique names: fall back to node ids
-    states = [name_of[n] for n in nodes if not n.startswith("__start")]
+        name_of = {n: n for n in real}  # labels are not unique names: fall back to node ids
+    if starts[0] not in name_of:
+        raise GrammarError(f"{where}: the start marker points at another marker, {starts[0]}; point it at a state")
     transitions = []
     for p, q, found in edges:
         if p.startswith("__start"):
             continue
+        if q.startswith("__start"):
+            raise GrammarError(f"{where}: edge {p} -> {q} leads into a start marker; markers only point at states")
         label = found.get("label", "").strip()
         if not label:
             raise GrammarError(f"{where}: edge {p} -> {q} has no label; give it label=\"SYMBOL\"")
         transitions.append((name_of[p], label, name_of[q]))
-    accept = frozenset(name_of[n] for n in nodes if not n.startswith("__start")
-                       and "doublecircle" in nodes[n].get("shape", ""))
-    start = name_of[starts[0]]
-    alphabet = tuple(dict.fromkeys(a for _, a, _ in transitions))
-    ordered = [start] + [s for s in states if s != start]
-    return Grammar(name=name, start=start, accept=accept, alphabet=alphabet, states=tuple(ordered),
-                   transitions=tuple(dict.fromkeys(transitions)))
+    accept = frozenset(name_of[n] for n in real if "doublecircle" in nodes[n].get("shape", ""))
+    used = tuple(dict.fromkeys(a for _, a, _ in transitions))
+    alphabet = tuple(graph_attrs["alphabet"].split()) if "alphabet" in graph_attrs else used
+    try:
+        return Grammar(name=name, start=name_of[starts[0]], accept=accept, alphabet=alphabet,
+                       states=tuple(name_of[n] for n in real), transitions=tuple(dict.fromkeys(transitions)),
+                       description=graph_attrs.get("comment", ""))
+    except GrammarError as exc:
+        raise GrammarError(f"{where}: {exc}") from None
 
 
 def _quote(s: str) -> str:
+    """``s`` as a DOT string: backslashes and quotes escaped; a lone surrogate, which is not text, is refused."""
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in s):
+        raise GrammarError(f"{s[:60]!r} contains a lone surrogate, which a grammar file cannot hold; rename it")
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -155,9 +197,12 @@ _KEYWORDS = {"node", "edge", "graph", "digraph", "subgraph", "strict"}
 
 
 def _node_ids(states: list[str]) -> dict[str, str]:
-    """Plain identifiers for nodes (AALpy reads only ``\\w+`` ids); other names get ``n<k>`` and keep their label."""
+    """Plain ASCII identifiers for nodes (AALpy reads only ``\\w+`` ids); other names, keywords and names that
+    look like start markers (``__start0``) get ``n<k>`` and keep their name as the label."""
+    plain = lambda s: re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", s) and s.lower() not in _KEYWORDS \
+        and not s.startswith("__start")  # noqa: E731
     ids: dict[str, str] = {}
-    taken = {s for s in states if re.fullmatch(r"[A-Za-z_]\w*", s) and s.lower() not in _KEYWORDS}
+    taken = {s for s in states if plain(s)}
     for k, s in enumerate(states):
         if s in taken:
             ids[s] = s
@@ -184,7 +229,9 @@ def to_dot(g: Grammar, complete: bool = True) -> str:
             states.append(sink)
             edges += [(p, a, sink) for p, a in missing] + [(sink, a, sink) for a in g.alphabet]
     ids = _node_ids(states)
-    lines = [f"digraph {_quote(g.name)} {{", "rankdir=LR;"]
+    lines = [f"digraph {_quote(g.name)} {{", "rankdir=LR;",
+             f"graph [alphabet={_quote(' '.join(g.alphabet))}"
+             + (f", comment={_quote(g.description)}" if g.description else "") + "];"]
     for s in states:
         shape = ", shape=doublecircle" if s in g.accept else ""
         lines.append(f"{ids[s]} [label={_quote(s)}{shape}];")

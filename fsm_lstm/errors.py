@@ -11,3 +11,12 @@ class GrammarError(UserError):
 
 class ModelError(UserError):
     """A model file is malformed or does not fit the request."""
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived while fsm-lstm was writing: raised like KeyboardInterrupt, so that every
+    ``finally`` runs and no temporary file is left behind. ``signum`` is the signal's number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"terminated by signal {signum}")
+        self.signum = signum

@@ -1,126 +1,116 @@
 """Finite-state machines extracted from any model, seeing only what a trained model carries: the weights,
-the alphabet and the head labels (never a stored grammar nor the unit labels).
+the alphabet, the head labels and how they are read (never a stored grammar nor the unit labels).
 
-Two methods, both producing a Moore machine whose output is the decoded ``accept``/``next:*`` heads:
+Two methods, both producing a Moore machine whose outputs are the decoded ``accept``/``next:*`` heads (only
+``accept`` for word-level models, whose machines are over the inner alphabet):
 
-- ``cluster``: explore the reachable hidden states breadth first in batches, one representative per cell of a
-  quantisation (each unit's h cut into a few levels, or a fine grid over c and h); minimise; keep the
-  quantisation whose machine agrees best with the network on sampled strings;
-- ``lstar``: Angluin's L* (suffixes of counterexamples added to the columns), membership queries answered
-  by the batched network, equivalence queries answered in the hidden-state space: the hypothesis is compared
-  with the clustered hidden-state machine, and a difference counts once the network confirms it.
+- ``lstar`` (default): L* with the batched network as teacher and sampled words as equivalence oracle
+  (``lstar.py``); scales to large alphabets and hidden sizes and to networks that are not exactly finite-state;
+- ``cluster``: explore the reachable hidden states breadth first, one representative per cell of a
+  quantisation, and minimise; exact and fast on compiled and small, well-separated networks, bounded by
+  ``max_states`` cells.
+
+Every extraction reports its fidelity: the share of held-out words (a part of ``words`` kept aside, or fresh
+uniform words) on which the automaton and the network give the same outputs after the whole word.
 """
 
 from __future__ import annotations
 
-from collections import deque
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from .automata import minimise, renumber, shortest_difference, trim
+from .automata import minimise, renumber
 from .errors import UserError
 from .grammar import Grammar
+from .lstar import learn
+from .machine import Machine, minimise_moore
 from .model import Model
-from .reference import reference_for
-from .runtime import Stepper, run, state_rows
-from .verify import check_word, verify
-from .words import format_word
+from .queries import Network
+from .reading import Reading, reading_of
+from .threads import blas_threads
+from .sampling import Sample, guided_words, observe, random_words, variations
+
+__all__ = ["Extraction", "extract", "output_columns", "to_grammar"]
+
+Word = tuple[int, ...]
+Progress = Callable[[str], None]
+METHODS = ("lstar", "cluster")
+SMALL_NETWORK = 256 * 1024  # recurrent weights up to which L* also consults the hidden-state machine
 
 
-
-@dataclass(frozen=True)
-class Machine:
-    """A Moore machine over the model's alphabet: outputs (n, O) bool per state, delta (n, K), start 0."""
-
-    outputs: np.ndarray
-    delta: np.ndarray
-    labels: tuple[str, ...]
-    alphabet: tuple[str, ...]
-
-    def run(self, strings: np.ndarray) -> np.ndarray:
-        """(T+1, B, O) outputs along a (B, T) batch."""
-        state = np.zeros(len(strings), dtype=np.int64)
-        out = [self.outputs[state]]
-        for t in range(strings.shape[1]):
-            state = self.delta[state, strings[:, t]]
-            out.append(self.outputs[state])
-        return np.stack(out)
-
-
-def output_heads(model: Model) -> np.ndarray:
-    """Indices of the heads that define the machine: accept and next:*."""
-    cols = [k for k, h in enumerate(model.heads) if h == "accept" or h.startswith("next:")]
+def output_columns(model: Model, reading: Reading) -> np.ndarray:
+    """Indices of the heads that define the machine: accept and next:* (accept only for word-level models)."""
+    wanted = (lambda h: h == "accept") if reading.final_only else (lambda h: h == "accept" or h.startswith("next:"))
+    cols = [k for k, h in enumerate(model.heads) if wanted(h)]
     if not cols:
         raise UserError("extraction needs an 'accept' or 'next:SYMBOL' head; this model has only "
                         f"{', '.join(model.heads)}")
     return np.array(cols, dtype=np.int64)
 
 
-def minimise_moore(m: Machine) -> Machine:
-    """Merge states with equal outputs and equal futures; keep the states reachable from state 0."""
-    classes = np.unique(m.outputs, axis=0, return_inverse=True)[1].reshape(-1)
-    count = int(classes.max()) + 1
-    while True:
-        signature = np.column_stack([classes, classes[m.delta]])
-        classes = np.unique(signature, axis=0, return_inverse=True)[1].reshape(-1)
-        if int(classes.max()) + 1 == count:
-            break
-        count = int(classes.max()) + 1
-    order, seen = [int(classes[0])], {int(classes[0])}
-    rep = {}
-    for s, c in enumerate(classes):
-        rep.setdefault(int(c), s)
-    for c in order:
-        for a in range(m.delta.shape[1]):
-            nxt = int(classes[m.delta[rep[c], a]])
-            if nxt not in seen:
-                seen.add(nxt)
-                order.append(nxt)
-    index = {c: k for k, c in enumerate(order)}
-    delta = np.array([[index[int(classes[m.delta[rep[c], a]])] for a in range(m.delta.shape[1])] for c in order])
-    return Machine(m.outputs[[rep[c] for c in order]], delta.reshape(len(order), -1), m.labels, m.alphabet)
+@dataclass(frozen=True)
+class Extraction:
+    """An extracted automaton and the evidence of how well it matches the network."""
+
+    machine: Machine
+    grammar: Grammar
+    method: str
+    reading: Reading
+    fidelity: float
+    held_out: int
+    held_out_source: str
+    seconds: float
+    queries: int
+    stopped: str | None
+
+    @property
+    def states(self) -> int:
+        """States of the minimal automaton written."""
+        return len(self.grammar.states)
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON form."""
+        return {"method": self.method, "states": self.states, "edges": len(self.grammar.transitions),
+                "fidelity": self.fidelity, "held_out_words": self.held_out, "held_out_source": self.held_out_source,
+                "seconds": self.seconds, "queries": self.queries, "stopped": self.stopped,
+                "reading": self.reading.to_dict()}
 
 
-def grid_key(radius: float) -> Callable[[list[tuple[np.ndarray, np.ndarray]]], np.ndarray]:
+def _level_key(net: Network, levels: int) -> Callable[[np.ndarray], np.ndarray]:
+    """Each unit's h cut into ``levels`` equal bins of [-1, 1] (Omlin and Giles' quantisation)."""
+    cols = np.concatenate([np.arange(start + wc, start + wc + wh) for start, (wc, wh) in
+                           zip(np.cumsum([0] + [wc + wh for wc, wh in net.widths])[:-1], net.widths)])
+    return lambda packed: np.clip(np.floor((packed[:, cols] + 1) / 2 * levels), 0, levels - 1)
+
+
+def _grid_key(radius: float) -> Callable[[np.ndarray], np.ndarray]:
     """Cells of side ``radius`` over every layer's c and h (exact for well separated, contracting states)."""
-    return lambda st: np.round(np.concatenate([a for c, h in st for a in (c, h)], axis=1) / radius) + 0.0
-
-
-def level_key(levels: int) -> Callable[[list[tuple[np.ndarray, np.ndarray]]], np.ndarray]:
-    """Each unit's h cut into ``levels`` equal bins of [-1, 1] (Omlin and Giles' quantisation); finite for
-    any network, so it also tames trained networks whose cells drift."""
-    def key(st: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-        h = np.concatenate([h for _, h in st], axis=1)
-        return np.clip(np.floor((h + 1) / 2 * levels), 0, levels - 1)
-    return key
+    return lambda packed: np.round(packed / radius) + 0.0
 
 
 QUANTISERS = [("levels", 3), ("levels", 2), ("levels", 4), ("levels", 6), ("grid", 0.1), ("grid", 0.02)]
 
 
-def explore(model: Model, key: Callable[[list[tuple[np.ndarray, np.ndarray]]], np.ndarray],
-            max_states: int = 5000) -> Machine | None:
+def explore(net: Network, columns: np.ndarray, key: Callable[[np.ndarray], np.ndarray], labels: tuple[str, ...],
+            max_states: int) -> Machine | None:
     """Breadth-first exploration of the hidden states, one representative per cell of ``key``, one batched
     step per level; None if more than ``max_states`` cells appear."""
-    stepper = Stepper(model, np.float64)
-    heads = output_heads(model)
-    K = len(model.alphabet)
-    states = stepper.initial(1)
-    cells = {key(states)[0].tobytes(): 0}
-    reps = [states]
-    outputs = [stepper.heads(states)[0, heads] > 0]
-    delta: list[list[int]] = []
+    K = len(net.inner)
+    start = net.initial(1)
+    cells = {key(start)[0].tobytes(): 0}
+    reps = [start[0]]
+    outputs = [net.logits(start)[0, columns] > 0]
+    delta: dict[int, list[int]] = {}
     frontier = [0]
     while frontier:
-        batch = [reps[k] for k in frontier]
-        merged = [(np.concatenate([b[layer][0] for b in batch]), np.concatenate([b[layer][1] for b in batch]))
-                  for layer in range(len(model.layers))]
-        rows = np.repeat(np.arange(len(frontier)), K)
-        stepped = stepper.step(state_rows(merged, rows), np.tile(np.arange(K), len(frontier)))
+        states = np.repeat(np.stack([reps[k] for k in frontier]), K, axis=0)
+        stepped = net.step(states, np.tile(np.arange(K), len(frontier)))
+        net.calls += len(stepped)
         keys = key(stepped)
-        logits = stepper.heads(stepped)[:, heads] > 0
+        values = net.logits(stepped)[:, columns] > 0
         nxt = []
         for j, source in enumerate(frontier):
             row = []
@@ -131,164 +121,42 @@ def explore(model: Model, key: Callable[[list[tuple[np.ndarray, np.ndarray]]], n
                     if len(cells) >= max_states:
                         return None
                     cells[k] = len(reps)
-                    reps.append(state_rows(stepped, np.array([r])))
-                    outputs.append(logits[r])
+                    reps.append(stepped[r])
+                    outputs.append(values[r])
                     nxt.append(cells[k])
                 row.append(cells[k])
-            while len(delta) <= source:
-                delta.append([])
             delta[source] = row
         frontier = nxt
-    machine = Machine(np.array(outputs), np.array(delta, dtype=np.int64).reshape(len(reps), K),
-                      tuple(model.heads[k] for k in heads), model.alphabet)
-    return minimise_moore(machine)
+    table = np.array([delta[k] for k in range(len(reps))], dtype=np.int64).reshape(len(reps), K)
+    return minimise_moore(Machine(np.array(outputs), table, labels, net.inner))
 
 
-def sample_strings(model: Model, seed: int, count: int = 400, length: int = 30) -> np.ndarray:
-    """Strings to check a machine against the network: half uniformly random, half generated by the network
-    itself (mostly symbols its next heads allow), so that its own language is covered too."""
-    rng = np.random.default_rng(seed)
-    uniform = rng.integers(0, len(model.alphabet), size=(count // 2, length))
-    guided_count = count - count // 2
-    stepper = Stepper(model, np.float64)
-    next_cols = [(k, model.alphabet.index(h[5:])) for k, h in enumerate(model.heads) if h.startswith("next:")]
-    state = stepper.initial(guided_count)
-    guided = np.empty((guided_count, length), dtype=np.int64)
-    for t in range(length):
-        choice = rng.integers(0, len(model.alphabet), size=guided_count)
-        if next_cols:
-            logits = stepper.heads(state)
-            allowed = np.zeros((guided_count, len(model.alphabet)), bool)
-            for k, a in next_cols:
-                allowed[:, a] = logits[:, k] > 0
-            scores = np.where(allowed, rng.random(allowed.shape), -1.0)
-            follow = allowed.any(axis=1) & (rng.random(guided_count) < 0.9)
-            choice = np.where(follow, scores.argmax(axis=1), choice)
-        guided[:, t] = choice
-        state = stepper.step(state, choice)
-    return np.concatenate([uniform, guided])
+def agreement(machine: Machine, sample: Sample) -> float:
+    """Share of sampled words whose outputs after the whole word the machine gets right."""
+    mine = machine.run(sample.strings)[sample.lengths, np.arange(len(sample.lengths))]
+    return float((mine == sample.final()).all(axis=-1).mean()) if len(sample.lengths) else 1.0
 
 
-def agreement(model: Model, machine: Machine, strings: np.ndarray) -> float:
-    """Fraction of (string, prefix) pairs on which the machine's outputs equal the network's decoded heads."""
-    heads = output_heads(model)
-    same = (run(model, strings).decoded()[..., heads] == machine.run(strings)).all(axis=-1)
-    return float(same.mean())
-
-
-def extract_by_clustering(model: Model, seed: int = 0, max_states: int = 2000) -> Machine:
-    """Explore the hidden states under several quantisations and keep the machine that agrees best with the
-    network on sampled strings (fewest states among equals); stop at the first perfect one."""
-    strings = sample_strings(model, seed)
-    best: tuple[float, int, Machine] | None = None
+def extract_by_clustering(net: Network, columns: np.ndarray, labels: tuple[str, ...], sample: Sample,
+                          max_states: int, deadline: float) -> tuple[Machine, str | None]:
+    """Explore under several quantisations and keep the machine that agrees best with the network on the
+    sample (fewest states among equals); stop at the first perfect one."""
+    best: tuple[float, Machine] | None = None
     for kind, size in QUANTISERS:
-        machine = explore(model, level_key(int(size)) if kind == "levels" else grid_key(size), max_states)
-        if machine is None:
-            continue
-        score = agreement(model, machine, strings)
-        if best is None or (score, -len(machine.outputs)) > (best[0], -best[1]):
-            best = (score, len(machine.outputs), machine)
-        if score == 1.0:
-            break
+        key = _level_key(net, int(size)) if kind == "levels" else _grid_key(size)
+        machine = explore(net, columns, key, labels, max_states)
+        if machine is not None:
+            score = agreement(machine, sample)
+            if best is None or (score, -machine.size) > (best[0], -best[1].size):
+                best = (score, machine)
+            if score == 1.0:
+                return machine, None
+        if time.perf_counter() > deadline and best is not None:
+            return best[1], "time-limit"
     if best is None:
-        raise UserError(f"every quantisation of the hidden states gave more than {max_states} cells")
-    return best[2]
-
-
-# ----- L* -------------------------------------------------------------------------------------------
-class _Oracle:
-    """Membership queries answered by the network in batches, with a cache."""
-
-    def __init__(self, model: Model) -> None:
-        self.model = model
-        self.heads = output_heads(model)
-        self.cache: dict[tuple[int, ...], tuple[bool, ...]] = {}
-
-    def ask(self, words: Sequence[tuple[int, ...]]) -> None:
-        todo = sorted({w for w in words if w not in self.cache}, key=len)
-        for start in range(0, len(todo), 4096):
-            chunk = todo[start:start + 4096]
-            length = max(len(w) for w in chunk)
-            batch = np.zeros((len(chunk), length), dtype=np.int64)
-            for b, w in enumerate(chunk):
-                batch[b, :len(w)] = w
-            decoded = run(self.model, batch).decoded()[..., self.heads]
-            for b, w in enumerate(chunk):
-                self.cache[w] = tuple(decoded[len(w), b].tolist())
-
-    def __getitem__(self, word: tuple[int, ...]) -> tuple[bool, ...]:
-        return self.cache[word]
-
-
-def extract_by_lstar(model: Model, seed: int = 0, max_rounds: int = 50, max_states: int = 300) -> Machine:
-    """L* with the network as membership oracle and the hidden-state machine as equivalence oracle. A network
-    that is no finite-state machine on the strings tried stops the learner at ``max_states`` states."""
-    K = len(model.alphabet)
-    oracle = _Oracle(model)
-    reference = extract_by_clustering(model, seed)
-    prefixes: list[tuple[int, ...]] = [()]
-    suffixes: list[tuple[int, ...]] = [()]
-    for _ in range(max_rounds):
-        while True:  # close the table
-            extended = [s + (a,) for s in prefixes for a in range(K)]
-            oracle.ask([p + e for p in prefixes + extended for e in suffixes])
-            row = lambda p: tuple(oracle[p + e] for e in suffixes)  # noqa: E731
-            rows = {row(p): p for p in reversed(prefixes)}
-            missing = {}
-            for x in extended:
-                missing.setdefault(row(x), x) if row(x) not in rows else None
-            if not missing or len(prefixes) >= max_states:
-                break
-            prefixes += list(missing.values())
-        index = {r: k for k, r in enumerate(dict.fromkeys(row(p) for p in prefixes))}
-        access = {k: rows[r] for r, k in index.items()}
-        delta = np.array([[index.get(row(access[k] + (a,)), 0) for a in range(K)] for k in range(len(index))])
-        outputs = np.array([[*oracle[access[k]]] for k in range(len(index))], dtype=bool)
-        hypothesis = Machine(outputs, delta, tuple(model.heads[k] for k in oracle.heads), model.alphabet)
-        counter = _counterexample(hypothesis, reference, oracle)
-        if counter is None or len(prefixes) >= max_states:
-            return minimise_moore(hypothesis)
-        for k in range(len(counter) + 1):
-            if counter[k:] not in suffixes:
-                suffixes.append(counter[k:])
-    raise UserError(f"L* did not converge in {max_rounds} rounds")
-
-
-def _counterexample(hypothesis: Machine, reference: Machine, oracle: _Oracle) -> tuple[int, ...] | None:
-    """The shortest string on which the hypothesis and the hidden-state machine differ, if the network
-    confirms that the hypothesis is wrong there."""
-    word = _difference(hypothesis, reference)
-    if word is None:
-        return None
-    oracle.ask([word])
-    return word if oracle[word] != tuple(_machine_output(hypothesis, word)) else None
-
-
-def _machine_output(m: Machine, word: tuple[int, ...]) -> list[bool]:
-    s = 0
-    for a in word:
-        s = m.delta[s, a]
-    return m.outputs[s].tolist()
-
-
-def _difference(m1: Machine, m2: Machine) -> tuple[int, ...] | None:
-    """The shortest string after which two Moore machines give different outputs."""
-    parent: dict[tuple[int, int], tuple[tuple[int, int], int] | None] = {(0, 0): None}
-    todo = deque([(0, 0)])
-    while todo:
-        pair = todo.popleft()
-        if not np.array_equal(m1.outputs[pair[0]], m2.outputs[pair[1]]):
-            word = []
-            while parent[pair] is not None:
-                pair, a = parent[pair]  # type: ignore[misc]
-                word.append(a)
-            return tuple(reversed(word))
-        for a in range(m1.delta.shape[1]):
-            nxt = (int(m1.delta[pair[0], a]), int(m2.delta[pair[1], a]))
-            if nxt not in parent:
-                parent[nxt] = (pair, a)
-                todo.append(nxt)
-    return None
+        raise UserError(f"every quantisation of the hidden states gave more than {max_states} cells; "
+                        "use --method lstar, which does not explore every hidden state")
+    return best[1], None
 
 
 # ----- machines as grammars -----------------------------------------------------------------------
@@ -311,62 +179,79 @@ def to_grammar(m: Machine, name: str = "extracted", description: str = "") -> Gr
     return renumber(minimise(g))
 
 
-def compare_with(extracted: Grammar, reference: Grammar, by_language: bool) -> tuple[str, ...] | None:
-    """The shortest string telling the two apart (by language, or by prefix language for next-only models)."""
-    if by_language:
-        return shortest_difference(extracted, reference)
-    close = lambda g: (lambda t: t.with_changes(accept=frozenset(t.states)))(trim(g))  # noqa: E731
-    return shortest_difference(close(extracted), close(reference))
+def _hidden_state_machine(net: Network, columns: np.ndarray, labels: tuple[str, ...], sample: Sample,
+                          max_states: int) -> Machine | None:
+    """The first quantisation whose machine agrees with the network on every sampled word, if one has at most
+    ``max_states`` cells: an extra equivalence oracle for L* (exact on compiled, well-separated networks)."""
+    for kind, size in QUANTISERS:
+        key = _level_key(net, int(size)) if kind == "levels" else _grid_key(size)
+        machine = explore(net, columns, key, labels, max_states)
+        if machine is not None and agreement(machine, sample) == 1.0:
+            return machine
+    return None
 
 
-def extract(model: Model, method: str = "cluster", seed: int = 0) -> tuple[Machine, Grammar]:
-    """Extract the machine and its minimal grammar."""
-    if method == "cluster":
-        machine = extract_by_clustering(model, seed)
-    elif method == "lstar":
-        machine = extract_by_lstar(model, seed)
+def _split(words: Sequence[Word], rng: np.random.Generator) -> tuple[list[Word], list[Word]]:
+    """Typical words: 70 % guide the search, 30 % are held out for fidelity (all of them both ways when there
+    are fewer than 20)."""
+    words = list(words)
+    if len(words) < 20:
+        return words, words
+    order = rng.permutation(len(words))
+    cut = int(len(words) * 0.7)
+    return [words[k] for k in order[:cut]], [words[k] for k in order[cut:]]
+
+
+def extract(model: Model, method: str = "lstar", seed: int = 0, reading: Reading | None = None,
+            words: Sequence[Sequence[str]] | None = None, max_states: int = 500, time_limit: float = 60.0,
+            sample_length: int | None = None, samples: int = 2000, progress: Progress | None = None) -> Extraction:
+    """Extract the automaton a network implements (see module doc). ``words`` are typical inner words (symbol
+    names); they guide the search and, held out in part, measure the fidelity."""
+    with blas_threads(model):
+        return _extract(model, method, seed, reading, words, max_states, time_limit, sample_length, samples, progress)
+
+
+def _extract(model: Model, method: str, seed: int, reading: Reading | None, words: Sequence[Sequence[str]] | None,
+             max_states: int, time_limit: float, sample_length: int | None, samples: int,
+             progress: Progress | None) -> Extraction:
+    if method not in METHODS:
+        raise UserError(f"unknown extraction method {method!r}; use {' or '.join(METHODS)}")
+    if max_states < 1 or not time_limit > 0:
+        raise UserError("--max-states must be at least 1 and --time-limit positive")
+    t0 = time.perf_counter()
+    reading = reading_of(model) if reading is None else reading
+    net = Network(model, reading)
+    columns = output_columns(model, reading)
+    labels = tuple(model.heads[c] for c in columns)
+    K = len(net.inner)
+    rng = np.random.default_rng(seed)
+    index = {a: k for k, a in enumerate(net.inner)}
+    typical = [tuple(index[a] for a in w) for w in (words or [])]
+    guide, held = _split(typical, rng)
+    length = sample_length or (max(len(w) for w in typical) if typical else 20)
+    nexts = [(k, index[h[5:]]) for k, h in enumerate(model.heads)
+             if h.startswith("next:") and h[5:] in index and not reading.final_only]
+    base = observe(net, columns, random_words(rng, K, samples, length) + guide + variations(rng, guide, K)
+                   + guided_words(net, nexts, rng, samples, length))
+    if held:
+        held_sample, source = observe(net, columns, held), ("the --words held out" if len(typical) >= 20
+                                                            else "the --words (all of them; fewer than 20)")
     else:
-        raise UserError(f"unknown extraction method {method!r}; use cluster or lstar")
-    return machine, to_grammar(machine, description=f"extracted by fsm-lstm ({method})")
+        other = np.random.default_rng(seed + 1)
+        held_sample = observe(net, columns, random_words(other, K, samples // (2 if nexts else 1), length)
+                              + guided_words(net, nexts, other, samples // 2, length))
+        source = f"uniform random words of length 0-{length}" + (", half of them generated by following the "
+                                                                   "network's next heads" if nexts else "")
+    deadline = t0 + time_limit
+    if method == "lstar":
+        small = sum(layer.weight_hh.size for layer in model.layers) <= SMALL_NETWORK
+        reference = _hidden_state_machine(net, columns, labels, base, max_states) if small else None
+        learned = learn(net, columns, labels, base, rng, max_states, deadline, progress=progress, reference=reference)
+        machine, stopped = learned.machine, learned.stopped
+    else:
+        machine, stopped = extract_by_clustering(net, columns, labels, base, max_states, deadline)
+    grammar = to_grammar(machine, description=f"extracted by fsm-lstm ({method})")
+    return Extraction(machine, grammar, method, reading, agreement(machine, held_sample), len(held_sample.lengths),
+                      source, time.perf_counter() - t0, net.calls, stopped)
 
 
-def confirm(model: Model, reference: Grammar, word: tuple[str, ...]) -> tuple[int, str] | None:
-    """Run the network on ``word``: the first (step, head) where it disagrees with the reference, if any."""
-    found = check_word(model, reference_for(model, reference), tuple(word))
-    return None if found is None else (found.step, found.head)
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """How an extracted grammar relates to a reference, and what the network itself does there."""
-
-    equivalent: bool
-    difference: str | None = None
-    model_error: str | None = None
-    step: int | None = None
-    head: str | None = None
-    text: str = ""
-
-
-def judge(model: Model, extracted: Grammar, reference: Grammar, examples: int = 200) -> Verdict:
-    """Equivalent, or the shortest distinguishing string; confirmed on the network, and if the network is right
-    there (the extraction erred), a string the network really gets wrong, searched by ``verify``."""
-    diff = compare_with(extracted, reference, by_language="accept" in model.heads)
-    if diff is None:
-        return Verdict(True, text=f"equivalent to {reference.name}")
-    shown = format_word(diff, model.alphabet)
-    found = confirm(model, reference, diff)
-    if found is not None:
-        return Verdict(False, shown, shown, found[0], found[1],
-                       f"not equivalent to {reference.name}: shortest difference {shown!r}, confirmed on the "
-                       f"network (head {found[1]} is wrong at step {found[0]})")
-    report = verify(model, reference, examples=examples)
-    if report.counterexample is not None:
-        c = report.counterexample
-        wrong = format_word(c.word, model.alphabet)
-        return Verdict(False, shown, wrong, c.step, c.head,
-                       f"not equivalent to {reference.name}: the extraction differs at {shown!r} where the network "
-                       f"is right, but the network gets {wrong!r} wrong (head {c.head} at step {c.step})")
-    return Verdict(False, shown, None, None, None,
-                   f"the extraction differs from {reference.name} at {shown!r}, where the network is right; no "
-                   f"string the network gets wrong was found, so the extraction is imperfect there")

@@ -16,6 +16,7 @@ import networkx as nx
 from .errors import GrammarError
 
 Edge = tuple[str, str, str]
+MAX_DFA_STATES = 100_000  # subsets the determinisation of an NFA may reach before it is refused
 
 
 def check_symbol(symbol: object, where: str) -> str:
@@ -49,10 +50,16 @@ class Grammar:
             raise GrammarError(f"symbol {dup!r} is listed twice in the alphabet; list it once")
         for a in self.alphabet:
             check_symbol(a, "alphabet")
-        if len(set(self.states)) != len(self.states):
-            dup = next(s for s in self.states if self.states.count(s) > 1)
-            raise GrammarError(f"state {dup!r} is listed twice; list it once")
         known = set(self.states)
+        if len(known) != len(self.states):
+            seen_states: set[str] = set()
+            for s in self.states:
+                if s in seen_states:
+                    raise GrammarError(f"state {s!r} is listed twice; list it once")
+                seen_states.add(s)
+        for s in self.states:
+            if not isinstance(s, str) or s == "":
+                raise GrammarError(f"state name {s!r} is not allowed; states are named by non-empty strings")
         if self.start not in known:
             raise GrammarError(f"start state {self.start!r} is not a state of the grammar; "
                                "name a state that appears in the transitions")
@@ -163,11 +170,12 @@ class Grammar:
 
 
 def structural_warnings(g: Grammar) -> list[str]:
-    """Warnings a grammar author wants to see: unreachable and dead states, an empty language."""
+    """Warnings a grammar author wants to see: unreachable and dead states, an empty language (linear in |E|)."""
     notes = []
-    unreachable = [s for s in g.states if s not in g.reachable()]
+    reachable = g.reachable()
+    unreachable = [s for s in g.states if s not in reachable]
     if unreachable:
-        notes.append(f"unreachable states (no path from start {g.start!r}): {', '.join(unreachable)}")
+        notes.append(f"unreachable states (no path from start {g.start!r}): {_some(unreachable)}")
     live = g.coreachable()
     dead = [s for s in g.states if s not in live]
     if not g.accept:
@@ -175,5 +183,59 @@ def structural_warnings(g: Grammar) -> list[str]:
     elif g.start not in live:
         notes.append("no accepting state is reachable from the start: the language is empty")
     elif dead:
-        notes.append(f"dead states (no path to an accepting state): {', '.join(dead)}")
+        notes.append(f"dead states (no path to an accepting state): {_some(dead)}")
     return notes
+
+
+def _some(names: list[str], shown: int = 20) -> str:
+    """The first ``shown`` names, comma-separated, and how many more there are."""
+    more = f", ... and {len(names) - shown:,} more ({len(names):,} in all)" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
+def shortest_accepted_length(g: Grammar) -> int | None:
+    """Length of the shortest accepted string, or None when the language is empty (breadth first, linear in |E|)."""
+    depth = {g.start: 0}
+    todo = deque([g.start])
+    out = g.out_edges
+    while todo:
+        p = todo.popleft()
+        if p in g.accept:
+            return depth[p]
+        for _, q in out[p]:
+            if q not in depth:
+                depth[q] = depth[p] + 1
+                todo.append(q)
+    return None
+
+
+def determinised(g: Grammar, max_states: int = MAX_DFA_STATES) -> Grammar:
+    """The subset construction of :func:`automata.determinise` (same names and order: members joined with ``+``
+    in state order, the empty set left out), refused with a GrammarError past ``max_states`` subsets."""
+    if g.is_deterministic:
+        return g
+    order = g.state_index
+    succ: dict[str, dict[str, list[str]]] = {s: {} for s in g.states}
+    for p, a, q in g.transitions:
+        succ[p].setdefault(a, []).append(q)
+    start = frozenset([g.start])
+    names = {start: g.start}
+    todo = deque([start])
+    edges: list[Edge] = []
+    size = 1
+    while todo:
+        subset = todo.popleft()
+        for a in g.alphabet:
+            nxt = frozenset(q for p in subset for q in succ[p].get(a, ()))
+            if not nxt:
+                continue
+            if nxt not in names:
+                size += len(nxt)
+                if len(names) >= max_states or size > 50 * max_states:
+                    raise GrammarError(f"its deterministic automaton has over {len(names):,} states (the subset "
+                                       f"construction), over the limit of {max_states:,}; simplify it")
+                names[nxt] = "+".join(sorted(nxt, key=order.__getitem__))
+                todo.append(nxt)
+            edges.append((names[subset], a, names[nxt]))
+    accept = frozenset(n for s, n in names.items() if s & g.accept)
+    return g.with_changes(start=names[start], states=tuple(names.values()), transitions=tuple(edges), accept=accept)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from .atomic import write_text_atomic
@@ -12,6 +13,7 @@ from .grammar import Grammar
 from .toml_format import load_toml, to_toml
 
 FORMATS = (".toml", ".dot")
+MAX_GRAMMAR_BYTES = 64 * 2**20  # a grammar file larger than this is refused before it is read
 
 
 def bundled_dir() -> Path:
@@ -47,16 +49,27 @@ def load_grammar(spec: str | os.PathLike[str]) -> Grammar:
         raise GrammarError(f"{path}: unknown grammar format {path.suffix or '(no extension)'!r}; "
                            f"use a .toml or .dot file, or a bundled name ({', '.join(bundled_names())})")
     try:
-        text = path.read_text(encoding="utf-8")
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file (a pipe or device?)"
+            raise GrammarError(f"{path}: is {kind}; give a grammar file")
+        if info.st_size > MAX_GRAMMAR_BYTES:
+            raise GrammarError(f"{path}: {info.st_size:,} bytes, over the limit of {MAX_GRAMMAR_BYTES:,} for a "
+                               "grammar file")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_GRAMMAR_BYTES + 1)
+        text = raw.decode("utf-8-sig")
     except FileNotFoundError:
         raise GrammarError(f"{path}: no such file; check the path (bundled grammars: {', '.join(bundled_names())})") from None
     except UnicodeDecodeError:
         raise GrammarError(f"{path}: not UTF-8 text; save the file as UTF-8") from None
     except OSError as exc:
         raise GrammarError(f"{path}: cannot read it ({exc.strerror}); check the path and permissions") from None
-    if path.suffix == ".dot":
+    if len(raw) > MAX_GRAMMAR_BYTES:
+        raise GrammarError(f"{path}: over the limit of {MAX_GRAMMAR_BYTES:,} bytes for a grammar file")
+    if path.suffix == ".dot":  # names may hold a carriage return: no newline translation
         return parse_dot(text, where=str(path))
-    return load_toml(str(path), text, default_name=path.stem)
+    return load_toml(str(path), text.replace("\r\n", "\n").replace("\r", "\n"), default_name=path.stem)
 
 
 def grammar_text(g: Grammar, suffix: str) -> str:

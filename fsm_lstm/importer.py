@@ -1,117 +1,190 @@
-"""Models from elsewhere: a PyTorch state_dict (.pt, .pth) or a safetensors file holding an nn.LSTM, nn.GRU or
-nn.RNN and a linear head, turned into the documented model format. The alphabet and head labels are given by
-the user; the cell is read off the shapes (4, 3 or 1 gate rows per unit) unless given."""
+"""Models from other frameworks, read exactly or not at all, and turned into the documented model format.
+
+``read_model`` picks the reader by the file's suffix: ``.pt``/``.pth``/``.safetensors`` (``import_torch``),
+``.keras`` and ``.h5``/``.hdf5`` (``import_keras``), ``model.json`` or a folder holding one (TensorFlow.js
+Layers, ``import_tfjs``), ``.onnx`` (``import_onnx``). Each reader gives a :class:`~.import_common.Network`;
+:func:`assemble` labels it. The rules of assembly, the same for every format:
+
+- an embedding (one row per symbol) is folded into the first layer: weight_ih_eff = weight_ih @ E.T;
+- dense layers after the recurrent ones are composed into one (W = W2 @ W1, b = W2 @ b1 + b2) when nothing
+  nonlinear lies between them; a format that cannot tell (a torch state_dict) needs ``compose_linear``;
+- the last dense layer gives the head logits: with a linear or sigmoid activation as they are (sigmoid(z) > 0.5
+  exactly when z > 0); a softmax is read only over 2 outputs (p1 > 0.5 exactly when z1 - z0 > 0);
+- 2 outputs (linear, or softmax) and a single head label make one head with logit z1 - z0: "class 1 beats
+  class 0"; 2 labels for a 2-way softmax give the logits z0 - z1 and z1 - z0; otherwise one label per output.
+
+The model gets default unit labels and ``meta.imported`` = {format, layers (the source's, in order), notes}.
+"""
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import struct
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from .errors import ModelError, UserError
-from .model import GATE_COUNT, Layer, Model
+from .import_common import Dense, Network, common_dtype
+from .model import Layer, Model
 
-_RECURRENT = re.compile(r"^(?P<prefix>.*?)(?P<name>weight_ih|weight_hh|bias_ih|bias_hh)_l(?P<layer>\d+)$")
-_SAFETENSORS_DTYPES = {"F32": np.float32, "F64": np.float64, "F16": np.float16}
+SUFFIXES = {".pt": "torch", ".pth": "torch", ".safetensors": "torch", ".keras": "keras", ".h5": "keras-h5",
+            ".hdf5": "keras-h5", ".json": "tfjs", ".onnx": "onnx"}
 
 
 def read_tensors(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """Named arrays from a .safetensors file (read directly) or a torch state_dict (.pt/.pth, weights only)."""
-    path = Path(path)
-    if path.suffix == ".safetensors":
-        return _read_safetensors(path)
-    if path.suffix in (".pt", ".pth"):
-        try:
-            import torch
-        except ImportError:
-            raise UserError("reading .pt files needs PyTorch: pip install torch==2.13.0") from None
-        try:
-            data = torch.load(path, weights_only=True, map_location="cpu")
-        except FileNotFoundError:
-            raise UserError(f"{path}: no such file") from None
-        except Exception as exc:  # torch raises many kinds for a bad file
-            raise UserError(f"{path}: not a readable torch state_dict ({str(exc).splitlines()[0]})") from None
-        if isinstance(data, dict) and isinstance(data.get("state_dict"), dict):
-            data = data["state_dict"]
-        if not isinstance(data, dict):
-            raise UserError(f"{path}: holds a {type(data).__name__}, not a state_dict; save model.state_dict()")
-        return {k: v.detach().cpu().numpy() for k, v in data.items() if hasattr(v, "detach")}
-    raise UserError(f"{path}: unknown format {path.suffix!r}; import a .pt/.pth state_dict or a .safetensors file")
+    """Named arrays from a .safetensors file or a torch state_dict (.pt/.pth, weights only)."""
+    from .import_torch import read_tensors as read
 
-
-def _read_safetensors(path: Path) -> dict[str, np.ndarray]:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    try:
-        (size,) = struct.unpack("<Q", raw[:8])
-        header = json.loads(raw[8:8 + size])
-    except (struct.error, ValueError):
-        raise UserError(f"{path}: not a safetensors file (bad header)") from None
-    body = raw[8 + size:]
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        dtype = _SAFETENSORS_DTYPES.get(info.get("dtype"))
-        if dtype is None:
-            raise UserError(f"{path}: tensor {name} has dtype {info.get('dtype')}; fsm-lstm reads F32, F64 and F16")
-        start, end = info["data_offsets"]
-        out[name] = np.frombuffer(body[start:end], dtype=dtype).reshape(info["shape"]).astype(np.float32)
-    return out
+    return read(path)
 
 
 def model_from_tensors(tensors: dict[str, np.ndarray], alphabet: Sequence[str], heads: Sequence[str],
-                       cell: str | None = None) -> Model:
-    """Find the recurrent layers and the linear head among named tensors and label them."""
-    found: dict[str, dict[int, dict[str, np.ndarray]]] = {}
-    for key, value in tensors.items():
-        m = _RECURRENT.match(key)
-        if m:
-            found.setdefault(m["prefix"], {}).setdefault(int(m["layer"]), {})[m["name"]] = value
-    if len(found) != 1:
-        raise UserError(f"expected one recurrent module (keys like lstm.weight_ih_l0), found "
-                        f"{len(found) or 'none'}: {', '.join(repr(p) for p in found) or 'no such keys'}")
-    prefix, by_layer = next(iter(found.items()))
-    layers = []
-    for k in range(len(by_layer)):
-        parts = by_layer.get(k, {})
-        missing = [n for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh") if n not in parts]
-        if missing:
-            raise UserError(f"layer {k} of {prefix or 'the recurrent module'} lacks {', '.join(missing)}; "
-                            "biases are required (bias=True)")
-        layers.append(Layer(*(np.asarray(parts[n], np.float32) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))))
-    hidden = layers[-1].weight_hh.shape[1]
-    if cell is None:
-        ratio = layers[0].weight_hh.shape[0] // max(layers[0].weight_hh.shape[1], 1)
-        cell = {v: k for k, v in GATE_COUNT.items()}.get(ratio)
-        if cell is None:
-            raise UserError(f"weight_hh_l0 has shape {layers[0].weight_hh.shape}: not 4H, 3H or H rows; "
-                            "name the cell with --cell")
-    rest = {k: v for k, v in tensors.items() if not _RECURRENT.match(k)}
-    pairs = [(k[:-len("weight")], v) for k, v in rest.items()
-             if k.endswith("weight") and v.ndim == 2 and v.shape[1] == hidden and k[:-6] + "bias" in rest]
-    if len(pairs) != 1:
-        raise UserError(f"expected one linear head reading the {hidden} units (keys like fc.weight and fc.bias), "
-                        f"found {len(pairs)}")
-    head_prefix, weight = pairs[0]
-    bias = rest[head_prefix + "bias"]
-    if len(heads) != weight.shape[0]:
-        raise UserError(f"the head has {weight.shape[0]} outputs but {len(heads)} labels were given; "
-                        "give one label per output with --heads")
-    if len(alphabet) != layers[0].weight_ih.shape[1]:
-        raise UserError(f"the network reads {layers[0].weight_ih.shape[1]} symbols but the alphabet has "
-                        f"{len(alphabet)}; give one symbol per input with --alphabet")
+                       cell: str | None = None, compose_linear: bool = False) -> Model:
+    """Find the recurrent layers, an optional embedding and the linear head(s) among named tensors; label them."""
+    from .import_torch import network_from_tensors
+
+    return assemble(network_from_tensors(tensors, cell), alphabet, heads, compose_linear=compose_linear)
+
+
+def read_network(path: str | os.PathLike[str], cell: str | None = None) -> Network:
+    """The network in a file of any supported format (see the module doc), not yet labelled."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: no such file or folder")
+    kind = "tfjs" if path.is_dir() else SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise UserError(f"{path}: unknown format {path.suffix!r}; import a .pt/.pth state_dict, a .safetensors, "
+                        ".keras, .h5 or .onnx file, or a TensorFlow.js model.json")
+    if kind == "torch":
+        from .import_torch import network_from_tensors, read_tensors as read
+
+        tensors = read(path)  # names the file in its errors
+        try:
+            return network_from_tensors(tensors, cell)
+        except UserError as exc:
+            raise UserError(f"{path}: {exc}") from None
     try:
-        return Model(layers=tuple(layers), head_weight=np.asarray(weight, np.float32),
-                     head_bias=np.asarray(bias, np.float32), alphabet=tuple(alphabet), heads=tuple(heads),
-                     units=tuple(f"imported unit {u}" for u in range(hidden)), cell=cell,
-                     extra={"imported": {"recurrent": prefix.rstrip("."), "head": head_prefix.rstrip(".")}})
+        if kind == "tfjs":
+            from .import_tfjs import read_tfjs as reader
+        elif kind == "onnx":
+            from .import_onnx import read_onnx as reader
+        else:
+            from .import_keras import read_keras as reader
+        net = reader(path)
+    except UserError as exc:
+        raise UserError(f"{path}: {exc}") from None
+    if cell is not None and cell != net.cell:
+        raise UserError(f"{path}: holds {net.cell.upper()} layers, not {cell}; leave out --cell")
+    return net
+
+
+def read_model(path: str | os.PathLike[str], alphabet: Sequence[str], heads: Sequence[str],
+               cell: str | None = None, *, compose_linear: bool = False, final_only: bool = False,
+               start_marker: str | None = None, end_marker: str | None = None) -> Model:
+    """Read a foreign model file and label it (see the module doc for the rules)."""
+    net = read_network(path, cell)
+    try:
+        return assemble(net, alphabet, heads, compose_linear=compose_linear, final_only=final_only,
+                        start_marker=start_marker, end_marker=end_marker)
+    except UserError as exc:
+        raise UserError(f"{path}: {exc}") from None
+
+
+def assemble(net: Network, alphabet: Sequence[str], heads: Sequence[str], *, compose_linear: bool = False,
+             final_only: bool = False, start_marker: str | None = None, end_marker: str | None = None) -> Model:
+    """The documented model of a network read from a file, with the user's alphabet and head labels."""
+    alphabet, heads = tuple(alphabet), tuple(heads)
+    if not heads:
+        raise UserError("give the head labels with --heads (accept, next:SYMBOL, state:NAME)")
+    arrays = [a for layer in net.layers for a in vars(layer).values()]
+    arrays += [a for d in net.dense for a in (d.weight, d.bias)]
+    arrays += [net.embedding] if net.embedding is not None else []
+    dtype = common_dtype(arrays)
+    notes = list(net.notes)
+    layers = [Layer(*(np.asarray(a, dtype) for a in (l.weight_ih, l.weight_hh, l.bias_ih, l.bias_hh)))
+              for l in net.layers]
+    if net.embedding is not None:
+        emb = net.embedding
+        if emb.shape[1] != layers[0].weight_ih.shape[1]:
+            raise UserError(f"the embedding gives {emb.shape[1]} numbers per symbol but the first recurrent layer "
+                            f"reads {layers[0].weight_ih.shape[1]}")
+        folded = net.layers[0].weight_ih.astype(np.float64) @ emb.astype(np.float64).T
+        layers[0] = Layer(folded.astype(dtype), layers[0].weight_hh, layers[0].bias_ih, layers[0].bias_hh)
+        notes.append(f"embedding of {emb.shape[0]} symbols folded into the first layer")
+    width = layers[0].weight_ih.shape[1]
+    if len(alphabet) != width:
+        what = "embedding rows" if net.embedding is not None else "one-hot inputs"
+        raise UserError(f"the network reads {width} symbols ({what}) but the alphabet has {len(alphabet)}; "
+                        "give one symbol per input with --alphabet")
+    weight, bias = _compose(net, compose_linear, layers[-1].hidden_size, notes)
+    weight, bias = _logits(net.dense[-1], weight, bias, len(heads), notes)
+    extra: dict = {"imported": {"format": net.format, "layers": list(net.sources),
+                                **({"notes": notes} if notes else {})}}
+    if final_only or net.last_step_only:
+        extra["final_only"] = True
+    for key, symbol in (("start_marker", start_marker), ("end_marker", end_marker)):
+        if symbol is not None:
+            if symbol not in alphabet:
+                raise UserError(f"--{key.replace('_', '-')} {symbol!r} is not in the alphabet {' '.join(alphabet)}")
+            extra[key] = symbol
+    try:
+        return Model(layers=tuple(layers), head_weight=weight.astype(dtype), head_bias=bias.astype(dtype),
+                     alphabet=alphabet, heads=heads, cell=net.cell, extra=extra)
     except ModelError as exc:
-        raise UserError(f"the tensors do not form a model: {exc}") from None
+        raise UserError(f"the weights do not form a model: {exc}") from None
+
+
+def _compose(net: Network, compose_linear: bool, hidden: int, notes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The dense layers as one affine map (float64), refusing anything nonlinear between them."""
+    dense = net.dense
+    if not dense:
+        raise UserError("no dense (linear) layer after the recurrent layers; fsm-lstm needs one to give the heads")
+    if len(dense) > 1 and not net.composable and not compose_linear:
+        names = " and ".join(d.name for d in dense)
+        raise UserError(f"found {len(dense)} linear layers ({names}); the file cannot say whether something "
+                        "nonlinear (a ReLU) lies between them: if nothing does, pass --compose-linear")
+    for d in dense[:-1]:
+        if d.activation != "linear":
+            raise UserError(f"dense layer {d.name!r} has activation {d.activation}; only layers with a linear "
+                            "activation can be composed with the next one")
+    if dense[0].weight.shape[1] != hidden:
+        raise UserError(f"dense layer {dense[0].name!r} reads {dense[0].weight.shape[1]} numbers but the last "
+                        f"recurrent layer has {hidden} units")
+    weight, bias = dense[0].weight.astype(np.float64), dense[0].bias.astype(np.float64)
+    for prev, d in zip(dense, dense[1:]):
+        if d.weight.shape[1] != weight.shape[0]:
+            raise UserError(f"dense layer {d.name!r} reads {d.weight.shape[1]} numbers but {prev.name!r} gives "
+                            f"{weight.shape[0]}")
+        w = d.weight.astype(np.float64)
+        weight, bias = w @ weight, w @ bias + d.bias.astype(np.float64)
+    if len(dense) > 1:
+        notes.append(f"{len(dense)} linear layers composed into one ({', '.join(d.name for d in dense)})")
+    return weight, bias
+
+
+def _logits(last: Dense, weight: np.ndarray, bias: np.ndarray, labels: int, notes: list[str]
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Head logits from the composed map and the last layer's activation (see the module doc)."""
+    outputs = weight.shape[0]
+    act = last.activation
+    if act not in ("linear", "sigmoid", "softmax"):
+        raise UserError(f"the output layer {last.name!r} has activation {act}; fsm-lstm reads linear, sigmoid "
+                        "or a 2-way softmax (a head is true when its logit is > 0)")
+    if act == "softmax" and outputs != 2:
+        raise UserError(f"the output layer {last.name!r} is a softmax over {outputs} outputs; its 'p > 0.5' is not "
+                        "a linear function of the units, so only a 2-way softmax can become heads")
+    if outputs == 2 and labels == 1 and act in ("linear", "softmax"):
+        notes.append("2 outputs read as one head: true when output 1 > output 0 (logit z1 - z0)")
+        return weight[1:] - weight[:1], bias[1:] - bias[:1]
+    if labels != outputs:
+        extra = " (or one label for a 2-class output)" if outputs == 2 and act != "sigmoid" else ""
+        raise UserError(f"the head has {outputs} outputs but {labels} labels were given; give one label per "
+                        f"output with --heads{extra}")
+    if act == "softmax":  # p0 > 0.5 iff z0 - z1 > 0, and p1 > 0.5 iff z1 - z0 > 0
+        notes.append("2-way softmax read as heads z0 - z1 and z1 - z0 (p > 0.5)")
+        diff_w, diff_b = weight[1] - weight[0], bias[1] - bias[0]
+        return np.stack([-diff_w, diff_w]), np.array([-diff_b, diff_b])
+    if act == "sigmoid":
+        notes.append("sigmoid outputs read as logits (p > 0.5 exactly when the logit is > 0)")
+    return weight, bias

@@ -4,15 +4,21 @@ File contents (all arrays float32 unless the writer chose float64):
 ``weight_ih_l{k}`` (GH x K), ``weight_hh_l{k}`` (GH x H), ``bias_ih_l{k}``, ``bias_hh_l{k}`` (GH) for layers
 k = 0, 1, ..., where G and the gate order follow ``meta.cell``: ``lstm`` G=4 (i, f, g, o) as nn.LSTM, ``gru``
 G=3 (r, z, n) as nn.GRU, ``rnn`` G=1 (tanh) as nn.RNN; ``heads.weight`` (M x H_last), ``heads.bias`` (M); and
-``meta``, a JSON string with ``alphabet``, ``heads`` (M labels), ``units`` (H_last labels), ``cell`` and
-optionally ``grammar`` (the grammar text it was compiled from) and ``unknown_start``.
+``meta``, a JSON string with ``alphabet``, ``heads`` (M labels) and ``cell``, and optionally ``units``,
+``grammar`` (the grammar text it was compiled from) and ``unknown_start``.
+``units`` labels units for people. It may label the last layer (H_last labels) or every layer, layer 0 first
+(H_0 + H_1 + ... labels, of which the last H_last are kept); without it, units are labelled ``unit 0``, ...
 A head is true exactly when its logit is > 0. Inputs are one-hot; the initial state is zero.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
+import stat
+import struct
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,11 +57,13 @@ class Model:
     head_bias: np.ndarray
     alphabet: tuple[str, ...]
     heads: tuple[str, ...]
-    units: tuple[str, ...]
+    units: tuple[str, ...] = ()
     cell: str = "lstm"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if not self.units and self.layers:
+            object.__setattr__(self, "units", default_units(self.layers[-1].hidden_size))
         validate(self)
 
     @property
@@ -82,6 +90,22 @@ class Model:
         return out
 
 
+def default_units(hidden: int) -> tuple[str, ...]:
+    """The labels of unlabelled units: ``unit 0``, ``unit 1``, ..."""
+    return tuple(f"unit {u}" for u in range(hidden))
+
+
+def units_from_meta(labels: list[str], layers: tuple[Layer, ...]) -> tuple[str, ...]:
+    """``meta.units`` as given: labels of the last layer, or of every layer (layer 0 first, the last layer's
+    kept); any other count is left for ``validate`` to refuse once the shapes are known to be right."""
+    if any(np.ndim(layer.weight_hh) != 2 for layer in layers):
+        return tuple(labels)
+    sizes = [layer.hidden_size for layer in layers]
+    if len(layers) > 1 and len(labels) == sum(sizes) and len(labels) != sizes[-1]:
+        return tuple(labels[-sizes[-1]:])
+    return tuple(labels)
+
+
 def _fail(msg: str) -> ModelError:
     return ModelError(msg)
 
@@ -101,6 +125,9 @@ def validate(m: Model) -> None:
         expect = {"weight_hh": (n * h, h), "weight_ih": (n * h, width), "bias_ih": (n * h,), "bias_hh": (n * h,)}
         for name, shape in expect.items():
             arr = getattr(layer, name)
+            if not (isinstance(arr, np.ndarray) and arr.dtype.kind == "f"):
+                raise _fail(f"{name}_l{k} has dtype {getattr(arr, 'dtype', type(arr).__name__)}; weights must be "
+                            "real floating-point arrays (float16, float32 or float64)")
             if arr.shape != shape:
                 raise _fail(f"{name}_l{k} has shape {arr.shape}, expected {shape} ({n}H x "
                             f"{'K' if k == 0 else 'H_prev'} with H={h}, PyTorch nn.{m.cell.upper()} layout)")
@@ -114,7 +141,10 @@ def validate(m: Model) -> None:
     if not (np.all(np.isfinite(m.head_weight)) and np.all(np.isfinite(m.head_bias))):
         raise _fail("the heads contain NaN or infinity")
     if len(m.units) != width:
-        raise _fail(f"meta.units has {len(m.units)} labels for {width} units; give one label per unit")
+        sizes = [layer.hidden_size for layer in m.layers]
+        every = f", or {sum(sizes)} for every layer ({' + '.join(map(str, sizes))})" if len(sizes) > 1 else ""
+        raise _fail(f"meta.units has {len(m.units)} labels; give {width} for the last layer{every}, "
+                    "or leave meta.units out")
     for label in m.heads:
         kind, _, arg = label.partition(":")
         if label != "accept" and not (kind in ("state", "next") and arg):
@@ -123,34 +153,149 @@ def validate(m: Model) -> None:
             raise _fail(f"head {label!r} names a symbol outside meta.alphabet")
 
 
+MAX_ARRAY = 2**28  # numbers in one array of a model file; FSM_LSTM_MAX_ARRAY overrides it
+MAX_META = 2**28  # bytes of the meta string
+MAX_MEMBERS = 4096  # arrays in one file
+_WANTED = re.compile(r"meta|heads\.weight|heads\.bias|(weight_ih|weight_hh|bias_ih|bias_hh)_l\d{1,4}")
+
+
+def max_array_elements() -> int:
+    """The largest array (in numbers) a model file may hold: FSM_LSTM_MAX_ARRAY, or 2**28 (1 GiB of float32)."""
+    value = os.environ.get("FSM_LSTM_MAX_ARRAY", "")
+    try:
+        return int(value) if value.strip() else MAX_ARRAY
+    except ValueError:
+        raise ModelError(f"FSM_LSTM_MAX_ARRAY={value!r} is not a whole number of array elements") from None
+
+
 def save_model(m: Model, path: str | os.PathLike[str]) -> None:
     """Write the model atomically in the documented ``.npz`` format."""
     arrays = m.arrays()
-    arrays["meta"] = np.array(json.dumps(m.meta, ensure_ascii=False))
+    text = json.dumps(m.meta, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ModelError("the model's labels contain a lone surrogate, which is not text; rename them") from None
+    arrays["meta"] = np.array(text)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
 
 
+def _check_member(info: zipfile.ZipInfo, name: str, stream: Any, limit: int) -> tuple[np.dtype, int]:
+    """Check one member's .npy header before any data is decompressed; return its dtype and element count."""
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+    elif version in ((2, 0), (3, 0)):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+    else:
+        raise ModelError(f"array {name} has .npy format version {version}; save it with numpy")
+    if any(d < 0 for d in shape):
+        raise ModelError(f"array {name} declares the impossible shape {shape}")
+    count = math.prod(shape)
+    if name == "meta":
+        if dtype.kind != "U" or count != 1:
+            raise ModelError(f"`meta` is a {dtype} array of shape {shape}; it must be one JSON string")
+        if dtype.itemsize > MAX_META:
+            raise ModelError(f"`meta` declares {dtype.itemsize:,} bytes, over the limit of {MAX_META:,}")
+    else:
+        if dtype.kind != "f" or dtype.itemsize > 8:
+            raise ModelError(f"array {name} has dtype {dtype}; weights must be float16, float32 or float64")
+        if count > limit:
+            raise ModelError(f"array {name} declares {count:,} numbers (shape {shape}), over the limit of "
+                             f"{limit:,} per array; raise FSM_LSTM_MAX_ARRAY if the model is really that large")
+        rank = 1 if name.startswith("bias") or name == "heads.bias" else 2
+        if len(shape) != rank:
+            raise ModelError(f"array {name} has shape {shape}; it must be {'a vector' if rank == 1 else 'a matrix'} "
+                             "(see the file format in fsm_lstm/model.py)")
+    data = count * dtype.itemsize
+    if info.file_size > data + 2**16:
+        raise ModelError(f"array {name} declares {info.file_size:,} bytes in the zip file but its array needs "
+                         f"{data:,}; the file is corrupt or hostile")
+    return dtype, count
+
+
+def _read_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """The model's arrays from an .npz file, each header checked (shape, dtype, size) before it is decompressed;
+    members that are not part of the format are not read."""
+    limit = max_array_elements()
+    with open(path, "rb") as fh:
+        try:
+            end = zipfile._EndRecData(fh)  # the member count, before zipfile builds its directory
+        except (AttributeError, OSError, struct.error):
+            end = None
+        if end and end[zipfile._ECD_ENTRIES_TOTAL] > MAX_MEMBERS:
+            raise ModelError(f"the file holds {end[zipfile._ECD_ENTRIES_TOTAL]:,} members, over the limit of "
+                             f"{MAX_MEMBERS:,}; it is not a model file")
+        fh.seek(0)
+        with zipfile.ZipFile(fh) as z:
+            infos = z.infolist()
+            if len(infos) > MAX_MEMBERS:
+                raise ModelError(f"the file holds {len(infos):,} members, over the limit of {MAX_MEMBERS:,}")
+            wanted = [(info, info.filename[:-4]) for info in infos
+                      if info.filename.endswith(".npy") and _WANTED.fullmatch(info.filename[:-4])]
+            total = 0
+            checked = []
+            for info, name in wanted:
+                if name != "meta" and info.file_size > limit * 8 + 2**16:
+                    raise ModelError(f"array {name} declares {info.file_size:,} bytes, over the limit of "
+                                     f"{limit:,} numbers per array (FSM_LSTM_MAX_ARRAY)")
+                with z.open(info) as stream:
+                    dtype, count = _check_member(info, name, stream, limit)
+                total += count if name != "meta" else 0
+                if total > 2 * limit:
+                    raise ModelError(f"the arrays hold over {2 * limit:,} numbers in all, over the limit "
+                                     "(twice FSM_LSTM_MAX_ARRAY)")
+                checked.append((info, name))
+            arrays = {}
+            for info, name in checked:
+                with z.open(info) as stream:
+                    arr = np.lib.format.read_array(stream, allow_pickle=False)
+                arrays[name] = arr if arr.dtype.isnative else arr.astype(arr.dtype.newbyteorder("="))
+            return arrays
+
+
 def load_model(path: str | os.PathLike[str]) -> Model:
-    """Read a model file; a malformed file raises a ModelError naming the file and the problem."""
+    """Read a model file; a malformed file raises a ModelError naming the file and the problem.
+
+    Limits (a hostile file is refused before it is decompressed): every array's .npy header is checked first;
+    weights must be float16/32/64 with at most FSM_LSTM_MAX_ARRAY numbers (default 2**28) each and twice that
+    in all, ``meta`` one string of at most 256 MiB, and the file at most 4096 members. Pickles are never loaded.
+    """
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
+        info = os.stat(path)
     except FileNotFoundError:
         raise ModelError(f"{path}: no such model file; check the path") from None
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise ModelError(f"{path}: not a model .npz file ({exc}); write models with `fsm-lstm compile`") from None
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read it ({exc.strerror}); check the path") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise ModelError(f"{path}: is {kind}; give a model .npz file")
     try:
-        return model_from_arrays(arrays)
+        arrays = _read_arrays(path)
     except ModelError as exc:
         raise ModelError(f"{path}: {exc}") from None
+    except FileNotFoundError:
+        raise ModelError(f"{path}: no such model file; check the path") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, RuntimeError, NotImplementedError,
+            zipfile.LargeZipFile) as exc:
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise ModelError(f"{path}: not a model .npz file ({reason}); write models with `fsm-lstm compile`") from None
+    try:
+        model = model_from_arrays(arrays)
+        json.dumps(model.meta, ensure_ascii=False).encode("utf-8")
+    except ModelError as exc:
+        raise ModelError(f"{path}: {exc}") from None
+    except UnicodeEncodeError:
+        raise ModelError(f"{path}: meta holds a lone surrogate (\\ud800-\\udfff), which is not text") from None
+    return model
 
 
 def model_from_arrays(arrays: dict[str, np.ndarray]) -> Model:
     """Build a model from the named arrays of the file format."""
     if "meta" not in arrays:
-        raise _fail("no `meta` entry; the file needs a JSON meta string with alphabet, heads, units and cell")
+        raise _fail("no `meta` entry; the file needs a JSON meta string with alphabet and heads (cell and units are optional)")
     try:
         meta = json.loads(str(arrays["meta"]))
     except json.JSONDecodeError as exc:
@@ -158,8 +303,17 @@ def model_from_arrays(arrays: dict[str, np.ndarray]) -> Model:
     if not isinstance(meta, dict):
         raise _fail("`meta` must be a JSON object")
     for key in ("alphabet", "heads", "units"):
+        if key == "units" and key not in meta:
+            continue
         if not isinstance(meta.get(key), list) or not all(isinstance(x, str) for x in meta[key]):
             raise _fail(f"meta.{key} is missing or not a list of strings")
+    if not isinstance(meta.get("cell", "lstm"), str):
+        raise _fail("meta.cell must be a string: lstm, gru or rnn")
+    for key in ("unknown_start", "final_only"):
+        if key in meta and not isinstance(meta[key], bool):
+            raise _fail(f"meta.{key} must be a JSON boolean (true or false), not {meta[key]!r}")
+    if "grammar" in meta and not isinstance(meta["grammar"], str):
+        raise _fail("meta.grammar must be a string holding a grammar file's text")
     layers = []
     k = 0
     while f"weight_ih_l{k}" in arrays:
@@ -173,7 +327,7 @@ def model_from_arrays(arrays: dict[str, np.ndarray]) -> Model:
         if name not in arrays:
             raise _fail(f"no `{name}` array; the file needs heads.weight (M x H) and heads.bias (M)")
     extra = {k: v for k, v in meta.items() if k not in ("alphabet", "heads", "units", "cell")}
+    units = units_from_meta(meta["units"], tuple(layers)) if "units" in meta and layers else ()
     return Model(layers=tuple(layers), head_weight=np.asarray(arrays["heads.weight"]),
                  head_bias=np.asarray(arrays["heads.bias"]), alphabet=tuple(meta["alphabet"]),
-                 heads=tuple(meta["heads"]), units=tuple(meta["units"]), cell=meta.get("cell", "lstm"),
-                 extra=extra)
+                 heads=tuple(meta["heads"]), units=units, cell=meta.get("cell", "lstm"), extra=extra)

@@ -1,7 +1,10 @@
-"""pytest plugin: ``pytest --grammar grammars/x.toml [--model m.npz]`` adds the property suite for that grammar.
+"""pytest plugin: ``pytest --fsm-grammar grammars/x.toml [--fsm-model m.npz]`` adds the property suite for that
+grammar (``--grammar`` and ``--model`` are kept as deprecated aliases).
 
 Registered through the ``pytest11`` entry point, so it is active wherever fsm-lstm is installed. Without
-``--grammar`` it adds nothing. Without ``--model`` the grammar is compiled and its own network is checked.
+``--fsm-grammar`` it adds nothing. Without ``--fsm-model`` the grammar is compiled and its own network is
+checked. The certificate item proves the model against the given grammar, or is skipped as not applicable
+(a trained model, or one compiled from a different language); it never certifies another grammar.
 """
 
 from __future__ import annotations
@@ -11,11 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from .certify import certify
+from .automata import equivalent
+from .certify import certify, model_grammar
 from .compiler import compile_grammar
 from .errors import UserError
 from .grammar_files import load_grammar
 from .model import load_model
+from .queries import Network
+from .reading import reading_of
 from .reference import reference_for
 from .strategies import any_strings, grammar_strings, near_misses
 from .verify import exhaustive, search
@@ -24,8 +30,10 @@ from .words import format_word
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("fsm-lstm", "verify a model against a grammar (fsm-lstm)")
-    group.addoption("--grammar", metavar="GRAMMAR", help="reference grammar (.toml, .dot or a bundled name)")
-    group.addoption("--model", metavar="MODEL.npz", help="model to check (default: the grammar compiled)")
+    group.addoption("--fsm-grammar", "--grammar", dest="grammar", metavar="GRAMMAR",
+                    help="reference grammar (.toml, .dot or a bundled name); --grammar is a deprecated alias")
+    group.addoption("--fsm-model", "--model", dest="model", metavar="MODEL.npz",
+                    help="model to check (default: the grammar compiled); --model is a deprecated alias")
     group.addoption("--fsm-max-len", type=int, default=6, help="exhaustive enumeration depth (default 6)")
     group.addoption("--fsm-examples", type=int, default=200, help="hypothesis examples per strategy (default 200)")
 
@@ -42,19 +50,25 @@ class VerifyItem(pytest.Item):
         grammar = load_grammar(config.getoption("grammar"))
         path = config.getoption("model")
         model = load_model(path) if path else compile_grammar(grammar)
-        ref = reference_for(model, grammar, bool(model.extra.get("unknown_start", False)))
+        reading = reading_of(model)
+        ref = reference_for(model, grammar, bool(model.extra.get("unknown_start", False)), reading)
+        net = Network(model, reading)
         if self.check == "certificate":
-            if not model.extra.get("grammar"):
-                pytest.skip("the model carries no compiled grammar: no certificate applies")
-            cert = certify(model)
+            if not model.extra.get("grammar") or reading.final_only:
+                pytest.skip("not applicable: the model carries no compiled grammar")
+            stored = model_grammar(model)
+            if not equivalent(stored, grammar):
+                pytest.skip(f"not applicable: the model was compiled from {stored.name!r}, whose language differs "
+                            f"from {grammar.name!r}")
+            cert = certify(model, stored)
             assert cert.proven, cert.summary()
             return
         if self.check == "exhaustive":
-            found, _, _ = exhaustive(model, ref, config.getoption("fsm_max_len"))
+            found, _, _ = exhaustive(net, ref, config.getoption("fsm_max_len"))
         else:
             strategy = {"pumped loops": grammar_strings(grammar), "near misses": near_misses(grammar),
                         "arbitrary strings": any_strings(grammar)}[self.check]
-            found, _, _ = search(model, ref, strategy, config.getoption("fsm_examples"), seed=0)
+            found, _, _ = search(net, ref, strategy, config.getoption("fsm_examples"), seed=0)
         if found is not None:
             text = format_word(found.word, model.alphabet)
             raise AssertionError(f"counterexample {text!r} ({len(found.word)} symbols): head {found.head} is "

@@ -11,7 +11,10 @@ import numpy as np
 
 from .grammar import Grammar
 from .model import Model
+from .reading import Reading
 from .semantics import Semantics
+
+__all__ = ["Reference", "reference_for"]
 
 
 @dataclass(frozen=True)
@@ -37,14 +40,18 @@ class Reference:
         return out
 
 
-def reference_for(model: Model, grammar: Grammar, unknown_start: bool = False) -> Reference:
-    """Tabulate ``grammar``'s semantics for the heads of ``model`` that the grammar can judge.
+def reference_for(model: Model, grammar: Grammar, unknown_start: bool = False,
+                  reading: Reading = Reading()) -> Reference:
+    """Tabulate ``grammar``'s semantics for the heads of ``model`` that the grammar can judge, over the
+    symbols words are made of (the model's alphabet, less the markers of a word-level reading).
 
     State heads naming states the grammar lacks are skipped; next heads for symbols outside the grammar's
-    alphabet must be false; symbols of the model outside the grammar's alphabet leave the grammar."""
+    alphabet must be false; symbols of the model outside the grammar's alphabet leave the grammar. A
+    word-level reading judges the ``accept`` head only."""
     sem = Semantics(grammar, unknown_start)
     si = grammar.symbol_index
-    symbol_map = [si.get(a, -1) for a in model.alphabet]
+    alphabet = reading.inner(model.alphabet)
+    symbol_map = [si.get(a, -1) for a in alphabet]
     steps = sem.steps > 0
     start_set = frozenset(np.flatnonzero(sem.initial).tolist())
     index = {start_set: 0}
@@ -67,12 +74,15 @@ def reference_for(model: Model, grammar: Grammar, unknown_start: bool = False) -
     for k, s in enumerate(sets):
         membership[k, list(s)] = True
     empty = index[frozenset()] if frozenset() in index else len(sets)
-    table = np.array(rows, dtype=np.int64).reshape(len(sets), len(model.alphabet))
-    table = np.vstack([table, np.full((1, len(model.alphabet)), empty)])
+    table = np.array(rows, dtype=np.int64).reshape(len(sets), len(alphabet))
+    table = np.vstack([table, np.full((1, len(alphabet)), empty)])
     checked, columns, skipped, truth = [], [], [], []
     nxt = sem.next(membership)
     for m, label in enumerate(model.heads):
         kind, _, arg = label.partition(":")
+        if reading.final_only and label != "accept":
+            skipped.append(label)
+            continue
         if label == "accept":
             col = sem.accept(membership)
         elif kind == "next":

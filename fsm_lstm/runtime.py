@@ -184,7 +184,8 @@ def run(model: Model, strings: np.ndarray, dtype: type = np.float32, record: boo
         all_g.append(gates)
         values = hs
     steps, batch, width = values.shape
-    heads = (values.reshape(-1, width) @ model.head_weight.astype(dtype).T + model.head_bias.astype(dtype))
+    heads = (values.reshape(-1, width) @ np.ascontiguousarray(model.head_weight.astype(dtype).T)
+             + model.head_bias.astype(dtype))
     heads = heads.reshape(steps, batch, -1)
     if not record:
         return Trace(heads=heads)
@@ -203,7 +204,7 @@ class Stepper:
         self.plans: list[_LayerPlan | PlainCell] = [
             _LayerPlan(layer, dtype, one_hot=(k == 0)) if model.cell == "lstm"
             else PlainCell(model.cell, layer, dtype, one_hot=(k == 0)) for k, layer in enumerate(model.layers)]
-        self.head_w = model.head_weight.astype(dtype).T
+        self.head_w = np.ascontiguousarray(model.head_weight.astype(dtype).T)  # a transposed view is ~30x slower
         self.head_b = model.head_bias.astype(dtype)
 
     def initial(self, batch: int) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -4,6 +4,14 @@ Sheets: Guide (how to read it), Grammar (transitions, units, heads), Weights (ed
 Trace (one row per step). Every gate is a formula over Weights: SUMPRODUCT for the weighted sums, sigmoid as
 (1+TANH(z/2))/2 (no overflow), EXACT to match symbols; no LET, LAMBDA or SEQUENCE, so LibreOffice computes
 it too. Defined names: ``input`` (the string cell) and ``state``, ``accept``, ``next`` (decoded columns).
+
+User strings (grammar name, description, states, symbols, labels, the input) are always written as text cells,
+never as formulas, whatever they start with (``=``, ``+``, ``-``, ``@``), and no formula embeds one: the decoded
+columns read the names from a hidden row of text cells (row 5 of Trace). Strings a workbook cannot hold (control
+characters other than tab, newline and carriage return; more than 32,767 characters) are refused with one line.
+
+Limits, refused with the figure before anything is written: at most MAX_STEPS (5,000) trace rows, 16,384
+columns and 1,048,576 rows per sheet (the spreadsheet format's own limits), and MAX_CELLS (5 million) cells.
 """
 
 from __future__ import annotations
@@ -16,14 +24,16 @@ from dataclasses import dataclass
 
 from openpyxl import Workbook
 from openpyxl.formatting.rule import ColorScaleRule, FormulaRule
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter as col
 from openpyxl.workbook.defined_name import DefinedName
 
-from .atomic import atomic_path
+from .atomic import atomic_path, output_path
 from .automata import shortest_accepted
 from .certify import model_grammar
 from .errors import UserError
+from .grammar import Grammar, determinised
 from .model import GATES, Model
 from .words import format_word, parse_word
 
@@ -32,12 +42,79 @@ SIGMOID = ("i", "f", "o", "r", "z")
 GATE_NAMES = {"i": "input gate", "f": "forget gate", "g": "candidate", "o": "output gate", "c": "cell state",
               "h": "hidden output", "r": "reset gate", "z": "update gate", "n": "new state"}
 FIRST_STEP_ROW = 8  # row of t = 0 in Trace
-SPLIT = 100  # width used to cut space-separated symbols out of the input
+NAME_ROW = 5  # hidden Trace row: the state name or symbol of each head, read by the decoded columns
 MAX_FORMULA = 8000  # Excel's limit is 8192 characters
+MAX_STEPS = 5000  # trace rows
+MAX_CELLS = 5_000_000  # cells of the whole workbook
+MAX_COLUMNS = 16_384  # the spreadsheet format's limits
+MAX_ROWS = 1_048_576
+MAX_TEXT = 32_767  # characters in one cell
 
 BOLD = Font(bold=True)
 HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
 RED_FILL = PatternFill("solid", fgColor="F4B6B6")
+
+
+def _text(ws, row: int, column: int, value: str) -> Cell:
+    """Write ``value`` as a text cell: never a formula, an error code or a hyperlink, whatever it starts with."""
+    cell = ws.cell(row, column)
+    cell.value = value
+    cell.data_type = "s"
+    return cell
+
+
+def check_text(value: str, what: str) -> str:
+    """``value`` if a workbook cell can hold it as text, else a UserError naming ``what``."""
+    bad = ILLEGAL_CHARACTERS_RE.search(value)
+    if bad:
+        raise UserError(f"{what} {value[:60]!r} contains the control character U+{ord(bad.group()):04X}, which a "
+                        "workbook cannot hold; rename it to write a workbook")
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+        raise UserError(f"{what} {value[:60]!r} contains a lone surrogate, which is not text; rename it")
+    if len(value) > MAX_TEXT:
+        raise UserError(f"{what} has {len(value):,} characters; a workbook cell holds at most {MAX_TEXT:,}")
+    return value
+
+
+def check_steps(steps: int | None) -> None:
+    """Refuse a number of trace rows outside 1 .. MAX_STEPS (None means the default)."""
+    if steps is None:
+        return
+    if steps < 1:
+        raise UserError("--steps must be at least 1")
+    if steps > MAX_STEPS:
+        raise UserError(f"--steps {steps:,} is over the limit of {MAX_STEPS:,} trace rows; a workbook that long "
+                        "is too slow to write and to recalculate")
+
+
+def _single(alphabet: Sequence[str]) -> bool:
+    """True when every symbol is one character that spreadsheets count as one (no surrogate pairs)."""
+    return all(len(a) == 1 and ord(a) < 0x10000 for a in alphabet)
+
+
+def _check_size(model: Model, steps: int) -> None:
+    """Refuse a workbook over the format's row and column limits, or over MAX_CELLS cells."""
+    lay = trace_layout(model)
+    columns = lay.known
+    cells = columns * (steps + FIRST_STEP_ROW)
+    widths = [len(model.alphabet)] + [layer.hidden_size for layer in model.layers[:-1]]
+    weight_rows = 0
+    for layer, width in zip(model.layers, widths):
+        gh = layer.weight_ih.shape[0]
+        columns = max(columns, 7 + width + layer.hidden_size)
+        weight_rows += gh + 3
+        cells += gh * (width + layer.hidden_size + 5)
+    weight_rows += len(model.heads) + 2
+    cells += len(model.heads) * (model.hidden_size + 3)
+    if columns > MAX_COLUMNS:
+        raise UserError(f"the workbook needs {columns:,} columns; spreadsheets hold at most {MAX_COLUMNS:,} "
+                        f"(the model has {model.hidden_size:,} units)")
+    if max(weight_rows, steps + FIRST_STEP_ROW) > MAX_ROWS:
+        raise UserError(f"the workbook needs {max(weight_rows, steps + FIRST_STEP_ROW):,} rows; spreadsheets hold "
+                        f"at most {MAX_ROWS:,}")
+    if cells > MAX_CELLS:
+        raise UserError(f"the workbook would have {cells:,} cells, over the limit of {MAX_CELLS:,}; use fewer "
+                        "--steps or a smaller model")
 
 
 @dataclass
@@ -72,9 +149,8 @@ class _WeightRefs:
 def _write_weights(ws, model: Model) -> tuple[list[_WeightRefs], int, tuple[int, int], int]:
     """Fill the Weights sheet; return per-layer refs and the head block (first row, weight columns, bias column)."""
     gates = GATES[model.cell]
-    ws["A1"] = (f"Weights in PyTorch nn.{model.cell.upper()} layout (gate order {', '.join(gates)}). "
-                "Edit any number: the Trace follows.")
-    ws["A1"].font = BOLD
+    _text(ws, 1, 1, f"Weights in PyTorch nn.{model.cell.upper()} layout (gate order {', '.join(gates)}). "
+          "Edit any number: the Trace follows.").font = BOLD
     refs = []
     r = 3
     inputs: Sequence[str] = model.alphabet
@@ -84,24 +160,24 @@ def _write_weights(ws, model: Model) -> tuple[list[_WeightRefs], int, tuple[int,
         ih = (4, 3 + width)
         hh = (ih[1] + 2, ih[1] + 1 + H)
         b_ih, b_hh = hh[1] + 2, hh[1] + 3
-        ws.cell(r, 1, f"layer {k}").font = BOLD
-        ws.cell(r, ih[0], f"weight_ih_l{k}: one column per {'symbol' if k == 0 else 'unit of layer ' + str(k - 1)}")
-        ws.cell(r, hh[0], f"weight_hh_l{k}: one column per unit (previous h)")
+        _text(ws, r, 1, f"layer {k}").font = BOLD
+        _text(ws, r, ih[0], f"weight_ih_l{k}: one column per {'symbol' if k == 0 else 'unit of layer ' + str(k - 1)}")
+        _text(ws, r, hh[0], f"weight_hh_l{k}: one column per unit (previous h)")
         header = r + 1
         for cell_col, text in [(1, "gate"), (2, "unit"), (3, "label"), (b_ih, f"bias_ih_l{k}"), (b_hh, f"bias_hh_l{k}")]:
-            ws.cell(header, cell_col, text).font = BOLD
+            _text(ws, header, cell_col, text).font = BOLD
         for j, name in enumerate(inputs):
-            ws.cell(header, ih[0] + j, name).font = BOLD
+            _text(ws, header, ih[0] + j, name).font = BOLD
         labels = model.units if k == len(model.layers) - 1 else [f"l{k} u{u}" for u in range(H)]
         for u in range(H):
-            ws.cell(header, hh[0] + u, f"u{u}").font = BOLD
+            _text(ws, header, hh[0] + u, f"u{u}").font = BOLD
         first = header + 1
         for q, gate in enumerate(gates):
             for u in range(H):
                 row = first + q * H + u
-                ws.cell(row, 1, gate)
+                _text(ws, row, 1, gate)
                 ws.cell(row, 2, u)
-                ws.cell(row, 3, labels[u])
+                _text(ws, row, 3, labels[u])
                 for j in range(width):
                     ws.cell(row, ih[0] + j, float(layer.weight_ih[q * H + u, j]))
                 for v in range(H):
@@ -112,16 +188,16 @@ def _write_weights(ws, model: Model) -> tuple[list[_WeightRefs], int, tuple[int,
         r = first + len(gates) * H + 1
         inputs = [f"u{u}" for u in range(H)]
     H = model.hidden_size
-    ws.cell(r, 1, "heads").font = BOLD
-    ws.cell(r, 4, "heads.weight: one column per unit of the last layer; a head is true when its logit > 0")
+    _text(ws, r, 1, "heads").font = BOLD
+    _text(ws, r, 4, "heads.weight: one column per unit of the last layer; a head is true when its logit > 0")
     header = r + 1
-    ws.cell(header, 3, "head").font = BOLD
+    _text(ws, header, 3, "head").font = BOLD
     for u in range(H):
-        ws.cell(header, 4 + u, f"u{u}").font = BOLD
-    ws.cell(header, 5 + H, "heads.bias").font = BOLD
+        _text(ws, header, 4 + u, f"u{u}").font = BOLD
+    _text(ws, header, 5 + H, "heads.bias").font = BOLD
     first = header + 1
     for m, label in enumerate(model.heads):
-        ws.cell(first + m, 3, label)
+        _text(ws, first + m, 3, label)
         for u in range(H):
             ws.cell(first + m, 4 + u, float(model.head_weight[m, u]))
         ws.cell(first + m, 5 + H, float(model.head_bias[m]))
@@ -131,11 +207,12 @@ def _write_weights(ws, model: Model) -> tuple[list[_WeightRefs], int, tuple[int,
 
 
 def _decoded_formula(parts: list[tuple[str, str]], guard: str) -> str:
-    """TRIM of the names whose logit cell is > 0, space-separated."""
+    """The names whose logit cell is > 0, space-separated; ``parts`` pairs a logit cell with the cell holding its
+    name (a user string is never embedded in a formula)."""
     if not parts:
         return '"-"'
-    body = "&".join(f'IF({cell}>0,"{name} ","")' for cell, name in parts)
-    formula = f'IF({guard},"",TRIM({body}))'
+    body = "&".join(f'IF({cell}>0," "&{name},"")' for cell, name in parts)
+    formula = f'IF({guard},"",MID({body},2,{MAX_TEXT}))'
     if len(formula) > MAX_FORMULA:
         raise UserError(f"a decoded column needs a formula of {len(formula)} characters, over the spreadsheet limit; "
                         "the model has too many heads of one kind for a workbook")
@@ -173,7 +250,10 @@ def sample_input(model: Model) -> str:
     """A string to show in a new workbook: a longer one among the shortest accepted strings of the model's
     grammar, or a few symbols of its alphabet when it carries none."""
     if model.extra.get("grammar"):
-        examples = shortest_accepted(model_grammar(model), 12, max_length=20)
+        try:
+            examples = shortest_accepted(determinised(model_grammar(model)), 12, max_length=20)
+        except UserError:  # an NFA whose determinisation is too large: fall back to the alphabet
+            examples = []
         if examples and examples[-1]:
             return format_word(examples[-1], model.alphabet)
     return format_word(model.alphabet[:4], model.alphabet)
@@ -182,30 +262,35 @@ def sample_input(model: Model) -> str:
 def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", steps: int | None = None,
                    title: str | None = None) -> None:
     """Write the workbook for ``model`` with ``text`` in the input cell and ``steps`` trace rows, atomically."""
+    check_steps(steps)
     word = parse_word(text, model.alphabet)
+    if steps is None and len(word) > MAX_STEPS:
+        raise UserError(f"the input has {len(word):,} symbols, over the limit of {MAX_STEPS:,} trace rows of a "
+                        "workbook; give a shorter input")
     steps = max(len(word), 30) if steps is None else steps
-    if steps < 1:
-        raise UserError("--steps must be at least 1")
     if len(word) > steps:
         raise UserError(f"the input has {len(word)} symbols but the sheet has {steps} steps; pass --steps {len(word)}")
+    check_steps(steps)
+    grammar = model_grammar(model) if model.extra.get("grammar") else None
+    _check_strings(model, grammar, title)
+    _check_size(model, steps)
+    output_path(path)  # a folder, pipe or device at the output path: refuse before the long part
     wb = Workbook()
     guide = wb.active
     guide.title = "Guide"
     grammar_ws, weights_ws, trace = (wb.create_sheet(n) for n in ("Grammar", "Weights", "Trace"))
     refs, head_row, head_cols, head_bias = _write_weights(weights_ws, model)
-    single = all(len(a) == 1 for a in model.alphabet)
-    name = title or (model_grammar(model).name if model.extra.get("grammar") else "model")
+    single = _single(model.alphabet)
+    sep = "" if single else " "
+    name = title or (grammar.name if grammar is not None else "model")
 
-    trace["A1"] = f"fsm-lstm: the {name} network, step by step"
-    trace["A1"].font = Font(bold=True, size=13)
-    trace["A2"], trace["A3"], trace["A4"] = "input", "symbols", "note"
-    for c in ("A2", "A3", "A4"):
-        trace[c].font = BOLD
-    trace["B2"] = format_word(word, model.alphabet)
-    trace["B2"].fill = PatternFill("solid", fgColor="FFF2CC")
-    trace["C2"] = ("type symbols without spaces, e.g. " if single else "type symbols separated by spaces, e.g. ") + \
-        repr(format_word(model.alphabet[:3], model.alphabet))
-    trace["D3"] = "cleaned:"
+    _text(trace, 1, 1, f"fsm-lstm: the {name} network, step by step").font = Font(bold=True, size=13)
+    for r, label in ((2, "input"), (3, "symbols"), (4, "note")):
+        _text(trace, r, 1, label).font = BOLD
+    _text(trace, 2, 2, sep.join(word)).fill = PatternFill("solid", fgColor="FFF2CC")
+    _text(trace, 2, 3, ("type symbols without spaces, e.g. " if single else "type symbols separated by spaces, e.g. ")
+          + repr(sep.join(model.alphabet[:3])))
+    _text(trace, 3, 4, "cleaned:")
     trace["E3"] = '=SUBSTITUTE(input," ","")' if single else "=TRIM(input)"
     trace["B3"] = "=LEN(input_clean)" if single else \
         '=IF(input_clean="",0,LEN(input_clean)-LEN(SUBSTITUTE(input_clean," ",""))+1)'
@@ -216,28 +301,32 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
                                                       layout.known)
 
     # headers: block names (row 6) and labels (row 7)
-    trace.cell(6, 1, "step").font = BOLD
-    trace.cell(7, 1, "t").font = BOLD
-    trace.cell(7, 2, "symbol").font = BOLD
-    trace.cell(6, onehot[0], "one-hot input").font = BOLD
+    _text(trace, 6, 1, "step").font = BOLD
+    _text(trace, 7, 1, "t").font = BOLD
+    _text(trace, 7, 2, "symbol").font = BOLD
+    _text(trace, 6, onehot[0], "one-hot input").font = BOLD
     for j, a in enumerate(model.alphabet):
-        trace.cell(7, onehot[0] + j, a).font = BOLD
+        _text(trace, 7, onehot[0] + j, a).font = BOLD
     for k, cols in enumerate(layer_cols):
         labels = model.units if k == len(model.layers) - 1 else [f"l{k} u{u}" for u in range(model.layers[k].hidden_size)]
         for b, (lo, _) in cols.items():
             title_text = GATE_NAMES[b]
-            trace.cell(6, lo, f"{b}: {title_text}" + (f" (layer {k})" if len(model.layers) > 1 else "")).font = BOLD
+            _text(trace, 6, lo, f"{b}: {title_text}" + (f" (layer {k})" if len(model.layers) > 1 else "")).font = BOLD
             for u, label in enumerate(labels):
-                cell = trace.cell(7, lo + u, f"{b} {label}")
+                cell = _text(trace, 7, lo + u, f"{b} {label}")
                 cell.alignment = Alignment(text_rotation=90)
-    trace.cell(6, heads_cols[0], "head logits (> 0 means true)").font = BOLD
+    _text(trace, 6, heads_cols[0], "head logits (> 0 means true)").font = BOLD
     for m, label in enumerate(model.heads):
-        trace.cell(7, heads_cols[0] + m, label).alignment = Alignment(text_rotation=90)
+        _text(trace, 7, heads_cols[0] + m, label).alignment = Alignment(text_rotation=90)
+        kind, _, arg = label.partition(":")
+        if kind in ("state", "next") and arg:
+            _text(trace, NAME_ROW, heads_cols[0] + m, arg)
+    trace.row_dimensions[NAME_ROW].hidden = True
     for key, c in dec.items():
-        trace.cell(7, c, key).font = BOLD
+        _text(trace, 7, c, key).font = BOLD
         trace.cell(7, c).fill = HEAD_FILL
-    trace.cell(6, dec["state"], "decoded answers").font = BOLD
-    trace.cell(7, known_col, "in alphabet")
+    _text(trace, 6, dec["state"], "decoded answers").font = BOLD
+    _text(trace, 7, known_col, "in alphabet")
     trace.row_dimensions[7].height = 120
 
     last = FIRST_STEP_ROW + steps
@@ -252,8 +341,7 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
                         trace.cell(r, cc, 0)
         else:
             trace.cell(r, 2, f'=IF({guard},"",MID(input_clean,$A{r},1))' if single else
-                       f'=IF({guard},"",TRIM(MID(SUBSTITUTE(input_clean," ",REPT(" ",{SPLIT})),'
-                       f'($A{r}-1)*{SPLIT}+1,{SPLIT})))')
+                       f'=IF({guard},"",{_token(r)})')
             for j in range(K):
                 letter = col(onehot[0] + j)
                 trace.cell(r, onehot[0] + j, f'=IF({guard},"",IF(EXACT($B{r},{letter}$7),1,0))')
@@ -269,8 +357,9 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
             trace.cell(r, heads_cols[0] + m,
                        f'=IF({guard},"",SUMPRODUCT({weights},{h_last})+Weights!${col(head_bias)}${wr})')
         logit = {label: f"{col(heads_cols[0] + m)}{r}" for m, label in enumerate(model.heads)}
-        states = [(cell, label[6:]) for label, cell in logit.items() if label.startswith("state:")]
-        nexts = [(cell, label[5:]) for label, cell in logit.items() if label.startswith("next:")]
+        name_of = {label: f"{col(heads_cols[0] + m)}${NAME_ROW}" for m, label in enumerate(model.heads)}
+        states = [(cell, name_of[label]) for label, cell in logit.items() if label.startswith("state:")]
+        nexts = [(cell, name_of[label]) for label, cell in logit.items() if label.startswith("next:")]
         trace.cell(r, dec["state"], "=" + _decoded_formula(states, guard))
         trace.cell(r, dec["next"], "=" + _decoded_formula(nexts, guard))
         acc = logit.get("accept")
@@ -288,11 +377,33 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
     wb.defined_names["input_clean"] = DefinedName("input_clean", attr_text="Trace!$E$3")
     wb.defined_names["input_length"] = DefinedName("input_length", attr_text="Trace!$B$3")
     _write_guide(guide, model, steps, single)
-    _write_grammar(grammar_ws, model)
+    _write_grammar(grammar_ws, model, grammar)
     wb.active = wb.sheetnames.index("Trace")
     with atomic_path(path) as tmp:
         wb.save(tmp)
         _make_reproducible(tmp)
+
+
+def _token(r: int) -> str:
+    """The formula for symbol number $A{r} of the space-separated cleaned input (any length: no padding)."""
+    nth = lambda n: f'FIND(CHAR(1),SUBSTITUTE(input_clean," ",CHAR(1),{n}))'  # noqa: E731  position of space n
+    start = f"IF($A{r}=1,1,{nth(f'$A{r}-1')}+1)"
+    end = f"IFERROR({nth(f'$A{r}')},LEN(input_clean)+1)"
+    return f"MID(input_clean,{start},{end}-{start})"
+
+
+def _check_strings(model: Model, grammar, title: str | None) -> None:
+    """Refuse, with one line, any user string that a workbook cell cannot hold."""
+    if grammar is not None:
+        check_text(grammar.name, "the grammar name")
+        check_text(grammar.description, "the description")
+        for s in grammar.states:
+            check_text(s, "state")
+    if title is not None:
+        check_text(title, "the title")
+    for what, values in (("symbol", model.alphabet), ("head label", model.heads), ("unit label", model.units)):
+        for v in values:
+            check_text(v, what)
 
 
 def _make_reproducible(path: os.PathLike[str]) -> None:
@@ -375,7 +486,7 @@ def _write_guide(ws, model: Model, steps: int, single: bool) -> None:
         ("What to type", True),
         ("Go to the Trace sheet and type a string into the yellow cell B2 (named 'input').", False),
         ("Symbols: " + " ".join(model.alphabet) + (" (type them without spaces, e.g. "
-         if single else " (separate them with spaces, e.g. ") + repr(format_word(model.alphabet[:3], model.alphabet))
+         if single else " (separate them with spaces, e.g. ") + repr(("" if single else " ").join(model.alphabet[:3]))
          + ").", False),
         (f"The sheet has {steps} steps; longer strings are cut, and a note says so.", False),
         ("", False),
@@ -396,44 +507,44 @@ def _write_guide(ws, model: Model, steps: int, single: bool) -> None:
         ("Change any weight on the Weights sheet and the Trace recomputes.", False),
     ]
     for r, (text, bold) in enumerate(lines, start=1):
-        ws.cell(r, 1, text).font = Font(bold=bold, size=13 if r == 1 else 11)
+        _text(ws, r, 1, text).font = Font(bold=bold, size=13 if r == 1 else 11)
     ws.column_dimensions["A"].width = 110
 
 
-def _write_grammar(ws, model: Model) -> None:
-    ws["A1"] = "Grammar"
-    ws["A1"].font = Font(bold=True, size=13)
+def _write_grammar(ws, model: Model, g: Grammar | None) -> None:
+    _text(ws, 1, 1, "Grammar").font = Font(bold=True, size=13)
     r = 3
-    if model.extra.get("grammar"):
-        g = model_grammar(model)
+    if g is not None:
         for key, value in [("name", g.name), ("description", g.description), ("start", g.start),
                            ("accepting", " ".join(s for s in g.states if s in g.accept)),
                            ("alphabet", " ".join(g.alphabet))]:
-            ws.cell(r, 1, key).font = BOLD
-            ws.cell(r, 2, value)
+            _text(ws, r, 1, key).font = BOLD
+            _text(ws, r, 2, value)
             r += 1
         r += 1
-        ws.cell(r, 1, "transition table: row = state, column = symbol, cell = next state(s)").font = BOLD
+        _text(ws, r, 1, "transition table: row = state, column = symbol, cell = next state(s)").font = BOLD
         r += 1
         for j, a in enumerate(g.alphabet):
-            ws.cell(r, 2 + j, a).font = BOLD
+            _text(ws, r, 2 + j, a).font = BOLD
         for s in g.states:
             r += 1
             marks = ("-> " if s == g.start else "") + s + (" (accept)" if s in g.accept else "")
-            ws.cell(r, 1, marks).font = BOLD
+            _text(ws, r, 1, marks).font = BOLD
+            targets: dict[str, list[str]] = {}
+            for b, q in g.out_edges[s]:
+                targets.setdefault(b, []).append(q)
             for j, a in enumerate(g.alphabet):
-                targets = [q for b, q in g.out_edges[s] if b == a]
-                ws.cell(r, 2 + j, " ".join(targets))
+                _text(ws, r, 2 + j, " ".join(targets.get(a, ())))
         r += 2
     else:
-        ws.cell(r, 1, "This model carries no grammar (trained or imported): its units have no edge labels.")
+        _text(ws, r, 1, "This model carries no grammar (trained or imported): its units have no edge labels.")
         r += 2
-    ws.cell(r, 1, "units").font = BOLD
+    _text(ws, r, 1, "units").font = BOLD
     for u, label in enumerate(model.units):
-        ws.cell(r + 1 + u, 1, f"u{u}")
-        ws.cell(r + 1 + u, 2, label)
-    ws.cell(r, 4, "heads").font = BOLD
+        _text(ws, r + 1 + u, 1, f"u{u}")
+        _text(ws, r + 1 + u, 2, label)
+    _text(ws, r, 4, "heads").font = BOLD
     for m, label in enumerate(model.heads):
-        ws.cell(r + 1 + m, 4, label)
+        _text(ws, r + 1 + m, 4, label)
     ws.column_dimensions["A"].width = 22
     ws.column_dimensions["B"].width = 22

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import json
 import re
 import tomllib
 from typing import Any
@@ -57,6 +56,9 @@ def parse_toml(text: str, default_name: str = "grammar") -> Grammar:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise GrammarError(f"not valid TOML: {exc}; fix the syntax there") from None
+    except RecursionError:
+        raise GrammarError("not a grammar: arrays or tables nested too deeply for TOML; a grammar file needs "
+                           "only lists of strings") from None
     for key in data:
         if key not in KEYS:
             close = difflib.get_close_matches(key, KEYS, n=1)
@@ -121,8 +123,16 @@ def load_toml(path: str, text: str, default_name: str) -> Grammar:
         raise GrammarError(f"{where}: {msg}") from None
 
 
+_CONTROL = re.compile(r'[\x00-\x1f\x7f"\\]')
+_SHORT = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
+
+
 def _q(s: str) -> str:
-    return json.dumps(s, ensure_ascii=False)
+    """``s`` as a TOML basic string: quotes, backslashes and control characters (DEL too) escaped; a lone
+    surrogate, which TOML cannot hold, is refused."""
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in s):
+        raise GrammarError(f"{s[:60]!r} contains a lone surrogate, which a grammar file cannot hold; rename it")
+    return '"' + _CONTROL.sub(lambda m: _SHORT.get(m.group()) or f"\\u{ord(m.group()):04X}", s) + '"'
 
 
 def to_toml(g: Grammar) -> str:

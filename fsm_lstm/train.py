@@ -3,22 +3,34 @@
 Data: grammar walks that sometimes step off the grammar, and uniformly random strings, with lengths drawn
 from a range; targets: the semantics' accept and/or next heads after every prefix (the empty one included).
 Training stops early once every held-out string is right at every prefix. The same seed gives the same model.
+
+Word classifiers (TAYSIR-style): with a start and/or end marker (``final_only`` and task ``accept``), the model
+alphabet is the grammar's plus the markers, every training string is START w END, and only the ``accept``
+head after the end marker is supervised, with accept(w). The saved meta says ``final_only`` and names the
+markers; the grammar stays over the inner alphabet.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from .errors import UserError
+from .errors import GrammarError, UserError
 from .generate import walks
-from .grammar import Grammar
+from .grammar import Grammar, check_symbol
 from .model import Layer, Model
 from .semantics import Semantics
 
 Progress = Callable[[int, int, float, float], None]  # epoch, epochs, loss, held-out accuracy
+
+MAX_HIDDEN = 4096
+MAX_LAYERS = 16
+CELLS = ("lstm", "gru", "rnn")
 
 
 @dataclass(frozen=True)
@@ -38,15 +50,20 @@ class TrainConfig:
     leave: float = 0.05
     heldout: int = 500
     final_only: bool = False  # supervise only the end of each string (seed 002's set-up) instead of every prefix
+    start_marker: str | None = None  # word classifier: a symbol read before each word (needs final_only, accept)
+    end_marker: str | None = None  # ... and one read after it; the verdict is the accept head after it
+    threads: int = 1  # torch threads while training (restored afterwards); see ``train``
 
 
 @dataclass(frozen=True)
 class TrainResult:
-    """What happened: epochs run, final loss, held-out string accuracy."""
+    """What happened: epochs run, final loss, held-out accuracy (strings right at every prefix, or words
+    right for a word classifier), wall-clock seconds."""
 
     epochs: int
     loss: float
     accuracy: float
+    seconds: float = 0.0
 
 
 def head_labels(grammar: Grammar, task: str) -> tuple[str, ...]:
@@ -61,32 +78,150 @@ def head_labels(grammar: Grammar, task: str) -> tuple[str, ...]:
     raise UserError(f"unknown task {task!r}; use next, accept or both")
 
 
-def dataset(grammar: Grammar, labels: tuple[str, ...], count: int, lengths: tuple[int, int], leave: float,
-            rng: np.random.Generator, final_only: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(strings (B, T), targets (T+1, B, M), mask (T+1, B)): half walks, half uniform strings, padded.
-    The mask covers every prefix up to each string's length, or only its end with ``final_only``."""
+def markers(config: TrainConfig) -> tuple[str, ...]:
+    """The markers of a word classifier, start first (empty for per-prefix training)."""
+    return tuple(m for m in (config.start_marker, config.end_marker) if m is not None)
+
+
+def check_config(grammar: Grammar, config: TrainConfig) -> None:
+    """Raise a one-line UserError for hyper-parameters that cannot train."""
+    lo, hi = config.lengths
+    if lo < 0 or hi < max(lo, 1):
+        raise UserError(f"--lengths {lo}-{hi} is not a range A-B with 0 <= A <= B, B >= 1")
+    counts = (("--hidden", config.hidden, 1, MAX_HIDDEN), ("--layers", config.layers, 1, MAX_LAYERS),
+              ("--epochs", config.epochs, 1, None), ("--samples", config.samples, 2, None),
+              ("--batch", config.batch, 1, None), ("--threads", config.threads, 1, None),
+              ("the held-out count", config.heldout, 1, None))
+    for flag, value, least, most in counts:
+        if not isinstance(value, (int, np.integer)) or value < least or (most is not None and value > most):
+            bound = f"from {least} to {most}" if most is not None else f"at least {least}"
+            raise UserError(f"{flag} {value} is out of range; use a whole number {bound}")
+    if not (isinstance(config.learning_rate, (int, float)) and math.isfinite(config.learning_rate)
+            and config.learning_rate > 0):
+        raise UserError(f"--lr {config.learning_rate} must be a finite number > 0, such as 0.01")
+    if not (isinstance(config.leave, (int, float)) and 0.0 <= config.leave <= 1.0):
+        raise UserError(f"leave {config.leave} must be a probability in [0, 1]")
+    if config.cell not in CELLS:
+        raise UserError(f"unknown cell {config.cell!r}; use lstm, gru or rnn")
+    head_labels(grammar, config.task)
+    marks = markers(config)
+    if not marks:
+        return
+    if config.task != "accept" or not config.final_only:
+        raise UserError("--start-marker/--end-marker train a word classifier: add --final-only --task accept")
+    for flag, m in zip(("--start-marker", "--end-marker"), (config.start_marker, config.end_marker)):
+        if m is None:
+            continue
+        try:
+            check_symbol(m, flag)
+        except GrammarError as exc:
+            raise UserError(str(exc)) from None
+        if m in grammar.alphabet:
+            raise UserError(f"{flag} {m!r} is a symbol of the grammar {grammar.name!r}; "
+                            f"pick a marker outside its alphabet ({' '.join(grammar.alphabet)})")
+    if len(marks) == 2 and marks[0] == marks[1]:
+        raise UserError(f"--start-marker and --end-marker are both {marks[0]!r}; give two different symbols")
+
+
+def sample_words(grammar: Grammar, rng: np.random.Generator, count: int, lengths: tuple[int, int],
+                 leave: float) -> tuple[np.ndarray, np.ndarray]:
+    """(strings (count, B) of symbol indices, sizes (count,)): half grammar walks (leaving the grammar with
+    probability ``leave`` per step), half uniform strings; string b is ``strings[b, :sizes[b]]``."""
     lo, hi = lengths
     sizes = rng.integers(lo, hi + 1, size=count)
     half = count // 2
     strings = np.concatenate([walks(grammar, rng, half, hi, leave=leave),
                               rng.integers(0, len(grammar.alphabet), size=(count - half, hi))])
+    return strings, sizes
+
+
+def word_accepts(grammar: Grammar, strings: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """(B,) bool: does the grammar accept ``strings[b, :sizes[b]]``."""
+    sem = Semantics(grammar)
+    states = sem.states(strings)
+    return sem.accept(states[np.asarray(sizes), np.arange(len(sizes))])
+
+
+def dataset(grammar: Grammar, labels: tuple[str, ...], count: int, lengths: tuple[int, int], leave: float,
+            rng: np.random.Generator, final_only: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(strings (B, T), targets (T+1, B, M), mask (T+1, B)): half walks, half uniform strings, padded.
+    The mask covers every prefix up to each string's length, or only its end with ``final_only``."""
+    strings, sizes = sample_words(grammar, rng, count, lengths, leave)
     targets = Semantics(grammar).expected_heads(labels, strings).astype(np.float32)
-    steps = np.arange(hi + 1)[:, None]
+    steps = np.arange(lengths[1] + 1)[:, None]
     mask = ((steps == sizes[None, :]) if final_only else (steps <= sizes[None, :])).astype(np.float32)
     return strings, targets, mask
 
 
+def word_dataset(grammar: Grammar, config: TrainConfig, count: int, rng: np.random.Generator
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(framed (B, T) model-alphabet indices, read (B,) symbols read up to the verdict, targets (B,) float32)
+    for a word classifier: each inner word framed by the markers, padded with the last symbol index."""
+    strings, sizes = sample_words(grammar, rng, count, config.lengths, config.leave)
+    K = len(grammar.alphabet)
+    start = int(config.start_marker is not None)
+    end = int(config.end_marker is not None)
+    framed = np.full((count, config.lengths[1] + start + end), K + start + end - 1 if start + end else 0,
+                     dtype=np.int64)
+    if start:
+        framed[:, 0] = K
+    columns = np.arange(config.lengths[1])[None, :]
+    framed[:, start:start + config.lengths[1]] = np.where(columns < sizes[:, None], strings, framed[:, -1:])
+    if end:
+        framed[np.arange(count), start + sizes] = K + start
+    targets = word_accepts(grammar, strings, sizes).astype(np.float32)
+    return framed, (start + sizes + end).astype(np.int64), targets
+
+
 def train(grammar: Grammar, config: TrainConfig = TrainConfig(), progress: Progress | None = None
           ) -> tuple[Model, TrainResult]:
-    """Train an nn.LSTM with linear heads on ``grammar``; return it in the documented model format."""
+    """Train an nn.LSTM (nn.GRU, nn.RNN) with linear heads on ``grammar``; return it in the model format.
+
+    Torch runs on ``config.threads`` threads (1 by default: on a shared 2-core machine two OpenMP threads
+    were measured 50 times slower than one whenever another process held a core)."""
     try:
         import torch
     except ImportError:
         raise UserError("training needs PyTorch: pip install 'fsm-lstm[train]' (or torch==2.13.0)") from None
-    if config.lengths[0] < 0 or config.lengths[1] < max(config.lengths[0], 1):
-        raise UserError(f"--lengths {config.lengths[0]}-{config.lengths[1]} is not a range A-B with 0 <= A <= B, B >= 1")
-    if config.hidden < 1 or config.layers < 1 or config.epochs < 1 or config.samples < 2:
-        raise UserError("--hidden, --layers and --epochs must be at least 1, --samples at least 2")
+    check_config(grammar, config)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(config.threads)
+    t0 = time.perf_counter()
+    try:
+        if markers(config):
+            model, result = _train_words(torch, grammar, config, progress)
+        else:
+            model, result = _train_prefixes(torch, grammar, config, progress)
+    finally:
+        torch.set_num_threads(previous)
+    return model, TrainResult(result.epochs, result.loss, result.accuracy, time.perf_counter() - t0)
+
+
+def _network(torch: Any, config: TrainConfig, inputs: int, outputs: int) -> tuple[Any, Any, list[Any]]:
+    modules = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}
+    net = modules[config.cell](inputs, config.hidden, num_layers=config.layers)
+    head = torch.nn.Linear(config.hidden, outputs)
+    return net, head, list(net.parameters()) + list(head.parameters())
+
+
+def _model(net: Any, head: Any, config: TrainConfig, alphabet: tuple[str, ...], labels: tuple[str, ...],
+           extra: dict[str, Any]) -> Model:
+    state = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
+    layers = tuple(Layer(*(state[f"{n}_l{k}"] for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")))
+                   for k in range(config.layers))
+    return Model(layers=layers, head_weight=head.weight.detach().numpy().copy(),
+                 head_bias=head.bias.detach().numpy().copy(), alphabet=alphabet, heads=labels,
+                 units=tuple(f"trained unit {u}" for u in range(config.hidden)), cell=config.cell, extra=extra)
+
+
+def _record(grammar: Grammar, config: TrainConfig, epoch: int, acc: float, loss: float) -> dict[str, Any]:
+    return {"grammar": grammar.name, "task": config.task, "epochs": epoch, "seed": config.seed,
+            "heldout_accuracy": acc, "loss": loss}
+
+
+def _train_prefixes(torch: Any, grammar: Grammar, config: TrainConfig, progress: Progress | None
+                    ) -> tuple[Model, TrainResult]:
+    """Per-prefix training (every head after every prefix, or only at each string's end)."""
     labels = head_labels(grammar, config.task)
     rng = np.random.default_rng(config.seed)
     torch.manual_seed(config.seed)
@@ -94,16 +229,11 @@ def train(grammar: Grammar, config: TrainConfig = TrainConfig(), progress: Progr
                                      config.final_only)
     held = dataset(grammar, labels, config.heldout, config.lengths, config.leave, rng, config.final_only)
     K, M = len(grammar.alphabet), len(labels)
-    modules = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}
-    if config.cell not in modules:
-        raise UserError(f"unknown cell {config.cell!r}; use lstm, gru or rnn")
-    net = modules[config.cell](K, config.hidden, num_layers=config.layers)
-    head = torch.nn.Linear(config.hidden, M)
-    params = list(net.parameters()) + list(head.parameters())
+    net, head, params = _network(torch, config, K, M)
     optimiser = torch.optim.Adam(params, lr=config.learning_rate)
     loss_fn = torch.nn.BCEWithLogitsLoss(reduction="none")
 
-    def logits_of(batch: np.ndarray) -> torch.Tensor:
+    def logits_of(batch: np.ndarray) -> Any:
         x = torch.nn.functional.one_hot(torch.from_numpy(batch.T.copy()), K).float()
         out, _ = net(x)
         out = torch.cat([torch.zeros(1, *out.shape[1:]), out])
@@ -135,12 +265,78 @@ def train(grammar: Grammar, config: TrainConfig = TrainConfig(), progress: Progr
             progress(epoch, config.epochs, loss_value, acc)
         if acc == 1.0:
             break
-    state = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
-    layers = tuple(Layer(*(state[f"{n}_l{k}"] for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")))
-                   for k in range(config.layers))
-    model = Model(layers=layers, head_weight=head.weight.detach().numpy().copy(),
-                  head_bias=head.bias.detach().numpy().copy(), alphabet=grammar.alphabet, heads=labels,
-                  units=tuple(f"trained unit {u}" for u in range(config.hidden)), cell=config.cell,
-                  extra={"trained": {"grammar": grammar.name, "task": config.task, "epochs": epoch,
-                                     "seed": config.seed, "heldout_accuracy": acc, "loss": loss_value}})
+    # an accept head trained at string ends only is a word classifier without markers (reading.py); next
+    # heads trained that way have no such reading, so their meta says nothing
+    extra: dict[str, Any] = {"final_only": True} if config.final_only and config.task == "accept" else {}
+    extra["trained"] = _record(grammar, config, epoch, acc, loss_value)
+    model = _model(net, head, config, grammar.alphabet, labels, extra)
+    return model, TrainResult(epoch, loss_value, acc)
+
+
+def _batches(rng: np.random.Generator, read: np.ndarray, batch: int, bucket: int = 20) -> list[np.ndarray]:
+    """Shuffled batches of similar lengths: shuffle, sort chunks of ``bucket`` batches by length, shuffle
+    the batches (so that padding costs little)."""
+    order = rng.permutation(len(read))
+    out = []
+    for lo in range(0, len(order), batch * bucket):
+        chunk = order[lo:lo + batch * bucket]
+        chunk = chunk[np.argsort(read[chunk], kind="stable")]
+        out += [chunk[k:k + batch] for k in range(0, len(chunk), batch)]
+    return [out[k] for k in rng.permutation(len(out))]
+
+
+def _train_words(torch: Any, grammar: Grammar, config: TrainConfig, progress: Progress | None
+                 ) -> tuple[Model, TrainResult]:
+    """A word classifier: START w END, the accept head supervised after the end marker only."""
+    rng = np.random.default_rng(config.seed)
+    torch.manual_seed(config.seed)
+    framed, read, targets = word_dataset(grammar, config, config.samples, rng)
+    held = word_dataset(grammar, config, config.heldout, rng)
+    alphabet = grammar.alphabet + markers(config)
+    K = len(alphabet)
+    net, head, params = _network(torch, config, K, 1)
+    optimiser = torch.optim.Adam(params, lr=config.learning_rate)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+
+    def logits_of(strings: np.ndarray, upto: np.ndarray) -> Any:
+        steps = int(upto.max())
+        if steps == 0:
+            return head(torch.zeros(len(upto), config.hidden))[:, 0]
+        x = torch.nn.functional.one_hot(torch.from_numpy(strings[:, :steps].T.copy()), K).float()
+        out, _ = net(x)
+        out = torch.cat([torch.zeros(1, *out.shape[1:]), out])
+        return head(out[torch.from_numpy(upto), torch.arange(len(upto))])[:, 0]
+
+    def accuracy(data: tuple[np.ndarray, np.ndarray, np.ndarray]) -> float:
+        right = 0
+        with torch.no_grad():
+            for lo in range(0, len(data[1]), 1000):
+                part = slice(lo, lo + 1000)
+                said = (logits_of(data[0][part], data[1][part]) > 0).numpy()
+                right += int((said == (data[2][part] > 0.5)).sum())
+        return right / len(data[1])
+
+    loss_value, acc, epoch = float("nan"), 0.0, 0
+    for epoch in range(1, config.epochs + 1):
+        total = 0.0
+        for idx in _batches(rng, read, config.batch):
+            loss = loss_fn(logits_of(framed[idx], read[idx]), torch.from_numpy(targets[idx]))
+            optimiser.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 5.0)
+            optimiser.step()
+            total += float(loss.detach()) * len(idx)
+        loss_value = total / config.samples
+        acc = accuracy(held)
+        if progress:
+            progress(epoch, config.epochs, loss_value, acc)
+        if acc == 1.0:
+            break
+    extra: dict[str, Any] = {"final_only": True}
+    if config.start_marker is not None:
+        extra["start_marker"] = config.start_marker
+    if config.end_marker is not None:
+        extra["end_marker"] = config.end_marker
+    extra["trained"] = _record(grammar, config, epoch, acc, loss_value)
+    model = _model(net, head, config, alphabet, ("accept",), extra)
     return model, TrainResult(epoch, loss_value, acc)

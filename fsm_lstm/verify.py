@@ -10,7 +10,7 @@ A failure is reported as the shortest string found whose last step disagrees wit
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,15 +18,20 @@ from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
-from .automata import equivalent
+from .automata import equivalent, shortest_difference, trim
 from .certify import certify, model_grammar
 from .errors import UserError
 from .grammar import Grammar
 from .model import Model
+from .queries import Network
+from .reading import Reading, reading_of
 from .reference import Reference, reference_for
-from .runtime import Stepper, run, state_rows
 from .strategies import every_kind
+from .threads import blas_threads
 from .words import format_word
+
+__all__ = ["Counterexample", "Report", "Verdict", "check_word", "compare_with", "describe", "evidence",
+           "exhaustive", "judge", "search", "verify"]
 
 Progress = Callable[[str], None]
 
@@ -61,6 +66,19 @@ class Report:
     examples: int = 0
     longest: int = 0
     notes: list[str] = field(default_factory=list)
+    reading: Reading = Reading()
+
+    def to_dict(self, alphabet: Sequence[str]) -> dict[str, object]:
+        """JSON form: the verdict, the counterexample, and the evidence (what was run)."""
+        c = self.counterexample
+        return {"passed": self.passed,
+                "counterexample": None if c is None else _counterexample_dict(c, alphabet),
+                "covered": {"certificate": self.certificate, "proven_all_lengths": self.proven,
+                            "exhaustive_max_len": self.max_len, "prefixes": self.prefixes,
+                            "examples": self.examples, "longest": self.longest,
+                            "method": "certificate" if self.proven else "exhaustive+hypothesis"},
+                "reading": self.reading.to_dict(),
+                "heads_checked": list(self.checked), "heads_skipped": list(self.skipped)}
 
 
 def _first_failure(ref: Reference, logits: np.ndarray, states: np.ndarray) -> tuple[int, int] | None:
@@ -72,44 +90,48 @@ def _first_failure(ref: Reference, logits: np.ndarray, states: np.ndarray) -> tu
     return int(rows[0]), int(np.flatnonzero(bad[rows[0]])[0])
 
 
-def exhaustive(model: Model, ref: Reference, max_len: int, progress: Progress | None = None
+def exhaustive(net: Network, ref: Reference, max_len: int, progress: Progress | None = None
                ) -> tuple[Counterexample | None, int, int]:
-    """Every string up to ``max_len``, breadth first; the first failure is shortest and alphabetically first.
-    Returns (failure, prefixes run, the length up to which every string agreed)."""
-    stepper = Stepper(model)
-    K = len(model.alphabet)
-    state = stepper.initial(1)
+    """Every word up to ``max_len``, breadth first; the first failure is shortest and alphabetically first.
+    Returns (failure, words run, the length up to which every word agreed). For a per-prefix reading a word
+    is a prefix; for a word-level reading every word is framed by the markers."""
+    K = len(net.inner)
+    state = net.initial(1)
     dfa = np.array([ref.start])
-    prefixes = 1
+    words = 1
     for level in range(max_len + 1):
         if level:
             n = len(dfa)
             parents = np.repeat(np.arange(n), K)
             symbols = np.tile(np.arange(K), n)
-            state = stepper.step(state_rows(state, parents), symbols)
+            state = net.step(state[parents], symbols)
             dfa = ref.table[dfa[parents], symbols]
-            prefixes += len(dfa)
-        logits = stepper.heads(state)
+            words += len(dfa)
+        logits = net.logits(state)
         found = _first_failure(ref, logits, dfa)
         if found:
             row, head = found
             digits = np.unravel_index(row, (K,) * level) if level else ()
-            word = tuple(model.alphabet[int(d)] for d in digits)
-            return _counterexample(ref, word, head, float(logits[row, ref.columns[head]])), prefixes, level - 1
+            word = tuple(net.inner[int(d)] for d in digits)
+            return _counterexample(ref, word, head, float(logits[row, ref.columns[head]])), words, level - 1
         if progress:
-            progress(f"exhaustive: every string up to length {level} agrees ({prefixes:,} prefixes)")
-    return None, prefixes, max_len
+            progress(f"exhaustive: every word up to length {level} agrees ({words:,} words)")
+    net.calls += words
+    return None, words, max_len
 
 
 def _counterexample(ref: Reference, word: tuple[str, ...], head: int, logit: float) -> Counterexample:
     return Counterexample(word, ref.checked[head], not logit > 0, logit)
 
 
-def check_word(model: Model, ref: Reference, word: tuple[str, ...]) -> Counterexample | None:
-    """The shortest failing prefix of one string, or None."""
-    index = {a: k for k, a in enumerate(model.alphabet)}
+def check_word(net: Network, ref: Reference, word: tuple[str, ...]) -> Counterexample | None:
+    """The shortest failing prefix of one word (each prefix read as the reading says), or None. Symbols
+    the network does not read make the word unusable: None."""
+    index = {a: k for k, a in enumerate(net.inner)}
+    if any(a not in index for a in word):
+        return None
     symbols = [index[a] for a in word]
-    logits = run(model, np.array([symbols], dtype=np.int64).reshape(1, -1)).heads[:, 0]
+    logits = net.walk(symbols)
     found = _first_failure(ref, logits, ref.walk(symbols))
     if not found:
         return None
@@ -117,7 +139,7 @@ def check_word(model: Model, ref: Reference, word: tuple[str, ...]) -> Counterex
     return _counterexample(ref, word[:t], head, float(logits[t, ref.columns[head]]))
 
 
-def search(model: Model, ref: Reference, strategy: st.SearchStrategy[tuple[str, ...]], examples: int, seed: int
+def search(net: Network, ref: Reference, strategy: st.SearchStrategy[tuple[str, ...]], examples: int, seed: int
            ) -> tuple[Counterexample | None, int, int]:
     """Hypothesis search, shrunk; returns (shortest counterexample found, examples tried, longest string tried)."""
     tried = [0, 0]
@@ -125,7 +147,7 @@ def search(model: Model, ref: Reference, strategy: st.SearchStrategy[tuple[str, 
     def fails(word: tuple[str, ...]) -> bool:
         tried[0] += 1
         tried[1] = max(tried[1], len(word))
-        return check_word(model, ref, word) is not None
+        return check_word(net, ref, word) is not None
 
     config = settings(max_examples=examples, deadline=None, database=None, derandomize=False,
                       phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck))
@@ -133,7 +155,7 @@ def search(model: Model, ref: Reference, strategy: st.SearchStrategy[tuple[str, 
         word = find(strategy, fails, settings=config, random=random.Random(seed))
     except NoSuchExample:
         return None, tried[0], tried[1]
-    found = check_word(model, ref, word)
+    found = check_word(net, ref, word)
     return found, tried[0], tried[1]
 
 
@@ -146,29 +168,56 @@ def default_max_len(symbols: int, budget: int = 2_000_000, cap: int = 12) -> int
     return level
 
 
+def check_depth(max_len: int | None, symbols: int, state_bytes: int, memory: int) -> int:
+    """The exhaustive depth: as given (checked against the memory budget) or as deep as the budgets allow."""
+    if max_len is None:
+        depth = default_max_len(symbols)
+        while depth and symbols ** depth * state_bytes * 4 > memory:
+            depth -= 1
+        return depth
+    if not isinstance(max_len, int) or max_len < 0:
+        raise UserError(f"max_len must be a whole number >= 0, not {max_len!r}")
+    need = symbols ** max_len * state_bytes * 4
+    if need > memory:
+        raise UserError(f"every word up to length {max_len} over {symbols} symbols would hold {symbols ** max_len:,} "
+                        f"hidden states at once (about {need / 2**30:,.1f} GiB), over the memory budget of "
+                        f"{memory / 2**30:.1f} GiB; lower --max-len or raise --memory")
+    return max_len
+
+
 def verify(model: Model, grammar: Grammar | None = None, unknown_start: bool | None = None,
            max_len: int | None = None, examples: int = 200, seed: int = 0,
-           progress: Progress | None = None) -> Report:
-    """Check a model's heads against a grammar's semantics on every prefix tried (see module doc)."""
+           progress: Progress | None = None, reading: Reading | None = None, memory: int = 2**30) -> Report:
+    """Check a model's heads against a grammar's semantics on every word tried (see module doc)."""
+    with blas_threads(model):
+        return _verify(model, grammar, unknown_start, max_len, examples, seed, progress, reading, memory)
+
+
+def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, max_len: int | None, examples: int,
+            seed: int, progress: Progress | None, reading: Reading | None, memory: int) -> Report:
+    reading = reading_of(model) if reading is None else reading
     stored = model_grammar(model) if model.extra.get("grammar") else None
     if grammar is None:
         if stored is None:
             raise UserError("the model carries no grammar; give the reference grammar with --grammar")
         grammar = stored
+    if isinstance(examples, bool) or not isinstance(examples, int) or examples < 0:
+        raise UserError(f"examples must be a whole number >= 0, not {examples!r}")
     if unknown_start is None:
         unknown_start = bool(model.extra.get("unknown_start", False))
-    ref = reference_for(model, grammar, unknown_start)
+    ref = reference_for(model, grammar, unknown_start, reading)
     if not ref.checked:
         raise UserError(f"none of the model's heads ({', '.join(model.heads)}) can be judged by grammar "
                         f"{grammar.name!r}; heads are accept, next:SYMBOL or state:NAME of that grammar")
-    report = Report(True, None, ref.checked, ref.skipped, "not applicable", False)
+    net = Network(model, reading)
+    depth = check_depth(max_len, len(net.inner), net.start.nbytes, memory)
+    report = Report(True, None, ref.checked, ref.skipped, "not applicable", False, reading=reading)
     _certificate_layer(model, grammar, stored, unknown_start, ref, report)
     if progress:
         progress(f"certificate: {report.certificate}")
-    depth = default_max_len(len(model.alphabet)) if max_len is None else max_len
-    found, report.prefixes, report.max_len = exhaustive(model, ref, depth, progress)
+    found, report.prefixes, report.max_len = exhaustive(net, ref, depth, progress)
     if found is None and examples > 0:
-        found, report.examples, report.longest = search(model, ref, every_kind(grammar), examples, seed)
+        found, report.examples, report.longest = search(net, ref, every_kind(grammar), examples, seed)
         if progress:
             progress(f"hypothesis: {report.examples} examples, longest {report.longest} symbols")
     report.longest = max(report.longest, report.max_len)
@@ -180,6 +229,9 @@ def verify(model: Model, grammar: Grammar | None = None, unknown_start: bool | N
 
 def _certificate_layer(model: Model, grammar: Grammar, stored: Grammar | None, unknown_start: bool,
                        ref: Reference, report: Report) -> None:
+    if report.reading.final_only:
+        report.certificate = "not applicable (word-level reading)"
+        return
     if stored is None or model.cell != "lstm" or len(model.layers) != 1:
         report.certificate = "not applicable (the model carries no compiled grammar)"
         return
@@ -188,26 +240,114 @@ def _certificate_layer(model: Model, grammar: Grammar, stored: Grammar | None, u
         return
     cert = certify(model, stored, unknown_start)
     # an equivalent reference shares accept and next; state heads are proven only against the stored grammar
-    report.proven = cert.proven and (grammar is stored or not any(h.startswith("state:") for h in ref.checked))
+    same = (grammar.start, grammar.accept, set(grammar.transitions)) == (stored.start, stored.accept,
+                                                                         set(stored.transitions))
+    report.proven = cert.proven and (same or not any(h.startswith("state:") for h in ref.checked))
     report.certificate = cert.summary() if cert.proven else f"failed: {cert.failure.message if cert.failure else ''}"
+
+
+def evidence(report: Report) -> str:
+    """What was run, in one phrase: the exhaustive depth and the searched strings."""
+    unit = "words" if report.reading.final_only else "prefixes"
+    if report.max_len < 0:
+        return "the empty word already disagrees"
+    text = (f"every {'word' if report.reading.final_only else 'string'} up to length {report.max_len} "
+            f"({report.prefixes:,} {unit} run)")
+    if report.examples:
+        text += f" and {report.examples} searched strings (longest {report.longest} symbols)"
+    return text
 
 
 def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
     """Lines for people."""
     lines = [f"heads checked: {' '.join(report.checked)}"]
+    if report.reading.final_only:
+        lines.append(f"reading: {report.reading.describe()}")
     if report.skipped:
         lines.append(f"heads skipped (the grammar cannot judge them): {' '.join(report.skipped)}")
     lines.append(f"certificate: {report.certificate}")
-    lines.append(f"exhaustive: every string up to length {report.max_len} agrees ({report.prefixes:,} prefixes run)"
+    lines.append(f"exhaustive: every {'word' if report.reading.final_only else 'string'} up to length "
+                 f"{report.max_len} agrees ({report.prefixes:,} {'words' if report.reading.final_only else 'prefixes'} run)"
                  if report.max_len >= 0 else "exhaustive: the empty string already disagrees")
     lines.append(f"hypothesis: {report.examples} examples (pumped loops, near misses, arbitrary strings), "
                  f"longest {report.longest} symbols")
     c = report.counterexample
     if c is None:
-        lines.append("PASS: no disagreement found" + (" (and proven for every length)" if report.proven else ""))
+        lines.append("PASS: proven for every length" if report.proven else
+                     f"PASS: no disagreement found on {evidence(report)}; not proven for every length")
     else:
         text = format_word(c.word, alphabet)
-        lines.append(f"FAIL: counterexample {text!r} ({len(c.word)} symbols)")
+        lines.append(f"FAIL: counterexample {text!r} ({len(c.word)} symbols), confirmed on the network")
         lines.append(f"  at step {c.step}: head {c.head} is {not c.expected} (logit {c.logit:.4g}), "
                      f"expected {c.expected}")
     return lines
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What is known of the network against a reference grammar, and how an extracted automaton relates.
+
+    ``status`` is "proven" (a certificate holds for every length), "agrees" (no disagreement on what was run,
+    ``report`` says what) or "fails" (``counterexample``, confirmed on the network)."""
+
+    status: str
+    text: str
+    report: Report | None = None
+    counterexample: Counterexample | None = None
+    automaton_difference: tuple[str, ...] | None = None
+
+    def to_dict(self, alphabet: Sequence[str]) -> dict[str, object]:
+        """JSON form."""
+        c = self.counterexample
+        diff = self.automaton_difference
+        return {"status": self.status, "text": self.text,
+                "counterexample": None if c is None else _counterexample_dict(c, alphabet),
+                "automaton_difference": None if diff is None else format_word(diff, alphabet),
+                "evidence": None if self.report is None else self.report.to_dict(alphabet)["covered"]}
+
+
+def judge(model: Model, extracted: Grammar | None, reference: Grammar, reading: Reading | None = None,
+          examples: int = 200, max_len: int | None = None, seed: int = 0) -> Verdict:
+    """Judge the network against ``reference``: proven, agrees on what was run, or a counterexample confirmed
+    on the network. An extracted automaton only points where to look first: its shortest difference from the
+    reference is run on the network."""
+    reading = reading_of(model) if reading is None else reading
+    diff = None
+    if extracted is not None:
+        diff = compare_with(extracted, reference, by_language=reading.final_only or "accept" in model.heads)
+    ref = reference_for(model, reference, bool(model.extra.get("unknown_start", False)), reading)
+    found = check_word(Network(model, reading), ref, diff) if diff is not None else None
+    if found is not None:
+        return Verdict("fails", f"the network disagrees with {reference.name} on {_shown(found, model)}; "
+                       f"the extracted automaton differs from {reference.name} there too",
+                       counterexample=found, automaton_difference=diff)
+    report = verify(model, reference, max_len=max_len, examples=examples, seed=seed, reading=reading)
+    note = "" if diff is None else (f"; the extracted automaton differs from {reference.name} at "
+                                    f"{format_word(diff, model.alphabet)!r}, where the network is right, so the "
+                                    "extraction is imperfect there")
+    if report.counterexample is not None:
+        return Verdict("fails", f"the network disagrees with {reference.name} on {_shown(report.counterexample, model)}"
+                       + note, report, report.counterexample, diff)
+    if report.proven:
+        return Verdict("proven", f"the network is proven to agree with {reference.name} for every length "
+                       f"(certificate: {report.certificate})" + note, report, None, diff)
+    return Verdict("agrees", f"the network agrees with {reference.name} on {evidence(report)}; not proven for "
+                   "every length" + note, report, None, diff)
+
+
+def _shown(c: Counterexample, model: Model) -> str:
+    return (f"{format_word(c.word, model.alphabet)!r} ({len(c.word)} symbols), confirmed on the network: head "
+            f"{c.head} is {not c.expected} at step {c.step}, expected {c.expected}")
+
+
+def compare_with(extracted: Grammar, reference: Grammar, by_language: bool) -> tuple[str, ...] | None:
+    """The shortest string telling the two apart (by language, or by prefix language for next-only models)."""
+    if by_language:
+        return shortest_difference(extracted, reference)
+    close = lambda g: (lambda t: t.with_changes(accept=frozenset(t.states)))(trim(g))  # noqa: E731
+    return shortest_difference(close(extracted), close(reference))
+
+
+def _counterexample_dict(c: Counterexample, alphabet: Sequence[str]) -> dict[str, object]:
+    return {"string": format_word(c.word, alphabet), "length": len(c.word), "step": c.step, "head": c.head,
+            "expected": c.expected, "actual": not c.expected, "logit": c.logit}

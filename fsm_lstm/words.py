@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -35,3 +36,35 @@ def encode(words: Sequence[Sequence[str]], alphabet: Sequence[str], pad: int = 0
     for b, w in enumerate(words):
         out[b, : len(w)] = [index[a] for a in w]
     return out
+
+
+MAX_WORDS_FILE = 64 * 2**20  # bytes
+
+
+def read_words(path: str | os.PathLike[str], alphabet: Sequence[str],
+               strip: Callable[[Sequence[str]], tuple[str, ...]] = tuple) -> list[tuple[str, ...]]:
+    """A words file: one word a line, symbols separated by white space; blank lines and lines starting with
+    ``#`` are skipped. ``strip`` turns a written word into the word meant (e.g. drops its markers)."""
+    try:
+        size = os.stat(path).st_size
+        if size > MAX_WORDS_FILE:
+            raise UserError(f"{path}: {size:,} bytes is more than the {MAX_WORDS_FILE:,} a words file may have")
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such words file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read the words file ({exc})") from None
+    known = set(alphabet)
+    words = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = line.split()
+        for sym in parts:
+            if sym not in known:
+                raise UserError(f"{path}, line {number}: unknown symbol {sym!r}; the alphabet is {' '.join(alphabet)}")
+        words.append(strip(parts))
+    if not words:
+        raise UserError(f"{path}: no words; write one word a line, symbols separated by spaces")
+    return words

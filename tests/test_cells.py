@@ -11,7 +11,8 @@ import torch
 from fsm_lstm.automata import equivalent
 from fsm_lstm.errors import UserError
 from fsm_lstm.libreoffice import recalculate
-from fsm_lstm.extract import extract, judge
+from fsm_lstm.extract import extract
+from fsm_lstm.verify import judge
 from fsm_lstm.grammar_files import load_grammar
 from fsm_lstm.model import load_model, model_from_arrays, save_model
 from fsm_lstm.runtime import Stepper, run
@@ -81,11 +82,13 @@ def test_trained_gru_and_rnn_extract_to_their_grammar_or_a_real_error(cell, tmp_
     model, result = train(g, TrainConfig(task="accept", cell=cell, hidden=8, samples=1500, epochs=150))
     assert result.accuracy == 1.0 and model.cell == cell
     save_model(model, tmp_path / "m.npz")
-    _, extracted = extract(load_model(tmp_path / "m.npz"))
+    extracted = extract(load_model(tmp_path / "m.npz")).grammar
     verdict = judge(model, extracted, g)
-    assert verdict.equivalent or verdict.model_error is not None
-    if verdict.equivalent:
+    assert verdict.status in ("agrees", "fails")
+    if verdict.status == "agrees":
         assert equivalent(extracted, g)
+    else:
+        assert verdict.counterexample is not None
 
 
 @pytest.mark.parametrize("cell", ["gru", "rnn"])

@@ -13,7 +13,8 @@ from fsm_lstm.automata import equivalent, minimise
 from fsm_lstm.cli import main
 from fsm_lstm.compiler import compile_grammar
 from fsm_lstm.errors import UserError
-from fsm_lstm.extract import extract, judge
+from fsm_lstm.extract import extract
+from fsm_lstm.verify import judge
 from fsm_lstm.grammar_files import bundled_names, load_grammar
 from fsm_lstm.model import save_model
 from fsm_lstm.runtime import run
@@ -44,7 +45,7 @@ def blind(model):
 
 @pytest.mark.parametrize("method", ["cluster", "lstar"])
 def test_round_trip_on_every_bundled_grammar_is_exact_and_minimal(bundled, method):
-    _, extracted = extract(blind(compile_grammar(bundled)), method)
+    extracted = extract(blind(compile_grammar(bundled)), method).grammar
     assert equivalent(extracted, bundled)
     assert len(extracted.states) == len(minimise(bundled).states)
 
@@ -54,7 +55,7 @@ def test_round_trip_on_every_bundled_grammar_is_exact_and_minimal(bundled, metho
 def test_round_trip_on_random_dfas_and_nfas(g):
     model = blind(compile_grammar(g))
     for method in ("cluster", "lstar"):
-        _, extracted = extract(model, method)
+        extracted = extract(model, method).grammar
         assert equivalent(extracted, g), method
         assert len(extracted.states) == len(minimise(g).states), method
 
@@ -65,16 +66,18 @@ def test_trained_networks_reach_100_percent_and_extract_to_their_grammar_or_a_re
     model, result = train(g, TRAINING[name])
     assert result.accuracy == 1.0, result
     assert "grammar" not in model.extra and model.units[0] == "trained unit 0"
-    _, extracted = extract(model, "cluster")
+    extracted = extract(model, "cluster").grammar
     verdict = judge(model, extracted, g)
-    if not verdict.equivalent:  # then the network must really be wrong on the string reported
-        assert verdict.model_error is not None, verdict.text
-        word = tuple(verdict.model_error) if all(len(a) == 1 for a in g.alphabet) else verdict.model_error.split()
-        truth = run(model, encode([word[: verdict.step]], g.alphabet).reshape(1, -1)).decoded()[-1, 0]
-        head = model.heads.index(verdict.head)
-        states = states_after(g, word[: verdict.step])
-        want = bool(states & g.accept) if verdict.head == "accept" else verdict.head[5:] in next_symbols(g, states)
+    assert verdict.status in ("agrees", "fails")  # a trained network has no certificate
+    if verdict.status == "fails":  # then the network must really be wrong on the string reported
+        c = verdict.counterexample
+        truth = run(model, encode([c.word], g.alphabet).reshape(1, -1)).decoded()[-1, 0]
+        head = model.heads.index(c.head)
+        states = states_after(g, c.word)
+        want = bool(states & g.accept) if c.head == "accept" else c.head[5:] in next_symbols(g, states)
         assert truth[head] != want
+    else:
+        assert verdict.report.max_len >= 6 and "not proven" in verdict.text
 
 
 def test_same_seed_same_model():
@@ -94,8 +97,8 @@ def test_extraction_of_a_next_only_model_keeps_the_legal_continuations():
     rows = [k for k, h in enumerate(full.heads) if h.startswith("next:")]
     model = blind(dataclasses.replace(full, heads=tuple(full.heads[k] for k in rows),
                                       head_weight=full.head_weight[rows], head_bias=full.head_bias[rows]))
-    _, extracted = extract(model, "cluster")
-    assert judge(model, extracted, g).equivalent
+    extracted = extract(model, "cluster").grammar
+    assert judge(model, extracted, g).status == "agrees"
     assert equivalent(extracted, g)  # here the final state is the only one without continuations
 
 
@@ -114,7 +117,7 @@ def test_extract_command_writes_a_grammar_that_compiles_and_judges(tmp_path, cap
     out = tmp_path / "x.toml"
     assert main(["extract", str(path), "--grammar", "tomita5", "-o", str(out), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["verdict"]["equivalent"] is True and report["states"] == 4
+    assert report["verdict"]["status"] == "agrees" and report["states"] == 4 and report["fidelity"] == 1.0
     back = load_grammar(out)
     assert all(accepts(back, w) == accepts(load_grammar("tomita5"), w) for w in ["", "0", "00", "0101", "011"])
     assert main(["extract", str(path), "--grammar", "tomita3", "-o", str(tmp_path / "y.dot")]) == 1

@@ -100,7 +100,8 @@ def test_safetensors_import_matches_the_state_dict(tmp_path):
     read = read_tensors(tmp_path / "user.safetensors")
     assert read.keys() == tensors.keys() and all(np.array_equal(read[k], tensors[k]) for k in tensors)
     model = model_from_tensors(read, ["a", "b", "c"], ["accept", "next:b"])
-    assert model.cell == "lstm" and model.extra["imported"] == {"recurrent": "encoder", "head": "fc"}
+    assert model.cell == "lstm"
+    assert model.extra["imported"] == {"format": "torch", "layers": ["encoder (LSTM, 1 layer)", "fc (Linear)"]}
 
 
 @pytest.mark.parametrize("change, needle", [

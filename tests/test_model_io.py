@@ -90,7 +90,7 @@ def write(path, **arrays):
      "unknown cell"),
     (lambda a: a.pop("heads.bias"), "heads.bias"),
     (lambda a: a.update(meta=np.array(json.dumps({**json.loads(str(a["meta"])), "units": ["x"]}))),
-     "one label per unit"),
+     "for the last layer"),
     (lambda a: a.update(meta=np.array(json.dumps({**json.loads(str(a["meta"])), "heads": ["weird"] * 16}))),
      "is not 'accept'"),
 ])

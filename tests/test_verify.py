@@ -12,6 +12,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fsm_lstm.queries import Network
+from fsm_lstm.reading import Reading
 from fsm_lstm.cli import main
 from fsm_lstm.compiler import compile_grammar
 from fsm_lstm.grammar_files import load_grammar
@@ -107,7 +109,7 @@ def test_random_short_strings_cannot_find_the_leak():
     rng = np.random.default_rng(0)
     for _ in range(300):
         word = tuple(rng.choice(list(grammar.alphabet), size=int(rng.integers(0, 60))))
-        assert check_word(model, ref, word) is None
+        assert check_word(Network(model, Reading()), ref, word) is None
 
 
 def test_random_weight_model_fails_with_a_counterexample_of_length_at_most_2():

@@ -1,0 +1,277 @@
+"""Extraction from competition-style networks: fsm-lstm's L* against AALpy's run_Lstar, side by side.
+
+For every network of ``bench/competition_nets.py`` (built and cached on first use):
+  fsm-lstm  ``fsm_lstm.extract.extract(model, method="lstar", seed, max_states=500, time_limit=60)``; it reports
+            the network word-queries it used;
+  AALpy     ``run_Lstar(..., automaton_type="dfa")``. Its SUL asks the network one word at a time through the
+            numpy runtime (``fsm_lstm.runtime``) on <s> w </s>, accept logit > 0, with a cache. The equivalence
+            oracle is AALpy's ``RandomWordEqOracle``, with word lengths as in training, limited to the
+            network word-queries fsm-lstm used (times ``--budget-factor``). A DFA SUL answers after every
+            letter, so every prefix AALpy reads is one word-query. When the budget or ``--aalpy-time-limit``
+            runs out, AALpy's last hypothesis is the result.
+Both automata are judged on 2000 held-out words from the training distribution: the share of words where
+their verdict differs from the network's. The network's own error against its DFA is shown as well.
+States are those of the minimal complete DFA (a rejecting sink included). Times are medians of 3 runs when a
+run takes under ``--cheap`` seconds, else of one run; the ratio is AALpy's time over fsm-lstm's, and varies
+between machines (and with the load on them).
+
+Run: python bench/extract_real.py [--small] [--only NAME ...] [--budget-factor F] [--seed S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from competition_nets import (NETS, SMALL, NETS_DIR, Net, competition_nets, grammar_verdicts,  # noqa: E402
+                              held_out_words, network_verdicts)
+
+from fsm_lstm.automata import minimise  # noqa: E402
+from fsm_lstm.grammar import Grammar  # noqa: E402
+from fsm_lstm.model import Model  # noqa: E402
+from fsm_lstm.runtime import Stepper  # noqa: E402
+
+HELD_OUT = 2000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One extraction: the automaton over the inner alphabet (None if there is none), seconds, network
+    word-queries, and why it stopped early (None if it finished)."""
+
+    grammar: Grammar | None
+    seconds: float
+    queries: int
+    stopped: str | None
+
+
+def complete_size(g: Grammar) -> int:
+    """States of the minimal complete DFA of ``g`` (its minimal trim DFA plus a rejecting sink if needed)."""
+    m = minimise(g)
+    complete = all(len({a for a, _ in m.out_edges[s]}) == len(g.alphabet) for s in m.states)
+    return len(m.states) + (0 if complete else 1)
+
+
+def automaton_verdicts(g: Grammar, words: Sequence[Sequence[str]], inner: Sequence[str]) -> np.ndarray:
+    """(B,) bool: the automaton's verdicts (a symbol it has no edge for rejects the word)."""
+    missing = tuple(a for a in inner if a not in g.symbol_index)
+    return grammar_verdicts(g.with_changes(alphabet=g.alphabet + missing) if missing else g, words)
+
+
+# ----- fsm-lstm ---------------------------------------------------------------------------------------------
+def run_fsm_lstm(model: Model, seed: int, max_states: int, time_limit: float) -> Outcome:
+    """fsm-lstm's L* through the library API."""
+    from fsm_lstm.extract import extract
+
+    t0 = time.perf_counter()
+    result = extract(model, method="lstar", seed=seed, max_states=max_states, time_limit=time_limit)
+    seconds = time.perf_counter() - t0
+    return Outcome(result.grammar, seconds, int(result.queries), result.stopped)
+
+
+# ----- AALpy ------------------------------------------------------------------------------------------------
+class _OutOfBudget(Exception):
+    """The SUL's word-query budget or time is spent."""
+
+
+def _network_sul(model: Model, budget: int, deadline: float):  # noqa: ANN202 (AALpy is imported lazily)
+    from aalpy.base import SUL
+
+    start, end = model.extra.get("start_marker"), model.extra.get("end_marker")
+    index = {a: k for k, a in enumerate(model.alphabet)}
+    head = model.heads.index("accept")
+    stepper = Stepper(model)
+
+    class NetworkSUL(SUL):
+        """The network, one word at a time: the verdict on the letters read so far is its accept head after
+        reading <s>, those letters and </s>. Verdicts are cached by word; ``queries`` counts the words that
+        reached the network."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.cache: dict[tuple[str, ...], bool] = {}
+            self.queries = 0
+            self.word: list[str] = []
+            self.read = 0
+            self.state = None
+            self.origin = stepper.initial(1)
+            if start is not None:
+                self.origin = stepper.step(self.origin, np.array([index[start]]))
+
+        def pre(self) -> None:
+            self.word, self.read, self.state = [], 0, self.origin
+
+        def post(self) -> None:
+            pass
+
+        def step(self, letter: str | None) -> bool:
+            if letter is not None:
+                self.word.append(letter)
+            key = tuple(self.word)
+            if key in self.cache:
+                return self.cache[key]
+            if self.queries >= budget or time.perf_counter() > deadline:
+                raise _OutOfBudget
+            for a in self.word[self.read:]:  # the hidden state catches up only when the network is asked
+                self.state = stepper.step(self.state, np.array([index[a]]))
+            self.read = len(self.word)
+            final = self.state if end is None else stepper.step(self.state, np.array([index[end]]))
+            verdict = bool(stepper.heads(final)[0, head] > 0)
+            self.cache[key] = verdict
+            self.queries += 1
+            return verdict
+
+    return NetworkSUL()
+
+
+def _budget_oracle(alphabet: list[str], sul, lengths: tuple[int, int], budget: int, deadline: float):  # noqa: ANN001,ANN202
+    from aalpy.oracles import RandomWordEqOracle
+
+    class BudgetOracle(RandomWordEqOracle):
+        """AALpy's random-word oracle (uniform letters, lengths uniform in the training range), walking until it
+        finds a counterexample or the network word-query budget is spent; it remembers the last hypothesis."""
+
+        def __init__(self) -> None:
+            super().__init__(alphabet, sul, num_walks=1, min_walk_len=max(lengths[0], 1),
+                             max_walk_len=max(lengths[1], 1), reset_after_cex=True)  # walks: until the budget ends
+            self.hypothesis = None
+            self.stopped: str | None = None
+
+        def find_cex(self, hypothesis):  # noqa: ANN001,ANN201
+            self.hypothesis = hypothesis
+            while True:
+                if sul.queries >= budget:
+                    self.stopped = "budget"
+                    return None
+                if time.perf_counter() > deadline:
+                    self.stopped = "time-limit"
+                    return None
+                self.reset_hyp_and_sul(hypothesis)
+                inputs = []
+                for _ in range(random.randint(self.min_walk_len, self.max_walk_len)):
+                    inputs.append(random.choice(self.alphabet))
+                    out_sul = self.sul.step(inputs[-1])
+                    self.num_steps += 1
+                    if out_sul != hypothesis.step(inputs[-1]):
+                        self.sul.post()
+                        return inputs
+                self.sul.post()
+
+    return BudgetOracle()
+
+
+def aalpy_to_grammar(dfa, inner: Sequence[str]) -> Grammar:  # noqa: ANN001
+    """An AALpy DFA as a grammar over the inner alphabet."""
+    names = {id(s): f"s{k}" for k, s in enumerate(dfa.states)}
+    edges = tuple((names[id(s)], a, names[id(t)]) for s in dfa.states for a, t in s.transitions.items())
+    return Grammar(name="aalpy", start=names[id(dfa.initial_state)], alphabet=tuple(inner),
+                   accept=frozenset(names[id(s)] for s in dfa.states if s.is_accepting),
+                   states=tuple(names[id(s)] for s in dfa.states), transitions=edges)
+
+
+def _one_blas_thread() -> AbstractContextManager[object]:
+    """One BLAS thread: one word at a time, a 512-unit GRU step took 0.3 ms so, against 1.7-2.2 ms with two
+    threads on a busy 2-core machine."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def run_aalpy(model: Model, inner: Sequence[str], lengths: tuple[int, int], budget: int, seed: int,
+              time_limit: float) -> Outcome:
+    """AALpy's L* with the network as SUL, limited to ``budget`` network word-queries."""
+    from aalpy.learning_algs import run_Lstar
+
+    random.seed(seed)
+    t0 = time.perf_counter()
+    deadline = t0 + time_limit
+    sul = _network_sul(model, budget, deadline)
+    oracle = _budget_oracle(list(inner), sul, lengths, budget, deadline)
+    try:
+        with _one_blas_thread():
+            learned = run_Lstar(list(inner), sul, oracle, automaton_type="dfa", print_level=0)
+        stopped = oracle.stopped
+    except _OutOfBudget:
+        learned = oracle.hypothesis
+        stopped = "budget" if sul.queries >= budget else "time-limit"
+    seconds = time.perf_counter() - t0
+    return Outcome(aalpy_to_grammar(learned, inner) if learned is not None else None, seconds, sul.queries,
+                   stopped)
+
+
+# ----- the table --------------------------------------------------------------------------------------------
+def timed(run: Callable[[], Outcome], cheap: float, repeats: int = 3) -> tuple[Outcome, float, int]:
+    """The first run's outcome, and the median seconds of ``repeats`` runs (one run if it is not cheap)."""
+    first = run()
+    times = [first.seconds]
+    while first.seconds < cheap and len(times) < repeats:
+        times.append(run().seconds)
+    return first, statistics.median(times), len(times)
+
+
+def judge(outcome: Outcome, words: Sequence[Sequence[str]], inner: Sequence[str], truth: np.ndarray
+          ) -> tuple[str, str]:
+    """(states, error vs the network) as table cells."""
+    if outcome.grammar is None:
+        return "-", "-"
+    said = automaton_verdicts(outcome.grammar, words, inner)
+    return str(complete_size(outcome.grammar)), f"{np.mean(said != truth):.1%}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--small", action="store_true", help="the CI-sized networks only")
+    parser.add_argument("--only", nargs="*", metavar="NAME", help="only these networks")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-states", type=int, default=500)
+    parser.add_argument("--time-limit", type=float, default=60.0, help="fsm-lstm's time limit (default 60 s)")
+    parser.add_argument("--aalpy-time-limit", type=float, default=300.0, help="AALpy's time limit (default 300 s)")
+    parser.add_argument("--budget-factor", type=float, default=1.0,
+                        help="AALpy's word-query budget in units of what fsm-lstm used (default 1)")
+    parser.add_argument("--cheap", type=float, default=10.0, help="repeat runs shorter than this (default 10 s)")
+    args = parser.parse_args()
+    specs = SMALL if args.small else NETS
+    if args.only:
+        specs = tuple(s for s in specs if s.name in args.only)
+    nets: list[Net] = competition_nets(specs, NETS_DIR / "small" if args.small else NETS_DIR)
+    print(f"{HELD_OUT} held-out words per network; 'err' = share where the automaton and the network disagree; "
+          f"times: median of up to 3 runs (runs < {args.cheap:g} s); AALpy budget = fsm-lstm's word-queries"
+          f" x {args.budget_factor:g}")
+    head = (f"{'network':<26} {'DFA':>4} {'net err':>7} | {'fsm-lstm':>8} {'err':>6} {'s':>6} {'queries':>8} "
+            f"{'stop':<10} | {'AALpy':>6} {'err':>6} {'s':>6} {'queries':>8} {'stop':<10} | {'AALpy/fsm':>9}")
+    print(head)
+    print("-" * len(head))
+    for net in nets:
+        inner = net.grammar.alphabet
+        words = held_out_words(net.grammar, np.random.default_rng([args.seed, 12345]), HELD_OUT, net.spec.lengths)
+        truth = network_verdicts(net.model, words)
+        net_error = np.mean(truth != grammar_verdicts(net.grammar, words))
+        ours, ours_s, _ = timed(lambda: run_fsm_lstm(net.model, args.seed, args.max_states, args.time_limit),
+                                args.cheap)
+        budget = max(1, int(ours.queries * args.budget_factor))
+        theirs, theirs_s, _ = timed(lambda: run_aalpy(net.model, inner, net.spec.lengths, budget, args.seed,
+                                                      args.aalpy_time_limit), args.cheap)
+        o_states, o_err = judge(ours, words, inner, truth)
+        t_states, t_err = judge(theirs, words, inner, truth)
+        tag = " (u)" if net.spec.undertrained else ""
+        print(f"{net.spec.name + tag:<26} {len(net.grammar.states):>4} {net_error:>7.1%} | {o_states:>8} {o_err:>6} "
+              f"{ours_s:>6.1f} {ours.queries:>8} {ours.stopped or '-':<10} | {t_states:>6} {t_err:>6} "
+              f"{theirs_s:>6.1f} {theirs.queries:>8} {theirs.stopped or '-':<10} | {theirs_s / ours_s:>8.1f}x",
+              flush=True)
+    print("(u) = deliberately under-trained. Ratios vary between machines and with their load.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,355 @@
+"""ONNX graphs whose recurrent part is a chain of ONNX ``LSTM``, ``GRU`` or ``RNN`` operators, as
+``torch.onnx.export`` writes them for nn.LSTM / nn.GRU / nn.RNN (opset 14 and later, constant-folded weights).
+
+The graph must be one chain from its single input to an output: an optional ``Gather`` from a constant
+embedding (token-id input), ``Transpose`` that keep the feature axis last, the recurrent operators, each followed
+by the ``Squeeze`` of its direction axis, optionally a ``Gather`` of the last step (the model then outputs only the
+heads after the last symbol), then ``MatMul`` + ``Add`` or ``Gemm`` layers, optionally ending in ``Sigmoid`` or
+``Softmax``. ``Identity`` and ``Dropout`` pass through; ``Shape`` side branches may only feed the initial states,
+which must be provably zero (absent, zeros, or ``ConstantOfShape`` 0 reshaped). Weights must be initializers
+or ``Constant`` nodes inside the file (external data is refused).
+
+ONNX layouts: W [dirs, G*H, K], R [dirs, G*H, H], B [dirs, 2*G*H] = (input biases, recurrent biases); gate blocks
+LSTM i, o, f, c (PyTorch i, f, g, o) and GRU z, r, h (PyTorch r, z, n). A GRU equals PyTorch's only with
+``linear_before_reset=1``. Refused: other directions, peepholes (a non-zero input P), ``clip``, activations other
+than the defaults, ``input_forget``, ``sequence_lens``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import UserError
+from .import_common import MAX_BYTES, Dense, Network, declared_shape, dtype_problem, first_line, float_array
+from .model import Layer
+
+GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
+CELLS = {"LSTM": "lstm", "GRU": "gru", "RNN": "rnn"}
+ORDER = {"LSTM": (0, 2, 3, 1), "GRU": (1, 0, 2), "RNN": (0,)}  # ONNX blocks taken for PyTorch's order
+DEFAULT_ACTIVATIONS = {"LSTM": ["sigmoid", "tanh", "tanh"], "GRU": ["sigmoid", "tanh"], "RNN": ["tanh"]}
+KNOWN_ATTRS = {"hidden_size", "direction", "activations", "activation_alpha", "activation_beta", "clip", "layout",
+               "input_forget", "linear_before_reset"}
+PASS_THROUGH = {"Identity", "Dropout"}
+ZERO_PRESERVING = {"Slice", "Expand", "Reshape", "Unsqueeze", "Squeeze", "Identity", "Transpose", "Cast", "Tile",
+                   "Gather"}  # zero data in, zero data out (their first input is the data)
+INT_TYPES = {2, 3, 4, 5, 6, 7, 12, 13}  # uint8, int8, uint16, int16, int32, int64, uint32, uint64
+
+
+def read_onnx(path: Path) -> Network:
+    """The network of an ONNX file (see the module doc)."""
+    try:
+        import onnx
+    except ImportError:
+        raise UserError("reading .onnx files needs onnx: pip install onnx") from None
+    if path.stat().st_size > MAX_BYTES:
+        raise UserError(f"larger than {MAX_BYTES:,} bytes")
+    try:
+        model = onnx.load_model(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf DecodeError and friends
+        raise UserError(f"not an ONNX model ({first_line(exc)})") from None
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    try:
+        return _Chain(model.graph, opset).network()
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:  # attributes of unexpected types
+        raise UserError(f"malformed graph ({first_line(exc)})") from None
+
+
+class _Chain:
+    """Walks the graph from its input along the one chain of data-carrying nodes."""
+
+    def __init__(self, graph: Any, opset: int) -> None:
+        import onnx
+
+        self.onnx = onnx
+        self.graph = graph
+        self.opset = opset
+        self.tensors: dict[str, Any] = {t.name: t for t in graph.initializer}
+        self.producer: dict[str, Any] = {}
+        self.consumers: dict[str, list[Any]] = {}
+        for node in graph.node:
+            for out in node.output:
+                if out:
+                    self.producer[out] = node
+            for name in node.input:
+                if name:
+                    self.consumers.setdefault(name, []).append(node)
+            if node.op_type == "Constant" and node.domain in ("", "ai.onnx") and node.output:
+                self.tensors[node.output[0]] = node
+        self.cache: dict[str, np.ndarray] = {}
+        self.zero_memo: dict[str, bool] = {}
+
+    # ----- constants ------------------------------------------------------------------------
+    def const(self, name: str, what: str) -> np.ndarray:
+        """The value of an initializer or Constant node, checked before it is materialised."""
+        if name in self.cache:
+            return self.cache[name]
+        held = self.tensors.get(name)
+        if held is None:
+            raise UserError(f"{what} ({name!r}) is not a constant in the file; export with do_constant_folding=True")
+        if isinstance(held, self.onnx.TensorProto):
+            value = self._tensor(held, what)
+        else:
+            value = self._constant_node(held, what)
+        self.cache[name] = value
+        return value
+
+    def _tensor(self, t: Any, what: str) -> np.ndarray:
+        if t.data_location == self.onnx.TensorProto.EXTERNAL:
+            raise UserError(f"{what} keeps its data in an external file; fsm-lstm reads self-contained .onnx files")
+        if t.data_type == self.onnx.TensorProto.BFLOAT16:
+            raise UserError(f"{what} has dtype bfloat16, which numpy cannot hold; export float32 weights")
+        declared_shape(what, list(t.dims))
+        try:
+            return np.asarray(self.onnx.numpy_helper.to_array(t))
+        except Exception as exc:
+            raise UserError(f"{what} cannot be read ({first_line(exc)})") from None
+
+    def _constant_node(self, node: Any, what: str) -> np.ndarray:
+        for a in node.attribute:
+            if a.name == "value":
+                return self._tensor(a.t, what)
+            if a.name in ("value_float", "value_int"):
+                return np.asarray(a.f if a.name == "value_float" else a.i)
+            if a.name in ("value_floats", "value_ints"):
+                values = a.floats if a.name == "value_floats" else a.ints
+                declared_shape(what, [len(values)])
+                return np.asarray(list(values))
+        raise UserError(f"{what} is a Constant of a kind fsm-lstm does not read")
+
+    def weights(self, name: str, what: str, shape: tuple[int | None, ...]) -> np.ndarray:
+        value = self.const(name, what)
+        return float_array(what, value, shape)
+
+    def is_zero(self, name: str, depth: int = 0) -> bool:
+        """Whether a value is provably all zeros (absent, zero constants, ConstantOfShape 0, reshaped)."""
+        if not name:
+            return True
+        if name in self.zero_memo:
+            return self.zero_memo[name]
+        if depth > 64:
+            return False
+        result = False
+        if name in self.tensors:
+            value = self.const(name, f"tensor {name!r}")
+            result = value.dtype.kind in "fiub" and not np.any(value)
+        elif name in self.producer:
+            node = self.producer[name]
+            op = node.op_type if node.domain in ("", "ai.onnx") else None
+            if op == "ConstantOfShape":
+                value = next((a.t for a in node.attribute if a.name == "value"), None)
+                result = value is None or not np.any(self._tensor(value, f"{node.name} value"))
+            elif op in ZERO_PRESERVING and node.input:
+                result = self.is_zero(node.input[0], depth + 1)
+            elif op == "Concat":
+                result = all(self.is_zero(i, depth + 1) for i in node.input)
+        self.zero_memo[name] = result
+        return result
+
+    @staticmethod
+    def attrs(node: Any) -> dict[str, Any]:
+        import onnx
+
+        return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+    # ----- the walk -------------------------------------------------------------------------
+    def network(self) -> Network:
+        graph = self.graph
+        inputs = [i for i in graph.input if i.name not in self.tensors]
+        if len(inputs) != 1:
+            raise UserError(f"the graph has {len(inputs)} inputs ({', '.join(i.name for i in inputs)}); fsm-lstm reads "
+                            "graphs with one input of symbols")
+        elem = inputs[0].type.tensor_type.elem_type
+        outputs = {o.name for o in graph.output}
+        value = inputs[0].name
+        layers: list[Layer] = []
+        dense: list[Dense] = []
+        sources: list[str] = []
+        embedding = None
+        cell = None
+        rank = len(inputs[0].type.tensor_type.shape.dim) or None
+        time_axis = None  # the recurrence axis, once a recurrent operator has fixed it
+        dirs_axis = None  # set right after a recurrent operator, until its Squeeze
+        last_step = False
+        for _ in range(len(graph.node) + 1):
+            users = [n for n in self.consumers.get(value, []) if n.op_type != "Shape"]
+            if not users:
+                break
+            if len(users) > 1:
+                raise UserError(f"value {value!r} feeds {len(users)} nodes ({', '.join(n.op_type for n in users)}); "
+                                "fsm-lstm reads a single chain of operators")
+            node = users[0]
+            op = node.op_type
+            label = f"{node.name or op} ({op})"
+            if node.domain not in ("", "ai.onnx"):
+                raise UserError(f"node {label} is from the custom domain {node.domain!r}")
+            if list(node.input).count(value) != 1:
+                raise UserError(f"node {label} reads {value!r} more than once")
+            slot = list(node.input).index(value)
+            attrs = self.attrs(node)
+            if dirs_axis is not None and op not in ("Squeeze", *PASS_THROUGH):
+                raise UserError(f"node {label} reads the raw output of a recurrent operator; expected the Squeeze "
+                                "of its direction axis")
+            if op in PASS_THROUGH:
+                if slot != 0:
+                    raise UserError(f"node {label} reads the data as input {slot}")
+                if op == "Dropout" and len(node.input) > 2 and node.input[2] and \
+                        np.any(self.const(node.input[2], f"{label} training_mode")):
+                    raise UserError(f"node {label} drops out in training mode")
+            elif op == "Gather" and not layers:
+                if embedding is not None or slot != 1 or elem not in INT_TYPES or attrs.get("axis", 0) != 0:
+                    raise UserError(f"node {label} is not an embedding lookup (Gather axis 0 from a constant table "
+                                    "by token ids)")
+                embedding = self.weights(node.input[0], f"{label} table", (None, None))
+                sources.append(label)
+                rank = (rank or 2) + 1
+            elif op == "Gather":
+                index = self.const(node.input[1], f"{label} index") if slot == 0 else None
+                axis = attrs.get("axis", 0)
+                axis = axis + (rank or 3) if axis < 0 else axis
+                if index is None or index.shape != () or int(index) != -1 or axis != time_axis or last_step or dense:
+                    raise UserError(f"node {label} is not a Gather of the last step (index -1 on the time axis)")
+                last_step, rank = True, 2
+                sources.append(label)
+            elif op == "Transpose":
+                perm = list(attrs.get("perm", []))
+                if not perm or perm[-1] != len(perm) - 1 or sorted(perm) != list(range(len(perm))):
+                    raise UserError(f"node {label} has perm {perm}; fsm-lstm reads transposes that keep the "
+                                    "feature axis last")
+                if time_axis is not None:
+                    time_axis = perm.index(time_axis)
+            elif op == "Squeeze":
+                axes = attrs.get("axes")
+                if axes is None and len(node.input) > 1 and node.input[1]:
+                    axes = self.const(node.input[1], f"{label} axes").reshape(-1).tolist()
+                axes = [a + 4 if a < 0 else a for a in (axes or [])]
+                if dirs_axis is None or axes != [dirs_axis]:
+                    raise UserError(f"node {label} squeezes axes {axes}; only the direction axis of a recurrent "
+                                    "output is squeezed")
+                dirs_axis, rank = None, 3
+            elif op in GATES:
+                if slot != 0 or dense or last_step:
+                    raise UserError(f"node {label} is not in the recurrent chain (input X after the previous layer)")
+                if cell is not None and CELLS[op] != cell:
+                    raise UserError(f"node {label} is a {op} after {cell.upper()} layers; fsm-lstm reads one kind")
+                layout = attrs.get("layout", 0)
+                axis = 0 if layout == 0 else 1
+                if time_axis is not None and time_axis != axis:
+                    raise UserError(f"node {label} recurs over another axis than the layer before it")
+                width = layers[-1].hidden_size if layers else embedding.shape[1] if embedding is not None else None
+                layers.append(self.recurrent(node, attrs, label, width))
+                cell = CELLS[op]
+                sources.append(label)
+                if not node.output or not node.output[0]:
+                    raise UserError(f"node {label} has no Y output")
+                value = node.output[0]
+                time_axis, dirs_axis, rank = axis, axis + 1, 4
+                continue
+            elif op in ("MatMul", "Gemm"):
+                if not layers or slot != 0:
+                    raise UserError(f"node {label} is not a dense layer after the recurrent ones")
+                dense.append(self.matmul(node, attrs, label, rank))
+                sources.append(label)
+            elif op == "Add":
+                if not dense or dense[-1].activation != "linear" or self.producer.get(value) is None or \
+                        self.producer[value].op_type not in ("MatMul", "Gemm", "Add"):
+                    raise UserError(f"node {label} adds to something other than a dense layer's output")
+                other = node.input[1 - slot]
+                bias = float_array(f"{label} bias", self.const(other, f"{label} bias"))
+                if bias.size not in (1, dense[-1].bias.size) or any(d != 1 for d in bias.shape[:-1]):
+                    raise UserError(f"node {label} adds a {bias.shape} constant; expected one bias per output")
+                dense[-1].bias = dense[-1].bias + bias.reshape(-1).astype(dense[-1].bias.dtype)
+            elif op in ("Sigmoid", "Softmax", "Relu", "Tanh", "LeakyRelu", "Elu", "Selu", "HardSigmoid", "LogSoftmax"):
+                if not dense or dense[-1].activation != "linear":
+                    raise UserError(f"node {label} is an activation outside the dense layers")
+                if op == "Softmax":
+                    axis = attrs.get("axis", -1 if self.opset >= 13 else 1)
+                    if (axis + (rank or 3) if axis < 0 else axis) != (rank or 3) - 1:
+                        raise UserError(f"node {label} is a softmax over axis {axis}, not over the outputs")
+                dense[-1].activation = op.lower()
+                dense[-1].name = f"{dense[-1].name} + {op}"
+                sources.append(label)
+            else:
+                raise UserError(f"node {label} is an operator fsm-lstm does not read here; it reads Gather, "
+                                "Transpose, LSTM/GRU/RNN, Squeeze, MatMul, Add, Gemm, Sigmoid and Softmax")
+            value = node.output[0]
+        else:
+            raise UserError("the graph has a cycle")
+        if value not in outputs:
+            raise UserError(f"the chain from the input ends at {value!r}, which is not a graph output")
+        if cell is None:
+            raise UserError("the graph has no LSTM, GRU or RNN operator on its path from input to output")
+        if dirs_axis is not None:
+            raise UserError("the graph outputs a recurrent operator's raw output; fsm-lstm needs a dense head")
+        notes = ["the graph outputs only the last step: its output is the heads after the last symbol "
+                 "(meta.final_only)"] if last_step else []
+        return Network(format="onnx", cell=cell, layers=layers, dense=dense, embedding=embedding, sources=sources,
+                       notes=notes, composable=True, last_step_only=last_step)
+
+    def recurrent(self, node: Any, attrs: dict[str, Any], label: str, width: int | None) -> Layer:
+        """One ONNX recurrent operator in PyTorch layout."""
+        op = node.op_type
+        unknown = set(attrs) - KNOWN_ATTRS
+        if unknown:
+            raise UserError(f"node {label} has attributes fsm-lstm does not know: {', '.join(sorted(unknown))}")
+        direction = attrs.get("direction", b"forward")
+        direction = direction.decode() if isinstance(direction, bytes) else str(direction)
+        if direction != "forward":
+            raise UserError(f"node {label} runs {direction}; fsm-lstm reads left-to-right (forward) networks only")
+        if "clip" in attrs:
+            raise UserError(f"node {label} clips its cell input at {attrs['clip']}; fsm-lstm does not clip")
+        acts = [a.decode() if isinstance(a, bytes) else str(a) for a in attrs.get("activations", [])]
+        if acts and [a.lower() for a in acts] != DEFAULT_ACTIVATIONS[op]:
+            raise UserError(f"node {label} has activations {', '.join(acts)}; fsm-lstm runs the defaults "
+                            f"({', '.join(DEFAULT_ACTIVATIONS[op])})")
+        if "activation_alpha" in attrs or "activation_beta" in attrs:
+            raise UserError(f"node {label} has activation_alpha/beta; fsm-lstm runs the default activations")
+        if attrs.get("input_forget", 0):
+            raise UserError(f"node {label} couples its input and forget gates (input_forget=1)")
+        if op == "GRU" and attrs.get("linear_before_reset", 0) != 1:
+            raise UserError(f"node {label} has linear_before_reset=0: the reset gate multiplies h before the "
+                            "recurrent matrix, which PyTorch's GRU layout cannot hold")
+        if attrs.get("layout", 0) not in (0, 1):
+            raise UserError(f"node {label} has layout {attrs.get('layout')}")
+        inputs = list(node.input) + [""] * (8 - len(node.input))
+        if inputs[4]:
+            raise UserError(f"node {label} takes sequence_lens; fsm-lstm runs every string to its end")
+        for slot, what in ((5, "initial_h"), (6, "initial_c")):
+            if slot == 6 and op != "LSTM":
+                continue
+            if not self.is_zero(inputs[slot]):
+                raise UserError(f"node {label} starts from an {what} that is not provably zero")
+        G = GATES[op]
+        R = self.weights(inputs[2], f"{label} R", (1, None, None))
+        H = R.shape[2]
+        if attrs.get("hidden_size", H) != H or R.shape[1] != G * H:
+            raise UserError(f"node {label}: R has shape {R.shape}, expected (1, {G}*H, H) with "
+                            f"hidden_size {attrs.get('hidden_size', H)}")
+        W = self.weights(inputs[1], f"{label} W", (1, G * H, width))
+        B = self.weights(inputs[3], f"{label} B", (1, 2 * G * H)) if inputs[3] else np.zeros((1, 2 * G * H), W.dtype)
+        if op == "LSTM" and inputs[7]:
+            P = self.weights(inputs[7], f"{label} P", (1, 3 * H))
+            if np.any(P):
+                raise UserError(f"node {label} has peepholes (input P); PyTorch's LSTM has none")
+        rows = np.concatenate([np.arange(q * H, (q + 1) * H) for q in ORDER[op]])
+        return Layer(np.ascontiguousarray(W[0][rows]), np.ascontiguousarray(R[0][rows]),
+                     np.ascontiguousarray(B[0][:G * H][rows]), np.ascontiguousarray(B[0][G * H:][rows]))
+
+    def matmul(self, node: Any, attrs: dict[str, Any], label: str, rank: int | None) -> Dense:
+        """A MatMul (bias from the next Add) or a Gemm, in nn.Linear layout."""
+        if node.op_type == "MatMul":
+            B = self.weights(node.input[1], f"{label} weight", (None, None))
+            return Dense(np.ascontiguousarray(B.T), np.zeros(B.shape[1], B.dtype), "linear", node.name or "MatMul")
+        if rank != 2 or attrs.get("transA", 0) or attrs.get("alpha", 1.0) != 1.0 or attrs.get("beta", 1.0) != 1.0:
+            raise UserError(f"node {label} is a Gemm with transA, alpha or beta set, or on a {rank}-D input")
+        B = self.weights(node.input[1], f"{label} weight", (None, None))
+        weight = B if attrs.get("transB", 0) else B.T
+        bias = np.zeros(weight.shape[0], weight.dtype)
+        if len(node.input) > 2 and node.input[2]:
+            C = float_array(f"{label} bias", self.const(node.input[2], f"{label} bias"))
+            if C.size not in (1, weight.shape[0]) or any(d != 1 for d in C.shape[:-1]):
+                raise UserError(f"node {label} adds a {C.shape} bias; expected one per output")
+            bias = bias + C.reshape(-1).astype(bias.dtype)
+        return Dense(np.ascontiguousarray(weight), bias, "linear", node.name or "Gemm")

@@ -1,0 +1,229 @@
+"""PyTorch state_dicts (.pt/.pth, read with ``torch.load(weights_only=True)``) and safetensors files (read with
+the ``safetensors`` library's numpy API), holding one nn.LSTM, nn.GRU or nn.RNN.
+
+What the tensors may hold, by their names and shapes:
+- the recurrent module: ``P.weight_ih_l{k}``, ``P.weight_hh_l{k}``, ``P.bias_ih_l{k}``, ``P.bias_hh_l{k}``
+  (both biases may be missing for ``bias=False``: zeros). ``*_reverse`` (bidirectional), ``weight_hr_l{k}``
+  (projections) and any other parameter of the module are refused. The cell is read off the shapes (4H, 3H or
+  H rows of weight_hh) unless given. nn.RNN is read as ``nonlinearity='tanh'``: a state_dict does not record a
+  ``'relu'`` choice, so that is noted on every imported RNN.
+- optionally an nn.Embedding before it: a ``X.weight`` of shape (K, E) without a bias, with E the input width of
+  the recurrent module; it is folded into weight_ih_l0 and the alphabet gets one symbol per row.
+- one or more nn.Linear after it (``X.weight`` (M, D) and ``X.bias`` (M,)), ordered by their shapes: the first
+  reads the H units, each next one reads the previous one's outputs; if the shapes allow two orders, or leave a
+  Linear out (a second head), the file is refused. A state_dict cannot say whether something
+  nonlinear (a ReLU) lies between two Linears, so more than one is refused unless the caller says they compose
+  (``fsm-lstm import --compose-linear``).
+Anything else in the file (BatchNorm statistics, integer tensors, stray weights) is refused by name.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .errors import UserError
+from .import_common import Dense, Network, declared_shape, dtype_problem, first_line, float_array
+from .model import GATE_COUNT, Layer
+
+RECURRENT = re.compile(r"^(?P<prefix>(?:.*\.)?)(?P<name>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)"
+                       r"_l(?P<layer>\d+)(?P<reverse>_reverse)?$")
+_SAFETENSORS_DTYPES = {"F16": np.float16, "F32": np.float32, "F64": np.float64}
+_PARTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+_CELL_NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
+
+
+def read_tensors(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Named float arrays from a .safetensors file or a torch state_dict (.pt/.pth, weights only)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".safetensors":
+            return _read_safetensors(path)
+        if suffix in (".pt", ".pth"):
+            return _read_torch(path)
+    except UserError as exc:
+        raise UserError(f"{path}: {exc}") from None
+    raise UserError(f"{path}: unknown format {path.suffix!r}; import a .pt/.pth state_dict or a .safetensors file")
+
+
+def _read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    try:
+        from safetensors import safe_open
+    except ImportError:  # pragma: no cover - a declared dependency
+        raise UserError("reading .safetensors files needs the safetensors package: pip install safetensors") from None
+    out: dict[str, np.ndarray] = {}
+    try:
+        with safe_open(str(path), framework="numpy") as f:  # validates the header: offsets, sizes, overlaps
+            for name in f.keys():
+                part = f.get_slice(name)
+                dtype = part.get_dtype()
+                if dtype not in _SAFETENSORS_DTYPES:
+                    why = "bfloat16, which numpy cannot hold; save as F32" if dtype == "BF16" else \
+                        f"{dtype}; fsm-lstm reads F16, F32 and F64 weights"
+                    raise UserError(f"tensor {name!r} has dtype {why}")
+                declared_shape(f"tensor {name!r}", list(part.get_shape()))
+                out[name] = np.asarray(f.get_tensor(name))
+    except UserError:
+        raise
+    except Exception as exc:  # SafetensorError, OSError, ...: a damaged or hostile file
+        raise UserError(f"not a safetensors file ({first_line(exc)})") from None
+    return out
+
+
+def _read_torch(path: Path) -> dict[str, np.ndarray]:
+    try:
+        import torch
+    except ImportError:
+        raise UserError("reading .pt files needs PyTorch: pip install torch==2.13.0") from None
+    try:
+        with warnings.catch_warnings():  # torch warns about pickle protocols; the error below says what matters
+            warnings.simplefilter("ignore")
+            data = torch.load(path, weights_only=True, map_location="cpu")  # never unpickles code
+    except Exception as exc:  # torch raises many kinds for a bad or hostile file
+        why = first_line(exc)
+        if "weights only load failed" in why.lower():
+            why = "it holds Python objects besides tensors, which fsm-lstm never unpickles"
+        raise UserError(f"not a readable torch state_dict ({why})") from None
+    if isinstance(data, dict) and isinstance(data.get("state_dict"), dict):
+        data = data["state_dict"]
+    if not isinstance(data, dict):
+        raise UserError(f"holds a {type(data).__name__}, not a state_dict; save model.state_dict()")
+    out = {}
+    for key, value in data.items():
+        if not isinstance(value, torch.Tensor):
+            raise UserError(f"entry {key!r} is a {type(value).__name__}, not a tensor; save model.state_dict()")
+        problem = dtype_problem(str(value.dtype).removeprefix("torch."))
+        if problem:
+            raise UserError(f"tensor {key!r} has dtype {problem}")
+        if value.is_sparse or value.is_quantized or value.is_complex():
+            raise UserError(f"tensor {key!r} is sparse, quantized or complex; save plain float weights")
+        out[str(key)] = value.detach().cpu().numpy()
+    return out
+
+
+def network_from_tensors(tensors: dict[str, np.ndarray], cell: str | None = None) -> Network:
+    """Find the recurrent module, an optional embedding and the linear layers among named tensors."""
+    for key, value in tensors.items():
+        float_array(f"tensor {key!r}", value)
+    found: dict[str, dict[int, dict[str, np.ndarray]]] = {}
+    for key, value in tensors.items():
+        m = RECURRENT.match(key)
+        if not m:
+            continue
+        if m["reverse"]:
+            raise UserError(f"{key} belongs to a bidirectional module; fsm-lstm reads left-to-right networks only")
+        if m["name"] == "weight_hr":
+            raise UserError(f"{key} is a projection (proj_size > 0); fsm-lstm reads LSTMs without projections")
+        found.setdefault(m["prefix"], {}).setdefault(int(m["layer"]), {})[m["name"]] = value
+    if len(found) != 1:
+        raise UserError(f"expected one recurrent module (keys like lstm.weight_ih_l0), found "
+                        f"{len(found) or 'none'}: {', '.join(repr(p.rstrip('.')) for p in found) or 'no such keys'}")
+    prefix, by_layer = next(iter(found.items()))
+    module = prefix.rstrip(".") or "the recurrent module"
+    stray = [k for k in tensors if prefix and k.startswith(prefix) and not RECURRENT.match(k)
+             and "." not in k[len(prefix):]]
+    if stray:
+        raise UserError(f"{module} has parameters fsm-lstm does not know ({', '.join(stray)}): peepholes or a "
+                        "custom cell; fsm-lstm reads nn.LSTM, nn.GRU and nn.RNN")
+    if sorted(by_layer) != list(range(len(by_layer))):
+        raise UserError(f"{module} has layers {sorted(by_layer)}; expected 0, 1, ... without gaps")
+    no_bias = all("bias_ih" not in p and "bias_hh" not in p for p in by_layer.values())
+    layers = []
+    for k in range(len(by_layer)):
+        parts = by_layer[k]
+        missing = [n for n in _PARTS if n not in parts and not (no_bias and n.startswith("bias"))]
+        if missing:
+            raise UserError(f"layer {k} of {module} lacks {', '.join(missing)}; biases are required (bias=True)")
+        w_ih = float_array(f"{prefix}weight_ih_l{k}", parts["weight_ih"], (None, None))
+        w_hh = float_array(f"{prefix}weight_hh_l{k}", parts["weight_hh"], (w_ih.shape[0], None))
+        rows = w_ih.shape[0]
+        zeros = np.zeros(rows, w_ih.dtype)
+        b_ih = float_array(f"{prefix}bias_ih_l{k}", parts.get("bias_ih", zeros), (rows,))
+        b_hh = float_array(f"{prefix}bias_hh_l{k}", parts.get("bias_hh", zeros), (rows,))
+        layers.append(Layer(w_ih, w_hh, b_ih, b_hh))
+    shape0 = layers[0].weight_hh.shape
+    detected = {v: c for c, v in GATE_COUNT.items()}.get(shape0[0] // shape0[1] if shape0[1] else -1)
+    if detected is None or shape0[0] != GATE_COUNT[detected] * shape0[1]:
+        if cell is None:
+            raise UserError(f"{prefix}weight_hh_l0 has shape {shape0}: not 4H, 3H or H rows of H; "
+                            "name the cell with --cell")
+    if cell is None:
+        cell = detected
+    elif detected != cell:
+        raise UserError(f"{prefix}weight_hh_l0 has shape {shape0}, which is not an nn.{_CELL_NAMES[cell]} "
+                        f"({GATE_COUNT[cell]}H x H); check --cell")
+    assert cell is not None
+    notes = ["nn.RNN read as nonlinearity='tanh' (a state_dict does not record 'relu')"] if cell == "rnn" else []
+    if no_bias:
+        notes.append(f"{module} has no biases (bias=False): zeros used")
+    rest = {k: v for k, v in tensors.items() if not RECURRENT.match(k)}
+    embedding, emb_name, rest = _embedding(rest, layers[0].weight_ih.shape[1])
+    dense, rest = _linear_chain(rest, layers[-1].hidden_size)
+    if rest:
+        raise UserError(f"tensors fsm-lstm cannot place: {', '.join(sorted(rest))}; it reads an optional "
+                        "nn.Embedding, one nn.LSTM/GRU/RNN and nn.Linear layers")
+    sources = ([f"{emb_name} (Embedding)"] if emb_name else []) + \
+        [f"{module} ({_CELL_NAMES[cell]}, {len(layers)} layer{'s' if len(layers) > 1 else ''})"] + \
+        [f"{d.name} (Linear)" for d in dense]
+    return Network(format="torch", cell=cell, layers=layers, dense=dense, embedding=embedding, sources=sources,
+                   notes=notes, composable=False)
+
+
+def _groups(tensors: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for key, value in tensors.items():
+        head, _, last = key.rpartition(".")
+        out.setdefault(head, {})[last] = value
+    return out
+
+
+def _embedding(rest: dict[str, np.ndarray], width: int
+               ) -> tuple[np.ndarray | None, str, dict[str, np.ndarray]]:
+    """An nn.Embedding feeding the recurrent module: a lone 2-D ``weight`` (K, width) without a bias."""
+    found = [(name, parts["weight"]) for name, parts in _groups(rest).items()
+             if set(parts) == {"weight"} and parts["weight"].ndim == 2 and parts["weight"].shape[1] == width]
+    if not found:
+        return None, "", rest
+    if len(found) > 1:
+        raise UserError(f"several tensors could be the embedding ({', '.join(n + '.weight' for n, _ in found)}); "
+                        "save a state_dict with one nn.Embedding")
+    name, weight = found[0]
+    key = f"{name}.weight" if name else "weight"
+    return weight, name or "weight", {k: v for k, v in rest.items() if k != key}
+
+
+def _linear_chain(rest: dict[str, np.ndarray], hidden: int) -> tuple[list[Dense], dict[str, np.ndarray]]:
+    """The nn.Linear layers after the recurrent module, in the one order their shapes allow: the first reads
+    the units, each next one the previous one's outputs."""
+    linears = {}
+    for name, parts in _groups(rest).items():
+        if set(parts) == {"weight", "bias"}:
+            w, b = parts["weight"], parts["bias"]
+            if w.ndim != 2:
+                raise UserError(f"{name}.weight has shape {w.shape}; an nn.Linear weight is 2-D (outputs x inputs)")
+            float_array(f"{name}.bias", b, (w.shape[0],))
+            linears[name] = (w, b)
+    if not any(w.shape[1] == hidden for w, _ in linears.values()):
+        raise UserError(f"expected one linear head reading the {hidden} units (keys like fc.weight and fc.bias), "
+                        "found 0")
+    if len(linears) > 4:
+        raise UserError(f"found {len(linears)} linear layers ({', '.join(linears)}); fsm-lstm reads at most 4")
+    orders = [p for p in itertools.permutations(linears)
+              if all(linears[n][0].shape[1] == (linears[p[k - 1]][0].shape[0] if k else hidden)
+                     for k, n in enumerate(p))]
+    if not orders:
+        raise UserError(f"the linear layers {', '.join(linears)} do not form one chain from the {hidden} units "
+                        "(a second head, or a layer fsm-lstm does not know)")
+    if len(orders) > 1:
+        raise UserError(f"the order of the linear layers {', '.join(linears)} cannot be told from their shapes")
+    chain = [Dense(weight=linears[n][0], bias=linears[n][1], name=n) for n in orders[0]]
+    used = {f"{d.name}.{p}" if d.name else p for d in chain for p in ("weight", "bias")}
+    return chain, {k: v for k, v in rest.items() if k not in used}

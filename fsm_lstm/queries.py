@@ -1,0 +1,94 @@
+"""The network as an oracle over inner words: packed hidden states, one batched step at a time, and the
+head logits a reading judges (after the prefix, or after the end marker for word-level models).
+
+A packed state is one row per word: every layer's c and h side by side, so that states can be stored,
+selected and stacked as plain (B, D) arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .model import Model
+from .reading import Reading
+from .runtime import Stepper
+
+__all__ = ["Network"]
+
+Word = tuple[int, ...]  # inner symbol indices
+
+
+class Network:
+    """Batched queries to a model, read as ``reading`` says; ``calls`` counts the words asked."""
+
+    def __init__(self, model: Model, reading: Reading, dtype: type = np.float32) -> None:
+        self.model = model
+        self.reading = reading
+        self.stepper = Stepper(model, dtype)
+        self.symbols = reading.inner_index(model.alphabet)  # inner index -> model index
+        self.inner = reading.inner(model.alphabet)
+        probe = self.stepper.initial(1)
+        self.widths = [(c.shape[1], h.shape[1]) for c, h in probe]
+        self.calls = 0
+        start = self.stepper.initial(1)
+        if reading.start is not None:
+            start = self.stepper.step(start, np.array([model.alphabet.index(reading.start)]))
+        self.start = self.pack(start)[0]
+        self.end = model.alphabet.index(reading.end) if reading.end is not None else None
+
+    def pack(self, state: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """(B, D) rows from a stepper state."""
+        return np.concatenate([a for c, h in state for a in (c, h)], axis=1)
+
+    def unpack(self, packed: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """A stepper state from (B, D) rows."""
+        out, col = [], 0
+        for wc, wh in self.widths:
+            out.append((np.ascontiguousarray(packed[:, col:col + wc]),
+                        np.ascontiguousarray(packed[:, col + wc:col + wc + wh])))
+            col += wc + wh
+        return out
+
+    def initial(self, batch: int) -> np.ndarray:
+        """The state before the first inner symbol (after the start marker), repeated ``batch`` times."""
+        return np.repeat(self.start[None, :], batch, axis=0)
+
+    def step(self, packed: np.ndarray, inner_symbols: np.ndarray) -> np.ndarray:
+        """States after one inner symbol per row."""
+        return self.pack(self.stepper.step(self.unpack(packed), self.symbols[np.asarray(inner_symbols)]))
+
+    def logits(self, packed: np.ndarray) -> np.ndarray:
+        """(B, M) head logits that judge the words ending here (after the end marker, if any)."""
+        state = self.unpack(packed)
+        if self.end is not None:
+            state = self.stepper.step(state, np.full(len(packed), self.end))
+        return self.stepper.heads(state)
+
+    def walk(self, word: Sequence[int]) -> np.ndarray:
+        """(T+1, M) logits after every prefix of one inner word."""
+        self.calls += len(word) + 1
+        state = self.start[None, :]
+        rows = [self.logits(state)[0]]
+        for a in word:
+            state = self.step(state, np.array([a]))
+            rows.append(self.logits(state)[0])
+        return np.array(rows)
+
+    def final_logits(self, words: Sequence[Word], chunk: int = 4096) -> np.ndarray:
+        """(B, M) logits after each whole word, in batches of equal-length words."""
+        self.calls += len(words)
+        out = np.empty((len(words), len(self.model.heads)), dtype=np.float64)
+        by_length: dict[int, list[int]] = {}
+        for k, w in enumerate(words):
+            by_length.setdefault(len(w), []).append(k)
+        for length, rows in by_length.items():
+            for lo in range(0, len(rows), chunk):
+                part = rows[lo:lo + chunk]
+                block = np.array([words[k] for k in part], dtype=np.int64).reshape(len(part), length)
+                state = self.initial(len(part))
+                for t in range(length):
+                    state = self.step(state, block[:, t])
+                out[part] = self.logits(state)
+        return out

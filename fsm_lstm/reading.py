@@ -1,0 +1,95 @@
+"""How a model's heads are read.
+
+- Per prefix (the default): every head means something after every prefix, the empty one included.
+- Word-level (``final_only``): the heads mean something only after a whole word. Such a model may frame each
+  word with a start marker and an end marker that it reads before and after the word (as the TAYSIR
+  competition's classifiers do); words, grammars and automata are then over the *inner* alphabet, without
+  the markers, and fsm-lstm adds the markers itself. Only the ``accept`` head is judged.
+
+The model meta keys are ``final_only`` (JSON bool), ``start_marker`` and ``end_marker`` (symbols of the
+alphabet); command-line options override them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import UserError
+from .model import Model
+
+__all__ = ["Reading", "reading_of"]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Per prefix, or whole words with optional markers."""
+
+    final_only: bool = False
+    start: str | None = None
+    end: str | None = None
+
+    def inner(self, alphabet: Sequence[str]) -> tuple[str, ...]:
+        """The symbols words are made of: the alphabet without the markers."""
+        return tuple(a for a in alphabet if a not in (self.start, self.end))
+
+    def inner_index(self, alphabet: Sequence[str]) -> np.ndarray:
+        """Model symbol index of each inner symbol."""
+        index = {a: k for k, a in enumerate(alphabet)}
+        return np.array([index[a] for a in self.inner(alphabet)], dtype=np.int64)
+
+    def strip(self, word: Sequence[str]) -> tuple[str, ...]:
+        """A word as a person may write it, with or without its markers, as an inner word."""
+        w = list(word)
+        if self.start is not None and w[:1] == [self.start]:
+            w = w[1:]
+        if self.end is not None and w[-1:] == [self.end]:
+            w = w[:-1]
+        for a in w:
+            if a in (self.start, self.end):
+                raise UserError(f"the marker {a!r} appears inside the word {' '.join(word)!r}; markers frame "
+                                "a word and are added by fsm-lstm")
+        return tuple(w)
+
+    def frame(self, word: Sequence[str]) -> tuple[str, ...]:
+        """The model symbols the network reads for an inner word."""
+        return (*([self.start] if self.start else []), *word, *([self.end] if self.end else []))
+
+    def describe(self) -> str:
+        """One phrase for reports."""
+        if not self.final_only:
+            return "heads read after every prefix"
+        marks = [f"start marker {self.start!r}" if self.start else "", f"end marker {self.end!r}" if self.end else ""]
+        framing = " and ".join(m for m in marks if m)
+        return "accept read after whole words" + (f" framed by the {framing}" if framing else "")
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON form."""
+        return {"final_only": self.final_only, "start_marker": self.start, "end_marker": self.end}
+
+
+def reading_of(model: Model, final_only: bool | None = None, start: str | None = None,
+               end: str | None = None) -> Reading:
+    """The model's reading: its meta, overridden by explicit options; markers imply ``final_only``."""
+    meta = model.extra
+    start = start if start is not None else meta.get("start_marker")
+    end = end if end is not None else meta.get("end_marker")
+    final = final_only if final_only is not None else bool(meta.get("final_only", False))
+    for name, sym in (("start", start), ("end", end)):
+        if sym is None:
+            continue
+        if not isinstance(sym, str) or sym not in model.alphabet:
+            raise UserError(f"the {name} marker {sym!r} is not a symbol of the model's alphabet "
+                            f"({' '.join(model.alphabet)})")
+    if start is not None and start == end:
+        raise UserError("the start and end markers must be different symbols")
+    final = final or start is not None or end is not None
+    if final and "accept" not in model.heads:
+        raise UserError("a word-level (final-only) model needs an 'accept' head; this model has "
+                        f"{' '.join(model.heads)}")
+    reading = Reading(final, start, end)
+    if not reading.inner(model.alphabet):
+        raise UserError("the markers leave no symbols to make words of")
+    return reading

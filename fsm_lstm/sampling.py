@@ -1,0 +1,110 @@
+"""Sampled words and what the network says on them: the test sets of extraction's equivalence queries and of
+its fidelity.
+
+Words are tuples of inner symbol indices. A ``Sample`` holds them padded, with the network's outputs after
+every prefix (each prefix is itself a word), so that one batched run answers many questions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .queries import Network
+
+__all__ = ["Sample", "observe", "random_words", "variations"]
+
+Word = tuple[int, ...]
+
+
+def random_words(rng: np.random.Generator, symbols: int, count: int, max_len: int, min_len: int = 0) -> list[Word]:
+    """Uniform symbols, lengths uniform in [min_len, max_len]."""
+    lengths = rng.integers(min_len, max_len + 1, size=count)
+    return [tuple(rng.integers(0, symbols, size=int(n)).tolist()) for n in lengths]
+
+
+def variations(rng: np.random.Generator, words: Sequence[Word], symbols: int) -> list[Word]:
+    """Near neighbours of typical words: one symbol substituted, inserted or deleted, and an infix pumped."""
+    out: list[Word] = []
+    for w in words:
+        n = len(w)
+        a = int(rng.integers(symbols))
+        pos = int(rng.integers(n + 1))
+        out.append(w[:pos] + (a,) + w[pos:])
+        if n:
+            p = int(rng.integers(n))
+            out.append(w[:p] + (a,) + w[p + 1:])
+            out.append(w[:p] + w[p + 1:])
+            i, j = sorted(int(x) for x in rng.integers(0, n + 1, size=2))
+            if j > i:
+                out.append(w[:i] + w[i:j] * int(rng.integers(2, 5)) + w[j:])
+    return out
+
+
+@dataclass(frozen=True)
+class Sample:
+    """strings (B, T) padded inner words, lengths (B,), truth (T+1, B, O) the network's outputs after every
+    prefix; entries past a word's length are padding."""
+
+    strings: np.ndarray
+    lengths: np.ndarray
+    truth: np.ndarray
+
+    @property
+    def mask(self) -> np.ndarray:
+        """(T+1, B) True at every real prefix."""
+        return np.arange(self.strings.shape[1] + 1)[:, None] <= self.lengths[None, :]
+
+    def word(self, row: int, length: int) -> Word:
+        """A prefix of one sampled word."""
+        return tuple(int(a) for a in self.strings[row, :length])
+
+    def final(self) -> np.ndarray:
+        """(B, O) the network's outputs after each whole word."""
+        return self.truth[self.lengths, np.arange(len(self.lengths))]
+
+
+def observe(net: Network, columns: np.ndarray, words: Sequence[Word], chunk: int = 2048) -> Sample:
+    """Run the words through the network, reading the output heads ``columns`` after every prefix."""
+    length = max((len(w) for w in words), default=0)
+    strings = np.zeros((len(words), length), dtype=np.int64)
+    lengths = np.array([len(w) for w in words], dtype=np.int64)
+    for b, w in enumerate(words):
+        strings[b, :len(w)] = w
+    truth = np.zeros((length + 1, len(words), len(columns)), dtype=bool)
+    net.calls += len(words)
+    order = np.argsort(-lengths, kind="stable")  # longest first, so that each chunk stops at its own length
+    for lo in range(0, len(words), chunk):
+        rows = order[lo:lo + chunk]
+        steps = int(lengths[rows].max()) if len(rows) else 0
+        state = net.initial(len(rows))
+        for t in range(steps + 1):
+            truth[t, rows] = net.logits(state)[:, columns] > 0
+            if t < steps:
+                state = net.step(state, strings[rows, t])
+    return Sample(strings, lengths, truth)
+
+
+def guided_words(net: Network, next_columns: list[tuple[int, int]], rng: np.random.Generator, count: int,
+                 length: int) -> list[Word]:
+    """Words the network itself generates: at each step, mostly (90 %) a symbol its ``next:`` heads allow, so
+    that sparse languages are covered too. ``next_columns`` pairs a head index with an inner symbol index."""
+    if not next_columns or count < 1:
+        return []
+    heads = np.array([k for k, _ in next_columns])
+    targets = np.array([a for _, a in next_columns])
+    K = len(net.inner)
+    state = net.initial(count)
+    words = np.empty((count, length), dtype=np.int64)
+    for t in range(length):
+        allowed = np.zeros((count, K), dtype=bool)
+        allowed[:, targets] = net.logits(state)[:, heads] > 0
+        scores = np.where(allowed, rng.random(allowed.shape), -1.0)
+        follow = allowed.any(axis=1) & (rng.random(count) < 0.9)
+        words[:, t] = np.where(follow, scores.argmax(axis=1), rng.integers(0, K, size=count))
+        state = net.step(state, words[:, t])
+    net.calls += count
+    cut = rng.integers(0, length + 1, size=count)
+    return [tuple(words[b, :int(cut[b])].tolist()) for b in range(count)]

@@ -1,0 +1,1 @@
+"""Hostile inputs: the committed corpus (``files/``) and generators for the large ones (``make.py``)."""

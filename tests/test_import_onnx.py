@@ -1,0 +1,265 @@
+"""Import of ONNX graphs exported by torch.onnx.export (LSTM/GRU/RNN operators), checked in onnxruntime;
+graphs that are not exactly representable get one line and exit 2."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+from onnx import helper, numpy_helper
+
+from fsm_lstm.cli import main
+from fsm_lstm.importer import read_model
+from fsm_lstm.model import load_model
+from fsm_lstm.runtime import run
+from tests.test_import_torch import KINDS, cli_error, run_verify_extract, words
+
+
+class Exported(torch.nn.Module):
+    """Embedding? -> nn.LSTM/GRU/RNN -> Linear (-> ReLU?) (-> Linear) (-> sigmoid/softmax), possibly batch-first,
+    possibly reading only the last step."""
+
+    def __init__(self, cell, K=3, hidden=5, layers=1, outputs=2, embedding=None, middle=None, batch_first=False,
+                 last=False, final=None, relu=False, bidirectional=False, nonlinearity="tanh"):
+        super().__init__()
+        self.embed = torch.nn.Embedding(K, embedding) if embedding else None
+        kw = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
+        self.rnn = KINDS[cell](embedding or K, hidden, num_layers=layers, batch_first=batch_first,
+                               bidirectional=bidirectional, **kw)
+        width = hidden * (2 if bidirectional else 1)
+        self.fc1 = torch.nn.Linear(width, middle or outputs)
+        self.fc2 = torch.nn.Linear(middle, outputs) if middle else None
+        self.batch_first, self.last, self.final, self.relu = batch_first, last, final, relu
+
+    def forward(self, x):
+        if self.embed is not None:
+            x = self.embed(x)
+        y = self.rnn(x)[0]
+        if self.last:
+            y = y[:, -1] if self.batch_first else y[-1]
+        y = self.fc1(y)
+        if self.fc2 is not None:
+            y = self.fc2(torch.relu(y) if self.relu else y)
+        if self.final == "sigmoid":
+            y = torch.sigmoid(y)
+        elif self.final == "softmax":
+            y = torch.softmax(y, dim=-1)
+        return y
+
+
+def export(net: Exported, path, K: int = 3, opset: int = 17):
+    ids = net.embed is not None
+    dummy = torch.zeros(3, 2, dtype=torch.long) if ids else torch.zeros(3, 2, K)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net.eval(), (dummy,), str(path), input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "d0", 1: "d1"}, "y": {0: "d0"} if net.last else {0: "d0", 1: "d1"}},
+                          opset_version=opset, dynamo=False)
+    return path
+
+
+def onnx_outputs(net: Exported, path, strings: np.ndarray, K: int = 3) -> np.ndarray:
+    """onnxruntime's outputs, (T, B, M) after every prefix (or (B, M) for a last-step model)."""
+    x = strings if net.batch_first else strings.T
+    feed = x.astype(np.int64) if net.embed is not None else np.eye(K, dtype=np.float32)[x]
+    y = ort.InferenceSession(str(path)).run(None, {"x": feed})[0].astype(np.float64)
+    return y.transpose(1, 0, 2) if net.batch_first and not net.last else y
+
+
+CASES = [  # cell, layers, embedding, middle, batch_first, last, final, labels
+    ("lstm", 1, None, None, False, False, None, 2),
+    ("lstm", 2, 4, 6, True, False, "sigmoid", 2),
+    ("gru", 2, None, 4, False, False, "softmax", 1),
+    ("gru", 1, 3, None, True, True, None, 2),
+    ("rnn", 2, 4, None, False, False, "sigmoid", 2),
+    ("rnn", 1, None, 3, False, True, "softmax", 2),
+]
+
+
+@pytest.mark.parametrize("cell, layers, embedding, middle, batch_first, last, final, labels", CASES)
+def test_exported_graphs_import_exactly(cell, layers, embedding, middle, batch_first, last, final, labels, tmp_path,
+                                        capsys):
+    torch.manual_seed(layers + 3 * len(cell))
+    net = Exported(cell, layers=layers, embedding=embedding, middle=middle, batch_first=batch_first, last=last,
+                   final=final)
+    path = export(net, tmp_path / "m.onnx")
+    heads = "accept next:a" if labels == 2 else "accept"
+    assert main(["import", str(path), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c", "--heads", heads]) == 0
+    capsys.readouterr()
+    model = load_model(tmp_path / "m.npz")
+    assert model.cell == cell and len(model.layers) == layers and model.extra["imported"]["format"] == "onnx"
+    assert bool(model.extra.get("final_only")) == last
+    strings = words(3, seed=layers)
+    y = onnx_outputs(net, path, strings)
+    heads_ = run(model, strings).heads
+    got = heads_[-1] if last else heads_[1:]
+    if final == "sigmoid":
+        decisions, logits = y > 0.5, None
+        assert np.allclose(1 / (1 + np.exp(-got.astype(np.float64))), y, atol=1e-5)
+    elif final == "softmax":
+        decisions = y[..., 1:] > 0.5 if labels == 1 else y > 0.5
+        p1 = 1 / (1 + np.exp(-got.astype(np.float64)))  # softmax of 2 = sigmoid of the difference
+        assert np.allclose(p1, y[..., 1:] if labels == 1 else y, atol=1e-5)
+    else:
+        logits = y if labels == 2 else y[..., 1:] - y[..., :1]
+        decisions = logits > 0
+        assert np.allclose(got, logits, atol=1e-5)
+    assert np.array_equal(got > 0, decisions)
+    if last:  # a last-step graph's output for every shorter prefix is our heads after that prefix
+        for length in (1, 6):
+            y = onnx_outputs(net, path, strings[:, :length])
+            assert np.array_equal(run(model, strings[:, :length]).heads[-1] > 0,
+                                  y > 0.5 if final else y > 0)
+
+
+def test_older_opset_and_onnxruntime_agree(tmp_path):
+    torch.manual_seed(9)
+    net = Exported("lstm", layers=2, embedding=4)
+    path = export(net, tmp_path / "m.onnx", opset=14)
+    model = read_model(path, list("abc"), ["accept", "next:b"])
+    strings = words(3)
+    assert np.allclose(run(model, strings).heads[1:], onnx_outputs(net, path, strings), atol=1e-5)
+
+
+@settings(max_examples=12, deadline=None)
+@given(cell=st.sampled_from(sorted(KINDS)), K=st.integers(1, 4), hidden=st.integers(1, 5), layers=st.integers(1, 2),
+       outputs=st.integers(1, 3), embedding=st.one_of(st.none(), st.integers(1, 4)), batch_first=st.booleans(),
+       seed=st.integers(0, 2**16))
+def test_random_exported_graphs_import_exactly(cell, K, hidden, layers, outputs, embedding, batch_first, seed,
+                                               tmp_path_factory):
+    torch.manual_seed(seed)
+    net = Exported(cell, K=K, hidden=hidden, layers=layers, outputs=outputs, embedding=embedding,
+                   batch_first=batch_first)
+    path = export(net, tmp_path_factory.mktemp("o") / "m.onnx", K=K)
+    model = read_model(path, [f"s{k}" for k in range(K)], [f"state:q{k}" for k in range(outputs)])
+    strings = words(K, seed=seed, count=50)
+    want = onnx_outputs(net, path, strings, K=K)
+    got = run(model, strings).heads[1:]
+    assert np.allclose(got, want, atol=1e-5)
+    clear = np.abs(want) > 1e-5  # beyond float32 rounding, the decoded heads agree
+    assert np.array_equal((got > 0)[clear], (want > 0)[clear])
+
+
+def test_multi_layer_graphs_run_verify_and_extract(tmp_path, capsys):
+    torch.manual_seed(13)
+    net = Exported("lstm", K=2, hidden=3, layers=2, outputs=1)
+    path = export(net, tmp_path / "m.onnx", K=2)
+    want = onnx_outputs(net, path, np.array([[0, 1, 1, 0]]), K=2)[:, 0, 0] > 0
+    run_verify_extract(path, tmp_path, capsys, want.tolist())
+
+
+# ----- refusals --------------------------------------------------------------------------------------------------
+def _edited(tmp_path, edit, **kw):
+    torch.manual_seed(11)
+    path = export(Exported(kw.pop("cell", "lstm"), **kw), tmp_path / "m.onnx")
+    model = onnx.load(str(path))
+    if edit:
+        edit(model)
+        onnx.save(model, str(path))
+    return path
+
+
+def _rnn_node(model):
+    return next(n for n in model.graph.node if n.op_type in ("LSTM", "GRU", "RNN"))
+
+
+def _set_attr(name, value):
+    def edit(model):
+        node = _rnn_node(model)
+        for a in list(node.attribute):
+            if a.name == name:
+                node.attribute.remove(a)
+        node.attribute.append(helper.make_attribute(name, value))
+    return edit
+
+
+def _add_input(slot, array, name="extra"):
+    def edit(model):
+        model.graph.initializer.append(numpy_helper.from_array(array, name))
+        node = _rnn_node(model)
+        while len(node.input) <= slot:
+            node.input.append("")
+        node.input[slot] = name
+    return edit
+
+
+def _zero_state_to_one(model):
+    node = next(n for n in model.graph.node if n.op_type == "ConstantOfShape")
+    del node.attribute[:]
+    node.attribute.append(helper.make_attribute("value", numpy_helper.from_array(np.ones(1, np.float32))))
+
+
+def _bf16(model):
+    init = next(i for i in model.graph.initializer if i.name == "fc1.bias")
+    init.data_type = onnx.TensorProto.BFLOAT16
+
+
+def _huge(model):
+    init = next(i for i in model.graph.initializer if i.name == "fc1.bias")
+    del init.dims[:]
+    init.dims.extend([1 << 20, 1 << 20])
+
+
+def _custom_domain(model):
+    _rnn_node(model).domain = "com.example"
+
+
+REFUSED = {
+    "bidirectional": ({"bidirectional": True}, None, "runs bidirectional"),
+    "relu rnn": ({"cell": "rnn", "nonlinearity": "relu"}, None, "activations Relu"),
+    "gru reset": ({"cell": "gru"}, _set_attr("linear_before_reset", 0), "linear_before_reset=0"),
+    "clip": ({}, _set_attr("clip", 3.0), "clips"),
+    "reverse": ({}, _set_attr("direction", "reverse"), "runs reverse"),
+    "hard sigmoid": ({}, _set_attr("activations", ["HardSigmoid", "Tanh", "Tanh"]), "activations HardSigmoid"),
+    "input_forget": ({}, _set_attr("input_forget", 1), "input_forget"),
+    "peepholes": ({}, _add_input(7, np.full((1, 15), 0.5, np.float32)), "peepholes"),
+    "sequence_lens": ({}, _add_input(4, np.array([3, 3], np.int32)), "sequence_lens"),
+    "nonzero state": ({}, _zero_state_to_one, "not provably zero"),
+    "relu between linears": ({"middle": 4, "relu": True}, None, "activation relu"),
+    "softmax over 3": ({"outputs": 3, "final": "softmax"}, None, "softmax over 3"),
+    "bfloat16": ({}, _bf16, "bfloat16"),
+    "huge initializer": ({}, _huge, "declares"),
+    "custom domain": ({}, _custom_domain, "custom domain"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_unrepresentable_graphs_are_refused(case, tmp_path, capsys):
+    kw, edit, needle = REFUSED[case]
+    path = _edited(tmp_path, edit, **kw)
+    heads = "accept next:a next:b" if case == "softmax over 3" else "accept next:a"
+    err = cli_error(["import", str(path), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c", "--heads", heads],
+                    capsys)
+    assert needle in err and str(path) in err
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_zero_peepholes_are_no_peepholes(tmp_path):
+    path = _edited(tmp_path, _add_input(7, np.zeros((1, 15), np.float32)))
+    model = read_model(path, list("abc"), ["accept", "next:a"])
+    strings = words(3)
+    torch.manual_seed(11)
+    net = Exported("lstm")
+    assert np.allclose(run(model, strings).heads[1:], onnx_outputs(net, path, strings), atol=1e-5)
+
+
+def test_bad_onnx_files_get_one_line(tmp_path, capsys):
+    good = _edited(tmp_path, None).read_bytes()
+    (tmp_path / "garbage.onnx").write_bytes(b"\x08\x07\xff\xff garbage" * 10)
+    (tmp_path / "cut.onnx").write_bytes(good[: len(good) // 2])
+    (tmp_path / "empty.onnx").write_bytes(b"")
+    model = onnx.load(str(tmp_path / "m.onnx"))
+    onnx.save(model, str(tmp_path / "external.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
+              location="weights.bin", size_threshold=0)
+    argv = lambda name: ["import", str(tmp_path / name), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",  # noqa
+                         "--heads", "accept next:a"]
+    assert "not an ONNX model" in cli_error(argv("garbage.onnx"), capsys)
+    cli_error(argv("cut.onnx"), capsys)
+    assert "0 inputs" in cli_error(argv("empty.onnx"), capsys)
+    assert "external file" in cli_error(argv("external.onnx"), capsys)
+    assert "holds LSTM layers, not gru" in cli_error(argv("m.onnx") + ["--cell", "gru"], capsys)

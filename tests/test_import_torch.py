@@ -1,0 +1,343 @@
+"""Import of PyTorch state_dicts (.pt) and safetensors files: exact, or one clear line and exit 2."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import struct
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import assume, given, settings, strategies as st
+from safetensors.numpy import save_file
+
+from fsm_lstm.cli import main
+from fsm_lstm.errors import UserError
+from fsm_lstm.importer import model_from_tensors, read_model
+from fsm_lstm.model import load_model
+from fsm_lstm.runtime import run
+
+KINDS = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}
+
+
+class UserNet(torch.nn.Module):
+    """Embedding? -> nn.LSTM/GRU/RNN -> one or two nn.Linear, as people write them."""
+
+    def __init__(self, cell: str, K: int, hidden: int, layers: int, outputs: int, embedding: int | None = None,
+                 middle: int | None = None, batch_first: bool = False) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(K, embedding) if embedding else None
+        self.batch_first = batch_first
+        self.encoder = KINDS[cell](embedding or K, hidden, num_layers=layers, batch_first=batch_first)
+        self.fc1 = torch.nn.Linear(hidden, middle or outputs)
+        self.fc2 = torch.nn.Linear(middle, outputs) if middle else None
+        self.K = K
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        """(T, B) symbol ids -> (T, B, M) logits."""
+        x = self.embed(ids) if self.embed is not None else torch.nn.functional.one_hot(ids, self.K).float()
+        if self.batch_first:
+            x = x.transpose(0, 1)
+        y = self.encoder(x)[0]
+        if self.batch_first:
+            y = y.transpose(0, 1)
+        y = self.fc1(y)
+        return self.fc2(y) if self.fc2 is not None else y
+
+
+def words(K: int, seed: int = 0, count: int = 200, longest: int = 30) -> np.ndarray:
+    """``count`` random words of lengths 0..longest, padded with random symbols (outputs are causal, so every
+    prefix of every row is checked)."""
+    return np.random.default_rng(seed).integers(0, K, size=(count, longest))
+
+
+def torch_logits(net: UserNet, strings: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return net.eval()(torch.from_numpy(strings.T.copy())).double().numpy()
+
+
+def check_same(model, net: UserNet, strings: np.ndarray, two_class: bool = False) -> None:
+    """Same logits (to 1e-5) and the same decoded heads as the source, after every prefix."""
+    want = torch_logits(net, strings)
+    if two_class:
+        want = want[..., 1:] - want[..., :1]
+    got = run(model, strings).heads
+    assert got.shape[1:] == (len(strings), want.shape[-1])
+    assert np.allclose(got[1:], want, atol=1e-5)
+    assert np.array_equal(got[1:] > 0, want > 0)
+    with torch.no_grad():  # the empty prefix: the heads of the zero state
+        zero = net.fc1(torch.zeros(net.fc1.in_features))
+        zero = (net.fc2(zero) if net.fc2 is not None else zero).double().numpy()
+    zero = zero[1:] - zero[:1] if two_class else zero
+    assert np.allclose(got[0, 0], zero, atol=1e-5)
+
+
+def save_both(net: torch.nn.Module, tmp_path) -> list:
+    sd = net.state_dict()
+    torch.save(sd, tmp_path / "user.pt")
+    save_file({k: v.numpy() for k, v in sd.items()}, str(tmp_path / "user.safetensors"))
+    return [tmp_path / "user.pt", tmp_path / "user.safetensors"]
+
+
+def cli_error(argv: list[str], capsys) -> str:
+    """Run the CLI, expecting exit 2 and exactly one line on stderr without a traceback."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("fsm-lstm: error: ") and "Traceback" not in err, err
+    return err
+
+
+@pytest.mark.parametrize("cell, layers, embedding, middle, batch_first", [
+    ("lstm", 1, None, None, False),
+    ("lstm", 2, 5, 7, True),
+    ("gru", 2, None, 4, False),
+    ("gru", 1, 3, None, True),
+    ("rnn", 2, 6, None, False),
+    ("rnn", 1, None, 5, False),
+])
+def test_state_dict_and_safetensors_import_exactly(cell, layers, embedding, middle, batch_first, tmp_path, capsys):
+    torch.manual_seed(layers * 10 + (embedding or 0))
+    net = UserNet(cell, 4, 6, layers, 3, embedding, middle, batch_first)
+    for path in save_both(net, tmp_path):
+        out = tmp_path / f"{path.suffix[1:]}.npz"
+        argv = ["import", str(path), "-o", str(out), "--alphabet", "a b c d", "--heads", "accept next:a next:d"]
+        assert main(argv + (["--compose-linear"] if middle else [])) == 0
+        assert f"wrote {out}" in capsys.readouterr().out
+        model = load_model(out)
+        assert model.cell == cell and len(model.layers) == layers
+        assert model.units == tuple(f"unit {u}" for u in range(6))
+        imported = model.extra["imported"]
+        assert imported["format"] == "torch"
+        assert imported["layers"][-1] == ("fc2 (Linear)" if middle else "fc1 (Linear)")
+        assert ("embed (Embedding)" in imported["layers"]) == bool(embedding)
+        check_same(model, net, words(4, seed=layers))
+
+
+def test_two_class_output_with_one_label_becomes_one_head(tmp_path, capsys):
+    torch.manual_seed(1)
+    net = UserNet("gru", 3, 5, 2, 2, embedding=4)
+    torch.save(net.state_dict(), tmp_path / "two.pt")
+    assert main(["import", str(tmp_path / "two.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "x y z",
+                 "--heads", "accept"]) == 0
+    assert "output 1 > output 0" in capsys.readouterr().out
+    model = load_model(tmp_path / "m.npz")
+    assert model.heads == ("accept",)
+    check_same(model, net, words(3), two_class=True)
+    # decoded as argmax, exactly: accept is true exactly when class 1 wins
+    want = torch_logits(net, words(3))
+    assert np.array_equal(run(model, words(3)).decoded()[1:, :, 0], want[..., 1] > want[..., 0])
+
+
+def test_two_linears_need_the_compose_flag(tmp_path, capsys):
+    torch.manual_seed(2)
+    torch.save(UserNet("lstm", 3, 4, 1, 2, middle=5).state_dict(), tmp_path / "m.pt")
+    argv = ["import", str(tmp_path / "m.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c", "--heads",
+            "accept next:a"]
+    err = cli_error(argv, capsys)
+    assert "--compose-linear" in err and "fc1 and fc2" in err
+    assert not (tmp_path / "m.npz").exists()
+    assert main(argv + ["--compose-linear"]) == 0
+
+
+def test_markers_and_final_only_go_into_the_meta(tmp_path, capsys):
+    torch.manual_seed(3)
+    torch.save(UserNet("lstm", 3, 4, 1, 1).state_dict(), tmp_path / "m.pt")
+    base = ["import", str(tmp_path / "m.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "B a E", "--heads",
+            "accept"]
+    assert main(base + ["--final-only", "--start-marker", "B", "--end-marker", "E"]) == 0
+    with np.load(tmp_path / "m.npz") as data:
+        meta = json.loads(str(data["meta"]))
+    assert meta["final_only"] is True and meta["start_marker"] == "B" and meta["end_marker"] == "E"
+    assert main(base) == 0
+    with np.load(tmp_path / "m.npz") as data:
+        meta = json.loads(str(data["meta"]))
+    assert "final_only" not in meta and "start_marker" not in meta
+    assert "not in the alphabet" in cli_error(base + ["--end-marker", "Q"], capsys)
+
+
+@settings(max_examples=25, deadline=None)
+@given(cell=st.sampled_from(sorted(KINDS)), K=st.integers(1, 5), hidden=st.integers(1, 6), layers=st.integers(1, 2),
+       outputs=st.integers(1, 4), embedding=st.one_of(st.none(), st.integers(1, 5)),
+       middle=st.one_of(st.none(), st.integers(1, 4)), seed=st.integers(0, 2**16))
+def test_any_shapes_and_weights_import_exactly(cell, K, hidden, layers, outputs, embedding, middle, seed):
+    torch.manual_seed(seed)
+    net = UserNet(cell, K, hidden, layers, outputs, embedding, middle)
+    assume(not (middle and hidden == middle == outputs))  # two square Linears: their order is not in the file
+    tensors = {k: v.numpy() for k, v in net.state_dict().items()}
+    alphabet = [f"s{k}" for k in range(K)]
+    heads = [f"state:q{k}" for k in range(outputs)]
+    model = model_from_tensors(tensors, alphabet, heads, compose_linear=True)
+    check_same(model, net, words(K, seed=seed, count=40))
+
+
+def test_state_dict_under_a_state_dict_key_and_bias_free_modules(tmp_path):
+    torch.manual_seed(4)
+    net = UserNet("lstm", 3, 4, 2, 2)
+    net.encoder = torch.nn.LSTM(3, 4, num_layers=2, bias=False)
+    torch.save({"state_dict": net.state_dict(), "epoch": 3}, tmp_path / "ckpt.pt")
+    model = read_model(tmp_path / "ckpt.pt", "a b c".split(), ["accept", "next:a"])
+    assert any("bias=False" in n for n in model.extra["imported"]["notes"])
+    check_same(model, net, words(3))
+
+
+def run_verify_extract(source, tmp_path, capsys, accept: list[bool]) -> None:
+    """Import ``source`` (alphabet 0 1, one accept head) through the CLI; the file and the same file without
+    meta.units then run (decoding ``accept`` on '0110'), verify and extract through the CLI."""
+    assert main(["import", str(source), "-o", str(tmp_path / "m.npz"), "--alphabet", "0 1", "--heads",
+                 "accept"]) == 0
+    with np.load(tmp_path / "m.npz") as data:
+        arrays = dict(data)
+    meta = json.loads(str(arrays["meta"]))
+    del meta["units"]
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(tmp_path / "bare.npz", **arrays)
+    for path in (tmp_path / "m.npz", tmp_path / "bare.npz"):
+        capsys.readouterr()
+        assert main(["run", str(path), "0110", "--json"]) == 0
+        records = json.loads(capsys.readouterr().out)
+        assert [r["t"] for r in records] == [0, 1, 2, 3, 4]
+        assert [r["accept"] for r in records[1:]] == accept
+        assert main(["verify", str(path), "--grammar", "tomita3", "--max-len", "4", "--examples", "5"]) in (0, 1)
+        assert "heads checked" in capsys.readouterr().out
+        assert main(["extract", str(path), "-o", str(tmp_path / "x.toml")]) == 0
+        assert "states" in capsys.readouterr().out and (tmp_path / "x.toml").exists()
+
+
+def test_unitless_and_multi_layer_files_run_verify_and_extract(tmp_path, capsys):
+    torch.manual_seed(5)
+    net = UserNet("gru", 2, 3, 2, 1, embedding=2)
+    torch.save(net.state_dict(), tmp_path / "m.pt")
+    want = torch_logits(net, np.array([[0, 1, 1, 0]]))[:, 0, 0] > 0
+    run_verify_extract(tmp_path / "m.pt", tmp_path, capsys, want.tolist())
+
+
+# ----- refusals ----------------------------------------------------------------------------------------
+def _sd(cell="lstm", **kw):
+    torch.manual_seed(6)
+    return {k: v.detach().clone() for k, v in UserNet(cell, 3, 4, 1, 2, **kw).state_dict().items()}
+
+
+def _write_safetensors_raw(path, header: dict, body: bytes) -> None:
+    text = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(text)) + text + body)
+
+
+class Evil:
+    def __reduce__(self):
+        return (print, ("pwned",))
+
+
+BAD_PT = {
+    "bidirectional": (lambda: {**_sd(), "encoder.weight_ih_l0_reverse": torch.zeros(16, 3)}, "bidirectional"),
+    "projection": (lambda: {**_sd(), "encoder.weight_hr_l0": torch.zeros(2, 4)}, "projection"),
+    "peephole": (lambda: {**_sd(), "encoder.weight_ci_l0": torch.zeros(4)}, "peepholes"),
+    "batchnorm": (lambda: {**_sd(), "bn.running_mean": torch.zeros(4)}, "cannot place"),
+    "int": (lambda: {**_sd(), "bn.num_batches_tracked": torch.tensor(3)}, "int64"),
+    "bfloat16": (lambda: {k: v.to(torch.bfloat16) for k, v in _sd().items()}, "bfloat16"),
+    "1-D weight": (lambda: {**_sd(), "encoder.weight_ih_l0": torch.zeros(16)}, "shape (16,)"),
+    "nan": (lambda: {**_sd(), "fc1.bias": torch.tensor([float("nan"), 0.0])}, "NaN"),
+    "missing": (lambda: {k: v for k, v in _sd().items() if k != "encoder.bias_hh_l0"}, "lacks bias_hh"),
+    "no head": (lambda: {k: v for k, v in _sd().items() if not k.startswith("fc1")}, "linear head"),
+    "two modules": (lambda: {**_sd(), **{"other." + k.split(".", 1)[1]: v for k, v in _sd().items()
+                                         if k.startswith("encoder.")}}, "one recurrent module"),
+    "not a dict": (lambda: [torch.zeros(3)], "not a state_dict"),
+    "non-tensor": (lambda: {**_sd(), "note": "hello"}, "not a tensor"),
+    "wrong gates": (lambda: {**_sd(), "encoder.weight_hh_l0": torch.zeros(10, 4),
+                             "encoder.weight_ih_l0": torch.zeros(10, 3), "encoder.bias_ih_l0": torch.zeros(10),
+                             "encoder.bias_hh_l0": torch.zeros(10)}, "4H, 3H or H"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_PT))
+def test_bad_state_dicts_get_one_line(case, tmp_path, capsys):
+    make, needle = BAD_PT[case]
+    torch.save(make(), tmp_path / "bad.pt")
+    err = cli_error(["import", str(tmp_path / "bad.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
+                     "--heads", "accept next:a"], capsys)
+    assert needle in err and str(tmp_path / "bad.pt") in err
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_hostile_and_truncated_torch_files(tmp_path, capsys):
+    torch.save(_sd(), tmp_path / "good.pt")
+    data = (tmp_path / "good.pt").read_bytes()
+    (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])
+    (tmp_path / "evil.pt").write_bytes(pickle.dumps({"x": Evil()}))
+    with zipfile.ZipFile(tmp_path / "zipevil.pt", "w") as zf:  # torch's zip layout with a hostile pickle
+        zf.writestr("archive/data.pkl", pickle.dumps(Evil()))
+        zf.writestr("archive/version", "3\n")
+    (tmp_path / "empty.pt").write_bytes(b"")
+    for name in ("cut.pt", "evil.pt", "zipevil.pt", "empty.pt"):
+        err = cli_error(["import", str(tmp_path / name), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
+                         "--heads", "accept"], capsys)
+        assert "not a readable torch state_dict" in err
+    assert "pwned" not in capsys.readouterr().out
+
+
+def _good_safetensors():
+    tensors = {k: v.numpy() for k, v in _sd().items()}
+    header, body, offset = {}, b"", 0
+    for name in sorted(tensors):
+        blob = np.ascontiguousarray(tensors[name], "<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(tensors[name].shape),
+                        "data_offsets": [offset, offset + len(blob)]}
+        body += blob
+        offset += len(blob)
+    return header, body
+
+
+def _edit(fn):
+    def make():
+        header, body = _good_safetensors()
+        return fn(header, body)
+    return make
+
+
+BAD_SAFETENSORS = {
+    "lying shape": (_edit(lambda h, b: ({**h, "fc1.bias": {**h["fc1.bias"], "shape": [100000, 100000]}}, b)),
+                    "not a safetensors file"),
+    "overlapping": (_edit(lambda h, b: ({**h, "fc1.weight": {**h["fc1.weight"],
+                                                             "data_offsets": h["fc1.bias"]["data_offsets"]}}, b)),
+                    "not a safetensors file"),
+    "negative offset": (_edit(lambda h, b: ({**h, "fc1.bias": {**h["fc1.bias"], "data_offsets": [-8, 0]}}, b)),
+                        "not a safetensors file"),
+    "past the end": (_edit(lambda h, b: (h, b[:-4])), "not a safetensors file"),
+    "bfloat16": (_edit(lambda h, b: ({**h, "fc1.bias": {**h["fc1.bias"], "dtype": "BF16", "shape": [4]}}, b)),
+                 "bfloat16"),
+    "int32": (_edit(lambda h, b: ({**h, "fc1.bias": {**h["fc1.bias"], "dtype": "I32"}}, b)), "I32"),
+    "1-D weight": (_edit(lambda h, b: ({**h, "encoder.weight_hh_l0": {**h["encoder.weight_hh_l0"],
+                                                                       "shape": [64]}}, b)), "shape (64,)"),
+    "nan": (_edit(lambda h, b: (h, b[:-4] + np.float32(np.nan).tobytes())), "NaN"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SAFETENSORS))
+def test_bad_safetensors_get_one_line(case, tmp_path, capsys):
+    header, body = BAD_SAFETENSORS[case][0]()
+    _write_safetensors_raw(tmp_path / "bad.safetensors", header, body)
+    err = cli_error(["import", str(tmp_path / "bad.safetensors"), "-o", str(tmp_path / "m.npz"), "--alphabet",
+                     "a b c", "--heads", "accept next:a"], capsys)
+    assert BAD_SAFETENSORS[case][1] in err
+
+
+def test_safetensors_header_tricks(tmp_path, capsys):
+    (tmp_path / "huge.safetensors").write_bytes(struct.pack("<Q", 1 << 40) + b"{}")
+    (tmp_path / "tiny.safetensors").write_bytes(b"\x01")
+    (tmp_path / "json.safetensors").write_bytes(struct.pack("<Q", 5) + b"[1,2]")
+    for name in ("huge", "tiny", "json"):
+        err = cli_error(["import", str(tmp_path / f"{name}.safetensors"), "-o", str(tmp_path / "m.npz"),
+                         "--alphabet", "a", "--heads", "accept"], capsys)
+        assert "not a safetensors file" in err
+
+
+def test_library_errors_are_user_errors(tmp_path):
+    header, body = _good_safetensors()
+    _write_safetensors_raw(tmp_path / "ok.safetensors", header, body)
+    with pytest.raises(UserError, match="the network reads 3 symbols"):
+        read_model(tmp_path / "ok.safetensors", ["a", "b"], ["accept", "next:a"])
+    with pytest.raises(UserError, match="2 outputs but 3 labels"):
+        read_model(tmp_path / "ok.safetensors", ["a", "b", "c"], ["accept", "next:a", "next:b"])
+    with pytest.raises(UserError, match="not an nn.GRU"):
+        read_model(tmp_path / "ok.safetensors", ["a", "b", "c"], ["accept"], cell="gru")

@@ -1,0 +1,197 @@
+"""Verdicts speak of the network: proven only with a certificate, otherwise what was run, or a counterexample
+that the network itself gets wrong (checked here by an independent torch run and the set-based oracle)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from fsm_lstm.cli import main
+from fsm_lstm.compiler import compile_grammar
+from fsm_lstm.extract import extract
+from fsm_lstm.grammar import Grammar
+from fsm_lstm.grammar_files import load_grammar
+from fsm_lstm.model import Model, save_model
+from fsm_lstm.verify import judge
+from tests.oracle import accepts
+from tests.test_verify import leaky_reber
+
+
+def torch_accept_logits(model: Model, word: tuple[str, ...]) -> np.ndarray:
+    """The accept logit after every prefix, by torch.nn.LSTM loaded with the model's arrays (independent of the
+    numpy runtime)."""
+    layer = model.layers[0]
+    lstm = torch.nn.LSTM(len(model.alphabet), layer.hidden_size)
+    with torch.no_grad():
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(lstm, f"{name}_l0").copy_(torch.from_numpy(getattr(layer, name)))
+        x = torch.nn.functional.one_hot(torch.tensor([model.alphabet.index(a) for a in word], dtype=torch.long),
+                                        len(model.alphabet)).float()[:, None, :]
+        out = lstm(x)[0][:, 0] if word else torch.zeros(0, layer.hidden_size)
+        h = torch.cat([torch.zeros(1, layer.hidden_size), out]).numpy()
+    k = model.heads.index("accept")
+    return h @ model.head_weight[k] + model.head_bias[k]
+
+
+def blind(model: Model) -> Model:
+    return dataclasses.replace(model, units=(), extra={})
+
+
+def wrong_only_on_the_empty_word() -> tuple[Model, Grammar]:
+    """The network of 'a*' (the empty word accepted), judged against 'a+' with a fresh start state: the two
+    differ on the empty word alone."""
+    g = Grammar(name="astar", start="s", accept=frozenset({"s"}), alphabet=("a", "b"), states=("s",),
+                transitions=(("s", "a", "s"),))
+    plus = Grammar(name="aplus", start="p", accept=frozenset({"s"}), alphabet=("a", "b"), states=("p", "s"),
+                   transitions=(("p", "a", "s"), ("s", "a", "s")))
+    return blind(compile_grammar(g)), plus
+
+
+def test_a_model_wrong_only_at_t0_is_never_called_equivalent(tmp_path, capsys):
+    model, reference = wrong_only_on_the_empty_word()
+    verdict = judge(model, extract(model).grammar, reference)
+    assert verdict.status == "fails" and verdict.counterexample.word == () and verdict.counterexample.step == 0
+    assert (torch_accept_logits(model, ())[0] > 0) != accepts(reference, ())
+    path = tmp_path / "m.npz"
+    save_model(model, path)
+    (tmp_path / "aplus.toml").write_text('name = "aplus"\nstart = "p"\naccept = ["s"]\nalphabet = ["a", "b"]\n'
+                                        'transitions = [["p", "a", "s"], ["s", "a", "s"]]\n')
+    code = main(["extract", str(path), "--grammar", str(tmp_path / "aplus.toml"), "-o", str(tmp_path / "x.toml")])
+    out = capsys.readouterr().out
+    assert code == 1 and "disagrees with aplus on '' (0 symbols), confirmed on the network" in out
+    assert "equivalent" not in out
+
+
+def test_a_model_wrong_only_beyond_length_40_is_never_called_proven(tmp_path, capsys):
+    model = leaky_reber(45)
+    grammar = load_grammar("reber")
+    word = tuple("BT" + "S" * 45)
+    assert (torch_accept_logits(model, word)[-1] > 0) != accepts(grammar, word)  # the leak is real
+    assert all((torch_accept_logits(model, tuple("BT" + "S" * k))[-1] > 0) == accepts(grammar, tuple("BT" + "S" * k))
+               for k in range(40))
+    verdict = judge(model, None, grammar, examples=100)
+    assert verdict.status != "proven" and not verdict.report.proven
+    if verdict.status == "agrees":
+        assert "not proven for every length" in verdict.text
+    else:
+        c = verdict.counterexample
+        assert (torch_accept_logits(model, c.word)[-1] > 0) != accepts(grammar, c.word)
+    path = tmp_path / "leaky.npz"
+    save_model(model, path)
+    main(["extract", str(path), "--grammar", "reber", "-o", str(tmp_path / "x.toml"), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert report["verdict"]["status"] != "proven"
+    assert report["verdict"]["evidence"]["proven_all_lengths"] is False
+    assert report["verdict"]["evidence"]["exhaustive_max_len"] >= 5
+
+
+def test_random_models_get_counterexamples_confirmed_on_the_network():
+    torch.manual_seed(3)
+    grammar = load_grammar("tomita4")
+    lstm, head = torch.nn.LSTM(2, 6), torch.nn.Linear(6, 1)
+    from fsm_lstm.model import Layer
+    layer = Layer(*(getattr(lstm, f"{n}_l0").detach().numpy().copy()
+                    for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")))
+    model = Model((layer,), head.weight.detach().numpy().copy(), head.bias.detach().numpy().copy(),
+                  grammar.alphabet, ("accept",))
+    verdict = judge(model, extract(model).grammar, grammar, examples=50)
+    assert verdict.status == "fails"
+    c = verdict.counterexample
+    assert (torch_accept_logits(model, c.word)[-1] > 0) != accepts(grammar, c.word)
+
+
+def test_leaky_model_counterexample_is_confirmed_and_shortest(capsys, tmp_path):
+    model = leaky_reber(5)
+    grammar = load_grammar("reber")
+    verdict = judge(model, extract(model).grammar, grammar, examples=50)
+    assert verdict.status == "fails"
+    c = verdict.counterexample
+    assert (torch_accept_logits(model, c.word)[-1] > 0) != accepts(grammar, c.word)
+    assert c.word == tuple("BT" + "S" * 5)
+
+
+def test_poor_fidelity_exits_1_and_still_writes_its_best_automaton(tmp_path, capsys):
+    torch.manual_seed(0)
+    gru, head = torch.nn.GRU(3, 64), torch.nn.Linear(64, 1)
+    from fsm_lstm.model import Layer
+    layer = Layer(*(getattr(gru, f"{n}_l0").detach().numpy().copy() * 3
+                    for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")))
+    model = Model((layer,), head.weight.detach().numpy().copy() * 5, head.bias.detach().numpy().copy(),
+                  ("a", "b", "c"), ("accept",), cell="gru")
+    path = tmp_path / "chaos.npz"
+    save_model(model, path)
+    code = main(["extract", str(path), "-o", str(tmp_path / "x.toml"), "--max-states", "2", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and report["below_min_fidelity"] and report["fidelity"] < 0.99
+    assert report["stopped"] == "max-states" and (tmp_path / "x.toml").exists()
+    code = main(["extract", str(path), "-o", str(tmp_path / "y.toml"), "--max-states", "2"])
+    assert code == 1 and "POOR FIDELITY" in capsys.readouterr().out
+
+
+def marked(g: Grammar, start: str = "<s>", end: str = "</s>") -> Grammar:
+    """The language START w END for w in L(g)."""
+    edges = [("S", start, g.start), *g.transitions, *((q, end, "F") for q in g.accept)]
+    return Grammar(name=g.name, start="S", accept=frozenset({"F"}), alphabet=(*g.alphabet, start, end),
+                   states=("S", *g.states, "F"), transitions=tuple(edges))
+
+
+@pytest.mark.parametrize("name", ["tomita3", "tomita5", "parity"])
+def test_word_level_models_extract_over_the_inner_alphabet_and_verify(name, tmp_path, capsys):
+    g = load_grammar(name)
+    model = dataclasses.replace(blind(compile_grammar(marked(g))),
+                                extra={"final_only": True, "start_marker": "<s>", "end_marker": "</s>"})
+    result = extract(model)
+    from fsm_lstm.automata import equivalent, minimise
+    assert equivalent(result.grammar, g) and len(result.grammar.states) == len(minimise(g).states)
+    assert result.fidelity == 1.0 and result.grammar.alphabet == g.alphabet
+    verdict = judge(model, result.grammar, g)
+    assert verdict.status == "agrees" and verdict.report.max_len >= 6
+    path = tmp_path / "w.npz"
+    save_model(model, path)
+    words = tmp_path / "words.txt"
+    words.write_text("".join(f"<s> {' '.join(w)} </s>\n" for w in ["", "1", "0 1", "1 1 0"] * 10))
+    assert main(["extract", str(path), "--grammar", name, "--words", str(words), "-o", str(tmp_path / "x.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "held-out words (the --words held out)" in out and "accept read after whole words" in out
+    assert main(["run", str(path), "1 1 0", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["read"] == "<s> 1 1 0 </s>" and record["accept"] == accepts(g, ("1", "1", "0"))
+    other = "tomita1" if name != "tomita1" else "tomita2"
+    assert main(["verify", str(path), "--grammar", other, "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    word = tuple(report["counterexample"]["string"].split())
+    assert accepts(g, word) != accepts(load_grammar(other), word)
+
+
+def test_unitless_and_two_layer_model_files_run_verify_and_extract(tmp_path, capsys):
+    from fsm_lstm.train import TrainConfig, train
+    g = load_grammar("tomita1")
+    model, _ = train(g, TrainConfig(task="accept", hidden=4, layers=2, samples=300, epochs=3))
+    arrays = dict(model.arrays())
+    for units in (None, [f"l{k} u{u}" for k in range(2) for u in range(4)]):
+        meta = {"alphabet": list(model.alphabet), "heads": list(model.heads), "cell": "lstm"}
+        if units:
+            meta["units"] = units
+        np.savez(tmp_path / "m.npz", **arrays, meta=np.array(json.dumps(meta)))
+        assert main(["run", str(tmp_path / "m.npz"), "0101"]) == 0
+        assert main(["verify", str(tmp_path / "m.npz"), "--grammar", "tomita1", "--max-len", "4",
+                     "--examples", "5"]) in (0, 1)
+        assert main(["extract", str(tmp_path / "m.npz"), "-o", str(tmp_path / "x.toml"), "--min-fidelity", "0"]) == 0
+    capsys.readouterr()
+    meta["units"] = ["x"] * 5
+    np.savez(tmp_path / "m.npz", **arrays, meta=np.array(json.dumps(meta)))
+    assert main(["run", str(tmp_path / "m.npz"), "0101"]) == 2
+    assert "give 4 for the last layer, or 8 for every layer (4 + 4)" in capsys.readouterr().err
+
+
+def test_pytest_plugin_never_certifies_another_grammar(pytester, tmp_path):
+    path = tmp_path / "t3.npz"
+    save_model(compile_grammar(load_grammar("tomita3")), path)
+    result = pytester.runpytest("--fsm-grammar", "tomita4", "--fsm-model", str(path), "--fsm-max-len", "3",
+                                "--fsm-examples", "5", "-rs", "-q")
+    result.stdout.fnmatch_lines(["*not applicable*compiled from 'tomita3'*"])
+    assert "certificate PASSED" not in result.stdout.str()
