@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -84,7 +85,7 @@ class _OutOfBudget(Exception):
     """The SUL's word-query budget or time is spent."""
 
 
-def _network_sul(model: Model, budget: int, deadline: float):  # noqa: ANN202 (AALpy is imported lazily)
+def _network_sul(model: Model, budget: int, deadline: float) -> Any:  # an aalpy SUL (AALpy is imported lazily)
     from aalpy.base import SUL
 
     start, end = model.extra.get("start_marker"), model.extra.get("end_marker")
@@ -134,7 +135,7 @@ def _network_sul(model: Model, budget: int, deadline: float):  # noqa: ANN202 (A
     return NetworkSUL()
 
 
-def _budget_oracle(alphabet: list[str], sul, lengths: tuple[int, int], budget: int, deadline: float):  # noqa: ANN001,ANN202
+def _budget_oracle(alphabet: list[str], sul: Any, lengths: tuple[int, int], budget: int, deadline: float) -> Any:
     from aalpy.oracles import RandomWordEqOracle
 
     class BudgetOracle(RandomWordEqOracle):
@@ -147,7 +148,7 @@ def _budget_oracle(alphabet: list[str], sul, lengths: tuple[int, int], budget: i
             self.hypothesis = None
             self.stopped: str | None = None
 
-        def find_cex(self, hypothesis):  # noqa: ANN001,ANN201
+        def find_cex(self, hypothesis: Any) -> list[str] | None:
             self.hypothesis = hypothesis
             while True:
                 if sul.queries >= budget:
@@ -170,7 +171,7 @@ def _budget_oracle(alphabet: list[str], sul, lengths: tuple[int, int], budget: i
     return BudgetOracle()
 
 
-def aalpy_to_grammar(dfa, inner: Sequence[str]) -> Grammar:  # noqa: ANN001
+def aalpy_to_grammar(dfa: Any, inner: Sequence[str]) -> Grammar:
     """An AALpy DFA as a grammar over the inner alphabet."""
     names = {id(s): f"s{k}" for k, s in enumerate(dfa.states)}
     edges = tuple((names[id(s)], a, names[id(t)]) for s in dfa.states for a, t in s.transitions.items())

@@ -6,26 +6,28 @@ trained model --extract--> Grammar --compare--> equivalent or a confirmed counte
 """
 
 from .automata import determinise, equivalent, minimise, shortest_difference, trim
-from .certify import Certificate, certify
+from .build import BuildResult, Built, build
+from .certify import Certificate, Failure, certify
 from .compiler import compile_grammar
 from .errors import GrammarError, ModelError, UserError
 from .extract import Extraction, extract
 from .grammar import Grammar
 from .grammar_files import bundled_names, load_grammar, save_grammar
-from .model import Model, load_model, save_model
+from .model import Model, load_model, save_model, stored_grammar
 from .regex import regex_grammar
 from .runtime import Trace, run
 from .semantics import Semantics
 from .sheets import write_workbook
-from .train import TrainConfig, train
+from .train import TrainConfig, TrainResult, train
 from .reading import Reading
-from .verify import Report, Verdict, judge, verify
+from .verify import Counterexample, Report, Verdict, judge, verify
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Certificate", "Extraction", "Grammar", "GrammarError", "Model", "ModelError", "Reading", "Report", "Semantics", "Trace", "TrainConfig",
-    "UserError", "Verdict", "bundled_names", "certify", "compile_grammar", "determinise", "equivalent", "extract", "judge",
-    "load_grammar", "load_model", "minimise", "regex_grammar", "run", "save_grammar", "save_model",
-    "shortest_difference", "train", "trim", "verify", "write_workbook",
+    "BuildResult", "Built", "Certificate", "Counterexample", "Extraction", "Failure", "Grammar", "GrammarError",
+    "Model", "ModelError", "Reading", "Report", "Semantics", "Trace", "TrainConfig", "TrainResult", "UserError",
+    "Verdict", "build", "bundled_names", "certify", "compile_grammar", "determinise", "equivalent", "extract",
+    "judge", "load_grammar", "load_model", "minimise", "regex_grammar", "run", "save_grammar", "save_model",
+    "shortest_difference", "stored_grammar", "train", "trim", "verify", "write_workbook",
 ]

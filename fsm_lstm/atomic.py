@@ -12,14 +12,16 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 import signal
 import stat
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .errors import Terminated, UserError
+
+__all__ = ["atomic_path", "output_path", "terminate_as_exception", "write_atomic", "write_error", "write_text_atomic"]
 
 _KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
@@ -108,15 +110,17 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     if not folder.is_dir():
         raise UserError(f"cannot write {target}: folder {folder} does not exist; create it or choose another path")
     with terminate_as_exception():
+        # The name is chosen before the file exists, so that a signal handled at any point (Python runs handlers
+        # in the main thread even when another thread received the signal) finds it in ``tmp_path``.
         tmp_path: Path | None = None
-        blocked = _block_signals()  # no Ctrl-C between creating the temporary file and owning it
+        blocked = _block_signals()
         try:
+            tmp_path = folder / f".{final.name[:80]}.{secrets.token_hex(8)}.tmp"
             try:
-                fd, tmp = tempfile.mkstemp(prefix=f".{final.name[:80]}.", suffix=".tmp", dir=folder)
+                os.close(os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
             except OSError as exc:
+                tmp_path = None if exc.errno == errno.EEXIST else tmp_path
                 raise write_error(target, exc) from None
-            tmp_path = Path(tmp)
-            os.close(fd)
             _unblock_signals(blocked)  # a pending signal fires here, inside the try that removes the file
             yield tmp_path
             if output_path(target) != final:  # replaced meanwhile by a link elsewhere: refuse, keep both

@@ -8,6 +8,9 @@ import numpy as np
 
 from .grammar import Edge, Grammar
 
+__all__ = ["determinise", "equivalent", "minimise", "renumber", "shortest_accepted", "shortest_difference",
+           "transition_table", "trim"]
+
 
 def trim(g: Grammar, keep_unreachable: bool = False) -> Grammar:
     """Drop states that cannot reach an accepting state (and unreachable ones unless asked to keep them).

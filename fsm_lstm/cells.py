@@ -11,6 +11,8 @@ import numpy as np
 
 from .model import Layer
 
+__all__ = ["PlainCell", "sigmoid"]
+
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """1 / (1 + exp(-z)); exp may overflow to inf, giving 0 as it should."""

@@ -22,13 +22,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .compiler import edge_label
+from .automata import equivalent
 from .errors import UserError
 from .grammar import Grammar
-from .model import Model
+from .labels import STARTED, edge_label, parse_head
+from .model import Model, stored_grammar
 from .semantics import Semantics
-from .toml_format import parse_toml
 from .words import format_word
+
+__all__ = ["Certificate", "Failure", "ROUNDOFF", "certificate_grammar", "certify", "same_machine"]
 
 ROUNDOFF = {"float32": 2.0 ** -24, "float64": 2.0 ** -53}
 
@@ -57,6 +59,17 @@ class Certificate:
     off_box: tuple[float, float, float, float] = (math.nan,) * 4
     failure: Failure | None = None
     stats: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON form: the outcome, the margin (None when not proven), the boxes and the failure."""
+        out: dict[str, object] = {
+            "proven": self.proven, "margin": self.margin if self.proven else None,
+            "configurations": self.configurations, "iterations": self.iterations, "precision": self.precision,
+            "on_box": dict(zip(("c_lo", "c_hi", "h_lo", "h_hi"), self.on_box)),
+            "off_box": dict(zip(("c_lo", "c_hi", "h_lo", "h_hi"), self.off_box))}
+        if self.failure:
+            out["failure"] = {k: v for k, v in vars(self.failure).items() if v is not None}
+        return out
 
     def summary(self) -> str:
         """One line for people."""
@@ -144,13 +157,24 @@ class _TooMany(Exception):
 
 
 # ----- the proof ----------------------------------------------------------------------------
-def model_grammar(model: Model) -> Grammar:
-    """The grammar stored in a compiled model's meta."""
-    text = model.extra.get("grammar")
-    if not text:
-        raise UserError("the model carries no grammar in its meta; certify it against one with --grammar, "
-                        "or use `fsm-lstm verify` for trained models")
-    return parse_toml(text)
+def certificate_grammar(model: Model, reference: Grammar | None = None) -> tuple[Grammar | None, str]:
+    """The grammar the certificate of ``model`` is computed against (the one it was compiled from), if the
+    certificate can speak for ``reference`` (same language); otherwise None and the reason, in a phrase."""
+    stored = stored_grammar(model)
+    if stored is None:
+        return None, "the model carries no compiled grammar"
+    if model.cell != "lstm" or len(model.layers) != 1:
+        return None, "the certificate covers single-layer LSTMs built by the compiler"
+    if reference is not None and reference != stored and not equivalent(reference, stored):
+        return None, (f"the model was compiled from {stored.name!r}, whose language differs from "
+                      f"{reference.name!r}")
+    return stored, ""
+
+
+def same_machine(a: Grammar, b: Grammar) -> bool:
+    """True when the two grammars have the same start, accepting states and edges: then state heads proven for
+    one are proven for the other (an equivalent grammar shares only the accept and next heads)."""
+    return (a.start, a.accept, set(a.transitions)) == (b.start, b.accept, set(b.transitions))
 
 
 def certify(model: Model, grammar: Grammar | None = None, unknown_start: bool | None = None,
@@ -167,7 +191,11 @@ class _Prover:
             raise UserError("the certificate covers single-layer LSTMs built by the compiler; "
                             "use `fsm-lstm verify` for other models")
         self.model = model
-        self.g = grammar if grammar is not None else model_grammar(model)
+        g = grammar if grammar is not None else stored_grammar(model)
+        if g is None:
+            raise UserError("the model carries no grammar in its meta (it was trained or imported), so there is "
+                            "nothing to prove; `fsm-lstm verify MODEL --grammar REF` checks it instead")
+        self.g = g
         self.unknown_start = bool(model.extra.get("unknown_start", False)) if unknown_start is None else unknown_start
         if precision not in ROUNDOFF:
             raise UserError(f"unknown precision {precision!r}; use float32 or float64")
@@ -190,7 +218,7 @@ class _Prover:
         unit_of_edge = np.full(len(g.transitions), -1, dtype=np.int64)
         started_units = []
         for u, label in enumerate(m.units):
-            if label == "started":
+            if label == STARTED:
                 started_units.append(u)
             elif label in label_to_edge:
                 unit_of_edge[label_to_edge[label]] = u
@@ -198,7 +226,7 @@ class _Prover:
                 return self.fail(f"unit {u} is labelled {label!r}, which is neither 'started' nor an edge of the "
                                  "grammar, so the proof cannot say what it should do", unit=label)
         for label in m.heads:
-            kind, _, arg = label.partition(":")
+            kind, arg = parse_head(label)
             if kind == "state" and arg not in g.state_index:
                 return self.fail(f"head {label!r} names a state that the grammar lacks", head=label)
         try:
@@ -491,8 +519,8 @@ class _Prover:
         nxt = sem.next(states)
         cols = []
         for label in self.model.heads:
-            kind, _, arg = label.partition(":")
-            if label == "accept":
+            kind, arg = parse_head(label)
+            if kind == "accept":
                 cols.append(sem.accept(states))
             elif kind == "next":
                 cols.append(nxt[:, g.symbol_index[arg]])

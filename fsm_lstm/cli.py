@@ -5,32 +5,38 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__
-from .automata import minimise, shortest_accepted
-from .certify import Certificate, certify, model_grammar
+from .automata import shortest_accepted
+from .build import build
+from .certify import certificate_grammar, certify, same_machine
 from .compiler import compile_grammar
 from .decode import decode
 from .draw import draw
 from .errors import UserError
 from .extract import Extraction, extract
 from .grammar import Grammar, structural_warnings
-from .grammar_files import bundled_names, load_grammar, resolve, save_grammar
+from .grammar_files import bundled_names, load_grammar, save_grammar, shown_path
 from .importer import read_model
-from .model import Model, load_model, save_model
+from .labels import parse_head
+from .model import Model, load_model, save_model, stored_grammar
 from .plot import plot_trace
+from .progress import ProgressDisplay
 from .runtime import run
 from .sheets import sample_input, write_workbook
 from .torch_export import save_onnx, save_torch
 from .train import TrainConfig, check_config, train
 from .reading import Reading, reading_of
-from .verify import Verdict, describe, judge, verify
+from .verify import EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, Verdict, describe, judge, verify
 from .words import encode, format_word, parse_word, read_words
+
+__all__ = ["DEFAULT_GRAMMAR", "build_parser", "cmd_build", "cmd_certify", "cmd_check", "cmd_compile", "cmd_convert",
+           "cmd_draw", "cmd_export", "cmd_extract", "cmd_import", "cmd_plot", "cmd_run", "cmd_sheet", "cmd_train",
+           "cmd_verify", "main"]
 
 DEFAULT_GRAMMAR = "reber"
 
@@ -52,78 +58,31 @@ def _grammar_of(spec: str) -> Grammar:
     """A grammar file, a compiled model's grammar, or the automaton extracted from a trained model."""
     if Path(spec).suffix == ".npz":
         model = load_model(spec)
-        if model.extra.get("grammar"):
-            return model_grammar(model)
-        return extract(model).grammar.with_changes(name=Path(spec).stem)
+        stored = stored_grammar(model)
+        return stored if stored is not None else extract(model).grammar.with_changes(name=Path(spec).stem)
     return load_grammar(spec)
-
-
-def _certificate_json(c: Certificate) -> dict:
-    out = {"proven": c.proven, "margin": c.margin if c.proven else None, "configurations": c.configurations,
-           "iterations": c.iterations, "precision": c.precision,
-           "on_box": dict(zip(("c_lo", "c_hi", "h_lo", "h_hi"), c.on_box)),
-           "off_box": dict(zip(("c_lo", "c_hi", "h_lo", "h_hi"), c.off_box))}
-    if c.failure:
-        out["failure"] = {k: v for k, v in vars(c.failure).items() if v is not None}
-    return out
 
 
 # ----- commands -----------------------------------------------------------------------------
 def cmd_build(args: argparse.Namespace) -> int:
-    import re
-
-    from .sheets import check_text
-
-    def safe(name: str) -> bool:  # usable as a file name in --out-dir: no path, no hidden file, no control character
-        return not re.search(r"[/\\\x00-\x1f\x7f]", name) and not name.startswith(".") and 0 < len(name) <= 120
-
     if args.all and args.grammars:
         raise UserError("give grammars or --all, not both")
     specs = bundled_names() if args.all else args.grammars or [DEFAULT_GRAMMAR]
-    out_dir = Path(args.out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UserError(f"{out_dir} is not a folder; choose another --out-dir")
-    grammars = [load_grammar(s) for s in specs]  # fail on bad input before writing anything
-    stems = []
-    for spec, g in zip(specs, grammars):
-        for what, values in (("grammar name", [g.name]), ("description", [g.description]), ("state", g.states),
-                             ("symbol", g.alphabet)):
-            for value in values:
-                check_text(value, f"{resolve(spec)}: {what}")  # the workbook could not hold it
-        stem = g.name if safe(g.name) else resolve(spec).stem  # output files are named after the grammar
-        if not safe(stem):
-            raise UserError(f"{resolve(spec)}: cannot name output files after grammar {g.name!r}; rename it")
-        stems.append(stem)
-    created = [p for p in (out_dir, *out_dir.parents) if not p.exists()]  # the folder first, then its parents
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create the folder {out_dir}: {exc.strerror}; choose another --out-dir") from None
-    try:
-        print(f"{'grammar':<16} {'states':>6} {'edges':>6} {'units':>6}  {'certificate':<12} {'margin':>7} "
-              f"{'time':>7}  outputs")
-        failed = 0
-        for stem, g in zip(stems, grammars):
-            t0 = time.perf_counter()
-            model = compile_grammar(g, unknown_start=args.unknown_start)
-            cert = certify(model)
-            target = out_dir / f"{stem}.npz"
-            save_model(model, target)
-            write_workbook(model, out_dir / f"{stem}.xlsx", sample_input(model), title=g.name)
-            states = sum(h.startswith("state:") for h in model.heads)
-            verdict = "proven" if cert.proven else "NOT PROVEN"
-            failed += not cert.proven
-            print(f"{stem:<16} {states:>6} {model.hidden_size - 1:>6} {model.hidden_size:>6}  "
-                  f"{verdict:<12} {cert.margin:>7.3f} {time.perf_counter() - t0:>6.2f}s  {target}, {target.with_suffix('.xlsx').name}")
-            if not cert.proven and cert.failure:
-                print(f"  {cert.failure.message}")
-    finally:
-        for folder in created:  # folders made for nothing are not left behind (rmdir keeps non-empty ones)
-            try:
-                folder.rmdir()
-            except OSError:
-                break
-    return 1 if failed else 0
+    with ProgressDisplay("building", total=len(specs), enabled=not args.json) as shown:
+        result = build(specs, args.out_dir, unknown_start=args.unknown_start,
+                       progress=shown.callback(lambda k, n, name: shown.advance(k, n, f"building {name}")))
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0 if result.proven else 1
+    print(f"{'grammar':<16} {'states':>6} {'edges':>6} {'units':>6}  {'certificate':<12} {'margin':>7} "
+          f"{'time':>7}  outputs")
+    for b in result.built:
+        cert = b.certificate
+        print(f"{b.stem:<16} {b.states:>6} {b.edges:>6} {b.units:>6}  {'proven' if cert.proven else 'NOT PROVEN':<12} "
+              f"{cert.margin:>7.3f} {b.seconds:>6.2f}s  {b.model}, {b.workbook.name}")
+        if not cert.proven and cert.failure:
+            print(f"  {cert.failure.message}")
+    return 0 if result.proven else 1
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
@@ -140,11 +99,23 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 def cmd_certify(args: argparse.Namespace) -> int:
     model, _ = _load(args.source, unknown_start=args.unknown_start)
+    reference = load_grammar(args.grammar) if args.grammar else None
+    if reference is not None:
+        stored, reason = certificate_grammar(model, reference)
+        if stored is None:
+            reason += f"; `fsm-lstm verify {args.source} --grammar {args.grammar}` checks it on strings instead"
+            print(json.dumps({"proven": False, "not_applicable": reason}, indent=2) if args.json else
+                  f"not applicable: {reason}")
+            return 1
     cert = certify(model, precision=args.precision)
     if args.json:
-        print(json.dumps(_certificate_json(cert), indent=2))
-    else:
-        print(cert.summary())
+        print(json.dumps(cert.to_dict(), indent=2))
+        return 0 if cert.proven else 1
+    print(cert.summary())
+    if cert.proven and reference is not None and not same_machine(stored, reference) \
+            and any(parse_head(h)[0] == "state" for h in model.heads):
+        print(f"note: the state heads are proven for the model's own grammar {stored.name!r}, whose language is "
+              f"{reference.name!r}'s; accept and next heads hold for {reference.name!r} as they are")
     return 0 if cert.proven else 1
 
 
@@ -204,13 +175,10 @@ def _run_word(model: Model, reading: Reading, args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     model, compiled_from = _load(args.source, unknown_start=args.unknown_start)
     reference = load_grammar(args.grammar) if args.grammar else compiled_from
-    tty = sys.stderr.isatty() and not args.json
-    progress = (lambda line: print(f"\r\033[K{line}", end="", file=sys.stderr, flush=True)) if tty else None
-    report = verify(model, reference, unknown_start=args.unknown_start or None, max_len=args.max_len,
-                    examples=args.examples, seed=args.seed, progress=progress, reading=_reading(model, args),
-                    memory=_memory(args))
-    if tty:
-        print("\r\033[K", end="", file=sys.stderr)
+    with ProgressDisplay("verifying", enabled=not args.json) as shown:
+        report = verify(model, reference, unknown_start=args.unknown_start or None, max_len=args.max_len,
+                        examples=args.examples, seed=args.seed, progress=shown.callback(shown.line),
+                        reading=_reading(model, args), memory=_memory(args))
     if args.json:
         print(json.dumps(report.to_dict(model.alphabet), indent=2))
     else:
@@ -226,7 +194,8 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     output_path(args.output)
     model, g = _load(args.source, unknown_start=args.unknown_start)
     text = sample_input(model) if args.input is None else args.input
-    write_workbook(model, args.output, text, steps=args.steps, title=g.name if g else Path(args.source).stem)
+    with ProgressDisplay(f"writing {args.output}"):
+        write_workbook(model, args.output, text, steps=args.steps, title=g.name if g else Path(args.source).stem)
     print(f"wrote {args.output} (input {text!r}; open the Trace sheet and type into cell B2)")
     return 0
 
@@ -242,17 +211,11 @@ def cmd_train(args: argparse.Namespace) -> int:
                          batch=args.batch, final_only=args.final_only, start_marker=args.start_marker,
                          end_marker=args.end_marker, threads=args.threads)
     check_config(g, config)  # before anything is written
-    tty = sys.stderr.isatty()
+    with ProgressDisplay("training", total=config.epochs) as shown:
+        def progress(epoch: int, epochs: int, loss: float, acc: float) -> None:
+            shown.advance(epoch, epochs, f"epoch {epoch}/{epochs} loss {loss:.4f} held-out {acc:.1%}")
 
-    def progress(epoch: int, epochs: int, loss: float, acc: float) -> None:
-        if tty:
-            bar = "#" * int(30 * epoch / epochs)
-            print(f"\r[{bar:<30}] epoch {epoch}/{epochs} loss {loss:.4f} held-out {acc:.1%}", end="",
-                  file=sys.stderr, flush=True)
-
-    model, result = train(g, config, progress)
-    if tty:
-        print(file=sys.stderr)
+        model, result = train(g, config, shown.callback(progress))
     save_model(model, args.output)
     marks = " ".join(f"{name} marker {m!r}" for name, m in (("start", config.start_marker), ("end", config.end_marker))
                      if m is not None)
@@ -270,12 +233,9 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if not 0 <= args.min_fidelity <= 1:
         raise UserError(f"--min-fidelity takes a share between 0 and 1, not {args.min_fidelity}")
     words = read_words(args.words, model.alphabet, reading.strip) if args.words else None
-    tty = sys.stderr.isatty() and not args.json
-    progress = (lambda line: print(f"\r\033[K{line}", end="", file=sys.stderr, flush=True)) if tty else None
-    result = extract(model, args.method, seed=args.seed, reading=reading, words=words, max_states=args.max_states,
-                     time_limit=args.time_limit, progress=progress)
-    if tty:
-        print("\r\033[K", end="", file=sys.stderr)
+    with ProgressDisplay("extracting", enabled=not args.json) as shown:
+        result = extract(model, args.method, seed=args.seed, reading=reading, words=words,
+                         max_states=args.max_states, time_limit=args.time_limit, progress=shown.callback(shown.line))
     extracted = result.grammar.with_changes(name=Path(args.output).stem)
     save_grammar(extracted, args.output)
     verdict = judge(model, extracted, reference, reading) if reference is not None else None
@@ -358,8 +318,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     try:
         minimal = minimal_dfa(g)
     except UserError as exc:
-        raise UserError(f"{resolve(args.grammar)}: {exc}") from None
-    print(f"{shown(str(resolve(args.grammar)))}: grammar {g.name!r}")
+        raise UserError(f"{shown_path(args.grammar)}: {exc}") from None
+    print(f"{shown(shown_path(args.grammar))}: grammar {g.name!r}")
     if g.description:
         print(f"  {shown(g.description)}")
     accepting = [s for s in g.states if s in g.accept]
@@ -406,23 +366,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"fsm-lstm {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     src = "a grammar (.toml, .dot, or a bundled name such as reber) or a model (.npz)"
+    grammar = "a grammar file (.toml, .dot) or a bundled name such as reber"
 
     s = sub.add_parser("build", help="compile and certify grammars, writing models and workbooks "
                        "(default: the bundled Reber grammar)")
-    s.add_argument("grammars", nargs="*", metavar="GRAMMAR", help="grammar files or bundled names (default: reber)")
+    s.add_argument("grammars", nargs="*", metavar="GRAMMAR", help="grammar files or bundled names (default: reber); "
+                   "each writes NAME.npz and NAME.xlsx, named after the grammar's `name`")
     s.add_argument("--all", action="store_true", help="build every bundled grammar")
-    s.add_argument("--out-dir", default="sheets", help="folder for the outputs (default: sheets)")
+    s.add_argument("-o", "--out-dir", default="sheets", metavar="FOLDER",
+                   help="folder for the outputs, created if needed (default: sheets)")
     s.add_argument("--unknown-start", action="store_true", help="every state is possible before the first symbol")
+    s.add_argument("--json", action="store_true", help="print a JSON report")
     s.set_defaults(func=cmd_build)
 
     s = sub.add_parser("compile", help="compile a grammar into a model file")
-    s.add_argument("grammar", metavar="GRAMMAR")
-    s.add_argument("-o", "--output", required=True, metavar="MODEL.npz")
+    s.add_argument("grammar", metavar="GRAMMAR", help=grammar)
+    s.add_argument("-o", "--output", required=True, metavar="MODEL.npz", help="the model file to write")
     s.add_argument("--unknown-start", action="store_true", help="every state is possible before the first symbol")
     s.set_defaults(func=cmd_compile)
 
     s = sub.add_parser("certify", help="prove the model right for every length (exit 0) or show where it breaks (1)")
     s.add_argument("source", metavar="GRAMMAR|MODEL", help=src)
+    s.add_argument("--grammar", metavar="REF", help="certify against this grammar: proven when the model was "
+                   "compiled from a grammar with REF's language, else 'not applicable' (exit 1)")
     s.add_argument("--precision", choices=("float32", "float64"), default="float32",
                    help="the arithmetic whose rounding the proof covers (float32 covers float64 too)")
     s.add_argument("--unknown-start", action="store_true", help="with a grammar: compile for an unknown start")
@@ -442,8 +408,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "wrong (1)")
     s.add_argument("source", metavar="MODEL|GRAMMAR", help=src)
     s.add_argument("--grammar", metavar="REF", help="the reference grammar (default: the one the model carries)")
-    s.add_argument("--max-len", type=int, metavar="N", help="enumerate every string up to this length "
-                   "(default: as long as 2 million prefixes allow)")
+    s.add_argument("--max-len", type=int, metavar="N", help="enumerate every string up to this length (default: "
+                   f"the longest whose strings number at most {EXHAUSTIVE_BUDGET:,} in all, at most "
+                   f"{EXHAUSTIVE_CAP}, and fit in --memory; a larger N is refused when it does not fit)")
     s.add_argument("--examples", type=int, default=200, metavar="N", help="hypothesis examples (default 200)")
     s.add_argument("--seed", type=int, default=0, help="seed of the hypothesis search (default 0)")
     s.add_argument("--unknown-start", action="store_true", help="every state is possible before the first symbol")
@@ -455,7 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sheet", help="write a workbook whose formulas run the model live")
     s.add_argument("source", metavar="GRAMMAR|MODEL", help=src)
-    s.add_argument("-o", "--output", required=True, metavar="BOOK.xlsx")
+    s.add_argument("-o", "--output", required=True, metavar="BOOK.xlsx", help="the workbook to write")
     s.add_argument("--input", metavar="STRING", help="the string in the input cell (default: an accepted example)")
     s.add_argument("--steps", type=int, metavar="N", help="rows of the trace (default: 30, or the input's length)")
     s.add_argument("--unknown-start", action="store_true", help="with a grammar: compile for an unknown start")
@@ -505,15 +472,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("export", help="export a model to ONNX or to a torch file")
     s.add_argument("source", metavar="MODEL", help=src)
-    s.add_argument("--to", choices=("onnx", "torch"), required=True)
-    s.add_argument("-o", "--output", required=True, metavar="FILE")
+    s.add_argument("--to", choices=("onnx", "torch"), required=True, help="ONNX, or a torch file for "
+                   "torch.load(..., weights_only=True)")
+    s.add_argument("-o", "--output", required=True, metavar="FILE", help="the file to write")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("import", help="import a PyTorch, safetensors, Keras, TensorFlow.js or ONNX model, exactly "
                        "or not at all")
     s.add_argument("file", metavar="FILE", help="a .pt/.pth state_dict, .safetensors, .keras, .h5, .onnx, or a "
                    "TensorFlow.js model.json (or its folder)")
-    s.add_argument("-o", "--output", required=True, metavar="MODEL.npz")
+    s.add_argument("-o", "--output", required=True, metavar="MODEL.npz", help="the model file to write")
     s.add_argument("--alphabet", required=True, help="the input symbols in one-hot order (or one per embedding "
                    "row), space-separated")
     s.add_argument("--heads", required=True, help="one label per head output, space-separated "
@@ -529,24 +497,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("plot", help="heatmaps of gates, c and h over the steps of a string (needs matplotlib)")
     s.add_argument("source", metavar="GRAMMAR|MODEL", help=src)
-    s.add_argument("string", metavar="STRING")
-    s.add_argument("-o", "--output", required=True, metavar="FILE.png")
+    s.add_argument("string", metavar="STRING", help="symbols without separators (BTXSE), or space-separated")
+    s.add_argument("-o", "--output", required=True, metavar="FILE.png", help="the picture to write")
     s.set_defaults(func=cmd_plot)
 
     s = sub.add_parser("draw", help="draw a grammar, a compiled model's grammar, or the automaton extracted from "
                        "a trained model, with Graphviz")
     s.add_argument("source", metavar="GRAMMAR|MODEL", help=src)
-    s.add_argument("-o", "--output", required=True, metavar="FILE.svg|png|pdf")
+    s.add_argument("-o", "--output", required=True, metavar="FILE.svg|png|pdf",
+                   help="the picture to write; its extension picks the format")
     s.set_defaults(func=cmd_draw)
 
     s = sub.add_parser("check", help="describe a grammar file: states, determinism, minimal size, examples, warnings")
-    s.add_argument("grammar", metavar="GRAMMAR")
+    s.add_argument("grammar", metavar="GRAMMAR", help=grammar)
     s.set_defaults(func=cmd_check)
 
-    s = sub.add_parser("convert", help="convert a grammar between TOML and DOT")
-    s.add_argument("input", metavar="IN")
-    s.add_argument("-o", "--output", required=True, metavar="OUT.toml|OUT.dot")
+    s = sub.add_parser("convert", help="convert a grammar between TOML and DOT (the AALpy convention)")
+    s.add_argument("input", metavar="IN", help=grammar)
+    s.add_argument("-o", "--output", required=True, metavar="OUT.toml|OUT.dot",
+                   help="the grammar file to write; its extension picks the format")
     s.set_defaults(func=cmd_convert)
+    for action in sub._choices_actions:  # every command's --help opens with its one-line summary
+        command = sub.choices[action.dest]
+        command.description = command.description or action.help
     return p
 
 

@@ -1,4 +1,4 @@
-"""Grammar -> Model: the reference construction of DESIGN.md, one LSTM unit per edge plus ``started``.
+"""Grammar -> Model: the reference construction (docs/construction.md), one LSTM unit per edge plus ``started``.
 
 Unit e = (p, a, q) fires when edge e was crossed by the last symbol. Forget gates are shut (bias -F),
 candidates pinned to 1 (+F), output gates open (+F), so c_e ~ i_e and v_e = h_e / tanh(1) is ~0 or ~1.
@@ -19,9 +19,12 @@ import numpy as np
 from .automata import minimise, trim
 from .errors import UserError
 from .grammar import Grammar, determinised
+from .labels import ACCEPT, STARTED, edge_label, next_label, state_label
 from .model import Layer, Model, max_array_elements
 from .semantics import Semantics
 from .toml_format import to_toml
+
+__all__ = ["Gains", "TANH1", "check_size", "compile_grammar", "head_rows", "minimal_dfa", "prepare"]
 
 TANH1 = math.tanh(1.0)
 
@@ -34,11 +37,6 @@ class Gains:
     gate: float | None = None  # G: input-gate gain
     wrong_symbol: float | None = None  # W: penalty when the edge's symbol is not the input
     head: float = 4.0          # kappa: head gain
-
-
-def edge_label(p: str, a: str, q: str) -> str:
-    """The unit label of edge p -a-> q."""
-    return f"edge {p} -{a}-> {q}"
 
 
 def minimal_dfa(grammar: Grammar, keep_unreachable: bool = False) -> Grammar:
@@ -155,7 +153,7 @@ def compile_grammar(grammar: Grammar, unknown_start: bool = False, gains: Gains 
     layer = Layer(w_ih, w_hh, b_ih.astype(f32), np.zeros(4 * H, f32))
     return Model(layers=(layer,), head_weight=head_w.astype(f32), head_bias=head_b.astype(f32),
                  alphabet=g.alphabet, heads=tuple(labels),
-                 units=tuple([edge_label(*e) for e in edges] + ["started"]), cell="lstm",
+                 units=tuple([edge_label(*e) for e in edges] + [STARTED]), cell="lstm",
                  extra={"grammar": to_toml(g), "unknown_start": unknown_start,
                         "construction": {"F": F, "G": G, "W": W, "kappa": kappa}})
 
@@ -163,6 +161,6 @@ def compile_grammar(grammar: Grammar, unknown_start: bool = False, gains: Gains 
 def head_rows(g: Grammar, sem: Semantics) -> tuple[list[str], np.ndarray]:
     """Head labels and, per head, the 0/1 coefficient of each state in the presence sum it thresholds."""
     n = len(g.states)
-    labels = [f"state:{s}" for s in g.states] + ["accept"] + [f"next:{a}" for a in g.alphabet]
+    labels = [state_label(s) for s in g.states] + [ACCEPT] + [next_label(a) for a in g.alphabet]
     coef = np.concatenate([np.eye(n), sem.accepting[None, :].astype(float), sem.legal.T.astype(float)])
     return labels, coef

@@ -6,7 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .labels import parse_head
 from .model import Model
+
+__all__ = ["Answer", "decode"]
 
 
 @dataclass(frozen=True)
@@ -23,8 +26,8 @@ def decode(model: Model, truth: np.ndarray) -> Answer:
     states, nxt, accept = [], [], None
     has_state = has_next = False
     for label, on in zip(model.heads, truth):
-        kind, _, arg = label.partition(":")
-        if label == "accept":
+        kind, arg = parse_head(label)
+        if kind == "accept":
             accept = bool(on)
         elif kind == "state":
             has_state = True

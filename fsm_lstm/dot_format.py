@@ -16,6 +16,8 @@ import re
 from .errors import GrammarError
 from .grammar import Grammar
 
+__all__ = ["parse_dot", "to_dot"]
+
 _TOKEN = re.compile(r"""
     (?P<space>\s+|//[^\n]*|\#[^\n]*|/\*.*?\*/)
   | (?P<string>"(?:[^"\\]|\\.)*")

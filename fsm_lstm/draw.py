@@ -12,6 +12,8 @@ from .dot_format import to_dot
 from .errors import UserError
 from .grammar import Grammar
 
+__all__ = ["PICTURES", "draw"]
+
 PICTURES = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
 
 

@@ -1,5 +1,7 @@
 """The one exception type that the command line turns into a one-line message and exit code 2."""
 
+__all__ = ["GrammarError", "ModelError", "Terminated", "UserError"]
+
 
 class UserError(Exception):
     """Bad input from the user: a file, an option or a string. The message says what and how to fix it."""

@@ -25,6 +25,7 @@ import numpy as np
 from .automata import minimise, renumber
 from .errors import UserError
 from .grammar import Grammar
+from .labels import parse_head
 from .lstar import learn
 from .machine import Machine, minimise_moore
 from .model import Model
@@ -33,7 +34,10 @@ from .reading import Reading, reading_of
 from .threads import blas_threads
 from .sampling import Sample, guided_words, observe, random_words, variations
 
-__all__ = ["Extraction", "extract", "output_columns", "to_grammar"]
+__all__ = [
+    "Extraction", "METHODS", "Progress", "QUANTISERS", "SMALL_NETWORK", "Word", "agreement", "explore", "extract",
+    "extract_by_clustering", "output_columns", "to_grammar"
+]
 
 Word = tuple[int, ...]
 Progress = Callable[[str], None]
@@ -43,8 +47,8 @@ SMALL_NETWORK = 256 * 1024  # recurrent weights up to which L* also consults the
 
 def output_columns(model: Model, reading: Reading) -> np.ndarray:
     """Indices of the heads that define the machine: accept and next:* (accept only for word-level models)."""
-    wanted = (lambda h: h == "accept") if reading.final_only else (lambda h: h == "accept" or h.startswith("next:"))
-    cols = [k for k, h in enumerate(model.heads) if wanted(h)]
+    kinds = ("accept",) if reading.final_only else ("accept", "next")
+    cols = [k for k, h in enumerate(model.heads) if parse_head(h)[0] in kinds]
     if not cols:
         raise UserError("extraction needs an 'accept' or 'next:SYMBOL' head; this model has only "
                         f"{', '.join(model.heads)}")
@@ -229,8 +233,9 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
     typical = [tuple(index[a] for a in w) for w in (words or [])]
     guide, held = _split(typical, rng)
     length = sample_length or (max(len(w) for w in typical) if typical else 20)
-    nexts = [(k, index[h[5:]]) for k, h in enumerate(model.heads)
-             if h.startswith("next:") and h[5:] in index and not reading.final_only]
+    heads = [parse_head(h) for h in model.heads]
+    nexts = [(k, index[arg]) for k, (kind, arg) in enumerate(heads)
+             if kind == "next" and arg in index and not reading.final_only]
     base = observe(net, columns, random_words(rng, K, samples, length) + guide + variations(rng, guide, K)
                    + guided_words(net, nexts, rng, samples, length))
     if held:

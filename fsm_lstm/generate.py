@@ -6,6 +6,8 @@ import numpy as np
 
 from .grammar import Grammar
 
+__all__ = ["competition_dfa", "random_dfa", "walks"]
+
 
 def random_dfa(rng: np.random.Generator, states: int, symbols: int, density: float = 1.0,
                accept_fraction: float = 0.3, name: str = "random") -> Grammar:

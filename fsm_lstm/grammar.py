@@ -15,6 +15,9 @@ import networkx as nx
 
 from .errors import GrammarError
 
+__all__ = ["Edge", "Grammar", "MAX_DFA_STATES", "check_symbol", "determinised", "shortest_accepted_length",
+           "structural_warnings"]
+
 Edge = tuple[str, str, str]
 MAX_DFA_STATES = 100_000  # subsets the determinisation of an NFA may reach before it is refused
 

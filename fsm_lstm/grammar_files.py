@@ -12,6 +12,9 @@ from .errors import GrammarError
 from .grammar import Grammar
 from .toml_format import load_toml, to_toml
 
+__all__ = ["FORMATS", "MAX_GRAMMAR_BYTES", "bundled_dir", "bundled_names", "grammar_text", "load_grammar", "resolve",
+           "save_grammar", "shown_path"]
+
 FORMATS = (".toml", ".dot")
 MAX_GRAMMAR_BYTES = 64 * 2**20  # a grammar file larger than this is refused before it is read
 
@@ -37,6 +40,11 @@ def resolve(spec: str | os.PathLike[str]) -> Path:
         return path
     bundled = bundled_dir() / f"{path.name}.toml"
     return bundled if bundled.exists() else path
+
+
+def shown_path(spec: str | os.PathLike[str]) -> str:
+    """The grammar as the user gave it, for messages: the path as typed, or ``NAME (bundled)``."""
+    return f"{spec} (bundled)" if resolve(spec) != Path(spec) else str(spec)
 
 
 def load_grammar(spec: str | os.PathLike[str]) -> Grammar:

@@ -24,6 +24,8 @@ import numpy as np
 from .errors import UserError
 from .import_common import MAX_BYTES, MAX_ELEMENTS, dtype_problem, first_line
 
+__all__ = ["ATTRS", "MAX_OBJECTS", "TIMEOUT", "Tree", "read_tree"]
+
 TIMEOUT = 60.0  # seconds for reading one HDF5 file
 MAX_OBJECTS = 100_000
 ATTRS = ("model_config", "layer_names", "weight_names", "name")  # the attributes Keras files need

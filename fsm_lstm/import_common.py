@@ -17,6 +17,9 @@ import numpy as np
 from .errors import UserError
 from .model import Layer
 
+__all__ = ["Dense", "FLOAT_DTYPES", "MAX_BYTES", "MAX_ELEMENTS", "Network", "common_dtype", "declared_shape",
+           "dtype_problem", "first_line", "float_array"]
+
 MAX_ELEMENTS = 1 << 26  # per tensor: 64 M numbers (256 MB of float32) is far beyond any network fsm-lstm runs
 MAX_BYTES = 1 << 30  # per file or archive member read into memory
 FLOAT_DTYPES = (np.float16, np.float32, np.float64)

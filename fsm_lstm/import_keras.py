@@ -30,6 +30,10 @@ from .errors import UserError
 from .h5_snapshot import Tree, read_tree
 from .import_common import MAX_BYTES, Dense, Network, first_line, float_array
 from .model import Layer
+from .optional import require
+
+__all__ = ["Fetch", "GATES", "INFERENCE_IDENTITY", "REASONS", "RECURRENT", "WEIGHT_NAMES", "chain",
+           "network_from_config", "read_keras"]
 
 RECURRENT = {"LSTM": "lstm", "GRU": "gru", "SimpleRNN": "rnn"}
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
@@ -46,10 +50,7 @@ Fetch = Callable[[int, str, str, tuple[str, ...]], dict[str, Any]]
 
 def read_keras(path: Path) -> Network:
     """A ``.keras`` archive or a legacy ``.h5`` file."""
-    try:
-        import h5py  # noqa: F401
-    except ImportError:  # pragma: no cover - a declared dependency
-        raise UserError("reading Keras files needs h5py: pip install h5py") from None
+    require("h5py", "reading Keras files")
     try:
         if path.suffix.lower() == ".keras":
             return _read_archive(path)

@@ -23,8 +23,12 @@ from typing import Any
 import numpy as np
 
 from .errors import UserError
-from .import_common import MAX_BYTES, Dense, Network, declared_shape, dtype_problem, first_line, float_array
+from .import_common import MAX_BYTES, Dense, Network, declared_shape, first_line, float_array
 from .model import Layer
+from .optional import require
+
+__all__ = ["CELLS", "DEFAULT_ACTIVATIONS", "GATES", "INT_TYPES", "KNOWN_ATTRS", "ORDER", "PASS_THROUGH",
+           "ZERO_PRESERVING", "read_onnx"]
 
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 CELLS = {"LSTM": "lstm", "GRU": "gru", "RNN": "rnn"}
@@ -40,10 +44,7 @@ INT_TYPES = {2, 3, 4, 5, 6, 7, 12, 13}  # uint8, int8, uint16, int16, int32, int
 
 def read_onnx(path: Path) -> Network:
     """The network of an ONNX file (see the module doc)."""
-    try:
-        import onnx
-    except ImportError:
-        raise UserError("reading .onnx files needs onnx: pip install onnx") from None
+    onnx = require("onnx", "reading .onnx files")
     if path.stat().st_size > MAX_BYTES:
         raise UserError(f"larger than {MAX_BYTES:,} bytes")
     try:

@@ -17,6 +17,8 @@ from .errors import UserError
 from .import_common import MAX_BYTES, Network, declared_shape, first_line
 from .import_keras import _layer_dicts, _layer_name, network_from_config
 
+__all__ = ["read_tfjs"]
+
 
 def read_tfjs(path: Path) -> Network:
     """A TensorFlow.js Layers model: ``path`` is model.json or a folder holding it."""

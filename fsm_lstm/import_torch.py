@@ -30,6 +30,9 @@ import numpy as np
 from .errors import UserError
 from .import_common import Dense, Network, declared_shape, dtype_problem, first_line, float_array
 from .model import GATE_COUNT, Layer
+from .optional import require
+
+__all__ = ["RECURRENT", "network_from_tensors", "read_tensors"]
 
 RECURRENT = re.compile(r"^(?P<prefix>(?:.*\.)?)(?P<name>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)"
                        r"_l(?P<layer>\d+)(?P<reverse>_reverse)?$")
@@ -55,10 +58,7 @@ def read_tensors(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
 
 
 def _read_safetensors(path: Path) -> dict[str, np.ndarray]:
-    try:
-        from safetensors import safe_open
-    except ImportError:  # pragma: no cover - a declared dependency
-        raise UserError("reading .safetensors files needs the safetensors package: pip install safetensors") from None
+    safe_open = require("safetensors", "reading .safetensors files").safe_open
     out: dict[str, np.ndarray] = {}
     try:
         with safe_open(str(path), framework="numpy") as f:  # validates the header: offsets, sizes, overlaps
@@ -79,10 +79,7 @@ def _read_safetensors(path: Path) -> dict[str, np.ndarray]:
 
 
 def _read_torch(path: Path) -> dict[str, np.ndarray]:
-    try:
-        import torch
-    except ImportError:
-        raise UserError("reading .pt files needs PyTorch: pip install torch==2.13.0") from None
+    torch = require("torch", "reading .pt files")
     try:
         with warnings.catch_warnings():  # torch warns about pickle protocols; the error below says what matters
             warnings.simplefilter("ignore")

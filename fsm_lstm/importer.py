@@ -28,6 +28,8 @@ from .errors import ModelError, UserError
 from .import_common import Dense, Network, common_dtype
 from .model import Layer, Model
 
+__all__ = ["SUFFIXES", "assemble", "model_from_tensors", "read_model", "read_network", "read_tensors"]
+
 SUFFIXES = {".pt": "torch", ".pth": "torch", ".safetensors": "torch", ".keras": "keras", ".h5": "keras-h5",
             ".hdf5": "keras-h5", ".json": "tfjs", ".onnx": "onnx"}
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from .errors import UserError
 
+__all__ = ["recalculate", "soffice"]
+
 
 def soffice() -> str:
     """Path of LibreOffice's soffice, or a UserError saying how to install it."""

@@ -25,7 +25,7 @@ from .machine import Machine, machine_difference, minimise_moore
 from .queries import Network
 from .sampling import Sample, observe, random_words
 
-__all__ = ["Learned", "learn"]
+__all__ = ["Learned", "OCCAM", "Progress", "Word", "learn"]
 
 Word = tuple[int, ...]
 Progress = Callable[[str], None]

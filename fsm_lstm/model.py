@@ -27,6 +27,13 @@ import numpy as np
 
 from .atomic import atomic_path
 from .errors import ModelError
+from .grammar import Grammar
+from .labels import parse_head
+from .toml_format import parse_toml
+
+__all__ = ["CELLS", "GATES", "GATE_COUNT", "Layer", "MAX_ARRAY", "MAX_MEMBERS", "MAX_META", "Model", "default_units",
+           "load_model", "max_array_elements", "model_from_arrays", "save_model", "stored_grammar", "units_from_meta",
+           "validate"]
 
 GATES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n"), "rnn": ("h",)}  # weight row blocks, PyTorch order
 GATE_COUNT = {cell: len(gates) for cell, gates in GATES.items()}
@@ -146,11 +153,17 @@ def validate(m: Model) -> None:
         raise _fail(f"meta.units has {len(m.units)} labels; give {width} for the last layer{every}, "
                     "or leave meta.units out")
     for label in m.heads:
-        kind, _, arg = label.partition(":")
-        if label != "accept" and not (kind in ("state", "next") and arg):
+        kind, arg = parse_head(label)
+        if not kind:
             raise _fail(f"head label {label!r} is not 'accept', 'state:NAME' or 'next:SYMBOL'")
         if kind == "next" and arg not in m.alphabet:
             raise _fail(f"head {label!r} names a symbol outside meta.alphabet")
+
+
+def stored_grammar(m: Model) -> Grammar | None:
+    """The grammar a compiled model carries in ``meta.grammar``, or None when it carries none."""
+    text = m.extra.get("grammar")
+    return parse_toml(text) if text else None
 
 
 MAX_ARRAY = 2**28  # numbers in one array of a model file; FSM_LSTM_MAX_ARRAY overrides it

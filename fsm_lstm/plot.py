@@ -10,10 +10,12 @@ import numpy as np
 
 from .atomic import atomic_path
 from .decode import decode
-from .errors import UserError
 from .model import GATES, Model
+from .optional import require
 from .runtime import run
 from .words import encode
+
+__all__ = ["DPI", "figure_size", "plot_trace", "recorded_gates"]
 
 DPI = 100
 
@@ -31,12 +33,8 @@ def figure_size(model: Model, steps: int) -> tuple[float, float]:
 
 def plot_trace(model: Model, word: Sequence[str], path: str | os.PathLike[str]) -> tuple[int, int]:
     """Write the PNG; return its size in pixels."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise UserError("plots need matplotlib: pip install 'fsm-lstm[plot]'") from None
+    require("matplotlib", "plotting").use("Agg")
+    plt = require("matplotlib.pyplot", "plotting")
     trace = run(model, encode([tuple(word)], model.alphabet).reshape(1, -1), dtype=np.float64, record=True)
     panels: list[tuple[str, np.ndarray, tuple[float, float]]] = []
     for k, layer in enumerate(model.layers):

@@ -15,7 +15,7 @@ from .model import Model
 from .reading import Reading
 from .runtime import Stepper
 
-__all__ = ["Network"]
+__all__ = ["Network", "Word"]
 
 Word = tuple[int, ...]  # inner symbol indices
 

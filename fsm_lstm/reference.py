@@ -9,7 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .grammar import Grammar
+from .errors import GrammarError
+from .grammar import MAX_DFA_STATES, Grammar
+from .labels import parse_head
 from .model import Model
 from .reading import Reading
 from .semantics import Semantics
@@ -65,6 +67,9 @@ def reference_for(model: Model, grammar: Grammar, unknown_start: bool = False,
             nxt = frozenset(np.flatnonzero(steps[a][list(current)].any(axis=0)).tolist()) if a >= 0 and current \
                 else frozenset()
             if nxt not in index:
+                if len(sets) >= MAX_DFA_STATES:
+                    raise GrammarError(f"grammar {grammar.name!r} determinises to more than {MAX_DFA_STATES:,} sets of "
+                                       "states; verify a smaller or deterministic grammar")
                 index[nxt] = len(sets)
                 sets.append(nxt)
                 todo.append(nxt)
@@ -79,15 +84,15 @@ def reference_for(model: Model, grammar: Grammar, unknown_start: bool = False,
     checked, columns, skipped, truth = [], [], [], []
     nxt = sem.next(membership)
     for m, label in enumerate(model.heads):
-        kind, _, arg = label.partition(":")
-        if reading.final_only and label != "accept":
+        kind, arg = parse_head(label)
+        if reading.final_only and kind != "accept":
             skipped.append(label)
             continue
-        if label == "accept":
+        if kind == "accept":
             col = sem.accept(membership)
         elif kind == "next":
             col = nxt[:, si[arg]] if arg in si else np.zeros(len(membership), bool)
-        elif arg in grammar.state_index:
+        elif kind == "state" and arg in grammar.state_index:
             col = membership[:, grammar.state_index[arg]]
         else:
             skipped.append(label)

@@ -22,6 +22,8 @@ from .automata import minimise, renumber
 from .errors import GrammarError
 from .grammar import MAX_DFA_STATES, Grammar, determinised
 
+__all__ = ["MAX_NFA_EDGES", "MAX_POSITIONS", "MAX_RANGE", "MAX_REPEAT", "META", "Node", "regex_grammar"]
+
 META = set("|*+?()[].\\{}^$")
 MAX_REPEAT = 1000
 MAX_POSITIONS = 10_000

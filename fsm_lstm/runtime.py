@@ -19,6 +19,8 @@ import numpy as np
 from .cells import PlainCell, sigmoid
 from .model import Layer, Model
 
+__all__ = ["Stepper", "Trace", "run", "state_rows"]
+
 
 
 @dataclass

@@ -14,7 +14,7 @@ import numpy as np
 
 from .queries import Network
 
-__all__ = ["Sample", "observe", "random_words", "variations"]
+__all__ = ["Sample", "Word", "guided_words", "observe", "random_words", "variations"]
 
 Word = tuple[int, ...]
 

@@ -17,6 +17,9 @@ from functools import cached_property
 import numpy as np
 
 from .grammar import Grammar
+from .labels import parse_head
+
+__all__ = ["Semantics"]
 
 
 @dataclass(frozen=True)
@@ -93,13 +96,14 @@ class Semantics:
         columns = []
         nxt = None
         for label in labels:
-            if label == "accept":
+            kind, arg = parse_head(label)
+            if kind == "accept":
                 columns.append(self.accept(states))
-            elif label.startswith("next:"):
+            elif kind == "next":
                 nxt = self.next(states) if nxt is None else nxt
-                columns.append(nxt[..., self.grammar.symbol_index[label[5:]]])
-            elif label.startswith("state:"):
-                columns.append(states[..., self.grammar.state_index[label[6:]]])
+                columns.append(nxt[..., self.grammar.symbol_index[arg]])
+            elif kind == "state":
+                columns.append(states[..., self.grammar.state_index[arg]])
             else:
                 raise ValueError(f"unknown head label {label!r}")
         return np.stack(columns, axis=-1)

@@ -31,11 +31,15 @@ from openpyxl.workbook.defined_name import DefinedName
 
 from .atomic import atomic_path, output_path
 from .automata import shortest_accepted
-from .certify import model_grammar
 from .errors import UserError
 from .grammar import Grammar, determinised
-from .model import GATES, Model
+from .labels import parse_head
+from .model import GATES, Model, stored_grammar
 from .words import format_word, parse_word
+
+__all__ = ["BLOCKS", "BOLD", "CELL_GUIDE", "FIRST_STEP_ROW", "GATE_NAMES", "HEAD_FILL", "MAX_CELLS", "MAX_COLUMNS",
+           "MAX_FORMULA", "MAX_ROWS", "MAX_STEPS", "MAX_TEXT", "NAME_ROW", "RED_FILL", "SIGMOID", "TraceLayout",
+           "check_steps", "check_text", "sample_input", "trace_layout", "write_workbook"]
 
 BLOCKS = {"lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h"), "rnn": ("h",)}  # trace columns
 SIGMOID = ("i", "f", "o", "r", "z")
@@ -249,9 +253,10 @@ def trace_layout(model: Model) -> TraceLayout:
 def sample_input(model: Model) -> str:
     """A string to show in a new workbook: a longer one among the shortest accepted strings of the model's
     grammar, or a few symbols of its alphabet when it carries none."""
-    if model.extra.get("grammar"):
+    grammar = stored_grammar(model)
+    if grammar is not None:
         try:
-            examples = shortest_accepted(determinised(model_grammar(model)), 12, max_length=20)
+            examples = shortest_accepted(determinised(grammar), 12, max_length=20)
         except UserError:  # an NFA whose determinisation is too large: fall back to the alphabet
             examples = []
         if examples and examples[-1]:
@@ -271,7 +276,7 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
     if len(word) > steps:
         raise UserError(f"the input has {len(word)} symbols but the sheet has {steps} steps; pass --steps {len(word)}")
     check_steps(steps)
-    grammar = model_grammar(model) if model.extra.get("grammar") else None
+    grammar = stored_grammar(model)
     _check_strings(model, grammar, title)
     _check_size(model, steps)
     output_path(path)  # a folder, pipe or device at the output path: refuse before the long part
@@ -318,8 +323,8 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
     _text(trace, 6, heads_cols[0], "head logits (> 0 means true)").font = BOLD
     for m, label in enumerate(model.heads):
         _text(trace, 7, heads_cols[0] + m, label).alignment = Alignment(text_rotation=90)
-        kind, _, arg = label.partition(":")
-        if kind in ("state", "next") and arg:
+        kind, arg = parse_head(label)
+        if kind in ("state", "next"):
             _text(trace, NAME_ROW, heads_cols[0] + m, arg)
     trace.row_dimensions[NAME_ROW].hidden = True
     for key, c in dec.items():
@@ -358,8 +363,8 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
                        f'=IF({guard},"",SUMPRODUCT({weights},{h_last})+Weights!${col(head_bias)}${wr})')
         logit = {label: f"{col(heads_cols[0] + m)}{r}" for m, label in enumerate(model.heads)}
         name_of = {label: f"{col(heads_cols[0] + m)}${NAME_ROW}" for m, label in enumerate(model.heads)}
-        states = [(cell, name_of[label]) for label, cell in logit.items() if label.startswith("state:")]
-        nexts = [(cell, name_of[label]) for label, cell in logit.items() if label.startswith("next:")]
+        states = [(cell, name_of[label]) for label, cell in logit.items() if parse_head(label)[0] == "state"]
+        nexts = [(cell, name_of[label]) for label, cell in logit.items() if parse_head(label)[0] == "next"]
         trace.cell(r, dec["state"], "=" + _decoded_formula(states, guard))
         trace.cell(r, dec["next"], "=" + _decoded_formula(nexts, guard))
         acc = logit.get("accept")

@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 
 from .grammar import Grammar
 
+__all__ = ["Word", "any_strings", "every_kind", "grammar_strings", "near_misses"]
+
 Word = tuple[str, ...]
 
 

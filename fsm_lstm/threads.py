@@ -10,7 +10,7 @@ from threadpoolctl import threadpool_limits
 
 from .model import Model
 
-__all__ = ["blas_threads"]
+__all__ = ["SINGLE_THREAD_BELOW", "blas_threads"]
 
 SINGLE_THREAD_BELOW = 1024  # gate rows (G x H) of the widest layer
 

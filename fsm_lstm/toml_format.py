@@ -1,4 +1,4 @@
-"""Grammar files in TOML (schema in DESIGN.md): read with validation, and written back."""
+"""Grammar files in TOML (keys documented in docs/grammar-format.md): read with validation, and written back."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import Any
 from .errors import GrammarError
 from .grammar import Grammar, check_symbol
 from .regex import regex_grammar
+
+__all__ = ["KEYS", "load_toml", "parse_toml", "to_toml"]
 
 KEYS = ("name", "description", "start", "accept", "alphabet", "states", "transitions", "regex")
 

@@ -18,14 +18,13 @@ import numpy as np
 from .atomic import atomic_path
 from .errors import UserError
 from .model import Model, model_from_arrays
+from .optional import require
+
+__all__ = ["load_torch", "module_class", "save_onnx", "save_torch", "state_dict"]
 
 
 def _torch() -> Any:
-    try:
-        import torch
-    except ImportError:
-        raise UserError("this needs PyTorch: pip install torch==2.13.0") from None
-    return torch
+    return require("torch", "torch and ONNX export")
 
 
 def module_class() -> type:

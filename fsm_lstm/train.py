@@ -26,6 +26,11 @@ from .grammar import Grammar, check_symbol
 from .model import Layer, Model
 from .semantics import Semantics
 
+__all__ = [
+    "CELLS", "MAX_HIDDEN", "MAX_LAYERS", "Progress", "TrainConfig", "TrainResult", "check_config", "dataset",
+    "head_labels", "markers", "sample_words", "train", "word_accepts", "word_dataset"
+]
+
 Progress = Callable[[int, int, float, float], None]  # epoch, epochs, loss, held-out accuracy
 
 MAX_HIDDEN = 4096
@@ -46,6 +51,7 @@ class TrainConfig:
     lengths: tuple[int, int] = (1, 20)
     seed: int = 0
     learning_rate: float = 0.01
+    lr_decay: float = 1.0  # the learning rate is multiplied by this after every epoch (1: constant, the default)
     batch: int = 100
     leave: float = 0.05
     heldout: int = 500
@@ -99,6 +105,8 @@ def check_config(grammar: Grammar, config: TrainConfig) -> None:
     if not (isinstance(config.learning_rate, (int, float)) and math.isfinite(config.learning_rate)
             and config.learning_rate > 0):
         raise UserError(f"--lr {config.learning_rate} must be a finite number > 0, such as 0.01")
+    if not (isinstance(config.lr_decay, (int, float)) and 0.0 < config.lr_decay <= 1.0):
+        raise UserError(f"lr_decay {config.lr_decay} must be a factor in (0, 1], such as 0.95 (1: no decay)")
     if not (isinstance(config.leave, (int, float)) and 0.0 <= config.leave <= 1.0):
         raise UserError(f"leave {config.leave} must be a probability in [0, 1]")
     if config.cell not in CELLS:
@@ -204,6 +212,13 @@ def _network(torch: Any, config: TrainConfig, inputs: int, outputs: int) -> tupl
     return net, head, list(net.parameters()) + list(head.parameters())
 
 
+def _decay(optimiser: Any, factor: float) -> None:
+    """Multiply the learning rate by ``factor`` (after an epoch); a factor of 1 leaves the optimiser untouched."""
+    if factor != 1.0:
+        for group in optimiser.param_groups:
+            group["lr"] *= factor
+
+
 def _model(net: Any, head: Any, config: TrainConfig, alphabet: tuple[str, ...], labels: tuple[str, ...],
            extra: dict[str, Any]) -> Model:
     state = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
@@ -265,6 +280,7 @@ def _train_prefixes(torch: Any, grammar: Grammar, config: TrainConfig, progress:
             progress(epoch, config.epochs, loss_value, acc)
         if acc == 1.0:
             break
+        _decay(optimiser, config.lr_decay)
     # an accept head trained at string ends only is a word classifier without markers (reading.py); next
     # heads trained that way have no such reading, so their meta says nothing
     extra: dict[str, Any] = {"final_only": True} if config.final_only and config.task == "accept" else {}
@@ -332,6 +348,7 @@ def _train_words(torch: Any, grammar: Grammar, config: TrainConfig, progress: Pr
             progress(epoch, config.epochs, loss_value, acc)
         if acc == 1.0:
             break
+        _decay(optimiser, config.lr_decay)
     extra: dict[str, Any] = {"final_only": True}
     if config.start_marker is not None:
         extra["start_marker"] = config.start_marker

@@ -18,11 +18,12 @@ from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
-from .automata import equivalent, shortest_difference, trim
-from .certify import certify, model_grammar
+from .automata import shortest_difference, trim
+from .certify import certificate_grammar, certify, same_machine
 from .errors import UserError
 from .grammar import Grammar
-from .model import Model
+from .labels import parse_head
+from .model import Model, stored_grammar
 from .queries import Network
 from .reading import Reading, reading_of
 from .reference import Reference, reference_for
@@ -30,10 +31,13 @@ from .strategies import every_kind
 from .threads import blas_threads
 from .words import format_word
 
-__all__ = ["Counterexample", "Report", "Verdict", "check_word", "compare_with", "describe", "evidence",
-           "exhaustive", "judge", "search", "verify"]
+__all__ = ["Counterexample", "EXHAUSTIVE_BUDGET", "EXHAUSTIVE_CAP", "Progress", "Report", "Verdict", "check_depth",
+           "check_word", "compare_with", "default_max_len", "describe", "evidence", "exhaustive", "judge", "search",
+           "verify"]
 
 Progress = Callable[[str], None]
+EXHAUSTIVE_BUDGET = 2_000_000  # prefixes the exhaustive layer runs by default
+EXHAUSTIVE_CAP = 12  # and the longest length it goes to by default
 
 
 @dataclass(frozen=True)
@@ -159,7 +163,7 @@ def search(net: Network, ref: Reference, strategy: st.SearchStrategy[tuple[str, 
     return found, tried[0], tried[1]
 
 
-def default_max_len(symbols: int, budget: int = 2_000_000, cap: int = 12) -> int:
+def default_max_len(symbols: int, budget: int = EXHAUSTIVE_BUDGET, cap: int = EXHAUSTIVE_CAP) -> int:
     """The longest length whose full prefix trie fits in ``budget`` prefixes."""
     total, level = 1, 0
     while level < cap and total + symbols ** (level + 1) <= budget:
@@ -196,7 +200,7 @@ def verify(model: Model, grammar: Grammar | None = None, unknown_start: bool | N
 def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, max_len: int | None, examples: int,
             seed: int, progress: Progress | None, reading: Reading | None, memory: int) -> Report:
     reading = reading_of(model) if reading is None else reading
-    stored = model_grammar(model) if model.extra.get("grammar") else None
+    stored = stored_grammar(model)
     if grammar is None:
         if stored is None:
             raise UserError("the model carries no grammar; give the reference grammar with --grammar")
@@ -212,7 +216,7 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
     net = Network(model, reading)
     depth = check_depth(max_len, len(net.inner), net.start.nbytes, memory)
     report = Report(True, None, ref.checked, ref.skipped, "not applicable", False, reading=reading)
-    _certificate_layer(model, grammar, stored, unknown_start, ref, report)
+    _certificate_layer(model, grammar, unknown_start, ref, report)
     if progress:
         progress(f"certificate: {report.certificate}")
     found, report.prefixes, report.max_len = exhaustive(net, ref, depth, progress)
@@ -227,22 +231,18 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
     return report
 
 
-def _certificate_layer(model: Model, grammar: Grammar, stored: Grammar | None, unknown_start: bool,
-                       ref: Reference, report: Report) -> None:
+def _certificate_layer(model: Model, grammar: Grammar, unknown_start: bool, ref: Reference, report: Report) -> None:
     if report.reading.final_only:
         report.certificate = "not applicable (word-level reading)"
         return
-    if stored is None or model.cell != "lstm" or len(model.layers) != 1:
-        report.certificate = "not applicable (the model carries no compiled grammar)"
-        return
-    if grammar is not stored and not equivalent(grammar, stored):
-        report.certificate = "not applicable (the model was compiled from a different language)"
+    stored, reason = certificate_grammar(model, grammar)
+    if stored is None:
+        report.certificate = f"not applicable ({reason})"
         return
     cert = certify(model, stored, unknown_start)
     # an equivalent reference shares accept and next; state heads are proven only against the stored grammar
-    same = (grammar.start, grammar.accept, set(grammar.transitions)) == (stored.start, stored.accept,
-                                                                         set(stored.transitions))
-    report.proven = cert.proven and (same or not any(h.startswith("state:") for h in ref.checked))
+    report.proven = cert.proven and (same_machine(grammar, stored)
+                                     or not any(parse_head(h)[0] == "state" for h in ref.checked))
     report.certificate = cert.summary() if cert.proven else f"failed: {cert.failure.message if cert.failure else ''}"
 
 

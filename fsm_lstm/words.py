@@ -10,6 +10,8 @@ import numpy as np
 
 from .errors import UserError
 
+__all__ = ["MAX_WORDS_FILE", "encode", "format_word", "parse_word", "read_words"]
+
 
 def parse_word(text: str, alphabet: Sequence[str]) -> tuple[str, ...]:
     """Split ``text`` into symbols of ``alphabet``; unknown symbols raise a UserError naming the position."""

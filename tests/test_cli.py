@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
 
-from fsm_lstm.cli import main
+from fsm_lstm.cli import build_parser, main
 from fsm_lstm.compiler import Gains, compile_grammar
-from fsm_lstm.grammar_files import load_grammar
+from fsm_lstm.grammar_files import bundled_dir, load_grammar
 from fsm_lstm.model import load_model, save_model
+from fsm_lstm.progress import ProgressDisplay
 from tests.oracle import next_symbols, states_after
 
 
@@ -142,6 +146,66 @@ def test_every_command_has_help():
         assert done.returncode == 0 and "usage:" in done.stdout
 
 
+def test_every_command_describes_itself_and_its_arguments():
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, command in sub.choices.items():
+        assert command.description, name
+        if name == "train":  # its parser is being changed elsewhere just now
+            continue
+        for action in command._actions:
+            if not action.option_strings or "-o" in action.option_strings:
+                assert action.help, f"{name} {action.dest}"
+
+
+def test_build_writes_into_o_and_refuses_two_outputs_to_one_path(tmp_path, capsys):
+    assert main(["build", "parity", "-o", str(tmp_path / "out")]) == 0
+    assert f"{tmp_path / 'out' / 'parity.npz'}, parity.xlsx" in capsys.readouterr().out
+    twin = tmp_path / "twin.toml"
+    twin.write_text(load_grammar_text("parity"))
+    assert main(["build", "tomita3", "parity", str(twin), "-o", str(tmp_path / "new")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "parity (bundled) and " in err and "would both write" in err
+    assert not (tmp_path / "new").exists()
+
+
+def test_build_json_reports_every_grammar(tmp_path, capsys):
+    assert main(["build", "parity", "tomita3", "-o", str(tmp_path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["proven"] is True
+    assert [g["grammar"] for g in report["grammars"]] == ["parity", "tomita3"]
+    assert report["grammars"][0]["certificate"]["proven"] is True and report["grammars"][0]["units"] == 5
+
+
+def test_certify_against_a_reference_grammar(tmp_path, capsys):
+    dot = tmp_path / "reber.dot"
+    assert main(["convert", "reber", "-o", str(dot)]) == 0  # the same language, other states (a sink)
+    capsys.readouterr()
+    assert main(["certify", "reber", "--grammar", str(dot)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("proven for every length") and "state heads are proven for the model's own grammar" in out
+    assert main(["certify", "reber", "--grammar", "tomita3"]) == 1
+    assert capsys.readouterr().out.startswith("not applicable: the model was compiled from 'reber', whose language")
+    bare = tmp_path / "bare.npz"
+    save_model(dataclasses.replace(compile_grammar(load_grammar("parity")), extra={}), bare)
+    assert main(["certify", str(bare), "--grammar", "parity", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["proven"] is False and "carries no compiled grammar" in report["not_applicable"]
+
+
+def test_check_shows_the_path_as_given(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.toml").write_text(load_grammar_text("parity"))
+    assert main(["check", "g.toml"]) == 0
+    assert capsys.readouterr().out.startswith("g.toml: grammar 'parity'")
+    assert main(["check", "parity"]) == 0
+    assert capsys.readouterr().out.startswith("parity (bundled): grammar 'parity'")
+
+
+def load_grammar_text(name: str) -> str:
+    """The text of a bundled grammar file."""
+    return (bundled_dir() / f"{name}.toml").read_text(encoding="utf-8")
+
+
 def test_console_script_runs_without_traceback_on_bad_input():
     done = subprocess.run(["fsm-lstm", "run", "reber", "B!"], capture_output=True, text=True)
     assert done.returncode == 2 and "Traceback" not in done.stderr and done.stderr.count("\n") == 1
@@ -153,3 +217,44 @@ def test_pumped_string_on_the_command_line(capsys):
     records = json.loads(capsys.readouterr().out)
     assert records[-1]["accept"] and all(r["states"] == ["s1"] for r in records[2:5002])
     assert np.all([r["next"] == ["S", "X"] for r in records[2:5002]])
+
+
+@pytest.mark.parametrize("argv", [["verify", "reber", "--max-len", "4", "--examples", "20"],
+                                  ["build", "parity", "tomita3", "-o", "{tmp}"],
+                                  ["sheet", "parity", "-o", "{tmp}/p.xlsx"]])
+def test_progress_goes_to_a_terminal_on_stderr_and_leaves_stdout_alone(argv, tmp_path):
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    plain = subprocess.run([sys.executable, "-m", "fsm_lstm.cli", *argv], capture_output=True, text=True)
+    controller, terminal = os.openpty()
+    drawn: list[bytes] = []
+
+    def read() -> None:  # drain the terminal, so that the child never blocks on it
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:
+                return
+            if not chunk:
+                return
+            drawn.append(chunk)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        shown = subprocess.run([sys.executable, "-m", "fsm_lstm.cli", *argv], stdout=subprocess.PIPE,
+                               stderr=terminal, text=True)
+    finally:
+        os.close(terminal)
+        reader.join(5)
+        os.close(controller)
+    assert plain.returncode == shown.returncode == 0 and plain.stderr == ""
+    assert re.sub(r"\d+\.\d+s", "", shown.stdout) == re.sub(r"\d+\.\d+s", "", plain.stdout)
+    assert b"\x1b[" in b"".join(drawn)  # something was drawn on the terminal, and taken away again
+
+
+def test_progress_display_is_silent_unless_stderr_is_a_terminal(capsys):
+    with ProgressDisplay("working", total=3) as shown:
+        assert shown.callback(shown.line) is None
+        shown.advance(1, text="one")
+        shown.line("two")
+    assert capsys.readouterr().err == ""

@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fsm_lstm.automata import minimise
-from fsm_lstm.certify import certify, model_grammar
+from fsm_lstm.certify import certify
 from fsm_lstm.compiler import Gains, compile_grammar
 from fsm_lstm.generate import walks
 from fsm_lstm.grammar_files import load_grammar
-from fsm_lstm.model import Layer, Model
+from fsm_lstm.model import Layer, Model, stored_grammar
 from fsm_lstm.runtime import run
 from fsm_lstm.semantics import Semantics
 from fsm_lstm.words import encode
@@ -26,7 +26,7 @@ DTYPES = (np.float32, np.float64)
 
 def expected(model: Model, original, strings: np.ndarray, unknown_start: bool = False) -> np.ndarray:
     """Head values required by the semantics: state heads of the compiled grammar, accept/next of the original."""
-    compiled = Semantics(model_grammar(model), unknown_start)
+    compiled = Semantics(stored_grammar(model), unknown_start)
     semantic = Semantics(original, unknown_start)
     out = compiled.expected_heads(model.heads, strings)
     rest = [k for k, h in enumerate(model.heads) if not h.startswith("state:")]

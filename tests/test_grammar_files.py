@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
+import tempfile
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fsm_lstm.automata import equivalent
 from fsm_lstm.cli import main
@@ -143,6 +148,29 @@ def test_convert_toml_dot_toml_keeps_the_language(tmp_path):
     assert main(["convert", "reber", "-o", str(dot)]) == 0
     assert main(["convert", str(dot), "-o", str(back)]) == 0
     assert equivalent(load_grammar(back), load_grammar("reber"))
+
+
+TEXTS = st.text(st.characters(blacklist_categories=("Cs",)), max_size=10)  # any text but lone surrogates
+
+
+@settings(max_examples=40, deadline=None)
+@given(grammars(max_states=6, max_symbols=4), TEXTS, TEXTS, st.data())
+def test_convert_toml_dot_toml_keeps_every_documented_key(g, name, description, data):
+    states = data.draw(st.lists(TEXTS.filter(bool), min_size=len(g.states), max_size=len(g.states), unique=True))
+    rename = dict(zip(g.states, states))
+    alphabet = data.draw(st.permutations(g.alphabet + ("unused",)))  # an order of its own and an unused symbol
+    g = g.with_changes(name=name, description=description, alphabet=tuple(alphabet), start=rename[g.start],
+                       states=tuple(states), accept=frozenset(rename[s] for s in g.accept),
+                       transitions=tuple((rename[p], a, rename[q]) for p, a, q in g.transitions))
+    with tempfile.TemporaryDirectory() as folder, contextlib.redirect_stdout(io.StringIO()):
+        toml, dot, back = (str(Path(folder) / f) for f in ("g.toml", "g.dot", "back.toml"))
+        save_grammar(g, toml)
+        assert main(["convert", toml, "-o", dot]) == 0
+        assert main(["convert", dot, "-o", back]) == 0
+        again = load_grammar(back)
+    assert (again.name, again.description, again.alphabet, again.start, again.accept) == (
+        g.name, g.description, g.alphabet, g.start, g.accept)
+    assert set(g.states) <= set(again.states) and equivalent(again, g)  # DOT may add a sink for AALpy
 
 
 def test_save_grammar_writes_atomically_and_keeps_old_file_on_error(tmp_path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 
 import numpy as np
 import pytest
@@ -21,37 +20,8 @@ from fsm_lstm.model import Layer, Model, save_model
 from fsm_lstm.reference import reference_for
 from fsm_lstm.strategies import any_strings, grammar_strings, near_misses
 from fsm_lstm.verify import check_word, default_max_len, verify
+from examples.make_examples import LEAK_REPEATS, leaky_reber
 from tests.oracle import accepts, next_symbols, states_after
-
-LEAK_REPEATS = 20
-
-
-def leaky_reber(repeats: int = LEAK_REPEATS) -> Model:
-    """Compiled Reber plus a 'leak' unit that counts S-loop crossings (never forgets) and pushes the accept
-    head up by a little each time: accept turns wrongly true after ``repeats`` S's in a row, and no sooner."""
-    model = compile_grammar(load_grammar("reber"))
-    layer = model.layers[0]
-    H, K = layer.hidden_size, len(model.alphabet)
-    loop = model.units.index("edge s1 -S-> s1")
-    step = 0.05
-    w_ih, w_hh = np.zeros((4 * (H + 1), K), np.float32), np.zeros((4 * (H + 1), H + 1), np.float32)
-    b = np.zeros(4 * (H + 1), np.float32)
-    for q in range(4):  # copy the old gates into the new layout (gate blocks grow by one unit)
-        w_ih[q * (H + 1): q * (H + 1) + H] = layer.weight_ih[q * H:(q + 1) * H]
-        w_hh[q * (H + 1): q * (H + 1) + H, :H] = layer.weight_hh[q * H:(q + 1) * H]
-        b[q * (H + 1): q * (H + 1) + H] = layer.bias_ih[q * H:(q + 1) * H]
-    leak = H
-    w_ih[leak] = layer.weight_ih[loop]  # input gate: open exactly when the S loop fires
-    w_hh[leak, :H] = layer.weight_hh[loop]
-    b[leak] = layer.bias_ih[loop]
-    b[(H + 1) + leak] = 20.0  # forget gate open: it keeps counting
-    b[2 * (H + 1) + leak] = math.atanh(step)  # each crossing adds `step` to its cell
-    b[3 * (H + 1) + leak] = 20.0
-    head_w = np.concatenate([model.head_weight, np.zeros((len(model.heads), 1), np.float32)], axis=1)
-    threshold = (math.tanh(step * (repeats - 1)) + math.tanh(step * repeats)) / 2
-    head_w[model.heads.index("accept"), leak] = -float(model.head_bias[model.heads.index("accept")]) / threshold
-    new = Layer(w_ih, w_hh, b, np.zeros_like(b))
-    return dataclasses.replace(model, layers=(new,), head_weight=head_w, units=model.units + ("leak",))
 
 
 def shortest_failure_by_bfs(model: Model, grammar, max_depth: int = 40) -> tuple[str, ...] | None:

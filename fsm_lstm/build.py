@@ -1,0 +1,130 @@
+"""Build: compile and certify grammars, writing a model (``NAME.npz``) and a live workbook (``NAME.xlsx``) for
+each into one folder. Every grammar is read and checked before anything is written."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .certify import Certificate, certify
+from .compiler import compile_grammar
+from .errors import UserError
+from .grammar import Grammar
+from .grammar_files import load_grammar, shown_path
+from .labels import parse_head
+from .model import save_model
+from .sheets import check_text, sample_input, write_workbook
+
+__all__ = ["BuildResult", "Built", "Progress", "build", "plan"]
+
+Progress = Callable[[int, int, str], None]  # (grammars done, grammars in all, the grammar at work)
+
+
+@dataclass(frozen=True)
+class Built:
+    """One grammar built: its sizes, its certificate, the time taken and the two files written."""
+
+    source: str
+    grammar: str
+    stem: str
+    states: int
+    edges: int
+    units: int
+    certificate: Certificate
+    seconds: float
+    model: Path
+    workbook: Path
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON form."""
+        return {"source": self.source, "grammar": self.grammar, "states": self.states, "edges": self.edges,
+                "units": self.units, "certificate": self.certificate.to_dict(), "seconds": self.seconds,
+                "model": str(self.model), "workbook": str(self.workbook)}
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """Every grammar built, in the order given."""
+
+    built: tuple[Built, ...]
+
+    @property
+    def proven(self) -> bool:
+        """True when every certificate holds."""
+        return all(b.certificate.proven for b in self.built)
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON form."""
+        return {"proven": self.proven, "grammars": [b.to_dict() for b in self.built]}
+
+
+def _safe(name: str) -> bool:
+    """Usable as a file name in the output folder: no path, no hidden file, no control character."""
+    return not re.search(r"[/\\\x00-\x1f\x7f]", name) and not name.startswith(".") and 0 < len(name) <= 120
+
+
+def plan(specs: Sequence[str], out_dir: str | os.PathLike[str]) -> list[tuple[str, Grammar, str]]:
+    """(spec, grammar, file stem) of every grammar, checked before anything is written: each loads, a workbook
+    can hold its strings, it names its files safely, and no two of them write the same files."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out} is not a folder; choose another output folder")
+    grammars = [load_grammar(s) for s in specs]
+    steps: list[tuple[str, Grammar, str]] = []
+    taken: dict[str, str] = {}
+    for spec, g in zip(specs, grammars):
+        where = shown_path(spec)
+        for what, values in (("grammar name", [g.name]), ("description", [g.description]), ("state", g.states),
+                             ("symbol", g.alphabet)):
+            for value in values:
+                check_text(value, f"{where}: {what}")  # the workbook could not hold it
+        stem = g.name if _safe(g.name) else Path(str(spec)).stem  # output files are named after the grammar
+        if not _safe(stem):
+            raise UserError(f"{where}: cannot name output files after grammar {g.name!r}; rename it")
+        key = stem.casefold()  # one file on a case-insensitive file system
+        if key in taken:
+            raise UserError(f"{taken[key]} and {where} would both write {out / stem}.npz and .xlsx; give the "
+                            "grammars different names, or build them into different folders")
+        taken[key] = where
+        steps.append((str(spec), g, stem))
+    return steps
+
+
+def build(specs: Sequence[str], out_dir: str | os.PathLike[str] = "sheets", unknown_start: bool = False,
+          progress: Progress | None = None) -> BuildResult:
+    """Compile and certify every grammar, and write its model and workbook into ``out_dir`` (created if needed;
+    a folder created for nothing is removed again)."""
+    out = Path(out_dir)
+    steps = plan(specs, out)
+    created = [p for p in (out, *out.parents) if not p.exists()]  # the folder first, then its parents
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create the folder {out}: {exc.strerror}; choose another output folder") from None
+    built = []
+    try:
+        for k, (spec, g, stem) in enumerate(steps):
+            if progress:
+                progress(k, len(steps), g.name)
+            t0 = time.perf_counter()
+            model = compile_grammar(g, unknown_start=unknown_start)
+            cert = certify(model)
+            target = out / f"{stem}.npz"
+            save_model(model, target)
+            write_workbook(model, target.with_suffix(".xlsx"), sample_input(model), title=g.name)
+            built.append(Built(spec, g.name, stem, sum(parse_head(h)[0] == "state" for h in model.heads),
+                               model.hidden_size - 1, model.hidden_size, cert, time.perf_counter() - t0, target,
+                               target.with_suffix(".xlsx")))
+        if progress:
+            progress(len(steps), len(steps), "done")
+    finally:
+        for folder in created:  # folders made for nothing are not left behind (rmdir keeps non-empty ones)
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+    return BuildResult(tuple(built))
