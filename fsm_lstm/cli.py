@@ -159,7 +159,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _run_word(model: Model, reading: Reading, args: argparse.Namespace) -> int:
     """A word-level model: only the answer after the whole (framed) word."""
-    word = reading.strip(parse_word(args.string, model.alphabet))
+    inner = reading.inner(model.alphabet)
+    marks = [m for m in (reading.start, reading.end) if m]
+    unspaced = all(len(a) == 1 for a in inner) and not any(m in args.string for m in marks)
+    word = parse_word(args.string, inner) if unspaced else reading.strip(parse_word(args.string, model.alphabet))
     framed = reading.frame(word)
     dtype = np.float64 if args.dtype == "float64" else np.float32
     logit = float(run(model, encode([framed], model.alphabet), dtype=dtype).heads[-1, 0, model.heads.index("accept")])
@@ -278,9 +281,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    if Path(args.output).suffix != ".npz":
+        raise UserError(f"{args.output}: a model is written as .npz; name the output MODEL.npz")
     model = read_model(args.file, args.alphabet.split(), args.heads.split(), args.cell,
                        compose_linear=args.compose_linear, final_only=args.final_only,
                        start_marker=args.start_marker, end_marker=args.end_marker)
+    reading_of(model)  # markers that no command could read are refused before anything is written
     save_model(model, args.output)
     imported = model.extra["imported"]
     print(f"wrote {args.output}: {model.cell} with {len(model.layers)} layer(s) of {model.hidden_size} units, "
@@ -398,14 +404,15 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("run", help="run a string and show the decoded heads after every prefix")
     s.add_argument("source", metavar="GRAMMAR|MODEL", help=src)
     s.add_argument("string", metavar="STRING", help="symbols without separators (BTXSE), or space-separated")
-    s.add_argument("--json", action="store_true", help="print a list of {t, symbol, states, accept, next}")
+    s.add_argument("--json", action="store_true", help="print a list of {t, symbol, states, accept, next}; for a word-level "
+                   "model one {word, read, accept, logit}")
     s.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     s.add_argument("--unknown-start", action="store_true", help="with a grammar: compile for an unknown start")
     _reading_options(s)
     s.set_defaults(func=cmd_run)
 
-    s = sub.add_parser("verify", help="check a model against a grammar: pass (0) or the shortest string it gets "
-                       "wrong (1)")
+    s = sub.add_parser("verify", help="check a model against a grammar: pass (0) or a string it gets wrong (1), "
+                       "the shortest of all when found by the --max-len enumeration")
     s.add_argument("source", metavar="MODEL|GRAMMAR", help=src)
     s.add_argument("--grammar", metavar="REF", help="the reference grammar (default: the one the model carries)")
     s.add_argument("--max-len", type=int, metavar="N", help="enumerate every string up to this length (default: "
@@ -491,8 +498,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "nonlinear between them: compose them into one head")
     s.add_argument("--final-only", action="store_true", help="only the heads after the last symbol are meant "
                    "(stored as meta.final_only)")
-    s.add_argument("--start-marker", metavar="SYM", help="the symbol every string starts with (meta.start_marker)")
-    s.add_argument("--end-marker", metavar="SYM", help="the symbol every string ends with (meta.end_marker)")
+    s.add_argument("--start-marker", metavar="SYM", help="the symbol every word starts with (meta.start_marker); "
+                   "must be in --alphabet, differ from --end-marker, and implies --final-only")
+    s.add_argument("--end-marker", metavar="SYM", help="the symbol every word ends with (meta.end_marker); must be "
+                   "in --alphabet and implies --final-only")
     s.set_defaults(func=cmd_import)
 
     s = sub.add_parser("plot", help="heatmaps of gates, c and h over the steps of a string (needs matplotlib)")

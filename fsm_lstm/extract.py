@@ -220,8 +220,10 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
              progress: Progress | None) -> Extraction:
     if method not in METHODS:
         raise UserError(f"unknown extraction method {method!r}; use {' or '.join(METHODS)}")
-    if max_states < 1 or not time_limit > 0:
-        raise UserError("--max-states must be at least 1 and --time-limit positive")
+    if max_states < 1:
+        raise UserError(f"--max-states must be at least 1, not {max_states}")
+    if not time_limit > 0:
+        raise UserError(f"--time-limit must be a positive number of seconds, not {time_limit}")
     t0 = time.perf_counter()
     reading = reading_of(model) if reading is None else reading
     net = Network(model, reading)

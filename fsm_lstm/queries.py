@@ -67,14 +67,14 @@ class Network:
         return self.stepper.heads(state)
 
     def walk(self, word: Sequence[int]) -> np.ndarray:
-        """(T+1, M) logits after every prefix of one inner word."""
+        """(T+1, M) logits after every prefix of one inner word: the states one step at a time, then the heads
+        (and the end marker) of all of them in one batch."""
         self.calls += len(word) + 1
-        state = self.start[None, :]
-        rows = [self.logits(state)[0]]
-        for a in word:
-            state = self.step(state, np.array([a]))
-            rows.append(self.logits(state)[0])
-        return np.array(rows)
+        states = np.empty((len(word) + 1, len(self.start)), dtype=self.start.dtype)
+        states[0] = self.start
+        for t, a in enumerate(word):
+            states[t + 1] = self.step(states[t:t + 1], np.array([a]))[0]
+        return self.logits(states)
 
     def final_logits(self, words: Sequence[Word], chunk: int = 4096) -> np.ndarray:
         """(B, M) logits after each whole word, in batches of equal-length words."""

@@ -180,7 +180,7 @@ def check_depth(max_len: int | None, symbols: int, state_bytes: int, memory: int
             depth -= 1
         return depth
     if not isinstance(max_len, int) or max_len < 0:
-        raise UserError(f"max_len must be a whole number >= 0, not {max_len!r}")
+        raise UserError(f"--max-len (max_len) must be a whole number >= 0, not {max_len!r}")
     need = symbols ** max_len * state_bytes * 4
     if need > memory:
         raise UserError(f"every word up to length {max_len} over {symbols} symbols would hold {symbols ** max_len:,} "
@@ -206,7 +206,7 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
             raise UserError("the model carries no grammar; give the reference grammar with --grammar")
         grammar = stored
     if isinstance(examples, bool) or not isinstance(examples, int) or examples < 0:
-        raise UserError(f"examples must be a whole number >= 0, not {examples!r}")
+        raise UserError(f"--examples (examples) must be a whole number >= 0, not {examples!r}")
     if unknown_start is None:
         unknown_start = bool(model.extra.get("unknown_start", False))
     ref = reference_for(model, grammar, unknown_start, reading)
@@ -269,12 +269,13 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
     lines.append(f"exhaustive: every {'word' if report.reading.final_only else 'string'} up to length "
                  f"{report.max_len} agrees ({report.prefixes:,} {'words' if report.reading.final_only else 'prefixes'} run)"
                  if report.max_len >= 0 else "exhaustive: the empty string already disagrees")
-    lines.append(f"hypothesis: {report.examples} examples (pumped loops, near misses, arbitrary strings), "
-                 f"longest {report.longest} symbols")
     c = report.counterexample
+    lines.append("hypothesis: not run (the enumeration already found a failure)" if report.examples == 0 and c
+                 else f"hypothesis: {report.examples} examples (pumped loops, near misses, arbitrary strings), "
+                 f"longest {report.longest} symbols")
     if c is None:
         lines.append("PASS: proven for every length" if report.proven else
-                     f"PASS: no disagreement found on {evidence(report)}; not proven for every length")
+                     f"PASS: no disagreement on {evidence(report)}; not proven for every length")
     else:
         text = format_word(c.word, alphabet)
         lines.append(f"FAIL: counterexample {text!r} ({len(c.word)} symbols), confirmed on the network")
