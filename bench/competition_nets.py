@@ -148,10 +148,11 @@ def small_competition_nets(folder: Path = NETS_DIR / "small", force: bool = Fals
     return competition_nets(SMALL, folder, force)
 
 
-def held_out_words(grammar: Grammar, rng: np.random.Generator, count: int, lengths: tuple[int, int]
-                   ) -> list[tuple[str, ...]]:
-    """``count`` inner words from the training distribution: half grammar walks, half uniform strings."""
-    strings, sizes = sample_words(grammar, rng, count, lengths, LEAVE)
+def held_out_words(grammar: Grammar, rng: np.random.Generator, count: int, lengths: tuple[int, int],
+                   moving: float = 0.0) -> list[tuple[str, ...]]:
+    """``count`` inner words from the training distribution: half grammar walks (taking a state-changing edge
+    with probability ``moving`` per step, as the network's training did), half uniform strings."""
+    strings, sizes = sample_words(grammar, rng, count, lengths, LEAVE, moving)
     return [tuple(grammar.alphabet[k] for k in row[:n]) for row, n in zip(strings, sizes)]
 
 

@@ -23,16 +23,24 @@ def random_dfa(rng: np.random.Generator, states: int, symbols: int, density: flo
                    transitions=edges)
 
 
-def walks(g: Grammar, rng: np.random.Generator, count: int, length: int, leave: float = 0.0) -> np.ndarray:
+def walks(g: Grammar, rng: np.random.Generator, count: int, length: int, leave: float = 0.0,
+          moving: float = 0.0) -> np.ndarray:
     """(count, length) symbol indices: random walks along the grammar's edges from the start. With
     probability ``leave`` per step (and whenever a walk is stuck) a uniformly random symbol is read instead,
-    so walks can leave the grammar."""
+    so walks can leave the grammar. With probability ``moving`` per step a walk first takes one of the edges
+    that change its state, if it has one (random walks on a complete DFA whose states mostly loop rarely move;
+    0, the default, draws nothing extra, so the walks are those of earlier versions)."""
     si, ai = g.state_index, g.symbol_index
     out_edges = [[(ai[a], si[q]) for a, q in g.out_edges[s]] for s in g.states]
+    changes = [[(a, q) for a, q in edges if q != p] for p, edges in enumerate(out_edges)]
     result = rng.integers(0, len(g.alphabet), size=(count, length))
     for b in range(count):
         state: int | None = si[g.start]
         for t in range(length):
+            if moving and state is not None and changes[state] and rng.random() < moving:
+                a, state = changes[state][int(rng.integers(len(changes[state])))]
+                result[b, t] = a
+                continue
             options = out_edges[state] if state is not None else []
             if options and rng.random() >= leave:
                 a, state = options[int(rng.integers(len(options)))]

@@ -3,6 +3,10 @@
 Data: grammar walks that sometimes step off the grammar, and uniformly random strings, with lengths drawn
 from a range; targets: the semantics' accept and/or next heads after every prefix (the empty one included).
 Training stops early once every held-out string is right at every prefix. The same seed gives the same model.
+Two options are off by default (and then change nothing): ``moving`` makes the walks take state-changing edges
+more often (on a complete DFA whose states mostly loop, uniform strings rarely change state, and networks then
+fail on words that change state many times), and ``lr_decay`` multiplies Adam's learning rate by a factor
+after every epoch.
 
 Word classifiers (TAYSIR-style): with a start and/or end marker (``final_only`` and task ``accept``), the model
 alphabet is the grammar's plus the markers, every training string is START w END, and only the ``accept``
@@ -54,6 +58,7 @@ class TrainConfig:
     lr_decay: float = 1.0  # the learning rate is multiplied by this after every epoch (1: constant, the default)
     batch: int = 100
     leave: float = 0.05
+    moving: float = 0.0  # walks: chance per step to take an edge that changes the state (0: none, the default)
     heldout: int = 500
     final_only: bool = False  # supervise only the end of each string (seed 002's set-up) instead of every prefix
     start_marker: str | None = None  # word classifier: a symbol read before each word (needs final_only, accept)
@@ -109,6 +114,8 @@ def check_config(grammar: Grammar, config: TrainConfig) -> None:
         raise UserError(f"lr_decay {config.lr_decay} must be a factor in (0, 1], such as 0.95 (1: no decay)")
     if not (isinstance(config.leave, (int, float)) and 0.0 <= config.leave <= 1.0):
         raise UserError(f"leave {config.leave} must be a probability in [0, 1]")
+    if not (isinstance(config.moving, (int, float)) and 0.0 <= config.moving <= 1.0):
+        raise UserError(f"moving {config.moving} must be a probability in [0, 1]")
     if config.cell not in CELLS:
         raise UserError(f"unknown cell {config.cell!r}; use lstm, gru or rnn")
     head_labels(grammar, config.task)
@@ -132,13 +139,14 @@ def check_config(grammar: Grammar, config: TrainConfig) -> None:
 
 
 def sample_words(grammar: Grammar, rng: np.random.Generator, count: int, lengths: tuple[int, int],
-                 leave: float) -> tuple[np.ndarray, np.ndarray]:
+                 leave: float, moving: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """(strings (count, B) of symbol indices, sizes (count,)): half grammar walks (leaving the grammar with
-    probability ``leave`` per step), half uniform strings; string b is ``strings[b, :sizes[b]]``."""
+    probability ``leave`` per step, and taking a state-changing edge with probability ``moving``), half uniform
+    strings; string b is ``strings[b, :sizes[b]]``."""
     lo, hi = lengths
     sizes = rng.integers(lo, hi + 1, size=count)
     half = count // 2
-    strings = np.concatenate([walks(grammar, rng, half, hi, leave=leave),
+    strings = np.concatenate([walks(grammar, rng, half, hi, leave=leave, moving=moving),
                               rng.integers(0, len(grammar.alphabet), size=(count - half, hi))])
     return strings, sizes
 
@@ -151,10 +159,11 @@ def word_accepts(grammar: Grammar, strings: np.ndarray, sizes: np.ndarray) -> np
 
 
 def dataset(grammar: Grammar, labels: tuple[str, ...], count: int, lengths: tuple[int, int], leave: float,
-            rng: np.random.Generator, final_only: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            rng: np.random.Generator, final_only: bool = False, moving: float = 0.0
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(strings (B, T), targets (T+1, B, M), mask (T+1, B)): half walks, half uniform strings, padded.
     The mask covers every prefix up to each string's length, or only its end with ``final_only``."""
-    strings, sizes = sample_words(grammar, rng, count, lengths, leave)
+    strings, sizes = sample_words(grammar, rng, count, lengths, leave, moving)
     targets = Semantics(grammar).expected_heads(labels, strings).astype(np.float32)
     steps = np.arange(lengths[1] + 1)[:, None]
     mask = ((steps == sizes[None, :]) if final_only else (steps <= sizes[None, :])).astype(np.float32)
@@ -165,7 +174,7 @@ def word_dataset(grammar: Grammar, config: TrainConfig, count: int, rng: np.rand
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(framed (B, T) model-alphabet indices, read (B,) symbols read up to the verdict, targets (B,) float32)
     for a word classifier: each inner word framed by the markers, padded with the last symbol index."""
-    strings, sizes = sample_words(grammar, rng, count, config.lengths, config.leave)
+    strings, sizes = sample_words(grammar, rng, count, config.lengths, config.leave, config.moving)
     K = len(grammar.alphabet)
     start = int(config.start_marker is not None)
     end = int(config.end_marker is not None)
@@ -241,8 +250,9 @@ def _train_prefixes(torch: Any, grammar: Grammar, config: TrainConfig, progress:
     rng = np.random.default_rng(config.seed)
     torch.manual_seed(config.seed)
     strings, targets, mask = dataset(grammar, labels, config.samples, config.lengths, config.leave, rng,
-                                     config.final_only)
-    held = dataset(grammar, labels, config.heldout, config.lengths, config.leave, rng, config.final_only)
+                                     config.final_only, config.moving)
+    held = dataset(grammar, labels, config.heldout, config.lengths, config.leave, rng, config.final_only,
+                   config.moving)
     K, M = len(grammar.alphabet), len(labels)
     net, head, params = _network(torch, config, K, M)
     optimiser = torch.optim.Adam(params, lr=config.learning_rate)

@@ -111,3 +111,24 @@ def test_final_only_accept_models_without_markers_say_so_in_their_meta():
     assert train(g, config)[0].extra["final_only"] is True
     assert "final_only" not in train(g, dataclasses.replace(config, task="both"))[0].extra
     assert "final_only" not in train(g, dataclasses.replace(config, final_only=False))[0].extra
+
+
+def test_moving_walks_change_state_whenever_they_can():
+    """With ``moving=1`` every step of a walk on a complete DFA takes an edge to another state (each state of a
+    competition DFA has one), which the grammar's own transition function confirms."""
+    from fsm_lstm.generate import walks
+    g = competition_dfa(np.random.default_rng(3), 12, 6)
+    rows = walks(g, np.random.default_rng(0), 40, 30, moving=1.0)
+    delta = {(p, a): q for p, a, q in g.transitions}
+    for row in rows:
+        state = g.start
+        for k in row:
+            nxt = delta[(state, g.alphabet[int(k)])]
+            assert nxt != state
+            state = nxt
+
+
+@pytest.mark.parametrize("moving", [-0.1, 1.5])
+def test_moving_must_be_a_probability(moving):
+    with pytest.raises(UserError, match="moving"):
+        train(load_grammar("parity"), dataclasses.replace(WORDS, moving=moving))
