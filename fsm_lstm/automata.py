@@ -8,8 +8,8 @@ import numpy as np
 
 from .grammar import Edge, Grammar
 
-__all__ = ["determinise", "equivalent", "minimise", "renumber", "shortest_accepted", "shortest_difference",
-           "transition_table", "trim"]
+__all__ = ["determinise", "equivalent", "minimise", "refine_partition", "renumber", "shortest_accepted",
+           "shortest_difference", "transition_table", "trim"]
 
 
 def trim(g: Grammar, keep_unreachable: bool = False) -> Grammar:
@@ -63,6 +63,21 @@ def transition_table(g: Grammar) -> np.ndarray:
     return table
 
 
+def refine_partition(classes: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Moore partition refinement: split the (n+1,) classes until successors under ``table`` agree; the result
+    numbers the coarsest stable refinement 0, 1, ..."""
+    _, classes = np.unique(classes, return_inverse=True)
+    classes = classes.reshape(-1)
+    count = int(classes.max()) + 1
+    while True:
+        _, classes = np.unique(np.column_stack([classes, classes[table]]), axis=0, return_inverse=True)
+        classes = classes.reshape(-1)
+        new_count = int(classes.max()) + 1
+        if new_count == count:
+            return classes
+        count = new_count
+
+
 def minimise(g: Grammar, keep_unreachable: bool = False) -> Grammar:
     """The minimal trim DFA of ``g`` (determinised first if needed), by Moore partition refinement.
 
@@ -75,15 +90,7 @@ def minimise(g: Grammar, keep_unreachable: bool = False) -> Grammar:
     table = transition_table(g)
     accepting = np.array([s in g.accept for s in g.states] + [False])
     classes = accepting.astype(np.int64)
-    count = len(np.unique(classes))
-    while True:
-        signature = np.column_stack([classes, classes[table]])
-        _, classes = np.unique(signature, axis=0, return_inverse=True)
-        classes = classes.reshape(-1)
-        new_count = int(classes.max()) + 1
-        if new_count == count:
-            break
-        count = new_count
+    classes = refine_partition(classes, table)
     members: dict[int, list[str]] = {}
     for s, c in zip(g.states, classes[:n]):
         members.setdefault(int(c), []).append(s)

@@ -13,7 +13,7 @@ from pathlib import Path
 from .certify import Certificate, certify
 from .compiler import compile_grammar
 from .errors import UserError
-from .grammar import Grammar
+from .grammar import Grammar, empty_language_warning
 from .grammar_files import load_grammar, shown_path
 from .labels import parse_head
 from .model import save_model
@@ -38,12 +38,14 @@ class Built:
     seconds: float
     model: Path
     workbook: Path
+    warning: str | None = None  # the grammar's language is empty (grammar.empty_language_warning)
 
     def to_dict(self) -> dict[str, object]:
         """JSON form."""
         return {"source": self.source, "grammar": self.grammar, "states": self.states, "edges": self.edges,
                 "units": self.units, "certificate": self.certificate.to_dict(), "seconds": self.seconds,
-                "model": str(self.model), "workbook": str(self.workbook)}
+                "model": str(self.model), "workbook": str(self.workbook),
+                **({"warning": self.warning} if self.warning else {})}
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ def build(specs: Sequence[str], out_dir: str | os.PathLike[str] = "sheets", unkn
             write_workbook(model, target.with_suffix(".xlsx"), sample_input(model), title=g.name)
             built.append(Built(spec, g.name, stem, sum(parse_head(h)[0] == "state" for h in model.heads),
                                model.hidden_size - 1, model.hidden_size, cert, time.perf_counter() - t0, target,
-                               target.with_suffix(".xlsx")))
+                               target.with_suffix(".xlsx"), empty_language_warning(g)))
         if progress:
             progress(len(steps), len(steps), "done")
     finally:

@@ -7,7 +7,8 @@ in the OFF box otherwise; ``started`` units lie in the ON box. A box bounds both
 Proof by induction over the *configurations* (the sets of edges crossed by the last symbol), which the
 grammar alone defines: (1) from the zero state every first symbol lands in the boxes; (2) for every
 reachable configuration and every symbol, one LSTM step maps the boxes into the boxes of the successor
-configuration; (3) on every configuration's boxes each head's logit has the sign the semantics demands.
+configuration; (3) on every configuration's boxes each head's logit has the sign the semantics demands (an ``out:`` head's
+from the outputs of the configuration's edges, or of their targets in a Moore machine).
 Every bound comes from the stored weights; rounding of a float32 (or float64) forward pass is covered by
 widening each dot product by the standard bound gamma_n * sum|w||x| (n = non-zero terms) and each
 elementwise result by a few units of round-off. The weights' meaning (labels) is only the hypothesis:
@@ -22,11 +23,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .automata import equivalent
 from .errors import UserError
 from .grammar import Grammar
 from .labels import STARTED, edge_label, parse_head
 from .model import Model, stored_grammar
+from .outputs import crossed_outputs, same_behaviour
 from .semantics import Semantics
 from .words import format_word
 
@@ -165,16 +166,18 @@ def certificate_grammar(model: Model, reference: Grammar | None = None) -> tuple
         return None, "the model carries no compiled grammar"
     if model.cell != "lstm" or len(model.layers) != 1:
         return None, "the certificate covers single-layer LSTMs built by the compiler"
-    if reference is not None and reference != stored and not equivalent(reference, stored):
+    if reference is not None and reference != stored and not same_behaviour(reference, stored):
         return None, (f"the model was compiled from {stored.name!r}, whose language differs from "
-                      f"{reference.name!r}")
+                      f"{reference.name!r}" if not (reference.machine or stored.machine) else
+                      f"the model was compiled from {stored.name!r}, whose outputs differ from {reference.name!r}'s")
     return stored, ""
 
 
 def same_machine(a: Grammar, b: Grammar) -> bool:
     """True when the two grammars have the same start, accepting states and edges: then state heads proven for
     one are proven for the other (an equivalent grammar shares only the accept and next heads)."""
-    return (a.start, a.accept, set(a.transitions)) == (b.start, b.accept, set(b.transitions))
+    return (a.start, a.accept, set(a.transitions), set(a.state_outputs), set(a.edge_outputs)) == (
+        b.start, b.accept, set(b.transitions), set(b.state_outputs), set(b.edge_outputs))
 
 
 def certify(model: Model, grammar: Grammar | None = None, unknown_start: bool | None = None,
@@ -517,10 +520,14 @@ class _Prover:
         """(n_cfg+1, M) bool: each head's required value on each configuration's state set."""
         sem, g = self.sem, self.g
         nxt = sem.next(states)
+        outs = crossed_outputs(g, sem.initial, self.cfg.edges)  # (n_cfg+1, V): t = 0, then each configuration
         cols = []
         for label in self.model.heads:
             kind, arg = parse_head(label)
-            if kind == "accept":
+            if kind == "out":
+                cols.append(outs[:, g.output_values.index(arg)] if arg in g.output_values else
+                            np.zeros(len(states), bool))
+            elif kind == "accept":
                 cols.append(sem.accept(states))
             elif kind == "next":
                 cols.append(nxt[:, g.symbol_index[arg]])

@@ -19,11 +19,12 @@ from .decode import decode
 from .draw import draw
 from .errors import UserError
 from .extract import Extraction, extract
-from .grammar import Grammar, structural_warnings
+from .grammar import Grammar, empty_language_warning, structural_warnings
 from .grammar_files import bundled_names, load_grammar, save_grammar, shown_path
 from .importer import read_model
 from .labels import parse_head
 from .model import Model, load_model, save_model, stored_grammar
+from .outputs import describe_machine
 from .plot import plot_trace
 from .progress import ProgressDisplay
 from .runtime import run
@@ -63,6 +64,13 @@ def _grammar_of(spec: str) -> Grammar:
     return load_grammar(spec)
 
 
+def _warn_if_empty(g: Grammar | None) -> None:
+    """One line on stderr when the grammar answers nothing (no accepting state reachable, no outputs)."""
+    note = empty_language_warning(g) if g is not None else None
+    if note:
+        print(f"fsm-lstm: warning: {note}", file=sys.stderr)
+
+
 # ----- commands -----------------------------------------------------------------------------
 def cmd_build(args: argparse.Namespace) -> int:
     if args.all and args.grammars:
@@ -77,6 +85,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     print(f"{'grammar':<16} {'states':>6} {'edges':>6} {'units':>6}  {'certificate':<12} {'margin':>7} "
           f"{'time':>7}  outputs")
     for b in result.built:
+        if b.warning:
+            print(f"fsm-lstm: warning: {b.warning}", file=sys.stderr)
         cert = b.certificate
         print(f"{b.stem:<16} {b.states:>6} {b.edges:>6} {b.units:>6}  {'proven' if cert.proven else 'NOT PROVEN':<12} "
               f"{cert.margin:>7.3f} {b.seconds:>6.2f}s  {b.model}, {b.workbook.name}")
@@ -90,6 +100,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
     output_path(args.output)  # a folder, pipe or device there: refuse before compiling
     g = load_grammar(args.grammar)
+    _warn_if_empty(g)
     model = compile_grammar(g, unknown_start=args.unknown_start)
     save_model(model, args.output)
     print(f"wrote {args.output}: {model.hidden_size} units, {len(model.heads)} heads "
@@ -98,7 +109,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_certify(args: argparse.Namespace) -> int:
-    model, _ = _load(args.source, unknown_start=args.unknown_start)
+    model, g = _load(args.source, unknown_start=args.unknown_start)
+    _warn_if_empty(g if g is not None else stored_grammar(model))
     reference = load_grammar(args.grammar) if args.grammar else None
     if reference is not None:
         stored, reason = certificate_grammar(model, reference)
@@ -143,14 +155,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         ans = decode(model, truth[t])
         records.append({"t": t, "symbol": word[t - 1] if t else None,
                         "states": list(ans.states) if ans.states is not None else None,
-                        "accept": ans.accept, "next": list(ans.next) if ans.next is not None else None})
+                        "accept": ans.accept, "next": list(ans.next) if ans.next is not None else None,
+                        **({"output": list(ans.output)} if ans.output is not None else {})})
     if args.json:
         print(json.dumps(records))
         return 0
     show = lambda v: "-" if v is None else (" ".join(v) if v else "(none)")  # noqa: E731
-    rows = [(str(r["t"]), r["symbol"] or "", show(r["states"]),
-             "-" if r["accept"] is None else ("yes" if r["accept"] else "no"), show(r["next"])) for r in records]
-    head = ("t", "symbol", "states", "accept", "next")
+    machine = bool(records) and "output" in records[0]  # a Moore or Mealy machine: no accept or next heads
+    rows = [(str(r["t"]), r["symbol"] or "", show(r["states"]))
+            + (((", ".join(r["output"]) or "(none)"),) if machine else
+               ("-" if r["accept"] is None else ("yes" if r["accept"] else "no"), show(r["next"]))) for r in records]
+    head = ("t", "symbol", "states") + (("output",) if machine else ("accept", "next"))
     widths = [max(len(x) for x in col) for col in zip(head, *rows)]
     for row in (head, *rows):
         print("  ".join(x.ljust(w) for x, w in zip(row, widths)).rstrip())
@@ -322,12 +337,15 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     g = load_grammar(args.grammar)
     try:
-        minimal = minimal_dfa(g)
+        minimal = minimal_dfa(g) if not g.machine else None
     except UserError as exc:
         raise UserError(f"{shown_path(args.grammar)}: {exc}") from None
     print(f"{shown(shown_path(args.grammar))}: grammar {g.name!r}")
     if g.description:
         print(f"  {shown(g.description)}")
+    if minimal is None:
+        print("\n".join(describe_machine(g, shown) + [f"  warning: {shown(n)}" for n in structural_warnings(g)]))
+        return 0
     accepting = [s for s in g.states if s in g.accept]
     more = f", ... ({len(accepting):,} in all)" if len(accepting) > 20 else ""
     print(f"  states: {len(g.states)} (start {shown(g.start)}, accepting "

@@ -21,6 +21,7 @@ from .errors import UserError
 from .grammar import Grammar, determinised
 from .labels import ACCEPT, STARTED, edge_label, next_label, state_label
 from .model import Layer, Model, max_array_elements
+from .outputs import minimal_machine, output_heads
 from .semantics import Semantics
 from .toml_format import to_toml
 
@@ -65,7 +66,10 @@ def minimal_dfa(grammar: Grammar, keep_unreachable: bool = False) -> Grammar:
 
 
 def prepare(grammar: Grammar, unknown_start: bool = False) -> Grammar:
-    """The grammar actually compiled: its minimal DFA when deterministic, else the trimmed NFA."""
+    """The grammar actually compiled: its minimal machine when it has outputs, its minimal DFA when deterministic,
+    else the trimmed NFA."""
+    if grammar.machine:
+        return minimal_machine(grammar, keep_unreachable=unknown_start)
     if grammar.is_deterministic:
         return minimal_dfa(grammar, keep_unreachable=unknown_start)
     return trim(grammar, keep_unreachable=unknown_start)
@@ -107,9 +111,10 @@ def check_size(edges: int, symbols: int, heads: int) -> None:
 
 def compile_grammar(grammar: Grammar, unknown_start: bool = False, gains: Gains = Gains(),
                     minimal: bool = True) -> Model:
-    """Compile a grammar into an LSTM whose heads state:*, accept and next:* follow its semantics."""
+    """Compile a grammar into an LSTM whose heads state:*, accept and next:* (out:* for a machine with outputs)
+    follow its semantics."""
     g = prepare(grammar, unknown_start) if minimal else grammar
-    check_size(len(g.transitions), len(g.alphabet), len(g.states) + len(g.alphabet) + 1)
+    check_size(len(g.transitions), len(g.alphabet), len(g.states) + len(g.alphabet) + len(g.output_values) + 1)
     edges = list(g.transitions)
     n_edges = len(edges)
     units = n_edges + 1
@@ -143,12 +148,17 @@ def compile_grammar(grammar: Grammar, unknown_start: bool = False, gains: Gains 
         b_ih[j] = G * (init[ps] - W - 0.5)
 
     labels, coef = head_rows(g, sem)
+    target = np.array([si[q] for _, _, q in edges], dtype=np.int64)
+    edge_coef, init_coef = coef[:, target], coef @ init
+    if g.machine:
+        out_labels, out_edge, out_init = output_heads(g, init)
+        labels, edge_coef, init_coef = labels + out_labels, np.vstack([edge_coef, out_edge]), np.concatenate(
+            [init_coef, out_init])
     kappa = gains.head
     head_w = np.zeros((len(labels), H))
-    target = np.array([si[q] for _, _, q in edges], dtype=np.int64)
-    head_w[:, :n_edges] = kappa * coef[:, target] / TANH1
-    head_w[:, started] = -kappa * (coef @ init) / TANH1
-    head_b = kappa * (coef @ init - 0.5)
+    head_w[:, :n_edges] = kappa * edge_coef / TANH1
+    head_w[:, started] = -kappa * init_coef / TANH1
+    head_b = kappa * (init_coef - 0.5)
 
     layer = Layer(w_ih, w_hh, b_ih.astype(f32), np.zeros(4 * H, f32))
     return Model(layers=(layer,), head_weight=head_w.astype(f32), head_bias=head_b.astype(f32),
@@ -159,8 +169,11 @@ def compile_grammar(grammar: Grammar, unknown_start: bool = False, gains: Gains 
 
 
 def head_rows(g: Grammar, sem: Semantics) -> tuple[list[str], np.ndarray]:
-    """Head labels and, per head, the 0/1 coefficient of each state in the presence sum it thresholds."""
+    """Head labels and, per head, the 0/1 coefficient of each state in the presence sum it thresholds (a machine
+    with outputs has no accept and next heads: its ``out:`` heads come from :func:`outputs.output_heads`)."""
     n = len(g.states)
+    if g.machine:
+        return [state_label(s) for s in g.states], np.eye(n)
     labels = [state_label(s) for s in g.states] + [ACCEPT] + [next_label(a) for a in g.alphabet]
     coef = np.concatenate([np.eye(n), sem.accepting[None, :].astype(float), sem.legal.T.astype(float)])
     return labels, coef

@@ -1,4 +1,4 @@
-"""Reading a model's heads as answers: the states, accept and next of every prefix."""
+"""Reading a model's heads as answers: the states, accept, next and output of every prefix."""
 
 from __future__ import annotations
 
@@ -19,12 +19,13 @@ class Answer:
     states: tuple[str, ...] | None
     accept: bool | None
     next: tuple[str, ...] | None
+    output: tuple[str, ...] | None = None  # the values of the true out: heads (a Moore or Mealy machine)
 
 
 def decode(model: Model, truth: np.ndarray) -> Answer:
     """Decode one (M,) row of head truth values (logit > 0)."""
-    states, nxt, accept = [], [], None
-    has_state = has_next = False
+    states, nxt, outputs, accept = [], [], [], None
+    has_state = has_next = has_output = False
     for label, on in zip(model.heads, truth):
         kind, arg = parse_head(label)
         if kind == "accept":
@@ -37,4 +38,9 @@ def decode(model: Model, truth: np.ndarray) -> Answer:
             has_next = True
             if on:
                 nxt.append(arg)
-    return Answer(tuple(states) if has_state else None, accept, tuple(nxt) if has_next else None)
+        elif kind == "out":
+            has_output = True
+            if on:
+                outputs.append(arg)
+    return Answer(tuple(states) if has_state else None, accept, tuple(nxt) if has_next else None,
+                  tuple(outputs) if has_output else None)

@@ -15,8 +15,8 @@ import networkx as nx
 
 from .errors import GrammarError
 
-__all__ = ["Edge", "Grammar", "MAX_DFA_STATES", "check_symbol", "determinised", "shortest_accepted_length",
-           "structural_warnings"]
+__all__ = ["Edge", "Grammar", "MAX_DFA_STATES", "check_output", "check_symbol", "determinised",
+           "empty_language_warning", "shortest_accepted_length", "structural_warnings"]
 
 Edge = tuple[str, str, str]
 MAX_DFA_STATES = 100_000  # subsets the determinisation of an NFA may reach before it is refused
@@ -33,9 +33,23 @@ def check_symbol(symbol: object, where: str) -> str:
     return symbol
 
 
+def check_output(value: object, where: str) -> str:
+    """Return ``value`` if it is a usable output (a non-empty string without surrounding white space), else raise."""
+    if not isinstance(value, str):
+        raise GrammarError(f"{where}: output {value!r} is not a string; write outputs as quoted strings")
+    if value == "" or value != value.strip():
+        raise GrammarError(f"{where}: output {value!r} is empty or has white space at an end; outputs are "
+                           "non-empty text such as \"coffee\"")
+    return value
+
+
 @dataclass(frozen=True)
 class Grammar:
-    """A validated finite-state grammar. ``states`` and ``alphabet`` fix the index order used everywhere."""
+    """A validated finite-state grammar. ``states`` and ``alphabet`` fix the index order used everywhere.
+
+    A machine with outputs (docs/semantics.md) has no accepting states and is deterministic: a Moore machine
+    gives ``state_outputs`` (one ``(state, output)`` pair per state), a Mealy machine ``edge_outputs`` (one
+    ``((p, a, q), output)`` pair per transition)."""
 
     name: str
     start: str
@@ -44,6 +58,8 @@ class Grammar:
     states: tuple[str, ...]
     transitions: tuple[Edge, ...]
     description: str = ""
+    state_outputs: tuple[tuple[str, str], ...] = ()
+    edge_outputs: tuple[tuple[Edge, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.alphabet:
@@ -83,6 +99,43 @@ class Grammar:
                 raise GrammarError(f"transitions[{k}] repeats the edge {p} -{a}-> {q}; "
                                    "delete the duplicate")
             seen.add((p, a, q))
+        if self.state_outputs or self.edge_outputs:
+            self._check_outputs()
+
+    def _check_outputs(self) -> None:
+        """A Moore or Mealy machine: outputs of one kind, one per state or edge, deterministic, no accept."""
+        if self.state_outputs and self.edge_outputs:
+            raise GrammarError("a machine has outputs on its states (Moore) or on its edges (Mealy), not both")
+        if self.accept:
+            raise GrammarError("a machine with outputs has no accepting states; leave `accept` empty or drop the "
+                               "outputs")
+        kind, pairs, items = (("Moore", self.state_outputs, self.states) if self.state_outputs else
+                              ("Mealy", self.edge_outputs, self.transitions))
+        given = dict(pairs)
+        if len(given) != len(pairs) or set(given) != set(items):
+            missing = [x for x in items if x not in given]
+            what = "state" if kind == "Moore" else "edge"
+            if missing:
+                raise GrammarError(f"{what} {missing[0]!r} of the {kind} machine has no output; give every {what} one")
+            raise GrammarError(f"the {kind} outputs name a {what} twice or one that the machine lacks; give each "
+                               f"{what} exactly one output")
+        for x, value in pairs:
+            check_output(value, f"the output of {x!r}")
+        if not self.is_deterministic:
+            p, a = next(k for k, n in _counts((p, a) for p, a, _ in self.transitions).items() if n > 1)
+            several = "several outputs (an ONFSM)" if kind == "Mealy" else "several successors"
+            raise GrammarError(f"state {p!r} has {several} for input {a!r}; a {kind} machine is deterministic, one "
+                               "edge per state and input")
+
+    @property
+    def machine(self) -> str:
+        """``moore``, ``mealy``, or ``""`` for an acceptor (a DFA or NFA)."""
+        return "moore" if self.state_outputs else "mealy" if self.edge_outputs else ""
+
+    @cached_property
+    def output_values(self) -> tuple[str, ...]:
+        """The distinct outputs, in order of first appearance (the order of the ``out:`` heads)."""
+        return tuple(dict.fromkeys(v for _, v in (self.state_outputs or self.edge_outputs)))
 
     # ----- indexing -----------------------------------------------------------------
     @cached_property
@@ -103,12 +156,14 @@ class Grammar:
 
     @cached_property
     def graph(self) -> nx.MultiDiGraph:
-        """The grammar as a networkx MultiDiGraph (nodes: start/accept attributes; edges: symbol)."""
+        """The grammar as a networkx MultiDiGraph (nodes: start/accept attributes, and ``output`` in a Moore machine;
+        edges: symbol, and ``output`` in a Mealy machine)."""
         g = nx.MultiDiGraph(name=self.name, description=self.description, alphabet=list(self.alphabet))
+        moore, mealy = dict(self.state_outputs), dict(self.edge_outputs)
         for s in self.states:
-            g.add_node(s, start=(s == self.start), accept=(s in self.accept))
+            g.add_node(s, start=(s == self.start), accept=(s in self.accept), **({"output": moore[s]} if moore else {}))
         for p, a, q in self.transitions:
-            g.add_edge(p, q, key=a, symbol=a)
+            g.add_edge(p, q, key=a, symbol=a, **({"output": mealy[p, a, q]} if mealy else {}))
         return g
 
     @classmethod
@@ -122,10 +177,12 @@ class Grammar:
         for _, a, _ in transitions:
             if a not in alphabet:
                 alphabet.append(a)
+        moore = tuple((n, d["output"]) for n, d in g.nodes(data=True) if "output" in d)
+        mealy = tuple(((p, d["symbol"], q), d["output"]) for p, q, d in g.edges(data=True) if "output" in d)
         return cls(name=name or g.graph.get("name", "grammar"), start=starts[0],
                    accept=frozenset(n for n, d in g.nodes(data=True) if d.get("accept")),
                    alphabet=tuple(alphabet), states=tuple(g.nodes), transitions=transitions,
-                   description=g.graph.get("description", ""))
+                   description=g.graph.get("description", ""), state_outputs=moore, edge_outputs=mealy)
 
     # ----- structure ----------------------------------------------------------------
     def reachable(self, initial: frozenset[str] | None = None) -> set[str]:
@@ -167,9 +224,29 @@ class Grammar:
     def with_changes(self, **changes: object) -> Grammar:
         """A copy with some fields replaced (validated again)."""
         fields = dict(name=self.name, start=self.start, accept=self.accept, alphabet=self.alphabet,
-                      states=self.states, transitions=self.transitions, description=self.description)
+                      states=self.states, transitions=self.transitions, description=self.description,
+                      state_outputs=self.state_outputs, edge_outputs=self.edge_outputs)
         fields.update(changes)
         return Grammar(**fields)  # type: ignore[arg-type]
+
+
+def _counts(items: object) -> dict:
+    out: dict = {}
+    for x in items:  # type: ignore[attr-defined]
+        out[x] = out.get(x, 0) + 1
+    return out
+
+
+def empty_language_warning(g: Grammar) -> str | None:
+    """One line when ``g`` answers nothing: no outputs and no accepting state reachable (linear in |E|)."""
+    if g.machine:
+        return None
+    if not g.accept:
+        return (f"grammar {g.name!r} has no accepting states and no outputs: its language is empty, so every "
+                "accept and next head is false; mark accepting states, or give outputs (docs/grammar-format.md)")
+    if g.start not in g.coreachable():
+        return f"grammar {g.name!r}: no accepting state is reachable from the start, so its language is empty"
+    return None
 
 
 def structural_warnings(g: Grammar) -> list[str]:
@@ -179,6 +256,8 @@ def structural_warnings(g: Grammar) -> list[str]:
     unreachable = [s for s in g.states if s not in reachable]
     if unreachable:
         notes.append(f"unreachable states (no path from start {g.start!r}): {_some(unreachable)}")
+    if g.machine:
+        return notes
     live = g.coreachable()
     dead = [s for s in g.states if s not in live]
     if not g.accept:

@@ -2,7 +2,9 @@
 
 - states(w): grammar states reachable from the initial states by reading w (empty once w left the grammar);
 - accept(w): states(w) meets the accepting states;
-- next(w): symbols a such that w·a can still be extended to an accepted string.
+- next(w): symbols a such that w·a can still be extended to an accepted string;
+- output(w), for a Moore or Mealy machine: the outputs of the states reached or of the edges crossed last
+  (``outputs.py``).
 
 Everything is batched: a batch of equal-length symbol-index strings gives boolean arrays
 of shape (T+1, B, ...) whose first row is the empty prefix.
@@ -18,6 +20,7 @@ import numpy as np
 
 from .grammar import Grammar
 from .labels import parse_head
+from .outputs import outputs_of_prefixes
 
 __all__ = ["Semantics"]
 
@@ -90,11 +93,11 @@ class Semantics:
     def expected_heads(self, labels: Sequence[str], strings: np.ndarray) -> np.ndarray:
         """(T+1, B, M) bool: the value each head label must take on every prefix.
 
-        Labels are ``state:q``, ``accept`` or ``next:a``; a state head names a state of this grammar.
+        Labels are ``state:q``, ``accept``, ``next:a`` or ``out:v``; a state head names a state of this grammar.
         """
         states = self.states(strings)
         columns = []
-        nxt = None
+        nxt = outs = None
         for label in labels:
             kind, arg = parse_head(label)
             if kind == "accept":
@@ -104,6 +107,10 @@ class Semantics:
                 columns.append(nxt[..., self.grammar.symbol_index[arg]])
             elif kind == "state":
                 columns.append(states[..., self.grammar.state_index[arg]])
+            elif kind == "out":
+                outs = outputs_of_prefixes(self.grammar, states, strings) if outs is None else outs
+                values = self.grammar.output_values
+                columns.append(outs[..., values.index(arg)] if arg in values else np.zeros(states.shape[:2], bool))
             else:
                 raise ValueError(f"unknown head label {label!r}")
         return np.stack(columns, axis=-1)

@@ -8,12 +8,12 @@ import tomllib
 from typing import Any
 
 from .errors import GrammarError
-from .grammar import Grammar, check_symbol
+from .grammar import Grammar, check_output, check_symbol
 from .regex import regex_grammar
 
 __all__ = ["KEYS", "load_toml", "parse_toml", "to_toml"]
 
-KEYS = ("name", "description", "start", "accept", "alphabet", "states", "transitions", "regex")
+KEYS = ("name", "description", "start", "accept", "alphabet", "states", "transitions", "regex", "outputs")
 
 
 def _line_of_transition(text: str, k: int) -> int | None:
@@ -78,7 +78,7 @@ def parse_toml(text: str, default_name: str = "grammar") -> Grammar:
         for a in alphabet:
             check_symbol(a, "alphabet")
     if "regex" in data:
-        extra = [k for k in ("transitions", "start", "accept", "states") if k in data]
+        extra = [k for k in ("transitions", "start", "accept", "states", "outputs") if k in data]
         if extra:
             raise GrammarError(f"`regex` and `{extra[0]}` cannot be combined; give either a regex or transitions")
         return regex_grammar(data["regex"], name=name, alphabet=alphabet, description=description)
@@ -86,18 +86,29 @@ def parse_toml(text: str, default_name: str = "grammar") -> Grammar:
         raise GrammarError("no `transitions` (and no `regex`); add transitions = [[\"from\", \"symbol\", \"to\"], ...]")
     if "start" not in data:
         raise GrammarError("no `start` state; add start = \"NAME\" naming the state before the first symbol")
-    if "accept" not in data:
-        raise GrammarError("no `accept` list; add accept = [\"NAME\", ...] (it may be empty)")
-    accept = _strings(data, "accept")
     edges = data["transitions"]
     if not isinstance(edges, list):
         raise GrammarError("`transitions` must be a list of [from, symbol, to] triples")
-    triples = []
+    mealy = bool(edges) and isinstance(edges[0], list) and len(edges[0]) == 4
+    if "accept" not in data and not (mealy or "outputs" in data):
+        raise GrammarError("no `accept` list; add accept = [\"NAME\", ...] (it may be empty)")
+    accept = _strings(data, "accept") if "accept" in data else []
+    triples, edge_outputs = [], []
     for k, edge in enumerate(edges):
-        if not (isinstance(edge, list) and len(edge) == 3 and all(isinstance(x, str) for x in edge)):
-            raise GrammarError(f"transitions[{k}] is {edge!r}; each transition is [\"from\", \"symbol\", \"to\"]")
+        size = 4 if mealy else 3
+        if not (isinstance(edge, list) and len(edge) == size and all(isinstance(x, str) for x in edge)):
+            shape = "[\"from\", \"input\", \"to\", \"output\"] in a Mealy machine (every transition has an " \
+                "output, as the first one does)" if mealy else "[\"from\", \"symbol\", \"to\"], or [from, input, to, " \
+                "output] for every transition of a Mealy machine"
+            raise GrammarError(f"transitions[{k}] is {edge!r}; each transition is {shape}")
         check_symbol(edge[1], f"transitions[{k}]")
-        triples.append(tuple(edge))
+        triples.append(tuple(edge[:3]))
+        if mealy:
+            edge_outputs.append((tuple(edge[:3]), check_output(edge[3], f"transitions[{k}]")))
+    state_outputs = _state_outputs(data) if "outputs" in data else ()
+    if mealy and state_outputs:
+        raise GrammarError("`outputs` (Moore, one per state) and 4-element transitions (Mealy) cannot be combined; "
+                           "give outputs on the states or on the edges")
     symbols = list(alphabet) if alphabet is not None else []
     if alphabet is None:
         symbols = list(dict.fromkeys(a for _, a, _ in triples))
@@ -110,7 +121,17 @@ def parse_toml(text: str, default_name: str = "grammar") -> Grammar:
                                "fix the name or list it in `states`")
         states = list(dict.fromkeys([data["start"], *mentioned]))
     return Grammar(name=name, start=data["start"], accept=frozenset(accept), alphabet=tuple(symbols),
-                   states=tuple(states), transitions=tuple(triples), description=description)
+                   states=tuple(states), transitions=tuple(triples), description=description,
+                   state_outputs=state_outputs, edge_outputs=tuple(edge_outputs))
+
+
+def _state_outputs(data: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The ``outputs`` table of a Moore machine: state name -> output."""
+    table = data["outputs"]
+    if not isinstance(table, dict) or not table:
+        raise GrammarError("`outputs` must be a table of state = \"output\" (a Moore machine), like "
+                           "outputs = { idle = \"wait\", brewing = \"coffee\" }")
+    return tuple((state, check_output(value, f"outputs.{state}")) for state, value in table.items())
 
 
 def load_toml(path: str, text: str, default_name: str) -> Grammar:
@@ -147,6 +168,9 @@ def to_toml(g: Grammar) -> str:
               f"alphabet = [{', '.join(_q(a) for a in g.alphabet)}]",
               f"states = [{', '.join(_q(s) for s in g.states)}]",
               "transitions = ["]
-    lines += [f"  [{_q(p)}, {_q(a)}, {_q(q)}]," for p, a, q in g.transitions]
+    mealy = dict(g.edge_outputs)
+    lines += [f"  [{_q(p)}, {_q(a)}, {_q(q)}{f', {_q(mealy[p, a, q])}' if mealy else ''}]," for p, a, q in g.transitions]
     lines.append("]")
+    if g.state_outputs:
+        lines += ["", "[outputs]"] + [f"{_q(s)} = {_q(v)}" for s, v in g.state_outputs]
     return "\n".join(lines) + "\n"
