@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import re
 
-from .dot_reader import parse_dot
+from .dot_reader import parse_dot  # noqa: F401  (read here before; now in dot_reader)
 from .errors import GrammarError
 from .grammar import Grammar
 
-__all__ = ["parse_dot", "to_dot"]
+__all__ = ["to_dot"]
 
 
 def _quote(s: str) -> str:

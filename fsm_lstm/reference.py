@@ -1,5 +1,6 @@
 """The semantics a model is checked against, tabulated: a DFA over grammar state sets (subset construction from
-the initial states, over the model's alphabet) with the value every checked head must take in each of them."""
+the initial states, over the model's alphabet) with the value every checked head must take in each of them. For a
+Mealy machine a state of the table is a state set with the outputs of the edges just crossed."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from .errors import GrammarError
 from .grammar import MAX_DFA_STATES, Grammar
 from .labels import parse_head
 from .model import Model
+from .outputs import state_output_matrix
 from .reading import Reading
 from .semantics import Semantics
 
@@ -55,17 +57,20 @@ def reference_for(model: Model, grammar: Grammar, unknown_start: bool = False,
     alphabet = reading.inner(model.alphabet)
     symbol_map = [si.get(a, -1) for a in alphabet]
     steps = sem.steps > 0
-    start_set = frozenset(np.flatnonzero(sem.initial).tolist())
+    emitted = _emitted(grammar)
+    start_states = frozenset(np.flatnonzero(sem.initial).tolist())
+    start_set = (start_states, emitted(start_states, start_states, -1))
     index = {start_set: 0}
     sets = [start_set]
     rows: list[list[int]] = []
     todo = deque([start_set])
     while todo:
-        current = todo.popleft()
+        current, _ = todo.popleft()
         row = []
         for a in symbol_map:
-            nxt = frozenset(np.flatnonzero(steps[a][list(current)].any(axis=0)).tolist()) if a >= 0 and current \
+            reached = frozenset(np.flatnonzero(steps[a][list(current)].any(axis=0)).tolist()) if a >= 0 and current \
                 else frozenset()
+            nxt = (reached, emitted(current, reached, a))
             if nxt not in index:
                 if len(sets) >= MAX_DFA_STATES:
                     raise GrammarError(f"grammar {grammar.name!r} determinises to more than {MAX_DFA_STATES:,} sets of "
@@ -76,9 +81,12 @@ def reference_for(model: Model, grammar: Grammar, unknown_start: bool = False,
             row.append(index[nxt])
         rows.append(row)
     membership = np.zeros((len(sets) + 1, len(grammar.states)), bool)  # the extra last row: the empty set
-    for k, s in enumerate(sets):
-        membership[k, list(s)] = True
-    empty = index[frozenset()] if frozenset() in index else len(sets)
+    produced = np.zeros((len(sets) + 1, len(grammar.output_values)), bool)
+    for k, (members, outs) in enumerate(sets):
+        membership[k, list(members)] = True
+        produced[k, list(outs)] = True
+    nothing = (frozenset(), frozenset())
+    empty = index[nothing] if nothing in index else len(sets)
     table = np.array(rows, dtype=np.int64).reshape(len(sets), len(alphabet))
     table = np.vstack([table, np.full((1, len(alphabet)), empty)])
     checked, columns, skipped, truth = [], [], [], []
@@ -94,6 +102,9 @@ def reference_for(model: Model, grammar: Grammar, unknown_start: bool = False,
             col = nxt[:, si[arg]] if arg in si else np.zeros(len(membership), bool)
         elif kind == "state" and arg in grammar.state_index:
             col = membership[:, grammar.state_index[arg]]
+        elif kind == "out":
+            values = grammar.output_values
+            col = produced[:, values.index(arg)] if arg in values else np.zeros(len(membership), bool)
         else:
             skipped.append(label)
             continue
@@ -102,3 +113,18 @@ def reference_for(model: Model, grammar: Grammar, unknown_start: bool = False,
         truth.append(col)
     truth_arr = np.stack(truth, axis=1) if truth else np.zeros((len(membership), 0), bool)
     return Reference(table, truth_arr, 0, np.array(columns, dtype=np.int64), tuple(checked), tuple(skipped))
+
+
+def _emitted(g: Grammar):  # noqa: ANN202
+    """f(previous states, reached states, symbol index or -1 at t = 0) -> the output indices on that step."""
+    if g.machine == "moore":
+        by_state = state_output_matrix(g)
+        return lambda _, reached, __: frozenset(np.flatnonzero(by_state[list(reached)].any(axis=0)).tolist())
+    if g.machine == "mealy":
+        values = {v: k for k, v in enumerate(g.output_values)}
+        emit: dict[tuple[int, int], set[int]] = {}
+        for (p, a, _), v in g.edge_outputs:
+            emit.setdefault((g.state_index[p], g.symbol_index[a]), set()).add(values[v])
+        return lambda previous, _, a: frozenset(o for p in previous for o in emit.get((p, a), ())) if a >= 0 \
+            else frozenset()
+    return lambda *_: frozenset()
