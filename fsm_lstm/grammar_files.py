@@ -12,8 +12,8 @@ from .errors import GrammarError
 from .grammar import Grammar
 from .toml_format import load_toml, to_toml
 
-__all__ = ["FORMATS", "MAX_GRAMMAR_BYTES", "bundled_dir", "bundled_names", "grammar_text", "load_grammar", "resolve",
-           "save_grammar", "shown_path"]
+__all__ = ["FORMATS", "MAX_GRAMMAR_BYTES", "bundled_dir", "bundled_names", "grammar_text", "load_grammar",
+           "machine_names", "resolve", "save_grammar", "shown_path"]
 
 FORMATS = (".toml", ".dot")
 MAX_GRAMMAR_BYTES = 64 * 2**20  # a grammar file larger than this is refused before it is read
@@ -33,13 +33,20 @@ def bundled_names() -> list[str]:
     return sorted(p.stem for p in bundled_dir().glob("*.toml"))
 
 
+def machine_names() -> list[str]:
+    """Names of the bundled Moore and Mealy machines (``grammars/machines/``), loadable by name like the grammars."""
+    return sorted(p.stem for p in (bundled_dir() / "machines").glob("*.toml"))
+
+
 def resolve(spec: str | os.PathLike[str]) -> Path:
-    """A path as given, or the bundled grammar of that name (``reber`` -> .../reber.toml)."""
+    """A path as given, or the bundled grammar or machine of that name (``reber`` -> .../reber.toml)."""
     path = Path(spec)
     if path.exists() or path.suffix:
         return path
-    bundled = bundled_dir() / f"{path.name}.toml"
-    return bundled if bundled.exists() else path
+    for bundled in (bundled_dir() / f"{path.name}.toml", bundled_dir() / "machines" / f"{path.name}.toml"):
+        if bundled.exists():
+            return bundled
+    return path
 
 
 def shown_path(spec: str | os.PathLike[str]) -> str:
