@@ -200,28 +200,32 @@ def pydot_graph(text: str, where: str = "DOT") -> DotGraph:
 
 def _collect(graph: object, out: DotGraph, node_defaults: dict[str, str], edge_defaults: dict[str, str],
              where: str) -> None:
-    """Nodes and edges of a pydot graph or subgraph, in order, subgraphs included (defaults scoped to them)."""
+    """Nodes and edges of a pydot graph or subgraph in the order written (pydot's sequence numbers), subgraphs
+    included, node and edge defaults scoped to the graph that sets them."""
     node_defaults, edge_defaults = dict(node_defaults), dict(edge_defaults)
-    for node in graph.get_nodes():  # type: ignore[attr-defined]
-        name, found = node.get_name(), dict(node.get_attributes())
-        if name == "node":
-            node_defaults.update(found)
-        elif name == "edge":
-            edge_defaults.update(found)
-        elif name == "graph":
-            out.graph_attrs.update(found)
+    statements = [*graph.get_nodes(), *graph.get_edges(), *graph.get_subgraphs()]  # type: ignore[attr-defined]
+    for item in sorted(statements, key=lambda x: x.obj_dict.get("sequence", 0)):
+        kind = type(item).__name__
+        if kind == "Node":
+            name, found = item.get_name(), dict(item.get_attributes())
+            if name == "node":
+                node_defaults.update(found)
+            elif name == "edge":
+                edge_defaults.update(found)
+            elif name == "graph":
+                out.graph_attrs.update(found)
+            else:
+                out.nodes.setdefault(name, dict(node_defaults)).update(found)
+        elif kind == "Edge":
+            ends = [item.get_source(), item.get_destination()]
+            if not all(isinstance(e, str) for e in ends):
+                raise GrammarError(f"{where}: an edge leads to or from a subgraph; write one edge per pair of states")
+            p, q = (e.split(":")[0] if not e.startswith('"') else e for e in ends)  # a port is a place on the node
+            for n in (p, q):
+                out.nodes.setdefault(n, dict(node_defaults))
+            out.edges.append((p, q, {**edge_defaults, **item.get_attributes()}))
         else:
-            out.nodes.setdefault(name, dict(node_defaults)).update(found)
-    for edge in graph.get_edges():  # type: ignore[attr-defined]
-        ends = [edge.get_source(), edge.get_destination()]
-        if not all(isinstance(e, str) for e in ends):
-            raise GrammarError(f"{where}: an edge leads to or from a subgraph; write one edge per pair of states")
-        p, q = (e.split(":")[0] if not e.startswith('"') else e for e in ends)  # a port names a place on the node
-        for n in (p, q):
-            out.nodes.setdefault(n, dict(node_defaults))
-        out.edges.append((p, q, {**edge_defaults, **edge.get_attributes()}))
-    for sub in graph.get_subgraphs():  # type: ignore[attr-defined]
-        _collect(sub, out, node_defaults, edge_defaults, where)
+            _collect(item, out, node_defaults, edge_defaults, where)
 
 
 # ----- values ---------------------------------------------------------------------------------------------------

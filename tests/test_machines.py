@@ -1,0 +1,304 @@
+"""Moore and Mealy machines end to end, with AALpy as the client: its random machines and DOT files, its
+``execute_sequence`` as the independent oracle of output(w), and its loader reading what ``convert`` writes."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import random
+
+import numpy as np
+import pytest
+from aalpy.utils import (generate_random_markov_chain, generate_random_mdp, generate_random_mealy_machine,
+                         generate_random_moore_machine, generate_random_ONFSM, generate_random_smm,
+                         load_automaton_from_file, save_automaton_to_file)
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from fsm_lstm.certify import certify
+from fsm_lstm.cli import main
+from fsm_lstm.compiler import compile_grammar
+from fsm_lstm.dot_format import to_dot
+from fsm_lstm.dot_reader import parse_dot, pydot_graph, scan_dot
+from fsm_lstm.errors import GrammarError
+from fsm_lstm.grammar_files import load_grammar, save_grammar
+from fsm_lstm.labels import parse_head
+from fsm_lstm.outputs import minimal_machine, output_word
+from fsm_lstm.runtime import run
+from fsm_lstm.verify import verify
+from fsm_lstm.words import encode
+
+KINDS = {"mealy": generate_random_mealy_machine, "moore": generate_random_moore_machine}
+
+
+def aalpy_machine(kind: str, states: int, inputs: int, outputs: int, seed: int, minimal: bool = True):
+    random.seed(seed)
+    return KINDS[kind](states, [f"i{k}" for k in range(inputs)], [f"o{k}" for k in range(outputs)],
+                       ensure_minimality=minimal)
+
+
+def saved(automaton, path) -> str:
+    with contextlib.redirect_stdout(io.StringIO()):  # AALpy prints "Model saved to ..."
+        save_automaton_to_file(automaton, str(path.with_suffix("")), "dot")
+    return str(path.with_suffix(".dot"))
+
+
+def aalpy_outputs(automaton, word) -> list[str]:
+    if not word:  # AALpy's Moore machines answer the empty word with the initial output, not a list
+        return []
+    automaton.reset_to_initial()
+    return [str(o) for o in automaton.execute_sequence(automaton.initial_state, list(word))]
+
+
+def random_words(alphabet, rng: random.Random, count: int = 500, long: int = 10, long_length: int = 300):
+    """``count`` words: ``long`` of ``long_length`` symbols, the rest of 0 to 20."""
+    return [tuple(rng.choices(alphabet, k=long_length if k < long else rng.randint(0, 20))) for k in range(count)]
+
+
+def network_outputs(model, words) -> list[list[tuple[str, ...]]]:
+    """The decoded out: heads after every prefix of each word (padded batches: the network is causal)."""
+    out_cols = [k for k, h in enumerate(model.heads) if parse_head(h)[0] == "out"]
+    values = [parse_head(model.heads[k])[1] for k in out_cols]
+    result: list = [None] * len(words)
+    for group in ([k for k, w in enumerate(words) if len(w) <= 20], [k for k, w in enumerate(words) if len(w) > 20]):
+        if not group:
+            continue
+        longest = max(len(words[k]) for k in group)  # shorter words padded: the network is causal
+        padded = [words[k] + (model.alphabet[0],) * (longest - len(words[k])) for k in group]
+        truth = run(model, encode(padded, model.alphabet)).decoded()[:, :, out_cols]
+        for b, k in enumerate(group):
+            result[k] = [tuple(v for v, on in zip(values, truth[t, b]) if on) for t in range(len(words[k]) + 1)]
+    return result
+
+
+@settings(max_examples=4, deadline=None)
+@given(kind=st.sampled_from(sorted(KINDS)), states=st.integers(1, 50), inputs=st.integers(1, 10),
+       outputs=st.integers(2, 5), seed=st.integers(0, 10**6))
+@example(kind="mealy", states=50, inputs=10, outputs=5, seed=1)
+@example(kind="moore", states=50, inputs=10, outputs=5, seed=2)
+def test_aalpy_machines_load_compile_certify_and_the_network_agrees_with_execute_sequence(
+        kind, states, inputs, outputs, seed, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("aalpy")
+    machine = aalpy_machine(kind, states, inputs, outputs, seed)
+    g = load_grammar(saved(machine, folder / "m.dot"))
+    assert g.machine == kind and len(g.states) == len(machine.states)
+    model = compile_grammar(g)
+    assert certify(model).proven
+    rng = random.Random(seed)
+    words = random_words(list(g.alphabet), rng)
+    for word, per_prefix in zip(words, network_outputs(model, words)):
+        expected = aalpy_outputs(machine, word)
+        if kind == "moore":
+            assert per_prefix[0] == (str(machine.initial_state.output),)
+        else:
+            assert per_prefix[0] == ()  # undefined before the first symbol
+        assert [p[0] if len(p) == 1 else p for p in per_prefix[1:]] == expected, word
+
+
+@settings(max_examples=8, deadline=None)
+@given(kind=st.sampled_from(sorted(KINDS)), states=st.integers(1, 20), inputs=st.integers(1, 5),
+       outputs=st.integers(2, 4), seed=st.integers(0, 10**6))
+def test_convert_writes_dot_that_aalpy_loads_back_as_the_same_machine(kind, states, inputs, outputs, seed,
+                                                                    tmp_path_factory):
+    folder = tmp_path_factory.mktemp("convert")
+    machine = aalpy_machine(kind, states, inputs, outputs, seed)
+    source = saved(machine, folder / "m.dot")
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["convert", source, "-o", str(folder / "m.toml")]) == 0
+        assert main(["convert", str(folder / "m.toml"), "-o", str(folder / "back.dot")]) == 0
+    back = load_automaton_from_file(str(folder / "back.dot"), kind)
+    assert type(back) is type(machine) and len(back.states) == len(machine.states)
+    rng = random.Random(seed)
+    for word in random_words(list(load_grammar(source).alphabet), rng, count=100, long=2, long_length=100):
+        assert aalpy_outputs(back, word) == aalpy_outputs(machine, word)
+    assert load_grammar(folder / "back.dot") == load_grammar(folder / "m.toml")
+
+
+@settings(max_examples=10, deadline=None)
+@given(kind=st.sampled_from(sorted(KINDS)), states=st.integers(2, 15), inputs=st.integers(1, 4),
+       outputs=st.integers(2, 3), seed=st.integers(0, 10**6))
+def test_minimisation_respects_outputs_and_matches_aalpys_minimal_size(kind, states, inputs, outputs, seed,
+                                                                     tmp_path_factory):
+    machine = aalpy_machine(kind, states, inputs, outputs, seed, minimal=False)
+    g = load_grammar(saved(machine, tmp_path_factory.mktemp("min") / "m.dot"))
+    small = minimal_machine(g)
+    machine.minimize()  # AALpy's own minimisation (it keeps the reachable part)
+    assert len(small.states) == len(machine.states)
+    rng = random.Random(seed)
+    for word in random_words(list(g.alphabet), rng, count=60, long=2, long_length=50):
+        assert output_word(small, word)[1:] == aalpy_outputs(machine, word)
+
+
+def test_bundled_machines_answer_as_their_tables_say(capsys):
+    assert main(["run", "coffee", "coin button take", "--json"]) == 0
+    import json
+
+    records = json.loads(capsys.readouterr().out)
+    assert [r["output"] for r in records] == [["insert-coin"], ["press-button"], ["coffee"], ["insert-coin"]]
+    assert main(["run", "mqtt", "publish connect subscribe publish"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["t", "symbol", "states", "output"]
+    assert [line.split()[-1] for line in lines[1:]] == ["(none)", "CONCLOSED", "CONNACK", "SUBACK", "PUBACK_PUBLISH"]
+    for name in ("coffee", "mqtt"):
+        assert main(["certify", name]) == 0
+
+
+def test_check_describes_machines(capsys):
+    assert main(["check", "mqtt"]) == 0
+    out = capsys.readouterr().out
+    assert "machine: Mealy (an output per edge), 3 states" in out and "input-complete" in out
+    assert "outputs: CONNACK, CONCLOSED, SUBACK, UNSUBACK, PUBACK, PUBACK_PUBLISH" in out
+
+
+# ----- a network that is wrong on an output --------------------------------------------------------------------
+def broken(model, head: str):
+    """The model with one out: head's weight on one of its edge units zeroed."""
+    from dataclasses import replace
+
+    k = model.heads.index(head)
+    weights = model.head_weight.copy()
+    unit = int(np.flatnonzero(weights[k, :-1])[0])
+    weights[k, unit] = 0.0
+    return replace(model, head_weight=weights)
+
+
+@pytest.mark.parametrize("name", ["coffee", "mqtt"])
+def test_certificate_and_verify_catch_a_wrong_output_head(name):
+    g = load_grammar(name)
+    model = broken(compile_grammar(g), f"out:{g.output_values[0]}")
+    cert = certify(model)
+    assert not cert.proven and cert.failure.head == f"out:{g.output_values[0]}"
+    report = verify(model, g, examples=20)
+    c = report.counterexample
+    assert not report.passed and c.head == f"out:{g.output_values[0]}"
+    assert c.expected and output_word(g, c.word)[-1] == g.output_values[0]  # the oracle agrees it is wrong
+
+
+# ----- DOT as it is written ------------------------------------------------------------------------------------
+HAND_WRITTEN = r'''
+// a coffee machine as LearnLib and Graphviz users write it
+/* block comment */
+strict digraph "Coffee Machine" {
+  graph [comment="hand written"];
+  node [shape=circle];
+  "wait state" [label=<Waiting<br/>for &amp; coin>];
+  brew
+    [label="brewing",
+     color=red];
+  subgraph cluster_0 { label="inner"; done [label="done"]; }
+  __start0 [label="", shape=none];
+  __start0 -> "wait state";
+  "wait state" -> brew [label="coin / beep"];
+  "wait state" -> "wait state" [label=<button/silence>];
+  brew -> done [label="button/coffee"];
+  brew -> brew [label="coin/refund"];
+  done -> "wait state" [label="take / idle"];
+}
+'''
+
+
+def test_hand_written_dot_with_html_labels_quoted_ids_comments_and_subgraphs():
+    g = parse_dot(HAND_WRITTEN, "c.dot")
+    assert g.machine == "mealy" and g.name == "Coffee Machine" and g.description == "hand written"
+    assert g.states == ("Waiting\nfor & coin", "brewing", "done") and g.start == "Waiting\nfor & coin"
+    assert output_word(g, ["coin", "coin", "button", "take", "button"]) == [
+        None, "beep", "refund", "coffee", "idle", "silence"]
+
+
+def test_moore_records_with_braces_and_escaped_bars():
+    text = ('digraph m { a [shape=record, label="{a\\|1|x}"]; b [shape=Mrecord, label="b|y"]; '
+            'c [shape=record, label="z"]; __start0 -> a; a -> b [label=go]; b -> c [label=go]; c -> a [label=go]; }')
+    g = parse_dot(text)
+    assert g.machine == "moore" and g.states == ("a|1", "b", "c")
+    assert dict(g.state_outputs) == {"a|1": "x", "b": "y", "c": "z"}  # no bar: the label is the output (AALpy)
+
+
+@settings(max_examples=15, deadline=None)
+@given(kind=st.sampled_from(sorted(KINDS)), states=st.integers(1, 8), inputs=st.integers(1, 3),
+       seed=st.integers(0, 10**6))
+def test_the_fast_scanner_and_pydot_read_the_same_graph(kind, states, inputs, seed):
+    machine = aalpy_machine(kind, states, inputs, 2, seed)
+    text = save_automaton_to_file(machine, file_type="string")
+    assert scan_dot(text) == pydot_graph(text)
+    g = parse_dot(text)
+    assert scan_dot(to_dot(g)) == pydot_graph(to_dot(g))
+    assert parse_dot(to_dot(g)) == g
+
+
+def aalpy_file(factory, tmp_path) -> str:
+    random.seed(3)
+    return saved(factory(), tmp_path / "x.dot")
+
+
+@pytest.mark.parametrize("factory, needle", [
+    (lambda: generate_random_mdp(4, 2, 2), "an MDP"),
+    (lambda: generate_random_markov_chain(4), "a Markov chain"),
+    (lambda: generate_random_smm(4, 2, 2), "a stochastic Mealy machine"),
+    (lambda: generate_random_ONFSM(4, 2, 3, 0.9), "an ONFSM"),
+])
+def test_stochastic_and_nondeterministic_aalpy_files_are_refused_in_one_line(factory, needle, tmp_path, capsys):
+    path = aalpy_file(factory, tmp_path)
+    assert main(["compile", path, "-o", str(tmp_path / "x.npz")]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1 and err.startswith(f"fsm-lstm: error: {path}")
+    assert not (tmp_path / "x.npz").exists()
+
+
+@pytest.mark.parametrize("text, needle", [
+    ('digraph g { __start0 -> a; a -> b [label="x/1"]; b -> a [label="y"]; }', "mixes Mealy edges"),
+    ('digraph g { __start0 -> a; a [shape=doublecircle]; a -> b [label="x/1"]; b -> a [label="y/0"]; }',
+     "mixes Mealy edges (input/output) with accepting states"),
+    ('digraph g { __start0 -> a; a [shape=record, label="a|1"]; b; a -> b [label="x"]; }', "is not a record"),
+    ('digraph g { __start0 -> a; a [shape=record, label="a|1"]; a -> a [label="x/1"]; }', "mixes Mealy edges"),
+    ('digraph g { a -> b [label="x/1"]; }', "no start state"),
+    ('digraph g { __start0 -> a; a -> b [label="x/"]; }', "both parts non-empty"),
+    ('digraph g { __start0 -> a; a -> b [label="x/1"]; a -> a [label="x/2"]; }', "an ONFSM"),
+    ('digraph g { __start0 -> a; a -> {b c} [label="x"]; }', "subgraph"),
+    ('digraph g { __start0 -> a; a -> b [label=<x<b>/1>; }', "cannot read it as DOT"),
+])
+def test_bad_machines_in_dot_get_one_clear_line(text, needle, tmp_path, capsys):
+    path = tmp_path / "bad.dot"
+    path.write_text(text)
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1, err
+
+
+def test_mealy_labels_split_at_the_first_slash_with_spaces_around_it():
+    g = parse_dot('digraph g { __start0 -> a; a -> a [label=" coin / a/b "]; }')
+    assert g.transitions == (("a", "coin", "a"),) and g.edge_outputs == ((("a", "coin", "a"), "a/b"),)
+
+
+def test_empty_language_warning_on_compile_build_and_certify(tmp_path, capsys):
+    path = tmp_path / "e.dot"
+    path.write_text('digraph g { __start0 -> a; a -> b [label="x"]; }')  # a Mealy file without its outputs
+    for argv in (["compile", str(path), "-o", str(tmp_path / "e.npz")], ["certify", str(path)],
+                 ["build", str(path), "-o", str(tmp_path / "out")]):
+        main(argv)
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "no accepting states and no outputs" in err, argv
+    assert main(["compile", "mqtt", "-o", str(tmp_path / "m.npz")]) == 0
+    assert capsys.readouterr().err == ""
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_toml_and_dot_round_trips_keep_machines_exactly(data):
+    kind = data.draw(st.sampled_from(sorted(KINDS)))
+    names = data.draw(st.lists(st.sampled_from(["a", "b|c", "x y", 'q"', "\\", "{", "<b>", "é", "node", "n0"]),
+                               min_size=1, max_size=4, unique=True))
+    inputs = data.draw(st.lists(st.sampled_from(["i", "j", "k:1", "0.5", "{"]), min_size=1, max_size=3, unique=True))
+    values = st.sampled_from(["o", "p q", "|", "a/b", "}", "1"])
+    edges = tuple((p, a, data.draw(st.sampled_from(names))) for p in names for a in inputs
+                  if data.draw(st.booleans()))
+    from fsm_lstm.grammar import Grammar
+
+    g = Grammar(name="m", start=names[0], accept=frozenset(), alphabet=tuple(inputs), states=tuple(names),
+                transitions=edges,
+                state_outputs=tuple((s, data.draw(values)) for s in names) if kind == "moore" else (),
+                edge_outputs=tuple((e, data.draw(values)) for e in edges) if kind == "mealy" else ())
+    from fsm_lstm.toml_format import parse_toml, to_toml
+
+    assert parse_toml(to_toml(g)) == g
+    if kind == "moore" or edges:  # a Mealy machine without edges has no outputs to write
+        assert parse_dot(to_dot(g)) == g
