@@ -224,7 +224,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         lo, hi = (int(x) for x in args.lengths.split("-"))
     except ValueError:
         raise UserError(f"--lengths {args.lengths!r} is not a range such as 1-20") from None
-    config = TrainConfig(task=args.task, cell=args.cell, hidden=args.hidden, layers=args.layers, epochs=args.epochs,
+    config = TrainConfig(task=args.task or ("output" if g.machine else "both"), cell=args.cell, hidden=args.hidden, layers=args.layers, epochs=args.epochs,
                          samples=args.samples, lengths=(lo, hi), seed=args.seed, learning_rate=args.lr,
                          batch=args.batch, final_only=args.final_only, start_marker=args.start_marker,
                          end_marker=args.end_marker, threads=args.threads)
@@ -456,7 +456,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("train", help="train an nn.LSTM with heads on grammar strings (needs PyTorch)")
     s.add_argument("grammar", metavar="GRAMMAR")
     s.add_argument("-o", "--output", required=True, metavar="MODEL.npz")
-    s.add_argument("--task", choices=("next", "accept", "both"), default="both", help="heads to train (default both)")
+    s.add_argument("--task", choices=("next", "accept", "both", "output"), default=None,
+                   help="heads to train: next, accept or both (the default), or output, the out: heads of a Moore or "
+                   "Mealy machine (the default for machines)")
     s.add_argument("--cell", choices=("lstm", "gru", "rnn"), default="lstm", help="recurrent cell (default lstm)")
     s.add_argument("--hidden", type=int, default=16, help="units per layer, up to 4096 (default 16)")
     s.add_argument("--layers", type=int, default=1, help="recurrent layers (default 1)")

@@ -29,6 +29,7 @@ from .labels import parse_head
 from .lstar import learn
 from .machine import Machine, minimise_moore
 from .model import Model
+from .outputs import extracted_machine
 from .queries import Network
 from .reading import Reading, reading_of
 from .threads import blas_threads
@@ -46,8 +47,10 @@ SMALL_NETWORK = 256 * 1024  # recurrent weights up to which L* also consults the
 
 
 def output_columns(model: Model, reading: Reading) -> np.ndarray:
-    """Indices of the heads that define the machine: accept and next:* (accept only for word-level models)."""
-    kinds = ("accept",) if reading.final_only else ("accept", "next")
+    """Indices of the heads that define the machine: out:* when the model has them (a Moore or Mealy machine),
+    else accept and next:* (accept only for word-level models)."""
+    has_out = any(parse_head(h)[0] == "out" for h in model.heads) and not reading.final_only
+    kinds = ("out",) if has_out else ("accept",) if reading.final_only else ("accept", "next")
     cols = [k for k, h in enumerate(model.heads) if parse_head(h)[0] in kinds]
     if not cols:
         raise UserError("extraction needs an 'accept' or 'next:SYMBOL' head; this model has only "
@@ -166,8 +169,11 @@ def extract_by_clustering(net: Network, columns: np.ndarray, labels: tuple[str, 
 # ----- machines as grammars -----------------------------------------------------------------------
 def to_grammar(m: Machine, name: str = "extracted", description: str = "") -> Grammar:
     """A grammar with the machine's behaviour: with an accept head, its language (then minimised); with only
-    next heads, edges for the legal symbols and acceptance where no symbol may follow."""
+    next heads, edges for the legal symbols and acceptance where no symbol may follow; with out: heads, the
+    minimal Moore or Mealy machine (:func:`outputs.extracted_machine`)."""
     labels = list(m.labels)
+    if labels and all(parse_head(h)[0] == "out" for h in labels):
+        return extracted_machine(m.outputs, m.delta, labels, m.alphabet, name, description)
     states = [f"q{k}" for k in range(len(m.outputs))]
     if "accept" in labels:
         acc = m.outputs[:, labels.index("accept")]

@@ -59,7 +59,7 @@ def load_grammar(spec: str | os.PathLike[str]) -> Grammar:
     path = resolve(spec)
     if not path.suffix and not path.exists():
         raise GrammarError(f"{path}: no such grammar file, and no bundled grammar of that name "
-                           f"(bundled: {', '.join(bundled_names())})")
+                           f"(bundled: {', '.join(bundled_names() + machine_names())})")
     if path.suffix not in FORMATS:
         raise GrammarError(f"{path}: unknown grammar format {path.suffix or '(no extension)'!r}; "
                            f"use a .toml or .dot file, or a bundled name ({', '.join(bundled_names())})")

@@ -13,11 +13,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .automata import equivalent, refine_partition, transition_table
+from .errors import GrammarError
 from .grammar import Grammar
 from .labels import output_label
 from .words import format_word
 
-__all__ = ["crossed_outputs", "describe_machine", "minimal_machine", "output_difference", "output_heads", "output_word",
+__all__ = ["crossed_outputs", "describe_machine", "extracted_machine", "minimal_machine", "output_difference", "output_heads", "output_word",
            "outputs_of_prefixes", "same_behaviour", "state_output_matrix"]
 
 
@@ -240,3 +241,48 @@ def _example_word(g: Grammar, length: int = 6) -> list[str]:
         out.append(a)
         state = q
     return out
+
+
+def extracted_machine(outputs: np.ndarray, delta: np.ndarray, labels: Sequence[str], alphabet: tuple[str, ...],
+                      name: str = "extracted", description: str = "") -> Grammar:
+    """The minimal Moore or Mealy machine behind a Moore machine over ``out:`` head values (state 0 the start),
+    as extraction finds it: Moore when some output is true before the first symbol, else Mealy, whose edge
+    outputs are the heads' values after the edge. A state without a true head has left the machine; where
+    several heads are true, the first is taken. States are renamed ``q0`` (the start), ``q1``, ... breadth first."""
+    values = [label.partition(":")[2] for label in labels]
+    first = [values[int(np.argmax(row))] if row.any() else None for row in np.asarray(outputs, bool)]
+    states = [f"q{k}" for k in range(len(first))]
+    K = len(alphabet)
+    if first[0] is not None:
+        kept = [k for k in range(len(states)) if first[k] is not None]
+        edges = tuple((states[s], alphabet[a], states[int(delta[s, a])]) for s in kept for a in range(K)
+                      if first[int(delta[s, a])] is not None)
+        g = Grammar(name=name, start=states[0], accept=frozenset(), alphabet=alphabet,
+                    states=tuple(states[k] for k in kept), transitions=edges, description=description,
+                    state_outputs=tuple((states[k], first[k]) for k in kept))  # type: ignore[misc]
+    else:
+        pairs = [((states[s], alphabet[a], states[int(delta[s, a])]), first[int(delta[s, a])])
+                 for s in range(len(states)) for a in range(K) if first[int(delta[s, a])] is not None]
+        g = Grammar(name=name, start=states[0], accept=frozenset(), alphabet=alphabet, states=tuple(states),
+                    transitions=tuple(e for e, _ in pairs), description=description,
+                    edge_outputs=tuple(pairs))  # type: ignore[arg-type]
+        if not pairs:
+            raise GrammarError("no out: head is ever true: the network gives no output to extract")
+    return _breadth_first_names(minimal_machine(g))
+
+
+def _breadth_first_names(g: Grammar) -> Grammar:
+    """``g`` with its states renamed ``q0`` (the start), ``q1``, ... in breadth-first order over the alphabet."""
+    order, seen = [g.start], {g.start}
+    succ = {(p, a): q for p, a, q in g.transitions}
+    for p in order:
+        for a in g.alphabet:
+            q = succ.get((p, a))
+            if q is not None and q not in seen:
+                seen.add(q)
+                order.append(q)
+    new = {s: f"q{k}" for k, s in enumerate(order)}
+    return g.with_changes(start=new[g.start], states=tuple(new[s] for s in order),
+                          transitions=tuple((new[p], a, new[q]) for p, a, q in g.transitions),
+                          state_outputs=tuple((new[s], v) for s, v in g.state_outputs),
+                          edge_outputs=tuple(((new[p], a, new[q]), v) for (p, a, q), v in g.edge_outputs))

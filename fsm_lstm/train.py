@@ -1,7 +1,8 @@
 """Training standard nn.LSTM (or nn.GRU, nn.RNN) models with heads on grammar strings (PyTorch, ``train`` extra).
 
 Data: grammar walks that sometimes step off the grammar, and uniformly random strings, with lengths drawn
-from a range; targets: the semantics' accept and/or next heads after every prefix (the empty one included).
+from a range; targets: the semantics' accept and/or next heads after every prefix (the empty one included), or
+the out: heads of a Moore or Mealy machine (task ``output``).
 Training stops early once every held-out string is right at every prefix. The same seed gives the same model.
 Two options are off by default (and then change nothing): ``moving`` makes the walks take state-changing edges
 more often (on a complete DFA whose states mostly loop, uniform strings rarely change state, and networks then
@@ -27,6 +28,7 @@ import numpy as np
 from .errors import GrammarError, UserError
 from .generate import walks
 from .grammar import Grammar, check_symbol
+from .labels import output_label
 from .model import Layer, Model
 from .semantics import Semantics
 
@@ -78,7 +80,15 @@ class TrainResult:
 
 
 def head_labels(grammar: Grammar, task: str) -> tuple[str, ...]:
-    """The heads a task trains."""
+    """The heads a task trains (``output``: the out: heads of a Moore or Mealy machine)."""
+    if task == "output":
+        if not grammar.machine:
+            raise UserError(f"--task output trains the outputs of a Moore or Mealy machine; {grammar.name!r} has "
+                            "none (use --task next, accept or both)")
+        return tuple(output_label(v) for v in grammar.output_values)
+    if grammar.machine:
+        raise UserError(f"{grammar.name!r} is a {grammar.machine.capitalize()} machine, without accepting states: "
+                        "train its outputs with --task output")
     nxt = tuple(f"next:{a}" for a in grammar.alphabet)
     if task == "next":
         return nxt
@@ -86,7 +96,7 @@ def head_labels(grammar: Grammar, task: str) -> tuple[str, ...]:
         return ("accept",)
     if task == "both":
         return ("accept", *nxt)
-    raise UserError(f"unknown task {task!r}; use next, accept or both")
+    raise UserError(f"unknown task {task!r}; use next, accept, both or output")
 
 
 def markers(config: TrainConfig) -> tuple[str, ...]:

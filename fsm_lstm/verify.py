@@ -24,6 +24,7 @@ from .errors import UserError
 from .grammar import Grammar
 from .labels import parse_head
 from .model import Model, stored_grammar
+from .outputs import output_difference
 from .queries import Network
 from .reading import Reading, reading_of
 from .reference import Reference, reference_for
@@ -342,7 +343,10 @@ def _shown(c: Counterexample, model: Model) -> str:
 
 
 def compare_with(extracted: Grammar, reference: Grammar, by_language: bool) -> tuple[str, ...] | None:
-    """The shortest string telling the two apart (by language, or by prefix language for next-only models)."""
+    """The shortest string telling the two apart (by outputs for machines, by language, or by prefix language for
+    next-only models)."""
+    if extracted.machine or reference.machine:
+        return output_difference(extracted, reference)
     if by_language:
         return shortest_difference(extracted, reference)
     close = lambda g: (lambda t: t.with_changes(accept=frozenset(t.states)))(trim(g))  # noqa: E731
