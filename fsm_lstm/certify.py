@@ -169,7 +169,8 @@ def certificate_grammar(model: Model, reference: Grammar | None = None) -> tuple
     if reference is not None and reference != stored and not same_behaviour(reference, stored):
         return None, (f"the model was compiled from {stored.name!r}, whose language differs from "
                       f"{reference.name!r}" if not (reference.machine or stored.machine) else
-                      f"the model was compiled from {stored.name!r}, whose outputs differ from {reference.name!r}'s")
+                      f"the model was compiled from {stored.name!r}, whose outputs differ from those of "
+                      f"{reference.name!r}")
     return stored, ""
 
 

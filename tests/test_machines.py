@@ -302,3 +302,11 @@ def test_toml_and_dot_round_trips_keep_machines_exactly(data):
     assert parse_toml(to_toml(g)) == g
     if kind == "moore" or edges:  # a Mealy machine without edges has no outputs to write
         assert parse_dot(to_dot(g)) == g
+
+
+@pytest.mark.skipif(__import__("shutil").which("dot") is None, reason="needs Graphviz's dot")
+def test_draw_shows_outputs_as_aalpy_draws_them(tmp_path, capsys):
+    for name, needles in (("coffee", ["insert-coin", "press-button"]), ("mqtt", ["connect/CONNACK", "publish/PUBACK"])):
+        assert main(["draw", name, "-o", str(tmp_path / f"{name}.svg")]) == 0
+        svg = __import__("html").unescape((tmp_path / f"{name}.svg").read_text())
+        assert all(n in svg for n in needles), name
