@@ -7,8 +7,8 @@ in the OFF box otherwise; ``started`` units lie in the ON box. A box bounds both
 Proof by induction over the *configurations* (the sets of edges crossed by the last symbol), which the
 grammar alone defines: (1) from the zero state every first symbol lands in the boxes; (2) for every
 reachable configuration and every symbol, one LSTM step maps the boxes into the boxes of the successor
-configuration; (3) on every configuration's boxes each head's logit has the sign the semantics demands (an ``out:`` head's
-from the outputs of the configuration's edges, or of their targets in a Moore machine).
+configuration; (3) on every configuration's boxes each head's logit has the sign the semantics demands (an
+``out:`` head's from the outputs of the configuration's edges, or of their targets in a Moore machine).
 Every bound comes from the stored weights; rounding of a float32 (or float64) forward pass is covered by
 widening each dot product by the standard bound gamma_n * sum|w||x| (n = non-zero terms) and each
 elementwise result by a few units of round-off. The weights' meaning (labels) is only the hypothesis:

@@ -224,10 +224,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         lo, hi = (int(x) for x in args.lengths.split("-"))
     except ValueError:
         raise UserError(f"--lengths {args.lengths!r} is not a range such as 1-20") from None
-    config = TrainConfig(task=args.task or ("output" if g.machine else "both"), cell=args.cell, hidden=args.hidden, layers=args.layers, epochs=args.epochs,
-                         samples=args.samples, lengths=(lo, hi), seed=args.seed, learning_rate=args.lr,
-                         batch=args.batch, final_only=args.final_only, start_marker=args.start_marker,
-                         end_marker=args.end_marker, threads=args.threads)
+    config = TrainConfig(task=args.task or ("output" if g.machine else "both"), cell=args.cell, hidden=args.hidden,
+                         layers=args.layers, epochs=args.epochs, samples=args.samples, lengths=(lo, hi), seed=args.seed,
+                         learning_rate=args.lr, batch=args.batch, final_only=args.final_only,
+                         start_marker=args.start_marker, end_marker=args.end_marker, threads=args.threads)
     check_config(g, config)  # before anything is written
     with ProgressDisplay("training", total=config.epochs) as shown:
         def progress(epoch: int, epochs: int, loss: float, acc: float) -> None:

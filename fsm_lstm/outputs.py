@@ -18,8 +18,8 @@ from .grammar import Grammar
 from .labels import output_label
 from .words import format_word
 
-__all__ = ["crossed_outputs", "describe_machine", "extracted_machine", "minimal_machine", "output_difference", "output_heads", "output_word",
-           "outputs_of_prefixes", "same_behaviour", "state_output_matrix"]
+__all__ = ["crossed_outputs", "describe_machine", "extracted_machine", "minimal_machine", "output_difference",
+           "output_heads", "output_word", "outputs_of_prefixes", "same_behaviour", "state_output_matrix"]
 
 
 def _reachable_only(g: Grammar, keep_unreachable: bool) -> Grammar:
@@ -220,8 +220,8 @@ def describe_machine(g: Grammar, shown: Callable[[str], str] = str) -> list[str]
     return [f"  machine: {kind}, {len(g.states)} states, start {shown(g.start)}",
             f"  inputs: {shown(' '.join(g.alphabet))}",
             f"  outputs: {shown(', '.join(values[:20])) + more}",
-            f"  edges: {len(g.transitions)}; deterministic; " + ("input-complete" if not missing else
-                                                                 f"partial ({missing:,} state-input pairs have no edge)"),
+            f"  edges: {len(g.transitions)}; deterministic; "
+            + ("input-complete" if not missing else f"partial ({missing:,} state-input pairs have no edge)"),
             f"  minimal machine: {len(minimal.states)} states, {len(minimal.transitions)} edges -> a compiled LSTM of "
             f"{len(minimal.transitions) + 1} units",
             f"  example: {shown(format_word(word, g.alphabet))!r} gives outputs {shown(', '.join(map(str, produced)))}"

@@ -20,8 +20,7 @@ from fsm_lstm.cli import main
 from fsm_lstm.compiler import compile_grammar
 from fsm_lstm.dot_format import to_dot
 from fsm_lstm.dot_reader import parse_dot, pydot_graph, scan_dot
-from fsm_lstm.errors import GrammarError
-from fsm_lstm.grammar_files import load_grammar, save_grammar
+from fsm_lstm.grammar_files import load_grammar
 from fsm_lstm.labels import parse_head
 from fsm_lstm.outputs import minimal_machine, output_word
 from fsm_lstm.runtime import run
