@@ -74,6 +74,7 @@ GRAMMAR_CASES = {
     "regex_nested_300.toml": (0, 0, None), "regex_plain_600.toml": (0, None, None),
     "regex_alternation_3000.toml": (0, 0, None), "toml_formula_names.toml": (0, 0, 0),
     "toml_control_names.toml": (0, 0, 2), "dot_keyword_names.dot": (0, 0, 0), "dot_subgraph.dot": (0, 0, 0),
+    "dot_html_labels.dot": (0, 0, 0),
     "toml_exponential_nfa.toml": (2, 0, None),
 }
 MODEL_COMMANDS = [["run", "{f}", ""], ["certify", "{f}"], ["sheet", "{f}", "-o", "{tmp}/out.xlsx"],

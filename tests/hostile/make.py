@@ -207,6 +207,12 @@ def corpus() -> dict[str, bytes]:
         "dot_empty_label.dot": b'digraph g {\na [label=""];\n__start0 -> a;\na -> a [label="x"];\n}\n',
         "dot_unterminated_string.dot": b'digraph g {\n__start0 -> a;\na -> b [label="x];\n}\n',
         "dot_binary.dot": bytes(range(256)) * 4,
+        "dot_deep_subgraphs.dot": ("digraph g { __start0 -> a; " + "subgraph { " * 3000 + 'a -> b [label="x/1"];'
+                                   + " }" * 3000 + " }").encode(),
+        "dot_mdp.dot": b'digraph g {\ns0 [label="o1"];\ns1 [label="o2"];\ns0 -> s1 [label="a:0.25"];\n'
+                       b's0 -> s0 [label="a:0.75"];\ns1 -> s1 [label="a:1.0"];\n__start0 -> s0;\n}\n',
+        "dot_html_labels.dot": ('digraph g {\n__start0 -> a;\na [label=<' + "<b>" * 2000 + "A" + "</b>" * 2000
+                                + '>];\na -> a [label=<x&lt;&gt;/<i>1</i>>];\n}\n').encode(),
     }
     base = _model_arrays()
     variant = lambda **changes: _npz(**{**base, **changes})  # noqa: E731
