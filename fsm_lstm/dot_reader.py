@@ -3,7 +3,8 @@
 Two front ends give the same raw graph (ids and attribute values as written, quotes and escapes kept):
 pydot's parser, which reads all of DOT (HTML-like labels, subgraphs, ports), and a small scanner for the plain
 top-level subset that every AALpy and fsm-lstm file uses. The scanner is the fast path (a 1,000-state AALpy
-Mealy file with 10,000 edges: 0.17 s against 13 s in pydot); whatever it does not cover goes to pydot.
+Mealy file with 10,000 edges: 0.46 s against 32 s in pydot, bench/dot_reading.py); whatever it does not cover
+goes to pydot.
 One interpretation then decides what the graph is: a DFA or NFA (``shape=doublecircle``), a Moore machine
 (``shape=record`` nodes labelled ``name|output``), a Mealy machine (edges labelled ``input/output``), or
 something that is not a deterministic machine, refused in one line (probabilities: an MDP, a Markov chain or a
