@@ -309,3 +309,20 @@ def test_draw_shows_outputs_as_aalpy_draws_them(tmp_path, capsys):
         assert main(["draw", name, "-o", str(tmp_path / f"{name}.svg")]) == 0
         svg = __import__("html").unescape((tmp_path / f"{name}.svg").read_text())
         assert all(n in svg for n in needles), name
+
+
+@pytest.mark.parametrize("text, needle", [
+    ('start = "a"\naccept = ["a"]\ntransitions = [["a", "x", "a", "1"]]\n', "has no accepting states"),
+    ('start = "a"\ntransitions = [["a", "x", "b"], ["b", "x", "a"]]\n[outputs]\na = "1"\n', "'b' of the Moore machine"),
+    ('start = "a"\ntransitions = [["a", "x", "a", "1"], ["a", "y", "a"]]\n', "every transition has an output"),
+    ('start = "a"\ntransitions = [["a", "x", "a", "1"], ["a", "x", "b", "2"]]\n', "several outputs (an ONFSM)"),
+    ('start = "a"\ntransitions = [["a", "x", "a", "1"]]\n[outputs]\na = "1"\n', "cannot be combined"),
+    ('start = "a"\ntransitions = [["a", "x", "a", " 1"]]\n', "white space at an end"),
+    ('start = "a"\ntransitions = [["a", "x", "a"]]\noutputs = ["1"]\n', "must be a table"),
+])
+def test_bad_machines_in_toml_get_one_clear_line(text, needle, tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    assert main(["compile", str(path), "-o", str(tmp_path / "m.npz")]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1 and str(path) in err, err
