@@ -512,7 +512,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--alphabet", required=True, help="the input symbols in one-hot order (or one per embedding "
                    "row), space-separated")
     s.add_argument("--heads", required=True, help="one label per head output, space-separated "
-                   "(accept, next:SYMBOL, state:NAME); one label for 2 outputs means 'output 1 > output 0'")
+                   "(accept, next:SYMBOL, state:NAME, out:VALUE); one label for 2 outputs means 'output 1 > output 0'")
     s.add_argument("--cell", choices=("lstm", "gru", "rnn"), help="the cell (default: read off the file)")
     s.add_argument("--compose-linear", action="store_true", help="a state_dict's linear layers have nothing "
                    "nonlinear between them: compose them into one head")
