@@ -181,7 +181,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     with ProgressDisplay("verifying", enabled=not args.json) as shown:
         report = verify(model, reference, unknown_start=args.unknown_start or None, max_len=args.max_len,
                         examples=args.examples, seed=args.seed, progress=shown.callback(shown.line),
-                        reading=_reading(model, args), memory=_memory(args))
+                        reading=_reading(model, args), memory=_memory(args), merge=not args.no_merge)
     if args.json:
         print(json.dumps(report.to_dict(model.alphabet), indent=2))
     else:
@@ -417,12 +417,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--grammar", metavar="REF", help="the reference grammar (default: the one the model carries)")
     s.add_argument("--max-len", type=int, metavar="N", help="enumerate every string up to this length (default: "
                    f"the longest whose strings number at most {EXHAUSTIVE_BUDGET:,} in all, at most "
-                   f"{EXHAUSTIVE_CAP}, and fit in --memory; a larger N is refused when it does not fit)")
+                   f"{EXHAUSTIVE_CAP})")
     s.add_argument("--examples", type=int, default=200, metavar="N", help="hypothesis examples (default 200)")
     s.add_argument("--seed", type=int, default=0, help="seed of the hypothesis search (default 0)")
     s.add_argument("--unknown-start", action="store_true", help="every state is possible before the first symbol")
     s.add_argument("--memory", type=float, default=1024, metavar="MB",
-                   help="memory budget of the exhaustive layer; a deeper --max-len is refused (default 1024)")
+                   help="memory budget of the exhaustive layer, which walks the prefix trie depth first in blocks "
+                   "(default 1024)")
+    s.add_argument("--no-merge", action="store_true",
+                   help="run every prefix, without merging prefixes whose hidden states are bitwise identical")
     s.add_argument("--json", action="store_true", help="print a JSON report")
     _reading_options(s)
     s.set_defaults(func=cmd_verify)
