@@ -14,7 +14,7 @@ from . import __version__
 from .automata import shortest_accepted
 from .build import build
 from .certify import certificate_grammar, certify, same_machine
-from .compiler import compile_grammar
+from .compiler import _available_memory, compile_grammar
 from .decode import decode
 from .draw import draw
 from .errors import UserError
@@ -23,11 +23,11 @@ from .grammar import Grammar, structural_warnings
 from .grammar_files import bundled_names, load_grammar, save_grammar, shown_path
 from .importer import read_model
 from .labels import parse_head
-from .model import Model, load_model, save_model, stored_grammar
+from .model import Model, densified, load_model, save_model, stored_grammar
 from .plot import plot_trace
 from .progress import ProgressDisplay
 from .runtime import run
-from .sheets import sample_input, write_workbook
+from .sheets import MAX_COLUMNS, sample_input, write_workbook
 from .torch_export import save_onnx, save_torch
 from .train import TrainConfig, check_config, train
 from .reading import Reading, reading_of
@@ -196,6 +196,10 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     check_steps(args.steps)  # refuse a hopeless request before any work
     output_path(args.output)
     model, g = _load(args.source, unknown_start=args.unknown_start)
+    if model.hidden_size > MAX_COLUMNS:  # before anything reads the (possibly sparse) weights
+        raise UserError(f"{args.source}: the model has {model.hidden_size:,} units, and a workbook needs a column "
+                        f"per unit; spreadsheets hold at most {MAX_COLUMNS:,} columns")
+    model = densified(model, "a workbook", _available_memory())
     text = sample_input(model) if args.input is None else args.input
     with ProgressDisplay(f"writing {args.output}"):
         write_workbook(model, args.output, text, steps=args.steps, title=g.name if g else Path(args.source).stem)
@@ -274,6 +278,7 @@ def _extraction_lines(output: str, r: Extraction, min_fidelity: float, time_limi
 
 def cmd_export(args: argparse.Namespace) -> int:
     model, _ = _load(args.source)
+    model = densified(model, f"export --to {args.to}", _available_memory())
     (save_onnx if args.to == "onnx" else save_torch)(model, args.output)
     print(f"wrote {args.output} ({args.to}; inputs one-hot [T, B, {len(model.alphabet)}], "
           f"outputs {len(model.heads)} head logits)")

@@ -58,7 +58,7 @@ def both_ways(model: Model, grammar, max_len: int, memory: int = 2**30):
     return merged, plain
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=5, deadline=None)
 @given(repeats=st.integers(1, 5), memory_mb=st.sampled_from([1, 4, 1024]))
 def test_leaky_models_merged_and_unmerged_give_the_brute_force_counterexample(repeats, memory_mb):
     grammar = load_grammar("reber")
@@ -88,11 +88,11 @@ def test_random_models_merged_and_unmerged_give_the_brute_force_counterexample(n
         assert plain.failure == merged.failure
 
 
-def test_compiled_reber_agrees_to_length_9_with_few_distinct_states():
+def test_compiled_reber_agrees_to_length_8_with_few_distinct_states():
     grammar = load_grammar("reber")
-    report = verify(compile_grammar(grammar), grammar, max_len=9, examples=0)
-    assert report.passed and report.max_len == 9
-    assert report.prefixes == sum(7 ** k for k in range(10))
+    report = verify(compile_grammar(grammar), grammar, max_len=8, examples=0)
+    assert report.passed and report.max_len == 8
+    assert report.prefixes == sum(7 ** k for k in range(9))
     assert 0 < report.distinct < report.run < report.prefixes // 50
 
 
