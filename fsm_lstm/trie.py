@@ -43,12 +43,19 @@ class Failure:
 @dataclass(frozen=True)
 class TrieWalk:
     """The outcome: the shortest failure (or None), the prefixes run, the length up to which every word agreed,
-    and the distinct (hidden state, reference state) pairs visited (0 when merging was off)."""
+    and ``seen``: each distinct (hidden state, reference state) pair met (its digest) with the shortest length
+    it was met at (empty when merging was off)."""
 
     failure: Failure | None
     prefixes: int
     agreed: int
-    distinct: int
+    seen: dict[bytes, int]
+
+    @property
+    def distinct(self) -> int:
+        """Distinct pairs reached by the words up to the agreed length: the same however the walk was ordered
+        or split."""
+        return sum(1 for level in self.seen.values() if level <= self.agreed)
 
 
 @dataclass
@@ -73,9 +80,9 @@ def block_rows(state_bytes: int, heads: int, max_len: int, symbols: int, memory:
 
 
 def walk_trie(net: Network, ref: Reference, max_len: int, memory: int = 2**30, merge: bool = True,
-              progress: Callable[[str], None] | None = None) -> TrieWalk:
-    """Check every word up to ``max_len`` (see the module doc); the failure is the shortest, then the
-    alphabetically first. Counts prefixes run in ``net.calls``."""
+              progress: Callable[[str], None] | None = None, prefix: tuple[int, ...] = ()) -> TrieWalk:
+    """Check every word up to ``max_len`` (see the module doc) that starts with ``prefix`` (inner symbol
+    indices); the failure is the shortest, then the alphabetically first. Counts prefixes run in ``net.calls``."""
     K = len(net.inner)
     rows = block_rows(net.start.nbytes, len(ref.columns), max_len, K, memory)
     parents_per_block = max(1, rows // K)
@@ -120,7 +127,10 @@ def walk_trie(net: Network, ref: Reference, max_len: int, memory: int = 2**30, m
         if best is None or (len(word), word) < (len(best.word), best.word):
             best = Failure(word, head, float(logits[r, ref.columns[head]]))
 
-    root = keep(_Block(0, net.initial(1), np.array([ref.start]), np.zeros((1, 0), np.int32)))
+    state, dfa = net.initial(1), np.array([ref.start])
+    for a in prefix:
+        state, dfa = net.step(state, np.array([a])), ref.table[dfa, [a]]
+    root = keep(_Block(len(prefix), state, dfa, np.array([prefix], dtype=np.int32).reshape(1, len(prefix))))
     check(root)
     stack = [root]
     while stack:
@@ -147,4 +157,4 @@ def walk_trie(net: Network, ref: Reference, max_len: int, memory: int = 2**30, m
                      f"{len(stack)} open blocks")
     net.calls += prefixes
     agreed = max_len if best is None else len(best.word) - 1
-    return TrieWalk(best, prefixes, agreed, len(seen))
+    return TrieWalk(best, prefixes, agreed, seen)

@@ -29,6 +29,7 @@ from .reading import Reading, reading_of
 from .reference import Reference, reference_for
 from .strategies import every_kind
 from .threads import blas_threads
+from .shard import check_cluster, cluster_client, sharded_walk
 from .trie import Failure, block_rows, walk_trie
 from .words import format_word
 
@@ -176,16 +177,21 @@ def check_depth(max_len: int | None, symbols: int, state_bytes: int, memory: int
 def verify(model: Model, grammar: Grammar | None = None, unknown_start: bool | None = None,
            max_len: int | None = None, examples: int = 200, seed: int = 0,
            progress: Progress | None = None, reading: Reading | None = None, memory: int = 2**30,
-           merge: bool = True) -> Report:
+           merge: bool = True, workers: int | None = None, scheduler: str | None = None) -> Report:
     """Check a model's heads against a grammar's semantics on every word tried (see module doc). ``memory``
-    bounds the exhaustive layer's prefixes; ``merge`` merges prefixes with bitwise identical hidden states."""
+    bounds the exhaustive layer's prefixes (per worker); ``merge`` merges prefixes with bitwise identical hidden
+    states; ``workers`` (a LocalCluster) or ``scheduler`` (an existing Dask cluster) shard it by prefix."""
     with blas_threads(model):
-        return _verify(model, grammar, unknown_start, max_len, examples, seed, progress, reading, memory, merge)
+        return _verify(model, grammar, unknown_start, max_len, examples, seed, progress, reading, memory, merge,
+                       (workers, scheduler))
 
 
 def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, max_len: int | None, examples: int,
-            seed: int, progress: Progress | None, reading: Reading | None, memory: int, merge: bool = True) -> Report:
+            seed: int, progress: Progress | None, reading: Reading | None, memory: int, merge: bool = True,
+            cluster: tuple[int | None, str | None] = (None, None)) -> Report:
     reading = reading_of(model) if reading is None else reading
+    if cluster != (None, None):
+        check_cluster(*cluster)
     stored = stored_grammar(model)
     if grammar is None:
         if stored is None:
@@ -205,7 +211,11 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
     _certificate_layer(model, grammar, unknown_start, ref, report)
     if progress:
         progress(f"certificate: {report.certificate}")
-    walk = walk_trie(net, ref, depth, memory, merge, progress)
+    if cluster == (None, None):
+        walk = walk_trie(net, ref, depth, memory, merge, progress)
+    else:
+        with cluster_client(*cluster) as client:
+            walk = sharded_walk(client, model, reading, ref, depth, memory, merge, progress)
     found, report.run, report.max_len, report.distinct = (_found(net, ref, walk.failure), walk.prefixes,
                                                            walk.agreed, walk.distinct)
     report.prefixes = sum(len(net.inner) ** k for k in range(walk.agreed + 1))
@@ -255,7 +265,7 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
     if report.skipped:
         lines.append(f"heads skipped (the grammar cannot judge them): {' '.join(report.skipped)}")
     lines.append(f"certificate: {report.certificate}")
-    merged = f"; {report.run:,} run, {report.distinct:,} distinct states" if report.distinct else " run"
+    merged = f", {report.distinct:,} distinct states" if report.distinct else " run"
     lines.append(f"exhaustive: every {'word' if report.reading.final_only else 'string'} up to length "
                  f"{report.max_len} agrees ({report.prefixes:,} {'words' if report.reading.final_only else 'prefixes'}"
                  f"{merged})" if report.max_len >= 0 else "exhaustive: the empty string already disagrees")
