@@ -6,8 +6,13 @@ are all zero depends on the symbol alone: its activations are tabulated once per
 (a compiled model's forget, candidate and output gates are such gates). Sigmoid is 1 / (1 + exp(-z))
 with the sign folded into the weights (exact); in float32 it is within 2 units of round-off of the true
 value, inside the 8 units the certificate allows for every elementwise function. Every gate has its own
-contiguous buffer: numpy is several times slower on strided column blocks. (Two threads over the batch
-were measured and gave nothing on this 2-core machine, so the loop is single-threaded.)
+contiguous buffer: numpy is several times slower on strided column blocks. When the input gate is the only
+dynamic gate (compiled networks), one gather fills every gate's buffer and i * g is computed as
+g / (1 + exp(-z)), one pass fewer. Small networks run with one BLAS thread: OpenBLAS's threads cost more
+than they save on (B x 13) @ (13 x 13) products, and doubled the run time on a busy 2-core machine. (Two
+threads over the batch were measured and gave nothing on this 2-core machine; numexpr's fused expressions
+were 15 times slower than numpy here on (2000 x 13) float32 blocks, so neither is used.)
+Large, mostly zero weight matrices (sparse models) are multiplied in CSR form.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import numpy as np
 from .cells import PlainCell, sigmoid
 from .model import Layer, Model
 from .sparse_weights import as_csr, dense, for_products, is_sparse
+from .threads import blas_threads
 
 __all__ = ["Stepper", "Trace", "head_logits", "run", "state_rows"]
 
@@ -97,6 +103,27 @@ class _Cell:
             self.tables = {q: np.ascontiguousarray(plan.table[:, plan.column[q]]) for q in self.statics}
             self.dyn_table = np.ascontiguousarray(plan.table[:, : plan.n_dyn])
         self.tmp = np.empty((batch, H), dtype=dtype)
+        # the compiled networks' case: the input gate is the only dynamic one, every table in one gather
+        self.fused = plan.table is not None and plan.dynamic == [0]
+        if self.fused:
+            blocks = len(plan.order)
+            self.table3 = np.ascontiguousarray(plan.table.reshape(-1, blocks, H).transpose(1, 0, 2))  # (4, K, H)
+            self.gathered = np.empty((blocks, batch, H), dtype=dtype)
+            self.views = {q: self.gathered[k] for k, q in enumerate(plan.order)}
+
+    def fused_step(self, symbols: np.ndarray, c: np.ndarray, h: np.ndarray, h_out: np.ndarray) -> None:
+        """One step of a one-hot layer whose input gate is its only dynamic gate: one gather of every gate's
+        table, and i * g as g / (1 + exp(-z)) (the sign of z is folded into the weights)."""
+        np.take(self.table3, symbols, axis=1, out=self.gathered, mode="clip")
+        z, f, g, o = (self.views[q] for q in range(4))
+        z += h @ self.plan.w_hh_t if self.plan.w_hh_rows is None else (self.plan.w_hh_rows @ h.T).T
+        np.exp(z, out=z)
+        z += 1.0
+        np.divide(g, z, out=self.tmp)
+        np.multiply(f, c, out=c)
+        c += self.tmp
+        np.tanh(c, out=h_out)
+        h_out *= o
 
     def step(self, inputs: np.ndarray, c: np.ndarray, h: np.ndarray, h_out: np.ndarray) -> dict[int, np.ndarray]:
         """Advance c in place and write the new h into h_out; return the gate activations by index (i f g o).
@@ -135,6 +162,10 @@ def _run_steps(plan: _LayerPlan, inputs: np.ndarray, hs: np.ndarray, cs: np.ndar
     steps, batch = inputs.shape[:2]
     cell = _Cell(plan, batch)
     c = np.zeros((batch, H), dtype=plan.dtype)
+    if cell.fused and gates is None:
+        for t in range(steps):
+            cell.fused_step(inputs[t], c, hs[t], hs[t + 1])
+        return
     for t in range(steps):
         act = cell.step(inputs[t], c, hs[t], hs[t + 1])
         if cs is not None and gates is not None:
@@ -183,7 +214,13 @@ def head_logits(weight: np.ndarray, h: np.ndarray, dtype: type) -> np.ndarray:
 
 
 def run(model: Model, strings: np.ndarray, dtype: type = np.float32, record: bool = False) -> Trace:
-    """Run a (B, T) batch of symbol indices. Shorter strings may be padded: outputs are causal."""
+    """Run a (B, T) batch of symbol indices. Shorter strings may be padded: outputs are causal. Small networks
+    run with one BLAS thread (see :mod:`threads`)."""
+    with blas_threads(model):
+        return _run(model, strings, dtype, record)
+
+
+def _run(model: Model, strings: np.ndarray, dtype: type, record: bool) -> Trace:
     strings = np.asarray(strings, dtype=np.int64)
     if strings.ndim == 1:
         strings = strings[None, :]
