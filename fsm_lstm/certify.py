@@ -35,6 +35,7 @@ from .words import format_word
 __all__ = ["Certificate", "Failure", "ROUNDOFF", "certificate_grammar", "certify", "same_machine"]
 
 ROUNDOFF = {"float32": 2.0 ** -24, "float64": 2.0 ** -53}
+ENTRY_CHUNK = 1 << 20  # (configuration, symbol, unit) entries stepped at once
 
 
 @dataclass
@@ -396,24 +397,32 @@ class _Prover:
         base_mag = mag(off) * self.RA + d_mag * self.A_st
         base_slack = self.gamma * (base_mag + np.abs(self.Wih.T) + self.bias_abs)
         eps = 8 * self.u
-        # special entries
-        e_mid = base_mid[self.e_sym[:, None], self.e_rows] + d_mid * self.e_col
-        e_rad = base_rad[self.e_rows] + d_rad * self.e_abs
-        e_mag = base_mag[self.e_rows] + d_mag * self.e_abs
-        e_rad = e_rad + self.gamma[self.e_rows] * (e_mag + np.abs(self.Wih.T)[self.e_sym[:, None], self.e_rows]
-                                                   + self.bias_abs[self.e_rows])
-        c_prev_lo = np.where(self.e_prev_on, on[0], off[0])
-        c_prev_hi = np.where(self.e_prev_on, on[1], off[1])
-        vals = np.stack(_unit_step(e_mid - e_rad, e_mid + e_rad, c_prev_lo, c_prev_hi, eps), axis=-1)
-        image_on = self._reduce(vals[self.e_next_on])
-        image_off = self._reduce(vals[~self.e_next_on])
+        # special entries, in chunks (bounded memory on large grammars)
+        image_on = image_off = None
         culprits: dict[str, tuple[float, int, int]] = {}
-        if self.e_next_on.any():
-            k = int(np.argmin(np.where(self.e_next_on, vals[:, 2], np.inf)))
-            culprits["on"] = (float(vals[k, 2]), int(self.e_pair[k]), int(self.e_unit[k]))
-        if (~self.e_next_on).any():
-            k = int(np.argmax(np.where(~self.e_next_on, vals[:, 3], -np.inf)))
-            culprits["off"] = (float(vals[k, 3]), int(self.e_pair[k]), int(self.e_unit[k]))
+        abs_wih_t = np.abs(self.Wih.T)
+        for start in range(0, self.e_pair.size, ENTRY_CHUNK):
+            part = slice(start, start + ENTRY_CHUNK)
+            e_sym, e_rows, prev_on, next_on = self.e_sym[part], self.e_rows[part], self.e_prev_on[part], \
+                self.e_next_on[part]
+            e_mid = base_mid[e_sym[:, None], e_rows] + d_mid * self.e_col[part]
+            e_mag = base_mag[e_rows] + d_mag * self.e_abs[part]
+            e_rad = (base_rad[e_rows] + d_rad * self.e_abs[part]
+                     + self.gamma[e_rows] * (e_mag + abs_wih_t[e_sym[:, None], e_rows] + self.bias_abs[e_rows]))
+            del e_mag
+            c_prev_lo = np.where(prev_on, on[0], off[0])
+            c_prev_hi = np.where(prev_on, on[1], off[1])
+            vals = np.stack(_unit_step(e_mid - e_rad, e_mid + e_rad, c_prev_lo, c_prev_hi, eps), axis=-1)
+            image_on = self._merge(image_on, self._reduce(vals[next_on]))
+            image_off = self._merge(image_off, self._reduce(vals[~next_on]))
+            if next_on.any():
+                k = int(np.argmin(np.where(next_on, vals[:, 2], np.inf)))
+                if "on" not in culprits or vals[k, 2] < culprits["on"][0]:
+                    culprits["on"] = (float(vals[k, 2]), int(self.e_pair[start + k]), int(self.e_unit[start + k]))
+            if (~next_on).any():
+                k = int(np.argmax(np.where(~next_on, vals[:, 3], -np.inf)))
+                if "off" not in culprits or vals[k, 3] > culprits["off"][0]:
+                    culprits["off"] = (float(vals[k, 3]), int(self.e_pair[start + k]), int(self.e_unit[start + k]))
         # every other edge unit keeps its baseline value and is off
         units = self.edge_units
         if units.size:
