@@ -32,7 +32,7 @@ from .semantics import Semantics
 from .sparse_weights import dense, lookup, nonzeros
 from .words import format_word
 
-__all__ = ["Certificate", "Failure", "ROUNDOFF", "certificate_grammar", "certify", "same_machine"]
+__all__ = ["Certificate", "ENTRY_CHUNK", "Failure", "ROUNDOFF", "certificate_grammar", "certify", "same_machine"]
 
 ROUNDOFF = {"float32": 2.0 ** -24, "float64": 2.0 ** -53}
 ENTRY_CHUNK = 1 << 20  # (configuration, symbol, unit) entries stepped at once

@@ -26,7 +26,7 @@ from .errors import UserError
 from .queries import Network
 from .reference import Reference
 
-__all__ = ["Failure", "TrieWalk", "block_rows", "walk_trie"]
+__all__ = ["DIGEST_BYTES", "Failure", "TrieWalk", "block_rows", "walk_trie"]
 
 DIGEST_BYTES = 150  # what one entry of the merge table costs, digest and dict slot included
 
