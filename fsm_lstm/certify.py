@@ -32,9 +32,10 @@ from .semantics import Semantics
 from .sparse_weights import dense, lookup, nonzeros
 from .words import format_word
 
-__all__ = ["Certificate", "ENTRY_CHUNK", "Failure", "ROUNDOFF", "certificate_grammar", "certify", "same_machine"]
+__all__ = ["Certificate", "ENTRY_CHUNK", "Failure", "ROUNDOFF", "UNDERFLOW", "certificate_grammar", "certify", "same_machine"]
 
 ROUNDOFF = {"float32": 2.0 ** -24, "float64": 2.0 ** -53}
+UNDERFLOW = 1e-37  # absolute error a float32 result may have beyond its relative one (gradual underflow: < 2^-126)
 ENTRY_CHUNK = 1 << 20  # (configuration, symbol, unit) entries stepped at once
 
 
@@ -93,17 +94,30 @@ def _mul(alo: np.ndarray, ahi: np.ndarray, blo: np.ndarray, bhi: np.ndarray) -> 
     return products.min(axis=0), products.max(axis=0)
 
 
+def _widen(lo: np.ndarray, hi: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """[lo, hi] widened by the rounding of one computed result: eps relative to its magnitude, plus UNDERFLOW."""
+    return lo - eps * np.abs(lo) - UNDERFLOW, hi + eps * np.abs(hi) + UNDERFLOW
+
+
 def _unit_step(zlo: np.ndarray, zhi: np.ndarray, clo: np.ndarray, chi: np.ndarray, eps: float
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """One LSTM step for intervals. z*: (..., 4) gate pre-activations (i, f, g, o); c*: (...) previous cell."""
-    lo = np.stack([_sig(zlo[..., 0]), _sig(zlo[..., 1]), np.tanh(zlo[..., 2]), _sig(zlo[..., 3])], axis=-1) - eps
-    hi = np.stack([_sig(zhi[..., 0]), _sig(zhi[..., 1]), np.tanh(zhi[..., 2]), _sig(zhi[..., 3])], axis=-1) + eps
+    """One LSTM step for intervals. z*: (..., 4) gate pre-activations (i, f, g, o); c*: (...) previous cell.
+    Every computed value is widened by its rounding, relative to its magnitude (see _widen)."""
+    lo, hi = _widen(np.stack([_sig(zlo[..., 0]), _sig(zlo[..., 1]), np.tanh(zlo[..., 2]), _sig(zlo[..., 3])],
+                             axis=-1),
+                    np.stack([_sig(zhi[..., 0]), _sig(zhi[..., 1]), np.tanh(zhi[..., 2]), _sig(zhi[..., 3])],
+                             axis=-1), eps)
     fc_lo, fc_hi = _mul(lo[..., 1], hi[..., 1], clo, chi)
     ig_lo, ig_hi = _mul(lo[..., 0], hi[..., 0], lo[..., 2], hi[..., 2])
     c_lo, c_hi = fc_lo + ig_lo, fc_hi + ig_hi
-    c_lo, c_hi = c_lo - eps * (2 + np.abs(c_lo)), c_hi + eps * (2 + np.abs(c_hi))
-    h_lo, h_hi = _mul(lo[..., 3], hi[..., 3], np.tanh(c_lo) - eps, np.tanh(c_hi) + eps)
-    return c_lo, c_hi, h_lo - eps, h_hi + eps
+    # two products and a sum, each rounded relative to its own magnitude
+    slack = eps * (np.maximum(np.abs(fc_lo), np.abs(fc_hi)) + np.maximum(np.abs(ig_lo), np.abs(ig_hi))
+                   + np.maximum(np.abs(c_lo), np.abs(c_hi))) + 3 * UNDERFLOW
+    c_lo, c_hi = c_lo - slack, c_hi + slack
+    t_lo, t_hi = _widen(np.tanh(c_lo), np.tanh(c_hi), eps)
+    h_lo, h_hi = _mul(lo[..., 3], hi[..., 3], t_lo, t_hi)
+    h_lo, h_hi = _widen(h_lo, h_hi, eps)
+    return c_lo, c_hi, h_lo, h_hi
 
 
 # ----- the reachable configurations ---------------------------------------------------------

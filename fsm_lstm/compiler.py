@@ -131,7 +131,10 @@ def compile_grammar(grammar: Grammar, unknown_start: bool = False, gains: Gains 
         into[si[q]].append(j)
     max_presence = max(len(into[s]) + init[s] for s in range(len(g.states)))
     F = gains.saturation
-    G = gains.gate if gains.gate is not None else 20.0 + 2.0 * math.log(max_presence + 1)
+    # the log term in |E| keeps the leak of every off unit reading its symbol (about e^(-G/2) each) small in a
+    # head that sums over all of them; it is 0 up to 1,000 edges
+    G = gains.gate if gains.gate is not None else (20.0 + 2.0 * math.log(max_presence + 1)
+                                                   + 2.0 * math.log(max(1.0, n_edges / 1000)))
     W = gains.wrong_symbol if gains.wrong_symbol is not None else max_presence + 1.0
 
     H, K = units, len(g.alphabet)
