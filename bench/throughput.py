@@ -1,6 +1,7 @@
 """Throughput of the compiled Reber network: fsm-lstm's numpy runtime against torch.nn.LSTM, same weights.
 
-Batch 2000 x 500 steps, float32, heads included on both sides; best of several runs. Run: python bench/throughput.py
+Batch 2000 x 500 steps, float32, heads included on both sides; best of several runs; torch with its default
+threads and with one, the ratios taken against the faster. Run: python bench/throughput.py
 """
 
 from __future__ import annotations
@@ -54,7 +55,12 @@ def main() -> None:
                 out, _ = lstm(x)
                 (out @ head_w.T + head_b).numpy()
 
-        rows.append((f"torch.nn.LSTM cpu float32 ({torch.get_num_threads()} threads)", best_of(torch_run, args.repeats)))
+        threads = torch.get_num_threads()
+        torch_rows = [(f"torch.nn.LSTM cpu float32 ({threads} threads)", best_of(torch_run, args.repeats))]
+        torch.set_num_threads(1)
+        torch_rows.append(("torch.nn.LSTM cpu float32 (1 thread)", best_of(torch_run, args.repeats)))
+        torch.set_num_threads(threads)
+        rows.extend(sorted(torch_rows, key=lambda row: -row[1]))  # the faster torch last: the ratios' base
         with torch.no_grad():
             out, _ = lstm(x)
             same = np.array_equal((out @ head_w.T + head_b).numpy() > 0, run(model, strings).decoded()[1:])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .model import Layer
+from .sparse_weights import dense
 
 __all__ = ["PlainCell", "sigmoid"]
 
@@ -26,9 +27,9 @@ class PlainCell:
     def __init__(self, cell: str, layer: Layer, dtype: type, one_hot: bool) -> None:
         self.cell = cell
         self.hidden = layer.hidden_size
-        self.w_ih_t = layer.weight_ih.astype(dtype).T.copy()
+        self.w_ih_t = dense(layer.weight_ih).astype(dtype).T.copy()
         self.b_ih = layer.bias_ih.astype(dtype)
-        self.w_hh_t = layer.weight_hh.astype(dtype).T.copy()
+        self.w_hh_t = dense(layer.weight_hh).astype(dtype).T.copy()
         self.b_hh = layer.bias_hh.astype(dtype)
         self.one_hot = one_hot
 

@@ -22,6 +22,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 
 from .errors import UserError
 from .grammar import Grammar
@@ -29,11 +30,14 @@ from .labels import STARTED, edge_label, parse_head
 from .model import Model, stored_grammar
 from .outputs import crossed_outputs, same_behaviour
 from .semantics import Semantics
+from .sparse_weights import dense, lookup, nonzeros
 from .words import format_word
 
-__all__ = ["Certificate", "Failure", "ROUNDOFF", "certificate_grammar", "certify", "same_machine"]
+__all__ = ["Certificate", "ENTRY_CHUNK", "Failure", "ROUNDOFF", "UNDERFLOW", "certificate_grammar", "certify", "same_machine"]
 
 ROUNDOFF = {"float32": 2.0 ** -24, "float64": 2.0 ** -53}
+UNDERFLOW = 1e-37  # absolute error a float32 result may have beyond its relative one (gradual underflow: < 2^-126)
+ENTRY_CHUNK = 1 << 20  # (configuration, symbol, unit) entries stepped at once
 
 
 @dataclass
@@ -91,17 +95,30 @@ def _mul(alo: np.ndarray, ahi: np.ndarray, blo: np.ndarray, bhi: np.ndarray) -> 
     return products.min(axis=0), products.max(axis=0)
 
 
+def _widen(lo: np.ndarray, hi: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """[lo, hi] widened by the rounding of one computed result: eps relative to its magnitude, plus UNDERFLOW."""
+    return lo - eps * np.abs(lo) - UNDERFLOW, hi + eps * np.abs(hi) + UNDERFLOW
+
+
 def _unit_step(zlo: np.ndarray, zhi: np.ndarray, clo: np.ndarray, chi: np.ndarray, eps: float
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """One LSTM step for intervals. z*: (..., 4) gate pre-activations (i, f, g, o); c*: (...) previous cell."""
-    lo = np.stack([_sig(zlo[..., 0]), _sig(zlo[..., 1]), np.tanh(zlo[..., 2]), _sig(zlo[..., 3])], axis=-1) - eps
-    hi = np.stack([_sig(zhi[..., 0]), _sig(zhi[..., 1]), np.tanh(zhi[..., 2]), _sig(zhi[..., 3])], axis=-1) + eps
+    """One LSTM step for intervals. z*: (..., 4) gate pre-activations (i, f, g, o); c*: (...) previous cell.
+    Every computed value is widened by its rounding, relative to its magnitude (see _widen)."""
+    lo, hi = _widen(np.stack([_sig(zlo[..., 0]), _sig(zlo[..., 1]), np.tanh(zlo[..., 2]), _sig(zlo[..., 3])],
+                             axis=-1),
+                    np.stack([_sig(zhi[..., 0]), _sig(zhi[..., 1]), np.tanh(zhi[..., 2]), _sig(zhi[..., 3])],
+                             axis=-1), eps)
     fc_lo, fc_hi = _mul(lo[..., 1], hi[..., 1], clo, chi)
     ig_lo, ig_hi = _mul(lo[..., 0], hi[..., 0], lo[..., 2], hi[..., 2])
     c_lo, c_hi = fc_lo + ig_lo, fc_hi + ig_hi
-    c_lo, c_hi = c_lo - eps * (2 + np.abs(c_lo)), c_hi + eps * (2 + np.abs(c_hi))
-    h_lo, h_hi = _mul(lo[..., 3], hi[..., 3], np.tanh(c_lo) - eps, np.tanh(c_hi) + eps)
-    return c_lo, c_hi, h_lo - eps, h_hi + eps
+    # two products and a sum, each rounded relative to its own magnitude
+    slack = eps * (np.maximum(np.abs(fc_lo), np.abs(fc_hi)) + np.maximum(np.abs(ig_lo), np.abs(ig_hi))
+                   + np.maximum(np.abs(c_lo), np.abs(c_hi))) + 3 * UNDERFLOW
+    c_lo, c_hi = c_lo - slack, c_hi + slack
+    t_lo, t_hi = _widen(np.tanh(c_lo), np.tanh(c_hi), eps)
+    h_lo, h_hi = _mul(lo[..., 3], hi[..., 3], t_lo, t_hi)
+    h_lo, h_hi = _widen(h_lo, h_hi, eps)
+    return c_lo, c_hi, h_lo, h_hi
 
 
 # ----- the reachable configurations ---------------------------------------------------------
@@ -111,7 +128,7 @@ class _Configs:
     words: list[tuple[str, ...]]  # a shortest prefix reaching each configuration
     succ: np.ndarray  # (n_cfg, K) successor configuration index
     first: np.ndarray  # (K,) configuration after the first symbol
-    states: np.ndarray  # (n_cfg, n) bool state sets
+    states: sp.csr_array  # (n_cfg, n) state sets, 1 where a state is in the set
 
 
 def _configurations(g: Grammar, sem: Semantics, limit: int) -> _Configs:
@@ -147,9 +164,12 @@ def _configurations(g: Grammar, sem: Semantics, limit: int) -> _Configs:
         k = todo.popleft()
         states = {dst[j] for j in edges[k]}
         succ_rows.append([intern(crossed(states, a), words[k] + (g.alphabet[a],)) for a in range(K)])
-    state_sets = np.zeros((len(edges), len(g.states)), bool)
-    for k, cfg in enumerate(edges):
-        state_sets[k, [dst[j] for j in cfg]] = True
+    sizes = np.array([len(c) for c in edges], dtype=np.int64)
+    flat = np.array([dst[j] for c in edges for j in c], dtype=np.int64)
+    state_sets = sp.csr_array((np.ones(flat.size, np.int8), flat, np.concatenate([[0], np.cumsum(sizes)])),
+                              shape=(len(edges), len(g.states)))
+    state_sets.sum_duplicates()
+    state_sets.data[:] = 1
     return _Configs(edges, words, np.array(succ_rows, dtype=np.int64).reshape(len(edges), K), first, state_sets)
 
 
@@ -233,21 +253,22 @@ class _Prover:
             kind, arg = parse_head(label)
             if kind == "state" and arg not in g.state_index:
                 return self.fail(f"head {label!r} names a state that the grammar lacks", head=label)
+        limit = max(self.max_configurations, len(g.transitions) + 1)  # a DFA has at most |E| + 1
         try:
-            cfg = _configurations(g, self.sem, self.max_configurations)
+            cfg = _configurations(g, self.sem, limit)
         except _TooMany:
-            return self.fail(f"more than {self.max_configurations} reachable configurations; "
+            return self.fail(f"more than {limit:,} reachable configurations; "
                              "determinise the grammar first (the proof for a DFA is linear in its edges)")
         self.cfg = cfg
         self.H, self.K = H, K
-        W = layer.weight_hh  # stored dtype; gathered values are widened to float64 exactly
-        self.W = W
-        self.Wih = layer.weight_ih.astype(np.float64)
+        self.Wih = dense(layer.weight_ih).astype(np.float64)
         self.b = layer.bias_ih.astype(np.float64) + layer.bias_hh.astype(np.float64)
         self.bias_abs = np.abs(layer.bias_ih.astype(np.float64)) + np.abs(layer.bias_hh.astype(np.float64))
-        # one dense pass: everything else comes from the non-zero entries
-        self.nz_rows, self.nz_cols = np.nonzero(W)
-        values = W[self.nz_rows, self.nz_cols].astype(np.float64)
+        # everything comes from the non-zero entries of weight_hh (one pass over a dense matrix, none over a
+        # sparse one); the stored values are widened to float64 exactly
+        self.nz_rows, self.nz_cols, values = nonzeros(layer.weight_hh)
+        values = values.astype(np.float64)
+        self.nz_values = values
         rows = 4 * H
         self.R = np.bincount(self.nz_rows, weights=values, minlength=rows)
         self.RA = np.bincount(self.nz_rows, weights=np.abs(values), minlength=rows)
@@ -324,7 +345,9 @@ class _Prover:
         cols[k_own, np.arange(k_own.size) - cfg_ptr[k_own]] = u_own
         rows = self.e_unit[:, None] + H * np.arange(4)[None, :]  # (N, 4)
         ecols = cols[self.e_pair // K]  # (N, width)
-        gathered = self.W[rows[:, :, None], np.maximum(ecols, 0)[:, None, :]].astype(np.float64)
+        want_rows, want_cols = np.broadcast_arrays(rows[:, :, None], np.maximum(ecols, 0)[:, None, :])
+        gathered = lookup(self.nz_rows, self.nz_cols, self.nz_values, H, want_rows.ravel(),
+                          want_cols.ravel()).reshape(want_rows.shape)
         gathered *= (ecols >= 0)[:, None, :]
         self.e_col = gathered.sum(axis=-1)
         self.e_abs = np.abs(gathered).sum(axis=-1)
@@ -392,24 +415,32 @@ class _Prover:
         base_mag = mag(off) * self.RA + d_mag * self.A_st
         base_slack = self.gamma * (base_mag + np.abs(self.Wih.T) + self.bias_abs)
         eps = 8 * self.u
-        # special entries
-        e_mid = base_mid[self.e_sym[:, None], self.e_rows] + d_mid * self.e_col
-        e_rad = base_rad[self.e_rows] + d_rad * self.e_abs
-        e_mag = base_mag[self.e_rows] + d_mag * self.e_abs
-        e_rad = e_rad + self.gamma[self.e_rows] * (e_mag + np.abs(self.Wih.T)[self.e_sym[:, None], self.e_rows]
-                                                   + self.bias_abs[self.e_rows])
-        c_prev_lo = np.where(self.e_prev_on, on[0], off[0])
-        c_prev_hi = np.where(self.e_prev_on, on[1], off[1])
-        vals = np.stack(_unit_step(e_mid - e_rad, e_mid + e_rad, c_prev_lo, c_prev_hi, eps), axis=-1)
-        image_on = self._reduce(vals[self.e_next_on])
-        image_off = self._reduce(vals[~self.e_next_on])
+        # special entries, in chunks (bounded memory on large grammars)
+        image_on = image_off = None
         culprits: dict[str, tuple[float, int, int]] = {}
-        if self.e_next_on.any():
-            k = int(np.argmin(np.where(self.e_next_on, vals[:, 2], np.inf)))
-            culprits["on"] = (float(vals[k, 2]), int(self.e_pair[k]), int(self.e_unit[k]))
-        if (~self.e_next_on).any():
-            k = int(np.argmax(np.where(~self.e_next_on, vals[:, 3], -np.inf)))
-            culprits["off"] = (float(vals[k, 3]), int(self.e_pair[k]), int(self.e_unit[k]))
+        abs_wih_t = np.abs(self.Wih.T)
+        for start in range(0, self.e_pair.size, ENTRY_CHUNK):
+            part = slice(start, start + ENTRY_CHUNK)
+            e_sym, e_rows, prev_on, next_on = self.e_sym[part], self.e_rows[part], self.e_prev_on[part], \
+                self.e_next_on[part]
+            e_mid = base_mid[e_sym[:, None], e_rows] + d_mid * self.e_col[part]
+            e_mag = base_mag[e_rows] + d_mag * self.e_abs[part]
+            e_rad = (base_rad[e_rows] + d_rad * self.e_abs[part]
+                     + self.gamma[e_rows] * (e_mag + abs_wih_t[e_sym[:, None], e_rows] + self.bias_abs[e_rows]))
+            del e_mag
+            c_prev_lo = np.where(prev_on, on[0], off[0])
+            c_prev_hi = np.where(prev_on, on[1], off[1])
+            vals = np.stack(_unit_step(e_mid - e_rad, e_mid + e_rad, c_prev_lo, c_prev_hi, eps), axis=-1)
+            image_on = self._merge(image_on, self._reduce(vals[next_on]))
+            image_off = self._merge(image_off, self._reduce(vals[~next_on]))
+            if next_on.any():
+                k = int(np.argmin(np.where(next_on, vals[:, 2], np.inf)))
+                if "on" not in culprits or vals[k, 2] < culprits["on"][0]:
+                    culprits["on"] = (float(vals[k, 2]), int(self.e_pair[start + k]), int(self.e_unit[start + k]))
+            if (~next_on).any():
+                k = int(np.argmax(np.where(~next_on, vals[:, 3], -np.inf)))
+                if "off" not in culprits or vals[k, 3] > culprits["off"][0]:
+                    culprits["off"] = (float(vals[k, 3]), int(self.e_pair[start + k]), int(self.e_unit[start + k]))
         # every other edge unit keeps its baseline value and is off
         units = self.edge_units
         if units.size:
@@ -479,59 +510,139 @@ class _Prover:
         return cert
 
     def _check_heads(self, box: tuple[np.ndarray, np.ndarray], iterations: int) -> Certificate:
+        """Each head's logit bound on every configuration's boxes has the required sign. Sparse throughout: a
+        (configuration, head) pair whose head reads none of the configuration's units and whose expected value
+        is false shares its head's baseline bound, checked once per head."""
         on, off = box
         m = self.model
-        Wh = m.head_weight.astype(np.float64)
+        M, H = len(m.heads), self.H
+        h_rows, h_cols, h_vals = nonzeros(m.head_weight)
+        h_vals = h_vals.astype(np.float64)
         bh = m.head_bias.astype(np.float64)
-        absWh = np.abs(Wh)
-        gamma = self._gamma((Wh != 0).sum(axis=1) + 1)
+        gamma = self._gamma(np.bincount(h_rows, minlength=M) + 1)
         mid, rad = (on[2] + on[3]) / 2, (on[3] - on[2]) / 2
         omid, orad = (off[2] + off[3]) / 2, (off[3] - off[2]) / 2
         mag, omag = max(abs(on[2]), abs(on[3])), max(abs(off[2]), abs(off[3]))
+        at_started = np.isin(h_cols, self.started)
+        row_w = np.bincount(h_rows, weights=h_vals, minlength=M)
+        row_a = np.bincount(h_rows, weights=np.abs(h_vals), minlength=M)
+        started_w = np.bincount(h_rows[at_started], weights=h_vals[at_started], minlength=M)
+        started_a = np.bincount(h_rows[at_started], weights=np.abs(h_vals[at_started]), minlength=M)
+        base_mid = bh + omid * row_w + (mid - omid) * started_w
+        base_rad = orad * row_a + (rad - orad) * started_a
+        base_mag = omag * row_a + (mag - omag) * started_a
+
+        def bounds(heads: np.ndarray, col_w: np.ndarray, col_a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            lmid = base_mid[heads] + (mid - omid) * col_w
+            lrad = (base_rad[heads] + (rad - orad) * col_a
+                    + gamma[heads] * (base_mag[heads] + (mag - omag) * col_a + np.abs(bh[heads])))
+            return lmid - lrad, lmid + lrad
+
+        # configuration k's units: C (n_cfg x H); P = C @ Wh.T holds the sums over them, per head
         cols = self.head_cols
-        valid = (cols >= 0)[None, :, :]
-        started_w, started_a = Wh[:, self.started].sum(axis=1), absWh[:, self.started].sum(axis=1)
-        col_w = (Wh[:, np.maximum(cols, 0)] * valid).sum(axis=-1).T  # (n_cfg, M)
-        col_a = (absWh[:, np.maximum(cols, 0)] * valid).sum(axis=-1).T
-        base_mid = bh + omid * Wh.sum(axis=1) + (mid - omid) * started_w
-        base_rad = orad * absWh.sum(axis=1) + (rad - orad) * started_a
-        base_mag = omag * absWh.sum(axis=1) + (mag - omag) * started_a
-        lmid = base_mid + (mid - omid) * col_w
-        lrad = base_rad + (rad - orad) * col_a + gamma * (base_mag + (mag - omag) * col_a + np.abs(bh))
-        lo, hi = lmid - lrad, lmid + lrad
-        # the empty prefix: h = 0 exactly
-        lo = np.vstack([bh - gamma * np.abs(bh), lo])
-        hi = np.vstack([bh + gamma * np.abs(bh), hi])
-        states = np.vstack([self.sem.initial, self.cfg.states])
-        expected = self._expected(states)
+        n_cfg = cols.shape[0]
+        k_idx, slot = np.nonzero(cols >= 0)
+        C = sp.csr_array((np.ones(k_idx.size), (k_idx, cols[k_idx, slot])), shape=(n_cfg, H))
+        Wh = sp.csr_array((h_vals, (h_rows, h_cols)), shape=(M, H))
+        P = sp.coo_array(C @ Wh.T)
+        PA = sp.coo_array(C @ abs(Wh).T)
+        kinds = [parse_head(label) for label in m.heads]
+        state_heads = np.array([k == "state" for k, _ in kinds], bool)
+        head_of_state = np.full(len(self.g.states), -1, dtype=np.int64)
+        for h, (kind, arg) in enumerate(kinds):
+            if kind == "state":
+                head_of_state[self.g.state_index[arg]] = h  # (a repeated label: the last; all share the truth)
+        states = sp.coo_array(self.cfg.states)
+        true_heads = head_of_state[states.col]
+        keep = true_heads >= 0
+        true_keys = np.unique(states.row[keep].astype(np.int64) * M + true_heads[keep])
+        other = np.flatnonzero(~state_heads)
+        other_keys = (np.arange(n_cfg, dtype=np.int64)[:, None] * M + other[None, :]).ravel()
+        p_keys = P.row.astype(np.int64) * M + P.col
+        keys = np.unique(np.concatenate([p_keys, true_keys, other_keys]))
+        k_of, h_of = keys // M, keys % M
+        order = np.argsort(p_keys)
+        col_w = _values_at(p_keys[order], P.data[order], keys)
+        pa_keys = PA.row.astype(np.int64) * M + PA.col
+        order = np.argsort(pa_keys)
+        col_a = _values_at(pa_keys[order], PA.data[order], keys)
+        lo, hi = bounds(h_of, col_w, col_a)
+        expected = np.zeros(keys.size, bool)
+        is_state = state_heads[h_of]
+        pos = np.minimum(np.searchsorted(true_keys, keys), max(true_keys.size - 1, 0))
+        expected[is_state] = (true_keys[pos] == keys)[is_state] if true_keys.size else False
+        # outputs: t = 0, then each configuration's (from its crossed edges, or their targets in a Moore machine)
+        outs = crossed_outputs(self.g, self.sem.initial, self.cfg.edges) if self.g.machine else None
+        if other.size:
+            table = self._expected_other(self.cfg.states, [kinds[h] for h in other],
+                                         None if outs is None else outs[1:])  # (n_cfg, len(other))
+            column = np.full(M, -1, dtype=np.int64)
+            column[other] = np.arange(other.size)
+            expected[~is_state] = table[k_of[~is_state], column[h_of[~is_state]]]
         signed = np.where(expected, lo, -hi)
-        k, h = np.unravel_index(int(np.argmin(signed)), signed.shape)
-        margin = float(signed[k, h])
-        if margin <= 0:
+        worst = int(np.argmin(signed)) if signed.size else -1
+        margin = float(signed[worst]) if signed.size else math.inf
+        where = (int(k_of[worst]) + 1, int(h_of[worst]), bool(expected[worst]), lo[worst], hi[worst]) if signed.size \
+            else None
+        # pairs outside the special set: state heads expected false at their baseline bound
+        special = np.bincount(h_of, minlength=M)
+        loose = np.flatnonzero(state_heads & (special < n_cfg))
+        if loose.size:
+            blo, bhi = bounds(loose, np.zeros(loose.size), np.zeros(loose.size))
+            j = int(np.argmax(bhi))
+            if -bhi[j] < margin:
+                h = int(loose[j])
+                taken = np.zeros(n_cfg, bool)
+                taken[k_of[h_of == h]] = True
+                margin, where = float(-bhi[j]), (int(np.argmin(taken)) + 1, h, False, blo[j], bhi[j])
+        # the empty prefix: h = 0 exactly
+        lo0, hi0 = bh - gamma * np.abs(bh), bh + gamma * np.abs(bh)
+        initial = sp.csr_array(self.sem.initial[None, :].astype(np.int8))
+        expected0 = np.zeros(M, bool)
+        expected0[state_heads] = self.sem.initial[[self.g.state_index[kinds[h][1]] for h in np.flatnonzero(state_heads)]]
+        if other.size:
+            expected0[other] = self._expected_other(initial, [kinds[h] for h in other],
+                                                    None if outs is None else outs[:1])[0]
+        signed0 = np.where(expected0, lo0, -hi0)
+        h0 = int(np.argmin(signed0))
+        if signed0[h0] < margin:
+            margin, where = float(signed0[h0]), (0, h0, bool(expected0[h0]), lo0[h0], hi0[h0])
+        if margin <= 0 and where is not None:
+            k, h, want, low, high = where
             word = () if k == 0 else self.cfg.words[k - 1]
             prefix = format_word(word, self.g.alphabet)
             label = m.heads[h]
-            return self.fail(f"head {label} should be {'positive' if expected[k, h] else 'negative'} after the "
-                             f"prefix {prefix!r}, but its logit can lie in [{lo[k, h]:.4g}, {hi[k, h]:.4g}]",
+            return self.fail(f"head {label} should be {'positive' if want else 'negative'} after the "
+                             f"prefix {prefix!r}, but its logit can lie in [{low:.4g}, {high:.4g}]",
                              head=label, prefix=prefix)
         return Certificate(True, margin, len(self.cfg.edges), iterations, self.precision,
                            on_box=tuple(float(x) for x in on), off_box=tuple(float(x) for x in off))
 
-    def _expected(self, states: np.ndarray) -> np.ndarray:
-        """(n_cfg+1, M) bool: each head's required value on each configuration's state set."""
-        sem, g = self.sem, self.g
-        nxt = sem.next(states)
-        outs = crossed_outputs(g, sem.initial, self.cfg.edges)  # (n_cfg+1, V): t = 0, then each configuration
+    def _expected_other(self, states: sp.csr_array, kinds: list[tuple[str, str]],
+                        outputs: np.ndarray | None = None) -> np.ndarray:
+        """(rows, len(kinds)) bool: the required value of each accept, next or out head on each state set;
+        ``outputs`` (rows, V) holds the outputs each row's last step produced (machines only)."""
+        sets = sp.csr_array(states, dtype=np.float32)
+        accept = (sets @ self.sem.accepting.astype(np.float32)) > 0
+        nxt = (sets @ self.sem.legal.astype(np.float32)) > 0
+        values = self.g.output_values
         cols = []
-        for label in self.model.heads:
-            kind, arg = parse_head(label)
-            if kind == "out":
-                cols.append(outs[:, g.output_values.index(arg)] if arg in g.output_values else
-                            np.zeros(len(states), bool))
-            elif kind == "accept":
-                cols.append(sem.accept(states))
+        for kind, arg in kinds:
+            if kind == "accept":
+                cols.append(accept)
+            elif kind == "out":
+                cols.append(outputs[:, values.index(arg)] if outputs is not None and arg in values else
+                            np.zeros(sets.shape[0], bool))
             elif kind == "next":
-                cols.append(nxt[:, g.symbol_index[arg]])
+                cols.append(nxt[:, self.g.symbol_index[arg]])
             else:
-                cols.append(states[:, g.state_index[arg]])
+                raise UserError(f"the certificate cannot judge head kind {kind!r}")
         return np.stack(cols, axis=1)
+
+
+def _values_at(sorted_keys: np.ndarray, values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """values at keys (0 where a key is absent), from sorted (key, value) pairs."""
+    if not sorted_keys.size:
+        return np.zeros(keys.size)
+    pos = np.minimum(np.searchsorted(sorted_keys, keys), sorted_keys.size - 1)
+    return np.where(sorted_keys[pos] == keys, values[pos], 0.0)

@@ -14,7 +14,7 @@ from . import __version__
 from .automata import shortest_accepted
 from .build import build
 from .certify import certificate_grammar, certify, same_machine
-from .compiler import compile_grammar
+from .compiler import _available_memory, compile_grammar
 from .decode import decode
 from .draw import draw
 from .errors import UserError
@@ -23,21 +23,22 @@ from .grammar import Grammar, empty_language_warning, structural_warnings
 from .grammar_files import bundled_names, load_grammar, save_grammar, shown_path
 from .importer import read_model
 from .labels import parse_head
-from .model import Model, load_model, save_model, stored_grammar
+from .model import Model, densified, load_model, save_model, stored_grammar
 from .outputs import describe_machine
 from .plot import plot_trace
 from .progress import ProgressDisplay
 from .runtime import run
-from .sheets import sample_input, write_workbook
+from .sheets import MAX_COLUMNS, sample_input, write_workbook
 from .torch_export import save_onnx, save_torch
 from .train import TrainConfig, check_config, train
 from .reading import Reading, reading_of
+from .verify_many import verify_many
 from .verify import EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, Verdict, describe, judge, verify
 from .words import encode, format_word, parse_word, read_words
 
 __all__ = ["DEFAULT_GRAMMAR", "build_parser", "cmd_build", "cmd_certify", "cmd_check", "cmd_compile", "cmd_convert",
            "cmd_draw", "cmd_export", "cmd_extract", "cmd_import", "cmd_plot", "cmd_run", "cmd_sheet", "cmd_train",
-           "cmd_verify", "main"]
+           "cmd_verify", "cmd_verify_many", "main"]
 
 DEFAULT_GRAMMAR = "reber"
 
@@ -196,12 +197,31 @@ def cmd_verify(args: argparse.Namespace) -> int:
     with ProgressDisplay("verifying", enabled=not args.json) as shown:
         report = verify(model, reference, unknown_start=args.unknown_start or None, max_len=args.max_len,
                         examples=args.examples, seed=args.seed, progress=shown.callback(shown.line),
-                        reading=_reading(model, args), memory=_memory(args))
+                        reading=_reading(model, args), memory=_memory(args), merge=not args.no_merge,
+                        workers=args.workers, scheduler=args.scheduler)
     if args.json:
         print(json.dumps(report.to_dict(model.alphabet), indent=2))
     else:
         print("\n".join(describe(report, model.alphabet)))
     return 0 if report.passed else 1
+
+
+def cmd_verify_many(args: argparse.Namespace) -> int:
+    reference = load_grammar(args.grammar)
+    models = [load_model(path) for path in args.models]  # every file checked before any work
+    with ProgressDisplay("verifying", enabled=not args.json) as shown:
+        reports = verify_many(models, reference, max_len=args.max_len, examples=args.examples, seed=args.seed,
+                              memory=_memory(args), workers=args.workers, scheduler=args.scheduler,
+                              progress=shown.callback(shown.line))
+    if args.json:
+        print(json.dumps([{"model": path, **r.to_dict(m.alphabet)} for path, m, r in zip(args.models, models, reports)],
+                         indent=2))
+    else:
+        for path, m, r in zip(args.models, models, reports):
+            lines = describe(r, m.alphabet)
+            verdict = [line for line in lines if line.startswith(("PASS", "FAIL"))]
+            print(f"{path}: {' '.join(verdict + [line.strip() for line in lines[lines.index(verdict[0]) + 1:]])}")
+    return 0 if all(r.passed for r in reports) else 1
 
 
 def cmd_sheet(args: argparse.Namespace) -> int:
@@ -211,6 +231,10 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     check_steps(args.steps)  # refuse a hopeless request before any work
     output_path(args.output)
     model, g = _load(args.source, unknown_start=args.unknown_start)
+    if model.hidden_size > MAX_COLUMNS:  # before anything reads the (possibly sparse) weights
+        raise UserError(f"{args.source}: the model has {model.hidden_size:,} units, and a workbook needs a column "
+                        f"per unit; spreadsheets hold at most {MAX_COLUMNS:,} columns")
+    model = densified(model, "a workbook", _available_memory())
     text = sample_input(model) if args.input is None else args.input
     with ProgressDisplay(f"writing {args.output}"):
         write_workbook(model, args.output, text, steps=args.steps, title=g.name if g else Path(args.source).stem)
@@ -289,6 +313,7 @@ def _extraction_lines(output: str, r: Extraction, min_fidelity: float, time_limi
 
 def cmd_export(args: argparse.Namespace) -> int:
     model, _ = _load(args.source)
+    model = densified(model, f"export --to {args.to}", _available_memory())
     (save_onnx if args.to == "onnx" else save_torch)(model, args.output)
     print(f"wrote {args.output} ({args.to}; inputs one-hot [T, B, {len(model.alphabet)}], "
           f"outputs {len(model.heads)} head logits)")
@@ -375,6 +400,13 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 # ----- parser -------------------------------------------------------------------------------
+def _cluster_options(s: argparse.ArgumentParser, purpose: str) -> None:
+    s.add_argument("--workers", type=int, metavar="N", help=f"{purpose} a Dask LocalCluster of N worker processes "
+                   "(needs pip install 'fsm-lstm[dask]')")
+    s.add_argument("--scheduler", metavar="ADDRESS", help=f"{purpose} the existing Dask cluster at ADDRESS "
+                   "(e.g. tcp://host:8786)")
+
+
 def _reading_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--final-only", action="store_true", help="a word classifier: only the accept head after the "
                    "whole word counts (default: the model's meta.final_only)")
@@ -435,15 +467,32 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--grammar", metavar="REF", help="the reference grammar (default: the one the model carries)")
     s.add_argument("--max-len", type=int, metavar="N", help="enumerate every string up to this length (default: "
                    f"the longest whose strings number at most {EXHAUSTIVE_BUDGET:,} in all, at most "
-                   f"{EXHAUSTIVE_CAP}, and fit in --memory; a larger N is refused when it does not fit)")
+                   f"{EXHAUSTIVE_CAP})")
     s.add_argument("--examples", type=int, default=200, metavar="N", help="hypothesis examples (default 200)")
     s.add_argument("--seed", type=int, default=0, help="seed of the hypothesis search (default 0)")
     s.add_argument("--unknown-start", action="store_true", help="every state is possible before the first symbol")
     s.add_argument("--memory", type=float, default=1024, metavar="MB",
-                   help="memory budget of the exhaustive layer; a deeper --max-len is refused (default 1024)")
+                   help="memory budget of the exhaustive layer, which walks the prefix trie depth first in blocks "
+                   "(default 1024)")
+    s.add_argument("--no-merge", action="store_true",
+                   help="run every prefix, without merging prefixes whose hidden states are bitwise identical")
     s.add_argument("--json", action="store_true", help="print a JSON report")
+    _cluster_options(s, "shard the exhaustive layer by prefix over")
     _reading_options(s)
     s.set_defaults(func=cmd_verify)
+
+    s = sub.add_parser("verify-many", help="verify many models against one grammar, side by side on a Dask cluster "
+                       "with --workers or --scheduler: one line per model; exit 1 when any fails")
+    s.add_argument("models", nargs="+", metavar="MODEL", help="model .npz files")
+    s.add_argument("--grammar", required=True, metavar="G", help="the reference grammar")
+    s.add_argument("--max-len", type=int, metavar="N", help="as for verify")
+    s.add_argument("--examples", type=int, default=200, metavar="N", help="hypothesis examples (default 200)")
+    s.add_argument("--seed", type=int, default=0, help="seed of the hypothesis search (default 0)")
+    s.add_argument("--memory", type=float, default=1024, metavar="MB", help="memory budget per verification "
+                   "(default 1024)")
+    s.add_argument("--json", action="store_true", help="print one JSON report per model, as a list")
+    _cluster_options(s, "run the verifications on")
+    s.set_defaults(func=cmd_verify_many)
 
     s = sub.add_parser("sheet", help="write a workbook whose formulas run the model live")
     s.add_argument("source", metavar="GRAMMAR|MODEL", help=src)

@@ -15,14 +15,16 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from .automata import minimise, trim
 from .errors import UserError
 from .grammar import Grammar, determinised
 from .labels import ACCEPT, STARTED, edge_label, next_label, state_label
-from .model import Layer, Model, max_array_elements
+from .model import Layer, Model, max_array_elements, remember_grammar
 from .outputs import minimal_machine, output_heads
 from .semantics import Semantics
+from .sparse_weights import SPARSE_ABOVE, sparse_or_dense
 from .toml_format import to_toml
 
 __all__ = ["Gains", "TANH1", "check_size", "compile_grammar", "head_rows", "minimal_dfa", "prepare"]
@@ -91,14 +93,20 @@ def _available_memory() -> int | None:
 
 
 def check_size(edges: int, symbols: int, heads: int) -> None:
-    """Refuse, with the figure, a network whose dense weights would not fit: weight_hh is 4H x H float32 with
-    H = edges + 1. The limits: FSM_LSTM_MAX_ARRAY numbers per array (so the file loads back; default 2**28, 1 GiB
+    """Refuse, with the figure, a network whose weights would not fit: weight_hh is 4H x H float32 with
+    H = edges + 1, stored sparse (with about edges x (symbols + 2) non-zeros) once it has over SPARSE_ABOVE
+    numbers. The limits: FSM_LSTM_MAX_ARRAY numbers per array (so the file loads back; default 2**28, 1 GiB
     of float32) and the memory available now."""
     H = edges + 1
     numbers = 4 * H * H
-    need = 4 * (numbers + 4 * H * symbols) + 12 * heads * H + 8 * 4 * H * 3
+    sparse = numbers > SPARSE_ABOVE
+    need = (4 * (numbers + 4 * H * symbols) + 12 * heads * H + 8 * 4 * H * 3 if not sparse
+            else 40 * edges * (2 * symbols + 6) + 24 * 4 * H * symbols + 8 * 4 * H * 3)
     limit = max_array_elements()
-    if numbers > limit:
+    if sparse and 4 * H * symbols > limit:
+        raise UserError(f"the compiled network would have {H:,} units: weight_ih is 4H x K = {4 * H * symbols:,} "
+                        f"numbers, over the limit of {limit:,} per array (FSM_LSTM_MAX_ARRAY)")
+    if not sparse and numbers > limit:
         raise UserError(f"the compiled network would have {H:,} units: weight_hh alone is 4H x H = {numbers:,} "
                         f"float32 numbers ({numbers * 4 / 2**30:.1f} GiB), over the limit of {limit:,} per array "
                         f"(FSM_LSTM_MAX_ARRAY); the largest grammar that compiles has about "
@@ -128,52 +136,66 @@ def compile_grammar(grammar: Grammar, unknown_start: bool = False, gains: Gains 
         into[si[q]].append(j)
     max_presence = max(len(into[s]) + init[s] for s in range(len(g.states)))
     F = gains.saturation
-    G = gains.gate if gains.gate is not None else 20.0 + 2.0 * math.log(max_presence + 1)
+    # the log term in |E| keeps the leak of every off unit reading its symbol (about e^(-G/2) each) small in a
+    # head that sums over all of them; it is 0 up to 1,000 edges
+    G = gains.gate if gains.gate is not None else (20.0 + 2.0 * math.log(max_presence + 1)
+                                                   + 2.0 * math.log(max(1.0, n_edges / 1000)))
     W = gains.wrong_symbol if gains.wrong_symbol is not None else max_presence + 1.0
 
     H, K = units, len(g.alphabet)
     f32 = np.float32
     w_ih = np.zeros((4 * H, K), f32)
-    w_hh = np.zeros((4 * H, H), f32)  # written in float32 directly: the file's dtype, no dense float64 copy
     b_ih = np.zeros(4 * H)
     b_ih[H:2 * H] = -F  # forget gates shut
     b_ih[2 * H:3 * H] = F  # candidates ~ 1
     b_ih[3 * H:] = F  # output gates open
     b_ih[started] = F  # `started` opens on the first symbol and stays on
-    for j, (p, a, _) in enumerate(edges):
-        ps = si[p]
-        w_ih[j, ai[a]] = G * W
-        w_hh[j, into[ps]] = G / TANH1
-        w_hh[j, started] = -G * init[ps] / TANH1
-        b_ih[j] = G * (init[ps] - W - 0.5)
+    source = np.array([si[p] for p, _, _ in edges], dtype=np.int64)
+    w_ih[np.arange(n_edges), [ai[a] for _, a, _ in edges]] = G * W
+    b_ih[:n_edges] = G * (init[source] - W - 0.5)
+    # weight_hh: edge j's input gate reads the units of the edges into its source state, and `started`
+    counts = np.array([len(into[ps]) for ps in source], dtype=np.int64)
+    rows = np.concatenate([np.repeat(np.arange(n_edges), counts), np.arange(n_edges)])
+    cols = np.concatenate([np.array([e for ps in source for e in into[ps]], dtype=np.int64),
+                           np.full(n_edges, started)])
+    values = np.concatenate([np.full(counts.sum(), G / TANH1), -G * init[source] / TANH1])
+    keep = values != 0
+    w_hh = sparse_or_dense(rows[keep], cols[keep], values[keep], (4 * H, H))  # float32, sparse when large
 
     labels, coef = head_rows(g, sem)
     target = np.array([si[q] for _, _, q in edges], dtype=np.int64)
-    edge_coef, init_coef = coef[:, target], coef @ init
+    edge_coef, at_start = sp.csr_array(coef[:, target]), coef @ init
     if g.machine:
         out_labels, out_edge, out_init = output_heads(g, init)
-        labels, edge_coef, init_coef = labels + out_labels, np.vstack([edge_coef, out_edge]), np.concatenate(
-            [init_coef, out_init])
+        labels = labels + out_labels
+        edge_coef = sp.vstack([edge_coef, sp.csr_array(out_edge)], format="csr")
+        at_start = np.concatenate([at_start, out_init])
     kappa = gains.head
-    head_w = np.zeros((len(labels), H))
-    head_w[:, :n_edges] = kappa * edge_coef / TANH1
-    head_w[:, started] = -kappa * init_coef / TANH1
-    head_b = kappa * (init_coef - 0.5)
+    edge_part = sp.coo_array(edge_coef)
+    rows = np.concatenate([edge_part.row, np.arange(len(labels))])
+    cols = np.concatenate([edge_part.col, np.full(len(labels), started)])
+    values = np.concatenate([kappa * edge_part.data / TANH1, -kappa * at_start / TANH1])
+    keep = values != 0
+    head_w = sparse_or_dense(rows[keep], cols[keep], values[keep], (len(labels), H))
+    head_b = kappa * (at_start - 0.5)
 
     layer = Layer(w_ih, w_hh, b_ih.astype(f32), np.zeros(4 * H, f32))
-    return Model(layers=(layer,), head_weight=head_w.astype(f32), head_bias=head_b.astype(f32),
+    text = to_toml(g)
+    remember_grammar(text, g)
+    return Model(layers=(layer,), head_weight=head_w, head_bias=head_b.astype(f32),
                  alphabet=g.alphabet, heads=tuple(labels),
                  units=tuple([edge_label(*e) for e in edges] + [STARTED]), cell="lstm",
-                 extra={"grammar": to_toml(g), "unknown_start": unknown_start,
+                 extra={"grammar": text, "unknown_start": unknown_start,
                         "construction": {"F": F, "G": G, "W": W, "kappa": kappa}})
 
 
-def head_rows(g: Grammar, sem: Semantics) -> tuple[list[str], np.ndarray]:
-    """Head labels and, per head, the 0/1 coefficient of each state in the presence sum it thresholds (a machine
-    with outputs has no accept and next heads: its ``out:`` heads come from :func:`outputs.output_heads`)."""
+def head_rows(g: Grammar, sem: Semantics) -> tuple[list[str], sp.csr_array]:
+    """Head labels and, per head, the 0/1 coefficient of each state in the presence sum it thresholds (sparse; a
+    machine with outputs has no accept and next heads: its ``out:`` heads come from :func:`outputs.output_heads`)."""
     n = len(g.states)
     if g.machine:
-        return [state_label(s) for s in g.states], np.eye(n)
+        return [state_label(s) for s in g.states], sp.eye_array(n, format="csr")
     labels = [state_label(s) for s in g.states] + [ACCEPT] + [next_label(a) for a in g.alphabet]
-    coef = np.concatenate([np.eye(n), sem.accepting[None, :].astype(float), sem.legal.T.astype(float)])
+    coef = sp.vstack([sp.eye_array(n, format="csr"), sp.csr_array(sem.accepting[None, :].astype(float)),
+                      sp.csr_array(sem.legal.T.astype(float))], format="csr")
     return labels, coef

@@ -9,6 +9,9 @@ G=3 (r, z, n) as nn.GRU, ``rnn`` G=1 (tanh) as nn.RNN; ``heads.weight`` (M x H_l
 ``units`` labels units for people. It may label the last layer (H_last labels) or every layer, layer 0 first
 (H_0 + H_1 + ... labels, of which the last H_last are kept); without it, units are labelled ``unit 0``, ...
 A head is true exactly when its logit is > 0. Inputs are one-hot; the initial state is zero.
+Any weight matrix (``weight_ih_l{k}``, ``weight_hh_l{k}``, ``heads.weight``) may instead be stored sparse, as the
+four members ``NAME.data``, ``NAME.indices``, ``NAME.indptr`` and ``NAME.shape`` of a CSR array (see
+:mod:`fsm_lstm.sparse_weights`); large, mostly zero matrices are written that way, small ones dense.
 """
 
 from __future__ import annotations
@@ -29,9 +32,11 @@ from .atomic import atomic_path
 from .errors import ModelError
 from .grammar import Grammar
 from .labels import parse_head
+from .sparse_weights import PARTS, csr_from_parts, csr_parts, dense, is_sparse, should_store_sparse
 from .toml_format import parse_toml
 
 __all__ = ["CELLS", "GATES", "GATE_COUNT", "Layer", "MAX_ARRAY", "MAX_MEMBERS", "MAX_META", "Model", "default_units",
+           "densified", "remember_grammar",
            "load_model", "max_array_elements", "model_from_arrays", "save_model", "stored_grammar", "units_from_meta",
            "validate"]
 
@@ -132,20 +137,24 @@ def validate(m: Model) -> None:
         expect = {"weight_hh": (n * h, h), "weight_ih": (n * h, width), "bias_ih": (n * h,), "bias_hh": (n * h,)}
         for name, shape in expect.items():
             arr = getattr(layer, name)
-            if not (isinstance(arr, np.ndarray) and arr.dtype.kind == "f"):
+            if not ((isinstance(arr, np.ndarray) or (is_sparse(arr) and name.startswith("weight")))
+                    and arr.dtype.kind == "f"):
                 raise _fail(f"{name}_l{k} has dtype {getattr(arr, 'dtype', type(arr).__name__)}; weights must be "
                             "real floating-point arrays (float16, float32 or float64)")
             if arr.shape != shape:
                 raise _fail(f"{name}_l{k} has shape {arr.shape}, expected {shape} ({n}H x "
                             f"{'K' if k == 0 else 'H_prev'} with H={h}, PyTorch nn.{m.cell.upper()} layout)")
-            if not np.all(np.isfinite(arr)):
+            if not np.all(np.isfinite(arr.data if is_sparse(arr) else arr)):
                 raise _fail(f"{name}_l{k} contains NaN or infinity; the model cannot be run")
         width = h
     rows = len(m.heads)
     if m.head_weight.shape != (rows, width) or m.head_bias.shape != (rows,):
         raise _fail(f"heads.weight {m.head_weight.shape} / heads.bias {m.head_bias.shape} do not fit "
                     f"{rows} head labels and {width} units; expected ({rows}, {width}) and ({rows},)")
-    if not (np.all(np.isfinite(m.head_weight)) and np.all(np.isfinite(m.head_bias))):
+    if not isinstance(m.head_bias, np.ndarray) or not (isinstance(m.head_weight, np.ndarray) or is_sparse(m.head_weight)):
+        raise _fail("heads.weight and heads.bias must be arrays (heads.weight may be sparse)")
+    weights = m.head_weight.data if is_sparse(m.head_weight) else m.head_weight
+    if not (np.all(np.isfinite(weights)) and np.all(np.isfinite(m.head_bias))):
         raise _fail("the heads contain NaN or infinity")
     if len(m.units) != width:
         sizes = [layer.hidden_size for layer in m.layers]
@@ -160,16 +169,54 @@ def validate(m: Model) -> None:
             raise _fail(f"head {label!r} names a symbol outside meta.alphabet")
 
 
+def densified(m: Model, purpose: str, available: int | None) -> Model:
+    """The model with every sparse weight expanded, for tools that need dense arrays (``purpose`` names them);
+    refused in one line when an array passes FSM_LSTM_MAX_ARRAY or all of them need over half of ``available``
+    bytes (None: unknown)."""
+    sparse = [(name, a) for name, a in m.arrays().items() if is_sparse(a)]
+    if not sparse:
+        return m
+    numbers = sum(math.prod(a.shape) for a in m.arrays().values())
+    need = numbers * np.dtype(np.float32).itemsize
+    biggest_name, biggest = max(sparse, key=lambda item: math.prod(item[1].shape))
+    limit = max_array_elements()
+    if math.prod(biggest.shape) > limit or (available is not None and need > available // 2):
+        raise ModelError(f"{purpose} needs the model dense: {numbers:,} numbers ({need / 2**30:.1f} GiB; "
+                         f"{biggest_name} alone is {biggest.shape[0]:,} x {biggest.shape[1]:,}), over "
+                         + (f"the limit of {limit:,} numbers per array (FSM_LSTM_MAX_ARRAY)"
+                            if math.prod(biggest.shape) > limit else
+                            f"half the {available / 2**30:.1f} GiB of memory available"))
+    layers = tuple(Layer(*(dense(a) for a in (layer.weight_ih, layer.weight_hh, layer.bias_ih, layer.bias_hh)))
+                   for layer in m.layers)
+    return Model(layers=layers, head_weight=dense(m.head_weight), head_bias=m.head_bias, alphabet=m.alphabet,
+                 heads=m.heads, units=m.units, cell=m.cell, extra=m.extra)
+
+
+_WRITTEN: dict[str, Grammar] = {}  # grammar texts this process wrote (the last few), and the grammars they hold
+
+
+def remember_grammar(text: str, grammar: Grammar) -> None:
+    """Note that ``text`` is ``grammar`` written as TOML, so that :func:`stored_grammar` need not parse it again
+    (parsing a 100,000-state grammar takes seconds)."""
+    while len(_WRITTEN) >= 4:
+        _WRITTEN.pop(next(iter(_WRITTEN)))
+    _WRITTEN[text] = grammar
+
+
 def stored_grammar(m: Model) -> Grammar | None:
     """The grammar a compiled model carries in ``meta.grammar``, or None when it carries none."""
     text = m.extra.get("grammar")
-    return parse_toml(text) if text else None
+    if not text:
+        return None
+    known = _WRITTEN.get(text)
+    return known if known is not None else parse_toml(text)
 
 
 MAX_ARRAY = 2**28  # numbers in one array of a model file; FSM_LSTM_MAX_ARRAY overrides it
 MAX_META = 2**28  # bytes of the meta string
 MAX_MEMBERS = 4096  # arrays in one file
-_WANTED = re.compile(r"meta|heads\.weight|heads\.bias|(weight_ih|weight_hh|bias_ih|bias_hh)_l\d{1,4}")
+_WANTED = re.compile(r"meta|heads\.bias|(bias_ih|bias_hh)_l\d{1,4}"
+                     r"|(heads\.weight|(weight_ih|weight_hh)_l\d{1,4})(\.(data|indices|indptr|shape))?")
 
 
 def max_array_elements() -> int:
@@ -182,8 +229,14 @@ def max_array_elements() -> int:
 
 
 def save_model(m: Model, path: str | os.PathLike[str]) -> None:
-    """Write the model atomically in the documented ``.npz`` format."""
-    arrays = m.arrays()
+    """Write the model atomically in the documented ``.npz`` format: large, mostly zero weight matrices in the
+    CSR spelling, the others dense."""
+    arrays: dict[str, np.ndarray] = {}
+    for name, arr in m.arrays().items():
+        if should_store_sparse(arr):
+            arrays.update({f"{name}.{part}": value for part, value in csr_parts(arr).items()})
+        else:
+            arrays[name] = dense(arr)
     text = json.dumps(m.meta, ensure_ascii=False)
     try:
         text.encode("utf-8")
@@ -212,13 +265,17 @@ def _check_member(info: zipfile.ZipInfo, name: str, stream: Any, limit: int) -> 
             raise ModelError(f"`meta` is a {dtype} array of shape {shape}; it must be one JSON string")
         if dtype.itemsize > MAX_META:
             raise ModelError(f"`meta` declares {dtype.itemsize:,} bytes, over the limit of {MAX_META:,}")
+    elif name.endswith((".indices", ".indptr", ".shape")):
+        if dtype.kind not in "iu" or dtype.itemsize > 8 or len(shape) != 1 or count > limit:
+            raise ModelError(f"array {name} has dtype {dtype} and shape {shape}; a CSR part must be a vector of at "
+                             f"most {limit:,} integers")
     else:
         if dtype.kind != "f" or dtype.itemsize > 8:
             raise ModelError(f"array {name} has dtype {dtype}; weights must be float16, float32 or float64")
         if count > limit:
             raise ModelError(f"array {name} declares {count:,} numbers (shape {shape}), over the limit of "
                              f"{limit:,} per array; raise FSM_LSTM_MAX_ARRAY if the model is really that large")
-        rank = 1 if name.startswith("bias") or name == "heads.bias" else 2
+        rank = 1 if name.startswith("bias") or name.endswith((".bias", ".data")) else 2
         if len(shape) != rank:
             raise ModelError(f"array {name} has shape {shape}; it must be {'a vector' if rank == 1 else 'a matrix'} "
                              "(see the file format in fsm_lstm/model.py)")
@@ -250,6 +307,7 @@ def _read_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
                       if info.filename.endswith(".npy") and _WANTED.fullmatch(info.filename[:-4])]
             total = 0
             checked = []
+            counts: dict[str, int] = {}
             for info, name in wanted:
                 if name != "meta" and info.file_size > limit * 8 + 2**16:
                     raise ModelError(f"array {name} declares {info.file_size:,} bytes, over the limit of "
@@ -261,12 +319,45 @@ def _read_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
                     raise ModelError(f"the arrays hold over {2 * limit:,} numbers in all, over the limit "
                                      "(twice FSM_LSTM_MAX_ARRAY)")
                 checked.append((info, name))
+                counts[name] = count
+            _check_sparse_counts(z, dict(checked), counts)
             arrays = {}
             for info, name in checked:
                 with z.open(info) as stream:
                     arr = np.lib.format.read_array(stream, allow_pickle=False)
                 arrays[name] = arr if arr.dtype.isnative else arr.astype(arr.dtype.newbyteorder("="))
             return arrays
+
+
+def _check_sparse_counts(z: zipfile.ZipFile, infos: dict[zipfile.ZipInfo, str], counts: dict[str, int]) -> None:
+    """Before any weight is decompressed: each CSR array's parts agree in size with its (two-number) shape."""
+    by_name = {name: info for info, name in infos.items()}
+    for name in by_name:
+        if not name.endswith(".shape"):
+            continue
+        base = name[:-len(".shape")]
+        if counts[name] != 2:
+            raise ModelError(f"{name} must hold two integers (rows, columns)")
+        if base in by_name:
+            raise ModelError(f"the file holds {base} both dense and sparse; keep one")
+        with z.open(by_name[name]) as stream:
+            rows, cols = (int(x) for x in np.lib.format.read_array(stream, allow_pickle=False))
+        if rows < 0 or cols < 0:
+            raise ModelError(f"{name} declares the impossible shape {(rows, cols)}")
+        parts = {p: counts.get(f"{base}.{p}") for p in ("data", "indices", "indptr")}
+        missing = [f"{base}.{p}" for p, c in parts.items() if c is None]
+        if missing:
+            raise ModelError(f"sparse array {base} lacks {', '.join(missing)}")
+        if parts["indptr"] != rows + 1:
+            raise ModelError(f"{base}.indptr holds {parts['indptr']:,} offsets but {name} declares {rows:,} rows "
+                             f"(it needs rows + 1)")
+        if parts["indices"] != parts["data"]:
+            raise ModelError(f"{base}.indices holds {parts['indices']:,} entries but {base}.data "
+                             f"{parts['data']:,}; they must match")
+    for name in by_name:
+        base, _, part = name.rpartition(".")
+        if part in ("data", "indices", "indptr") and f"{base}.shape" not in by_name:
+            raise ModelError(f"{name} has no {base}.shape; a CSR array needs {', '.join(f'{base}.{p}' for p in PARTS)}")
 
 
 def load_model(path: str | os.PathLike[str]) -> Model:
@@ -327,11 +418,12 @@ def model_from_arrays(arrays: dict[str, np.ndarray]) -> Model:
             raise _fail(f"meta.{key} must be a JSON boolean (true or false), not {meta[key]!r}")
     if "grammar" in meta and not isinstance(meta["grammar"], str):
         raise _fail("meta.grammar must be a string holding a grammar file's text")
+    arrays = _assemble_sparse(arrays)
     layers = []
     k = 0
     while f"weight_ih_l{k}" in arrays:
         try:
-            layers.append(Layer(*(np.asarray(arrays[f"{n}_l{k}"])
+            layers.append(Layer(*(_as_array(arrays[f"{n}_l{k}"])
                                    for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))))
         except KeyError as exc:
             raise _fail(f"layer {k} lacks {exc.args[0]}") from None
@@ -341,6 +433,22 @@ def model_from_arrays(arrays: dict[str, np.ndarray]) -> Model:
             raise _fail(f"no `{name}` array; the file needs heads.weight (M x H) and heads.bias (M)")
     extra = {k: v for k, v in meta.items() if k not in ("alphabet", "heads", "units", "cell")}
     units = units_from_meta(meta["units"], tuple(layers)) if "units" in meta and layers else ()
-    return Model(layers=tuple(layers), head_weight=np.asarray(arrays["heads.weight"]),
+    return Model(layers=tuple(layers), head_weight=_as_array(arrays["heads.weight"]),
                  head_bias=np.asarray(arrays["heads.bias"]), alphabet=tuple(meta["alphabet"]),
                  heads=tuple(meta["heads"]), units=units, cell=meta.get("cell", "lstm"), extra=extra)
+
+
+def _as_array(a: Any) -> Any:
+    return a if is_sparse(a) else np.asarray(a)
+
+
+def _assemble_sparse(arrays: dict[str, Any]) -> dict[str, Any]:
+    """The arrays with every CSR spelling (NAME.data, .indices, .indptr, .shape) built into one sparse matrix."""
+    out = {k: v for k, v in arrays.items() if k.rpartition(".")[2] not in PARTS}
+    bases = {k.rpartition(".")[0] for k in arrays if k.rpartition(".")[2] in PARTS}
+    for base in sorted(bases):
+        if base in out:
+            raise _fail(f"the file holds {base} both dense and sparse; keep one")
+        out[base] = csr_from_parts(base, {p: np.asarray(arrays[f"{base}.{p}"]) for p in PARTS
+                                          if f"{base}.{p}" in arrays})
+    return out

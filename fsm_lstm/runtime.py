@@ -6,8 +6,13 @@ are all zero depends on the symbol alone: its activations are tabulated once per
 (a compiled model's forget, candidate and output gates are such gates). Sigmoid is 1 / (1 + exp(-z))
 with the sign folded into the weights (exact); in float32 it is within 2 units of round-off of the true
 value, inside the 8 units the certificate allows for every elementwise function. Every gate has its own
-contiguous buffer: numpy is several times slower on strided column blocks. (Two threads over the batch
-were measured and gave nothing on this 2-core machine, so the loop is single-threaded.)
+contiguous buffer: numpy is several times slower on strided column blocks. When the input gate is the only
+dynamic gate (compiled networks), one gather fills every gate's buffer and i * g is computed as
+g / (1 + exp(-z)), one pass fewer. Small networks run with one BLAS thread: OpenBLAS's threads cost more
+than they save on (B x 13) @ (13 x 13) products, and doubled the run time on a busy 2-core machine. (Two
+threads over the batch were measured and gave nothing on this 2-core machine; numexpr's fused expressions
+were 15 times slower than numpy here on (2000 x 13) float32 blocks, so neither is used.)
+Large, mostly zero weight matrices (sparse models) are multiplied in CSR form.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ import numpy as np
 
 from .cells import PlainCell, sigmoid
 from .model import Layer, Model
+from .sparse_weights import as_csr, dense, for_products, is_sparse
+from .threads import blas_threads
 
-__all__ = ["Stepper", "Trace", "run", "state_rows"]
+__all__ = ["Stepper", "Trace", "head_logits", "run", "state_rows"]
 
 
 
@@ -50,11 +57,16 @@ class _LayerPlan:
     def __init__(self, layer: Layer, dtype: type, one_hot: bool) -> None:
         H = self.hidden = layer.hidden_size
         self.dtype = dtype
-        w_hh = layer.weight_hh.astype(dtype)
-        w_ih = layer.weight_ih.astype(dtype)
+        w_hh = for_products(layer.weight_hh)
+        sparse = is_sparse(w_hh)
+        w_hh = w_hh.astype(dtype)
+        w_ih = dense(layer.weight_ih).astype(dtype)
         bias = layer.bias_ih.astype(dtype) + layer.bias_hh.astype(dtype)
         blocks = [np.arange(q * H, (q + 1) * H) for q in range(4)]
-        static = [one_hot and not np.any(w_hh[b]) for b in blocks]
+        if sparse:
+            static = [one_hot and w_hh.indptr[(q + 1) * H] == w_hh.indptr[q * H] for q in range(4)]
+        else:
+            static = [one_hot and not np.any(w_hh[b]) for b in blocks]
         self.dynamic = [q for q in range(4) if not static[q]]
         self.order = self.dynamic + [q for q in range(4) if static[q]]
         self.column = {q: slice(k * H, (k + 1) * H) for k, q in enumerate(self.order)}
@@ -62,7 +74,9 @@ class _LayerPlan:
         rows = np.concatenate([blocks[q] for q in self.dynamic] or [np.zeros(0, np.int64)])
         # g rows keep their sign (tanh); sigmoid rows are negated so that sigmoid(z) = 1 / (1 + exp(-z))
         scale = np.concatenate([np.full(H, 1.0 if q == 2 else -1.0, dtype) for q in self.dynamic] or [np.zeros(0, dtype)])
-        self.w_hh_t = np.ascontiguousarray((w_hh[rows] * scale[:, None]).T)
+        # sparse: the (D*H, H) rows kept as CSR, and h @ W.T computed as (W @ h.T).T
+        self.w_hh_rows = as_csr(w_hh[rows].multiply(scale[:, None])).astype(dtype) if sparse else None
+        self.w_hh_t = None if sparse else np.ascontiguousarray((w_hh[rows] * scale[:, None]).T)
         self.w_in_t = np.ascontiguousarray((w_ih[rows] * scale[:, None]).T)  # (K or H_prev, D*H)
         self.b_in = bias[rows] * scale
         self.table = None
@@ -89,6 +103,27 @@ class _Cell:
             self.tables = {q: np.ascontiguousarray(plan.table[:, plan.column[q]]) for q in self.statics}
             self.dyn_table = np.ascontiguousarray(plan.table[:, : plan.n_dyn])
         self.tmp = np.empty((batch, H), dtype=dtype)
+        # the compiled networks' case: the input gate is the only dynamic one, every table in one gather
+        self.fused = plan.table is not None and plan.dynamic == [0]
+        if self.fused:
+            blocks = len(plan.order)
+            self.table3 = np.ascontiguousarray(plan.table.reshape(-1, blocks, H).transpose(1, 0, 2))  # (4, K, H)
+            self.gathered = np.empty((blocks, batch, H), dtype=dtype)
+            self.views = {q: self.gathered[k] for k, q in enumerate(plan.order)}
+
+    def fused_step(self, symbols: np.ndarray, c: np.ndarray, h: np.ndarray, h_out: np.ndarray) -> None:
+        """One step of a one-hot layer whose input gate is its only dynamic gate: one gather of every gate's
+        table, and i * g as g / (1 + exp(-z)) (the sign of z is folded into the weights)."""
+        np.take(self.table3, symbols, axis=1, out=self.gathered, mode="clip")
+        z, f, g, o = (self.views[q] for q in range(4))
+        z += h @ self.plan.w_hh_t if self.plan.w_hh_rows is None else (self.plan.w_hh_rows @ h.T).T
+        np.exp(z, out=z)
+        z += 1.0
+        np.divide(g, z, out=self.tmp)
+        np.multiply(f, c, out=c)
+        c += self.tmp
+        np.tanh(c, out=h_out)
+        h_out *= o
 
     def step(self, inputs: np.ndarray, c: np.ndarray, h: np.ndarray, h_out: np.ndarray) -> dict[int, np.ndarray]:
         """Advance c in place and write the new h into h_out; return the gate activations by index (i f g o).
@@ -101,7 +136,7 @@ class _Cell:
         else:
             dyn[...] = inputs
         if plan.n_dyn:
-            dyn += h @ plan.w_hh_t
+            dyn += h @ plan.w_hh_t if plan.w_hh_rows is None else (plan.w_hh_rows @ h.T).T
             for k, q in enumerate(plan.dynamic):
                 block = dyn if self.single else dyn[:, k * H:(k + 1) * H]
                 if q == 2:
@@ -127,6 +162,10 @@ def _run_steps(plan: _LayerPlan, inputs: np.ndarray, hs: np.ndarray, cs: np.ndar
     steps, batch = inputs.shape[:2]
     cell = _Cell(plan, batch)
     c = np.zeros((batch, H), dtype=plan.dtype)
+    if cell.fused and gates is None:
+        for t in range(steps):
+            cell.fused_step(inputs[t], c, hs[t], hs[t + 1])
+        return
     for t in range(steps):
         act = cell.step(inputs[t], c, hs[t], hs[t + 1])
         if cs is not None and gates is not None:
@@ -166,8 +205,22 @@ def _run_plain(cell: PlainCell, inputs: np.ndarray, record: bool) -> tuple[np.nd
     return hs, None, gates
 
 
+def head_logits(weight: np.ndarray, h: np.ndarray, dtype: type) -> np.ndarray:
+    """(N, M) = h @ weight.T for a dense or sparse (M, H) weight, without the bias."""
+    weight = for_products(weight)
+    if is_sparse(weight):
+        return np.ascontiguousarray((weight.astype(dtype) @ h.T).T)
+    return h @ np.ascontiguousarray(weight.astype(dtype).T)
+
+
 def run(model: Model, strings: np.ndarray, dtype: type = np.float32, record: bool = False) -> Trace:
-    """Run a (B, T) batch of symbol indices. Shorter strings may be padded: outputs are causal."""
+    """Run a (B, T) batch of symbol indices. Shorter strings may be padded: outputs are causal. Small networks
+    run with one BLAS thread (see :mod:`threads`)."""
+    with blas_threads(model):
+        return _run(model, strings, dtype, record)
+
+
+def _run(model: Model, strings: np.ndarray, dtype: type, record: bool) -> Trace:
     strings = np.asarray(strings, dtype=np.int64)
     if strings.ndim == 1:
         strings = strings[None, :]
@@ -186,8 +239,7 @@ def run(model: Model, strings: np.ndarray, dtype: type = np.float32, record: boo
         all_g.append(gates)
         values = hs
     steps, batch, width = values.shape
-    heads = (values.reshape(-1, width) @ np.ascontiguousarray(model.head_weight.astype(dtype).T)
-             + model.head_bias.astype(dtype))
+    heads = head_logits(model.head_weight, values.reshape(-1, width), dtype) + model.head_bias.astype(dtype)
     heads = heads.reshape(steps, batch, -1)
     if not record:
         return Trace(heads=heads)
@@ -206,7 +258,9 @@ class Stepper:
         self.plans: list[_LayerPlan | PlainCell] = [
             _LayerPlan(layer, dtype, one_hot=(k == 0)) if model.cell == "lstm"
             else PlainCell(model.cell, layer, dtype, one_hot=(k == 0)) for k, layer in enumerate(model.layers)]
-        self.head_w = np.ascontiguousarray(model.head_weight.astype(dtype).T)  # a transposed view is ~30x slower
+        head = for_products(model.head_weight)
+        self.head_w = (head.astype(dtype) if is_sparse(head)  # dense: transposed, since a transposed view
+                       else np.ascontiguousarray(head.astype(dtype).T))  # is ~30x slower
         self.head_b = model.head_bias.astype(dtype)
 
     def initial(self, batch: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -236,7 +290,8 @@ class Stepper:
 
     def heads(self, state: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         """(B, M) head logits of a state."""
-        return state[-1][1] @ self.head_w + self.head_b
+        h = state[-1][1]
+        return (h @ self.head_w if not is_sparse(self.head_w) else (self.head_w @ h.T).T) + self.head_b
 
 
 def state_rows(state: list[tuple[np.ndarray, np.ndarray]], rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:

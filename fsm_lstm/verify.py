@@ -30,6 +30,8 @@ from .reading import Reading, reading_of
 from .reference import Reference, reference_for
 from .strategies import every_kind
 from .threads import blas_threads
+from .shard import check_cluster, cluster_client, sharded_walk
+from .trie import Failure, block_rows, walk_trie
 from .words import format_word
 
 __all__ = ["Counterexample", "EXHAUSTIVE_BUDGET", "EXHAUSTIVE_CAP", "Progress", "Report", "Verdict", "check_depth",
@@ -67,7 +69,9 @@ class Report:
     certificate: str
     proven: bool
     max_len: int = 0
-    prefixes: int = 0
+    prefixes: int = 0  # words covered: every word up to max_len
+    run: int = 0  # prefixes stepped (fewer when merged)
+    distinct: int = 0  # distinct (hidden state, grammar state) pairs met, when merged
     examples: int = 0
     longest: int = 0
     notes: list[str] = field(default_factory=list)
@@ -80,6 +84,7 @@ class Report:
                 "counterexample": None if c is None else _counterexample_dict(c, alphabet),
                 "covered": {"certificate": self.certificate, "proven_all_lengths": self.proven,
                             "exhaustive_max_len": self.max_len, "prefixes": self.prefixes,
+                            "prefixes_run": self.run, "distinct_states": self.distinct,
                             "examples": self.examples, "longest": self.longest,
                             "method": "certificate" if self.proven else "exhaustive+hypothesis"},
                 "reading": self.reading.to_dict(),
@@ -95,34 +100,21 @@ def _first_failure(ref: Reference, logits: np.ndarray, states: np.ndarray) -> tu
     return int(rows[0]), int(np.flatnonzero(bad[rows[0]])[0])
 
 
-def exhaustive(net: Network, ref: Reference, max_len: int, progress: Progress | None = None
-               ) -> tuple[Counterexample | None, int, int]:
-    """Every word up to ``max_len``, breadth first; the first failure is shortest and alphabetically first.
-    Returns (failure, words run, the length up to which every word agreed). For a per-prefix reading a word
-    is a prefix; for a word-level reading every word is framed by the markers."""
-    K = len(net.inner)
-    state = net.initial(1)
-    dfa = np.array([ref.start])
-    words = 1
-    for level in range(max_len + 1):
-        if level:
-            n = len(dfa)
-            parents = np.repeat(np.arange(n), K)
-            symbols = np.tile(np.arange(K), n)
-            state = net.step(state[parents], symbols)
-            dfa = ref.table[dfa[parents], symbols]
-            words += len(dfa)
-        logits = net.logits(state)
-        found = _first_failure(ref, logits, dfa)
-        if found:
-            row, head = found
-            digits = np.unravel_index(row, (K,) * level) if level else ()
-            word = tuple(net.inner[int(d)] for d in digits)
-            return _counterexample(ref, word, head, float(logits[row, ref.columns[head]])), words, level - 1
-        if progress:
-            progress(f"exhaustive: every word up to length {level} agrees ({words:,} words)")
-    net.calls += words
-    return None, words, max_len
+def exhaustive(net: Network, ref: Reference, max_len: int, progress: Progress | None = None,
+               memory: int = 2**30, merge: bool = True) -> tuple[Counterexample | None, int, int]:
+    """Every word up to ``max_len`` (:func:`trie.walk_trie`: depth first in blocks, in bounded memory, merging
+    identical hidden states); the failure is the shortest and alphabetically first. Returns (failure, prefixes
+    run, the length up to which every word agreed). For a per-prefix reading a word is a prefix; for a
+    word-level reading every word is framed by the markers."""
+    walk = walk_trie(net, ref, max_len, memory, merge, progress)
+    return _found(net, ref, walk.failure), walk.prefixes, walk.agreed
+
+
+def _found(net: Network, ref: Reference, failure: Failure | None) -> Counterexample | None:
+    if failure is None:
+        return None
+    word = tuple(net.inner[a] for a in failure.word)
+    return _counterexample(ref, word, failure.head, failure.logit)
 
 
 def _counterexample(ref: Reference, word: tuple[str, ...], head: int, logit: float) -> Counterexample:
@@ -173,34 +165,34 @@ def default_max_len(symbols: int, budget: int = EXHAUSTIVE_BUDGET, cap: int = EX
     return level
 
 
-def check_depth(max_len: int | None, symbols: int, state_bytes: int, memory: int) -> int:
-    """The exhaustive depth: as given (checked against the memory budget) or as deep as the budgets allow."""
-    if max_len is None:
-        depth = default_max_len(symbols)
-        while depth and symbols ** depth * state_bytes * 4 > memory:
-            depth -= 1
-        return depth
-    if not isinstance(max_len, int) or max_len < 0:
+def check_depth(max_len: int | None, symbols: int, state_bytes: int, memory: int, heads: int = 0) -> int:
+    """The exhaustive depth: as given, or the default (:func:`default_max_len`); refused when not even one block
+    of prefixes per length fits in the memory budget."""
+    if max_len is not None and (isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 0):
         raise UserError(f"--max-len (max_len) must be a whole number >= 0, not {max_len!r}")
-    need = symbols ** max_len * state_bytes * 4
-    if need > memory:
-        raise UserError(f"every word up to length {max_len} over {symbols} symbols would hold {symbols ** max_len:,} "
-                        f"hidden states at once (about {need / 2**30:,.1f} GiB), over the memory budget of "
-                        f"{memory / 2**30:.1f} GiB; lower --max-len or raise --memory")
-    return max_len
+    depth = default_max_len(symbols) if max_len is None else max_len
+    block_rows(state_bytes, heads, depth, symbols, memory)
+    return depth
 
 
 def verify(model: Model, grammar: Grammar | None = None, unknown_start: bool | None = None,
            max_len: int | None = None, examples: int = 200, seed: int = 0,
-           progress: Progress | None = None, reading: Reading | None = None, memory: int = 2**30) -> Report:
-    """Check a model's heads against a grammar's semantics on every word tried (see module doc)."""
+           progress: Progress | None = None, reading: Reading | None = None, memory: int = 2**30,
+           merge: bool = True, workers: int | None = None, scheduler: str | None = None) -> Report:
+    """Check a model's heads against a grammar's semantics on every word tried (see module doc). ``memory``
+    bounds the exhaustive layer's prefixes (per worker); ``merge`` merges prefixes with bitwise identical hidden
+    states; ``workers`` (a LocalCluster) or ``scheduler`` (an existing Dask cluster) shard it by prefix."""
     with blas_threads(model):
-        return _verify(model, grammar, unknown_start, max_len, examples, seed, progress, reading, memory)
+        return _verify(model, grammar, unknown_start, max_len, examples, seed, progress, reading, memory, merge,
+                       (workers, scheduler))
 
 
 def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, max_len: int | None, examples: int,
-            seed: int, progress: Progress | None, reading: Reading | None, memory: int) -> Report:
+            seed: int, progress: Progress | None, reading: Reading | None, memory: int, merge: bool = True,
+            cluster: tuple[int | None, str | None] = (None, None)) -> Report:
     reading = reading_of(model) if reading is None else reading
+    if cluster != (None, None):
+        check_cluster(*cluster)
     stored = stored_grammar(model)
     if grammar is None:
         if stored is None:
@@ -215,12 +207,19 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
         raise UserError(f"none of the model's heads ({', '.join(model.heads)}) can be judged by grammar "
                         f"{grammar.name!r}; heads are accept, next:SYMBOL or state:NAME of that grammar")
     net = Network(model, reading)
-    depth = check_depth(max_len, len(net.inner), net.start.nbytes, memory)
+    depth = check_depth(max_len, len(net.inner), net.start.nbytes, memory, len(ref.columns))
     report = Report(True, None, ref.checked, ref.skipped, "not applicable", False, reading=reading)
     _certificate_layer(model, grammar, unknown_start, ref, report)
     if progress:
         progress(f"certificate: {report.certificate}")
-    found, report.prefixes, report.max_len = exhaustive(net, ref, depth, progress)
+    if cluster == (None, None):
+        walk = walk_trie(net, ref, depth, memory, merge, progress)
+    else:
+        with cluster_client(*cluster) as client:
+            walk = sharded_walk(client, model, reading, ref, depth, memory, merge, progress)
+    found, report.run, report.max_len, report.distinct = (_found(net, ref, walk.failure), walk.prefixes,
+                                                           walk.agreed, walk.distinct)
+    report.prefixes = sum(len(net.inner) ** k for k in range(walk.agreed + 1))
     if found is None and examples > 0:
         found, report.examples, report.longest = search(net, ref, every_kind(grammar), examples, seed)
         if progress:
@@ -253,7 +252,7 @@ def evidence(report: Report) -> str:
     if report.max_len < 0:
         return "the empty word already disagrees"
     text = (f"every {'word' if report.reading.final_only else 'string'} up to length {report.max_len} "
-            f"({report.prefixes:,} {unit} run)")
+            f"({report.prefixes:,} {unit} checked)")
     if report.examples:
         text += f" and {report.examples} searched strings (longest {report.longest} symbols)"
     return text
@@ -267,9 +266,10 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
     if report.skipped:
         lines.append(f"heads skipped (the grammar cannot judge them): {' '.join(report.skipped)}")
     lines.append(f"certificate: {report.certificate}")
+    merged = f", {report.distinct:,} distinct states" if report.distinct else " run"
     lines.append(f"exhaustive: every {'word' if report.reading.final_only else 'string'} up to length "
-                 f"{report.max_len} agrees ({report.prefixes:,} {'words' if report.reading.final_only else 'prefixes'} run)"
-                 if report.max_len >= 0 else "exhaustive: the empty string already disagrees")
+                 f"{report.max_len} agrees ({report.prefixes:,} {'words' if report.reading.final_only else 'prefixes'}"
+                 f"{merged})" if report.max_len >= 0 else "exhaustive: the empty string already disagrees")
     c = report.counterexample
     lines.append("hypothesis: not run (the enumeration already found a failure)" if report.examples == 0 and c
                  else f"hypothesis: {report.examples} examples (pumped loops, near misses, arbitrary strings), "

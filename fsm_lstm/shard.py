@@ -1,0 +1,135 @@
+"""Exhaustive verification sharded by prefix over a Dask cluster (a ``LocalCluster`` on this machine, or an
+existing scheduler), and many verifications run side by side.
+
+The words shorter than the shard length d are walked here; every word of length d starts a shard, and the
+shards (grouped into a few tasks each, in alphabetical order) walk their subtrees on the workers. Each task
+returns its shortest failure and the states it met; the shortest failure over all (then the alphabetically
+first) is the serial walk's, and the distinct states up to the agreed length are the union of the tasks' own.
+Dask is optional: ``pip install 'fsm-lstm[dask]'``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from .errors import UserError
+from .model import Model
+from .optional import require
+from .queries import Network
+from .reading import Reading
+from .reference import Reference
+from .threads import blas_threads
+from .trie import Failure, TrieWalk, walk_trie
+
+__all__ = ["INSTALL_DASK", "TASKS_PER_WORKER", "check_cluster", "cluster_client", "shard_length", "sharded_walk"]
+
+INSTALL_DASK = "pip install 'fsm-lstm[dask]'"
+TASKS_PER_WORKER = 4
+
+
+def check_cluster(workers: int | None, scheduler: str | None) -> Any:
+    """Refuse a bad worker count, or a missing Dask, in one line; return ``dask.distributed``."""
+    if scheduler is None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise UserError(f"--workers takes a whole number of workers >= 1, not {workers!r}")
+    try:
+        return require("distributed", "--workers and --scheduler (Dask)")
+    except UserError:
+        raise UserError(f"--workers and --scheduler need Dask: {INSTALL_DASK}") from None
+
+
+@contextmanager
+def cluster_client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
+    """A dask.distributed Client: to ``scheduler`` when given, else to a new LocalCluster of ``workers``
+    single-threaded worker processes, closed on exit."""
+    distributed = check_cluster(workers, scheduler)
+    if scheduler is not None:
+        try:
+            client = distributed.Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise UserError(f"--scheduler {scheduler}: cannot reach a Dask scheduler there ({exc}); start one "
+                            "with `dask scheduler` and give its address, e.g. tcp://host:8786") from None
+        with client:
+            yield client
+        return
+    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=50) as cluster, distributed.Client(cluster) as client:
+        yield client
+
+
+def shard_length(symbols: int, max_len: int, tasks: int) -> int:
+    """The shortest prefix length d <= max_len whose words number at least ``tasks``."""
+    d = 0
+    while d < max_len and symbols ** d < tasks:
+        d += 1
+    return d
+
+
+def _walk_shards(model: Model, reading: Reading, ref: Reference, prefixes: Sequence[tuple[int, ...]],
+                 max_len: int, memory: int, merge: bool) -> TrieWalk:
+    """One task: the subtrees under ``prefixes`` (in order), combined."""
+    net = Network(model, reading)
+    best: Failure | None = None
+    run = 0
+    seen: dict[bytes, int] = {}
+    with blas_threads(model):
+        for prefix in prefixes:
+            limit = max_len if best is None else min(max_len, len(best.word) - 1)
+            if len(prefix) > limit:
+                break
+            walk = walk_trie(net, ref, limit, memory, merge, prefix=prefix)
+            run += walk.prefixes
+            _union(seen, walk.seen)
+            if walk.failure is not None and (best is None or _order(walk.failure) < _order(best)):
+                best = walk.failure
+    return TrieWalk(best, run, max_len if best is None else len(best.word) - 1, seen)
+
+
+def _order(f: Failure) -> tuple[int, tuple[int, ...]]:
+    return len(f.word), f.word
+
+
+def _union(into: dict[bytes, int], more: dict[bytes, int]) -> None:
+    for key, level in more.items():
+        if into.get(key, level + 1) > level:
+            into[key] = level
+
+
+def sharded_walk(client: Any, model: Model, reading: Reading, ref: Reference, max_len: int, memory: int,
+                 merge: bool = True, progress: Callable[[str], None] | None = None) -> TrieWalk:
+    """:func:`trie.walk_trie` over every word up to ``max_len``, sharded by prefix over ``client``'s workers;
+    the result is the serial walk's (the failure, the agreed length and the distinct states), with the
+    prefixes run summed over the tasks. ``memory`` is the budget of each task."""
+    net = Network(model, reading)
+    K = len(net.inner)
+    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    d = shard_length(K, max_len, TASKS_PER_WORKER * workers)
+    head = walk_trie(net, ref, d - 1, memory, merge) if d else None
+    if head is not None and head.failure is not None:
+        return head
+    shards = [tuple(int(x) for x in digits) for digits in _words(K, d)]
+    size = -(-len(shards) // (TASKS_PER_WORKER * workers))
+    groups = [shards[k:k + size] for k in range(0, len(shards), size)]
+    model_f, ref_f = client.scatter([model, ref], broadcast=True)
+    futures = [client.submit(_walk_shards, model_f, reading, ref_f, group, max_len, memory, merge, pure=False)
+               for group in groups]
+    best: Failure | None = None
+    run = 0 if head is None else head.prefixes
+    seen: dict[bytes, int] = {} if head is None else dict(head.seen)
+    for done, future in enumerate(futures, 1):
+        part = future.result()
+        run += part.prefixes
+        _union(seen, part.seen)
+        if part.failure is not None and (best is None or _order(part.failure) < _order(best)):
+            best = part.failure
+        if progress:
+            progress(f"exhaustive: {done} of {len(futures)} tasks done ({run:,} prefixes run)")
+    return TrieWalk(best, run, max_len if best is None else len(best.word) - 1, seen)
+
+
+def _words(symbols: int, length: int) -> Iterator[tuple[int, ...]]:
+    """Every word of ``length`` symbols, in alphabetical order."""
+    import itertools
+
+    return itertools.product(range(symbols), repeat=length)

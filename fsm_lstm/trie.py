@@ -1,0 +1,160 @@
+"""Every word up to a length, in bounded memory: the prefix trie walked depth first in blocks of prefixes, with
+prefixes whose hidden states are bitwise identical merged.
+
+Blocks hold prefixes of one length in alphabetical order, and a block's children (each row followed by every
+symbol, in order) come before the next block of its length, so the words of any one length are visited in
+alphabetical order. Only one partly expanded block per length is kept, so memory is
+(max_len + 1) x block rows, whatever the number of words.
+
+Merging: a prefix whose (hidden state, reference state) pair was already visited at the same or a smaller
+length is dropped, since every continuation of it behaves exactly as the same continuation of the earlier,
+shorter or alphabetically earlier prefix. A pair met again at a smaller length is walked again. So the
+failure reported is the same with and without merging: the shortest failing word, and the alphabetically
+first among those. Pairs are keyed by a 128-bit BLAKE2b digest of their bytes; the table of digests is capped
+by the memory budget (beyond it, new pairs are simply not merged, which is always safe).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import UserError
+from .queries import Network
+from .reference import Reference
+
+__all__ = ["DIGEST_BYTES", "Failure", "TrieWalk", "block_rows", "walk_trie"]
+
+DIGEST_BYTES = 150  # what one entry of the merge table costs, digest and dict slot included
+
+
+@dataclass(frozen=True)
+class Failure:
+    """The first failing word found (inner symbol indices), the checked head's index and its logit."""
+
+    word: tuple[int, ...]
+    head: int
+    logit: float
+
+
+@dataclass(frozen=True)
+class TrieWalk:
+    """The outcome: the shortest failure (or None), the prefixes run, the length up to which every word agreed,
+    and ``seen``: each distinct (hidden state, reference state) pair met (its digest) with the shortest length
+    it was met at (empty when merging was off)."""
+
+    failure: Failure | None
+    prefixes: int
+    agreed: int
+    seen: dict[bytes, int]
+
+    @property
+    def distinct(self) -> int:
+        """Distinct pairs reached by the words up to the agreed length: the same however the walk was ordered
+        or split."""
+        return sum(1 for level in self.seen.values() if level <= self.agreed)
+
+
+@dataclass
+class _Block:
+    level: int
+    states: np.ndarray  # (B, D) packed hidden states
+    dfa: np.ndarray  # (B,) reference state indices
+    words: np.ndarray  # (B, level) inner symbol indices, rows in alphabetical order
+    expanded: int = 0  # rows whose children were already generated
+
+
+def block_rows(state_bytes: int, heads: int, max_len: int, symbols: int, memory: int) -> int:
+    """Prefixes per block so that every live block (one per length) and one step's temporaries fit in half of
+    ``memory``; refuses, naming the figures, when not even one parent's children fit."""
+    per_row = state_bytes * (max_len + 14) + 8 * heads + 4 * max_len + 64
+    rows = memory // 2 // per_row
+    if rows < symbols:
+        raise UserError(f"the memory budget of {memory / 2**20:,.0f} MB cannot hold one block of prefixes "
+                        f"({symbols} rows of {state_bytes:,} bytes, for each of {max_len + 1} lengths); "
+                        "raise --memory or lower --max-len")
+    return int(rows)
+
+
+def walk_trie(net: Network, ref: Reference, max_len: int, memory: int = 2**30, merge: bool = True,
+              progress: Callable[[str], None] | None = None, prefix: tuple[int, ...] = ()) -> TrieWalk:
+    """Check every word up to ``max_len`` (see the module doc) that starts with ``prefix`` (inner symbol
+    indices); the failure is the shortest, then the alphabetically first. Counts prefixes run in ``net.calls``."""
+    K = len(net.inner)
+    rows = block_rows(net.start.nbytes, len(ref.columns), max_len, K, memory)
+    parents_per_block = max(1, rows // K)
+    seen: dict[bytes, int] = {}
+    seen_cap = max(0, memory // 4 // DIGEST_BYTES) if merge else 0
+    best: Failure | None = None
+    prefixes = 1
+    blocks = 0
+
+    def keep(block: _Block) -> _Block:
+        """Drop the rows met before at this length or a smaller one; record the others."""
+        if not merge:
+            return block
+        kept = []
+        states = np.ascontiguousarray(block.states)
+        for r in range(len(states)):
+            key = hashlib.blake2b(states[r].tobytes(), digest_size=16,
+                                  person=int(block.dfa[r]).to_bytes(8, "little", signed=True)).digest()
+            level = seen.get(key)
+            if level is not None and level <= block.level:
+                continue
+            if level is not None or len(seen) < seen_cap:
+                seen[key] = block.level
+            kept.append(r)
+        if len(kept) == len(states):
+            return block
+        idx = np.array(kept, dtype=np.int64)
+        return _Block(block.level, states[idx], block.dfa[idx], block.words[idx])
+
+    def check(block: _Block) -> None:
+        nonlocal best
+        if not len(block.dfa):
+            return
+        logits = net.logits(block.states)
+        bad = (logits[:, ref.columns] > 0) != ref.truth[block.dfa]
+        failing = np.flatnonzero(bad.any(axis=1))
+        if not failing.size:
+            return
+        r = int(failing[0])
+        head = int(np.flatnonzero(bad[r])[0])
+        word = tuple(int(a) for a in block.words[r])
+        if best is None or (len(word), word) < (len(best.word), best.word):
+            best = Failure(word, head, float(logits[r, ref.columns[head]]))
+
+    state, dfa = net.initial(1), np.array([ref.start])
+    for a in prefix:
+        state, dfa = net.step(state, np.array([a])), ref.table[dfa, [a]]
+    root = keep(_Block(len(prefix), state, dfa, np.array([prefix], dtype=np.int32).reshape(1, len(prefix))))
+    check(root)
+    stack = [root]
+    while stack:
+        top = stack[-1]
+        limit = max_len if best is None else min(max_len, len(best.word) - 1)
+        if top.level >= limit or top.expanded >= len(top.dfa):
+            stack.pop()
+            continue
+        lo, hi = top.expanded, min(top.expanded + parents_per_block, len(top.dfa))
+        top.expanded = hi
+        n = hi - lo
+        parents = np.repeat(np.arange(lo, hi), K)
+        symbols = np.tile(np.arange(K), n)
+        words = np.concatenate([top.words[parents], symbols[:, None].astype(np.int32)], axis=1)
+        child = _Block(top.level + 1, net.step(top.states[parents], symbols), ref.table[top.dfa[parents], symbols],
+                       words)
+        prefixes += len(parents)
+        child = keep(child)
+        check(child)
+        stack.append(child)
+        blocks += 1
+        if progress and blocks % 64 == 0:
+            progress(f"exhaustive: {prefixes:,} prefixes run, {len(seen):,} distinct states, "
+                     f"{len(stack)} open blocks")
+    net.calls += prefixes
+    agreed = max_len if best is None else len(best.word) - 1
+    return TrieWalk(best, prefixes, agreed, seen)

@@ -1,0 +1,130 @@
+"""The prefix trie walked depth first in blocks, with merged hidden states: the same shortest counterexample as
+without merging and as a brute-force loop over every word, in bounded memory."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from examples.make_examples import leaky_reber
+from fsm_lstm.compiler import compile_grammar
+from fsm_lstm.grammar_files import load_grammar
+from fsm_lstm.model import Layer, Model
+from fsm_lstm.queries import Network
+from fsm_lstm.reading import Reading
+from fsm_lstm.reference import reference_for
+from fsm_lstm.trie import walk_trie
+from fsm_lstm.verify import check_word, exhaustive, verify
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def brute_force(model: Model, grammar, max_len: int):
+    """The first failing word, shortest then alphabetically first, by checking every word on its own."""
+    ref = reference_for(model, grammar)
+    for length in range(max_len + 1):
+        for word in itertools.product(model.alphabet, repeat=length):
+            found = check_word(Network(model, Reading()), ref, word)
+            if found is not None and len(found.word) == length:
+                return found.word
+    return None
+
+
+def random_model(grammar, hidden: int, scale: float, shift: float, seed: int) -> Model:
+    """A random LSTM with accept and next heads; a large scale saturates the gates, so that many prefixes share
+    bitwise identical hidden states."""
+    rng = np.random.default_rng(seed)
+    K = len(grammar.alphabet)
+    heads = ("accept",) + tuple(f"next:{a}" for a in grammar.alphabet)
+    f32 = np.float32
+    layer = Layer((rng.normal(size=(4 * hidden, K)) * scale).astype(f32),
+                  (rng.normal(size=(4 * hidden, hidden)) * scale).astype(f32),
+                  (rng.normal(size=4 * hidden) * scale).astype(f32), np.zeros(4 * hidden, f32))
+    return Model(layers=(layer,), head_weight=rng.normal(size=(len(heads), hidden)).astype(f32),
+                 head_bias=(rng.normal(size=len(heads)) + shift).astype(f32), alphabet=grammar.alphabet, heads=heads)
+
+
+def both_ways(model: Model, grammar, max_len: int, memory: int = 2**30):
+    ref = reference_for(model, grammar)
+    merged = walk_trie(Network(model, Reading()), ref, max_len, memory=memory, merge=True)
+    plain = walk_trie(Network(model, Reading()), ref, max_len, memory=memory, merge=False)
+    return merged, plain
+
+
+@settings(max_examples=5, deadline=None)
+@given(repeats=st.integers(1, 5), memory_mb=st.sampled_from([1, 4, 1024]))
+def test_leaky_models_merged_and_unmerged_give_the_brute_force_counterexample(repeats, memory_mb):
+    grammar = load_grammar("reber")
+    model = leaky_reber(repeats)
+    merged, plain = both_ways(model, grammar, 7, memory_mb * 2**20)
+    expected = ("B", "T") + ("S",) * repeats  # the leak's design: accept turns true after `repeats` S's
+    inner = tuple(model.alphabet.index(a) for a in expected)
+    assert merged.failure is not None and merged.failure.word == inner
+    assert plain.failure == merged.failure and plain.agreed == merged.agreed == len(expected) - 1
+    assert merged.prefixes <= plain.prefixes and merged.distinct > 0 and plain.distinct == 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(name=st.sampled_from(["parity", "tomita3", "tomita5"]), hidden=st.integers(1, 4),
+       scale=st.sampled_from([0.5, 3.0, 40.0]), shift=st.floats(-3, 3), seed=st.integers(0, 10**6),
+       memory_mb=st.sampled_from([1, 1024]))
+def test_random_models_merged_and_unmerged_give_the_brute_force_counterexample(name, hidden, scale, shift, seed,
+                                                                               memory_mb):
+    grammar = load_grammar(name)
+    model = random_model(grammar, hidden, scale, shift, seed)
+    merged, plain = both_ways(model, grammar, 7, memory_mb * 2**20)
+    expected = brute_force(model, grammar, 7)
+    if expected is None:
+        assert merged.failure is None and plain.failure is None and merged.agreed == plain.agreed == 7
+    else:
+        assert tuple(model.alphabet[a] for a in merged.failure.word) == expected
+        assert plain.failure == merged.failure
+
+
+def test_compiled_reber_agrees_to_length_8_with_few_distinct_states():
+    grammar = load_grammar("reber")
+    report = verify(compile_grammar(grammar), grammar, max_len=8, examples=0)
+    assert report.passed and report.max_len == 8
+    assert report.prefixes == sum(7 ** k for k in range(9))
+    assert 0 < report.distinct < report.run < report.prefixes // 50
+
+
+def test_verify_reports_the_same_shortest_counterexample_with_and_without_merging():
+    grammar = load_grammar("reber")
+    model = leaky_reber(4)
+    merged = verify(model, grammar, max_len=8, examples=0)
+    plain = verify(model, grammar, max_len=8, examples=0, merge=False)
+    assert merged.counterexample == plain.counterexample
+    assert merged.counterexample.word == ("B", "T") + ("S",) * 4 and merged.max_len == plain.max_len == 5
+
+
+def test_reber_to_length_9_runs_under_a_1_gib_address_space_limit():
+    """The limit is set in a child process, so that a regression fails this test and not the machine."""
+    code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30)); "
+            "from fsm_lstm.cli import main; sys.exit(main(['verify', 'reber', '--max-len', '9', '--examples', '0']))")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert "every string up to length 9 agrees" in out.stdout and "distinct states" in out.stdout
+
+
+def test_a_budget_too_small_for_one_block_is_refused_in_one_line(capsys):
+    from fsm_lstm.cli import main
+
+    assert main(["verify", "reber", "--max-len", "9", "--memory", "0.001", "--examples", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "raise --memory" in err
+
+
+def test_exhaustive_keeps_its_three_part_result():
+    grammar = load_grammar("reber")
+    model = leaky_reber(2)
+    found, prefixes, agreed = exhaustive(Network(model, Reading()), reference_for(model, grammar), 6)
+    assert found.word == ("B", "T", "S", "S") and agreed == 3 and prefixes > 0
