@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from .compiler import prepare
 from .errors import UserError
 from .grammar import Grammar
 from .labels import STARTED, edge_label, parse_head
@@ -33,7 +34,8 @@ from .semantics import Semantics
 from .sparse_weights import dense, lookup, nonzeros
 from .words import format_word
 
-__all__ = ["Certificate", "ENTRY_CHUNK", "Failure", "ROUNDOFF", "UNDERFLOW", "certificate_grammar", "certify", "same_machine"]
+__all__ = ["Certificate", "ENTRY_CHUNK", "Failure", "ROUNDOFF", "UNDERFLOW", "certificate_grammar", "certify",
+           "same_machine", "states_proven_for"]
 
 ROUNDOFF = {"float32": 2.0 ** -24, "float64": 2.0 ** -53}
 UNDERFLOW = 1e-37  # absolute error a float32 result may have beyond its relative one (gradual underflow: < 2^-126)
@@ -187,11 +189,20 @@ def certificate_grammar(model: Model, reference: Grammar | None = None) -> tuple
     if model.cell != "lstm" or len(model.layers) != 1:
         return None, "the certificate covers single-layer LSTMs built by the compiler"
     if reference is not None and reference != stored and not same_behaviour(reference, stored):
-        return None, (f"the model was compiled from {stored.name!r}, whose language differs from "
-                      f"{reference.name!r}" if not (reference.machine or stored.machine) else
-                      f"the model was compiled from {stored.name!r}, whose outputs differ from those of "
-                      f"{reference.name!r}")
+        given = f"the grammar given ({reference.name!r})"
+        if reference.machine != stored.machine:
+            kind = {"moore": "a Moore machine", "mealy": "a Mealy machine", "": "an acceptor (no outputs)"}
+            return None, (f"the model was compiled from {kind[stored.machine]} ({stored.name!r}), but {given} is "
+                          f"{kind[reference.machine]}")
+        what = "outputs differ from those of" if stored.machine else "language differs from that of"
+        return None, f"the model was compiled from {stored.name!r}, whose {what} {given}"
     return stored, ""
+
+
+def states_proven_for(stored: Grammar, reference: Grammar, unknown_start: bool = False) -> bool:
+    """True when state heads proven for ``stored`` (the grammar a model was compiled from) speak for ``reference``:
+    the two are the same machine, or ``stored`` is what compiling ``reference`` gives (its minimal form)."""
+    return same_machine(reference, stored) or same_machine(prepare(reference, unknown_start), stored)
 
 
 def same_machine(a: Grammar, b: Grammar) -> bool:

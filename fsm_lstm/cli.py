@@ -13,7 +13,7 @@ import numpy as np
 from . import __version__
 from .automata import shortest_accepted
 from .build import build
-from .certify import certificate_grammar, certify, same_machine
+from .certify import certificate_grammar, certify, states_proven_for
 from .compiler import _available_memory, compile_grammar
 from .decode import decode
 from .draw import draw
@@ -125,10 +125,12 @@ def cmd_certify(args: argparse.Namespace) -> int:
         print(json.dumps(cert.to_dict(), indent=2))
         return 0 if cert.proven else 1
     print(cert.summary())
-    if cert.proven and reference is not None and not same_machine(stored, reference) \
+    unknown_start = bool(model.extra.get("unknown_start"))
+    if cert.proven and reference is not None and not states_proven_for(stored, reference, unknown_start) \
             and any(parse_head(h)[0] == "state" for h in model.heads):
-        print(f"note: the state heads are proven for the model's own grammar {stored.name!r}, whose language is "
-              f"{reference.name!r}'s; accept and next heads hold for {reference.name!r} as they are")
+        shared = ("outputs are", "its out: heads") if stored.machine else ("language is", "accept and next heads")
+        print(f"note: the state heads are proven for the model's own grammar {stored.name!r}, whose {shared[0]} "
+              f"{reference.name!r}'s; {shared[1]} hold for {reference.name!r} as they are")
     return 0 if cert.proven else 1
 
 

@@ -234,11 +234,21 @@ def text_of(raw: str) -> str:
     """The text of a raw id or value: quotes and escapes removed, an HTML-like label's markup read as text
     (``<br/>`` a line break, entities decoded)."""
     if len(raw) >= 2 and raw[0] == '"' and raw[-1] == '"':
-        return _ESCAPE.sub(lambda e: "" if e.group(1) == "\n" else e.group(1), raw[1:-1])
+        return _ESCAPE.sub(_unescape, raw[1:-1])
     if len(raw) >= 2 and raw[0] == "<" and raw[-1] == ">":
         body = re.sub(r"<br\b[^>]*>", "\n", raw[1:-1], flags=re.IGNORECASE)
         return html.unescape(re.sub(r"<[^>]*>", "", body))
     return raw
+
+
+def _unescape(e: re.Match[str]) -> str:
+    """One escape in a quoted DOT string: a backslash-newline continues the line; Graphviz's ``\\n``, ``\\l``
+    and ``\\r`` are line breaks (as ``<br/>`` is in an HTML-like label); any other escaped character is itself."""
+    c = e.group(1)
+    return "" if c == "\n" else "\n" if c in "nlr" else c
+
+
+_PORT = re.compile(r"^\s*<[^>]*>\s*")  # a record field's port, ``<f0> name``
 
 
 def _record_fields(raw: str) -> list[str]:
@@ -247,14 +257,17 @@ def _record_fields(raw: str) -> list[str]:
         inner = raw[1:-1].strip()
         if inner.startswith("{") and inner.endswith("}"):
             inner = inner[1:-1]
-        parts = [""]
+        raw_fields = [""]
         for piece in re.findall(r"\\\n|\\.|\||[^\\|]+|\\", inner, flags=re.DOTALL):
             if piece == "|":
-                parts.append("")
+                raw_fields.append("")
             else:
-                parts[-1] += "" if piece == "\\\n" else piece[1:] if piece.startswith("\\") and len(piece) == 2 \
-                    else piece
-        return parts
+                raw_fields[-1] += piece
+        # a field's port (``<f0> name``) is dropped before unescaping, so an escaped ``\<`` stays text
+        return ["".join("" if piece == "\\\n" else "\n" if piece in ("\\n", "\\l", "\\r") else
+                        piece[1:] if piece.startswith("\\") and len(piece) == 2 else piece
+                        for piece in re.findall(r"\\\n|\\.|[^\\]+|\\", _PORT.sub("", field), flags=re.DOTALL))
+                for field in raw_fields]
     return text_of(raw).split("|")
 
 

@@ -117,13 +117,17 @@ class Grammar:
             what = "state" if kind == "Moore" else "edge"
             if missing:
                 raise GrammarError(f"{what} {missing[0]!r} of the {kind} machine has no output; give every {what} one")
-            raise GrammarError(f"the {kind} outputs name a {what} twice or one that the machine lacks; give each "
-                               f"{what} exactly one output")
+            counts = _counts(x for x, _ in pairs)
+            twice = [x for x, n in counts.items() if n > 1]
+            culprit = (f"name the {what} {twice[0]!r} twice" if twice else
+                       f"name {next(x for x in given if x not in set(items))!r}, which the machine lacks")
+            raise GrammarError(f"the {kind} outputs {culprit}; give each {what} of the machine exactly one output")
         for x, value in pairs:
             check_output(value, f"the output of {x!r}")
         if not self.is_deterministic:
             p, a = next(k for k, n in _counts((p, a) for p, a, _ in self.transitions).items() if n > 1)
-            several = "several outputs (an ONFSM)" if kind == "Mealy" else "several successors"
+            outs = {v for (q, b, _), v in pairs if (q, b) == (p, a)} if kind == "Mealy" else set()
+            several = "several outputs (an ONFSM)" if len(outs) > 1 else "several successors (nondeterministic)"
             raise GrammarError(f"state {p!r} has {several} for input {a!r}; a {kind} machine is deterministic, one "
                                "edge per state and input")
 

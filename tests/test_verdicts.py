@@ -195,3 +195,19 @@ def test_pytest_plugin_never_certifies_another_grammar(pytester, tmp_path):
                                 "--fsm-examples", "5", "-rs", "-q")
     result.stdout.fnmatch_lines(["*not applicable*compiled from 'tomita3'*"])
     assert "certificate PASSED" not in result.stdout.str()
+
+
+def test_a_model_checked_against_its_own_non_minimal_grammar_file_is_proven(tmp_path, capsys):
+    """b and a reach the same futures, so the compiler merges them; the file itself is still the grammar the model
+    was compiled from, and its certificate speaks for it: verify, certify and extract must all say proven."""
+    grammar = tmp_path / "eqs.toml"
+    grammar.write_text('name = "eqs"\nstart = "a"\naccept = ["c"]\ntransitions = [["a", "x", "b"], ["a", "y", "c"], '
+                       '["b", "x", "b"], ["b", "y", "c"], ["c", "x", "c"], ["c", "y", "c"]]\n')
+    model = tmp_path / "eqs.npz"
+    assert main(["compile", str(grammar), "-o", str(model)]) == 0
+    capsys.readouterr()
+    assert main(["verify", str(model), "--grammar", str(grammar), "--max-len", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "PASS: proven for every length" in out and "not proven" not in out, out
+    assert main(["certify", str(model), "--grammar", str(grammar)]) == 0
+    assert "note:" not in capsys.readouterr().out
