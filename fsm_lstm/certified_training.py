@@ -42,7 +42,8 @@ class CertifyConfig:
     radius: float = 0.05
     contraction: float = 0.5
     weight: float = 1.0
-    ramp: int = 5
+    start_at: float = 0.98  # held-out accuracy at which the penalties start
+    ramp: int = 5  # epochs over which they grow to full strength
     check_after: int = 1
     check_every: int = 1
     proof_time: float = 5.0
@@ -211,7 +212,7 @@ class _Trainer:
         strings, targets, mask = self.data
         order = np.arange(config.samples)
         proof, attempts, loss_value, acc, epoch = None, 0, float("nan"), 0.0, 0
-        accurate_at = None  # the penalties start once the network is right on the held-out strings, then ramp up
+        accurate_at = None  # the penalties start once the network is nearly right, then ramp up
         for epoch in range(1, config.epochs + 1):
             ramp = 0.0 if accurate_at is None else min(1.0, (epoch - accurate_at) / cert.ramp)
             self.rng.shuffle(order)
@@ -230,7 +231,7 @@ class _Trainer:
                 total += float(loss.detach()) * len(idx)
             loss_value = total / config.samples
             acc = self.accuracy()
-            if acc == 1.0 and accurate_at is None:
+            if acc >= cert.start_at and accurate_at is None:
                 accurate_at = epoch
             line = ""
             if acc == 1.0 and epoch >= cert.check_after and (epoch - cert.check_after) % cert.check_every == 0:

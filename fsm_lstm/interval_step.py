@@ -26,7 +26,10 @@ def _sig(z: np.ndarray) -> np.ndarray:
 
 
 def _mul(alo: np.ndarray, ahi: np.ndarray, blo: np.ndarray, bhi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    products = np.stack([alo * blo, alo * bhi, ahi * blo, ahi * bhi])
+    """Interval product; a bound of 0 times an infinite bound is 0 (the values themselves are finite)."""
+    with np.errstate(invalid="ignore"):
+        products = np.stack([alo * blo, alo * bhi, ahi * blo, ahi * bhi])
+    products = np.nan_to_num(products, nan=0.0, posinf=np.inf, neginf=-np.inf)
     return products.min(axis=0), products.max(axis=0)
 
 
@@ -91,8 +94,10 @@ class _Layer:
             zmid, zrad = zmid + imid, zrad + irad
             zlo, zhi = zmid - zrad, zmid + zrad
             acts = []
-            for q, f in enumerate((_sig, _sig, np.tanh, _sig)):
-                acts.append((f(zlo[:, q * H:(q + 1) * H]) - eps, f(zhi[:, q * H:(q + 1) * H]) + eps))
+            for q, f in enumerate((_sig, _sig, np.tanh, _sig)):  # sigmoid values lie in [0, 1], tanh in [-1, 1]
+                bound = (0.0, 1.0) if q != 2 else (-1.0, 1.0)
+                acts.append((np.clip(f(zlo[:, q * H:(q + 1) * H]) - eps, *bound),
+                             np.clip(f(zhi[:, q * H:(q + 1) * H]) + eps, *bound)))
             (i_lo, i_hi), (f_lo, f_hi), (g_lo, g_hi), (o_lo, o_hi) = acts
             fc_lo, fc_hi = _mul(f_lo, f_hi, c_lo, c_hi)
             ig_lo, ig_hi = _mul(i_lo, i_hi, g_lo, g_hi)
@@ -130,6 +135,9 @@ class IntervalNet:
         u = ROUNDOFF[precision]
         self.layers = [_Layer(model, k, dtype, u) for k in range(len(model.layers))]
         self.width = sum(layer.width for layer in self.layers)
+        # LSTM cell values are unbounded (h = o tanh(c) is not): a region may let them run to infinity
+        self.unbounded = np.concatenate([np.arange(layer.width) < (layer.hidden if layer.cell == "lstm" else 0)
+                                         for layer in self.layers])
         self.heads = _Affine(model.head_weight, model.head_bias, dtype, u, 2)
 
     def step(self, lo: np.ndarray, hi: np.ndarray, symbols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

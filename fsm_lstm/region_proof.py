@@ -36,7 +36,9 @@ __all__ = ["RegionFailure", "RegionProof", "prove_regions", "region_layer"]
 
 MAX_REGIONS = 4000
 TIME_LIMIT = 20.0
-MAX_WIDTH = 1 << 16  # units across all layers beyond which the proof is not attempted
+MAX_WIDTH = 1 << 16
+WIDEN_AFTER = 4  # regions of one state before LSTM cell values may widen to infinity
+WIDEN_AT = 2.0  # ... beyond this magnitude  # units across all layers beyond which the proof is not attempted
 
 
 @dataclass
@@ -183,12 +185,12 @@ class _Explorer:
                 q = int(self.ref.table[self.state[r], a])
                 if self.covered(img_lo[k], img_hi[k], q):
                     continue
-                if not np.all(np.isfinite(img_lo[k]) & np.isfinite(img_hi[k])):
-                    return self.result(False, self.escape(r, a, q, img_lo[k], img_hi[k], "is unbounded"))
+                if np.isnan(img_lo[k]).any() or np.isnan(img_hi[k]).any():
+                    return self.result(False, self.escape(r, a, q, img_lo[k], img_hi[k], "is undefined"))
                 if len(self.lo) >= max_regions:
                     return self.result(False, self.escape(r, a, q, img_lo[k], img_hi[k],
                                                           f"escapes all {max_regions:,} regions"))
-                failure = self.add(img_lo[k], img_hi[k], q, (r, a), exact=False)
+                failure = self.add(*self.widen(img_lo[k], img_hi[k], q), q, (r, a), exact=False)
                 if failure:
                     return self.result(False, failure)
                 frontier.append(len(self.lo) - 1)
@@ -198,11 +200,25 @@ class _Explorer:
         boxes = self.by_state.get(q)
         return boxes is not None and boxes.cover(lo, hi)
 
+    def widen(self, lo: np.ndarray, hi: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray]:
+        """Widening: once state q has ``WIDEN_AFTER`` regions, an LSTM cell value that escapes all of them beyond
+        +-``WIDEN_AT`` (where tanh is nearly flat) gets an infinite bound on that side, so that a cell that creeps
+        on forever (a forget gate near 1) still closes."""
+        boxes = self.by_state.get(q)
+        if boxes is None or boxes.n < WIDEN_AFTER or not self.net.unbounded.any():
+            return lo, hi
+        lo, hi = lo.copy(), hi.copy()
+        free = self.net.unbounded
+        hi[free & (hi > boxes.hi[:boxes.n].max(axis=0)) & (hi > WIDEN_AT)] = np.inf
+        lo[free & (lo < boxes.lo[:boxes.n].min(axis=0)) & (lo < -WIDEN_AT)] = -np.inf
+        return lo, hi
+
     def add(self, lo: np.ndarray, hi: np.ndarray, q: int, parent: tuple[int, int], exact: bool
             ) -> RegionFailure | None:
         """Make a region around [lo, hi] (enlarged unless ``exact`` or the heads fail on the enlargement);
         return the failure when a head cannot be decided on it."""
-        pad = self.growth * (hi - lo) + self.slack
+        width = hi - lo
+        pad = self.growth * np.where(np.isfinite(width), width, 0.0) + self.slack
         box = (lo, hi) if exact else (lo - pad, hi + pad)
         ok, margin, where = self.heads_hold(*box, q)
         if not ok and not exact:
@@ -262,7 +278,7 @@ class _Explorer:
 
     def escape(self, region: int, a: int, q: int, lo: np.ndarray, hi: np.ndarray, how: str) -> RegionFailure:
         word = self.word(region)
-        width = float(np.max(hi - lo)) if np.all(np.isfinite(hi - lo)) else math.inf
+        width = float(np.max(hi - lo))
         text = format_word(word, self.inner)
         target = self.names(word + (self.inner[a],))
         return RegionFailure(f"no closed set of regions: from state {self.state_name(region)}, the image "
