@@ -10,6 +10,10 @@ visited state through one step of the network (interval bound propagation, the s
 - *robust heads*: the binary cross-entropy of the worst logit over the box (the lower bound where the head
   must be true, the upper bound where it must be false).
 
+The penalties start once the held-out accuracy reaches ``start_at`` (earlier, they flatten an untrained network
+into a constant one), grow to full weight over ``ramp`` epochs, and double every ``patience`` epochs that end
+without a proof (up to ``max_boost`` times).
+
 Both push the network towards saturated, contracting dynamics around the states it visits, which is what the
 region proof needs. After each epoch from ``check_after`` on, the model is converted and ``prove_regions``
 runs; training stops at the first proof or when the epochs run out. The same seed gives the same model.
@@ -44,6 +48,8 @@ class CertifyConfig:
     weight: float = 1.0
     start_at: float = 0.98  # held-out accuracy at which the penalties start
     ramp: int = 5  # epochs over which they grow to full strength
+    patience: int = 10
+    max_boost: float = 8.0
     check_after: int = 1
     check_every: int = 1
     proof_time: float = 5.0
@@ -215,13 +221,15 @@ class _Trainer:
         accurate_at = None  # the penalties start once the network is nearly right, then ramp up
         for epoch in range(1, config.epochs + 1):
             ramp = 0.0 if accurate_at is None else min(1.0, (epoch - accurate_at) / cert.ramp)
+            # the penalty's weight doubles every ``patience`` epochs that end without a proof, up to ``max_boost``
+            boost = 1.0 if accurate_at is None else min(cert.max_boost, 2.0 ** ((epoch - accurate_at) // cert.patience))
             self.rng.shuffle(order)
             total = 0.0
             for start in range(0, config.samples, config.batch):
                 idx = order[start:start + config.batch]
                 if ramp:
                     task, penalty = self.losses(strings[idx], targets[:, idx], mask[:, idx], cert.radius * ramp)
-                    loss = task + cert.weight * ramp * penalty
+                    loss = task + cert.weight * boost * ramp * penalty
                 else:
                     loss = self.losses(strings[idx], targets[:, idx], mask[:, idx], 0.0)[0]
                 optimiser.zero_grad()
@@ -243,11 +251,15 @@ class _Trainer:
                 progress(epoch, config.epochs, loss_value, acc, line)
             if proof is not None and proof.proven:
                 break
-        extra = {"trained": {"grammar": self.grammar.name, "task": config.task, "epochs": epoch, "seed": config.seed,
-                             "heldout_accuracy": acc, "loss": loss_value, "certify": vars(cert)}}
-        model = self.model(extra)
-        if proof is None:
-            proof = prove_regions(model, self.grammar, max_regions=cert.max_regions, time_limit=cert.proof_time)
+        extra: dict[str, Any] = {"trained": {"grammar": self.grammar.name, "task": config.task, "epochs": epoch,
+                                             "seed": config.seed, "heldout_accuracy": acc, "loss": loss_value,
+                                             "certify": vars(cert)}}
+        if proof is None or not proof.proven:  # the last attempt may predate the last epoch: prove the final weights
+            proof = prove_regions(self.model({}), self.grammar, max_regions=cert.max_regions,
+                                  time_limit=cert.proof_time)
             attempts += 1
+        extra["proof"] = {"method": "regions", "grammar": self.grammar.name, "proven": proof.proven,
+                          "regions": proof.regions, "summary": proof.summary()}
+        model = self.model(extra)
         return model, CertifiedResult(TrainResult(epoch, loss_value, acc, time.perf_counter() - t0), proof, attempts)
 

@@ -36,9 +36,9 @@ __all__ = ["RegionFailure", "RegionProof", "prove_regions", "region_layer"]
 
 MAX_REGIONS = 4000
 TIME_LIMIT = 20.0
-MAX_WIDTH = 1 << 16
-WIDEN_AFTER = 4  # regions of one state before LSTM cell values may widen to infinity
-WIDEN_AT = 2.0  # ... beyond this magnitude  # units across all layers beyond which the proof is not attempted
+MAX_WIDTH = 1 << 16  # state values across all layers beyond which the proof is not attempted
+WIDEN_AFTER = 16  # regions of one state before LSTM cell values may widen to infinity
+WIDEN_AT = 5.0  # ... beyond this magnitude
 
 
 @dataclass
@@ -202,7 +202,7 @@ class _Explorer:
 
     def widen(self, lo: np.ndarray, hi: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray]:
         """Widening: once state q has ``WIDEN_AFTER`` regions, an LSTM cell value that escapes all of them beyond
-        +-``WIDEN_AT`` (where tanh is nearly flat) gets an infinite bound on that side, so that a cell that creeps
+        +-``WIDEN_AT`` (where tanh is flat) gets an infinite bound on that side, so that a cell that creeps
         on forever (a forget gate near 1) still closes."""
         boxes = self.by_state.get(q)
         if boxes is None or boxes.n < WIDEN_AFTER or not self.net.unbounded.any():

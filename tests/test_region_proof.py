@@ -243,3 +243,20 @@ def test_certify_prints_the_proof_and_the_failure(tmp_path, capsys):
     assert out.startswith("not proven: ") and "head accept" in out
     assert main(["certify", str(bad)]) == 2
     assert "--grammar" in capsys.readouterr().err
+
+
+def test_the_workbook_guide_says_which_proof_a_trained_model_records(certified, tmp_path):
+    from openpyxl import load_workbook
+
+    from fsm_lstm.sheets import write_workbook
+
+    model, result = certified["tomita1", "rnn"]
+    assert model.extra["proof"]["proven"] and model.extra["proof"]["regions"] == result.proof.regions
+    path = tmp_path / "t1.xlsx"
+    write_workbook(model, path, "111", steps=5)
+    guide = [c.value for c in load_workbook(path)["Guide"]["A"] if c.value]
+    assert any("region proof held against grammar 'tomita1'" in line and result.proof.summary() in line
+               for line in guide)
+    write_workbook(random_model("rnn", 3, 1, 1.0, 0), path, "111", steps=5)
+    guide = [c.value for c in load_workbook(path)["Guide"]["A"] if c.value]
+    assert "The file records no proof: trained networks are proven only by the region proof." in guide
