@@ -260,3 +260,21 @@ def test_the_workbook_guide_says_which_proof_a_trained_model_records(certified, 
     write_workbook(random_model("rnn", 3, 1, 1.0, 0), path, "111", steps=5)
     guide = [c.value for c in load_workbook(path)["Guide"]["A"] if c.value]
     assert "The file records no proof: trained networks are proven only by the region proof." in guide
+
+
+def test_word_classifiers_are_proven_with_their_markers():
+    """The hand-derived 1* network read as a word classifier framed by markers: '<' resets nothing (weight 0),
+    '>' is read after the word and keeps unit 0's side (tanh(4h) keeps the sign and pushes it to saturation)."""
+    base = tomita1_rnn()
+    layer = base.layers[0]
+    w_ih = np.hstack([layer.weight_ih, np.zeros((2, 2), np.float32)])
+    model = Model(layers=(Layer(w_ih, layer.weight_hh, layer.bias_ih, layer.bias_hh),), head_weight=base.head_weight,
+                  head_bias=base.head_bias, alphabet=("0", "1", "<", ">"), heads=("accept",), cell="rnn",
+                  extra={"final_only": True, "start_marker": "<", "end_marker": ">"})
+    g = load_grammar("tomita1")
+    proof = prove_regions(model, g)
+    assert proof.proven, proof.summary()
+    net = Network(model, Reading(True, "<", ">"))
+    words = [(), ("1",), ("0",), ("1", "1", "0"), ("1",) * 30]
+    said = net.final_logits([tuple(int(a) for a in w) for w in words])[:, 0] > 0
+    assert list(said) == [accepts(g, w) for w in words]
