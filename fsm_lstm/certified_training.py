@@ -34,7 +34,7 @@ from .model import Layer, Model
 from .region_proof import RegionProof, prove_regions
 from .train import TrainConfig, TrainResult, check_config, dataset, head_labels
 
-__all__ = ["CertifyConfig", "CertifiedResult", "train_certified"]
+__all__ = ["CertifiedResult", "CertifyConfig", "Progress", "train_certified"]
 
 Progress = Callable[[int, int, float, float, str], None]  # epoch, epochs, loss, held-out accuracy, proof line
 

@@ -104,11 +104,16 @@ def cmd_certify(args: argparse.Namespace) -> int:
     reference = load_grammar(args.grammar) if args.grammar else None
     if reference is not None:
         stored, reason = certificate_grammar(model, reference)
-        if stored is None:  # a trained or imported network: the region proof
+        if stored is None and stored_grammar(model) is None:  # a trained or imported network: the region proof
             proof = prove_regions(model, reference, args.unknown_start, _reading(model, args), args.precision,
                                   args.max_regions, args.time_limit)
             print(json.dumps(proof.to_dict(), indent=2) if args.json else proof.summary())
             return 0 if proof.proven else 1
+        if stored is None:
+            reason += f"; `fsm-lstm verify {args.source} --grammar {args.grammar}` checks it on strings instead"
+            print(json.dumps({"proven": False, "not_applicable": reason}, indent=2) if args.json else
+                  f"not applicable: {reason}")
+            return 1
     if reference is None and stored_grammar(model) is None:
         raise UserError(f"{args.source} carries no grammar (it was trained or imported); give the grammar it should "
                         f"follow: fsm-lstm certify {args.source} --grammar REF")

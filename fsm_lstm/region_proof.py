@@ -32,7 +32,8 @@ from .reference import Reference, reference_for
 from .semantics import Semantics
 from .words import format_word
 
-__all__ = ["RegionFailure", "RegionProof", "prove_regions", "region_layer"]
+__all__ = ["MAX_REGIONS", "MAX_WIDTH", "RegionFailure", "RegionProof", "TIME_LIMIT", "WIDEN_AFTER", "WIDEN_AT", "prove_regions",
+           "region_layer"]
 
 MAX_REGIONS = 4000
 TIME_LIMIT = 20.0
@@ -69,11 +70,13 @@ class RegionProof:
     precision: str
     checked: tuple[str, ...] = ()
     failure: RegionFailure | None = None
+    skipped: tuple[str, ...] = ()
 
     def summary(self) -> str:
         """One line for people."""
         if self.proven:
-            return f"proven for every length (trained network, {self.regions} regions)"
+            unjudged = f"; heads the grammar cannot judge, not proven: {' '.join(self.skipped)}" if self.skipped else ""
+            return f"proven for every length (trained network, {self.regions} regions){unjudged}"
         return f"not proven: {self.failure.message if self.failure else 'unknown reason'}"
 
     def to_dict(self) -> dict[str, object]:
@@ -81,7 +84,7 @@ class RegionProof:
         out: dict[str, object] = {"proven": self.proven, "method": "regions", "regions": self.regions,
                                   "reference_states": self.states, "margin": self.margin if self.proven else None,
                                   "seconds": self.seconds, "precision": self.precision,
-                                  "heads_checked": list(self.checked)}
+                                  "heads_checked": list(self.checked), "heads_skipped": list(self.skipped)}
         if self.failure:
             out["failure"] = {k: v for k, v in vars(self.failure).items() if v not in (None, [])}
         return out
@@ -101,11 +104,15 @@ def prove_regions(model: Model, grammar: Grammar, unknown_start: bool = False, r
             raise UserError(f"{name} must be a positive number, not {value!r}")
     reading = reading_of(model) if reading is None else reading
     ref = reference_for(model, grammar, unknown_start, reading)
-    return _Explorer(model, grammar, ref, reading, precision, growth, slack, unknown_start).run(int(max_regions), float(time_limit))
+    if not ref.checked:
+        raise UserError(f"none of the model's heads ({', '.join(model.heads)}) can be judged by grammar "
+                        f"{grammar.name!r}; heads are accept, next:SYMBOL or state:NAME of that grammar")
+    explorer = _Explorer(model, grammar, ref, reading, precision, growth, slack, unknown_start)
+    return explorer.run(int(max_regions), float(time_limit))
 
 
 def region_layer(model: Model, grammar: Grammar, unknown_start: bool, reading: Reading, why_not_compiled: str,
-                 time_limit: float = 10.0) -> tuple[bool, str]:
+                 time_limit: float = 5.0) -> tuple[bool, str]:
     """The proof layer of ``verify`` for models without a compiled certificate: (proven, one phrase)."""
     proof = prove_regions(model, grammar, unknown_start, reading, time_limit=time_limit)
     if proof.proven:
@@ -154,7 +161,7 @@ class _Explorer:
 
     def result(self, proven: bool, failure: RegionFailure | None = None) -> RegionProof:
         return RegionProof(proven, len(self.lo), len(self.by_state), self.margin if proven else -math.inf,
-                           time.perf_counter() - self.t0, self.precision, self.ref.checked, failure)
+                           time.perf_counter() - self.t0, self.precision, self.ref.checked, failure, self.ref.skipped)
 
     # --- the exploration ---
     def run(self, max_regions: int, time_limit: float) -> RegionProof:
@@ -261,8 +268,9 @@ class _Explorer:
                 f"head {head} should be {'positive' if expected else 'negative'} in state {self.state_name(region)}, "
                 f"but over the region reached by {text!r} ({len(word)} symbols) its logit lies in "
                 f"[{llo:.4g}, {lhi:.4g}]")
-        return RegionFailure(lead, "head", self.state_name(region), self.inner[self.parent[region][1]] if region else None,
-                             head, text, (llo, lhi), confirmed, _box(self.lo[region], self.hi[region]))
+        symbol = self.inner[self.parent[region][1]] if region else None
+        return RegionFailure(lead, "head", self.state_name(region), symbol, head, text, (llo, lhi), confirmed,
+                             _box(self.lo[region], self.hi[region]))
 
     def confirm(self, word: tuple[str, ...], head: int) -> bool:
         """Does the network itself give the wrong answer for ``head`` after ``word``?"""

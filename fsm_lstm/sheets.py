@@ -529,9 +529,8 @@ def _proof_guide(model: Model) -> list[tuple[str, bool]]:
                 f"{clean(proof.get('grammar'))!r}: {clean(proof.get('summary'))}.")
     else:
         said = "The file records no proof: trained networks are proven only by the region proof."
-    return [("", False), ("Proof", True), (said, False),
-            ("fsm-lstm certify MODEL --grammar G checks a trained network for every length again (docs/region-proof.md).",
-             False)]
+    again = "fsm-lstm certify MODEL --grammar G checks a trained network for every length again (docs/region-proof.md)."
+    return [("", False), ("Proof", True), (said, False), (again, False)]
 
 
 def _write_grammar(ws, model: Model, g: Grammar | None) -> None:
