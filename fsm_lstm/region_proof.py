@@ -56,6 +56,7 @@ class RegionFailure:
     logit: tuple[float, float] | None = None
     confirmed: bool = False
     box: list[tuple[float, float]] = field(default_factory=list)
+    word: tuple[str, ...] = ()  # the word of ``prefix`` (with ``symbol`` for an escape), as symbols
 
 
 @dataclass
@@ -86,7 +87,7 @@ class RegionProof:
                                   "seconds": self.seconds, "precision": self.precision,
                                   "heads_checked": list(self.checked), "heads_skipped": list(self.skipped)}
         if self.failure:
-            out["failure"] = {k: v for k, v in vars(self.failure).items() if v not in (None, [])}
+            out["failure"] = {k: v for k, v in vars(self.failure).items() if v not in (None, [], ()) and k != "word"}
         return out
 
 
@@ -270,7 +271,7 @@ class _Explorer:
                 f"[{llo:.4g}, {lhi:.4g}]")
         symbol = self.inner[self.parent[region][1]] if region else None
         return RegionFailure(lead, "head", self.state_name(region), symbol, head, text, (llo, lhi), confirmed,
-                             _box(self.lo[region], self.hi[region]))
+                             _box(self.lo[region], self.hi[region]), word)
 
     def confirm(self, word: tuple[str, ...], head: int) -> bool:
         """Does the network itself give the wrong answer for ``head`` after ``word``?"""
@@ -292,7 +293,8 @@ class _Explorer:
         return RegionFailure(f"no closed set of regions: from state {self.state_name(region)}, the image "
                              f"under {self.inner[a]!r} of the region reached by {text!r} ({len(word)} symbols) {how} "
                              f"of state {target} (widest unit {width:.3g})",
-                             "escape", target, self.inner[a], None, text, None, False, _box(lo, hi))
+                             "escape", target, self.inner[a], None, text, None, False, _box(lo, hi),
+                             word + (self.inner[a],))
 
 
 class _Boxes:
