@@ -52,7 +52,7 @@ class CertifyConfig:
     max_boost: float = 8.0
     check_after: int = 1
     check_every: int = 1
-    proof_time: float = 5.0
+    proof_time: float = 60.0  # a safety net: max_regions ends failing proofs, deterministically
     max_regions: int = 2000
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fsm_lstm.certified_training import CertifyConfig, train_certified
+from fsm_lstm.certified_training import train_certified
 from fsm_lstm.cli import main
 from fsm_lstm.grammar_files import load_grammar
 from fsm_lstm.interval_step import IntervalNet
@@ -166,7 +166,7 @@ def certified():
     for name, cell, hidden in CERTIFIABLE:
         g = load_grammar(name)
         config = TrainConfig(task="accept", cell=cell, hidden=hidden, samples=800, epochs=40, seed=0)
-        out[name, cell] = train_certified(g, config, CertifyConfig(proof_time=3.0))
+        out[name, cell] = train_certified(g, config)
     return out
 
 
