@@ -5,7 +5,7 @@ length 10 and 300 pumped strings of 2,000 symbols must agree with the grammar (a
 and is counted).
 
 Run: python bench/certify_trained.py [--grammars tomita1 parity ...] [--cells lstm gru rnn] [--hidden 8]
-     [--epochs 60] [--samples 1500] [--large 64]
+     [--epochs 50] [--samples 1500] [--large 64]
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--grammars", nargs="+", default=list(GRAMMARS))
     parser.add_argument("--cells", nargs="+", default=["lstm", "gru", "rnn"])
     parser.add_argument("--hidden", type=int, default=8)
-    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--samples", type=int, default=1500)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--large", type=int, nargs="*", default=[64], help="hidden sizes for the timing rows")
