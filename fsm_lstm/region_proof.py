@@ -32,12 +32,12 @@ from .reference import Reference, reference_for
 from .semantics import Semantics
 from .words import format_word
 
-__all__ = ["MAX_REGIONS", "MAX_WIDTH", "RegionFailure", "RegionProof", "TIME_LIMIT", "WIDEN_AFTER", "WIDEN_AT", "prove_regions",
-           "region_layer"]
+__all__ = ["MAX_REGIONS", "MAX_WEIGHTS", "RegionFailure", "RegionProof", "TIME_LIMIT", "WIDEN_AFTER", "WIDEN_AT",
+           "prove_regions", "region_layer"]
 
 MAX_REGIONS = 4000
 TIME_LIMIT = 20.0
-MAX_WIDTH = 1 << 16  # state values across all layers beyond which the proof is not attempted
+MAX_WEIGHTS = 4_000_000  # weights beyond which the proof is not attempted (it keeps three float64 copies)
 WIDEN_AFTER = 16  # regions of one state before LSTM cell values may widen to infinity
 WIDEN_AT = 5.0  # ... beyond this magnitude
 
@@ -108,6 +108,11 @@ def prove_regions(model: Model, grammar: Grammar, unknown_start: bool = False, r
     if not ref.checked:
         raise UserError(f"none of the model's heads ({', '.join(model.heads)}) can be judged by grammar "
                         f"{grammar.name!r}; heads are accept, next:SYMBOL or state:NAME of that grammar")
+    weights = sum(layer.weight_ih.size + layer.weight_hh.size for layer in model.layers) + model.head_weight.size
+    if weights > MAX_WEIGHTS:
+        return RegionProof(False, 0, 0, -math.inf, 0.0, precision, ref.checked, RegionFailure(
+            f"the network has {weights:,} weights, more than the {MAX_WEIGHTS:,} the region proof handles", "budget"),
+            ref.skipped)
     explorer = _Explorer(model, grammar, ref, reading, precision, growth, slack, unknown_start)
     return explorer.run(int(max_regions), float(time_limit))
 
@@ -167,9 +172,6 @@ class _Explorer:
     # --- the exploration ---
     def run(self, max_regions: int, time_limit: float) -> RegionProof:
         D = self.net.width
-        if D > MAX_WIDTH:
-            return self.result(False, RegionFailure(f"the network has {D:,} state values, more than the "
-                                                    f"{MAX_WIDTH:,} the region proof handles", "budget"))
         lo = hi = np.zeros((1, D))
         if self.start_symbol is not None:
             lo, hi = self.net.step(lo, hi, np.array([self.start_symbol]))
