@@ -13,6 +13,7 @@ import numpy as np
 from . import __version__
 from .automata import shortest_accepted
 from .build import build
+from .certified_training import train_certified
 from .certify import certificate_grammar, certify, states_proven_for
 from .compiler import _available_memory, compile_grammar
 from .decode import decode
@@ -32,6 +33,7 @@ from .sheets import MAX_COLUMNS, sample_input, write_workbook
 from .torch_export import save_onnx, save_torch
 from .train import TrainConfig, check_config, train
 from .reading import Reading, reading_of
+from .region_proof import MAX_REGIONS, TIME_LIMIT, prove_regions
 from .verify_many import verify_many
 from .verify import EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, Verdict, describe, judge, verify
 from .words import encode, format_word, parse_word, read_words
@@ -115,11 +117,19 @@ def cmd_certify(args: argparse.Namespace) -> int:
     reference = load_grammar(args.grammar) if args.grammar else None
     if reference is not None:
         stored, reason = certificate_grammar(model, reference)
+        if stored is None and stored_grammar(model) is None:  # a trained or imported network: the region proof
+            proof = prove_regions(model, reference, args.unknown_start, _reading(model, args), args.precision,
+                                  args.max_regions, args.time_limit)
+            print(json.dumps(proof.to_dict(), indent=2) if args.json else proof.summary())
+            return 0 if proof.proven else 1
         if stored is None:
             reason += f"; `fsm-lstm verify {args.source} --grammar {args.grammar}` checks it on strings instead"
             print(json.dumps({"proven": False, "not_applicable": reason}, indent=2) if args.json else
                   f"not applicable: {reason}")
             return 1
+    if reference is None and stored_grammar(model) is None:
+        raise UserError(f"{args.source} carries no grammar (it was trained or imported); give the grammar it should "
+                        f"follow: fsm-lstm certify {args.source} --grammar REF")
     cert = certify(model, precision=args.precision)
     if args.json:
         print(json.dumps(cert.to_dict(), indent=2))
@@ -255,6 +265,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                          learning_rate=args.lr, batch=args.batch, final_only=args.final_only,
                          start_marker=args.start_marker, end_marker=args.end_marker, threads=args.threads)
     check_config(g, config)  # before anything is written
+    if args.certify:
+        return _train_certified(g, config, args.output)
     with ProgressDisplay("training", total=config.epochs) as shown:
         def progress(epoch: int, epochs: int, loss: float, acc: float) -> None:
             shown.advance(epoch, epochs, f"epoch {epoch}/{epochs} loss {loss:.4f} held-out {acc:.1%}")
@@ -268,6 +280,21 @@ def cmd_train(args: argparse.Namespace) -> int:
           f"{f' (word classifier, {marks})' if marks else ''}; {result.epochs} epochs in {result.seconds:.1f} s, "
           f"loss {result.loss:.4f}, {measure}: {result.accuracy:.1%}")
     return 0
+
+
+def _train_certified(g: Grammar, config: TrainConfig, output: str) -> int:
+    with ProgressDisplay("training until proven", total=config.epochs) as shown:
+        def progress(epoch: int, epochs: int, loss: float, acc: float, proof: str) -> None:
+            shown.advance(epoch, epochs, f"epoch {epoch}/{epochs} loss {loss:.4f} held-out {acc:.1%} {proof}")
+
+        model, result = train_certified(g, config, progress=shown.callback(progress))
+    save_model(model, output)
+    r = result.train
+    print(f"wrote {output}: 1 x {config.hidden} {config.cell.upper()}, heads {' '.join(model.heads)}; {r.epochs} "
+          f"epochs in {r.seconds:.1f} s, held-out strings right at every prefix: {r.accuracy:.1%}")
+    print(result.proof.summary() if result.proof.proven else
+          f"{result.proof.summary()}; no proof within {config.epochs} epochs (raise --epochs or --hidden)")
+    return 0 if result.proof.proven else 1
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
@@ -450,7 +477,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--precision", choices=("float32", "float64"), default="float32",
                    help="the arithmetic whose rounding the proof covers (float32 covers float64 too)")
     s.add_argument("--unknown-start", action="store_true", help="with a grammar: compile for an unknown start")
+    s.add_argument("--max-regions", type=int, default=MAX_REGIONS, metavar="N", help="trained models: give up "
+                   f"when the region proof needs more than N boxes (default {MAX_REGIONS})")
+    s.add_argument("--time-limit", type=float, default=TIME_LIMIT, metavar="S", help="trained models: give up the "
+                   f"region proof after S seconds (default {TIME_LIMIT:g})")
     s.add_argument("--json", action="store_true", help="print a JSON report")
+    _reading_options(s)
     s.set_defaults(func=cmd_certify)
 
     s = sub.add_parser("run", help="run a string and show the decoded heads after every prefix")
@@ -526,6 +558,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--threads", type=int, default=1, metavar="N",
                    help="torch threads (default 1: on a busy machine more threads can be far slower)")
     s.add_argument("--seed", type=int, default=0, help="seed: the same seed gives the same model (default 0)")
+    s.add_argument("--certify", action="store_true", help="train a single-layer network until the all-lengths "
+                   "region proof holds (exit 0) or the epochs run out (exit 1); see docs/region-proof.md")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("extract", help="extract the finite-state machine a model implements, as a grammar file; "

@@ -510,10 +510,27 @@ def _write_guide(ws, model: Model, steps: int, single: bool) -> None:
         ("A compiled network has one unit per grammar edge ('edge p -a-> q' fires when that edge was just", False),
         ("crossed) and a unit 'started'. The Grammar sheet lists the edges; the Weights sheet holds every weight.", False),
         ("Change any weight on the Weights sheet and the Trace recomputes.", False),
+        *_proof_guide(model),
     ]
     for r, (text, bold) in enumerate(lines, start=1):
         _text(ws, r, 1, text).font = Font(bold=bold, size=13 if r == 1 else 11)
     ws.column_dimensions["A"].width = 110
+
+
+def _proof_guide(model: Model) -> list[tuple[str, bool]]:
+    """For a model without a compiled grammar: which kind of proof its file records (compiled models are covered
+    by the compiled certificate the Units section describes)."""
+    if stored_grammar(model) is not None:
+        return []
+    proof = model.extra.get("proof")
+    if isinstance(proof, dict) and proof.get("method") == "regions" and proof.get("proven") is True:
+        clean = lambda v: ILLEGAL_CHARACTERS_RE.sub("", str(v))[:200]  # noqa: E731  (the meta is untrusted)
+        said = (f"When it was trained (fsm-lstm train --certify), the region proof held against grammar "
+                f"{clean(proof.get('grammar'))!r}: {clean(proof.get('summary'))}.")
+    else:
+        said = "The file records no proof: trained networks are proven only by the region proof."
+    again = "fsm-lstm certify MODEL --grammar G checks a trained network for every length again (docs/region-proof.md)."
+    return [("", False), ("Proof", True), (said, False), (again, False)]
 
 
 def _write_grammar(ws, model: Model, g: Grammar | None) -> None:

@@ -1,6 +1,7 @@
 """Verification of any model against any grammar, fastest layer first:
 
-(a) the all-lengths certificate, where the model admits one (compiled single-layer LSTMs);
+(a) the all-lengths certificate, where the model admits one (compiled single-layer LSTMs), else the region proof
+    (``region_proof``: trained or imported networks);
 (b) exhaustive enumeration of every string up to a length, one batched step per level of the prefix trie;
 (c) hypothesis search with pumped loops, near misses and arbitrary strings, shrunk to the shortest failure.
 
@@ -28,6 +29,7 @@ from .outputs import output_difference
 from .queries import Network
 from .reading import Reading, reading_of
 from .reference import Reference, reference_for
+from .region_proof import region_layer
 from .strategies import every_kind
 from .threads import blas_threads
 from .shard import check_cluster, cluster_client, sharded_walk
@@ -232,12 +234,9 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
 
 
 def _certificate_layer(model: Model, grammar: Grammar, unknown_start: bool, ref: Reference, report: Report) -> None:
-    if report.reading.final_only:
-        report.certificate = "not applicable (word-level reading)"
-        return
-    stored, reason = certificate_grammar(model, grammar)
-    if stored is None:
-        report.certificate = f"not applicable ({reason})"
+    stored, reason = (None, "word-level reading") if report.reading.final_only else certificate_grammar(model, grammar)
+    if stored is None:  # trained or imported: the region proof (region_proof.py) may still prove every length
+        report.proven, report.certificate = region_layer(model, grammar, unknown_start, report.reading, reason)
         return
     cert = certify(model, stored, unknown_start)
     # an equivalent reference shares accept and next; state heads are proven only against the stored grammar

@@ -68,8 +68,11 @@ def test_trained_networks_reach_100_percent_and_extract_to_their_grammar_or_a_re
     assert "grammar" not in model.extra and model.units[0] == "trained unit 0"
     extracted = extract(model, "cluster").grammar
     verdict = judge(model, extracted, g)
-    assert verdict.status in ("agrees", "fails")  # a trained network has no certificate
-    if verdict.status == "fails":  # then the network must really be wrong on the string reported
+    assert verdict.status in ("proven", "agrees", "fails")  # proven only by the region proof
+    if verdict.status == "proven":
+        assert verdict.report.proven and "(trained network, " in verdict.report.certificate
+        assert verdict.report.max_len >= 6 and verdict.report.counterexample is None
+    elif verdict.status == "fails":  # then the network must really be wrong on the string reported
         c = verdict.counterexample
         truth = run(model, encode([c.word], g.alphabet).reshape(1, -1)).decoded()[-1, 0]
         head = model.heads.index(c.head)
@@ -98,7 +101,7 @@ def test_extraction_of_a_next_only_model_keeps_the_legal_continuations():
     model = blind(dataclasses.replace(full, heads=tuple(full.heads[k] for k in rows),
                                       head_weight=full.head_weight[rows], head_bias=full.head_bias[rows]))
     extracted = extract(model, "cluster").grammar
-    assert judge(model, extracted, g).status == "agrees"
+    assert judge(model, extracted, g).status == "proven"  # the blind compiled weights: by the region proof
     assert equivalent(extracted, g)  # here the final state is the only one without continuations
 
 
@@ -117,7 +120,7 @@ def test_extract_command_writes_a_grammar_that_compiles_and_judges(tmp_path, cap
     out = tmp_path / "x.toml"
     assert main(["extract", str(path), "--grammar", "tomita5", "-o", str(out), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["verdict"]["status"] == "agrees" and report["states"] == 4 and report["fidelity"] == 1.0
+    assert report["verdict"]["status"] == "proven" and report["states"] == 4 and report["fidelity"] == 1.0
     back = load_grammar(out)
     assert all(accepts(back, w) == accepts(load_grammar("tomita5"), w) for w in ["", "0", "00", "0101", "011"])
     assert main(["extract", str(path), "--grammar", "tomita3", "-o", str(tmp_path / "y.dot")]) == 1

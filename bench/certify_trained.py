@@ -1,0 +1,99 @@
+"""Region proofs of trained networks: for each grammar x cell, does plain training give a network the region proof
+certifies, does ``train --certify`` give one, how long the proof takes (median of 3) and how many regions it uses.
+Every network is trained for the accept head. Every proven network is also cross-checked: every string up to
+length 10 and 300 pumped strings of 2,000 symbols must agree with the grammar (a disagreement is a false proof
+and is counted).
+
+Run: python bench/certify_trained.py [--grammars tomita1 parity ...] [--cells lstm gru rnn] [--hidden 8]
+     [--epochs 50] [--samples 1500] [--large 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+from fsm_lstm.certified_training import train_certified
+from fsm_lstm.grammar_files import load_grammar
+from fsm_lstm.region_proof import prove_regions
+from fsm_lstm.runtime import run
+from fsm_lstm.semantics import Semantics
+from fsm_lstm.train import TrainConfig, train
+from fsm_lstm.verify import verify
+
+GRAMMARS = ("tomita1", "tomita2", "tomita3", "tomita4", "tomita5", "tomita6", "tomita7", "parity", "reber")
+
+
+def timed_proof(model, grammar, repeats: int = 3):
+    """The proof and the median of ``repeats`` timings."""
+    times, proof = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        proof = prove_regions(model, grammar)
+        times.append(time.perf_counter() - t0)
+    return proof, statistics.median(times)
+
+
+def false_proof(model, grammar, seed: int = 0) -> bool:
+    """Does anything contradict the proof: every string up to length 10, or pumped strings of 2,000 symbols?"""
+    report = verify(model, grammar, max_len=10, examples=0)
+    if not report.passed:
+        return True
+    rng = np.random.default_rng(seed)
+    K = len(grammar.alphabet)
+    strings = rng.integers(0, K, size=(300, 2000))
+    for b in range(200):
+        loop = rng.integers(0, K, size=rng.integers(1, 6))
+        prefix = rng.integers(0, K, size=rng.integers(0, 6))
+        strings[b] = np.concatenate([prefix, np.tile(loop, 2000)])[:2000]
+    expected = Semantics(grammar).expected_heads(model.heads, strings)
+    return bool(((run(model, strings).heads > 0) != expected).any())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--grammars", nargs="+", default=list(GRAMMARS))
+    parser.add_argument("--cells", nargs="+", default=["lstm", "gru", "rnn"])
+    parser.add_argument("--hidden", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=50)
+    parser.add_argument("--samples", type=int, default=1500)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--large", type=int, nargs="*", default=[64], help="hidden sizes for the timing rows")
+    args = parser.parse_args()
+    print(f"{'grammar':9} {'cell':5} {'plain':>22} {'--certify':>30} {'proof s':>8} {'regions':>8} {'false':>6}")
+    proven = {cell: 0 for cell in args.cells}
+    false_proofs = 0
+    for name in args.grammars:
+        g = load_grammar(name)
+        for cell in args.cells:
+            config = TrainConfig(task="accept", cell=cell, hidden=args.hidden, epochs=args.epochs,
+                                 samples=args.samples, seed=args.seed)
+            plain, _ = train(g, config)
+            plain_proof = prove_regions(plain, g)
+            model, result = train_certified(g, config)
+            cert_proof, seconds = timed_proof(model, g)
+            wrong = any(false_proof(m, g) for m, p in ((plain, plain_proof), (model, cert_proof)) if p.proven)
+            false_proofs += wrong
+            proven[cell] += plain_proof.proven or cert_proof.proven
+            plain_text = "proven" if plain_proof.proven else f"no ({plain_proof.failure.kind})"
+            cert_text = (f"proven after {result.train.epochs} epochs" if cert_proof.proven else
+                         f"no ({cert_proof.failure.kind}, {result.train.epochs} ep, acc {result.train.accuracy:.3f})")
+            print(f"{name:9} {cell:5} {plain_text:>22} {cert_text:>30} {seconds:8.3f} {cert_proof.regions:8d} "
+                  f"{'YES' if wrong else 'no':>6}", flush=True)
+    for cell, count in proven.items():
+        print(f"{cell}: {count} of {len(args.grammars)} grammars certified")
+    print(f"false proofs: {false_proofs}")
+    for hidden in args.large:
+        g = load_grammar("parity")
+        for cell in args.cells:
+            model, result = train_certified(g, TrainConfig(task="accept", cell=cell, hidden=hidden, epochs=args.epochs,
+                                                           samples=args.samples, seed=args.seed))
+            proof, seconds = timed_proof(model, g)
+            print(f"parity {cell} hidden {hidden}: {proof.summary()}; proof {seconds:.3f} s (median of 3)", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,265 @@
+"""Certifiable training (``fsm-lstm train --certify``): gradient descent until the region proof holds.
+
+Plain training reaches networks that are right on the strings seen but whose hidden dynamics spread a small box
+of states into a larger one at every step (the wrapping effect of interval arithmetic), so that no finite set
+of boxes closes. Here each training step also propagates, in torch, a box of radius ``radius`` around every
+visited state through one step of the network (interval bound propagation, the same arithmetic as
+``interval_step`` without the rounding terms) and adds two penalties:
+
+- *contraction*: the image box's radius beyond ``contraction`` times the input radius;
+- *robust heads*: the binary cross-entropy of the worst logit over the box (the lower bound where the head
+  must be true, the upper bound where it must be false).
+
+The penalties start once the held-out accuracy reaches ``start_at`` (earlier, they flatten an untrained network
+into a constant one), grow to full weight over ``ramp`` epochs, and double every ``patience`` epochs that end
+without a proof (up to ``max_boost`` times).
+
+Both push the network towards saturated, contracting dynamics around the states it visits, which is what the
+region proof needs. After each epoch from ``check_after`` on, the model is converted and ``prove_regions``
+runs; training stops at the first proof or when the epochs run out. The same seed gives the same model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import UserError
+from .grammar import Grammar
+from .model import Layer, Model
+from .region_proof import RegionProof, prove_regions
+from .train import TrainConfig, TrainResult, check_config, dataset, head_labels
+
+__all__ = ["CertifiedResult", "CertifyConfig", "Progress", "train_certified"]
+
+Progress = Callable[[int, int, float, float, str], None]  # epoch, epochs, loss, held-out accuracy, proof line
+
+
+@dataclass(frozen=True)
+class CertifyConfig:
+    """The penalties' weights and the proof budget per attempt."""
+
+    radius: float = 0.05
+    contraction: float = 0.5
+    weight: float = 1.0
+    start_at: float = 0.98  # held-out accuracy at which the penalties start
+    ramp: int = 5  # epochs over which they grow to full strength
+    patience: int = 10
+    max_boost: float = 8.0
+    check_after: int = 1
+    check_every: int = 1
+    proof_time: float = 60.0  # a safety net: max_regions ends failing proofs, deterministically
+    max_regions: int = 2000
+
+
+@dataclass(frozen=True)
+class CertifiedResult:
+    """The training outcome and the last proof attempt (``proof.proven`` says whether it holds)."""
+
+    train: TrainResult
+    proof: RegionProof
+    attempts: int
+
+
+def train_certified(grammar: Grammar, config: TrainConfig = TrainConfig(), certify: CertifyConfig = CertifyConfig(),
+                    progress: Progress | None = None) -> tuple[Model, CertifiedResult]:
+    """Train a single-layer LSTM, GRU or RNN on ``grammar`` (every prefix supervised) until the region proof holds
+    or ``config.epochs`` run out; return the last model and what happened."""
+    try:
+        import torch
+    except ImportError:
+        raise UserError("training needs PyTorch: pip install 'fsm-lstm[train]' (or torch==2.13.0)") from None
+    check_config(grammar, config)
+    if config.layers != 1 or config.final_only:
+        raise UserError("--certify trains single-layer networks supervised at every prefix; drop --layers and "
+                        "--final-only")
+    if not (certify.radius > 0 and 0 < certify.contraction < 1 and certify.weight >= 0):
+        raise UserError("certified training needs a radius > 0, a contraction in (0, 1) and a weight >= 0")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(config.threads)
+    try:
+        return _Trainer(torch, grammar, config, certify).run(progress)
+    finally:
+        torch.set_num_threads(previous)
+
+
+class _Trainer:
+    def __init__(self, torch: Any, grammar: Grammar, config: TrainConfig, certify: CertifyConfig) -> None:
+        self.torch, self.grammar, self.config, self.certify = torch, grammar, config, certify
+        self.labels = head_labels(grammar, config.task)
+        self.rng = np.random.default_rng(config.seed)
+        torch.manual_seed(config.seed)
+        self.data = dataset(grammar, self.labels, config.samples, config.lengths, config.leave, self.rng,
+                            moving=config.moving)
+        self.held = dataset(grammar, self.labels, config.heldout, config.lengths, config.leave, self.rng,
+                            moving=config.moving)
+        self.K, self.M, H = len(grammar.alphabet), len(self.labels), config.hidden
+        gates = {"lstm": 4, "gru": 3, "rnn": 1}[config.cell]
+        scale = 1 / np.sqrt(H)
+        uniform = lambda *shape: torch.nn.Parameter((torch.rand(*shape) * 2 - 1) * scale)  # noqa: E731
+        self.w_ih, self.w_hh = uniform(gates * H, self.K), uniform(gates * H, H)
+        self.b_ih, self.b_hh = uniform(gates * H), uniform(gates * H)
+        self.head_w, self.head_b = uniform(self.M, H), uniform(self.M)
+        self.params = [self.w_ih, self.w_hh, self.b_ih, self.b_hh, self.head_w, self.head_b]
+        self.bce = torch.nn.BCEWithLogitsLoss(reduction="none")
+
+    # --- the cell, on points and on boxes ---
+    def step(self, x: Any, h: Any, c: Any) -> tuple[Any, Any]:
+        torch, H = self.torch, self.config.hidden
+        pre_in = x @ self.w_ih.T + self.b_ih
+        rec = h @ self.w_hh.T + self.b_hh
+        if self.config.cell == "rnn":
+            return torch.tanh(pre_in + rec), c
+        if self.config.cell == "gru":
+            r = torch.sigmoid(pre_in[:, :H] + rec[:, :H])
+            z = torch.sigmoid(pre_in[:, H:2 * H] + rec[:, H:2 * H])
+            n = torch.tanh(pre_in[:, 2 * H:] + r * rec[:, 2 * H:])
+            return (1 - z) * n + z * h, c
+        zz = pre_in + rec
+        i, f, g, o = (torch.sigmoid(zz[:, :H]), torch.sigmoid(zz[:, H:2 * H]), torch.tanh(zz[:, 2 * H:3 * H]),
+                      torch.sigmoid(zz[:, 3 * H:]))
+        c_new = f * c + i * g
+        return o * torch.tanh(c_new), c_new
+
+    def box_step(self, x: Any, h: Any, c: Any, eps: float) -> tuple[Any, Any]:
+        """Radii (B, H) of the image of the box of radius eps around (h, c) (and the logits' worst case)."""
+        torch, H = self.torch, self.config.hidden
+        pre_in = x @ self.w_ih.T + self.b_ih
+        mid = pre_in + h @ self.w_hh.T + self.b_hh
+        rad = eps * self.w_hh.abs().sum(dim=1)[None, :]
+
+        def span(f: Callable[[Any], Any], q: int) -> tuple[Any, Any]:
+            block = slice(q * H, (q + 1) * H)
+            return f(mid[:, block] - rad[:, block]), f(mid[:, block] + rad[:, block])
+
+        def mul(a: tuple[Any, Any], b: tuple[Any, Any]) -> tuple[Any, Any]:
+            p = torch.stack([a[0] * b[0], a[0] * b[1], a[1] * b[0], a[1] * b[1]])
+            return p.min(dim=0).values, p.max(dim=0).values
+
+        if self.config.cell == "rnn":
+            lo, hi = span(torch.tanh, 0)
+            return (hi - lo) / 2, None
+        if self.config.cell == "gru":
+            r = span(torch.sigmoid, 0)
+            z = span(torch.sigmoid, 1)
+            rec_n = h @ self.w_hh[2 * H:].T + self.b_hh[2 * H:]
+            rn = mul(r, (rec_n - rad[:, 2 * H:], rec_n + rad[:, 2 * H:]))
+            n_lo, n_hi = torch.tanh(pre_in[:, 2 * H:] + rn[0]), torch.tanh(pre_in[:, 2 * H:] + rn[1])
+            h_lo, h_hi = h - eps, h + eps
+            lo = torch.minimum((1 - z[0]) * n_lo + z[0] * h_lo, (1 - z[1]) * n_lo + z[1] * h_lo)
+            hi = torch.maximum((1 - z[0]) * n_hi + z[0] * h_hi, (1 - z[1]) * n_hi + z[1] * h_hi)
+            return (hi - lo) / 2, None
+        i, f, g, o = span(torch.sigmoid, 0), span(torch.sigmoid, 1), span(torch.tanh, 2), span(torch.sigmoid, 3)
+        fc, ig = mul(f, (c - eps, c + eps)), mul(i, g)
+        c_lo, c_hi = fc[0] + ig[0], fc[1] + ig[1]
+        h_lo, h_hi = mul(o, (torch.tanh(c_lo), torch.tanh(c_hi)))
+        return (h_hi - h_lo) / 2, (c_hi - c_lo) / 2
+
+    def losses(self, strings: np.ndarray, targets: np.ndarray, mask: np.ndarray, eps: float) -> tuple[Any, Any]:
+        """(task loss, certification penalty) over a batch."""
+        torch, H = self.torch, self.config.hidden
+        B, T = strings.shape
+        x = torch.nn.functional.one_hot(torch.from_numpy(strings.T.copy()), self.K).float()
+        tgt, msk = torch.from_numpy(targets), torch.from_numpy(mask)
+        h, c = torch.zeros(B, H), torch.zeros(B, H)
+        task, penalty = 0.0, 0.0
+        norm = msk.sum() * self.M
+        head_abs = self.head_w.abs().sum(dim=1)[None, :]
+        for t in range(T + 1):
+            logits = h @ self.head_w.T + self.head_b
+            task = task + (self.bce(logits, tgt[t]) * msk[t, :, None]).sum() / norm
+            if not eps:
+                if t < T:
+                    h, c = self.step(x[t], h, c)
+                continue
+            if t:  # the empty prefix is the exact zero state: no box needed
+                worst = torch.where(tgt[t] > 0.5, logits - eps * head_abs, logits + eps * head_abs)
+                penalty = penalty + (self.bce(worst, tgt[t]) * msk[t, :, None]).sum() / norm
+            if t == T:
+                break
+            h_rad, c_rad = self.box_step(x[t], h, c, eps)
+            spread = torch.relu(h_rad - self.certify.contraction * eps)
+            if c_rad is not None:
+                spread = spread + torch.relu(c_rad - self.certify.contraction * eps)
+            penalty = penalty + (spread.mean(dim=1) * msk[t + 1]).sum() / (msk.sum() * eps)
+            h, c = self.step(x[t], h, c)
+        return task, penalty
+
+    def accuracy(self) -> float:
+        torch = self.torch
+        strings, targets, mask = self.held
+        with torch.no_grad():
+            B, T = strings.shape
+            x = torch.nn.functional.one_hot(torch.from_numpy(strings.T.copy()), self.K).float()
+            h = c = torch.zeros(B, self.config.hidden)
+            right = np.ones(B, bool)
+            for t in range(T + 1):
+                said = (h @ self.head_w.T + self.head_b > 0).numpy()
+                right &= (said == (targets[t] > 0.5)).all(axis=1) | (mask[t] == 0)
+                if t < T:
+                    h, c = self.step(x[t], h, c)
+        return float(right.mean())
+
+    def model(self, extra: dict[str, Any]) -> Model:
+        arrays = [p.detach().numpy().copy() for p in self.params]
+        return Model(layers=(Layer(*arrays[:4]),), head_weight=arrays[4], head_bias=arrays[5],
+                     alphabet=self.grammar.alphabet, heads=self.labels,
+                     units=tuple(f"trained unit {u}" for u in range(self.config.hidden)), cell=self.config.cell,
+                     extra=extra)
+
+    def run(self, progress: Progress | None) -> tuple[Model, CertifiedResult]:
+        torch, config, cert = self.torch, self.config, self.certify
+        t0 = time.perf_counter()
+        optimiser = torch.optim.Adam(self.params, lr=config.learning_rate)
+        strings, targets, mask = self.data
+        order = np.arange(config.samples)
+        proof, attempts, loss_value, acc, epoch = None, 0, float("nan"), 0.0, 0
+        accurate_at = None  # the penalties start once the network is nearly right, then ramp up
+        for epoch in range(1, config.epochs + 1):
+            ramp = 0.0 if accurate_at is None else min(1.0, (epoch - accurate_at) / cert.ramp)
+            # the penalty's weight doubles every ``patience`` epochs that end without a proof, up to ``max_boost``
+            boost = 1.0 if accurate_at is None else min(cert.max_boost, 2.0 ** ((epoch - accurate_at) // cert.patience))
+            self.rng.shuffle(order)
+            total = 0.0
+            for start in range(0, config.samples, config.batch):
+                idx = order[start:start + config.batch]
+                if ramp:
+                    task, penalty = self.losses(strings[idx], targets[:, idx], mask[:, idx], cert.radius * ramp)
+                    loss = task + cert.weight * boost * ramp * penalty
+                else:
+                    loss = self.losses(strings[idx], targets[:, idx], mask[:, idx], 0.0)[0]
+                optimiser.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(self.params, 5.0)
+                optimiser.step()
+                total += float(loss.detach()) * len(idx)
+            loss_value = total / config.samples
+            acc = self.accuracy()
+            if acc >= cert.start_at and accurate_at is None:
+                accurate_at = epoch
+            line = ""
+            if acc == 1.0 and epoch >= cert.check_after and (epoch - cert.check_after) % cert.check_every == 0:
+                attempts += 1
+                proof = prove_regions(self.model({}), self.grammar, max_regions=cert.max_regions,
+                                      time_limit=cert.proof_time)
+                line = proof.summary()
+            if progress:
+                progress(epoch, config.epochs, loss_value, acc, line)
+            if proof is not None and proof.proven:
+                break
+        extra: dict[str, Any] = {"trained": {"grammar": self.grammar.name, "task": config.task, "epochs": epoch,
+                                             "seed": config.seed, "heldout_accuracy": acc, "loss": loss_value,
+                                             "certify": vars(cert)}}
+        if proof is None or not proof.proven:  # the last attempt may predate the last epoch: prove the final weights
+            proof = prove_regions(self.model({}), self.grammar, max_regions=cert.max_regions,
+                                  time_limit=cert.proof_time)
+            attempts += 1
+        extra["proof"] = {"method": "regions", "grammar": self.grammar.name, "proven": proof.proven,
+                          "regions": proof.regions, "summary": proof.summary()}
+        model = self.model(extra)
+        return model, CertifiedResult(TrainResult(epoch, loss_value, acc, time.perf_counter() - t0), proof, attempts)
+

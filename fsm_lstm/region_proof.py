@@ -1,0 +1,323 @@
+"""The all-lengths proof for trained networks: abstract interpretation over the reference automaton.
+
+The reference grammar, determinised over the model's symbols (``reference.Reference``), says which state q(w)
+every word w reaches and what every checked head must answer there. The proof builds a finite set of
+*regions*: each is a box of network states (every layer's c and h) tagged with one reference state. Starting
+from the exact initial state, it takes the sound interval image (``interval_step``, float32 rounding included)
+of every region under every symbol; an image inside an existing region of the successor state is covered,
+otherwise a new region is made around it (slightly enlarged, so that loops close). When every image is
+covered, the regions are *closed*: by induction on the length of w, the network's state after w lies in a
+region tagged q(w). Then every head that decides correctly over every region (its logit interval strictly on
+the side the semantics demands) is right after every prefix of every length.
+
+The proof fails, and says where, when a head's interval straddles 0 on some region (confirmed on the network
+when the region is a point reached by a concrete word), or when the regions do not close within the budget.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import UserError
+from .grammar import Grammar
+from .interval_step import ROUNDOFF, IntervalNet
+from .model import Model
+from .queries import Network
+from .reading import Reading, reading_of
+from .reference import Reference, reference_for
+from .semantics import Semantics
+from .words import format_word
+
+__all__ = ["MAX_REGIONS", "MAX_WEIGHTS", "RegionFailure", "RegionProof", "TIME_LIMIT", "WIDEN_AFTER", "WIDEN_AT",
+           "prove_regions", "region_layer"]
+
+MAX_REGIONS = 4000
+TIME_LIMIT = 20.0
+MAX_WEIGHTS = 4_000_000  # weights beyond which the proof is not attempted (it keeps three float64 copies)
+WIDEN_AFTER = 16  # regions of one state before LSTM cell values may widen to infinity
+WIDEN_AT = 5.0  # ... beyond this magnitude
+
+
+@dataclass
+class RegionFailure:
+    """Where the proof breaks: the reference state (as its set of grammar states), the symbol, the head and
+    a word reaching the region; ``box`` bounds the escaping or failing region (per unit, lo and hi)."""
+
+    message: str
+    kind: str  # "head", "escape" or "budget"
+    state: str | None = None
+    symbol: str | None = None
+    head: str | None = None
+    prefix: str | None = None
+    logit: tuple[float, float] | None = None
+    confirmed: bool = False
+    box: list[tuple[float, float]] = field(default_factory=list)
+    word: tuple[str, ...] = ()  # the word of ``prefix`` (with ``symbol`` for an escape), as symbols
+
+
+@dataclass
+class RegionProof:
+    """The outcome: proven, or the failure; regions made, reference states covered, head margin, seconds."""
+
+    proven: bool
+    regions: int
+    states: int
+    margin: float
+    seconds: float
+    precision: str
+    checked: tuple[str, ...] = ()
+    failure: RegionFailure | None = None
+    skipped: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        """One line for people."""
+        if self.proven:
+            unjudged = f"; heads the grammar cannot judge, not proven: {' '.join(self.skipped)}" if self.skipped else ""
+            return f"proven for every length (trained network, {self.regions} regions){unjudged}"
+        return f"not proven: {self.failure.message if self.failure else 'unknown reason'}"
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON form."""
+        out: dict[str, object] = {"proven": self.proven, "method": "regions", "regions": self.regions,
+                                  "reference_states": self.states, "margin": self.margin if self.proven else None,
+                                  "seconds": self.seconds, "precision": self.precision,
+                                  "heads_checked": list(self.checked), "heads_skipped": list(self.skipped)}
+        if self.failure:
+            out["failure"] = {k: v for k, v in vars(self.failure).items() if v not in (None, [], ()) and k != "word"}
+        return out
+
+
+def prove_regions(model: Model, grammar: Grammar, unknown_start: bool = False, reading: Reading | None = None,
+                  precision: str = "float32", max_regions: int = MAX_REGIONS, time_limit: float = TIME_LIMIT,
+                  growth: float = 0.1, slack: float = 1e-3) -> RegionProof:
+    """Prove (or fail to prove) that every checked head of ``model`` follows ``grammar`` after every prefix.
+
+    ``growth`` and ``slack`` enlarge each new region by that share of its width plus that absolute amount on
+    every side, so that the images of loops fall back inside earlier regions."""
+    if precision not in ROUNDOFF:
+        raise UserError(f"unknown precision {precision!r}; use float32 or float64")
+    for name, value in (("max_regions", max_regions), ("time_limit", time_limit)):
+        if not (isinstance(value, (int, float)) and value > 0):
+            raise UserError(f"{name} must be a positive number, not {value!r}")
+    reading = reading_of(model) if reading is None else reading
+    ref = reference_for(model, grammar, unknown_start, reading)
+    if not ref.checked:
+        raise UserError(f"none of the model's heads ({', '.join(model.heads)}) can be judged by grammar "
+                        f"{grammar.name!r}; heads are accept, next:SYMBOL or state:NAME of that grammar")
+    weights = sum(layer.weight_ih.size + layer.weight_hh.size for layer in model.layers) + model.head_weight.size
+    if weights > MAX_WEIGHTS:
+        return RegionProof(False, 0, 0, -math.inf, 0.0, precision, ref.checked, RegionFailure(
+            f"the network has {weights:,} weights, more than the {MAX_WEIGHTS:,} the region proof handles", "budget"),
+            ref.skipped)
+    explorer = _Explorer(model, grammar, ref, reading, precision, growth, slack, unknown_start)
+    return explorer.run(int(max_regions), float(time_limit))
+
+
+def region_layer(model: Model, grammar: Grammar, unknown_start: bool, reading: Reading, why_not_compiled: str,
+                 time_limit: float = 5.0) -> tuple[bool, str]:
+    """The proof layer of ``verify`` for models without a compiled certificate: (proven, one phrase)."""
+    proof = prove_regions(model, grammar, unknown_start, reading, time_limit=time_limit)
+    if proof.proven:
+        return True, proof.summary()
+    return False, f"not applicable ({why_not_compiled}); region proof: {proof.summary()}"
+
+
+class _Explorer:
+    def __init__(self, model: Model, grammar: Grammar, ref: Reference, reading: Reading, precision: str,
+                 growth: float, slack: float, unknown_start: bool) -> None:
+        self.model, self.grammar, self.ref, self.reading = model, grammar, ref, reading
+        self.precision = precision
+        self.net = IntervalNet(model, precision)
+        self.inner = reading.inner(model.alphabet)
+        self.symbols = reading.inner_index(model.alphabet)
+        self.start_symbol = model.alphabet.index(reading.start) if reading.start is not None else None
+        self.end_symbol = model.alphabet.index(reading.end) if reading.end is not None else None
+        self.growth, self.slack = growth, slack
+        self.t0 = time.perf_counter()
+        # regions: boxes, reference state, and the (parent, inner symbol) that made them
+        self.lo: list[np.ndarray] = []
+        self.hi: list[np.ndarray] = []
+        self.state: list[int] = []
+        self.parent: list[tuple[int, int]] = []
+        self.by_state: dict[int, _Boxes] = {}
+        self.margin = math.inf
+        self.sem = Semantics(grammar, unknown_start)
+
+    # --- outcome helpers ---
+    def word(self, region: int) -> tuple[str, ...]:
+        out = []
+        while region > 0:
+            region, a = self.parent[region]
+            out.append(self.inner[a])
+        return tuple(reversed(out))
+
+    def state_name(self, region: int) -> str:
+        """The reference state of a region, as the set of grammar states its words reach."""
+        return self.names(self.word(region))
+
+    def names(self, word: tuple[str, ...]) -> str:
+        """The set of grammar states ``word`` reaches, for messages."""
+        names = self.sem.state_names(word) if all(a in self.grammar.symbol_index for a in word) else set()
+        ordered = [s for s in self.grammar.states if s in names]
+        return "{" + ", ".join(ordered) + "}" if ordered else "{} (outside the grammar)"
+
+    def result(self, proven: bool, failure: RegionFailure | None = None) -> RegionProof:
+        return RegionProof(proven, len(self.lo), len(self.by_state), self.margin if proven else -math.inf,
+                           time.perf_counter() - self.t0, self.precision, self.ref.checked, failure, self.ref.skipped)
+
+    # --- the exploration ---
+    def run(self, max_regions: int, time_limit: float) -> RegionProof:
+        D = self.net.width
+        lo = hi = np.zeros((1, D))
+        if self.start_symbol is not None:
+            lo, hi = self.net.step(lo, hi, np.array([self.start_symbol]))
+        failure = self.add(lo[0], hi[0], self.ref.start, (-1, -1), exact=self.start_symbol is None)
+        if failure:
+            return self.result(False, failure)
+        frontier = [0]
+        K = len(self.inner)
+        while frontier:
+            if time.perf_counter() - self.t0 > time_limit:
+                return self.result(False, RegionFailure(
+                    f"the regions did not close within the time limit ({time_limit:g} s, {len(self.lo):,} regions)",
+                    "budget"))
+            regions = np.repeat(np.array(frontier), K)
+            inner = np.tile(np.arange(K), len(frontier))
+            img_lo, img_hi = self.net.step(np.stack([self.lo[r] for r in regions]),
+                                           np.stack([self.hi[r] for r in regions]), self.symbols[inner])
+            frontier = []
+            for k in range(len(regions)):
+                r, a = int(regions[k]), int(inner[k])
+                q = int(self.ref.table[self.state[r], a])
+                if self.covered(img_lo[k], img_hi[k], q):
+                    continue
+                if np.isnan(img_lo[k]).any() or np.isnan(img_hi[k]).any():
+                    return self.result(False, self.escape(r, a, q, img_lo[k], img_hi[k], "is undefined"))
+                if len(self.lo) >= max_regions:
+                    return self.result(False, self.escape(r, a, q, img_lo[k], img_hi[k],
+                                                          f"escapes all {max_regions:,} regions"))
+                failure = self.add(*self.widen(img_lo[k], img_hi[k], q), q, (r, a), exact=False)
+                if failure:
+                    return self.result(False, failure)
+                frontier.append(len(self.lo) - 1)
+        return self.result(True)
+
+    def covered(self, lo: np.ndarray, hi: np.ndarray, q: int) -> bool:
+        boxes = self.by_state.get(q)
+        return boxes is not None and boxes.cover(lo, hi)
+
+    def widen(self, lo: np.ndarray, hi: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray]:
+        """Widening: once state q has ``WIDEN_AFTER`` regions, an LSTM cell value that escapes all of them beyond
+        +-``WIDEN_AT`` (where tanh is flat) gets an infinite bound on that side, so that a cell that creeps
+        on forever (a forget gate near 1) still closes."""
+        boxes = self.by_state.get(q)
+        if boxes is None or boxes.n < WIDEN_AFTER or not self.net.unbounded.any():
+            return lo, hi
+        lo, hi = lo.copy(), hi.copy()
+        free = self.net.unbounded
+        hi[free & (hi > boxes.hi[:boxes.n].max(axis=0)) & (hi > WIDEN_AT)] = np.inf
+        lo[free & (lo < boxes.lo[:boxes.n].min(axis=0)) & (lo < -WIDEN_AT)] = -np.inf
+        return lo, hi
+
+    def add(self, lo: np.ndarray, hi: np.ndarray, q: int, parent: tuple[int, int], exact: bool
+            ) -> RegionFailure | None:
+        """Make a region around [lo, hi] (enlarged unless ``exact`` or the heads fail on the enlargement);
+        return the failure when a head cannot be decided on it."""
+        width = hi - lo
+        pad = self.growth * np.where(np.isfinite(width), width, 0.0) + self.slack
+        box = (lo, hi) if exact else (lo - pad, hi + pad)
+        ok, margin, where = self.heads_hold(*box, q)
+        if not ok and not exact:
+            box = (lo, hi)
+            ok, margin, where = self.heads_hold(lo, hi, q)
+        self.lo.append(box[0])
+        self.hi.append(box[1])
+        self.state.append(q)
+        self.parent.append(parent)
+        self.by_state.setdefault(q, _Boxes(len(lo))).add(*box)
+        if not ok:
+            return self.head_failure(len(self.lo) - 1, where)
+        self.margin = min(self.margin, margin)
+        return None
+
+    def heads_hold(self, lo: np.ndarray, hi: np.ndarray, q: int) -> tuple[bool, float, tuple[int, float, float]]:
+        """(every checked head decided on the box in reference state q, the smallest margin, (worst head, its
+        logit bounds))."""
+        lo2, hi2 = lo[None, :], hi[None, :]
+        if self.end_symbol is not None:
+            lo2, hi2 = self.net.step(lo2, hi2, np.array([self.end_symbol]))
+        llo, lhi = self.net.logits(lo2, hi2)
+        llo, lhi = llo[0, self.ref.columns], lhi[0, self.ref.columns]
+        signed = np.where(self.ref.truth[q], llo, -lhi)
+        if not signed.size:
+            return True, math.inf, (-1, 0.0, 0.0)
+        h = int(np.argmin(signed))
+        return bool(signed[h] > 0), float(signed[h]), (h, float(llo[h]), float(lhi[h]))
+
+    def head_failure(self, region: int, where: tuple[int, float, float]) -> RegionFailure:
+        h, llo, lhi = where
+        q = self.state[region]
+        word = self.word(region)
+        head = self.ref.checked[h]
+        expected = bool(self.ref.truth[q, h])
+        text = format_word(word, self.inner)
+        confirmed = self.confirm(word, h)
+        lead = (f"the network is wrong: after {text!r} ({len(word)} symbols), confirmed on the network, head {head} is "
+                f"{not expected}, expected {expected}" if confirmed else
+                f"head {head} should be {'positive' if expected else 'negative'} in state {self.state_name(region)}, "
+                f"but over the region reached by {text!r} ({len(word)} symbols) its logit lies in "
+                f"[{llo:.4g}, {lhi:.4g}]")
+        symbol = self.inner[self.parent[region][1]] if region else None
+        return RegionFailure(lead, "head", self.state_name(region), symbol, head, text, (llo, lhi), confirmed,
+                             _box(self.lo[region], self.hi[region]), word)
+
+    def confirm(self, word: tuple[str, ...], head: int) -> bool:
+        """Does the network itself give the wrong answer for ``head`` after ``word``?"""
+        net = Network(self.model, self.reading, np.float32 if self.precision == "float32" else np.float64)
+        index = {a: k for k, a in enumerate(self.inner)}
+        symbols = [index[a] for a in word]
+        if self.reading.final_only:
+            logit = net.final_logits([tuple(symbols)])[0]
+        else:
+            logit = net.walk(symbols)[-1]
+        q = self.ref.walk(symbols)[-1]
+        return bool((logit[self.ref.columns[head]] > 0) != self.ref.truth[q, head])
+
+    def escape(self, region: int, a: int, q: int, lo: np.ndarray, hi: np.ndarray, how: str) -> RegionFailure:
+        word = self.word(region)
+        width = float(np.max(hi - lo))
+        text = format_word(word, self.inner)
+        target = self.names(word + (self.inner[a],))
+        return RegionFailure(f"no closed set of regions: from state {self.state_name(region)}, the image "
+                             f"under {self.inner[a]!r} of the region reached by {text!r} ({len(word)} symbols) {how} "
+                             f"of state {target} (widest unit {width:.3g})",
+                             "escape", target, self.inner[a], None, text, None, False, _box(lo, hi),
+                             word + (self.inner[a],))
+
+
+class _Boxes:
+    """The boxes of one reference state, in arrays that grow by doubling."""
+
+    def __init__(self, width: int) -> None:
+        self.lo = np.empty((4, width))
+        self.hi = np.empty((4, width))
+        self.n = 0
+
+    def add(self, lo: np.ndarray, hi: np.ndarray) -> None:
+        if self.n == len(self.lo):
+            self.lo = np.concatenate([self.lo, np.empty_like(self.lo)])
+            self.hi = np.concatenate([self.hi, np.empty_like(self.hi)])
+        self.lo[self.n], self.hi[self.n] = lo, hi
+        self.n += 1
+
+    def cover(self, lo: np.ndarray, hi: np.ndarray) -> bool:
+        """Does one box contain [lo, hi]?"""
+        return bool(((lo >= self.lo[:self.n]) & (hi <= self.hi[:self.n])).all(axis=1).any())
+
+
+def _box(lo: np.ndarray, hi: np.ndarray) -> list[tuple[float, float]]:
+    return [(float(a), float(b)) for a, b in zip(lo, hi)]

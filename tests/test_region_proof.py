@@ -1,0 +1,280 @@
+"""The region proof of trained networks: sound interval steps, proofs of trained and hand-built networks, and no
+false proofs (long-length drift, random and under-trained networks), each cross-checked by running the network
+against the grammar's own semantics (tests.oracle)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fsm_lstm.certified_training import train_certified
+from fsm_lstm.cli import main
+from fsm_lstm.grammar_files import load_grammar
+from fsm_lstm.interval_step import IntervalNet
+from fsm_lstm.model import Layer, Model, save_model
+from fsm_lstm.queries import Network
+from fsm_lstm.reading import Reading
+from fsm_lstm.region_proof import prove_regions
+from fsm_lstm.runtime import Stepper, run
+from fsm_lstm.train import TrainConfig, train
+from fsm_lstm.verify import judge
+from tests.oracle import accepts, next_symbols, step
+
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+
+
+def random_model(cell: str, hidden: int, layers: int, scale: float, seed: int, alphabet=("0", "1")) -> Model:
+    rng = np.random.default_rng(seed)
+    G = GATES[cell]
+    made, inputs = [], len(alphabet)
+    for _ in range(layers):
+        made.append(Layer(*(rng.normal(0, scale, shape).astype(np.float32)
+                            for shape in ((G * hidden, inputs), (G * hidden, hidden), (G * hidden,), (G * hidden,)))))
+        inputs = hidden
+    return Model(layers=tuple(made), head_weight=rng.normal(0, scale, (1, hidden)).astype(np.float32),
+                 head_bias=rng.normal(0, scale, 1).astype(np.float32), alphabet=alphabet, heads=("accept",),
+                 cell=cell)
+
+
+# ----- the interval step contains what the runtime computes ---------------------------------------
+@settings(max_examples=40, deadline=None)
+@given(cell=st.sampled_from(["lstm", "gru", "rnn"]), layers=st.integers(1, 2), hidden=st.integers(1, 6),
+       scale=st.floats(0.1, 4.0), radius=st.floats(0.0, 0.5), seed=st.integers(0, 2**16))
+def test_the_interval_image_contains_every_float32_step_from_the_box(cell, layers, hidden, scale, radius, seed):
+    model = random_model(cell, hidden, layers, scale, seed)
+    net = IntervalNet(model)
+    network = Network(model, Reading())
+    rng = np.random.default_rng(seed)
+    centre = rng.uniform(-1, 1, network.start.size).astype(np.float32)
+    lo, hi = (centre - radius).astype(np.float64), (centre + radius).astype(np.float64)
+    points = rng.uniform(lo, hi, (200, lo.size)).astype(np.float32)
+    points[:2] = [lo.astype(np.float32), hi.astype(np.float32)]
+    points = np.clip(points, lo, hi).astype(np.float32)
+    points = points[((points >= lo) & (points <= hi)).all(axis=1)]
+    for a in range(2):
+        img_lo, img_hi = net.step(lo[None], hi[None], np.array([a]))
+        after = network.step(points, np.full(len(points), a)).astype(np.float64)
+        assert (after >= img_lo).all() and (after <= img_hi).all()
+        llo, lhi = net.logits(lo[None], hi[None])
+        logits = network.logits(points).astype(np.float64)
+        assert (logits >= llo).all() and (logits <= lhi).all()
+
+
+# ----- a network derived by hand --------------------------------------------------------------------
+def tomita1_rnn(drift: float = 0.0) -> Model:
+    """Two tanh units for 1* (tomita1), derived by hand. Unit 0: h' = tanh(4h + 6 [read 0] - 2 [read 1]); a 1
+    keeps it near -1 (tanh(-2) = -0.96 from 0, then lower), a 0 sends it above 0.96 from anywhere in [-1, 1] and
+    it stays there, since tanh(4 * 0.96 - 2) > 0.9. Unit 1: h' = tanh(h + drift [read 1]) stays exactly 0 when
+    drift = 0. Head: accept = 0.5 - 5 h0 - 200 h1, at least 5.3 while alive, at most -4.3 once dead (h1 = 0).
+    A small drift makes h1 creep up by about ``drift`` per 1, until the head flips."""
+    layer = Layer(np.array([[6.0, -2.0], [0.0, drift]], np.float32), np.array([[4.0, 0.0], [0.0, 1.0]], np.float32),
+                  np.zeros(2, np.float32), np.zeros(2, np.float32))
+    return Model(layers=(layer,), head_weight=np.array([[-5.0, -200.0]], np.float32),
+                 head_bias=np.array([0.5], np.float32), alphabet=("0", "1"), heads=("accept",), cell="rnn")
+
+
+def first_failure(model: Model, grammar, word: tuple[str, ...]) -> int | None:
+    """The first prefix length at which the network's accept disagrees with the oracle, by running it."""
+    symbols = np.array([[model.alphabet.index(a) for a in word]], dtype=np.int64).reshape(1, len(word))
+    said = run(model, symbols).heads[:, 0, model.heads.index("accept")] > 0
+    for t in range(len(word) + 1):
+        if said[t] != accepts(grammar, word[:t]):
+            return t
+    return None
+
+
+def test_the_hand_derived_tomita1_network_is_proven():
+    proof = prove_regions(tomita1_rnn(), load_grammar("tomita1"))
+    assert proof.proven, proof.summary()
+    assert proof.summary() == f"proven for every length (trained network, {proof.regions} regions)"
+
+
+def slow_drift(model_of, grammar, word_of, lo: float, hi: float, least: int = 60, most: int = 2000):
+    """Bisect a parameter between ``lo`` (right on word_of(most)) and ``hi`` (wrong on it) until the network first
+    fails at a length in [least, most]; returns (model, that length)."""
+    assert first_failure(model_of(lo), grammar, word_of(most)) is None
+    assert first_failure(model_of(hi), grammar, word_of(most)) is not None
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        t = first_failure(model_of(mid), grammar, word_of(most))
+        if t is not None and least <= t:
+            return model_of(mid), t
+        lo, hi = (mid, hi) if t is None else (lo, mid)
+    raise AssertionError("no drift found")
+
+
+def test_a_drift_that_breaks_1_star_after_60_ones_is_refused():
+    """One input weight of the proven network, moved from 0 by a hair, makes unit 1 creep up with every 1 until
+    the head flips; bisection on the weight puts the flip beyond 60 ones."""
+    g = load_grammar("tomita1")
+    model, t = slow_drift(tomita1_rnn, g, lambda n: ("1",) * n, 0.0, 0.01)
+    assert t >= 60
+    assert judge(model, None, g, max_len=10, examples=0).status == "agrees"  # short strings do not show it
+    proof = prove_regions(model, g)
+    assert not proof.proven
+    assert proof.failure.kind in ("head", "escape", "budget")
+
+
+# ----- trained networks -----------------------------------------------------------------------------
+def oracle_disagrees(model: Model, grammar, word: tuple[str, ...]) -> int | None:
+    """The first prefix length where a head of the network (run in float32) differs from the set-based oracle."""
+    symbols = np.array([model.alphabet.index(a) for a in word], dtype=np.int64).reshape(1, len(word))
+    said = run(model, symbols).heads[:, 0, :] > 0
+    states = {grammar.start}
+    for t in range(len(word) + 1):
+        if t:
+            states = step(grammar, states, word[t - 1])
+        for k, label in enumerate(model.heads):
+            expected = (bool(states & grammar.accept) if label == "accept"
+                        else label[5:] in next_symbols(grammar, states))
+            if said[t, k] != expected:
+                return t
+    return None
+
+
+def pumped(alphabet, most: int = 2000):
+    """Strings of up to ``most`` symbols: a short prefix, then a short loop repeated, then a short tail."""
+    part = st.lists(st.sampled_from(alphabet), max_size=6).map(tuple)
+    loop = st.lists(st.sampled_from(alphabet), min_size=1, max_size=5).map(tuple)
+    return st.tuples(part, loop, part, st.integers(1, most)).map(
+        lambda p: (p[0] + p[1] * (p[3] // len(p[1])) + p[2])[:most])
+
+
+def cross_check(model: Model, grammar, examples: int = 30) -> None:
+    """What a proof claims, checked another way: every string up to length 10, then pumped 2,000-symbol
+    strings against the oracle."""
+    verdict = judge(model, None, grammar, max_len=10, examples=0)
+    assert verdict.status != "fails", verdict.text
+
+    @settings(max_examples=examples, deadline=None, database=None)
+    @given(word=pumped(grammar.alphabet))
+    def agrees(word):
+        assert oracle_disagrees(model, grammar, word) is None
+
+    agrees()
+
+
+CERTIFIABLE = [("parity", "lstm", 8), ("tomita2", "gru", 6), ("tomita1", "rnn", 6), ("tomita2", "rnn", 6)]
+
+
+@pytest.fixture(scope="module")
+def certified():
+    """Networks trained by gradient descent with --certify (fixed seeds), by (grammar, cell)."""
+    out = {}
+    for name, cell, hidden in CERTIFIABLE:
+        g = load_grammar(name)
+        config = TrainConfig(task="accept", cell=cell, hidden=hidden, samples=800, epochs=40, seed=0)
+        out[name, cell] = train_certified(g, config)
+    return out
+
+
+@pytest.mark.parametrize("name,cell", [(n, c) for n, c, _ in CERTIFIABLE])
+def test_trained_networks_are_proven_and_the_proof_survives_cross_checks(certified, name, cell):
+    model, result = certified[name, cell]
+    g = load_grammar(name)
+    assert result.proof.proven, result.proof.summary()
+    again = prove_regions(model, g)  # the model as returned, not the one inside the loop
+    assert again.proven and again.regions == result.proof.regions
+    cross_check(model, g)
+    assert judge(model, None, g, max_len=6, examples=20).status == "proven"
+
+
+def with_spare_unit(model: Model, symbol: str, drift: float, head_gain: float) -> Model:
+    """The trained RNN plus one unit that reads nothing but itself (self-weight 0.9) and ``drift`` times
+    ``symbol``; no other unit reads it, and the accept head weighs it by -head_gain. With drift 0 it stays 0;
+    with a drift it creeps towards a level near tanh(10 drift), ever more slowly, which a drift tuned to the
+    head's margin reaches only after many steps."""
+    layer = model.layers[0]
+    H = layer.hidden_size
+    w_ih = np.vstack([layer.weight_ih, np.zeros((1, layer.weight_ih.shape[1]), np.float32)])
+    w_ih[H, model.alphabet.index(symbol)] = drift
+    w_hh = np.zeros((H + 1, H + 1), np.float32)
+    w_hh[:H, :H] = layer.weight_hh
+    w_hh[H, H] = 0.9
+    grow = lambda b: np.concatenate([b, np.zeros(1, np.float32)])  # noqa: E731
+    head = np.hstack([model.head_weight, np.full((1, 1), -head_gain, np.float32)])
+    return Model(layers=(Layer(w_ih, w_hh, grow(layer.bias_ih), grow(layer.bias_hh)),), head_weight=head,
+                 head_bias=model.head_bias, alphabet=model.alphabet, heads=model.heads, cell="rnn")
+
+
+def test_a_certified_trained_network_with_a_slow_drift_is_refused(certified):
+    """The proven trained tomita1 RNN, widened by a spare unit that changes nothing (still proven); then one weight
+    of it moves from 0 by a hair, and the network breaks only after more than 60 symbols of a loop."""
+    model, _ = certified["tomita1", "rnn"]
+    g = load_grammar("tomita1")
+    assert prove_regions(with_spare_unit(model, "1", 0.0, 100.0), g).proven
+    broken, t = slow_drift(lambda d: with_spare_unit(model, "1", d, 100.0), g, lambda n: ("1",) * n, 0.0, 0.1)
+    assert t >= 60 and oracle_disagrees(broken, g, ("1",) * 2000) == t
+    assert judge(broken, None, g, max_len=10, examples=0).status == "agrees"
+    assert not prove_regions(broken, g).proven
+
+
+# ----- no false proofs: random and under-trained networks ---------------------------------------------
+@settings(max_examples=25, deadline=None)
+@given(cell=st.sampled_from(["lstm", "gru", "rnn"]), hidden=st.integers(1, 8), layers=st.integers(1, 2),
+       scale=st.floats(0.05, 6.0), seed=st.integers(0, 2**16))
+def test_random_networks_are_never_proven(cell, hidden, layers, scale, seed):
+    model = random_model(cell, hidden, layers, scale, seed)
+    for name in ("parity", "tomita3"):
+        assert not prove_regions(model, load_grammar(name), max_regions=500, time_limit=2.0).proven
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_under_trained_networks_are_not_proven(cell):
+    g = load_grammar("parity")
+    model, result = train(g, TrainConfig(task="accept", cell=cell, hidden=6, samples=200, epochs=1, seed=3))
+    assert result.accuracy < 1.0
+    proof = prove_regions(model, g, max_regions=500, time_limit=2.0)
+    assert not proof.proven and proof.failure is not None
+
+
+# ----- the command line ----------------------------------------------------------------------------------
+def test_certify_prints_the_proof_and_the_failure(tmp_path, capsys):
+    good = tmp_path / "good.npz"
+    bad = tmp_path / "bad.npz"
+    save_model(tomita1_rnn(), good)
+    save_model(tomita1_rnn(0.01), bad)
+    assert main(["certify", str(good), "--grammar", "tomita1"]) == 0
+    assert capsys.readouterr().out.startswith("proven for every length (trained network, ")
+    assert main(["certify", str(bad), "--grammar", "tomita1"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("not proven: ") and "head accept" in out
+    assert main(["certify", str(bad)]) == 2
+    assert "--grammar" in capsys.readouterr().err
+
+
+def test_the_workbook_guide_says_which_proof_a_trained_model_records(certified, tmp_path):
+    from openpyxl import load_workbook
+
+    from fsm_lstm.sheets import write_workbook
+
+    model, result = certified["tomita1", "rnn"]
+    assert model.extra["proof"]["proven"] and model.extra["proof"]["regions"] == result.proof.regions
+    path = tmp_path / "t1.xlsx"
+    write_workbook(model, path, "111", steps=5)
+    guide = [c.value for c in load_workbook(path)["Guide"]["A"] if c.value]
+    assert any("region proof held against grammar 'tomita1'" in line and result.proof.summary() in line
+               for line in guide)
+    write_workbook(random_model("rnn", 3, 1, 1.0, 0), path, "111", steps=5)
+    guide = [c.value for c in load_workbook(path)["Guide"]["A"] if c.value]
+    assert "The file records no proof: trained networks are proven only by the region proof." in guide
+
+
+def test_word_classifiers_are_proven_with_their_markers():
+    """The hand-derived 1* network read as a word classifier framed by markers: '<' resets nothing (weight 0),
+    '>' is read after the word and keeps unit 0's side (tanh(4h) keeps the sign and pushes it to saturation)."""
+    base = tomita1_rnn()
+    layer = base.layers[0]
+    w_ih = np.hstack([layer.weight_ih, np.zeros((2, 2), np.float32)])
+    model = Model(layers=(Layer(w_ih, layer.weight_hh, layer.bias_ih, layer.bias_hh),), head_weight=base.head_weight,
+                  head_bias=base.head_bias, alphabet=("0", "1", "<", ">"), heads=("accept",), cell="rnn",
+                  extra={"final_only": True, "start_marker": "<", "end_marker": ">"})
+    g = load_grammar("tomita1")
+    proof = prove_regions(model, g)
+    assert proof.proven, proof.summary()
+    net = Network(model, Reading(True, "<", ">"))
+    words = [(), ("1",), ("0",), ("1", "1", "0"), ("1",) * 30]
+    said = net.final_logits([tuple(int(a) for a in w) for w in words])[:, 0] > 0
+    assert list(said) == [accepts(g, w) for w in words]
