@@ -132,6 +132,63 @@ class _Configs:
 
 def _configurations(g: Grammar, sem: Semantics, limit: int) -> _Configs:
     """Breadth-first enumeration of the edge sets crossed by the last symbol."""
+    if g.is_deterministic and int(sem.initial.sum()) == 1:
+        return _dfa_configurations(g, sem, limit)
+    return _set_configurations(g, sem, limit)
+
+
+def _dfa_configurations(g: Grammar, sem: Semantics, limit: int) -> _Configs:
+    """:func:`_set_configurations` for a DFA with one initial state, whose configurations are single edges or
+    none, one breadth-first level at a time (the same numbering, shortest words and successors)."""
+    si, ai, K, n = g.state_index, g.symbol_index, len(g.alphabet), len(g.states)
+    E = len(g.transitions)
+    src = np.array([si[p] for p, _, _ in g.transitions], dtype=np.int64)
+    sym = np.array([ai[a] for _, a, _ in g.transitions], dtype=np.int64)
+    dst = np.array([si[q] for _, _, q in g.transitions] + [n], dtype=np.int64)  # key E: no edge, state n: none
+    out = np.full((n + 1, K), E, dtype=np.int64)
+    out[src, sym] = np.arange(E)
+    index = np.full(E + 1, -1, dtype=np.int64)
+    keys: list[np.ndarray] = []
+    parents: list[np.ndarray] = []
+    count = 0
+
+    def intern(cands: np.ndarray, owner: np.ndarray) -> np.ndarray:
+        """Number the candidates not met before, in order of first occurrence; return the new ids."""
+        nonlocal count
+        _, first_pos = np.unique(cands, return_index=True)
+        first_pos = np.sort(first_pos[index[cands[first_pos]] < 0])
+        if count + first_pos.size > limit:
+            raise _TooMany()
+        ids = np.arange(count, count + first_pos.size)
+        index[cands[first_pos]] = ids
+        keys.append(cands[first_pos])
+        parents.append(np.stack([owner[first_pos], first_pos % K], axis=1))
+        count += first_pos.size
+        return ids
+
+    start = int(np.flatnonzero(sem.initial)[0])
+    frontier = intern(out[start], np.full(K, -1))
+    first = index[out[start]]
+    succ = []
+    while frontier.size:
+        cands = out[dst[np.concatenate(keys)[frontier]]].reshape(-1)
+        frontier_new = intern(cands, np.repeat(frontier, K))
+        succ.append(index[cands].reshape(-1, K))
+        frontier = frontier_new
+    all_keys = np.concatenate(keys)
+    links = np.concatenate(parents)
+    words: list[tuple[str, ...]] = []
+    for parent, a in links.tolist():
+        words.append((words[parent] if parent >= 0 else ()) + (g.alphabet[a],))
+    edges = [() if k == E else (int(k),) for k in all_keys.tolist()]
+    real = all_keys < E
+    state_sets = sp.csr_array((np.ones(int(real.sum()), np.int8), dst[all_keys[real]],
+                               np.concatenate([[0], np.cumsum(real)])), shape=(count, n))
+    return _Configs(edges, words, np.concatenate(succ) if succ else np.zeros((0, K), np.int64), first, state_sets)
+
+
+def _set_configurations(g: Grammar, sem: Semantics, limit: int) -> _Configs:
+    """Breadth-first enumeration of the edge sets crossed by the last symbol, for any grammar."""
     si, ai = g.state_index, g.symbol_index
     dst = [si[q] for _, _, q in g.transitions]
     by_state_symbol: dict[tuple[int, int], list[int]] = {}
