@@ -233,6 +233,21 @@ class _TooMany(Exception):
     pass
 
 
+def _unique(a: np.ndarray) -> np.ndarray:
+    """np.unique of integers, by sorting (numpy's hash-based unique is many times slower on millions)."""
+    a = np.sort(a, kind="stable")
+    return a[np.concatenate([[True], a[1:] != a[:-1]])] if a.size else a
+
+
+def _member(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """np.isin(a, b) for integers, by sorting ``b`` and searching."""
+    b = np.sort(np.asarray(b).ravel())
+    if not b.size:
+        return np.zeros(np.shape(a), bool)
+    pos = np.minimum(np.searchsorted(b, a), b.size - 1)
+    return b[pos] == a
+
+
 # ----- the proof ----------------------------------------------------------------------------
 def certificate_grammar(model: Model, reference: Grammar | None = None) -> tuple[Grammar | None, str]:
     """The grammar the certificate of ``model`` is computed against (the one it was compiled from), if the
@@ -327,7 +342,7 @@ class _Prover:
         self.RA = np.bincount(self.nz_rows, weights=np.abs(values), minlength=rows)
         self.gamma = self._gamma(np.bincount(self.nz_rows, minlength=rows) + 3)
         self.started = np.array(started_units, dtype=np.int64)
-        at_started = np.isin(self.nz_cols, self.started)
+        at_started = _member(self.nz_cols, self.started)
         self.W_st = np.bincount(self.nz_rows[at_started], weights=values[at_started], minlength=rows)
         self.A_st = np.bincount(self.nz_rows[at_started], weights=np.abs(values[at_started]), minlength=rows)
         is_started = np.zeros(H, bool)
@@ -364,7 +379,7 @@ class _Prover:
         cfg_ptr = np.cumsum([0] + [len(u) for u in self.cfg_units])
         cfg_flat = np.array([u for units in self.cfg_units for u in units], dtype=np.int64)
         # units fed by each unit's column (any gate row with a non-zero weight on it)
-        fed = np.unique(self.nz_cols.astype(np.int64) * H + self.nz_rows % H)
+        fed = _unique(self.nz_cols.astype(np.int64) * H + self.nz_rows % H)
         fed_ptr = np.searchsorted(fed // H, np.arange(H + 1))
         fed_units = fed % H
 
@@ -385,12 +400,12 @@ class _Prover:
         bp, bu = pairs_of(base_k, base_u)
         succ = cfg.succ.reshape(-1)
         sp, su = expand(cfg_ptr, cfg_flat, succ)
-        keys = np.unique(np.concatenate([bp * H + bu, sp * H + su]))
+        keys = _unique(np.concatenate([bp * H + bu, sp * H + su]))
         self.e_pair, self.e_unit = keys // H, keys % H
-        is_started = np.isin(self.e_unit, self.started)
+        is_started = _member(self.e_unit, self.started)
         own_keys = np.repeat(k_own * K, K) + np.tile(np.arange(K), k_own.size)
-        self.e_prev_on = np.isin(keys, own_keys * H + np.repeat(u_own, K)) | is_started
-        self.e_next_on = np.isin(keys, sp * H + su) | is_started
+        self.e_prev_on = _member(keys, own_keys * H + np.repeat(u_own, K)) | is_started
+        self.e_next_on = _member(keys, sp * H + su) | is_started
         self.e_sym = self.e_pair % K
         # sums of the configuration's columns at each entry's four gate rows
         width = max(int(np.diff(cfg_ptr).max(initial=0)), 1)
@@ -576,7 +591,7 @@ class _Prover:
         mid, rad = (on[2] + on[3]) / 2, (on[3] - on[2]) / 2
         omid, orad = (off[2] + off[3]) / 2, (off[3] - off[2]) / 2
         mag, omag = max(abs(on[2]), abs(on[3])), max(abs(off[2]), abs(off[3]))
-        at_started = np.isin(h_cols, self.started)
+        at_started = _member(h_cols, self.started)
         row_w = np.bincount(h_rows, weights=h_vals, minlength=M)
         row_a = np.bincount(h_rows, weights=np.abs(h_vals), minlength=M)
         started_w = np.bincount(h_rows[at_started], weights=h_vals[at_started], minlength=M)
@@ -608,11 +623,11 @@ class _Prover:
         states = sp.coo_array(self.cfg.states)
         true_heads = head_of_state[states.col]
         keep = true_heads >= 0
-        true_keys = np.unique(states.row[keep].astype(np.int64) * M + true_heads[keep])
+        true_keys = _unique(states.row[keep].astype(np.int64) * M + true_heads[keep])
         other = np.flatnonzero(~state_heads)
         other_keys = (np.arange(n_cfg, dtype=np.int64)[:, None] * M + other[None, :]).ravel()
         p_keys = P.row.astype(np.int64) * M + P.col
-        keys = np.unique(np.concatenate([p_keys, true_keys, other_keys]))
+        keys = _unique(np.concatenate([p_keys, true_keys, other_keys]))
         k_of, h_of = keys // M, keys % M
         order = np.argsort(p_keys)
         col_w = _values_at(p_keys[order], P.data[order], keys)
