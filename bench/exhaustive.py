@@ -111,6 +111,7 @@ def main() -> None:
         return
     print("compiled Reber (7 symbols), every string up to the length; fresh process per row")
     print(f"{'walk':<44} {'length':>6} {'seconds':>8} {'prefixes run':>13} {'distinct':>9} {'peak RSS MB':>11}")
+    print("(peak RSS of the process that runs the walk; with Dask, of the client, the workers aside)")
     for label, L, merge, workers in (("merged (default)", 8, True, 0), ("not merged (--no-merge)", 8, False, 0),
                                      ("merged (default)", 12, True, 0),
                                      ("not merged, Dask LocalCluster, 1 worker", 8, False, 1),

@@ -135,6 +135,63 @@ class _Configs:
 
 def _configurations(g: Grammar, sem: Semantics, limit: int) -> _Configs:
     """Breadth-first enumeration of the edge sets crossed by the last symbol."""
+    if g.is_deterministic and int(sem.initial.sum()) == 1:
+        return _dfa_configurations(g, sem, limit)
+    return _set_configurations(g, sem, limit)
+
+
+def _dfa_configurations(g: Grammar, sem: Semantics, limit: int) -> _Configs:
+    """:func:`_set_configurations` for a DFA with one initial state, whose configurations are single edges or
+    none, one breadth-first level at a time (the same numbering, shortest words and successors)."""
+    si, ai, K, n = g.state_index, g.symbol_index, len(g.alphabet), len(g.states)
+    E = len(g.transitions)
+    src = np.array([si[p] for p, _, _ in g.transitions], dtype=np.int64)
+    sym = np.array([ai[a] for _, a, _ in g.transitions], dtype=np.int64)
+    dst = np.array([si[q] for _, _, q in g.transitions] + [n], dtype=np.int64)  # key E: no edge, state n: none
+    out = np.full((n + 1, K), E, dtype=np.int64)
+    out[src, sym] = np.arange(E)
+    index = np.full(E + 1, -1, dtype=np.int64)
+    keys: list[np.ndarray] = []
+    parents: list[np.ndarray] = []
+    count = 0
+
+    def intern(cands: np.ndarray, owner: np.ndarray) -> np.ndarray:
+        """Number the candidates not met before, in order of first occurrence; return the new ids."""
+        nonlocal count
+        _, first_pos = np.unique(cands, return_index=True)
+        first_pos = np.sort(first_pos[index[cands[first_pos]] < 0])
+        if count + first_pos.size > limit:
+            raise _TooMany()
+        ids = np.arange(count, count + first_pos.size)
+        index[cands[first_pos]] = ids
+        keys.append(cands[first_pos])
+        parents.append(np.stack([owner[first_pos], first_pos % K], axis=1))
+        count += first_pos.size
+        return ids
+
+    start = int(np.flatnonzero(sem.initial)[0])
+    frontier = intern(out[start], np.full(K, -1))
+    first = index[out[start]]
+    succ = []
+    while frontier.size:
+        cands = out[dst[np.concatenate(keys)[frontier]]].reshape(-1)
+        frontier_new = intern(cands, np.repeat(frontier, K))
+        succ.append(index[cands].reshape(-1, K))
+        frontier = frontier_new
+    all_keys = np.concatenate(keys)
+    links = np.concatenate(parents)
+    words: list[tuple[str, ...]] = []
+    for parent, a in links.tolist():
+        words.append((words[parent] if parent >= 0 else ()) + (g.alphabet[a],))
+    edges = [() if k == E else (int(k),) for k in all_keys.tolist()]
+    real = all_keys < E
+    state_sets = sp.csr_array((np.ones(int(real.sum()), np.int8), dst[all_keys[real]],
+                               np.concatenate([[0], np.cumsum(real)])), shape=(count, n))
+    return _Configs(edges, words, np.concatenate(succ) if succ else np.zeros((0, K), np.int64), first, state_sets)
+
+
+def _set_configurations(g: Grammar, sem: Semantics, limit: int) -> _Configs:
+    """Breadth-first enumeration of the edge sets crossed by the last symbol, for any grammar."""
     si, ai = g.state_index, g.symbol_index
     dst = [si[q] for _, _, q in g.transitions]
     by_state_symbol: dict[tuple[int, int], list[int]] = {}
@@ -177,6 +234,21 @@ def _configurations(g: Grammar, sem: Semantics, limit: int) -> _Configs:
 
 class _TooMany(Exception):
     pass
+
+
+def _unique(a: np.ndarray) -> np.ndarray:
+    """np.unique of integers, by sorting (numpy's hash-based unique is many times slower on millions)."""
+    a = np.sort(a, kind="stable")
+    return a[np.concatenate([[True], a[1:] != a[:-1]])] if a.size else a
+
+
+def _member(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """np.isin(a, b) for integers, by sorting ``b`` and searching."""
+    b = np.sort(np.asarray(b).ravel())
+    if not b.size:
+        return np.zeros(np.shape(a), bool)
+    pos = np.minimum(np.searchsorted(b, a), b.size - 1)
+    return b[pos] == a
 
 
 # ----- the proof ----------------------------------------------------------------------------
@@ -285,7 +357,7 @@ class _Prover:
         self.RA = np.bincount(self.nz_rows, weights=np.abs(values), minlength=rows)
         self.gamma = self._gamma(np.bincount(self.nz_rows, minlength=rows) + 3)
         self.started = np.array(started_units, dtype=np.int64)
-        at_started = np.isin(self.nz_cols, self.started)
+        at_started = _member(self.nz_cols, self.started)
         self.W_st = np.bincount(self.nz_rows[at_started], weights=values[at_started], minlength=rows)
         self.A_st = np.bincount(self.nz_rows[at_started], weights=np.abs(values[at_started]), minlength=rows)
         is_started = np.zeros(H, bool)
@@ -322,7 +394,7 @@ class _Prover:
         cfg_ptr = np.cumsum([0] + [len(u) for u in self.cfg_units])
         cfg_flat = np.array([u for units in self.cfg_units for u in units], dtype=np.int64)
         # units fed by each unit's column (any gate row with a non-zero weight on it)
-        fed = np.unique(self.nz_cols.astype(np.int64) * H + self.nz_rows % H)
+        fed = _unique(self.nz_cols.astype(np.int64) * H + self.nz_rows % H)
         fed_ptr = np.searchsorted(fed // H, np.arange(H + 1))
         fed_units = fed % H
 
@@ -343,12 +415,12 @@ class _Prover:
         bp, bu = pairs_of(base_k, base_u)
         succ = cfg.succ.reshape(-1)
         sp, su = expand(cfg_ptr, cfg_flat, succ)
-        keys = np.unique(np.concatenate([bp * H + bu, sp * H + su]))
+        keys = _unique(np.concatenate([bp * H + bu, sp * H + su]))
         self.e_pair, self.e_unit = keys // H, keys % H
-        is_started = np.isin(self.e_unit, self.started)
+        is_started = _member(self.e_unit, self.started)
         own_keys = np.repeat(k_own * K, K) + np.tile(np.arange(K), k_own.size)
-        self.e_prev_on = np.isin(keys, own_keys * H + np.repeat(u_own, K)) | is_started
-        self.e_next_on = np.isin(keys, sp * H + su) | is_started
+        self.e_prev_on = _member(keys, own_keys * H + np.repeat(u_own, K)) | is_started
+        self.e_next_on = _member(keys, sp * H + su) | is_started
         self.e_sym = self.e_pair % K
         # sums of the configuration's columns at each entry's four gate rows
         width = max(int(np.diff(cfg_ptr).max(initial=0)), 1)
@@ -534,7 +606,7 @@ class _Prover:
         mid, rad = (on[2] + on[3]) / 2, (on[3] - on[2]) / 2
         omid, orad = (off[2] + off[3]) / 2, (off[3] - off[2]) / 2
         mag, omag = max(abs(on[2]), abs(on[3])), max(abs(off[2]), abs(off[3]))
-        at_started = np.isin(h_cols, self.started)
+        at_started = _member(h_cols, self.started)
         row_w = np.bincount(h_rows, weights=h_vals, minlength=M)
         row_a = np.bincount(h_rows, weights=np.abs(h_vals), minlength=M)
         started_w = np.bincount(h_rows[at_started], weights=h_vals[at_started], minlength=M)
@@ -566,11 +638,11 @@ class _Prover:
         states = sp.coo_array(self.cfg.states)
         true_heads = head_of_state[states.col]
         keep = true_heads >= 0
-        true_keys = np.unique(states.row[keep].astype(np.int64) * M + true_heads[keep])
+        true_keys = _unique(states.row[keep].astype(np.int64) * M + true_heads[keep])
         other = np.flatnonzero(~state_heads)
         other_keys = (np.arange(n_cfg, dtype=np.int64)[:, None] * M + other[None, :]).ravel()
         p_keys = P.row.astype(np.int64) * M + P.col
-        keys = np.unique(np.concatenate([p_keys, true_keys, other_keys]))
+        keys = _unique(np.concatenate([p_keys, true_keys, other_keys]))
         k_of, h_of = keys // M, keys % M
         order = np.argsort(p_keys)
         col_w = _values_at(p_keys[order], P.data[order], keys)

@@ -26,7 +26,9 @@ from .model import Layer, Model
 from .sparse_weights import as_csr, dense, for_products, is_sparse
 from .threads import blas_threads
 
-__all__ = ["Stepper", "Trace", "head_logits", "run", "state_rows"]
+__all__ = ["HEAD_BLOCK", "Stepper", "Trace", "head_logits", "run", "state_rows"]
+
+HEAD_BLOCK = 1 << 15  # rows of h turned into head logits at once
 
 
 
@@ -239,8 +241,16 @@ def _run(model: Model, strings: np.ndarray, dtype: type, record: bool) -> Trace:
         all_g.append(gates)
         values = hs
     steps, batch, width = values.shape
-    heads = head_logits(model.head_weight, values.reshape(-1, width), dtype) + model.head_bias.astype(dtype)
-    heads = heads.reshape(steps, batch, -1)
+    weight, bias = for_products(model.head_weight), model.head_bias.astype(dtype)
+    if is_sparse(weight):
+        heads = (head_logits(weight, values.reshape(-1, width), dtype) + bias).reshape(steps, batch, -1)
+    else:  # in blocks of steps, written in place: no full-size temporaries
+        w_t = np.ascontiguousarray(weight.astype(dtype).T)
+        heads = np.empty((steps, batch, len(bias)), dtype=dtype)
+        block = max(1, HEAD_BLOCK // max(1, batch))
+        for t in range(0, steps, block):
+            np.matmul(values[t:t + block], w_t, out=heads[t:t + block])
+            heads[t:t + block] += bias
     if not record:
         return Trace(heads=heads)
     return Trace(heads=heads, gates=all_g, c=all_c, h=all_h)  # type: ignore[arg-type]

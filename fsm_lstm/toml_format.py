@@ -153,7 +153,7 @@ _SHORT = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r", '"': 
 def _q(s: str) -> str:
     """``s`` as a TOML basic string: quotes, backslashes and control characters (DEL too) escaped; a lone
     surrogate, which TOML cannot hold, is refused."""
-    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in s):
+    if not s.isascii() and any(0xD800 <= ord(ch) <= 0xDFFF for ch in s):
         raise GrammarError(f"{s[:60]!r} contains a lone surrogate, which a grammar file cannot hold; rename it")
     return '"' + _CONTROL.sub(lambda m: _SHORT.get(m.group()) or f"\\u{ord(m.group()):04X}", s) + '"'
 

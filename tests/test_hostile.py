@@ -412,11 +412,17 @@ def test_array_limit_is_configurable_and_documented_in_the_message(tmp_path, mon
     assert "676 float32 numbers" in err and not (tmp_path / "x.npz").exists()
 
 
-def test_compile_refuses_a_network_too_large_with_the_figure(tmp_path):
+def test_compile_writes_a_large_network_sparse_and_refuses_one_too_large_with_the_figure(tmp_path):
     grammar = random_dfa(tmp_path / "big.toml", 10_000)
+    # dense, weight_hh would be 4H x H = 6 billion numbers; sparse, it fits in the same address-space limit
     code, err, seconds, rss = run_limited(["compile", grammar, "-o", tmp_path / "big.npz"])
-    assert code == 2 and "weight_hh alone is 4H x H" in err and "GiB" in err, err
-    assert not (tmp_path / "big.npz").exists()
+    assert code == 0, err
+    with np.load(tmp_path / "big.npz") as data:
+        assert "weight_hh_l0.indptr" in data.files and "weight_hh_l0" not in data.files
+    code, err, seconds, rss = run_limited(["compile", grammar, "-o", tmp_path / "big2.npz"],
+                                          env={"FSM_LSTM_MAX_ARRAY": "100000"})
+    assert code == 2 and "weight_ih is 4H x K" in err and "100,000" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "big2.npz").exists()
 
 
 def test_sheet_steps_over_the_limit_are_refused_with_the_figure(tmp_path):

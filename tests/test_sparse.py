@@ -8,6 +8,8 @@ import json
 import tracemalloc
 import zipfile
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -228,3 +230,25 @@ def test_export_refuses_a_model_too_large_to_make_dense(tmp_path, capsys, monkey
 
     back = load_torch(tmp_path / "m.pt")
     np.testing.assert_array_equal(back.layers[0].weight_hh, model.layers[0].weight_hh.toarray())
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10**6), states=st.integers(1, 60), symbols=st.integers(1, 4),
+       density=st.sampled_from([0.3, 0.7, 1.0]))
+def test_the_dfa_enumeration_of_configurations_matches_the_general_one(seed, states, symbols, density):
+    """The certificate's level-at-a-time enumeration for DFAs numbers configurations, words and successors
+    exactly as the general one-at-a-time enumeration does."""
+    import importlib
+
+    from fsm_lstm.compiler import prepare
+    from fsm_lstm.semantics import Semantics
+
+    certify_module = importlib.import_module("fsm_lstm.certify")
+    g = prepare(random_dfa(np.random.default_rng(seed), states, symbols, density=density))
+    sem = Semantics(g)
+    fast = certify_module._dfa_configurations(g, sem, 10**6)
+    slow = certify_module._set_configurations(g, sem, 10**6)
+    assert fast.edges == slow.edges and fast.words == slow.words
+    np.testing.assert_array_equal(fast.succ, slow.succ)
+    np.testing.assert_array_equal(fast.first, slow.first)
+    assert (fast.states != slow.states).nnz == 0
