@@ -264,6 +264,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                          layers=args.layers, epochs=args.epochs, samples=args.samples, lengths=(lo, hi), seed=args.seed,
                          learning_rate=args.lr, batch=args.batch, final_only=args.final_only,
                          start_marker=args.start_marker, end_marker=args.end_marker, threads=args.threads)
+    if not 0 <= args.min_accuracy <= 1:
+        raise UserError(f"--min-accuracy takes a share between 0 and 1, not {args.min_accuracy}")
     check_config(g, config)  # before anything is written
     if args.certify:
         return _train_certified(g, config, args.output)
@@ -279,6 +281,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"wrote {args.output}: {config.layers} x {config.hidden} {config.cell.upper()}, heads {' '.join(model.heads)}"
           f"{f' (word classifier, {marks})' if marks else ''}; {result.epochs} epochs in {result.seconds:.1f} s, "
           f"loss {result.loss:.4f}, {measure}: {result.accuracy:.1%}")
+    if result.accuracy < args.min_accuracy:
+        print(f"below --min-accuracy {args.min_accuracy:.0%}: the model is written, but it did not learn its task; "
+              "raise --epochs, --samples or --hidden")
+        return 1
     return 0
 
 
@@ -558,6 +564,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--threads", type=int, default=1, metavar="N",
                    help="torch threads (default 1: on a busy machine more threads can be far slower)")
     s.add_argument("--seed", type=int, default=0, help="seed: the same seed gives the same model (default 0)")
+    s.add_argument("--min-accuracy", type=float, default=0.99, metavar="P",
+                   help="exit 1 when the share of held-out strings right is below P (default 0.99; the model is "
+                   "written either way)")
     s.add_argument("--certify", action="store_true", help="train a single-layer network until the all-lengths "
                    "region proof holds (exit 0) or the epochs run out (exit 1); see docs/region-proof.md")
     s.set_defaults(func=cmd_train)

@@ -123,6 +123,10 @@ def csr_from_parts(name: str, parts: dict[str, np.ndarray]) -> sp.csr_array:
     for part, arr in (("indices", indices), ("indptr", indptr)):
         if arr.ndim != 1 or arr.dtype.kind not in "iu":
             raise ModelError(f"{name}.{part} must be a vector of integers")
+        if arr.dtype.kind == "u" and arr.size and int(arr.max()) > np.iinfo(np.int64).max:
+            raise ModelError(f"{name}.{part} holds an offset beyond any array; offsets must fit in int64")
+    # signed from here on: differences of unsigned offsets would wrap around instead of falling below 0
+    indices, indptr = indices.astype(np.int64), indptr.astype(np.int64)
     if indices.size != data.size:
         raise ModelError(f"{name}.indices holds {indices.size:,} entries but {name}.data {data.size:,}; "
                          "they must match")
@@ -134,7 +138,7 @@ def csr_from_parts(name: str, parts: dict[str, np.ndarray]) -> sp.csr_array:
         raise ModelError(f"{name}.indices must lie in 0..{cols - 1} (the columns of shape {(rows, cols)})")
     if not np.all(np.isfinite(data)):
         raise ModelError(f"{name}.data contains NaN or infinity")
-    m = sp.csr_array((data, indices.astype(np.int64), indptr.astype(np.int64)), shape=(rows, cols))
+    m = sp.csr_array((data, indices, indptr), shape=(rows, cols))
     m.sum_duplicates()
     m.sort_indices()
     return m

@@ -161,6 +161,9 @@ HOSTILE = {
     "huge shape": ({"shape": [2**40, 2**40]}, "offsets"),
     "float indices": ({"indices": [0.0, 1.0]}, "integers"),
     "shape of three numbers": ({"shape": [3, 3, 3]}, "two integers"),
+    # unsigned offsets: np.diff wraps around instead of going negative, so a fall must be caught after a cast
+    "unsigned indptr that falls": ({"indptr": np.array([0, 2, 1, 2, 2, 2], np.uint64)}, "without falling"),
+    "unsigned indptr beyond int64": ({"indptr": np.array([0, 1, 2, 2, 2, 2**63], np.uint64)}, "fit in int64"),
 }
 
 
@@ -173,7 +176,7 @@ def test_hostile_sparse_members_get_one_line_and_exit_2(tmp_path, capsys, case):
     assert len(base.heads) == 5
     parts = {"data": np.array([1.0, 2.0], np.float32), "indices": np.array([0, 1]),
              "indptr": np.array([0, 1, 2, 2, 2, 2]), "shape": np.array([len(base.heads), base.hidden_size])}
-    parts.update({k: np.array(v) for k, v in change.items()})
+    parts.update({k: np.asarray(v) for k, v in change.items()})
     arrays.update({f"heads.weight.{k}": v for k, v in parts.items()})
     path = tmp_path / "hostile.npz"
     write_members(path, arrays)

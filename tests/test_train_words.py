@@ -132,3 +132,13 @@ def test_moving_walks_change_state_whenever_they_can():
 def test_moving_must_be_a_probability(moving):
     with pytest.raises(UserError, match="moving"):
         train(load_grammar("parity"), dataclasses.replace(WORDS, moving=moving))
+
+
+def test_train_exits_1_when_the_model_did_not_learn_its_task(tmp_path, capsys):
+    """Two epochs on 100 strings cannot learn tomita3's next-symbol sets (a 1-unit LSTM); the model is written and
+    the command says so, with exit 1, instead of reporting success."""
+    out = tmp_path / "t.npz"
+    assert main(["train", "tomita3", "-o", str(out), "--hidden", "1", "--samples", "100", "--epochs", "2"]) == 1
+    text = capsys.readouterr().out
+    assert "below --min-accuracy 99%" in text and out.exists()
+    assert main(["train", "tomita3", "-o", str(out), "--min-accuracy", "1.5"]) == 2
