@@ -26,6 +26,7 @@ from tests.test_sheets import random_model
 from tests.workbooks import compare, error_cells, libreoffice_values
 
 TOLERANCE = 1e-9
+OUTPUT_WORD = "1101001"
 
 
 def pandas_values(path) -> dict:
@@ -64,25 +65,41 @@ def poisoned(path: Path, out: Path) -> Path:
     return out
 
 
-def test_both_engines_recompute_rather_than_keep_cached_values(tmp_path):
+@pytest.fixture(scope="module")
+def engines(tmp_path_factory):
+    """The workbooks below, recalculated in one LibreOffice run and by Gnumeric: name -> (written, LibreOffice's,
+    Gnumeric's)."""
+    src = tmp_path_factory.mktemp("use")
+    reber = compile_grammar(load_grammar("reber"))
+    write_workbook(reber, src / "r.xlsx", "BPVVE", steps=8)
+    poisoned(src / "r.xlsx", src / "poisoned.xlsx")
+    write_workbook(compile_grammar(load_grammar("tomita3")), src / "typed.xlsx", "1", steps=6)
+    wb = openpyxl.load_workbook(src / "typed.xlsx")
+    assert wb["Run"]["B2"].number_format == "@"
+    wb["Run"]["B2"] = "0110"  # typed as text: the string 0110
+    wb.save(src / "typed.xlsx")
+    write_workbook(reber, src / "charts.xlsx", "BTXSE", steps=10)
+    parity = compile_grammar(load_grammar("parity"))
+    for scattered in (False, True):
+        write_workbook(with_outputs(parity, scattered), src / f"outputs-{scattered}.xlsx", OUTPUT_WORD, steps=10)
+    names = ["poisoned.xlsx", "typed.xlsx", "charts.xlsx", "outputs-False.xlsx", "outputs-True.xlsx"]
+    lo = recalculate([src / n for n in names], tmp_path_factory.mktemp("use-lo"))
+    gn = recalculate_gnumeric([src / n for n in names if n != "charts.xlsx"], tmp_path_factory.mktemp("use-gn"))
+    return {n: (src / n, lo[k], next((p for p in gn if p.name == n), None)) for k, n in enumerate(names)}
+
+
+def test_both_engines_recompute_rather_than_keep_cached_values(engines):
     model = compile_grammar(load_grammar("reber"))
-    write_workbook(model, tmp_path / "r.xlsx", "BPVVE", steps=8)
-    bad = poisoned(tmp_path / "r.xlsx", tmp_path / "bad.xlsx")
-    assert compare(libreoffice_values(bad), model, tuple("BPVVE")) > 1  # the poison is there
-    for out in (recalculate([bad], tmp_path / "lo")[0], recalculate_gnumeric([bad], tmp_path / "gn")[0]):
+    written, *recalculated = engines["poisoned.xlsx"]
+    assert compare(libreoffice_values(written), model, tuple("BPVVE")) > 1  # the poison is there
+    for out in recalculated:
         assert compare(libreoffice_values(out), model, tuple("BPVVE")) < TOLERANCE, out.parent.name
 
 
-def test_typing_0110_as_text_gives_the_trace_of_0110(tmp_path):
+def test_typing_0110_as_text_gives_the_trace_of_0110(engines):
     """The input cell is text-formatted, so '0110' keeps its leading zero in every engine."""
     model = compile_grammar(load_grammar("tomita3"))
-    path = tmp_path / "t.xlsx"
-    write_workbook(model, path, "1", steps=6)
-    wb = openpyxl.load_workbook(path)
-    assert wb["Run"]["B2"].number_format == "@"
-    wb["Run"]["B2"] = "0110"
-    wb.save(path)
-    for out in (recalculate([path], tmp_path / "lo")[0], recalculate_gnumeric([path], tmp_path / "gn")[0]):
+    for out in engines["typed.xlsx"][1:]:
         values = libreoffice_values(out)
         assert values["Run"][(2, 6)] == 4, out.parent.name  # four symbols, not the number 110
         assert compare(values, model, tuple("0110")) < TOLERANCE, out.parent.name
@@ -96,10 +113,9 @@ def chart_refs(path: Path) -> list[set[str]]:
                  re.findall(r"<c:val>\s*<c:numRef>\s*<c:f>([^<]+)</c:f>", z.read(n).decode())} for n in names]
 
 
-def test_charts_plot_the_trace_and_survive_a_libreoffice_round_trip(tmp_path):
+def test_charts_plot_the_trace_and_survive_a_libreoffice_round_trip(engines):
     model = compile_grammar(load_grammar("reber"))
-    path = tmp_path / "r.xlsx"
-    write_workbook(model, path, "BTXSE", steps=10)
+    path, back, _ = engines["charts.xlsx"]
     lay = trace_layout(model)
     column = lambda c: f"Trace!{openpyxl.utils.get_column_letter(c)}{FIRST_STEP_ROW}:"  # noqa: E731
     want = [{column(c) + f"{openpyxl.utils.get_column_letter(c)}{FIRST_STEP_ROW + 10}" for c in range(lo, hi + 1)}
@@ -110,7 +126,6 @@ def test_charts_plot_the_trace_and_survive_a_libreoffice_round_trip(tmp_path):
         assert drawing.count("<c:chart ") == 3
         assert all("<c:lineChart>" in z.read(f"xl/charts/chart{k}.xml").decode() for k in (1, 2, 3))
     assert sorted(map(sorted, chart_refs(path))) == sorted(map(sorted, want))
-    back = recalculate([path], tmp_path / "lo")[0]
     assert sorted(map(sorted, chart_refs(back))) == sorted(map(sorted, want))
 
 
@@ -163,18 +178,17 @@ def with_outputs(model: Model, scattered: bool) -> Model:
 
 
 @pytest.mark.parametrize("scattered", [False, True])
-def test_output_heads_give_a_decoded_output_column(scattered, tmp_path):
+def test_output_heads_give_a_decoded_output_column(scattered, engines):
     g = load_grammar("parity")
     model = with_outputs(compile_grammar(g), scattered)
-    word = tuple("1101001")
-    path = tmp_path / "m.xlsx"
-    write_workbook(model, path, "".join(word), steps=10)
+    word = tuple(OUTPUT_WORD)
+    path = engines[f"outputs-{scattered}.xlsx"][0]
     wb = openpyxl.load_workbook(path)
     assert wb.defined_names["output"].attr_text == "Run!$F$8:$F$18"
     assert wb["Run"]["F7"].value == "output"
     want = ["odd" if accepted(g, word[:t]) else "(none)" for t in range(len(word) + 1)]
     assert want.count("odd") == 4  # the prefixes 1, 1101, 11010, 110100
-    for out in (path, recalculate([path], tmp_path / "lo")[0], recalculate_gnumeric([path], tmp_path / "gn")[0]):
+    for out in engines[f"outputs-{scattered}.xlsx"]:
         values = libreoffice_values(out)
         assert [values["Run"][(FIRST_STEP_ROW + t, 6)] for t in range(len(word) + 1)] == want, out
         assert compare(values, model, word) < TOLERANCE
@@ -193,3 +207,17 @@ def test_trained_models_are_labelled_by_unit_number_and_the_guide_says_where_sta
     guide = " ".join(str(c.value) for row in wb["Guide"].iter_rows() for c in row if c.value)
     assert "was trained" in guide and "fsm-lstm extract" in guide
     assert compare(libreoffice_values(path), model, tuple("abca")) < TOLERANCE
+
+
+def test_the_grammar_picture_is_inserted_with_graphviz_and_explained_without(tmp_path, monkeypatch):
+    model = compile_grammar(load_grammar("reber"))
+    write_workbook(model, tmp_path / "with.xlsx", "BTXSE", steps=6)
+    with zipfile.ZipFile(tmp_path / "with.xlsx") as z:
+        media = [n for n in z.namelist() if n.startswith("xl/media/")]
+        assert len(media) == 1 and z.read(media[0]).startswith(b"\x89PNG")
+    monkeypatch.setattr("fsm_lstm.sheet_text.shutil.which", lambda name: None)
+    write_workbook(model, tmp_path / "without.xlsx", "BTXSE", steps=6)
+    with zipfile.ZipFile(tmp_path / "without.xlsx") as z:
+        assert not [n for n in z.namelist() if n.startswith("xl/media/")]
+    texts = [c.value for row in openpyxl.load_workbook(tmp_path / "without.xlsx")["Grammar"].iter_rows() for c in row]
+    assert any(isinstance(t, str) and "Install Graphviz" in t for t in texts)
