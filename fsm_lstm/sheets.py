@@ -617,15 +617,16 @@ def _format_run(sh: _Sheet, model: Model, lay: TraceLayout, steps: int, fmt: For
     first, last = FIRST_STEP_ROW, FIRST_STEP_ROW + steps
     rc = lay.run
     right = col(max(rc.values()))
+    # first rule first: an unknown symbol stays red on a row that has left the grammar
+    ws.conditional_format(f"B{first + 1}:B{last}", {
+        "type": "formula", "criteria": f'=AND($B{first + 1}<>"",Trace!${col(lay.known)}{first + 1}=0)',
+        "format": fmt.bad_symbol})
     ws.conditional_format(f"A{first}:{right}{last}", {
         "type": "formula", "criteria": f'=$C{first}="{NONE}"', "format": fmt.left_row})
     ws.conditional_format(f"D{first}:D{last}", {
         "type": "formula", "criteria": f"=AND($A{first}<=$F$2,$D{first}=TRUE)", "format": fmt.accepted})
     ws.conditional_format(f"D{first}:D{last}", {
         "type": "formula", "criteria": f"=AND($A{first}<=$F$2,$D{first}=FALSE)", "format": fmt.rejected})
-    ws.conditional_format(f"B{first + 1}:B{last}", {
-        "type": "formula", "criteria": f'=AND($B{first + 1}<>"",Trace!${col(lay.known)}{first + 1}=0)',
-        "format": fmt.bad_symbol})
     legend = [(fmt.input, "type the input here (text)"), (fmt.accepted, "accepted prefix"),
               (fmt.rejected, "rejected prefix"), (fmt.left_row, f"no state: {NONE}, the string left the grammar"),
               (fmt.bad_symbol, "symbol not in the alphabet")]
