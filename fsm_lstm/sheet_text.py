@@ -16,6 +16,7 @@ from .dot_format import to_dot
 from .grammar import Grammar
 from .model import Model
 from .sheet_formats import Formats, print_setup
+from .sheet_layout import SheetWriter
 from .words import format_word
 
 __all__ = ["CELL_GUIDE", "GUIDE_LINE", "PICTURE_WIDTH", "WRAP_LINE", "grammar_picture", "write_grammar",
@@ -37,7 +38,7 @@ def _quoted(word: Sequence[str], model: Model) -> str:
     return "'" + format_word(word, model.alphabet) + "'" if word else "'' (the empty string)"
 
 
-def write_guide(sh, model: Model, steps: int, single: bool, examples: list[tuple[str, ...]],
+def write_guide(sh: SheetWriter, model: Model, steps: int, single: bool, examples: list[tuple[str, ...]],
                 leaving: tuple[str, ...] | None, fmt: Formats) -> None:
     """How to use the workbook and how to read every sheet, wrapped to the page."""
     trained = "trained" in model.extra
@@ -111,7 +112,7 @@ def grammar_picture(g: Grammar) -> bytes | None:
     return done.stdout if done.returncode == 0 and done.stdout.startswith(b"\x89PNG") else None
 
 
-def write_grammar(sh, model: Model, g: Grammar | None, fmt: Formats) -> None:
+def write_grammar(sh: SheetWriter, model: Model, g: Grammar | None, fmt: Formats) -> None:
     """The grammar (name, description, transition table, picture), then the units and heads."""
     sh.text(1, 1, "Grammar", fmt.title)
     r = 3

@@ -5,16 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from xlsxwriter.utility import xl_col_to_name
-
 from .model import GATES, Model
 from .sheet_formats import Formats, print_setup
+from .sheet_layout import SheetWriter, col
 
 __all__ = ["HeadRefs", "WeightRefs", "write_weights"]
-
-
-def _col(c: int) -> str:
-    return xl_col_to_name(c - 1)
 
 
 @dataclass(frozen=True)
@@ -31,19 +26,19 @@ class WeightRefs:
         return self.first_row + gate * hidden + unit
 
     def ih(self, r: int) -> str:
-        return f"Weights!${_col(self.ih_cols[0])}${r}:${_col(self.ih_cols[1])}${r}"
+        return f"Weights!${col(self.ih_cols[0])}${r}:${col(self.ih_cols[1])}${r}"
 
     def hh(self, r: int) -> str:
-        return f"Weights!${_col(self.hh_cols[0])}${r}:${_col(self.hh_cols[1])}${r}"
+        return f"Weights!${col(self.hh_cols[0])}${r}:${col(self.hh_cols[1])}${r}"
 
     def bias(self, r: int) -> str:
         return f"{self.bias_ih(r)}+{self.bias_hh(r)}"
 
     def bias_ih(self, r: int) -> str:
-        return f"Weights!${_col(self.bias_ih_col)}${r}"
+        return f"Weights!${col(self.bias_ih_col)}${r}"
 
     def bias_hh(self, r: int) -> str:
-        return f"Weights!${_col(self.bias_hh_col)}${r}"
+        return f"Weights!${col(self.bias_hh_col)}${r}"
 
 
 @dataclass(frozen=True)
@@ -56,7 +51,7 @@ class HeadRefs:
     bias: int
 
 
-def write_weights(sh, model: Model, fmt: Formats) -> tuple[list[WeightRefs], HeadRefs]:
+def write_weights(sh: SheetWriter, model: Model, fmt: Formats) -> tuple[list[WeightRefs], HeadRefs]:
     """Fill the Weights sheet (``sh`` is a 1-based sheet writer); return per-layer refs and the head block."""
     gates = GATES[model.cell]
     sh.text(1, 1, f"Weights in PyTorch nn.{model.cell.upper()} layout (gate order {', '.join(gates)}). "

@@ -24,14 +24,10 @@ from __future__ import annotations
 import os
 import re
 import zipfile
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import xlsxwriter
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from xlsxwriter.utility import xl_col_to_name
-from xlsxwriter.worksheet import Worksheet
 
 from .atomic import atomic_path, output_path
 from .automata import shortest_accepted
@@ -39,39 +35,27 @@ from .errors import UserError
 from .grammar import determinised
 from .labels import parse_head
 from .model import GATES, Model, stored_grammar
-from .runtime import run
 from .sheet_charts import add_charts
 from .sheet_formats import Formats, print_setup
+from .sheet_layout import (FIRST_STEP_ROW, GATE_NAMES, NAME_ROW, SIGMOID, Computed, PlainFormulaSheet,
+                           SheetWriter, TraceLayout, col, compute, output_value, past_end, single_characters,
+                           trace_layout)
+from .sheet_run import write_run
 from .sheet_text import write_grammar, write_guide
 from .sheet_weights import write_weights
-from .words import encode, format_word, parse_word
+from .words import format_word, parse_word
 
-__all__ = ["BLOCKS", "FIRST_STEP_ROW", "GATE_NAMES", "MAX_CELLS", "MAX_COLUMNS", "MAX_FORMULA", "MAX_ROWS",
-           "MAX_STEPS", "MAX_TEXT", "NAME_ROW", "NONE", "PlainFormulaSheet", "SHEETS", "SIGMOID", "TraceLayout", "WRITER_OPTIONS",
-           "accepted_examples", "check_steps", "check_text", "col", "output_value", "sample_input", "trace_layout",
-           "write_workbook"]
+__all__ = ["MAX_CELLS", "MAX_COLUMNS", "MAX_ROWS", "MAX_STEPS", "MAX_TEXT", "SHEETS", "WRITER_OPTIONS",
+           "accepted_examples", "check_steps", "check_text", "sample_input", "write_workbook"]
 
-BLOCKS = {"lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h"), "rnn": ("h",)}  # trace columns
-SIGMOID = ("i", "f", "o", "r", "z")
-GATE_NAMES = {"i": "input gate", "f": "forget gate", "g": "candidate", "o": "output gate", "c": "cell state",
-              "h": "hidden output", "r": "reset gate", "z": "update gate", "n": "new state"}
 SHEETS = ("Run", "Guide", "Trace", "Grammar", "Weights")
-FIRST_STEP_ROW = 8  # row of t = 0 on Run and on Trace
-NAME_ROW = 5  # hidden Trace row: the state name, symbol or output of each head, read by the decoded columns
-MAX_FORMULA = 8000  # Excel's limit is 8192 characters
 MAX_STEPS = 5000  # trace rows
 MAX_CELLS = 5_000_000  # cells of the whole workbook
 MAX_COLUMNS = 16_384  # the spreadsheet format's limits
 MAX_ROWS = 1_048_576
 MAX_TEXT = 32_767  # characters in one cell
-NONE = "(none)"  # the decoded answer when no head of the kind is true, as the CLI prints it
 WRITER_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
                   "in_memory": True}
-
-
-def col(c: int) -> str:
-    """The letters of 1-based column ``c``."""
-    return xl_col_to_name(c - 1)
 
 
 def check_text(value: str, what: str) -> str:
@@ -96,16 +80,6 @@ def check_steps(steps: int | None) -> None:
     if steps > MAX_STEPS:
         raise UserError(f"--steps {steps:,} is over the limit of {MAX_STEPS:,} trace rows; a workbook that long "
                         "is too slow to write and to recalculate")
-
-
-def output_value(label: str) -> str | None:
-    """The value of an output head ``out:VALUE`` (Mealy and Moore machines), else None."""
-    return label[4:] if label.startswith("out:") and len(label) > 4 else None
-
-
-def _single(alphabet: Sequence[str]) -> bool:
-    """True when every symbol is one character that spreadsheets count as one (no surrogate pairs)."""
-    return all(len(a) == 1 and ord(a) < 0x10000 for a in alphabet)
 
 
 def _check_size(model: Model, steps: int) -> None:
@@ -133,46 +107,6 @@ def _check_size(model: Model, steps: int) -> None:
                         "--steps or a smaller model")
 
 
-@dataclass(frozen=True)
-class TraceLayout:
-    """Column numbers (1-based). On Trace, row FIRST_STEP_ROW + t holds step t: the symbol in column 2, then
-    the one-hot input, the blocks of every layer, the head logits and helper columns. On Run the same row holds
-    the decoded answers of step t, in the columns ``run`` names."""
-
-    onehot: tuple[int, int]
-    layers: list[dict[str, tuple[int, int]]]  # per layer: block -> (first, last) column, blocks i f g o c h
-    heads: tuple[int, int]
-    decoded: dict[str, int]  # Trace: the state and next names joined ('' when none), before Run shows them
-    known: int  # Trace: 1 when the symbol is in the alphabet, 0 when not
-    stop: int  # Trace: 1 when the string has left the grammar (or the alphabet) at this step
-    zero: int  # Trace: the decision threshold 0, for the chart of the head logits
-    run: dict[str, int]  # Run: t, symbol, state, accept, next and (with out: heads) output
-
-    @property
-    def last(self) -> int:
-        """The last column of Trace."""
-        return self.zero
-
-
-def trace_layout(model: Model) -> TraceLayout:
-    """Where everything sits on the Trace and Run sheets of ``model``'s workbook."""
-    K = len(model.alphabet)
-    onehot = (3, 2 + K)
-    layers = []
-    c0 = onehot[1] + 1
-    for layer in model.layers:
-        H = layer.hidden_size
-        blocks = BLOCKS[model.cell]
-        layers.append({b: (c0 + k * H, c0 + (k + 1) * H - 1) for k, b in enumerate(blocks)})
-        c0 += len(blocks) * H
-    heads = (c0, c0 + len(model.heads) - 1)
-    decoded = {"state": heads[1] + 1, "next": heads[1] + 2}
-    run_cols = {"t": 1, "symbol": 2, "state": 3, "accept": 4, "next": 5}
-    if any(output_value(h) for h in model.heads):
-        run_cols["output"] = 6
-    return TraceLayout(onehot, layers, heads, decoded, heads[1] + 3, heads[1] + 4, heads[1] + 5, run_cols)
-
-
 def sample_input(model: Model) -> str:
     """A string to show in a new workbook: a longer one among the shortest accepted strings of the model's
     grammar, or a few symbols of its alphabet when it carries none."""
@@ -193,59 +127,6 @@ def accepted_examples(model: Model, count: int) -> list[tuple[str, ...]]:
         return []
 
 
-class PlainFormulaSheet(Worksheet):
-    """XlsxWriter's worksheet without its search for Excel 365 function names to prefix with ``_xlfn.`` (some 30
-    regular expressions over every formula, most of the writing time): these workbooks use none of those
-    functions, which LibreOffice and Gnumeric could not compute anyway."""
-
-    def _prepare_formula(self, formula, expand_future_functions=False):
-        return formula[1:] if formula.startswith("=") else formula
-
-
-class _Sheet:
-    """An XlsxWriter worksheet addressed by 1-based rows and columns, with text that is always text."""
-
-    def __init__(self, ws) -> None:
-        self.ws = ws
-
-    def text(self, r: int, c: int, value: str, fmt=None) -> None:
-        """A text cell: never a formula, an error code or a hyperlink, whatever it starts with."""
-        if value == "":
-            self.ws.write_blank(r - 1, c - 1, None, fmt)
-        else:
-            self.ws.write_string(r - 1, c - 1, value, fmt)
-
-    def number(self, r: int, c: int, value: float, fmt=None) -> None:
-        self.ws.write_number(r - 1, c - 1, float(value), fmt)
-
-    def formula(self, r: int, c: int, formula: str, value, fmt=None) -> None:
-        """A formula with ``value`` cached (a Python bool becomes a spreadsheet boolean)."""
-        if len(formula) > MAX_FORMULA:
-            raise UserError(f"a formula of the workbook needs {len(formula)} characters, over the spreadsheet "
-                            "limit; the model has too many heads of one kind for a workbook")
-        if isinstance(value, (float, np.floating)):
-            value = float(value)
-        self.ws.write_formula(r - 1, c - 1, formula, fmt, value)
-
-
-@dataclass(frozen=True)
-class _Computed:
-    """What the runtime computes for the default input, in float64: the values cached in the formula cells."""
-
-    word: tuple[str, ...]
-    gates: list[np.ndarray | None]  # per layer (T, G*H); None for a plain RNN
-    c: list[np.ndarray] | None  # per layer (T+1, H)
-    h: list[np.ndarray]
-    heads: np.ndarray  # (T+1, M)
-
-
-def _compute(model: Model, word: tuple[str, ...]) -> _Computed:
-    trace = run(model, encode([word], model.alphabet).reshape(1, -1), dtype=np.float64, record=True)
-    lstm = model.cell == "lstm"
-    return _Computed(word, [None if g is None else g[:, 0] for g in trace.gates],
-                     [c[:, 0] for c in trace.c] if lstm else None, [h[:, 0] for h in trace.h], trace.heads[:, 0])
-
-
 def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", steps: int | None = None,
                    title: str | None = None) -> None:
     """Write the workbook for ``model`` with ``text`` in the input cell and ``steps`` trace rows, atomically."""
@@ -262,18 +143,18 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
     _check_strings(model, grammar, title)
     _check_size(model, steps)
     output_path(path)  # a folder, pipe or device at the output path: refuse before the long part
-    computed = _compute(model, word)
+    computed = compute(model, word)
     name = title or (grammar.name if grammar is not None else "model")
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), WRITER_OPTIONS)
         fmt = Formats(wb)
-        sheets = {n: _Sheet(wb.add_worksheet(n, worksheet_class=PlainFormulaSheet)) for n in SHEETS}
+        sheets = {n: SheetWriter(wb.add_worksheet(n, worksheet_class=PlainFormulaSheet)) for n in SHEETS}
         refs, heads_at = write_weights(sheets["Weights"], model, fmt)
         lay = trace_layout(model)
         _write_trace(sheets["Trace"], model, lay, refs, heads_at, computed, steps, name, fmt)
-        _write_run(sheets["Run"], model, lay, computed, steps, name, fmt)
+        write_run(sheets["Run"], model, lay, computed, steps, name, fmt)
         add_charts(wb, sheets["Run"].ws, model, lay, steps, FIRST_STEP_ROW)
-        write_guide(sheets["Guide"], model, steps, _single(model.alphabet), accepted_examples(model, 4),
+        write_guide(sheets["Guide"], model, steps, single_characters(model.alphabet), accepted_examples(model, 4),
                     _leaving_example(model), fmt)
         write_grammar(sheets["Grammar"], model, grammar, fmt)
         last = FIRST_STEP_ROW + steps
@@ -307,14 +188,10 @@ def _leaving_example(model: Model) -> tuple[str, ...] | None:
     return found
 
 
-def _guard(r: int) -> str:
-    return f"$A{r}>input_length"
-
-
-def _write_trace(sh: _Sheet, model: Model, lay: TraceLayout, refs, heads_at, v: _Computed, steps: int,
+def _write_trace(sh: SheetWriter, model: Model, lay: TraceLayout, refs, heads_at, v: Computed, steps: int,
                  name: str, fmt: Formats) -> None:
     ws = sh.ws
-    single = _single(model.alphabet)
+    single = single_characters(model.alphabet)
     n = len(v.word)
     sh.text(1, 1, f"{name}: every gate of the network, step by step", fmt.title)
     sh.text(2, 1, "The input is typed on the Run sheet (cell B2). Every number below is a live formula over the "
@@ -356,7 +233,7 @@ def _write_trace(sh: _Sheet, model: Model, lay: TraceLayout, refs, heads_at, v: 
         r = FIRST_STEP_ROW + t
         live = t <= n
         sh.number(r, 1, t, fmt.step)
-        guard = _guard(r)
+        guard = past_end(r)
         if t == 0:
             for k, cols in enumerate(lay.layers):
                 for b in ("c", "h"):
@@ -407,14 +284,14 @@ def _unit_labels(model: Model, k: int) -> list[str]:
     return [f"l{k} u{u}" for u in range(model.layers[k].hidden_size)]
 
 
-def _block_title(sh: _Sheet, r: int, span: tuple[int, int], title: str, fmt: Formats) -> None:
+def _block_title(sh: SheetWriter, r: int, span: tuple[int, int], title: str, fmt: Formats) -> None:
     lo, hi = span
     if hi > lo:
         sh.ws.merge_range(r - 1, lo - 1, r - 1, hi - 1, "", fmt.block)
     sh.text(r, lo, title, fmt.block)
 
 
-def _layer_values(model: Model, v: _Computed, k: int, t: int) -> dict[str, np.ndarray]:
+def _layer_values(model: Model, v: Computed, k: int, t: int) -> dict[str, np.ndarray]:
     """Block -> the runtime's values of layer ``k`` at step ``t`` >= 1."""
     H = model.layers[k].hidden_size
     gates = [g for g in GATES[model.cell] if g != "h"]
@@ -442,7 +319,7 @@ def _token(r: int) -> str:
     return f"MID(input_clean,{start},{end}-{start})"
 
 
-def _layer_formulas(sh: _Sheet, cell: str, H: int, cols: dict[str, tuple[int, int]], ref, r: int,
+def _layer_formulas(sh: SheetWriter, cell: str, H: int, cols: dict[str, tuple[int, int]], ref, r: int,
                     x_range: str, guard: str, values: dict[str, np.ndarray] | None, fmt: Formats) -> None:
     """The formulas of one layer in Trace row ``r`` (the previous row holds the previous state)."""
     prev_h = f"${col(cols['h'][0])}{r - 1}:${col(cols['h'][1])}{r - 1}"
@@ -472,7 +349,7 @@ def _layer_formulas(sh: _Sheet, cell: str, H: int, cols: dict[str, tuple[int, in
             put("h", u, f"(1-{at['z']})*{at['n']}+{at['z']}*{before['h']}")
 
 
-def _format_trace(sh: _Sheet, model: Model, lay: TraceLayout, steps: int, fmt: Formats) -> None:
+def _format_trace(sh: SheetWriter, model: Model, lay: TraceLayout, steps: int, fmt: Formats) -> None:
     ws = sh.ws
     first, last = FIRST_STEP_ROW, FIRST_STEP_ROW + steps
     span = lambda a, b: f"{col(a)}{first}:{col(b)}{last}"  # noqa: E731
@@ -503,148 +380,6 @@ def _format_trace(sh: _Sheet, model: Model, lay: TraceLayout, steps: int, fmt: F
     ws.set_column(lay.decoded["state"] - 1, lay.decoded["next"] - 1, 12)
     ws.set_column(lay.known - 1, lay.zero - 1, 3.5)
     print_setup(ws, rows=(5, 6), columns=(0, 1), pages_wide=max(1, min(4, round(lay.last / 60))))
-
-
-def _write_run(sh: _Sheet, model: Model, lay: TraceLayout, v: _Computed, steps: int, name: str,
-               fmt: Formats) -> None:
-    """The first sheet: the input, the verdict in one sentence, and one row of answers per step."""
-    ws = sh.ws
-    single = _single(model.alphabet)
-    n = len(v.word)
-    first, last = FIRST_STEP_ROW, FIRST_STEP_ROW + steps
-    rc = lay.run
-    width = 6  # the table spans A:F (F holds the length of the input, or the output column)
-    sh.text(1, 1, f"{name}: type a string, read the network's answer", fmt.title)
-    sh.text(2, 1, "input", fmt.bold)
-    ws.merge_range(1, 1, 1, 3, "", fmt.input)
-    sh.text(2, 2, format_word(v.word, model.alphabet), fmt.input)
-    sh.text(2, 5, "symbols", fmt.right)
-    sh.formula(2, 6, "=LEN(input_clean)" if single else
-               '=IF(input_clean="",0,LEN(input_clean)-LEN(SUBSTITUTE(input_clean," ",""))+1)', n, fmt.bold)
-    ws.merge_range(2, 0, 2, width - 1, "", fmt.verdict)
-    sh.formula(3, 1, _verdict_formula(model, lay, steps), _verdict(model, lay, v), fmt.verdict)
-    note = (f'=IF(input_length>{steps},"The input has "&input_length&" symbols; this sheet shows the first {steps}. '
-            'Make a longer one: fsm-lstm sheet MODEL -o BOOK.xlsx --steps N. ","")'
-            f'&IF(COUNTIF(Trace!{col(lay.known)}{first + 1}:{col(lay.known)}{last},0)>0,'
-            '"Symbols outside the alphabet are red; the network reads them as an all-zero input.","")')
-    sh.formula(4, 1, note, "", fmt.warning)
-    hint = ("Type the symbols without spaces" if single else "Type the symbols separated by spaces") + \
-        f". Alphabet: {' '.join(model.alphabet)}. Examples: see the Guide sheet."
-    ws.merge_range(4, 0, 4, width - 1, "", fmt.note)
-    sh.text(5, 1, hint, fmt.note)
-    ws.set_row(4, 15 * -(-len(hint) // 100) + 1)  # about 100 characters fit in A:F
-    headers = {"t": "t", "symbol": "symbol", "state": "state", "accept": "accept", "next": "next",
-               "output": "output"}
-    for key, c in rc.items():
-        sh.text(7, c, headers[key], fmt.header)
-    heads = {parse_head(h)[0] for h in model.heads}
-    acc = model.heads.index("accept") if "accept" in model.heads else None
-    outs = [m for m, h in enumerate(model.heads) if output_value(h)]
-    for t in range(steps + 1):
-        r = first + t
-        live = t <= n
-        guard = _guard(r)
-        sh.number(r, rc["t"], t, fmt.step)
-        if t:
-            sh.formula(r, rc["symbol"], f"=Trace!B{r}", v.word[t - 1] if live else "", fmt.symbol)
-        on = v.heads[t] > 0 if live else None
-        for key in ("state", "next"):
-            raw = f"Trace!{col(lay.decoded[key])}{r}"
-            if key in heads:
-                names = " ".join(h.partition(":")[2] for h, o in zip(model.heads, on) if o and parse_head(h)[0] == key) \
-                    if live else ""
-                sh.formula(r, rc[key], f'=IF({guard},"",IF({raw}="","{NONE}",{raw}))',
-                           (names or NONE) if live else "", fmt.answer)
-            else:
-                sh.formula(r, rc[key], '="-"', "-", fmt.answer)
-        if acc is not None:
-            sh.formula(r, rc["accept"], f'=IF({guard},"",Trace!{col(lay.heads[0] + acc)}{r}>0)',
-                       bool(on[acc]) if live else "", fmt.answer)
-        else:
-            sh.formula(r, rc["accept"], '="-"', "-", fmt.answer)
-        if outs:
-            sh.formula(r, rc["output"], _output_formula(lay, outs, r, guard),
-                       _output_value(model, outs, v.heads[t]) if live else "", fmt.answer)
-    _format_run(sh, model, lay, steps, fmt)
-
-
-def _output_formula(lay: TraceLayout, outs: list[int], r: int, guard: str) -> str:
-    """The decoded output: the value of the first out: head with the largest logit, if that logit is > 0."""
-    cells = [f"Trace!{col(lay.heads[0] + m)}{r}" for m in outs]
-    top = f"MAX({','.join(cells)})"
-    if outs == list(range(outs[0], outs[-1] + 1)):  # one block of columns: INDEX and MATCH
-        lo, hi = col(lay.heads[0] + outs[0]), col(lay.heads[0] + outs[-1])
-        pick = f"INDEX(Trace!${lo}${NAME_ROW}:${hi}${NAME_ROW},MATCH({top},Trace!{lo}{r}:{hi}{r},0))"
-    else:  # scattered heads: the first whose logit is the largest
-        pick = f'"{NONE}"'
-        for m, cell in reversed(list(zip(outs, cells))):
-            pick = f"IF({cell}={top},Trace!{col(lay.heads[0] + m)}${NAME_ROW},{pick})"
-    return f'=IF({guard},"",IF({top}>0,{pick},"{NONE}"))'
-
-
-def _output_value(model: Model, outs: list[int], logits: np.ndarray) -> str:
-    best = outs[int(np.argmax(logits[outs]))]
-    return output_value(model.heads[best]) if logits[best] > 0 else NONE
-
-
-def _verdict_formula(model: Model, lay: TraceLayout, steps: int) -> str:
-    """One sentence: accepted, rejected, or where the string leaves the grammar."""
-    first, last = FIRST_STEP_ROW, FIRST_STEP_ROW + steps
-    stops = f"Trace!${col(lay.stop)}${first + 1}:${col(lay.stop)}${last}"
-    k = f"MATCH(1,{stops},0)"
-    where = "leaves the grammar" if any(parse_head(h)[0] == "state" for h in model.heads) else "leaves the alphabet"
-    leaves = f'"{where} at step "&{k}&" (symbol "&INDEX($B${first + 1}:$B${last},{k})&")"'
-    if "accept" in model.heads:
-        end = (f'IF(INDEX($D${first}:$D${last},MIN(input_length,{steps})+1),"accepted","rejected")')
-    else:
-        end = f'"read "&MIN(input_length,{steps})&" symbols (the model has no accept head)"'
-    return f"=IF(ISNUMBER({k}),{leaves},{end})"
-
-
-def _verdict(model: Model, lay: TraceLayout, v: _Computed) -> str:
-    """What the verdict formula computes for the default input (always in the alphabet)."""
-    state_heads = [m for m, h in enumerate(model.heads) if parse_head(h)[0] == "state"]
-    for t in range(1, len(v.word) + 1):
-        if state_heads and not (v.heads[t, state_heads] > 0).any():
-            return f"leaves the grammar at step {t} (symbol {v.word[t - 1]})"
-    if "accept" in model.heads:
-        return "accepted" if v.heads[len(v.word), model.heads.index("accept")] > 0 else "rejected"
-    return f"read {len(v.word)} symbols (the model has no accept head)"
-
-
-def _format_run(sh: _Sheet, model: Model, lay: TraceLayout, steps: int, fmt: Formats) -> None:
-    ws = sh.ws
-    first, last = FIRST_STEP_ROW, FIRST_STEP_ROW + steps
-    rc = lay.run
-    right = col(max(rc.values()))
-    # first rule first: an unknown symbol stays red on a row that has left the grammar
-    ws.conditional_format(f"B{first + 1}:B{last}", {
-        "type": "formula", "criteria": f'=AND($B{first + 1}<>"",Trace!${col(lay.known)}{first + 1}=0)',
-        "format": fmt.bad_symbol})
-    ws.conditional_format(f"A{first}:{right}{last}", {
-        "type": "formula", "criteria": f'=$C{first}="{NONE}"', "format": fmt.left_row})
-    ws.conditional_format(f"D{first}:D{last}", {
-        "type": "formula", "criteria": f"=AND($A{first}<=$F$2,$D{first}=TRUE)", "format": fmt.accepted})
-    ws.conditional_format(f"D{first}:D{last}", {
-        "type": "formula", "criteria": f"=AND($A{first}<=$F$2,$D{first}=FALSE)", "format": fmt.rejected})
-    legend = [(fmt.input, "type the input here (text)"), (fmt.accepted, "accepted prefix"),
-              (fmt.rejected, "rejected prefix"), (fmt.left_row, f"no state: {NONE}, the string left the grammar"),
-              (fmt.bad_symbol, "symbol not in the alphabet")]
-    sh.text(1, 8, "colours", fmt.bold)
-    for k, (swatch, text) in enumerate(legend):
-        sh.text(2 + k, 8, "", swatch)
-        sh.text(2 + k, 9, text, fmt.small)
-    ws.set_column(0, 0, 6)
-    ws.set_column(1, 1, 8)
-    ws.set_column(2, 2, 18)
-    ws.set_column(3, 3, 8)
-    ws.set_column(4, 4, 18)
-    ws.set_column(5, 5, 12)
-    ws.set_column(6, 6, 2)
-    ws.set_column(7, 7, 3)
-    ws.set_row(2, 21)
-    ws.freeze_panes(FIRST_STEP_ROW - 1, 0)
-    print_setup(ws, rows=(6, 6))
 
 
 def _check_strings(model: Model, grammar, title: str | None) -> None:

@@ -18,7 +18,8 @@ from fsm_lstm.grammar_files import bundled_names, load_grammar
 from fsm_lstm.gnumeric import recalculate_gnumeric
 from fsm_lstm.libreoffice import recalculate
 from fsm_lstm.model import Layer, Model
-from fsm_lstm.sheets import FIRST_STEP_ROW, sample_input, trace_layout, write_workbook
+from fsm_lstm.sheet_layout import FIRST_STEP_ROW, trace_layout
+from fsm_lstm.sheets import sample_input, write_workbook
 from tests.oracle import live_states
 from tests.workbooks import ERRORS, compare, error_cells, formulas_values, libreoffice_values
 

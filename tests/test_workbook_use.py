@@ -19,7 +19,8 @@ from fsm_lstm.gnumeric import recalculate_gnumeric
 from fsm_lstm.grammar_files import load_grammar
 from fsm_lstm.libreoffice import pdf_pages, recalculate, to_pdf
 from fsm_lstm.model import Model
-from fsm_lstm.sheets import FIRST_STEP_ROW, trace_layout, write_workbook
+from fsm_lstm.sheet_layout import FIRST_STEP_ROW, trace_layout
+from fsm_lstm.sheets import write_workbook
 from fsm_lstm.model import model_from_arrays
 from tests.test_cells import torch_model
 from tests.test_sheets import random_model
@@ -161,16 +162,17 @@ def accepted(g, word) -> bool:
 
 def with_outputs(model: Model, scattered: bool) -> Model:
     """Parity with two output heads built by hand: out:odd copies the accept head (true exactly on accepted
-    prefixes), out:never is the same head pushed down by 100 (never true, and never the largest)."""
+    prefixes), out:never is the same head pushed down by 100 (never true, and never the largest). out:odd comes
+    second, so the decoded column must find the second of its heads."""
     acc = model.heads.index("accept")
-    rows, bias = model.head_weight[[acc, acc]], model.head_bias[[acc, acc]] - np.array([0, 100], np.float32)
+    rows, bias = model.head_weight[[acc, acc]], model.head_bias[[acc, acc]] - np.array([100, 0], np.float32)
     if scattered:  # one output head first, one last: the decoded column cannot use one block of columns
-        fields = dict(head_weight=np.vstack([rows[1:], model.head_weight, rows[:1]]),
-                      head_bias=np.concatenate([bias[1:], model.head_bias, bias[:1]]),
+        fields = dict(head_weight=np.vstack([rows[:1], model.head_weight, rows[1:]]),
+                      head_bias=np.concatenate([bias[:1], model.head_bias, bias[1:]]),
                       heads=("out:never", *model.heads, "out:odd"))
     else:
         fields = dict(head_weight=np.vstack([model.head_weight, rows]),
-                      head_bias=np.concatenate([model.head_bias, bias]), heads=(*model.heads, "out:odd", "out:never"))
+                      head_bias=np.concatenate([model.head_bias, bias]), heads=(*model.heads, "out:never", "out:odd"))
     out = copy.copy(model)  # set directly: out: labels are not yet in the model format's validator (issue 13)
     for key, value in fields.items():
         object.__setattr__(out, key, value)

@@ -8,7 +8,7 @@ import openpyxl
 from fsm_lstm.model import Model
 from fsm_lstm.runtime import run
 from fsm_lstm.model import GATES
-from fsm_lstm.sheets import BLOCKS, FIRST_STEP_ROW, trace_layout
+from fsm_lstm.sheet_layout import BLOCKS, FIRST_STEP_ROW, trace_layout
 from fsm_lstm.words import encode
 
 ERRORS = ("#NUM!", "#VALUE!", "#NAME?", "#REF!", "#DIV/0!", "#N/A", "Err:", "#NULL!")
