@@ -37,7 +37,7 @@ from .labels import parse_head
 from .model import GATES, Model, stored_grammar
 from .sheet_charts import add_charts
 from .sheet_formats import Formats, print_setup
-from .sheet_layout import (FIRST_STEP_ROW, GATE_NAMES, NAME_ROW, SIGMOID, Computed, PlainFormulaSheet,
+from .sheet_layout import (BLOCKS, FIRST_STEP_ROW, GATE_NAMES, NAME_ROW, SIGMOID, Computed, PlainFormulaSheet,
                            SheetWriter, TraceLayout, col, compute, output_value, past_end, single_characters,
                            trace_layout)
 from .sheet_run import write_run
@@ -361,13 +361,14 @@ def _format_trace(sh: SheetWriter, model: Model, lay: TraceLayout, steps: int, f
     logits = {"type": "3_color_scale", "min_type": "num", "min_value": -3, "min_color": "#F8CBAD",
               "mid_type": "num", "mid_value": 0, "mid_color": "#FFFFFF", "max_type": "num", "max_value": 3,
               "max_color": "#A9D08E"}
-    tiny = {"type": "formula", "format": fmt.tiny}
+    # values under 0.001, zero aside, in scientific notation: one rule over every gate ("" fails ABS: no rule)
+    lo, hi = lay.layers[0][BLOCKS[model.cell][0]][0], lay.layers[-1]["h"][1]
+    corner = f"{col(lo)}{first + 1}"
+    ws.conditional_format(f"{corner}:{col(hi)}{last}", {
+        "type": "formula", "criteria": f"=AND({corner}<>0,ABS({corner})<0.001)", "format": fmt.tiny})
     for cols in lay.layers:
         for b, (lo, hi) in cols.items():
-            rng = span(lo, hi)
-            ws.conditional_format(rng, dict(tiny, criteria=f"=AND(ISNUMBER({col(lo)}{first}),{col(lo)}{first}<>0,"
-                                                                 f"ABS({col(lo)}{first})<0.001)"))
-            ws.conditional_format(rng, gate_scale if b in SIGMOID else signed)
+            ws.conditional_format(span(lo, hi), gate_scale if b in SIGMOID else signed)
     ws.conditional_format(span(*lay.heads), logits)
     ws.conditional_format(f"B{first + 1}:B{last}", {
         "type": "formula", "criteria": f'=AND($B{first + 1}<>"",${col(lay.known)}{first + 1}=0)',
