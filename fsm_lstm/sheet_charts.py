@@ -1,14 +1,16 @@
 """Live line charts on the Run sheet, drawn from the Trace ranges (standard chart XML, so Excel and LibreOffice
 both draw them, and both redraw them when the input changes): h and c of every unit of the last layer over the
-steps, and the head logits with the decision threshold at 0."""
+steps, and the head logits with the decision threshold at 0. They plot the first CHART_STEPS steps at most:
+longer lines are unreadable, and slow every spreadsheet that loads them; the Trace sheet holds every step."""
 
 from __future__ import annotations
 
 from .model import Model
 
-__all__ = ["CHART_SIZE", "LEGEND_LIMIT", "add_charts", "chart_series"]
+__all__ = ["CHART_SIZE", "CHART_STEPS", "LEGEND_LIMIT", "add_charts", "chart_series"]
 
 CHART_SIZE = (620, 250)  # pixels
+CHART_STEPS = 200
 LEGEND_LIMIT = 24  # more series than this: no legend (it would hide the lines)
 
 
@@ -24,7 +26,7 @@ def chart_series(model: Model, lay) -> list[tuple[str, list[int], bool]]:
 
 def add_charts(wb, ws, model: Model, lay, steps: int, first_row: int) -> None:
     """Insert the charts into ``ws`` (the Run sheet), right of its table, one under the other."""
-    r0, r1 = first_row - 1, first_row - 1 + steps  # 0-based rows of t = 0 .. steps
+    r0, r1 = first_row - 1, first_row - 1 + min(steps, CHART_STEPS)  # 0-based rows of t = 0 .. steps
     label_row = first_row - 2  # Trace's row of unit and head labels
     for k, (title, columns, threshold) in enumerate(chart_series(model, lay)):
         chart = wb.add_chart({"type": "line"})

@@ -15,6 +15,7 @@ from io import BytesIO
 from .dot_format import to_dot
 from .grammar import Grammar
 from .model import Model
+from .sheet_charts import CHART_STEPS
 from .sheet_formats import Formats, print_setup
 from .sheet_layout import SheetWriter
 from .words import format_word
@@ -71,8 +72,8 @@ def write_guide(sh: SheetWriter, model: Model, steps: int, single: bool, example
          "'accept', 'next' (and 'output').", fmt.wrap),
         ("Colours: green accept = accepted prefix, pink = rejected, orange row = no state, red symbol = not in "
          "the alphabet (the network reads it as all zeros). The charts show h (and c) of every unit and the head "
-         "logits over the steps; a head is true above the dashed line at 0. Past the end of the input the lines "
-         "fall to 0.", fmt.wrap),
+         f"logits over the steps (the first {CHART_STEPS} at most); a head is true above the dashed line at 0. Past "
+         "the end of the input the lines fall to 0.", fmt.wrap),
         ("How the network answers", fmt.heading),
         ("A head is a weighted sum of the last layer's outputs h (its logit); it is true when its logit is > 0. "
          "The heads state:NAME, accept and next:SYMBOL answer the three questions above.", fmt.wrap),
