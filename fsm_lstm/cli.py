@@ -250,7 +250,7 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     text = sample_input(model) if args.input is None else args.input
     with ProgressDisplay(f"writing {args.output}"):
         write_workbook(model, args.output, text, steps=args.steps, title=g.name if g else Path(args.source).stem)
-    print(f"wrote {args.output} (input {text!r}; open the Trace sheet and type into cell B2)")
+    print(f"wrote {args.output} (input {text!r}; open the Run sheet and type into cell B2)")
     return 0
 
 

@@ -1,9 +1,11 @@
-"""Recalculating workbooks with real LibreOffice, headless: every formula is computed afresh (a workbook
-written by openpyxl has no cached values) and saved back as .xlsx with the values cached."""
+"""Recalculating workbooks with real LibreOffice, headless: every formula is computed afresh (the private profile
+tells LibreOffice to recalculate on load, whatever values the file caches) and saved back as .xlsx with the new
+values cached; and printing workbooks to PDF, to count their pages."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -12,7 +14,18 @@ from pathlib import Path
 
 from .errors import UserError
 
-__all__ = ["recalculate", "soffice"]
+__all__ = ["ALWAYS_RECALCULATE", "pdf_pages", "recalculate", "soffice", "to_pdf"]
+
+# LibreOffice's setting "recalculation on file load" for Excel and ODF files: 0 = always
+ALWAYS_RECALCULATE = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" \
+xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse">\
+<value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse">\
+<value>0</value></prop></item>
+</oor:items>
+"""
 
 
 def soffice() -> str:
@@ -27,16 +40,41 @@ def soffice() -> str:
 def recalculate(books: Sequence[str | os.PathLike[str]], out_dir: str | os.PathLike[str], timeout: float = 600
                 ) -> list[Path]:
     """Convert the workbooks to .xlsx in ``out_dir`` with LibreOffice, which recalculates every formula."""
+    return _convert(books, out_dir, "xlsx:Calc MS Excel 2007 XML", ".xlsx", timeout)
+
+
+def to_pdf(books: Sequence[str | os.PathLike[str]], out_dir: str | os.PathLike[str], timeout: float = 600
+           ) -> list[Path]:
+    """Print the workbooks to PDF in ``out_dir`` with LibreOffice (recalculated first), as its print setup says."""
+    return _convert(books, out_dir, "pdf:calc_pdf_Export", ".pdf", timeout)
+
+
+def pdf_pages(path: str | os.PathLike[str]) -> int:
+    """The number of pages of a PDF: pdfinfo's count when it is installed, else the page objects counted."""
+    exe = shutil.which("pdfinfo")
+    if exe:
+        done = subprocess.run([exe, str(path)], capture_output=True, text=True, check=False)
+        found = re.search(r"^Pages:\s+(\d+)", done.stdout, re.M)
+        if found:
+            return int(found.group(1))
+    return len(re.findall(rb"/Type\s*/Page\b(?!s)", Path(path).read_bytes()))
+
+
+def _convert(books: Sequence[str | os.PathLike[str]], out_dir: str | os.PathLike[str], target: str, suffix: str,
+             timeout: float) -> list[Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="fsm-lstm-lo-") as profile:
+        settings = Path(profile) / "user" / "registrymodifications.xcu"
+        settings.parent.mkdir(parents=True)
+        settings.write_text(ALWAYS_RECALCULATE)
         env = dict(os.environ, LC_ALL="C.UTF-8", HOME=profile)
         cmd = [soffice(), f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
-               "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out), *map(str, books)]
+               "--convert-to", target, "--outdir", str(out), *map(str, books)]
         done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, check=False)
-    results = [out / Path(b).name for b in books]
+    results = [out / Path(b).with_suffix(suffix).name for b in books]
     missing = [p for p in results if not p.exists()]
     if done.returncode != 0 or missing:
-        raise UserError(f"LibreOffice could not recalculate {', '.join(map(str, missing)) or 'the workbooks'}: "
+        raise UserError(f"LibreOffice could not convert {', '.join(map(str, missing)) or 'the workbooks'}: "
                         f"{(done.stderr or done.stdout).strip()[:300]}")
     return results

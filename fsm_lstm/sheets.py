@@ -1,9 +1,14 @@
-"""Workbooks whose formulas compute a model live: type a string, watch every gate, cell, hidden value and head.
+"""Workbooks whose formulas compute a model live: type a string, see the answer beside it, and every gate behind it.
 
-Sheets: Guide (how to read it), Grammar (transitions, units, heads), Weights (editable; the trace follows),
-Trace (one row per step). Every gate is a formula over Weights: SUMPRODUCT for the weighted sums, sigmoid as
-(1+TANH(z/2))/2 (no overflow), EXACT to match symbols; no LET, LAMBDA or SEQUENCE, so LibreOffice computes
-it too. Defined names: ``input`` (the string cell) and ``state``, ``accept``, ``next`` (decoded columns).
+Sheets: Run (the input cell, one row of answers per step, a one-line verdict and live charts), Guide, Trace
+(every gate, cell, hidden value and head logit of every step), Grammar (transitions, units, heads, the picture)
+and Weights (editable; everything follows). Every gate is a formula over Weights: SUMPRODUCT for the weighted
+sums, sigmoid as (1+TANH(z/2))/2 (no overflow), EXACT to match symbols; no LET, LAMBDA or SEQUENCE, so
+LibreOffice and Gnumeric compute it too. Defined names: ``input`` (the text-formatted string cell) and
+``state``, ``accept``, ``next`` and, for models with ``out:`` heads, ``output`` (decoded columns of Run).
+
+Every formula cell carries, as its cached value, what the numpy runtime computes for the default input, so
+viewers that do not recalculate (previews, ``pandas.read_excel``) show the real trace.
 
 User strings (grammar name, description, states, symbols, labels, the input) are always written as text cells,
 never as formulas, whatever they start with (``=``, ``+``, ``-``, ``@``), and no formula embeds one: the decoded
@@ -19,52 +24,38 @@ from __future__ import annotations
 import os
 import re
 import zipfile
-from collections.abc import Sequence
-from dataclasses import dataclass
 
-from openpyxl import Workbook
-from openpyxl.formatting.rule import ColorScaleRule, FormulaRule
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter as col
-from openpyxl.workbook.defined_name import DefinedName
+import numpy as np
+import xlsxwriter
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from .atomic import atomic_path, output_path
 from .automata import shortest_accepted
 from .errors import UserError
-from .grammar import Grammar, determinised
+from .grammar import determinised
 from .labels import parse_head
 from .model import GATES, Model, stored_grammar
+from .sheet_charts import add_charts
+from .sheet_formats import Formats, print_setup
+from .sheet_layout import (BLOCKS, FIRST_STEP_ROW, GATE_NAMES, NAME_ROW, SIGMOID, Computed, PlainFormulaSheet,
+                           SheetWriter, TraceLayout, col, compute, output_value, past_end, single_characters,
+                           trace_layout)
+from .sheet_run import write_run
+from .sheet_text import write_grammar, write_guide
+from .sheet_weights import write_weights
 from .words import format_word, parse_word
 
-__all__ = ["BLOCKS", "BOLD", "CELL_GUIDE", "FIRST_STEP_ROW", "GATE_NAMES", "HEAD_FILL", "MAX_CELLS", "MAX_COLUMNS",
-           "MAX_FORMULA", "MAX_ROWS", "MAX_STEPS", "MAX_TEXT", "NAME_ROW", "RED_FILL", "SIGMOID", "TraceLayout",
-           "check_steps", "check_text", "sample_input", "trace_layout", "write_workbook"]
+__all__ = ["MAX_CELLS", "MAX_COLUMNS", "MAX_ROWS", "MAX_STEPS", "MAX_TEXT", "SHEETS", "WRITER_OPTIONS",
+           "accepted_examples", "check_steps", "check_text", "sample_input", "write_workbook"]
 
-BLOCKS = {"lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h"), "rnn": ("h",)}  # trace columns
-SIGMOID = ("i", "f", "o", "r", "z")
-GATE_NAMES = {"i": "input gate", "f": "forget gate", "g": "candidate", "o": "output gate", "c": "cell state",
-              "h": "hidden output", "r": "reset gate", "z": "update gate", "n": "new state"}
-FIRST_STEP_ROW = 8  # row of t = 0 in Trace
-NAME_ROW = 5  # hidden Trace row: the state name or symbol of each head, read by the decoded columns
-MAX_FORMULA = 8000  # Excel's limit is 8192 characters
+SHEETS = ("Run", "Guide", "Trace", "Grammar", "Weights")
 MAX_STEPS = 5000  # trace rows
 MAX_CELLS = 5_000_000  # cells of the whole workbook
 MAX_COLUMNS = 16_384  # the spreadsheet format's limits
 MAX_ROWS = 1_048_576
 MAX_TEXT = 32_767  # characters in one cell
-
-BOLD = Font(bold=True)
-HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
-RED_FILL = PatternFill("solid", fgColor="F4B6B6")
-
-
-def _text(ws, row: int, column: int, value: str) -> Cell:
-    """Write ``value`` as a text cell: never a formula, an error code or a hyperlink, whatever it starts with."""
-    cell = ws.cell(row, column)
-    cell.value = value
-    cell.data_type = "s"
-    return cell
+WRITER_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+                  "in_memory": True}
 
 
 def check_text(value: str, what: str) -> str:
@@ -91,16 +82,11 @@ def check_steps(steps: int | None) -> None:
                         "is too slow to write and to recalculate")
 
 
-def _single(alphabet: Sequence[str]) -> bool:
-    """True when every symbol is one character that spreadsheets count as one (no surrogate pairs)."""
-    return all(len(a) == 1 and ord(a) < 0x10000 for a in alphabet)
-
-
 def _check_size(model: Model, steps: int) -> None:
     """Refuse a workbook over the format's row and column limits, or over MAX_CELLS cells."""
     lay = trace_layout(model)
-    columns = lay.known
-    cells = columns * (steps + FIRST_STEP_ROW)
+    columns = lay.last
+    cells = (columns + len(lay.run)) * (steps + FIRST_STEP_ROW)
     widths = [len(model.alphabet)] + [layer.hidden_size for layer in model.layers[:-1]]
     weight_rows = 0
     for layer, width in zip(model.layers, widths):
@@ -121,147 +107,24 @@ def _check_size(model: Model, steps: int) -> None:
                         "--steps or a smaller model")
 
 
-@dataclass
-class _WeightRefs:
-    """Cell addresses of one layer's weights on the Weights sheet."""
-
-    first_row: int
-    ih_cols: tuple[int, int]
-    hh_cols: tuple[int, int]
-    bias_ih_col: int
-    bias_hh_col: int
-
-    def row(self, gate: int, unit: int, hidden: int) -> int:
-        return self.first_row + gate * hidden + unit
-
-    def ih(self, r: int) -> str:
-        return f"Weights!${col(self.ih_cols[0])}${r}:${col(self.ih_cols[1])}${r}"
-
-    def hh(self, r: int) -> str:
-        return f"Weights!${col(self.hh_cols[0])}${r}:${col(self.hh_cols[1])}${r}"
-
-    def bias(self, r: int) -> str:
-        return f"{self.bias_ih(r)}+{self.bias_hh(r)}"
-
-    def bias_ih(self, r: int) -> str:
-        return f"Weights!${col(self.bias_ih_col)}${r}"
-
-    def bias_hh(self, r: int) -> str:
-        return f"Weights!${col(self.bias_hh_col)}${r}"
-
-
-def _write_weights(ws, model: Model) -> tuple[list[_WeightRefs], int, tuple[int, int], int]:
-    """Fill the Weights sheet; return per-layer refs and the head block (first row, weight columns, bias column)."""
-    gates = GATES[model.cell]
-    _text(ws, 1, 1, f"Weights in PyTorch nn.{model.cell.upper()} layout (gate order {', '.join(gates)}). "
-          "Edit any number: the Trace follows.").font = BOLD
-    refs = []
-    r = 3
-    inputs: Sequence[str] = model.alphabet
-    for k, layer in enumerate(model.layers):
-        H = layer.hidden_size
-        width = len(inputs)
-        ih = (4, 3 + width)
-        hh = (ih[1] + 2, ih[1] + 1 + H)
-        b_ih, b_hh = hh[1] + 2, hh[1] + 3
-        _text(ws, r, 1, f"layer {k}").font = BOLD
-        _text(ws, r, ih[0], f"weight_ih_l{k}: one column per {'symbol' if k == 0 else 'unit of layer ' + str(k - 1)}")
-        _text(ws, r, hh[0], f"weight_hh_l{k}: one column per unit (previous h)")
-        header = r + 1
-        for cell_col, text in [(1, "gate"), (2, "unit"), (3, "label"), (b_ih, f"bias_ih_l{k}"), (b_hh, f"bias_hh_l{k}")]:
-            _text(ws, header, cell_col, text).font = BOLD
-        for j, name in enumerate(inputs):
-            _text(ws, header, ih[0] + j, name).font = BOLD
-        labels = model.units if k == len(model.layers) - 1 else [f"l{k} u{u}" for u in range(H)]
-        for u in range(H):
-            _text(ws, header, hh[0] + u, f"u{u}").font = BOLD
-        first = header + 1
-        for q, gate in enumerate(gates):
-            for u in range(H):
-                row = first + q * H + u
-                _text(ws, row, 1, gate)
-                ws.cell(row, 2, u)
-                _text(ws, row, 3, labels[u])
-                for j in range(width):
-                    ws.cell(row, ih[0] + j, float(layer.weight_ih[q * H + u, j]))
-                for v in range(H):
-                    ws.cell(row, hh[0] + v, float(layer.weight_hh[q * H + u, v]))
-                ws.cell(row, b_ih, float(layer.bias_ih[q * H + u]))
-                ws.cell(row, b_hh, float(layer.bias_hh[q * H + u]))
-        refs.append(_WeightRefs(first, ih, hh, b_ih, b_hh))
-        r = first + len(gates) * H + 1
-        inputs = [f"u{u}" for u in range(H)]
-    H = model.hidden_size
-    _text(ws, r, 1, "heads").font = BOLD
-    _text(ws, r, 4, "heads.weight: one column per unit of the last layer; a head is true when its logit > 0")
-    header = r + 1
-    _text(ws, header, 3, "head").font = BOLD
-    for u in range(H):
-        _text(ws, header, 4 + u, f"u{u}").font = BOLD
-    _text(ws, header, 5 + H, "heads.bias").font = BOLD
-    first = header + 1
-    for m, label in enumerate(model.heads):
-        _text(ws, first + m, 3, label)
-        for u in range(H):
-            ws.cell(first + m, 4 + u, float(model.head_weight[m, u]))
-        ws.cell(first + m, 5 + H, float(model.head_bias[m]))
-    ws.freeze_panes = "D1"
-    ws.column_dimensions["C"].width = 24
-    return refs, first, (4, 3 + H), 5 + H
-
-
-def _decoded_formula(parts: list[tuple[str, str]], guard: str) -> str:
-    """The names whose logit cell is > 0, space-separated; ``parts`` pairs a logit cell with the cell holding its
-    name (a user string is never embedded in a formula)."""
-    if not parts:
-        return '"-"'
-    body = "&".join(f'IF({cell}>0," "&{name},"")' for cell, name in parts)
-    formula = f'IF({guard},"",MID({body},2,{MAX_TEXT}))'
-    if len(formula) > MAX_FORMULA:
-        raise UserError(f"a decoded column needs a formula of {len(formula)} characters, over the spreadsheet limit; "
-                        "the model has too many heads of one kind for a workbook")
-    return formula
-
-
-@dataclass(frozen=True)
-class TraceLayout:
-    """Column numbers (1-based) of the Trace sheet; row FIRST_STEP_ROW + t holds step t."""
-
-    onehot: tuple[int, int]
-    layers: list[dict[str, tuple[int, int]]]  # per layer: block -> (first, last) column, blocks i f g o c h
-    heads: tuple[int, int]
-    decoded: dict[str, int]
-    known: int
-
-
-def trace_layout(model: Model) -> TraceLayout:
-    """Where everything sits on the Trace sheet of ``model``'s workbook."""
-    K = len(model.alphabet)
-    onehot = (3, 2 + K)
-    layers = []
-    c0 = onehot[1] + 1
-    for layer in model.layers:
-        H = layer.hidden_size
-        blocks = BLOCKS[model.cell]
-        layers.append({b: (c0 + k * H, c0 + (k + 1) * H - 1) for k, b in enumerate(blocks)})
-        c0 += len(blocks) * H
-    heads = (c0, c0 + len(model.heads) - 1)
-    decoded = {"state": heads[1] + 1, "accept": heads[1] + 2, "next": heads[1] + 3}
-    return TraceLayout(onehot, layers, heads, decoded, heads[1] + 4)
-
-
 def sample_input(model: Model) -> str:
     """A string to show in a new workbook: a longer one among the shortest accepted strings of the model's
     grammar, or a few symbols of its alphabet when it carries none."""
-    grammar = stored_grammar(model)
-    if grammar is not None:
-        try:
-            examples = shortest_accepted(determinised(grammar), 12, max_length=20)
-        except UserError:  # an NFA whose determinisation is too large: fall back to the alphabet
-            examples = []
-        if examples and examples[-1]:
-            return format_word(examples[-1], model.alphabet)
+    examples = accepted_examples(model, 12)
+    if examples and examples[-1]:
+        return format_word(examples[-1], model.alphabet)
     return format_word(model.alphabet[:4], model.alphabet)
+
+
+def accepted_examples(model: Model, count: int) -> list[tuple[str, ...]]:
+    """Up to ``count`` shortest accepted strings of the model's grammar (none without one)."""
+    grammar = stored_grammar(model)
+    if grammar is None:
+        return []
+    try:
+        return shortest_accepted(determinised(grammar), count, max_length=20)
+    except UserError:  # an NFA whose determinisation is too large
+        return []
 
 
 def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", steps: int | None = None,
@@ -280,113 +143,172 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
     _check_strings(model, grammar, title)
     _check_size(model, steps)
     output_path(path)  # a folder, pipe or device at the output path: refuse before the long part
-    wb = Workbook()
-    guide = wb.active
-    guide.title = "Guide"
-    grammar_ws, weights_ws, trace = (wb.create_sheet(n) for n in ("Grammar", "Weights", "Trace"))
-    refs, head_row, head_cols, head_bias = _write_weights(weights_ws, model)
-    single = _single(model.alphabet)
-    sep = "" if single else " "
+    computed = compute(model, word)
     name = title or (grammar.name if grammar is not None else "model")
+    with atomic_path(path) as tmp:
+        wb = xlsxwriter.Workbook(str(tmp), WRITER_OPTIONS)
+        fmt = Formats(wb)
+        sheets = {n: SheetWriter(wb.add_worksheet(n, worksheet_class=PlainFormulaSheet)) for n in SHEETS}
+        refs, heads_at = write_weights(sheets["Weights"], model, fmt)
+        lay = trace_layout(model)
+        _write_trace(sheets["Trace"], model, lay, refs, heads_at, computed, steps, name, fmt)
+        write_run(sheets["Run"], model, lay, computed, steps, name, fmt)
+        add_charts(wb, sheets["Run"].ws, model, lay, steps, FIRST_STEP_ROW)
+        write_guide(sheets["Guide"], model, steps, single_characters(model.alphabet), accepted_examples(model, 4),
+                    _leaving_example(model), fmt)
+        write_grammar(sheets["Grammar"], model, grammar, fmt)
+        last = FIRST_STEP_ROW + steps
+        for key, c in lay.run.items():
+            if key not in ("t", "symbol"):
+                wb.define_name(key, f"=Run!${col(c)}${FIRST_STEP_ROW}:${col(c)}${last}")
+        wb.define_name("input", "=Run!$B$2")
+        wb.define_name("input_clean", "=Trace!$B$3")
+        wb.define_name("input_length", "=Run!$F$2")
+        wb.set_properties({"title": f"fsm-lstm: {name}"[:200]})
+        sheets["Run"].ws.activate()
+        wb.close()
+        _make_reproducible(tmp)
 
-    _text(trace, 1, 1, f"fsm-lstm: the {name} network, step by step").font = Font(bold=True, size=13)
-    for r, label in ((2, "input"), (3, "symbols"), (4, "note")):
-        _text(trace, r, 1, label).font = BOLD
-    _text(trace, 2, 2, sep.join(word)).fill = PatternFill("solid", fgColor="FFF2CC")
-    _text(trace, 2, 3, ("type symbols without spaces, e.g. " if single else "type symbols separated by spaces, e.g. ")
-          + repr(sep.join(model.alphabet[:3])))
-    _text(trace, 3, 4, "cleaned:")
-    trace["E3"] = '=SUBSTITUTE(input," ","")' if single else "=TRIM(input)"
-    trace["B3"] = "=LEN(input_clean)" if single else \
-        '=IF(input_clean="",0,LEN(input_clean)-LEN(SUBSTITUTE(input_clean," ",""))+1)'
 
-    K = len(model.alphabet)
-    layout = trace_layout(model)
-    onehot, layer_cols, heads_cols, dec, known_col = (layout.onehot, layout.layers, layout.heads, layout.decoded,
-                                                      layout.known)
+def _leaving_example(model: Model) -> tuple[str, ...] | None:
+    """An accepted string cut at its last state that lacks an edge for some symbol, then that symbol: a string
+    that leaves the grammar late (None when the grammar has no such state on the way)."""
+    grammar = stored_grammar(model)
+    examples = accepted_examples(model, 4)
+    if grammar is None or not examples:
+        return None
+    d = determinised(grammar)
+    state, found = d.start, None
+    for k, a in enumerate(examples[-1] + ("",)):
+        missing = [b for b in d.alphabet if all(x != b for x, _ in d.out_edges[state])]
+        if missing:
+            found = examples[-1][:k] + (missing[0],)
+        if a:
+            state = next(q for x, q in d.out_edges[state] if x == a)
+    return found
 
-    # headers: block names (row 6) and labels (row 7)
-    _text(trace, 6, 1, "step").font = BOLD
-    _text(trace, 7, 1, "t").font = BOLD
-    _text(trace, 7, 2, "symbol").font = BOLD
-    _text(trace, 6, onehot[0], "one-hot input").font = BOLD
+
+def _write_trace(sh: SheetWriter, model: Model, lay: TraceLayout, refs, heads_at, v: Computed, steps: int,
+                 name: str, fmt: Formats) -> None:
+    ws = sh.ws
+    single = single_characters(model.alphabet)
+    n = len(v.word)
+    sh.text(1, 1, f"{name}: every gate of the network, step by step", fmt.title)
+    sh.text(2, 1, "The input is typed on the Run sheet (cell B2). Every number below is a live formula over the "
+                  "Weights sheet.", fmt.caption)
+    sh.text(3, 1, "input", fmt.bold)
+    sh.formula(3, 2, '=SUBSTITUTE(input," ","")' if single else "=TRIM(input)", format_word(v.word, model.alphabet))
+    sh.text(6, 1, "step", fmt.header)
+    sh.text(7, 1, "t", fmt.header)
+    sh.text(7, 2, "symbol", fmt.header)
+    _block_title(sh, 6, lay.onehot, "one-hot input", fmt)
     for j, a in enumerate(model.alphabet):
-        _text(trace, 7, onehot[0] + j, a).font = BOLD
-    for k, cols in enumerate(layer_cols):
-        labels = model.units if k == len(model.layers) - 1 else [f"l{k} u{u}" for u in range(model.layers[k].hidden_size)]
-        for b, (lo, _) in cols.items():
-            title_text = GATE_NAMES[b]
-            _text(trace, 6, lo, f"{b}: {title_text}" + (f" (layer {k})" if len(model.layers) > 1 else "")).font = BOLD
+        sh.text(7, lay.onehot[0] + j, a, fmt.header)
+    longest = max([len(a) for a in model.alphabet] + [len(h) for h in model.heads] + [6])
+    for k, cols in enumerate(lay.layers):
+        labels = _unit_labels(model, k)
+        longest = max(longest, max(len(s) for s in labels))
+        for b, (lo, hi) in cols.items():
+            layer = f" (layer {k})" if len(model.layers) > 1 else ""
+            _block_title(sh, 6, (lo, hi), f"{b}: {GATE_NAMES[b]}{layer}", fmt)
             for u, label in enumerate(labels):
-                cell = _text(trace, 7, lo + u, f"{b} {label}")
-                cell.alignment = Alignment(text_rotation=90)
-    _text(trace, 6, heads_cols[0], "head logits (> 0 means true)").font = BOLD
+                sh.text(7, lo + u, label, fmt.rotated)
+    _block_title(sh, 6, lay.heads, "head logits (> 0: true)", fmt)
     for m, label in enumerate(model.heads):
-        _text(trace, 7, heads_cols[0] + m, label).alignment = Alignment(text_rotation=90)
+        sh.text(7, lay.heads[0] + m, label, fmt.rotated)
         kind, arg = parse_head(label)
-        if kind in ("state", "next"):
-            _text(trace, NAME_ROW, heads_cols[0] + m, arg)
-    trace.row_dimensions[NAME_ROW].hidden = True
-    for key, c in dec.items():
-        _text(trace, 7, c, key).font = BOLD
-        trace.cell(7, c).fill = HEAD_FILL
-    _text(trace, 6, dec["state"], "decoded answers").font = BOLD
-    _text(trace, 7, known_col, "in alphabet")
-    trace.row_dimensions[7].height = 120
+        value = arg if kind in ("state", "next") else output_value(label)
+        if value is not None:
+            sh.text(NAME_ROW, lay.heads[0] + m, value)
+    for key, c in (("states", lay.decoded["state"]), ("next", lay.decoded["next"]), ("in alphabet", lay.known),
+                   ("left", lay.stop), ("0 (threshold)", lay.zero)):
+        sh.text(7, c, key, fmt.rotated)
+    _block_title(sh, 6, (lay.decoded["state"], lay.zero), "helpers", fmt)
+    ws.set_row(NAME_ROW - 1, None, None, {"hidden": True})
+    ws.set_row(6, min(409, 12 + 6.2 * min(longest, 60)))
 
-    last = FIRST_STEP_ROW + steps
+    state_heads = [m for m, h in enumerate(model.heads) if parse_head(h)[0] == "state"]
+    next_heads = [m for m, h in enumerate(model.heads) if parse_head(h)[0] == "next"]
     for t in range(steps + 1):
         r = FIRST_STEP_ROW + t
-        trace.cell(r, 1, t)
-        guard = f"$A{r}>input_length"
+        live = t <= n
+        sh.number(r, 1, t, fmt.step)
+        guard = past_end(r)
         if t == 0:
-            for k, cols in enumerate(layer_cols):
+            for k, cols in enumerate(lay.layers):
                 for b in ("c", "h"):
                     for cc in range(cols[b][0], cols[b][1] + 1) if b in cols else ():
-                        trace.cell(r, cc, 0)
+                        sh.number(r, cc, 0, fmt.value)
         else:
-            trace.cell(r, 2, f'=IF({guard},"",MID(input_clean,$A{r},1))' if single else
-                       f'=IF({guard},"",{_token(r)})')
-            for j in range(K):
-                letter = col(onehot[0] + j)
-                trace.cell(r, onehot[0] + j, f'=IF({guard},"",IF(EXACT($B{r},{letter}$7),1,0))')
-            trace.cell(r, known_col, f'=IF({guard},"",SUM(${col(onehot[0])}{r}:${col(onehot[1])}{r}))')
-            x_range = f"${col(onehot[0])}{r}:${col(onehot[1])}{r}"
-            for layer, cols, ref in zip(model.layers, layer_cols, refs):
-                _layer_formulas(trace, model.cell, layer.hidden_size, cols, ref, r, x_range, guard)
+            sh.formula(r, 2, f'=IF({guard},"",MID(input_clean,$A{r},1))' if single else
+                       f'=IF({guard},"",{_token(r)})', v.word[t - 1] if live else "", fmt.symbol)
+            for j, a in enumerate(model.alphabet):
+                letter = col(lay.onehot[0] + j)
+                sh.formula(r, lay.onehot[0] + j, f'=IF({guard},"",IF(EXACT($B{r},{letter}$7),1,0))',
+                           (1 if v.word[t - 1] == a else 0) if live else "", fmt.onehot)
+            sh.formula(r, lay.known, f'=IF({guard},"",SUM(${col(lay.onehot[0])}{r}:${col(lay.onehot[1])}{r}))',
+                       1 if live else "", fmt.onehot)
+            x_range = f"${col(lay.onehot[0])}{r}:${col(lay.onehot[1])}{r}"
+            for k, (layer, cols, ref) in enumerate(zip(model.layers, lay.layers, refs)):
+                _layer_formulas(sh, model.cell, layer.hidden_size, cols, ref, r, x_range, guard,
+                                _layer_values(model, v, k, t) if live else None, fmt)
                 x_range = f"${col(cols['h'][0])}{r}:${col(cols['h'][1])}{r}"
-        h_last = f"${col(layer_cols[-1]['h'][0])}{r}:${col(layer_cols[-1]['h'][1])}{r}"
+        h_last = f"${col(lay.layers[-1]['h'][0])}{r}:${col(lay.layers[-1]['h'][1])}{r}"
         for m in range(len(model.heads)):
-            wr = head_row + m
-            weights = f"Weights!${col(head_cols[0])}${wr}:${col(head_cols[1])}${wr}"
-            trace.cell(r, heads_cols[0] + m,
-                       f'=IF({guard},"",SUMPRODUCT({weights},{h_last})+Weights!${col(head_bias)}${wr})')
-        logit = {label: f"{col(heads_cols[0] + m)}{r}" for m, label in enumerate(model.heads)}
-        name_of = {label: f"{col(heads_cols[0] + m)}${NAME_ROW}" for m, label in enumerate(model.heads)}
-        states = [(cell, name_of[label]) for label, cell in logit.items() if parse_head(label)[0] == "state"]
-        nexts = [(cell, name_of[label]) for label, cell in logit.items() if parse_head(label)[0] == "next"]
-        trace.cell(r, dec["state"], "=" + _decoded_formula(states, guard))
-        trace.cell(r, dec["next"], "=" + _decoded_formula(nexts, guard))
-        acc = logit.get("accept")
-        trace.cell(r, dec["accept"], f'=IF({guard},"",IF({acc}>0,"TRUE","FALSE"))' if acc else '="-"')
+            wr = heads_at.row + m
+            weights = f"Weights!${col(heads_at.first)}${wr}:${col(heads_at.last)}${wr}"
+            sh.formula(r, lay.heads[0] + m, f'=IF({guard},"",SUMPRODUCT({weights},{h_last})+Weights!'
+                       f'${col(heads_at.bias)}${wr})', v.heads[t, m] if live else "", fmt.value)
+        on = v.heads[t] > 0 if live else np.zeros(len(model.heads), bool)
+        joined = {}
+        for key, members in (("state", state_heads), ("next", next_heads)):
+            parts = [(f"{col(lay.heads[0] + m)}{r}", f"{col(lay.heads[0] + m)}${NAME_ROW}") for m in members]
+            joined[key] = " ".join(model.heads[m].partition(":")[2] for m in members if on[m])
+            sh.formula(r, lay.decoded[key], "=" + _joined_formula(parts, guard), joined[key] if live else "",
+                       fmt.small)
+        if t:
+            left = f"{col(lay.known)}{r}=0" + (f',{col(lay.decoded["state"])}{r}=""' if state_heads else "")
+            sh.formula(r, lay.stop, f'=IF({guard},"",IF(OR({left}),1,0))',
+                       (0 if joined["state"] or not state_heads else 1) if live else "", fmt.onehot)
+        sh.number(r, lay.zero, 0, fmt.onehot)
+    _format_trace(sh, model, lay, steps, fmt)
 
-    trace["B4"] = (f'=IF(input_length>{steps},"The input has "&input_length&" symbols; this sheet shows the first '
-                   f'{steps}. Make a longer one: fsm-lstm sheet MODEL -o BOOK.xlsx --steps N","")'
-                   f'&IF(COUNTIF({col(known_col)}{FIRST_STEP_ROW + 1}:{col(known_col)}{last},0)>0,'
-                   f'" Symbols outside the alphabet are marked red; the network reads them as an all-zero input.","")')
-    trace["B4"].font = Font(bold=True, color="C00000")
-    _format_trace(trace, layer_cols, onehot, heads_cols, known_col, last)
-    for key, c in dec.items():
-        wb.defined_names[key] = DefinedName(key, attr_text=f"Trace!${col(c)}${FIRST_STEP_ROW}:${col(c)}${last}")
-    wb.defined_names["input"] = DefinedName("input", attr_text="Trace!$B$2")
-    wb.defined_names["input_clean"] = DefinedName("input_clean", attr_text="Trace!$E$3")
-    wb.defined_names["input_length"] = DefinedName("input_length", attr_text="Trace!$B$3")
-    _write_guide(guide, model, steps, single)
-    _write_grammar(grammar_ws, model, grammar)
-    wb.active = wb.sheetnames.index("Trace")
-    with atomic_path(path) as tmp:
-        wb.save(tmp)
-        _make_reproducible(tmp)
+
+def _unit_labels(model: Model, k: int) -> list[str]:
+    """Labels of the units of layer ``k``: the model's own for the last layer of a compiled or imported model,
+    the unit numbers for a trained one, and 'l0 u3' style before the last layer."""
+    if k == len(model.layers) - 1 and "trained" in model.extra:
+        return [f"unit {u}" for u in range(model.hidden_size)]
+    if k == len(model.layers) - 1:
+        return list(model.units)
+    return [f"l{k} u{u}" for u in range(model.layers[k].hidden_size)]
+
+
+def _block_title(sh: SheetWriter, r: int, span: tuple[int, int], title: str, fmt: Formats) -> None:
+    lo, hi = span
+    if hi > lo:
+        sh.ws.merge_range(r - 1, lo - 1, r - 1, hi - 1, "", fmt.block)
+    sh.text(r, lo, title, fmt.block)
+
+
+def _layer_values(model: Model, v: Computed, k: int, t: int) -> dict[str, np.ndarray]:
+    """Block -> the runtime's values of layer ``k`` at step ``t`` >= 1."""
+    H = model.layers[k].hidden_size
+    gates = [g for g in GATES[model.cell] if g != "h"]
+    out = {g: v.gates[k][t - 1, q * H:(q + 1) * H] for q, g in enumerate(gates)}
+    if v.c is not None:
+        out["c"] = v.c[k][t]
+    out["h"] = v.h[k][t]
+    return out
+
+
+def _joined_formula(parts: list[tuple[str, str]], guard: str) -> str:
+    """The names whose logit cell is > 0, space-separated; ``parts`` pairs a logit cell with the cell holding its
+    name (a user string is never embedded in a formula)."""
+    if not parts:
+        return '"-"'
+    body = "&".join(f'IF({cell}>0," "&{name},"")' for cell, name in parts)
+    return f'IF({guard},"",MID({body},2,{MAX_TEXT}))'
 
 
 def _token(r: int) -> str:
@@ -397,37 +319,15 @@ def _token(r: int) -> str:
     return f"MID(input_clean,{start},{end}-{start})"
 
 
-def _check_strings(model: Model, grammar, title: str | None) -> None:
-    """Refuse, with one line, any user string that a workbook cell cannot hold."""
-    if grammar is not None:
-        check_text(grammar.name, "the grammar name")
-        check_text(grammar.description, "the description")
-        for s in grammar.states:
-            check_text(s, "state")
-    if title is not None:
-        check_text(title, "the title")
-    for what, values in (("symbol", model.alphabet), ("head label", model.heads), ("unit label", model.units)):
-        for v in values:
-            check_text(v, what)
-
-
-def _make_reproducible(path: os.PathLike[str]) -> None:
-    """Fix the timestamps that openpyxl and zipfile stamp into a workbook, so the same model and input give
-    the same bytes (a rebuilt sheets/ folder leaves git clean)."""
-    with zipfile.ZipFile(path) as z:
-        entries = [(info.filename, z.read(info)) for info in z.infolist()]
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in entries:
-            if name == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*", rb"\g<1>2000-01-01T00:00:00Z", data)
-            z.writestr(zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
-
-
-def _layer_formulas(ws, cell: str, H: int, cols: dict[str, tuple[int, int]], ref: _WeightRefs, r: int,
-                    x_range: str, guard: str) -> None:
+def _layer_formulas(sh: SheetWriter, cell: str, H: int, cols: dict[str, tuple[int, int]], ref, r: int,
+                    x_range: str, guard: str, values: dict[str, np.ndarray] | None, fmt: Formats) -> None:
     """The formulas of one layer in Trace row ``r`` (the previous row holds the previous state)."""
     prev_h = f"${col(cols['h'][0])}{r - 1}:${col(cols['h'][1])}{r - 1}"
-    put = lambda block, u, value: ws.cell(r, cols[block][0] + u, f'=IF({guard},"",{value})')  # noqa: E731
+
+    def put(block: str, u: int, value: str) -> None:
+        cached = "" if values is None else values[block][u]
+        sh.formula(r, cols[block][0] + u, f'=IF({guard},"",{value})', cached, fmt.value)
+
     sig = lambda z: f"(1+TANH(({z})/2))/2"  # noqa: E731
     for q, gate in enumerate(GATES[cell]):
         for u in range(H):
@@ -449,124 +349,61 @@ def _layer_formulas(ws, cell: str, H: int, cols: dict[str, tuple[int, int]], ref
             put("h", u, f"(1-{at['z']})*{at['n']}+{at['z']}*{before['h']}")
 
 
-def _format_trace(ws, layer_cols, onehot, heads_cols, known_col, last) -> None:
-    first = FIRST_STEP_ROW
+def _format_trace(sh: SheetWriter, model: Model, lay: TraceLayout, steps: int, fmt: Formats) -> None:
+    ws = sh.ws
+    first, last = FIRST_STEP_ROW, FIRST_STEP_ROW + steps
     span = lambda a, b: f"{col(a)}{first}:{col(b)}{last}"  # noqa: E731
-    gate_scale = ColorScaleRule(start_type="num", start_value=0, start_color="FFFFFF",
-                                end_type="num", end_value=1, end_color="2F75B5")
-    signed = ColorScaleRule(start_type="num", start_value=-1, start_color="C00000", mid_type="num", mid_value=0,
-                            mid_color="FFFFFF", end_type="num", end_value=1, end_color="2F75B5")
-    logits = ColorScaleRule(start_type="num", start_value=-3, start_color="F8CBAD", mid_type="num", mid_value=0,
-                            mid_color="FFFFFF", end_type="num", end_value=3, end_color="A9D08E")
-    for cols in layer_cols:
+    gate_scale = {"type": "2_color_scale", "min_type": "num", "min_value": 0, "min_color": "#FFFFFF",
+                  "max_type": "num", "max_value": 1, "max_color": "#5B9BD5"}
+    signed = {"type": "3_color_scale", "min_type": "num", "min_value": -1, "min_color": "#E06666",
+              "mid_type": "num", "mid_value": 0, "mid_color": "#FFFFFF", "max_type": "num", "max_value": 1,
+              "max_color": "#5B9BD5"}
+    logits = {"type": "3_color_scale", "min_type": "num", "min_value": -3, "min_color": "#F8CBAD",
+              "mid_type": "num", "mid_value": 0, "mid_color": "#FFFFFF", "max_type": "num", "max_value": 3,
+              "max_color": "#A9D08E"}
+    # values under 0.001, zero aside, in scientific notation: one rule over every gate ("" fails ABS: no rule)
+    lo, hi = lay.layers[0][BLOCKS[model.cell][0]][0], lay.layers[-1]["h"][1]
+    corner = f"{col(lo)}{first + 1}"
+    ws.conditional_format(f"{corner}:{col(hi)}{last}", {
+        "type": "formula", "criteria": f"=AND({corner}<>0,ABS({corner})<0.001)", "format": fmt.tiny})
+    for cols in lay.layers:
         for b, (lo, hi) in cols.items():
-            ws.conditional_formatting.add(span(lo, hi), gate_scale if b in SIGMOID else signed)
-    ws.conditional_formatting.add(span(*heads_cols), logits)
-    ws.conditional_formatting.add(f"B{first + 1}:B{last}", FormulaRule(
-        formula=[f'AND($B{first + 1}<>"",SUM(${col(onehot[0])}{first + 1}:${col(onehot[1])}{first + 1})=0)'],
-        fill=RED_FILL))
-    ws.freeze_panes = f"{col(onehot[0])}{first}"
-    ws.column_dimensions["B"].width = 9
-    ws.column_dimensions[col(known_col)].hidden = True
-    for c in range(onehot[0], heads_cols[1] + 1):
-        ws.column_dimensions[col(c)].width = 6.5
-    for c in range(heads_cols[1] + 1, heads_cols[1] + 4):
-        ws.column_dimensions[col(c)].width = 14
+            ws.conditional_format(span(lo, hi), gate_scale if b in SIGMOID else signed)
+    ws.conditional_format(span(*lay.heads), logits)
+    ws.conditional_format(f"B{first + 1}:B{last}", {
+        "type": "formula", "criteria": f'=AND($B{first + 1}<>"",${col(lay.known)}{first + 1}=0)',
+        "format": fmt.bad_symbol})
+    ws.freeze_panes(FIRST_STEP_ROW - 1, 2)
+    ws.set_column(0, 0, 5)
+    ws.set_column(1, 1, 8)
+    ws.set_column(lay.onehot[0] - 1, lay.onehot[1] - 1, 3.5)
+    ws.set_column(lay.layers[0][next(iter(lay.layers[0]))][0] - 1, lay.heads[1] - 1, 6.5)
+    ws.set_column(lay.decoded["state"] - 1, lay.decoded["next"] - 1, 12)
+    ws.set_column(lay.known - 1, lay.zero - 1, 3.5)
+    print_setup(ws, rows=(5, 6), columns=(0, 1), pages_wide=max(1, min(4, round(lay.last / 60))))
 
 
-CELL_GUIDE = {
-    "lstm": [("i, f, g, o: input gate, forget gate, candidate and output gate of every unit (nn.LSTM).", False),
-             ("c: the cell state, c = f * c(previous) + i * g.   h: the output, h = o * TANH(c).", False)],
-    "gru": [("r, z: reset and update gates; n = TANH(x part + r * (h part)) (nn.GRU).", False),
-            ("h: the output, h = (1 - z) * n + z * h(previous).", False)],
-    "rnn": [("h: the output, h = TANH(W_ih x + b_ih + W_hh h(previous) + b_hh) (nn.RNN).", False)],
-}
+def _check_strings(model: Model, grammar, title: str | None) -> None:
+    """Refuse, with one line, any user string that a workbook cell cannot hold."""
+    if grammar is not None:
+        check_text(grammar.name, "the grammar name")
+        check_text(grammar.description, "the description")
+        for s in grammar.states:
+            check_text(s, "state")
+    if title is not None:
+        check_text(title, "the title")
+    for what, values in (("symbol", model.alphabet), ("head label", model.heads), ("unit label", model.units)):
+        for v in values:
+            check_text(v, what)
 
 
-def _write_guide(ws, model: Model, steps: int, single: bool) -> None:
-    lines = [
-        ("fsm-lstm workbook", True),
-        ("This workbook runs a recurrent network (PyTorch nn.LSTM layout) with spreadsheet formulas.", False),
-        ("", False),
-        ("What to type", True),
-        ("Go to the Trace sheet and type a string into the yellow cell B2 (named 'input').", False),
-        ("Symbols: " + " ".join(model.alphabet) + (" (type them without spaces, e.g. "
-         if single else " (separate them with spaces, e.g. ") + repr(("" if single else " ").join(model.alphabet[:3]))
-         + ").", False),
-        (f"The sheet has {steps} steps; longer strings are cut, and a note says so.", False),
-        ("", False),
-        ("How to read the Trace", True),
-        ("One row per step t. Row t = 0 is the empty prefix, before any symbol.", False),
-        ("one-hot: 1 under the symbol read at this step. A red symbol is not in the alphabet.", False),
-        *CELL_GUIDE[model.cell],
-        ("Sigmoid is written (1+TANH(z/2))/2, which never overflows.", False),
-        ("Colours: gates go from white (0) to blue (1); c, g, n and h from red (-1) through white to blue (+1).",
-         False),
-        ("head logits: a head is true when its logit is > 0 (green), false when < 0 (red).", False),
-        ("decoded answers: state = the states the network believes in, accept = whether the prefix is accepted,", False),
-        ("next = the symbols that may legally follow. Their columns are named 'state', 'accept' and 'next'.", False),
-        ("", False),
-        ("Units", True),
-        ("A compiled network has one unit per grammar edge ('edge p -a-> q' fires when that edge was just", False),
-        ("crossed) and a unit 'started'. The Grammar sheet lists the edges; the Weights sheet holds every weight.", False),
-        ("Change any weight on the Weights sheet and the Trace recomputes.", False),
-        *_proof_guide(model),
-    ]
-    for r, (text, bold) in enumerate(lines, start=1):
-        _text(ws, r, 1, text).font = Font(bold=bold, size=13 if r == 1 else 11)
-    ws.column_dimensions["A"].width = 110
-
-
-def _proof_guide(model: Model) -> list[tuple[str, bool]]:
-    """For a model without a compiled grammar: which kind of proof its file records (compiled models are covered
-    by the compiled certificate the Units section describes)."""
-    if stored_grammar(model) is not None:
-        return []
-    proof = model.extra.get("proof")
-    if isinstance(proof, dict) and proof.get("method") == "regions" and proof.get("proven") is True:
-        clean = lambda v: ILLEGAL_CHARACTERS_RE.sub("", str(v))[:200]  # noqa: E731  (the meta is untrusted)
-        said = (f"When it was trained (fsm-lstm train --certify), the region proof held against grammar "
-                f"{clean(proof.get('grammar'))!r}: {clean(proof.get('summary'))}.")
-    else:
-        said = "The file records no proof: trained networks are proven only by the region proof."
-    again = "fsm-lstm certify MODEL --grammar G checks a trained network for every length again (docs/region-proof.md)."
-    return [("", False), ("Proof", True), (said, False), (again, False)]
-
-
-def _write_grammar(ws, model: Model, g: Grammar | None) -> None:
-    _text(ws, 1, 1, "Grammar").font = Font(bold=True, size=13)
-    r = 3
-    if g is not None:
-        for key, value in [("name", g.name), ("description", g.description), ("start", g.start),
-                           ("accepting", " ".join(s for s in g.states if s in g.accept)),
-                           ("alphabet", " ".join(g.alphabet))]:
-            _text(ws, r, 1, key).font = BOLD
-            _text(ws, r, 2, value)
-            r += 1
-        r += 1
-        _text(ws, r, 1, "transition table: row = state, column = symbol, cell = next state(s)").font = BOLD
-        r += 1
-        for j, a in enumerate(g.alphabet):
-            _text(ws, r, 2 + j, a).font = BOLD
-        for s in g.states:
-            r += 1
-            marks = ("-> " if s == g.start else "") + s + (" (accept)" if s in g.accept else "")
-            _text(ws, r, 1, marks).font = BOLD
-            targets: dict[str, list[str]] = {}
-            for b, q in g.out_edges[s]:
-                targets.setdefault(b, []).append(q)
-            for j, a in enumerate(g.alphabet):
-                _text(ws, r, 2 + j, " ".join(targets.get(a, ())))
-        r += 2
-    else:
-        _text(ws, r, 1, "This model carries no grammar (trained or imported): its units have no edge labels.")
-        r += 2
-    _text(ws, r, 1, "units").font = BOLD
-    for u, label in enumerate(model.units):
-        _text(ws, r + 1 + u, 1, f"u{u}")
-        _text(ws, r + 1 + u, 2, label)
-    _text(ws, r, 4, "heads").font = BOLD
-    for m, label in enumerate(model.heads):
-        _text(ws, r + 1 + m, 4, label)
-    ws.column_dimensions["A"].width = 22
-    ws.column_dimensions["B"].width = 22
+def _make_reproducible(path: os.PathLike[str]) -> None:
+    """Fix the timestamps stamped into a workbook, so the same model and input give the same bytes (a rebuilt
+    sheets/ folder leaves git clean)."""
+    with zipfile.ZipFile(path) as z:
+        entries = [(info.filename, z.read(info)) for info in z.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in entries:
+            if name == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*", rb"\g<1>2000-01-01T00:00:00Z", data)
+            z.writestr(zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)

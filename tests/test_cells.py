@@ -10,6 +10,7 @@ import torch
 
 from fsm_lstm.automata import equivalent
 from fsm_lstm.errors import UserError
+from fsm_lstm.gnumeric import recalculate_gnumeric
 from fsm_lstm.libreoffice import recalculate
 from fsm_lstm.extract import extract
 from fsm_lstm.verify import judge
@@ -92,13 +93,14 @@ def test_trained_gru_and_rnn_extract_to_their_grammar_or_a_real_error(cell, tmp_
 
 
 @pytest.mark.parametrize("cell", ["gru", "rnn"])
-def test_gru_and_rnn_workbooks_recalculate_to_the_runtime(cell, tmp_path):
+def test_gru_and_rnn_workbooks_recalculate_to_the_runtime_in_libreoffice_and_gnumeric(cell, tmp_path):
     model = model_from_arrays(torch_model(cell, 2)[1])
     word = tuple("abcab" * 8)
     write_workbook(model, tmp_path / f"{cell}.xlsx", "".join(word), steps=40)
-    recalculated = recalculate([tmp_path / f"{cell}.xlsx"], tmp_path / "out")[0]
-    assert error_cells(recalculated) == []
-    assert compare(libreoffice_values(recalculated), model, word) < 1e-9
+    for recalculated in (recalculate([tmp_path / f"{cell}.xlsx"], tmp_path / "out")[0],
+                         recalculate_gnumeric([tmp_path / f"{cell}.xlsx"], tmp_path / "gnumeric")[0]):
+        assert error_cells(recalculated) == []
+        assert compare(libreoffice_values(recalculated), model, word) < 1e-9
 
 
 def test_gru_workbook_formulas_follow_pytorch(tmp_path):

@@ -15,11 +15,13 @@ from fsm_lstm.automata import shortest_accepted
 from fsm_lstm.cli import main
 from fsm_lstm.compiler import compile_grammar
 from fsm_lstm.grammar_files import bundled_names, load_grammar
+from fsm_lstm.gnumeric import recalculate_gnumeric
 from fsm_lstm.libreoffice import recalculate
 from fsm_lstm.model import Layer, Model
-from fsm_lstm.sheets import FIRST_STEP_ROW, sample_input, trace_layout, write_workbook
+from fsm_lstm.sheet_layout import FIRST_STEP_ROW, trace_layout
+from fsm_lstm.sheets import sample_input, write_workbook
 from tests.oracle import live_states
-from tests.workbooks import compare, error_cells, formulas_values, libreoffice_values
+from tests.workbooks import ERRORS, compare, error_cells, formulas_values, libreoffice_values
 
 TOLERANCE = 1e-9
 REPO = Path(__file__).resolve().parent.parent
@@ -77,8 +79,8 @@ def random_model(layers: int = 2) -> Model:
 
 
 @pytest.fixture(scope="module")
-def recalculated(tmp_path_factory):
-    """Every bundled grammar with three strings, plus a random 2-layer model, recalculated in one LibreOffice run."""
+def books(tmp_path_factory):
+    """Every bundled grammar with three strings, plus a random 2-layer model: file name -> (model, word, path)."""
     src = tmp_path_factory.mktemp("books")
     cases = {}
     for name in bundled_names():
@@ -93,8 +95,21 @@ def recalculated(tmp_path_factory):
     word = tuple("abcabbca" * 5)
     write_workbook(rand, src / "random.xlsx", "".join(word), steps=40)
     cases["random.xlsx"] = (rand, word, src / "random.xlsx")
-    out = recalculate([c[2] for c in cases.values()], tmp_path_factory.mktemp("recalculated"))
-    return {p.name: (cases[p.name][0], cases[p.name][1], p) for p in out}
+    return cases
+
+
+@pytest.fixture(scope="module")
+def recalculated(books, tmp_path_factory):
+    """The books recalculated in one LibreOffice run."""
+    out = recalculate([c[2] for c in books.values()], tmp_path_factory.mktemp("recalculated"))
+    return {p.name: (books[p.name][0], books[p.name][1], p) for p in out}
+
+
+@pytest.fixture(scope="module")
+def gnumeric_recalculated(books, tmp_path_factory):
+    """The books recalculated by Gnumeric."""
+    out = recalculate_gnumeric([c[2] for c in books.values()], tmp_path_factory.mktemp("gnumeric"))
+    return {p.name: (books[p.name][0], books[p.name][1], p) for p in out}
 
 
 def test_libreoffice_recalculation_equals_numpy_on_every_bundled_grammar(recalculated):
@@ -104,9 +119,28 @@ def test_libreoffice_recalculation_equals_numpy_on_every_bundled_grammar(recalcu
         assert worst < TOLERANCE, (name, worst)
 
 
+def test_gnumeric_recalculation_equals_numpy_on_every_bundled_grammar(gnumeric_recalculated):
+    assert len(gnumeric_recalculated) == 3 * len(bundled_names()) + 1
+    for name, (model, word, path) in sorted(gnumeric_recalculated.items()):
+        values = libreoffice_values(path)  # Run and Trace: the only sheets with formulas
+        assert [v for cells in values.values() for v in cells.values() if str(v).startswith(ERRORS)] == [], name
+        worst = compare(values, model, word)
+        assert worst < TOLERANCE, (name, worst)
+
+
 def test_no_error_cells_after_recalculation(recalculated):
     for name, (_, _, path) in recalculated.items():
         assert error_cells(path) == [], name
+
+
+def test_cached_values_as_written_equal_the_runtime(books):
+    """No recalculation at all: the values the writer cached are the runtime's, cell for cell (the short books:
+    the long ones hold the same kind of cells, only more)."""
+    for name, (model, word, path) in sorted(books.items()):
+        if "pumped" in name:
+            continue
+        assert error_cells(path) == [], name
+        assert compare(libreoffice_values(path), model, word) < TOLERANCE, name
 
 
 def test_pumped_workbooks_really_run_200_steps(recalculated):
@@ -114,7 +148,7 @@ def test_pumped_workbooks_really_run_200_steps(recalculated):
     assert len(word) == 200 and word.count("S") > 190
     values = libreoffice_values(path)
     lay = trace_layout(model)
-    assert values[(FIRST_STEP_ROW + 200, lay.decoded["state"])] == "s1"
+    assert values["Run"][(FIRST_STEP_ROW + 200, lay.run["state"])] == "s1"
 
 
 @pytest.mark.parametrize("name, word", [("reber", "BTXXVE"), ("parity", "1101"), ("tomita3", "0110")])
@@ -130,10 +164,13 @@ def test_workbook_contract_names_formulas_and_presentation(tmp_path):
     path = tmp_path / "r.xlsx"
     write_workbook(model, path, "BTXSE", steps=12)
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["Guide", "Grammar", "Weights", "Trace"]
+    assert wb.sheetnames == ["Run", "Guide", "Trace", "Grammar", "Weights"]
     for key in ("input", "state", "accept", "next"):
         assert key in wb.defined_names
-    assert wb.defined_names["input"].attr_text == "Trace!$B$2"
+    assert "output" not in wb.defined_names  # reber has no out: heads
+    assert wb.defined_names["input"].attr_text == "Run!$B$2"
+    assert wb.defined_names["state"].attr_text == "Run!$C$8:$C$20"
+    assert wb["Run"]["B2"].number_format == "@" and wb["Run"]["B2"].value == "BTXSE"
     ws = wb["Trace"]
     formulas = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("=")]
     text = "\n".join(formulas)
@@ -142,10 +179,25 @@ def test_workbook_contract_names_formulas_and_presentation(tmp_path):
     lay = trace_layout(model)
     gate = ws.cell(FIRST_STEP_ROW + 1, lay.layers[0]["i"][0]).value
     assert gate.startswith('=IF($A9>input_length,"",(1+TANH((SUMPRODUCT(Weights!')
-    assert ws.freeze_panes == "C8"
+    assert ws.freeze_panes == "C8" and wb["Run"].freeze_panes == "A8"
     assert len(ws.conditional_formatting) >= 8
-    with zipfile.ZipFile(path) as z:  # no cached values: every spreadsheet computes afresh
-        assert "<v>" not in z.read("xl/worksheets/sheet4.xml").decode().split("<f>")[1]
+    assert ws.cell(FIRST_STEP_ROW + 1, lay.layers[0]["h"][0]).number_format == "0.000"
+    for sheet in wb:  # print setup: landscape, fit to the page width
+        assert sheet.page_setup.orientation == "landscape", sheet.title
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage, sheet.title
+        tall = 1 if sheet.title == "Guide" else 0  # the Guide on one page; the others as long as they need
+        assert int(sheet.page_setup.fitToHeight if sheet.page_setup.fitToHeight is not None else 1) == tall
+    assert ws.print_title_rows.replace("$", "") == "6:7" and ws.print_title_cols.replace("$", "") == "A:B"
+    with zipfile.ZipFile(path) as z:  # cached values: a viewer that does not recalculate shows the trace
+        assert "<v>" in z.read("xl/worksheets/sheet3.xml").decode().split("</f>")[1][:40]
+
+
+def test_the_same_workbook_has_the_same_bytes(tmp_path):
+    """`build --all` is reproducible: the same model and input give the same bytes (picture included)."""
+    model = compile_grammar(load_grammar("embedded_reber"))
+    for name in ("a.xlsx", "b.xlsx"):
+        write_workbook(model, tmp_path / name, sample_input(model), title="embedded_reber")
+    assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "b.xlsx").read_bytes()
 
 
 def test_edited_weights_and_inputs_are_followed(tmp_path):
@@ -160,14 +212,15 @@ def test_edited_weights_and_inputs_are_followed(tmp_path):
     column = next(c for c in range(1, ws.max_column + 1) if ws.cell(row - loop - 1, c).value == f"u{entry}")
     assert ws.cell(row, column).value > 0
     ws.cell(row, column).value = 0
-    wb["Trace"]["B2"] = "BTSSQ"
+    wb["Run"]["B2"] = "BTSSQ"
     wb.save(path)
     values = libreoffice_values(recalculate([path], tmp_path / "out")[0])
     lay = trace_layout(model)
-    states = [values[(FIRST_STEP_ROW + t, lay.decoded["state"])] for t in range(6)]
+    states = [values["Run"][(FIRST_STEP_ROW + t, lay.run["state"])] for t in range(6)]
     assert states[:3] == ["begin", "s0", "s1"] and states[3] != "s1"  # the broken edge never fires
-    assert values[(FIRST_STEP_ROW + 5, 2)] == "Q" and values[(FIRST_STEP_ROW + 5, lay.known)] == 0
-    assert "outside the alphabet" in values[(4, 2)]
+    assert values["Trace"][(FIRST_STEP_ROW + 5, 2)] == "Q" and values["Trace"][(FIRST_STEP_ROW + 5, lay.known)] == 0
+    assert values["Run"][(FIRST_STEP_ROW + 5, lay.run["symbol"])] == "Q"
+    assert "outside the alphabet" in values["Run"][(4, 1)]
 
 
 def test_long_input_gets_a_note(tmp_path):
@@ -175,10 +228,10 @@ def test_long_input_gets_a_note(tmp_path):
     path = tmp_path / "p.xlsx"
     write_workbook(model, path, "1", steps=4)
     wb = openpyxl.load_workbook(path)
-    wb["Trace"]["B2"] = "1111111"
+    wb["Run"]["B2"] = "1111111"
     wb.save(path)
     values = libreoffice_values(recalculate([path], tmp_path / "out")[0])
-    assert "has 7 symbols; this sheet shows the first 4" in values[(4, 2)]
+    assert "has 7 symbols; this sheet shows the first 4" in values["Run"][(4, 1)]
 
 
 def test_multi_character_symbols_are_space_separated(tmp_path):
@@ -213,7 +266,7 @@ def test_committed_workbooks_are_current(tmp_path):
         model = compile_grammar(load_grammar(name))
         write_workbook(model, fresh, sample_input(model), title=name)
         a, b = openpyxl.load_workbook(committed), openpyxl.load_workbook(fresh)
-        assert a.sheetnames == b.sheetnames
+        assert a.sheetnames == b.sheetnames == ["Run", "Guide", "Trace", "Grammar", "Weights"]
         for sheet in a.sheetnames:
             cells_a = [(c.coordinate, c.value) for row in a[sheet].iter_rows() for c in row if c.value is not None]
             cells_b = [(c.coordinate, c.value) for row in b[sheet].iter_rows() for c in row if c.value is not None]

@@ -8,7 +8,7 @@ import openpyxl
 from fsm_lstm.model import Model
 from fsm_lstm.runtime import run
 from fsm_lstm.model import GATES
-from fsm_lstm.sheets import BLOCKS, FIRST_STEP_ROW, trace_layout
+from fsm_lstm.sheet_layout import BLOCKS, FIRST_STEP_ROW, trace_layout
 from fsm_lstm.words import encode
 
 ERRORS = ("#NUM!", "#VALUE!", "#NAME?", "#REF!", "#DIV/0!", "#N/A", "Err:", "#NULL!")
@@ -21,11 +21,12 @@ def error_cells(path) -> list[str]:
             if isinstance(c.value, str) and c.value.startswith(ERRORS)]
 
 
-def compare(values: dict, model: Model, word: tuple[str, ...]) -> float:
+def compare(sheets: dict, model: Model, word: tuple[str, ...]) -> float:
     """Largest difference between workbook cells and the float64 runtime; decoded text must match exactly.
-    ``values`` maps (row, column) to the computed value on the Trace sheet."""
+    ``sheets`` maps 'Trace' and 'Run' to dicts of (row, column) -> computed value."""
     trace = run(model, encode([word], model.alphabet).reshape(1, -1), dtype=np.float64, record=True)
     lay = trace_layout(model)
+    values, answers = sheets["Trace"], sheets["Run"]
     worst = 0.0
     for t in range(len(word) + 1):
         r = FIRST_STEP_ROW + t
@@ -45,37 +46,44 @@ def compare(values: dict, model: Model, word: tuple[str, ...]) -> float:
         logits = np.array([values[(r, c)] for c in range(lay.heads[0], lay.heads[1] + 1)], dtype=float)
         worst = max(worst, float(np.abs(logits - trace.heads[t, 0]).max()))
         truth = trace.heads[t, 0] > 0
-        states = " ".join(h[6:] for h, on in zip(model.heads, truth) if on and h.startswith("state:"))
-        nexts = " ".join(h[5:] for h, on in zip(model.heads, truth) if on and h.startswith("next:"))
-        states = states if any(h.startswith("state:") for h in model.heads) else "-"  # no such heads: a dash
-        nexts = nexts if any(h.startswith("next:") for h in model.heads) else "-"
-        assert (values[(r, lay.decoded["state"])] or "") == states, (t, values[(r, lay.decoded["state"])], states)
-        assert (values[(r, lay.decoded["next"])] or "") == nexts, t
+        for kind in ("state", "next"):  # the CLI's words: names joined by spaces, '(none)', or '-' without heads
+            names = [h.partition(":")[2] for h, on in zip(model.heads, truth) if on and h.startswith(kind + ":")]
+            want = (" ".join(names) or "(none)") if any(h.startswith(kind + ":") for h in model.heads) else "-"
+            assert answers[(r, lay.run[kind])] == want, (t, kind, answers[(r, lay.run[kind])], want)
         if "accept" in model.heads:
-            assert values[(r, lay.decoded["accept"])] == str(bool(truth[model.heads.index("accept")])).upper()
+            assert answers[(r, lay.run["accept"])] == bool(truth[model.heads.index("accept")]), t
+        outs = [m for m, h in enumerate(model.heads) if h.startswith("out:")]
+        if outs:  # the first out: head with the largest logit, if that logit is > 0
+            best = max(outs, key=lambda m: (trace.heads[t, 0, m], -m))
+            want = model.heads[best][4:] if trace.heads[t, 0, best] > 0 else "(none)"
+            assert answers[(r, lay.run["output"])] == want, (t, answers[(r, lay.run["output"])], want)
         if t:
             assert values[(r, 2)] == word[t - 1]
     return worst
 
 
 def libreoffice_values(path) -> dict:
-    """(row, column) -> value of the Trace sheet of a workbook recalculated by LibreOffice."""
-    ws = openpyxl.load_workbook(path, data_only=True)["Trace"]
-    return {(c.row, c.column): c.value for row in ws.iter_rows() for c in row}
+    """Sheet ('Trace', 'Run') -> (row, column) -> value, as cached in a workbook (by LibreOffice, Gnumeric or
+    the writer itself)."""
+    wb = openpyxl.load_workbook(path, data_only=True)
+    return {name: {(c.row, c.column): c.value for row in wb[name].iter_rows() for c in row}
+            for name in ("Trace", "Run")}
 
 
 def formulas_values(path) -> dict:
-    """(row, column) -> value of the Trace sheet computed in-process by the `formulas` package."""
+    """Sheet ('Trace', 'Run') -> (row, column) -> value computed in-process by the `formulas` package."""
     import formulas
     from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
 
     solution = formulas.ExcelModel().loads(str(path)).finish().calculate()
-    out = {}
+    out: dict[str, dict] = {"Trace": {}, "Run": {}}
     for key, value in solution.items():
         sheet, _, ref = key.rpartition("!")
-        if not sheet.upper().endswith("TRACE'") or ":" in ref:
+        name = next((n for n in out if sheet.upper().endswith(f"{n.upper()}'")), None)
+        if name is None or ":" in ref:
             continue
         letters, row = coordinate_from_string(ref)
         v = value.value[0, 0] if hasattr(value, "value") else value
-        out[(row, column_index_from_string(letters))] = None if v == "" else (v.item() if hasattr(v, "item") else v)
+        out[name][(row, column_index_from_string(letters))] = None if v == "" else (v.item() if hasattr(v, "item")
+                                                                                     else v)
     return out

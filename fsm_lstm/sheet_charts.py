@@ -1,0 +1,50 @@
+"""Live line charts on the Run sheet, drawn from the Trace ranges (standard chart XML, so Excel and LibreOffice
+both draw them, and both redraw them when the input changes): h and c of every unit of the last layer over the
+steps, and the head logits with the decision threshold at 0. They plot the first CHART_STEPS steps at most:
+longer lines are unreadable, and slow every spreadsheet that loads them; the Trace sheet holds every step."""
+
+from __future__ import annotations
+
+from .model import Model
+
+__all__ = ["CHART_SIZE", "CHART_STEPS", "LEGEND_LIMIT", "add_charts", "chart_series"]
+
+CHART_SIZE = (620, 250)  # pixels
+CHART_STEPS = 200
+LEGEND_LIMIT = 24  # more series than this: no legend (it would hide the lines)
+
+
+def chart_series(model: Model, lay) -> list[tuple[str, list[int], bool]]:
+    """(title, Trace columns, threshold line) of each chart."""
+    cols = lay.layers[-1]
+    charts = [("h: hidden output of each unit", list(range(cols["h"][0], cols["h"][1] + 1)), False)]
+    if "c" in cols:
+        charts.append(("c: cell state of each unit", list(range(cols["c"][0], cols["c"][1] + 1)), False))
+    charts.append(("head logits (true above 0)", list(range(lay.heads[0], lay.heads[1] + 1)), True))
+    return charts
+
+
+def add_charts(wb, ws, model: Model, lay, steps: int, first_row: int) -> None:
+    """Insert the charts into ``ws`` (the Run sheet), right of its table, one under the other."""
+    r0, r1 = first_row - 1, first_row - 1 + min(steps, CHART_STEPS)  # 0-based rows of t = 0 .. steps
+    label_row = first_row - 2  # Trace's row of unit and head labels
+    for k, (title, columns, threshold) in enumerate(chart_series(model, lay)):
+        chart = wb.add_chart({"type": "line"})
+        for c in columns:
+            chart.add_series({"name": ["Trace", label_row, c - 1], "categories": ["Trace", r0, 0, r1, 0],
+                              "values": ["Trace", r0, c - 1, r1, c - 1], "line": {"width": 1.25}})
+        if threshold:
+            chart.add_series({"name": ["Trace", label_row, lay.zero - 1], "categories": ["Trace", r0, 0, r1, 0],
+                              "values": ["Trace", r0, lay.zero - 1, r1, lay.zero - 1],
+                              "line": {"color": "black", "width": 1.5, "dash_type": "dash"}})
+        chart.set_title({"name": title, "name_font": {"size": 10, "bold": True}})
+        chart.set_x_axis({"name": "step t", "name_font": {"size": 8}, "num_font": {"size": 7},
+                          "label_position": "low"})
+        chart.set_y_axis({"num_font": {"size": 7}, "major_gridlines": {"visible": True,
+                                                                       "line": {"color": "#E0E0E0"}}})
+        if len(columns) + threshold > LEGEND_LIMIT:
+            chart.set_legend({"none": True})
+        else:
+            chart.set_legend({"position": "right", "font": {"size": 7}})
+        chart.set_size({"width": CHART_SIZE[0], "height": CHART_SIZE[1]})
+        ws.insert_chart(6 + k * 13, 7, chart, {"object_position": 3})

@@ -1,0 +1,57 @@
+"""The cell formats of a workbook, made once per XlsxWriter workbook: number formats suited to the value,
+headers aligned with their numbers, and the colours the Run sheet's legend explains."""
+
+from __future__ import annotations
+
+__all__ = ["Formats", "INPUT_YELLOW", "print_setup"]
+
+INPUT_YELLOW = "#FFF2CC"
+
+
+class Formats:
+    """Named XlsxWriter formats of one workbook."""
+
+    def __init__(self, wb) -> None:
+        add = wb.add_format
+        self.title = add({"bold": True, "font_size": 14})
+        self.bold = add({"bold": True})
+        self.right = add({"align": "right"})
+        self.note = add({"italic": True, "font_color": "#595959", "text_wrap": True, "valign": "top"})
+        self.caption = add({"italic": True, "font_color": "#595959"})
+        self.small = add({"font_size": 9, "valign": "vcenter"})
+        self.wrap = add({"text_wrap": True, "valign": "top"})
+        self.heading = add({"bold": True, "font_size": 12})
+        self.warning = add({"bold": True, "font_color": "#C00000"})
+        self.verdict = add({"bold": True, "font_size": 16, "font_color": "#1F3864"})
+        self.input = add({"num_format": "@", "bg_color": INPUT_YELLOW, "border": 1, "font_size": 12,
+                          "locked": False})
+        self.header = add({"bold": True, "align": "center", "valign": "bottom", "bottom": 1, "text_wrap": True})
+        self.block = add({"bold": True, "align": "center", "bg_color": "#EDEDED", "border": 1})
+        self.rotated = add({"rotation": 90, "align": "center", "valign": "bottom", "font_size": 9, "bottom": 1})
+        self.step = add({"align": "center", "font_color": "#595959"})
+        self.symbol = add({"align": "center", "bold": True})
+        self.onehot = add({"align": "center", "num_format": "0"})
+        self.value = add({"align": "center", "num_format": "0.000"})
+        self.weight = add({"num_format": "0.0000"})
+        self.answer = add({"align": "center"})
+        # conditional formats: only what they change
+        self.tiny = add({"num_format": "0.0E+00"})
+        self.accepted = add({"bg_color": "#C6EFCE", "font_color": "#006100"})
+        self.rejected = add({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
+        self.left_row = add({"bg_color": "#FCE4D6"})
+        self.bad_symbol = add({"bg_color": "#FF0000", "font_color": "#FFFFFF", "bold": True})
+
+
+def print_setup(ws, rows: tuple[int, int] | None = None, columns: tuple[int, int] | None = None,
+                pages_wide: int = 1, pages_tall: int = 0) -> None:
+    """Landscape, fit to the page width (or ``pages_wide`` pages; ``pages_tall`` 0 leaves the height free),
+    header rows and step columns on every page, sheet name and page number."""
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.fit_to_pages(pages_wide, pages_tall)
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+    ws.set_footer("&L&A&R&P / &N")
+    if rows:
+        ws.repeat_rows(*rows)
+    if columns:
+        ws.repeat_columns(*columns)

@@ -1,0 +1,142 @@
+"""Where everything sits in a workbook, and the writer every sheet uses: the columns of the Trace and Run sheets,
+the rows of the steps, the values the runtime computes for the cells, and a 1-based XlsxWriter sheet whose text
+is always text."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.worksheet import Worksheet
+
+from .errors import UserError
+from .model import Model
+from .runtime import run
+from .words import encode
+
+__all__ = ["BLOCKS", "Computed", "FIRST_STEP_ROW", "GATE_NAMES", "MAX_FORMULA", "NAME_ROW", "NONE",
+           "PlainFormulaSheet", "SIGMOID", "SheetWriter", "TraceLayout", "col", "compute", "output_value", "past_end",
+           "single_characters", "trace_layout"]
+
+BLOCKS = {"lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h"), "rnn": ("h",)}  # trace columns
+SIGMOID = ("i", "f", "o", "r", "z")
+GATE_NAMES = {"i": "input gate", "f": "forget gate", "g": "candidate", "o": "output gate", "c": "cell state",
+              "h": "hidden output", "r": "reset gate", "z": "update gate", "n": "new state"}
+FIRST_STEP_ROW = 8  # row of t = 0 on Run and on Trace
+NAME_ROW = 5  # hidden Trace row: the state name, symbol or output of each head, read by the decoded columns
+MAX_FORMULA = 8000  # Excel's limit is 8192 characters
+NONE = "(none)"  # the decoded answer when no head of the kind is true, as the CLI prints it
+
+
+def col(c: int) -> str:
+    """The letters of 1-based column ``c``."""
+    return xl_col_to_name(c - 1)
+
+
+def output_value(label: str) -> str | None:
+    """The value of an output head ``out:VALUE`` (Mealy and Moore machines), else None."""
+    return label[4:] if label.startswith("out:") and len(label) > 4 else None
+
+
+def single_characters(alphabet: Sequence[str]) -> bool:
+    """True when every symbol is one character that spreadsheets count as one (no surrogate pairs)."""
+    return all(len(a) == 1 and ord(a) < 0x10000 for a in alphabet)
+
+
+@dataclass(frozen=True)
+class TraceLayout:
+    """Column numbers (1-based). On Trace, row FIRST_STEP_ROW + t holds step t: the symbol in column 2, then
+    the one-hot input, the blocks of every layer, the head logits and helper columns. On Run the same row holds
+    the decoded answers of step t, in the columns ``run`` names."""
+
+    onehot: tuple[int, int]
+    layers: list[dict[str, tuple[int, int]]]  # per layer: block -> (first, last) column, blocks i f g o c h
+    heads: tuple[int, int]
+    decoded: dict[str, int]  # Trace: the state and next names joined ('' when none), before Run shows them
+    known: int  # Trace: 1 when the symbol is in the alphabet, 0 when not
+    stop: int  # Trace: 1 when the string has left the grammar (or the alphabet) at this step
+    zero: int  # Trace: the decision threshold 0, for the chart of the head logits
+    run: dict[str, int]  # Run: t, symbol, state, accept, next and (with out: heads) output
+
+    @property
+    def last(self) -> int:
+        """The last column of Trace."""
+        return self.zero
+
+
+def trace_layout(model: Model) -> TraceLayout:
+    """Where everything sits on the Trace and Run sheets of ``model``'s workbook."""
+    K = len(model.alphabet)
+    onehot = (3, 2 + K)
+    layers = []
+    c0 = onehot[1] + 1
+    for layer in model.layers:
+        H = layer.hidden_size
+        blocks = BLOCKS[model.cell]
+        layers.append({b: (c0 + k * H, c0 + (k + 1) * H - 1) for k, b in enumerate(blocks)})
+        c0 += len(blocks) * H
+    heads = (c0, c0 + len(model.heads) - 1)
+    decoded = {"state": heads[1] + 1, "next": heads[1] + 2}
+    run_cols = {"t": 1, "symbol": 2, "state": 3, "accept": 4, "next": 5}
+    if any(output_value(h) for h in model.heads):
+        run_cols["output"] = 6
+    return TraceLayout(onehot, layers, heads, decoded, heads[1] + 3, heads[1] + 4, heads[1] + 5, run_cols)
+
+
+class PlainFormulaSheet(Worksheet):
+    """XlsxWriter's worksheet without its search for Excel 365 function names to prefix with ``_xlfn.`` (some 30
+    regular expressions over every formula, most of the writing time): these workbooks use none of those
+    functions, which LibreOffice and Gnumeric could not compute anyway."""
+
+    def _prepare_formula(self, formula, expand_future_functions=False):
+        return formula[1:] if formula.startswith("=") else formula
+
+
+class SheetWriter:
+    """An XlsxWriter worksheet addressed by 1-based rows and columns, with text that is always text."""
+
+    def __init__(self, ws) -> None:
+        self.ws = ws
+
+    def text(self, r: int, c: int, value: str, fmt=None) -> None:
+        """A text cell: never a formula, an error code or a hyperlink, whatever it starts with."""
+        if value == "":
+            self.ws.write_blank(r - 1, c - 1, None, fmt)
+        else:
+            self.ws.write_string(r - 1, c - 1, value, fmt)
+
+    def number(self, r: int, c: int, value: float, fmt=None) -> None:
+        self.ws.write_number(r - 1, c - 1, float(value), fmt)
+
+    def formula(self, r: int, c: int, formula: str, value, fmt=None) -> None:
+        """A formula with ``value`` cached (a Python bool becomes a spreadsheet boolean)."""
+        if len(formula) > MAX_FORMULA:
+            raise UserError(f"a formula of the workbook needs {len(formula)} characters, over the spreadsheet "
+                            "limit; the model has too many heads of one kind for a workbook")
+        if isinstance(value, (float, np.floating)):
+            value = float(value)
+        self.ws.write_formula(r - 1, c - 1, formula, fmt, value)
+
+
+@dataclass(frozen=True)
+class Computed:
+    """What the runtime computes for the default input, in float64: the values cached in the formula cells."""
+
+    word: tuple[str, ...]
+    gates: list[np.ndarray | None]  # per layer (T, G*H); None for a plain RNN
+    c: list[np.ndarray] | None  # per layer (T+1, H)
+    h: list[np.ndarray]
+    heads: np.ndarray  # (T+1, M)
+
+
+def compute(model: Model, word: tuple[str, ...]) -> Computed:
+    trace = run(model, encode([word], model.alphabet).reshape(1, -1), dtype=np.float64, record=True)
+    lstm = model.cell == "lstm"
+    return Computed(word, [None if g is None else g[:, 0] for g in trace.gates],
+                     [c[:, 0] for c in trace.c] if lstm else None, [h[:, 0] for h in trace.h], trace.heads[:, 0])
+
+
+def past_end(r: int) -> str:
+    return f"$A{r}>input_length"

@@ -1,0 +1,164 @@
+"""The Run sheet of a workbook, the one a person reads: the text-formatted input cell, one sentence that answers
+for the whole string, one row of decoded answers per step (state, accept, next and, for models with ``out:``
+heads, output), colours with a legend, and the place for the charts."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .labels import parse_head
+from .model import Model
+from .sheet_formats import Formats, print_setup
+from .sheet_layout import (FIRST_STEP_ROW, NAME_ROW, NONE, Computed, SheetWriter, TraceLayout, col,
+                           output_value, past_end, single_characters)
+from .words import format_word
+
+__all__ = ["write_run"]
+
+
+def write_run(sh: SheetWriter, model: Model, lay: TraceLayout, v: Computed, steps: int, name: str,
+               fmt: Formats) -> None:
+    """The first sheet: the input, the verdict in one sentence, and one row of answers per step."""
+    ws = sh.ws
+    single = single_characters(model.alphabet)
+    n = len(v.word)
+    first, last = FIRST_STEP_ROW, FIRST_STEP_ROW + steps
+    rc = lay.run
+    width = 6  # the table spans A:F (F holds the length of the input, or the output column)
+    sh.text(1, 1, f"{name}: type a string, read the network's answer", fmt.title)
+    sh.text(2, 1, "input", fmt.bold)
+    ws.merge_range(1, 1, 1, 3, "", fmt.input)
+    sh.text(2, 2, format_word(v.word, model.alphabet), fmt.input)
+    sh.text(2, 5, "symbols", fmt.right)
+    sh.formula(2, 6, "=LEN(input_clean)" if single else
+               '=IF(input_clean="",0,LEN(input_clean)-LEN(SUBSTITUTE(input_clean," ",""))+1)', n, fmt.bold)
+    ws.merge_range(2, 0, 2, width - 1, "", fmt.verdict)
+    sh.formula(3, 1, _verdict_formula(model, lay, steps), _verdict(model, lay, v), fmt.verdict)
+    note = (f'=IF(input_length>{steps},"The input has "&input_length&" symbols; this sheet shows the first {steps}. '
+            'Make a longer one: fsm-lstm sheet MODEL -o BOOK.xlsx --steps N. ","")'
+            f'&IF(COUNTIF(Trace!{col(lay.known)}{first + 1}:{col(lay.known)}{last},0)>0,'
+            '"Symbols outside the alphabet are red; the network reads them as an all-zero input.","")')
+    sh.formula(4, 1, note, "", fmt.warning)
+    hint = ("Type the symbols without spaces" if single else "Type the symbols separated by spaces") + \
+        f". Alphabet: {' '.join(model.alphabet)}. Examples: see the Guide sheet."
+    ws.merge_range(4, 0, 4, width - 1, "", fmt.note)
+    sh.text(5, 1, hint, fmt.note)
+    ws.set_row(4, 15 * -(-len(hint) // 100) + 1)  # about 100 characters fit in A:F
+    headers = {"t": "t", "symbol": "symbol", "state": "state", "accept": "accept", "next": "next",
+               "output": "output"}
+    for key, c in rc.items():
+        sh.text(7, c, headers[key], fmt.header)
+    heads = {parse_head(h)[0] for h in model.heads}
+    acc = model.heads.index("accept") if "accept" in model.heads else None
+    outs = [m for m, h in enumerate(model.heads) if output_value(h)]
+    for t in range(steps + 1):
+        r = first + t
+        live = t <= n
+        guard = past_end(r)
+        sh.number(r, rc["t"], t, fmt.step)
+        if t:
+            sh.formula(r, rc["symbol"], f"=Trace!B{r}", v.word[t - 1] if live else "", fmt.symbol)
+        on = v.heads[t] > 0 if live else None
+        for key in ("state", "next"):
+            raw = f"Trace!{col(lay.decoded[key])}{r}"
+            if key in heads:
+                names = " ".join(h.partition(":")[2] for h, o in zip(model.heads, on) if o and parse_head(h)[0] == key) \
+                    if live else ""
+                sh.formula(r, rc[key], f'=IF({guard},"",IF({raw}="","{NONE}",{raw}))',
+                           (names or NONE) if live else "", fmt.answer)
+            else:
+                sh.formula(r, rc[key], '="-"', "-", fmt.answer)
+        if acc is not None:
+            sh.formula(r, rc["accept"], f'=IF({guard},"",Trace!{col(lay.heads[0] + acc)}{r}>0)',
+                       bool(on[acc]) if live else "", fmt.answer)
+        else:
+            sh.formula(r, rc["accept"], '="-"', "-", fmt.answer)
+        if outs:
+            sh.formula(r, rc["output"], _output_formula(lay, outs, r, guard),
+                       _output_value(model, outs, v.heads[t]) if live else "", fmt.answer)
+    _format_run(sh, model, lay, steps, fmt)
+
+
+def _output_formula(lay: TraceLayout, outs: list[int], r: int, guard: str) -> str:
+    """The decoded output: the value of the first out: head with the largest logit, if that logit is > 0."""
+    cells = [f"Trace!{col(lay.heads[0] + m)}{r}" for m in outs]
+    top = f"MAX({','.join(cells)})"
+    if outs == list(range(outs[0], outs[-1] + 1)):  # one block of columns: INDEX and MATCH
+        lo, hi = col(lay.heads[0] + outs[0]), col(lay.heads[0] + outs[-1])
+        # INDEX(row, 1, k): Gnumeric reads INDEX(row, k) as row k of the range
+        pick = f"INDEX(Trace!${lo}${NAME_ROW}:${hi}${NAME_ROW},1,MATCH({top},Trace!{lo}{r}:{hi}{r},0))"
+    else:  # scattered heads: the first whose logit is the largest
+        pick = f'"{NONE}"'
+        for m, cell in reversed(list(zip(outs, cells))):
+            pick = f"IF({cell}={top},Trace!{col(lay.heads[0] + m)}${NAME_ROW},{pick})"
+    return f'=IF({guard},"",IF({top}>0,{pick},"{NONE}"))'
+
+
+def _output_value(model: Model, outs: list[int], logits: np.ndarray) -> str:
+    best = outs[int(np.argmax(logits[outs]))]
+    return output_value(model.heads[best]) if logits[best] > 0 else NONE
+
+
+def _verdict_formula(model: Model, lay: TraceLayout, steps: int) -> str:
+    """One sentence: accepted, rejected, or where the string leaves the grammar."""
+    first, last = FIRST_STEP_ROW, FIRST_STEP_ROW + steps
+    stops = f"Trace!${col(lay.stop)}${first + 1}:${col(lay.stop)}${last}"
+    k = f"MATCH(1,{stops},0)"
+    where = "leaves the grammar" if any(parse_head(h)[0] == "state" for h in model.heads) else "leaves the alphabet"
+    leaves = f'"{where} at step "&{k}&" (symbol "&INDEX($B${first + 1}:$B${last},{k})&")"'
+    if "accept" in model.heads:
+        end = (f'IF(INDEX($D${first}:$D${last},MIN(input_length,{steps})+1),"accepted","rejected")')
+    elif "output" in lay.run:
+        end = f'"output: "&INDEX($F${first}:$F${last},MIN(input_length,{steps})+1)'
+    else:
+        end = f'"read "&MIN(input_length,{steps})&" symbols (the model has no accept head)"'
+    return f"=IF(ISNUMBER({k}),{leaves},{end})"
+
+
+def _verdict(model: Model, lay: TraceLayout, v: Computed) -> str:
+    """What the verdict formula computes for the default input (always in the alphabet)."""
+    state_heads = [m for m, h in enumerate(model.heads) if parse_head(h)[0] == "state"]
+    for t in range(1, len(v.word) + 1):
+        if state_heads and not (v.heads[t, state_heads] > 0).any():
+            return f"leaves the grammar at step {t} (symbol {v.word[t - 1]})"
+    if "accept" in model.heads:
+        return "accepted" if v.heads[len(v.word), model.heads.index("accept")] > 0 else "rejected"
+    outs = [m for m, h in enumerate(model.heads) if output_value(h)]
+    if outs:
+        return "output: " + _output_value(model, outs, v.heads[len(v.word)])
+    return f"read {len(v.word)} symbols (the model has no accept head)"
+
+
+def _format_run(sh: SheetWriter, model: Model, lay: TraceLayout, steps: int, fmt: Formats) -> None:
+    ws = sh.ws
+    first, last = FIRST_STEP_ROW, FIRST_STEP_ROW + steps
+    rc = lay.run
+    right = col(max(rc.values()))
+    # first rule first: an unknown symbol stays red on a row that has left the grammar
+    ws.conditional_format(f"B{first + 1}:B{last}", {
+        "type": "formula", "criteria": f'=AND($B{first + 1}<>"",Trace!${col(lay.known)}{first + 1}=0)',
+        "format": fmt.bad_symbol})
+    ws.conditional_format(f"A{first}:{right}{last}", {
+        "type": "formula", "criteria": f'=$C{first}="{NONE}"', "format": fmt.left_row})
+    ws.conditional_format(f"D{first}:D{last}", {
+        "type": "formula", "criteria": f"=AND($A{first}<=$F$2,$D{first}=TRUE)", "format": fmt.accepted})
+    ws.conditional_format(f"D{first}:D{last}", {
+        "type": "formula", "criteria": f"=AND($A{first}<=$F$2,$D{first}=FALSE)", "format": fmt.rejected})
+    legend = [(fmt.input, "type the input here (text)"), (fmt.accepted, "accepted prefix"),
+              (fmt.rejected, "rejected prefix"), (fmt.left_row, f"no state: {NONE}, the string left the grammar"),
+              (fmt.bad_symbol, "symbol not in the alphabet")]
+    sh.text(1, 8, "colours", fmt.bold)
+    for k, (swatch, text) in enumerate(legend):
+        sh.text(2 + k, 8, "", swatch)
+        sh.text(2 + k, 9, text, fmt.small)
+    ws.set_column(0, 0, 6)
+    ws.set_column(1, 1, 8)
+    ws.set_column(2, 2, 18)
+    ws.set_column(3, 3, 8)
+    ws.set_column(4, 4, 18)
+    ws.set_column(5, 5, 12)
+    ws.set_column(6, 6, 2)
+    ws.set_column(7, 7, 3)
+    ws.set_row(2, 21)
+    ws.freeze_panes(FIRST_STEP_ROW - 1, 0)
+    print_setup(ws, rows=(6, 6))

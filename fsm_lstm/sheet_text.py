@@ -1,0 +1,186 @@
+"""The Guide and Grammar sheets of a workbook: how to use and read it, and the grammar with its picture.
+
+The picture is Graphviz's PNG of the grammar, inserted when ``dot`` is installed (the bytes of the workbook then
+depend on the Graphviz version); without Graphviz a line says how to add it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import subprocess
+from collections.abc import Sequence
+from io import BytesIO
+
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from .dot_format import to_dot
+from .grammar import Grammar
+from .model import Model, stored_grammar
+from .sheet_charts import CHART_STEPS
+from .sheet_formats import Formats, print_setup
+from .sheet_layout import SheetWriter
+from .words import format_word
+
+__all__ = ["CELL_GUIDE", "GUIDE_LINE", "PICTURE_WIDTH", "WRAP_LINE", "grammar_picture", "write_grammar",
+           "write_guide"]
+
+CELL_GUIDE = {
+    "lstm": ["i, f, g, o: the input gate, forget gate, candidate and output gate of every unit (as in nn.LSTM).",
+             "c: the cell state, c = f * c(previous step) + i * g.   h: the unit's output, h = o * TANH(c)."],
+    "gru": ["r, z: the reset and update gates; n = TANH(input part + r * (recurrent part)) (as in nn.GRU).",
+            "h: the unit's output, h = (1 - z) * n + z * h(previous step)."],
+    "rnn": ["h: the unit's output, h = TANH(W_ih x + b_ih + W_hh h(previous step) + b_hh) (as in nn.RNN)."],
+}
+GUIDE_LINE = 100  # the width of the Guide column, in characters
+WRAP_LINE = 115  # characters in one wrapped line of that column, as LibreOffice prints it
+PICTURE_WIDTH = 640  # pixels at most, on the Grammar sheet
+
+
+def _quoted(word: Sequence[str], model: Model) -> str:
+    return "'" + format_word(word, model.alphabet) + "'" if word else "'' (the empty string)"
+
+
+def write_guide(sh: SheetWriter, model: Model, steps: int, single: bool, examples: list[tuple[str, ...]],
+                leaving: tuple[str, ...] | None, fmt: Formats) -> None:
+    """How to use the workbook and how to read every sheet, wrapped to the page."""
+    trained = "trained" in model.extra
+    lines: list[tuple[str, object]] = [
+        ("How to use this workbook", fmt.title),
+        (f"It runs a recurrent network (PyTorch nn.{model.cell.upper()} layout, {len(model.layers)} layer(s), "
+         f"{model.hidden_size} units) with spreadsheet formulas. Every number follows what you type and the "
+         "weights; the file also stores the values for the input it was written with, so viewers that do not "
+         "recalculate show them too.", fmt.wrap),
+        ("What to type", fmt.heading),
+        ("On the Run sheet, type a string into the yellow cell B2 (named 'input'). It is a text cell, so '0110' "
+         "stays 0110. " + ("Type the symbols without spaces. " if single else "Separate the symbols with spaces. ")
+         + "The alphabet is " + " ".join(model.alphabet) + f". The sheet has {steps} steps; a longer string is cut, "
+         "and a note says so.", fmt.wrap),
+    ]
+    if examples:
+        lines.append(("Strings of the language (accepted): " + ", ".join(_quoted(w, model) for w in examples)
+                      + ".", fmt.wrap))
+    if leaving:
+        lines.append((f"A string that leaves the grammar: {_quoted(leaving, model)} (at step {len(leaving)}, "
+                      "no edge reads its last symbol).", fmt.wrap))
+    lines += [
+        ("How to read the Run sheet", fmt.heading),
+        ("The large sentence is the answer for the whole string: accepted, rejected, or the step at which the "
+         "string leaves the grammar. Below it, one row per step t: row t = 0 is the empty prefix, before any "
+         "symbol; row t is the prefix of the first t symbols.", fmt.wrap),
+        ("state: the states the network is in after the prefix ((none) when the string has left the grammar). "
+         "accept: TRUE when the prefix is in the language. next: the symbols that may follow. "
+         "output: the machine's output, for models with out: heads. These columns carry the names 'state', "
+         "'accept', 'next' (and 'output').", fmt.wrap),
+        ("Colours: green accept = accepted prefix, pink = rejected, orange row = no state, red symbol = not in "
+         "the alphabet (the network reads it as all zeros). The charts show h (and c) of every unit and the head "
+         f"logits over the steps (the first {CHART_STEPS} at most); a head is true above the dashed line at 0. Past "
+         "the end of the input the lines fall to 0.", fmt.wrap),
+        ("How the network answers", fmt.heading),
+        ("A head is a weighted sum of the last layer's outputs h (its logit); it is true when its logit is > 0. "
+         "The heads state:NAME, accept and next:SYMBOL answer the three questions above.", fmt.wrap),
+        ("How to read the Trace sheet", fmt.heading),
+        ("One row per step, as on Run. one-hot input: 1 under the symbol read at this step.", fmt.wrap),
+        *((text, fmt.wrap) for text in CELL_GUIDE[model.cell]),
+        ("The sigmoid is written (1+TANH(z/2))/2, which never overflows. Colours: gates go from white (0) to blue "
+         "(1); c, g, n and h from red (-1) through white to blue (+1); head logits from red (false) to green "
+         "(true). Values under 0.001 are shown as 1.0E-05 and the like.", fmt.wrap),
+        ("Units", fmt.heading),
+    ]
+    if trained:
+        lines.append(("This network was trained, so its units have no meaning given in advance; they are "
+                      "labelled by number. Its states are not its own: if a grammar was extracted from it "
+                      "(fsm-lstm extract), the states named here come from that extraction.", fmt.wrap))
+    else:
+        lines.append(("A compiled network has one unit per grammar edge ('edge p -a-> q' is on after the string "
+                      "has just crossed that edge) and a unit 'started' (on from the first symbol). The Grammar "
+                      "sheet lists the edges.", fmt.wrap))
+    lines.append(("The Weights sheet holds every weight; change any number and the Run and Trace sheets follow.",
+                  fmt.wrap))
+    lines += [(text, fmt.heading if heading else fmt.wrap) for text, heading in proof_guide(model)]
+    for r, (text, style) in enumerate(lines, start=1):
+        sh.text(r, 1, text, style)
+        if style is fmt.wrap:  # spreadsheets do not size wrapped rows on load: give each its lines
+            sh.ws.set_row(r - 1, 15 * -(-len(text) // WRAP_LINE) + 3)
+    sh.ws.set_column(0, 0, GUIDE_LINE)
+    print_setup(sh.ws, pages_tall=1)
+
+
+def proof_guide(model: Model) -> list[tuple[str, bool]]:
+    """(text, is heading) lines for a model without a compiled grammar: which kind of proof its file records
+    (compiled models are covered by the compiled certificate the Units section describes)."""
+    if stored_grammar(model) is not None:
+        return []
+    proof = model.extra.get("proof")
+    if isinstance(proof, dict) and proof.get("method") == "regions" and proof.get("proven") is True:
+        clean = lambda v: ILLEGAL_CHARACTERS_RE.sub("", str(v))[:200]  # noqa: E731  (the meta is untrusted)
+        said = (f"When it was trained (fsm-lstm train --certify), the region proof held against grammar "
+                f"{clean(proof.get('grammar'))!r}: {clean(proof.get('summary'))}.")
+    else:
+        said = "The file records no proof: trained networks are proven only by the region proof."
+    again = "fsm-lstm certify MODEL --grammar G checks a trained network for every length again (docs/region-proof.md)."
+    return [("Proof", True), (said, False), (again, False)]
+
+
+def grammar_picture(g: Grammar) -> bytes | None:
+    """Graphviz's PNG of the grammar, or None when Graphviz is not installed (or fails)."""
+    exe = shutil.which("dot")
+    if exe is None:
+        return None
+    done = subprocess.run([exe, "-Tpng", "-Gdpi=72"], input=to_dot(g, complete=False).encode(),
+                          capture_output=True, check=False, timeout=60)
+    return done.stdout if done.returncode == 0 and done.stdout.startswith(b"\x89PNG") else None
+
+
+def write_grammar(sh: SheetWriter, model: Model, g: Grammar | None, fmt: Formats) -> None:
+    """The grammar (name, description, transition table, picture), then the units and heads."""
+    sh.text(1, 1, "Grammar", fmt.title)
+    r = 3
+    table_width = 2
+    if g is not None:
+        for key, value in [("name", g.name), ("description", g.description), ("start", g.start),
+                           ("accepting", " ".join(s for s in g.states if s in g.accept)),
+                           ("alphabet", " ".join(g.alphabet))]:
+            sh.text(r, 1, key, fmt.bold)
+            sh.text(r, 2, value)
+            r += 1
+        r += 1
+        sh.text(r, 1, "transition table: row = state, column = symbol, cell = next state(s)", fmt.bold)
+        r += 1
+        for j, a in enumerate(g.alphabet):
+            sh.text(r, 2 + j, a, fmt.header)
+        for s in g.states:
+            r += 1
+            marks = ("-> " if s == g.start else "") + s + (" (accept)" if s in g.accept else "")
+            sh.text(r, 1, marks, fmt.bold)
+            targets: dict[str, list[str]] = {}
+            for b, q in g.out_edges[s]:
+                targets.setdefault(b, []).append(q)
+            for j, a in enumerate(g.alphabet):
+                sh.text(r, 2 + j, " ".join(targets.get(a, ())), fmt.answer)
+        table_width = 1 + len(g.alphabet)
+        r += 2
+        picture = grammar_picture(g)
+        if picture is not None:
+            width, height = struct.unpack(">II", picture[16:24])
+            scale = min(1.0, PICTURE_WIDTH / max(width, 1), 420 / max(height, 1))
+            sh.ws.insert_image(2, table_width + 1, "grammar.png", {"image_data": BytesIO(picture),
+                                                                   "x_scale": scale, "y_scale": scale,
+                                                                   "object_position": 3})
+        else:
+            sh.text(2, table_width + 2, "Install Graphviz (apt-get install graphviz) and write the workbook again "
+                    "to see a picture of the grammar here.", fmt.note)
+    else:
+        sh.text(r, 1, "This model carries no grammar (trained or imported): its units have no edge labels.")
+        r += 2
+    sh.text(r, 1, "units", fmt.bold)
+    for u, label in enumerate(model.units):
+        sh.text(r + 1 + u, 1, f"u{u}")
+        sh.text(r + 1 + u, 2, label)
+    sh.text(r, 4, "heads", fmt.bold)
+    for m, label in enumerate(model.heads):
+        sh.text(r + 1 + m, 4, label)
+    sh.ws.set_column(0, 0, 22)
+    sh.ws.set_column(1, 1, 22)
+    sh.ws.set_column(2, max(2, table_width - 1), 10)
+    print_setup(sh.ws)

@@ -1,0 +1,225 @@
+"""Workbooks as a person uses them: values shown without recalculation, text input, charts, printed pages, and
+the decoded output of Mealy and Moore models; every engine (LibreOffice, Gnumeric) recomputes them."""
+
+from __future__ import annotations
+
+import copy
+import re
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from fsm_lstm.cli import main
+from fsm_lstm.compiler import compile_grammar
+from fsm_lstm.gnumeric import recalculate_gnumeric
+from fsm_lstm.grammar_files import load_grammar
+from fsm_lstm.libreoffice import pdf_pages, recalculate, to_pdf
+from fsm_lstm.model import Model
+from fsm_lstm.sheet_layout import FIRST_STEP_ROW, trace_layout
+from fsm_lstm.sheets import write_workbook
+from fsm_lstm.model import model_from_arrays
+from tests.test_cells import torch_model
+from tests.test_sheets import random_model
+from tests.workbooks import compare, error_cells, libreoffice_values
+
+TOLERANCE = 1e-9
+OUTPUT_WORD = "1101001"
+
+
+def pandas_values(path) -> dict:
+    """Sheet -> (row, column) -> value, as pandas reads the file (no recalculation)."""
+    frames = pd.read_excel(path, sheet_name=["Trace", "Run"], header=None)
+    return {name: {(r + 1, c + 1): (None if pd.isna(v) else v) for (r, c), v in np.ndenumerate(frame.to_numpy())}
+            for name, frame in frames.items()}
+
+
+@pytest.mark.parametrize("kind", ["cli", "gru", "rnn", "random"])
+def test_cached_values_read_by_openpyxl_and_pandas_equal_the_runtime(kind, tmp_path):
+    """Straight from the writer: previews and pandas.read_excel see the runtime's trace."""
+    path = tmp_path / f"{kind}.xlsx"
+    if kind == "cli":
+        assert main(["sheet", "reber", "-o", str(path), "--input", "BTSSXXTVVE"]) == 0
+        model, word = compile_grammar(load_grammar("reber")), tuple("BTSSXXTVVE")
+    else:
+        model = random_model() if kind == "random" else model_from_arrays(torch_model(kind, 2)[1])
+        word = tuple("abcabbca" * 3)
+        write_workbook(model, path, "".join(word), steps=30)
+    assert error_cells(path) == []
+    assert compare(libreoffice_values(path), model, word) < TOLERANCE
+    assert compare(pandas_values(path), model, word) < TOLERANCE
+
+
+def poisoned(path: Path, out: Path) -> Path:
+    """A copy whose cached Trace numbers are all 7: an engine that merely kept them would fail the comparison."""
+    with zipfile.ZipFile(path) as z:
+        entries = [(info.filename, z.read(info)) for info in z.infolist()]
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in entries:
+            if name == "xl/worksheets/sheet3.xml":
+                data, count = re.subn(rb"(</f>)<v>-?\d[0-9.eE+-]*</v>", rb"\1<v>7</v>", data)
+                assert count > 100
+            z.writestr(name, data)
+    return out
+
+
+@pytest.fixture(scope="module")
+def engines(tmp_path_factory):
+    """The workbooks below, recalculated in one LibreOffice run and by Gnumeric: name -> (written, LibreOffice's,
+    Gnumeric's)."""
+    src = tmp_path_factory.mktemp("use")
+    reber = compile_grammar(load_grammar("reber"))
+    write_workbook(reber, src / "r.xlsx", "BPVVE", steps=8)
+    poisoned(src / "r.xlsx", src / "poisoned.xlsx")
+    write_workbook(compile_grammar(load_grammar("tomita3")), src / "typed.xlsx", "1", steps=6)
+    wb = openpyxl.load_workbook(src / "typed.xlsx")
+    assert wb["Run"]["B2"].number_format == "@"
+    wb["Run"]["B2"] = "0110"  # typed as text: the string 0110
+    wb.save(src / "typed.xlsx")
+    write_workbook(reber, src / "charts.xlsx", "BTXSE", steps=10)
+    parity = compile_grammar(load_grammar("parity"))
+    for scattered in (False, True):
+        write_workbook(with_outputs(parity, scattered), src / f"outputs-{scattered}.xlsx", OUTPUT_WORD, steps=10)
+    names = ["poisoned.xlsx", "typed.xlsx", "charts.xlsx", "outputs-False.xlsx", "outputs-True.xlsx"]
+    lo = recalculate([src / n for n in names], tmp_path_factory.mktemp("use-lo"))
+    gn = recalculate_gnumeric([src / n for n in names if n != "charts.xlsx"], tmp_path_factory.mktemp("use-gn"))
+    return {n: (src / n, lo[k], next((p for p in gn if p.name == n), None)) for k, n in enumerate(names)}
+
+
+def test_both_engines_recompute_rather_than_keep_cached_values(engines):
+    model = compile_grammar(load_grammar("reber"))
+    written, *recalculated = engines["poisoned.xlsx"]
+    assert compare(libreoffice_values(written), model, tuple("BPVVE")) > 1  # the poison is there
+    for out in recalculated:
+        assert compare(libreoffice_values(out), model, tuple("BPVVE")) < TOLERANCE, out.parent.name
+
+
+def test_typing_0110_as_text_gives_the_trace_of_0110(engines):
+    """The input cell is text-formatted, so '0110' keeps its leading zero in every engine."""
+    model = compile_grammar(load_grammar("tomita3"))
+    for out in engines["typed.xlsx"][1:]:
+        values = libreoffice_values(out)
+        assert values["Run"][(2, 6)] == 4, out.parent.name  # four symbols, not the number 110
+        assert compare(values, model, tuple("0110")) < TOLERANCE, out.parent.name
+
+
+def chart_refs(path: Path) -> list[set[str]]:
+    """The ranges each chart's series plot, per chart file (quotes and sheet-name spellings normalised)."""
+    with zipfile.ZipFile(path) as z:
+        names = sorted(n for n in z.namelist() if re.fullmatch(r"xl/charts/chart\d+\.xml", n))
+        return [{ref.replace("'", "").replace("$", "") for ref in
+                 re.findall(r"<c:val>\s*<c:numRef>\s*<c:f>([^<]+)</c:f>", z.read(n).decode())} for n in names]
+
+
+def test_charts_plot_the_trace_and_survive_a_libreoffice_round_trip(engines):
+    model = compile_grammar(load_grammar("reber"))
+    path, back, _ = engines["charts.xlsx"]
+    lay = trace_layout(model)
+    column = lambda c: f"Trace!{openpyxl.utils.get_column_letter(c)}{FIRST_STEP_ROW}:"  # noqa: E731
+    want = [{column(c) + f"{openpyxl.utils.get_column_letter(c)}{FIRST_STEP_ROW + 10}" for c in range(lo, hi + 1)}
+            for lo, hi in (lay.layers[0]["h"], lay.layers[0]["c"], lay.heads)]
+    want[2].add(column(lay.zero) + f"{openpyxl.utils.get_column_letter(lay.zero)}{FIRST_STEP_ROW + 10}")
+    with zipfile.ZipFile(path) as z:
+        drawing = z.read("xl/drawings/drawing1.xml").decode()
+        assert drawing.count("<c:chart ") == 3
+        assert all("<c:lineChart>" in z.read(f"xl/charts/chart{k}.xml").decode() for k in (1, 2, 3))
+    assert sorted(map(sorted, chart_refs(path))) == sorted(map(sorted, want))
+    assert sorted(map(sorted, chart_refs(back))) == sorted(map(sorted, want))
+
+
+def only_sheet(path: Path, keep: str, out: Path) -> Path:
+    """A copy in which every sheet but ``keep`` is hidden (hidden sheets are not printed)."""
+    with zipfile.ZipFile(path) as z:
+        entries = [(info.filename, z.read(info)) for info in z.infolist()]
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in entries:
+            if name == "xl/workbook.xml":
+                data = re.sub(rb'<sheet name="(?!' + keep.encode() + rb'")', rb'<sheet state="hidden" name="', data)
+            z.writestr(name, data)
+    return out
+
+
+def test_printed_pages_of_the_reber_workbook(tmp_path):
+    """Through LibreOffice's PDF export: the 30-step Run sheet on 1 page, the whole workbook on at most 6."""
+    assert main(["sheet", "reber", "-o", str(tmp_path / "reber.xlsx")]) == 0
+    assert openpyxl.load_workbook(tmp_path / "reber.xlsx")["Trace"].max_row == FIRST_STEP_ROW + 30
+    run_only = only_sheet(tmp_path / "reber.xlsx", "Run", tmp_path / "run.xlsx")
+    whole, run = to_pdf([tmp_path / "reber.xlsx", run_only], tmp_path / "pdf")
+    assert pdf_pages(run) == 1
+    assert 5 <= pdf_pages(whole) <= 6  # one page at least for each of Run, Guide, Trace, Grammar, Weights
+
+
+def accepted(g, word) -> bool:
+    """The grammar's own semantics: some run of the automaton on ``word`` ends in an accepting state."""
+    states = {g.start}
+    for a in word:
+        states = {q for s in states for b, q in g.out_edges[s] if b == a}
+    return bool(states & g.accept)
+
+
+def with_outputs(model: Model, scattered: bool) -> Model:
+    """Parity with two output heads built by hand: out:odd copies the accept head (true exactly on accepted
+    prefixes), out:never is the same head pushed down by 100 (never true, and never the largest). out:odd comes
+    second, so the decoded column must find the second of its heads."""
+    acc = model.heads.index("accept")
+    rows, bias = model.head_weight[[acc, acc]], model.head_bias[[acc, acc]] - np.array([100, 0], np.float32)
+    if scattered:  # one output head first, one last: the decoded column cannot use one block of columns
+        fields = dict(head_weight=np.vstack([rows[:1], model.head_weight, rows[1:]]),
+                      head_bias=np.concatenate([bias[:1], model.head_bias, bias[1:]]),
+                      heads=("out:never", *model.heads, "out:odd"))
+    else:
+        fields = dict(head_weight=np.vstack([model.head_weight, rows]),
+                      head_bias=np.concatenate([model.head_bias, bias]), heads=(*model.heads, "out:never", "out:odd"))
+    out = copy.copy(model)  # set directly: out: labels are not yet in the model format's validator (issue 13)
+    for key, value in fields.items():
+        object.__setattr__(out, key, value)
+    return out
+
+
+@pytest.mark.parametrize("scattered", [False, True])
+def test_output_heads_give_a_decoded_output_column(scattered, engines):
+    g = load_grammar("parity")
+    model = with_outputs(compile_grammar(g), scattered)
+    word = tuple(OUTPUT_WORD)
+    path = engines[f"outputs-{scattered}.xlsx"][0]
+    wb = openpyxl.load_workbook(path)
+    assert wb.defined_names["output"].attr_text == "Run!$F$8:$F$18"
+    assert wb["Run"]["F7"].value == "output"
+    want = ["odd" if accepted(g, word[:t]) else "(none)" for t in range(len(word) + 1)]
+    assert want.count("odd") == 4  # the prefixes 1, 1101, 11010, 110100
+    for out in engines[f"outputs-{scattered}.xlsx"]:
+        values = libreoffice_values(out)
+        assert [values["Run"][(FIRST_STEP_ROW + t, 6)] for t in range(len(word) + 1)] == want, out
+        assert compare(values, model, word) < TOLERANCE
+
+
+def test_trained_models_are_labelled_by_unit_number_and_the_guide_says_where_states_come_from(tmp_path):
+    base = model_from_arrays(torch_model("lstm", 1)[1])
+    model = Model(layers=base.layers, head_weight=base.head_weight, head_bias=base.head_bias,
+                  alphabet=base.alphabet, heads=base.heads, units=base.units, extra={"trained": {"grammar": "x"}})
+    path = tmp_path / "trained.xlsx"
+    write_workbook(model, path, "abca", steps=6)
+    wb = openpyxl.load_workbook(path)
+    lay = trace_layout(model)
+    h0, h1 = lay.layers[0]["h"]
+    assert [wb["Trace"].cell(7, c).value for c in range(h0, h1 + 1)] == [f"unit {u}" for u in range(5)]
+    guide = " ".join(str(c.value) for row in wb["Guide"].iter_rows() for c in row if c.value)
+    assert "was trained" in guide and "fsm-lstm extract" in guide
+    assert compare(libreoffice_values(path), model, tuple("abca")) < TOLERANCE
+
+
+def test_the_grammar_picture_is_inserted_with_graphviz_and_explained_without(tmp_path, monkeypatch):
+    model = compile_grammar(load_grammar("reber"))
+    write_workbook(model, tmp_path / "with.xlsx", "BTXSE", steps=6)
+    with zipfile.ZipFile(tmp_path / "with.xlsx") as z:
+        media = [n for n in z.namelist() if n.startswith("xl/media/")]
+        assert len(media) == 1 and z.read(media[0]).startswith(b"\x89PNG")
+    monkeypatch.setattr("fsm_lstm.sheet_text.shutil.which", lambda name: None)
+    write_workbook(model, tmp_path / "without.xlsx", "BTXSE", steps=6)
+    with zipfile.ZipFile(tmp_path / "without.xlsx") as z:
+        assert not [n for n in z.namelist() if n.startswith("xl/media/")]
+    texts = [c.value for row in openpyxl.load_workbook(tmp_path / "without.xlsx")["Grammar"].iter_rows() for c in row]
+    assert any(isinstance(t, str) and "Install Graphviz" in t for t in texts)
