@@ -22,8 +22,8 @@ from .sheet_formats import Formats, print_setup
 from .sheet_layout import SheetWriter
 from .words import format_word
 
-__all__ = ["CELL_GUIDE", "GUIDE_LINE", "PICTURE_WIDTH", "WRAP_LINE", "grammar_picture", "write_grammar",
-           "write_guide"]
+__all__ = ["CELL_GUIDE", "GUIDE_LINE", "PICTURE_WIDTH", "WRAP_LINE", "grammar_picture", "proof_guide",
+           "write_grammar", "write_guide"]
 
 CELL_GUIDE = {
     "lstm": ["i, f, g, o: the input gate, forget gate, candidate and output gate of every unit (as in nn.LSTM).",
