@@ -21,7 +21,7 @@ from .automata import minimise, trim
 from .errors import UserError
 from .grammar import Grammar, determinised
 from .labels import ACCEPT, STARTED, edge_label, next_label, state_label
-from .model import Layer, Model, max_array_elements, remember_grammar
+from .model import Layer, Model, max_array_elements, readable_bytes, remember_grammar
 from .outputs import minimal_machine, output_heads
 from .semantics import Semantics
 from .sparse_weights import SPARSE_ABOVE, sparse_or_dense
@@ -108,13 +108,13 @@ def check_size(edges: int, symbols: int, heads: int) -> None:
                         f"numbers, over the limit of {limit:,} per array (FSM_LSTM_MAX_ARRAY)")
     if not sparse and numbers > limit:
         raise UserError(f"the compiled network would have {H:,} units: weight_hh alone is 4H x H = {numbers:,} "
-                        f"float32 numbers ({numbers * 4 / 2**30:.1f} GiB), over the limit of {limit:,} per array "
+                        f"float32 numbers ({readable_bytes(numbers * 4)}), over the limit of {limit:,} per array "
                         f"(FSM_LSTM_MAX_ARRAY); the largest grammar that compiles has about "
                         f"{math.isqrt(limit // 4) - 1:,} edges after minimisation")
     free = _available_memory()
     if free is not None and need > free:
-        raise UserError(f"the compiled network would have {H:,} units and need about {need / 2**30:.1f} GiB of "
-                        f"memory, more than the {free / 2**30:.1f} GiB available")
+        raise UserError(f"the compiled network would have {H:,} units and need about {readable_bytes(need)} of "
+                        f"memory, more than the {readable_bytes(free)} available")
 
 
 def compile_grammar(grammar: Grammar, unknown_start: bool = False, gains: Gains = Gains(),

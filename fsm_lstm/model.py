@@ -37,8 +37,8 @@ from .toml_format import parse_toml
 
 __all__ = ["CELLS", "GATES", "GATE_COUNT", "Layer", "MAX_ARRAY", "MAX_MEMBERS", "MAX_META", "Model", "default_units",
            "densified", "remember_grammar",
-           "load_model", "max_array_elements", "model_from_arrays", "save_model", "stored_grammar", "units_from_meta",
-           "validate"]
+           "load_model", "max_array_elements", "model_from_arrays", "readable_bytes", "save_model", "stored_grammar",
+           "units_from_meta", "validate"]
 
 GATES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n"), "rnn": ("h",)}  # weight row blocks, PyTorch order
 GATE_COUNT = {cell: len(gates) for cell, gates in GATES.items()}
@@ -181,11 +181,11 @@ def densified(m: Model, purpose: str, available: int | None) -> Model:
     biggest_name, biggest = max(sparse, key=lambda item: math.prod(item[1].shape))
     limit = max_array_elements()
     if math.prod(biggest.shape) > limit or (available is not None and need > available // 2):
-        raise ModelError(f"{purpose} needs the model dense: {numbers:,} numbers ({need / 2**30:.1f} GiB; "
+        raise ModelError(f"{purpose} needs the model dense: {numbers:,} numbers ({readable_bytes(need)}; "
                          f"{biggest_name} alone is {biggest.shape[0]:,} x {biggest.shape[1]:,}), over "
                          + (f"the limit of {limit:,} numbers per array (FSM_LSTM_MAX_ARRAY)"
                             if math.prod(biggest.shape) > limit else
-                            f"half the {available / 2**30:.1f} GiB of memory available"))
+                            f"half the {readable_bytes(available)} of memory available"))
     layers = tuple(Layer(*(dense(a) for a in (layer.weight_ih, layer.weight_hh, layer.bias_ih, layer.bias_hh)))
                    for layer in m.layers)
     return Model(layers=layers, head_weight=dense(m.head_weight), head_bias=m.head_bias, alphabet=m.alphabet,
@@ -217,6 +217,14 @@ MAX_META = 2**28  # bytes of the meta string
 MAX_MEMBERS = 4096  # arrays in one file
 _WANTED = re.compile(r"meta|heads\.bias|(bias_ih|bias_hh)_l\d{1,4}"
                      r"|(heads\.weight|(weight_ih|weight_hh)_l\d{1,4})(\.(data|indices|indptr|shape))?")
+
+
+def readable_bytes(n: int) -> str:
+    """A byte count for people: GiB, MiB or KiB, whichever shows it without rounding to 0."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n / 2**10:.1f} KiB"
 
 
 def max_array_elements() -> int:

@@ -255,3 +255,9 @@ def test_the_dfa_enumeration_of_configurations_matches_the_general_one(seed, sta
     np.testing.assert_array_equal(fast.succ, slow.succ)
     np.testing.assert_array_equal(fast.first, slow.first)
     assert (fast.states != slow.states).nnz == 0
+
+
+@pytest.mark.parametrize("n, shown", [(26_325_352, "25.1 MiB"), (3 * 2**30, "3.0 GiB"), (512, "0.5 KiB")])
+def test_refusals_show_sizes_that_do_not_round_to_zero(n, shown):
+    from fsm_lstm.model import readable_bytes
+    assert readable_bytes(n) == shown
