@@ -38,6 +38,11 @@ def machine_names() -> list[str]:
     return sorted(p.stem for p in (bundled_dir() / "machines").glob("*.toml"))
 
 
+def _bundled_list() -> str:
+    """The bundled grammars and machines, for messages."""
+    return ", ".join(bundled_names() + machine_names())
+
+
 def resolve(spec: str | os.PathLike[str]) -> Path:
     """A path as given, or the bundled grammar or machine of that name (``reber`` -> .../reber.toml)."""
     path = Path(spec)
@@ -59,10 +64,10 @@ def load_grammar(spec: str | os.PathLike[str]) -> Grammar:
     path = resolve(spec)
     if not path.suffix and not path.exists():
         raise GrammarError(f"{path}: no such grammar file, and no bundled grammar of that name "
-                           f"(bundled: {', '.join(bundled_names() + machine_names())})")
+                           f"(bundled: {_bundled_list()})")
     if path.suffix not in FORMATS:
         raise GrammarError(f"{path}: unknown grammar format {path.suffix or '(no extension)'!r}; "
-                           f"use a .toml or .dot file, or a bundled name ({', '.join(bundled_names())})")
+                           f"use a .toml or .dot file, or a bundled name ({_bundled_list()})")
     try:
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):
@@ -75,7 +80,7 @@ def load_grammar(spec: str | os.PathLike[str]) -> Grammar:
             raw = fh.read(MAX_GRAMMAR_BYTES + 1)
         text = raw.decode("utf-8-sig")
     except FileNotFoundError:
-        raise GrammarError(f"{path}: no such file; check the path (bundled grammars: {', '.join(bundled_names())})") from None
+        raise GrammarError(f"{path}: no such file; check the path (bundled grammars: {_bundled_list()})") from None
     except UnicodeDecodeError:
         raise GrammarError(f"{path}: not UTF-8 text; save the file as UTF-8") from None
     except OSError as exc:
