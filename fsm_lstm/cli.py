@@ -35,7 +35,7 @@ from .train import TrainConfig, check_config, train
 from .reading import Reading, reading_of
 from .region_proof import MAX_REGIONS, TIME_LIMIT, prove_regions
 from .verify_many import verify_many
-from .verify import EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, Verdict, describe, judge, verify
+from .verify import EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, Verdict, describe, judge, report_word, verify
 from .words import encode, format_word, parse_word, read_words
 
 __all__ = ["DEFAULT_GRAMMAR", "build_parser", "cmd_build", "cmd_certify", "cmd_check", "cmd_compile", "cmd_convert",
@@ -211,10 +211,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
                         examples=args.examples, seed=args.seed, progress=shown.callback(shown.line),
                         reading=_reading(model, args), memory=_memory(args), merge=not args.no_merge,
                         workers=args.workers, scheduler=args.scheduler)
+    if args.report:
+        grammar = reference or stored_grammar(model)
+        word = report_word(report, grammar)
+        write_workbook(model, args.report, format_word(word, model.alphabet), title=f"verify {grammar.name}",
+                       automaton=grammar)
     if args.json:
         print(json.dumps(report.to_dict(model.alphabet), indent=2))
     else:
         print("\n".join(describe(report, model.alphabet)))
+        if args.report:
+            what = "the counterexample" if report.counterexample else "a longest accepted string checked"
+            print(f"wrote {args.report} (input {format_word(word, model.alphabet)!r}, {what})")
     return 0 if report.passed else 1
 
 
@@ -249,7 +257,8 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     model = densified(model, "a workbook", _available_memory())
     text = sample_input(model) if args.input is None else args.input
     with ProgressDisplay(f"writing {args.output}"):
-        write_workbook(model, args.output, text, steps=args.steps, title=g.name if g else Path(args.source).stem)
+        write_workbook(model, args.output, text, steps=args.steps, title=g.name if g else Path(args.source).stem,
+                       automaton=load_grammar(args.automaton) if args.automaton else None)
     print(f"wrote {args.output} (input {text!r}; open the Run sheet and type into cell B2)")
     return 0
 
@@ -517,6 +526,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-merge", action="store_true",
                    help="run every prefix, without merging prefixes whose hidden states are bitwise identical")
     s.add_argument("--json", action="store_true", help="print a JSON report")
+    s.add_argument("--report", metavar="BOOK.xlsx", help="also write a workbook with the counterexample (or the longest "
+                   "accepted string checked) as input and the reference grammar as the automaton beside the network")
     _cluster_options(s, "shard the exhaustive layer by prefix over")
     _reading_options(s)
     s.set_defaults(func=cmd_verify)
@@ -540,6 +551,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--input", metavar="STRING", help="the string in the input cell (default: an accepted example)")
     s.add_argument("--steps", type=int, metavar="N", help="rows of the trace (default: 30, or the input's length)")
     s.add_argument("--unknown-start", action="store_true", help="with a grammar: compile for an unknown start")
+    s.add_argument("--automaton", metavar="GRAMMAR", help="an automaton (grammar file or bundled name) to run beside "
+                   "the network: an Automaton sheet, its state and accept on Run, and where they agree")
     s.set_defaults(func=cmd_sheet)
 
     s = sub.add_parser("train", help="train an nn.LSTM with heads on grammar strings (needs PyTorch)")
