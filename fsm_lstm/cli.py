@@ -35,6 +35,7 @@ from .train import TrainConfig, check_config, train
 from .reading import Reading, reading_of
 from .region_proof import MAX_REGIONS, TIME_LIMIT, prove_regions
 from .verify_many import verify_many
+from .sheet_summary import disagreements, summary_rows
 from .verify import EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, Verdict, describe, judge, report_word, verify
 from .words import encode, format_word, parse_word, read_words
 
@@ -326,12 +327,21 @@ def cmd_extract(args: argparse.Namespace) -> int:
     save_grammar(extracted, args.output)
     verdict = judge(model, extracted, reference, reading) if reference is not None else None
     poor = result.fidelity < args.min_fidelity
+    if args.sheet:
+        found = disagreements(model, extracted, seed=args.seed)
+        rows = summary_rows(model, extracted, result.fidelity, result.held_out, result.held_out_source, found)
+        word = found.words[0] if found and found.words else ()
+        write_workbook(densified(model, "a workbook", _available_memory()), args.sheet,
+                       format_word(word, model.alphabet), title=f"extracted {extracted.name}", automaton=extracted,
+                       summary=rows)
     if args.json:
         print(json.dumps({"output": args.output, **result.to_dict(), "min_fidelity": args.min_fidelity,
                           "below_min_fidelity": poor,
                           **({"verdict": verdict.to_dict(model.alphabet)} if verdict else {})}, indent=2))
     else:
         print("\n".join(_extraction_lines(args.output, result, args.min_fidelity, args.time_limit, verdict)))
+        if args.sheet:
+            print(f"wrote {args.sheet} (Summary: {len(found.words) if found else 'no search for'} disagreements)")
     return 1 if poor or (verdict is not None and verdict.status == "fails") else 0
 
 
@@ -590,6 +600,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--grammar", metavar="REF", help="judge the network against this grammar: proven, agrees on what "
                    "was run, or a counterexample confirmed on the network")
     s.add_argument("-o", "--output", required=True, metavar="OUT.toml|OUT.dot", help="the automaton, as a grammar")
+    s.add_argument("--sheet", metavar="BOOK.xlsx", help="also write a workbook with the automaton beside the network "
+                   "and a Summary sheet: states, fidelity, and sampled words where they disagree, shortest first")
     s.add_argument("--method", choices=("lstar", "cluster"), default="lstar",
                    help="L* with the network as teacher (default), or hidden-state quantisation (small networks)")
     s.add_argument("--words", metavar="FILE", help="typical words, one a line, symbols separated by spaces (markers "

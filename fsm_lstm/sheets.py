@@ -129,9 +129,11 @@ def accepted_examples(model: Model, count: int) -> list[tuple[str, ...]]:
 
 
 def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", steps: int | None = None,
-                   title: str | None = None, automaton: Grammar | None = None) -> None:
+                   title: str | None = None, automaton: Grammar | None = None,
+                   summary: list[list[str]] | None = None) -> None:
     """Write the workbook for ``model`` with ``text`` in the input cell and ``steps`` trace rows, atomically; with
-    ``automaton``, an Automaton sheet holds its transition table and the Run sheet runs it beside the network."""
+    ``automaton``, an Automaton sheet holds its transition table and the Run sheet runs it beside the network;
+    ``summary`` rows of text make a Summary sheet."""
     check_steps(steps)
     word = parse_word(text, model.alphabet)
     if steps is None and len(word) > MAX_STEPS:
@@ -152,7 +154,7 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), WRITER_OPTIONS)
         fmt = Formats(wb)
-        names = SHEETS + (("Automaton",) if automaton is not None else ())
+        names = SHEETS + (("Automaton",) if automaton is not None else ()) + (("Summary",) if summary else ())
         sheets = {n: SheetWriter(wb.add_worksheet(n, worksheet_class=PlainFormulaSheet)) for n in names}
         refs, heads_at = write_weights(sheets["Weights"], model, fmt)
         lay = trace_layout(model)
@@ -172,6 +174,11 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
                                     fmt)
             for key, c in (("automaton_state", 7), ("agree", 9)):
                 wb.define_name(key, f"=Run!${col(c)}${FIRST_STEP_ROW}:${col(c)}${last}")
+        for r, row in enumerate(summary or (), start=1):
+            for c, value in enumerate(row, start=1):
+                sheets["Summary"].text(r, c, check_text(value, "summary text"), fmt.bold if c == 1 else None)
+        if summary:
+            sheets["Summary"].ws.set_column(0, 0, 20)
         wb.define_name("input", "=Run!$B$2")
         wb.define_name("input_clean", "=Trace!$B$3")
         wb.define_name("input_length", "=Run!$F$2")

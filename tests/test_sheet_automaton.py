@@ -17,7 +17,9 @@ from fsm_lstm.grammar_files import load_grammar
 from fsm_lstm.libreoffice import recalculate
 from fsm_lstm.model import save_model
 from fsm_lstm.sheet_layout import FIRST_STEP_ROW
+from fsm_lstm.runtime import run
 from fsm_lstm.sheets import write_workbook
+from fsm_lstm.words import encode
 from tests.workbooks import error_cells
 
 HOSTILE = """name = "hostile"
@@ -127,3 +129,26 @@ def test_sheet_command_takes_an_automaton_and_refuses_a_missing_one(tmp_path):
     assert run["A6"].value == "network and automaton agree on all 5 steps"
     assert main(["sheet", "reber", "--automaton", str(tmp_path / "nowhere.toml"), "-o", str(tmp_path / "c.xlsx")]) == 2
     assert not Path(tmp_path / "c.xlsx").exists()
+
+
+def test_extract_sheet_lists_real_disagreements_shortest_first(tmp_path):
+    """Leaky Reber cut to 4 states: a poor automaton (exit 1). Every listed word is a real disagreement: the
+    automaton's own run (walked over the written grammar file) differs from Reber's answer, which the network
+    gives on these short words (its leak needs LEAK_REPEATS S's in a row), as the runtime confirms."""
+    save_model(leaky_reber(), tmp_path / "leaky.npz")
+    assert main(["extract", str(tmp_path / "leaky.npz"), "--max-states", "4", "-o", str(tmp_path / "x.toml"),
+                 "--sheet", str(tmp_path / "x.xlsx")]) == 1
+    extracted, reber = load_grammar(tmp_path / "x.toml"), load_grammar("reber")
+    rows = list(openpyxl.load_workbook(tmp_path / "x.xlsx")["Summary"].iter_rows(values_only=True))
+    words = [r[1] for r in rows[rows.index(next(r for r in rows if r[0] == "disagreements")) + 1:]]
+    assert words and all(isinstance(w, str) for w in words)
+    assert [len(w) for w in words] == sorted(len(w) for w in words)
+    model = leaky_reber()
+    for w in words:
+        assert "S" * LEAK_REPEATS not in w
+        assert walk(extracted, w)[-1][1] != walk(reber, w)[-1][1], w
+        heads = run(model, encode([tuple(w)], model.alphabet)).heads
+        assert bool(heads[len(w), 0, model.heads.index("accept")] > 0) == walk(reber, w)[-1][1], w
+    names = openpyxl.load_workbook(tmp_path / "x.xlsx", data_only=True)
+    assert names["Run"]["B2"].value == words[0]
+    assert names["Run"]["A6"].value.startswith(f"they part at step {len(words[0])} ")
