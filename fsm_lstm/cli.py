@@ -214,6 +214,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
                         workers=args.workers, scheduler=args.scheduler)
     if args.report:
         grammar = reference or stored_grammar(model)
+        if grammar is None:
+            raise UserError(f"{args.source} carries no grammar; give the reference with --grammar for --report")
         word = report_word(report, grammar)
         write_workbook(model, args.report, format_word(word, model.alphabet), title=f"verify {grammar.name}",
                        automaton=grammar)

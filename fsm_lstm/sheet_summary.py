@@ -71,7 +71,7 @@ def summary_rows(model: Model, g: Grammar, fidelity: float, held_out: int, held_
                  found: Disagreements | None) -> list[list[str]]:
     """The Summary sheet, as rows of text cells."""
     rows = [["extracted automaton", g.name], ["states", str(len(g.states))],
-            ["state names", " ".join(g.states)], ["accepting", " ".join(s for s in g.states if s in g.accept)],
+            ["state names", " ".join(g.states)], ["accepting", " ".join(s for s in g.states if s in g.accept) or "(none)"],
             ["fidelity", f"{fidelity:.2%} of {held_out:,} held-out words ({held_out_source})"], []]
     if found is None:
         rows.append(["disagreements", "not searched: the model has no accept head"])
