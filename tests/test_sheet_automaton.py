@@ -8,6 +8,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from examples.make_examples import LEAK_REPEATS, leaky_reber
 from fsm_lstm.cli import main
@@ -152,3 +154,20 @@ def test_extract_sheet_lists_real_disagreements_shortest_first(tmp_path):
     names = openpyxl.load_workbook(tmp_path / "x.xlsx", data_only=True)
     assert names["Run"]["B2"].value == words[0]
     assert names["Run"]["A6"].value.startswith(f"they part at step {len(words[0])} ")
+
+
+@settings(max_examples=15, deadline=None)
+@given(word=st.text(alphabet="01", max_size=12))  # the writer refuses unknown symbols as input
+def test_cached_automaton_columns_are_the_automatons_own_run(word, tmp_path_factory):
+    """As written (no recalculation): viewers that do not recalculate see the automaton's run and the agreement."""
+    folder = tmp_path_factory.mktemp("cached")
+    (folder / "h.toml").write_text(HOSTILE)
+    g = load_grammar(folder / "h.toml")
+    model = compile_grammar(load_grammar("tomita3"))
+    write_workbook(model, folder / "b.xlsx", word, steps=12, automaton=g)
+    run_sheet = openpyxl.load_workbook(folder / "b.xlsx", data_only=True)["Run"]
+    want = walk(g, word)
+    assert column(run_sheet, STATE, len(word)) == [s for s, _ in want]
+    assert column(run_sheet, ACCEPT, len(word)) == [a for _, a in want]
+    network = column(run_sheet, 4, len(word))
+    assert column(run_sheet, AGREE, len(word)) == [n == a for n, (_, a) in zip(network, want)]
