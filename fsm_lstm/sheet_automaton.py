@@ -15,11 +15,12 @@ from .grammar import Grammar, determinised
 from .sheet_formats import Formats
 from .sheet_layout import FIRST_STEP_ROW, NONE, SheetWriter, col, past_end
 
-__all__ = ["AUTOMATON_COLUMNS", "AutomatonRun", "FIRST_SYMBOL_COLUMN", "TABLE_ROW", "automaton_run",
-           "check_automaton", "table_states", "write_automaton_columns", "write_automaton_sheet"]
+__all__ = ["AUTOMATON_COLUMNS", "AutomatonRun", "FIRST_SYMBOL_COLUMN", "MAX_SYMBOLS", "TABLE_ROW", "automaton_run",
+           "check_automaton", "next_symbols", "table_states", "write_automaton_columns", "write_automaton_sheet"]
 
 AUTOMATON_COLUMNS = {"automaton state": 7, "automaton accept": 8, "agree": 9, "row": 10, "symbol column": 11,
-                     "target": 12}
+                     "target": 12, "automaton next": 13}
+MAX_SYMBOLS = 250  # the formula joining a state's next symbols grows by some 30 characters a symbol
 TABLE_ROW = 4  # Automaton sheet: row of the start state; symbols head the columns from C on row 3
 FIRST_SYMBOL_COLUMN = 3
 
@@ -33,6 +34,7 @@ class AutomatonRun:
     states: tuple[str, ...]
     accepts: tuple[bool, ...]
     targets: tuple[str, ...]  # the table's entry read at each step ('' when none was read, or the entry is blank)
+    nexts: tuple[str, ...]  # the symbols the state has a transition for, joined by spaces ('' without a state)
 
 
 def table_states(g: Grammar) -> list[str]:
@@ -46,7 +48,7 @@ def automaton_run(g: Grammar, word: tuple[str, ...]) -> AutomatonRun:
     order = {s: k + 1 for k, s in enumerate(table_states(d))}
     step = {(p, a): q for p, a, q in d.transitions}
     state: str | None = d.start
-    rows, states, accepts, targets = [], [], [], []
+    rows, states, accepts, targets, nexts = [], [], [], [], []
     for t in range(len(word) + 1):
         targets.append("")
         if t and state is not None:
@@ -55,7 +57,14 @@ def automaton_run(g: Grammar, word: tuple[str, ...]) -> AutomatonRun:
         rows.append(order[state] if state is not None else 0)
         states.append(state if state is not None else NONE)
         accepts.append(state in d.accept if state is not None else False)
-    return AutomatonRun(tuple(rows), tuple(states), tuple(accepts), tuple(targets))
+        nexts.append(next_symbols(d, state) if state is not None else "")
+    return AutomatonRun(tuple(rows), tuple(states), tuple(accepts), tuple(targets), tuple(nexts))
+
+
+def next_symbols(d: Grammar, state: str) -> str:
+    """The symbols ``state`` of the deterministic ``d`` has a transition for, in alphabet order, joined by spaces."""
+    have = {a for p, a, _ in d.transitions if p == state}
+    return " ".join(a for a in d.alphabet if a in have)
 
 
 def check_automaton(g: Grammar, max_rows: int, max_columns: int, max_cells: int, check_text) -> Grammar:
@@ -65,6 +74,9 @@ def check_automaton(g: Grammar, max_rows: int, max_columns: int, max_cells: int,
             len(d.states) * (len(d.alphabet) + 2) > max_cells:
         raise UserError(f"the automaton {d.name!r} has {len(d.states):,} states and {len(d.alphabet):,} symbols; its "
                         "transition table does not fit a sheet")
+    if len(d.alphabet) > MAX_SYMBOLS:
+        raise UserError(f"the automaton {d.name!r} has {len(d.alphabet):,} symbols; a workbook shows automata of at "
+                        f"most {MAX_SYMBOLS} symbols")
     for s in d.states:
         check_text(s, "automaton state")
     for a in d.alphabet:
@@ -74,7 +86,8 @@ def check_automaton(g: Grammar, max_rows: int, max_columns: int, max_cells: int,
 
 def write_automaton_sheet(sh: SheetWriter, g: Grammar, fmt: Formats) -> tuple[str, str, str, str]:
     """The transition table: state, accept, then one column per symbol holding the next state (blank: no edge).
-    Returns the absolute references of the state names, the accepts, the symbols and the targets."""
+    The column after the symbols joins, by a formula, the symbols each state has a transition for.
+    Returns the absolute references of the state names, the accepts, the symbols, the targets and those joins."""
     d = determinised(g)
     states = table_states(d)
     sh.text(1, 1, f"automaton {d.name}: the transition table (edit it; the Run sheet follows)", fmt.title)
@@ -85,12 +98,17 @@ def write_automaton_sheet(sh: SheetWriter, g: Grammar, fmt: Formats) -> tuple[st
     for j, a in enumerate(d.alphabet):
         sh.text(3, FIRST_SYMBOL_COLUMN + j, a, fmt.header)
     step = {(p, a): q for p, a, q in d.transitions}
+    next_column = FIRST_SYMBOL_COLUMN + len(d.alphabet)
+    sh.text(3, next_column, "next symbols", fmt.header)
     for i, s in enumerate(states):
         r = TABLE_ROW + i
         sh.text(r, 1, s)
         sh.ws.write_boolean(r - 1, 1, s in d.accept, fmt.answer)
         for j, a in enumerate(d.alphabet):
             sh.text(r, FIRST_SYMBOL_COLUMN + j, step.get((s, a), ""), fmt.answer)
+        parts = [f'IF({col(FIRST_SYMBOL_COLUMN + j)}{r}<>"",{col(FIRST_SYMBOL_COLUMN + j)}$3&" ","")'
+                 for j in range(len(d.alphabet))]
+        sh.formula(r, next_column, f"=TRIM({'&'.join(parts)})", next_symbols(d, s))
     last_row = TABLE_ROW + len(states) - 1
     last_col = col(FIRST_SYMBOL_COLUMN + len(d.alphabet) - 1)
     first_col = col(FIRST_SYMBOL_COLUMN)
@@ -98,22 +116,23 @@ def write_automaton_sheet(sh: SheetWriter, g: Grammar, fmt: Formats) -> tuple[st
     sh.ws.freeze_panes(TABLE_ROW - 1, 1)
     return (f"Automaton!$A${TABLE_ROW}:$A${last_row}", f"Automaton!$B${TABLE_ROW}:$B${last_row}",
             f"Automaton!${first_col}$3:${last_col}$3",
-            f"Automaton!${first_col}${TABLE_ROW}:${last_col}${last_row}")
+            f"Automaton!${first_col}${TABLE_ROW}:${last_col}${last_row}",
+            f"Automaton!${col(next_column)}${TABLE_ROW}:${col(next_column)}${last_row}")
 
 
-def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, str, str], word: tuple[str, ...],
+def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, str, str, str], word: tuple[str, ...],
                             network_accepts: list[bool] | None, network_states: list[str], steps: int,
                             fmt: Formats) -> AutomatonRun:
     """The automaton's columns on Run beside the network's, the ``agree`` column and the sentence in row 6.
     ``network_accepts`` (None without an accept head) and ``network_states`` are the network's decoded answers for
     the default input; agreement compares accepts, or the state names when the network has no accept head."""
-    names, accepts, symbols, targets = refs
+    names, accepts, symbols, targets, nexts = refs
     ac = AUTOMATON_COLUMNS
     run = automaton_run(g, word)
     n = len(word)
     first, last = FIRST_STEP_ROW, FIRST_STEP_ROW + steps
     R, S, T = col(ac["row"]), col(ac["symbol column"]), col(ac["target"])
-    for key in ("automaton state", "automaton accept", "agree"):
+    for key in ("automaton state", "automaton accept", "agree", "automaton next"):
         sh.text(7, ac[key], key, fmt.header)
     sh.text(7, ac["row"], "table row", fmt.header)
     sh.text(7, ac["symbol column"], "symbol column", fmt.header)
@@ -136,6 +155,8 @@ def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, s
                              run.rows[t] if live else "")
         sh.formula(r, ac["automaton state"], f'=IF({guard},"",IF({R}{r}=0,"{NONE}",INDEX({names},{R}{r},1)))',
                    run.states[t] if live else "", fmt.answer)
+        sh.formula(r, ac["automaton next"], f'=IF({guard},"",IF({R}{r}=0,"",INDEX({nexts},{R}{r},1)))',
+                   run.nexts[t] if live else "", fmt.answer)
         sh.formula(r, ac["automaton accept"], f'=IF({guard},"",IF({R}{r}=0,FALSE,INDEX({accepts},{R}{r},1)=TRUE))',
                    run.accepts[t] if live else "", fmt.answer)
         if network_accepts is not None:
@@ -157,6 +178,7 @@ def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, s
     sh.ws.set_column(ac["automaton state"] - 1, ac["automaton state"] - 1, 18)
     sh.ws.set_column(ac["automaton accept"] - 1, ac["agree"] - 1, 10)
     sh.ws.set_column(ac["row"] - 1, ac["target"] - 1, 8, None, {"hidden": True})
+    sh.ws.set_column(ac["automaton next"] - 1, ac["automaton next"] - 1, 18)
     return run
 
 

@@ -33,7 +33,7 @@ transitions = [
   ["\\"q'", "1", "@SUM(A1)"], ["@SUM(A1)", "0", "=1+1"], ["@SUM(A1)", "1", "\\"q'"],
 ]
 """
-STATE, ACCEPT, AGREE = 7, 8, 9
+STATE, ACCEPT, AGREE, NEXT = 7, 8, 9, 13
 # a string the automaton reads to the end, one that leaves it (no 0 from "q'), one with an unknown symbol
 TYPED = {"inside": "0110110", "leaving": "1011", "unknown": "01x1"}
 
@@ -87,6 +87,9 @@ def test_the_automaton_state_column_is_the_automatons_own_run_in_every_engine(ty
         n = len(TYPED[typed])
         assert column(run, STATE, n) == [s for s, _ in want], engine
         assert column(run, ACCEPT, n) == [a for _, a in want], engine
+        legal = [" ".join(a for a in g.alphabet if any(p == s and b == a for p, b, _ in g.transitions)) or None
+                 for s, _ in want]
+        assert [v or None for v in column(run, NEXT, n)] == legal, engine  # '' from Gnumeric, None from LibreOffice
         assert run.cell(FIRST_STEP_ROW + n + 1, STATE).value in (None, "")  # past the end: blank
 
 
