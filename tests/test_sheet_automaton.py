@@ -174,3 +174,12 @@ def test_cached_automaton_columns_are_the_automatons_own_run(word, tmp_path_fact
     assert column(run_sheet, ACCEPT, len(word)) == [a for _, a in want]
     network = column(run_sheet, 4, len(word))
     assert column(run_sheet, AGREE, len(word)) == [n == a for n, (_, a) in zip(network, want)]
+
+
+def test_a_state_name_a_workbook_cannot_hold_is_refused_in_one_line(tmp_path, capsys):
+    (tmp_path / "bad.toml").write_text('name = "bad"\nstart = "a\\u0001"\naccept = []\nalphabet = ["B"]\n'
+                                       'transitions = [["a\\u0001", "B", "a\\u0001"]]\n')
+    assert main(["sheet", "reber", "--automaton", str(tmp_path / "bad.toml"), "-o", str(tmp_path / "b.xlsx")]) == 2
+    err = capsys.readouterr().err
+    assert "automaton state" in err and "U+0001" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "b.xlsx").exists()
