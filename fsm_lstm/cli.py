@@ -538,8 +538,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-merge", action="store_true",
                    help="run every prefix, without merging prefixes whose hidden states are bitwise identical")
     s.add_argument("--json", action="store_true", help="print a JSON report")
-    s.add_argument("--report", metavar="BOOK.xlsx", help="also write a workbook with the counterexample (or the longest "
-                   "accepted string checked) as input and the reference grammar as the automaton beside the network")
+    s.add_argument("--report", metavar="BOOK.xlsx", help="also write a workbook with the counterexample (or the "
+                   "longest accepted string checked) as input and the reference grammar as the automaton beside the network")
     _cluster_options(s, "shard the exhaustive layer by prefix over")
     _reading_options(s)
     s.set_defaults(func=cmd_verify)

@@ -4,7 +4,8 @@ lookup formulas over that table (so they follow the input and any edit of the ta
 
 The table holds state names and symbols as text cells, never formulas. The lookups compare names with EXACT
 in one-cell array formulas rather than MATCH, which ignores case and, in LibreOffice, may read wildcards or regular
-expressions in the name (Gnumeric applies EXACT element-wise only in an array formula); every formula uses only functions LibreOffice and Gnumeric compute."""
+expressions in the name (Gnumeric applies EXACT element-wise only in an array formula); every formula uses only
+functions LibreOffice and Gnumeric compute."""
 
 from __future__ import annotations
 

@@ -71,14 +71,15 @@ def summary_rows(model: Model, g: Grammar, fidelity: float, held_out: int, held_
                  found: Disagreements | None) -> list[list[str]]:
     """The Summary sheet, as rows of text cells."""
     rows = [["extracted automaton", g.name], ["states", str(len(g.states))],
-            ["state names", " ".join(g.states)], ["accepting", " ".join(s for s in g.states if s in g.accept) or "(none)"],
+            ["state names", " ".join(g.states)],
+            ["accepting", " ".join(s for s in g.states if s in g.accept) or "(none)"],
             ["fidelity", f"{fidelity:.2%} of {held_out:,} held-out words ({held_out_source})"], []]
     if found is None:
         rows.append(["disagreements", "not searched: the model has no accept head"])
         return rows
     rows.append(["checked", f"every word up to length {found.enumerated_len}, and {found.random:,} random words of "
-                 f"length up to {RANDOM_LENGTH}, and the {ACCEPTED} shortest words the automaton (and the model's own grammar) "
-                 f"accepts ({found.checked:,} distinct words): accept after the whole word"])
+                 f"length up to {RANDOM_LENGTH}, and the {ACCEPTED} shortest words the automaton (and the model's own "
+                 f"grammar) accepts ({found.checked:,} distinct words): accept after the whole word"])
     rows.append(["disagreements", f"{len(found.words)} found (shortest first, at most 50); paste one into Run!B2"
                  if found.words else "none among the words checked"])
     rows += [["", format_word(w, model.alphabet) or "(the empty string)"] for w in found.words]

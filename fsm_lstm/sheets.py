@@ -6,6 +6,8 @@ and Weights (editable; everything follows). Every gate is a formula over Weights
 sums, sigmoid as (1+TANH(z/2))/2 (no overflow), EXACT to match symbols; no LET, LAMBDA or SEQUENCE, so
 LibreOffice and Gnumeric compute it too. Defined names: ``input`` (the text-formatted string cell) and
 ``state``, ``accept``, ``next`` and, for models with ``out:`` heads, ``output`` (decoded columns of Run).
+With an automaton (:mod:`sheet_automaton`), an Automaton sheet and, on Run, its live run beside the network's,
+with the defined names ``automaton_state`` and ``agree``; with summary rows, a Summary sheet of text.
 
 Every formula cell carries, as its cached value, what the numpy runtime computes for the default input, so
 viewers that do not recalculate (previews, ``pandas.read_excel``) show the real trace.
@@ -35,7 +37,7 @@ from .errors import UserError
 from .grammar import Grammar, determinised
 from .labels import parse_head
 from .model import GATES, Model, stored_grammar
-from .sheet_automaton import check_automaton, write_automaton_columns, write_automaton_sheet
+from .sheet_automaton import AUTOMATON_COLUMNS, check_automaton, write_automaton_columns, write_automaton_sheet
 from .sheet_charts import add_charts
 from .sheet_formats import Formats, print_setup
 from .sheet_layout import (BLOCKS, FIRST_STEP_ROW, GATE_NAMES, NAME_ROW, NONE, SIGMOID, Computed, PlainFormulaSheet,
@@ -172,7 +174,8 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
             table = write_automaton_sheet(sheets["Automaton"], automaton, fmt)
             write_automaton_columns(sheets["Run"], automaton, table, word, *_network_answers(model, computed), steps,
                                     fmt)
-            for key, c in (("automaton_state", 7), ("agree", 9)):
+            for key, column in (("automaton_state", "automaton state"), ("agree", "agree")):
+                c = AUTOMATON_COLUMNS[column]
                 wb.define_name(key, f"=Run!${col(c)}${FIRST_STEP_ROW}:${col(c)}${last}")
         for r, row in enumerate(summary or (), start=1):
             for c, value in enumerate(row, start=1):
