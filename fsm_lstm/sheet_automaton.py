@@ -170,10 +170,11 @@ def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, s
         if live:
             agree_values.append(agrees)
     sentence = _sentence_value(word, agree_values, network_accepts, network_states, run)
-    sh.ws.merge_range(5, 0, 5, 5, "", fmt.warning)
-    sh.formula(6, 1, _sentence_formula(first, last, steps, network_accepts is not None), sentence, fmt.warning)
+    sh.ws.merge_range(5, 0, 5, 5, "", fmt.warning_wrap)
+    sh.formula(6, 1, _sentence_formula(first, last, steps, network_accepts is not None), sentence, fmt.warning_wrap)
+    sh.ws.set_row(5, 30)  # two lines: the sentence names both answers and a state
     A = col(ac["agree"])
-    sh.ws.conditional_format(f"A{first}:{A}{last}", {
+    sh.ws.conditional_format(f"A{first}:{col(max(ac.values()))}{last}", {
         "type": "formula", "criteria": f"=$A{first}+1=MATCH(FALSE,${A}${first}:${A}${last},0)",
         "format": fmt.bad_symbol})
     sh.ws.set_column(ac["automaton state"] - 1, ac["automaton state"] - 1, 18)

@@ -162,7 +162,8 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
         lay = trace_layout(model)
         _write_trace(sheets["Trace"], model, lay, refs, heads_at, computed, steps, name, fmt)
         write_run(sheets["Run"], model, lay, computed, steps, name, fmt)
-        add_charts(wb, sheets["Run"].ws, model, lay, steps, FIRST_STEP_ROW)
+        add_charts(wb, sheets["Run"].ws, model, lay, steps, FIRST_STEP_ROW,
+                   7 if automaton is None else max(AUTOMATON_COLUMNS.values()) + 1)
         write_guide(sheets["Guide"], model, steps, single_characters(model.alphabet), accepted_examples(model, 4),
                     _leaving_example(model), fmt)
         write_grammar(sheets["Grammar"], model, grammar, fmt)
@@ -177,6 +178,8 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
             for key, column in (("automaton_state", "automaton state"), ("agree", "agree")):
                 c = AUTOMATON_COLUMNS[column]
                 wb.define_name(key, f"=Run!${col(c)}${FIRST_STEP_ROW}:${col(c)}${last}")
+            sheets["Trace"].ws.conditional_format(f"A{FIRST_STEP_ROW}:{col(lay.last)}{last}", {  # the gates behind it
+                "type": "formula", "criteria": f"=$A{FIRST_STEP_ROW}+1=MATCH(FALSE,agree,0)", "format": fmt.bad_symbol})
         for r, row in enumerate(summary or (), start=1):
             for c, value in enumerate(row, start=1):
                 sheets["Summary"].text(r, c, check_text(value, "summary text"), fmt.bold if c == 1 else None)
