@@ -35,7 +35,8 @@ from .train import TrainConfig, check_config, train
 from .reading import Reading, reading_of
 from .region_proof import MAX_REGIONS, TIME_LIMIT, prove_regions
 from .verify_many import verify_many
-from .verify import EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, Verdict, describe, judge, verify
+from .sheet_summary import disagreements, summary_rows
+from .verify import EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, Verdict, describe, judge, report_word, verify
 from .words import encode, format_word, parse_word, read_words
 
 __all__ = ["DEFAULT_GRAMMAR", "build_parser", "cmd_build", "cmd_certify", "cmd_check", "cmd_compile", "cmd_convert",
@@ -211,10 +212,20 @@ def cmd_verify(args: argparse.Namespace) -> int:
                         examples=args.examples, seed=args.seed, progress=shown.callback(shown.line),
                         reading=_reading(model, args), memory=_memory(args), merge=not args.no_merge,
                         workers=args.workers, scheduler=args.scheduler)
+    if args.report:
+        grammar = reference or stored_grammar(model)
+        if grammar is None:
+            raise UserError(f"{args.source} carries no grammar; give the reference with --grammar for --report")
+        word = report_word(report, grammar)
+        write_workbook(model, args.report, format_word(word, model.alphabet), title=f"verify {grammar.name}",
+                       automaton=grammar)
     if args.json:
         print(json.dumps(report.to_dict(model.alphabet), indent=2))
     else:
         print("\n".join(describe(report, model.alphabet)))
+        if args.report:
+            what = "the counterexample" if report.counterexample else "a longest accepted string checked"
+            print(f"wrote {args.report} (input {format_word(word, model.alphabet)!r}, {what})")
     return 0 if report.passed else 1
 
 
@@ -249,7 +260,8 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     model = densified(model, "a workbook", _available_memory())
     text = sample_input(model) if args.input is None else args.input
     with ProgressDisplay(f"writing {args.output}"):
-        write_workbook(model, args.output, text, steps=args.steps, title=g.name if g else Path(args.source).stem)
+        write_workbook(model, args.output, text, steps=args.steps, title=g.name if g else Path(args.source).stem,
+                       automaton=load_grammar(args.automaton) if args.automaton else None)
     print(f"wrote {args.output} (input {text!r}; open the Run sheet and type into cell B2)")
     return 0
 
@@ -317,12 +329,21 @@ def cmd_extract(args: argparse.Namespace) -> int:
     save_grammar(extracted, args.output)
     verdict = judge(model, extracted, reference, reading) if reference is not None else None
     poor = result.fidelity < args.min_fidelity
+    if args.sheet:
+        found = disagreements(model, extracted, seed=args.seed)
+        rows = summary_rows(model, extracted, result.fidelity, result.held_out, result.held_out_source, found)
+        word = found.words[0] if found and found.words else ()
+        write_workbook(densified(model, "a workbook", _available_memory()), args.sheet,
+                       format_word(word, model.alphabet), title=f"extracted {extracted.name}", automaton=extracted,
+                       summary=rows)
     if args.json:
         print(json.dumps({"output": args.output, **result.to_dict(), "min_fidelity": args.min_fidelity,
                           "below_min_fidelity": poor,
                           **({"verdict": verdict.to_dict(model.alphabet)} if verdict else {})}, indent=2))
     else:
         print("\n".join(_extraction_lines(args.output, result, args.min_fidelity, args.time_limit, verdict)))
+        if args.sheet:
+            print(f"wrote {args.sheet} (Summary: {len(found.words) if found else 'no search for'} disagreements)")
     return 1 if poor or (verdict is not None and verdict.status == "fails") else 0
 
 
@@ -517,6 +538,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-merge", action="store_true",
                    help="run every prefix, without merging prefixes whose hidden states are bitwise identical")
     s.add_argument("--json", action="store_true", help="print a JSON report")
+    s.add_argument("--report", metavar="BOOK.xlsx", help="also write a workbook with the counterexample (or the "
+                   "longest accepted string checked) as input and the reference grammar as the automaton beside the network")
     _cluster_options(s, "shard the exhaustive layer by prefix over")
     _reading_options(s)
     s.set_defaults(func=cmd_verify)
@@ -540,6 +563,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--input", metavar="STRING", help="the string in the input cell (default: an accepted example)")
     s.add_argument("--steps", type=int, metavar="N", help="rows of the trace (default: 30, or the input's length)")
     s.add_argument("--unknown-start", action="store_true", help="with a grammar: compile for an unknown start")
+    s.add_argument("--automaton", metavar="GRAMMAR", help="an automaton (grammar file or bundled name) to run beside "
+                   "the network: an Automaton sheet, its state and accept on Run, and where they agree")
     s.set_defaults(func=cmd_sheet)
 
     s = sub.add_parser("train", help="train an nn.LSTM with heads on grammar strings (needs PyTorch)")
@@ -577,6 +602,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--grammar", metavar="REF", help="judge the network against this grammar: proven, agrees on what "
                    "was run, or a counterexample confirmed on the network")
     s.add_argument("-o", "--output", required=True, metavar="OUT.toml|OUT.dot", help="the automaton, as a grammar")
+    s.add_argument("--sheet", metavar="BOOK.xlsx", help="also write a workbook with the automaton beside the network "
+                   "and a Summary sheet: states, fidelity, and sampled words where they disagree, shortest first")
     s.add_argument("--method", choices=("lstar", "cluster"), default="lstar",
                    help="L* with the network as teacher (default), or hidden-state quantisation (small networks)")
     s.add_argument("--words", metavar="FILE", help="typical words, one a line, symbols separated by spaces (markers "

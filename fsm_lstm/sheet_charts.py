@@ -24,8 +24,9 @@ def chart_series(model: Model, lay) -> list[tuple[str, list[int], bool]]:
     return charts
 
 
-def add_charts(wb, ws, model: Model, lay, steps: int, first_row: int) -> None:
-    """Insert the charts into ``ws`` (the Run sheet), right of its table, one under the other."""
+def add_charts(wb, ws, model: Model, lay, steps: int, first_row: int, column: int = 7) -> None:
+    """Insert the charts into ``ws`` (the Run sheet), right of its table (from 0-based ``column`` on), one under
+    the other."""
     r0, r1 = first_row - 1, first_row - 1 + min(steps, CHART_STEPS)  # 0-based rows of t = 0 .. steps
     label_row = first_row - 2  # Trace's row of unit and head labels
     for k, (title, columns, threshold) in enumerate(chart_series(model, lay)):
@@ -47,4 +48,4 @@ def add_charts(wb, ws, model: Model, lay, steps: int, first_row: int) -> None:
         else:
             chart.set_legend({"position": "right", "font": {"size": 7}})
         chart.set_size({"width": CHART_SIZE[0], "height": CHART_SIZE[1]})
-        ws.insert_chart(6 + k * 13, 7, chart, {"object_position": 3})
+        ws.insert_chart(6 + k * 13, column, chart, {"object_position": 3})

@@ -22,6 +22,7 @@ class Formats:
         self.wrap = add({"text_wrap": True, "valign": "top"})
         self.heading = add({"bold": True, "font_size": 12})
         self.warning = add({"bold": True, "font_color": "#C00000"})
+        self.warning_wrap = add({"bold": True, "font_color": "#C00000", "text_wrap": True, "valign": "top"})
         self.verdict = add({"bold": True, "font_size": 16, "font_color": "#1F3864"})
         self.input = add({"num_format": "@", "bg_color": INPUT_YELLOW, "border": 1, "font_size": 12,
                           "locked": False})

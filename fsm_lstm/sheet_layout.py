@@ -119,6 +119,12 @@ class SheetWriter:
             value = float(value)
         self.ws.write_formula(r - 1, c - 1, formula, fmt, value)
 
+    def array_formula(self, r: int, c: int, formula: str, value, fmt=None) -> None:
+        """A one-cell array formula (evaluated element-wise, as Gnumeric needs for EXACT over a range)."""
+        if len(formula) > MAX_FORMULA:
+            raise UserError(f"a formula of the workbook needs {len(formula)} characters, over the spreadsheet limit")
+        self.ws.write_array_formula(r - 1, c - 1, r - 1, c - 1, formula, fmt, value)
+
 
 @dataclass(frozen=True)
 class Computed:

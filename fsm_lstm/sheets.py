@@ -6,6 +6,8 @@ and Weights (editable; everything follows). Every gate is a formula over Weights
 sums, sigmoid as (1+TANH(z/2))/2 (no overflow), EXACT to match symbols; no LET, LAMBDA or SEQUENCE, so
 LibreOffice and Gnumeric compute it too. Defined names: ``input`` (the text-formatted string cell) and
 ``state``, ``accept``, ``next`` and, for models with ``out:`` heads, ``output`` (decoded columns of Run).
+With an automaton (:mod:`sheet_automaton`), an Automaton sheet and, on Run, its live run beside the network's,
+with the defined names ``automaton_state`` and ``agree``; with summary rows, a Summary sheet of text.
 
 Every formula cell carries, as its cached value, what the numpy runtime computes for the default input, so
 viewers that do not recalculate (previews, ``pandas.read_excel``) show the real trace.
@@ -32,12 +34,13 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from .atomic import atomic_path, output_path
 from .automata import shortest_accepted
 from .errors import UserError
-from .grammar import determinised
+from .grammar import Grammar, determinised
 from .labels import parse_head
 from .model import GATES, Model, stored_grammar
+from .sheet_automaton import AUTOMATON_COLUMNS, check_automaton, write_automaton_columns, write_automaton_sheet
 from .sheet_charts import add_charts
 from .sheet_formats import Formats, print_setup
-from .sheet_layout import (BLOCKS, FIRST_STEP_ROW, GATE_NAMES, NAME_ROW, SIGMOID, Computed, PlainFormulaSheet,
+from .sheet_layout import (BLOCKS, FIRST_STEP_ROW, GATE_NAMES, NAME_ROW, NONE, SIGMOID, Computed, PlainFormulaSheet,
                            SheetWriter, TraceLayout, col, compute, output_value, past_end, single_characters,
                            trace_layout)
 from .sheet_run import write_run
@@ -128,8 +131,11 @@ def accepted_examples(model: Model, count: int) -> list[tuple[str, ...]]:
 
 
 def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", steps: int | None = None,
-                   title: str | None = None) -> None:
-    """Write the workbook for ``model`` with ``text`` in the input cell and ``steps`` trace rows, atomically."""
+                   title: str | None = None, automaton: Grammar | None = None,
+                   summary: list[list[str]] | None = None) -> None:
+    """Write the workbook for ``model`` with ``text`` in the input cell and ``steps`` trace rows, atomically; with
+    ``automaton``, an Automaton sheet holds its transition table and the Run sheet runs it beside the network;
+    ``summary`` rows of text make a Summary sheet."""
     check_steps(steps)
     word = parse_word(text, model.alphabet)
     if steps is None and len(word) > MAX_STEPS:
@@ -142,18 +148,22 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
     grammar = stored_grammar(model)
     _check_strings(model, grammar, title)
     _check_size(model, steps)
+    if automaton is not None:
+        automaton = check_automaton(automaton, MAX_ROWS, MAX_COLUMNS, MAX_CELLS, check_text)
     output_path(path)  # a folder, pipe or device at the output path: refuse before the long part
     computed = compute(model, word)
     name = title or (grammar.name if grammar is not None else "model")
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), WRITER_OPTIONS)
         fmt = Formats(wb)
-        sheets = {n: SheetWriter(wb.add_worksheet(n, worksheet_class=PlainFormulaSheet)) for n in SHEETS}
+        names = SHEETS + (("Automaton",) if automaton is not None else ()) + (("Summary",) if summary else ())
+        sheets = {n: SheetWriter(wb.add_worksheet(n, worksheet_class=PlainFormulaSheet)) for n in names}
         refs, heads_at = write_weights(sheets["Weights"], model, fmt)
         lay = trace_layout(model)
         _write_trace(sheets["Trace"], model, lay, refs, heads_at, computed, steps, name, fmt)
         write_run(sheets["Run"], model, lay, computed, steps, name, fmt)
-        add_charts(wb, sheets["Run"].ws, model, lay, steps, FIRST_STEP_ROW)
+        add_charts(wb, sheets["Run"].ws, model, lay, steps, FIRST_STEP_ROW,
+                   7 if automaton is None else max(AUTOMATON_COLUMNS.values()) + 1)
         write_guide(sheets["Guide"], model, steps, single_characters(model.alphabet), accepted_examples(model, 4),
                     _leaving_example(model), fmt)
         write_grammar(sheets["Grammar"], model, grammar, fmt)
@@ -161,6 +171,20 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
         for key, c in lay.run.items():
             if key not in ("t", "symbol"):
                 wb.define_name(key, f"=Run!${col(c)}${FIRST_STEP_ROW}:${col(c)}${last}")
+        if automaton is not None:
+            table = write_automaton_sheet(sheets["Automaton"], automaton, fmt)
+            write_automaton_columns(sheets["Run"], automaton, table, word, *_network_answers(model, computed), steps,
+                                    fmt)
+            for key, column in (("automaton_state", "automaton state"), ("agree", "agree")):
+                c = AUTOMATON_COLUMNS[column]
+                wb.define_name(key, f"=Run!${col(c)}${FIRST_STEP_ROW}:${col(c)}${last}")
+            sheets["Trace"].ws.conditional_format(f"A{FIRST_STEP_ROW}:{col(lay.last)}{last}", {  # the gates behind it
+                "type": "formula", "criteria": f"=$A{FIRST_STEP_ROW}+1=MATCH(FALSE,agree,0)", "format": fmt.bad_symbol})
+        for r, row in enumerate(summary or (), start=1):
+            for c, value in enumerate(row, start=1):
+                sheets["Summary"].text(r, c, check_text(value, "summary text"), fmt.bold if c == 1 else None)
+        if summary:
+            sheets["Summary"].ws.set_column(0, 0, 20)
         wb.define_name("input", "=Run!$B$2")
         wb.define_name("input_clean", "=Trace!$B$3")
         wb.define_name("input_length", "=Run!$F$2")
@@ -168,6 +192,17 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
         sheets["Run"].ws.activate()
         wb.close()
         _make_reproducible(tmp)
+
+
+def _network_answers(model: Model, v: Computed) -> tuple[list[bool] | None, list[str]]:
+    """The network's decoded accept (None without an accept head) and state names after every prefix."""
+    on = v.heads > 0
+    accepts = [bool(x) for x in on[:, model.heads.index("accept")]] if "accept" in model.heads else None
+    kinds = [parse_head(h)[0] for h in model.heads]
+    if "state" not in kinds:
+        return accepts, ["-"] * len(on)
+    return accepts, [" ".join(h.partition(":")[2] for h, o, k in zip(model.heads, row, kinds) if o and k == "state")
+                     or NONE for row in on]
 
 
 def _leaving_example(model: Model) -> tuple[str, ...] | None:

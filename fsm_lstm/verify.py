@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
-from .automata import shortest_difference, trim
+from .automata import shortest_accepted, shortest_difference, trim
 from .certify import certificate_grammar, certify, states_proven_for
 from .errors import UserError
 from .grammar import Grammar
@@ -37,8 +37,8 @@ from .trie import Failure, block_rows, walk_trie
 from .words import format_word
 
 __all__ = ["Counterexample", "EXHAUSTIVE_BUDGET", "EXHAUSTIVE_CAP", "Progress", "Report", "Verdict", "check_depth",
-           "check_word", "compare_with", "default_max_len", "describe", "evidence", "exhaustive", "judge", "search",
-           "verify"]
+           "check_word", "compare_with", "default_max_len", "describe", "evidence", "exhaustive", "judge",
+           "report_word", "search", "verify"]
 
 Progress = Callable[[str], None]
 EXHAUSTIVE_BUDGET = 2_000_000  # prefixes the exhaustive layer runs by default
@@ -355,3 +355,12 @@ def compare_with(extracted: Grammar, reference: Grammar, by_language: bool) -> t
 def _counterexample_dict(c: Counterexample, alphabet: Sequence[str]) -> dict[str, object]:
     return {"string": format_word(c.word, alphabet), "length": len(c.word), "step": c.step, "head": c.head,
             "expected": c.expected, "actual": not c.expected, "logit": c.logit}
+
+
+def report_word(report: Report, grammar: Grammar) -> tuple[str, ...]:
+    """The string a verification workbook shows: the counterexample, or when none was found the longest of the
+    200 shortest strings ``grammar`` accepts up to the exhaustively checked length (every one of them checked)."""
+    if report.counterexample is not None:
+        return report.counterexample.word
+    found = shortest_accepted(grammar, 200, max_length=max(report.max_len, 0))
+    return found[-1] if found else ()

@@ -1,0 +1,185 @@
+"""The automaton beside the network: after LibreOffice and Gnumeric recalculation, the automaton's columns on Run
+equal the automaton's own run, walked here over the grammar's transitions; verify --report marks where a leaky
+network parts from its grammar; hostile state names stay text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from examples.make_examples import LEAK_REPEATS, leaky_reber
+from fsm_lstm.cli import main
+from fsm_lstm.compiler import compile_grammar
+from fsm_lstm.gnumeric import recalculate_gnumeric
+from fsm_lstm.grammar_files import load_grammar
+from fsm_lstm.libreoffice import recalculate
+from fsm_lstm.model import save_model
+from fsm_lstm.sheet_layout import FIRST_STEP_ROW
+from fsm_lstm.runtime import run
+from fsm_lstm.sheets import write_workbook
+from fsm_lstm.words import encode
+from tests.workbooks import error_cells
+
+HOSTILE = """name = "hostile"
+start = "=1+1"
+accept = ["=1+1"]
+alphabet = ["0", "1"]
+transitions = [
+  ["=1+1", "0", "=1+1"], ["=1+1", "1", "\\"q'"],
+  ["\\"q'", "1", "@SUM(A1)"], ["@SUM(A1)", "0", "=1+1"], ["@SUM(A1)", "1", "\\"q'"],
+]
+"""
+STATE, ACCEPT, AGREE, NEXT = 7, 8, 9, 13
+# a string the automaton reads to the end, one that leaves it (no 0 from "q'), one with an unknown symbol
+TYPED = {"inside": "0110110", "leaving": "1011", "unknown": "01x1"}
+
+
+def walk(g, word: str) -> list[tuple[str, bool]]:
+    """The automaton's own run, from its transition list: (state or '(none)', accepting) after each prefix."""
+    state, out = g.start, [(g.start, g.start in g.accept)]
+    for a in word:
+        targets = [q for p, b, q in g.transitions if p == state and b == a] if state else []
+        state = targets[0] if targets else None
+        out.append((state, state in g.accept) if state else ("(none)", False))
+    return out
+
+
+def column(ws, c: int, n: int) -> list:
+    return [ws.cell(FIRST_STEP_ROW + t, c).value for t in range(n + 1)]
+
+
+@pytest.fixture(scope="module")
+def books(tmp_path_factory):
+    """name -> (written, LibreOffice's, Gnumeric's)."""
+    src = tmp_path_factory.mktemp("automaton")
+    (src / "hostile.toml").write_text(HOSTILE)
+    model = compile_grammar(load_grammar("tomita3"))
+    for name, text in TYPED.items():
+        write_workbook(model, src / f"{name}.xlsx", "0", steps=10, automaton=load_grammar(src / "hostile.toml"))
+        wb = openpyxl.load_workbook(src / f"{name}.xlsx")
+        wb["Run"]["B2"] = text  # typed: the cached values of the writer no longer apply
+        wb.save(src / f"{name}.xlsx")
+    save_model(leaky_reber(), src / "leaky.npz")
+    assert main(["verify", str(src / "leaky.npz"), "--max-len", "3", "--examples", "300", "--seed", "3", "--json",
+                 "--report", str(src / "leaky.xlsx")]) == 1
+    wb = openpyxl.load_workbook(src / "leaky.xlsx")
+    wb["Run"]["B2"] = "BTSSXXTVVE"  # a Reber string the network gets right
+    wb.save(src / "leaky-right.xlsx")
+    names = [*(f"{n}.xlsx" for n in TYPED), "leaky.xlsx", "leaky-right.xlsx"]
+    lo = recalculate([src / n for n in names], tmp_path_factory.mktemp("automaton-lo"))
+    gn = recalculate_gnumeric([src / n for n in names], tmp_path_factory.mktemp("automaton-gn"))
+    return {n: (src / n, lo[k], gn[k]) for k, n in enumerate(names)}
+
+
+@pytest.mark.parametrize("typed", sorted(TYPED))
+def test_the_automaton_state_column_is_the_automatons_own_run_in_every_engine(typed, books, tmp_path):
+    (tmp_path / "h.toml").write_text(HOSTILE)
+    g = load_grammar(tmp_path / "h.toml")
+    want = walk(g, TYPED[typed])
+    assert typed != "leaving" or want[-1][0] == "(none)"
+    for engine in books[f"{typed}.xlsx"][1:]:
+        assert error_cells(engine) == [], engine
+        run = openpyxl.load_workbook(engine, data_only=True)["Run"]
+        n = len(TYPED[typed])
+        assert column(run, STATE, n) == [s for s, _ in want], engine
+        assert column(run, ACCEPT, n) == [a for _, a in want], engine
+        legal = [" ".join(a for a in g.alphabet if any(p == s and b == a for p, b, _ in g.transitions)) or None
+                 for s, _ in want]
+        assert [v or None for v in column(run, NEXT, n)] == legal, engine  # '' from Gnumeric, None from LibreOffice
+        assert run.cell(FIRST_STEP_ROW + n + 1, STATE).value in (None, "")  # past the end: blank
+
+
+def test_hostile_state_names_are_text_cells(books):
+    written = books["inside.xlsx"][0]
+    table = openpyxl.load_workbook(written)["Automaton"]
+    names = [table.cell(r, 1) for r in range(4, 7)]
+    assert [c.value for c in names] == ["=1+1", "\"q'", "@SUM(A1)"]
+    assert all(c.data_type == "s" for c in names)
+    targets = [table.cell(r, c) for r in range(4, 7) for c in (3, 4) if table.cell(r, c).value]
+    assert targets and all(cell.data_type == "s" for cell in targets)
+    for engine in books["inside.xlsx"][1:]:  # an engine that evaluated "=1+1" would show 2
+        assert openpyxl.load_workbook(engine, data_only=True)["Automaton"]["A4"].value == "=1+1"
+
+
+def test_verify_report_agree_turns_false_exactly_at_the_failing_step(books):
+    n = LEAK_REPEATS + 2  # 'BT' then the S loop: the leak makes accept wrongly true after LEAK_REPEATS loops
+    for path in books["leaky.xlsx"]:  # cached by the writer, then LibreOffice's and Gnumeric's
+        wb = openpyxl.load_workbook(path, data_only=True)
+        run = wb["Run"]
+        assert run["B2"].value == "BT" + "S" * LEAK_REPEATS
+        assert column(run, AGREE, n) == [True] * n + [False], path
+        assert run["A6"].value.startswith(f"they part at step {n} (symbol S): network says accept, automaton says "
+                                          "reject"), path
+    names = openpyxl.load_workbook(books["leaky.xlsx"][0]).defined_names
+    assert names["agree"].attr_text.startswith("Run!$I$8:") and names["automaton_state"].attr_text.startswith(
+        "Run!$G$8:")
+
+
+def test_typing_a_string_the_network_gets_right_makes_agree_all_true(books):
+    for engine in books["leaky-right.xlsx"][1:]:
+        run = openpyxl.load_workbook(engine, data_only=True)["Run"]
+        assert column(run, AGREE, 10) == [True] * 11, engine
+        assert run["A6"].value == "network and automaton agree on all 10 steps", engine
+
+
+def test_sheet_command_takes_an_automaton_and_refuses_a_missing_one(tmp_path):
+    out = tmp_path / "b.xlsx"
+    assert main(["sheet", "reber", "--automaton", "reber", "-o", str(out), "--input", "BTXSE"]) == 0
+    run = openpyxl.load_workbook(out, data_only=True)["Run"]  # the writer's cached values
+    assert column(run, STATE, 5) == [s for s, _ in walk(load_grammar("reber"), "BTXSE")]
+    assert run["A6"].value == "network and automaton agree on all 5 steps"
+    assert main(["sheet", "reber", "--automaton", str(tmp_path / "nowhere.toml"), "-o", str(tmp_path / "c.xlsx")]) == 2
+    assert not Path(tmp_path / "c.xlsx").exists()
+
+
+def test_extract_sheet_lists_real_disagreements_shortest_first(tmp_path):
+    """Leaky Reber cut to 4 states: a poor automaton (exit 1). Every listed word is a real disagreement: the
+    automaton's own run (walked over the written grammar file) differs from Reber's answer, which the network
+    gives on these short words (its leak needs LEAK_REPEATS S's in a row), as the runtime confirms."""
+    save_model(leaky_reber(), tmp_path / "leaky.npz")
+    assert main(["extract", str(tmp_path / "leaky.npz"), "--max-states", "4", "-o", str(tmp_path / "x.toml"),
+                 "--sheet", str(tmp_path / "x.xlsx")]) == 1
+    extracted, reber = load_grammar(tmp_path / "x.toml"), load_grammar("reber")
+    rows = list(openpyxl.load_workbook(tmp_path / "x.xlsx")["Summary"].iter_rows(values_only=True))
+    words = [r[1] for r in rows[rows.index(next(r for r in rows if r[0] == "disagreements")) + 1:]]
+    assert words and all(isinstance(w, str) for w in words)
+    assert [len(w) for w in words] == sorted(len(w) for w in words)
+    model = leaky_reber()
+    for w in words:
+        assert "S" * LEAK_REPEATS not in w
+        assert walk(extracted, w)[-1][1] != walk(reber, w)[-1][1], w
+        heads = run(model, encode([tuple(w)], model.alphabet)).heads
+        assert bool(heads[len(w), 0, model.heads.index("accept")] > 0) == walk(reber, w)[-1][1], w
+    names = openpyxl.load_workbook(tmp_path / "x.xlsx", data_only=True)
+    assert names["Run"]["B2"].value == words[0]
+    assert names["Run"]["A6"].value.startswith(f"they part at step {len(words[0])} ")
+
+
+@settings(max_examples=15, deadline=None)
+@given(word=st.text(alphabet="01", max_size=12))  # the writer refuses unknown symbols as input
+def test_cached_automaton_columns_are_the_automatons_own_run(word, tmp_path_factory):
+    """As written (no recalculation): viewers that do not recalculate see the automaton's run and the agreement."""
+    folder = tmp_path_factory.mktemp("cached")
+    (folder / "h.toml").write_text(HOSTILE)
+    g = load_grammar(folder / "h.toml")
+    model = compile_grammar(load_grammar("tomita3"))
+    write_workbook(model, folder / "b.xlsx", word, steps=12, automaton=g)
+    run_sheet = openpyxl.load_workbook(folder / "b.xlsx", data_only=True)["Run"]
+    want = walk(g, word)
+    assert column(run_sheet, STATE, len(word)) == [s for s, _ in want]
+    assert column(run_sheet, ACCEPT, len(word)) == [a for _, a in want]
+    network = column(run_sheet, 4, len(word))
+    assert column(run_sheet, AGREE, len(word)) == [n == a for n, (_, a) in zip(network, want)]
+
+
+def test_a_state_name_a_workbook_cannot_hold_is_refused_in_one_line(tmp_path, capsys):
+    (tmp_path / "bad.toml").write_text('name = "bad"\nstart = "a\\u0001"\naccept = []\nalphabet = ["B"]\n'
+                                       'transitions = [["a\\u0001", "B", "a\\u0001"]]\n')
+    assert main(["sheet", "reber", "--automaton", str(tmp_path / "bad.toml"), "-o", str(tmp_path / "b.xlsx")]) == 2
+    err = capsys.readouterr().err
+    assert "automaton state" in err and "U+0001" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "b.xlsx").exists()
