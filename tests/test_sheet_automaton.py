@@ -183,3 +183,54 @@ def test_a_state_name_a_workbook_cannot_hold_is_refused_in_one_line(tmp_path, ca
     err = capsys.readouterr().err
     assert "automaton state" in err and "U+0001" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "b.xlsx").exists()
+
+
+# (c) GRU, RNN and two-layer models: random networks (tests/test_cells.py, checked there against torch) over a, b, c
+# beside an automaton over the same symbols, so that agree is TRUE on some steps and FALSE on others.
+ABC = """name = "abc"
+start = "even"
+accept = ["even"]
+alphabet = ["a", "b", "c"]
+transitions = [["even", "a", "odd"], ["odd", "a", "even"], ["even", "b", "even"], ["odd", "b", "odd"],
+               ["even", "c", "even"]]
+"""
+CELLS = {"gru-1": ("gru", 1, 2), "rnn-2": ("rnn", 2, 2), "lstm-2": ("lstm", 2, 2)}  # cell, layers, seed
+CELL_WORD = "bcabacacab"  # typed after writing; the third c, read in state odd, leaves the automaton (step 8)
+
+
+@pytest.fixture(scope="module")
+def cell_books(tmp_path_factory):
+    """name -> (model, LibreOffice's recalculation of its workbook with CELL_WORD typed in)."""
+    from fsm_lstm.model import model_from_arrays
+    from tests.test_cells import torch_model
+    src = tmp_path_factory.mktemp("cells")
+    (src / "abc.toml").write_text(ABC)
+    models = {}
+    for name, (cell, layers, seed) in CELLS.items():
+        models[name] = model_from_arrays(torch_model(cell, layers, seed=seed)[1])
+        write_workbook(models[name], src / f"{name}.xlsx", "a", steps=12, automaton=load_grammar(src / "abc.toml"))
+        wb = openpyxl.load_workbook(src / f"{name}.xlsx")
+        wb["Run"]["B2"] = CELL_WORD
+        wb.save(src / f"{name}.xlsx")
+    lo = recalculate([src / f"{n}.xlsx" for n in CELLS], tmp_path_factory.mktemp("cells-lo"))
+    return {n: (models[n], lo[k], load_grammar(src / "abc.toml")) for k, n in enumerate(CELLS)}
+
+
+@pytest.mark.parametrize("name", sorted(CELLS))
+def test_gru_rnn_and_two_layer_models_run_beside_the_automaton(name, cell_books):
+    model, book, g = cell_books[name]
+    cell, layers, _ = CELLS[name]
+    assert (model.cell, len(model.layers)) == (cell, layers)
+    assert error_cells(book) == []
+    sheet = openpyxl.load_workbook(book, data_only=True)["Run"]
+    n = len(CELL_WORD)
+    want = walk(g, CELL_WORD)
+    assert want[6][0] == "even" and want[7][0] == "odd" and want[8][0] == "(none)"
+    assert column(sheet, STATE, n) == [s for s, _ in want]
+    assert column(sheet, ACCEPT, n) == [a for _, a in want]
+    heads = run(model, encode([tuple(CELL_WORD)], model.alphabet)).heads[:, 0, model.heads.index("accept")] > 0
+    agree = [bool(h) == a for h, (_, a) in zip(heads, want)]
+    assert True in agree and False in agree  # both kinds of step are checked
+    assert column(sheet, AGREE, n) == agree
+    k = agree.index(False)
+    assert sheet["A6"].value.startswith(f"they part at step {k}" + ("" if k == 0 else f" (symbol {CELL_WORD[k - 1]})"))
