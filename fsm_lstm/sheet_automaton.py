@@ -16,14 +16,25 @@ from .grammar import Grammar, determinised
 from .sheet_formats import Formats
 from .sheet_layout import FIRST_STEP_ROW, NONE, SheetWriter, col, past_end
 
-__all__ = ["AUTOMATON_COLUMNS", "AutomatonRun", "FIRST_SYMBOL_COLUMN", "MAX_SYMBOLS", "TABLE_ROW", "automaton_run",
-           "check_automaton", "next_symbols", "table_states", "write_automaton_columns", "write_automaton_sheet"]
+__all__ = ["AUTOMATON_COLUMNS", "AutomatonRun", "FIRST_SYMBOL_COLUMN", "MAX_SYMBOLS", "NetworkAnswers", "TABLE_ROW",
+           "automaton_run", "check_automaton", "compared", "next_symbols", "table_states", "write_automaton_columns",
+           "write_automaton_sheet"]
 
 AUTOMATON_COLUMNS = {"automaton state": 7, "automaton accept": 8, "agree": 9, "row": 10, "symbol column": 11,
-                     "target": 12, "automaton next": 13}
+                     "target": 12, "automaton next": 13, "automaton output": 14}
 MAX_SYMBOLS = 250  # the formula joining a state's next symbols grows by some 30 characters a symbol
 TABLE_ROW = 4  # Automaton sheet: row of the start state; symbols head the columns from C on row 3
 FIRST_SYMBOL_COLUMN = 3
+
+
+@dataclass(frozen=True)
+class NetworkAnswers:
+    """The network's decoded answers after every prefix of the default input: accepts (None without an accept
+    head), state names, and outputs (None without out: heads)."""
+
+    accepts: list[bool] | None
+    states: list[str]
+    outputs: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,7 @@ class AutomatonRun:
     accepts: tuple[bool, ...]
     targets: tuple[str, ...]  # the table's entry read at each step ('' when none was read, or the entry is blank)
     nexts: tuple[str, ...]  # the symbols the state has a transition for, joined by spaces ('' without a state)
+    outputs: tuple[str, ...]  # a machine's output: of the state (Moore) or of the edge just crossed (Mealy); '(none)'
 
 
 def table_states(g: Grammar) -> list[str]:
@@ -48,18 +60,22 @@ def automaton_run(g: Grammar, word: tuple[str, ...]) -> AutomatonRun:
     d = determinised(g)
     order = {s: k + 1 for k, s in enumerate(table_states(d))}
     step = {(p, a): q for p, a, q in d.transitions}
+    moore, mealy = dict(d.state_outputs), dict(d.edge_outputs)
     state: str | None = d.start
-    rows, states, accepts, targets, nexts = [], [], [], [], []
+    rows, states, accepts, targets, nexts, outputs = [], [], [], [], [], []
     for t in range(len(word) + 1):
         targets.append("")
+        crossed = None
         if t and state is not None:
-            state = step.get((state, word[t - 1]))
+            before, state = state, step.get((state, word[t - 1]))
             targets[-1] = state or ""
+            crossed = mealy.get((before, word[t - 1], state))
+        outputs.append((moore.get(state) if moore else crossed) or NONE)
         rows.append(order[state] if state is not None else 0)
         states.append(state if state is not None else NONE)
         accepts.append(state in d.accept if state is not None else False)
         nexts.append(next_symbols(d, state) if state is not None else "")
-    return AutomatonRun(tuple(rows), tuple(states), tuple(accepts), tuple(targets), tuple(nexts))
+    return AutomatonRun(tuple(rows), tuple(states), tuple(accepts), tuple(targets), tuple(nexts), tuple(outputs))
 
 
 def next_symbols(d: Grammar, state: str) -> str:
@@ -82,13 +98,17 @@ def check_automaton(g: Grammar, max_rows: int, max_columns: int, max_cells: int,
         check_text(s, "automaton state")
     for a in d.alphabet:
         check_text(a, "automaton symbol")
+    for v in d.output_values:
+        check_text(v, "automaton output")
     return d
 
 
-def write_automaton_sheet(sh: SheetWriter, g: Grammar, fmt: Formats) -> tuple[str, str, str, str]:
+def write_automaton_sheet(sh: SheetWriter, g: Grammar, fmt: Formats) -> tuple[str, str, str, str, str, str]:
     """The transition table: state, accept, then one column per symbol holding the next state (blank: no edge).
-    The column after the symbols joins, by a formula, the symbols each state has a transition for.
-    Returns the absolute references of the state names, the accepts, the symbols, the targets and those joins."""
+    The column after the symbols joins, by a formula, the symbols each state has a transition for. A Moore
+    machine's outputs follow in one column, a Mealy machine's in one column per symbol (the output of that edge).
+    Returns the absolute references of the state names, the accepts, the symbols, the targets, those joins and
+    the outputs ('' for an acceptor)."""
     d = determinised(g)
     states = table_states(d)
     sh.text(1, 1, f"automaton {d.name}: the transition table (edit it; the Run sheet follows)", fmt.title)
@@ -110,6 +130,7 @@ def write_automaton_sheet(sh: SheetWriter, g: Grammar, fmt: Formats) -> tuple[st
         parts = [f'IF({col(FIRST_SYMBOL_COLUMN + j)}{r}<>"",{col(FIRST_SYMBOL_COLUMN + j)}$3&" ","")'
                  for j in range(len(d.alphabet))]
         sh.formula(r, next_column, f"=TRIM({'&'.join(parts)})", next_symbols(d, s))
+    outputs = _write_outputs(sh, d, states, next_column + 1, fmt)
     last_row = TABLE_ROW + len(states) - 1
     last_col = col(FIRST_SYMBOL_COLUMN + len(d.alphabet) - 1)
     first_col = col(FIRST_SYMBOL_COLUMN)
@@ -118,22 +139,41 @@ def write_automaton_sheet(sh: SheetWriter, g: Grammar, fmt: Formats) -> tuple[st
     return (f"Automaton!$A${TABLE_ROW}:$A${last_row}", f"Automaton!$B${TABLE_ROW}:$B${last_row}",
             f"Automaton!${first_col}$3:${last_col}$3",
             f"Automaton!${first_col}${TABLE_ROW}:${last_col}${last_row}",
-            f"Automaton!${col(next_column)}${TABLE_ROW}:${col(next_column)}${last_row}")
+            f"Automaton!${col(next_column)}${TABLE_ROW}:${col(next_column)}${last_row}", outputs)
 
 
-def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, str, str, str], word: tuple[str, ...],
-                            network_accepts: list[bool] | None, network_states: list[str], steps: int,
-                            fmt: Formats) -> AutomatonRun:
+def _write_outputs(sh: SheetWriter, d: Grammar, states: list[str], first: int, fmt: Formats) -> str:
+    """A machine's outputs as text from column ``first`` on: one column (Moore) or one per symbol (Mealy).
+    Returns their absolute reference, '' for an acceptor."""
+    if not d.machine:
+        return ""
+    moore, mealy = dict(d.state_outputs), dict(d.edge_outputs)
+    step = {(p, a): q for p, a, q in d.transitions}
+    heads = ["output"] if moore else [f"output on {a}" for a in d.alphabet]
+    for j, head in enumerate(heads):
+        sh.text(3, first + j, head, fmt.header)
+    for i, s in enumerate(states):
+        values = [moore[s]] if moore else [mealy.get((s, a, step.get((s, a))), "") for a in d.alphabet]
+        for j, v in enumerate(values):
+            sh.text(TABLE_ROW + i, first + j, v, fmt.answer)
+    last_row = TABLE_ROW + len(states) - 1
+    return f"Automaton!${col(first)}${TABLE_ROW}:${col(first + len(heads) - 1)}${last_row}"
+
+
+def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, str, str, str, str],
+                            word: tuple[str, ...], network: NetworkAnswers, steps: int, fmt: Formats) -> AutomatonRun:
     """The automaton's columns on Run beside the network's, the ``agree`` column and the sentence in row 6.
-    ``network_accepts`` (None without an accept head) and ``network_states`` are the network's decoded answers for
-    the default input; agreement compares accepts, or the state names when the network has no accept head."""
-    names, accepts, symbols, targets, nexts = refs
+    ``network`` holds the network's decoded answers for the default input; agreement compares (see
+    :func:`compared`) a machine's outputs with the network's decoded output, else accepts, else state names."""
+    names, accepts, symbols, targets, nexts, outputs = refs
+    by = compared(g, network)
     ac = AUTOMATON_COLUMNS
     run = automaton_run(g, word)
     n = len(word)
     first, last = FIRST_STEP_ROW, FIRST_STEP_ROW + steps
     R, S, T = col(ac["row"]), col(ac["symbol column"]), col(ac["target"])
-    for key in ("automaton state", "automaton accept", "agree", "automaton next"):
+    for key in ("automaton state", "automaton accept", "agree", "automaton next") + (("automaton output",) if outputs
+                                                                                      else ()):
         sh.text(7, ac[key], key, fmt.header)
     sh.text(7, ac["row"], "table row", fmt.header)
     sh.text(7, ac["symbol column"], "symbol column", fmt.header)
@@ -160,18 +200,24 @@ def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, s
                    run.nexts[t] if live else "", fmt.answer)
         sh.formula(r, ac["automaton accept"], f'=IF({guard},"",IF({R}{r}=0,FALSE,INDEX({accepts},{R}{r},1)=TRUE))',
                    run.accepts[t] if live else "", fmt.answer)
-        if network_accepts is not None:
+        if outputs:
+            sh.formula(r, ac["automaton output"], _output_formula(g, outputs, r, t), run.outputs[t] if live else "",
+                       fmt.answer)
+        if by == "output":
+            formula = f'=IF({guard},"",EXACT($F{r},{col(ac["automaton output"])}{r}))'
+            agrees = live and network.outputs[t] == run.outputs[t]
+        elif by == "accept":
             formula = f'=IF({guard},"",$D{r}={col(ac["automaton accept"])}{r})'
-            agrees = live and network_accepts[t] == run.accepts[t]
+            agrees = live and network.accepts[t] == run.accepts[t]
         else:
             formula = f'=IF({guard},"",EXACT($C{r},{col(ac["automaton state"])}{r}))'
-            agrees = live and network_states[t] == run.states[t]
+            agrees = live and network.states[t] == run.states[t]
         sh.formula(r, ac["agree"], formula, agrees if live else "", fmt.answer)
         if live:
             agree_values.append(agrees)
-    sentence = _sentence_value(word, agree_values, network_accepts, network_states, run)
+    sentence = _sentence_value(word, agree_values, network, run, by)
     sh.ws.merge_range(5, 0, 5, 5, "", fmt.warning_wrap)
-    sh.formula(6, 1, _sentence_formula(first, last, steps, network_accepts is not None), sentence, fmt.warning_wrap)
+    sh.formula(6, 1, _sentence_formula(first, last, steps, by), sentence, fmt.warning_wrap)
     sh.ws.set_row(5, 30)  # two lines: the sentence names both answers and a state
     A = col(ac["agree"])
     sh.ws.conditional_format(f"A{first}:{col(max(ac.values()))}{last}", {
@@ -180,16 +226,38 @@ def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, s
     sh.ws.set_column(ac["automaton state"] - 1, ac["automaton state"] - 1, 18)
     sh.ws.set_column(ac["automaton accept"] - 1, ac["agree"] - 1, 10)
     sh.ws.set_column(ac["row"] - 1, ac["target"] - 1, 8, None, {"hidden": True})
-    sh.ws.set_column(ac["automaton next"] - 1, ac["automaton next"] - 1, 18)
+    sh.ws.set_column(ac["automaton next"] - 1, ac["automaton output"] - 1, 18)
     return run
 
 
-def _sentence_formula(first: int, last: int, steps: int, by_accept: bool) -> str:
+def compared(g: Grammar, network: NetworkAnswers) -> str:
+    """What ``agree`` compares: ``output`` for a machine beside a network with out: heads, else ``accept`` when the
+    network has an accept head, else ``state`` (the decoded state names)."""
+    if g.machine and network.outputs is not None:
+        return "output"
+    return "accept" if network.accepts is not None else "state"
+
+
+def _output_formula(g: Grammar, outputs: str, r: int, t: int) -> str:
+    """The automaton's output at row ``r``: its state's (Moore), or that of the edge just crossed (Mealy)."""
+    R, S, T = (col(AUTOMATON_COLUMNS[k]) for k in ("row", "symbol column", "target"))
+    guard = past_end(r)
+    if g.state_outputs:
+        return f'=IF({guard},"",IF({R}{r}=0,"{NONE}",INDEX({outputs},{R}{r},1)&""))'
+    if t == 0:
+        return f'=IF({guard},"","{NONE}")'
+    return f'=IF({guard},"",IF(OR({T}{r}="",{R}{r - 1}=0,{S}{r}=0),"{NONE}",INDEX({outputs},{R}{r - 1},{S}{r})&""))'
+
+
+def _sentence_formula(first: int, last: int, steps: int, by: str) -> str:
     A = col(AUTOMATON_COLUMNS["agree"])
     k = f"MATCH(FALSE,${A}${first}:${A}${last},0)"
     at = lambda c: f"INDEX(${c}${first}:${c}${last},{k},1)"  # noqa: E731
     G, H = col(AUTOMATON_COLUMNS["automaton state"]), col(AUTOMATON_COLUMNS["automaton accept"])
-    if by_accept:
+    if by == "output":
+        says = (f'"network says output "&{at("F")}&", automaton says output "&'
+                f'{at(col(AUTOMATON_COLUMNS["automaton output"]))}&" (state "&{at(G)}&")"')
+    elif by == "accept":
         says = (f'"network says "&IF({at("D")},"accept","reject")&", automaton says "&IF({at(H)},"accept","reject")'
                 f'&" (state "&{at(G)}&")"')
     else:
@@ -198,15 +266,18 @@ def _sentence_formula(first: int, last: int, steps: int, by_accept: bool) -> str
     return f'=IF(ISNUMBER({k}),{part},"network and automaton agree on all "&MIN(input_length,{steps})&" steps")'
 
 
-def _sentence_value(word, agree, network_accepts, network_states, run: AutomatonRun) -> str:
+def _sentence_value(word, agree, network: NetworkAnswers, run: AutomatonRun, by: str) -> str:
     if all(agree):
         return f"network and automaton agree on all {len(word)} steps"
     t = agree.index(False)
     symbol = "" if t == 0 else f" (symbol {word[t - 1]})"
-    if network_accepts is not None:
+    if by == "output":
+        says = (f"network says output {network.outputs[t]}, automaton says output {run.outputs[t]} "
+                f"(state {run.states[t]})")
+    elif by == "accept":
         word_of = lambda b: "accept" if b else "reject"  # noqa: E731
-        says = (f"network says {word_of(network_accepts[t])}, automaton says {word_of(run.accepts[t])} "
+        says = (f"network says {word_of(network.accepts[t])}, automaton says {word_of(run.accepts[t])} "
                 f"(state {run.states[t]})")
     else:
-        says = f"network says state {network_states[t]}, automaton says state {run.states[t]}"
+        says = f"network says state {network.states[t]}, automaton says state {run.states[t]}"
     return f"they part at step {t}{symbol}: {says}"

@@ -13,7 +13,7 @@ from .sheet_layout import (FIRST_STEP_ROW, NAME_ROW, NONE, Computed, SheetWriter
                            output_value, past_end, single_characters)
 from .words import format_word
 
-__all__ = ["write_run"]
+__all__ = ["decoded_outputs", "write_run"]
 
 
 def write_run(sh: SheetWriter, model: Model, lay: TraceLayout, v: Computed, steps: int, name: str,
@@ -97,6 +97,12 @@ def _output_formula(lay: TraceLayout, outs: list[int], r: int, guard: str) -> st
 def _output_value(model: Model, outs: list[int], logits: np.ndarray) -> str:
     best = outs[int(np.argmax(logits[outs]))]
     return output_value(model.heads[best]) if logits[best] > 0 else NONE
+
+
+def decoded_outputs(model: Model, heads: np.ndarray) -> list[str] | None:
+    """The decoded output column for (T+1, H) head logits, as its formulas compute it (None without out: heads)."""
+    outs = [m for m, h in enumerate(model.heads) if output_value(h)]
+    return [_output_value(model, outs, row) for row in heads] if outs else None
 
 
 def _verdict_formula(model: Model, lay: TraceLayout, steps: int) -> str:

@@ -37,13 +37,14 @@ from .errors import UserError
 from .grammar import Grammar, determinised
 from .labels import parse_head
 from .model import GATES, Model, stored_grammar
-from .sheet_automaton import AUTOMATON_COLUMNS, check_automaton, write_automaton_columns, write_automaton_sheet
+from .sheet_automaton import (AUTOMATON_COLUMNS, NetworkAnswers, check_automaton, write_automaton_columns,
+                              write_automaton_sheet)
 from .sheet_charts import add_charts
 from .sheet_formats import Formats, print_setup
 from .sheet_layout import (BLOCKS, FIRST_STEP_ROW, GATE_NAMES, NAME_ROW, NONE, SIGMOID, Computed, PlainFormulaSheet,
                            SheetWriter, TraceLayout, col, compute, output_value, past_end, single_characters,
                            trace_layout)
-from .sheet_run import write_run
+from .sheet_run import decoded_outputs, write_run
 from .sheet_text import write_grammar, write_guide
 from .sheet_weights import write_weights
 from .words import format_word, parse_word
@@ -173,7 +174,7 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
                 wb.define_name(key, f"=Run!${col(c)}${FIRST_STEP_ROW}:${col(c)}${last}")
         if automaton is not None:
             table = write_automaton_sheet(sheets["Automaton"], automaton, fmt)
-            write_automaton_columns(sheets["Run"], automaton, table, word, *_network_answers(model, computed), steps,
+            write_automaton_columns(sheets["Run"], automaton, table, word, _network_answers(model, computed), steps,
                                     fmt)
             for key, column in (("automaton_state", "automaton state"), ("agree", "agree")):
                 c = AUTOMATON_COLUMNS[column]
@@ -194,15 +195,15 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
         _make_reproducible(tmp)
 
 
-def _network_answers(model: Model, v: Computed) -> tuple[list[bool] | None, list[str]]:
-    """The network's decoded accept (None without an accept head) and state names after every prefix."""
+def _network_answers(model: Model, v: Computed) -> NetworkAnswers:
+    """The network's decoded accept, state names and output after every prefix."""
     on = v.heads > 0
     accepts = [bool(x) for x in on[:, model.heads.index("accept")]] if "accept" in model.heads else None
     kinds = [parse_head(h)[0] for h in model.heads]
-    if "state" not in kinds:
-        return accepts, ["-"] * len(on)
-    return accepts, [" ".join(h.partition(":")[2] for h, o, k in zip(model.heads, row, kinds) if o and k == "state")
-                     or NONE for row in on]
+    states = ["-"] * len(on) if "state" not in kinds else [
+        " ".join(h.partition(":")[2] for h, o, k in zip(model.heads, row, kinds) if o and k == "state") or NONE
+        for row in on]
+    return NetworkAnswers(accepts, states, decoded_outputs(model, v.heads))
 
 
 def _leaving_example(model: Model) -> tuple[str, ...] | None:

@@ -4,6 +4,7 @@ network parts from its grammar; hostile state names stay text."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import openpyxl
@@ -33,7 +34,7 @@ transitions = [
   ["\\"q'", "1", "@SUM(A1)"], ["@SUM(A1)", "0", "=1+1"], ["@SUM(A1)", "1", "\\"q'"],
 ]
 """
-STATE, ACCEPT, AGREE, NEXT = 7, 8, 9, 13
+STATE, ACCEPT, AGREE, NEXT, OUTPUT = 7, 8, 9, 13, 14
 # a string the automaton reads to the end, one that leaves it (no 0 from "q'), one with an unknown symbol
 TYPED = {"inside": "0110110", "leaving": "1011", "unknown": "01x1"}
 
@@ -234,3 +235,83 @@ def test_gru_rnn_and_two_layer_models_run_beside_the_automaton(name, cell_books)
     assert column(sheet, AGREE, n) == agree
     k = agree.index(False)
     assert sheet["A6"].value.startswith(f"they part at step {k}" + ("" if k == 0 else f" (symbol {CELL_WORD[k - 1]})"))
+
+
+# (a) Mealy and Moore machines: agree compares the network's decoded output with the automaton's output. Each
+# compiled machine runs beside its own grammar with one output changed (to a formula-like text for Mealy).
+MACHINE_WORDS = {"mqtt": "connect subscribe publish connect publish", "coffee": "coin button take coin take button"}
+
+
+def edited(name: str):
+    """The bundled machine with one output changed: Mealy subscribed -publish-> says '=1+1', Moore brewing 'tea'."""
+    g = load_grammar(name)
+    if g.machine == "mealy":
+        return replace(g, edge_outputs=tuple((e, "=1+1" if e == ("subscribed", "publish", "subscribed") else v)
+                                             for e, v in g.edge_outputs))
+    return replace(g, state_outputs=tuple((s, "tea" if s == "brewing" else v) for s, v in g.state_outputs))
+
+
+def walk_outputs(g, word: list[str]) -> list[str]:
+    """The machine's own outputs after each prefix, from its transition list: the state's (Moore) or the crossed
+    edge's (Mealy; none before the first symbol); '(none)' once it has no transition."""
+    moore, mealy = dict(g.state_outputs), dict(g.edge_outputs)
+    state, out = g.start, [moore.get(g.start, "(none)")]
+    for a in word:
+        edge = next(((p, b, q) for p, b, q in g.transitions if p == state and b == a), None)
+        state = edge[2] if edge else None
+        out.append("(none)" if edge is None else moore[state] if moore else mealy[edge])
+    return out
+
+
+@pytest.fixture(scope="module")
+def machine_books(tmp_path_factory):
+    """(machine, automaton edited?) -> LibreOffice's and Gnumeric's recalculations, the words typed after writing."""
+    src = tmp_path_factory.mktemp("machines")
+    keys = [(name, changed) for name in MACHINE_WORDS for changed in (False, True)]
+    for name, changed in keys:
+        path = src / f"{name}-{changed}.xlsx"
+        g = load_grammar(name)
+        write_workbook(compile_grammar(g), path, g.alphabet[0], steps=8, automaton=edited(name) if changed else g)
+        wb = openpyxl.load_workbook(path)
+        wb["Run"]["B2"] = MACHINE_WORDS[name]
+        wb.save(path)
+    books = [src / f"{n}-{c}.xlsx" for n, c in keys]
+    lo = recalculate(books, tmp_path_factory.mktemp("machines-lo"))
+    gn = recalculate_gnumeric(books, tmp_path_factory.mktemp("machines-gn"))
+    return dict(zip(keys, zip(lo, gn)))
+
+
+@pytest.mark.parametrize("name", sorted(MACHINE_WORDS))
+@pytest.mark.parametrize("changed", [False, True])
+def test_agree_compares_a_machines_outputs(name, changed, machine_books):
+    for book in machine_books[name, changed]:
+        check_machine_book(book, name, changed)
+
+
+def check_machine_book(book, name: str, changed: bool) -> None:
+    assert error_cells(book) == []
+    sheet = openpyxl.load_workbook(book, data_only=True)["Run"]
+    word = MACHINE_WORDS[name].split()
+    n = len(word)
+    network = walk_outputs(load_grammar(name), word)  # the compiled machine computes its grammar's outputs
+    automaton = walk_outputs(edited(name) if changed else load_grammar(name), word)
+    assert sheet.cell(7, OUTPUT).value == "automaton output"
+    assert column(sheet, 6, n) == network
+    assert column(sheet, OUTPUT, n) == automaton
+    agree = [a == b for a, b in zip(network, automaton)]
+    assert column(sheet, AGREE, n) == agree
+    assert (False in agree) == changed
+    if changed:
+        k = agree.index(False)
+        state = walk(load_grammar(name), word[:k])[-1][0]
+        assert sheet["A6"].value == (f"they part at step {k} (symbol {word[k - 1]}): network says output "
+                                     f"{network[k]}, automaton says output {automaton[k]} (state {state})")
+    else:
+        assert sheet["A6"].value == f"network and automaton agree on all {n} steps"
+
+
+def test_machine_outputs_on_the_automaton_sheet_are_text(machine_books):
+    for book in machine_books["mqtt", True]:
+        table = openpyxl.load_workbook(book, data_only=True)["Automaton"]
+        cells = [c for row in table.iter_rows(min_row=4) for c in row if c.value == "=1+1"]
+        assert len(cells) == 1 and cells[0].data_type == "s", book  # kept as text: not evaluated to 2
