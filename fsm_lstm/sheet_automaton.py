@@ -161,12 +161,14 @@ def _write_outputs(sh: SheetWriter, d: Grammar, states: list[str], first: int, f
 
 
 def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, str, str, str, str],
-                            word: tuple[str, ...], network: NetworkAnswers, steps: int, fmt: Formats) -> AutomatonRun:
+                            word: tuple[str, ...], network: NetworkAnswers, steps: int, fmt: Formats,
+                            final_only: bool = False) -> AutomatonRun:
     """The automaton's columns on Run beside the network's, the ``agree`` column and the sentence in row 6.
     ``network`` holds the network's decoded answers for the default input; agreement compares (see
-    :func:`compared`) a machine's outputs with the network's decoded output, else accepts, else state names."""
+    :func:`compared`) a machine's outputs with the network's decoded output, else accepts, else state names.
+    With ``final_only`` (a word classifier) only the last step is compared; the other rows show "-"."""
     names, accepts, symbols, targets, nexts, outputs = refs
-    by = compared(g, network)
+    by = "accept" if final_only else compared(g, network)  # a word classifier is judged on accept only
     ac = AUTOMATON_COLUMNS
     run = automaton_run(g, word)
     n = len(word)
@@ -204,20 +206,23 @@ def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, s
             sh.formula(r, ac["automaton output"], _output_formula(g, outputs, r, t), run.outputs[t] if live else "",
                        fmt.answer)
         if by == "output":
-            formula = f'=IF({guard},"",EXACT($F{r},{col(ac["automaton output"])}{r}))'
+            test = f'EXACT($F{r},{col(ac["automaton output"])}{r})'
             agrees = live and network.outputs[t] == run.outputs[t]
         elif by == "accept":
-            formula = f'=IF({guard},"",$D{r}={col(ac["automaton accept"])}{r})'
+            test = f'$D{r}={col(ac["automaton accept"])}{r}'
             agrees = live and network.accepts[t] == run.accepts[t]
         else:
-            formula = f'=IF({guard},"",EXACT($C{r},{col(ac["automaton state"])}{r}))'
+            test = f'EXACT($C{r},{col(ac["automaton state"])}{r})'
             agrees = live and network.states[t] == run.states[t]
-        sh.formula(r, ac["agree"], formula, agrees if live else "", fmt.answer)
+        if final_only:  # only the whole word counts
+            test = f'IF($A{r}=MIN(input_length,{steps}),{test},"-")'
+            agrees = agrees if t == n else "-"
+        sh.formula(r, ac["agree"], f'=IF({guard},"",{test})', agrees if live else "", fmt.answer)
         if live:
             agree_values.append(agrees)
-    sentence = _sentence_value(word, agree_values, network, run, by)
+    sentence = _sentence_value(word, agree_values, network, run, by, final_only)
     sh.ws.merge_range(5, 0, 5, 5, "", fmt.warning_wrap)
-    sh.formula(6, 1, _sentence_formula(first, last, steps, by), sentence, fmt.warning_wrap)
+    sh.formula(6, 1, _sentence_formula(first, last, steps, by, final_only), sentence, fmt.warning_wrap)
     sh.ws.set_row(5, 30)  # two lines: the sentence names both answers and a state
     A = col(ac["agree"])
     sh.ws.conditional_format(f"A{first}:{col(max(ac.values()))}{last}", {
@@ -249,7 +254,7 @@ def _output_formula(g: Grammar, outputs: str, r: int, t: int) -> str:
     return f'=IF({guard},"",IF(OR({T}{r}="",{R}{r - 1}=0,{S}{r}=0),"{NONE}",INDEX({outputs},{R}{r - 1},{S}{r})&""))'
 
 
-def _sentence_formula(first: int, last: int, steps: int, by: str) -> str:
+def _sentence_formula(first: int, last: int, steps: int, by: str, final_only: bool) -> str:
     A = col(AUTOMATON_COLUMNS["agree"])
     k = f"MATCH(FALSE,${A}${first}:${A}${last},0)"
     at = lambda c: f"INDEX(${c}${first}:${c}${last},{k},1)"  # noqa: E731
@@ -263,12 +268,15 @@ def _sentence_formula(first: int, last: int, steps: int, by: str) -> str:
     else:
         says = f'"network says state "&{at("C")}&", automaton says state "&{at(G)}'
     part = f'"they part at step "&({k}-1)&IF({k}=1,""," (symbol "&{at("B")}&")")&": "&{says}'
-    return f'=IF(ISNUMBER({k}),{part},"network and automaton agree on all "&MIN(input_length,{steps})&" steps")'
+    agree = (f'"network and automaton agree on the whole word ("&MIN(input_length,{steps})&" symbols)"' if final_only
+             else f'"network and automaton agree on all "&MIN(input_length,{steps})&" steps"')
+    return f'=IF(ISNUMBER({k}),{part},{agree})'
 
 
-def _sentence_value(word, agree, network: NetworkAnswers, run: AutomatonRun, by: str) -> str:
-    if all(agree):
-        return f"network and automaton agree on all {len(word)} steps"
+def _sentence_value(word, agree, network: NetworkAnswers, run: AutomatonRun, by: str, final_only: bool) -> str:
+    if False not in agree:
+        return (f"network and automaton agree on the whole word ({len(word)} symbols)" if final_only else
+                f"network and automaton agree on all {len(word)} steps")
     t = agree.index(False)
     symbol = "" if t == 0 else f" (symbol {word[t - 1]})"
     if by == "output":

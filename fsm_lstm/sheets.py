@@ -37,6 +37,7 @@ from .errors import UserError
 from .grammar import Grammar, determinised
 from .labels import parse_head
 from .model import GATES, Model, stored_grammar
+from .reading import reading_of
 from .sheet_automaton import (AUTOMATON_COLUMNS, NetworkAnswers, check_automaton, write_automaton_columns,
                               write_automaton_sheet)
 from .sheet_charts import add_charts
@@ -149,8 +150,14 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
     grammar = stored_grammar(model)
     _check_strings(model, grammar, title)
     _check_size(model, steps)
+    final_only = False
     if automaton is not None:
         automaton = check_automaton(automaton, MAX_ROWS, MAX_COLUMNS, MAX_CELLS, check_text)
+        reading = reading_of(model)
+        final_only = reading.final_only
+        if reading.start is not None or reading.end is not None:
+            raise UserError("a model that frames words with start or end markers cannot yet be shown beside an "
+                            "automaton; write the workbook without the automaton")
     output_path(path)  # a folder, pipe or device at the output path: refuse before the long part
     computed = compute(model, word)
     name = title or (grammar.name if grammar is not None else "model")
@@ -175,7 +182,7 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
         if automaton is not None:
             table = write_automaton_sheet(sheets["Automaton"], automaton, fmt)
             write_automaton_columns(sheets["Run"], automaton, table, word, _network_answers(model, computed), steps,
-                                    fmt)
+                                    fmt, final_only)
             for key, column in (("automaton_state", "automaton state"), ("agree", "agree")):
                 c = AUTOMATON_COLUMNS[column]
                 wb.define_name(key, f"=Run!${col(c)}${FIRST_STEP_ROW}:${col(c)}${last}")

@@ -315,3 +315,59 @@ def test_machine_outputs_on_the_automaton_sheet_are_text(machine_books):
         table = openpyxl.load_workbook(book, data_only=True)["Automaton"]
         cells = [c for row in table.iter_rows(min_row=4) for c in row if c.value == "=1+1"]
         assert len(cells) == 1 and cells[0].data_type == "s", book  # kept as text: not evaluated to 2
+
+
+# (b) word classifiers: the parity network read as a final-only model beside an automaton of odd length. They
+# disagree on many prefixes, but only the whole word counts: agree is "-" on every other row.
+ODD_LENGTH = """name = "odd-length"
+start = "e"
+accept = ["o"]
+transitions = [["e", "0", "o"], ["e", "1", "o"], ["o", "0", "e"], ["o", "1", "e"]]
+"""
+WORDS = {"same": "11001", "differ": "1100101"}  # odd length and three 1s; odd length and four 1s
+
+
+@pytest.fixture(scope="module")
+def word_books(tmp_path_factory):
+    """word key -> (LibreOffice's, Gnumeric's) recalculation of a final-only parity workbook with the word typed."""
+    src = tmp_path_factory.mktemp("words")
+    (src / "odd.toml").write_text(ODD_LENGTH)
+    model = compile_grammar(load_grammar("parity"))
+    model = replace(model, extra={**model.extra, "final_only": True})
+    for key in WORDS:
+        write_workbook(model, src / f"{key}.xlsx", "0", steps=9, automaton=load_grammar(src / "odd.toml"))
+        wb = openpyxl.load_workbook(src / f"{key}.xlsx")
+        wb["Run"]["B2"] = WORDS[key]
+        wb.save(src / f"{key}.xlsx")
+    books = [src / f"{key}.xlsx" for key in WORDS]
+    lo = recalculate(books, tmp_path_factory.mktemp("words-lo"))
+    gn = recalculate_gnumeric(books, tmp_path_factory.mktemp("words-gn"))
+    return {key: (lo[k], gn[k]) for k, key in enumerate(WORDS)}
+
+
+@pytest.mark.parametrize("key", sorted(WORDS))
+def test_a_word_classifier_is_compared_on_the_whole_word_only(key, word_books, tmp_path):
+    (tmp_path / "odd.toml").write_text(ODD_LENGTH)
+    word = WORDS[key]
+    network = [a for _, a in walk(load_grammar("parity"), word)]  # the compiled parity network's accept
+    automaton = [a for _, a in walk(load_grammar(tmp_path / "odd.toml"), word)]
+    assert any(x != y for x, y in zip(network[:-1], automaton[:-1]))  # per prefix, they would part early
+    assert (network[-1] == automaton[-1]) == (key == "same")
+    n = len(word)
+    for book in word_books[key]:
+        assert error_cells(book) == []
+        sheet = openpyxl.load_workbook(book, data_only=True)["Run"]
+        assert column(sheet, AGREE, n) == ["-"] * n + [key == "same"], book
+        assert sheet.cell(FIRST_STEP_ROW + n + 1, AGREE).value in (None, ""), book
+        assert sheet["A6"].value == (f"network and automaton agree on the whole word ({n} symbols)" if key == "same"
+                                     else f"they part at step {n} (symbol 1): network says reject, automaton says "
+                                     "accept (state o)"), book
+
+
+def test_a_model_with_word_markers_beside_an_automaton_is_refused_in_one_line(tmp_path, capsys):
+    model = compile_grammar(load_grammar("tomita3"))
+    save_model(replace(model, extra={**model.extra, "final_only": True, "start_marker": "0"}), tmp_path / "m.npz")
+    assert main(["sheet", str(tmp_path / "m.npz"), "--automaton", "tomita3", "-o", str(tmp_path / "b.xlsx")]) == 2
+    err = capsys.readouterr().err
+    assert "markers" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "b.xlsx").exists()
