@@ -1,6 +1,7 @@
 """An automaton beside the network in a workbook: the transition table as editable data on an Automaton sheet,
 and on the Run sheet the automaton's state, its accept and whether it agrees with the network, step by step, by
-lookup formulas over that table (so they follow the input and any edit of the table).
+lookup formulas over that table (so they follow the input and any edit of the table). A Mealy or Moore machine
+adds its outputs to the table and an ``automaton output`` column; ``agree`` then compares outputs.
 
 The table holds state names and symbols as text cells, never formulas. The lookups compare names with EXACT
 in one-cell array formulas rather than MATCH, which ignores case and, in LibreOffice, may read wildcards or regular
