@@ -15,7 +15,7 @@ from .automata import shortest_accepted
 from .build import build
 from .certified_training import train_certified
 from .certify import certificate_grammar, certify, states_proven_for
-from .compiler import _available_memory, compile_grammar
+from .compiler import compile_grammar
 from .decode import decode
 from .draw import draw
 from .errors import UserError
@@ -24,7 +24,7 @@ from .grammar import Grammar, empty_language_warning, structural_warnings
 from .grammar_files import bundled_names, load_grammar, save_grammar, shown_path
 from .importer import read_model
 from .labels import parse_head
-from .model import Model, densified, load_model, save_model, stored_grammar
+from .model import Model, available_memory, densified, load_model, save_model, stored_grammar
 from .outputs import describe_machine
 from .plot import plot_trace
 from .progress import ProgressDisplay
@@ -257,7 +257,7 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     if model.hidden_size > MAX_COLUMNS:  # before anything reads the (possibly sparse) weights
         raise UserError(f"{args.source}: the model has {model.hidden_size:,} units, and a workbook needs a column "
                         f"per unit; spreadsheets hold at most {MAX_COLUMNS:,} columns")
-    model = densified(model, "a workbook", _available_memory())
+    model = densified(model, "a workbook", available_memory())
     text = sample_input(model) if args.input is None else args.input
     with ProgressDisplay(f"writing {args.output}"):
         write_workbook(model, args.output, text, steps=args.steps, title=g.name if g else Path(args.source).stem,
@@ -333,7 +333,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         found = disagreements(model, extracted, seed=args.seed)
         rows = summary_rows(model, extracted, result.fidelity, result.held_out, result.held_out_source, found)
         word = found.words[0] if found and found.words else ()
-        write_workbook(densified(model, "a workbook", _available_memory()), args.sheet,
+        write_workbook(densified(model, "a workbook", available_memory()), args.sheet,
                        format_word(word, model.alphabet), title=f"extracted {extracted.name}", automaton=extracted,
                        summary=rows)
     if args.json:
@@ -369,7 +369,7 @@ def _extraction_lines(output: str, r: Extraction, min_fidelity: float, time_limi
 
 def cmd_export(args: argparse.Namespace) -> int:
     model, _ = _load(args.source)
-    model = densified(model, f"export --to {args.to}", _available_memory())
+    model = densified(model, f"export --to {args.to}", available_memory())
     (save_onnx if args.to == "onnx" else save_torch)(model, args.output)
     print(f"wrote {args.output} ({args.to}; inputs one-hot [T, B, {len(model.alphabet)}], "
           f"outputs {len(model.heads)} head logits)")

@@ -10,7 +10,6 @@ The compiled grammar (minimal DFA, or the trimmed NFA) is stored in the model so
 from __future__ import annotations
 
 import math
-import os
 import re
 from dataclasses import dataclass
 
@@ -21,7 +20,7 @@ from .automata import minimise, trim
 from .errors import UserError
 from .grammar import Grammar, determinised
 from .labels import ACCEPT, STARTED, edge_label, next_label, state_label
-from .model import Layer, Model, max_array_elements, readable_bytes, remember_grammar
+from .model import Layer, Model, available_memory, max_array_elements, readable_bytes, remember_grammar
 from .outputs import minimal_machine, output_heads
 from .semantics import Semantics
 from .sparse_weights import SPARSE_ABOVE, sparse_or_dense
@@ -77,21 +76,6 @@ def prepare(grammar: Grammar, unknown_start: bool = False) -> Grammar:
     return trim(grammar, keep_unreachable=unknown_start)
 
 
-def _available_memory() -> int | None:
-    """Bytes of memory available to a new allocation (MemAvailable of /proc/meminfo), or None if unknown."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
 def check_size(edges: int, symbols: int, heads: int) -> None:
     """Refuse, with the figure, a network whose weights would not fit: weight_hh is 4H x H float32 with
     H = edges + 1, stored sparse (with about edges x (symbols + 2) non-zeros) once it has over SPARSE_ABOVE
@@ -111,7 +95,7 @@ def check_size(edges: int, symbols: int, heads: int) -> None:
                         f"float32 numbers ({readable_bytes(numbers * 4)}), over the limit of {limit:,} per array "
                         f"(FSM_LSTM_MAX_ARRAY); the largest grammar that compiles has about "
                         f"{math.isqrt(limit // 4) - 1:,} edges after minimisation")
-    free = _available_memory()
+    free = available_memory()
     if free is not None and need > free:
         raise UserError(f"the compiled network would have {H:,} units and need about {readable_bytes(need)} of "
                         f"memory, more than the {readable_bytes(free)} available")

@@ -269,10 +269,16 @@ def test_stochastic_and_nondeterministic_aalpy_files_are_refused_in_one_line(fac
 ])
 def test_bad_machines_in_dot_get_one_clear_line(text, needle, tmp_path, capsys):
     path = tmp_path / "bad.dot"
+    _refused_in_one_line(path, text, ["check", str(path)], needle, capsys)
+
+
+def _refused_in_one_line(path, text: str, argv: list[str], needle: str, capsys) -> None:
+    """With ``text`` written to ``path``, ``fsm-lstm ARGV`` exits 2 with one line on stderr naming the fault and
+    the file."""
     path.write_text(text)
-    assert main(["check", str(path)]) == 2
+    assert main(argv) == 2
     err = capsys.readouterr().err
-    assert needle in err and err.count("\n") == 1, err
+    assert needle in err and err.count("\n") == 1 and str(path) in err, err
 
 
 def test_mealy_labels_split_at_the_first_slash_with_spaces_around_it():
@@ -337,7 +343,4 @@ def test_draw_shows_outputs_as_aalpy_draws_them(tmp_path, capsys):
 ])
 def test_bad_machines_in_toml_get_one_clear_line(text, needle, tmp_path, capsys):
     path = tmp_path / "bad.toml"
-    path.write_text(text)
-    assert main(["compile", str(path), "-o", str(tmp_path / "m.npz")]) == 2
-    err = capsys.readouterr().err
-    assert needle in err and err.count("\n") == 1 and str(path) in err, err
+    _refused_in_one_line(path, text, ["compile", str(path), "-o", str(tmp_path / "m.npz")], needle, capsys)
