@@ -389,6 +389,9 @@ def _edges(edges: list[tuple[str, str, dict[str, str], dict[str, str]]], names: 
                     raise GrammarError(f"edge {p} -> {q} has the label {label!r}; a Mealy edge is "
                                        "label=\"INPUT/OUTPUT\" with both parts non-empty")
                 label = symbol
+        if any(ch.isspace() for ch in label):
+            raise GrammarError(f"edge {p} -> {q} reads the symbol {label!r}, which holds white space; a symbol is "
+                               "a name without spaces, and a Mealy edge is labelled \"INPUT/OUTPUT\"")
         if output is None:
             plain_edge = plain_edge or (p, q, label)
         else:
