@@ -14,6 +14,7 @@ from .extract import Extraction, extract
 from .grammar import Grammar
 from .grammar_files import bundled_names, load_grammar, save_grammar
 from .model import Model, load_model, save_model, stored_grammar
+from .outputs import minimal_machine, output_difference, output_word
 from .regex import regex_grammar
 from .runtime import Trace, run
 from .semantics import Semantics
@@ -28,6 +29,7 @@ __all__ = [
     "BuildResult", "Built", "Certificate", "Counterexample", "Extraction", "Failure", "Grammar", "GrammarError",
     "Model", "ModelError", "Reading", "Report", "Semantics", "Trace", "TrainConfig", "TrainResult", "UserError",
     "Verdict", "build", "bundled_names", "certify", "compile_grammar", "determinise", "equivalent", "extract",
-    "judge", "load_grammar", "load_model", "minimise", "regex_grammar", "run", "save_grammar", "save_model",
+    "judge", "load_grammar", "load_model", "minimal_machine", "minimise", "output_difference", "output_word",
+    "regex_grammar", "run", "save_grammar", "save_model",
     "shortest_difference", "stored_grammar", "train", "trim", "verify", "write_workbook",
 ]
