@@ -6,7 +6,8 @@ from collections import deque
 
 import numpy as np
 
-from .grammar import Edge, Grammar
+from .errors import GrammarError
+from .grammar import MAX_DFA_STATES, Edge, Grammar
 
 __all__ = ["determinise", "equivalent", "minimise", "refine_partition", "renumber", "shortest_accepted",
            "shortest_difference", "transition_table", "trim"]
@@ -26,27 +27,33 @@ def trim(g: Grammar, keep_unreachable: bool = False) -> Grammar:
     return g.with_changes(states=states, transitions=edges, accept=g.accept & keep)
 
 
-def _subset_name(members: frozenset[str], order: dict[str, int]) -> str:
-    return "+".join(sorted(members, key=order.__getitem__))
-
-
-def determinise(g: Grammar) -> Grammar:
-    """Subset construction from the start state (the empty set is left out: the DFA is partial)."""
+def determinise(g: Grammar, max_states: int = MAX_DFA_STATES) -> Grammar:
+    """Subset construction from the start state (the empty set is left out: the DFA is partial). A subset is
+    named by its members joined with ``+`` in state order. Past ``max_states`` subsets (or 50 times as many
+    members in all) it is refused with a GrammarError, since an NFA of n states may need 2**n."""
     if g.is_deterministic:
         return g
     order = g.state_index
+    succ: dict[str, dict[str, list[str]]] = {s: {} for s in g.states}
+    for p, a, q in g.transitions:
+        succ[p].setdefault(a, []).append(q)
     start = frozenset([g.start])
-    names = {start: _subset_name(start, order)}
+    names = {start: g.start}
     todo = deque([start])
     edges: list[Edge] = []
+    size = 1
     while todo:
         subset = todo.popleft()
         for a in g.alphabet:
-            nxt = frozenset(q for p in subset for b, q in g.out_edges[p] if b == a)
+            nxt = frozenset(q for p in subset for q in succ[p].get(a, ()))
             if not nxt:
                 continue
             if nxt not in names:
-                names[nxt] = _subset_name(nxt, order)
+                size += len(nxt)
+                if len(names) >= max_states or size > 50 * max_states:
+                    raise GrammarError(f"its deterministic automaton has over {len(names):,} states (the subset "
+                                       f"construction), over the limit of {max_states:,}; simplify it")
+                names[nxt] = "+".join(sorted(nxt, key=order.__getitem__))
                 todo.append(nxt)
             edges.append((names[subset], a, names[nxt]))
     accept = frozenset(n for s, n in names.items() if s & g.accept)

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .automata import minimise, trim
+from .automata import determinise, minimise, trim
 from .errors import UserError
-from .grammar import Grammar, determinised
+from .grammar import Grammar
 from .labels import ACCEPT, STARTED, edge_label, next_label, state_label
 from .model import Layer, Model, available_memory, max_array_elements, readable_bytes, remember_grammar
 from .outputs import minimal_machine, output_heads
@@ -49,7 +49,7 @@ def minimal_dfa(grammar: Grammar, keep_unreachable: bool = False) -> Grammar:
     plain = grammar.with_changes(start=index[grammar.start], states=tuple(index.values()),
                                  accept=frozenset(index[s] for s in grammar.accept),
                                  transitions=tuple((index[p], a, index[q]) for p, a, q in grammar.transitions))
-    m = minimise(determinised(plain), keep_unreachable=keep_unreachable)
+    m = minimise(determinise(plain), keep_unreachable=keep_unreachable)
     names = grammar.states
     new: dict[str, str] = {}
     taken: set[str] = set()

@@ -382,7 +382,8 @@ def _edges(edges: list[tuple[str, str, dict[str, str], dict[str, str]]], names: 
             kind = _stochastic(label)
             if kind is not None:
                 raise GrammarError(f"edge {p} -> {q} has the probability in {label!r}: this is {kind}, not a "
-                                   "deterministic machine; fsm-lstm reads DFAs, NFAs, Moore and Mealy machines")
+                                   "deterministic machine; fsm-lstm reads DFAs, NFAs, Moore and Mealy machines (if "
+                                   f"{label!r} is a symbol, declare it: graph [alphabet=\"{label} ...\"])")
             if "/" in label:
                 symbol, _, output = (x.strip() for x in label.partition("/"))
                 if not symbol or not output:

@@ -15,7 +15,7 @@ import networkx as nx
 
 from .errors import GrammarError
 
-__all__ = ["Edge", "Grammar", "MAX_DFA_STATES", "check_output", "check_symbol", "determinised",
+__all__ = ["Edge", "Grammar", "MAX_DFA_STATES", "check_output", "check_symbol",
            "empty_language_warning", "shortest_accepted_length", "structural_warnings"]
 
 Edge = tuple[str, str, str]
@@ -293,35 +293,3 @@ def shortest_accepted_length(g: Grammar) -> int | None:
                 depth[q] = depth[p] + 1
                 todo.append(q)
     return None
-
-
-def determinised(g: Grammar, max_states: int = MAX_DFA_STATES) -> Grammar:
-    """The subset construction of :func:`automata.determinise` (same names and order: members joined with ``+``
-    in state order, the empty set left out), refused with a GrammarError past ``max_states`` subsets."""
-    if g.is_deterministic:
-        return g
-    order = g.state_index
-    succ: dict[str, dict[str, list[str]]] = {s: {} for s in g.states}
-    for p, a, q in g.transitions:
-        succ[p].setdefault(a, []).append(q)
-    start = frozenset([g.start])
-    names = {start: g.start}
-    todo = deque([start])
-    edges: list[Edge] = []
-    size = 1
-    while todo:
-        subset = todo.popleft()
-        for a in g.alphabet:
-            nxt = frozenset(q for p in subset for q in succ[p].get(a, ()))
-            if not nxt:
-                continue
-            if nxt not in names:
-                size += len(nxt)
-                if len(names) >= max_states or size > 50 * max_states:
-                    raise GrammarError(f"its deterministic automaton has over {len(names):,} states (the subset "
-                                       f"construction), over the limit of {max_states:,}; simplify it")
-                names[nxt] = "+".join(sorted(nxt, key=order.__getitem__))
-                todo.append(nxt)
-            edges.append((names[subset], a, names[nxt]))
-    accept = frozenset(n for s, n in names.items() if s & g.accept)
-    return g.with_changes(start=names[start], states=tuple(names.values()), transitions=tuple(edges), accept=accept)

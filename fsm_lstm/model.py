@@ -217,6 +217,7 @@ MAX_META = 2**28  # bytes of the meta string
 MAX_MEMBERS = 4096  # arrays in one file
 _WANTED = re.compile(r"meta|heads\.bias|(bias_ih|bias_hh)_l\d{1,4}"
                      r"|(heads\.weight|(weight_ih|weight_hh)_l\d{1,4})(\.(data|indices|indptr|shape))?")
+_SPARSE_BIAS = re.compile(r"(heads\.bias|(bias_ih|bias_hh)_l\d{1,4})\.(data|indices|indptr|shape)")
 
 
 def available_memory() -> int | None:
@@ -328,6 +329,12 @@ def _read_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
                 raise ModelError(f"the file holds {len(infos):,} members, over the limit of {MAX_MEMBERS:,}")
             wanted = [(info, info.filename[:-4]) for info in infos
                       if info.filename.endswith(".npy") and _WANTED.fullmatch(info.filename[:-4])]
+            sparse_bias = next((info.filename[:-4] for info in infos
+                                if _SPARSE_BIAS.fullmatch(info.filename.removesuffix(".npy"))), None)
+            if sparse_bias is not None:
+                base = sparse_bias.rpartition(".")[0]
+                raise ModelError(f"{base} is spelled sparse ({sparse_bias}); biases must be dense vectors, since only "
+                                 "weight_ih, weight_hh and heads.weight may be stored sparse; save it as one array")
             total = 0
             checked = []
             counts: dict[str, int] = {}

@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .automata import minimise, renumber
+from .automata import determinise, minimise, renumber
 from .errors import GrammarError
-from .grammar import MAX_DFA_STATES, Grammar, determinised
+from .grammar import MAX_DFA_STATES, Grammar
 
 __all__ = ["MAX_NFA_EDGES", "MAX_POSITIONS", "MAX_RANGE", "MAX_REPEAT", "META", "Node", "regex_grammar"]
 
@@ -305,7 +305,7 @@ def regex_grammar(pattern: str, name: str = "regex", alphabet: Sequence[str] | N
     nfa = Grammar(name=name, start="init", accept=frozenset(accept), alphabet=tuple(symbols),
                   states=tuple(states), transitions=tuple(edges), description=description)
     try:
-        dfa = determinised(nfa, MAX_DFA_STATES)
+        dfa = determinise(nfa, MAX_DFA_STATES)
     except GrammarError as exc:
         raise GrammarError(f"regex {pattern[:80]!r}: {exc}") from None
     return renumber(minimise(dfa))

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .automata import determinise
 from .errors import UserError
-from .grammar import Grammar, determinised
+from .grammar import Grammar
 from .sheet_formats import Formats
 from .sheet_layout import FIRST_STEP_ROW, NONE, SheetWriter, col, past_end
 
@@ -58,7 +59,7 @@ def table_states(g: Grammar) -> list[str]:
 
 def automaton_run(g: Grammar, word: tuple[str, ...]) -> AutomatonRun:
     """The deterministic automaton ``g``'s run on ``word``; a symbol without an edge (or unknown) leaves it."""
-    d = determinised(g)
+    d = determinise(g)
     order = {s: k + 1 for k, s in enumerate(table_states(d))}
     step = {(p, a): q for p, a, q in d.transitions}
     moore, mealy = dict(d.state_outputs), dict(d.edge_outputs)
@@ -87,7 +88,7 @@ def next_symbols(d: Grammar, state: str) -> str:
 
 def check_automaton(g: Grammar, max_rows: int, max_columns: int, max_cells: int, check_text) -> Grammar:
     """The deterministic automaton of ``g`` if its table fits a sheet and its names fit cells, else a UserError."""
-    d = determinised(g)
+    d = determinise(g)
     if len(d.states) + TABLE_ROW > max_rows or len(d.alphabet) + FIRST_SYMBOL_COLUMN > max_columns or \
             len(d.states) * (len(d.alphabet) + 2) > max_cells:
         raise UserError(f"the automaton {d.name!r} has {len(d.states):,} states and {len(d.alphabet):,} symbols; its "
@@ -110,7 +111,7 @@ def write_automaton_sheet(sh: SheetWriter, g: Grammar, fmt: Formats) -> tuple[st
     machine's outputs follow in one column, a Mealy machine's in one column per symbol (the output of that edge).
     Returns the absolute references of the state names, the accepts, the symbols, the targets, those joins and
     the outputs ('' for an acceptor)."""
-    d = determinised(g)
+    d = determinise(g)
     states = table_states(d)
     sh.text(1, 1, f"automaton {d.name}: the transition table (edit it; the Run sheet follows)", fmt.title)
     sh.text(2, 1, "Row 4 is the start state. A blank cell: no transition, the automaton stops ((none)). State names "

@@ -32,9 +32,9 @@ import xlsxwriter
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from .atomic import atomic_path, output_path
-from .automata import shortest_accepted
+from .automata import determinise, shortest_accepted
 from .errors import UserError
-from .grammar import Grammar, determinised
+from .grammar import Grammar
 from .labels import parse_head
 from .model import GATES, Model, stored_grammar
 from .reading import reading_of
@@ -127,7 +127,7 @@ def accepted_examples(model: Model, count: int) -> list[tuple[str, ...]]:
     if grammar is None:
         return []
     try:
-        return shortest_accepted(determinised(grammar), count, max_length=20)
+        return shortest_accepted(determinise(grammar), count, max_length=20)
     except UserError:  # an NFA whose determinisation is too large
         return []
 
@@ -220,7 +220,7 @@ def _leaving_example(model: Model) -> tuple[str, ...] | None:
     examples = accepted_examples(model, 4)
     if grammar is None or not examples:
         return None
-    d = determinised(grammar)
+    d = determinise(grammar)
     state, found = d.start, None
     for k, a in enumerate(examples[-1] + ("",)):
         missing = [b for b in d.alphabet if all(x != b for x, _ in d.out_edges[state])]

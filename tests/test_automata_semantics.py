@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fsm_lstm.automata import determinise, minimise, shortest_difference, trim
+from fsm_lstm.cli import main
 from fsm_lstm.generate import walks
 from fsm_lstm.semantics import Semantics
 from fsm_lstm.toml_format import parse_toml
@@ -87,3 +88,22 @@ def test_shortest_difference_is_shortest(g1, g2):
 
 def test_encode_pads_and_indexes():
     assert encode([("b", "a"), ("a",)], ("a", "b"), pad=0).tolist() == [[1, 0], [0, 0]]
+
+
+def _nth_from_last_is_a(n: int) -> str:
+    """The classic NFA for "the n-th symbol from the end is a": n + 1 states, 2**n subsets once determinised."""
+    edges = ['["q0", "a", "q0"]', '["q0", "b", "q0"]', '["q0", "a", "q1"]']
+    edges += [f'["q{i}", "{x}", "q{i + 1}"]' for i in range(1, n) for x in "ab"]
+    return f'start = "q0"\naccept = ["q{n}"]\ntransitions = [{", ".join(edges)}]\n'
+
+
+def test_determinising_is_exact_below_the_limit_and_refused_above_it(tmp_path, capsys):
+    small = determinise(parse_toml(_nth_from_last_is_a(6)))
+    assert small.is_deterministic and len(small.states) == 2**6
+    for w in all_words(("a", "b"), 8):
+        assert accepts(small, w) == (len(w) >= 6 and w[-6] == "a")
+    path = tmp_path / "blowup.toml"
+    path.write_text(_nth_from_last_is_a(20))  # 2**20 subsets, over the 100,000 limit
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "over the limit of 100,000" in err and str(path) in err

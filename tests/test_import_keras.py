@@ -7,7 +7,6 @@ checked against Keras itself when Keras is installed."""
 from __future__ import annotations
 
 import io
-import json
 import os
 import signal
 import time

@@ -266,6 +266,8 @@ def test_stochastic_and_nondeterministic_aalpy_files_are_refused_in_one_line(fac
     ('digraph g { __start0 -> a; a -> b [label="x/1"]; a -> a [label="x/2"]; }', "an ONFSM"),
     ('digraph g { __start0 -> a; a -> {b c} [label="x"]; }', "subgraph"),
     ('digraph g { __start0 -> a; a -> b [label=<x<b>/1>; }', "cannot read it as DOT"),
+    ('digraph g { __start0 -> a; a -> b [label="x y"]; }', "which holds white space"),
+    ('digraph g { __start0 -> a; a -> b [label="1.5"]; }', 'declare it: graph [alphabet="1.5 ..."]'),
 ])
 def test_bad_machines_in_dot_get_one_clear_line(text, needle, tmp_path, capsys):
     path = tmp_path / "bad.dot"
@@ -279,6 +281,11 @@ def _refused_in_one_line(path, text: str, argv: list[str], needle: str, capsys) 
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert needle in err and err.count("\n") == 1 and str(path) in err, err
+
+
+def test_a_declared_alphabet_reads_numeric_labels_as_symbols():
+    g = parse_dot('digraph g { graph [alphabet="1.5 2"]; __start0 -> a; a -> a [label="1.5"]; }')
+    assert g.transitions == (("a", "1.5", "a"),) and g.alphabet == ("1.5", "2")
 
 
 def test_mealy_labels_split_at_the_first_slash_with_spaces_around_it():

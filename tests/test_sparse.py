@@ -261,3 +261,17 @@ def test_the_dfa_enumeration_of_configurations_matches_the_general_one(seed, sta
 def test_refusals_show_sizes_that_do_not_round_to_zero(n, shown):
     from fsm_lstm.model import readable_bytes
     assert readable_bytes(n) == shown
+
+
+@pytest.mark.parametrize("bias", ["bias_ih_l0", "bias_hh_l0", "heads.bias"])
+def test_a_bias_spelled_sparse_is_refused_by_name(tmp_path, capsys, bias):
+    base = compile_grammar(load_grammar("parity"))
+    with np.load(_saved(base, tmp_path)) as data:
+        arrays = {k: data[k] for k in data.files if k != bias}
+        vector = data[bias]
+    arrays.update({f"{bias}.{k}": v for k, v in csr_parts(vector.reshape(1, -1)).items()})
+    path = tmp_path / "sparse_bias.npz"
+    write_members(path, arrays)
+    assert main(["run", str(path), "01"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{bias} is spelled sparse" in err and "must be dense vectors" in err
