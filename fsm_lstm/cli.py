@@ -218,7 +218,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             raise UserError(f"{args.source} carries no grammar; give the reference with --grammar for --report")
         word = report_word(report, grammar)
         write_workbook(model, args.report, format_word(word, model.alphabet), title=f"verify {grammar.name}",
-                       automaton=grammar)
+                       automaton=grammar, reading=_reading(model, args))
     if args.json:
         print(json.dumps(report.to_dict(model.alphabet), indent=2))
     else:
@@ -330,12 +330,12 @@ def cmd_extract(args: argparse.Namespace) -> int:
     verdict = judge(model, extracted, reference, reading) if reference is not None else None
     poor = result.fidelity < args.min_fidelity
     if args.sheet:
-        found = disagreements(model, extracted, seed=args.seed)
-        rows = summary_rows(model, extracted, result.fidelity, result.held_out, result.held_out_source, found)
+        found = disagreements(model, extracted, seed=args.seed, reading=reading)
+        rows = summary_rows(model, extracted, result.fidelity, result.held_out, result.held_out_source, found, reading)
         word = found.words[0] if found and found.words else ()
         write_workbook(densified(model, "a workbook", available_memory()), args.sheet,
                        format_word(word, model.alphabet), title=f"extracted {extracted.name}", automaton=extracted,
-                       summary=rows)
+                       summary=rows, reading=reading)
     if args.json:
         print(json.dumps({"output": args.output, **result.to_dict(), "min_fidelity": args.min_fidelity,
                           "below_min_fidelity": poor,
@@ -343,7 +343,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
     else:
         print("\n".join(_extraction_lines(args.output, result, args.min_fidelity, args.time_limit, verdict)))
         if args.sheet:
-            print(f"wrote {args.sheet} (Summary: {len(found.words) if found else 'no search for'} disagreements)")
+            print(f"wrote {args.sheet} (Summary: " + (f"{found.disagree:,} of {found.checked:,} words searched "
+                  "disagree" if found else "no search for disagreements") + ")")
     return 1 if poor or (verdict is not None and verdict.status == "fails") else 0
 
 

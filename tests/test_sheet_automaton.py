@@ -5,6 +5,7 @@ automaton; beside a Mealy or Moore machine agree compares outputs; a word classi
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from pathlib import Path
 
@@ -159,6 +160,22 @@ def test_extract_sheet_lists_real_disagreements_shortest_first(tmp_path):
     names = openpyxl.load_workbook(tmp_path / "x.xlsx", data_only=True)
     assert names["Run"]["B2"].value == words[0]
     assert names["Run"]["A6"].value.startswith(f"they part at step {len(words[0])} ")
+    # every figure names its words: the fidelity the extractor's held-out words, the counts the words searched
+    label = {r[0]: r for r in rows if r and r[0]}
+    assert "held-out" in label["fidelity"][1] and "not on the words searched below" in label["fidelity"][1]
+    sets = rows[rows.index(label["searched"]) + 1:rows.index(label["disagreements"])]
+    longest = int(sets[0][1].removeprefix("every word up to length "))
+    every = [w for n in range(longest + 1) for w in map("".join, itertools.product(reber.alphabet, repeat=n))]
+    wrong = sum(walk(extracted, w)[-1][1] != walk(reber, w)[-1][1] for w in every)  # the network is Reber here
+    assert (sets[0][2], sets[0][3]) == (f"{len(every):,}", f"{wrong:,}")
+    count = lambda text: int(text.replace(",", ""))  # noqa: E731
+    own = next(s for s in sets if s[1] == "the 500 shortest words the model's own grammar accepts")
+    if not extracted.accept:  # an automaton that accepts nothing parts from the network on every word Reber accepts
+        assert own[2] == own[3] == "500"
+    found, checked = (count(x) for x in label["disagreements"][1].split(" words;")[0].split(" of "))
+    assert len(words) == min(found, 50)
+    assert max(count(s[3]) for s in sets) <= found <= sum(count(s[3]) for s in sets)
+    assert label["agreement"][1].startswith(f"{1 - found / checked:.2%} of the {checked:,} distinct words searched")
 
 
 @settings(max_examples=15, deadline=None)
@@ -365,10 +382,106 @@ def test_a_word_classifier_is_compared_on_the_whole_word_only(key, word_books, t
                                      "accept (state o)"), book
 
 
-def test_a_model_with_word_markers_beside_an_automaton_is_refused_in_one_line(tmp_path, capsys):
-    model = compile_grammar(load_grammar("tomita3"))
-    save_model(replace(model, extra={**model.extra, "final_only": True, "start_marker": "0"}), tmp_path / "m.npz")
-    assert main(["sheet", str(tmp_path / "m.npz"), "--automaton", "tomita3", "-o", str(tmp_path / "b.xlsx")]) == 2
-    err = capsys.readouterr().err
-    assert "markers" in err and len(err.strip().splitlines()) == 1
-    assert not (tmp_path / "b.xlsx").exists()
+# (d) word classifiers that frame each word with markers, as the competition-style networks do: the network
+# reads <s> w </s> (or ^w$), the automaton reads w. A compiled network of "an even number of a's", framed, beside an
+# automaton of odd length; one word they agree on and one they do not, in both spellings of the alphabet.
+FRAMED = {"spaced": ("<s>", "</s>", "a", "b"), "single": ("^", "$", "0", "1")}  # start, end, the counted, the other
+FRAMED_WORDS = {"agree": (1, 1, 0), "differ": (1, 1, 0, 1, 0)}  # as indices into (the other, the counted)
+
+
+def framed_grammar(key: str) -> str:
+    start, end, a, b = FRAMED[key]
+    return (f'name = "framed"\nstart = "begin"\naccept = ["yes"]\ntransitions = [["begin", "{start}", "e"], '
+            f'["e", "{a}", "o"], ["e", "{b}", "e"], ["o", "{a}", "e"], ["o", "{b}", "o"], ["e", "{end}", "yes"], '
+            f'["o", "{end}", "no"], ["no", "{start}", "yes"]]\n')  # "no" reaches "yes": not a dead state
+
+
+def odd_length(key: str) -> str:
+    _, _, a, b = FRAMED[key]
+    return (f'name = "odd"\nstart = "e"\naccept = ["o"]\ntransitions = [["e", "{a}", "o"], ["e", "{b}", "o"], '
+            f'["o", "{a}", "e"], ["o", "{b}", "e"]]\n')
+
+
+def framed_word(key: str, which: str) -> list[str]:
+    _, _, a, b = FRAMED[key]
+    return [(b, a)[k] for k in FRAMED_WORDS[which]]
+
+
+@pytest.fixture(scope="module")
+def framed_books(tmp_path_factory):
+    """(spelling, word) -> (model, framed grammar, odd-length automaton, LibreOffice's, Gnumeric's recalculation)."""
+    src = tmp_path_factory.mktemp("framed")
+    keys = [(key, which) for key in FRAMED for which in FRAMED_WORDS]
+    models, grammars = {}, {}
+    for key in FRAMED:
+        (src / f"{key}.toml").write_text(framed_grammar(key))
+        (src / f"{key}-odd.toml").write_text(odd_length(key))
+        grammars[key] = load_grammar(src / f"{key}.toml"), load_grammar(src / f"{key}-odd.toml")
+        model = compile_grammar(grammars[key][0])
+        start, end, _, _ = FRAMED[key]
+        models[key] = replace(model, extra={**model.extra, "final_only": True, "start_marker": start,
+                                            "end_marker": end})
+    for key, which in keys:
+        path = src / f"{key}-{which}.xlsx"
+        write_workbook(models[key], path, "", steps=9, automaton=grammars[key][1])
+        wb = openpyxl.load_workbook(path)
+        wb["Run"]["B2"] = (" " if key == "spaced" else "").join(framed_word(key, which))  # typed without markers
+        wb.save(path)
+    books = [src / f"{key}-{which}.xlsx" for key, which in keys]
+    lo = recalculate(books, tmp_path_factory.mktemp("framed-lo"))
+    gn = recalculate_gnumeric(books, tmp_path_factory.mktemp("framed-gn"))
+    return {k: (models[k[0]], *grammars[k[0]], lo[j], gn[j]) for j, k in enumerate(keys)}
+
+
+@pytest.mark.parametrize("key", sorted(FRAMED))
+@pytest.mark.parametrize("which", sorted(FRAMED_WORDS))
+def test_a_framed_word_classifier_reads_the_markers_and_the_automaton_the_word(key, which, framed_books):
+    model, framed, automaton, *engines = framed_books[key, which]
+    start, end, _, _ = FRAMED[key]
+    word = framed_word(key, which)
+    read = [start, *word, end]
+    network = walk(framed, read)[-1][1]  # the compiled network computes its grammar; the runtime confirms it
+    heads = run(model, encode([tuple(read)], model.alphabet)).heads[-1, 0, model.heads.index("accept")]
+    assert bool(heads > 0) == network
+    inner = walk(automaton, word)
+    assert (network == inner[-1][1]) == (which == "agree")
+    n = len(read)
+    for book in engines:
+        assert error_cells(book) == [], book
+        sheet = openpyxl.load_workbook(book, data_only=True)["Run"]
+        assert column(sheet, 2, n)[1:] == read, book  # the marker rows are the network's first and last steps
+        assert sheet["F2"].value == n, book
+        # the automaton reads the word alone: '-' on the marker rows
+        assert column(sheet, STATE, n) == [inner[0][0], "-", *(s for s, _ in inner[1:]), "-"], book
+        assert column(sheet, ACCEPT, n) == [inner[0][1], "-", *(a for _, a in inner[1:]), "-"], book
+        assert column(sheet, AGREE, n) == ["-"] * n + [which == "agree"], book  # only the whole word is compared
+        assert sheet.cell(FIRST_STEP_ROW + n + 1, AGREE).value in (None, ""), book
+        say = lambda b: "accept" if b else "reject"  # noqa: E731
+        assert sheet["A6"].value == (
+            f"network and automaton agree on the whole word ({len(word)} symbols)" if which == "agree" else
+            f"they part at step {n} (symbol {end}): network says {say(network)}, automaton says "
+            f"{say(inner[-1][1])} (state {inner[-1][0]})"), book
+
+
+def test_verify_report_and_extract_sheet_take_a_framed_word_classifier(tmp_path):
+    """The commands that refused these models: the report's input is the inner counterexample, not framed."""
+    (tmp_path / "framed.toml").write_text(framed_grammar("spaced"))
+    (tmp_path / "odd.toml").write_text(odd_length("spaced"))
+    model = compile_grammar(load_grammar(tmp_path / "framed.toml"))
+    save_model(replace(model, extra={**model.extra, "final_only": True, "start_marker": "<s>", "end_marker": "</s>"}),
+               tmp_path / "m.npz")
+    assert main(["verify", str(tmp_path / "m.npz"), "--grammar", str(tmp_path / "odd.toml"), "--max-len", "3",
+                 "--report", str(tmp_path / "v.xlsx")]) == 1
+    sheet = openpyxl.load_workbook(tmp_path / "v.xlsx", data_only=True)["Run"]
+    assert sheet["B2"].value in (None, "")  # the empty word: an even number of a's, and not of odd length
+    assert sheet["A6"].value == "they part at step 2 (symbol </s>): network says accept, automaton says reject " \
+                                "(state e)"
+    assert main(["extract", str(tmp_path / "m.npz"), "-o", str(tmp_path / "x.toml"), "--sheet",
+                 str(tmp_path / "x.xlsx")]) == 0
+    extracted = load_grammar(tmp_path / "x.toml")
+    assert "<s>" not in extracted.alphabet and "</s>" not in extracted.alphabet
+    book = openpyxl.load_workbook(tmp_path / "x.xlsx", data_only=True)
+    assert book["Run"]["A6"].value.startswith("network and automaton agree on the whole word")
+    summary = {r[0]: r for r in book["Summary"].iter_rows(values_only=True) if r and r[0]}
+    assert summary["disagreements"][1] == "none among the words searched"  # the words were read framed
+    assert "(read as <s> WORD </s>)" in summary["agreement"][1]
