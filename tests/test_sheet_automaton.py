@@ -6,6 +6,7 @@ automaton; beside a Mealy or Moore machine agree compares outputs; a word classi
 from __future__ import annotations
 
 import itertools
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -219,7 +220,8 @@ CELL_WORD = "bcabacacab"  # typed after writing; the third c, read in state odd,
 
 @pytest.fixture(scope="module")
 def cell_books(tmp_path_factory):
-    """name -> (model, LibreOffice's recalculation of its workbook with CELL_WORD typed in)."""
+    """name -> (model, LibreOffice's and Gnumeric's recalculations of its workbook with CELL_WORD typed in, the
+    automaton)."""
     from fsm_lstm.model import model_from_arrays
     from tests.test_cells import torch_model
     src = tmp_path_factory.mktemp("cells")
@@ -231,28 +233,32 @@ def cell_books(tmp_path_factory):
         wb = openpyxl.load_workbook(src / f"{name}.xlsx")
         wb["Run"]["B2"] = CELL_WORD
         wb.save(src / f"{name}.xlsx")
-    lo = recalculate([src / f"{n}.xlsx" for n in CELLS], tmp_path_factory.mktemp("cells-lo"))
-    return {n: (models[n], lo[k], load_grammar(src / "abc.toml")) for k, n in enumerate(CELLS)}
+    books = [src / f"{n}.xlsx" for n in CELLS]
+    lo = recalculate(books, tmp_path_factory.mktemp("cells-lo"))
+    gn = recalculate_gnumeric(books, tmp_path_factory.mktemp("cells-gn"))
+    return {n: (models[n], (lo[k], gn[k]), load_grammar(src / "abc.toml")) for k, n in enumerate(CELLS)}
 
 
 @pytest.mark.parametrize("name", sorted(CELLS))
 def test_gru_rnn_and_two_layer_models_run_beside_the_automaton(name, cell_books):
-    model, book, g = cell_books[name]
+    model, books, g = cell_books[name]
     cell, layers, _ = CELLS[name]
     assert (model.cell, len(model.layers)) == (cell, layers)
-    assert error_cells(book) == []
-    sheet = openpyxl.load_workbook(book, data_only=True)["Run"]
     n = len(CELL_WORD)
     want = walk(g, CELL_WORD)
     assert want[6][0] == "even" and want[7][0] == "odd" and want[8][0] == "(none)"
-    assert column(sheet, STATE, n) == [s for s, _ in want]
-    assert column(sheet, ACCEPT, n) == [a for _, a in want]
     heads = run(model, encode([tuple(CELL_WORD)], model.alphabet)).heads[:, 0, model.heads.index("accept")] > 0
     agree = [bool(h) == a for h, (_, a) in zip(heads, want)]
     assert True in agree and False in agree  # both kinds of step are checked
-    assert column(sheet, AGREE, n) == agree
     k = agree.index(False)
-    assert sheet["A6"].value.startswith(f"they part at step {k}" + ("" if k == 0 else f" (symbol {CELL_WORD[k - 1]})"))
+    for book in books:  # LibreOffice's, then Gnumeric's
+        assert error_cells(book) == [], book
+        sheet = openpyxl.load_workbook(book, data_only=True)["Run"]
+        assert column(sheet, STATE, n) == [s for s, _ in want], book
+        assert column(sheet, ACCEPT, n) == [a for _, a in want], book
+        assert column(sheet, AGREE, n) == agree, book
+        assert sheet["A6"].value.startswith(f"they part at step {k}" + ("" if k == 0 else
+                                                                        f" (symbol {CELL_WORD[k - 1]})")), book
 
 
 # (a) Mealy and Moore machines: agree compares the network's decoded output with the automaton's output. Each
@@ -293,10 +299,37 @@ def machine_books(tmp_path_factory):
         wb = openpyxl.load_workbook(path)
         wb["Run"]["B2"] = MACHINE_WORDS[name]
         wb.save(path)
+    # mqtt with the output of subscribed -publish-> blanked on the Automaton sheet, as a person would
+    g = load_grammar("mqtt")
+    path = src / "mqtt-blank.xlsx"
+    write_workbook(compile_grammar(g), path, g.alphabet[0], steps=8, automaton=g)
+    wb = openpyxl.load_workbook(path)
+    table = wb["Automaton"]
+    c = next(c for c in range(1, table.max_column + 1) if table.cell(3, c).value == "output on publish")
+    r = next(r for r in range(4, table.max_row + 1) if table.cell(r, 1).value == "subscribed")
+    table.cell(r, c).value = None
+    wb["Run"]["B2"] = MACHINE_WORDS["mqtt"]
+    wb.save(path)
+    keys.append(("mqtt", "blank"))
     books = [src / f"{n}-{c}.xlsx" for n, c in keys]
     lo = recalculate(books, tmp_path_factory.mktemp("machines-lo"))
     gn = recalculate_gnumeric(books, tmp_path_factory.mktemp("machines-gn"))
     return dict(zip(keys, zip(lo, gn)))
+
+
+def test_a_blanked_output_cell_reads_none_as_the_runtime_says(machine_books):
+    """A Mealy edge without an output: the automaton output is '(none)', as fsm-lstm says when there is none."""
+    word = MACHINE_WORDS["mqtt"].split()
+    blank = load_grammar("mqtt").with_changes(edge_outputs=tuple(
+        (e, "(none)" if e == ("subscribed", "publish", "subscribed") else v) for e, v in load_grammar("mqtt").edge_outputs))
+    automaton = walk_outputs(blank, word)
+    network = walk_outputs(load_grammar("mqtt"), word)
+    assert automaton[3] == "(none)" != network[3]  # the third symbol crosses the blanked edge
+    for book in machine_books["mqtt", "blank"]:
+        assert error_cells(book) == [], book
+        sheet = openpyxl.load_workbook(book, data_only=True)["Run"]
+        assert column(sheet, OUTPUT, len(word)) == automaton, book
+        assert column(sheet, AGREE, len(word)) == [a == b for a, b in zip(network, automaton)], book
 
 
 @pytest.mark.parametrize("name", sorted(MACHINE_WORDS))
@@ -485,3 +518,35 @@ def test_verify_report_and_extract_sheet_take_a_framed_word_classifier(tmp_path)
     summary = {r[0]: r for r in book["Summary"].iter_rows(values_only=True) if r and r[0]}
     assert summary["disagreements"][1] == "none among the words searched"  # the words were read framed
     assert "(read as <s> WORD </s>)" in summary["agreement"][1]
+
+
+# (e) a machine beside a model without out: heads: a machine accepts nothing, so accept says nothing about it. With
+# state heads the states are compared; with neither out: nor state heads the workbook is refused in one line.
+def test_a_machine_beside_a_model_with_state_heads_compares_states():
+    """Reber's network beside a Moore machine of Reber's states whose V from s2 goes to s5 instead of s4."""
+    reber = load_grammar("reber")
+    moved = tuple((p, a, "s5" if (p, a) == ("s2", "V") else q) for p, a, q in reber.transitions)
+    machine = reber.with_changes(name="moved", accept=frozenset(), transitions=moved,
+                                 state_outputs=tuple((s, s.upper()) for s in reber.states))
+    word = "BPVVE"
+    network, automaton = [s for s, _ in walk(reber, word)], [s for s, _ in walk(machine, word)]
+    agree = [a == b for a, b in zip(network, automaton)]
+    k = agree.index(False)
+    assert k == 3 and all(agree[:k])
+    with tempfile.TemporaryDirectory() as folder:
+        write_workbook(compile_grammar(reber), Path(folder) / "b.xlsx", " ".join(word), steps=6, automaton=machine)
+        sheet = openpyxl.load_workbook(Path(folder) / "b.xlsx", data_only=True)["Run"]
+    assert column(sheet, STATE, len(word)) == automaton
+    assert column(sheet, AGREE, len(word)) == agree
+    assert sheet["A6"].value == f"they part at step {k} (symbol V): network says state s4, automaton says state s5"
+
+
+def test_a_machine_beside_a_model_without_out_or_state_heads_is_refused_in_one_line(tmp_path, capsys):
+    from fsm_lstm.model import model_from_arrays
+    from tests.test_cells import torch_model
+    model = model_from_arrays(torch_model("lstm", 1, seed=0)[1])  # heads: accept, next:a, next:b
+    save_model(model, tmp_path / "m.npz")
+    assert main(["sheet", str(tmp_path / "m.npz"), "--automaton", "coffee", "-o", str(tmp_path / "b.xlsx")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "Moore machine, which accepts nothing" in err and "give an acceptor" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "b.xlsx").exists()
