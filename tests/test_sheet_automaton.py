@@ -123,6 +123,25 @@ def test_verify_report_agree_turns_false_exactly_at_the_failing_step(books):
         "Run!$G$8:")
 
 
+def test_verify_report_says_which_string_it_shows_and_why(books, tmp_path):
+    summary = {r[0]: r[1] for r in openpyxl.load_workbook(books["leaky.xlsx"][0])["Summary"].iter_rows(values_only=True)
+               if r and r[0]}
+    assert summary["verification"] == "reber: FAIL" and summary["input shown"] == "BT" + "S" * LEAK_REPEATS
+    assert summary["why this input"].startswith(f"the counterexample: the shortest failing string found "
+                                                f"({LEAK_REPEATS + 2} symbols), confirmed on the network")
+    assert main(["verify", "reber", "--max-len", "5", "--examples", "20", "--report", str(tmp_path / "p.xlsx")]) == 0
+    book = openpyxl.load_workbook(tmp_path / "p.xlsx")
+    summary = {r[0]: r[1] for r in book["Summary"].iter_rows(values_only=True) if r and r[0]}
+    reber = load_grammar("reber")
+    accepted = [w for n in range(6) for w in map("".join, itertools.product(reber.alphabet, repeat=n))
+                if walk(reber, w)[-1][1]]
+    last = max(accepted, key=lambda w: (len(w), [reber.alphabet.index(a) for a in w]))
+    assert book["Run"]["B2"].value == summary["input shown"] == last
+    assert summary["verification"] == "reber: PASS"
+    assert "strings 'reber' accepts up to length 5, the length up to which every string was checked exhaustively" in \
+        summary["why this input"] and "It is not the longest string checked" in summary["why this input"]
+
+
 def test_typing_a_string_the_network_gets_right_makes_agree_all_true(books):
     for engine in books["leaky-right.xlsx"][1:]:
         run = openpyxl.load_workbook(engine, data_only=True)["Run"]
