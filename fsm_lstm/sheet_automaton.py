@@ -1,7 +1,9 @@
 """An automaton beside the network in a workbook: the transition table as editable data on an Automaton sheet,
 and on the Run sheet the automaton's state, its accept and whether it agrees with the network, step by step, by
 lookup formulas over that table (so they follow the input and any edit of the table). A Mealy or Moore machine
-adds its outputs to the table and an ``automaton output`` column; ``agree`` then compares outputs.
+adds its outputs to the table and an ``automaton output`` column; ``agree`` then compares outputs. A word
+classifier is compared on the whole word only; when it frames words with markers, the automaton reads nothing on
+the markers' rows.
 
 The table holds state names and symbols as text cells, never formulas. The lookups compare names with EXACT
 in one-cell array formulas rather than MATCH, which ignores case and, in LibreOffice, may read wildcards or regular
@@ -185,6 +187,7 @@ def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, s
     sh.text(7, ac["row"], "table row", fmt.header)
     sh.text(7, ac["symbol column"], "symbol column", fmt.header)
     sh.text(7, ac["target"], "next state", fmt.header)
+    columns = [0] + [(g.alphabet.index(a) + 1) if a in g.alphabet else 0 for a in word]  # the symbol's column
     agree_values = []
     for t in range(steps + 1):
         r = first + t
@@ -193,7 +196,11 @@ def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, s
         i = t - start if t else 0  # the automaton's step on this row (for a row that is not a marker's)
         guard = past_end(r)
 
-        def put(c: int, normal: str, on_marker: str, cached, array: bool = False, style=fmt.answer) -> None:
+        def pick(values, on_marker):
+            """The cached value of this row: the automaton's ``values[i]``, or ``on_marker`` on a marker's row."""
+            return "" if not live else on_marker if marker else values[i]
+
+        def put(c: int, normal: str, on_marker: str, value, array: bool = False, style=fmt.answer) -> None:
             """A cell of row ``r``: ``normal`` on the word's rows, ``on_marker`` on a marker's row."""
             if t and start and t == 1:
                 body = on_marker
@@ -201,27 +208,22 @@ def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, s
                 body = f"IF($A{r}=input_length,{on_marker},{normal})"
             else:
                 body = normal
-            value = cached(i) if live and not marker else (cached(None) if marker else "")
             (sh.array_formula if array else sh.formula)(r, c, f'=IF({guard},"",{body})', value, style)
 
         if t == 0:
             sh.formula(r, ac["row"], "=1", 1)
         else:
-            column_of = lambda k: ((g.alphabet.index(word[k - 1]) + 1) if word[k - 1] in g.alphabet else 0)  # noqa: E731
             put(ac["symbol column"], f'SUM(EXACT({symbols},$B{r})*(COLUMN({symbols})-COLUMN(Automaton!'
-                f'${col(FIRST_SYMBOL_COLUMN)}$3)+1))', "0", lambda k: 0 if k is None else column_of(k), True, None)
+                f'${col(FIRST_SYMBOL_COLUMN)}$3)+1))', "0", pick(columns, 0), True, None)
             put(ac["target"], f'IF(OR({R}{r - 1}=0,{S}{r}=0),"",INDEX({targets},{R}{r - 1},{S}{r})&"")', '""',
-                lambda k: "" if k is None else run.targets[k], style=None)
+                pick(run.targets, ""), style=None)
             put(ac["row"], f'IF({T}{r}="",0,SUM(EXACT({names},{T}{r})*(ROW({names})-{TABLE_ROW}+1)))', f"{R}{r - 1}",
-                lambda k: run.rows[min(i, len(word))], True, None)  # a marker's row carries the state over
-        put(ac["automaton state"], f'IF({R}{r}=0,"{NONE}",INDEX({names},{R}{r},1))', '"-"',
-            lambda k: "-" if k is None else run.states[k])
-        put(ac["automaton next"], f'IF({R}{r}=0,"",INDEX({nexts},{R}{r},1))', '"-"',
-            lambda k: "-" if k is None else run.nexts[k])
-        put(ac["automaton accept"], _accept_at(accepts, f"{R}{r}"), '"-"', lambda k: "-" if k is None else run.accepts[k])
+                pick(run.rows, run.rows[min(i, len(word))]), True, None)  # a marker's row carries the state over
+        put(ac["automaton state"], f'IF({R}{r}=0,"{NONE}",INDEX({names},{R}{r},1))', '"-"', pick(run.states, "-"))
+        put(ac["automaton next"], f'IF({R}{r}=0,"",INDEX({nexts},{R}{r},1))', '"-"', pick(run.nexts, "-"))
+        put(ac["automaton accept"], _accept_at(accepts, f"{R}{r}"), '"-"', pick(run.accepts, "-"))
         if outputs:
-            put(ac["automaton output"], _output_formula(g, outputs, r, t), '"-"',
-                lambda k: "-" if k is None else run.outputs[k])
+            put(ac["automaton output"], _output_formula(g, outputs, r, t), '"-"', pick(run.outputs, "-"))
         if by == "output":
             test = f'EXACT($F{r},{col(ac["automaton output"])}{r})'
             agrees = live and not marker and network.outputs[t] == run.outputs[i]

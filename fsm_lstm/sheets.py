@@ -114,11 +114,11 @@ def _check_size(model: Model, steps: int) -> None:
 
 def sample_input(model: Model) -> str:
     """A string to show in a new workbook: a longer one among the shortest accepted strings of the model's
-    grammar, or a few symbols of its alphabet when it carries none."""
+    grammar, or a few symbols of its alphabet (a word classifier's markers aside) when it carries none."""
     examples = accepted_examples(model, 12)
     if examples and examples[-1]:
         return format_word(examples[-1], model.alphabet)
-    return format_word(model.alphabet[:4], model.alphabet)
+    return format_word(reading_of(model).inner(model.alphabet)[:4], model.alphabet)
 
 
 def accepted_examples(model: Model, count: int) -> list[tuple[str, ...]]:

@@ -1,7 +1,10 @@
 """The automaton beside the network: after LibreOffice and Gnumeric recalculation, the automaton's columns on Run
 equal the automaton's own run, walked here over the grammar's transitions; verify --report marks where a leaky
-network parts from its grammar; hostile state names stay text. GRU, RNN and two-layer models run beside an
-automaton; beside a Mealy or Moore machine agree compares outputs; a word classifier is compared on the whole word."""
+network parts from its grammar, and its Summary says which string it shows; hostile state names stay text. GRU, RNN
+and two-layer models run beside an automaton; beside a Mealy or Moore machine agree compares outputs (a blanked output
+reads (none)), and beside a model without out: heads states, or the workbook is refused; a word classifier is
+compared on the whole word, and one with start and end markers reads them on rows where the automaton reads nothing.
+The extraction Summary names the words each figure was measured on."""
 
 from __future__ import annotations
 
@@ -513,6 +516,31 @@ def test_a_framed_word_classifier_reads_the_markers_and_the_automaton_the_word(k
             f"network and automaton agree on the whole word ({len(word)} symbols)" if which == "agree" else
             f"they part at step {n} (symbol {end}): network says {say(network)}, automaton says "
             f"{say(inner[-1][1])} (state {inner[-1][0]})"), book
+
+
+@settings(max_examples=15, deadline=None)
+@given(word=st.lists(st.sampled_from("ab"), max_size=8), ends=st.sampled_from(["both", "start", "end"]))
+def test_cached_columns_of_a_framed_word_classifier_are_the_automatons_run_on_the_word(word, ends, tmp_path_factory):
+    """As written: the marker rows (one or both) show '-', the others the automaton's run on the word alone, and
+    agree the network's accept after the framed word (the compiled grammar's) against the automaton's."""
+    folder = tmp_path_factory.mktemp("framed-cached")
+    (folder / "framed.toml").write_text(framed_grammar("spaced"))
+    (folder / "odd.toml").write_text(odd_length("spaced"))
+    framed, automaton = load_grammar(folder / "framed.toml"), load_grammar(folder / "odd.toml")
+    markers = {"start_marker": "<s>", "end_marker": "</s>"}
+    markers = {k: v for k, v in markers.items() if ends == "both" or k.startswith(ends)}
+    model = compile_grammar(framed)
+    model = replace(model, extra={**model.extra, "final_only": True, **markers})
+    write_workbook(model, folder / "b.xlsx", " ".join(word), steps=10, automaton=automaton)
+    sheet = openpyxl.load_workbook(folder / "b.xlsx", data_only=True)["Run"]
+    read = ["<s>"] * ("start_marker" in markers) + word + ["</s>"] * ("end_marker" in markers)
+    inner = walk(automaton, "".join(word))
+    states = [inner[0][0]] + ["-"] * ("start_marker" in markers) + [s for s, _ in inner[1:]] + \
+        ["-"] * ("end_marker" in markers)
+    assert column(sheet, 2, len(read))[1:] == read
+    assert column(sheet, STATE, len(read)) == states
+    network = walk(framed, read)[-1][1]
+    assert column(sheet, AGREE, len(read)) == ["-"] * len(read) + [network == inner[-1][1]]
 
 
 def test_verify_report_and_extract_sheet_take_a_framed_word_classifier(tmp_path):
