@@ -148,7 +148,9 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
                         "workbook; give a shorter input")
     steps = max(len(read), 30) if steps is None else steps
     if len(read) > steps:
-        raise UserError(f"the input has {len(read)} symbols but the sheet has {steps} steps; pass --steps {len(read)}")
+        marks = " with its markers" if len(read) > len(word) else ""
+        raise UserError(f"the input has {len(read)} symbols{marks} but the sheet has {steps} steps; pass --steps "
+                        f"{len(read)}")
     check_steps(steps)
     grammar = stored_grammar(model)
     _check_strings(model, grammar, title)
