@@ -36,7 +36,7 @@ from .reading import Reading, reading_of
 from .region_proof import MAX_REGIONS, TIME_LIMIT, prove_regions
 from .verify_many import verify_many
 from .sheet_summary import disagreements, summary_rows
-from .verify import EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, Verdict, describe, judge, report_word, verify
+from .verify import EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, Verdict, describe, judge, report_rows, report_word, verify
 from .words import encode, format_word, parse_word, read_words
 
 __all__ = ["DEFAULT_GRAMMAR", "build_parser", "cmd_build", "cmd_certify", "cmd_check", "cmd_compile", "cmd_convert",
@@ -218,13 +218,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
             raise UserError(f"{args.source} carries no grammar; give the reference with --grammar for --report")
         word = report_word(report, grammar)
         write_workbook(model, args.report, format_word(word, model.alphabet), title=f"verify {grammar.name}",
-                       automaton=grammar)
+                       automaton=grammar, reading=_reading(model, args),
+                       summary=report_rows(report, word, model.alphabet, grammar.name))
     if args.json:
         print(json.dumps(report.to_dict(model.alphabet), indent=2))
     else:
         print("\n".join(describe(report, model.alphabet)))
         if args.report:
-            what = "the counterexample" if report.counterexample else "a longest accepted string checked"
+            what = "the counterexample" if report.counterexample else "an accepted string checked; the Summary " \
+                "sheet says which"
             print(f"wrote {args.report} (input {format_word(word, model.alphabet)!r}, {what})")
     return 0 if report.passed else 1
 
@@ -330,12 +332,12 @@ def cmd_extract(args: argparse.Namespace) -> int:
     verdict = judge(model, extracted, reference, reading) if reference is not None else None
     poor = result.fidelity < args.min_fidelity
     if args.sheet:
-        found = disagreements(model, extracted, seed=args.seed)
-        rows = summary_rows(model, extracted, result.fidelity, result.held_out, result.held_out_source, found)
+        found = disagreements(model, extracted, seed=args.seed, reading=reading)
+        rows = summary_rows(model, extracted, result.fidelity, result.held_out, result.held_out_source, found, reading)
         word = found.words[0] if found and found.words else ()
         write_workbook(densified(model, "a workbook", available_memory()), args.sheet,
                        format_word(word, model.alphabet), title=f"extracted {extracted.name}", automaton=extracted,
-                       summary=rows)
+                       summary=rows, reading=reading)
     if args.json:
         print(json.dumps({"output": args.output, **result.to_dict(), "min_fidelity": args.min_fidelity,
                           "below_min_fidelity": poor,
@@ -343,7 +345,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
     else:
         print("\n".join(_extraction_lines(args.output, result, args.min_fidelity, args.time_limit, verdict)))
         if args.sheet:
-            print(f"wrote {args.sheet} (Summary: {len(found.words) if found else 'no search for'} disagreements)")
+            print(f"wrote {args.sheet} (Summary: " + (f"{found.disagree:,} of {found.checked:,} words searched "
+                  "disagree" if found else "no search for disagreements") + ")")
     return 1 if poor or (verdict is not None and verdict.status == "fails") else 0
 
 
@@ -538,8 +541,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-merge", action="store_true",
                    help="run every prefix, without merging prefixes whose hidden states are bitwise identical")
     s.add_argument("--json", action="store_true", help="print a JSON report")
-    s.add_argument("--report", metavar="BOOK.xlsx", help="also write a workbook with the counterexample (or the "
-                   "longest accepted string checked) as input and the reference grammar as the automaton beside the network")
+    s.add_argument("--report", metavar="BOOK.xlsx", help="also write a workbook with the counterexample (or, when "
+                   "it passes, an accepted string checked) as input, the reference grammar as the automaton beside the "
+                   "network, and a Summary sheet saying which string it shows and why")
     _cluster_options(s, "shard the exhaustive layer by prefix over")
     _reading_options(s)
     s.set_defaults(func=cmd_verify)

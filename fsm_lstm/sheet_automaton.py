@@ -1,7 +1,9 @@
 """An automaton beside the network in a workbook: the transition table as editable data on an Automaton sheet,
 and on the Run sheet the automaton's state, its accept and whether it agrees with the network, step by step, by
 lookup formulas over that table (so they follow the input and any edit of the table). A Mealy or Moore machine
-adds its outputs to the table and an ``automaton output`` column; ``agree`` then compares outputs.
+adds its outputs to the table and an ``automaton output`` column; ``agree`` then compares outputs. A word
+classifier is compared on the whole word only; when it frames words with markers, the automaton reads nothing on
+the markers' rows.
 
 The table holds state names and symbols as text cells, never formulas. The lookups compare names with EXACT
 in one-cell array formulas rather than MATCH, which ignores case and, in LibreOffice, may read wildcards or regular
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from .automata import determinise
 from .errors import UserError
 from .grammar import Grammar
+from .reading import Reading
 from .sheet_formats import Formats
 from .sheet_layout import FIRST_STEP_ROW, NONE, SheetWriter, col, past_end
 
@@ -164,16 +167,19 @@ def _write_outputs(sh: SheetWriter, d: Grammar, states: list[str], first: int, f
 
 def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, str, str, str, str],
                             word: tuple[str, ...], network: NetworkAnswers, steps: int, fmt: Formats,
-                            final_only: bool = False) -> AutomatonRun:
+                            reading: Reading = Reading()) -> AutomatonRun:
     """The automaton's columns on Run beside the network's, the ``agree`` column and the sentence in row 6.
-    ``network`` holds the network's decoded answers for the default input; agreement compares (see
+    ``network`` holds the network's decoded answers after every prefix of what it reads; agreement compares (see
     :func:`compared`) a machine's outputs with the network's decoded output, else accepts, else state names.
-    With ``final_only`` (a word classifier) only the last step is compared; the other rows show "-"."""
+    A word classifier (``reading.final_only``) is compared on the whole word only (the other rows show "-"); the
+    network reads the word framed by its markers, the automaton the word alone: on a marker's row the automaton
+    reads nothing and its columns show "-"."""
     names, accepts, symbols, targets, nexts, outputs = refs
-    by = "accept" if final_only else compared(g, network)  # a word classifier is judged on accept only
+    by = compared(g, network, reading.final_only)
     ac = AUTOMATON_COLUMNS
     run = automaton_run(g, word)
-    n = len(word)
+    start, end = int(reading.start is not None), int(reading.end is not None)
+    n = len(word) + start + end  # the rows the network reads
     first, last = FIRST_STEP_ROW, FIRST_STEP_ROW + steps
     R, S, T = col(ac["row"]), col(ac["symbol column"]), col(ac["target"])
     for key in ("automaton state", "automaton accept", "agree", "automaton next") + (("automaton output",) if outputs
@@ -182,49 +188,63 @@ def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, s
     sh.text(7, ac["row"], "table row", fmt.header)
     sh.text(7, ac["symbol column"], "symbol column", fmt.header)
     sh.text(7, ac["target"], "next state", fmt.header)
+    columns = [0] + [(g.alphabet.index(a) + 1) if a in g.alphabet else 0 for a in word]  # the symbol's column
     agree_values = []
     for t in range(steps + 1):
         r = first + t
         live = t <= n
+        marker = live and t > 0 and ((start and t == 1) or (end and t == n))
+        i = t - start if t else 0  # the automaton's step on this row (for a row that is not a marker's)
         guard = past_end(r)
+
+        def pick(values, on_marker):
+            """The cached value of this row: the automaton's ``values[i]``, or ``on_marker`` on a marker's row."""
+            return "" if not live else on_marker if marker else values[i]
+
+        def put(c: int, normal: str, on_marker: str, value, array: bool = False, style=fmt.answer) -> None:
+            """A cell of row ``r``: ``normal`` on the word's rows, ``on_marker`` on a marker's row."""
+            if t and start and t == 1:
+                body = on_marker
+            elif t and end:
+                body = f"IF($A{r}=input_length,{on_marker},{normal})"
+            else:
+                body = normal
+            (sh.array_formula if array else sh.formula)(r, c, f'=IF({guard},"",{body})', value, style)
+
         if t == 0:
             sh.formula(r, ac["row"], "=1", 1)
         else:
-            sh.array_formula(r, ac["symbol column"], f'=IF({guard},"",SUM(EXACT({symbols},$B{r})*'
-                             f'(COLUMN({symbols})-COLUMN(Automaton!${col(FIRST_SYMBOL_COLUMN)}$3)+1)))',
-                       ((g.alphabet.index(word[t - 1]) + 1) if word[t - 1] in g.alphabet else 0) if live else "")
-            sh.formula(r, ac["target"], f'=IF({guard},"",IF(OR({R}{r - 1}=0,{S}{r}=0),"",'
-                       f'INDEX({targets},{R}{r - 1},{S}{r})&""))', run.targets[t] if live else "")
-            sh.array_formula(r, ac["row"], f'=IF({guard},"",IF({T}{r}="",0,'
-                             f'SUM(EXACT({names},{T}{r})*(ROW({names})-{TABLE_ROW}+1))))',
-                             run.rows[t] if live else "")
-        sh.formula(r, ac["automaton state"], f'=IF({guard},"",IF({R}{r}=0,"{NONE}",INDEX({names},{R}{r},1)))',
-                   run.states[t] if live else "", fmt.answer)
-        sh.formula(r, ac["automaton next"], f'=IF({guard},"",IF({R}{r}=0,"",INDEX({nexts},{R}{r},1)))',
-                   run.nexts[t] if live else "", fmt.answer)
-        sh.formula(r, ac["automaton accept"], f'=IF({guard},"",IF({R}{r}=0,FALSE,INDEX({accepts},{R}{r},1)=TRUE))',
-                   run.accepts[t] if live else "", fmt.answer)
+            put(ac["symbol column"], f'SUM(EXACT({symbols},$B{r})*(COLUMN({symbols})-COLUMN(Automaton!'
+                f'${col(FIRST_SYMBOL_COLUMN)}$3)+1))', "0", pick(columns, 0), True, None)
+            put(ac["target"], f'IF(OR({R}{r - 1}=0,{S}{r}=0),"",INDEX({targets},{R}{r - 1},{S}{r})&"")', '""',
+                pick(run.targets, ""), style=None)
+            put(ac["row"], f'IF({T}{r}="",0,SUM(EXACT({names},{T}{r})*(ROW({names})-{TABLE_ROW}+1)))', f"{R}{r - 1}",
+                pick(run.rows, run.rows[min(i, len(word))]), True, None)  # a marker's row carries the state over
+        put(ac["automaton state"], f'IF({R}{r}=0,"{NONE}",INDEX({names},{R}{r},1))', '"-"', pick(run.states, "-"))
+        put(ac["automaton next"], f'IF({R}{r}=0,"",INDEX({nexts},{R}{r},1))', '"-"', pick(run.nexts, "-"))
+        put(ac["automaton accept"], _accept_at(accepts, f"{R}{r}"), '"-"', pick(run.accepts, "-"))
         if outputs:
-            sh.formula(r, ac["automaton output"], _output_formula(g, outputs, r, t), run.outputs[t] if live else "",
-                       fmt.answer)
+            put(ac["automaton output"], _output_formula(g, outputs, r, t), '"-"', pick(run.outputs, "-"))
         if by == "output":
             test = f'EXACT($F{r},{col(ac["automaton output"])}{r})'
-            agrees = live and network.outputs[t] == run.outputs[t]
+            agrees = live and not marker and network.outputs[t] == run.outputs[i]
         elif by == "accept":
-            test = f'$D{r}={col(ac["automaton accept"])}{r}'
-            agrees = live and network.accepts[t] == run.accepts[t]
+            # on a marker's row the table row carries the automaton's state over
+            test = f'$D{r}={_accept_at(accepts, f"{R}{r}") if start or end else col(ac["automaton accept"]) + str(r)}'
+            agrees = live and network.accepts[t] == run.accepts[len(word) if marker else i]
         else:
             test = f'EXACT($C{r},{col(ac["automaton state"])}{r})'
-            agrees = live and network.states[t] == run.states[t]
-        if final_only:  # only the whole word counts
+            agrees = live and not marker and network.states[t] == run.states[i]
+        if reading.final_only:  # only the whole word counts
             test = f'IF($A{r}=MIN(input_length,{steps}),{test},"-")'
             agrees = agrees if t == n else "-"
         sh.formula(r, ac["agree"], f'=IF({guard},"",{test})', agrees if live else "", fmt.answer)
         if live:
             agree_values.append(agrees)
-    sentence = _sentence_value(word, agree_values, network, run, by, final_only)
+    framed = reading.frame(word)
+    sentence = _sentence_value(framed, len(word), agree_values, network, run, by, reading.final_only)
     sh.ws.merge_range(5, 0, 5, 5, "", fmt.warning_wrap)
-    sh.formula(6, 1, _sentence_formula(first, last, steps, by, final_only), sentence, fmt.warning_wrap)
+    sh.formula(6, 1, _sentence_formula(first, last, steps, by, reading, refs), sentence, fmt.warning_wrap)
     sh.ws.set_row(5, 30)  # two lines: the sentence names both answers and a state
     A = col(ac["agree"])
     sh.ws.conditional_format(f"A{first}:{col(max(ac.values()))}{last}", {
@@ -237,57 +257,88 @@ def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, s
     return run
 
 
-def compared(g: Grammar, network: NetworkAnswers) -> str:
-    """What ``agree`` compares: ``output`` for a machine beside a network with out: heads, else ``accept`` when the
-    network has an accept head, else ``state`` (the decoded state names)."""
-    if g.machine and network.outputs is not None:
-        return "output"
-    return "accept" if network.accepts is not None else "state"
+def _accept_at(accepts: str, row: str) -> str:
+    """The automaton's accept in table row ``row`` (a cell; 0: no state, so FALSE)."""
+    return f"IF({row}=0,FALSE,INDEX({accepts},{row},1)=TRUE)"
+
+
+def compared(g: Grammar, network: NetworkAnswers, final_only: bool = False) -> str:
+    """What ``agree`` compares: ``output`` for a machine beside a network with out: heads; for an acceptor,
+    ``accept`` when the network has an accept head (a word classifier: only accept); else ``state`` (the decoded
+    state names), for a machine too when the network has state heads but no out: heads. A UserError when
+    nothing can be compared: a machine accepts nothing, so its answers are its outputs or its states."""
+    if g.machine:
+        if network.outputs is not None and not final_only:
+            return "output"
+        if network.states and set(network.states) != {"-"} and not final_only:
+            return "state"
+        what = "a word classifier (only its accept after the whole word is read)" if final_only else \
+            "a model with neither out: heads nor state heads"
+        raise UserError(f"the automaton {g.name!r} is a {g.machine.capitalize()} machine, which accepts nothing, and "
+                        f"the model is {what}: nothing to compare; give an acceptor (a grammar without outputs) "
+                        "as the automaton, or a model with out: heads")
+    if network.accepts is not None:
+        return "accept"
+    if final_only or not network.states or set(network.states) == {"-"}:
+        raise UserError(f"the model has neither an accept head nor state heads to compare with the automaton "
+                        f"{g.name!r}; write the workbook without the automaton")
+    return "state"
 
 
 def _output_formula(g: Grammar, outputs: str, r: int, t: int) -> str:
-    """The automaton's output at row ``r``: its state's (Moore), or that of the edge just crossed (Mealy)."""
+    """The automaton's output at row ``r``: its state's (Moore), or that of the edge just crossed (Mealy);
+    (none) where the table's output cell is blank, as the runtime says when there is no output."""
     R, S, T = (col(AUTOMATON_COLUMNS[k]) for k in ("row", "symbol column", "target"))
-    guard = past_end(r)
+    blank_is_none = lambda cell: f'IF({cell}&""="","{NONE}",{cell}&"")'  # noqa: E731
     if g.state_outputs:
-        return f'=IF({guard},"",IF({R}{r}=0,"{NONE}",INDEX({outputs},{R}{r},1)&""))'
+        return f'IF({R}{r}=0,"{NONE}",{blank_is_none(f"INDEX({outputs},{R}{r},1)")})'
     if t == 0:
-        return f'=IF({guard},"","{NONE}")'
-    return f'=IF({guard},"",IF(OR({T}{r}="",{R}{r - 1}=0,{S}{r}=0),"{NONE}",INDEX({outputs},{R}{r - 1},{S}{r})&""))'
+        return f'"{NONE}"'
+    return f'IF(OR({T}{r}="",{R}{r - 1}=0,{S}{r}=0),"{NONE}",{blank_is_none(f"INDEX({outputs},{R}{r - 1},{S}{r})")})'
 
 
-def _sentence_formula(first: int, last: int, steps: int, by: str, final_only: bool) -> str:
-    A = col(AUTOMATON_COLUMNS["agree"])
+def _sentence_formula(first: int, last: int, steps: int, by: str, reading: Reading,
+                      refs: tuple[str, ...]) -> str:
+    """Where network and automaton part, or that they agree. The automaton's state and accept are read through
+    the table row, which a marker's row carries over."""
+    A, R = col(AUTOMATON_COLUMNS["agree"]), col(AUTOMATON_COLUMNS["row"])
+    names, accepts = refs[0], refs[1]
     k = f"MATCH(FALSE,${A}${first}:${A}${last},0)"
     at = lambda c: f"INDEX(${c}${first}:${c}${last},{k},1)"  # noqa: E731
-    G, H = col(AUTOMATON_COLUMNS["automaton state"]), col(AUTOMATON_COLUMNS["automaton accept"])
+    state = f'IF({at(R)}=0,"{NONE}",INDEX({names},{at(R)},1))'
     if by == "output":
         says = (f'"network says output "&{at("F")}&", automaton says output "&'
-                f'{at(col(AUTOMATON_COLUMNS["automaton output"]))}&" (state "&{at(G)}&")"')
+                f'{at(col(AUTOMATON_COLUMNS["automaton output"]))}&" (state "&{state}&")"')
     elif by == "accept":
-        says = (f'"network says "&IF({at("D")},"accept","reject")&", automaton says "&IF({at(H)},"accept","reject")'
-                f'&" (state "&{at(G)}&")"')
+        says = (f'"network says "&IF({at("D")},"accept","reject")&", automaton says "&'
+                f'IF({_accept_at(accepts, at(R))},"accept","reject")&" (state "&{state}&")"')
     else:
-        says = f'"network says state "&{at("C")}&", automaton says state "&{at(G)}'
+        says = f'"network says state "&{at("C")}&", automaton says state "&{at(col(AUTOMATON_COLUMNS["automaton state"]))}'
     part = f'"they part at step "&({k}-1)&IF({k}=1,""," (symbol "&{at("B")}&")")&": "&{says}'
-    agree = (f'"network and automaton agree on the whole word ("&MIN(input_length,{steps})&" symbols)"' if final_only
-             else f'"network and automaton agree on all "&MIN(input_length,{steps})&" steps"')
+    markers = int(reading.start is not None) + int(reading.end is not None)
+    length = f"MIN(input_length,{steps})" + (f"-{markers}" if markers else "")
+    agree = (f'"network and automaton agree on the whole word ("&{length}&" symbols)"' if reading.final_only
+             else f'"network and automaton agree on all "&{length}&" steps"')
     return f'=IF(ISNUMBER({k}),{part},{agree})'
 
 
-def _sentence_value(word, agree, network: NetworkAnswers, run: AutomatonRun, by: str, final_only: bool) -> str:
+def _sentence_value(framed: tuple[str, ...], length: int, agree: list, network: NetworkAnswers, run: AutomatonRun,
+                    by: str, final_only: bool) -> str:
+    """What the sentence formula computes for the default input: ``framed`` is what the network read, ``length``
+    the number of symbols the automaton read."""
     if False not in agree:
-        return (f"network and automaton agree on the whole word ({len(word)} symbols)" if final_only else
-                f"network and automaton agree on all {len(word)} steps")
+        return (f"network and automaton agree on the whole word ({length} symbols)" if final_only else
+                f"network and automaton agree on all {length} steps")
     t = agree.index(False)
-    symbol = "" if t == 0 else f" (symbol {word[t - 1]})"
+    i = length if final_only else t  # the automaton's step: after the whole word for a word classifier
+    symbol = "" if t == 0 else f" (symbol {framed[t - 1]})"
     if by == "output":
-        says = (f"network says output {network.outputs[t]}, automaton says output {run.outputs[t]} "
-                f"(state {run.states[t]})")
+        says = (f"network says output {network.outputs[t]}, automaton says output {run.outputs[i]} "
+                f"(state {run.states[i]})")
     elif by == "accept":
         word_of = lambda b: "accept" if b else "reject"  # noqa: E731
-        says = (f"network says {word_of(network.accepts[t])}, automaton says {word_of(run.accepts[t])} "
-                f"(state {run.states[t]})")
+        says = (f"network says {word_of(network.accepts[t])}, automaton says {word_of(run.accepts[i])} "
+                f"(state {run.states[i]})")
     else:
-        says = f"network says state {network.states[t]}, automaton says state {run.states[t]}"
+        says = f"network says state {network.states[t]}, automaton says state {run.states[i]}"
     return f"they part at step {t}{symbol}: {says}"

@@ -40,6 +40,7 @@ class Formats:
         self.accepted = add({"bg_color": "#C6EFCE", "font_color": "#006100"})
         self.rejected = add({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
         self.left_row = add({"bg_color": "#FCE4D6"})
+        self.marker = add({"bg_color": "#D9D9D9", "italic": True})
         self.bad_symbol = add({"bg_color": "#FF0000", "font_color": "#FFFFFF", "bold": True})
 
 

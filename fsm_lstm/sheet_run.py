@@ -8,6 +8,7 @@ import numpy as np
 
 from .labels import parse_head
 from .model import Model
+from .reading import Reading
 from .sheet_formats import Formats, print_setup
 from .sheet_layout import (FIRST_STEP_ROW, NAME_ROW, NONE, Computed, SheetWriter, TraceLayout, col,
                            output_value, past_end, single_characters)
@@ -17,9 +18,11 @@ __all__ = ["decoded_outputs", "write_run"]
 
 
 def write_run(sh: SheetWriter, model: Model, lay: TraceLayout, v: Computed, steps: int, name: str,
-               fmt: Formats) -> None:
-    """The first sheet: the input, the verdict in one sentence, and one row of answers per step."""
+              fmt: Formats, reading: Reading = Reading()) -> None:
+    """The first sheet: the input, the verdict in one sentence, and one row of answers per step. A word
+    classifier's markers are not typed: the network reads them around the input, on rows of their own."""
     ws = sh.ws
+    framed = bool(reading.start or reading.end)
     single = single_characters(model.alphabet)
     n = len(v.word)
     first, last = FIRST_STEP_ROW, FIRST_STEP_ROW + steps
@@ -28,8 +31,8 @@ def write_run(sh: SheetWriter, model: Model, lay: TraceLayout, v: Computed, step
     sh.text(1, 1, f"{name}: type a string, read the network's answer", fmt.title)
     sh.text(2, 1, "input", fmt.bold)
     ws.merge_range(1, 1, 1, 3, "", fmt.input)
-    sh.text(2, 2, format_word(v.word, model.alphabet), fmt.input)
-    sh.text(2, 5, "symbols", fmt.right)
+    sh.text(2, 2, format_word(reading.strip(v.word), model.alphabet), fmt.input)
+    sh.text(2, 5, "symbols read" if framed else "symbols", fmt.right)
     sh.formula(2, 6, "=LEN(input_clean)" if single else
                '=IF(input_clean="",0,LEN(input_clean)-LEN(SUBSTITUTE(input_clean," ",""))+1)', n, fmt.bold)
     ws.merge_range(2, 0, 2, width - 1, "", fmt.verdict)
@@ -40,7 +43,8 @@ def write_run(sh: SheetWriter, model: Model, lay: TraceLayout, v: Computed, step
             '"Symbols outside the alphabet are red; the network reads them as an all-zero input.","")')
     sh.formula(4, 1, note, "", fmt.warning)
     hint = ("Type the symbols without spaces" if single else "Type the symbols separated by spaces") + \
-        f". Alphabet: {' '.join(model.alphabet)}. Examples: see the Guide sheet."
+        f". Alphabet: {' '.join(reading.inner(model.alphabet) if framed else model.alphabet)}. Examples: see the " \
+        "Guide sheet." + (_marker_hint(reading) if framed else "")
     ws.merge_range(4, 0, 4, width - 1, "", fmt.note)
     sh.text(5, 1, hint, fmt.note)
     ws.set_row(4, 15 * -(-len(hint) // 100) + 1)  # about 100 characters fit in A:F
@@ -76,7 +80,14 @@ def write_run(sh: SheetWriter, model: Model, lay: TraceLayout, v: Computed, step
         if outs:
             sh.formula(r, rc["output"], _output_formula(lay, outs, r, guard),
                        _output_value(model, outs, v.heads[t]) if live else "", fmt.answer)
-    _format_run(sh, model, lay, steps, fmt)
+    _format_run(sh, model, lay, steps, fmt, reading)
+
+
+def _marker_hint(reading: Reading) -> str:
+    marks = " and ".join(f"{m!r} {where}" for m, where in ((reading.start, "before it"), (reading.end, "after it"))
+                         if m)
+    return (f" A word classifier: type the word alone; the network also reads {marks} (grey symbols), and only its "
+            "answer after the whole word counts.")
 
 
 def _output_formula(lay: TraceLayout, outs: list[int], r: int, guard: str) -> str:
@@ -135,7 +146,7 @@ def _verdict(model: Model, lay: TraceLayout, v: Computed) -> str:
     return f"read {len(v.word)} symbols (the model has no accept head)"
 
 
-def _format_run(sh: SheetWriter, model: Model, lay: TraceLayout, steps: int, fmt: Formats) -> None:
+def _format_run(sh: SheetWriter, model: Model, lay: TraceLayout, steps: int, fmt: Formats, reading: Reading) -> None:
     ws = sh.ws
     first, last = FIRST_STEP_ROW, FIRST_STEP_ROW + steps
     rc = lay.run
@@ -153,10 +164,17 @@ def _format_run(sh: SheetWriter, model: Model, lay: TraceLayout, steps: int, fmt
     legend = [(fmt.input, "type the input here (text)"), (fmt.accepted, "accepted prefix"),
               (fmt.rejected, "rejected prefix"), (fmt.left_row, f"no state: {NONE}, the string left the grammar"),
               (fmt.bad_symbol, "symbol not in the alphabet")]
-    sh.text(1, 8, "colours", fmt.bold)
+    if reading.start or reading.end:  # the marker symbols: at t = 1 (start) and at the end
+        r0 = first + 1
+        rows = [f"$A{r0}=1"] * bool(reading.start) + [f"$A{r0}=input_length"] * bool(reading.end)
+        ws.conditional_format(f"B{r0}:B{last}", {
+            "type": "formula", "criteria": f"=AND($A{r0}<=input_length,OR({','.join(rows)}))", "format": fmt.marker})
+        legend.append((fmt.marker, "a word marker, read by the network, not typed"))
+    else:
+        sh.text(1, 8, "colours", fmt.bold)
     for k, (swatch, text) in enumerate(legend):
-        sh.text(2 + k, 8, "", swatch)
-        sh.text(2 + k, 9, text, fmt.small)
+        sh.text(2 + k - (len(legend) > 5), 8, "", swatch)
+        sh.text(2 + k - (len(legend) > 5), 9, text, fmt.small)
     ws.set_column(0, 0, 6)
     ws.set_column(1, 1, 8)
     ws.set_column(2, 2, 18)

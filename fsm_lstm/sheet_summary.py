@@ -1,86 +1,133 @@
-"""The Summary sheet of an extraction workbook: the extracted automaton's states, its fidelity and the evidence,
-and the sampled words on which automaton and network disagree, shortest first, each as text to paste into the
-input cell. Every disagreement is confirmed by the numpy runtime (the accept head after the whole word)."""
+"""The Summary sheet of an extraction workbook: the extracted automaton's states, its fidelity (on the extractor's
+own held-out words), its agreement with the network on the words searched for disagreements (each set named,
+with its count), and the words on which they disagree, shortest first, each as text to paste into the input
+cell. Every disagreement is confirmed by the numpy runtime (the accept head after the whole word, framed by the
+model's markers for a word classifier)."""
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 
-from .grammar import Grammar
 from .automata import shortest_accepted
+from .grammar import Grammar
 from .model import Model, stored_grammar
+from .reading import Reading, reading_of
 from .runtime import run
 from .sampling import random_words
 from .sheet_automaton import automaton_run
-from .words import encode, format_word
+from .words import format_word
 
-__all__ = ["ACCEPTED", "ENUMERATED", "RANDOM_LENGTH", "RANDOM_WORDS", "Disagreements", "disagreements", "summary_rows"]
+__all__ = ["ACCEPTED", "ENUMERATED", "LISTED", "RANDOM_LENGTH", "RANDOM_WORDS", "Disagreements", "WordSet",
+           "disagreements", "summary_rows"]
 
 ENUMERATED = 4096  # every word up to the longest length whose words number at most this many
 RANDOM_WORDS = 2000  # then this many uniform random words
 RANDOM_LENGTH = 40  # of lengths 0 .. this
 ACCEPTED = 500  # and the shortest words the automaton (and the model's own grammar, if it carries one) accepts
+LISTED = 50  # the disagreements listed on the sheet, shortest first
 
 
+@dataclass(frozen=True)
+class WordSet:
+    """One set of words searched: what it is, how many distinct words it holds, on how many they disagree."""
+
+    what: str
+    words: int
+    disagree: int
+
+
+@dataclass(frozen=True)
 class Disagreements:
-    """Words whose accept the network and the automaton answer differently, shortest first, and how many were
-    checked (``enumerated_len``: every word up to that length, plus ``random`` uniform random words)."""
+    """The search: its word sets, the distinct words of all of them (``checked``), how many of those disagree,
+    and the shortest disagreeing words (at most LISTED)."""
 
-    def __init__(self, words: list[tuple[str, ...]], checked: int, enumerated_len: int, random: int) -> None:
-        self.words, self.checked, self.enumerated_len, self.random = words, checked, enumerated_len, random
+    sets: tuple[WordSet, ...]
+    checked: int
+    disagree: int
+    words: tuple[tuple[str, ...], ...]
 
 
-def disagreements(model: Model, g: Grammar, seed: int = 0, limit: int = 50) -> Disagreements | None:
-    """Up to ``limit`` shortest words on which ``model``'s accept head and ``g`` disagree after the whole word
-    (None when the model has no accept head)."""
+def disagreements(model: Model, g: Grammar, seed: int = 0, reading: Reading | None = None) -> Disagreements | None:
+    """Every word of the sets below on which ``model``'s accept head after the whole (framed) word and the
+    automaton ``g`` (over the inner alphabet) disagree; None when the model has no accept head."""
     if "accept" not in model.heads:
         return None
-    K = len(model.alphabet)
-    words: list[tuple[int, ...]] = []
+    reading = reading_of(model) if reading is None else reading
+    inner = reading.inner(model.alphabet)
+    K = len(inner)
+    sets: dict[str, list[tuple[str, ...]]] = {}
+    enumerated: list[tuple[int, ...]] = []
     length = 0
-    while len(words) + K ** length <= ENUMERATED:
-        words.extend(itertools.product(range(K), repeat=length))
+    while len(enumerated) + K ** length <= ENUMERATED:
+        enumerated.extend(itertools.product(range(K), repeat=length))
         length += 1
-    words.extend(random_words(np.random.default_rng(seed), K, RANDOM_WORDS, RANDOM_LENGTH))
+    sets[f"every word up to length {length - 1}"] = [tuple(inner[k] for k in w) for w in enumerated]
+    sets[f"{RANDOM_WORDS:,} uniform random words of length 0-{RANDOM_LENGTH}"] = [
+        tuple(inner[k] for k in w) for w in random_words(np.random.default_rng(seed), K, RANDOM_WORDS, RANDOM_LENGTH)]
+    # accepted words: random words are mostly rejected by both
+    sets[f"the {ACCEPTED} shortest words the automaton accepts"] = _accepted(g, reading, inner)
+    own = stored_grammar(model)
+    if own is not None:
+        sets[f"the {ACCEPTED} shortest words the model's own grammar accepts"] = _accepted(own, reading, inner)
+    distinct = sorted({w for words in sets.values() for w in words}, key=lambda w: (len(w), w))
+    wrong = _disagreeing(model, g, reading, distinct)
+    found = tuple(w for w in distinct if w in wrong)
+    return Disagreements(tuple(WordSet(what, len(set(words)), len(set(words) & wrong)) for what, words in sets.items()),
+                         len(distinct), len(found), found[:LISTED])
+
+
+def _accepted(g: Grammar, reading: Reading, inner: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The shortest words ``g`` accepts, as inner words (markers at their ends dropped; others left out)."""
+    words = []
+    for w in shortest_accepted(g, ACCEPTED, RANDOM_LENGTH):
+        if reading.start is not None and w[:1] == (reading.start,):
+            w = w[1:]
+        if reading.end is not None and w[-1:] == (reading.end,):
+            w = w[:-1]
+        if all(a in inner for a in w):
+            words.append(w)
+    return words
+
+
+def _disagreeing(model: Model, g: Grammar, reading: Reading, words: list[tuple[str, ...]]) -> set[tuple[str, ...]]:
+    """The words whose framed reading the network's accept answers otherwise than ``g`` does."""
     index = {a: k for k, a in enumerate(model.alphabet)}
-    for grammar in (g, stored_grammar(model)):  # accepted strings: random words are mostly rejected by both
-        if grammar is not None:
-            words.extend(tuple(index[a] for a in w) for w in shortest_accepted(grammar, ACCEPTED, RANDOM_LENGTH)
-                         if all(a in index for a in w))
-    words = sorted(set(words), key=lambda w: (len(w), w))
     acc = model.heads.index("accept")
-    found = []
+    wrong = set()
     for lo in range(0, len(words), 1024):
         batch = words[lo:lo + 1024]
-        strings = np.zeros((len(batch), max(map(len, batch))), np.int64)
-        for b, w in enumerate(batch):
-            strings[b, :len(w)] = w
+        framed = [reading.frame(w) for w in batch]
+        strings = np.zeros((len(batch), max(map(len, framed))), np.int64)
+        for b, w in enumerate(framed):
+            strings[b, :len(w)] = [index[a] for a in w]
         heads = run(model, strings).heads
-        for b, w in enumerate(batch):
-            symbols = tuple(model.alphabet[k] for k in w)
-            if bool(heads[len(w), b, acc] > 0) != automaton_run(g, symbols).accepts[-1]:
-                found.append(symbols)
-        if len(found) >= limit:
-            break
-    return Disagreements(found[:limit], len(words), length - 1, RANDOM_WORDS)
+        wrong.update(w for b, w in enumerate(batch)
+                     if bool(heads[len(framed[b]), b, acc] > 0) != automaton_run(g, w).accepts[-1])
+    return wrong
 
 
 def summary_rows(model: Model, g: Grammar, fidelity: float, held_out: int, held_out_source: str,
-                 found: Disagreements | None) -> list[list[str]]:
-    """The Summary sheet, as rows of text cells."""
+                 found: Disagreements | None, reading: Reading | None = None) -> list[list[str]]:
+    """The Summary sheet, as rows of text cells: each figure names the words it was measured on."""
+    reading = reading_of(model) if reading is None else reading
+    framing = f" (read as {' '.join(reading.frame(('WORD',)))})" if reading.start or reading.end else ""
     rows = [["extracted automaton", g.name], ["states", str(len(g.states))],
             ["state names", " ".join(g.states)],
             ["accepting", " ".join(s for s in g.states if s in g.accept) or "(none)"],
-            ["fidelity", f"{fidelity:.2%} of {held_out:,} held-out words ({held_out_source})"], []]
+            ["fidelity", f"{fidelity:.2%} of {held_out:,} held-out words ({held_out_source}): measured by the "
+             "extractor on its own words, not on the words searched below"], []]
     if found is None:
         rows.append(["disagreements", "not searched: the model has no accept head"])
         return rows
-    rows.append(["checked", f"every word up to length {found.enumerated_len}, and {found.random:,} random words of "
-                 f"length up to {RANDOM_LENGTH}, and the {ACCEPTED} shortest words the automaton (and the model's own "
-                 f"grammar) accepts ({found.checked:,} distinct words): accept after the whole word"])
-    rows.append(["disagreements", f"{len(found.words)} found (shortest first, at most 50); paste one into Run!B2"
-                 if found.words else "none among the words checked"])
+    share = 1 - found.disagree / found.checked if found.checked else 1.0
+    rows.append(["agreement", f"{share:.2%} of the {found.checked:,} distinct words searched below: the network's "
+                 f"accept after the whole word{framing} against the automaton's"])
+    rows.append(["searched", "word set", "distinct words", "disagree"])
+    rows += [["", s.what, f"{s.words:,}", f"{s.disagree:,}"] for s in found.sets]
+    rows.append(["disagreements", f"{found.disagree:,} of {found.checked:,} words; the {len(found.words)} shortest "
+                 "listed; paste one into Run!B2" if found.words else "none among the words searched"])
     rows += [["", format_word(w, model.alphabet) or "(the empty string)"] for w in found.words]
     return rows

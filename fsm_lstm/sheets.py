@@ -37,7 +37,7 @@ from .errors import UserError
 from .grammar import Grammar
 from .labels import parse_head
 from .model import GATES, Model, stored_grammar
-from .reading import reading_of
+from .reading import Reading, reading_of
 from .sheet_automaton import (AUTOMATON_COLUMNS, NetworkAnswers, check_automaton, write_automaton_columns,
                               write_automaton_sheet)
 from .sheet_charts import add_charts
@@ -114,11 +114,11 @@ def _check_size(model: Model, steps: int) -> None:
 
 def sample_input(model: Model) -> str:
     """A string to show in a new workbook: a longer one among the shortest accepted strings of the model's
-    grammar, or a few symbols of its alphabet when it carries none."""
+    grammar, or a few symbols of its alphabet (a word classifier's markers aside) when it carries none."""
     examples = accepted_examples(model, 12)
     if examples and examples[-1]:
         return format_word(examples[-1], model.alphabet)
-    return format_word(model.alphabet[:4], model.alphabet)
+    return format_word(reading_of(model).inner(model.alphabet)[:4], model.alphabet)
 
 
 def accepted_examples(model: Model, count: int) -> list[tuple[str, ...]]:
@@ -134,32 +134,31 @@ def accepted_examples(model: Model, count: int) -> list[tuple[str, ...]]:
 
 def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", steps: int | None = None,
                    title: str | None = None, automaton: Grammar | None = None,
-                   summary: list[list[str]] | None = None) -> None:
+                   summary: list[list[str]] | None = None, reading: Reading | None = None) -> None:
     """Write the workbook for ``model`` with ``text`` in the input cell and ``steps`` trace rows, atomically; with
     ``automaton``, an Automaton sheet holds its transition table and the Run sheet runs it beside the network;
-    ``summary`` rows of text make a Summary sheet."""
+    ``summary`` rows of text make a Summary sheet. ``reading`` (default: the model's meta) says whether the model is
+    a word classifier, and the markers the sheet adds around the typed word."""
     check_steps(steps)
-    word = parse_word(text, model.alphabet)
-    if steps is None and len(word) > MAX_STEPS:
-        raise UserError(f"the input has {len(word):,} symbols, over the limit of {MAX_STEPS:,} trace rows of a "
+    reading = reading_of(model) if reading is None else reading
+    word = reading.strip(parse_word(text, model.alphabet))  # a word classifier's markers are added by the sheet
+    read = reading.frame(word)
+    if steps is None and len(read) > MAX_STEPS:
+        raise UserError(f"the input has {len(read):,} symbols, over the limit of {MAX_STEPS:,} trace rows of a "
                         "workbook; give a shorter input")
-    steps = max(len(word), 30) if steps is None else steps
-    if len(word) > steps:
-        raise UserError(f"the input has {len(word)} symbols but the sheet has {steps} steps; pass --steps {len(word)}")
+    steps = max(len(read), 30) if steps is None else steps
+    if len(read) > steps:
+        marks = " with its markers" if len(read) > len(word) else ""
+        raise UserError(f"the input has {len(read)} symbols{marks} but the sheet has {steps} steps; pass --steps "
+                        f"{len(read)}")
     check_steps(steps)
     grammar = stored_grammar(model)
     _check_strings(model, grammar, title)
     _check_size(model, steps)
-    final_only = False
     if automaton is not None:
         automaton = check_automaton(automaton, MAX_ROWS, MAX_COLUMNS, MAX_CELLS, check_text)
-        reading = reading_of(model)
-        final_only = reading.final_only
-        if reading.start is not None or reading.end is not None:
-            raise UserError("a model that frames words with start or end markers cannot yet be shown beside an "
-                            "automaton; write the workbook without the automaton")
     output_path(path)  # a folder, pipe or device at the output path: refuse before the long part
-    computed = compute(model, word)
+    computed = compute(model, read)
     name = title or (grammar.name if grammar is not None else "model")
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), WRITER_OPTIONS)
@@ -168,8 +167,8 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
         sheets = {n: SheetWriter(wb.add_worksheet(n, worksheet_class=PlainFormulaSheet)) for n in names}
         refs, heads_at = write_weights(sheets["Weights"], model, fmt)
         lay = trace_layout(model)
-        _write_trace(sheets["Trace"], model, lay, refs, heads_at, computed, steps, name, fmt)
-        write_run(sheets["Run"], model, lay, computed, steps, name, fmt)
+        _write_trace(sheets["Trace"], model, lay, refs, heads_at, computed, steps, name, fmt, reading)
+        write_run(sheets["Run"], model, lay, computed, steps, name, fmt, reading)
         add_charts(wb, sheets["Run"].ws, model, lay, steps, FIRST_STEP_ROW,
                    7 if automaton is None else max(AUTOMATON_COLUMNS.values()) + 1)
         write_guide(sheets["Guide"], model, steps, single_characters(model.alphabet), accepted_examples(model, 4),
@@ -182,7 +181,7 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
         if automaton is not None:
             table = write_automaton_sheet(sheets["Automaton"], automaton, fmt)
             write_automaton_columns(sheets["Run"], automaton, table, word, _network_answers(model, computed), steps,
-                                    fmt, final_only)
+                                    fmt, reading)
             for key, column in (("automaton_state", "automaton state"), ("agree", "agree")):
                 c = AUTOMATON_COLUMNS[column]
                 wb.define_name(key, f"=Run!${col(c)}${FIRST_STEP_ROW}:${col(c)}${last}")
@@ -232,7 +231,7 @@ def _leaving_example(model: Model) -> tuple[str, ...] | None:
 
 
 def _write_trace(sh: SheetWriter, model: Model, lay: TraceLayout, refs, heads_at, v: Computed, steps: int,
-                 name: str, fmt: Formats) -> None:
+                 name: str, fmt: Formats, reading: Reading) -> None:
     ws = sh.ws
     single = single_characters(model.alphabet)
     n = len(v.word)
@@ -240,7 +239,11 @@ def _write_trace(sh: SheetWriter, model: Model, lay: TraceLayout, refs, heads_at
     sh.text(2, 1, "The input is typed on the Run sheet (cell B2). Every number below is a live formula over the "
                   "Weights sheet.", fmt.caption)
     sh.text(3, 1, "input", fmt.bold)
-    sh.formula(3, 2, '=SUBSTITUTE(input," ","")' if single else "=TRIM(input)", format_word(v.word, model.alphabet))
+    sh.formula(3, 2, _clean_input_formula(single, reading), format_word(v.word, model.alphabet))
+    if reading.start or reading.end:  # the word classifier's markers, read around the typed word
+        sh.text(4, 1, "markers", fmt.bold)
+        sh.text(4, 2, reading.start or "")
+        sh.text(4, 3, reading.end or "")
     sh.text(6, 1, "step", fmt.header)
     sh.text(7, 1, "t", fmt.header)
     sh.text(7, 2, "symbol", fmt.header)
@@ -315,6 +318,14 @@ def _write_trace(sh: SheetWriter, model: Model, lay: TraceLayout, refs, heads_at
                        (0 if joined["state"] or not state_heads else 1) if live else "", fmt.onehot)
         sh.number(r, lay.zero, 0, fmt.onehot)
     _format_trace(sh, model, lay, steps, fmt)
+
+
+def _clean_input_formula(single: bool, reading: Reading) -> str:
+    """The symbols the network reads: the typed input without spaces (one-character symbols) or with single
+    spaces, framed by the word classifier's markers (text cells Trace!B4 and C4, never embedded in a formula)."""
+    if not (reading.start or reading.end):
+        return '=SUBSTITUTE(input," ","")' if single else "=TRIM(input)"
+    return '=$B$4&SUBSTITUTE(input," ","")&$C$4' if single else '=TRIM($B$4&" "&input&" "&$C$4)'
 
 
 def _unit_labels(model: Model, k: int) -> list[str]:

@@ -38,11 +38,12 @@ from .words import format_word
 
 __all__ = ["Counterexample", "EXHAUSTIVE_BUDGET", "EXHAUSTIVE_CAP", "Progress", "Report", "Verdict", "check_depth",
            "check_word", "compare_with", "default_max_len", "describe", "evidence", "exhaustive", "judge",
-           "report_word", "search", "verify"]
+           "REPORT_SHORTEST", "report_rows", "report_word", "search", "verify"]
 
 Progress = Callable[[str], None]
 EXHAUSTIVE_BUDGET = 2_000_000  # prefixes the exhaustive layer runs by default
 EXHAUSTIVE_CAP = 12  # and the longest length it goes to by default
+REPORT_SHORTEST = 200  # a passing report shows the longest of this many shortest accepted strings
 
 
 @dataclass(frozen=True)
@@ -359,8 +360,31 @@ def _counterexample_dict(c: Counterexample, alphabet: Sequence[str]) -> dict[str
 
 def report_word(report: Report, grammar: Grammar) -> tuple[str, ...]:
     """The string a verification workbook shows: the counterexample, or when none was found the longest of the
-    200 shortest strings ``grammar`` accepts up to the exhaustively checked length (every one of them checked)."""
+    REPORT_SHORTEST shortest strings ``grammar`` accepts up to the exhaustively checked length (every one of them
+    checked)."""
     if report.counterexample is not None:
         return report.counterexample.word
-    found = shortest_accepted(grammar, 200, max_length=max(report.max_len, 0))
+    found = shortest_accepted(grammar, REPORT_SHORTEST, max_length=max(report.max_len, 0))
     return found[-1] if found else ()
+
+
+def report_rows(report: Report, word: tuple[str, ...], alphabet: tuple[str, ...], grammar: str) -> list[list[str]]:
+    """The Summary sheet of a verification workbook: the verdict, the input it shows and why that one, and what
+    was checked (the lines the command prints)."""
+    shown = format_word(word, alphabet) or "(the empty string)"
+    c = report.counterexample
+    if c is not None:
+        why = (f"the counterexample: the shortest failing string found ({len(word)} symbols), confirmed on the "
+               f"network; at step {c.step} head {c.head} is {not c.expected}, expected {c.expected}")
+    elif word:
+        why = (f"no counterexample was found. The input is the last (by length, then in alphabet order) of the at "
+               f"most {REPORT_SHORTEST} shortest strings {grammar!r} accepts up to length {report.max_len}, the length "
+               "up to which every string was checked exhaustively: an accepted run, checked" + (
+                   f". It is not the longest string checked: the search also ran {report.examples} strings of up to "
+                   f"{report.longest} symbols, and each agreed" if report.examples else ""))
+    else:
+        why = (f"no counterexample was found, and {grammar!r} accepts no string up to length {report.max_len} (the "
+               "length checked exhaustively): the input is empty")
+    rows = [["verification", f"{grammar}: {'PASS' if report.passed else 'FAIL'}"], ["input shown", shown],
+            ["why this input", why], [], ["what was checked"]]
+    return rows + [["", line] for line in describe(report, alphabet)]

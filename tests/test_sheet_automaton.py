@@ -1,10 +1,15 @@
 """The automaton beside the network: after LibreOffice and Gnumeric recalculation, the automaton's columns on Run
 equal the automaton's own run, walked here over the grammar's transitions; verify --report marks where a leaky
-network parts from its grammar; hostile state names stay text. GRU, RNN and two-layer models run beside an
-automaton; beside a Mealy or Moore machine agree compares outputs; a word classifier is compared on the whole word."""
+network parts from its grammar, and its Summary says which string it shows; hostile state names stay text. GRU, RNN
+and two-layer models run beside an automaton; beside a Mealy or Moore machine agree compares outputs (a blanked output
+reads (none)), and beside a model without out: heads states, or the workbook is refused; a word classifier is
+compared on the whole word, and one with start and end markers reads them on rows where the automaton reads nothing.
+The extraction Summary names the words each figure was measured on."""
 
 from __future__ import annotations
 
+import itertools
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -121,6 +126,25 @@ def test_verify_report_agree_turns_false_exactly_at_the_failing_step(books):
         "Run!$G$8:")
 
 
+def test_verify_report_says_which_string_it_shows_and_why(books, tmp_path):
+    summary = {r[0]: r[1] for r in openpyxl.load_workbook(books["leaky.xlsx"][0])["Summary"].iter_rows(values_only=True)
+               if r and r[0]}
+    assert summary["verification"] == "reber: FAIL" and summary["input shown"] == "BT" + "S" * LEAK_REPEATS
+    assert summary["why this input"].startswith(f"the counterexample: the shortest failing string found "
+                                                f"({LEAK_REPEATS + 2} symbols), confirmed on the network")
+    assert main(["verify", "reber", "--max-len", "5", "--examples", "20", "--report", str(tmp_path / "p.xlsx")]) == 0
+    book = openpyxl.load_workbook(tmp_path / "p.xlsx")
+    summary = {r[0]: r[1] for r in book["Summary"].iter_rows(values_only=True) if r and r[0]}
+    reber = load_grammar("reber")
+    accepted = [w for n in range(6) for w in map("".join, itertools.product(reber.alphabet, repeat=n))
+                if walk(reber, w)[-1][1]]
+    last = max(accepted, key=lambda w: (len(w), [reber.alphabet.index(a) for a in w]))
+    assert book["Run"]["B2"].value == summary["input shown"] == last
+    assert summary["verification"] == "reber: PASS"
+    assert "strings 'reber' accepts up to length 5, the length up to which every string was checked exhaustively" in \
+        summary["why this input"] and "It is not the longest string checked" in summary["why this input"]
+
+
 def test_typing_a_string_the_network_gets_right_makes_agree_all_true(books):
     for engine in books["leaky-right.xlsx"][1:]:
         run = openpyxl.load_workbook(engine, data_only=True)["Run"]
@@ -159,6 +183,22 @@ def test_extract_sheet_lists_real_disagreements_shortest_first(tmp_path):
     names = openpyxl.load_workbook(tmp_path / "x.xlsx", data_only=True)
     assert names["Run"]["B2"].value == words[0]
     assert names["Run"]["A6"].value.startswith(f"they part at step {len(words[0])} ")
+    # every figure names its words: the fidelity the extractor's held-out words, the counts the words searched
+    label = {r[0]: r for r in rows if r and r[0]}
+    assert "held-out" in label["fidelity"][1] and "not on the words searched below" in label["fidelity"][1]
+    sets = rows[rows.index(label["searched"]) + 1:rows.index(label["disagreements"])]
+    longest = int(sets[0][1].removeprefix("every word up to length "))
+    every = [w for n in range(longest + 1) for w in map("".join, itertools.product(reber.alphabet, repeat=n))]
+    wrong = sum(walk(extracted, w)[-1][1] != walk(reber, w)[-1][1] for w in every)  # the network is Reber here
+    assert (sets[0][2], sets[0][3]) == (f"{len(every):,}", f"{wrong:,}")
+    count = lambda text: int(text.replace(",", ""))  # noqa: E731
+    own = next(s for s in sets if s[1] == "the 500 shortest words the model's own grammar accepts")
+    if not extracted.accept:  # an automaton that accepts nothing parts from the network on every word Reber accepts
+        assert own[2] == own[3] == "500"
+    found, checked = (count(x) for x in label["disagreements"][1].split(" words;")[0].split(" of "))
+    assert len(words) == min(found, 50)
+    assert max(count(s[3]) for s in sets) <= found <= sum(count(s[3]) for s in sets)
+    assert label["agreement"][1].startswith(f"{1 - found / checked:.2%} of the {checked:,} distinct words searched")
 
 
 @settings(max_examples=15, deadline=None)
@@ -202,7 +242,8 @@ CELL_WORD = "bcabacacab"  # typed after writing; the third c, read in state odd,
 
 @pytest.fixture(scope="module")
 def cell_books(tmp_path_factory):
-    """name -> (model, LibreOffice's recalculation of its workbook with CELL_WORD typed in)."""
+    """name -> (model, LibreOffice's and Gnumeric's recalculations of its workbook with CELL_WORD typed in, the
+    automaton)."""
     from fsm_lstm.model import model_from_arrays
     from tests.test_cells import torch_model
     src = tmp_path_factory.mktemp("cells")
@@ -214,28 +255,32 @@ def cell_books(tmp_path_factory):
         wb = openpyxl.load_workbook(src / f"{name}.xlsx")
         wb["Run"]["B2"] = CELL_WORD
         wb.save(src / f"{name}.xlsx")
-    lo = recalculate([src / f"{n}.xlsx" for n in CELLS], tmp_path_factory.mktemp("cells-lo"))
-    return {n: (models[n], lo[k], load_grammar(src / "abc.toml")) for k, n in enumerate(CELLS)}
+    books = [src / f"{n}.xlsx" for n in CELLS]
+    lo = recalculate(books, tmp_path_factory.mktemp("cells-lo"))
+    gn = recalculate_gnumeric(books, tmp_path_factory.mktemp("cells-gn"))
+    return {n: (models[n], (lo[k], gn[k]), load_grammar(src / "abc.toml")) for k, n in enumerate(CELLS)}
 
 
 @pytest.mark.parametrize("name", sorted(CELLS))
 def test_gru_rnn_and_two_layer_models_run_beside_the_automaton(name, cell_books):
-    model, book, g = cell_books[name]
+    model, books, g = cell_books[name]
     cell, layers, _ = CELLS[name]
     assert (model.cell, len(model.layers)) == (cell, layers)
-    assert error_cells(book) == []
-    sheet = openpyxl.load_workbook(book, data_only=True)["Run"]
     n = len(CELL_WORD)
     want = walk(g, CELL_WORD)
     assert want[6][0] == "even" and want[7][0] == "odd" and want[8][0] == "(none)"
-    assert column(sheet, STATE, n) == [s for s, _ in want]
-    assert column(sheet, ACCEPT, n) == [a for _, a in want]
     heads = run(model, encode([tuple(CELL_WORD)], model.alphabet)).heads[:, 0, model.heads.index("accept")] > 0
     agree = [bool(h) == a for h, (_, a) in zip(heads, want)]
     assert True in agree and False in agree  # both kinds of step are checked
-    assert column(sheet, AGREE, n) == agree
     k = agree.index(False)
-    assert sheet["A6"].value.startswith(f"they part at step {k}" + ("" if k == 0 else f" (symbol {CELL_WORD[k - 1]})"))
+    for book in books:  # LibreOffice's, then Gnumeric's
+        assert error_cells(book) == [], book
+        sheet = openpyxl.load_workbook(book, data_only=True)["Run"]
+        assert column(sheet, STATE, n) == [s for s, _ in want], book
+        assert column(sheet, ACCEPT, n) == [a for _, a in want], book
+        assert column(sheet, AGREE, n) == agree, book
+        assert sheet["A6"].value.startswith(f"they part at step {k}" + ("" if k == 0 else
+                                                                        f" (symbol {CELL_WORD[k - 1]})")), book
 
 
 # (a) Mealy and Moore machines: agree compares the network's decoded output with the automaton's output. Each
@@ -276,10 +321,37 @@ def machine_books(tmp_path_factory):
         wb = openpyxl.load_workbook(path)
         wb["Run"]["B2"] = MACHINE_WORDS[name]
         wb.save(path)
+    # mqtt with the output of subscribed -publish-> blanked on the Automaton sheet, as a person would
+    g = load_grammar("mqtt")
+    path = src / "mqtt-blank.xlsx"
+    write_workbook(compile_grammar(g), path, g.alphabet[0], steps=8, automaton=g)
+    wb = openpyxl.load_workbook(path)
+    table = wb["Automaton"]
+    c = next(c for c in range(1, table.max_column + 1) if table.cell(3, c).value == "output on publish")
+    r = next(r for r in range(4, table.max_row + 1) if table.cell(r, 1).value == "subscribed")
+    table.cell(r, c).value = None
+    wb["Run"]["B2"] = MACHINE_WORDS["mqtt"]
+    wb.save(path)
+    keys.append(("mqtt", "blank"))
     books = [src / f"{n}-{c}.xlsx" for n, c in keys]
     lo = recalculate(books, tmp_path_factory.mktemp("machines-lo"))
     gn = recalculate_gnumeric(books, tmp_path_factory.mktemp("machines-gn"))
     return dict(zip(keys, zip(lo, gn)))
+
+
+def test_a_blanked_output_cell_reads_none_as_the_runtime_says(machine_books):
+    """A Mealy edge without an output: the automaton output is '(none)', as fsm-lstm says when there is none."""
+    word = MACHINE_WORDS["mqtt"].split()
+    blank = load_grammar("mqtt").with_changes(edge_outputs=tuple(
+        (e, "(none)" if e == ("subscribed", "publish", "subscribed") else v) for e, v in load_grammar("mqtt").edge_outputs))
+    automaton = walk_outputs(blank, word)
+    network = walk_outputs(load_grammar("mqtt"), word)
+    assert automaton[3] == "(none)" != network[3]  # the third symbol crosses the blanked edge
+    for book in machine_books["mqtt", "blank"]:
+        assert error_cells(book) == [], book
+        sheet = openpyxl.load_workbook(book, data_only=True)["Run"]
+        assert column(sheet, OUTPUT, len(word)) == automaton, book
+        assert column(sheet, AGREE, len(word)) == [a == b for a, b in zip(network, automaton)], book
 
 
 @pytest.mark.parametrize("name", sorted(MACHINE_WORDS))
@@ -365,10 +437,163 @@ def test_a_word_classifier_is_compared_on_the_whole_word_only(key, word_books, t
                                      "accept (state o)"), book
 
 
-def test_a_model_with_word_markers_beside_an_automaton_is_refused_in_one_line(tmp_path, capsys):
-    model = compile_grammar(load_grammar("tomita3"))
-    save_model(replace(model, extra={**model.extra, "final_only": True, "start_marker": "0"}), tmp_path / "m.npz")
-    assert main(["sheet", str(tmp_path / "m.npz"), "--automaton", "tomita3", "-o", str(tmp_path / "b.xlsx")]) == 2
-    err = capsys.readouterr().err
-    assert "markers" in err and len(err.strip().splitlines()) == 1
+# (d) word classifiers that frame each word with markers, as the competition-style networks do: the network
+# reads <s> w </s> (or ^w$), the automaton reads w. A compiled network of "an even number of a's", framed, beside an
+# automaton of odd length; one word they agree on and one they do not, in both spellings of the alphabet.
+FRAMED = {"spaced": ("<s>", "</s>", "a", "b"), "single": ("^", "$", "0", "1")}  # start, end, the counted, the other
+FRAMED_WORDS = {"agree": (1, 1, 0), "differ": (1, 1, 0, 1, 0)}  # as indices into (the other, the counted)
+
+
+def framed_grammar(key: str) -> str:
+    start, end, a, b = FRAMED[key]
+    return (f'name = "framed"\nstart = "begin"\naccept = ["yes"]\ntransitions = [["begin", "{start}", "e"], '
+            f'["e", "{a}", "o"], ["e", "{b}", "e"], ["o", "{a}", "e"], ["o", "{b}", "o"], ["e", "{end}", "yes"], '
+            f'["o", "{end}", "no"], ["no", "{start}", "yes"]]\n')  # "no" reaches "yes": not a dead state
+
+
+def odd_length(key: str) -> str:
+    _, _, a, b = FRAMED[key]
+    return (f'name = "odd"\nstart = "e"\naccept = ["o"]\ntransitions = [["e", "{a}", "o"], ["e", "{b}", "o"], '
+            f'["o", "{a}", "e"], ["o", "{b}", "e"]]\n')
+
+
+def framed_word(key: str, which: str) -> list[str]:
+    _, _, a, b = FRAMED[key]
+    return [(b, a)[k] for k in FRAMED_WORDS[which]]
+
+
+@pytest.fixture(scope="module")
+def framed_books(tmp_path_factory):
+    """(spelling, word) -> (model, framed grammar, odd-length automaton, LibreOffice's, Gnumeric's recalculation)."""
+    src = tmp_path_factory.mktemp("framed")
+    keys = [(key, which) for key in FRAMED for which in FRAMED_WORDS]
+    models, grammars = {}, {}
+    for key in FRAMED:
+        (src / f"{key}.toml").write_text(framed_grammar(key))
+        (src / f"{key}-odd.toml").write_text(odd_length(key))
+        grammars[key] = load_grammar(src / f"{key}.toml"), load_grammar(src / f"{key}-odd.toml")
+        model = compile_grammar(grammars[key][0])
+        start, end, _, _ = FRAMED[key]
+        models[key] = replace(model, extra={**model.extra, "final_only": True, "start_marker": start,
+                                            "end_marker": end})
+    for key, which in keys:
+        path = src / f"{key}-{which}.xlsx"
+        write_workbook(models[key], path, "", steps=9, automaton=grammars[key][1])
+        wb = openpyxl.load_workbook(path)
+        wb["Run"]["B2"] = (" " if key == "spaced" else "").join(framed_word(key, which))  # typed without markers
+        wb.save(path)
+    books = [src / f"{key}-{which}.xlsx" for key, which in keys]
+    lo = recalculate(books, tmp_path_factory.mktemp("framed-lo"))
+    gn = recalculate_gnumeric(books, tmp_path_factory.mktemp("framed-gn"))
+    return {k: (models[k[0]], *grammars[k[0]], lo[j], gn[j]) for j, k in enumerate(keys)}
+
+
+@pytest.mark.parametrize("key", sorted(FRAMED))
+@pytest.mark.parametrize("which", sorted(FRAMED_WORDS))
+def test_a_framed_word_classifier_reads_the_markers_and_the_automaton_the_word(key, which, framed_books):
+    model, framed, automaton, *engines = framed_books[key, which]
+    start, end, _, _ = FRAMED[key]
+    word = framed_word(key, which)
+    read = [start, *word, end]
+    network = walk(framed, read)[-1][1]  # the compiled network computes its grammar; the runtime confirms it
+    heads = run(model, encode([tuple(read)], model.alphabet)).heads[-1, 0, model.heads.index("accept")]
+    assert bool(heads > 0) == network
+    inner = walk(automaton, word)
+    assert (network == inner[-1][1]) == (which == "agree")
+    n = len(read)
+    for book in engines:
+        assert error_cells(book) == [], book
+        sheet = openpyxl.load_workbook(book, data_only=True)["Run"]
+        assert column(sheet, 2, n)[1:] == read, book  # the marker rows are the network's first and last steps
+        assert sheet["F2"].value == n, book
+        # the automaton reads the word alone: '-' on the marker rows
+        assert column(sheet, STATE, n) == [inner[0][0], "-", *(s for s, _ in inner[1:]), "-"], book
+        assert column(sheet, ACCEPT, n) == [inner[0][1], "-", *(a for _, a in inner[1:]), "-"], book
+        assert column(sheet, AGREE, n) == ["-"] * n + [which == "agree"], book  # only the whole word is compared
+        assert sheet.cell(FIRST_STEP_ROW + n + 1, AGREE).value in (None, ""), book
+        say = lambda b: "accept" if b else "reject"  # noqa: E731
+        assert sheet["A6"].value == (
+            f"network and automaton agree on the whole word ({len(word)} symbols)" if which == "agree" else
+            f"they part at step {n} (symbol {end}): network says {say(network)}, automaton says "
+            f"{say(inner[-1][1])} (state {inner[-1][0]})"), book
+
+
+@settings(max_examples=15, deadline=None)
+@given(word=st.lists(st.sampled_from("ab"), max_size=8), ends=st.sampled_from(["both", "start", "end"]))
+def test_cached_columns_of_a_framed_word_classifier_are_the_automatons_run_on_the_word(word, ends, tmp_path_factory):
+    """As written: the marker rows (one or both) show '-', the others the automaton's run on the word alone, and
+    agree the network's accept after the framed word (the compiled grammar's) against the automaton's."""
+    folder = tmp_path_factory.mktemp("framed-cached")
+    (folder / "framed.toml").write_text(framed_grammar("spaced"))
+    (folder / "odd.toml").write_text(odd_length("spaced"))
+    framed, automaton = load_grammar(folder / "framed.toml"), load_grammar(folder / "odd.toml")
+    markers = {"start_marker": "<s>", "end_marker": "</s>"}
+    markers = {k: v for k, v in markers.items() if ends == "both" or k.startswith(ends)}
+    model = compile_grammar(framed)
+    model = replace(model, extra={**model.extra, "final_only": True, **markers})
+    write_workbook(model, folder / "b.xlsx", " ".join(word), steps=10, automaton=automaton)
+    sheet = openpyxl.load_workbook(folder / "b.xlsx", data_only=True)["Run"]
+    read = ["<s>"] * ("start_marker" in markers) + word + ["</s>"] * ("end_marker" in markers)
+    inner = walk(automaton, "".join(word))
+    states = [inner[0][0]] + ["-"] * ("start_marker" in markers) + [s for s, _ in inner[1:]] + \
+        ["-"] * ("end_marker" in markers)
+    assert column(sheet, 2, len(read))[1:] == read
+    assert column(sheet, STATE, len(read)) == states
+    network = walk(framed, read)[-1][1]
+    assert column(sheet, AGREE, len(read)) == ["-"] * len(read) + [network == inner[-1][1]]
+
+
+def test_verify_report_and_extract_sheet_take_a_framed_word_classifier(tmp_path):
+    """The commands that refused these models: the report's input is the inner counterexample, not framed."""
+    (tmp_path / "framed.toml").write_text(framed_grammar("spaced"))
+    (tmp_path / "odd.toml").write_text(odd_length("spaced"))
+    model = compile_grammar(load_grammar(tmp_path / "framed.toml"))
+    save_model(replace(model, extra={**model.extra, "final_only": True, "start_marker": "<s>", "end_marker": "</s>"}),
+               tmp_path / "m.npz")
+    assert main(["verify", str(tmp_path / "m.npz"), "--grammar", str(tmp_path / "odd.toml"), "--max-len", "3",
+                 "--report", str(tmp_path / "v.xlsx")]) == 1
+    sheet = openpyxl.load_workbook(tmp_path / "v.xlsx", data_only=True)["Run"]
+    assert sheet["B2"].value in (None, "")  # the empty word: an even number of a's, and not of odd length
+    assert sheet["A6"].value == "they part at step 2 (symbol </s>): network says accept, automaton says reject " \
+                                "(state e)"
+    assert main(["extract", str(tmp_path / "m.npz"), "-o", str(tmp_path / "x.toml"), "--sheet",
+                 str(tmp_path / "x.xlsx")]) == 0
+    extracted = load_grammar(tmp_path / "x.toml")
+    assert "<s>" not in extracted.alphabet and "</s>" not in extracted.alphabet
+    book = openpyxl.load_workbook(tmp_path / "x.xlsx", data_only=True)
+    assert book["Run"]["A6"].value.startswith("network and automaton agree on the whole word")
+    summary = {r[0]: r for r in book["Summary"].iter_rows(values_only=True) if r and r[0]}
+    assert summary["disagreements"][1] == "none among the words searched"  # the words were read framed
+    assert "(read as <s> WORD </s>)" in summary["agreement"][1]
+
+
+# (e) a machine beside a model without out: heads: a machine accepts nothing, so accept says nothing about it. With
+# state heads the states are compared; with neither out: nor state heads the workbook is refused in one line.
+def test_a_machine_beside_a_model_with_state_heads_compares_states():
+    """Reber's network beside a Moore machine of Reber's states whose V from s2 goes to s5 instead of s4."""
+    reber = load_grammar("reber")
+    moved = tuple((p, a, "s5" if (p, a) == ("s2", "V") else q) for p, a, q in reber.transitions)
+    machine = reber.with_changes(name="moved", accept=frozenset(), transitions=moved,
+                                 state_outputs=tuple((s, s.upper()) for s in reber.states))
+    word = "BPVVE"
+    network, automaton = [s for s, _ in walk(reber, word)], [s for s, _ in walk(machine, word)]
+    agree = [a == b for a, b in zip(network, automaton)]
+    k = agree.index(False)
+    assert k == 3 and all(agree[:k])
+    with tempfile.TemporaryDirectory() as folder:
+        write_workbook(compile_grammar(reber), Path(folder) / "b.xlsx", " ".join(word), steps=6, automaton=machine)
+        sheet = openpyxl.load_workbook(Path(folder) / "b.xlsx", data_only=True)["Run"]
+    assert column(sheet, STATE, len(word)) == automaton
+    assert column(sheet, AGREE, len(word)) == agree
+    assert sheet["A6"].value == f"they part at step {k} (symbol V): network says state s4, automaton says state s5"
+
+
+def test_a_machine_beside_a_model_without_out_or_state_heads_is_refused_in_one_line(tmp_path, capsys):
+    from fsm_lstm.model import model_from_arrays
+    from tests.test_cells import torch_model
+    model = model_from_arrays(torch_model("lstm", 1, seed=0)[1])  # heads: accept, next:a, next:b
+    save_model(model, tmp_path / "m.npz")
+    assert main(["sheet", str(tmp_path / "m.npz"), "--automaton", "coffee", "-o", str(tmp_path / "b.xlsx")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "Moore machine, which accepts nothing" in err and "give an acceptor" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "b.xlsx").exists()
