@@ -369,6 +369,9 @@ class _Prover:
         is_started[self.started] = True
         self.edge_units = np.flatnonzero(~is_started)
         self.cfg_units = [tuple(int(u) for u in unit_of_edge[list(c)] if u >= 0) for c in cfg.edges]
+        overflow = self._overflow_failure()
+        if overflow is not None:
+            return overflow
         self._build_entries()
         self._initial_step()
         box = self._hull(self.init_on, self.init_off)
@@ -393,6 +396,22 @@ class _Prover:
         h is widened by UNDERFLOW per product besides (``tiny``)."""
         nu = n * self.u
         return nu / (1 - nu)
+
+    def _overflow_failure(self) -> Certificate | None:
+        """gamma_n holds only while no partial sum overflows: refuse weights whose dot products (with |h| <= 1,
+        as h = o tanh(c) always is) could pass half the largest finite number of the precision."""
+        limit = float(np.finfo(np.float32 if self.precision == "float32" else np.float64).max) / 2
+        gates = self.RA + np.abs(self.Wih).max(axis=1, initial=0.0) + self.bias_abs
+        h_rows, _, h_vals = nonzeros(self.model.head_weight)
+        heads = (np.bincount(h_rows, weights=np.abs(self._as_run(h_vals)), minlength=len(self.model.heads))
+                 + np.abs(self._as_run(self.model.head_bias)))
+        for what, sums in (("gate row", gates), ("head", heads)):
+            if sums.size and float(sums.max()) > limit:
+                k = int(np.argmax(sums))
+                name = self.model.heads[k] if what == "head" else str(k)
+                return self.fail(f"{what} {name} has weights so large (sum of |weights| {float(sums[k]):.3g}) that a "
+                                 f"{self.precision} sum may overflow, where no rounding bound holds; scale them down")
+        return None
 
     def _as_run(self, a: np.ndarray) -> np.ndarray:
         """The weights as the runtime multiplies them: cast to the precision (a float64 file is rounded to
