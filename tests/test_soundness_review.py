@@ -40,8 +40,9 @@ SUBNORMAL = np.float32(2.0 ** -149)  # the smallest positive float32
 class Oracle:
     """Head truths after every prefix, computed from the grammar's edges (no numpy, no fsm_lstm semantics)."""
 
-    def __init__(self, g: Grammar) -> None:
+    def __init__(self, g: Grammar, unknown_start: bool = False) -> None:
         self.g = g
+        self.initial = frozenset(g.states) if unknown_start else frozenset({g.start})
         self.live = live_states(g)
         self.succ: dict[tuple[str, str], set[str]] = {}
         for p, a, q in g.transitions:
@@ -62,7 +63,7 @@ class Oracle:
 
     def table(self, word: tuple[str, ...], heads: tuple[str, ...]) -> np.ndarray:
         """(len(word) + 1, M) bool: every head's truth after every prefix of ``word``."""
-        states = frozenset({self.g.start})
+        states = self.initial
         rows = [[self.truth(states, h) for h in heads]]
         for a in word:
             states = self.step(states, a)
@@ -102,7 +103,8 @@ def exhaustive(alphabet: tuple[str, ...], budget: int = 1500) -> list[tuple[str,
 
 def wrong_prefixes(model: Model, g: Grammar, words: list[tuple[str, ...]], dtype: type = np.float32) -> list[str]:
     """Where the network's decoded heads differ from the grammar's semantics (empty: none)."""
-    oracle, index = Oracle(g), {a: k for k, a in enumerate(model.alphabet)}
+    oracle = Oracle(g, bool(model.extra.get("unknown_start", False)))
+    index = {a: k for k, a in enumerate(model.alphabet)}
     wrong = []
     by_length: dict[int, list[tuple[str, ...]]] = {}
     for w in words:
@@ -343,14 +345,16 @@ GAINS = st.builds(Gains, saturation=st.sampled_from([2.0, 5.0, 20.0, 60.0, 120.0
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(grammars(max_states=12, max_symbols=4), GAINS, st.integers(0, 2**16))
-@example(ONES, Gains(saturation=120.0, gate=110.0), 0)  # every off-unit in the sigmoid's far tail
-def test_every_certificate_of_a_random_grammar_with_adversarial_gains_holds_on_the_network(g, gains, seed):
-    """Random DFAs and NFAs compiled with gains from far too weak to far too strong: whenever the certificate
-    says proven, the network is right on every short string and on long pumped walks, in float32 and float64,
-    and every unit's h lies in the on or off box the certificate reports."""
+@given(grammars(max_states=12, max_symbols=4), GAINS, st.booleans(), st.booleans(), st.integers(0, 2**16))
+@example(ONES, Gains(saturation=120.0, gate=110.0), False, True, 0)  # every off-unit in the sigmoid's far tail
+def test_every_certificate_of_a_random_grammar_with_adversarial_gains_holds_on_the_network(g, gains, unknown_start,
+                                                                                          minimal, seed):
+    """Random DFAs and NFAs (compiled as given, or minimised; from the start state or from any state) with gains
+    from far too weak to far too strong: whenever the certificate says proven, the network is right on every
+    short string and on long pumped walks, in float32 and float64, and every unit's h lies in the on or off box
+    the certificate reports."""
     try:
-        model = compile_grammar(g, gains=gains)
+        model = compile_grammar(g, unknown_start=unknown_start, gains=gains, minimal=minimal)
     except Exception as exc:  # an empty language and the like are refused in one line, which is fine
         assert type(exc).__name__ in ("UserError", "GrammarError", "ModelError"), exc
         return
