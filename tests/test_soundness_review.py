@@ -228,9 +228,11 @@ def test_sigmoid_tails_an_off_unit_at_z_below_minus_37_is_not_zero():
     inside = ((h >= cert.on_box[2]) & (h <= cert.on_box[3])) | ((h >= cert.off_box[2]) & (h <= cert.off_box[3]))
     assert inside.all(), (h, cert.off_box)
     edge, started = model.units.index("edge q0 -1-> q0"), model.units.index("started")
-    tampered = with_head_row(model, "accept", {edge: 1e23, started: -2 / math.tanh(1)}, 2.0)
+    # accept: 2 at the empty prefix, 1e23 h_edge - 2 after it; the off-unit's 1.9e-22 makes '1101' accepted
+    tampered = with_head_row(model, "accept", {edge: 1e23, started: -4 / math.tanh(1)}, 2.0)
     assert wrong_prefixes(tampered, stored_grammar(model), [("1", "1", "0", "1")])  # the network is wrong
-    assert not certify(tampered).proven
+    cert = certify(tampered)
+    assert not cert.proven and cert.failure.head == "accept", cert.summary()
 
 
 def test_float64_weights_are_proven_as_the_float32_runtime_rounds_them():
