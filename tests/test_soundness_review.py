@@ -450,3 +450,17 @@ def test_the_bundled_machines_out_heads_hold_where_proven(name, gate):
         assert_sound(model, stored_grammar(model), length=500)
     else:
         assert gate == 6.0  # the derived and the huge gains must be proven
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from(["tomita3", "tomita5", "parity", "reber"]), st.integers(0, 2**16), st.booleans())
+def test_swapped_unit_or_head_labels_are_proven_only_where_the_network_follows_them(name, seed, heads):
+    """Two unit labels (or two head labels) of a compiled model swapped, as a tampered meta would: a certificate
+    may say proven only where the network really follows what the labels now say."""
+    model = compile_grammar(load_grammar(name))
+    labels = list(model.heads if heads else model.units)
+    i, j = np.random.default_rng(seed).choice(len(labels), size=2, replace=False)
+    labels[i], labels[j] = labels[j], labels[i]
+    tampered = dataclasses.replace(model, **{"heads" if heads else "units": tuple(labels)})
+    if certify(tampered).proven:
+        assert_sound(tampered, stored_grammar(model), seed, length=400)
