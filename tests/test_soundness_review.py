@@ -424,10 +424,10 @@ def test_every_region_proof_of_a_perturbed_network_holds_on_the_network(name, sc
 
 
 def test_a_random_dfa_past_a_thousand_edges_is_proven_and_holds_on_long_walks():
-    """400 states, 4 symbols, about 1,400 edges (past the 1,000 where the gain's log term starts): the certificate
-    holds on every string up to length 4 and on walks of 1,500 symbols."""
+    """300 states, 4 symbols, about 1,080 edges (past the 1,000 where the gain's log term starts): the certificate
+    holds on every string up to length 4, on a walk of 1,500 symbols and on a random string as long."""
     rng = np.random.default_rng(7)
-    n, alphabet = 400, ("a", "b", "c", "d")
+    n, alphabet = 300, ("a", "b", "c", "d")
     names = tuple(f"s{k}" for k in range(n))
     edges = tuple((names[p], a, names[int(rng.integers(n))]) for p in range(n) for a in alphabet
                   if rng.random() < 0.9)
@@ -436,7 +436,7 @@ def test_a_random_dfa_past_a_thousand_edges_is_proven_and_holds_on_long_walks():
     model = compile_grammar(g)
     assert len(stored_grammar(model).transitions) > 1000
     assert certify(model).proven
-    assert not wrong_prefixes(model, stored_grammar(model), exhaustive(alphabet, 256) + walks(g, 2, 1500, 1))
+    assert not wrong_prefixes(model, stored_grammar(model), exhaustive(alphabet, 256) + walks(g, 1, 1500, 1))
 
 
 @pytest.mark.parametrize("name", ["coffee", "mqtt"])
