@@ -89,7 +89,10 @@ class Certificate:
 
 # ----- interval helpers ---------------------------------------------------------------------
 def _sig(z: np.ndarray) -> np.ndarray:
-    return 0.5 + 0.5 * np.tanh(0.5 * z)
+    """sigmoid in float64 to a few units of float64 round-off *relative to its value*, also where it is tiny
+    (0.5 + 0.5 tanh(z / 2) loses all relative accuracy below z = -20 and gives 0 below z = -37)."""
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-z))
 
 
 def _mul(alo: np.ndarray, ahi: np.ndarray, blo: np.ndarray, bhi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -344,18 +347,20 @@ class _Prover:
                              "determinise the grammar first (the proof for a DFA is linear in its edges)")
         self.cfg = cfg
         self.H, self.K = H, K
-        self.Wih = dense(layer.weight_ih).astype(np.float64)
-        self.b = layer.bias_ih.astype(np.float64) + layer.bias_hh.astype(np.float64)
-        self.bias_abs = np.abs(layer.bias_ih.astype(np.float64)) + np.abs(layer.bias_hh.astype(np.float64))
+        self.Wih = self._as_run(dense(layer.weight_ih))
+        b_ih, b_hh = self._as_run(layer.bias_ih), self._as_run(layer.bias_hh)
+        self.b = b_ih + b_hh
+        self.bias_abs = np.abs(b_ih) + np.abs(b_hh)
         # everything comes from the non-zero entries of weight_hh (one pass over a dense matrix, none over a
         # sparse one); the stored values are widened to float64 exactly
         self.nz_rows, self.nz_cols, values = nonzeros(layer.weight_hh)
-        values = values.astype(np.float64)
+        values = self._as_run(values)
         self.nz_values = values
         rows = 4 * H
         self.R = np.bincount(self.nz_rows, weights=values, minlength=rows)
         self.RA = np.bincount(self.nz_rows, weights=np.abs(values), minlength=rows)
         self.gamma = self._gamma(np.bincount(self.nz_rows, minlength=rows) + 3)
+        self.tiny = np.bincount(self.nz_rows, minlength=rows) * UNDERFLOW  # products that underflow (see _gamma)
         self.started = np.array(started_units, dtype=np.int64)
         at_started = _member(self.nz_cols, self.started)
         self.W_st = np.bincount(self.nz_rows[at_started], weights=values[at_started], minlength=rows)
@@ -364,6 +369,9 @@ class _Prover:
         is_started[self.started] = True
         self.edge_units = np.flatnonzero(~is_started)
         self.cfg_units = [tuple(int(u) for u in unit_of_edge[list(c)] if u >= 0) for c in cfg.edges]
+        overflow = self._overflow_failure()
+        if overflow is not None:
+            return overflow
         self._build_entries()
         self._initial_step()
         box = self._hull(self.init_on, self.init_off)
@@ -383,8 +391,32 @@ class _Prover:
 
     # --- setup ---
     def _gamma(self, n: np.ndarray) -> np.ndarray:
+        """gamma_n, the relative error bound of a dot product of n terms. It does not hold for a product that
+        underflows (a subnormal result keeps only an absolute accuracy of 2^-150): every dot product with
+        h is widened by UNDERFLOW per product besides (``tiny``)."""
         nu = n * self.u
         return nu / (1 - nu)
+
+    def _overflow_failure(self) -> Certificate | None:
+        """gamma_n holds only while no partial sum overflows: refuse weights whose dot products (with |h| <= 1,
+        as h = o tanh(c) always is) could pass half the largest finite number of the precision."""
+        limit = float(np.finfo(np.float32 if self.precision == "float32" else np.float64).max) / 2
+        gates = self.RA + np.abs(self.Wih).max(axis=1, initial=0.0) + self.bias_abs
+        h_rows, _, h_vals = nonzeros(self.model.head_weight)
+        heads = (np.bincount(h_rows, weights=np.abs(self._as_run(h_vals)), minlength=len(self.model.heads))
+                 + np.abs(self._as_run(self.model.head_bias)))
+        for what, sums in (("gate row", gates), ("head", heads)):
+            if sums.size and float(sums.max()) > limit:
+                k = int(np.argmax(sums))
+                name = self.model.heads[k] if what == "head" else str(k)
+                return self.fail(f"{what} {name} has weights so large (sum of |weights| {float(sums[k]):.3g}) that a "
+                                 f"{self.precision} sum may overflow, where no rounding bound holds; scale them down")
+        return None
+
+    def _as_run(self, a: np.ndarray) -> np.ndarray:
+        """The weights as the runtime multiplies them: cast to the precision (a float64 file is rounded to
+        float32), then widened exactly to float64."""
+        return np.asarray(a).astype(np.float32 if self.precision == "float32" else np.float64).astype(np.float64)
 
     def _build_entries(self) -> None:
         """Per (configuration, symbol): the units whose values differ from the dead-configuration baseline
@@ -496,7 +528,7 @@ class _Prover:
         base_mid = self.Wih.T + self.b + mid(off) * self.R + d_mid * self.W_st
         base_rad = rad(off) * self.RA + d_rad * self.A_st
         base_mag = mag(off) * self.RA + d_mag * self.A_st
-        base_slack = self.gamma * (base_mag + np.abs(self.Wih.T) + self.bias_abs)
+        base_slack = self.gamma * (base_mag + np.abs(self.Wih.T) + self.bias_abs) + self.tiny
         eps = 8 * self.u
         # special entries, in chunks (bounded memory on large grammars)
         image_on = image_off = None
@@ -509,7 +541,8 @@ class _Prover:
             e_mid = base_mid[e_sym[:, None], e_rows] + d_mid * self.e_col[part]
             e_mag = base_mag[e_rows] + d_mag * self.e_abs[part]
             e_rad = (base_rad[e_rows] + d_rad * self.e_abs[part]
-                     + self.gamma[e_rows] * (e_mag + abs_wih_t[e_sym[:, None], e_rows] + self.bias_abs[e_rows]))
+                     + self.gamma[e_rows] * (e_mag + abs_wih_t[e_sym[:, None], e_rows] + self.bias_abs[e_rows])
+                     + self.tiny[e_rows])
             del e_mag
             c_prev_lo = np.where(prev_on, on[0], off[0])
             c_prev_hi = np.where(prev_on, on[1], off[1])
@@ -600,9 +633,10 @@ class _Prover:
         m = self.model
         M, H = len(m.heads), self.H
         h_rows, h_cols, h_vals = nonzeros(m.head_weight)
-        h_vals = h_vals.astype(np.float64)
-        bh = m.head_bias.astype(np.float64)
+        h_vals = self._as_run(h_vals)
+        bh = self._as_run(m.head_bias)
         gamma = self._gamma(np.bincount(h_rows, minlength=M) + 1)
+        tiny = np.bincount(h_rows, minlength=M) * UNDERFLOW
         mid, rad = (on[2] + on[3]) / 2, (on[3] - on[2]) / 2
         omid, orad = (off[2] + off[3]) / 2, (off[3] - off[2]) / 2
         mag, omag = max(abs(on[2]), abs(on[3])), max(abs(off[2]), abs(off[3]))
@@ -618,7 +652,7 @@ class _Prover:
         def bounds(heads: np.ndarray, col_w: np.ndarray, col_a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             lmid = base_mid[heads] + (mid - omid) * col_w
             lrad = (base_rad[heads] + (rad - orad) * col_a
-                    + gamma[heads] * (base_mag[heads] + (mag - omag) * col_a + np.abs(bh[heads])))
+                    + gamma[heads] * (base_mag[heads] + (mag - omag) * col_a + np.abs(bh[heads])) + tiny[heads])
             return lmid - lrad, lmid + lrad
 
         # configuration k's units: C (n_cfg x H); P = C @ Wh.T holds the sums over them, per head

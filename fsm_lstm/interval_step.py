@@ -43,13 +43,19 @@ class _Affine:
         self.b = bias.astype(dtype).astype(np.float64)
         n = weight.shape[1] + extra_terms
         self.gamma = 1.01 * n * u / (1 - n * u)
+        # gamma_n is relative and fails for products that underflow: each keeps only an absolute accuracy of
+        # half the smallest subnormal
+        self.tiny = n * float(np.finfo(dtype).smallest_subnormal)
+        self.limit = float(np.finfo(dtype).max) / 2  # past it a partial sum may overflow: no bound holds
 
     def __call__(self, lo: np.ndarray, hi: np.ndarray, others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(mid, radius) of W x + b + others for x in [lo, hi]; ``others`` bounds |terms added in the same sum|."""
         mid, rad = (lo + hi) / 2, (hi - lo) / 2
         mag = np.maximum(np.abs(lo), np.abs(hi))
         zmid = mid @ self.w_t + self.b
-        zrad = rad @ self.w_abs_t + self.gamma * (mag @ self.w_abs_t + np.abs(self.b) + others)
+        total = mag @ self.w_abs_t + np.abs(self.b) + others
+        zrad = rad @ self.w_abs_t + self.gamma * total + self.tiny
+        zrad = np.where(total > self.limit, np.inf, zrad)
         return zmid, zrad
 
 

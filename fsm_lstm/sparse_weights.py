@@ -31,8 +31,12 @@ def is_sparse(a: Any) -> bool:
 
 
 def as_csr(a: Any) -> sp.csr_array:
-    """A CSR array with sorted indices (dense input converted)."""
+    """A CSR array with sorted indices and no duplicate entries (dense input converted; duplicates summed in
+    the matrix's dtype, so that products and the proofs' entry look-ups read the same matrix)."""
     out = sp.csr_array(a)
+    if not out.has_canonical_format:
+        out = out.copy()
+        out.sum_duplicates()
     out.sort_indices()
     return out
 
