@@ -248,8 +248,8 @@ def _run(model: Model, strings: np.ndarray, dtype: type, record: bool) -> Trace:
         w_t = np.ascontiguousarray(weight.astype(dtype).T)
         heads = np.empty((steps, batch, len(bias)), dtype=dtype)
         block = max(1, HEAD_BLOCK // max(1, batch))
-        for t in range(0, steps, block):
-            np.matmul(values[t:t + block], w_t, out=heads[t:t + block])
+        for t in range(0, steps, block):  # as one 2-D product: numpy sends a 3-D matmul to BLAS slice by slice
+            np.matmul(values[t:t + block].reshape(-1, width), w_t, out=heads[t:t + block].reshape(-1, len(bias)))
             heads[t:t + block] += bias
     if not record:
         return Trace(heads=heads)
