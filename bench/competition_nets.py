@@ -54,6 +54,7 @@ class NetSpec:
     samples: int = 20_000
     lengths: tuple[int, int] = (0, 20)
     learning_rate: float = 0.003
+    lr_decay: float = 1.0  # the learning rate is multiplied by this after every epoch
     undertrained: bool = False
     seed: int = 0
 
@@ -66,12 +67,15 @@ class NetSpec:
         """The training configuration."""
         return TrainConfig(task="accept", cell=self.cell, hidden=self.hidden, layers=self.layers, epochs=self.epochs,
                            samples=self.samples, lengths=self.lengths, seed=self.seed,
-                           learning_rate=self.learning_rate, heldout=2000, final_only=True, start_marker=START,
-                           end_marker=END)
+                           learning_rate=self.learning_rate, lr_decay=self.lr_decay, heldout=2000, final_only=True,
+                           start_marker=START, end_marker=END)
 
     def record(self) -> dict[str, object]:
-        """The spec as JSON."""
-        return {**dataclasses.asdict(self), "lengths": list(self.lengths)}
+        """The spec as JSON (``lr_decay`` only when it decays, so that older sidecars still match)."""
+        record = {**dataclasses.asdict(self), "lengths": list(self.lengths)}
+        if self.lr_decay == 1.0:
+            del record["lr_decay"]
+        return record
 
 
 # The benchmark set: every cell, 64-512 units, 1-2 layers, 20-200 states over 20-30 symbols. Most languages
