@@ -54,6 +54,7 @@ class NetSpec:
     samples: int = 20_000
     lengths: tuple[int, int] = (0, 20)
     learning_rate: float = 0.003
+    lr_decay: float = 1.0  # the learning rate is multiplied by this after every epoch
     undertrained: bool = False
     seed: int = 0
 
@@ -66,18 +67,22 @@ class NetSpec:
         """The training configuration."""
         return TrainConfig(task="accept", cell=self.cell, hidden=self.hidden, layers=self.layers, epochs=self.epochs,
                            samples=self.samples, lengths=self.lengths, seed=self.seed,
-                           learning_rate=self.learning_rate, heldout=2000, final_only=True, start_marker=START,
-                           end_marker=END)
+                           learning_rate=self.learning_rate, lr_decay=self.lr_decay, heldout=2000, final_only=True,
+                           start_marker=START, end_marker=END)
 
     def record(self) -> dict[str, object]:
-        """The spec as JSON."""
-        return {**dataclasses.asdict(self), "lengths": list(self.lengths)}
+        """The spec as JSON (``lr_decay`` only when it decays, so that older sidecars still match)."""
+        record = {**dataclasses.asdict(self), "lengths": list(self.lengths)}
+        if self.lr_decay == 1.0:
+            del record["lr_decay"]
+        return record
 
 
 # The benchmark set: every cell, 64-512 units, 1-2 layers, 20-200 states over 20-30 symbols. Most languages
 # are sparse (3 moving symbols per state), which networks learn well; two have uniform random edges, which
 # they learn poorly (as many competition networks are imperfect); three networks are deliberately
-# under-trained (one epoch).
+# under-trained (one epoch). The last is the closest to exact: a 6-state sparse language, 25 epochs with a
+# decaying learning rate (99.9 % of its training held-out words right; 0.15 % error on the benchmark's).
 NETS: tuple[NetSpec, ...] = (
     NetSpec("gru64_q20_s20", "gru", 64, 1, 20, 20, epochs=15, learning_rate=0.005),
     NetSpec("lstm64_q20_s20", "lstm", 64, 1, 20, 20, epochs=15, learning_rate=0.005),
@@ -91,6 +96,7 @@ NETS: tuple[NetSpec, ...] = (
     NetSpec("lstm128x2_q50_s22_under", "lstm", 128, 2, 50, 22, epochs=1, undertrained=True),
     NetSpec("gru256_q150_s26_under", "gru", 256, 1, 150, 26, epochs=1, learning_rate=0.002, undertrained=True),
     NetSpec("rnn512_q200_s30_under", "rnn", 512, 1, 200, 30, epochs=1, learning_rate=0.001, undertrained=True),
+    NetSpec("gru64_q6_s20", "gru", 64, 1, 6, 20, epochs=25, learning_rate=0.005, lr_decay=0.9),
 )
 
 # CI-sized: one network per cell, 64 units, a sparse 20-state language over 20 symbols, seconds each.

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's fsm_lstm
 from competition_nets import (NETS, SMALL, NETS_DIR, Net, competition_nets, grammar_verdicts,  # noqa: E402
                               held_out_words, network_verdicts)
 

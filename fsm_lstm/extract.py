@@ -6,9 +6,9 @@ Two methods, both producing a Moore machine whose outputs are the decoded ``acce
 
 - ``lstar`` (default): L* with the batched network as teacher and sampled words as equivalence oracle
   (``lstar.py``); scales to large alphabets and hidden sizes and to networks that are not exactly finite-state;
-- ``cluster``: explore the reachable hidden states breadth first, one representative per cell of a
-  quantisation, and minimise; exact and fast on compiled and small, well-separated networks, bounded by
-  ``max_states`` cells.
+- ``cluster``: explore the reachable hidden states breadth first, each new state joining the nearest
+  representative within a radius (else one representative per cell of a quantisation), and minimise; exact and
+  fast on compiled and small, well-separated networks, bounded by ``max_states``.
 
 Every extraction reports its fidelity: the share of held-out words (a part of ``words`` kept aside, or fresh
 uniform words) on which the automaton and the network give the same outputs after the whole word.
@@ -36,8 +36,8 @@ from .threads import blas_threads
 from .sampling import Sample, guided_words, observe, random_words, variations
 
 __all__ = [
-    "Extraction", "METHODS", "Progress", "QUANTISERS", "SMALL_NETWORK", "Word", "agreement", "explore", "extract",
-    "extract_by_clustering", "output_columns", "to_grammar"
+    "CELLS_PER_STATE", "Extraction", "METHODS", "NEAREST_RADIUS", "Progress", "QUANTISERS", "SMALL_NETWORK", "Word",
+    "agreement", "explore", "explore_nearest", "extract", "extract_by_clustering", "output_columns", "to_grammar"
 ]
 
 Word = tuple[int, ...]
@@ -99,6 +99,61 @@ def _grid_key(radius: float) -> Callable[[np.ndarray], np.ndarray]:
 
 
 QUANTISERS = [("levels", 3), ("levels", 2), ("levels", 4), ("levels", 6), ("grid", 0.1), ("grid", 0.02)]
+NEAREST_RADIUS = 0.25  # Euclidean: a compiled network's states drift far less, and distinct ones lie ~1 apart
+CELLS_PER_STATE = 4  # a compiled network has a state per edge into a DFA state: more cells than states
+
+
+def _leaders(points: np.ndarray, reps: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """Leader clustering: each point joins the nearest representative within ``radius`` (Euclidean), or
+    becomes a new one; (cluster index per point, the new representatives)."""
+    def squared(a: np.ndarray) -> np.ndarray:
+        return np.einsum("ij,ij->i", a, a)
+
+    out = np.full(len(points), -1, dtype=np.int64)
+    if len(reps):
+        d2 = squared(points)[:, None] + squared(reps)[None, :] - 2 * points @ reps.T
+        near = d2.argmin(axis=1)
+        close = d2[np.arange(len(points)), near] <= radius ** 2
+        out[close] = near[close]
+    fresh: list[int] = []
+    for i in np.flatnonzero(out < 0):
+        if out[i] >= 0:
+            continue
+        members = np.flatnonzero(out < 0)
+        members = members[members >= i]
+        d2 = squared(points[members] - points[i])
+        out[members[d2 <= radius ** 2]] = len(reps) + len(fresh)
+        fresh.append(int(i))
+    return out, points[fresh]
+
+
+def explore_nearest(net: Network, columns: np.ndarray, radius: float, labels: tuple[str, ...], max_cells: int,
+                    deadline: float) -> Machine | None:
+    """Breadth-first exploration of the hidden states, each new state joining the nearest representative
+    within ``radius`` (leader clustering, so slow drift never splits a state), one batched step per level;
+    None if more than ``max_cells`` clusters appear or the deadline passes."""
+    K = len(net.inner)
+    reps = net.initial(1)
+    outputs = [net.logits(reps)[0, columns] > 0]
+    rows: dict[int, np.ndarray] = {}
+    frontier = np.array([0])
+    while len(frontier):
+        if time.perf_counter() > deadline:
+            return None
+        stepped = net.step(np.repeat(reps[frontier], K, axis=0), np.tile(np.arange(K), len(frontier)))
+        net.calls += len(stepped)
+        target, fresh = _leaders(stepped, reps, radius)
+        if len(reps) + len(fresh) > max_cells:
+            return None
+        first = {int(t): j for j, t in reversed(list(enumerate(target)))}
+        values = net.logits(stepped[[first[len(reps) + k] for k in range(len(fresh))]])[:, columns] > 0
+        outputs.extend(values)
+        for j, source in enumerate(frontier.tolist()):
+            rows[source] = target[j * K:(j + 1) * K]
+        frontier = np.arange(len(reps), len(reps) + len(fresh))
+        reps = np.concatenate([reps, fresh])
+    table = np.stack([rows[k] for k in range(len(reps))]).astype(np.int64)
+    return minimise_moore(Machine(np.array(outputs).reshape(len(reps), -1), table, labels, net.inner))
 
 
 def explore(net: Network, columns: np.ndarray, key: Callable[[np.ndarray], np.ndarray], labels: tuple[str, ...],
@@ -149,6 +204,11 @@ def extract_by_clustering(net: Network, columns: np.ndarray, labels: tuple[str, 
     """Explore under several quantisations and keep the machine that agrees best with the network on the
     sample (fewest states among equals); stop at the first perfect one."""
     best: tuple[float, Machine] | None = None
+    machine = explore_nearest(net, columns, NEAREST_RADIUS, labels, CELLS_PER_STATE * max_states, deadline)
+    if machine is not None and machine.size <= max_states:
+        best = (agreement(machine, sample), machine)
+        if best[0] == 1.0:
+            return machine, None
     for kind, size in QUANTISERS:
         key = _level_key(net, int(size)) if kind == "levels" else _grid_key(size)
         machine = explore(net, columns, key, labels, max_states)
@@ -259,7 +319,9 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
     if method == "lstar":
         small = sum(layer.weight_hh.size for layer in model.layers) <= SMALL_NETWORK
         reference = _hidden_state_machine(net, columns, labels, base, max_states) if small else None
-        learned = learn(net, columns, labels, base, rng, max_states, deadline, progress=progress, reference=reference)
+        validation = observe(net, columns, random_words(rng, K, samples, length) + variations(rng, guide, K))
+        learned = learn(net, columns, labels, base, rng, max_states, deadline, progress=progress, reference=reference,
+                        validation=validation)
         machine, stopped = learned.machine, learned.stopped
     else:
         machine, stopped = extract_by_clustering(net, columns, labels, base, max_states, deadline)

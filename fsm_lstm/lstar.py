@@ -3,14 +3,21 @@
 - Membership queries: an observation table whose rows (access words and their one-symbol extensions) keep
   their hidden states, so a query costs only the steps of its suffix; all rows x suffixes of a fill run as one
   batched walk down the trie of the suffixes.
+- Closing only where the samples go: an extension row whose signature no access row has is a *loose* edge of
+  the hypothesis, sent to the access row that differs in the fewest cells. It becomes a state of its own only
+  when at least ``MIN_TRAFFIC`` sampled prefixes cross it (the busiest first), or when a counterexample's
+  breakpoint falls on it. On a network that is not exactly finite-state, closing every new signature spends
+  the state budget on rows no typical word reaches (measured: 5.9 % error at the 500-row cap within a second
+  on rnn64_q20_s20, against about 4 % this way).
 - Equivalence queries: the hypothesis is compared with the network on sampled words (uniform words, the
   user's typical words and their near neighbours, and words that reach every hypothesis state), all prefixes
   included. The shortest disagreement is the counterexample.
 - Counterexamples are processed as Rivest and Schapire do: a binary search finds one new distinguishing
-  suffix, so the table grows by one column per counterexample.
-- Limits: ``max_states`` and a deadline. When one is reached, the hypothesis returned is the smallest one
-  whose agreement with the network on the samples is within ``OCCAM`` of the best seen: on a network that is not
-  exactly finite-state, L* keeps adding states for rare irregularities that do not generalise.
+  suffix, so the table grows by one column per counterexample; when that suffix is a column already, the
+  breakpoint is a loose edge, which is promoted instead.
+- Limits: ``max_states`` and a deadline. When one is reached (or only loose edges too quiet to promote are
+  left), the hypothesis returned is the smallest one whose agreement with the network on a separate
+  validation sample is within ``OCCAM`` of the best seen.
 """
 
 from __future__ import annotations
@@ -25,11 +32,12 @@ from .machine import Machine, machine_difference, minimise_moore
 from .queries import Network
 from .sampling import Sample, observe, random_words
 
-__all__ = ["Learned", "OCCAM", "Progress", "Word", "learn"]
+__all__ = ["Learned", "MIN_TRAFFIC", "OCCAM", "Progress", "Word", "learn"]
 
 Word = tuple[int, ...]
 Progress = Callable[[str], None]
-OCCAM = 0.005  # agreement (share of sampled words) worth no extra states
+OCCAM = 0.005  # agreement (share of validation words) worth no extra states
+MIN_TRAFFIC = 3  # sampled prefixes that must cross a loose edge before it becomes a state
 
 
 @dataclass(frozen=True)
@@ -57,8 +65,16 @@ class _Table:
         self.suffixes: list[Word] = [()]
         self.access: list[int] = []  # rows of the access words, each with a distinct signature
 
-    def signature(self, row: int) -> bytes:
-        return self.cells[row].tobytes()
+    def signatures(self) -> np.ndarray:
+        """(rows,) one integer per distinct row of cells."""
+        packed = np.packbits(self.cells.reshape(len(self.cells), -1), axis=1).astype(np.uint64)
+        weights = np.random.default_rng(len(self.suffixes)).integers(1, 2**63, size=packed.shape[1], dtype=np.uint64)
+        hashed = (packed * weights).sum(axis=1)  # wraps modulo 2**64: equal rows, equal sums; distinct, almost never
+        _, first, ids = np.unique(hashed, return_index=True, return_inverse=True)
+        ids = ids.reshape(-1)
+        if not np.array_equal(packed, packed[first[ids]]):  # a collision: sort the rows themselves
+            ids = np.unique(packed, axis=0, return_inverse=True)[1].reshape(-1)
+        return ids
 
     def add_rows(self, words: Sequence[Word]) -> None:
         """Add rows whose one-shorter parents are rows already (the empty word needs none)."""
@@ -120,46 +136,38 @@ class _Table:
                         out[lo:hi, ends[node]] = values[k * (hi - lo):(k + 1) * (hi - lo), None, :]
         return out
 
-    def close(self, symbols: int, max_states: int) -> bool:
-        """Promote extension rows with new signatures until the table is closed; False if that would pass
-        ``max_states`` access words."""
+    def start(self, symbols: int) -> None:
+        """The empty word as the first access row, with its one-symbol extensions."""
         if not self.access:
             self.add_rows([()])
             self.access = [self.index[()]]
             self.add_rows([(a,) for a in range(symbols)])
-        while True:
-            known = {self.signature(r) for r in self.access}
-            fresh: dict[bytes, Word] = {}
-            for r in self.access:
-                for a in range(symbols):
-                    w = self.words[r] + (a,)
-                    sig = self.signature(self.index[w])
-                    if sig not in known and sig not in fresh:
-                        fresh[sig] = w
-            if not fresh:
-                return True
-            room = max_states - len(self.access)
-            promoted = sorted(fresh.values(), key=lambda w: (len(w), w))[:max(room, 0)]
-            self.access += [self.index[w] for w in promoted]
-            self.add_rows([w + (a,) for w in promoted for a in range(symbols)])
-            if len(fresh) > room:
-                return False
 
-    def hypothesis(self, symbols: int, labels: tuple[str, ...], alphabet: tuple[str, ...]) -> Machine:
-        """The machine of the access rows; an extension whose signature has no access row (a table stopped at
-        ``max_states``) goes to the access row that differs in the fewest cells."""
-        sigs = {self.signature(r): k for k, r in enumerate(self.access)}
-        flat = self.cells[self.access].reshape(len(self.access), -1)
-        delta = np.zeros((len(self.access), symbols), dtype=np.int64)
-        for k, r in enumerate(self.access):
-            for a in range(symbols):
-                row = self.index[self.words[r] + (a,)]
-                target = sigs.get(self.signature(row))
-                if target is None:
-                    target = int(np.argmin((flat != self.cells[row].reshape(-1)).sum(axis=1)))
-                delta[k, a] = target
-        outputs = self.cells[self.access, 0, :]
-        return Machine(outputs, delta, labels, alphabet)
+    def promote(self, words: Sequence[Word], symbols: int) -> None:
+        """Make extension rows access rows (states), with their own extensions."""
+        self.access += [self.index[w] for w in words]
+        self.add_rows([w + (a,) for w in words for a in range(symbols)])
+
+    def hypothesis(self, symbols: int, labels: tuple[str, ...], alphabet: tuple[str, ...]
+                   ) -> tuple[Machine, dict[tuple[int, int], int], np.ndarray]:
+        """The machine of the access rows; its loose edges, (state, symbol) -> extension row, for every extension
+        whose signature no access row has (such an edge goes to the access row that differs in the fewest
+        cells); and every row's signature."""
+        sig = self.signatures()
+        access = np.array(self.access)
+        owner = np.full(int(sig.max()) + 1, -1, dtype=np.int64)
+        owner[sig[access][::-1]] = np.arange(len(access))[::-1]
+        rows = np.array([[self.index[self.words[r] + (a,)] for a in range(symbols)] for r in self.access])
+        delta = owner[sig[rows]]
+        k_loose, a_loose = np.nonzero(delta < 0)
+        loose = {(int(k), int(a)): int(rows[k, a]) for k, a in zip(k_loose, a_loose)}
+        if loose:
+            def signs(rows: np.ndarray) -> np.ndarray:
+                return self.cells[rows].reshape(len(rows), -1).astype(np.float32) * 2 - 1
+
+            near = signs(rows[k_loose, a_loose]) @ signs(access).T  # agreements - disagreements
+            delta[k_loose, a_loose] = near.argmax(axis=1)
+        return Machine(self.cells[access, 0, :], delta, labels, alphabet), loose, sig
 
     def distinguishing_suffix(self, machine: Machine, word: Word) -> Word | None:
         """Rivest-Schapire: the suffix w[i+1:] at which replacing the prefix by its access word changes the
@@ -212,22 +220,59 @@ def _confirmed(net: Network, columns: np.ndarray, machine: Machine, word: Word |
     return word if not np.array_equal(said, machine.outputs[machine.state_after(word)]) else None
 
 
+def _traffic(machine: Machine, sample: Sample) -> np.ndarray:
+    """(n, K) how many sampled prefixes cross each edge of the machine."""
+    states = machine.states_along(sample.strings)[:-1]  # (T, B): the state before each symbol
+    real = np.arange(sample.strings.shape[1])[:, None] < sample.lengths[None, :]
+    K = machine.delta.shape[1]
+    edges = states[real] * K + sample.strings.T[real]
+    return np.bincount(edges, minlength=machine.size * K).reshape(machine.size, K)
+
+
+def _tighten(table: _Table, sample: Sample, symbols: int, labels: tuple[str, ...], alphabet: tuple[str, ...],
+             max_states: int, min_traffic: int) -> tuple[Machine, dict[tuple[int, int], int], bool]:
+    """Promote loose extensions that at least ``min_traffic`` sampled prefixes cross, one per signature (the
+    busiest first), until none is left or ``max_states`` is reached; the hypothesis, its loose edges, and
+    whether room ran out."""
+    while True:
+        machine, loose, sig = table.hypothesis(symbols, labels, alphabet)
+        room = max_states - len(table.access)
+        if not loose or room <= 0:
+            return machine, loose, bool(loose)
+        traffic = _traffic(machine, sample)
+        load: dict[int, int] = {}
+        pick: dict[int, tuple[int, int]] = {}
+        for (k, a), row in loose.items():
+            s, t = int(sig[row]), int(traffic[k, a])
+            load[s] = load.get(s, 0) + t
+            if s not in pick or t > pick[s][0]:
+                pick[s] = (t, row)
+        chosen = sorted((-load[s], pick[s][1]) for s in load if load[s] >= min_traffic)
+        if not chosen:
+            return machine, loose, False
+        table.promote([table.words[row] for _, row in chosen[:room]], symbols)
+
+
 def learn(net: Network, columns: np.ndarray, labels: tuple[str, ...], base: Sample, rng: np.random.Generator,
           max_states: int = 500, deadline: float = float("inf"), probe_length: int = 20,
-          reference: Machine | None = None, progress: Progress | None = None) -> Learned:
+          reference: Machine | None = None, progress: Progress | None = None, validation: Sample | None = None,
+          min_traffic: int = MIN_TRAFFIC) -> Learned:
     """Learn a Moore machine of the network's ``columns`` heads over its inner alphabet (see module doc).
     ``reference``, a machine read off the hidden states, adds one more equivalence check: its shortest
     difference from the hypothesis, once the network confirms it."""
     K = len(net.inner)
     table = _Table(net, columns)
+    table.start(K)
     skip: set[Word] = set()
     seen: list[tuple[float, Machine]] = []
     rounds = 0
+    threshold = min_traffic
     while True:
         rounds += 1
-        closed = table.close(K, max_states)
-        machine = table.hypothesis(K, labels, net.inner)
+        machine, loose, full = _tighten(table, base, K, labels, net.inner, max_states, threshold)
         word, agree = _disagreement(base, machine, skip)
+        if validation is not None:
+            agree = _disagreement(validation, machine, set())[1]
         if word is None:
             access = [table.words[r] for r in table.access]
             count = max(200, 2 * len(access))
@@ -239,15 +284,30 @@ def learn(net: Network, columns: np.ndarray, labels: tuple[str, ...], base: Samp
             word = None if word in skip else word
         seen.append((agree, machine))
         if progress:
-            progress(f"L*: round {rounds}, {machine.size} states, {len(table.suffixes)} suffixes, "
-                     f"agreement {agree:.2%} on the samples")
-        if word is None:
-            return Learned(minimise_moore(machine), rounds, None if closed else "max-states", agree)
-        if not closed or time.perf_counter() > deadline:
+            progress(f"L*: round {rounds}, {machine.size} states ({len(loose)} loose edges), "
+                     f"{len(table.suffixes)} suffixes, agreement {agree:.2%} on the samples")
+        if word is None and not loose:
+            return Learned(minimise_moore(machine), rounds, None, agree)
+        late = time.perf_counter() > deadline
+        if late or (word is None and full):
             agree, chosen = _occam(seen)
-            return Learned(minimise_moore(chosen), rounds, "max-states" if not closed else "time-limit", agree)
-        suffix = table.distinguishing_suffix(machine, word)
-        if suffix is None or suffix in table.suffixes:
-            skip.add(word)  # the network answered differently in another batch: rounding at a logit near 0
+            return Learned(minimise_moore(chosen), rounds, "time-limit" if late else "max-states", agree)
+        if word is None:  # no counterexample: close the table, quiet edges included
+            threshold = 0
             continue
-        table.add_suffix(suffix)
+        threshold = min_traffic
+        suffix = table.distinguishing_suffix(machine, word)
+        if suffix is None:
+            skip.add(word)  # the network answered differently in another batch: rounding at a logit near 0
+        elif suffix not in table.suffixes:
+            table.add_suffix(suffix)
+        else:  # the breakpoint crosses a loose edge: its extension becomes a state
+            cut = len(word) - len(suffix) - 1
+            edge = (machine.state_after(word[:cut]), word[cut])
+            if edge not in loose:
+                skip.add(word)
+            elif len(table.access) < max_states:
+                table.promote([table.words[loose[edge]]], K)
+            else:
+                agree, chosen = _occam(seen)
+                return Learned(minimise_moore(chosen), rounds, "max-states", agree)

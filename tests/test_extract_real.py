@@ -126,3 +126,33 @@ def test_a_compiled_competition_network_extracts_exactly():
     result = extract(model)
     assert equivalent(result.grammar, g) and len(result.grammar.states) == len(minimise(g).states) == 30
     assert result.fidelity == 1.0 and result.stopped is None
+
+
+def test_clustering_recovers_a_compiled_dfa_whose_hidden_states_outnumber_its_states():
+    """A compiled network keeps one hidden state per edge into a DFA state, so every grid of its hidden states has
+    more cells than --max-states allows here; clustering to the nearest representative still recovers the DFA."""
+    from fsm_lstm.automata import equivalent, minimise
+    from fsm_lstm.compiler import compile_grammar
+    from fsm_lstm.generate import random_dfa
+    g = random_dfa(np.random.default_rng(4), 40, 3)
+    states = len(minimise(g).states)
+    result = extract(compile_grammar(g), method="cluster", max_states=states + 2, samples=300)
+    assert equivalent(result.grammar, g) and result.states == states
+    assert result.fidelity == 1.0 and result.stopped is None
+
+
+def test_quiet_rows_still_become_states_once_the_samples_find_no_counterexample(monkeypatch):
+    """L* keeps a row no sampled prefix crosses as a loose edge only while counterexamples remain: on an exact
+    network, even with a traffic threshold no edge meets, the table is closed in the end and the DFA recovered."""
+    import functools
+    import importlib
+    from fsm_lstm.automata import equivalent, minimise
+    from fsm_lstm.compiler import compile_grammar
+    from fsm_lstm.generate import random_dfa
+    from fsm_lstm.lstar import learn
+    never = functools.partial(learn, min_traffic=10**9)
+    monkeypatch.setattr(importlib.import_module("fsm_lstm.extract"), "learn", never)
+    g = random_dfa(np.random.default_rng(11), 12, 3)
+    result = extract(compile_grammar(g), samples=300)
+    assert equivalent(result.grammar, g) and result.states == len(minimise(g).states)
+    assert result.stopped is None
