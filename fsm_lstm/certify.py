@@ -31,7 +31,7 @@ from .labels import STARTED, edge_label, parse_head
 from .model import Model, stored_grammar
 from .outputs import crossed_outputs, same_behaviour
 from .semantics import Semantics
-from .sparse_weights import dense, lookup, nonzeros
+from .sparse_weights import dense, nonzeros
 from .words import format_word
 
 __all__ = ["Certificate", "ENTRY_CHUNK", "Failure", "ROUNDOFF", "UNDERFLOW", "certificate_grammar", "certify",
@@ -242,6 +242,35 @@ def _unique(a: np.ndarray) -> np.ndarray:
     return a[np.concatenate([[True], a[1:] != a[:-1]])] if a.size else a
 
 
+def _first_free(ranked: np.ndarray, sym: np.ndarray, excluded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each pair r: the first column j with ranked[sym[r], j] not in excluded[r] (0 if none), and whether one
+    was found; pairs still blocked are looked at again for the next column only."""
+    pick = np.zeros(sym.size, dtype=np.int64)
+    found = np.zeros(sym.size, bool)
+    todo = np.arange(sym.size)
+    for j in range(ranked.shape[1]):
+        free = ~(ranked[sym[todo], j][:, None] == excluded[todo]).any(axis=1)
+        pick[todo[free]] = j
+        found[todo[free]] = True
+        todo = todo[~free]
+        if not todo.size:
+            break
+    return pick, found
+
+
+def _dense_ids(key: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each key's rank among the distinct keys, and how many there are."""
+    distinct = _unique(key)
+    return np.searchsorted(distinct, key), max(distinct.size, 1)
+
+
+def _first_of_classes(key: np.ndarray) -> np.ndarray:
+    """The first index of each distinct key, in increasing order."""
+    order = np.argsort(key, kind="stable")
+    ranked = key[order]
+    return np.sort(order[np.concatenate([[True], ranked[1:] != ranked[:-1]])]) if key.size else order
+
+
 def _member(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """np.isin(a, b) for integers, by sorting ``b`` and searching."""
     b = np.sort(np.asarray(b).ravel())
@@ -426,15 +455,6 @@ class _Prover:
         width = max(int(np.diff(cfg_ptr).max(initial=0)), 1)
         cols = np.full((n_cfg, width), -1, dtype=np.int64)
         cols[k_own, np.arange(k_own.size) - cfg_ptr[k_own]] = u_own
-        rows = self.e_unit[:, None] + H * np.arange(4)[None, :]  # (N, 4)
-        ecols = cols[self.e_pair // K]  # (N, width)
-        want_rows, want_cols = np.broadcast_arrays(rows[:, :, None], np.maximum(ecols, 0)[:, None, :])
-        gathered = lookup(self.nz_rows, self.nz_cols, self.nz_values, H, want_rows.ravel(),
-                          want_cols.ravel()).reshape(want_rows.shape)
-        gathered *= (ecols >= 0)[:, None, :]
-        self.e_col = gathered.sum(axis=-1)
-        self.e_abs = np.abs(gathered).sum(axis=-1)
-        self.e_rows = rows
         # each pair's special units, padded with -1, to exclude them from the baseline extremes
         starts = np.searchsorted(self.e_pair, np.arange(n_cfg * K + 1))
         counts = np.diff(starts)
@@ -442,6 +462,42 @@ class _Prover:
         self.excluded = np.full((n_cfg * K, self.m), -1, dtype=np.int64)
         self.excluded[self.e_pair, np.arange(keys.size) - starts[self.e_pair]] = self.e_unit
         self.head_cols = cols
+        # the weights at each entry's four gate rows in the configuration's columns, as value codes (0: none)
+        ecols = cols[self.e_pair // K]  # (N, width)
+        want = ((self.e_unit[:, None] + H * np.arange(4)[None, :])[:, :, None] * H
+                + np.maximum(ecols, 0)[:, None, :]).reshape(self.e_unit.size, -1)  # (N, 4 * width)
+        present = np.repeat((ecols >= 0)[:, None, :], 4, axis=1).reshape(want.shape)
+        nz_keys = self.nz_rows.astype(np.int64) * H + self.nz_cols
+        values, value_code = np.unique(self.nz_values, return_inverse=True)
+        pos = np.minimum(np.searchsorted(nz_keys, want), max(nz_keys.size - 1, 0))
+        codes = np.where(present & (nz_keys[pos] == want), value_code[pos] + 1, 0) if nz_keys.size else \
+            np.zeros(want.shape, np.int64)
+        del want, present, pos
+        # entries with equal inputs have equal images: step one representative of each class (its first entry)
+        reps = _first_of_classes(self._entry_keys(codes, values.size + 1))
+        gathered = np.concatenate([[0.0], values])[codes[reps]].reshape(reps.size, 4, -1)
+        self.e_col = gathered.sum(axis=-1)
+        self.e_abs = np.abs(gathered).sum(axis=-1)
+        self.e_pair, self.e_unit = self.e_pair[reps], self.e_unit[reps]
+        self.e_sym, self.e_prev_on, self.e_next_on = self.e_sym[reps], self.e_prev_on[reps], self.e_next_on[reps]
+        self.e_rows = self.e_unit[:, None] + H * np.arange(4)[None, :]
+
+    def _entry_keys(self, codes: np.ndarray, radix: int) -> np.ndarray:
+        """An integer per entry, equal for two entries exactly when every input of their step is bitwise equal:
+        the unit's row constants and input weights for the symbol, the weight codes, and the on/off flags."""
+        H, K = self.H, self.K
+        per_row = np.column_stack([self.b, self.R, self.W_st, self.RA, self.A_st, self.gamma, self.bias_abs,
+                                   self.Wih])  # (4H, 7 + K)
+        per_unit = np.ascontiguousarray(per_row.reshape(4, H, -1).transpose(1, 0, 2).reshape(H, -1))
+        _, profile = np.unique(per_unit.view(np.dtype((np.void, per_unit.shape[1] * 8))).ravel(), return_inverse=True)
+        columns = [(profile.ravel()[self.e_unit] * K + self.e_sym, H * K), (self.e_prev_on, 2), (self.e_next_on, 2)]
+        columns += [(codes[:, j], radix) for j in range(codes.shape[1])]
+        key, span = np.zeros(self.e_unit.size, np.int64), 1
+        for digits, size in columns:
+            if span * size >= 2 ** 62:
+                key, span = _dense_ids(key)
+            key, span = key * size + digits, span * size
+        return key
 
     def _initial_step(self) -> None:
         """The first symbol from the exact zero state, for every symbol."""
@@ -552,11 +608,8 @@ class _Prover:
                 np.arange(units.size), (self.K, 1))
             order = np.take_along_axis(key, top, axis=1).argsort(axis=1)
             top = np.take_along_axis(top, order, axis=1)  # (K, m) positions into `units`
-            cand = units[top][sym]  # (n_pairs, m)
-            blocked = (cand[:, :, None] == self.excluded[:, None, :]).any(axis=-1)
-            free = ~blocked
-            has &= free.any(axis=1)
-            pick = np.argmax(free, axis=1)
+            pick, found = _first_free(units[top], sym, self.excluded)
+            has &= found
             pos = top[sym, pick]
             out[:, q] = bvals[sym, pos, q]
             if q == 3:
