@@ -242,22 +242,6 @@ def _unique(a: np.ndarray) -> np.ndarray:
     return a[np.concatenate([[True], a[1:] != a[:-1]])] if a.size else a
 
 
-def _first_free(ranked: np.ndarray, sym: np.ndarray, excluded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each pair r: the first column j with ranked[sym[r], j] not in excluded[r] (0 if none), and whether one
-    was found; pairs still blocked are looked at again for the next column only."""
-    pick = np.zeros(sym.size, dtype=np.int64)
-    found = np.zeros(sym.size, bool)
-    todo = np.arange(sym.size)
-    for j in range(ranked.shape[1]):
-        free = ~(ranked[sym[todo], j][:, None] == excluded[todo]).any(axis=1)
-        pick[todo[free]] = j
-        found[todo[free]] = True
-        todo = todo[~free]
-        if not todo.size:
-            break
-    return pick, found
-
-
 def _dense_ids(key: np.ndarray) -> tuple[np.ndarray, int]:
     """Each key's rank among the distinct keys, and how many there are."""
     distinct = _unique(key)
@@ -273,7 +257,11 @@ def _first_of_classes(key: np.ndarray) -> np.ndarray:
 
 def _member(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """np.isin(a, b) for integers, by sorting ``b`` and searching."""
-    b = np.sort(np.asarray(b).ravel())
+    return _in_sorted(a, np.sort(np.asarray(b).ravel()))
+
+
+def _in_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """np.isin(a, b) for integers, ``b`` sorted."""
     if not b.size:
         return np.zeros(np.shape(a), bool)
     pos = np.minimum(np.searchsorted(b, a), b.size - 1)
@@ -443,24 +431,24 @@ class _Prover:
         pairs_of = lambda k, u: (np.repeat(k * K, K) + np.tile(np.arange(K), k.size), np.repeat(u, K))  # noqa: E731
         bp, bu = pairs_of(base_k, base_u)
         succ = cfg.succ.reshape(-1)
-        sp, su = expand(cfg_ptr, cfg_flat, succ)
-        keys = _unique(np.concatenate([bp * H + bu, sp * H + su]))
+        succ_p, succ_u = expand(cfg_ptr, cfg_flat, succ)
+        keys = _unique(np.concatenate([bp * H + bu, succ_p * H + succ_u]))
         self.e_pair, self.e_unit = keys // H, keys % H
         is_started = _member(self.e_unit, self.started)
         own_keys = np.repeat(k_own * K, K) + np.tile(np.arange(K), k_own.size)
         self.e_prev_on = _member(keys, own_keys * H + np.repeat(u_own, K)) | is_started
-        self.e_next_on = _member(keys, sp * H + su) | is_started
+        self.e_next_on = _member(keys, succ_p * H + succ_u) | is_started
         self.e_sym = self.e_pair % K
         # sums of the configuration's columns at each entry's four gate rows
         width = max(int(np.diff(cfg_ptr).max(initial=0)), 1)
         cols = np.full((n_cfg, width), -1, dtype=np.int64)
         cols[k_own, np.arange(k_own.size) - cfg_ptr[k_own]] = u_own
-        # each pair's special units, padded with -1, to exclude them from the baseline extremes
-        starts = np.searchsorted(self.e_pair, np.arange(n_cfg * K + 1))
-        counts = np.diff(starts)
-        self.m = int(counts.max(initial=0)) + 1
-        self.excluded = np.full((n_cfg * K, self.m), -1, dtype=np.int64)
-        self.excluded[self.e_pair, np.arange(keys.size) - starts[self.e_pair]] = self.e_unit
+        # each pair's special units (sorted keys, and the pairs of each unit), excluded from the baseline extremes
+        self.n_pairs = n_cfg * K
+        self.m = int(np.bincount(self.e_pair, minlength=1).max()) + 1
+        self.special = keys
+        self.pairs_of_unit = sp.csc_array((np.ones(keys.size, np.int8), (self.e_pair, self.e_unit)),
+                                          shape=(self.n_pairs, H))
         self.head_cols = cols
         # the weights at each entry's four gate rows in the configuration's columns, as value codes (0: none)
         ecols = cols[self.e_pair // K]  # (N, width)
@@ -597,7 +585,7 @@ class _Prover:
                              ) -> tuple[np.ndarray | None, tuple[float, int, int] | None]:
         """Extremes of baseline values over the units outside each pair's special set."""
         m = min(self.m, units.size)
-        n_pairs = self.excluded.shape[0]
+        n_pairs = self.n_pairs
         out = np.empty((n_pairs, 4))
         has = np.ones(n_pairs, bool)
         sym = np.arange(n_pairs) % self.K
@@ -608,7 +596,7 @@ class _Prover:
                 np.arange(units.size), (self.K, 1))
             order = np.take_along_axis(key, top, axis=1).argsort(axis=1)
             top = np.take_along_axis(top, order, axis=1)  # (K, m) positions into `units`
-            pick, found = _first_free(units[top], sym, self.excluded)
+            pick, found = self._first_free(units[top], m)
             has &= found
             pos = top[sym, pick]
             out[:, q] = bvals[sym, pos, q]
@@ -620,6 +608,25 @@ class _Prover:
         box = np.array([vals[:, 0].min(), vals[:, 1].max(), vals[:, 2].min(), vals[:, 3].max()])
         worst = int(np.flatnonzero(has)[np.argmax(vals[:, 3])])
         return box, (float(out[worst, 3]), worst, int(culprit_unit[worst]))
+
+    def _first_free(self, ranked: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """For each pair r, with symbol a = r mod K: the first column j < m with unit ranked[a, j] outside the
+        pair's special set (0 if none), and whether there is one. Only the few pairs blocked at one column are
+        looked at for the next."""
+        K, H = self.K, self.H
+        pick = np.zeros(self.n_pairs, dtype=np.int64)
+        found = np.ones(self.n_pairs, bool)
+        ptr, holders = self.pairs_of_unit.indptr, self.pairs_of_unit.indices
+        blocked = [holders[ptr[u]:ptr[u + 1]] for u in ranked[:, 0].tolist()]
+        blocked = np.sort(np.concatenate([b[b % K == a] for a, b in enumerate(blocked)])).astype(np.int64)
+        for j in range(1, m):
+            if not blocked.size:
+                break
+            pick[blocked] = j
+            blocked = blocked[_in_sorted(blocked * H + ranked[blocked % K, j], self.special)]
+        pick[blocked] = 0
+        found[blocked] = False
+        return pick, found
 
     # --- outcomes ---
     def _where(self, pair: int) -> tuple[str, str]:

@@ -23,7 +23,8 @@ from .reference import Reference
 from .threads import blas_threads
 from .trie import Failure, TrieWalk, walk_trie
 
-__all__ = ["INSTALL_DASK", "TASKS_PER_WORKER", "check_cluster", "cluster_client", "shard_length", "sharded_walk"]
+__all__ = ["INSTALL_DASK", "TASKS_PER_WORKER", "check_cluster", "cluster_client", "shard_length", "sharded_walk",
+           "worker_network"]
 
 INSTALL_DASK = "pip install 'fsm-lstm[dask]'"
 TASKS_PER_WORKER = 4
@@ -66,10 +67,21 @@ def shard_length(symbols: int, max_len: int, tasks: int) -> int:
     return d
 
 
+_NETWORK: list[tuple[Model, Reading, Network]] = []  # this worker's network for the latest model it was sent
+
+
+def worker_network(model: Model, reading: Reading) -> Network:
+    """The network for ``model`` read as ``reading``, built once per worker process for the model scattered to it
+    (the model is kept with it, so a later model can never be mistaken for it)."""
+    if not _NETWORK or _NETWORK[0][0] is not model or _NETWORK[0][1] != reading:
+        _NETWORK[:] = [(model, reading, Network(model, reading))]
+    return _NETWORK[0][2]
+
+
 def _walk_shards(model: Model, reading: Reading, ref: Reference, prefixes: Sequence[tuple[int, ...]],
                  max_len: int, memory: int, merge: bool) -> TrieWalk:
     """One task: the subtrees under ``prefixes`` (in order), combined."""
-    net = Network(model, reading)
+    net = worker_network(model, reading)
     best: Failure | None = None
     run = 0
     seen: dict[bytes, int] = {}
