@@ -250,9 +250,12 @@ def _dense_ids(key: np.ndarray) -> tuple[np.ndarray, int]:
 
 def _first_of_classes(key: np.ndarray) -> np.ndarray:
     """The first index of each distinct key, in increasing order."""
-    order = np.argsort(key, kind="stable")
+    if not key.size:
+        return np.zeros(0, np.int64)
+    order = np.argsort(key)
     ranked = key[order]
-    return np.sort(order[np.concatenate([[True], ranked[1:] != ranked[:-1]])]) if key.size else order
+    starts = np.flatnonzero(np.concatenate([[True], ranked[1:] != ranked[:-1]]))
+    return np.sort(np.minimum.reduceat(order, starts))
 
 
 def _member(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -452,15 +455,14 @@ class _Prover:
         self.head_cols = cols
         # the weights at each entry's four gate rows in the configuration's columns, as value codes (0: none)
         ecols = cols[self.e_pair // K]  # (N, width)
-        want = ((self.e_unit[:, None] + H * np.arange(4)[None, :])[:, :, None] * H
-                + np.maximum(ecols, 0)[:, None, :]).reshape(self.e_unit.size, -1)  # (N, 4 * width)
-        present = np.repeat((ecols >= 0)[:, None, :], 4, axis=1).reshape(want.shape)
-        nz_keys = self.nz_rows.astype(np.int64) * H + self.nz_cols
+        want_rows, want_cols = np.broadcast_arrays((self.e_unit[:, None] + H * np.arange(4)[None, :])[:, :, None],
+                                                   np.maximum(ecols, 0)[:, None, :])  # (N, 4, width)
         values, value_code = np.unique(self.nz_values, return_inverse=True)
-        pos = np.minimum(np.searchsorted(nz_keys, want), max(nz_keys.size - 1, 0))
-        codes = np.where(present & (nz_keys[pos] == want), value_code[pos] + 1, 0) if nz_keys.size else \
-            np.zeros(want.shape, np.int64)
-        del want, present, pos
+        code_matrix = sp.csr_array((value_code.ravel().astype(np.int64) + 1, (self.nz_rows, self.nz_cols)),
+                                   shape=(4 * H, H))
+        codes = np.asarray(code_matrix[want_rows.ravel(), want_cols.ravel()]).reshape(want_rows.shape)
+        codes = (codes * (ecols >= 0)[:, None, :]).reshape(self.e_unit.size, -1)  # (N, 4 * width)
+        del want_rows, want_cols
         # entries with equal inputs have equal images: step one representative of each class (its first entry)
         reps = _first_of_classes(self._entry_keys(codes, values.size + 1))
         gathered = np.concatenate([[0.0], values])[codes[reps]].reshape(reps.size, 4, -1)
