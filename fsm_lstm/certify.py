@@ -17,8 +17,10 @@ a wrong label, a weak gain or a zeroed weight makes the check fail, naming the u
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -127,10 +129,31 @@ def _unit_step(zlo: np.ndarray, zhi: np.ndarray, clo: np.ndarray, chi: np.ndarra
 @dataclass
 class _Configs:
     edges: list[tuple[int, ...]]  # grammar edge indices crossed by the last symbol
-    words: list[tuple[str, ...]]  # a shortest prefix reaching each configuration
+    words: Sequence[tuple[str, ...]]  # a shortest prefix reaching each configuration
     succ: np.ndarray  # (n_cfg, K) successor configuration index
     first: np.ndarray  # (K,) configuration after the first symbol
     states: sp.csr_array  # (n_cfg, n) state sets, 1 where a state is in the set
+
+
+class _ShortestWords(Sequence[tuple[str, ...]]):
+    """Each configuration's shortest word, spelled out only when asked for (a failure message needs one), from
+    links (n, 2): the configuration it extends (-1: none) and the symbol read."""
+
+    def __init__(self, links: np.ndarray, alphabet: tuple[str, ...]) -> None:
+        self.links, self.alphabet = links, alphabet
+
+    def __len__(self) -> int:
+        return len(self.links)
+
+    def __getitem__(self, k):  # type: ignore[no-untyped-def]
+        if isinstance(k, slice):
+            return [self[j] for j in range(*k.indices(len(self)))]
+        k = range(len(self))[k]
+        word = []
+        while k >= 0:
+            k, a = (int(x) for x in self.links[k])
+            word.append(self.alphabet[a])
+        return tuple(reversed(word))
 
 
 def _configurations(g: Grammar, sem: Semantics, limit: int) -> _Configs:
@@ -179,10 +202,7 @@ def _dfa_configurations(g: Grammar, sem: Semantics, limit: int) -> _Configs:
         succ.append(index[cands].reshape(-1, K))
         frontier = frontier_new
     all_keys = np.concatenate(keys)
-    links = np.concatenate(parents)
-    words: list[tuple[str, ...]] = []
-    for parent, a in links.tolist():
-        words.append((words[parent] if parent >= 0 else ()) + (g.alphabet[a],))
+    words = _ShortestWords(np.concatenate(parents), g.alphabet)
     edges = [() if k == E else (int(k),) for k in all_keys.tolist()]
     real = all_keys < E
     state_sets = sp.csr_array((np.ones(int(real.sum()), np.int8), dst[all_keys[real]],
@@ -383,7 +403,13 @@ class _Prover:
         is_started = np.zeros(H, bool)
         is_started[self.started] = True
         self.edge_units = np.flatnonzero(~is_started)
-        self.cfg_units = [tuple(int(u) for u in unit_of_edge[list(c)] if u >= 0) for c in cfg.edges]
+        # each configuration's units, in its edges' order: cfg_flat[cfg_ptr[k]:cfg_ptr[k + 1]]
+        sizes = np.fromiter(map(len, cfg.edges), dtype=np.int64, count=len(cfg.edges))
+        units = unit_of_edge[np.fromiter(itertools.chain.from_iterable(cfg.edges), dtype=np.int64,
+                                         count=int(sizes.sum()))]
+        owner = np.repeat(np.arange(sizes.size), sizes)
+        self.cfg_flat = units[units >= 0]
+        self.cfg_ptr = np.concatenate([[0], np.cumsum(np.bincount(owner[units >= 0], minlength=sizes.size))])
         self._build_entries()
         self._initial_step()
         box = self._hull(self.init_on, self.init_off)
@@ -410,9 +436,8 @@ class _Prover:
         """Per (configuration, symbol): the units whose values differ from the dead-configuration baseline
         (started units, the configuration's units, the units they feed, and the successor's units)."""
         H, K, cfg = self.H, self.K, self.cfg
-        n_cfg = len(self.cfg_units)
-        cfg_ptr = np.cumsum([0] + [len(u) for u in self.cfg_units])
-        cfg_flat = np.array([u for units in self.cfg_units for u in units], dtype=np.int64)
+        n_cfg = len(self.cfg.edges)
+        cfg_ptr, cfg_flat = self.cfg_ptr, self.cfg_flat
         # units fed by each unit's column (any gate row with a non-zero weight on it)
         fed = _unique(self.nz_cols.astype(np.int64) * H + self.nz_rows % H)
         fed_ptr = np.searchsorted(fed // H, np.arange(H + 1))
@@ -500,7 +525,8 @@ class _Prover:
         on = np.zeros((self.K, H), bool)
         on[:, self.started] = True
         for a in range(self.K):
-            on[a, list(self.cfg_units[self.cfg.first[a]])] = True
+            k = self.cfg.first[a]
+            on[a, self.cfg_flat[self.cfg_ptr[k]:self.cfg_ptr[k + 1]]] = True
         vals = np.stack([c_lo, c_hi, h_lo, h_hi], axis=-1)
         self.init_on = self._reduce(vals[on])
         self.init_off = self._reduce(vals[~on])
