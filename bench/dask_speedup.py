@@ -7,7 +7,7 @@ and CPU seconds, of this process plus every worker process (their getrusage befo
 overhead of sharding shows even when a shared machine's load hides the speed-up. Each measurement runs
 ``--repeats`` times in a fresh process; the median is reported.
 
-Run: python bench/dask_speedup.py [--length 9] [--repeats 3] [--models 4]
+Run: python bench/dask_speedup.py [--length 9] [--many-length 12] [--models 4] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -68,10 +68,9 @@ def one(task: str, length: int, workers: int, models: int) -> dict:
         t0, c0 = time.perf_counter(), _cpu()
         done = work(None)
         return {"seconds": time.perf_counter() - t0, "cpu": _cpu() - c0, "done": done}
-    import distributed
+    from fsm_lstm.shard import cluster_client
 
-    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None,
-                                  silence_logs=50) as cluster, distributed.Client(cluster) as client:
+    with cluster_client(workers, None) as client:
         client.run(_warm)  # each worker imports the package once, as a long-lived cluster already has
         before = client.run(_cpu)
         t0, c0 = time.perf_counter(), _cpu()
@@ -98,6 +97,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--length", type=int, default=9, help="strings up to this length (default 9)")
     parser.add_argument("--models", type=int, default=4, help="models for verify-many (default 4)")
+    parser.add_argument("--many-length", type=int, default=12, help="verify-many's exhaustive length (default 12)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--tasks", nargs="+", default=["walk", "many"], choices=("walk", "many"))
     parser.add_argument("--one", help=argparse.SUPPRESS)
@@ -106,13 +106,14 @@ def main() -> None:
         print(json.dumps(one(*json.loads(args.one))))
         return
     what = {"walk": f"every Reber string up to length {args.length}, not merged",
-            "many": f"verify-many: {args.models} leaky Reber models, exhaustive to length {args.length}"}
+            "many": f"verify-many: {args.models} leaky Reber models, exhaustive (merged) to length {args.many_length}"}
     print(f"median of {args.repeats} fresh runs; CPU = this process + the workers (their shares in brackets)")
     for task in args.tasks:
         print(what[task])
         serial = None
         for workers in (0, 1, 2):
-            r = median_of(task, args.length, workers, args.models, args.repeats)
+            length = args.length if task == "walk" else args.many_length
+            r = median_of(task, length, workers, args.models, args.repeats)
             serial = serial or r["seconds"]
             label = "serial" if not workers else f"{workers} worker{'s' * (workers > 1)}"
             shares = f" [client {r['client_cpu']:.1f}, workers {', '.join(f'{c:.1f}' for c in r['worker_cpu'])}]" \

@@ -178,3 +178,15 @@ def _networks_built():
     from fsm_lstm import shard
 
     return len(shard._NETWORK)
+
+
+def test_local_cluster_workers_keep_glibc_adaptive_allocation():
+    """Dask's MALLOC_TRIM_THRESHOLD_ would map and unmap every array over 128 KiB afresh in the workers."""
+    import os
+
+    from fsm_lstm.shard import cluster_client
+
+    with cluster_client(1, None) as client:
+        env = list(client.run(lambda: {k: os.environ.get(k) for k in
+                                       ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")}).values())
+    assert env == [{"MALLOC_TRIM_THRESHOLD_": None, "MALLOC_MMAP_THRESHOLD_": str(64 * 2**20)}]
