@@ -22,7 +22,7 @@ __all__ = ["cluster_runner", "observing_on"]
 
 def cluster_runner(client: Any, model: Model, reading: Reading) -> Runner:
     """A :data:`sampling.Runner` that answers the batches on ``client``'s workers (the model sent once to each)."""
-    model_f = client.scatter(model, broadcast=True)
+    model_f = client.scatter(model, broadcast=True, hash=False)
     workers = max(1, len(client.scheduler_info().get("workers", {})))
 
     def run(columns: np.ndarray, batches: list[Batch]) -> list[np.ndarray]:
