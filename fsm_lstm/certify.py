@@ -17,8 +17,10 @@ a wrong label, a weak gain or a zeroed weight makes the check fail, naming the u
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,7 +33,7 @@ from .labels import STARTED, edge_label, parse_head
 from .model import Model, stored_grammar
 from .outputs import crossed_outputs, same_behaviour
 from .semantics import Semantics
-from .sparse_weights import dense, lookup, nonzeros
+from .sparse_weights import dense, nonzeros
 from .words import format_word
 
 __all__ = ["Certificate", "ENTRY_CHUNK", "Failure", "ROUNDOFF", "UNDERFLOW", "certificate_grammar", "certify",
@@ -130,10 +132,31 @@ def _unit_step(zlo: np.ndarray, zhi: np.ndarray, clo: np.ndarray, chi: np.ndarra
 @dataclass
 class _Configs:
     edges: list[tuple[int, ...]]  # grammar edge indices crossed by the last symbol
-    words: list[tuple[str, ...]]  # a shortest prefix reaching each configuration
+    words: Sequence[tuple[str, ...]]  # a shortest prefix reaching each configuration
     succ: np.ndarray  # (n_cfg, K) successor configuration index
     first: np.ndarray  # (K,) configuration after the first symbol
     states: sp.csr_array  # (n_cfg, n) state sets, 1 where a state is in the set
+
+
+class _ShortestWords(Sequence[tuple[str, ...]]):
+    """Each configuration's shortest word, spelled out only when asked for (a failure message needs one), from
+    links (n, 2): the configuration it extends (-1: none) and the symbol read."""
+
+    def __init__(self, links: np.ndarray, alphabet: tuple[str, ...]) -> None:
+        self.links, self.alphabet = links, alphabet
+
+    def __len__(self) -> int:
+        return len(self.links)
+
+    def __getitem__(self, k):  # type: ignore[no-untyped-def]
+        if isinstance(k, slice):
+            return [self[j] for j in range(*k.indices(len(self)))]
+        k = range(len(self))[k]
+        word = []
+        while k >= 0:
+            k, a = (int(x) for x in self.links[k])
+            word.append(self.alphabet[a])
+        return tuple(reversed(word))
 
 
 def _configurations(g: Grammar, sem: Semantics, limit: int) -> _Configs:
@@ -182,10 +205,7 @@ def _dfa_configurations(g: Grammar, sem: Semantics, limit: int) -> _Configs:
         succ.append(index[cands].reshape(-1, K))
         frontier = frontier_new
     all_keys = np.concatenate(keys)
-    links = np.concatenate(parents)
-    words: list[tuple[str, ...]] = []
-    for parent, a in links.tolist():
-        words.append((words[parent] if parent >= 0 else ()) + (g.alphabet[a],))
+    words = _ShortestWords(np.concatenate(parents), g.alphabet)
     edges = [() if k == E else (int(k),) for k in all_keys.tolist()]
     real = all_keys < E
     state_sets = sp.csr_array((np.ones(int(real.sum()), np.int8), dst[all_keys[real]],
@@ -245,9 +265,29 @@ def _unique(a: np.ndarray) -> np.ndarray:
     return a[np.concatenate([[True], a[1:] != a[:-1]])] if a.size else a
 
 
+def _dense_ids(key: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each key's rank among the distinct keys, and how many there are."""
+    distinct = _unique(key)
+    return np.searchsorted(distinct, key), max(distinct.size, 1)
+
+
+def _first_of_classes(key: np.ndarray) -> np.ndarray:
+    """The first index of each distinct key, in increasing order."""
+    if not key.size:
+        return np.zeros(0, np.int64)
+    order = np.argsort(key)
+    ranked = key[order]
+    starts = np.flatnonzero(np.concatenate([[True], ranked[1:] != ranked[:-1]]))
+    return np.sort(np.minimum.reduceat(order, starts))
+
+
 def _member(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """np.isin(a, b) for integers, by sorting ``b`` and searching."""
-    b = np.sort(np.asarray(b).ravel())
+    return _in_sorted(a, np.sort(np.asarray(b).ravel()))
+
+
+def _in_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """np.isin(a, b) for integers, ``b`` sorted."""
     if not b.size:
         return np.zeros(np.shape(a), bool)
     pos = np.minimum(np.searchsorted(b, a), b.size - 1)
@@ -368,7 +408,13 @@ class _Prover:
         is_started = np.zeros(H, bool)
         is_started[self.started] = True
         self.edge_units = np.flatnonzero(~is_started)
-        self.cfg_units = [tuple(int(u) for u in unit_of_edge[list(c)] if u >= 0) for c in cfg.edges]
+        # each configuration's units, in its edges' order: cfg_flat[cfg_ptr[k]:cfg_ptr[k + 1]]
+        sizes = np.fromiter(map(len, cfg.edges), dtype=np.int64, count=len(cfg.edges))
+        units = unit_of_edge[np.fromiter(itertools.chain.from_iterable(cfg.edges), dtype=np.int64,
+                                         count=int(sizes.sum()))]
+        owner = np.repeat(np.arange(sizes.size), sizes)
+        self.cfg_flat = units[units >= 0]
+        self.cfg_ptr = np.concatenate([[0], np.cumsum(np.bincount(owner[units >= 0], minlength=sizes.size))])
         overflow = self._overflow_failure()
         if overflow is not None:
             return overflow
@@ -422,9 +468,8 @@ class _Prover:
         """Per (configuration, symbol): the units whose values differ from the dead-configuration baseline
         (started units, the configuration's units, the units they feed, and the successor's units)."""
         H, K, cfg = self.H, self.K, self.cfg
-        n_cfg = len(self.cfg_units)
-        cfg_ptr = np.cumsum([0] + [len(u) for u in self.cfg_units])
-        cfg_flat = np.array([u for units in self.cfg_units for u in units], dtype=np.int64)
+        n_cfg = len(self.cfg.edges)
+        cfg_ptr, cfg_flat = self.cfg_ptr, self.cfg_flat
         # units fed by each unit's column (any gate row with a non-zero weight on it)
         fed = _unique(self.nz_cols.astype(np.int64) * H + self.nz_rows % H)
         fed_ptr = np.searchsorted(fed // H, np.arange(H + 1))
@@ -446,34 +491,60 @@ class _Prover:
         pairs_of = lambda k, u: (np.repeat(k * K, K) + np.tile(np.arange(K), k.size), np.repeat(u, K))  # noqa: E731
         bp, bu = pairs_of(base_k, base_u)
         succ = cfg.succ.reshape(-1)
-        sp, su = expand(cfg_ptr, cfg_flat, succ)
-        keys = _unique(np.concatenate([bp * H + bu, sp * H + su]))
+        succ_p, succ_u = expand(cfg_ptr, cfg_flat, succ)
+        keys = _unique(np.concatenate([bp * H + bu, succ_p * H + succ_u]))
         self.e_pair, self.e_unit = keys // H, keys % H
         is_started = _member(self.e_unit, self.started)
         own_keys = np.repeat(k_own * K, K) + np.tile(np.arange(K), k_own.size)
         self.e_prev_on = _member(keys, own_keys * H + np.repeat(u_own, K)) | is_started
-        self.e_next_on = _member(keys, sp * H + su) | is_started
+        self.e_next_on = _member(keys, succ_p * H + succ_u) | is_started
         self.e_sym = self.e_pair % K
         # sums of the configuration's columns at each entry's four gate rows
         width = max(int(np.diff(cfg_ptr).max(initial=0)), 1)
         cols = np.full((n_cfg, width), -1, dtype=np.int64)
         cols[k_own, np.arange(k_own.size) - cfg_ptr[k_own]] = u_own
-        rows = self.e_unit[:, None] + H * np.arange(4)[None, :]  # (N, 4)
+        # each pair's special units (sorted keys, and the pairs of each unit), excluded from the baseline extremes
+        self.n_pairs = n_cfg * K
+        self.m = int(np.bincount(self.e_pair, minlength=1).max()) + 1
+        self.special = keys
+        self.pairs_of_unit = sp.csc_array((np.ones(keys.size, np.int8), (self.e_pair, self.e_unit)),
+                                          shape=(self.n_pairs, H))
+        self.head_cols = cols
+        # the weights at each entry's four gate rows in the configuration's columns, as value codes (0: none)
         ecols = cols[self.e_pair // K]  # (N, width)
-        want_rows, want_cols = np.broadcast_arrays(rows[:, :, None], np.maximum(ecols, 0)[:, None, :])
-        gathered = lookup(self.nz_rows, self.nz_cols, self.nz_values, H, want_rows.ravel(),
-                          want_cols.ravel()).reshape(want_rows.shape)
-        gathered *= (ecols >= 0)[:, None, :]
+        want_rows, want_cols = np.broadcast_arrays((self.e_unit[:, None] + H * np.arange(4)[None, :])[:, :, None],
+                                                   np.maximum(ecols, 0)[:, None, :])  # (N, 4, width)
+        values, value_code = np.unique(self.nz_values, return_inverse=True)
+        code_matrix = sp.csr_array((value_code.ravel().astype(np.int64) + 1, (self.nz_rows, self.nz_cols)),
+                                   shape=(4 * H, H))
+        codes = np.asarray(code_matrix[want_rows.ravel(), want_cols.ravel()]).reshape(want_rows.shape)
+        codes = (codes * (ecols >= 0)[:, None, :]).reshape(self.e_unit.size, -1)  # (N, 4 * width)
+        del want_rows, want_cols
+        # entries with equal inputs have equal images: step one representative of each class (its first entry)
+        reps = _first_of_classes(self._entry_keys(codes, values.size + 1))
+        gathered = np.concatenate([[0.0], values])[codes[reps]].reshape(reps.size, 4, -1)
         self.e_col = gathered.sum(axis=-1)
         self.e_abs = np.abs(gathered).sum(axis=-1)
-        self.e_rows = rows
-        # each pair's special units, padded with -1, to exclude them from the baseline extremes
-        starts = np.searchsorted(self.e_pair, np.arange(n_cfg * K + 1))
-        counts = np.diff(starts)
-        self.m = int(counts.max(initial=0)) + 1
-        self.excluded = np.full((n_cfg * K, self.m), -1, dtype=np.int64)
-        self.excluded[self.e_pair, np.arange(keys.size) - starts[self.e_pair]] = self.e_unit
-        self.head_cols = cols
+        self.e_pair, self.e_unit = self.e_pair[reps], self.e_unit[reps]
+        self.e_sym, self.e_prev_on, self.e_next_on = self.e_sym[reps], self.e_prev_on[reps], self.e_next_on[reps]
+        self.e_rows = self.e_unit[:, None] + H * np.arange(4)[None, :]
+
+    def _entry_keys(self, codes: np.ndarray, radix: int) -> np.ndarray:
+        """An integer per entry, equal for two entries exactly when every input of their step is bitwise equal:
+        the unit's row constants and input weights for the symbol, the weight codes, and the on/off flags."""
+        H, K = self.H, self.K
+        per_row = np.column_stack([self.b, self.R, self.W_st, self.RA, self.A_st, self.gamma, self.bias_abs,
+                                   self.Wih])  # (4H, 7 + K)
+        per_unit = np.ascontiguousarray(per_row.reshape(4, H, -1).transpose(1, 0, 2).reshape(H, -1))
+        _, profile = np.unique(per_unit.view(np.dtype((np.void, per_unit.shape[1] * 8))).ravel(), return_inverse=True)
+        columns = [(profile.ravel()[self.e_unit] * K + self.e_sym, H * K), (self.e_prev_on, 2), (self.e_next_on, 2)]
+        columns += [(codes[:, j], radix) for j in range(codes.shape[1])]
+        key, span = np.zeros(self.e_unit.size, np.int64), 1
+        for digits, size in columns:
+            if span * size >= 2 ** 62:
+                key, span = _dense_ids(key)
+            key, span = key * size + digits, span * size
+        return key
 
     def _initial_step(self) -> None:
         """The first symbol from the exact zero state, for every symbol."""
@@ -486,7 +557,8 @@ class _Prover:
         on = np.zeros((self.K, H), bool)
         on[:, self.started] = True
         for a in range(self.K):
-            on[a, list(self.cfg_units[self.cfg.first[a]])] = True
+            k = self.cfg.first[a]
+            on[a, self.cfg_flat[self.cfg_ptr[k]:self.cfg_ptr[k + 1]]] = True
         vals = np.stack([c_lo, c_hi, h_lo, h_hi], axis=-1)
         self.init_on = self._reduce(vals[on])
         self.init_off = self._reduce(vals[~on])
@@ -574,7 +646,7 @@ class _Prover:
                              ) -> tuple[np.ndarray | None, tuple[float, int, int] | None]:
         """Extremes of baseline values over the units outside each pair's special set."""
         m = min(self.m, units.size)
-        n_pairs = self.excluded.shape[0]
+        n_pairs = self.n_pairs
         out = np.empty((n_pairs, 4))
         has = np.ones(n_pairs, bool)
         sym = np.arange(n_pairs) % self.K
@@ -585,11 +657,8 @@ class _Prover:
                 np.arange(units.size), (self.K, 1))
             order = np.take_along_axis(key, top, axis=1).argsort(axis=1)
             top = np.take_along_axis(top, order, axis=1)  # (K, m) positions into `units`
-            cand = units[top][sym]  # (n_pairs, m)
-            blocked = (cand[:, :, None] == self.excluded[:, None, :]).any(axis=-1)
-            free = ~blocked
-            has &= free.any(axis=1)
-            pick = np.argmax(free, axis=1)
+            pick, found = self._first_free(units[top], m)
+            has &= found
             pos = top[sym, pick]
             out[:, q] = bvals[sym, pos, q]
             if q == 3:
@@ -600,6 +669,25 @@ class _Prover:
         box = np.array([vals[:, 0].min(), vals[:, 1].max(), vals[:, 2].min(), vals[:, 3].max()])
         worst = int(np.flatnonzero(has)[np.argmax(vals[:, 3])])
         return box, (float(out[worst, 3]), worst, int(culprit_unit[worst]))
+
+    def _first_free(self, ranked: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """For each pair r, with symbol a = r mod K: the first column j < m with unit ranked[a, j] outside the
+        pair's special set (0 if none), and whether there is one. Only the few pairs blocked at one column are
+        looked at for the next."""
+        K, H = self.K, self.H
+        pick = np.zeros(self.n_pairs, dtype=np.int64)
+        found = np.ones(self.n_pairs, bool)
+        ptr, holders = self.pairs_of_unit.indptr, self.pairs_of_unit.indices
+        blocked = [holders[ptr[u]:ptr[u + 1]] for u in ranked[:, 0].tolist()]
+        blocked = np.sort(np.concatenate([b[b % K == a] for a, b in enumerate(blocked)])).astype(np.int64)
+        for j in range(1, m):
+            if not blocked.size:
+                break
+            pick[blocked] = j
+            blocked = blocked[_in_sorted(blocked * H + ranked[blocked % K, j], self.special)]
+        pick[blocked] = 0
+        found[blocked] = False
+        return pick, found
 
     # --- outcomes ---
     def _where(self, pair: int) -> tuple[str, str]:

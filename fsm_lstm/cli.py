@@ -35,6 +35,7 @@ from .train import TrainConfig, check_config, train
 from .reading import Reading, reading_of
 from .region_proof import MAX_REGIONS, TIME_LIMIT, prove_regions
 from .verify_many import verify_many
+from .shard_queries import observing_on
 from .sheet_summary import disagreements, summary_rows
 from .verify import EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, Verdict, describe, judge, report_rows, report_word, verify
 from .words import encode, format_word, parse_word, read_words
@@ -324,9 +325,10 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if not 0 <= args.min_fidelity <= 1:
         raise UserError(f"--min-fidelity takes a share between 0 and 1, not {args.min_fidelity}")
     words = read_words(args.words, model.alphabet, reading.strip) if args.words else None
-    with ProgressDisplay("extracting", enabled=not args.json) as shown:
-        result = extract(model, args.method, seed=args.seed, reading=reading, words=words,
-                         max_states=args.max_states, time_limit=args.time_limit, progress=shown.callback(shown.line))
+    with observing_on(args.workers, args.scheduler, model, reading) as run_on, \
+            ProgressDisplay("extracting", enabled=not args.json) as shown:
+        result = extract(model, args.method, seed=args.seed, reading=reading, words=words, max_states=args.max_states,
+                         time_limit=args.time_limit, progress=shown.callback(shown.line), run=run_on)
     extracted = result.grammar.with_changes(name=Path(args.output).stem)
     save_grammar(extracted, args.output)
     verdict = judge(model, extracted, reference, reading) if reference is not None else None
@@ -619,6 +621,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "with the network on less than this share of held-out words (default 0.99)")
     s.add_argument("--seed", type=int, default=0, help="seed of the sampled words (default 0)")
     s.add_argument("--json", action="store_true", help="print a JSON report")
+    _cluster_options(s, "run the network queries over the sampled and --words words on")
     _reading_options(s)
     s.set_defaults(func=cmd_extract)
 

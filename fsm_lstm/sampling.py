@@ -7,14 +7,15 @@ every prefix (each prefix is itself a word), so that one batched run answers man
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from .queries import Network
 
-__all__ = ["Sample", "Word", "guided_words", "observe", "random_words", "variations"]
+__all__ = ["Batch", "Runner", "Sample", "Word", "guided_words", "observe", "observe_batch", "random_words",
+           "variations"]
 
 Word = tuple[int, ...]
 
@@ -66,8 +67,26 @@ class Sample:
         return self.truth[self.lengths, np.arange(len(self.lengths))]
 
 
-def observe(net: Network, columns: np.ndarray, words: Sequence[Word], chunk: int = 2048) -> Sample:
-    """Run the words through the network, reading the output heads ``columns`` after every prefix."""
+Batch = tuple[np.ndarray, np.ndarray]  # (B, T) padded words and (B,) lengths, run together
+Runner = Callable[[np.ndarray, list[Batch]], list[np.ndarray]]  # (columns, batches) -> observe_batch of each
+
+
+def observe_batch(net: Network, columns: np.ndarray, strings: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """(T + 1, B, len(columns)): the heads ``columns`` after every prefix of words run together as one batch."""
+    steps = int(lengths.max()) if len(lengths) else 0
+    truth = np.zeros((steps + 1, len(lengths), len(columns)), dtype=bool)
+    state = net.initial(len(lengths))
+    for t in range(steps + 1):
+        truth[t] = net.logits(state)[:, columns] > 0
+        if t < steps:
+            state = net.step(state, strings[:, t])
+    return truth
+
+
+def observe(net: Network, columns: np.ndarray, words: Sequence[Word], chunk: int = 2048,
+            run: Runner | None = None) -> Sample:
+    """Run the words through the network, reading the output heads ``columns`` after every prefix, in batches of
+    ``chunk`` words, longest first; ``run`` answers the batches (default: here, one after another)."""
     length = max((len(w) for w in words), default=0)
     strings = np.zeros((len(words), length), dtype=np.int64)
     lengths = np.array([len(w) for w in words], dtype=np.int64)
@@ -76,14 +95,11 @@ def observe(net: Network, columns: np.ndarray, words: Sequence[Word], chunk: int
     truth = np.zeros((length + 1, len(words), len(columns)), dtype=bool)
     net.calls += len(words)
     order = np.argsort(-lengths, kind="stable")  # longest first, so that each chunk stops at its own length
-    for lo in range(0, len(words), chunk):
-        rows = order[lo:lo + chunk]
-        steps = int(lengths[rows].max()) if len(rows) else 0
-        state = net.initial(len(rows))
-        for t in range(steps + 1):
-            truth[t, rows] = net.logits(state)[:, columns] > 0
-            if t < steps:
-                state = net.step(state, strings[rows, t])
+    chunks = [order[lo:lo + chunk] for lo in range(0, len(words), chunk)]
+    batches = [(strings[rows, :int(lengths[rows].max())], lengths[rows]) for rows in chunks]
+    answers = run(columns, batches) if run is not None else [observe_batch(net, columns, *b) for b in batches]
+    for rows, part in zip(chunks, answers):
+        truth[:len(part), rows] = part
     return Sample(strings, lengths, truth)
 
 

@@ -10,6 +10,7 @@ Dask is optional: ``pip install 'fsm-lstm[dask]'``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -23,10 +24,18 @@ from .reference import Reference
 from .threads import blas_threads
 from .trie import Failure, TrieWalk, walk_trie
 
-__all__ = ["INSTALL_DASK", "TASKS_PER_WORKER", "check_cluster", "cluster_client", "shard_length", "sharded_walk"]
+__all__ = ["INSTALL_DASK", "TASKS_PER_WORKER", "WORKER_MALLOC", "check_cluster", "cluster_client", "shard_length",
+           "sharded_walk", "worker_network"]
 
 INSTALL_DASK = "pip install 'fsm-lstm[dask]'"
 TASKS_PER_WORKER = 4
+# glibc malloc settings of the LocalCluster's workers, set explicitly (a value inherited from this process would
+# otherwise stay). Dask sets MALLOC_TRIM_THRESHOLD_=65536, which also turns off glibc's adaptive mmap
+# threshold: every array over 128 KiB is then mapped and unmapped afresh, and a worker spent as much system
+# time re-faulting pages as computing (the trie walk took 2x the CPU of a serial run). Here arrays up to
+# 64 MiB come from the heap, which keeps up to 64 MiB free before returning memory to the system.
+WORKER_MALLOC = {"MALLOC_TRIM_THRESHOLD_": str(64 << 20), "MALLOC_MMAP_THRESHOLD_": str(64 << 20),
+                 "MALLOC_TOP_PAD_": str(64 << 20)}
 
 
 def check_cluster(workers: int | None, scheduler: str | None) -> Any:
@@ -53,9 +62,29 @@ def cluster_client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
         with client:
             yield client
         return
-    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  silence_logs=50) as cluster, distributed.Client(cluster) as client:
+    import dask
+
+    with dask.config.set({f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_MALLOC.items()}), \
+            _environ(WORKER_MALLOC), distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                     dashboard_address=None, silence_logs=50) as cluster, \
+            distributed.Client(cluster) as client:
         yield client
+
+
+@contextmanager
+def _environ(values: dict[str, str]) -> Iterator[None]:
+    """This process's environment with ``values`` set, restored on exit: Dask's nanny lets a variable already in
+    the environment (its own MALLOC_TRIM_THRESHOLD_, left there by an earlier cluster) override its config."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def shard_length(symbols: int, max_len: int, tasks: int) -> int:
@@ -66,10 +95,21 @@ def shard_length(symbols: int, max_len: int, tasks: int) -> int:
     return d
 
 
+_NETWORK: list[tuple[Model, Reading, Network]] = []  # this worker's network for the latest model it was sent
+
+
+def worker_network(model: Model, reading: Reading) -> Network:
+    """The network for ``model`` read as ``reading``, built once per worker process for the model scattered to it
+    (the model is kept with it, so a later model can never be mistaken for it)."""
+    if not _NETWORK or _NETWORK[0][0] is not model or _NETWORK[0][1] != reading:
+        _NETWORK[:] = [(model, reading, Network(model, reading))]
+    return _NETWORK[0][2]
+
+
 def _walk_shards(model: Model, reading: Reading, ref: Reference, prefixes: Sequence[tuple[int, ...]],
                  max_len: int, memory: int, merge: bool) -> TrieWalk:
     """One task: the subtrees under ``prefixes`` (in order), combined."""
-    net = Network(model, reading)
+    net = worker_network(model, reading)
     best: Failure | None = None
     run = 0
     seen: dict[bytes, int] = {}
@@ -111,7 +151,7 @@ def sharded_walk(client: Any, model: Model, reading: Reading, ref: Reference, ma
     shards = [tuple(int(x) for x in digits) for digits in _words(K, d)]
     size = -(-len(shards) // (TASKS_PER_WORKER * workers))
     groups = [shards[k:k + size] for k in range(0, len(shards), size)]
-    model_f, ref_f = client.scatter([model, ref], broadcast=True)
+    model_f, ref_f = client.scatter([model, ref], broadcast=True, hash=False)
     futures = [client.submit(_walk_shards, model_f, reading, ref_f, group, max_len, memory, merge, pure=False)
                for group in groups]
     best: Failure | None = None

@@ -30,7 +30,7 @@ def verify_many(models: Sequence[Model], grammar: Grammar, max_len: int | None =
         return reports
     check_cluster(workers, scheduler)
     with cluster_client(workers, scheduler) as client:
-        grammar_f = client.scatter(grammar, broadcast=True)
+        grammar_f = client.scatter(grammar, broadcast=True, hash=False)
         futures = [client.submit(_verify_quietly, model, grammar_f, pure=False, **options) for model in models]
         reports = []
         for k, future in enumerate(futures, 1):

@@ -3,19 +3,26 @@ verify-many runs one verification per model on the cluster; without Dask, --work
 
 from __future__ import annotations
 
+import json
 import sys
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from examples.make_examples import leaky_reber
 from fsm_lstm.cli import main
 from fsm_lstm.compiler import compile_grammar
+from fsm_lstm.extract import output_columns
 from fsm_lstm.grammar_files import load_grammar
 from fsm_lstm.model import save_model
 from fsm_lstm.queries import Network
 from fsm_lstm.reading import Reading
 from fsm_lstm.reference import reference_for
+from fsm_lstm.sampling import observe
 from fsm_lstm.shard import sharded_walk
+from fsm_lstm.shard_queries import cluster_runner
 from fsm_lstm.trie import walk_trie
 from fsm_lstm.verify import describe, verify
 
@@ -94,3 +101,92 @@ def test_workers_without_dask_say_how_to_install_it(monkeypatch, capsys):
 def test_a_bad_worker_count_is_refused(capsys):
     assert main(["verify", "reber", "--max-len", "2", "--workers", "0"]) == 2
     assert "--workers" in capsys.readouterr().err
+
+
+def _reber_words(path, count=300):
+    """Prefixes of random walks of the Reber grammar, one a line (typical words for extraction)."""
+    import numpy as np
+
+    from fsm_lstm.generate import walks
+
+    g = load_grammar("reber")
+    rng = np.random.default_rng(0)
+    lines = [" ".join(g.alphabet[a] for a in w[:int(rng.integers(1, 13))]) for w in walks(g, rng, count, 12)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@settings(max_examples=8, deadline=None)
+@given(words=st.lists(st.lists(st.integers(0, 6), max_size=9).map(tuple), max_size=120),
+       chunk=st.integers(1, 40))
+def test_observe_on_the_cluster_gives_the_serial_answers(cluster, words, chunk):
+    _, client = cluster
+    model = leaky_reber(4)
+    net = Network(model, Reading())
+    columns = output_columns(model, Reading())
+    serial = observe(net, columns, words, chunk=chunk)
+    sharded = observe(net, columns, words, chunk=chunk, run=cluster_runner(client, model, Reading()))
+    assert np.array_equal(sharded.truth, serial.truth) and np.array_equal(sharded.strings, serial.strings)
+    # the truth is the network's own: the accept head after each whole word, one word at a time
+    for b, w in enumerate(words[:5]):
+        assert np.array_equal(sharded.final()[b], net.final_logits([w])[0, columns] > 0)
+
+
+def test_extract_with_words_on_the_cluster_gives_the_serial_automaton(cluster, tmp_path, capsys):
+    c, client = cluster
+    words = _reber_words(tmp_path / "words.txt")
+    argv = ["extract", "reber", "--words", str(words), "--json"]
+    assert main([*argv, "-o", str(tmp_path / "serial.toml")]) == 0
+    serial = json.loads(capsys.readouterr().out)
+    client.run(_forget_network)
+    assert main([*argv, "-o", str(tmp_path / "sharded.toml"), "--scheduler", c.scheduler_address]) == 0
+    sharded = json.loads(capsys.readouterr().out)
+    for report in (serial, sharded):
+        del report["output"], report["seconds"]
+    assert sharded == serial and serial["states"] == 8 and serial["fidelity"] == 1.0
+    assert load_grammar(str(tmp_path / "sharded.toml")).transitions == load_grammar(str(tmp_path / "serial.toml")).transitions
+    # the queries ran on the cluster's workers, not here
+    assert sum(client.run(_networks_built).values()) >= 1
+
+
+def test_extract_workers_2_prints_the_serial_automaton(tmp_path, capsys):
+    words = _reber_words(tmp_path / "words.txt", 60)
+    argv = ["extract", "reber", "--words", str(words), "--json", "--method", "cluster"]
+    assert main([*argv, "-o", str(tmp_path / "serial.toml")]) == 0
+    serial = json.loads(capsys.readouterr().out)
+    assert main([*argv, "-o", str(tmp_path / "sharded.toml"), "--workers", "2"]) == 0
+    sharded = json.loads(capsys.readouterr().out)
+    for report in (serial, sharded):
+        del report["output"], report["seconds"]
+    assert sharded == serial and serial["states"] == 8
+
+
+def test_extract_workers_without_dask_say_how_to_install_it(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    assert main(["extract", "reber", "-o", "unused.toml", "--workers", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install 'fsm-lstm[dask]'" in err
+
+
+def _forget_network():
+    from fsm_lstm import shard
+
+    shard._NETWORK.clear()
+
+
+def _networks_built():
+    from fsm_lstm import shard
+
+    return len(shard._NETWORK)
+
+
+def test_local_cluster_workers_keep_glibc_adaptive_allocation():
+    """Dask's MALLOC_TRIM_THRESHOLD_ would map and unmap every array over 128 KiB afresh in the workers."""
+    import os
+
+    from fsm_lstm.shard import cluster_client
+
+    with cluster_client(1, None) as client:
+        env = list(client.run(lambda: {k: os.environ.get(k) for k in
+                                       ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")}).values())
+    assert env == [{"MALLOC_TRIM_THRESHOLD_": str(64 * 2**20), "MALLOC_MMAP_THRESHOLD_": str(64 * 2**20)}]
