@@ -19,8 +19,11 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's fsm_lstm
 
 
 def one(max_len: int, merge: bool, workers: int) -> dict:

@@ -14,17 +14,21 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's fsm_lstm
 
 from fsm_lstm.automata import equivalent, minimise
 from fsm_lstm.compiler import compile_grammar
 from fsm_lstm.extract import extract, output_columns, to_grammar
-from fsm_lstm.machine import Machine, minimise_moore
-from fsm_lstm.reading import Reading
 from fsm_lstm.grammar import Grammar
 from fsm_lstm.grammar_files import bundled_names, load_grammar
+from fsm_lstm.machine import Machine, minimise_moore
+from fsm_lstm.reading import Reading
 from fsm_lstm.runtime import Stepper
 
 

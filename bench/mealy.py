@@ -24,6 +24,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's fsm_lstm
+
 
 def one(states: int, inputs: int, outputs: int, seed: int) -> dict:
     from aalpy.utils import generate_random_mealy_machine, save_automaton_to_file

@@ -7,9 +7,13 @@ Run: python bench/parity_rfr.py [--samples 100000] [--epochs 20]
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's fsm_lstm
 
 from fsm_lstm.automata import equivalent
 from fsm_lstm.extract import extract

@@ -6,8 +6,12 @@ next-symbol set at some prefix, and the first loop count at which each breaks. R
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's fsm_lstm
 
 from fsm_lstm.compiler import compile_grammar
 from fsm_lstm.generate import walks

@@ -7,9 +7,13 @@ threads and with one, the ratios taken against the faster. Run: python bench/thr
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's fsm_lstm
 
 from fsm_lstm.compiler import compile_grammar
 from fsm_lstm.generate import walks

@@ -14,12 +14,15 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import xlsxwriter
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's fsm_lstm
 
 from fsm_lstm.compiler import compile_grammar
 from fsm_lstm.gnumeric import recalculate_gnumeric
