@@ -32,6 +32,7 @@ from .errors import UserError
 from .grammar import Grammar
 from .model import Layer, Model
 from .region_proof import RegionProof, prove_regions
+from .semantics import Semantics
 from .train import TrainConfig, TrainResult, check_config, dataset, head_labels
 
 __all__ = ["CertifiedResult", "CertifyConfig", "Progress", "train_certified"]
@@ -52,6 +53,10 @@ class CertifyConfig:
     max_boost: float = 8.0
     check_after: int = 1
     check_every: int = 1
+    cluster: float = 0.1  # weight of pulling the states of prefixes in one grammar state together
+    pumped: int = 32  # long pumped strings per epoch once the penalties start (a prefix, then a short loop)
+    pumped_length: int = 200
+    counterexamples: int = 16  # confirmed counterexamples kept and trained on (0: none)
     proof_time: float = 60.0  # a safety net: max_regions ends failing proofs, deterministically
     max_regions: int = 2000
 
@@ -95,6 +100,7 @@ class _Trainer:
         torch.manual_seed(config.seed)
         self.data = dataset(grammar, self.labels, config.samples, config.lengths, config.leave, self.rng,
                             moving=config.moving)
+        self.data_states = self.state_ids(self.data[0])
         self.held = dataset(grammar, self.labels, config.heldout, config.lengths, config.leave, self.rng,
                             moving=config.moving)
         self.K, self.M, H = len(grammar.alphabet), len(self.labels), config.hidden
@@ -106,6 +112,47 @@ class _Trainer:
         self.head_w, self.head_b = uniform(self.M, H), uniform(self.M)
         self.params = [self.w_ih, self.w_hh, self.b_ih, self.b_hh, self.head_w, self.head_b]
         self.bce = torch.nn.BCEWithLogitsLoss(reduction="none")
+        self.counter: list[tuple[int, ...]] = []  # confirmed counterexamples of failed proofs, newest last
+
+    def learn_from(self, proof: RegionProof) -> None:
+        """Keep a failed proof's confirmed counterexample (found by pumping) to train on from now on."""
+        failure = proof.failure
+        if failure is None or not failure.confirmed or not self.certify.counterexamples:
+            return
+        word = failure.counter_word or failure.word
+        index = {a: k for k, a in enumerate(self.grammar.alphabet)}
+        if word and all(a in index for a in word):
+            self.counter = (self.counter + [tuple(index[a] for a in word)])[-self.certify.counterexamples:]
+
+    def state_ids(self, strings: np.ndarray) -> np.ndarray:
+        """(T+1, B) a number for the set of grammar states each prefix reaches."""
+        sets = Semantics(self.grammar).states(strings)
+        rows = np.packbits(sets, axis=-1).reshape(-1, (sets.shape[-1] + 7) // 8)
+        return np.unique(rows, axis=0, return_inverse=True)[1].reshape(sets.shape[:2]).astype(np.int64)
+
+    def pumped_batch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Fresh long strings, a random prefix then a short loop repeated: where trained networks drift."""
+        words = []
+        for _ in range(self.certify.pumped):
+            prefix = self.rng.integers(0, self.K, size=self.rng.integers(0, 9))
+            loop = self.rng.integers(0, self.K, size=self.rng.integers(1, 5))
+            words.append(tuple(np.concatenate([prefix, np.tile(loop, self.certify.pumped_length)])
+                               [:self.certify.pumped_length].tolist()))
+        return self.batch_of(words)
+
+    def counter_batch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The kept counterexamples as a padded batch, every prefix supervised."""
+        return self.batch_of(self.counter)
+
+    def batch_of(self, words: list[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Words as a padded batch (strings, targets, mask, state numbers), every prefix supervised."""
+        sizes = np.array([len(w) for w in words])
+        strings = np.zeros((len(words), sizes.max()), dtype=np.int64)
+        for b, w in enumerate(words):
+            strings[b, :len(w)] = w
+        targets = Semantics(self.grammar).expected_heads(self.labels, strings).astype(np.float32)
+        mask = (np.arange(sizes.max() + 1)[:, None] <= sizes[None, :]).astype(np.float32)
+        return strings, targets, mask, self.state_ids(strings)
 
     # --- the cell, on points and on boxes ---
     def step(self, x: Any, h: Any, c: Any) -> tuple[Any, Any]:
@@ -159,8 +206,10 @@ class _Trainer:
         h_lo, h_hi = mul(o, (torch.tanh(c_lo), torch.tanh(c_hi)))
         return (h_hi - h_lo) / 2, (c_hi - c_lo) / 2
 
-    def losses(self, strings: np.ndarray, targets: np.ndarray, mask: np.ndarray, eps: float) -> tuple[Any, Any]:
-        """(task loss, certification penalty) over a batch."""
+    def losses(self, strings: np.ndarray, targets: np.ndarray, mask: np.ndarray, states: np.ndarray, eps: float
+               ) -> tuple[Any, Any]:
+        """(task loss, certification penalty) over a batch; ``states`` (T+1, B) numbers the grammar state of
+        every prefix."""
         torch, H = self.torch, self.config.hidden
         B, T = strings.shape
         x = torch.nn.functional.one_hot(torch.from_numpy(strings.T.copy()), self.K).float()
@@ -169,6 +218,7 @@ class _Trainer:
         task, penalty = 0.0, 0.0
         norm = msk.sum() * self.M
         head_abs = self.head_w.abs().sum(dim=1)[None, :]
+        visited = []
         for t in range(T + 1):
             logits = h @ self.head_w.T + self.head_b
             task = task + (self.bce(logits, tgt[t]) * msk[t, :, None]).sum() / norm
@@ -176,6 +226,7 @@ class _Trainer:
                 if t < T:
                     h, c = self.step(x[t], h, c)
                 continue
+            visited.append(torch.cat([h, c], dim=1) if self.config.cell == "lstm" else h)
             if t:  # the empty prefix is the exact zero state: no box needed
                 worst = torch.where(tgt[t] > 0.5, logits - eps * head_abs, logits + eps * head_abs)
                 penalty = penalty + (self.bce(worst, tgt[t]) * msk[t, :, None]).sum() / norm
@@ -187,7 +238,22 @@ class _Trainer:
                 spread = spread + torch.relu(c_rad - self.certify.contraction * eps)
             penalty = penalty + (spread.mean(dim=1) * msk[t + 1]).sum() / (msk.sum() * eps)
             h, c = self.step(x[t], h, c)
+        if eps and self.certify.cluster:
+            penalty = penalty + self.certify.cluster * self.scatter(torch.stack(visited), states, msk) / self.certify.radius ** 2
         return task, penalty
+
+    def scatter(self, visited: Any, states: np.ndarray, mask: Any) -> Any:
+        """Mean squared distance of the visited states (T+1, B, D) from the centroid of their grammar state:
+        prefixes in one grammar state pulled together, so that one small region per state can close."""
+        torch = self.torch
+        keep = mask.reshape(-1) > 0
+        points = visited.reshape(-1, visited.shape[-1])[keep]
+        ids = torch.from_numpy(states.reshape(-1))[keep]
+        count = int(ids.max()) + 1
+        sums = torch.zeros(count, points.shape[1]).index_add(0, ids, points)
+        sizes = torch.zeros(count).index_add(0, ids, torch.ones(len(ids)))
+        centroids = sums / sizes.clamp(min=1)[:, None]
+        return ((points - centroids[ids]) ** 2).sum(dim=1).mean() / points.shape[1]
 
     def accuracy(self) -> float:
         torch = self.torch
@@ -225,19 +291,24 @@ class _Trainer:
             boost = 1.0 if accurate_at is None else min(cert.max_boost, 2.0 ** ((epoch - accurate_at) // cert.patience))
             self.rng.shuffle(order)
             total = 0.0
-            for start in range(0, config.samples, config.batch):
-                idx = order[start:start + config.batch]
+            batches = [(strings[idx], targets[:, idx], mask[:, idx], self.data_states[:, idx])
+                       for idx in (order[start:start + config.batch] for start in range(0, config.samples, config.batch))]
+            if self.counter:
+                batches.append(self.counter_batch())
+            if ramp and self.certify.pumped:
+                batches.append(self.pumped_batch())
+            for batch in batches:
                 if ramp:
-                    task, penalty = self.losses(strings[idx], targets[:, idx], mask[:, idx], cert.radius * ramp)
+                    task, penalty = self.losses(*batch, cert.radius * ramp)
                     loss = task + cert.weight * boost * ramp * penalty
                 else:
-                    loss = self.losses(strings[idx], targets[:, idx], mask[:, idx], 0.0)[0]
+                    loss = self.losses(*batch, 0.0)[0]
                 optimiser.zero_grad()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(self.params, 5.0)
                 optimiser.step()
-                total += float(loss.detach()) * len(idx)
-            loss_value = total / config.samples
+                total += float(loss.detach()) * len(batch[0])
+            loss_value = total / sum(len(batch[0]) for batch in batches)
             acc = self.accuracy()
             if acc >= cert.start_at and accurate_at is None:
                 accurate_at = epoch
@@ -247,6 +318,7 @@ class _Trainer:
                 proof = prove_regions(self.model({}), self.grammar, max_regions=cert.max_regions,
                                       time_limit=cert.proof_time)
                 line = proof.summary()
+                self.learn_from(proof)
             if progress:
                 progress(epoch, config.epochs, loss_value, acc, line)
             if proof is not None and proof.proven:

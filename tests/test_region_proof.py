@@ -14,8 +14,10 @@ from fsm_lstm.cli import main
 from fsm_lstm.grammar_files import load_grammar
 from fsm_lstm.interval_step import IntervalNet
 from fsm_lstm.model import Layer, Model, save_model
+from fsm_lstm.pump_search import pump_counterexample
 from fsm_lstm.queries import Network
 from fsm_lstm.reading import Reading
+from fsm_lstm.reference import reference_for
 from fsm_lstm.region_proof import prove_regions
 from fsm_lstm.runtime import Stepper, run
 from fsm_lstm.train import TrainConfig, train
@@ -115,6 +117,26 @@ def test_a_drift_that_breaks_1_star_after_60_ones_is_refused():
     proof = prove_regions(model, g)
     assert not proof.proven
     assert proof.failure.kind in ("head", "escape", "budget")
+    # pumping the failing word's loop finds where the network really breaks, and the oracle agrees it is wrong
+    assert proof.failure.confirmed and proof.summary().startswith("not proven: the network is wrong: after ")
+    word = proof.failure.counter_word
+    assert first_failure(model, g, word) == len(word) == t
+
+
+@settings(max_examples=20, deadline=None)
+@given(cell=st.sampled_from(["lstm", "gru", "rnn"]), hidden=st.integers(1, 6), scale=st.floats(0.1, 4.0),
+       seed=st.integers(0, 2**16), word=st.lists(st.sampled_from("01"), max_size=8).map(tuple),
+       name=st.sampled_from(["tomita1", "tomita3", "parity"]))
+def test_a_counterexample_found_by_pumping_is_wrong_by_the_oracle(cell, hidden, scale, seed, word, name):
+    model = random_model(cell, hidden, 1, scale, seed)
+    g = load_grammar(name)
+    ref = reference_for(model, g)
+    found = pump_counterexample(Network(model, Reading()), ref, tuple(int(a) for a in word), max_length=300)
+    if found.word is not None:
+        text = tuple(model.alphabet[a] for a in found.word)
+        assert oracle_disagrees(model, g, text) == len(text)
+        stem, k, rest = found.pieces()
+        assert stem + found.loop * k + rest == found.word
 
 
 # ----- trained networks -----------------------------------------------------------------------------
