@@ -7,7 +7,8 @@ from w on the network itself and compares every prefix with the grammar's semant
 
 - w's own loops pumped: w[:i] (w[i:j])^k, for every i < j <= len(w) where the reference automaton is in the
   same state after w[:i] and after w[:j] (a loop of the grammar, not necessarily of the network);
-- w followed by every short word u repeated: w u^k.
+- w followed by every short word u repeated: w u^k;
+- w, a detour of one or two symbols, then a short loop: w u v^k.
 
 Every prefix of these words is judged (for a word classifier, every prefix as a whole word), so a drift that
 flips a head after thousands of repetitions is found, and the shortest wrong prefix found is then run alone on
@@ -70,10 +71,12 @@ def candidates(word: tuple[int, ...], ref: Reference, symbols: int, limit: int =
                 seen.add((word[:i], loop))
                 out.append((tuple(word[:i]), loop))
     extra_length = 3 if symbols <= 3 else 2 if symbols <= 8 else 1
-    for length in range(1, extra_length + 1):
-        for loop in itertools.product(range(symbols), repeat=length):
-            if len(set(loop)) == len(loop) or length == 1:  # aa, aaa are a's own loop
-                out.append((tuple(word), loop))
+    loops = [loop for length in range(1, extra_length + 1) for loop in itertools.product(range(symbols), repeat=length)
+             if len(set(loop)) == len(loop) or length == 1]  # aa, aaa are a's own loop
+    out += [(tuple(word), loop) for loop in loops]
+    # a short detour first, then a loop: w u v^k (the drift may live in a state w does not end in)
+    detours = [u for length in (1, 2) for u in itertools.product(range(symbols), repeat=length)]
+    out += [(tuple(word) + u, loop) for u in detours for loop in loops if len(loop) <= 2 and loop[0] != u[-1]]
     return out[:limit]
 
 

@@ -19,7 +19,7 @@ from fsm_lstm.queries import Network
 from fsm_lstm.reading import Reading
 from fsm_lstm.reference import reference_for
 from fsm_lstm.region_proof import prove_regions
-from fsm_lstm.runtime import Stepper, run
+from fsm_lstm.runtime import run
 from fsm_lstm.train import TrainConfig, train
 from fsm_lstm.verify import judge
 from tests.oracle import accepts, next_symbols, step
