@@ -77,8 +77,8 @@ class CertifiedResult:
 
 def train_certified(grammar: Grammar, config: TrainConfig = TrainConfig(), certify: CertifyConfig = CertifyConfig(),
                     progress: Progress | None = None) -> tuple[Model, CertifiedResult]:
-    """Train an LSTM, GRU or RNN of ``config.layers`` layers on ``grammar`` (every prefix supervised) until the region proof holds
-    or ``config.epochs`` run out; return the last model and what happened."""
+    """Train an LSTM, GRU or RNN of ``config.layers`` layers on ``grammar`` (every prefix supervised) until the
+    region proof holds or ``config.epochs`` run out; return the last model and what happened."""
     try:
         import torch
     except ImportError:
@@ -274,7 +274,8 @@ class _Trainer:
             penalty = penalty + (spread * msk[t + 1]).sum() / (msk.sum() * eps)
             hs, cs = self.step(x[t], hs, cs)
         if eps and self.certify.cluster:
-            penalty = penalty + self.certify.cluster * self.scatter(torch.stack(visited), states, msk) / self.certify.radius ** 2
+            scatter = self.scatter(torch.stack(visited), states, msk)
+            penalty = penalty + self.certify.cluster * scatter / self.certify.radius ** 2
         return task, penalty
 
     def scatter(self, visited: Any, states: np.ndarray, mask: Any) -> Any:
@@ -329,8 +330,8 @@ class _Trainer:
             boost = min(cert.max_boost, 2.0 ** (coarse // cert.patience))
             self.rng.shuffle(order)
             total = 0.0
-            batches = [(strings[idx], targets[:, idx], mask[:, idx], self.data_states[:, idx])
-                       for idx in (order[start:start + config.batch] for start in range(0, config.samples, config.batch))]
+            chunks = (order[start:start + config.batch] for start in range(0, config.samples, config.batch))
+            batches = [(strings[idx], targets[:, idx], mask[:, idx], self.data_states[:, idx]) for idx in chunks]
             if self.counter:
                 batches.append(self.counter_batch())
             if ramp and self.certify.pumped:

@@ -26,9 +26,10 @@ import numpy as np
 from .queries import Network
 from .reference import Reference
 
-__all__ = ["MAX_PUMP_LENGTH", "PumpResult", "pump_counterexample"]
+__all__ = ["MAX_PUMP_LENGTH", "PumpResult", "WORK", "pump_counterexample"]
 
 MAX_PUMP_LENGTH = 4000
+WORK = 1e10  # multiply-adds the search may spend
 _MAX_CANDIDATES = 256
 _LOOP_LIMIT = 12  # the longest loop of w that is pumped
 
@@ -81,14 +82,18 @@ def candidates(word: tuple[int, ...], ref: Reference, symbols: int, limit: int =
 
 
 def pump_counterexample(network: Network, ref: Reference, word: tuple[int, ...], max_length: int = MAX_PUMP_LENGTH,
-                        time_limit: float = 2.0) -> PumpResult:
+                        time_limit: float = 30.0, work: float = WORK) -> PumpResult:
     """Run the pumped words of ``word`` (inner symbol indices) on ``network`` up to ``max_length`` symbols, judging
-    every prefix; return the shortest confirmed wrong prefix, if any."""
+    every prefix; return the shortest confirmed wrong prefix, if any. The length is cut so that the words times
+    their length times the network's weights stay within ``work`` (the same search on every machine);
+    ``time_limit`` is only a safety net."""
     t0 = time.perf_counter()
     pairs = candidates(tuple(word), ref, len(network.inner))
     B = len(pairs)
     if not B or not ref.checked:
         return PumpResult(None, -1, 0, 0)
+    weights = sum(layer.weight_ih.size + layer.weight_hh.size for layer in network.model.layers)
+    max_length = max(1, min(max_length, int(work // (B * weights))))
     words = np.empty((B, max_length), dtype=np.int64)
     for b, (stem, loop) in enumerate(pairs):
         whole = stem + loop * ((max_length - len(stem)) // len(loop) + 1)

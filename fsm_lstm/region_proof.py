@@ -33,15 +33,15 @@ from .reference import Reference, reference_for
 from .semantics import Semantics
 from .words import format_word
 
-__all__ = ["MAX_REGIONS", "MAX_WEIGHTS", "MERGE_AFTER", "RegionFailure", "RegionProof", "TIME_LIMIT", "WIDEN_AFTER", "WIDEN_AT",
-           "prove_regions", "region_layer"]
+__all__ = ["MAX_REGIONS", "MAX_WEIGHTS", "MERGE_AFTER", "RegionFailure", "RegionProof", "TIME_LIMIT", "WIDEN_AFTER",
+           "WIDEN_AT", "prove_regions", "region_layer"]
 
 MAX_REGIONS = 4000
 TIME_LIMIT = 20.0
 MAX_WEIGHTS = 4_000_000  # weights beyond which the proof is not attempted (it keeps three float64 copies)
 WIDEN_AFTER = 16  # regions of one state before LSTM cell values may widen to infinity
 WIDEN_AT = 5.0  # ... beyond this magnitude
-MERGE_AFTER = 8  # regions of one state before new images join the nearest region instead (None: never)
+MERGE_AFTER = 8  # regions of one state before new images join the nearest region instead
 
 
 @dataclass
@@ -99,14 +99,17 @@ class RegionProof:
 
 def prove_regions(model: Model, grammar: Grammar, unknown_start: bool = False, reading: Reading | None = None,
                   precision: str = "float32", max_regions: int = MAX_REGIONS, time_limit: float = TIME_LIMIT,
-                  growth: float = 0.1, slack: float = 1e-3, pump_time: float = 2.0,
-                  merge_after: int | None = MERGE_AFTER) -> RegionProof:
+                  growth: float = 0.1, slack: float = 1e-3, pump_time: float = 30.0, joins: str = "fallback"
+                  ) -> RegionProof:
     """Prove (or fail to prove) that every checked head of ``model`` follows ``grammar`` after every prefix.
 
     ``growth`` and ``slack`` enlarge each new region by that share of its width plus that absolute amount on
     every side, so that the images of loops fall back inside earlier regions. When the proof fails on a word,
-    its loops are pumped on the network for up to ``pump_time`` seconds (``pump_search``): a wrong prefix found
-    there makes the failure a confirmed counterexample."""
+    its loops are pumped on the network (``pump_search``; ``pump_time`` seconds at most, 0: not at all): a wrong
+    prefix found there makes the failure a confirmed counterexample.
+
+    ``joins``: "fallback" (a proof that fails without a counterexample is tried again with joins, ``MERGE_AFTER``),
+    "never", or "only" (joins from the start)."""
     if precision not in ROUNDOFF:
         raise UserError(f"unknown precision {precision!r}; use float32 or float64")
     for name, value in (("max_regions", max_regions), ("time_limit", time_limit)):
@@ -122,14 +125,17 @@ def prove_regions(model: Model, grammar: Grammar, unknown_start: bool = False, r
         return RegionProof(False, 0, 0, -math.inf, 0.0, precision, ref.checked, RegionFailure(
             f"the network has {weights:,} weights, more than the {MAX_WEIGHTS:,} the region proof handles", "budget"),
             ref.skipped)
+    if joins not in ("fallback", "never", "only"):
+        raise UserError(f"joins must be fallback, never or only, not {joins!r}")
     t0 = time.perf_counter()
-    explorer = _Explorer(model, grammar, ref, reading, precision, growth, slack, unknown_start, math.inf)
+    explorer = _Explorer(model, grammar, ref, reading, precision, growth, slack, unknown_start,
+                         MERGE_AFTER if joins == "only" else math.inf)
     proof = explorer.run(int(max_regions), float(time_limit))
     if proof.failure is not None and pump_time > 0:
         explorer.pump(proof.failure, pump_time)
     left = time_limit - (time.perf_counter() - t0)
-    if proof.failure is not None and not proof.failure.confirmed and merge_after is not None and left > 0:
-        joined = _Explorer(model, grammar, ref, reading, precision, growth, slack, unknown_start, merge_after)
+    if proof.failure is not None and not proof.failure.confirmed and joins == "fallback" and left > 0:
+        joined = _Explorer(model, grammar, ref, reading, precision, growth, slack, unknown_start, MERGE_AFTER)
         second = joined.run(int(max_regions), left)
         if second.proven:
             proof = second
