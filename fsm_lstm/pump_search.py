@@ -26,7 +26,7 @@ import numpy as np
 from .queries import Network
 from .reference import Reference
 
-__all__ = ["MAX_PUMP_LENGTH", "PumpResult", "WORK", "pump_counterexample"]
+__all__ = ["MAX_PUMP_LENGTH", "PumpResult", "WORK", "candidates", "pump_counterexample"]
 
 MAX_PUMP_LENGTH = 4000
 WORK = 1e10  # multiply-adds the search may spend

@@ -179,7 +179,7 @@ def cross_check(model: Model, grammar, examples: int = 30) -> None:
     agrees()
 
 
-CERTIFIABLE = [("parity", "lstm", 8), ("tomita2", "gru", 6), ("tomita1", "rnn", 6), ("tomita2", "rnn", 6)]
+CERTIFIABLE = [("tomita1", "lstm", 8), ("tomita2", "gru", 6), ("tomita1", "rnn", 6), ("tomita2", "rnn", 6)]
 
 
 @pytest.fixture(scope="module")
@@ -232,9 +232,9 @@ def test_certified_training_trains_several_layers():
 
 
 def with_spare_unit(model: Model, symbol: str, drift: float, head_gain: float) -> Model:
-    """The trained RNN plus one unit that reads nothing but itself (self-weight 0.9) and ``drift`` times
+    """The trained RNN plus one unit that reads nothing but itself (self-weight 0.99) and ``drift`` times
     ``symbol``; no other unit reads it, and the accept head weighs it by -head_gain. With drift 0 it stays 0;
-    with a drift it creeps towards a level near tanh(10 drift), ever more slowly, which a drift tuned to the
+    with a drift it creeps towards a level near tanh(100 drift), ever more slowly, which a drift tuned to the
     head's margin reaches only after many steps."""
     layer = model.layers[0]
     H = layer.hidden_size
@@ -242,7 +242,7 @@ def with_spare_unit(model: Model, symbol: str, drift: float, head_gain: float) -
     w_ih[H, model.alphabet.index(symbol)] = drift
     w_hh = np.zeros((H + 1, H + 1), np.float32)
     w_hh[:H, :H] = layer.weight_hh
-    w_hh[H, H] = 0.9
+    w_hh[H, H] = 0.99
     grow = lambda b: np.concatenate([b, np.zeros(1, np.float32)])  # noqa: E731
     head = np.hstack([model.head_weight, np.full((1, 1), -head_gain, np.float32)])
     return Model(layers=(Layer(w_ih, w_hh, grow(layer.bias_ih), grow(layer.bias_hh)),), head_weight=head,
@@ -254,11 +254,13 @@ def test_a_certified_trained_network_with_a_slow_drift_is_refused(certified):
     of it moves from 0 by a hair, and the network breaks only after more than 60 symbols of a loop."""
     model, _ = certified["tomita1", "rnn"]
     g = load_grammar("tomita1")
-    assert prove_regions(with_spare_unit(model, "1", 0.0, 100.0), g).proven
+    # finer regions: the spare unit's box around 0 costs the head 100 x its width, and it contracts by 0.99 only
+    fine = {"slack": 1e-4, "growth": 0.005}
+    assert prove_regions(with_spare_unit(model, "1", 0.0, 100.0), g, **fine).proven
     broken, t = slow_drift(lambda d: with_spare_unit(model, "1", d, 100.0), g, lambda n: ("1",) * n, 0.0, 0.1)
     assert t >= 60 and oracle_disagrees(broken, g, ("1",) * 2000) == t
     assert judge(broken, None, g, max_len=10, examples=0).status == "agrees"
-    assert not prove_regions(broken, g).proven
+    assert not prove_regions(broken, g, **fine).proven and not prove_regions(broken, g).proven
 
 
 # ----- no false proofs: random and under-trained networks ---------------------------------------------
