@@ -17,7 +17,8 @@ without a proof and without a counterexample (up to ``max_boost`` times).
 A failed proof is followed by a search for a counterexample (``pump_search``: the failing word's loops pumped
 on the network); every one found is kept (the latest ``counterexamples``) and trained on at every epoch, with
 ``pumped`` fresh long strings (a prefix, then a short loop, ``pumped_length`` symbols), and the visited states of
-prefixes in the same grammar state are pulled towards their centroid (weight ``cluster``).
+prefixes in the same grammar state are pulled towards their centroid (weight ``cluster``; measured to make some
+networks collapse, see docs/region-proof.md).
 
 Both push the network towards saturated, contracting dynamics around the states it visits, which is what the
 region proof needs. After each epoch from ``check_after`` on, the model is converted and ``prove_regions``
@@ -344,7 +345,9 @@ class _Trainer:
                     loss = self.losses(*batch, 0.0)[0]
                 optimiser.zero_grad()
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(self.params, 5.0)
+                norm = torch.nn.utils.clip_grad_norm_(self.params, 5.0)
+                if not (torch.isfinite(loss) and torch.isfinite(norm)):
+                    continue  # an overflowing batch (a long string through wide boxes) is skipped, not learnt
                 optimiser.step()
                 total += float(loss.detach()) * len(batch[0])
             loss_value = total / sum(len(batch[0]) for batch in batches)
