@@ -17,8 +17,8 @@ without a proof and without a counterexample (up to ``max_boost`` times).
 A failed proof is followed by a search for a counterexample (``pump_search``: the failing word's loops pumped
 on the network); every one found is kept (the latest ``counterexamples``) and trained on at every epoch, with
 ``pumped`` fresh long strings (a prefix, then a short loop, ``pumped_length`` symbols), and the visited states of
-prefixes in the same grammar state are pulled towards their centroid (weight ``cluster``; measured to make some
-networks collapse, see docs/region-proof.md).
+prefixes in the same grammar state are pulled towards their centroid (weight ``cluster``; it made the tomita5 GRU
+collapse, see docs/region-proof.md).
 
 Both push the network towards saturated, contracting dynamics around the states it visits, which is what the
 region proof needs. After each epoch from ``check_after`` on, the model is converted and ``prove_regions``
