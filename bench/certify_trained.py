@@ -1,5 +1,7 @@
 """Region proofs of trained networks: for each grammar x cell, does plain training give a network the region proof
 certifies, does ``train --certify`` give one, how long the proof takes (median of 3) and how many regions it uses.
+A failure is "wrong at N sym" when pumping the failing word found a counterexample confirmed on the network, else
+"coarse" (no counterexample found: the regions may only be too coarse).
 Every network is trained for the accept head. Every proven network is also cross-checked: every string up to
 length 10 and 300 pumped strings of 2,000 symbols must agree with the grammar (a disagreement is a false proof
 and is counted).
@@ -53,6 +55,15 @@ def false_proof(model, grammar, seed: int = 0) -> bool:
     return bool(((run(model, strings).heads > 0) != expected).any())
 
 
+def why(proof) -> str:
+    """Why a proof failed: the network is wrong (a confirmed counterexample of N symbols), or the regions are
+    too coarse (head, escape or budget; no counterexample found by pumping)."""
+    failure = proof.failure
+    if failure.confirmed:
+        return f"wrong at {len(failure.counter_word or failure.word)} sym"
+    return f"coarse {failure.kind}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--grammars", nargs="+", default=list(GRAMMARS))
@@ -78,9 +89,9 @@ def main() -> None:
             wrong = any(false_proof(m, g) for m, p in ((plain, plain_proof), (model, cert_proof)) if p.proven)
             false_proofs += wrong
             proven[cell] += plain_proof.proven or cert_proof.proven
-            plain_text = "proven" if plain_proof.proven else f"no ({plain_proof.failure.kind})"
+            plain_text = "proven" if plain_proof.proven else f"no ({why(plain_proof)})"
             cert_text = (f"proven after {result.train.epochs} epochs" if cert_proof.proven else
-                         f"no ({cert_proof.failure.kind}, {result.train.epochs} ep, acc {result.train.accuracy:.3f})")
+                         f"no ({why(cert_proof)}, {result.train.epochs} ep, acc {result.train.accuracy:.3f})")
             print(f"{name:9} {cell:5} {plain_text:>22} {cert_text:>30} {seconds:8.3f} {cert_proof.regions:8d} "
                   f"{'YES' if wrong else 'no':>6}", flush=True)
     for cell, count in proven.items():

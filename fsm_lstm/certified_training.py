@@ -12,7 +12,13 @@ visited state through one step of the network (interval bound propagation, the s
 
 The penalties start once the held-out accuracy reaches ``start_at`` (earlier, they flatten an untrained network
 into a constant one), grow to full weight over ``ramp`` epochs, and double every ``patience`` epochs that end
-without a proof (up to ``max_boost`` times).
+without a proof and without a counterexample (up to ``max_boost`` times).
+
+A failed proof is followed by a search for a counterexample (``pump_search``: the failing word's loops pumped
+on the network); every one found is kept (the latest ``counterexamples``) and trained on at every epoch, with
+``pumped`` fresh long strings (a prefix, then a short loop, ``pumped_length`` symbols), and the visited states of
+prefixes in the same grammar state are pulled towards their centroid (weight ``cluster``; it made the tomita5 GRU
+collapse, see docs/region-proof.md).
 
 Both push the network towards saturated, contracting dynamics around the states it visits, which is what the
 region proof needs. After each epoch from ``check_after`` on, the model is converted and ``prove_regions``
@@ -32,6 +38,7 @@ from .errors import UserError
 from .grammar import Grammar
 from .model import Layer, Model
 from .region_proof import RegionProof, prove_regions
+from .semantics import Semantics
 from .train import TrainConfig, TrainResult, check_config, dataset, head_labels
 
 __all__ = ["CertifiedResult", "CertifyConfig", "Progress", "train_certified"]
@@ -52,6 +59,10 @@ class CertifyConfig:
     max_boost: float = 8.0
     check_after: int = 1
     check_every: int = 1
+    cluster: float = 0.1  # weight of pulling the states of prefixes in one grammar state together
+    pumped: int = 32  # long pumped strings per epoch once the penalties start (a prefix, then a short loop)
+    pumped_length: int = 200
+    counterexamples: int = 16  # confirmed counterexamples kept and trained on (0: none)
     proof_time: float = 60.0  # a safety net: max_regions ends failing proofs, deterministically
     max_regions: int = 2000
 
@@ -67,16 +78,15 @@ class CertifiedResult:
 
 def train_certified(grammar: Grammar, config: TrainConfig = TrainConfig(), certify: CertifyConfig = CertifyConfig(),
                     progress: Progress | None = None) -> tuple[Model, CertifiedResult]:
-    """Train a single-layer LSTM, GRU or RNN on ``grammar`` (every prefix supervised) until the region proof holds
-    or ``config.epochs`` run out; return the last model and what happened."""
+    """Train an LSTM, GRU or RNN of ``config.layers`` layers on ``grammar`` (every prefix supervised) until the
+    region proof holds or ``config.epochs`` run out; return the last model and what happened."""
     try:
         import torch
     except ImportError:
         raise UserError("training needs PyTorch: pip install 'fsm-lstm[train]' (or torch==2.13.0)") from None
     check_config(grammar, config)
-    if config.layers != 1 or config.final_only:
-        raise UserError("--certify trains single-layer networks supervised at every prefix; drop --layers and "
-                        "--final-only")
+    if config.final_only:
+        raise UserError("--certify trains networks supervised at every prefix; drop --final-only")
     if not (certify.radius > 0 and 0 < certify.contraction < 1 and certify.weight >= 0):
         raise UserError("certified training needs a radius > 0, a contraction in (0, 1) and a weight >= 0")
     previous = torch.get_num_threads()
@@ -95,23 +105,79 @@ class _Trainer:
         torch.manual_seed(config.seed)
         self.data = dataset(grammar, self.labels, config.samples, config.lengths, config.leave, self.rng,
                             moving=config.moving)
+        self.data_states = self.state_ids(self.data[0])
         self.held = dataset(grammar, self.labels, config.heldout, config.lengths, config.leave, self.rng,
                             moving=config.moving)
         self.K, self.M, H = len(grammar.alphabet), len(self.labels), config.hidden
         gates = {"lstm": 4, "gru": 3, "rnn": 1}[config.cell]
         scale = 1 / np.sqrt(H)
         uniform = lambda *shape: torch.nn.Parameter((torch.rand(*shape) * 2 - 1) * scale)  # noqa: E731
-        self.w_ih, self.w_hh = uniform(gates * H, self.K), uniform(gates * H, H)
-        self.b_ih, self.b_hh = uniform(gates * H), uniform(gates * H)
+        self.layers = [(uniform(gates * H, self.K if k == 0 else H), uniform(gates * H, H), uniform(gates * H),
+                        uniform(gates * H)) for k in range(config.layers)]
         self.head_w, self.head_b = uniform(self.M, H), uniform(self.M)
-        self.params = [self.w_ih, self.w_hh, self.b_ih, self.b_hh, self.head_w, self.head_b]
+        self.params = [p for layer in self.layers for p in layer] + [self.head_w, self.head_b]
         self.bce = torch.nn.BCEWithLogitsLoss(reduction="none")
+        self.counter: list[tuple[int, ...]] = []  # confirmed counterexamples of failed proofs, newest last
 
-    # --- the cell, on points and on boxes ---
-    def step(self, x: Any, h: Any, c: Any) -> tuple[Any, Any]:
+    def learn_from(self, proof: RegionProof) -> None:
+        """Keep a failed proof's confirmed counterexample (found by pumping) to train on from now on."""
+        failure = proof.failure
+        if failure is None or not failure.confirmed or not self.certify.counterexamples:
+            return
+        word = failure.counter_word or failure.word
+        index = {a: k for k, a in enumerate(self.grammar.alphabet)}
+        if word and all(a in index for a in word):
+            self.counter = (self.counter + [tuple(index[a] for a in word)])[-self.certify.counterexamples:]
+
+    def state_ids(self, strings: np.ndarray) -> np.ndarray:
+        """(T+1, B) a number for the set of grammar states each prefix reaches."""
+        sets = Semantics(self.grammar).states(strings)
+        rows = np.packbits(sets, axis=-1).reshape(-1, (sets.shape[-1] + 7) // 8)
+        return np.unique(rows, axis=0, return_inverse=True)[1].reshape(sets.shape[:2]).astype(np.int64)
+
+    def pumped_batch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Fresh long strings, a random prefix then a short loop repeated: where trained networks drift."""
+        words = []
+        for _ in range(self.certify.pumped):
+            prefix = self.rng.integers(0, self.K, size=self.rng.integers(0, 9))
+            loop = self.rng.integers(0, self.K, size=self.rng.integers(1, 5))
+            words.append(tuple(np.concatenate([prefix, np.tile(loop, self.certify.pumped_length)])
+                               [:self.certify.pumped_length].tolist()))
+        return self.batch_of(words)
+
+    def counter_batch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The kept counterexamples as a padded batch, every prefix supervised."""
+        return self.batch_of(self.counter)
+
+    def batch_of(self, words: list[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Words as a padded batch (strings, targets, mask, state numbers), every prefix supervised."""
+        sizes = np.array([len(w) for w in words])
+        strings = np.zeros((len(words), sizes.max()), dtype=np.int64)
+        for b, w in enumerate(words):
+            strings[b, :len(w)] = w
+        targets = Semantics(self.grammar).expected_heads(self.labels, strings).astype(np.float32)
+        mask = (np.arange(sizes.max() + 1)[:, None] <= sizes[None, :]).astype(np.float32)
+        return strings, targets, mask, self.state_ids(strings)
+
+    # --- the cells, on points and on boxes ---
+    def zeros(self, batch: int) -> list[Any]:
+        return [self.torch.zeros(batch, self.config.hidden) for _ in self.layers]
+
+    def step(self, x: Any, hs: list[Any], cs: list[Any]) -> tuple[list[Any], list[Any]]:
+        """Every layer's (h, c) after one input (B, K)."""
+        new_h, new_c = [], []
+        for k in range(len(self.layers)):
+            h, c = self.cell(k, x, hs[k], cs[k])
+            new_h.append(h)
+            new_c.append(c)
+            x = h
+        return new_h, new_c
+
+    def cell(self, k: int, x: Any, h: Any, c: Any) -> tuple[Any, Any]:
         torch, H = self.torch, self.config.hidden
-        pre_in = x @ self.w_ih.T + self.b_ih
-        rec = h @ self.w_hh.T + self.b_hh
+        w_ih, w_hh, b_ih, b_hh = self.layers[k]
+        pre_in = x @ w_ih.T + b_ih
+        rec = h @ w_hh.T + b_hh
         if self.config.cell == "rnn":
             return torch.tanh(pre_in + rec), c
         if self.config.cell == "gru":
@@ -125,12 +191,28 @@ class _Trainer:
         c_new = f * c + i * g
         return o * torch.tanh(c_new), c_new
 
-    def box_step(self, x: Any, h: Any, c: Any, eps: float) -> tuple[Any, Any]:
-        """Radii (B, H) of the image of the box of radius eps around (h, c) (and the logits' worst case)."""
+    def box_step(self, x: Any, hs: list[Any], cs: list[Any], eps: float) -> tuple[list[Any], list[Any]]:
+        """Radii (B, H) of every layer's h (and LSTM c) over the image of the box of radius eps around the
+        state; a layer above the first reads the box of the layer below."""
+        h_rads, c_rads = [], []
+        x_rad = None
+        for k in range(len(self.layers)):
+            lo, hi, c_rad = self.box_cell(k, x, x_rad, hs[k], cs[k], eps)
+            h_rads.append((hi - lo) / 2)
+            c_rads.append(c_rad)
+            x, x_rad = (hi + lo) / 2, (hi - lo) / 2
+        return h_rads, c_rads
+
+    def box_cell(self, k: int, x: Any, x_rad: Any, h: Any, c: Any, eps: float) -> tuple[Any, Any, Any]:
+        """(lo, hi) of layer k's new h and the radius of its c (None but for LSTM) over the box of radius eps
+        around (h, c), its input in [x - x_rad, x + x_rad] (x_rad None: exact)."""
         torch, H = self.torch, self.config.hidden
-        pre_in = x @ self.w_ih.T + self.b_ih
-        mid = pre_in + h @ self.w_hh.T + self.b_hh
-        rad = eps * self.w_hh.abs().sum(dim=1)[None, :]
+        w_ih, w_hh, b_ih, b_hh = self.layers[k]
+        pre_in = x @ w_ih.T + b_ih
+        in_rad = 0.0 if x_rad is None else x_rad @ w_ih.abs().T
+        mid = pre_in + h @ w_hh.T + b_hh
+        rec_rad = eps * w_hh.abs().sum(dim=1)[None, :]
+        rad = rec_rad + in_rad
 
         def span(f: Callable[[Any], Any], q: int) -> tuple[Any, Any]:
             block = slice(q * H, (q + 1) * H)
@@ -142,52 +224,73 @@ class _Trainer:
 
         if self.config.cell == "rnn":
             lo, hi = span(torch.tanh, 0)
-            return (hi - lo) / 2, None
+            return lo, hi, None
         if self.config.cell == "gru":
             r = span(torch.sigmoid, 0)
             z = span(torch.sigmoid, 1)
-            rec_n = h @ self.w_hh[2 * H:].T + self.b_hh[2 * H:]
-            rn = mul(r, (rec_n - rad[:, 2 * H:], rec_n + rad[:, 2 * H:]))
-            n_lo, n_hi = torch.tanh(pre_in[:, 2 * H:] + rn[0]), torch.tanh(pre_in[:, 2 * H:] + rn[1])
+            rec_n = h @ w_hh[2 * H:].T + b_hh[2 * H:]
+            rn = mul(r, (rec_n - rec_rad[:, 2 * H:], rec_n + rec_rad[:, 2 * H:]))
+            in_n = in_rad[:, 2 * H:] if x_rad is not None else 0.0
+            n_lo = torch.tanh(pre_in[:, 2 * H:] - in_n + rn[0])
+            n_hi = torch.tanh(pre_in[:, 2 * H:] + in_n + rn[1])
             h_lo, h_hi = h - eps, h + eps
             lo = torch.minimum((1 - z[0]) * n_lo + z[0] * h_lo, (1 - z[1]) * n_lo + z[1] * h_lo)
             hi = torch.maximum((1 - z[0]) * n_hi + z[0] * h_hi, (1 - z[1]) * n_hi + z[1] * h_hi)
-            return (hi - lo) / 2, None
+            return lo, hi, None
         i, f, g, o = span(torch.sigmoid, 0), span(torch.sigmoid, 1), span(torch.tanh, 2), span(torch.sigmoid, 3)
         fc, ig = mul(f, (c - eps, c + eps)), mul(i, g)
         c_lo, c_hi = fc[0] + ig[0], fc[1] + ig[1]
         h_lo, h_hi = mul(o, (torch.tanh(c_lo), torch.tanh(c_hi)))
-        return (h_hi - h_lo) / 2, (c_hi - c_lo) / 2
+        return h_lo, h_hi, (c_hi - c_lo) / 2
 
-    def losses(self, strings: np.ndarray, targets: np.ndarray, mask: np.ndarray, eps: float) -> tuple[Any, Any]:
-        """(task loss, certification penalty) over a batch."""
-        torch, H = self.torch, self.config.hidden
+    def losses(self, strings: np.ndarray, targets: np.ndarray, mask: np.ndarray, states: np.ndarray, eps: float
+               ) -> tuple[Any, Any]:
+        """(task loss, certification penalty) over a batch; ``states`` (T+1, B) numbers the grammar state of
+        every prefix."""
+        torch = self.torch
         B, T = strings.shape
         x = torch.nn.functional.one_hot(torch.from_numpy(strings.T.copy()), self.K).float()
         tgt, msk = torch.from_numpy(targets), torch.from_numpy(mask)
-        h, c = torch.zeros(B, H), torch.zeros(B, H)
+        hs, cs = self.zeros(B), self.zeros(B)
         task, penalty = 0.0, 0.0
         norm = msk.sum() * self.M
         head_abs = self.head_w.abs().sum(dim=1)[None, :]
+        visited = []
         for t in range(T + 1):
-            logits = h @ self.head_w.T + self.head_b
+            logits = hs[-1] @ self.head_w.T + self.head_b
             task = task + (self.bce(logits, tgt[t]) * msk[t, :, None]).sum() / norm
             if not eps:
                 if t < T:
-                    h, c = self.step(x[t], h, c)
+                    hs, cs = self.step(x[t], hs, cs)
                 continue
+            visited.append(torch.cat(hs + cs if self.config.cell == "lstm" else hs, dim=1))
             if t:  # the empty prefix is the exact zero state: no box needed
                 worst = torch.where(tgt[t] > 0.5, logits - eps * head_abs, logits + eps * head_abs)
                 penalty = penalty + (self.bce(worst, tgt[t]) * msk[t, :, None]).sum() / norm
             if t == T:
                 break
-            h_rad, c_rad = self.box_step(x[t], h, c, eps)
-            spread = torch.relu(h_rad - self.certify.contraction * eps)
-            if c_rad is not None:
-                spread = spread + torch.relu(c_rad - self.certify.contraction * eps)
-            penalty = penalty + (spread.mean(dim=1) * msk[t + 1]).sum() / (msk.sum() * eps)
-            h, c = self.step(x[t], h, c)
+            h_rads, c_rads = self.box_step(x[t], hs, cs, eps)
+            radii = h_rads + [r for r in c_rads if r is not None]
+            spread = sum(torch.relu(r - self.certify.contraction * eps).mean(dim=1) for r in radii) / len(self.layers)
+            penalty = penalty + (spread * msk[t + 1]).sum() / (msk.sum() * eps)
+            hs, cs = self.step(x[t], hs, cs)
+        if eps and self.certify.cluster:
+            scatter = self.scatter(torch.stack(visited), states, msk)
+            penalty = penalty + self.certify.cluster * scatter / self.certify.radius ** 2
         return task, penalty
+
+    def scatter(self, visited: Any, states: np.ndarray, mask: Any) -> Any:
+        """Mean squared distance of the visited states (T+1, B, D) from the centroid of their grammar state:
+        prefixes in one grammar state pulled together, so that one small region per state can close."""
+        torch = self.torch
+        keep = mask.reshape(-1) > 0
+        points = visited.reshape(-1, visited.shape[-1])[keep]
+        ids = torch.from_numpy(states.reshape(-1))[keep]
+        count = int(ids.max()) + 1
+        sums = torch.zeros(count, points.shape[1]).index_add(0, ids, points)
+        sizes = torch.zeros(count).index_add(0, ids, torch.ones(len(ids)))
+        centroids = sums / sizes.clamp(min=1)[:, None]
+        return ((points - centroids[ids]) ** 2).sum(dim=1).mean() / points.shape[1]
 
     def accuracy(self) -> float:
         torch = self.torch
@@ -195,18 +298,19 @@ class _Trainer:
         with torch.no_grad():
             B, T = strings.shape
             x = torch.nn.functional.one_hot(torch.from_numpy(strings.T.copy()), self.K).float()
-            h = c = torch.zeros(B, self.config.hidden)
+            hs, cs = self.zeros(B), self.zeros(B)
             right = np.ones(B, bool)
             for t in range(T + 1):
-                said = (h @ self.head_w.T + self.head_b > 0).numpy()
+                said = (hs[-1] @ self.head_w.T + self.head_b > 0).numpy()
                 right &= (said == (targets[t] > 0.5)).all(axis=1) | (mask[t] == 0)
                 if t < T:
-                    h, c = self.step(x[t], h, c)
+                    hs, cs = self.step(x[t], hs, cs)
         return float(right.mean())
 
     def model(self, extra: dict[str, Any]) -> Model:
         arrays = [p.detach().numpy().copy() for p in self.params]
-        return Model(layers=(Layer(*arrays[:4]),), head_weight=arrays[4], head_bias=arrays[5],
+        layers = tuple(Layer(*arrays[4 * k:4 * k + 4]) for k in range(len(self.layers)))
+        return Model(layers=layers, head_weight=arrays[-2], head_bias=arrays[-1],
                      alphabet=self.grammar.alphabet, heads=self.labels,
                      units=tuple(f"trained unit {u}" for u in range(self.config.hidden)), cell=self.config.cell,
                      extra=extra)
@@ -219,25 +323,34 @@ class _Trainer:
         order = np.arange(config.samples)
         proof, attempts, loss_value, acc, epoch = None, 0, float("nan"), 0.0, 0
         accurate_at = None  # the penalties start once the network is nearly right, then ramp up
+        coarse = 0  # epochs since then that ended without a proof and without a counterexample
         for epoch in range(1, config.epochs + 1):
             ramp = 0.0 if accurate_at is None else min(1.0, (epoch - accurate_at) / cert.ramp)
-            # the penalty's weight doubles every ``patience`` epochs that end without a proof, up to ``max_boost``
-            boost = 1.0 if accurate_at is None else min(cert.max_boost, 2.0 ** ((epoch - accurate_at) // cert.patience))
+            # the penalty's weight doubles every ``patience`` epochs whose proof failed on coarse regions, up to
+            # ``max_boost``; a network shown wrong (a confirmed counterexample) needs its task loss, not more penalty
+            boost = min(cert.max_boost, 2.0 ** (coarse // cert.patience))
             self.rng.shuffle(order)
             total = 0.0
-            for start in range(0, config.samples, config.batch):
-                idx = order[start:start + config.batch]
+            chunks = (order[start:start + config.batch] for start in range(0, config.samples, config.batch))
+            batches = [(strings[idx], targets[:, idx], mask[:, idx], self.data_states[:, idx]) for idx in chunks]
+            if self.counter:
+                batches.append(self.counter_batch())
+            if ramp and self.certify.pumped:
+                batches.append(self.pumped_batch())
+            for batch in batches:
                 if ramp:
-                    task, penalty = self.losses(strings[idx], targets[:, idx], mask[:, idx], cert.radius * ramp)
+                    task, penalty = self.losses(*batch, cert.radius * ramp)
                     loss = task + cert.weight * boost * ramp * penalty
                 else:
-                    loss = self.losses(strings[idx], targets[:, idx], mask[:, idx], 0.0)[0]
+                    loss = self.losses(*batch, 0.0)[0]
                 optimiser.zero_grad()
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(self.params, 5.0)
+                norm = torch.nn.utils.clip_grad_norm_(self.params, 5.0)
+                if not (torch.isfinite(loss) and torch.isfinite(norm)):
+                    continue  # an overflowing batch (a long string through wide boxes) is skipped, not learnt
                 optimiser.step()
-                total += float(loss.detach()) * len(idx)
-            loss_value = total / config.samples
+                total += float(loss.detach()) * len(batch[0])
+            loss_value = total / sum(len(batch[0]) for batch in batches)
             acc = self.accuracy()
             if acc >= cert.start_at and accurate_at is None:
                 accurate_at = epoch
@@ -247,10 +360,13 @@ class _Trainer:
                 proof = prove_regions(self.model({}), self.grammar, max_regions=cert.max_regions,
                                       time_limit=cert.proof_time)
                 line = proof.summary()
+                self.learn_from(proof)
             if progress:
                 progress(epoch, config.epochs, loss_value, acc, line)
             if proof is not None and proof.proven:
                 break
+            if accurate_at is not None and not (line and proof is not None and proof.failure.confirmed):
+                coarse += 1
         extra: dict[str, Any] = {"trained": {"grammar": self.grammar.name, "task": config.task, "epochs": epoch,
                                              "seed": config.seed, "heldout_accuracy": acc, "loss": loss_value,
                                              "certify": vars(cert)}}

@@ -598,7 +598,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--min-accuracy", type=float, default=0.99, metavar="P",
                    help="exit 1 when the share of held-out strings right is below P (default 0.99; the model is "
                    "written either way)")
-    s.add_argument("--certify", action="store_true", help="train a single-layer network until the all-lengths "
+    s.add_argument("--certify", action="store_true", help="train a network (any --layers) until the all-lengths "
                    "region proof holds (exit 0) or the epochs run out (exit 1); see docs/region-proof.md")
     s.set_defaults(func=cmd_train)
 

@@ -27,19 +27,21 @@ from .grammar import Grammar
 from .interval_step import ROUNDOFF, IntervalNet
 from .model import Model
 from .queries import Network
+from .pump_search import pump_counterexample
 from .reading import Reading, reading_of
 from .reference import Reference, reference_for
 from .semantics import Semantics
 from .words import format_word
 
-__all__ = ["MAX_REGIONS", "MAX_WEIGHTS", "RegionFailure", "RegionProof", "TIME_LIMIT", "WIDEN_AFTER", "WIDEN_AT",
-           "prove_regions", "region_layer"]
+__all__ = ["MAX_REGIONS", "MAX_WEIGHTS", "MERGE_AFTER", "RegionFailure", "RegionProof", "TIME_LIMIT", "WIDEN_AFTER",
+           "WIDEN_AT", "prove_regions", "region_layer"]
 
 MAX_REGIONS = 4000
 TIME_LIMIT = 20.0
 MAX_WEIGHTS = 4_000_000  # weights beyond which the proof is not attempted (it keeps three float64 copies)
 WIDEN_AFTER = 16  # regions of one state before LSTM cell values may widen to infinity
 WIDEN_AT = 5.0  # ... beyond this magnitude
+MERGE_AFTER = 8  # regions of one state before new images join the nearest region instead
 
 
 @dataclass
@@ -57,6 +59,9 @@ class RegionFailure:
     confirmed: bool = False
     box: list[tuple[float, float]] = field(default_factory=list)
     word: tuple[str, ...] = ()  # the word of ``prefix`` (with ``symbol`` for an escape), as symbols
+    counterexample: str | None = None  # a wrong prefix found by pumping the word's loops, confirmed
+    counter_word: tuple[str, ...] = ()  # the counterexample as symbols
+    pumped: str | None = None  # what the pumping search ran when it found nothing
 
 
 @dataclass
@@ -87,17 +92,24 @@ class RegionProof:
                                   "seconds": self.seconds, "precision": self.precision,
                                   "heads_checked": list(self.checked), "heads_skipped": list(self.skipped)}
         if self.failure:
-            out["failure"] = {k: v for k, v in vars(self.failure).items() if v not in (None, [], ()) and k != "word"}
+            out["failure"] = {k: v for k, v in vars(self.failure).items()
+                              if v not in (None, [], ()) and k not in ("word", "counter_word")}
         return out
 
 
 def prove_regions(model: Model, grammar: Grammar, unknown_start: bool = False, reading: Reading | None = None,
                   precision: str = "float32", max_regions: int = MAX_REGIONS, time_limit: float = TIME_LIMIT,
-                  growth: float = 0.1, slack: float = 1e-3) -> RegionProof:
+                  growth: float = 0.1, slack: float = 1e-3, pump_time: float = 30.0, joins: str = "fallback"
+                  ) -> RegionProof:
     """Prove (or fail to prove) that every checked head of ``model`` follows ``grammar`` after every prefix.
 
     ``growth`` and ``slack`` enlarge each new region by that share of its width plus that absolute amount on
-    every side, so that the images of loops fall back inside earlier regions."""
+    every side, so that the images of loops fall back inside earlier regions. When the proof fails on a word,
+    its loops are pumped on the network (``pump_search``; ``pump_time`` seconds at most, 0: not at all): a wrong
+    prefix found there makes the failure a confirmed counterexample.
+
+    ``joins``: "fallback" (a proof that fails without a counterexample is tried again with joins, ``MERGE_AFTER``),
+    "never", or "only" (joins from the start)."""
     if precision not in ROUNDOFF:
         raise UserError(f"unknown precision {precision!r}; use float32 or float64")
     for name, value in (("max_regions", max_regions), ("time_limit", time_limit)):
@@ -113,8 +125,22 @@ def prove_regions(model: Model, grammar: Grammar, unknown_start: bool = False, r
         return RegionProof(False, 0, 0, -math.inf, 0.0, precision, ref.checked, RegionFailure(
             f"the network has {weights:,} weights, more than the {MAX_WEIGHTS:,} the region proof handles", "budget"),
             ref.skipped)
-    explorer = _Explorer(model, grammar, ref, reading, precision, growth, slack, unknown_start)
-    return explorer.run(int(max_regions), float(time_limit))
+    if joins not in ("fallback", "never", "only"):
+        raise UserError(f"joins must be fallback, never or only, not {joins!r}")
+    t0 = time.perf_counter()
+    explorer = _Explorer(model, grammar, ref, reading, precision, growth, slack, unknown_start,
+                         MERGE_AFTER if joins == "only" else math.inf)
+    proof = explorer.run(int(max_regions), float(time_limit))
+    if proof.failure is not None and pump_time > 0:
+        explorer.pump(proof.failure, pump_time)
+    left = time_limit - (time.perf_counter() - t0)
+    if proof.failure is not None and not proof.failure.confirmed and joins == "fallback" and left > 0:
+        joined = _Explorer(model, grammar, ref, reading, precision, growth, slack, unknown_start, MERGE_AFTER)
+        second = joined.run(int(max_regions), left)
+        if second.proven:
+            proof = second
+    proof.seconds = time.perf_counter() - t0
+    return proof
 
 
 def region_layer(model: Model, grammar: Grammar, unknown_start: bool, reading: Reading, why_not_compiled: str,
@@ -128,7 +154,7 @@ def region_layer(model: Model, grammar: Grammar, unknown_start: bool, reading: R
 
 class _Explorer:
     def __init__(self, model: Model, grammar: Grammar, ref: Reference, reading: Reading, precision: str,
-                 growth: float, slack: float, unknown_start: bool) -> None:
+                 growth: float, slack: float, unknown_start: bool, merge_after: float) -> None:
         self.model, self.grammar, self.ref, self.reading = model, grammar, ref, reading
         self.precision = precision
         self.net = IntervalNet(model, precision)
@@ -136,7 +162,7 @@ class _Explorer:
         self.symbols = reading.inner_index(model.alphabet)
         self.start_symbol = model.alphabet.index(reading.start) if reading.start is not None else None
         self.end_symbol = model.alphabet.index(reading.end) if reading.end is not None else None
-        self.growth, self.slack = growth, slack
+        self.growth, self.slack, self.merge_after = growth, slack, merge_after
         self.t0 = time.perf_counter()
         # regions: boxes, reference state, and the (parent, inner symbol) that made them
         self.lo: list[np.ndarray] = []
@@ -145,6 +171,7 @@ class _Explorer:
         self.parent: list[tuple[int, int]] = []
         self.by_state: dict[int, _Boxes] = {}
         self.margin = math.inf
+        self.merges = 0
         self.sem = Semantics(grammar, unknown_start)
 
     # --- outcome helpers ---
@@ -197,13 +224,20 @@ class _Explorer:
                     continue
                 if np.isnan(img_lo[k]).any() or np.isnan(img_hi[k]).any():
                     return self.result(False, self.escape(r, a, q, img_lo[k], img_hi[k], "is undefined"))
-                if len(self.lo) >= max_regions:
+                if len(self.lo) + self.merges >= max_regions:  # a join costs as much as a new region
                     return self.result(False, self.escape(r, a, q, img_lo[k], img_hi[k],
-                                                          f"escapes all {max_regions:,} regions"))
+                                                          f"escapes all {len(self.lo):,} regions (after "
+                                                          f"{self.merges:,} joins)"))
+                merged = self.merge(*self.widen(img_lo[k], img_hi[k], q), q)
+                if merged is not None:
+                    self.merges += 1
+                    frontier.append(merged)
+                    continue
                 failure = self.add(*self.widen(img_lo[k], img_hi[k], q), q, (r, a), exact=False)
                 if failure:
                     return self.result(False, failure)
                 frontier.append(len(self.lo) - 1)
+            frontier = list(dict.fromkeys(frontier))  # an enlarged region is explored again, once
         return self.result(True)
 
     def covered(self, lo: np.ndarray, hi: np.ndarray, q: int) -> bool:
@@ -223,6 +257,31 @@ class _Explorer:
         lo[free & (lo < boxes.lo[:boxes.n].min(axis=0)) & (lo < -WIDEN_AT)] = -np.inf
         return lo, hi
 
+    def merge(self, lo: np.ndarray, hi: np.ndarray, q: int) -> int | None:
+        """Join: once state q has ``merge_after`` regions, enlarge the one that grows least to the hull of it and
+        [lo, hi] (padded like a new region), if every head still holds there; return that region, to be explored
+        again (regions it covered stay covered). A trajectory that converges slowly then closes in one box
+        instead of a chain of small ones."""
+        boxes = self.by_state.get(q)
+        if boxes is None or boxes.n < self.merge_after:
+            return None
+        n = boxes.n
+        hull_lo, hull_hi = np.minimum(boxes.lo[:n], lo), np.maximum(boxes.hi[:n], hi)
+        with np.errstate(invalid="ignore"):
+            grown = np.nan_to_num((hull_hi - hull_lo) - (boxes.hi[:n] - boxes.lo[:n]), nan=0.0, posinf=1e300)
+        k = int(np.argmin(grown.sum(axis=1)))
+        width = hi - lo
+        pad = self.growth * np.where(np.isfinite(width), width, 0.0) + self.slack
+        new_lo, new_hi = np.minimum(hull_lo[k], lo - pad), np.maximum(hull_hi[k], hi + pad)
+        ok, margin, _ = self.heads_hold(new_lo, new_hi, q)
+        if not ok:
+            return None
+        region = boxes.ids[k]
+        self.lo[region], self.hi[region] = new_lo, new_hi
+        boxes.lo[k], boxes.hi[k] = new_lo, new_hi
+        self.margin = min(self.margin, margin)
+        return region
+
     def add(self, lo: np.ndarray, hi: np.ndarray, q: int, parent: tuple[int, int], exact: bool
             ) -> RegionFailure | None:
         """Make a region around [lo, hi] (enlarged unless ``exact`` or the heads fail on the enlargement);
@@ -238,7 +297,7 @@ class _Explorer:
         self.hi.append(box[1])
         self.state.append(q)
         self.parent.append(parent)
-        self.by_state.setdefault(q, _Boxes(len(lo))).add(*box)
+        self.by_state.setdefault(q, _Boxes(len(lo))).add(*box, len(self.lo) - 1)
         if not ok:
             return self.head_failure(len(self.lo) - 1, where)
         self.margin = min(self.margin, margin)
@@ -287,6 +346,32 @@ class _Explorer:
         q = self.ref.walk(symbols)[-1]
         return bool((logit[self.ref.columns[head]] > 0) != self.ref.truth[q, head])
 
+    def pump(self, failure: RegionFailure, seconds: float) -> None:
+        """Pump the loops of the failing word on the network; a confirmed wrong prefix becomes the failure's
+        counterexample (and its message), otherwise the message says what was run."""
+        if failure.confirmed or not failure.word:
+            return
+        index = {a: k for k, a in enumerate(self.inner)}
+        network = Network(self.model, self.reading, np.float32 if self.precision == "float32" else np.float64)
+        found = pump_counterexample(network, self.ref, tuple(index[a] for a in failure.word), time_limit=seconds)
+        if found.word is None:
+            failure.pumped = f"{found.words} words pumped from it to {found.length:,} symbols"
+            failure.message += (f"; pumping its loops found no counterexample ({failure.pumped}): the regions may "
+                                "only be too coarse")
+            return
+        word = tuple(self.inner[a] for a in found.word)
+        head = self.ref.checked[found.head]
+        expected = bool(self.ref.truth[self.ref.walk(found.word)[-1], found.head])
+        text = format_word(word, self.inner)
+        failure.counterexample, failure.counter_word, failure.confirmed = text, word, True
+        spell = lambda w: format_word(tuple(self.inner[a] for a in w), self.inner)  # noqa: E731
+        stem, k, rest = found.pieces()
+        written = (repr(text) if len(word) <= 80 else f"{spell(stem)!r} then {spell(found.loop)!r} {k:,} times"
+                   + (f" then {spell(rest)!r}" if rest else ""))
+        failure.message = (f"the network is wrong: after {written} ({len(word):,} symbols, found by pumping a loop "
+                           f"of the word where the proof failed), confirmed on the network, head {head} is "
+                           f"{not expected}, expected {expected}")
+
     def escape(self, region: int, a: int, q: int, lo: np.ndarray, hi: np.ndarray, how: str) -> RegionFailure:
         word = self.word(region)
         width = float(np.max(hi - lo))
@@ -306,12 +391,14 @@ class _Boxes:
         self.lo = np.empty((4, width))
         self.hi = np.empty((4, width))
         self.n = 0
+        self.ids: list[int] = []  # the region index of each row
 
-    def add(self, lo: np.ndarray, hi: np.ndarray) -> None:
+    def add(self, lo: np.ndarray, hi: np.ndarray, region: int) -> None:
         if self.n == len(self.lo):
             self.lo = np.concatenate([self.lo, np.empty_like(self.lo)])
             self.hi = np.concatenate([self.hi, np.empty_like(self.hi)])
         self.lo[self.n], self.hi[self.n] = lo, hi
+        self.ids.append(region)
         self.n += 1
 
     def cover(self, lo: np.ndarray, hi: np.ndarray) -> bool:
