@@ -50,7 +50,8 @@ PLATEAU_GAIN = 0.001  # two words in 2,000: a one-word wobble is noise, not prog
 class Learned:
     """The learner's result: the machine, rounds of equivalence queries, why it stopped early (None when the
     samples found no counterexample; else "time-limit", "max-states" or "plateau"), its agreement with the network
-    on the validation sample (the samples of its last round without one), and every round's (states, agreement)."""
+    on the validation sample (the samples of its last round without one), and every round's (hypothesis states before
+    minimisation, agreement)."""
 
     machine: Machine
     rounds: int

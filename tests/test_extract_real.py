@@ -197,7 +197,8 @@ def test_a_plateau_in_validation_agreement_stops_lstar_with_the_occam_choice_of_
 def test_the_plateau_stop_is_reported_in_text_and_json(undertrained, tmp_path, capsys):
     model, _ = undertrained
     save_model(model, tmp_path / "m.npz")
-    args = ["extract", str(tmp_path / "m.npz"), "-o", str(tmp_path / "x.toml"), "--patience", "5", "--min-fidelity", "0"]
+    args = ["extract", str(tmp_path / "m.npz"), "-o", str(tmp_path / "x.toml"), "--patience", "5",
+            "--min-fidelity", "0"]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "stopped on a plateau" in out and "fidelity: the automaton agrees with the network on" in out
