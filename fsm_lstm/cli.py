@@ -24,6 +24,7 @@ from .grammar import Grammar, empty_language_warning, structural_warnings
 from .grammar_files import bundled_names, load_grammar, save_grammar, shown_path
 from .importer import read_model
 from .labels import parse_head
+from .lstar import PATIENCE, PLATEAU_GAIN
 from .model import Model, available_memory, densified, load_model, save_model, stored_grammar
 from .outputs import describe_machine
 from .plot import plot_trace
@@ -328,7 +329,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
     with observing_on(args.workers, args.scheduler, model, reading) as run_on, \
             ProgressDisplay("extracting", enabled=not args.json) as shown:
         result = extract(model, args.method, seed=args.seed, reading=reading, words=words, max_states=args.max_states,
-                         time_limit=args.time_limit, progress=shown.callback(shown.line), run=run_on)
+                         time_limit=args.time_limit, progress=shown.callback(shown.line), run=run_on,
+                         patience=args.patience)
     extracted = result.grammar.with_changes(name=Path(args.output).stem)
     save_grammar(extracted, args.output)
     verdict = judge(model, extracted, reference, reading) if reference is not None else None
@@ -364,6 +366,9 @@ def _extraction_lines(output: str, r: Extraction, min_fidelity: float, time_limi
         lines.append(f"stopped at the time limit ({time_limit:g} s): the automaton is the best found so far")
     elif r.stopped == "max-states":
         lines.append("stopped at --max-states: the automaton is the best found so far")
+    elif r.stopped == "plateau":
+        lines.append(f"stopped on a plateau: validation agreement gained less than {PLATEAU_GAIN * 100:g} point in "
+                     "the last --patience rounds; the automaton is the best found")
     if r.fidelity < min_fidelity:
         lines.append(f"POOR FIDELITY: {r.fidelity:.2%} is below --min-fidelity {min_fidelity:.2%}; {output} holds the "
                      "best automaton found, which does not describe the network faithfully")
@@ -617,6 +622,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-states", type=int, default=500, metavar="N", help="stop at N states (default 500)")
     s.add_argument("--time-limit", type=float, default=60.0, metavar="S", help="stop after S seconds with the best "
                    "automaton so far (default 60)")
+    s.add_argument("--patience", type=int, default=PATIENCE, metavar="N", help="lstar: stop when N rounds in a row "
+                   f"gain less than {PLATEAU_GAIN * 100:g} point of validation agreement (default %(default)s)")
     s.add_argument("--min-fidelity", type=float, default=0.99, metavar="F", help="exit 1 when the automaton agrees "
                    "with the network on less than this share of held-out words (default 0.99)")
     s.add_argument("--seed", type=int, default=0, help="seed of the sampled words (default 0)")

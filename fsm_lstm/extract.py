@@ -26,7 +26,7 @@ from .automata import minimise, renumber
 from .errors import UserError
 from .grammar import Grammar
 from .labels import parse_head
-from .lstar import learn
+from .lstar import PATIENCE, learn
 from .machine import Machine, minimise_moore
 from .model import Model
 from .outputs import extracted_machine
@@ -275,22 +275,25 @@ def _split(words: Sequence[Word], rng: np.random.Generator) -> tuple[list[Word],
 def extract(model: Model, method: str = "lstar", seed: int = 0, reading: Reading | None = None,
             words: Sequence[Sequence[str]] | None = None, max_states: int = 500, time_limit: float = 60.0,
             sample_length: int | None = None, samples: int = 2000, progress: Progress | None = None,
-            run: Runner | None = None) -> Extraction:
+            run: Runner | None = None, patience: int = PATIENCE) -> Extraction:
     """Extract the automaton a network implements (see module doc). ``words`` are typical inner words (symbol
     names); they guide the search and, held out in part, measure the fidelity. ``run`` answers the batched
-    queries over the sampled and held-out words (:func:`shard_queries.cluster_runner` shards them on Dask)."""
+    queries over the sampled and held-out words (:func:`shard_queries.cluster_runner` shards them on Dask). L*
+    stops after ``patience`` rounds without progress in validation agreement (see :mod:`fsm_lstm.lstar`)."""
     with blas_threads(model):
         return _extract(model, method, seed, reading, words, max_states, time_limit, sample_length, samples, progress,
-                        run)
+                        run, patience)
 
 
 def _extract(model: Model, method: str, seed: int, reading: Reading | None, words: Sequence[Sequence[str]] | None,
              max_states: int, time_limit: float, sample_length: int | None, samples: int,
-             progress: Progress | None, run: Runner | None) -> Extraction:
+             progress: Progress | None, run: Runner | None, patience: int) -> Extraction:
     if method not in METHODS:
         raise UserError(f"unknown extraction method {method!r}; use {' or '.join(METHODS)}")
     if max_states < 1:
         raise UserError(f"--max-states must be at least 1, not {max_states}")
+    if patience < 1:
+        raise UserError(f"--patience must be at least 1 round, not {patience}")
     if not time_limit > 0:
         raise UserError(f"--time-limit must be a positive number of seconds, not {time_limit}")
     t0 = time.perf_counter()
@@ -324,7 +327,7 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
         reference = _hidden_state_machine(net, columns, labels, base, max_states) if small else None
         validation = observe(net, columns, random_words(rng, K, samples, length) + variations(rng, guide, K))
         learned = learn(net, columns, labels, base, rng, max_states, deadline, progress=progress, reference=reference,
-                        validation=validation)
+                        validation=validation, patience=patience)
         machine, stopped = learned.machine, learned.stopped
     else:
         machine, stopped = extract_by_clustering(net, columns, labels, base, max_states, deadline)

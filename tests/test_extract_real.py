@@ -5,6 +5,7 @@ network, and a plain dictionary walk runs the automaton."""
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -156,3 +157,53 @@ def test_quiet_rows_still_become_states_once_the_samples_find_no_counterexample(
     result = extract(compile_grammar(g), samples=300)
     assert equivalent(result.grammar, g) and result.states == len(minimise(g).states)
     assert result.stopped is None
+
+
+def test_a_plateau_in_validation_agreement_stops_lstar_with_the_occam_choice_of_its_hypotheses(undertrained):
+    """The under-trained GRU is not finite-state: with a patience of 10 rounds, L* stops on a plateau long before
+    its deadline. The hypothesis returned is the smallest within OCCAM of the best validation agreement seen, and
+    its agreement is re-measured here with torch on the validation words."""
+    from fsm_lstm.extract import output_columns, to_grammar
+    from fsm_lstm.lstar import OCCAM, PLATEAU_GAIN, learn
+    from fsm_lstm.queries import Network
+    from fsm_lstm.reading import reading_of
+    from fsm_lstm.sampling import observe
+    from fsm_lstm.sampling import random_words as index_words
+    model, g = undertrained
+    reading = reading_of(model)
+    net = Network(model, reading)
+    columns = output_columns(model, reading)
+    rng = np.random.default_rng(3)
+    K = len(net.inner)
+    base = observe(net, columns, index_words(rng, K, 2000, 20))
+    held = index_words(rng, K, 2000, 20)
+    patience = 10
+    learned = learn(net, columns, ("accept",), base, rng, deadline=time.perf_counter() + 120, patience=patience,
+                    validation=observe(net, columns, held))
+    assert learned.stopped == "plateau"
+    agreements = [a for _, a in learned.history]
+    assert len(agreements) == learned.rounds > patience
+    best_before = max(agreements[:-patience])
+    assert max(agreements) < min(1.0, best_before + PLATEAU_GAIN)  # the last rounds gained (almost) nothing
+    assert all(max(agreements[:r - patience]) + PLATEAU_GAIN <= max(agreements[:r]) or max(agreements[:r]) == 1.0
+               for r in range(patience + 1, learned.rounds))  # and no earlier window of patience rounds was flat
+    words = [tuple(net.inner[k] for k in w) for w in held]
+    measured = float(np.mean(torch_verdicts(model, words) == automaton_verdicts(to_grammar(learned.machine), words)))
+    assert measured == pytest.approx(learned.agreement)
+    assert measured >= max(agreements) - OCCAM
+    assert learned.machine.size <= min(n for n, a in learned.history if a >= max(agreements) - OCCAM)
+
+
+def test_the_plateau_stop_is_reported_in_text_and_json(undertrained, tmp_path, capsys):
+    model, _ = undertrained
+    save_model(model, tmp_path / "m.npz")
+    args = ["extract", str(tmp_path / "m.npz"), "-o", str(tmp_path / "x.toml"), "--patience", "5",
+            "--min-fidelity", "0"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "stopped on a plateau" in out and "fidelity: the automaton agrees with the network on" in out
+    main(args + ["--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert report["stopped"] == "plateau" and report["seconds"] < 60 and 0 < report["fidelity"] <= 1
+    assert main(args + ["--patience", "0"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
