@@ -29,6 +29,7 @@ import scipy.sparse as sp
 from .compiler import prepare
 from .errors import UserError
 from .grammar import Grammar
+from .intervals import interval_product, sigmoid
 from .labels import STARTED, edge_label, parse_head
 from .model import Model, stored_grammar
 from .outputs import crossed_outputs, same_behaviour
@@ -90,18 +91,6 @@ class Certificate:
 
 
 # ----- interval helpers ---------------------------------------------------------------------
-def _sig(z: np.ndarray) -> np.ndarray:
-    """sigmoid in float64 to a few units of float64 round-off *relative to its value*, also where it is tiny
-    (0.5 + 0.5 tanh(z / 2) loses all relative accuracy below z = -20 and gives 0 below z = -37)."""
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-z))
-
-
-def _mul(alo: np.ndarray, ahi: np.ndarray, blo: np.ndarray, bhi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    products = np.stack([alo * blo, alo * bhi, ahi * blo, ahi * bhi])
-    return products.min(axis=0), products.max(axis=0)
-
-
 def _widen(lo: np.ndarray, hi: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
     """[lo, hi] widened by the rounding of one computed result: eps relative to its magnitude, plus UNDERFLOW."""
     return lo - eps * np.abs(lo) - UNDERFLOW, hi + eps * np.abs(hi) + UNDERFLOW
@@ -111,19 +100,18 @@ def _unit_step(zlo: np.ndarray, zhi: np.ndarray, clo: np.ndarray, chi: np.ndarra
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One LSTM step for intervals. z*: (..., 4) gate pre-activations (i, f, g, o); c*: (...) previous cell.
     Every computed value is widened by its rounding, relative to its magnitude (see _widen)."""
-    lo, hi = _widen(np.stack([_sig(zlo[..., 0]), _sig(zlo[..., 1]), np.tanh(zlo[..., 2]), _sig(zlo[..., 3])],
-                             axis=-1),
-                    np.stack([_sig(zhi[..., 0]), _sig(zhi[..., 1]), np.tanh(zhi[..., 2]), _sig(zhi[..., 3])],
-                             axis=-1), eps)
-    fc_lo, fc_hi = _mul(lo[..., 1], hi[..., 1], clo, chi)
-    ig_lo, ig_hi = _mul(lo[..., 0], hi[..., 0], lo[..., 2], hi[..., 2])
+    gates = lambda z: np.stack([sigmoid(z[..., 0]), sigmoid(z[..., 1]), np.tanh(z[..., 2]),  # noqa: E731
+                                sigmoid(z[..., 3])], axis=-1)
+    lo, hi = _widen(gates(zlo), gates(zhi), eps)
+    fc_lo, fc_hi = interval_product(lo[..., 1], hi[..., 1], clo, chi)
+    ig_lo, ig_hi = interval_product(lo[..., 0], hi[..., 0], lo[..., 2], hi[..., 2])
     c_lo, c_hi = fc_lo + ig_lo, fc_hi + ig_hi
     # two products and a sum, each rounded relative to its own magnitude
     slack = eps * (np.maximum(np.abs(fc_lo), np.abs(fc_hi)) + np.maximum(np.abs(ig_lo), np.abs(ig_hi))
                    + np.maximum(np.abs(c_lo), np.abs(c_hi))) + 3 * UNDERFLOW
     c_lo, c_hi = c_lo - slack, c_hi + slack
     t_lo, t_hi = _widen(np.tanh(c_lo), np.tanh(c_hi), eps)
-    h_lo, h_hi = _mul(lo[..., 3], hi[..., 3], t_lo, t_hi)
+    h_lo, h_hi = interval_product(lo[..., 3], hi[..., 3], t_lo, t_hi)
     h_lo, h_hi = _widen(h_lo, h_hi, eps)
     return c_lo, c_hi, h_lo, h_hi
 

@@ -13,24 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .intervals import interval_product, sigmoid
 from .model import Model
 
 __all__ = ["IntervalNet", "ROUNDOFF"]
 
 ROUNDOFF = {"float32": 2.0 ** -24, "float64": 2.0 ** -53}
 _TINY = 1e-300  # keeps radii of exact points non-negative after float64 subtraction
-
-
-def _sig(z: np.ndarray) -> np.ndarray:
-    return 0.5 + 0.5 * np.tanh(0.5 * z)
-
-
-def _mul(alo: np.ndarray, ahi: np.ndarray, blo: np.ndarray, bhi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Interval product; a bound of 0 times an infinite bound is 0 (the values themselves are finite)."""
-    with np.errstate(invalid="ignore"):
-        products = np.stack([alo * blo, alo * bhi, ahi * blo, ahi * bhi])
-    products = np.nan_to_num(products, nan=0.0, posinf=np.inf, neginf=-np.inf)
-    return products.min(axis=0), products.max(axis=0)
 
 
 class _Affine:
@@ -100,16 +89,16 @@ class _Layer:
             zmid, zrad = zmid + imid, zrad + irad
             zlo, zhi = zmid - zrad, zmid + zrad
             acts = []
-            for q, f in enumerate((_sig, _sig, np.tanh, _sig)):  # sigmoid values lie in [0, 1], tanh in [-1, 1]
+            for q, f in enumerate((sigmoid, sigmoid, np.tanh, sigmoid)):  # sigmoid in [0, 1], tanh in [-1, 1]
                 bound = (0.0, 1.0) if q != 2 else (-1.0, 1.0)
                 acts.append((np.clip(f(zlo[:, q * H:(q + 1) * H]) - eps, *bound),
                              np.clip(f(zhi[:, q * H:(q + 1) * H]) + eps, *bound)))
             (i_lo, i_hi), (f_lo, f_hi), (g_lo, g_hi), (o_lo, o_hi) = acts
-            fc_lo, fc_hi = _mul(f_lo, f_hi, c_lo, c_hi)
-            ig_lo, ig_hi = _mul(i_lo, i_hi, g_lo, g_hi)
+            fc_lo, fc_hi = interval_product(f_lo, f_hi, c_lo, c_hi)
+            ig_lo, ig_hi = interval_product(i_lo, i_hi, g_lo, g_hi)
             nc_lo, nc_hi = fc_lo + ig_lo, fc_hi + ig_hi
             nc_lo, nc_hi = nc_lo - eps * (2 + np.abs(nc_lo)), nc_hi + eps * (2 + np.abs(nc_hi))
-            nh_lo, nh_hi = _mul(o_lo, o_hi, np.tanh(nc_lo) - eps, np.tanh(nc_hi) + eps)
+            nh_lo, nh_hi = interval_product(o_lo, o_hi, np.tanh(nc_lo) - eps, np.tanh(nc_hi) + eps)
             return np.concatenate([nc_lo, nh_lo - eps], axis=1), np.concatenate([nc_hi, nh_hi + eps], axis=1)
         rmid, rrad = self.rec(lo, hi, imag)  # W_hh h + b_hh, widened for the input added to it
         if self.cell == "rnn":
@@ -117,10 +106,10 @@ class _Layer:
             return np.tanh(zmid - zrad) - eps, np.tanh(zmid + zrad) + eps
         z = lambda q: (zm := rmid[:, q * H:(q + 1) * H] + imid[:, q * H:(q + 1) * H],  # noqa: E731
                        zr := rrad[:, q * H:(q + 1) * H] + irad[:, q * H:(q + 1) * H], zm - zr, zm + zr)[2:]
-        r_lo, r_hi = (v + s * eps for v, s in zip(map(_sig, z(0)), (-1, 1)))
-        z_lo, z_hi = (np.clip(v + s * eps, 0.0, 1.0) for v, s in zip(map(_sig, z(1)), (-1, 1)))
+        r_lo, r_hi = (v + s * eps for v, s in zip(map(sigmoid, z(0)), (-1, 1)))
+        z_lo, z_hi = (np.clip(v + s * eps, 0.0, 1.0) for v, s in zip(map(sigmoid, z(1)), (-1, 1)))
         n_rec_lo, n_rec_hi = rmid[:, 2 * H:] - rrad[:, 2 * H:], rmid[:, 2 * H:] + rrad[:, 2 * H:]
-        p_lo, p_hi = _mul(r_lo, r_hi, n_rec_lo, n_rec_hi)
+        p_lo, p_hi = interval_product(r_lo, r_hi, n_rec_lo, n_rec_hi)
         p_mag = np.maximum(np.abs(p_lo), np.abs(p_hi))
         n_in_lo = p_lo + imid[:, 2 * H:] - irad[:, 2 * H:] - eps * (p_mag + imag[:, 2 * H:])
         n_in_hi = p_hi + imid[:, 2 * H:] + irad[:, 2 * H:] + eps * (p_mag + imag[:, 2 * H:])
