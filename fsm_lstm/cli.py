@@ -7,39 +7,19 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from . import __version__
-from .automata import shortest_accepted
-from .build import build
-from .certified_training import train_certified
-from .certify import certificate_grammar, certify, states_proven_for
-from .compiler import compile_grammar
-from .decode import decode
-from .draw import draw
 from .errors import UserError
-from .extract import Extraction, extract
-from .grammar import Grammar, empty_language_warning, structural_warnings
-from .grammar_files import bundled_names, load_grammar, save_grammar, shown_path
-from .importer import read_model
-from .labels import parse_head
-from .lstar import PATIENCE, PLATEAU_GAIN
-from .model import Model, available_memory, densified, load_model, save_model, stored_grammar
-from .outputs import describe_machine
-from .plot import plot_trace
-from .progress import ProgressDisplay
-from .runtime import run
-from .sheets import MAX_COLUMNS, sample_input, write_workbook
-from .torch_export import save_onnx, save_torch
-from .train import TrainConfig, check_config, train
-from .reading import Reading, reading_of
-from .region_proof import MAX_REGIONS, TIME_LIMIT, prove_regions
-from .verify_many import verify_many
-from .shard_queries import observing_on
-from .sheet_summary import disagreements, summary_rows
-from .verify import EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, Verdict, describe, judge, report_rows, report_word, verify
-from .words import encode, format_word, parse_word, read_words
+from .limits import EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, MAX_COLUMNS, MAX_REGIONS, PATIENCE, PLATEAU_GAIN, TIME_LIMIT
+
+if TYPE_CHECKING:  # commands import what they use when they run, so that --help starts at once
+    from .extract import Extraction
+    from .grammar import Grammar
+    from .model import Model
+    from .reading import Reading
+    from .train import TrainConfig
+    from .verify import Verdict
 
 __all__ = ["DEFAULT_GRAMMAR", "build_parser", "cmd_build", "cmd_certify", "cmd_check", "cmd_compile", "cmd_convert",
            "cmd_draw", "cmd_export", "cmd_extract", "cmd_import", "cmd_plot", "cmd_run", "cmd_sheet", "cmd_train",
@@ -55,6 +35,10 @@ class _Parser(argparse.ArgumentParser):
 
 def _load(spec: str, unknown_start: bool = False) -> tuple[Model, Grammar | None]:
     """A model file as it is, or a grammar compiled on the fly (with the grammar it came from)."""
+    from .compiler import compile_grammar
+    from .grammar_files import load_grammar
+    from .model import load_model
+
     if Path(spec).suffix == ".npz":
         return load_model(spec), None
     g = load_grammar(spec)
@@ -63,6 +47,10 @@ def _load(spec: str, unknown_start: bool = False) -> tuple[Model, Grammar | None
 
 def _grammar_of(spec: str) -> Grammar:
     """A grammar file, a compiled model's grammar, or the automaton extracted from a trained model."""
+    from .extract import extract
+    from .grammar_files import load_grammar
+    from .model import load_model, stored_grammar
+
     if Path(spec).suffix == ".npz":
         model = load_model(spec)
         stored = stored_grammar(model)
@@ -72,6 +60,8 @@ def _grammar_of(spec: str) -> Grammar:
 
 def _warn_if_empty(g: Grammar | None) -> None:
     """One line on stderr when the grammar answers nothing (no accepting state reachable, no outputs)."""
+    from .grammar import empty_language_warning
+
     note = empty_language_warning(g) if g is not None else None
     if note:
         print(f"fsm-lstm: warning: {note}", file=sys.stderr)
@@ -79,6 +69,10 @@ def _warn_if_empty(g: Grammar | None) -> None:
 
 # ----- commands -----------------------------------------------------------------------------
 def cmd_build(args: argparse.Namespace) -> int:
+    from .build import build
+    from .grammar_files import bundled_names
+    from .progress import ProgressDisplay
+
     if args.all and args.grammars:
         raise UserError("give grammars or --all, not both")
     specs = bundled_names() if args.all else args.grammars or [DEFAULT_GRAMMAR]
@@ -103,6 +97,9 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_compile(args: argparse.Namespace) -> int:
     from .atomic import output_path
+    from .compiler import compile_grammar
+    from .grammar_files import load_grammar
+    from .model import save_model
 
     output_path(args.output)  # a folder, pipe or device there: refuse before compiling
     g = load_grammar(args.grammar)
@@ -115,6 +112,12 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_certify(args: argparse.Namespace) -> int:
+    from .certify import certificate_grammar, certify, states_proven_for
+    from .grammar_files import load_grammar
+    from .labels import parse_head
+    from .model import stored_grammar
+    from .region_proof import prove_regions
+
     model, g = _load(args.source, unknown_start=args.unknown_start)
     _warn_if_empty(g if g is not None else stored_grammar(model))
     reference = load_grammar(args.grammar) if args.grammar else None
@@ -149,6 +152,8 @@ def cmd_certify(args: argparse.Namespace) -> int:
 
 def _reading(model: Model, args: argparse.Namespace) -> Reading:
     """The model's reading with the command line's --final-only and markers."""
+    from .reading import reading_of
+
     return reading_of(model, True if args.final_only else None, args.start_marker, args.end_marker)
 
 
@@ -159,6 +164,12 @@ def _memory(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .decode import decode
+    from .runtime import run
+    from .words import encode, parse_word
+
     model, _ = _load(args.source, unknown_start=args.unknown_start)
     reading = _reading(model, args)
     if reading.final_only:
@@ -190,6 +201,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _run_word(model: Model, reading: Reading, args: argparse.Namespace) -> int:
     """A word-level model: only the answer after the whole (framed) word."""
+    import numpy as np
+
+    from .runtime import run
+    from .words import encode, format_word, parse_word
+
     inner = reading.inner(model.alphabet)
     marks = [m for m in (reading.start, reading.end) if m]
     unspaced = all(len(a) == 1 for a in inner) and not any(m in args.string for m in marks)
@@ -207,6 +223,13 @@ def _run_word(model: Model, reading: Reading, args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from .grammar_files import load_grammar
+    from .model import stored_grammar
+    from .progress import ProgressDisplay
+    from .sheets import write_workbook
+    from .verify import describe, report_rows, report_word, verify
+    from .words import format_word
+
     model, compiled_from = _load(args.source, unknown_start=args.unknown_start)
     reference = load_grammar(args.grammar) if args.grammar else compiled_from
     with ProgressDisplay("verifying", enabled=not args.json) as shown:
@@ -234,6 +257,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_verify_many(args: argparse.Namespace) -> int:
+    from .grammar_files import load_grammar
+    from .model import load_model
+    from .progress import ProgressDisplay
+    from .verify import describe
+    from .verify_many import verify_many
+
     reference = load_grammar(args.grammar)
     models = [load_model(path) for path in args.models]  # every file checked before any work
     with ProgressDisplay("verifying", enabled=not args.json) as shown:
@@ -253,7 +282,11 @@ def cmd_verify_many(args: argparse.Namespace) -> int:
 
 def cmd_sheet(args: argparse.Namespace) -> int:
     from .atomic import output_path
+    from .grammar_files import load_grammar
+    from .model import available_memory, densified
+    from .progress import ProgressDisplay
     from .sheets import check_steps
+    from .sheets import sample_input, write_workbook
 
     check_steps(args.steps)  # refuse a hopeless request before any work
     output_path(args.output)
@@ -271,6 +304,11 @@ def cmd_sheet(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from .grammar_files import load_grammar
+    from .model import save_model
+    from .progress import ProgressDisplay
+    from .train import TrainConfig, check_config, train
+
     g = load_grammar(args.grammar)
     try:
         lo, hi = (int(x) for x in args.lengths.split("-"))
@@ -305,6 +343,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _train_certified(g: Grammar, config: TrainConfig, output: str) -> int:
+    from .certified_training import train_certified
+    from .model import save_model
+    from .progress import ProgressDisplay
+
     with ProgressDisplay("training until proven", total=config.epochs) as shown:
         def progress(epoch: int, epochs: int, loss: float, acc: float, proof: str) -> None:
             shown.advance(epoch, epochs, f"epoch {epoch}/{epochs} loss {loss:.4f} held-out {acc:.1%} {proof}")
@@ -320,6 +362,16 @@ def _train_certified(g: Grammar, config: TrainConfig, output: str) -> int:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
+    from .extract import extract
+    from .grammar_files import load_grammar, save_grammar
+    from .model import available_memory, densified
+    from .progress import ProgressDisplay
+    from .shard_queries import observing_on
+    from .sheet_summary import disagreements, summary_rows
+    from .sheets import write_workbook
+    from .verify import judge
+    from .words import format_word, read_words
+
     model, _ = _load(args.model)
     reading = _reading(model, args)
     reference = load_grammar(args.grammar) if args.grammar else None
@@ -378,6 +430,9 @@ def _extraction_lines(output: str, r: Extraction, min_fidelity: float, time_limi
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from .model import available_memory, densified
+    from .torch_export import save_onnx, save_torch
+
     model, _ = _load(args.source)
     model = densified(model, f"export --to {args.to}", available_memory())
     (save_onnx if args.to == "onnx" else save_torch)(model, args.output)
@@ -387,6 +442,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from .importer import read_model
+    from .model import save_model
+    from .reading import reading_of
+
     if Path(args.output).suffix != ".npz":
         raise UserError(f"{args.output}: a model is written as .npz; name the output MODEL.npz")
     model = read_model(args.file, args.alphabet.split(), args.heads.split(), args.cell,
@@ -403,6 +462,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
+    from .plot import plot_trace
+    from .words import parse_word
+
     model, _ = _load(args.source)
     word = parse_word(args.string, model.alphabet)
     width, height = plot_trace(model, word, args.output)
@@ -411,6 +473,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_draw(args: argparse.Namespace) -> int:
+    from .draw import draw
+
     g = _grammar_of(args.source)
     draw(g, args.output)
     print(f"wrote {args.output}")
@@ -420,8 +484,13 @@ def cmd_draw(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     import re
 
+    from .automata import shortest_accepted
     from .compiler import minimal_dfa
     from .grammar import shortest_accepted_length
+    from .grammar import structural_warnings
+    from .grammar_files import load_grammar, shown_path
+    from .outputs import describe_machine
+    from .words import format_word
 
     def shown(text: str) -> str:  # names and descriptions as text: control characters escaped, not obeyed
         return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", lambda m: repr(m.group())[1:-1], text)
@@ -460,6 +529,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
+    from .grammar_files import load_grammar, save_grammar
+
     save_grammar(load_grammar(args.input), args.output)
     print(f"wrote {args.output}")
     return 0
@@ -525,8 +596,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("run", help="run a string and show the decoded heads after every prefix")
     s.add_argument("source", metavar="GRAMMAR|MODEL", help=src)
     s.add_argument("string", metavar="STRING", help="symbols without separators (BTXSE), or space-separated")
-    s.add_argument("--json", action="store_true", help="print a list of {t, symbol, states, accept, next}; for a word-level "
-                   "model one {word, read, accept, logit}")
+    s.add_argument("--json", action="store_true", help="print a list of {t, symbol, states, accept, "
+                   "next}; for a word-level model one {word, read, accept, logit}")
     s.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     s.add_argument("--unknown-start", action="store_true", help="with a grammar: compile for an unknown start")
     _reading_options(s)

@@ -26,7 +26,8 @@ from .automata import minimise, renumber
 from .errors import UserError
 from .grammar import Grammar
 from .labels import parse_head
-from .lstar import PATIENCE, learn
+from .limits import PATIENCE
+from .lstar import learn
 from .machine import Machine, minimise_moore
 from .model import Model
 from .outputs import extracted_machine

@@ -32,18 +32,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .limits import PATIENCE, PLATEAU_GAIN
 from .machine import Machine, machine_difference, minimise_moore
 from .queries import Network
 from .sampling import Sample, observe, random_words
 
-__all__ = ["Learned", "MIN_TRAFFIC", "OCCAM", "PATIENCE", "PLATEAU_GAIN", "Progress", "Word", "learn"]
+__all__ = ["Learned", "MIN_TRAFFIC", "OCCAM", "Progress", "Word", "learn"]
 
 Word = tuple[int, ...]
 Progress = Callable[[str], None]
 OCCAM = 0.005  # agreement (share of validation words) worth no extra states
 MIN_TRAFFIC = 3  # sampled prefixes that must cross a loose edge before it becomes a state
-PATIENCE = 50  # rounds without a gain of PLATEAU_GAIN in validation agreement before L* stops
-PLATEAU_GAIN = 0.001  # two words in 2,000: a one-word wobble is noise, not progress
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ import numpy as np
 from .errors import UserError
 from .grammar import Grammar
 from .interval_step import ROUNDOFF, IntervalNet
+from .limits import MAX_REGIONS, TIME_LIMIT
 from .model import Model
 from .queries import Network
 from .pump_search import pump_counterexample
@@ -33,11 +34,9 @@ from .reference import Reference, reference_for
 from .semantics import Semantics
 from .words import format_word
 
-__all__ = ["MAX_REGIONS", "MAX_WEIGHTS", "MERGE_AFTER", "RegionFailure", "RegionProof", "TIME_LIMIT", "WIDEN_AFTER",
+__all__ = ["MAX_WEIGHTS", "MERGE_AFTER", "RegionFailure", "RegionProof", "WIDEN_AFTER",
            "WIDEN_AT", "prove_regions", "region_layer"]
 
-MAX_REGIONS = 4000
-TIME_LIMIT = 20.0
 MAX_WEIGHTS = 4_000_000  # weights beyond which the proof is not attempted (it keeps three float64 copies)
 WIDEN_AFTER = 16  # regions of one state before LSTM cell values may widen to infinity
 WIDEN_AT = 5.0  # ... beyond this magnitude

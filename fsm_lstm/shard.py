@@ -64,9 +64,10 @@ def cluster_client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
         return
     import dask
 
+    # dashboard_address=None still tries port 8787 (dask/distributed#8136) and warns when it is taken: any free port
     with dask.config.set({f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_MALLOC.items()}), \
             _environ(WORKER_MALLOC), distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                     dashboard_address=None, silence_logs=50) as cluster, \
+                                     dashboard_address=":0", silence_logs=50) as cluster, \
             distributed.Client(cluster) as client:
         yield client
 

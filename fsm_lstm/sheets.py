@@ -36,6 +36,7 @@ from .automata import determinise, shortest_accepted
 from .errors import UserError
 from .grammar import Grammar
 from .labels import parse_head
+from .limits import MAX_COLUMNS
 from .model import GATES, Model, stored_grammar
 from .reading import Reading, reading_of
 from .sheet_automaton import (AUTOMATON_COLUMNS, NetworkAnswers, check_automaton, write_automaton_columns,
@@ -50,13 +51,12 @@ from .sheet_text import write_grammar, write_guide
 from .sheet_weights import write_weights
 from .words import format_word, parse_word
 
-__all__ = ["MAX_CELLS", "MAX_COLUMNS", "MAX_ROWS", "MAX_STEPS", "MAX_TEXT", "SHEETS", "WRITER_OPTIONS",
+__all__ = ["MAX_CELLS", "MAX_ROWS", "MAX_STEPS", "MAX_TEXT", "SHEETS", "WRITER_OPTIONS",
            "accepted_examples", "check_steps", "check_text", "sample_input", "write_workbook"]
 
 SHEETS = ("Run", "Guide", "Trace", "Grammar", "Weights")
 MAX_STEPS = 5000  # trace rows
 MAX_CELLS = 5_000_000  # cells of the whole workbook
-MAX_COLUMNS = 16_384  # the spreadsheet format's limits
 MAX_ROWS = 1_048_576
 MAX_TEXT = 32_767  # characters in one cell
 WRITER_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,

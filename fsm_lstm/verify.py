@@ -24,6 +24,7 @@ from .certify import certificate_grammar, certify, states_proven_for
 from .errors import UserError
 from .grammar import Grammar
 from .labels import parse_head
+from .limits import EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP
 from .model import Model, stored_grammar
 from .outputs import output_difference
 from .queries import Network
@@ -36,13 +37,11 @@ from .shard import check_cluster, cluster_client, sharded_walk
 from .trie import Failure, block_rows, walk_trie
 from .words import format_word
 
-__all__ = ["Counterexample", "EXHAUSTIVE_BUDGET", "EXHAUSTIVE_CAP", "Progress", "Report", "Verdict", "check_depth",
+__all__ = ["Counterexample", "Progress", "Report", "Verdict", "check_depth",
            "check_word", "compare_with", "default_max_len", "describe", "evidence", "exhaustive", "judge",
            "REPORT_SHORTEST", "report_rows", "report_word", "search", "verify"]
 
 Progress = Callable[[str], None]
-EXHAUSTIVE_BUDGET = 2_000_000  # prefixes the exhaustive layer runs by default
-EXHAUSTIVE_CAP = 12  # and the longest length it goes to by default
 REPORT_SHORTEST = 200  # a passing report shows the longest of this many shortest accepted strings
 
 
