@@ -17,6 +17,7 @@ import numpy as np
 __all__ = ["merges_axis"]
 
 _DEPTH = 32
+_LONGEST = 8  # dimensions (and axes multiplied) a shape tensor may hold here
 
 
 class _Graph(Protocol):
@@ -33,7 +34,7 @@ def merges_axis(graph: _Graph, reshape: Any, data: str, axis: int) -> bool:
     axis (of size 1: one direction) multiplied into a neighbour."""
     if len(reshape.input) < 2 or graph.attrs(reshape).get("allowzero", 0):
         return False
-    target = _dims(graph, reshape.input[1], data, 0)
+    target = _dims(graph, reshape.input[1], data, 0, {})
     if target is None:
         return False
     dropped = [tuple(a for a in dim if a != axis) for dim in target]
@@ -51,8 +52,18 @@ def _ints(graph: _Graph, name: str) -> list[int] | None:
     return [int(v) for v in value.reshape(-1)]
 
 
-def _dims(graph: _Graph, name: str, data: str, depth: int) -> list[tuple[int, ...]] | None:
-    """The 1-D shape tensor ``name`` as products of data's axes, or None when that cannot be shown."""
+def _dims(graph: _Graph, name: str, data: str, depth: int, memo: dict[str, Any]) -> list[tuple[int, ...]] | None:
+    """The 1-D shape tensor ``name`` as products of data's axes, or None when that cannot be shown (memoised, and
+    at most _LONGEST dimensions: a hostile graph of nested Concats stays cheap)."""
+    if name not in memo:
+        found = _dims_of(graph, name, data, depth, memo)
+        memo[name] = found if found is None or (len(found) <= _LONGEST and sum(map(len, found)) <= _LONGEST) \
+            else None
+    return memo[name]
+
+
+def _dims_of(graph: _Graph, name: str, data: str, depth: int, memo: dict[str, Any]
+             ) -> list[tuple[int, ...]] | None:
     node = graph.producer.get(name)
     if node is None or depth > _DEPTH or node.domain not in ("", "ai.onnx"):
         return None
@@ -64,22 +75,22 @@ def _dims(graph: _Graph, name: str, data: str, depth: int) -> list[tuple[int, ..
         start, end = attrs.get("start", 0), attrs.get("end", rank)
         return [(a,) for a in range(rank)[start:end]]
     if op in ("Reshape", "Squeeze", "Unsqueeze", "Identity"):  # of a 1-D shape tensor: as long as it stays 1-D
-        inner = _dims(graph, inputs[0], data, depth + 1)
+        inner = _dims(graph, inputs[0], data, depth + 1, memo)
         if op == "Reshape" and (len(inputs) < 2 or _ints(graph, inputs[1]) != [-1]):
             return None
         return inner
     if op == "Concat":
         if attrs.get("axis") not in (0, -1):
             return None
-        parts = [_dims(graph, i, data, depth + 1) for i in inputs]
+        parts = [_dims(graph, i, data, depth + 1, memo) for i in inputs]
         return None if any(p is None for p in parts) else [d for p in parts for d in p]  # type: ignore[union-attr]
     if op == "Mul":
-        left, right = (_dims(graph, i, data, depth + 1) for i in inputs[:2])
+        left, right = (_dims(graph, i, data, depth + 1, memo) for i in inputs[:2])
         if left is None or right is None or len(left) != 1 or len(right) != 1:
             return None
         return [left[0] + right[0]]
     if op == "Slice":
-        inner = _dims(graph, inputs[0], data, depth + 1)
+        inner = _dims(graph, inputs[0], data, depth + 1, memo)
         starts, ends = (_ints(graph, i) if i else None for i in (inputs + ["", ""])[1:3])
         axes = _ints(graph, inputs[3]) if len(inputs) > 3 and inputs[3] else [0]
         steps = _ints(graph, inputs[4]) if len(inputs) > 4 and inputs[4] else [1]

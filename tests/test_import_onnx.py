@@ -380,3 +380,59 @@ def test_external_data_outside_the_models_folder_is_refused(case, needle, tmp_pa
     (models / "w.bin").write_bytes(data)  # the same data beside the model is read
     path, _ = _external(models, "w.bin")
     assert read_model(path, list("abc"), ["accept", "next:a"]).layers[0].weight_hh.shape == (20, 5)
+
+
+class _ShapeGraph:
+    """Just enough of the ONNX walker for onnx_shapes: nodes by output, constants by name."""
+
+    def __init__(self, nodes, constants):
+        self.producer = {out: n for n in nodes for out in n.output}
+        self.tensors = {k: np.asarray(v, np.int64) for k, v in constants.items()}
+
+    @staticmethod
+    def attrs(node):
+        return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+    def const(self, name, what):
+        return self.tensors[name]
+
+
+def _dims_graph(order, nested=0):
+    """Shape(y) sliced into one part per entry of ``order`` (a tuple of axes multiplied), concatenated, then
+    ``nested`` more levels of Concat(c, c) for a hostile graph."""
+    nodes, constants, parts = [helper.make_node("Shape", ["y"], ["s"])], {}, []
+    for k, axes in enumerate(order):
+        names = []
+        for a in axes:
+            constants[f"lo{a}"], constants[f"hi{a}"] = [a], [a + 1]
+            nodes.append(helper.make_node("Slice", ["s", f"lo{a}", f"hi{a}"], [f"d{k}_{a}"]))
+            names.append(f"d{k}_{a}")
+        while len(names) > 1:
+            nodes.append(helper.make_node("Mul", names[:2], [f"m{k}_{len(names)}"]))
+            names = [f"m{k}_{len(names)}", *names[2:]]
+        parts.append(names[0])
+    nodes.append(helper.make_node("Concat", parts, ["c0"], axis=0))
+    for level in range(nested):
+        nodes.append(helper.make_node("Concat", [f"c{level}", f"c{level}"], [f"c{level + 1}"], axis=0))
+    return _ShapeGraph(nodes, constants), helper.make_node("Reshape", ["y", f"c{nested}"], ["out"])
+
+
+@pytest.mark.parametrize("order, merges", [
+    (((0,), (1,), (2, 3)), True),  # [T, B, 1 * H]: what the dynamo exporter writes
+    (((0,), (1, 2), (3,)), True),  # the size-1 axis merged into B instead: the same data
+    (((1,), (0,), (2, 3)), False),  # T and B swapped
+    (((0,), (1,), (2,), (3,)), False),  # nothing dropped
+    (((0,), (2, 3)), False),  # B lost
+])
+def test_a_computed_reshape_is_read_only_when_it_drops_the_direction_axis(order, merges):
+    from fsm_lstm.onnx_shapes import merges_axis
+
+    graph, reshape = _dims_graph(order)
+    assert merges_axis(graph, reshape, "y", 2) is merges
+
+
+def test_a_hostile_nest_of_concats_stays_cheap():
+    from fsm_lstm.onnx_shapes import merges_axis
+
+    graph, reshape = _dims_graph(((0,), (1,), (2, 3)), nested=30)  # 2**30 dimensions if expanded
+    assert merges_axis(graph, reshape, "y", 2) is False
