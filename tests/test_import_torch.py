@@ -130,6 +130,16 @@ def test_two_class_output_with_one_label_becomes_one_head(tmp_path, capsys):
     assert np.array_equal(run(model, words(3)).decoded()[1:, :, 0], want[..., 1] > want[..., 0])
 
 
+@pytest.mark.parametrize("labels", ["accept accept", "next:x accept next:x"])
+def test_a_head_label_given_twice_is_refused(labels, tmp_path, capsys):
+    """Two outputs both labelled accept: run showed one of them and verify judged the other."""
+    torch.manual_seed(1)
+    torch.save(UserNet("gru", 3, 5, 1, len(labels.split())).state_dict(), tmp_path / "m.pt")
+    err = cli_error(["import", str(tmp_path / "m.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "x y z",
+                     "--heads", labels], capsys)
+    assert "twice" in err and not (tmp_path / "m.npz").exists()
+
+
 def test_two_linears_need_the_compose_flag(tmp_path, capsys):
     torch.manual_seed(2)
     torch.save(UserNet("lstm", 3, 4, 1, 2, middle=5).state_dict(), tmp_path / "m.pt")
