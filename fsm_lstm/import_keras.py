@@ -32,7 +32,7 @@ from .import_common import MAX_BYTES, Dense, Network, first_line, float_array
 from .model import Layer
 from .optional import require
 
-__all__ = ["Fetch", "GATES", "INFERENCE_IDENTITY", "REASONS", "RECURRENT", "WEIGHT_NAMES", "chain",
+__all__ = ["Fetch", "GATES", "INFERENCE_IDENTITY", "MASK_OPS", "REASONS", "RECURRENT", "WEIGHT_NAMES", "chain",
            "network_from_config", "read_keras"]
 
 RECURRENT = {"LSTM": "lstm", "GRU": "gru", "SimpleRNN": "rnn"}
@@ -45,6 +45,7 @@ WEIGHT_NAMES = {"LSTM": ("kernel", "recurrent_kernel", "bias"), "GRU": ("kernel"
 REASONS = {"Bidirectional": "it also reads right to left", "Lambda": "it runs Python code stored in the file, "
            "which fsm-lstm never executes", "TimeDistributed": "wrapped layers are not read; use a plain Dense",
            "CuDNNLSTM": "use keras.layers.LSTM", "CuDNNGRU": "use keras.layers.GRU"}
+MASK_OPS = {"NotEqual", "Any"}  # the ops Keras 3 writes to compute a Masking layer's or mask_zero's mask
 Fetch = Callable[[int, str, str, tuple[str, ...]], dict[str, Any]]
 
 
@@ -225,20 +226,94 @@ def _refs(node: Any, out: set[str]) -> None:
                 _refs(value, out)
 
 
+def _data_and_mask(nodes: Any) -> tuple[set[str], set[str]]:
+    """The layers an inbound-nodes record reads as data, and those it reads as a ``mask`` argument (Keras 3
+    writes a Functional model's mask as a call argument computed by op nodes)."""
+    data: set[str] = set()
+    masks: set[str] = set()
+    for node in nodes if isinstance(nodes, list) else [nodes]:
+        kwargs = node.get("kwargs") if isinstance(node, dict) else None
+        if isinstance(kwargs, dict) and "mask" in kwargs:
+            _refs(kwargs["mask"], masks)
+            node = {**node, "kwargs": {k: v for k, v in kwargs.items() if k != "mask"}}
+        _refs(node, data)
+    return data, masks
+
+
+def _mask_helpers(by_name: dict[str, dict], reads: dict[str, set[str]], masks: set[str]) -> set[str]:
+    """The op nodes that compute the masks Keras 3 passes to recurrent layers: ``NotEqual`` on the input of a
+    ``Masking`` layer (then ``Any`` over the last axis), or on the ids of an ``Embedding(mask_zero=True)``.
+    Anything else computing a mask is refused; the Masking layer's own rules are checked later."""
+    helpers, todo = set(), list(masks)
+    while todo:
+        name = todo.pop()
+        if name in helpers:
+            continue
+        layer = by_name.get(name)
+        if layer is None:
+            raise UserError(f"a mask is computed by an unknown layer {name!r}")
+        module = layer.get("module")  # "keras.src.ops.numpy" in a .keras archive; absent in a legacy .h5
+        if layer.get("class_name") not in MASK_OPS or not (module is None or str(module).startswith("keras.src.ops")):
+            raise UserError(f"a recurrent layer is given a mask computed by layer {name!r} "
+                            f"({layer.get('class_name')}); fsm-lstm reads masks only from a Masking layer")
+        helpers.add(name)
+        todo += [s for s in reads[name] if by_name.get(s, {}).get("class_name") in MASK_OPS]
+    for name in helpers:
+        _check_mask_op(name, by_name, reads)
+    for name, sources in reads.items():
+        if name not in helpers and sources & helpers:
+            raise UserError(f"layer {name!r} reads the mask op {sorted(sources & helpers)[0]!r} as data; "
+                            "fsm-lstm reads a single chain of layers")
+    return helpers
+
+
+def _check_mask_op(name: str, by_name: dict[str, dict], reads: dict[str, set[str]]) -> None:
+    """A NotEqual must compare the input of a Masking layer with its mask_value (or the ids of an Embedding
+    with mask_zero=True with 0), and an Any must reduce the last axis, as Keras writes them."""
+    layer = by_name[name]
+    cfg = layer.get("config") if isinstance(layer.get("config"), dict) else {}
+    if layer["class_name"] == "Any":
+        if cfg.get("axis") != -1 or cfg.get("keepdims"):
+            raise UserError(f"the mask op {name!r} (Any) reduces axis {cfg.get('axis')!r}, not the last one")
+        return
+    nodes = layer.get("inbound_nodes")
+    args = nodes[0].get("args") if isinstance(nodes, list) and len(nodes) == 1 and isinstance(nodes[0], dict) \
+        else None
+    value = args[1] if isinstance(args, list) and len(args) == 2 else None
+    for other_name, other in by_name.items():
+        ocfg = other.get("config") if isinstance(other.get("config"), dict) else {}
+        if reads.get(other_name) != reads[name]:
+            continue
+        if other.get("class_name") == "Masking" and value == ocfg.get("mask_value", 0.0):
+            return
+        if other.get("class_name") == "Embedding" and ocfg.get("mask_zero") is True and value == 0:
+            return
+    raise UserError(f"the mask op {name!r} (NotEqual with {value!r}) does not belong to a Masking layer or an "
+                    "Embedding with mask_zero=True; fsm-lstm reads masks only from those")
+
+
 def chain(config: Any) -> list[dict]:
-    """The layers in order; a Functional model must be a single chain from its input to its one output."""
+    """The layers in order; a Functional model must be a single chain from its input to its one output (the op
+    nodes Keras 3 writes for a mask aside: see :func:`_mask_helpers`)."""
     layers = _layer_dicts(config)
     if config.get("class_name") == "Sequential":
         return layers
     by_name = {_layer_name(x): x for x in layers}
-    readers: dict[str, list[str]] = {}
-    first = []
+    reads: dict[str, set[str]] = {}
+    masks: set[str] = set()
     for name, layer in by_name.items():
         nodes = layer.get("inbound_nodes") or []
         if not isinstance(nodes, list) or len(nodes) > 1:
             raise UserError(f"layer {name!r} is called more than once; fsm-lstm reads a single chain of layers")
-        sources: set[str] = set()
-        _refs(nodes, sources)
+        reads[name], mask = _data_and_mask(nodes)
+        masks |= mask
+    helpers = _mask_helpers(by_name, reads, masks)
+    readers: dict[str, list[str]] = {}
+    first = []
+    for name in by_name:
+        if name in helpers:
+            continue
+        sources = reads[name]
         if len(sources) > 1:
             raise UserError(f"layer {name!r} reads {len(sources)} layers ({', '.join(sorted(sources))}); fsm-lstm "
                             "reads a single chain of layers")
@@ -263,9 +338,9 @@ def chain(config: Any) -> list[dict]:
     if outputs and outputs != {order[-1]}:
         raise UserError(f"the model's outputs are {', '.join(sorted(outputs))}, not the end of its chain "
                         f"{order[-1]!r}")
-    if len(order) != len(by_name):
-        raise UserError(f"layers {', '.join(sorted(set(by_name) - set(order)))} are not on the chain from the "
-                        "input to the output")
+    if len(order) + len(helpers) != len(by_name):
+        stray = sorted(set(by_name) - set(order) - helpers)
+        raise UserError(f"layers {', '.join(stray)} are not on the chain from the input to the output")
     return [by_name[n] for n in order]
 
 

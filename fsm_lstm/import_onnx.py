@@ -7,7 +7,7 @@ by the ``Squeeze`` of its direction axis, optionally a ``Gather`` of the last st
 heads after the last symbol), then ``MatMul`` + ``Add`` or ``Gemm`` layers, optionally ending in ``Sigmoid`` or
 ``Softmax``. ``Identity`` and ``Dropout`` pass through; ``Shape`` side branches may only feed the initial states,
 which must be provably zero (absent, zeros, or ``ConstantOfShape`` 0 reshaped). Weights must be initializers
-or ``Constant`` nodes inside the file (external data is refused).
+or ``Constant`` nodes, inside the file or in an external-data file beside it (``onnx_external``).
 
 ONNX layouts: W [dirs, G*H, K], R [dirs, G*H, H], B [dirs, 2*G*H] = (input biases, recurrent biases); gate blocks
 LSTM i, o, f, c (PyTorch i, f, g, o) and GRU z, r, h (PyTorch r, z, n). A GRU equals PyTorch's only with
@@ -25,6 +25,8 @@ import numpy as np
 from .errors import UserError
 from .import_common import MAX_BYTES, Dense, Network, declared_shape, first_line, float_array
 from .model import Layer
+from .onnx_external import read_external
+from .onnx_shapes import merges_axis
 from .optional import require
 
 __all__ = ["CELLS", "DEFAULT_ACTIVATIONS", "GATES", "INT_TYPES", "KNOWN_ATTRS", "ORDER", "PASS_THROUGH",
@@ -53,7 +55,7 @@ def read_onnx(path: Path) -> Network:
         raise UserError(f"not an ONNX model ({first_line(exc)})") from None
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     try:
-        return _Chain(model.graph, opset).network()
+        return _Chain(model.graph, opset, path.parent).network()
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:  # attributes of unexpected types
         raise UserError(f"malformed graph ({first_line(exc)})") from None
 
@@ -61,10 +63,11 @@ def read_onnx(path: Path) -> Network:
 class _Chain:
     """Walks the graph from its input along the one chain of data-carrying nodes."""
 
-    def __init__(self, graph: Any, opset: int) -> None:
+    def __init__(self, graph: Any, opset: int, folder: Path) -> None:
         import onnx
 
         self.onnx = onnx
+        self.folder = folder
         self.graph = graph
         self.opset = opset
         self.tensors: dict[str, Any] = {t.name: t for t in graph.initializer}
@@ -98,11 +101,11 @@ class _Chain:
         return value
 
     def _tensor(self, t: Any, what: str) -> np.ndarray:
-        if t.data_location == self.onnx.TensorProto.EXTERNAL:
-            raise UserError(f"{what} keeps its data in an external file; fsm-lstm reads self-contained .onnx files")
         if t.data_type == self.onnx.TensorProto.BFLOAT16:
             raise UserError(f"{what} has dtype bfloat16, which numpy cannot hold; export float32 weights")
-        declared_shape(what, list(t.dims))
+        dims = declared_shape(what, list(t.dims))
+        if t.data_location == self.onnx.TensorProto.EXTERNAL:
+            return read_external(self.folder, {e.key: e.value for e in t.external_data}, t.data_type, dims, what)
         try:
             return np.asarray(self.onnx.numpy_helper.to_array(t))
         except Exception as exc:
@@ -190,7 +193,7 @@ class _Chain:
                 raise UserError(f"node {label} reads {value!r} more than once")
             slot = list(node.input).index(value)
             attrs = self.attrs(node)
-            if dirs_axis is not None and op not in ("Squeeze", *PASS_THROUGH):
+            if dirs_axis is not None and op not in ("Squeeze", "Transpose", "Reshape", *PASS_THROUGH):
                 raise UserError(f"node {label} reads the raw output of a recurrent operator; expected the Squeeze "
                                 "of its direction axis")
             if op in PASS_THROUGH:
@@ -210,7 +213,7 @@ class _Chain:
                 index = self.const(node.input[1], f"{label} index") if slot == 0 else None
                 axis = attrs.get("axis", 0)
                 axis = axis + (rank or 3) if axis < 0 else axis
-                if index is None or index.shape != () or int(index) != -1 or axis != time_axis or last_step or dense:
+                if index is None or index.shape != () or int(index) != -1 or axis != time_axis or last_step:
                     raise UserError(f"node {label} is not a Gather of the last step (index -1 on the time axis)")
                 last_step, rank = True, 2
                 sources.append(label)
@@ -221,6 +224,18 @@ class _Chain:
                                     "feature axis last")
                 if time_axis is not None:
                     time_axis = perm.index(time_axis)
+                if dirs_axis is not None:
+                    dirs_axis = perm.index(dirs_axis)
+            elif op == "Reshape" and dirs_axis is not None and slot == 0:
+                if not merges_axis(self, node, value, dirs_axis):
+                    fixed = len(node.input) > 1 and node.input[1] in self.tensors and \
+                        self.const(node.input[1], f"{label} shape").size <= 8
+                    why = (f"to the constant shape {self.const(node.input[1], label).tolist()}, which fixes the "
+                           "string length; export with a dynamic time axis, or with dynamo=False") if fixed else \
+                        "other than by dropping its direction axis"
+                    raise UserError(f"node {label} reshapes a recurrent output {why}")
+                time_axis = time_axis - (time_axis > dirs_axis)
+                dirs_axis, rank = None, 3
             elif op == "Squeeze":
                 axes = attrs.get("axes")
                 if axes is None and len(node.input) > 1 and node.input[1]:
@@ -249,7 +264,11 @@ class _Chain:
                 time_axis, dirs_axis, rank = axis, axis + 1, 4
                 continue
             elif op in ("MatMul", "Gemm"):
-                if not layers or slot != 0:
+                if not layers:
+                    raise UserError(f"node {label} multiplies the input before any LSTM, GRU or RNN operator: an "
+                                    "unrolled recurrence (torch.onnx.export(..., dynamo=True) writes nn.RNN so) or a "
+                                    "custom cell is not read; export with dynamo=False")
+                if slot != 0:
                     raise UserError(f"node {label} is not a dense layer after the recurrent ones")
                 dense.append(self.matmul(node, attrs, label, rank))
                 sources.append(label)
@@ -272,6 +291,10 @@ class _Chain:
                 dense[-1].activation = op.lower()
                 dense[-1].name = f"{dense[-1].name} + {op}"
                 sources.append(label)
+            elif not layers and embedding is None:
+                raise UserError(f"node {label} encodes the input before the recurrent operators (a one-hot encoding "
+                                "in the graph?); fsm-lstm reads graphs whose input is one-hot vectors, or token ids "
+                                "into an embedding")
             else:
                 raise UserError(f"node {label} is an operator fsm-lstm does not read here; it reads Gather, "
                                 "Transpose, LSTM/GRU/RNN, Squeeze, MatMul, Add, Gemm, Sigmoid and Softmax")

@@ -9,7 +9,7 @@ What the tensors may hold, by their names and shapes:
   ``'relu'`` choice, so that is noted on every imported RNN.
 - optionally an nn.Embedding before it: a ``X.weight`` of shape (K, E) without a bias, with E the input width of
   the recurrent module; it is folded into weight_ih_l0 and the alphabet gets one symbol per row.
-- one or more nn.Linear after it (``X.weight`` (M, D) and ``X.bias`` (M,)), ordered by their shapes: the first
+- one or more nn.Linear after it (``X.weight`` (M, D) and ``X.bias`` (M,), or no bias), ordered by their shapes: the first
   reads the H units, each next one reads the previous one's outputs; if the shapes allow two orders, or leave a
   Linear out (a second head), the file is refused. A state_dict cannot say whether something
   nonlinear (a ReLU) lies between two Linears, so more than one is refused unless the caller says they compose
@@ -162,7 +162,7 @@ def network_from_tensors(tensors: dict[str, np.ndarray], cell: str | None = None
     if no_bias:
         notes.append(f"{module} has no biases (bias=False): zeros used")
     rest = {k: v for k, v in tensors.items() if not RECURRENT.match(k)}
-    embedding, emb_name, rest = _embedding(rest, layers[0].weight_ih.shape[1])
+    embedding, emb_name, rest = _embedding(rest, layers[0].weight_ih.shape[1], layers[-1].hidden_size)
     dense, rest = _linear_chain(rest, layers[-1].hidden_size)
     if rest:
         raise UserError(f"tensors fsm-lstm cannot place: {', '.join(sorted(rest))}; it reads an optional "
@@ -182,11 +182,17 @@ def _groups(tensors: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
     return out
 
 
-def _embedding(rest: dict[str, np.ndarray], width: int
+def _embedding(rest: dict[str, np.ndarray], width: int, hidden: int
                ) -> tuple[np.ndarray | None, str, dict[str, np.ndarray]]:
-    """An nn.Embedding feeding the recurrent module: a lone 2-D ``weight`` (K, width) without a bias."""
-    found = [(name, parts["weight"]) for name, parts in _groups(rest).items()
+    """An nn.Embedding feeding the recurrent module: a lone 2-D ``weight`` (K, width) without a bias, unless it
+    is the only weight that can read the ``hidden`` units: then it is a bias-less nn.Linear head."""
+    groups = _groups(rest)
+    found = [(name, parts["weight"]) for name, parts in groups.items()
              if set(parts) == {"weight"} and parts["weight"].ndim == 2 and parts["weight"].shape[1] == width]
+    readers = [name for name, parts in groups.items() if getattr(parts.get("weight"), "ndim", 0) == 2
+               and parts["weight"].shape[1] == hidden]
+    if len(found) == 1 and readers == [found[0][0]]:
+        return None, "", rest
     if not found:
         return None, "", rest
     if len(found) > 1:
@@ -202,10 +208,11 @@ def _linear_chain(rest: dict[str, np.ndarray], hidden: int) -> tuple[list[Dense]
     the units, each next one the previous one's outputs."""
     linears = {}
     for name, parts in _groups(rest).items():
-        if set(parts) == {"weight", "bias"}:
-            w, b = parts["weight"], parts["bias"]
+        if set(parts) in ({"weight", "bias"}, {"weight"}):  # nn.Linear, with or without a bias
+            w = parts["weight"]
             if w.ndim != 2:
                 raise UserError(f"{name}.weight has shape {w.shape}; an nn.Linear weight is 2-D (outputs x inputs)")
+            b = parts.get("bias", np.zeros(w.shape[0], w.dtype))
             float_array(f"{name}.bias", b, (w.shape[0],))
             linears[name] = (w, b)
     if not any(w.shape[1] == hidden for w, _ in linears.values()):

@@ -99,6 +99,10 @@ def assemble(net: Network, alphabet: Sequence[str], heads: Sequence[str], *, com
     alphabet, heads = tuple(alphabet), tuple(heads)
     if not heads:
         raise UserError("give the head labels with --heads (accept, next:SYMBOL, state:NAME)")
+    twice = sorted({h for h in heads if heads.count(h) > 1})
+    if twice:
+        raise UserError(f"--heads names {twice[0]!r} twice; give each output its own label (run and sheet would "
+                        "show only one of them)")
     arrays = [a for layer in net.layers for a in vars(layer).values()]
     arrays += [a for d in net.dense for a in (d.weight, d.bias)]
     arrays += [net.embedding] if net.embedding is not None else []

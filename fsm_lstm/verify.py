@@ -10,6 +10,7 @@ A failure is reported as the shortest string found whose last step disagrees wit
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,19 +31,20 @@ from .outputs import output_difference
 from .queries import Network
 from .reading import Reading, reading_of
 from .reference import Reference, reference_for
-from .region_proof import region_layer
+from .region_proof import prove_regions
 from .strategies import every_kind
 from .threads import blas_threads
 from .shard import check_cluster, cluster_client, sharded_walk
 from .trie import Failure, block_rows, walk_trie
 from .words import format_word
 
-__all__ = ["Counterexample", "Progress", "Report", "Verdict", "check_depth",
+__all__ = ["Counterexample", "Progress", "REGION_TIME_LIMIT", "Report", "Verdict", "check_depth",
            "check_word", "compare_with", "default_max_len", "describe", "evidence", "exhaustive", "judge",
            "REPORT_SHORTEST", "report_rows", "report_word", "search", "verify"]
 
 Progress = Callable[[str], None]
 REPORT_SHORTEST = 200  # a passing report shows the longest of this many shortest accepted strings
+REGION_TIME_LIMIT = 5.0  # seconds the region proof of a trained or imported model may take inside verify
 
 
 @dataclass(frozen=True)
@@ -205,13 +207,19 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
     if unknown_start is None:
         unknown_start = bool(model.extra.get("unknown_start", False))
     ref = reference_for(model, grammar, unknown_start, reading)
+    notes = []
+    if _renamed(stored, grammar, unknown_start) and any(parse_head(h)[0] == "state" for h in ref.checked):
+        ref = _without_state_heads(ref)
+        notes.append(f"state heads not judged: {grammar.name!r} has the "
+                     f"{'outputs' if grammar.machine else 'language'} of the grammar the model was compiled from but "
+                     "other states, so its state names need not name the model's states")
     if not ref.checked:
         raise UserError(f"none of the model's heads ({', '.join(model.heads)}) can be judged by grammar "
                         f"{grammar.name!r}; heads are accept, next:SYMBOL or state:NAME of that grammar")
     net = Network(model, reading)
     depth = check_depth(max_len, len(net.inner), net.start.nbytes, memory, len(ref.columns))
-    report = Report(True, None, ref.checked, ref.skipped, "not applicable", False, reading=reading)
-    _certificate_layer(model, grammar, unknown_start, ref, report)
+    report = Report(True, None, ref.checked, ref.skipped, "not applicable", False, notes=notes, reading=reading)
+    pumped = _certificate_layer(model, grammar, unknown_start, ref, report)
     if progress:
         progress(f"certificate: {report.certificate}")
     if cluster == (None, None):
@@ -227,22 +235,53 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
         if progress:
             progress(f"hypothesis: {report.examples} examples, longest {report.longest} symbols")
     report.longest = max(report.longest, report.max_len)
+    beyond = check_word(net, ref, pumped) if pumped else None  # a wrong prefix the region proof ran into
+    if beyond is not None and (found is None or len(beyond.word) < len(found.word)):
+        found = beyond
+        report.notes.append(f"region proof: its counterexample ({len(beyond.word)} symbols) lies beyond the strings "
+                            "enumerated and searched")
     if found is not None:
         report.passed = False
         report.counterexample = found
     return report
 
 
-def _certificate_layer(model: Model, grammar: Grammar, unknown_start: bool, ref: Reference, report: Report) -> None:
+def _renamed(stored: Grammar | None, reference: Grammar, unknown_start: bool) -> bool:
+    """True when ``reference`` is not the machine the model was compiled from but has its language (its outputs,
+    for a machine): then only state heads could disagree, and only because states are named alike by chance
+    (AALpy names every machine's states s0, s1, ...)."""
+    if stored is None or reference is stored or unknown_start or states_proven_for(stored, reference, unknown_start):
+        return False
+    return compare_with(stored, reference, by_language=True) is None
+
+
+def _without_state_heads(ref: Reference) -> Reference:
+    keep = [k for k, head in enumerate(ref.checked) if parse_head(head)[0] != "state"]
+    dropped = tuple(head for head in ref.checked if parse_head(head)[0] == "state")
+    return dataclasses.replace(ref, truth=ref.truth[:, keep], columns=ref.columns[keep],
+                               checked=tuple(ref.checked[k] for k in keep), skipped=ref.skipped + dropped)
+
+
+def _certificate_layer(model: Model, grammar: Grammar, unknown_start: bool, ref: Reference, report: Report
+                       ) -> tuple[str, ...]:
+    """Fill in the certificate (or, for trained and imported models, the region proof); return the word in
+    which the region proof found the network wrong, confirmed on the network, or () when it found none."""
     stored, reason = (None, "word-level reading") if report.reading.final_only else certificate_grammar(model, grammar)
     if stored is None:  # trained or imported: the region proof (region_proof.py) may still prove every length
-        report.proven, report.certificate = region_layer(model, grammar, unknown_start, report.reading, reason)
-        return
+        proof = prove_regions(model, grammar, unknown_start, report.reading, time_limit=REGION_TIME_LIMIT)
+        report.proven = proof.proven
+        report.certificate = proof.summary() if proof.proven else \
+            f"not applicable ({reason}); region proof: {proof.summary()}"
+        failure = proof.failure
+        if failure is None:
+            return ()
+        return failure.counter_word if failure.counterexample else failure.word if failure.confirmed else ()
     cert = certify(model, stored, unknown_start)
     # an equivalent reference shares accept and next; state heads are proven only against the stored grammar
     report.proven = cert.proven and (states_proven_for(stored, grammar, unknown_start)
                                      or not any(parse_head(h)[0] == "state" for h in ref.checked))
     report.certificate = cert.summary() if cert.proven else f"failed: {cert.failure.message if cert.failure else ''}"
+    return ()
 
 
 def evidence(report: Report) -> str:
@@ -270,9 +309,11 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
                  f"{report.max_len} agrees ({report.prefixes:,} {'words' if report.reading.final_only else 'prefixes'}"
                  f"{merged})" if report.max_len >= 0 else "exhaustive: the empty string already disagrees")
     c = report.counterexample
-    lines.append("hypothesis: not run (the enumeration already found a failure)" if report.examples == 0 and c
+    lines.append("hypothesis: not run (the enumeration already found a failure)"
+                 if report.examples == 0 and c and len(c.word) <= report.max_len + 1
                  else f"hypothesis: {report.examples} examples (pumped loops, near misses, arbitrary strings), "
                  f"longest {report.longest} symbols")
+    lines += report.notes
     if c is None:
         lines.append("PASS: proven for every length" if report.proven else
                      f"PASS: no disagreement on {evidence(report)}; not proven for every length")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aalpy.utils import load_automaton_from_file, save_automaton_to_file
 
@@ -33,3 +35,47 @@ def test_names_that_are_not_identifiers_survive_through_labels(tmp_path):
     save_grammar(odd, tmp_path / "o.dot")
     assert load_grammar(tmp_path / "o.dot").states == ("even", "odd state")
     assert load_automaton_from_file(str(tmp_path / "o.dot"), "dfa").states
+
+
+def _swap_state_names(automaton, a: str, b: str) -> None:
+    for state in automaton.states:
+        state.state_id = {a: b, b: a}.get(state.state_id, state.state_id)
+
+
+@pytest.mark.parametrize("kind", ["dfa", "mealy", "moore"])
+def test_a_machine_aalpy_names_differently_is_no_counterexample(kind, tmp_path, capsys):
+    """AALpy names every machine's states s0, s1, ...: a learned machine equal to the compiled one but for the
+    names of its states must not be a 'FAIL ... head state:s1', and one that differs must still fail."""
+    import random
+
+    from aalpy.utils import generate_random_dfa, generate_random_mealy_machine, generate_random_moore_machine
+
+    from fsm_lstm.cli import main
+
+    random.seed(3)
+    machine = {"dfa": lambda: generate_random_dfa(5, ["x", "y"], num_accepting_states=2),
+               "mealy": lambda: generate_random_mealy_machine(5, ["x", "y"], ["o", "p"]),
+               "moore": lambda: generate_random_moore_machine(5, ["x", "y"], ["o", "p"])}[kind]()
+    save_automaton_to_file(machine, str(tmp_path / "m"), "dot")
+    names = [s.state_id for s in machine.states]
+    _swap_state_names(machine, names[0], names[1])  # the same machine, two states' names swapped
+    save_automaton_to_file(machine, str(tmp_path / "renamed"), "dot")
+    assert main(["compile", str(tmp_path / "m.dot"), "-o", str(tmp_path / "m.npz")]) == 0
+    argv = ["verify", str(tmp_path / "m.npz"), "--max-len", "4", "--examples", "20", "--grammar"]
+    assert main(argv + [str(tmp_path / "renamed.dot")]) == 0
+    out = capsys.readouterr().out
+    assert "state heads not judged" in out and "PASS" in out
+    machine = load_automaton_from_file(str(tmp_path / "m.dot"), kind)  # the original names, another output
+    first = machine.states[0]
+    if kind == "dfa":
+        first.is_accepting = not first.is_accepting
+    elif kind == "moore":
+        first.output = "o" if first.output == "p" else "p"
+    else:
+        first.output_fun["x"] = "o" if first.output_fun["x"] == "p" else "p"
+    save_automaton_to_file(machine, str(tmp_path / "changed"), "dot")
+    capsys.readouterr()  # AALpy prints "Model saved to ..."
+    assert main(argv + [str(tmp_path / "changed.dot"), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["counterexample"]["head"].startswith(("accept", "out:"))
+    assert any(h.startswith("state:") for h in report["heads_checked"])

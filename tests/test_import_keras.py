@@ -7,6 +7,7 @@ checked against Keras itself when Keras is installed."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import time
@@ -449,3 +450,56 @@ def test_real_keras_files_import_exactly(keras, cell, embedding, functional, hea
     # the numpy reference of Keras' equations agrees with Keras itself
     z, y_ref = keras_forward(_weights_of(model), 4, strings)
     assert np.allclose(y_ref[:, -1] if last else y_ref, predicted[30], atol=1e-5)
+
+
+def _functional_masked(keras, masking: bool):
+    """A real Keras 3 Functional model with a Masking layer (one-hot input) or an Embedding(mask_zero=True):
+    Keras writes the mask as NotEqual/Any op nodes passed to the LSTM as its ``mask`` argument."""
+    L = keras.layers
+    keras.utils.set_random_seed(7)
+    inp = keras.Input((None, 3)) if masking else keras.Input((None,), dtype="int32")
+    x = L.Masking(0.0)(inp) if masking else L.Embedding(3, 4, mask_zero=True)(inp)
+    x = L.LSTM(4, return_sequences=True)(x)
+    x = L.LSTM(3, return_sequences=True)(x)
+    return keras.Model(inp, L.Dense(1, activation="sigmoid")(x))
+
+
+def test_real_functional_masking_that_never_masks_is_read_exactly(keras, tmp_path):
+    model = _functional_masked(keras, masking=True)
+    model.save(tmp_path / "m.keras")
+    model.save(tmp_path / "m.h5")  # Keras itself cannot load this one back ("Unknown layer: 'NotEqual'")
+    strings = words(3, count=100, longest=12)
+    want = model.predict(np.eye(3, dtype="float32")[strings], verbose=0)[..., 0]  # no one-hot row is all 0
+    for path in (tmp_path / "m.keras", tmp_path / "m.h5"):
+        ours = read_model(path, list("abc"), ["accept"])
+        got = run(ours, strings).heads[1:, :, 0].T.astype(np.float64)
+        assert np.allclose(1 / (1 + np.exp(-got)), want, atol=1e-5)
+        assert np.array_equal(got > 0, want > 0.5)
+
+
+def test_real_functional_mask_zero_is_refused_for_what_it_is(keras, tmp_path, capsys):
+    model = _functional_masked(keras, masking=False)
+    model.save(tmp_path / "m.keras")
+    err = cli_error(["import", str(tmp_path / "m.keras"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
+                     "--heads", "accept"], capsys)
+    assert "mask_zero=True" in err and "symbol 0 would be skipped" in err
+
+
+@pytest.mark.parametrize("edit, needle", [
+    (lambda ops: ops["NotEqual"]["inbound_nodes"][0]["args"].__setitem__(1, 1.0), "does not belong to a Masking"),
+    (lambda ops: ops["Any"]["config"].__setitem__("axis", 1), "reduces axis 1"),
+    (lambda ops: ops["Any"].__setitem__("class_name", "Greater"), "masks only from a Masking layer"),
+])
+def test_masks_other_than_a_masking_layers_are_refused(keras, edit, needle, tmp_path, capsys):
+    _functional_masked(keras, masking=True).save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    config = json.loads(members["config.json"])
+    edit({layer["class_name"]: layer for layer in config["config"]["layers"]})
+    members["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(tmp_path / "bad.keras", "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    err = cli_error(["import", str(tmp_path / "bad.keras"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
+                     "--heads", "accept"], capsys)
+    assert needle in err

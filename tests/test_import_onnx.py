@@ -261,5 +261,178 @@ def test_bad_onnx_files_get_one_line(tmp_path, capsys):
     assert "not an ONNX model" in cli_error(argv("garbage.onnx"), capsys)
     cli_error(argv("cut.onnx"), capsys)
     assert "0 inputs" in cli_error(argv("empty.onnx"), capsys)
-    assert "external file" in cli_error(argv("external.onnx"), capsys)
+    assert main(argv("external.onnx")) == 0  # weights.bin beside it, as onnx.save writes it
+    capsys.readouterr()
+    assert np.array_equal(load_model(tmp_path / "m.npz").layers[0].weight_hh,
+                          read_model(tmp_path / "m.onnx", list("abc"), ["accept", "next:a"]).layers[0].weight_hh)
     assert "holds LSTM layers, not gru" in cli_error(argv("m.onnx") + ["--cell", "gru"], capsys)
+
+
+# ----- what torch.onnx.export writes by default, and external data --------------------------------------------
+class HeadThenLast(torch.nn.Module):
+    """Embedding -> LSTM/GRU -> Linear, and only then the last step: ``model(x)[:, -1]``."""
+
+    def __init__(self, cell, layers=1, batch_first=True, last=True):
+        super().__init__()
+        self.embed = torch.nn.Embedding(3, 4)
+        self.rnn = KINDS[cell](4, 5, num_layers=layers, batch_first=batch_first)
+        self.fc = torch.nn.Linear(5, 2)
+        self.batch_first, self.last = batch_first, last
+
+    def forward(self, ids):
+        y = self.fc(self.rnn(self.embed(ids))[0])
+        if not self.last:
+            return y
+        return y[:, -1] if self.batch_first else y[-1]
+
+
+def _export_ids(net, path, dynamo: bool):
+    dummy = torch.zeros(2, 5, dtype=torch.long) if net.batch_first else torch.zeros(5, 2, dtype=torch.long)
+    batch, time = (0, 1) if net.batch_first else (1, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if dynamo:
+            pytest.importorskip("onnxscript")  # torch's default exporter needs it (the [onnx] and [test] extras)
+            dims = {batch: torch.export.Dim("batch"), time: torch.export.Dim("time")}
+            torch.onnx.export(net.eval(), (dummy,), str(path), input_names=["ids"], output_names=["y"],
+                              dynamo=True, dynamic_shapes=(dims,), verbose=False)
+        else:
+            axes = {"ids": {batch: "b", time: "t"}, "y": {0: "b"} if net.last else {batch: "b", time: "t"}}
+            torch.onnx.export(net.eval(), (dummy,), str(path), input_names=["ids"], output_names=["y"],
+                              dynamo=False, dynamic_axes=axes)
+    return path
+
+
+def _agrees_with_onnxruntime(net, path, length=11):
+    """The imported model's single head (output 1 > output 0) against onnxruntime, on strings longer than the
+    export's dummy input."""
+    model = read_model(path, list("abc"), ["accept"])
+    assert bool(model.extra.get("final_only")) == net.last
+    strings = words(3, seed=4, count=30, longest=length)
+    feed = strings if net.batch_first else strings.T.copy()
+    y = ort.InferenceSession(str(path)).run(None, {"ids": feed.astype(np.int64)})[0].astype(np.float64)
+    want = y[..., 1] - y[..., 0]  # (B,) for a last-step graph, else (B, T) or (T, B)
+    got = run(model, strings).heads[:, :, 0].astype(np.float64)
+    got = got[-1] if net.last else got[1:].T if net.batch_first else got[1:]
+    assert np.allclose(got, want, atol=1e-5)
+    assert np.array_equal(got > 0, want > 0)
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_the_last_step_taken_after_the_head_is_read(batch_first, tmp_path):
+    torch.manual_seed(5)
+    net = HeadThenLast("lstm", batch_first=batch_first)
+    _agrees_with_onnxruntime(net, _export_ids(net, tmp_path / "m.onnx", dynamo=False))
+
+
+@pytest.mark.parametrize("cell, layers, last", [("lstm", 2, False), ("gru", 1, True)])
+def test_torchs_default_exporter_is_read_exactly(cell, layers, last, tmp_path):
+    """torch.onnx.export(dynamo=True), the default of recent torch: weights in m.onnx.data, Transpose + Reshape of the
+    direction axis computed from Shape."""
+    torch.manual_seed(len(cell) + layers)
+    net = HeadThenLast(cell, layers=layers, last=last)
+    path = _export_ids(net, tmp_path / "m.onnx", dynamo=True)
+    _agrees_with_onnxruntime(net, path)
+
+
+def test_torchs_default_exporter_unrolls_nn_rnn_which_is_refused(tmp_path, capsys):
+    torch.manual_seed(2)
+    path = _export_ids(HeadThenLast("rnn", last=False), tmp_path / "m.onnx", dynamo=True)
+    err = cli_error(["import", str(path), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c", "--heads",
+                     "accept"], capsys)
+    assert "unrolled recurrence" in err and "dynamo=False" in err
+
+
+def _external(tmp_path, location: str, payload: bytes | None = None):
+    """The default test graph with its LSTM's R stored externally at ``location``."""
+    model = onnx.load(str(_edited(tmp_path, None)))
+    node = next(n for n in model.graph.node if n.op_type == "LSTM")
+    tensor = next(t for t in model.graph.initializer if t.name == node.input[2])
+    data = numpy_helper.to_array(tensor).astype("<f4").tobytes()
+    tensor.ClearField("raw_data")
+    del tensor.float_data[:]
+    tensor.data_location = onnx.TensorProto.EXTERNAL
+    for key, value in (("location", location), ("offset", "0"), ("length", str(len(data)))):
+        entry = tensor.external_data.add()
+        entry.key, entry.value = key, value
+    onnx.save(model, str(tmp_path / "x.onnx"))
+    return tmp_path / "x.onnx", data if payload is None else payload
+
+
+@pytest.mark.parametrize("case, needle", [
+    ("parent", "without '..'"), ("absolute", "without '..'"), ("symlink out", "not a regular file inside"),
+    ("missing", "missing beside the model"), ("short", "does not fit"), ("folder", "not a regular file inside"),
+])
+def test_external_data_outside_the_models_folder_is_refused(case, needle, tmp_path, capsys):
+    outside = tmp_path / "outside.bin"
+    models = tmp_path / "models"
+    models.mkdir()
+    location = {"parent": "../outside.bin", "absolute": str(outside), "symlink out": "link.bin",
+                "missing": "gone.bin", "short": "short.bin", "folder": "sub"}[case]
+    path, data = _external(models, location)
+    outside.write_bytes(data)
+    (models / "link.bin").symlink_to(outside)
+    (models / "short.bin").write_bytes(data[:-4])
+    (models / "sub").mkdir()
+    err = cli_error(["import", str(path), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c", "--heads",
+                     "accept next:a"], capsys)
+    assert needle in err
+    (models / "w.bin").write_bytes(data)  # the same data beside the model is read
+    path, _ = _external(models, "w.bin")
+    assert read_model(path, list("abc"), ["accept", "next:a"]).layers[0].weight_hh.shape == (20, 5)
+
+
+class _ShapeGraph:
+    """Just enough of the ONNX walker for onnx_shapes: nodes by output, constants by name."""
+
+    def __init__(self, nodes, constants):
+        self.producer = {out: n for n in nodes for out in n.output}
+        self.tensors = {k: np.asarray(v, np.int64) for k, v in constants.items()}
+
+    @staticmethod
+    def attrs(node):
+        return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+    def const(self, name, what):
+        return self.tensors[name]
+
+
+def _dims_graph(order, nested=0):
+    """Shape(y) sliced into one part per entry of ``order`` (a tuple of axes multiplied), concatenated, then
+    ``nested`` more levels of Concat(c, c) for a hostile graph."""
+    nodes, constants, parts = [helper.make_node("Shape", ["y"], ["s"])], {}, []
+    for k, axes in enumerate(order):
+        names = []
+        for a in axes:
+            constants[f"lo{a}"], constants[f"hi{a}"] = [a], [a + 1]
+            nodes.append(helper.make_node("Slice", ["s", f"lo{a}", f"hi{a}"], [f"d{k}_{a}"]))
+            names.append(f"d{k}_{a}")
+        while len(names) > 1:
+            nodes.append(helper.make_node("Mul", names[:2], [f"m{k}_{len(names)}"]))
+            names = [f"m{k}_{len(names)}", *names[2:]]
+        parts.append(names[0])
+    nodes.append(helper.make_node("Concat", parts, ["c0"], axis=0))
+    for level in range(nested):
+        nodes.append(helper.make_node("Concat", [f"c{level}", f"c{level}"], [f"c{level + 1}"], axis=0))
+    return _ShapeGraph(nodes, constants), helper.make_node("Reshape", ["y", f"c{nested}"], ["out"])
+
+
+@pytest.mark.parametrize("order, merges", [
+    (((0,), (1,), (2, 3)), True),  # [T, B, 1 * H]: what the dynamo exporter writes
+    (((0,), (1, 2), (3,)), True),  # the size-1 axis merged into B instead: the same data
+    (((1,), (0,), (2, 3)), False),  # T and B swapped
+    (((0,), (1,), (2,), (3,)), False),  # nothing dropped
+    (((0,), (2, 3)), False),  # B lost
+])
+def test_a_computed_reshape_is_read_only_when_it_drops_the_direction_axis(order, merges):
+    from fsm_lstm.onnx_shapes import merges_axis
+
+    graph, reshape = _dims_graph(order)
+    assert merges_axis(graph, reshape, "y", 2) is merges
+
+
+def test_a_hostile_nest_of_concats_stays_cheap():
+    from fsm_lstm.onnx_shapes import merges_axis
+
+    graph, reshape = _dims_graph(((0,), (1,), (2, 3)), nested=30)  # 2**30 dimensions if expanded
+    assert merges_axis(graph, reshape, "y", 2) is False

@@ -130,6 +130,35 @@ def test_two_class_output_with_one_label_becomes_one_head(tmp_path, capsys):
     assert np.array_equal(run(model, words(3)).decoded()[1:, :, 0], want[..., 1] > want[..., 0])
 
 
+@pytest.mark.parametrize("cell, K, hidden, embedding, middle", [
+    ("lstm", 3, 5, 4, None),  # Embedding -> LSTM -> Linear(bias=False)
+    ("gru", 3, 4, None, None),
+    ("rnn", 3, 3, None, None),  # the head's weight (2, 3) has the shape an embedding of 2 symbols would have
+    ("lstm", 3, 5, None, 4),  # Linear(bias=False) -> Linear(bias=False)
+])
+def test_linear_layers_without_a_bias_are_read(cell, K, hidden, embedding, middle, tmp_path, capsys):
+    torch.manual_seed(hidden)
+    net = UserNet(cell, K, hidden, 1, 2, embedding=embedding, middle=middle)
+    net.fc1 = torch.nn.Linear(hidden, middle or 2, bias=False)
+    if middle:
+        net.fc2 = torch.nn.Linear(middle, 2, bias=False)
+    torch.save(net.state_dict(), tmp_path / "m.pt")
+    argv = ["import", str(tmp_path / "m.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "x y z", "--heads",
+            "accept next:x"] + (["--compose-linear"] if middle else [])
+    assert main(argv) == 0, capsys.readouterr().err
+    check_same(load_model(tmp_path / "m.npz"), net, words(K))
+
+
+@pytest.mark.parametrize("labels", ["accept accept", "next:x accept next:x"])
+def test_a_head_label_given_twice_is_refused(labels, tmp_path, capsys):
+    """Two outputs both labelled accept: run showed one of them and verify judged the other."""
+    torch.manual_seed(1)
+    torch.save(UserNet("gru", 3, 5, 1, len(labels.split())).state_dict(), tmp_path / "m.pt")
+    err = cli_error(["import", str(tmp_path / "m.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "x y z",
+                     "--heads", labels], capsys)
+    assert "twice" in err and not (tmp_path / "m.npz").exists()
+
+
 def test_two_linears_need_the_compose_flag(tmp_path, capsys):
     torch.manual_seed(2)
     torch.save(UserNet("lstm", 3, 4, 1, 2, middle=5).state_dict(), tmp_path / "m.pt")

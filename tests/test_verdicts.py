@@ -212,3 +212,35 @@ def test_a_model_checked_against_its_own_non_minimal_grammar_file_is_proven(tmp_
     assert "PASS: proven for every length" in out and "not proven" not in out, out
     assert main(["certify", str(model), "--grammar", str(grammar)]) == 0
     assert "note:" not in capsys.readouterr().out
+
+
+def counter_lstm(step: float = 0.002, limit: float = 600.5) -> Model:
+    """One LSTM unit counting a's (i, f, o saturated at 1, g = step per 'a', so c = step * #a); the accept head
+    is tanh(step * limit) - h: right for 600 a's, wrong from 601 on, with 0 as the exact threshold between."""
+    from fsm_lstm.model import Layer
+
+    w_ih = np.zeros((4, 2), np.float32)
+    w_ih[2, 0] = np.arctanh(step)
+    layer = Layer(w_ih, np.zeros((4, 1), np.float32), np.array([20, 20, 0, 20], np.float32), np.zeros(4, np.float32))
+    return Model(layers=(layer,), head_weight=np.array([[-1.0]], np.float32),
+                 head_bias=np.array([np.tanh(step * limit)], np.float32), alphabet=("a", "b"), heads=("accept",))
+
+
+def test_a_counterexample_the_region_proof_found_is_never_reported_as_a_pass(tmp_path, capsys):
+    """Before, verify printed the region proof's confirmed counterexample in its certificate line, then 'PASS'
+    and exit 0 when neither the enumeration nor the search reached it."""
+    model = counter_lstm()
+    save_model(model, tmp_path / "m.npz")
+    everything = Grammar(name="all", start="q", accept=frozenset({"q"}), alphabet=("a", "b"), states=("q",),
+                         transitions=(("q", "a", "q"), ("q", "b", "q")))
+    (tmp_path / "all.toml").write_text('name = "all"\nregex = "(a|b)*"\nalphabet = ["a", "b"]\n')
+    code = main(["verify", str(tmp_path / "m.npz"), "--grammar", str(tmp_path / "all.toml"), "--max-len", "3",
+                 "--examples", "0", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and not report["passed"]
+    c = report["counterexample"]
+    assert c["string"] == "a" * 601 and c["head"] == "accept" and c["expected"] is True
+    logits = torch_accept_logits(model, ("a",) * 601)  # torch agrees: right up to 600 a's, wrong at 601
+    assert (logits[:601] > 0).all() and logits[601] < 0
+    verdict = judge(model, None, everything, examples=0, max_len=3)
+    assert verdict.status == "fails" and len(verdict.counterexample.word) == 601
