@@ -323,6 +323,7 @@ class _Prover:
         self.precision = precision
         self.u = ROUNDOFF[precision]
         self.max_configurations = max_configurations
+        self.entry_budget = 12 * ENTRY_CHUNK  # numbers held per chunk of configurations while building entries
         self.sem = Semantics(self.g, self.unknown_start)
         if tuple(model.alphabet) != tuple(self.g.alphabet):
             raise UserError(f"the model's alphabet {list(model.alphabet)} differs from the grammar's "
@@ -332,6 +333,27 @@ class _Prover:
         return Certificate(False, -math.inf, 0, 0, self.precision, failure=Failure(message, **where))
 
     def run(self, max_iterations: int) -> Certificate:
+        failure = self.prepare()
+        if failure is not None:
+            return failure
+        box = self._hull(self.init_on, self.init_off)
+        iterations = 0
+        for iterations in range(1, max_iterations + 1):
+            image_on, image_off, culprits = self._image(box)
+            image_on = self._merge(image_on, self.init_on)
+            image_off = self._merge(image_off, self.init_off)
+            if self._inside(image_on, box[0]) and self._inside(image_off, box[1]):
+                break
+            box = (self._merge(box[0], image_on), self._merge(box[1], image_off))
+            if box[0][2] <= box[1][3]:
+                return self._separation_failure(culprits, box)
+        else:
+            return self._separation_failure(culprits, box, converged=False)
+        return self._check_heads(box, iterations)
+
+    def prepare(self) -> Certificate | None:
+        """Everything the iterations need (configurations, weight sums, entry classes, the first step), or the
+        failure that stops the proof before them."""
         m, g = self.model, self.g
         layer = m.layers[0]
         H, K = layer.hidden_size, len(g.alphabet)
@@ -391,20 +413,7 @@ class _Prover:
             return overflow
         self._build_entries()
         self._initial_step()
-        box = self._hull(self.init_on, self.init_off)
-        iterations = 0
-        for iterations in range(1, max_iterations + 1):
-            image_on, image_off, culprits = self._image(box)
-            image_on = self._merge(image_on, self.init_on)
-            image_off = self._merge(image_off, self.init_off)
-            if self._inside(image_on, box[0]) and self._inside(image_off, box[1]):
-                break
-            box = (self._merge(box[0], image_on), self._merge(box[1], image_off))
-            if box[0][2] <= box[1][3]:
-                return self._separation_failure(culprits, box)
-        else:
-            return self._separation_failure(culprits, box, converged=False)
-        return self._check_heads(box, iterations)
+        return None
 
     # --- setup ---
     def _gamma(self, n: np.ndarray) -> np.ndarray:
@@ -446,7 +455,7 @@ class _Prover:
         values, value_code = np.unique(self.nz_values, return_inverse=True)
         classes = entry_classes(H, K, self.cfg_ptr, self.cfg_flat, cfg.succ, self.started, self.nz_rows,
                                 self.nz_cols, value_code.ravel().astype(np.int64) + 1, self.profile,
-                                ENTRY_CHUNK * 12)
+                                self.entry_budget)
         # each configuration's units, padded with -1 (the head check reads them)
         width = classes.codes.shape[2]
         sizes = np.diff(self.cfg_ptr)

@@ -60,17 +60,22 @@ def row_ids(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     row's group. Rows are grouped by a 64-bit hash, then checked against their group's first row; a collision
     (never seen) falls back to sorting the rows' bytes."""
     bits = np.ascontiguousarray(rows).view(np.uint64).reshape(rows.shape[0], -1)
-    h = np.full(bits.shape[0], 0xCBF29CE484222325, np.uint64)
-    for j in range(bits.shape[1]):
-        h = (h ^ bits[:, j]) * np.uint64(0x100000001B3)
-        h ^= h >> np.uint64(29)
-    _, first, group = np.unique(h, return_index=True, return_inverse=True)
+    _, first, group = np.unique(_hash_rows(bits), return_index=True, return_inverse=True)
     group = group.ravel()
     if not (bits == bits[first[group]]).all():
         _, first, group = np.unique(bits.view(np.dtype((np.void, bits.shape[1] * 8))).ravel(), return_index=True,
                                     return_inverse=True)
         group = group.ravel()
     return first, group
+
+
+def _hash_rows(bits: np.ndarray) -> np.ndarray:
+    """A 64-bit FNV-style hash of each row of a uint64 array."""
+    h = np.full(bits.shape[0], 0xCBF29CE484222325, np.uint64)
+    for j in range(bits.shape[1]):
+        h = (h ^ bits[:, j]) * np.uint64(0x100000001B3)
+        h ^= h >> np.uint64(29)
+    return h
 
 
 class _ClassIds:
