@@ -29,6 +29,7 @@ import scipy.sparse as sp
 from .compiler import prepare
 from .entry_classes import entry_classes, in_sorted, row_ids
 from .errors import UserError
+from .gc_pause import gc_paused
 from .grammar import Grammar
 from .intervals import interval_product, sigmoid
 from .labels import STARTED, edge_label, parse_head
@@ -298,6 +299,7 @@ def same_machine(a: Grammar, b: Grammar) -> bool:
         b.start, b.accept, set(b.transitions), set(b.state_outputs), set(b.edge_outputs))
 
 
+@gc_paused()
 def certify(model: Model, grammar: Grammar | None = None, unknown_start: bool | None = None,
             precision: str = "float32", max_iterations: int = 60, max_configurations: int = 200_000
             ) -> Certificate:
