@@ -483,10 +483,8 @@ class _Prover:
         """(H,) a number per unit, equal for two units exactly when their four gate rows' constants are bitwise
         equal: the biases, the row sums of weights and of their magnitudes, gamma, and the input weights."""
         H = self.H
-        per_row = np.column_stack([self.b, self.R, self.W_st, self.RA, self.A_st, self.gamma, self.bias_abs,
-                                   self.Wih])  # (4H, 7 + K)
-        per_unit = np.ascontiguousarray(per_row.reshape(4, H, -1).transpose(1, 0, 2).reshape(H, -1))
-        return row_ids(per_unit)[1].astype(np.int64)
+        per_row = [self.b, self.R, self.W_st, self.RA, self.A_st, self.gamma, self.bias_abs, *self.Wih.T]  # (4H,) each
+        return row_ids([q[g * H:(g + 1) * H] for q in per_row for g in range(4)])[1].astype(np.int64)
 
     def _initial_step(self) -> None:
         """The first symbol from the exact zero state, for every symbol."""

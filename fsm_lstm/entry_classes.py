@@ -55,25 +55,38 @@ def _distinct(a: np.ndarray) -> np.ndarray:
     return a[np.concatenate([[True], a[1:] != a[:-1]])] if a.size else a
 
 
-def row_ids(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of a 2-d array of 8-byte numbers grouped by bitwise equality: the first row of each group, and each
-    row's group. Rows are grouped by a 64-bit hash, then checked against their group's first row; a collision
-    (never seen) falls back to sorting the rows' bytes."""
-    bits = np.ascontiguousarray(rows).view(np.uint64).reshape(rows.shape[0], -1)
+def row_ids(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows grouped by bitwise equality, the rows given as columns (1-d arrays of 8-byte numbers, of equal
+    length, each read contiguously): the first row of each group, and each row's group. Rows are grouped by a
+    64-bit hash, then checked against their group's first row; a collision (never seen) falls back to sorting
+    the rows' bytes."""
+    bits = [np.ascontiguousarray(c).view(np.uint64) for c in columns]
     _, first, group = np.unique(_hash_rows(bits), return_index=True, return_inverse=True)
     group = group.ravel()
-    if not (bits == bits[first[group]]).all():
-        _, first, group = np.unique(bits.view(np.dtype((np.void, bits.shape[1] * 8))).ravel(), return_index=True,
+    if not all((c == c[first][group]).all() for c in bits):
+        rows = np.stack(bits, axis=1)
+        _, first, group = np.unique(rows.view(np.dtype((np.void, rows.shape[1] * 8))).ravel(), return_index=True,
                                     return_inverse=True)
         group = group.ravel()
     return first, group
 
 
-def _hash_rows(bits: np.ndarray) -> np.ndarray:
-    """A 64-bit FNV-style hash of each row of a uint64 array."""
-    h = np.full(bits.shape[0], 0xCBF29CE484222325, np.uint64)
-    for j in range(bits.shape[1]):
-        h = (h ^ bits[:, j]) * np.uint64(0x100000001B3)
+def _first_of_each(labels: np.ndarray) -> np.ndarray:
+    """The position of the first occurrence of each distinct label (non-negative integers)."""
+    if not labels.size:
+        return np.zeros(0, np.int64)
+    if int(labels.max()) >= 4 * labels.size:  # sparse labels: sort instead of a table
+        return np.unique(labels, return_index=True)[1]
+    first = np.full(int(labels.max()) + 1, labels.size)
+    np.minimum.at(first, labels, np.arange(labels.size))
+    return first[first < labels.size]
+
+
+def _hash_rows(columns: list[np.ndarray]) -> np.ndarray:
+    """A 64-bit FNV-style hash of each row, from uint64 columns."""
+    h = np.full(columns[0].size if columns else 0, 0xCBF29CE484222325, np.uint64)
+    for c in columns:
+        h = (h ^ c) * np.uint64(0x100000001B3)
         h ^= h >> np.uint64(29)
     return h
 
@@ -84,14 +97,14 @@ class _ClassIds:
     def __init__(self) -> None:
         self.ids: dict[bytes, int] = {}
 
-    def of(self, rows: np.ndarray) -> np.ndarray:
-        """The id of each row of an int64 array (new rows get the next ids)."""
-        if not rows.shape[0]:
+    def of(self, columns: list[np.ndarray]) -> np.ndarray:
+        """The id of each row of int64 columns (new rows get the next ids)."""
+        if not columns[0].size:
             return np.zeros(0, np.int64)
-        rows = np.ascontiguousarray(rows, dtype=np.int64)
-        first, group = row_ids(rows)
-        local = np.array([self.ids.setdefault(rows[i].tobytes(), len(self.ids)) for i in first.tolist()],
-                         dtype=np.int64)
+        columns = [np.asarray(c, dtype=np.int64) for c in columns]
+        first, group = row_ids(columns)
+        distinct = np.stack([c[first] for c in columns], axis=1)
+        local = np.array([self.ids.setdefault(row.tobytes(), len(self.ids)) for row in distinct], dtype=np.int64)
         return local[group]
 
 
@@ -129,7 +142,7 @@ def entry_classes(H: int, K: int, cfg_ptr: np.ndarray, cfg_flat: np.ndarray, suc
     # chunks come in increasing key order: a class's first entry over all chunks is its first in the first chunk
     cls, key, prev_on, codes = (np.concatenate(parts) for parts in zip(*firsts)) if firsts else (
         np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, bool), np.zeros((0, 4 * width), np.int64))
-    _, first = np.unique(cls, return_index=True)
+    first = _first_of_each(cls)
     first = first[np.argsort(key[first])]
     rep = key[first]
     return EntryClasses(rep // H, rep % H, prev_on[first], (cls[first] & 1).astype(bool),
@@ -156,10 +169,10 @@ class _Chunk:
         cu = _distinct(np.concatenate([k_own * H + u_own, k_fed * H + u_fed,
                                        (configs[:, None] * H + started[None, :]).ravel()]))
         cu_k, cu_u = cu // H, cu % H
-        codes = np.zeros((cu.size, 4 * width), np.int64)
-        codes[np.searchsorted(cu, k_fed * H + u_fed), cell] = col_codes[nz_flat]
+        codes = np.zeros((4 * width, cu.size), np.int64)  # one row per (gate, slot): read contiguously
+        codes[cell, np.searchsorted(cu, k_fed * H + u_fed)] = col_codes[nz_flat]
         prev_on = in_sorted(cu, np.sort(k_own * H + u_own)) | is_started[cu_u]
-        cu_class = ids.of(np.column_stack([profile[cu_u], prev_on, codes]))
+        cu_class = ids.of([profile[cu_u], prev_on, *codes])
         self.cu_codes, self.cu_prev_on = codes, prev_on
         # every entry of a pair (k, a): k's configuration units, in unit order, for a = 0 .. K-1
         per_k = np.bincount(cu_k - k0, minlength=configs.size)
@@ -179,7 +192,7 @@ class _Chunk:
         extra = succ_keys[~in_sorted(succ_keys, keys)]
         if extra.size:
             eu = extra % H
-            zero_class = ids.of(np.column_stack([profile[eu], np.zeros((eu.size, 1 + 4 * width), np.int64)]))
+            zero_class = ids.of([profile[eu], *np.zeros((1 + 4 * width, eu.size), np.int64)])
             keys = np.concatenate([keys, extra])
             cls = np.concatenate([cls, (zero_class * K + (extra // H) % K) * 2 + 1])
             source = np.concatenate([source, np.full(extra.size, -1)])
@@ -191,8 +204,8 @@ class _Chunk:
 
     def firsts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Each class met in the chunk, with its entry of smallest key: (class, key, was on, weight codes)."""
-        _, first = np.unique(self.cls, return_index=True)
+        first = _first_of_each(self.cls)
         src = self.source[first]
-        codes = np.where((src >= 0)[:, None], self.cu_codes[np.maximum(src, 0)], 0) if src.size else \
-            np.zeros((0, self.cu_codes.shape[1]), np.int64)
+        codes = np.where((src >= 0)[:, None], self.cu_codes[:, np.maximum(src, 0)].T, 0) if src.size else \
+            np.zeros((0, self.cu_codes.shape[0]), np.int64)
         return self.cls[first], self.keys[first], (src >= 0) & self.cu_prev_on[np.maximum(src, 0)], codes

@@ -136,8 +136,8 @@ def test_row_ids_group_rows_by_bitwise_equality(n, width, seed, collide):
     saved = module._hash_rows
     try:
         if collide:
-            module._hash_rows = lambda bits: np.zeros(bits.shape[0], np.uint64)
-        first, group = row_ids(rows)
+            module._hash_rows = lambda columns: np.zeros(n, np.uint64)
+        first, group = row_ids(list(rows.T))
     finally:
         module._hash_rows = saved
     assert sorted(first.tolist()) == sorted(expected.values())
