@@ -24,10 +24,13 @@ def trim(g: Grammar, keep_unreachable: bool = False) -> Grammar:
         keep &= g.reachable()
     keep.add(g.start)
     kept = np.fromiter(map(keep.__contains__, g.states), bool, len(g.states))
-    src, _, dst = g.edge_index
-    states = tuple(compress(g.states, kept))
-    edges = tuple(compress(g.transitions, kept[src] & kept[dst]))
-    return g.with_changes(states=states, transitions=edges, accept=g.accept & keep)
+    if kept.all():
+        return g
+    src, sym, dst = g.edge_index
+    staying = kept[src] & kept[dst]
+    renumber = np.cumsum(kept) - 1
+    return g.derived(states=tuple(compress(g.states, kept)), transitions=tuple(compress(g.transitions, staying)),
+                     accept=g.accept & keep, edge_index=(renumber[src[staying]], sym[staying], renumber[dst[staying]]))
 
 
 def determinise(g: Grammar, max_states: int = MAX_DFA_STATES) -> Grammar:

@@ -47,9 +47,9 @@ def minimal_dfa(grammar: Grammar, keep_unreachable: bool = False) -> Grammar:
     subsets of an NFA) even when state names themselves hold ``|`` or ``+``: a name that would then clash with
     another gets `` #2``, `` #3``, ... appended."""
     index = {s: str(k) for k, s in enumerate(grammar.states)}
-    plain = grammar.with_changes(start=index[grammar.start], states=tuple(index.values()),
-                                 accept=frozenset(index[s] for s in grammar.accept),
-                                 transitions=rename_edges(grammar.transitions, index))
+    plain = grammar.derived(start=index[grammar.start], states=tuple(index.values()),
+                            accept=frozenset(index[s] for s in grammar.accept),
+                            transitions=rename_edges(grammar.transitions, index))
     m = minimise(determinise(plain), keep_unreachable=keep_unreachable)
     names = grammar.states
     new: dict[str, str] = {}
@@ -62,9 +62,9 @@ def minimal_dfa(grammar: Grammar, keep_unreachable: bool = False) -> Grammar:
             unique = f"{name} #{k}"
         taken.add(unique)
         new[s] = unique
-    return m.with_changes(start=new[m.start], states=tuple(new[s] for s in m.states),
-                          accept=frozenset(new[s] for s in m.accept),
-                          transitions=rename_edges(m.transitions, new))
+    return m.derived(start=new[m.start], states=tuple(new[s] for s in m.states),
+                     accept=frozenset(new[s] for s in m.accept), transitions=rename_edges(m.transitions, new),
+                     edge_index=m.__dict__.get("edge_index"))  # the same positions: no need to look them up again
 
 
 def prepare(grammar: Grammar, unknown_start: bool = False) -> Grammar:

@@ -8,7 +8,7 @@ automata algorithms (trim, determinise, minimise, equivalence) in ``automata.py`
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property
 from operator import itemgetter
 
@@ -242,6 +242,21 @@ class Grammar:
                       state_outputs=self.state_outputs, edge_outputs=self.edge_outputs)
         fields.update(changes)
         return Grammar(**fields)  # type: ignore[arg-type]
+
+    def derived(self, edge_index: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                **changes: object) -> Grammar:
+        """:meth:`with_changes` without validating again, for an acceptor changed in ways that keep it valid
+        (states renamed one to one, states dropped with their edges); a machine with outputs is validated.
+        ``edge_index``, when given, is the copy's :attr:`edge_index`, already known."""
+        if self.machine:
+            out = self.with_changes(**changes)
+        else:
+            out = object.__new__(Grammar)
+            for f in fields(self):
+                object.__setattr__(out, f.name, changes.get(f.name, getattr(self, f.name)))
+        if edge_index is not None:
+            out.__dict__["edge_index"] = edge_index
+        return out
 
 
 def rename_edges(edges: tuple[Edge, ...], name: dict[str, str]) -> tuple[Edge, ...]:
