@@ -159,11 +159,10 @@ def _configurations(g: Grammar, sem: Semantics, limit: int) -> _Configs:
 def _dfa_configurations(g: Grammar, sem: Semantics, limit: int) -> _Configs:
     """:func:`_set_configurations` for a DFA with one initial state, whose configurations are single edges or
     none, one breadth-first level at a time (the same numbering, shortest words and successors)."""
-    si, ai, K, n = g.state_index, g.symbol_index, len(g.alphabet), len(g.states)
+    K, n = len(g.alphabet), len(g.states)
     E = len(g.transitions)
-    src = np.array([si[p] for p, _, _ in g.transitions], dtype=np.int64)
-    sym = np.array([ai[a] for _, a, _ in g.transitions], dtype=np.int64)
-    dst = np.array([si[q] for _, _, q in g.transitions] + [n], dtype=np.int64)  # key E: no edge, state n: none
+    src, sym, dst = g.edge_index
+    dst = np.append(dst, n)  # key E: no edge, state n: none
     out = np.full((n + 1, K), E, dtype=np.int64)
     out[src, sym] = np.arange(E)
     index = np.full(E + 1, -1, dtype=np.int64)

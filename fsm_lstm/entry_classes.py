@@ -14,6 +14,7 @@ stepped: the entry of smallest key. The inputs split into a part that does not d
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -132,7 +133,7 @@ def entry_classes(H: int, K: int, cfg_ptr: np.ndarray, cfg_flat: np.ndarray, suc
     bounds = np.unique(np.concatenate([[0], np.minimum(bounds + 1, n_cfg), [n_cfg]]))
     ids = _ClassIds()
     firsts, keys_parts, most = [], [], 0
-    for k0, k1 in zip(bounds[:-1], bounds[1:]):
+    for k0, k1 in pairwise(bounds):
         chunk = _Chunk(H, K, width, int(k0), int(k1), cfg_ptr, cfg_flat, succ, started, is_started,
                        col_ptr, col_rows, col_codes, profile, ids)
         keys_parts.append(chunk.keys)
