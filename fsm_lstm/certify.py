@@ -590,11 +590,9 @@ class _Prover:
                              ) -> tuple[np.ndarray | None, tuple[float, int, int] | None]:
         """Extremes of baseline values over the units outside each pair's special set."""
         m = min(self.m, units.size)
-        n_pairs = self.n_pairs
-        out = np.empty((n_pairs, 4))
-        has = np.ones(n_pairs, bool)
-        sym = np.arange(n_pairs) % self.K
-        culprit_unit = None
+        has = np.ones(self.n_pairs, bool)
+        symbols = np.arange(self.K)[None, :]
+        columns, culprit_unit = [], None
         for q, sign in enumerate((1, -1, 1, -1)):  # minimise c_lo, maximise c_hi, minimise h_lo, maximise h_hi
             key = sign * bvals[:, :, q]  # smaller is more extreme
             top = np.argpartition(key, m - 1, axis=1)[:, :m] if m < units.size else np.tile(
@@ -603,16 +601,16 @@ class _Prover:
             top = np.take_along_axis(top, order, axis=1)  # (K, m) positions into `units`
             pick, found = self._first_free(units[top], m)
             has &= found
-            pos = top[sym, pick]
-            out[:, q] = bvals[sym, pos, q]
+            # each pair's value: its symbol's top values (K, m) at the pair's pick, gathered from that small table
+            columns.append(np.take_along_axis(bvals[:, :, q], top, axis=1)[symbols, pick.reshape(-1, self.K)].ravel())
             if q == 3:
-                culprit_unit = units[pos]
+                culprit_unit = lambda r, top=top, pick=pick: units[top[r % self.K, pick[r]]]  # noqa: E731
         if not has.any():
             return None, None
-        vals = out[has]
-        box = np.array([vals[:, 0].min(), vals[:, 1].max(), vals[:, 2].min(), vals[:, 3].max()])
-        worst = int(np.flatnonzero(has)[np.argmax(vals[:, 3])])
-        return box, (float(out[worst, 3]), worst, int(culprit_unit[worst]))
+        vals = columns if has.all() else [c[has] for c in columns]
+        box = np.array([vals[0].min(), vals[1].max(), vals[2].min(), vals[3].max()])
+        worst = int(np.flatnonzero(has)[np.argmax(vals[3])])
+        return box, (float(columns[3][worst]), worst, int(culprit_unit(worst)))
 
     def _first_free(self, ranked: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
         """For each pair r, with symbol a = r mod K: the first column j < m with unit ranked[a, j] outside the
