@@ -9,6 +9,7 @@ import numpy as np
 
 from .errors import GrammarError
 from .grammar import MAX_DFA_STATES, Edge, Grammar, rename_edges
+from .row_groups import row_ids
 
 __all__ = ["determinise", "equivalent", "minimise", "refine_partition", "renumber", "shortest_accepted",
            "shortest_difference", "transition_table", "trim"]
@@ -82,8 +83,7 @@ def refine_partition(classes: np.ndarray, table: np.ndarray) -> np.ndarray:
     classes = classes.reshape(-1)
     count = int(classes.max()) + 1
     while True:
-        _, classes = np.unique(np.column_stack([classes, classes[table]]), axis=0, return_inverse=True)
-        classes = classes.reshape(-1)
+        classes = row_ids([classes, *classes[table].T])[1]  # a state's class and its successors' classes
         new_count = int(classes.max()) + 1
         if new_count == count:
             return classes

@@ -27,7 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .compiler import prepare
-from .entry_classes import entry_classes, in_sorted, row_ids
+from .entry_classes import entry_classes, in_sorted
 from .errors import UserError
 from .gc_pause import gc_paused
 from .grammar import Grammar
@@ -35,6 +35,7 @@ from .intervals import interval_product, sigmoid
 from .labels import STARTED, edge_label, parse_head
 from .model import Model, stored_grammar
 from .outputs import crossed_outputs, same_behaviour
+from .row_groups import row_ids
 from .semantics import Semantics
 from .sparse_weights import dense, nonzeros
 from .words import format_word

@@ -18,7 +18,9 @@ from itertools import pairwise
 
 import numpy as np
 
-__all__ = ["EntryClasses", "entry_classes", "in_sorted", "row_ids"]
+from .row_groups import row_ids
+
+__all__ = ["EntryClasses", "entry_classes", "in_sorted"]
 
 
 @dataclass
@@ -56,22 +58,6 @@ def _distinct(a: np.ndarray) -> np.ndarray:
     return a[np.concatenate([[True], a[1:] != a[:-1]])] if a.size else a
 
 
-def row_ids(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Rows grouped by bitwise equality, the rows given as columns (1-d arrays of 8-byte numbers, of equal
-    length, each read contiguously): the first row of each group, and each row's group. Rows are grouped by a
-    64-bit hash, then checked against their group's first row; a collision (never seen) falls back to sorting
-    the rows' bytes."""
-    bits = [np.ascontiguousarray(c).view(np.uint64) for c in columns]
-    _, first, group = np.unique(_hash_rows(bits), return_index=True, return_inverse=True)
-    group = group.ravel()
-    if not all((c == c[first][group]).all() for c in bits):
-        rows = np.stack(bits, axis=1)
-        _, first, group = np.unique(rows.view(np.dtype((np.void, rows.shape[1] * 8))).ravel(), return_index=True,
-                                    return_inverse=True)
-        group = group.ravel()
-    return first, group
-
-
 def _first_of_each(labels: np.ndarray) -> np.ndarray:
     """The position of the first occurrence of each distinct label (non-negative integers)."""
     if not labels.size:
@@ -81,15 +67,6 @@ def _first_of_each(labels: np.ndarray) -> np.ndarray:
     first = np.full(int(labels.max()) + 1, labels.size)
     np.minimum.at(first, labels, np.arange(labels.size))
     return first[first < labels.size]
-
-
-def _hash_rows(columns: list[np.ndarray]) -> np.ndarray:
-    """A 64-bit FNV-style hash of each row, from uint64 columns."""
-    h = np.full(columns[0].size if columns else 0, 0xCBF29CE484222325, np.uint64)
-    for c in columns:
-        h = (h ^ c) * np.uint64(0x100000001B3)
-        h ^= h >> np.uint64(29)
-    return h
 
 
 class _ClassIds:

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from fsm_lstm.compiler import Gains, compile_grammar
-from fsm_lstm.entry_classes import row_ids
+from fsm_lstm.row_groups import row_ids
 from fsm_lstm.generate import random_dfa
 from fsm_lstm.sparse_weights import dense
 from tests.strategies import grammars
@@ -132,7 +132,7 @@ def test_row_ids_group_rows_by_bitwise_equality(n, width, seed, collide):
     expected = {}
     for i, r in enumerate(rows):
         expected.setdefault(r.tobytes(), i)
-    module = importlib.import_module("fsm_lstm.entry_classes")
+    module = importlib.import_module("fsm_lstm.row_groups")
     saved = module._hash_rows
     try:
         if collide:
