@@ -481,7 +481,8 @@ class _Prover:
 
     def _unit_profiles(self) -> np.ndarray:
         """(H,) a number per unit, equal for two units exactly when their four gate rows' constants are bitwise
-        equal: the biases, the row sums of weights and of their magnitudes, gamma, and the input weights."""
+        equal: the biases, the row sums of weights and of their magnitudes, gamma (which fixes ``tiny``: both
+        count the row's non-zeros), and the input weights. Such units take equal steps from equal inputs."""
         H = self.H
         per_row = [self.b, self.R, self.W_st, self.RA, self.A_st, self.gamma, self.bias_abs, *self.Wih.T]  # (4H,) each
         return row_ids([q[g * H:(g + 1) * H] for q in per_row for g in range(4)])[1].astype(np.int64)
