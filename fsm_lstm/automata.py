@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import deque
+from itertools import compress
 
 import numpy as np
 
 from .errors import GrammarError
-from .grammar import MAX_DFA_STATES, Edge, Grammar
+from .grammar import MAX_DFA_STATES, Edge, Grammar, rename_edges
+from .row_groups import row_ids
 
 __all__ = ["determinise", "equivalent", "minimise", "refine_partition", "renumber", "shortest_accepted",
            "shortest_difference", "transition_table", "trim"]
@@ -22,9 +24,14 @@ def trim(g: Grammar, keep_unreachable: bool = False) -> Grammar:
     if not keep_unreachable:
         keep &= g.reachable()
     keep.add(g.start)
-    states = tuple(s for s in g.states if s in keep)
-    edges = tuple(e for e in g.transitions if e[0] in keep and e[2] in keep)
-    return g.with_changes(states=states, transitions=edges, accept=g.accept & keep)
+    kept = np.fromiter(map(keep.__contains__, g.states), bool, len(g.states))
+    if kept.all():
+        return g
+    src, sym, dst = g.edge_index
+    staying = kept[src] & kept[dst]
+    renumber = np.cumsum(kept) - 1
+    return g.derived(states=tuple(compress(g.states, kept)), transitions=tuple(compress(g.transitions, staying)),
+                     accept=g.accept & keep, edge_index=(renumber[src[staying]], sym[staying], renumber[dst[staying]]))
 
 
 def determinise(g: Grammar, max_states: int = MAX_DFA_STATES) -> Grammar:
@@ -64,9 +71,8 @@ def transition_table(g: Grammar) -> np.ndarray:
     """(n+1, K) successor table of a DFA; row and value n stand for the implicit dead state."""
     n, k = len(g.states), len(g.alphabet)
     table = np.full((n + 1, k), n, dtype=np.int64)
-    si, ai = g.state_index, g.symbol_index
-    for p, a, q in g.transitions:
-        table[si[p], ai[a]] = si[q]
+    src, sym, dst = g.edge_index
+    table[src, sym] = dst
     return table
 
 
@@ -77,8 +83,7 @@ def refine_partition(classes: np.ndarray, table: np.ndarray) -> np.ndarray:
     classes = classes.reshape(-1)
     count = int(classes.max()) + 1
     while True:
-        _, classes = np.unique(np.column_stack([classes, classes[table]]), axis=0, return_inverse=True)
-        classes = classes.reshape(-1)
+        classes = row_ids([classes, *classes[table].T])[1]  # a state's class and its successors' classes
         new_count = int(classes.max()) + 1
         if new_count == count:
             return classes
@@ -98,12 +103,15 @@ def minimise(g: Grammar, keep_unreachable: bool = False) -> Grammar:
     accepting = np.array([s in g.accept for s in g.states] + [False])
     classes = accepting.astype(np.int64)
     classes = refine_partition(classes, table)
+    if np.unique(classes[:n]).size == n:  # every class is one state: nothing merges, names stay
+        states = (g.start, *(s for s in g.states if s != g.start))
+        return g if states == g.states else g.with_changes(states=states)
     members: dict[int, list[str]] = {}
     for s, c in zip(g.states, classes[:n]):
         members.setdefault(int(c), []).append(s)
     name_of = {c: "|".join(ms) for c, ms in members.items()}
     state_name = {s: name_of[int(c)] for s, c in zip(g.states, classes[:n])}
-    edges = list(dict.fromkeys((state_name[p], a, state_name[q]) for p, a, q in g.transitions))
+    edges = list(dict.fromkeys(rename_edges(g.transitions, state_name)))
     order = list(dict.fromkeys(state_name[s] for s in g.states))
     start = state_name[g.start]
     order.remove(start)

@@ -27,12 +27,15 @@ import numpy as np
 import scipy.sparse as sp
 
 from .compiler import prepare
+from .entry_classes import entry_classes, in_sorted
 from .errors import UserError
+from .gc_pause import gc_paused
 from .grammar import Grammar
 from .intervals import interval_product, sigmoid
 from .labels import STARTED, edge_label, parse_head
 from .model import Model, stored_grammar
 from .outputs import crossed_outputs, same_behaviour
+from .row_groups import row_ids
 from .semantics import Semantics
 from .sparse_weights import dense, nonzeros
 from .words import format_word
@@ -157,11 +160,10 @@ def _configurations(g: Grammar, sem: Semantics, limit: int) -> _Configs:
 def _dfa_configurations(g: Grammar, sem: Semantics, limit: int) -> _Configs:
     """:func:`_set_configurations` for a DFA with one initial state, whose configurations are single edges or
     none, one breadth-first level at a time (the same numbering, shortest words and successors)."""
-    si, ai, K, n = g.state_index, g.symbol_index, len(g.alphabet), len(g.states)
+    K, n = len(g.alphabet), len(g.states)
     E = len(g.transitions)
-    src = np.array([si[p] for p, _, _ in g.transitions], dtype=np.int64)
-    sym = np.array([ai[a] for _, a, _ in g.transitions], dtype=np.int64)
-    dst = np.array([si[q] for _, _, q in g.transitions] + [n], dtype=np.int64)  # key E: no edge, state n: none
+    src, sym, dst = g.edge_index
+    dst = np.append(dst, n)  # key E: no edge, state n: none
     out = np.full((n + 1, K), E, dtype=np.int64)
     out[src, sym] = np.arange(E)
     index = np.full(E + 1, -1, dtype=np.int64)
@@ -253,33 +255,15 @@ def _unique(a: np.ndarray) -> np.ndarray:
     return a[np.concatenate([[True], a[1:] != a[:-1]])] if a.size else a
 
 
-def _dense_ids(key: np.ndarray) -> tuple[np.ndarray, int]:
-    """Each key's rank among the distinct keys, and how many there are."""
-    distinct = _unique(key)
-    return np.searchsorted(distinct, key), max(distinct.size, 1)
-
-
-def _first_of_classes(key: np.ndarray) -> np.ndarray:
-    """The first index of each distinct key, in increasing order."""
-    if not key.size:
-        return np.zeros(0, np.int64)
-    order = np.argsort(key)
-    ranked = key[order]
-    starts = np.flatnonzero(np.concatenate([[True], ranked[1:] != ranked[:-1]]))
-    return np.sort(np.minimum.reduceat(order, starts))
+def _groups(labels: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """Equal labels: how many distinct ones, the first position of each, and each position's group."""
+    _, first, which = np.unique(labels, return_index=True, return_inverse=True)
+    return first.size, first, which.ravel()
 
 
 def _member(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """np.isin(a, b) for integers, by sorting ``b`` and searching."""
-    return _in_sorted(a, np.sort(np.asarray(b).ravel()))
-
-
-def _in_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """np.isin(a, b) for integers, ``b`` sorted."""
-    if not b.size:
-        return np.zeros(np.shape(a), bool)
-    pos = np.minimum(np.searchsorted(b, a), b.size - 1)
-    return b[pos] == a
+    return in_sorted(a, np.sort(np.asarray(b).ravel()))
 
 
 # ----- the proof ----------------------------------------------------------------------------
@@ -315,6 +299,7 @@ def same_machine(a: Grammar, b: Grammar) -> bool:
         b.start, b.accept, set(b.transitions), set(b.state_outputs), set(b.edge_outputs))
 
 
+@gc_paused()
 def certify(model: Model, grammar: Grammar | None = None, unknown_start: bool | None = None,
             precision: str = "float32", max_iterations: int = 60, max_configurations: int = 200_000
             ) -> Certificate:
@@ -340,6 +325,7 @@ class _Prover:
         self.precision = precision
         self.u = ROUNDOFF[precision]
         self.max_configurations = max_configurations
+        self.entry_budget = 12 * ENTRY_CHUNK  # numbers held per chunk of configurations while building entries
         self.sem = Semantics(self.g, self.unknown_start)
         if tuple(model.alphabet) != tuple(self.g.alphabet):
             raise UserError(f"the model's alphabet {list(model.alphabet)} differs from the grammar's "
@@ -349,6 +335,27 @@ class _Prover:
         return Certificate(False, -math.inf, 0, 0, self.precision, failure=Failure(message, **where))
 
     def run(self, max_iterations: int) -> Certificate:
+        failure = self.prepare()
+        if failure is not None:
+            return failure
+        box = self._hull(self.init_on, self.init_off)
+        iterations = 0
+        for iterations in range(1, max_iterations + 1):
+            image_on, image_off, culprits = self._image(box)
+            image_on = self._merge(image_on, self.init_on)
+            image_off = self._merge(image_off, self.init_off)
+            if self._inside(image_on, box[0]) and self._inside(image_off, box[1]):
+                break
+            box = (self._merge(box[0], image_on), self._merge(box[1], image_off))
+            if box[0][2] <= box[1][3]:
+                return self._separation_failure(culprits, box)
+        else:
+            return self._separation_failure(culprits, box, converged=False)
+        return self._check_heads(box, iterations)
+
+    def prepare(self) -> Certificate | None:
+        """Everything the iterations need (configurations, weight sums, entry classes, the first step), or the
+        failure that stops the proof before them."""
         m, g = self.model, self.g
         layer = m.layers[0]
         H, K = layer.hidden_size, len(g.alphabet)
@@ -408,20 +415,7 @@ class _Prover:
             return overflow
         self._build_entries()
         self._initial_step()
-        box = self._hull(self.init_on, self.init_off)
-        iterations = 0
-        for iterations in range(1, max_iterations + 1):
-            image_on, image_off, culprits = self._image(box)
-            image_on = self._merge(image_on, self.init_on)
-            image_off = self._merge(image_off, self.init_off)
-            if self._inside(image_on, box[0]) and self._inside(image_off, box[1]):
-                break
-            box = (self._merge(box[0], image_on), self._merge(box[1], image_off))
-            if box[0][2] <= box[1][3]:
-                return self._separation_failure(culprits, box)
-        else:
-            return self._separation_failure(culprits, box, converged=False)
-        return self._check_heads(box, iterations)
+        return None
 
     # --- setup ---
     def _gamma(self, n: np.ndarray) -> np.ndarray:
@@ -454,94 +448,56 @@ class _Prover:
 
     def _build_entries(self) -> None:
         """Per (configuration, symbol): the units whose values differ from the dead-configuration baseline
-        (started units, the configuration's units, the units they feed, and the successor's units)."""
+        (started units, the configuration's units, the units they feed, and the successor's units), grouped
+        into classes of equal step inputs (fsm_lstm/entry_classes.py), a chunk of configurations at a time."""
         H, K, cfg = self.H, self.K, self.cfg
-        n_cfg = len(self.cfg.edges)
-        cfg_ptr, cfg_flat = self.cfg_ptr, self.cfg_flat
-        # units fed by each unit's column (any gate row with a non-zero weight on it)
-        fed = _unique(self.nz_cols.astype(np.int64) * H + self.nz_rows % H)
-        fed_ptr = np.searchsorted(fed // H, np.arange(H + 1))
-        fed_units = fed % H
-
-        def expand(ptr: np.ndarray, flat: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            """For each owner o (an index into ptr), the items flat[ptr[o]:ptr[o+1]], as (owner position, item)."""
-            counts = ptr[owners + 1] - ptr[owners]
-            pos = np.repeat(np.arange(owners.size), counts)
-            starts = np.repeat(ptr[owners], counts)
-            return pos, flat[starts + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)]
-
-        # the configuration's own units (previously on) and the units they feed
-        k_own, u_own = expand(cfg_ptr, cfg_flat, np.arange(n_cfg))
-        _, u_fed = expand(fed_ptr, fed_units, u_own)
-        k_fed = np.repeat(k_own, fed_ptr[u_own + 1] - fed_ptr[u_own])
-        base_k = np.concatenate([k_own, k_fed, np.repeat(np.arange(n_cfg), self.started.size)])
-        base_u = np.concatenate([u_own, u_fed, np.tile(self.started, n_cfg)])
-        pairs_of = lambda k, u: (np.repeat(k * K, K) + np.tile(np.arange(K), k.size), np.repeat(u, K))  # noqa: E731
-        bp, bu = pairs_of(base_k, base_u)
-        succ = cfg.succ.reshape(-1)
-        succ_p, succ_u = expand(cfg_ptr, cfg_flat, succ)
-        keys = _unique(np.concatenate([bp * H + bu, succ_p * H + succ_u]))
-        self.e_pair, self.e_unit = keys // H, keys % H
-        is_started = _member(self.e_unit, self.started)
-        own_keys = np.repeat(k_own * K, K) + np.tile(np.arange(K), k_own.size)
-        self.e_prev_on = _member(keys, own_keys * H + np.repeat(u_own, K)) | is_started
-        self.e_next_on = _member(keys, succ_p * H + succ_u) | is_started
-        self.e_sym = self.e_pair % K
-        # sums of the configuration's columns at each entry's four gate rows
-        width = max(int(np.diff(cfg_ptr).max(initial=0)), 1)
+        n_cfg = len(cfg.edges)
+        self.profile = self._unit_profiles()
+        self.edge_profiles = _groups(self.profile[self.edge_units])
+        values, value_code = np.unique(self.nz_values, return_inverse=True)
+        classes = entry_classes(H, K, self.cfg_ptr, self.cfg_flat, cfg.succ, self.started, self.nz_rows,
+                                self.nz_cols, value_code.ravel().astype(np.int64) + 1, self.profile,
+                                self.entry_budget)
+        # each configuration's units, padded with -1 (the head check reads them)
+        width = classes.codes.shape[2]
+        sizes = np.diff(self.cfg_ptr)
+        k_own = np.repeat(np.arange(n_cfg), sizes)
         cols = np.full((n_cfg, width), -1, dtype=np.int64)
-        cols[k_own, np.arange(k_own.size) - cfg_ptr[k_own]] = u_own
+        cols[k_own, np.arange(k_own.size) - self.cfg_ptr[k_own]] = self.cfg_flat
+        self.head_cols = cols
         # each pair's special units (sorted keys, and the pairs of each unit), excluded from the baseline extremes
         self.n_pairs = n_cfg * K
-        self.m = int(np.bincount(self.e_pair, minlength=1).max()) + 1
-        self.special = keys
-        self.pairs_of_unit = sp.csc_array((np.ones(keys.size, np.int8), (self.e_pair, self.e_unit)),
-                                          shape=(self.n_pairs, H))
-        self.head_cols = cols
-        # the weights at each entry's four gate rows in the configuration's columns, as value codes (0: none)
-        ecols = cols[self.e_pair // K]  # (N, width)
-        want_rows, want_cols = np.broadcast_arrays((self.e_unit[:, None] + H * np.arange(4)[None, :])[:, :, None],
-                                                   np.maximum(ecols, 0)[:, None, :])  # (N, 4, width)
-        values, value_code = np.unique(self.nz_values, return_inverse=True)
-        code_matrix = sp.csr_array((value_code.ravel().astype(np.int64) + 1, (self.nz_rows, self.nz_cols)),
-                                   shape=(4 * H, H))
-        codes = np.asarray(code_matrix[want_rows.ravel(), want_cols.ravel()]).reshape(want_rows.shape)
-        codes = (codes * (ecols >= 0)[:, None, :]).reshape(self.e_unit.size, -1)  # (N, 4 * width)
-        del want_rows, want_cols
-        # entries with equal inputs have equal images: step one representative of each class (its first entry)
-        reps = _first_of_classes(self._entry_keys(codes, values.size + 1))
-        gathered = np.concatenate([[0.0], values])[codes[reps]].reshape(reps.size, 4, -1)
+        self.m = classes.most + 1
+        self.special = classes.keys
+        self.pairs_of_unit = sp.csc_array((np.ones(self.special.size, np.int8),
+                                           (self.special // H, self.special % H)), shape=(self.n_pairs, H))
+        # one representative per class: its first entry
+        gathered = np.concatenate([[0.0], values])[classes.codes]  # (R, 4, width)
         self.e_col = gathered.sum(axis=-1)
         self.e_abs = np.abs(gathered).sum(axis=-1)
-        self.e_pair, self.e_unit = self.e_pair[reps], self.e_unit[reps]
-        self.e_sym, self.e_prev_on, self.e_next_on = self.e_sym[reps], self.e_prev_on[reps], self.e_next_on[reps]
+        self.e_pair, self.e_unit = classes.pair, classes.unit
+        self.e_sym, self.e_prev_on, self.e_next_on = classes.pair % K, classes.prev_on, classes.next_on
         self.e_rows = self.e_unit[:, None] + H * np.arange(4)[None, :]
 
-    def _entry_keys(self, codes: np.ndarray, radix: int) -> np.ndarray:
-        """An integer per entry, equal for two entries exactly when every input of their step is bitwise equal:
-        the unit's row constants and input weights for the symbol, the weight codes, and the on/off flags."""
-        H, K = self.H, self.K
-        per_row = np.column_stack([self.b, self.R, self.W_st, self.RA, self.A_st, self.gamma, self.bias_abs,
-                                   self.Wih])  # (4H, 7 + K)
-        per_unit = np.ascontiguousarray(per_row.reshape(4, H, -1).transpose(1, 0, 2).reshape(H, -1))
-        _, profile = np.unique(per_unit.view(np.dtype((np.void, per_unit.shape[1] * 8))).ravel(), return_inverse=True)
-        columns = [(profile.ravel()[self.e_unit] * K + self.e_sym, H * K), (self.e_prev_on, 2), (self.e_next_on, 2)]
-        columns += [(codes[:, j], radix) for j in range(codes.shape[1])]
-        key, span = np.zeros(self.e_unit.size, np.int64), 1
-        for digits, size in columns:
-            if span * size >= 2 ** 62:
-                key, span = _dense_ids(key)
-            key, span = key * size + digits, span * size
-        return key
+    def _unit_profiles(self) -> np.ndarray:
+        """(H,) a number per unit, equal for two units exactly when their four gate rows' constants are bitwise
+        equal: the biases, the row sums of weights and of their magnitudes, gamma (which fixes ``tiny``: both
+        count the row's non-zeros), and the input weights. Such units take equal steps from equal inputs."""
+        H = self.H
+        per_row = [self.b, self.R, self.W_st, self.RA, self.A_st, self.gamma, self.bias_abs, *self.Wih.T]  # (4H,) each
+        return row_ids([q[g * H:(g + 1) * H] for q in per_row for g in range(4)])[1].astype(np.int64)
 
     def _initial_step(self) -> None:
         """The first symbol from the exact zero state, for every symbol."""
         H = self.H
-        zmid = self.Wih.T + self.b  # (K, 4H)
-        zrad = self._gamma(np.full(4 * H, 3))[None, :] * (np.abs(self.Wih.T) + self.bias_abs)
-        z = lambda x: x.reshape(self.K, 4, H).transpose(0, 2, 1)  # noqa: E731
-        zero = np.zeros((self.K, H))
-        c_lo, c_hi, h_lo, h_hi = _unit_step(z(zmid - zrad), z(zmid + zrad), zero, zero, 8 * self.u)
+        kinds, first, which = _groups(self.profile)  # units of one profile take equal first steps
+        rows = (first[:, None] + H * np.arange(4)[None, :]).ravel()
+        zmid = self.Wih.T[:, rows] + self.b[rows]  # (K, 4 kinds)
+        zrad = self._gamma(np.full(rows.size, 3))[None, :] * (np.abs(self.Wih.T[:, rows]) + self.bias_abs[rows])
+        z = lambda x: x.reshape(self.K, kinds, 4)  # noqa: E731
+        zero = np.zeros((self.K, kinds))
+        c_lo, c_hi, h_lo, h_hi = (v[:, which] for v in _unit_step(z(zmid - zrad), z(zmid + zrad), zero, zero,
+                                                                   8 * self.u))
         on = np.zeros((self.K, H), bool)
         on[:, self.started] = True
         for a in range(self.K):
@@ -620,10 +576,12 @@ class _Prover:
         # every other edge unit keeps its baseline value and is off
         units = self.edge_units
         if units.size:
-            rows = np.stack([units + k * H for k in range(4)], axis=1)
+            # units of one profile have equal baseline steps: step one unit of each, then spread the values
+            kinds, first, which = self.edge_profiles
+            rows = np.stack([units[first] + k * H for k in range(4)], axis=1)
             bz_mid, bz_rad = base_mid[:, rows], base_rad[rows][None] + base_slack[:, rows]
-            bvals = np.stack(_unit_step(bz_mid - bz_rad, bz_mid + bz_rad, np.full(units.size, off[0]),
-                                        np.full(units.size, off[1]), eps), axis=-1)  # (K, U, 4)
+            bvals = np.stack(_unit_step(bz_mid - bz_rad, bz_mid + bz_rad, np.full(kinds, off[0]),
+                                        np.full(kinds, off[1]), eps), axis=-1)[:, which]  # (K, U, 4)
             complement = self._complement_extremes(bvals, units)
             image_off = self._merge(image_off, complement[0])
             if complement[1] is not None and complement[1][0] > culprits.get("off", (-np.inf,))[0]:
@@ -634,11 +592,9 @@ class _Prover:
                              ) -> tuple[np.ndarray | None, tuple[float, int, int] | None]:
         """Extremes of baseline values over the units outside each pair's special set."""
         m = min(self.m, units.size)
-        n_pairs = self.n_pairs
-        out = np.empty((n_pairs, 4))
-        has = np.ones(n_pairs, bool)
-        sym = np.arange(n_pairs) % self.K
-        culprit_unit = None
+        has = np.ones(self.n_pairs, bool)
+        symbols = np.arange(self.K)[None, :]
+        columns, culprit_unit = [], None
         for q, sign in enumerate((1, -1, 1, -1)):  # minimise c_lo, maximise c_hi, minimise h_lo, maximise h_hi
             key = sign * bvals[:, :, q]  # smaller is more extreme
             top = np.argpartition(key, m - 1, axis=1)[:, :m] if m < units.size else np.tile(
@@ -647,16 +603,16 @@ class _Prover:
             top = np.take_along_axis(top, order, axis=1)  # (K, m) positions into `units`
             pick, found = self._first_free(units[top], m)
             has &= found
-            pos = top[sym, pick]
-            out[:, q] = bvals[sym, pos, q]
+            # each pair's value: its symbol's top values (K, m) at the pair's pick, gathered from that small table
+            columns.append(np.take_along_axis(bvals[:, :, q], top, axis=1)[symbols, pick.reshape(-1, self.K)].ravel())
             if q == 3:
-                culprit_unit = units[pos]
+                culprit_unit = lambda r, top=top, pick=pick: units[top[r % self.K, pick[r]]]  # noqa: E731
         if not has.any():
             return None, None
-        vals = out[has]
-        box = np.array([vals[:, 0].min(), vals[:, 1].max(), vals[:, 2].min(), vals[:, 3].max()])
-        worst = int(np.flatnonzero(has)[np.argmax(vals[:, 3])])
-        return box, (float(out[worst, 3]), worst, int(culprit_unit[worst]))
+        vals = columns if has.all() else [c[has] for c in columns]
+        box = np.array([vals[0].min(), vals[1].max(), vals[2].min(), vals[3].max()])
+        worst = int(np.flatnonzero(has)[np.argmax(vals[3])])
+        return box, (float(columns[3][worst]), worst, int(culprit_unit(worst)))
 
     def _first_free(self, ranked: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
         """For each pair r, with symbol a = r mod K: the first column j < m with unit ranked[a, j] outside the
@@ -672,7 +628,7 @@ class _Prover:
             if not blocked.size:
                 break
             pick[blocked] = j
-            blocked = blocked[_in_sorted(blocked * H + ranked[blocked % K, j], self.special)]
+            blocked = blocked[in_sorted(blocked * H + ranked[blocked % K, j], self.special)]
         pick[blocked] = 0
         found[blocked] = False
         return pick, found

@@ -18,7 +18,8 @@ import scipy.sparse as sp
 
 from .automata import determinise, minimise, trim
 from .errors import UserError
-from .grammar import Grammar
+from .gc_pause import gc_paused
+from .grammar import Grammar, rename_edges
 from .labels import ACCEPT, STARTED, edge_label, next_label, state_label
 from .model import Layer, Model, available_memory, max_array_elements, readable_bytes, remember_grammar
 from .outputs import minimal_machine, output_heads
@@ -46,24 +47,24 @@ def minimal_dfa(grammar: Grammar, keep_unreachable: bool = False) -> Grammar:
     subsets of an NFA) even when state names themselves hold ``|`` or ``+``: a name that would then clash with
     another gets `` #2``, `` #3``, ... appended."""
     index = {s: str(k) for k, s in enumerate(grammar.states)}
-    plain = grammar.with_changes(start=index[grammar.start], states=tuple(index.values()),
-                                 accept=frozenset(index[s] for s in grammar.accept),
-                                 transitions=tuple((index[p], a, index[q]) for p, a, q in grammar.transitions))
+    plain = grammar.derived(start=index[grammar.start], states=tuple(index.values()),
+                            accept=frozenset(index[s] for s in grammar.accept),
+                            transitions=rename_edges(grammar.transitions, index))
     m = minimise(determinise(plain), keep_unreachable=keep_unreachable)
     names = grammar.states
     new: dict[str, str] = {}
     taken: set[str] = set()
     for s in m.states:
-        name = re.sub(r"\d+", lambda k: names[int(k.group())], s)
+        name = names[int(s)] if s.isascii() and s.isdigit() else re.sub(r"\d+", lambda k: names[int(k.group())], s)
         unique, k = name, 1
         while unique in taken:
             k += 1
             unique = f"{name} #{k}"
         taken.add(unique)
         new[s] = unique
-    return m.with_changes(start=new[m.start], states=tuple(new[s] for s in m.states),
-                          accept=frozenset(new[s] for s in m.accept),
-                          transitions=tuple((new[p], a, new[q]) for p, a, q in m.transitions))
+    return m.derived(start=new[m.start], states=tuple(new[s] for s in m.states),
+                     accept=frozenset(new[s] for s in m.accept), transitions=rename_edges(m.transitions, new),
+                     edge_index=m.__dict__.get("edge_index"))  # the same positions: no need to look them up again
 
 
 def prepare(grammar: Grammar, unknown_start: bool = False) -> Grammar:
@@ -101,6 +102,7 @@ def check_size(edges: int, symbols: int, heads: int) -> None:
                         f"memory, more than the {readable_bytes(free)} available")
 
 
+@gc_paused()
 def compile_grammar(grammar: Grammar, unknown_start: bool = False, gains: Gains = Gains(),
                     minimal: bool = True) -> Model:
     """Compile a grammar into an LSTM whose heads state:*, accept and next:* (out:* for a machine with outputs)
@@ -113,12 +115,11 @@ def compile_grammar(grammar: Grammar, unknown_start: bool = False, gains: Gains 
     started = n_edges
     sem = Semantics(g, unknown_start)
     init = sem.initial.astype(np.float64)
-    si, ai = g.state_index, g.symbol_index
-
-    into: list[list[int]] = [[] for _ in g.states]
-    for j, (_, _, q) in enumerate(edges):
-        into[si[q]].append(j)
-    max_presence = max(len(into[s]) + init[s] for s in range(len(g.states)))
+    source, symbol, target = g.edge_index
+    # the edges into each state, in edge order: into[into_ptr[s]:into_ptr[s + 1]]
+    into = np.argsort(target, kind="stable")
+    into_ptr = np.searchsorted(target[into], np.arange(len(g.states) + 1))
+    max_presence = np.max(np.diff(into_ptr) + init)
     F = gains.saturation
     # the log term in |E| keeps the leak of every off unit reading its symbol (about e^(-G/2) each) small in a
     # head that sums over all of them; it is 0 up to 1,000 edges
@@ -134,20 +135,18 @@ def compile_grammar(grammar: Grammar, unknown_start: bool = False, gains: Gains 
     b_ih[2 * H:3 * H] = F  # candidates ~ 1
     b_ih[3 * H:] = F  # output gates open
     b_ih[started] = F  # `started` opens on the first symbol and stays on
-    source = np.array([si[p] for p, _, _ in edges], dtype=np.int64)
-    w_ih[np.arange(n_edges), [ai[a] for _, a, _ in edges]] = G * W
+    w_ih[np.arange(n_edges), symbol] = G * W
     b_ih[:n_edges] = G * (init[source] - W - 0.5)
     # weight_hh: edge j's input gate reads the units of the edges into its source state, and `started`
-    counts = np.array([len(into[ps]) for ps in source], dtype=np.int64)
+    counts = np.diff(into_ptr)[source]
+    firsts = np.repeat(into_ptr[source] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
     rows = np.concatenate([np.repeat(np.arange(n_edges), counts), np.arange(n_edges)])
-    cols = np.concatenate([np.array([e for ps in source for e in into[ps]], dtype=np.int64),
-                           np.full(n_edges, started)])
+    cols = np.concatenate([into[firsts], np.full(n_edges, started)])
     values = np.concatenate([np.full(counts.sum(), G / TANH1), -G * init[source] / TANH1])
     keep = values != 0
     w_hh = sparse_or_dense(rows[keep], cols[keep], values[keep], (4 * H, H))  # float32, sparse when large
 
     labels, coef = head_rows(g, sem)
-    target = np.array([si[q] for _, _, q in edges], dtype=np.int64)
     edge_coef, at_start = sp.csr_array(coef[:, target]), coef @ init
     if g.machine:
         out_labels, out_edge, out_init = output_heads(g, init)

@@ -8,15 +8,19 @@ automata algorithms (trim, determinise, minimise, equivalence) in ``automata.py`
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property
+from operator import itemgetter
 
 import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import breadth_first_order
 
 from .errors import GrammarError
 
 __all__ = ["Edge", "Grammar", "MAX_DFA_STATES", "check_output", "check_symbol",
-           "empty_language_warning", "shortest_accepted_length", "structural_warnings"]
+           "empty_language_warning", "rename_edges", "shortest_accepted_length", "structural_warnings"]
 
 Edge = tuple[str, str, str]
 MAX_DFA_STATES = 100_000  # subsets the determinisation of an NFA may reach before it is refused
@@ -86,6 +90,22 @@ class Grammar:
             raise GrammarError(f"accepting state {q!r} is not a state of the grammar; "
                                "fix the name or add transitions for it")
         symbols = set(self.alphabet)
+        if not self._edges_valid(known, symbols):
+            self._first_bad_edge(known, symbols)
+        if self.state_outputs or self.edge_outputs:
+            self._check_outputs()
+
+    def _edges_valid(self, known: set[str], symbols: set[str]) -> bool:
+        """Every edge names known states and a symbol of the alphabet, and none is repeated (set operations at
+        C speed; :meth:`_first_bad_edge` finds the culprit when not)."""
+        t = self.transitions
+        if not set(map(len, t)) <= {3}:
+            return False
+        ends = set(map(itemgetter(0), t)) | set(map(itemgetter(2), t))
+        return ends <= known and set(map(itemgetter(1), t)) <= symbols and len(set(t)) == len(t)
+
+    def _first_bad_edge(self, known: set[str], symbols: set[str]) -> None:
+        """Raise for the first edge that names an unknown state or symbol, or repeats an earlier edge."""
         seen: set[Edge] = set()
         for k, (p, a, q) in enumerate(self.transitions):
             for s in (p, q):
@@ -99,8 +119,6 @@ class Grammar:
                 raise GrammarError(f"transitions[{k}] repeats the edge {p} -{a}-> {q}; "
                                    "delete the duplicate")
             seen.add((p, a, q))
-        if self.state_outputs or self.edge_outputs:
-            self._check_outputs()
 
     def _check_outputs(self) -> None:
         """A Moore or Mealy machine: outputs of one kind, one per state or edge, deterministic, no accept."""
@@ -155,8 +173,16 @@ class Grammar:
     @cached_property
     def is_deterministic(self) -> bool:
         """True when no state has two edges on the same symbol."""
-        keys = [(p, a) for p, a, _ in self.transitions]
-        return len(keys) == len(set(keys))
+        return len(set(map(itemgetter(0, 1), self.transitions))) == len(self.transitions)
+
+    @cached_property
+    def edge_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(source, symbol, target) index arrays of the transitions, in their order."""
+        t, si = self.transitions, self.state_index
+        count = len(t)
+        return (np.fromiter(map(si.__getitem__, map(itemgetter(0), t)), np.int64, count),
+                np.fromiter(map(self.symbol_index.__getitem__, map(itemgetter(1), t)), np.int64, count),
+                np.fromiter(map(si.__getitem__, map(itemgetter(2), t)), np.int64, count))
 
     @cached_property
     def graph(self) -> nx.MultiDiGraph:
@@ -191,31 +217,15 @@ class Grammar:
     # ----- structure ----------------------------------------------------------------
     def reachable(self, initial: frozenset[str] | None = None) -> set[str]:
         """States reachable from ``initial`` (default: the start state)."""
-        todo = deque(initial if initial is not None else [self.start])
-        seen = set(todo)
-        out = self.out_edges
-        while todo:
-            p = todo.popleft()
-            for _, q in out[p]:
-                if q not in seen:
-                    seen.add(q)
-                    todo.append(q)
-        return seen
+        src, _, dst = self.edge_index
+        seeds = [self.state_index[s] for s in (initial if initial is not None else [self.start])]
+        return {self.states[k] for k in _reached(len(self.states), src, dst, seeds).tolist()}
 
     def coreachable(self) -> set[str]:
         """States from which some accepting state can be reached."""
-        into: dict[str, list[str]] = {s: [] for s in self.states}
-        for p, _, q in self.transitions:
-            into[q].append(p)
-        todo = deque(self.accept)
-        seen = set(todo)
-        while todo:
-            q = todo.popleft()
-            for p in into[q]:
-                if p not in seen:
-                    seen.add(p)
-                    todo.append(p)
-        return seen
+        src, _, dst = self.edge_index
+        seeds = [self.state_index[s] for s in self.accept]
+        return {self.states[k] for k in _reached(len(self.states), dst, src, seeds).tolist()}
 
     @cached_property
     def out_edges(self) -> dict[str, list[tuple[str, str]]]:
@@ -232,6 +242,39 @@ class Grammar:
                       state_outputs=self.state_outputs, edge_outputs=self.edge_outputs)
         fields.update(changes)
         return Grammar(**fields)  # type: ignore[arg-type]
+
+    def derived(self, edge_index: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                **changes: object) -> Grammar:
+        """:meth:`with_changes` without validating again, for an acceptor changed in ways that keep it valid
+        (states renamed one to one, states dropped with their edges); a machine with outputs is validated.
+        ``edge_index``, when given, is the copy's :attr:`edge_index`, already known."""
+        if self.machine:
+            out = self.with_changes(**changes)
+        else:
+            out = object.__new__(Grammar)
+            for f in fields(self):
+                object.__setattr__(out, f.name, changes.get(f.name, getattr(self, f.name)))
+        if edge_index is not None:
+            out.__dict__["edge_index"] = edge_index
+        return out
+
+
+def rename_edges(edges: tuple[Edge, ...], name: dict[str, str]) -> tuple[Edge, ...]:
+    """The edges with both ends renamed through ``name`` (at C speed: a grammar may have millions)."""
+    return tuple(zip(map(name.__getitem__, map(itemgetter(0), edges)), map(itemgetter(1), edges),
+                     map(name.__getitem__, map(itemgetter(2), edges))))
+
+
+def _reached(n: int, src: np.ndarray, dst: np.ndarray, seeds: list[int]) -> np.ndarray:
+    """Indices of the nodes reachable from ``seeds`` along the edges src -> dst (breadth first, in C)."""
+    if not seeds:
+        return np.zeros(0, np.int64)
+    hub = n  # an extra node with an edge to every seed
+    graph = sp.csr_array((np.ones(src.size + len(seeds), np.int32),
+                          (np.concatenate([src, np.full(len(seeds), hub)]), np.concatenate([dst, seeds]))),
+                         shape=(n + 1, n + 1))
+    order = breadth_first_order(graph, hub, directed=True, return_predecessors=False)
+    return order[order != hub]
 
 
 def _counts(items: object) -> dict:

@@ -52,17 +52,17 @@ class Semantics:
     @cached_property
     def accepting(self) -> np.ndarray:
         """(n,) bool."""
-        return np.array([s in self.grammar.accept for s in self.grammar.states])
+        return np.fromiter(map(self.grammar.accept.__contains__, self.grammar.states), bool, len(self.grammar.states))
 
     @cached_property
     def legal(self) -> np.ndarray:
         """(n, K) bool: state q has an a-edge into a state from which acceptance is still possible."""
         g = self.grammar
-        live = g.coreachable()
+        live = np.zeros(len(g.states), bool)
+        live[[g.state_index[s] for s in g.coreachable()]] = True
+        src, sym, dst = g.edge_index
         out = np.zeros((len(g.states), len(g.alphabet)), dtype=bool)
-        for p, a, q in g.transitions:
-            if q in live:
-                out[g.state_index[p], g.symbol_index[a]] = True
+        out[src[live[dst]], sym[live[dst]]] = True
         return out
 
     def states(self, strings: np.ndarray) -> np.ndarray:

@@ -169,7 +169,8 @@ def to_toml(g: Grammar) -> str:
               f"states = [{', '.join(_q(s) for s in g.states)}]",
               "transitions = ["]
     mealy = dict(g.edge_outputs)
-    lines += [f"  [{_q(p)}, {_q(a)}, {_q(q)}{f', {_q(mealy[p, a, q])}' if mealy else ''}],"
+    quoted = {s: _q(s) for s in (*g.states, *g.alphabet)}  # each name quoted once, not once per edge
+    lines += [f"  [{quoted[p]}, {quoted[a]}, {quoted[q]}{f', {_q(mealy[p, a, q])}' if mealy else ''}],"
               for p, a, q in g.transitions]
     lines.append("]")
     if g.state_outputs:

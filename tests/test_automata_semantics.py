@@ -107,3 +107,29 @@ def test_determinising_is_exact_below_the_limit_and_refused_above_it(tmp_path, c
     assert main(["check", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "over the limit of 100,000" in err and str(path) in err
+
+
+def index_of(g):
+    """(source, symbol, target) indices of the edges, looked up by name, edge by edge."""
+    si, ai = g.state_index, g.symbol_index
+    return tuple(np.array([[si[p], ai[a], si[q]][k] for p, a, q in g.transitions], dtype=np.int64) for k in range(3))
+
+
+@settings(max_examples=60, deadline=None)
+@given(grammars(max_states=8, max_symbols=3), st.booleans())
+def test_trimmed_and_minimal_grammars_are_valid_and_carry_their_own_edge_index(g, keep_unreachable):
+    """trim and minimal_dfa build their results without validating them again, and hand on the edge index they
+    already know: each result validates as a new grammar, equals it, and its index is the one looked up by name;
+    reachability by breadth-first search equals the fixed point of one step at a time."""
+    from fsm_lstm.compiler import minimal_dfa
+
+    for result in (trim(g, keep_unreachable), minimal_dfa(g, keep_unreachable) if g.is_deterministic else trim(g)):
+        assert result.with_changes() == result
+        assert all(np.array_equal(a, b) for a, b in zip(result.edge_index, index_of(result)))
+    live = set(g.accept)
+    while True:
+        more = live | {p for p, _, q in g.transitions if q in live}
+        if more == live:
+            break
+        live = more
+    assert g.coreachable() == live
