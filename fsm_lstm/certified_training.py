@@ -27,6 +27,7 @@ runs; training stops at the first proof or when the epochs run out. The same see
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ class CertifyConfig:
     counterexamples: int = 16  # confirmed counterexamples kept and trained on (0: none)
     proof_time: float = 60.0  # a safety net: max_regions ends failing proofs, deterministically
     max_regions: int = 2000
+    min_guard: float = 1 / 64  # the penalties are halved at most until this share (then a collapse stays)
 
 
 @dataclass(frozen=True)
@@ -315,6 +317,16 @@ class _Trainer:
                      units=tuple(f"trained unit {u}" for u in range(self.config.hidden)), cell=self.config.cell,
                      extra=extra)
 
+    def snapshot(self, optimiser: Any) -> tuple[list[Any], dict[str, Any]]:
+        """The weights and the optimiser's state, to come back to after a collapse."""
+        return [p.detach().clone() for p in self.params], copy.deepcopy(optimiser.state_dict())
+
+    def restore(self, optimiser: Any, saved: tuple[list[Any], dict[str, Any]]) -> None:
+        with self.torch.no_grad():
+            for p, q in zip(self.params, saved[0]):
+                p.copy_(q)
+        optimiser.load_state_dict(copy.deepcopy(saved[1]))
+
     def run(self, progress: Progress | None) -> tuple[Model, CertifiedResult]:
         torch, config, cert = self.torch, self.config, self.certify
         t0 = time.perf_counter()
@@ -324,11 +336,15 @@ class _Trainer:
         proof, attempts, loss_value, acc, epoch = None, 0, float("nan"), 0.0, 0
         accurate_at = None  # the penalties start once the network is nearly right, then ramp up
         coarse = 0  # epochs since then that ended without a proof and without a counterexample
+        guard = 1.0  # halved whenever the penalties made the network collapse (its weights are then restored)
+        best: tuple[list[Any], dict[str, Any]] | None = None  # the latest of the most accurate weights (held out)
+        best_record = (0.0, float("nan"), 0)  # their accuracy, loss and epoch
+        best_wrong = True  # whether their proof found a counterexample (weights it did not prove wrong win ties)
         for epoch in range(1, config.epochs + 1):
             ramp = 0.0 if accurate_at is None else min(1.0, (epoch - accurate_at) / cert.ramp)
             # the penalty's weight doubles every ``patience`` epochs whose proof failed on coarse regions, up to
             # ``max_boost``; a network shown wrong (a confirmed counterexample) needs its task loss, not more penalty
-            boost = min(cert.max_boost, 2.0 ** (coarse // cert.patience))
+            boost = min(cert.max_boost, 2.0 ** (coarse // cert.patience)) * guard
             self.rng.shuffle(order)
             total = 0.0
             chunks = (order[start:start + config.batch] for start in range(0, config.samples, config.batch))
@@ -361,12 +377,25 @@ class _Trainer:
                                       time_limit=cert.proof_time)
                 line = proof.summary()
                 self.learn_from(proof)
+            wrong = proof is not None and bool(line) and proof.failure is not None and proof.failure.confirmed
+            if accurate_at is not None and (acc, not wrong) >= (best_record[0], not best_wrong):
+                best, best_record, best_wrong = self.snapshot(optimiser), (acc, loss_value, epoch), wrong
+            elif accurate_at is not None and acc < cert.start_at and best is not None and guard > cert.min_guard:
+                # the penalties broke what the network had learnt: back to the last accurate weights, gentler
+                self.restore(optimiser, best)
+                guard /= 2
+                line = f"held-out accuracy fell to {acc:.3f}: weights of epoch {best_record[2]} restored, " \
+                       f"penalties x{guard:g}"
             if progress:
                 progress(epoch, config.epochs, loss_value, acc, line)
             if proof is not None and proof.proven:
                 break
-            if accurate_at is not None and not (line and proof is not None and proof.failure.confirmed):
+            if accurate_at is not None and not wrong:
                 coarse += 1
+        if (proof is None or not proof.proven) and best is not None and acc < best_record[0]:
+            self.restore(optimiser, best)  # the last weights that were right beat a collapsed network
+            acc, loss_value = best_record[:2]
+            proof = None
         extra: dict[str, Any] = {"trained": {"grammar": self.grammar.name, "task": config.task, "epochs": epoch,
                                              "seed": config.seed, "heldout_accuracy": acc, "loss": loss_value,
                                              "certify": vars(cert)}}
@@ -378,4 +407,3 @@ class _Trainer:
                           "regions": proof.regions, "summary": proof.summary()}
         model = self.model(extra)
         return model, CertifiedResult(TrainResult(epoch, loss_value, acc, time.perf_counter() - t0), proof, attempts)
-
