@@ -12,13 +12,15 @@ visited state through one step of the network (interval bound propagation, the s
 
 The penalties start once the held-out accuracy reaches ``start_at`` (earlier, they flatten an untrained network
 into a constant one), grow to full weight over ``ramp`` epochs, and double every ``patience`` epochs that end
-without a proof and without a counterexample (up to ``max_boost`` times).
+without a proof and without a counterexample (up to ``max_boost`` times). When they make the network collapse
+(held-out accuracy back below ``start_at``), the last of the most accurate weights so far are restored, with the
+optimiser's state, and the penalties are halved (down to ``min_guard`` of their weight).
 
-A failed proof is followed by a search for a counterexample (``pump_search``: the failing word's loops pumped
-on the network); every one found is kept (the latest ``counterexamples``) and trained on at every epoch, with
-``pumped`` fresh long strings (a prefix, then a short loop, ``pumped_length`` symbols), and the visited states of
-prefixes in the same grammar state are pulled towards their centroid (weight ``cluster``; it made the tomita5 GRU
-collapse, see docs/region-proof.md).
+With ``counterexamples`` > 0, a failed proof's counterexample (``pump_search``: the failing word's loops pumped
+on the network) is kept (the latest ``counterexamples``) and trained on at every epoch; ``pumped`` fresh long
+strings (a prefix, then a short loop, ``pumped_length`` symbols) join every epoch, and ``cluster`` pulls the visited
+states of prefixes in the same grammar state towards their centroid. ``CertifyConfig.for_cell`` turns these on for
+LSTMs only (measured in docs/region-proof.md).
 
 Both push the network towards saturated, contracting dynamics around the states it visits, which is what the
 region proof needs. After each epoch from ``check_after`` on, the model is converted and ``prove_regions``
@@ -60,13 +62,22 @@ class CertifyConfig:
     max_boost: float = 8.0
     check_after: int = 1
     check_every: int = 1
-    cluster: float = 0.1  # weight of pulling the states of prefixes in one grammar state together
-    pumped: int = 32  # long pumped strings per epoch once the penalties start (a prefix, then a short loop)
+    cluster: float = 0.0  # weight of pulling the states of prefixes in one grammar state together
+    pumped: int = 0  # long pumped strings per epoch once the penalties start (a prefix, then a short loop)
     pumped_length: int = 200
-    counterexamples: int = 16  # confirmed counterexamples kept and trained on (0: none)
+    counterexamples: int = 0  # confirmed counterexamples kept and trained on (0: none)
     proof_time: float = 60.0  # a safety net: max_regions ends failing proofs, deterministically
     max_regions: int = 2000
     min_guard: float = 1 / 64  # the penalties are halved at most until this share (then a collapse stays)
+
+    @classmethod
+    def for_cell(cls, cell: str) -> CertifyConfig:
+        """The defaults measured best for a cell (docs/region-proof.md): LSTMs, which forget over long strings,
+        also train on counterexamples and long pumped strings with the clustering penalty; GRUs and RNNs did
+        better without them (those extras made them fail where the plain penalties proved them)."""
+        if cell == "lstm":
+            return cls(cluster=0.1, pumped=32, counterexamples=16)
+        return cls()
 
 
 @dataclass(frozen=True)
@@ -78,10 +89,12 @@ class CertifiedResult:
     attempts: int
 
 
-def train_certified(grammar: Grammar, config: TrainConfig = TrainConfig(), certify: CertifyConfig = CertifyConfig(),
+def train_certified(grammar: Grammar, config: TrainConfig = TrainConfig(), certify: CertifyConfig | None = None,
                     progress: Progress | None = None) -> tuple[Model, CertifiedResult]:
     """Train an LSTM, GRU or RNN of ``config.layers`` layers on ``grammar`` (every prefix supervised) until the
-    region proof holds or ``config.epochs`` run out; return the last model and what happened."""
+    region proof holds or ``config.epochs`` run out; return the proven model, else the last of the most accurate
+    ones, and what happened. ``certify`` defaults to ``CertifyConfig.for_cell(config.cell)``."""
+    certify = CertifyConfig.for_cell(config.cell) if certify is None else certify
     try:
         import torch
     except ImportError:
