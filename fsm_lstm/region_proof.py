@@ -131,14 +131,16 @@ def prove_regions(model: Model, grammar: Grammar, unknown_start: bool = False, r
     explorer = _Explorer(model, grammar, ref, reading, precision, growth, slack, unknown_start,
                          MERGE_AFTER if joins == "only" else math.inf)
     proof = explorer.run(int(max_regions), float(time_limit))
-    if proof.failure is not None and pump_time > 0:
-        explorer.pump(proof.failure, pump_time)
     left = time_limit - (time.perf_counter() - t0)
     if proof.failure is not None and not proof.failure.confirmed and joins == "fallback" and left > 0:
+        # before pumping, which costs more: a network with a counterexample cannot be proven with joins either
         joined = _Explorer(model, grammar, ref, reading, precision, growth, slack, unknown_start, MERGE_AFTER)
         second = joined.run(int(max_regions), left)
         if second.proven:
-            proof = second
+            second.seconds = time.perf_counter() - t0
+            return second
+    if proof.failure is not None and pump_time > 0:
+        explorer.pump(proof.failure, pump_time)
     proof.seconds = time.perf_counter() - t0
     return proof
 

@@ -4,12 +4,14 @@ against the grammar's own semantics (tests.oracle)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fsm_lstm.certified_training import train_certified
+from fsm_lstm.certified_training import CertifyConfig, train_certified
 from fsm_lstm.cli import main
 from fsm_lstm.grammar_files import load_grammar
 from fsm_lstm.interval_step import IntervalNet
@@ -229,6 +231,25 @@ def test_certified_training_trains_several_layers():
                                                    epochs=2, seed=1))
     assert len(model.layers) == 2 and model.layers[1].weight_ih.shape == (9, 3)
     assert prove_regions(model, g).proven == result.proof.proven == model.extra["proof"]["proven"]
+
+
+def test_a_collapse_under_the_penalties_gives_back_the_most_accurate_weights():
+    """Penalties 10,000 times too strong break a tomita1 RNN as soon as they start (held-out accuracy 0.904 after
+    epoch 5, below it afterwards): every later epoch restores epoch 5's weights and halves them, and the network
+    returned after 8 epochs is exactly the one that 5 epochs of the same seed give."""
+    g = load_grammar("tomita1")
+    config = TrainConfig(task="accept", cell="rnn", hidden=6, samples=500, epochs=8, seed=0)
+    harsh = CertifyConfig(weight=1e4, start_at=0.9, max_regions=300)
+    lines = []
+    model, result = train_certified(g, config, harsh, progress=lambda *shown: lines.append(shown))
+    accuracies = [shown[3] for shown in lines]
+    assert max(accuracies) == accuracies[4] >= 0.9 > accuracies[-1]  # it did collapse
+    assert all("weights of epoch 5 restored" in shown[4] for shown in lines[5:])
+    early, early_result = train_certified(g, replace(config, epochs=5), harsh)
+    assert result.train.accuracy == early_result.train.accuracy == accuracies[4]
+    assert np.array_equal(model.head_weight, early.head_weight) and np.array_equal(model.head_bias, early.head_bias)
+    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        assert np.array_equal(getattr(model.layers[0], name), getattr(early.layers[0], name))
 
 
 def with_spare_unit(model: Model, symbol: str, drift: float, head_gain: float) -> Model:
