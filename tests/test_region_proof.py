@@ -181,7 +181,7 @@ def cross_check(model: Model, grammar, examples: int = 30) -> None:
     agrees()
 
 
-CERTIFIABLE = [("tomita1", "lstm", 8), ("tomita2", "gru", 6), ("tomita1", "rnn", 6), ("tomita2", "rnn", 6)]
+CERTIFIABLE = [("tomita2", "gru", 6), ("tomita1", "rnn", 6), ("tomita2", "rnn", 6)]  # the LSTM: a stored model
 
 
 @pytest.fixture(scope="module")
@@ -224,6 +224,23 @@ def test_a_trained_two_layer_network_is_proven_and_the_proof_survives_cross_chec
     joined = prove_regions(model, g, joins="only")
     assert joined.proven and joined.regions < proof.regions
     assert prove_regions(model, g).regions == joined.regions
+
+
+def test_a_trained_lstm_is_proven_and_the_proof_survives_cross_checks():
+    """tests/models/tomita1_lstm.npz was trained by gradient descent, ``train_certified(tomita1,
+    TrainConfig(task="accept", cell="lstm", hidden=8, samples=1500, epochs=50, seed=0))`` (the bench's set-up),
+    proven after 30 epochs (stored: training it takes minutes)."""
+    from pathlib import Path
+
+    from fsm_lstm.model import load_model
+
+    model = load_model(Path(__file__).parent / "models" / "tomita1_lstm.npz")
+    g = load_grammar("tomita1")
+    assert model.cell == "lstm" and model.extra["trained"]["grammar"] == "tomita1"
+    proof = prove_regions(model, g)
+    assert proof.proven, proof.summary()
+    cross_check(model, g)
+    assert judge(model, None, g, max_len=6, examples=20).status == "proven"
 
 
 def test_certified_training_trains_several_layers():
@@ -277,7 +294,7 @@ def test_a_certified_trained_network_with_a_slow_drift_is_refused(certified):
     model, _ = certified["tomita1", "rnn"]
     g = load_grammar("tomita1")
     # finer regions: the spare unit's box around 0 costs the head 100 x its width, and it contracts by 0.99 only
-    fine = {"slack": 1e-4, "growth": 0.005}
+    fine = {"slack": 1e-5, "growth": 0.001}
     assert prove_regions(with_spare_unit(model, "1", 0.0, 100.0), g, **fine).proven
     broken, t = slow_drift(lambda d: with_spare_unit(model, "1", d, 100.0), g, lambda n: ("1",) * n, 0.0, 0.1)
     assert t >= 60 and oracle_disagrees(broken, g, ("1",) * 2000) == t
