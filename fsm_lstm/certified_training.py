@@ -409,9 +409,14 @@ class _Trainer:
             self.restore(optimiser, best)  # the last weights that were right beat a collapsed network
             acc, loss_value = best_record[:2]
             proof = None
+            restored = best_record[2]
+        else:
+            restored = None
         extra: dict[str, Any] = {"trained": {"grammar": self.grammar.name, "task": config.task, "epochs": epoch,
                                              "seed": config.seed, "heldout_accuracy": acc, "loss": loss_value,
                                              "certify": vars(cert)}}
+        if restored is not None:
+            extra["trained"]["weights_of_epoch"] = restored
         if proof is None or not proof.proven:  # the last attempt may predate the last epoch: prove the final weights
             proof = prove_regions(self.model({}), self.grammar, max_regions=cert.max_regions,
                                   time_limit=cert.proof_time)

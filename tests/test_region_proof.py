@@ -265,6 +265,7 @@ def test_a_collapse_under_the_penalties_gives_back_the_most_accurate_weights():
     assert all("weights of epoch 5 restored" in shown[4] for shown in lines[5:])
     early, early_result = train_certified(g, replace(config, epochs=5), harsh)
     assert result.train.accuracy == early_result.train.accuracy == accuracies[4]
+    assert model.extra["trained"]["weights_of_epoch"] == 5 and "weights_of_epoch" not in early.extra["trained"]
     assert np.array_equal(model.head_weight, early.head_weight) and np.array_equal(model.head_bias, early.head_bias)
     for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
         assert np.array_equal(getattr(model.layers[0], name), getattr(early.layers[0], name))
