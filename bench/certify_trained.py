@@ -7,7 +7,7 @@ length 10 and 300 pumped strings of 2,000 symbols must agree with the grammar (a
 and is counted).
 
 Run: python bench/certify_trained.py [--grammars tomita1 parity ...] [--cells lstm gru rnn] [--hidden 8]
-     [--epochs 50] [--samples 1500] [--large 64]
+     [--epochs 50] [--samples 1500] [--large 64] [--save DIR]
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 
 from fsm_lstm.certified_training import train_certified
 from fsm_lstm.grammar_files import load_grammar
+from fsm_lstm.model import save_model
 from fsm_lstm.region_proof import prove_regions
 from fsm_lstm.runtime import run
 from fsm_lstm.semantics import Semantics
@@ -73,7 +75,11 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=1500)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--large", type=int, nargs="*", default=[64], help="hidden sizes for the timing rows")
+    parser.add_argument("--save", metavar="DIR", help="write every trained network there (NAME_CELL_plain.npz, "
+                        "NAME_CELL_certify.npz), to prove them again later")
     args = parser.parse_args()
+    if args.save:
+        Path(args.save).mkdir(parents=True, exist_ok=True)
     print(f"{'grammar':9} {'cell':5} {'plain':>22} {'--certify':>30} {'proof s':>8} {'regions':>8} {'false':>6}")
     proven = {cell: 0 for cell in args.cells}
     false_proofs = 0
@@ -85,6 +91,9 @@ def main() -> None:
             plain, _ = train(g, config)
             plain_proof = prove_regions(plain, g)
             model, result = train_certified(g, config)
+            if args.save:
+                save_model(plain, Path(args.save) / f"{name}_{cell}_plain.npz")
+                save_model(model, Path(args.save) / f"{name}_{cell}_certify.npz")
             cert_proof, seconds = timed_proof(model, g)
             wrong = any(false_proof(m, g) for m, p in ((plain, plain_proof), (model, cert_proof)) if p.proven)
             false_proofs += wrong

@@ -12,13 +12,15 @@ visited state through one step of the network (interval bound propagation, the s
 
 The penalties start once the held-out accuracy reaches ``start_at`` (earlier, they flatten an untrained network
 into a constant one), grow to full weight over ``ramp`` epochs, and double every ``patience`` epochs that end
-without a proof and without a counterexample (up to ``max_boost`` times).
+without a proof and without a counterexample (up to ``max_boost`` times). When they make the network collapse
+(held-out accuracy back below ``start_at``), the last of the most accurate weights so far are restored, with the
+optimiser's state, and the penalties are halved (down to ``min_guard`` of their weight).
 
-A failed proof is followed by a search for a counterexample (``pump_search``: the failing word's loops pumped
-on the network); every one found is kept (the latest ``counterexamples``) and trained on at every epoch, with
-``pumped`` fresh long strings (a prefix, then a short loop, ``pumped_length`` symbols), and the visited states of
-prefixes in the same grammar state are pulled towards their centroid (weight ``cluster``; it made the tomita5 GRU
-collapse, see docs/region-proof.md).
+With ``counterexamples`` > 0, a failed proof's counterexample (``pump_search``: the failing word's loops pumped
+on the network) is kept (the latest ``counterexamples``) and trained on at every epoch; ``pumped`` fresh long
+strings (a prefix, then a short loop, ``pumped_length`` symbols) join every epoch, and ``cluster`` pulls the visited
+states of prefixes in the same grammar state towards their centroid. ``CertifyConfig.for_cell`` turns these on for
+LSTMs only (measured in docs/region-proof.md).
 
 Both push the network towards saturated, contracting dynamics around the states it visits, which is what the
 region proof needs. After each epoch from ``check_after`` on, the model is converted and ``prove_regions``
@@ -27,6 +29,7 @@ runs; training stops at the first proof or when the epochs run out. The same see
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,12 +62,22 @@ class CertifyConfig:
     max_boost: float = 8.0
     check_after: int = 1
     check_every: int = 1
-    cluster: float = 0.1  # weight of pulling the states of prefixes in one grammar state together
-    pumped: int = 32  # long pumped strings per epoch once the penalties start (a prefix, then a short loop)
+    cluster: float = 0.0  # weight of pulling the states of prefixes in one grammar state together
+    pumped: int = 0  # long pumped strings per epoch once the penalties start (a prefix, then a short loop)
     pumped_length: int = 200
-    counterexamples: int = 16  # confirmed counterexamples kept and trained on (0: none)
+    counterexamples: int = 0  # confirmed counterexamples kept and trained on (0: none)
     proof_time: float = 60.0  # a safety net: max_regions ends failing proofs, deterministically
     max_regions: int = 2000
+    min_guard: float = 1 / 64  # the penalties are halved at most until this share (then a collapse stays)
+
+    @classmethod
+    def for_cell(cls, cell: str) -> CertifyConfig:
+        """The defaults measured best for a cell (docs/region-proof.md): LSTMs, which forget over long strings,
+        also train on counterexamples and long pumped strings with the clustering penalty; GRUs and RNNs did
+        better without them (those extras made them fail where the plain penalties proved them)."""
+        if cell == "lstm":
+            return cls(cluster=0.1, pumped=32, counterexamples=16)
+        return cls()
 
 
 @dataclass(frozen=True)
@@ -76,10 +89,12 @@ class CertifiedResult:
     attempts: int
 
 
-def train_certified(grammar: Grammar, config: TrainConfig = TrainConfig(), certify: CertifyConfig = CertifyConfig(),
+def train_certified(grammar: Grammar, config: TrainConfig = TrainConfig(), certify: CertifyConfig | None = None,
                     progress: Progress | None = None) -> tuple[Model, CertifiedResult]:
     """Train an LSTM, GRU or RNN of ``config.layers`` layers on ``grammar`` (every prefix supervised) until the
-    region proof holds or ``config.epochs`` run out; return the last model and what happened."""
+    region proof holds or ``config.epochs`` run out; return the proven model, else the last of the most accurate
+    ones, and what happened. ``certify`` defaults to ``CertifyConfig.for_cell(config.cell)``."""
+    certify = CertifyConfig.for_cell(config.cell) if certify is None else certify
     try:
         import torch
     except ImportError:
@@ -315,6 +330,16 @@ class _Trainer:
                      units=tuple(f"trained unit {u}" for u in range(self.config.hidden)), cell=self.config.cell,
                      extra=extra)
 
+    def snapshot(self, optimiser: Any) -> tuple[list[Any], dict[str, Any]]:
+        """The weights and the optimiser's state, to come back to after a collapse."""
+        return [p.detach().clone() for p in self.params], copy.deepcopy(optimiser.state_dict())
+
+    def restore(self, optimiser: Any, saved: tuple[list[Any], dict[str, Any]]) -> None:
+        with self.torch.no_grad():
+            for p, q in zip(self.params, saved[0]):
+                p.copy_(q)
+        optimiser.load_state_dict(copy.deepcopy(saved[1]))
+
     def run(self, progress: Progress | None) -> tuple[Model, CertifiedResult]:
         torch, config, cert = self.torch, self.config, self.certify
         t0 = time.perf_counter()
@@ -324,11 +349,15 @@ class _Trainer:
         proof, attempts, loss_value, acc, epoch = None, 0, float("nan"), 0.0, 0
         accurate_at = None  # the penalties start once the network is nearly right, then ramp up
         coarse = 0  # epochs since then that ended without a proof and without a counterexample
+        guard = 1.0  # halved whenever the penalties made the network collapse (its weights are then restored)
+        best: tuple[list[Any], dict[str, Any]] | None = None  # the latest of the most accurate weights (held out)
+        best_record = (0.0, float("nan"), 0)  # their accuracy, loss and epoch
+        best_wrong = True  # whether their proof found a counterexample (weights it did not prove wrong win ties)
         for epoch in range(1, config.epochs + 1):
             ramp = 0.0 if accurate_at is None else min(1.0, (epoch - accurate_at) / cert.ramp)
             # the penalty's weight doubles every ``patience`` epochs whose proof failed on coarse regions, up to
             # ``max_boost``; a network shown wrong (a confirmed counterexample) needs its task loss, not more penalty
-            boost = min(cert.max_boost, 2.0 ** (coarse // cert.patience))
+            boost = min(cert.max_boost, 2.0 ** (coarse // cert.patience)) * guard
             self.rng.shuffle(order)
             total = 0.0
             chunks = (order[start:start + config.batch] for start in range(0, config.samples, config.batch))
@@ -361,15 +390,33 @@ class _Trainer:
                                       time_limit=cert.proof_time)
                 line = proof.summary()
                 self.learn_from(proof)
+            wrong = proof is not None and bool(line) and proof.failure is not None and proof.failure.confirmed
+            if accurate_at is not None and (acc, not wrong) >= (best_record[0], not best_wrong):
+                best, best_record, best_wrong = self.snapshot(optimiser), (acc, loss_value, epoch), wrong
+            elif accurate_at is not None and acc < cert.start_at and best is not None and guard > cert.min_guard:
+                # the penalties broke what the network had learnt: back to the last accurate weights, gentler
+                self.restore(optimiser, best)
+                guard /= 2
+                line = f"held-out accuracy fell to {acc:.3f}: weights of epoch {best_record[2]} restored, " \
+                       f"penalties x{guard:g}"
             if progress:
                 progress(epoch, config.epochs, loss_value, acc, line)
             if proof is not None and proof.proven:
                 break
-            if accurate_at is not None and not (line and proof is not None and proof.failure.confirmed):
+            if accurate_at is not None and not wrong:
                 coarse += 1
+        if (proof is None or not proof.proven) and best is not None and acc < best_record[0]:
+            self.restore(optimiser, best)  # the last weights that were right beat a collapsed network
+            acc, loss_value = best_record[:2]
+            proof = None
+            restored = best_record[2]
+        else:
+            restored = None
         extra: dict[str, Any] = {"trained": {"grammar": self.grammar.name, "task": config.task, "epochs": epoch,
                                              "seed": config.seed, "heldout_accuracy": acc, "loss": loss_value,
                                              "certify": vars(cert)}}
+        if restored is not None:
+            extra["trained"]["weights_of_epoch"] = restored
         if proof is None or not proof.proven:  # the last attempt may predate the last epoch: prove the final weights
             proof = prove_regions(self.model({}), self.grammar, max_regions=cert.max_regions,
                                   time_limit=cert.proof_time)
@@ -378,4 +425,3 @@ class _Trainer:
                           "regions": proof.regions, "summary": proof.summary()}
         model = self.model(extra)
         return model, CertifiedResult(TrainResult(epoch, loss_value, acc, time.perf_counter() - t0), proof, attempts)
-

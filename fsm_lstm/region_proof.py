@@ -34,13 +34,14 @@ from .reference import Reference, reference_for
 from .semantics import Semantics
 from .words import format_word
 
-__all__ = ["MAX_WEIGHTS", "MERGE_AFTER", "RegionFailure", "RegionProof", "WIDEN_AFTER",
-           "WIDEN_AT", "prove_regions", "region_layer"]
+__all__ = ["MAX_WEIGHTS", "MERGE_AFTER", "QUICK_JOINS", "RegionFailure", "RegionProof", "WIDEN_AFTER", "WIDEN_AT",
+           "prove_regions"]
 
 MAX_WEIGHTS = 4_000_000  # weights beyond which the proof is not attempted (it keeps three float64 copies)
 WIDEN_AFTER = 16  # regions of one state before LSTM cell values may widen to infinity
 WIDEN_AT = 5.0  # ... beyond this magnitude
 MERGE_AFTER = 8  # regions of one state before new images join the nearest region instead
+QUICK_JOINS = 500  # the region budget of the first, quick attempt with joins
 
 
 @dataclass
@@ -107,8 +108,9 @@ def prove_regions(model: Model, grammar: Grammar, unknown_start: bool = False, r
     its loops are pumped on the network (``pump_search``; ``pump_time`` seconds at most, 0: not at all): a wrong
     prefix found there makes the failure a confirmed counterexample.
 
-    ``joins``: "fallback" (a proof that fails without a counterexample is tried again with joins, ``MERGE_AFTER``),
-    "never", or "only" (joins from the start)."""
+    ``joins``: "fallback" (a quick attempt with joins, ``MERGE_AFTER``, within ``QUICK_JOINS`` regions; then one
+    without; if that fails without a counterexample, one with joins and the whole budget), "never", or "only"
+    (joins from the start)."""
     if precision not in ROUNDOFF:
         raise UserError(f"unknown precision {precision!r}; use float32 or float64")
     for name, value in (("max_regions", max_regions), ("time_limit", time_limit)):
@@ -127,28 +129,29 @@ def prove_regions(model: Model, grammar: Grammar, unknown_start: bool = False, r
     if joins not in ("fallback", "never", "only"):
         raise UserError(f"joins must be fallback, never or only, not {joins!r}")
     t0 = time.perf_counter()
-    explorer = _Explorer(model, grammar, ref, reading, precision, growth, slack, unknown_start,
-                         MERGE_AFTER if joins == "only" else math.inf)
-    proof = explorer.run(int(max_regions), float(time_limit))
+
+    def attempt(merge_after: float, regions: int) -> tuple[_Explorer, RegionProof]:
+        explorer = _Explorer(model, grammar, ref, reading, precision, growth, slack, unknown_start, merge_after)
+        return explorer, explorer.run(regions, max(time_limit - (time.perf_counter() - t0), 1e-9))
+
+    if joins == "fallback":  # a short try with joins first: a trajectory that converges slowly closes fast that way
+        proof = attempt(MERGE_AFTER, min(int(max_regions), QUICK_JOINS))[1]
+        if proof.proven:
+            proof.seconds = time.perf_counter() - t0
+            return proof
+    explorer, proof = attempt(MERGE_AFTER if joins == "only" else math.inf, int(max_regions))
+    left = time_limit - (time.perf_counter() - t0)
+    if (proof.failure is not None and not proof.failure.confirmed and joins == "fallback" and left > 0
+            and max_regions > QUICK_JOINS):
+        # before pumping, which costs more: a network with a counterexample cannot be proven with joins either
+        second = attempt(MERGE_AFTER, int(max_regions))[1]
+        if second.proven:
+            second.seconds = time.perf_counter() - t0
+            return second
     if proof.failure is not None and pump_time > 0:
         explorer.pump(proof.failure, pump_time)
-    left = time_limit - (time.perf_counter() - t0)
-    if proof.failure is not None and not proof.failure.confirmed and joins == "fallback" and left > 0:
-        joined = _Explorer(model, grammar, ref, reading, precision, growth, slack, unknown_start, MERGE_AFTER)
-        second = joined.run(int(max_regions), left)
-        if second.proven:
-            proof = second
     proof.seconds = time.perf_counter() - t0
     return proof
-
-
-def region_layer(model: Model, grammar: Grammar, unknown_start: bool, reading: Reading, why_not_compiled: str,
-                 time_limit: float = 5.0) -> tuple[bool, str]:
-    """The proof layer of ``verify`` for models without a compiled certificate: (proven, one phrase)."""
-    proof = prove_regions(model, grammar, unknown_start, reading, time_limit=time_limit)
-    if proof.proven:
-        return True, proof.summary()
-    return False, f"not applicable ({why_not_compiled}); region proof: {proof.summary()}"
 
 
 class _Explorer:
