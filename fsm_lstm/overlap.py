@@ -1,0 +1,56 @@
+"""Helper threads that run large numpy calls beside the thread stepping a recurrence.
+
+numpy releases the GIL inside a gather (``np.take``) and a matrix product, so a table gather for coming steps
+and the head products of finished steps can run on another core while the calling thread makes its many
+small per-step calls. Splitting the per-step calls themselves over threads gains nothing: each call is a few
+microseconds, and handing the GIL back and forth costs as much. Without a second core, or for small work,
+the same tasks run inline, in order, with the same results.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable
+
+__all__ = ["HELPERS_ABOVE", "Helpers", "helper_count"]
+
+HELPERS_ABOVE = 1 << 18  # numbers computed per layer (steps x batch x units) above which helpers pay
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def helper_count(numbers: int) -> int:
+    """How many helper threads to use for a layer of ``numbers`` values: 2 on a machine with a second core
+    and enough work, else 0 (inline)."""
+    return 2 if numbers > HELPERS_ABOVE and _cores() > 1 else 0
+
+
+class Helpers:
+    """A context that runs submitted calls on ``threads`` helper threads, or inline when ``threads`` is 0.
+    Errors come back through the futures' ``result()``."""
+
+    def __init__(self, threads: int) -> None:
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="fsm-lstm") if threads else None
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        if self._pool is not None:
+            return self._pool.submit(fn, *args)
+        done: Future[Any] = Future()
+        try:
+            done.set_result(fn(*args))
+        except BaseException as error:  # handed back by result(), as the pool would
+            done.set_exception(error)
+        return done
+
+    def __enter__(self) -> Helpers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
