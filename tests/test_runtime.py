@@ -32,9 +32,11 @@ def torch_logits(model: Model, strings: np.ndarray, net: torch.nn.LSTM | None = 
         return (out @ torch.from_numpy(model.head_weight).T + torch.from_numpy(model.head_bias)).numpy()
 
 
-def blocks_and_helpers(monkeypatch: pytest.MonkeyPatch, block: int, helpers: bool) -> None:
-    """Blocks of ``block`` hidden values; helper threads for any size of work, or never."""
+def blocks_and_helpers(monkeypatch: pytest.MonkeyPatch, block: int, helpers: bool, prefetch: bool = True) -> None:
+    """Blocks of ``block`` hidden values; helper threads for any size of work, or never; tables gathered
+    ahead, or (``prefetch`` False) inline after each block."""
     monkeypatch.setattr(runtime, "STREAM_BLOCK", block)
+    monkeypatch.setattr(runtime, "PREFETCH_LIMIT", 2**62 if prefetch else 0)
     monkeypatch.setattr(overlap, "HELPERS_ABOVE", 0 if helpers else 2**62)
     monkeypatch.setattr(overlap, "_cores", lambda: 2)
 
@@ -61,8 +63,9 @@ def test_helper_threads_and_block_sizes_change_no_bit(dtype, monkeypatch):
     model = reber()
     strings = np.random.default_rng(3).integers(0, len(model.alphabet), size=(37, 121))
     results = []
-    for block, helpers in [(2**18, False), (1, True), (50, True), (333, True), (333, False)]:
-        blocks_and_helpers(monkeypatch, block, helpers)
+    for block, helpers, prefetch in [(2**18, False, True), (1, True, True), (50, True, True), (333, True, True),
+                                     (333, False, True), (50, True, False)]:
+        blocks_and_helpers(monkeypatch, block, helpers, prefetch)
         results.append(run(model, strings, dtype=dtype).heads)
     assert all(r.dtype == dtype for r in results)
     assert all(np.array_equal(results[0], r) for r in results[1:])
