@@ -1,12 +1,14 @@
 """Throughput of the compiled Reber network: fsm-lstm's numpy runtime against torch.nn.LSTM, same weights.
 
 Batch 2000 x 500 steps, float32, heads included on both sides; best of several runs; torch with its default
-threads and with one, the ratios taken against the faster. Run: python bench/throughput.py
+threads and with one, the ratios taken against the faster; the 1-minute load average before and after (other
+jobs on the cores slow torch's threads most). Run: python bench/throughput.py
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -36,6 +38,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     g = load_grammar("reber")
     model = compile_grammar(g)
     strings = walks(g, np.random.default_rng(0), args.batch, args.steps, leave=0.01)
@@ -68,7 +71,8 @@ def main() -> None:
         with torch.no_grad():
             out, _ = lstm(x)
             same = np.array_equal((out @ head_w.T + head_b).numpy() > 0, run(model, strings).decoded()[1:])
-    print(f"compiled Reber ({model.hidden_size} units), batch {args.batch} x {args.steps} steps, best of {args.repeats}")
+    print(f"compiled Reber ({model.hidden_size} units), batch {args.batch} x {args.steps} steps, best of {args.repeats}; "
+          f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after ({os.cpu_count()} cores)")
     print(f"{'runtime':<44} {'seconds':>8} {'Msymbols/s':>11} {'vs torch':>9}")
     base = rows[-1][1] if torch is not None else None
     for name, secs in rows:
