@@ -92,6 +92,8 @@ class _LayerPlan:
         if one_hot:
             statics = [_activate(w_ih[blocks[q]].T + bias[blocks[q]], q) for q in self.order[len(self.dynamic):]]
             self.table = np.ascontiguousarray(np.concatenate([self.w_in_t + self.b_in, *statics], axis=1))
+        # the compiled networks' case: the input gate is the only dynamic one, every table in one gather
+        self.fused = self.table is not None and self.dynamic == [0]
 
 
 class _Cell:
@@ -112,8 +114,7 @@ class _Cell:
             self.tables = {q: np.ascontiguousarray(plan.table[:, plan.column[q]]) for q in self.statics}
             self.dyn_table = np.ascontiguousarray(plan.table[:, : plan.n_dyn])
         self.tmp = np.empty((batch, H), dtype=dtype)
-        # the compiled networks' case: the input gate is the only dynamic one, every table in one gather
-        self.fused = plan.table is not None and plan.dynamic == [0]
+        self.fused = plan.fused
         if self.fused:
             self.table3 = np.ascontiguousarray(plan.table.reshape(-1, len(plan.order), H).transpose(1, 0, 2))  # (4, K, H)
             self.product = np.empty((batch, H), dtype=dtype)
@@ -291,13 +292,12 @@ def _run(model: Model, strings: np.ndarray, dtype: type, record: bool) -> Trace:
         inputs = values if k == 0 else values[1:]
         if model.cell == "lstm":
             plan = _LayerPlan(layer, dtype, one_hot=(k == 0))
-            cell = _Cell(plan, inputs.shape[1])
             # heads behind the recurrence, no hidden states kept; not with BLAS's threads, which on a busy machine
             # make each block's head product wait for a core (a large model's blocks are a step or two)
-            if k == len(model.layers) - 1 and cell.fused and not record and single_blas_thread(model):
+            if k == len(model.layers) - 1 and plan.fused and not record and single_blas_thread(model):
                 heads = _HeadsBehind(weight, bias, count, plan.hidden, *inputs.shape[:2])
                 with np.errstate(over="ignore"):
-                    _run_fused(cell, inputs, None, heads)
+                    _run_fused(_Cell(plan, inputs.shape[1]), inputs, None, heads)
                 return Trace(heads=heads.logits)
             hs, cs, gates = _run_layer(plan, inputs, record)
         else:
