@@ -3,8 +3,9 @@
 numpy releases the GIL inside a gather (``np.take``) and a matrix product, so a table gather for coming steps
 and the head products of finished steps can run on another core while the calling thread makes its many
 small per-step calls. Splitting the per-step calls themselves over threads gains nothing: each call is a few
-microseconds, and handing the GIL back and forth costs as much. Without a second core, or for small work,
-the same tasks run inline, in order, with the same results.
+microseconds, and handing the GIL back and forth costs as much. A call that no helper has started when its
+result is wanted runs on the calling thread (other jobs may hold the cores). Without a second core, or for
+small work, the calls run inline, in order; either way the results are the same.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
-__all__ = ["HELPERS_ABOVE", "Helpers", "helper_count"]
+__all__ = ["HELPERS_ABOVE", "Helpers", "Task", "helper_count"]
 
 HELPERS_ABOVE = 1 << 18  # numbers computed per layer (steps x batch x units) above which helpers pay
 
@@ -31,22 +32,36 @@ def helper_count(numbers: int) -> int:
     return 2 if numbers > HELPERS_ABOVE and _cores() > 1 else 0
 
 
+class Task:
+    """A call handed to the helpers. ``result()`` runs it on the calling thread instead when no helper has
+    started it yet (on a busy machine the helpers may get no core), so the caller never waits for a call that
+    is not running."""
+
+    def __init__(self, future: Future[Any], fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.future, self.fn, self.args = future, fn, args
+
+    def result(self) -> Any:
+        """The call's value (raising its error)."""
+        if self.future.cancel():
+            return self.fn(*self.args)
+        return self.future.result()
+
+
 class Helpers:
-    """A context that runs submitted calls on ``threads`` helper threads, or inline when ``threads`` is 0.
-    Errors come back through the futures' ``result()``."""
+    """A context that runs submitted calls on ``threads`` helper threads, or inline when ``threads`` is 0."""
 
     def __init__(self, threads: int) -> None:
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="fsm-lstm") if threads else None
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Task:
         if self._pool is not None:
-            return self._pool.submit(fn, *args)
+            return Task(self._pool.submit(fn, *args), fn, args)
         done: Future[Any] = Future()
         try:
             done.set_result(fn(*args))
         except BaseException as error:  # handed back by result(), as the pool would
             done.set_exception(error)
-        return done
+        return Task(done, fn, args)
 
     def __enter__(self) -> Helpers:
         return self

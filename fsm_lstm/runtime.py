@@ -20,14 +20,13 @@ Large, mostly zero weight matrices (sparse models) are multiplied in CSR form.
 
 from __future__ import annotations
 
-from concurrent.futures import Future
 from dataclasses import dataclass
 
 import numpy as np
 
 from .cells import PlainCell, sigmoid
 from .model import Layer, Model
-from .overlap import Helpers, helper_count
+from .overlap import Helpers, Task, helper_count
 from .sparse_weights import as_csr, dense, for_products, is_sparse
 from .threads import blas_threads, single_blas_thread
 
@@ -340,7 +339,7 @@ class _HeadsBehind:
         _block_heads(np.zeros((1, batch, hidden), dtype=dtype), weight, bias, self.logits[:1])
         span = _span(steps, batch, hidden)
         self.blocks = [np.empty((span, batch, hidden), dtype=dtype) for _ in range(min(2, steps))]
-        self.pending: dict[int, Future[None]] = {}
+        self.pending: dict[int, Task] = {}
 
     def buffer(self, j: int) -> np.ndarray:
         """Where block j's hidden states go (once the heads of block j - 2, which used it, are done)."""
@@ -356,8 +355,8 @@ class _HeadsBehind:
 
     def finish(self) -> None:
         """Wait for every block's heads (raising a helper's error)."""
-        for future in self.pending.values():
-            future.result()
+        for task in self.pending.values():
+            task.result()
         self.pending.clear()
 
 

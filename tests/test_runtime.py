@@ -107,21 +107,49 @@ def test_a_blocked_first_layer_feeds_a_second_layer_as_torch_does(tmp_path, monk
     assert np.allclose(recorded.heads, ours.heads, atol=1e-5)
 
 
-def test_an_error_on_a_helper_thread_reaches_the_caller_and_no_thread_is_left(monkeypatch):
+def test_an_error_in_a_block_reaches_the_caller_and_no_thread_is_left(monkeypatch):
     model = reber()
     strings = np.zeros((4, 30), dtype=np.int64)
     blocks_and_helpers(monkeypatch, 20, helpers=True)
     before = threading.active_count()
-    real, callers = runtime._block_heads, []
+    real, calls = runtime._block_heads, []
 
-    def broken(*args):  # row 0 is computed by the calling thread; the blocks after it by helpers
-        callers.append(threading.current_thread())
-        if len(callers) > 1:
+    def broken(*args):  # row 0 is computed first, by the calling thread; the blocks after it fail
+        calls.append(threading.current_thread())
+        if len(calls) > 1:
             raise MemoryError("no room for heads")
         real(*args)
 
     monkeypatch.setattr(runtime, "_block_heads", broken)
     with pytest.raises(MemoryError, match="no room for heads"):
         run(model, strings)
-    assert callers[-1] is not threading.main_thread()
     assert threading.active_count() == before
+
+
+def test_a_helper_error_comes_back_from_result():
+    def fail():
+        raise ValueError("bad block")
+
+    with overlap.Helpers(1) as helpers:
+        task = helpers.submit(fail)
+        assert isinstance(task.future.exception(timeout=10), ValueError)  # it ran on the helper
+        with pytest.raises(ValueError, match="bad block"):
+            task.result()
+
+
+def test_a_call_no_helper_has_started_runs_on_the_caller():
+    release = threading.Event()
+    with overlap.Helpers(1) as helpers:
+        busy = helpers.submit(release.wait, 10)  # the only helper is taken
+        waiting = helpers.submit(threading.current_thread)
+        assert waiting.result() is threading.current_thread()
+        release.set()
+        assert busy.result() is True
+
+
+def test_without_helpers_calls_run_at_once_in_order():
+    seen: list[int] = []
+    with overlap.Helpers(0) as helpers:
+        tasks = [helpers.submit(seen.append, k) for k in range(3)]
+        assert seen == [0, 1, 2]
+        assert [task.result() for task in tasks] == [None, None, None]
