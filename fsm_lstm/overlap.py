@@ -4,8 +4,9 @@ numpy releases the GIL inside a gather (``np.take``) and a matrix product, so a 
 and the head products of finished steps can run on another core while the calling thread makes its many
 small per-step calls. Splitting the per-step calls themselves over threads gains nothing: each call is a few
 microseconds, and handing the GIL back and forth costs as much. A call that no helper has started when its
-result is wanted runs on the calling thread (other jobs may hold the cores). Without a second core, or for
-small work, the calls run inline, in order; either way the results are the same.
+result is wanted runs on the calling thread (other jobs may hold the cores). Without a second core, when the
+load average leaves no core free, or for small work, the calls run inline, in order; either way the results
+are the same.
 """
 
 from __future__ import annotations
@@ -26,10 +27,19 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+def _idle_cores() -> float:
+    """The cores less the 1-minute load average (this process's own work included): about how many are free."""
+    try:
+        return _cores() - os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average on this system
+        return float(_cores())
+
+
 def helper_count(numbers: int) -> int:
-    """How many helper threads to use for a layer of ``numbers`` values: 2 on a machine with a second core
-    and enough work, else 0 (inline)."""
-    return 2 if numbers > HELPERS_ABOVE and _cores() > 1 else 0
+    """How many helper threads to use for a layer of ``numbers`` values: 2 when there is enough work and the
+    load average leaves a core free, else 0 (inline). With other jobs on every core the helpers only compete
+    with them: on a 2-core machine at load average 4.5 a run took 86 ms with helpers and 78 ms inline."""
+    return 2 if numbers > HELPERS_ABOVE and _cores() > 1 and _idle_cores() > 0 else 0
 
 
 class Task:

@@ -39,6 +39,7 @@ def blocks_and_helpers(monkeypatch: pytest.MonkeyPatch, block: int, helpers: boo
     monkeypatch.setattr(runtime, "PREFETCH_LIMIT", 2**62 if prefetch else 0)
     monkeypatch.setattr(overlap, "HELPERS_ABOVE", 0 if helpers else 2**62)
     monkeypatch.setattr(overlap, "_cores", lambda: 2)
+    monkeypatch.setattr(overlap, "_idle_cores", lambda: 1.0)
 
 
 @settings(max_examples=40, deadline=None)
@@ -145,6 +146,17 @@ def test_a_call_no_helper_has_started_runs_on_the_caller():
         assert waiting.result() is threading.current_thread()
         release.set()
         assert busy.result() is True
+
+
+def test_helpers_only_with_enough_work_and_a_free_core(monkeypatch):
+    monkeypatch.setattr(overlap, "_cores", lambda: 2)
+    for idle, numbers, want in [(1.0, overlap.HELPERS_ABOVE + 1, 2), (1.0, overlap.HELPERS_ABOVE, 0),
+                                (-2.5, overlap.HELPERS_ABOVE + 1, 0)]:
+        monkeypatch.setattr(overlap, "_idle_cores", lambda idle=idle: idle)
+        assert overlap.helper_count(numbers) == want
+    monkeypatch.setattr(overlap, "_cores", lambda: 1)
+    monkeypatch.setattr(overlap, "_idle_cores", lambda: 1.0)
+    assert overlap.helper_count(overlap.HELPERS_ABOVE + 1) == 0
 
 
 def test_without_helpers_calls_run_at_once_in_order():
