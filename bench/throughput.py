@@ -78,7 +78,8 @@ def main() -> None:
             out, _ = lstm(x)
             same = np.array_equal((out @ head_w.T + head_b).numpy() > 0, run(model, strings).decoded()[1:])
     times = rounds(runners, args.repeats)
-    print(f"compiled Reber ({model.hidden_size} units), batch {args.batch} x {args.steps} steps, best of {args.repeats} "
+    print(f"compiled Reber ({model.hidden_size} units), batch {args.batch} x {args.steps} steps, "
+          f"best of {args.repeats} "
           f"interleaved rounds; load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after "
           f"({os.cpu_count()} cores)")
     print(f"{'runtime':<44} {'seconds':>8} {'Msymbols/s':>11} {'vs torch':>9}")

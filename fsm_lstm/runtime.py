@@ -115,7 +115,8 @@ class _Cell:
         self.tmp = np.empty((batch, H), dtype=dtype)
         self.fused = plan.fused
         if self.fused:
-            self.table3 = np.ascontiguousarray(plan.table.reshape(-1, len(plan.order), H).transpose(1, 0, 2))  # (4, K, H)
+            tables = plan.table.reshape(-1, len(plan.order), H)  # (K, 4, H)
+            self.table3 = np.ascontiguousarray(tables.transpose(1, 0, 2))  # (4, K, H)
             self.product = np.empty((batch, H), dtype=dtype)
 
     def fused_step(self, gates: np.ndarray, c: np.ndarray, h: np.ndarray, h_out: np.ndarray) -> None:
