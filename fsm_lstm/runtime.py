@@ -7,11 +7,14 @@ are all zero depends on the symbol alone: its activations are tabulated once per
 with the sign folded into the weights (exact); in float32 it is within 2 units of round-off of the true
 value, inside the 8 units the certificate allows for every elementwise function. Every gate has its own
 contiguous buffer: numpy is several times slower on strided column blocks. When the input gate is the only
-dynamic gate (compiled networks), one gather fills every gate's buffer and i * g is computed as
-g / (1 + exp(-z)), one pass fewer. Small networks run with one BLAS thread: OpenBLAS's threads cost more
-than they save on (B x 13) @ (13 x 13) products, and doubled the run time on a busy 2-core machine. (Two
-threads over the batch were measured and gave nothing on this 2-core machine; numexpr's fused expressions
-were 15 times slower than numpy here on (2000 x 13) float32 blocks, so neither is used.)
+dynamic gate (compiled networks), the layer runs in blocks of steps: a helper thread gathers every gate's
+table for the next block (one ``np.take``) while this thread steps the current one, computing i * g as
+g / (1 + exp(-z)), one pass fewer; for the last layer of a small network another helper turns each finished
+block into head logits, and only two blocks of hidden states exist at a time (see :mod:`overlap`). Small
+networks run with one BLAS thread: OpenBLAS's threads cost more than they save on (B x 13) @ (13 x 13)
+products, and doubled the run time on a busy 2-core machine. (Splitting the batch over threads gains nothing:
+the per-step calls are a few microseconds each and handing the GIL over costs as much; numexpr's fused
+expressions were 15 times slower than numpy here on (2000 x 13) float32 blocks.)
 Large, mostly zero weight matrices (sparse models) are multiplied in CSR form.
 """
 
@@ -23,12 +26,15 @@ import numpy as np
 
 from .cells import PlainCell, sigmoid
 from .model import Layer, Model
+from .overlap import Helpers, Task, helper_count
 from .sparse_weights import as_csr, dense, for_products, is_sparse
-from .threads import blas_threads
+from .threads import blas_threads, single_blas_thread
 
-__all__ = ["HEAD_BLOCK", "Stepper", "Trace", "head_logits", "run", "state_rows"]
+__all__ = ["HEAD_BLOCK", "PREFETCH_LIMIT", "STREAM_BLOCK", "Stepper", "Trace", "head_logits", "run", "state_rows"]
 
 HEAD_BLOCK = 1 << 15  # rows of h turned into head logits at once
+STREAM_BLOCK = 1 << 18  # hidden values (steps x batch x units) per block of steps in ``_run_fused``
+PREFETCH_LIMIT = 1 << 22  # batch x units above which ``_run_fused`` gathers inline, into one set of tables
 
 
 
@@ -85,6 +91,8 @@ class _LayerPlan:
         if one_hot:
             statics = [_activate(w_ih[blocks[q]].T + bias[blocks[q]], q) for q in self.order[len(self.dynamic):]]
             self.table = np.ascontiguousarray(np.concatenate([self.w_in_t + self.b_in, *statics], axis=1))
+        # the compiled networks' case: the input gate is the only dynamic one, every table in one gather
+        self.fused = self.table is not None and self.dynamic == [0]
 
 
 class _Cell:
@@ -105,20 +113,22 @@ class _Cell:
             self.tables = {q: np.ascontiguousarray(plan.table[:, plan.column[q]]) for q in self.statics}
             self.dyn_table = np.ascontiguousarray(plan.table[:, : plan.n_dyn])
         self.tmp = np.empty((batch, H), dtype=dtype)
-        # the compiled networks' case: the input gate is the only dynamic one, every table in one gather
-        self.fused = plan.table is not None and plan.dynamic == [0]
+        self.fused = plan.fused
         if self.fused:
-            blocks = len(plan.order)
-            self.table3 = np.ascontiguousarray(plan.table.reshape(-1, blocks, H).transpose(1, 0, 2))  # (4, K, H)
-            self.gathered = np.empty((blocks, batch, H), dtype=dtype)
-            self.views = {q: self.gathered[k] for k, q in enumerate(plan.order)}
+            tables = plan.table.reshape(-1, len(plan.order), H)  # (K, 4, H)
+            self.table3 = np.ascontiguousarray(tables.transpose(1, 0, 2))  # (4, K, H)
+            self.product = np.empty((batch, H), dtype=dtype)
 
-    def fused_step(self, symbols: np.ndarray, c: np.ndarray, h: np.ndarray, h_out: np.ndarray) -> None:
-        """One step of a one-hot layer whose input gate is its only dynamic gate: one gather of every gate's
-        table, and i * g as g / (1 + exp(-z)) (the sign of z is folded into the weights)."""
-        np.take(self.table3, symbols, axis=1, out=self.gathered, mode="clip")
-        z, f, g, o = (self.views[q] for q in range(4))
-        z += h @ self.plan.w_hh_t if self.plan.w_hh_rows is None else (self.plan.w_hh_rows @ h.T).T
+    def fused_step(self, gates: np.ndarray, c: np.ndarray, h: np.ndarray, h_out: np.ndarray) -> None:
+        """One step of a one-hot layer whose input gate is its only dynamic gate, from its gathered tables
+        ``gates`` (4, B, H) in (i, f, g, o) order, which it overwrites: i * g as g / (1 + exp(-z)) (the sign of z
+        is folded into the weights)."""
+        z, f, g, o = gates
+        if self.plan.w_hh_rows is None:
+            np.dot(h, self.plan.w_hh_t, out=self.product)  # as h @ W, without a new array each step
+            z += self.product
+        else:
+            z += (self.plan.w_hh_rows @ h.T).T
         np.exp(z, out=z)
         z += 1.0
         np.divide(g, z, out=self.tmp)
@@ -156,6 +166,52 @@ class _Cell:
         return act
 
 
+def _span(steps: int, batch: int, hidden: int) -> int:
+    """Steps per block of ``_run_fused``: about STREAM_BLOCK hidden values."""
+    return max(1, min(steps, STREAM_BLOCK // max(1, batch * hidden)))
+
+
+def _run_fused(cell: _Cell, symbols: np.ndarray, hs: np.ndarray | None, heads: _HeadsBehind | None) -> None:
+    """Step a fused layer (see ``_Cell.fused_step``) over (T, B) symbols, in blocks of steps: a helper thread
+    gathers the gate tables of the next block while this thread steps the current one (for a batch of more
+    than PREFETCH_LIMIT values a step, inline, so that the tables exist only once). Each block's hidden
+    states go to ``hs`` (T+1, B, H), or, when hs is None, to ``heads``, which turns them into head logits
+    behind the recurrence and keeps only two blocks of hidden states."""
+    plan, dtype, H = cell.plan, cell.plan.dtype, cell.plan.hidden
+    steps, batch = symbols.shape
+    span = _span(steps, batch, H)
+    starts = list(range(0, steps, span))
+    threads = helper_count(steps * batch * H) if batch * H <= PREFETCH_LIMIT else 0
+    sets = min(2 if threads else 1, len(starts))
+    tables = [np.empty((len(plan.order), span, batch, H), dtype=dtype) for _ in range(sets)]
+
+    def gather(j: int) -> np.ndarray:
+        t = starts[j]
+        n = min(span, steps - t)
+        np.take(cell.table3, symbols[t:t + n], axis=1, out=tables[j % len(tables)][:, :n], mode="clip")
+        return tables[j % len(tables)]
+
+    c = np.zeros((batch, H), dtype=dtype)
+    h = hs[0] if hs is not None else np.zeros((batch, H), dtype=dtype)
+    with Helpers(threads) as helpers:
+        pending = helpers.submit(gather, 0) if starts else None
+        for j, t in enumerate(starts):
+            block = pending.result()  # type: ignore[union-attr]
+            if threads and j + 1 < len(starts):  # ahead, into the tables of block j - 1, which is finished
+                pending = helpers.submit(gather, j + 1)
+            n = min(span, steps - t)
+            out = hs[t + 1:t + 1 + n] if hs is not None else heads.buffer(j)  # type: ignore[union-attr]
+            for k in range(n):
+                cell.fused_step(block[:, k], c, h, out[k])
+                h = out[k]
+            if heads is not None:
+                heads.submit(helpers, j, t, n)
+            if not threads and j + 1 < len(starts):  # inline, after this block: one set of tables suffices
+                pending = helpers.submit(gather, j + 1)
+        if heads is not None:
+            heads.finish()
+
+
 def _run_steps(plan: _LayerPlan, inputs: np.ndarray, hs: np.ndarray, cs: np.ndarray | None,
                gates: np.ndarray | None) -> None:
     """Run one layer, writing into hs (and cs, gates). inputs: (T, B) symbols when ``plan.table`` is set,
@@ -163,11 +219,10 @@ def _run_steps(plan: _LayerPlan, inputs: np.ndarray, hs: np.ndarray, cs: np.ndar
     H = plan.hidden
     steps, batch = inputs.shape[:2]
     cell = _Cell(plan, batch)
-    c = np.zeros((batch, H), dtype=plan.dtype)
     if cell.fused and gates is None:
-        for t in range(steps):
-            cell.fused_step(inputs[t], c, hs[t], hs[t + 1])
+        _run_fused(cell, inputs, hs, None)
         return
+    c = np.zeros((batch, H), dtype=plan.dtype)
     for t in range(steps):
         act = cell.step(inputs[t], c, hs[t], hs[t + 1])
         if cs is not None and gates is not None:
@@ -229,11 +284,22 @@ def _run(model: Model, strings: np.ndarray, dtype: type, record: bool) -> Trace:
     if strings.size and (strings.min() < 0 or strings.max() >= len(model.alphabet)):
         raise ValueError(f"symbol indices must lie in 0..{len(model.alphabet) - 1}")
     values: np.ndarray = np.ascontiguousarray(strings.T)
+    weight, bias = for_products(model.head_weight), model.head_bias.astype(dtype)
+    weight = weight.astype(dtype) if is_sparse(weight) else np.ascontiguousarray(weight.astype(dtype).T)
+    count, bias = len(bias), np.tile(bias, strings.shape[0])  # heads; one step's rows of bias (_block_heads)
     all_h, all_c, all_g = [], [], []
     for k, layer in enumerate(model.layers):
         inputs = values if k == 0 else values[1:]
         if model.cell == "lstm":
-            hs, cs, gates = _run_layer(_LayerPlan(layer, dtype, one_hot=(k == 0)), inputs, record)
+            plan = _LayerPlan(layer, dtype, one_hot=(k == 0))
+            # heads behind the recurrence, no hidden states kept; not with BLAS's threads, which on a busy machine
+            # make each block's head product wait for a core (a large model's blocks are a step or two)
+            if k == len(model.layers) - 1 and plan.fused and not record and single_blas_thread(model):
+                heads = _HeadsBehind(weight, bias, count, plan.hidden, *inputs.shape[:2])
+                with np.errstate(over="ignore"):
+                    _run_fused(_Cell(plan, inputs.shape[1]), inputs, None, heads)
+                return Trace(heads=heads.logits)
+            hs, cs, gates = _run_layer(plan, inputs, record)
         else:
             hs, cs, gates = _run_plain(PlainCell(model.cell, layer, dtype, one_hot=(k == 0)), inputs, record)
         all_h.append(hs)
@@ -241,19 +307,58 @@ def _run(model: Model, strings: np.ndarray, dtype: type, record: bool) -> Trace:
         all_g.append(gates)
         values = hs
     steps, batch, width = values.shape
-    weight, bias = for_products(model.head_weight), model.head_bias.astype(dtype)
-    if is_sparse(weight):
-        heads = (head_logits(weight, values.reshape(-1, width), dtype) + bias).reshape(steps, batch, -1)
-    else:  # in blocks of steps, written in place: no full-size temporaries
-        w_t = np.ascontiguousarray(weight.astype(dtype).T)
-        heads = np.empty((steps, batch, len(bias)), dtype=dtype)
-        block = max(1, HEAD_BLOCK // max(1, batch))
-        for t in range(0, steps, block):  # as one 2-D product: numpy sends a 3-D matmul to BLAS slice by slice
-            np.matmul(values[t:t + block].reshape(-1, width), w_t, out=heads[t:t + block].reshape(-1, len(bias)))
-            heads[t:t + block] += bias
+    heads = np.empty((steps, batch, count), dtype=dtype)
+    block = max(1, HEAD_BLOCK // max(1, batch))  # in blocks of steps, written in place: no full-size temporaries
+    for t in range(0, steps, block):
+        _block_heads(values[t:t + block], weight, bias, heads[t:t + block])
     if not record:
         return Trace(heads=heads)
     return Trace(heads=heads, gates=all_g, c=all_c, h=all_h)  # type: ignore[arg-type]
+
+
+def _block_heads(values: np.ndarray, weight: np.ndarray, bias: np.ndarray, out: np.ndarray) -> None:
+    """out (n, B, M) = the head logits of values (n, B, H): weight is the transposed dense (H, M) head matrix or
+    the sparse (M, H) one; bias is the (M,) bias repeated B times (numpy adds a short bias row to every row of
+    out several times slower than one long row to every step)."""
+    rows = values.reshape(-1, values.shape[-1])
+    if is_sparse(weight):
+        out[...] = (weight @ rows.T).T.reshape(out.shape)
+    else:  # as one 2-D product: numpy sends a 3-D matmul to BLAS slice by slice
+        np.matmul(rows, weight, out=out.reshape(-1, out.shape[-1]))
+    out.reshape(len(out), -1)[...] += bias
+
+
+class _HeadsBehind:
+    """Head logits (T+1, B, M) of a last layer's blocks of hidden states, computed by a helper while the
+    recurrence goes on: only two blocks of hidden states exist at a time."""
+
+    def __init__(self, weight: np.ndarray, bias: np.ndarray, heads: int, hidden: int, steps: int, batch: int
+                 ) -> None:
+        dtype = bias.dtype
+        self.weight, self.bias = weight, bias
+        self.logits = np.empty((steps + 1, batch, heads), dtype=dtype)
+        _block_heads(np.zeros((1, batch, hidden), dtype=dtype), weight, bias, self.logits[:1])
+        span = _span(steps, batch, hidden)
+        self.blocks = [np.empty((span, batch, hidden), dtype=dtype) for _ in range(min(2, steps))]
+        self.pending: dict[int, Task] = {}
+
+    def buffer(self, j: int) -> np.ndarray:
+        """Where block j's hidden states go (once the heads of block j - 2, which used it, are done)."""
+        earlier = self.pending.pop(j - 2, None)
+        if earlier is not None:
+            earlier.result()
+        return self.blocks[j % 2]
+
+    def submit(self, helpers: Helpers, j: int, t: int, n: int) -> None:
+        """Turn block j, steps t + 1 .. t + n, into head logits."""
+        self.pending[j] = helpers.submit(_block_heads, self.blocks[j % 2][:n], self.weight, self.bias,
+                                         self.logits[t + 1:t + 1 + n])
+
+    def finish(self) -> None:
+        """Wait for every block's heads (raising a helper's error)."""
+        for task in self.pending.values():
+            task.result()
+        self.pending.clear()
 
 
 class Stepper:

@@ -10,12 +10,16 @@ from threadpoolctl import threadpool_limits
 
 from .model import Model
 
-__all__ = ["SINGLE_THREAD_BELOW", "blas_threads"]
+__all__ = ["SINGLE_THREAD_BELOW", "blas_threads", "single_blas_thread"]
 
 SINGLE_THREAD_BELOW = 1024  # gate rows (G x H) of the widest layer
 
 
+def single_blas_thread(model: Model) -> bool:
+    """True for a network small enough to run with one BLAS thread."""
+    return max(layer.weight_hh.shape[0] for layer in model.layers) < SINGLE_THREAD_BELOW
+
+
 def blas_threads(model: Model) -> AbstractContextManager[object]:
     """A context in which the model's matrix products use the right number of BLAS threads."""
-    rows = max(layer.weight_hh.shape[0] for layer in model.layers)
-    return threadpool_limits(limits=1, user_api="blas") if rows < SINGLE_THREAD_BELOW else nullcontext()
+    return threadpool_limits(limits=1, user_api="blas") if single_blas_thread(model) else nullcontext()
