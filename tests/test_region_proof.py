@@ -302,7 +302,8 @@ def test_a_certified_trained_network_with_a_slow_drift_is_refused(certified):
     assert prove_regions(with_spare_unit(model, "1", 0.0, 100.0), g, **fine).proven
     broken, t = slow_drift(lambda d: with_spare_unit(model, "1", d, 100.0), g, lambda n: ("1",) * n, 0.0, 0.1)
     assert t >= 60 and oracle_disagrees(broken, g, ("1",) * 2000) == t
-    assert judge(broken, None, g, max_len=10, examples=0).status == "agrees"
+    verdict = judge(broken, None, g, max_len=10, examples=0)  # beyond length 10: found by the region proof
+    assert verdict.status == "fails" and verdict.counterexample.word == ("1",) * t
     assert not prove_regions(broken, g, **fine).proven and not prove_regions(broken, g).proven
 
 
