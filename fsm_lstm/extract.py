@@ -26,13 +26,13 @@ from .automata import minimise, renumber
 from .errors import UserError
 from .grammar import Grammar
 from .labels import parse_head
-from .lstar import PATIENCE, learn
+from .lstar import PATIENCE, check_patience, learn
 from .machine import Machine, minimise_moore
 from .model import Model
 from .outputs import extracted_machine
 from .queries import Network
 from .reading import Reading, reading_of
-from .threads import blas_threads
+from .threads import blas_threads, one_blas_thread
 from .sampling import Runner, Sample, guided_words, observe, random_words, variations
 
 __all__ = [
@@ -280,7 +280,7 @@ def extract(model: Model, method: str = "lstar", seed: int = 0, reading: Reading
     names); they guide the search and, held out in part, measure the fidelity. ``run`` answers the batched
     queries over the sampled and held-out words (:func:`shard_queries.cluster_runner` shards them on Dask). L*
     stops after ``patience`` rounds without progress in validation agreement (see :mod:`fsm_lstm.lstar`)."""
-    with blas_threads(model):
+    with one_blas_thread() if method == "lstar" else blas_threads(model):
         return _extract(model, method, seed, reading, words, max_states, time_limit, sample_length, samples, progress,
                         run, patience)
 
@@ -292,8 +292,7 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
         raise UserError(f"unknown extraction method {method!r}; use {' or '.join(METHODS)}")
     if max_states < 1:
         raise UserError(f"--max-states must be at least 1, not {max_states}")
-    if patience < 1:
-        raise UserError(f"--patience must be at least 1 round, not {patience}")
+    check_patience(patience)
     if not time_limit > 0:
         raise UserError(f"--time-limit must be a positive number of seconds, not {time_limit}")
     t0 = time.perf_counter()
