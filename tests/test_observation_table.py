@@ -75,7 +75,7 @@ def test_every_cell_the_table_asked_is_the_grammars_answer_and_every_edge_goes_w
 @pytest.mark.parametrize("seed", [3, 11])
 def test_lstar_with_sifted_rows_recovers_a_compiled_dfa_exactly(seed, monkeypatch):
     """Sifting is used on large networks only; forced here on a compiled one, whose DFA must come back."""
-    import fsm_lstm.lstar as lstar
+    from fsm_lstm import lstar
     monkeypatch.setattr(lstar, "SIFT_ABOVE", -1)
     g = random_dfa(np.random.default_rng(seed), 15, 3)
     result = extract(compile_grammar(g), samples=300)
