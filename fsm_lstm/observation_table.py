@@ -175,22 +175,34 @@ class ObservationTable:
             out[lo:lo + len(part)] = (known.sum(axis=1)[:, None] - mine @ signs.T) / 2  # (known - agree + differ) / 2
         return out
 
-    def sift(self, rows: np.ndarray) -> None:
+    def sift(self, rows: np.ndarray) -> np.ndarray:
         """Ask each row the suffixes that split the access rows it is still consistent with, the most even
-        split per step of the suffix first, until at most one is left; all rows are asked together."""
+        split per step of the suffix first, until at most one is left; all rows are asked together. The access
+        row (as a state index) each row is consistent with, or -1 for none."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.full(len(rows), -1, dtype=np.int64)
+        complete = self.known[rows].all(axis=1)
+        out[complete] = self._exact_match(rows[complete])
+        index = np.flatnonzero(~complete)  # a complete row has nothing left to answer
+        if not len(index):
+            return out
         bits = (self._access_signs() + 1) / 2
         cost = np.repeat([len(s) + 1.0 for s in self.suffixes], self.width).astype(np.float32)  # steps to ask
-        pending = np.asarray(rows, dtype=np.int64)
-        pending = pending[~self.known[pending].all(axis=1)]  # a complete row has nothing left to answer
-        while len(pending):
-            consistent = (self.disagreements(pending) == 0).astype(np.float32)
+        access = np.array(self.access)
+        consistent = self.disagreements(rows[index]) == 0
+        while True:
             size = consistent.sum(axis=1)
-            pending, consistent, size = pending[size > 1], consistent[size > 1], size[size > 1]
-            if not len(pending):
-                return
-            ones = consistent @ bits
+            settled = size <= 1
+            out[index[settled]] = np.where(size[settled] == 1, consistent[settled].argmax(axis=1), -1)
+            index, consistent, size = index[~settled], consistent[~settled], size[~settled]
+            if not len(index):
+                return out
+            pending = rows[index]
+            ones = consistent.astype(np.float32) @ bits
             column = (np.minimum(ones, size[:, None] - ones) / cost).argmax(axis=1) // self.width
             self._ask_each(pending, column)
+            for o in range(self.width):  # the access rows that answer the new cell as the row did
+                consistent &= self.cells[access[:, None], column[None, :], o].T == self.cells[pending, column, o][:, None]
 
     def _ask_each(self, rows: np.ndarray, columns: np.ndarray, chunk: int = 8192) -> None:
         """Ask each row its own column (rows may repeat), all walking together: one batched step per symbol
@@ -216,23 +228,31 @@ class ObservationTable:
         loose edges, (state, symbol) -> extension row, for every extension consistent with no access row (such
         an edge goes to the access row whose known cells differ least)."""
         rows = self.extensions.reshape(-1)
-        if self.lazy:
-            self.sift(rows)
-        else:
+        if not self.lazy:
             self.fill(rows)
-        delta = np.full(len(rows), -1, dtype=np.int64)
-        complete = self.known[rows].all(axis=1)
-        owner = {self.cells[r].tobytes(): k for k, r in enumerate(self.access)}
-        for j in np.flatnonzero(complete):  # a complete row matches an access row exactly or none
-            delta[j] = owner.get(self.cells[rows[j]].tobytes(), -1)
+        delta = self.sift(rows)  # nothing left to ask of complete rows
         open_ = np.flatnonzero(delta < 0)
-        wrong = self.disagreements(rows[open_]) if len(open_) else np.zeros((0, len(self.access)))
-        delta[open_] = wrong.argmin(axis=1)
+        if len(open_):
+            delta[open_] = self.disagreements(rows[open_]).argmin(axis=1)
         is_loose = np.zeros(len(rows), dtype=bool)
-        is_loose[open_] = wrong.min(axis=1) > 0
+        is_loose[open_] = True
         k_loose, a_loose = np.nonzero(is_loose.reshape(self.extensions.shape))
         loose = {(int(k), int(a)): int(self.extensions[k, a]) for k, a in zip(k_loose, a_loose)}
         return Machine(self.cells[self.access, 0, :], delta.reshape(self.extensions.shape), labels, alphabet), loose
+
+    def _exact_match(self, rows: np.ndarray) -> np.ndarray:
+        """For complete rows: the access row (as a state index) with the very same cells, else -1."""
+        if not len(rows):
+            return np.zeros(0, dtype=np.int64)
+
+        def keys(r: np.ndarray) -> np.ndarray:
+            packed = np.ascontiguousarray(np.packbits(self.cells[r].reshape(len(r), self.cells[0].size), axis=1))
+            return packed.view(np.dtype((np.void, packed.shape[1]))).reshape(-1)
+
+        mine, theirs = keys(rows), keys(np.array(self.access))
+        order = np.argsort(theirs)
+        at = np.minimum(np.searchsorted(theirs[order], mine), len(order) - 1)
+        return np.where(theirs[order][at] == mine, order[at], -1)
 
     def is_new(self, row: int) -> bool:
         """Whether the row's known cells differ from every access row."""
