@@ -21,7 +21,8 @@ Word = tuple[int, ...]  # inner symbol indices
 
 
 class Network:
-    """Batched queries to a model, read as ``reading`` says; ``calls`` counts the words asked."""
+    """Batched queries to a model, read as ``reading`` says; ``calls`` counts the words asked (a run that reads
+    the heads after every prefix of a word asks every prefix)."""
 
     def __init__(self, model: Model, reading: Reading, dtype: type = np.float32) -> None:
         self.model = model

@@ -86,14 +86,15 @@ def observe_batch(net: Network, columns: np.ndarray, strings: np.ndarray, length
 def observe(net: Network, columns: np.ndarray, words: Sequence[Word], chunk: int = 2048,
             run: Runner | None = None) -> Sample:
     """Run the words through the network, reading the output heads ``columns`` after every prefix, in batches of
-    ``chunk`` words, longest first; ``run`` answers the batches (default: here, one after another)."""
+    ``chunk`` words, longest first; ``run`` answers the batches (default: here, one after another). Every prefix
+    counts as a word asked in ``net.calls``, as in :meth:`Network.walk`."""
     length = max((len(w) for w in words), default=0)
     strings = np.zeros((len(words), length), dtype=np.int64)
     lengths = np.array([len(w) for w in words], dtype=np.int64)
     for b, w in enumerate(words):
         strings[b, :len(w)] = w
     truth = np.zeros((length + 1, len(words), len(columns)), dtype=bool)
-    net.calls += len(words)
+    net.calls += int((lengths + 1).sum())  # a verdict after every prefix, each one a word asked
     order = np.argsort(-lengths, kind="stable")  # longest first, so that each chunk stops at its own length
     chunks = [order[lo:lo + chunk] for lo in range(0, len(words), chunk)]
     batches = [(strings[rows, :int(lengths[rows].max())], lengths[rows]) for rows in chunks]
@@ -121,6 +122,6 @@ def guided_words(net: Network, next_columns: list[tuple[int, int]], rng: np.rand
         follow = allowed.any(axis=1) & (rng.random(count) < 0.9)
         words[:, t] = np.where(follow, scores.argmax(axis=1), rng.integers(0, K, size=count))
         state = net.step(state, words[:, t])
-    net.calls += count
+    net.calls += count * length  # the heads read after every prefix
     cut = rng.integers(0, length + 1, size=count)
     return [tuple(words[b, :int(cut[b])].tolist()) for b in range(count)]

@@ -1,0 +1,284 @@
+"""L*'s observation table with the network as teacher, filled only as far as the hypothesis needs.
+
+Rows are words with their packed hidden states: the access words (the hypothesis's states, whose rows are
+always complete and pairwise distinct) and their one-symbol extensions (the edges). A cell is the output vector
+after row·suffix; a query costs only the steps of its suffix. A fill runs the rows that miss most of their
+cells x the suffixes as one batched walk down the trie of the suffixes, and every other missing cell as its
+own walk, all of them in one batch.
+
+In a ``lazy`` table an extension row is *sifted*, not filled: it is asked only the suffixes that tell apart
+the access rows still consistent with what it has answered so far (the most even split per step of the suffix
+first, as a discrimination tree would), until one access row is left (its edge goes there) or none (a *loose*
+edge: a state the table does not have yet). On lstm256_q100_s25, at the end of L* (451 states, 92 suffixes),
+a sifted row had answered a median of 10 suffixes. A row is *complete* once every cell is known; the learner
+completes the rows whose edges the samples use, so that whether such an edge is loose is decided on every
+suffix. A table that is not lazy completes every row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .machine import Machine
+from .queries import Network
+
+__all__ = ["ObservationTable", "Word"]
+
+Word = tuple[int, ...]
+
+
+class ObservationTable:
+    """Rows x suffixes of the network's outputs; ``known`` marks the cells asked so far."""
+
+    def __init__(self, net: Network, columns: np.ndarray, symbols: int, lazy: bool = True) -> None:
+        self.net = net
+        self.lazy = lazy
+        self._signs: tuple[tuple[int, int], np.ndarray] = ((-1, -1), np.zeros((0, 0), dtype=np.float32))
+        self.columns = columns
+        self.symbols = symbols
+        self.width = len(columns)
+        self.words: list[Word] = []
+        self.index: dict[Word, int] = {}
+        self.states = np.zeros((0, len(net.start)), dtype=net.start.dtype)
+        self.cells = np.zeros((0, 1, self.width), dtype=bool)  # (rows, suffixes, O)
+        self.known = np.zeros((0, 1), dtype=bool)  # (rows, suffixes)
+        self.suffixes: list[Word] = [()]
+        self.access: list[int] = []  # rows of the access words: complete, pairwise distinct
+        self.extensions = np.zeros((0, symbols), dtype=np.int64)  # (access, K) rows of their extensions
+        self.add_rows([()])
+        self.access = [0]
+        self._extend([()])
+
+    # ----- growing the table ---------------------------------------------------------------------------
+    def add_rows(self, words: Sequence[Word]) -> None:
+        """Add rows whose one-shorter parents are rows already (the empty word needs none); only their
+        outputs (the empty suffix) are asked."""
+        words = [w for w in dict.fromkeys(words) if w not in self.index]
+        if not words:
+            return
+        states = np.empty((len(words), self.states.shape[1]), dtype=self.states.dtype)
+        grown = [k for k, w in enumerate(words) if w]
+        states[[k for k, w in enumerate(words) if not w]] = self.net.start
+        if grown:
+            parents = np.array([self.index[words[k][:-1]] for k in grown])
+            symbols = np.array([words[k][-1] for k in grown])
+            states[grown] = self.net.step(self.states[parents], symbols)
+        base = len(self.words)
+        for k, w in enumerate(words):
+            self.index[w] = base + k
+        self.words.extend(words)
+        self.states = np.concatenate([self.states, states])
+        self.cells = np.concatenate([self.cells, np.zeros((len(words), *self.cells.shape[1:]), dtype=bool)])
+        self.known = np.concatenate([self.known, np.zeros((len(words), self.known.shape[1]), dtype=bool)])
+        self.fill(np.arange(base, base + len(words)), [0])
+
+    def add_suffix(self, suffix: Word) -> None:
+        """A new column, asked of the access rows (the other rows are asked when sifting needs it)."""
+        self.suffixes.append(suffix)
+        self.cells = np.concatenate([self.cells, np.zeros((len(self.cells), 1, self.width), dtype=bool)], axis=1)
+        self.known = np.concatenate([self.known, np.zeros((len(self.known), 1), dtype=bool)], axis=1)
+        self.fill(self.access, [len(self.suffixes) - 1])
+
+    def promote(self, rows: Sequence[int]) -> None:
+        """Make extension rows access rows (states), completed, with their own extensions. Each must be
+        complete-able to a row no access row has (a loose edge)."""
+        self.fill(rows)
+        self.access += list(rows)
+        self._extend([self.words[r] for r in rows])
+
+    def _extend(self, words: Sequence[Word]) -> None:
+        extended = [w + (a,) for w in words for a in range(self.symbols)]
+        self.add_rows(extended)
+        block = np.array([self.index[w] for w in extended], dtype=np.int64).reshape(len(words), self.symbols)
+        self.extensions = np.concatenate([self.extensions, block])
+
+    # ----- asking the network ----------------------------------------------------------------------------
+    def fill(self, rows: Sequence[int] | np.ndarray, columns: Sequence[int] | None = None) -> bool:
+        """Ask the cells of ``rows`` in ``columns`` (default: every column) that are not known yet, as one
+        batched walk; known cells are kept as they are. Whether anything was asked."""
+        rows = np.asarray(rows, dtype=np.int64)
+        cols = np.arange(len(self.suffixes)) if columns is None else np.asarray(columns, dtype=np.int64)
+        if not len(rows) or not len(cols):
+            return False
+        missing = ~self.known[np.ix_(rows, cols)]
+        count = missing.sum(axis=1)
+        if not count.any():
+            return False
+        many = count * 2 > len(cols)  # most of the row: one walk down the suffix trie
+        need, ask = rows[many], cols[missing[many].any(axis=0)]
+        if len(need):
+            answers = self.evaluate(self.states[need], [self.suffixes[c] for c in ask])
+            block = np.ix_(need, ask)
+            fresh = ~self.known[block]
+            self.cells[block] = np.where(fresh[:, :, None], answers, self.cells[block])
+            self.known[block] = True
+        few, which = np.nonzero(missing & ~many[:, None])  # a few cells each: every cell its own walk
+        self._ask_each(rows[few], cols[which])
+        return True
+
+    def complete(self, row: int) -> bool:
+        """Whether every cell of the row is known."""
+        return bool(self.known[row].all())
+
+    def evaluate(self, states: np.ndarray, suffixes: Sequence[Word], budget: int = 1 << 27) -> np.ndarray:
+        """(n, len(suffixes), O) outputs after each state followed by each suffix: one batched walk down the
+        suffix trie per chunk of rows."""
+        n = len(states)
+        out = np.zeros((n, len(suffixes), self.width), dtype=bool)
+        self.net.calls += n * len(suffixes)
+        ends: dict[Word, list[int]] = {}
+        for j, s in enumerate(suffixes):
+            ends.setdefault(s, []).append(j)
+        levels: list[list[Word]] = []
+        for node in sorted({s[:d] for s in suffixes for d in range(len(s) + 1)}, key=len):
+            while len(levels) <= len(node):
+                levels.append([])
+            levels[len(node)].append(node)
+        widest = max(len(level) for level in levels)
+        chunk = max(1, budget // max(1, widest * states.shape[1] * states.itemsize))
+        for lo in range(0, n, chunk):
+            hi = min(n, lo + chunk)
+            current = {(): states[lo:hi]}
+            for depth, level in enumerate(levels):
+                if depth:
+                    parents = np.concatenate([current[node[:-1]] for node in level])
+                    symbols = np.repeat([node[-1] for node in level], hi - lo)
+                    stepped = self.net.step(parents, symbols)
+                    current = {node: stepped[k * (hi - lo):(k + 1) * (hi - lo)] for k, node in enumerate(level)}
+                done = [node for node in level if node in ends]
+                if done:
+                    logits = self.net.logits(np.concatenate([current[node] for node in done]))
+                    values = logits[:, self.columns] > 0
+                    for k, node in enumerate(done):
+                        out[lo:hi, ends[node]] = values[k * (hi - lo):(k + 1) * (hi - lo), None, :]
+        return out
+
+    # ----- reading the hypothesis off the table ------------------------------------------------------------
+    def _access_signs(self) -> np.ndarray:
+        """(n, S*O) the access rows' cells as -1/+1 (cached: access cells never change once asked)."""
+        key = (len(self.access), len(self.suffixes))
+        if self._signs[0] != key:
+            cells = self.cells[self.access].reshape(len(self.access), -1)
+            self._signs = (key, cells.astype(np.float32) * 2 - 1)
+        return self._signs[1]
+
+    def disagreements(self, rows: np.ndarray) -> np.ndarray:
+        """(len(rows), n) how many known cells of each row differ from each access row."""
+        signs = self._access_signs()
+        out = np.empty((len(rows), len(signs)), dtype=np.float32)
+        for lo in range(0, len(rows), 4096):  # bounded temporaries
+            part = rows[lo:lo + 4096]
+            known = np.repeat(self.known[part], self.width, axis=1)
+            mine = np.where(known, self.cells[part].reshape(len(part), -1) * 2.0 - 1.0, 0.0).astype(np.float32)
+            out[lo:lo + len(part)] = (known.sum(axis=1)[:, None] - mine @ signs.T) / 2  # (known - agree + differ) / 2
+        return out
+
+    def sift(self, rows: np.ndarray) -> np.ndarray:
+        """Ask each row the suffixes that split the access rows it is still consistent with, the most even
+        split per step of the suffix first, until at most one is left; all rows are asked together. The access
+        row (as a state index) each row is consistent with, or -1 for none."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.full(len(rows), -1, dtype=np.int64)
+        complete = self.known[rows].all(axis=1)
+        out[complete] = self._exact_match(rows[complete])
+        index = np.flatnonzero(~complete)  # a complete row has nothing left to answer
+        if not len(index):
+            return out
+        bits = (self._access_signs() + 1) / 2
+        cost = np.repeat([len(s) + 1.0 for s in self.suffixes], self.width).astype(np.float32)  # steps to ask
+        access = np.array(self.access)
+        consistent = self.disagreements(rows[index]) == 0
+        while True:
+            size = consistent.sum(axis=1)
+            settled = size <= 1
+            out[index[settled]] = np.where(size[settled] == 1, consistent[settled].argmax(axis=1), -1)
+            index, consistent, size = index[~settled], consistent[~settled], size[~settled]
+            if not len(index):
+                return out
+            pending = rows[index]
+            ones = consistent.astype(np.float32) @ bits
+            column = (np.minimum(ones, size[:, None] - ones) / cost).argmax(axis=1) // self.width
+            self._ask_each(pending, column)
+            for o in range(self.width):  # the access rows that answer the new cell as the row did
+                consistent &= self.cells[access[:, None], column[None, :], o].T == self.cells[pending, column, o][:, None]
+
+    def _ask_each(self, rows: np.ndarray, columns: np.ndarray, chunk: int = 8192) -> None:
+        """Ask each row its own column (rows may repeat), all walking together: one batched step per symbol
+        position, in chunks of ``chunk`` cells."""
+        for lo in range(0, len(rows), chunk):
+            part, cols = rows[lo:lo + chunk], columns[lo:lo + chunk]
+            suffixes = [self.suffixes[c] for c in cols.tolist()]
+            lengths = np.array([len(s) for s in suffixes], dtype=np.int64)
+            padded = np.zeros((len(part), int(lengths.max(initial=0))), dtype=np.int64)
+            for k, s in enumerate(suffixes):
+                padded[k, :len(s)] = s
+            states = self.states[part]
+            for t in range(padded.shape[1]):
+                going = np.flatnonzero(lengths > t)
+                states[going] = self.net.step(states[going], padded[going, t])
+            self.net.calls += len(part)
+            self.cells[part, cols] = self.net.logits(states)[:, self.columns] > 0
+            self.known[part, cols] = True
+
+    def hypothesis(self, labels: tuple[str, ...], alphabet: tuple[str, ...]
+                   ) -> tuple[Machine, dict[tuple[int, int], int]]:
+        """The machine of the access rows after sifting (``lazy``) or completing every extension row, and its
+        loose edges, (state, symbol) -> extension row, for every extension consistent with no access row (such
+        an edge goes to the access row whose known cells differ least)."""
+        rows = self.extensions.reshape(-1)
+        if not self.lazy:
+            self.fill(rows)
+        delta = self.sift(rows)  # nothing left to ask of complete rows
+        open_ = np.flatnonzero(delta < 0)
+        if len(open_):
+            delta[open_] = self.disagreements(rows[open_]).argmin(axis=1)
+        is_loose = np.zeros(len(rows), dtype=bool)
+        is_loose[open_] = True
+        k_loose, a_loose = np.nonzero(is_loose.reshape(self.extensions.shape))
+        loose = {(int(k), int(a)): int(self.extensions[k, a]) for k, a in zip(k_loose, a_loose)}
+        return Machine(self.cells[self.access, 0, :], delta.reshape(self.extensions.shape), labels, alphabet), loose
+
+    def _exact_match(self, rows: np.ndarray) -> np.ndarray:
+        """For complete rows: the access row (as a state index) with the very same cells, else -1."""
+        if not len(rows):
+            return np.zeros(0, dtype=np.int64)
+
+        def keys(r: np.ndarray) -> np.ndarray:
+            packed = np.ascontiguousarray(np.packbits(self.cells[r].reshape(len(r), self.cells[0].size), axis=1))
+            return packed.view(np.dtype((np.void, packed.shape[1]))).reshape(-1)
+
+        mine, theirs = keys(rows), keys(np.array(self.access))
+        order = np.argsort(theirs)
+        at = np.minimum(np.searchsorted(theirs[order], mine), len(order) - 1)
+        return np.where(theirs[order][at] == mine, order[at], -1)
+
+    def is_new(self, row: int) -> bool:
+        """Whether the row's known cells differ from every access row."""
+        return bool(self.disagreements(np.array([row])).min() > 0)
+
+    def target(self, row: int) -> int:
+        """The access row (as a state index) whose cells differ least from the row's known cells."""
+        return int(self.disagreements(np.array([row])).argmin())
+
+    def distinguishing_suffix(self, machine: Machine, word: Word) -> Word | None:
+        """Rivest-Schapire: the suffix w[i+1:] at which replacing the prefix by its access word changes the
+        network's answer, found by binary search; None if the network does not disagree with the hypothesis."""
+        access = [self.words[r] for r in self.access]
+
+        def answer(i: int) -> bytes:
+            q = machine.state_after(word[:i])
+            return (self.net.final_logits([access[q] + word[i:]])[0, self.columns] > 0).tobytes()
+
+        lo, hi = 0, len(word)
+        first = answer(0)
+        if answer(hi) == first:
+            return None
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if answer(mid) == first:
+                lo = mid
+            else:
+                hi = mid
+        return word[hi:]

@@ -1,0 +1,97 @@
+"""L*'s observation table with sifted rows, judged by the grammar's own semantics: a compiled network's accept
+head is the grammar's acceptance after every prefix (it is certified), and a plain dictionary walk of the
+grammar gives the expected cells."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fsm_lstm.automata import equivalent, minimise
+from fsm_lstm.compiler import compile_grammar
+from fsm_lstm.errors import UserError
+from fsm_lstm.extract import extract
+from fsm_lstm.generate import random_dfa
+from fsm_lstm.grammar import Grammar
+from fsm_lstm.lstar import learn
+from fsm_lstm.observation_table import ObservationTable
+from fsm_lstm.queries import Network
+from fsm_lstm.reading import reading_of
+from fsm_lstm.sampling import observe, random_words
+
+
+def accepts(g: Grammar, word: tuple[str, ...]) -> bool:
+    """Acceptance by walking the transition table (a missing edge rejects)."""
+    table = {(p, a): q for p, a, q in g.transitions}
+    state: str | None = g.start
+    for a in word:
+        state = table.get((state, a))
+    return state in g.accept
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), states=st.integers(2, 14), symbols=st.integers(2, 4),
+       lazy=st.booleans())
+def test_every_cell_the_table_asked_is_the_grammars_answer_and_every_edge_goes_where_its_cells_say(
+        seed, states, symbols, lazy):
+    rng = np.random.default_rng(seed)
+    g = random_dfa(rng, states, symbols)
+    model = compile_grammar(g)
+    net = Network(model, reading_of(model))
+    table = ObservationTable(net, np.array([model.heads.index("accept")]), len(net.inner), lazy=lazy)
+    for _ in range(6):  # grow the table as L* does: new columns, loose edges promoted
+        table.add_suffix(tuple(rng.integers(0, len(net.inner), size=int(rng.integers(1, 5))).tolist()))
+        machine, loose = table.hypothesis(("accept",), net.inner)
+        new = [row for row in loose.values() if table.complete(row) or lazy]
+        if new:
+            table.fill(new[:1])
+            table.promote(new[:1] if table.is_new(new[0]) else [])
+    machine, loose = table.hypothesis(("accept",), net.inner)
+
+    def spelled(word: tuple[int, ...]) -> tuple[str, ...]:
+        return tuple(net.inner[a] for a in word)
+
+    asked = np.argwhere(table.known)
+    assert len(asked) >= len(table.words)  # every row knows its own output at least
+    for r, j in asked:
+        assert table.cells[r, j, 0] == accepts(g, spelled(table.words[r] + table.suffixes[j]))
+    access = table.cells[table.access, :, 0]
+    assert table.known[table.access].all() and len(np.unique(access, axis=0)) == len(access)
+    for k in range(machine.size):
+        for a in range(len(net.inner)):
+            row = table.extensions[k, a]
+            agrees = [q for q in range(len(access)) if
+                      (table.cells[row, table.known[row], 0] == access[q, table.known[row]]).all()]
+            if (k, a) in loose:
+                assert agrees == []
+            else:
+                assert agrees == [machine.delta[k, a]]
+    if not lazy:
+        assert table.known[table.extensions.reshape(-1)].all()
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_lstar_with_sifted_rows_recovers_a_compiled_dfa_exactly(seed, monkeypatch):
+    """Sifting is used on large networks only; forced here on a compiled one, whose DFA must come back."""
+    from fsm_lstm import lstar
+    monkeypatch.setattr(lstar, "SIFT_ABOVE", -1)
+    g = random_dfa(np.random.default_rng(seed), 15, 3)
+    result = extract(compile_grammar(g), samples=300)
+    assert equivalent(result.grammar, g) and result.states == len(minimise(g).states)
+    assert result.stopped is None and result.fidelity == 1.0
+
+
+def test_learn_refuses_a_patience_below_one_round_in_one_line():
+    model = compile_grammar(random_dfa(np.random.default_rng(0), 4, 2))
+    net = Network(model, reading_of(model))
+    columns = np.array([model.heads.index("accept")])
+    rng = np.random.default_rng(0)
+    base = observe(net, columns, random_words(rng, 2, 20, 5))
+    asked = net.calls
+    for patience in (0, -3):
+        with pytest.raises(UserError) as caught:
+            learn(net, columns, ("accept",), base, rng, patience=patience)
+        assert str(caught.value) == f"--patience must be at least 1 round, not {patience}"
+    assert net.calls == asked  # refused before a single query
