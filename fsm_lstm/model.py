@@ -167,6 +167,10 @@ def validate(m: Model) -> None:
             raise _fail(f"head label {label!r} is not 'accept', 'state:NAME' or 'next:SYMBOL'")
         if kind == "next" and arg not in m.alphabet:
             raise _fail(f"head {label!r} names a symbol outside meta.alphabet")
+    if len(set(m.heads)) < len(m.heads):  # run would show one of the two outputs and verify judge the other
+        seen: set[str] = set()
+        twice = next(h for h in m.heads if h in seen or seen.add(h))
+        raise _fail(f"meta.heads names {twice!r} twice; give each head its own label")
 
 
 def densified(m: Model, purpose: str, available: int | None) -> Model:

@@ -24,6 +24,7 @@ from .reading import reading_of
 from .reference import reference_for
 from .strategies import any_strings, grammar_strings, near_misses
 from .verify import exhaustive, search
+from .words import symbols_count
 from .words import format_word
 
 __all__ = ["VerifyItem", "pytest_addoption", "pytest_collection_modifyitems"]
@@ -71,7 +72,7 @@ class VerifyItem(pytest.Item):
             found, _, _ = search(net, ref, strategy, config.getoption("fsm_examples"), seed=0)
         if found is not None:
             text = format_word(found.word, model.alphabet)
-            raise AssertionError(f"counterexample {text!r} ({len(found.word)} symbols): head {found.head} is "
+            raise AssertionError(f"counterexample {text!r} ({symbols_count(len(found.word))}): head {found.head} is "
                                  f"{not found.expected} (logit {found.logit:.4g}), expected {found.expected}")
 
     def reportinfo(self) -> tuple[Path, int, str]:

@@ -32,7 +32,7 @@ from .pump_search import pump_counterexample
 from .reading import Reading, reading_of
 from .reference import Reference, reference_for
 from .semantics import Semantics
-from .words import format_word
+from .words import format_word, symbols_count
 
 __all__ = ["MAX_WEIGHTS", "MERGE_AFTER", "QUICK_JOINS", "RegionFailure", "RegionProof", "WIDEN_AFTER", "WIDEN_AT",
            "prove_regions"]
@@ -327,10 +327,10 @@ class _Explorer:
         expected = bool(self.ref.truth[q, h])
         text = format_word(word, self.inner)
         confirmed = self.confirm(word, h)
-        lead = (f"the network is wrong: after {text!r} ({len(word)} symbols), confirmed on the network, head {head} is "
+        lead = (f"the network is wrong: after {text!r} ({symbols_count(len(word))}), confirmed on the network, head {head} is "
                 f"{not expected}, expected {expected}" if confirmed else
                 f"head {head} should be {'positive' if expected else 'negative'} in state {self.state_name(region)}, "
-                f"but over the region reached by {text!r} ({len(word)} symbols) its logit lies in "
+                f"but over the region reached by {text!r} ({symbols_count(len(word))}) its logit lies in "
                 f"[{llo:.4g}, {lhi:.4g}]")
         symbol = self.inner[self.parent[region][1]] if region else None
         return RegionFailure(lead, "head", self.state_name(region), symbol, head, text, (llo, lhi), confirmed,
@@ -380,7 +380,7 @@ class _Explorer:
         text = format_word(word, self.inner)
         target = self.names(word + (self.inner[a],))
         return RegionFailure(f"no closed set of regions: from state {self.state_name(region)}, the image "
-                             f"under {self.inner[a]!r} of the region reached by {text!r} ({len(word)} symbols) {how} "
+                             f"under {self.inner[a]!r} of the region reached by {text!r} ({symbols_count(len(word))}) {how} "
                              f"of state {target} (widest unit {width:.3g})",
                              "escape", target, self.inner[a], None, text, None, False, _box(lo, hi),
                              word + (self.inner[a],))

@@ -36,7 +36,7 @@ from .strategies import every_kind
 from .threads import blas_threads
 from .shard import check_cluster, cluster_client, sharded_walk
 from .trie import Failure, block_rows, walk_trie
-from .words import format_word
+from .words import format_word, symbols_count
 
 __all__ = ["Counterexample", "Progress", "REGION_TIME_LIMIT", "Report", "Verdict", "check_depth",
            "check_word", "compare_with", "default_max_len", "describe", "evidence", "exhaustive", "judge",
@@ -238,7 +238,7 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
     beyond = check_word(net, ref, pumped) if pumped else None  # a wrong prefix the region proof ran into
     if beyond is not None and (found is None or len(beyond.word) < len(found.word)):
         found = beyond
-        report.notes.append(f"region proof: its counterexample ({len(beyond.word)} symbols) lies beyond the strings "
+        report.notes.append(f"region proof: its counterexample ({symbols_count(len(beyond.word))}) lies beyond the strings "
                             "enumerated and searched")
     if found is not None:
         report.passed = False
@@ -319,7 +319,7 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
                      f"PASS: no disagreement on {evidence(report)}; not proven for every length")
     else:
         text = format_word(c.word, alphabet)
-        lines.append(f"FAIL: counterexample {text!r} ({len(c.word)} symbols), confirmed on the network")
+        lines.append(f"FAIL: counterexample {text!r} ({symbols_count(len(c.word))}), confirmed on the network")
         lines.append(f"  at step {c.step}: head {c.head} is {not c.expected} (logit {c.logit:.4g}), "
                      f"expected {c.expected}")
     return lines
@@ -378,7 +378,7 @@ def judge(model: Model, extracted: Grammar | None, reference: Grammar, reading: 
 
 
 def _shown(c: Counterexample, model: Model) -> str:
-    return (f"{format_word(c.word, model.alphabet)!r} ({len(c.word)} symbols), confirmed on the network: head "
+    return (f"{format_word(c.word, model.alphabet)!r} ({symbols_count(len(c.word))}), confirmed on the network: head "
             f"{c.head} is {not c.expected} at step {c.step}, expected {c.expected}")
 
 
@@ -414,7 +414,7 @@ def report_rows(report: Report, word: tuple[str, ...], alphabet: tuple[str, ...]
     shown = format_word(word, alphabet) or "(the empty string)"
     c = report.counterexample
     if c is not None:
-        why = (f"the counterexample: the shortest failing string found ({len(word)} symbols), confirmed on the "
+        why = (f"the counterexample: the shortest failing string found ({symbols_count(len(word))}), confirmed on the "
                f"network; at step {c.step} head {c.head} is {not c.expected}, expected {c.expected}")
     elif word:
         why = (f"no counterexample was found. The input is the last (by length, then in alphabet order) of the at "

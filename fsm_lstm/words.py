@@ -10,7 +10,7 @@ import numpy as np
 
 from .errors import UserError
 
-__all__ = ["MAX_WORDS_FILE", "encode", "format_word", "parse_word", "read_words"]
+__all__ = ["MAX_WORDS_FILE", "encode", "format_word", "parse_word", "read_words", "symbols_count"]
 
 
 def parse_word(text: str, alphabet: Sequence[str]) -> tuple[str, ...]:
@@ -70,3 +70,8 @@ def read_words(path: str | os.PathLike[str], alphabet: Sequence[str],
     if not words:
         raise UserError(f"{path}: no words; write one word a line, symbols separated by spaces")
     return words
+
+
+def symbols_count(n: int) -> str:
+    """``n`` symbols, in words: "1 symbol", "22 symbols", "4,000 symbols"."""
+    return f"{n:,} symbol{'' if n == 1 else 's'}"

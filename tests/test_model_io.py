@@ -93,6 +93,9 @@ def write(path, **arrays):
      "for the last layer"),
     (lambda a: a.update(meta=np.array(json.dumps({**json.loads(str(a["meta"])), "heads": ["weird"] * 16}))),
      "is not 'accept'"),
+    (lambda a: a.update(meta=np.array(json.dumps({**json.loads(str(a["meta"])),
+                                                  "heads": ["accept"] * 2 + json.loads(str(a["meta"]))["heads"][2:]}))),
+     "names 'accept' twice"),
 ])
 def test_bad_model_files_get_clear_errors(tmp_path, mutate, needle):
     arrays = compile_grammar(load_grammar("reber")).arrays()
