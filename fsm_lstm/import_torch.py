@@ -9,9 +9,9 @@ What the tensors may hold, by their names and shapes:
   ``'relu'`` choice, so that is noted on every imported RNN.
 - optionally an nn.Embedding before it: a ``X.weight`` of shape (K, E) without a bias, with E the input width of
   the recurrent module; it is folded into weight_ih_l0 and the alphabet gets one symbol per row.
-- one or more nn.Linear after it (``X.weight`` (M, D) and ``X.bias`` (M,), or no bias), ordered by their shapes: the first
-  reads the H units, each next one reads the previous one's outputs; if the shapes allow two orders, or leave a
-  Linear out (a second head), the file is refused. A state_dict cannot say whether something
+- one or more nn.Linear after it (``X.weight`` (M, D) and ``X.bias`` (M,), or no bias), ordered by their shapes:
+  the first reads the H units, each next one reads the previous one's outputs; if the shapes allow two orders, or
+  leave a Linear out (a second head), the file is refused. A state_dict cannot say whether something
   nonlinear (a ReLU) lies between two Linears, so more than one is refused unless the caller says they compose
   (``fsm-lstm import --compose-linear``).
 Anything else in the file (BatchNorm statistics, integer tensors, stray weights) is refused by name.

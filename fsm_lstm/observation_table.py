@@ -202,7 +202,8 @@ class ObservationTable:
             column = (np.minimum(ones, size[:, None] - ones) / cost).argmax(axis=1) // self.width
             self._ask_each(pending, column)
             for o in range(self.width):  # the access rows that answer the new cell as the row did
-                consistent &= self.cells[access[:, None], column[None, :], o].T == self.cells[pending, column, o][:, None]
+                answers = self.cells[pending, column, o][:, None]
+                consistent &= self.cells[access[:, None], column[None, :], o].T == answers
 
     def _ask_each(self, rows: np.ndarray, columns: np.ndarray, chunk: int = 8192) -> None:
         """Ask each row its own column (rows may repeat), all walking together: one batched step per symbol

@@ -327,8 +327,8 @@ class _Explorer:
         expected = bool(self.ref.truth[q, h])
         text = format_word(word, self.inner)
         confirmed = self.confirm(word, h)
-        lead = (f"the network is wrong: after {text!r} ({symbols_count(len(word))}), confirmed on the network, head {head} is "
-                f"{not expected}, expected {expected}" if confirmed else
+        lead = (f"the network is wrong: after {text!r} ({symbols_count(len(word))}), confirmed on the network, "
+                f"head {head} is {not expected}, expected {expected}" if confirmed else
                 f"head {head} should be {'positive' if expected else 'negative'} in state {self.state_name(region)}, "
                 f"but over the region reached by {text!r} ({symbols_count(len(word))}) its logit lies in "
                 f"[{llo:.4g}, {lhi:.4g}]")
@@ -380,8 +380,8 @@ class _Explorer:
         text = format_word(word, self.inner)
         target = self.names(word + (self.inner[a],))
         return RegionFailure(f"no closed set of regions: from state {self.state_name(region)}, the image "
-                             f"under {self.inner[a]!r} of the region reached by {text!r} ({symbols_count(len(word))}) {how} "
-                             f"of state {target} (widest unit {width:.3g})",
+                             f"under {self.inner[a]!r} of the region reached by {text!r} "
+                             f"({symbols_count(len(word))}) {how} of state {target} (widest unit {width:.3g})",
                              "escape", target, self.inner[a], None, text, None, False, _box(lo, hi),
                              word + (self.inner[a],))
 

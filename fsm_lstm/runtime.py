@@ -30,7 +30,7 @@ from .overlap import Helpers, Task, helper_count
 from .sparse_weights import as_csr, dense, for_products, is_sparse
 from .threads import blas_threads, single_blas_thread
 
-__all__ = ["HEAD_BLOCK", "PREFETCH_LIMIT", "STREAM_BLOCK", "Stepper", "Trace", "head_logits", "run", "state_rows"]
+__all__ = ["HEAD_BLOCK", "PREFETCH_LIMIT", "STREAM_BLOCK", "Stepper", "Trace", "run", "state_rows"]
 
 HEAD_BLOCK = 1 << 15  # rows of h turned into head logits at once
 STREAM_BLOCK = 1 << 18  # hidden values (steps x batch x units) per block of steps in ``_run_fused``
@@ -260,14 +260,6 @@ def _run_plain(cell: PlainCell, inputs: np.ndarray, record: bool) -> tuple[np.nd
     if record and gates is None:
         gates = np.zeros((0, batch, 0), dtype=projected.dtype)
     return hs, None, gates
-
-
-def head_logits(weight: np.ndarray, h: np.ndarray, dtype: type) -> np.ndarray:
-    """(N, M) = h @ weight.T for a dense or sparse (M, H) weight, without the bias."""
-    weight = for_products(weight)
-    if is_sparse(weight):
-        return np.ascontiguousarray((weight.astype(dtype) @ h.T).T)
-    return h @ np.ascontiguousarray(weight.astype(dtype).T)
 
 
 def run(model: Model, strings: np.ndarray, dtype: type = np.float32, record: bool = False) -> Trace:

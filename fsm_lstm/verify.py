@@ -238,8 +238,8 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
     beyond = check_word(net, ref, pumped) if pumped else None  # a wrong prefix the region proof ran into
     if beyond is not None and (found is None or len(beyond.word) < len(found.word)):
         found = beyond
-        report.notes.append(f"region proof: its counterexample ({symbols_count(len(beyond.word))}) lies beyond the strings "
-                            "enumerated and searched")
+        report.notes.append(f"region proof: its counterexample ({symbols_count(len(beyond.word))}) lies beyond the "
+                            "strings enumerated and searched")
     if found is not None:
         report.passed = False
         report.counterexample = found
