@@ -9,16 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .intervals import sigmoid
 from .model import Layer
 from .sparse_weights import dense
 
-__all__ = ["PlainCell", "sigmoid"]
-
-
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-z)); exp may overflow to inf, giving 0 as it should."""
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-z))
+__all__ = ["PlainCell"]
 
 
 class PlainCell:

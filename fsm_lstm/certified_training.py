@@ -120,7 +120,8 @@ class _Trainer:
         torch.manual_seed(config.seed)
         self.data = dataset(grammar, self.labels, config.samples, config.lengths, config.leave, self.rng,
                             moving=config.moving)
-        self.data_states = self.state_ids(self.data[0])
+        self.semantics = Semantics(grammar)
+        self.data_states = self.state_ids(self.semantics.states(self.data[0]))
         self.held = dataset(grammar, self.labels, config.heldout, config.lengths, config.leave, self.rng,
                             moving=config.moving)
         self.K, self.M, H = len(grammar.alphabet), len(self.labels), config.hidden
@@ -140,13 +141,13 @@ class _Trainer:
         if failure is None or not failure.confirmed or not self.certify.counterexamples:
             return
         word = failure.counter_word or failure.word
-        index = {a: k for k, a in enumerate(self.grammar.alphabet)}
+        index = self.grammar.symbol_index
         if word and all(a in index for a in word):
             self.counter = (self.counter + [tuple(index[a] for a in word)])[-self.certify.counterexamples:]
 
-    def state_ids(self, strings: np.ndarray) -> np.ndarray:
-        """(T+1, B) a number for the set of grammar states each prefix reaches."""
-        sets = Semantics(self.grammar).states(strings)
+    @staticmethod
+    def state_ids(sets: np.ndarray) -> np.ndarray:
+        """(T+1, B) a number for each prefix's set of grammar states (``Semantics.states``)."""
         rows = np.packbits(sets, axis=-1).reshape(-1, (sets.shape[-1] + 7) // 8)
         return np.unique(rows, axis=0, return_inverse=True)[1].reshape(sets.shape[:2]).astype(np.int64)
 
@@ -170,9 +171,10 @@ class _Trainer:
         strings = np.zeros((len(words), sizes.max()), dtype=np.int64)
         for b, w in enumerate(words):
             strings[b, :len(w)] = w
-        targets = Semantics(self.grammar).expected_heads(self.labels, strings).astype(np.float32)
+        sets = self.semantics.states(strings)
+        targets = self.semantics.expected_heads(self.labels, strings, sets).astype(np.float32)
         mask = (np.arange(sizes.max() + 1)[:, None] <= sizes[None, :]).astype(np.float32)
-        return strings, targets, mask, self.state_ids(strings)
+        return strings, targets, mask, self.state_ids(sets)
 
     # --- the cells, on points and on boxes ---
     def zeros(self, batch: int) -> list[Any]:

@@ -27,7 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .compiler import prepare
-from .entry_classes import entry_classes, in_sorted
+from .entry_classes import entry_classes, in_sorted, sorted_distinct
 from .errors import UserError
 from .gc_pause import gc_paused
 from .grammar import Grammar
@@ -247,12 +247,6 @@ def _set_configurations(g: Grammar, sem: Semantics, limit: int) -> _Configs:
 
 class _TooMany(Exception):
     pass
-
-
-def _unique(a: np.ndarray) -> np.ndarray:
-    """np.unique of integers, by sorting (numpy's hash-based unique is many times slower on millions)."""
-    a = np.sort(a, kind="stable")
-    return a[np.concatenate([[True], a[1:] != a[:-1]])] if a.size else a
 
 
 def _groups(labels: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
@@ -704,11 +698,11 @@ class _Prover:
         states = sp.coo_array(self.cfg.states)
         true_heads = head_of_state[states.col]
         keep = true_heads >= 0
-        true_keys = _unique(states.row[keep].astype(np.int64) * M + true_heads[keep])
+        true_keys = sorted_distinct(states.row[keep].astype(np.int64) * M + true_heads[keep])
         other = np.flatnonzero(~state_heads)
         other_keys = (np.arange(n_cfg, dtype=np.int64)[:, None] * M + other[None, :]).ravel()
         p_keys = P.row.astype(np.int64) * M + P.col
-        keys = _unique(np.concatenate([p_keys, true_keys, other_keys]))
+        keys = sorted_distinct(np.concatenate([p_keys, true_keys, other_keys]))
         k_of, h_of = keys // M, keys % M
         order = np.argsort(p_keys)
         col_w = _values_at(p_keys[order], P.data[order], keys)

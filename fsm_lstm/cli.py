@@ -285,8 +285,7 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     from .grammar_files import load_grammar
     from .model import available_memory, densified
     from .progress import ProgressDisplay
-    from .sheets import check_steps
-    from .sheets import sample_input, write_workbook
+    from .sheets import check_steps, sample_input, write_workbook
 
     check_steps(args.steps)  # refuse a hopeless request before any work
     output_path(args.output)
@@ -486,8 +485,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     from .automata import shortest_accepted
     from .compiler import minimal_dfa
-    from .grammar import shortest_accepted_length
-    from .grammar import structural_warnings
+    from .grammar import shortest_accepted_length, structural_warnings
     from .grammar_files import load_grammar, shown_path
     from .outputs import describe_machine
     from .words import format_word

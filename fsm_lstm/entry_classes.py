@@ -20,7 +20,7 @@ import numpy as np
 
 from .row_groups import row_ids
 
-__all__ = ["EntryClasses", "entry_classes", "in_sorted"]
+__all__ = ["EntryClasses", "entry_classes", "in_sorted", "sorted_distinct"]
 
 
 @dataclass
@@ -34,6 +34,12 @@ class EntryClasses:
     codes: np.ndarray  # (R, 4, width): value code + 1 of the weight from each of k's units into each gate row
     keys: np.ndarray  # sorted keys of every entry
     most: int  # the most entries one (configuration, symbol) pair has
+
+
+def sorted_distinct(a: np.ndarray) -> np.ndarray:
+    """np.unique of integers, by sorting (numpy's hash-based unique is many times slower on millions)."""
+    a = np.sort(a, kind="stable")
+    return a[np.concatenate([[True], a[1:] != a[:-1]])] if a.size else a
 
 
 def _spans(ptr: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -50,12 +56,6 @@ def in_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.zeros(np.shape(a), bool)
     pos = np.minimum(np.searchsorted(b, a), b.size - 1)
     return b[pos] == a
-
-
-def _distinct(a: np.ndarray) -> np.ndarray:
-    """The sorted distinct integers of ``a``, by sorting (numpy's hash-based unique is slower on millions)."""
-    a = np.sort(a)
-    return a[np.concatenate([[True], a[1:] != a[:-1]])] if a.size else a
 
 
 def _first_of_each(labels: np.ndarray) -> np.ndarray:
@@ -144,7 +144,7 @@ class _Chunk:
         k_fed, u_fed = k_own[nz_pos], col_rows[nz_flat] % H
         cell = (col_rows[nz_flat] // H) * width + slot[nz_pos]
         # configuration units: own, fed and started, as sorted keys k * H + u
-        cu = _distinct(np.concatenate([k_own * H + u_own, k_fed * H + u_fed,
+        cu = sorted_distinct(np.concatenate([k_own * H + u_own, k_fed * H + u_fed,
                                        (configs[:, None] * H + started[None, :]).ravel()]))
         cu_k, cu_u = cu // H, cu % H
         codes = np.zeros((4 * width, cu.size), np.int64)  # one row per (gate, slot): read contiguously

@@ -327,7 +327,7 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
     if method == "lstar":
         small = sum(layer.weight_hh.size for layer in model.layers) <= SMALL_NETWORK
         reference = _hidden_state_machine(net, columns, labels, base, max_states) if small else None
-        validation = observe(net, columns, random_words(rng, K, samples, length) + variations(rng, guide, K))
+        validation = observe(net, columns, random_words(rng, K, samples, length) + variations(rng, guide, K), run=run)
         learned = learn(net, columns, labels, base, rng, max_states, deadline, progress=progress, reference=reference,
                         validation=validation, patience=patience)
         machine, stopped = learned.machine, learned.stopped

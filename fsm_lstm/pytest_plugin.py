@@ -24,8 +24,7 @@ from .reading import reading_of
 from .reference import reference_for
 from .strategies import any_strings, grammar_strings, near_misses
 from .verify import exhaustive, search
-from .words import symbols_count
-from .words import format_word
+from .words import format_word, symbols_count
 
 __all__ = ["VerifyItem", "pytest_addoption", "pytest_collection_modifyitems"]
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cells import PlainCell, sigmoid
+from .cells import PlainCell
+from .intervals import sigmoid
 from .model import Layer, Model
 from .overlap import Helpers, Task, helper_count
 from .sparse_weights import as_csr, dense, for_products, is_sparse

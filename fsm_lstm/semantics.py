@@ -90,12 +90,14 @@ class Semantics:
         """(..., n) state sets -> (..., K) bool legal continuations."""
         return (states.astype(np.float32) @ self.legal.astype(np.float32)) > 0
 
-    def expected_heads(self, labels: Sequence[str], strings: np.ndarray) -> np.ndarray:
+    def expected_heads(self, labels: Sequence[str], strings: np.ndarray, states: np.ndarray | None = None
+                       ) -> np.ndarray:
         """(T+1, B, M) bool: the value each head label must take on every prefix.
 
         Labels are ``state:q``, ``accept``, ``next:a`` or ``out:v``; a state head names a state of this grammar.
+        ``states``: the strings' :meth:`states`, when the caller has them already.
         """
-        states = self.states(strings)
+        states = self.states(strings) if states is None else states
         columns = []
         nxt = outs = None
         for label in labels:

@@ -208,7 +208,9 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
         unknown_start = bool(model.extra.get("unknown_start", False))
     ref = reference_for(model, grammar, unknown_start, reading)
     notes = []
-    if _renamed(stored, grammar, unknown_start) and any(parse_head(h)[0] == "state" for h in ref.checked):
+    # state heads proven for the compiled grammar speak for this one (same machine, or what compiling it gives)
+    states_ok = stored is not None and states_proven_for(stored, grammar, unknown_start)
+    if _renamed(stored, grammar, unknown_start, states_ok) and any(parse_head(h)[0] == "state" for h in ref.checked):
         ref = _without_state_heads(ref)
         notes.append(f"state heads not judged: {grammar.name!r} has the "
                      f"{'outputs' if grammar.machine else 'language'} of the grammar the model was compiled from but "
@@ -219,7 +221,7 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
     net = Network(model, reading)
     depth = check_depth(max_len, len(net.inner), net.start.nbytes, memory, len(ref.columns))
     report = Report(True, None, ref.checked, ref.skipped, "not applicable", False, notes=notes, reading=reading)
-    pumped = _certificate_layer(model, grammar, unknown_start, ref, report)
+    pumped = _certificate_layer(model, grammar, unknown_start, ref, report, states_ok)
     if progress:
         progress(f"certificate: {report.certificate}")
     if cluster == (None, None):
@@ -246,11 +248,11 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
     return report
 
 
-def _renamed(stored: Grammar | None, reference: Grammar, unknown_start: bool) -> bool:
+def _renamed(stored: Grammar | None, reference: Grammar, unknown_start: bool, states_ok: bool) -> bool:
     """True when ``reference`` is not the machine the model was compiled from but has its language (its outputs,
     for a machine): then only state heads could disagree, and only because states are named alike by chance
     (AALpy names every machine's states s0, s1, ...)."""
-    if stored is None or reference is stored or unknown_start or states_proven_for(stored, reference, unknown_start):
+    if stored is None or reference is stored or unknown_start or states_ok:
         return False
     return compare_with(stored, reference, by_language=True) is None
 
@@ -262,8 +264,8 @@ def _without_state_heads(ref: Reference) -> Reference:
                                checked=tuple(ref.checked[k] for k in keep), skipped=ref.skipped + dropped)
 
 
-def _certificate_layer(model: Model, grammar: Grammar, unknown_start: bool, ref: Reference, report: Report
-                       ) -> tuple[str, ...]:
+def _certificate_layer(model: Model, grammar: Grammar, unknown_start: bool, ref: Reference, report: Report,
+                       states_ok: bool) -> tuple[str, ...]:
     """Fill in the certificate (or, for trained and imported models, the region proof); return the word in
     which the region proof found the network wrong, confirmed on the network, or () when it found none."""
     stored, reason = (None, "word-level reading") if report.reading.final_only else certificate_grammar(model, grammar)
@@ -278,8 +280,7 @@ def _certificate_layer(model: Model, grammar: Grammar, unknown_start: bool, ref:
         return failure.counter_word if failure.counterexample else failure.word if failure.confirmed else ()
     cert = certify(model, stored, unknown_start)
     # an equivalent reference shares accept and next; state heads are proven only against the stored grammar
-    report.proven = cert.proven and (states_proven_for(stored, grammar, unknown_start)
-                                     or not any(parse_head(h)[0] == "state" for h in ref.checked))
+    report.proven = cert.proven and (states_ok or not any(parse_head(h)[0] == "state" for h in ref.checked))
     report.certificate = cert.summary() if cert.proven else f"failed: {cert.failure.message if cert.failure else ''}"
     return ()
 

@@ -38,6 +38,7 @@ def test_all_lists_exactly_the_public_names_defined_in_the_module(name):
 
 
 def test_the_package_exports_its_functions_and_result_types():
+    assert set(fsm_lstm.__all__) == set(fsm_lstm._HOMES)  # every exported name has a home to import it from
     for name in fsm_lstm.__all__:  # imported on first use: each must resolve to what its module defines
         value = getattr(fsm_lstm, name)
         assert not inspect.ismodule(value), name
