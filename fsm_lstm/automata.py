@@ -18,8 +18,11 @@ __all__ = ["determinise", "equivalent", "minimise", "refine_partition", "renumbe
 def trim(g: Grammar, keep_unreachable: bool = False) -> Grammar:
     """Drop states that cannot reach an accepting state (and unreachable ones unless asked to keep them).
 
-    The start state is always kept, so a grammar with an empty language trims to a lone start state.
+    The start state is always kept, so a grammar with an empty language trims to a lone start state. A Moore or
+    Mealy machine has no accepting states (every output matters): only its unreachable part is dropped.
     """
+    if g.machine:
+        return _reachable_machine(g, keep_unreachable)
     keep = g.coreachable()
     if not keep_unreachable:
         keep &= g.reachable()
@@ -32,6 +35,17 @@ def trim(g: Grammar, keep_unreachable: bool = False) -> Grammar:
     renumber = np.cumsum(kept) - 1
     return g.derived(states=tuple(compress(g.states, kept)), transitions=tuple(compress(g.transitions, staying)),
                      accept=g.accept & keep, edge_index=(renumber[src[staying]], sym[staying], renumber[dst[staying]]))
+
+
+def _reachable_machine(g: Grammar, keep_unreachable: bool) -> Grammar:
+    """The machine without its unreachable states, their edges and their outputs."""
+    keep = g.reachable()
+    if keep_unreachable or len(keep) == len(g.states):
+        return g
+    return g.with_changes(states=tuple(s for s in g.states if s in keep),
+                          transitions=tuple(e for e in g.transitions if e[0] in keep),
+                          state_outputs=tuple(p for p in g.state_outputs if p[0] in keep),
+                          edge_outputs=tuple(p for p in g.edge_outputs if p[0][0] in keep))
 
 
 def determinise(g: Grammar, max_states: int = MAX_DFA_STATES) -> Grammar:

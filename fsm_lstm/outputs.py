@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .automata import equivalent, refine_partition, transition_table
+from .automata import equivalent, refine_partition, transition_table, trim
 from .errors import GrammarError
 from .grammar import Grammar
 from .labels import output_label
@@ -22,22 +22,12 @@ __all__ = ["crossed_outputs", "describe_machine", "extracted_machine", "minimal_
            "output_heads", "output_word", "outputs_of_prefixes", "same_behaviour", "state_output_matrix"]
 
 
-def _reachable_only(g: Grammar, keep_unreachable: bool) -> Grammar:
-    if keep_unreachable:
-        return g
-    keep = g.reachable()
-    return g.with_changes(states=tuple(s for s in g.states if s in keep),
-                          transitions=tuple(e for e in g.transitions if e[0] in keep),
-                          state_outputs=tuple(p for p in g.state_outputs if p[0] in keep),
-                          edge_outputs=tuple(p for p in g.edge_outputs if p[0][0] in keep))
-
-
 def minimal_machine(g: Grammar, keep_unreachable: bool = False) -> Grammar:
     """The minimal Moore or Mealy machine of ``g`` (Moore partition refinement, the first partition by output).
 
     A missing edge leads to an implicit sink without output, so a partial machine stays partial. A merged class
     is named by its members joined with ``|`` (`` #2``, ... appended if that name is taken)."""
-    g = _reachable_only(g, keep_unreachable)
+    g = trim(g, keep_unreachable)
     n, K = len(g.states), len(g.alphabet)
     table = transition_table(g)
     values = {v: k for k, v in enumerate(g.output_values)}

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from fsm_lstm.automata import determinise, minimise, shortest_difference, trim
 from fsm_lstm.cli import main
 from fsm_lstm.generate import walks
+from fsm_lstm.grammar import Grammar
+from fsm_lstm.outputs import output_word
 from fsm_lstm.semantics import Semantics
 from fsm_lstm.toml_format import parse_toml
 from fsm_lstm.words import encode
@@ -133,3 +135,29 @@ def test_trimmed_and_minimal_grammars_are_valid_and_carry_their_own_edge_index(g
             break
         live = more
     assert g.coreachable() == live
+
+
+@st.composite
+def machines(draw):
+    """A random deterministic Moore or Mealy machine, some of its states unreachable (a hand-made strategy)."""
+    n, k = draw(st.integers(1, 6)), draw(st.integers(1, 3))
+    states, alphabet = tuple(f"q{i}" for i in range(n)), tuple("abc"[:k])
+    edges = tuple((p, a, f"q{draw(st.integers(0, n - 1))}") for p in states for a in alphabet
+                  if draw(st.booleans()))
+    values = st.sampled_from(["0", "1", "x"])
+    if draw(st.booleans()):
+        return Grammar(name="m", start="q0", accept=frozenset(), alphabet=alphabet, states=states,
+                       transitions=edges, state_outputs=tuple((s, draw(values)) for s in states))
+    return Grammar(name="m", start="q0", accept=frozenset(), alphabet=alphabet, states=states, transitions=edges,
+                   edge_outputs=tuple((e, draw(values)) for e in edges))
+
+
+@settings(max_examples=80, deadline=None)
+@given(machines(), st.lists(st.sampled_from("abc"), max_size=8))
+def test_trimming_a_machine_drops_only_its_unreachable_states_and_keeps_every_output(m, word):
+    assume(m.machine)  # a "Mealy machine" without edges has no outputs: it is an acceptor
+    word = [a for a in word if a in m.alphabet]
+    t = trim(m)
+    assert set(t.states) == m.reachable()
+    assert output_word(t, word) == output_word(m, word)
+    assert trim(m, keep_unreachable=True) == m
