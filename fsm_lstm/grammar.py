@@ -223,9 +223,12 @@ class Grammar:
 
     def coreachable(self) -> set[str]:
         """States from which some accepting state can be reached."""
+        return {self.states[k] for k in self.coreachable_indices().tolist()}
+
+    def coreachable_indices(self) -> np.ndarray:
+        """:meth:`coreachable` as state indices, in no particular order."""
         src, _, dst = self.edge_index
-        seeds = [self.state_index[s] for s in self.accept]
-        return {self.states[k] for k in _reached(len(self.states), dst, src, seeds).tolist()}
+        return _reached(len(self.states), dst, src, [self.state_index[s] for s in self.accept])
 
     @cached_property
     def out_edges(self) -> dict[str, list[tuple[str, str]]]:

@@ -59,7 +59,7 @@ class Semantics:
         """(n, K) bool: state q has an a-edge into a state from which acceptance is still possible."""
         g = self.grammar
         live = np.zeros(len(g.states), bool)
-        live[[g.state_index[s] for s in g.coreachable()]] = True
+        live[g.coreachable_indices()] = True
         src, sym, dst = g.edge_index
         out = np.zeros((len(g.states), len(g.alphabet)), dtype=bool)
         out[src[live[dst]], sym[live[dst]]] = True
