@@ -24,7 +24,7 @@ from .labels import ACCEPT, STARTED, edge_label, next_label, state_label
 from .model import Layer, Model, available_memory, max_array_elements, readable_bytes, remember_grammar
 from .outputs import minimal_machine, output_heads
 from .semantics import Semantics
-from .sparse_weights import SPARSE_ABOVE, sparse_or_dense
+from .sparse_weights import SPARSE_ABOVE, csr_spans, sparse_or_dense
 from .toml_format import to_toml
 
 __all__ = ["Gains", "TANH1", "check_size", "compile_grammar", "head_rows", "minimal_dfa", "prepare"]
@@ -138,11 +138,10 @@ def compile_grammar(grammar: Grammar, unknown_start: bool = False, gains: Gains 
     w_ih[np.arange(n_edges), symbol] = G * W
     b_ih[:n_edges] = G * (init[source] - W - 0.5)
     # weight_hh: edge j's input gate reads the units of the edges into its source state, and `started`
-    counts = np.diff(into_ptr)[source]
-    firsts = np.repeat(into_ptr[source] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-    rows = np.concatenate([np.repeat(np.arange(n_edges), counts), np.arange(n_edges)])
-    cols = np.concatenate([into[firsts], np.full(n_edges, started)])
-    values = np.concatenate([np.full(counts.sum(), G / TANH1), -G * init[source] / TANH1])
+    reader, into_at = csr_spans(into_ptr, source)
+    rows = np.concatenate([reader, np.arange(n_edges)])
+    cols = np.concatenate([into[into_at], np.full(n_edges, started)])
+    values = np.concatenate([np.full(reader.size, G / TANH1), -G * init[source] / TANH1])
     keep = values != 0
     w_hh = sparse_or_dense(rows[keep], cols[keep], values[keep], (4 * H, H))  # float32, sparse when large
 

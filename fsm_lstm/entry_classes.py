@@ -19,6 +19,7 @@ from itertools import pairwise
 import numpy as np
 
 from .row_groups import row_ids
+from .sparse_weights import csr_spans
 
 __all__ = ["EntryClasses", "entry_classes", "in_sorted", "sorted_distinct"]
 
@@ -40,14 +41,6 @@ def sorted_distinct(a: np.ndarray) -> np.ndarray:
     """np.unique of integers, by sorting (numpy's hash-based unique is many times slower on millions)."""
     a = np.sort(a, kind="stable")
     return a[np.concatenate([[True], a[1:] != a[:-1]])] if a.size else a
-
-
-def _spans(ptr: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each owner o, the positions ptr[o] .. ptr[o + 1] - 1, as (owner position, flat position)."""
-    counts = ptr[owners + 1] - ptr[owners]
-    total = int(counts.sum())
-    pos = np.repeat(np.arange(owners.size), counts)
-    return pos, np.repeat(ptr[owners] - np.cumsum(counts) + counts, counts) + np.arange(total)
 
 
 def in_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -136,11 +129,11 @@ class _Chunk:
         self.H, self.K = H, K
         configs = np.arange(k0, k1)
         # the configurations' own units, with their slot (position in the configuration)
-        own_pos, own_flat = _spans(cfg_ptr, configs)
+        own_pos, own_flat = csr_spans(cfg_ptr, configs)
         k_own, u_own = configs[own_pos], cfg_flat[own_flat]
         slot = own_flat - cfg_ptr[k_own]
         # the weights their columns carry: (configuration, fed unit, gate, slot, code)
-        nz_pos, nz_flat = _spans(col_ptr, u_own)
+        nz_pos, nz_flat = csr_spans(col_ptr, u_own)
         k_fed, u_fed = k_own[nz_pos], col_rows[nz_flat] % H
         cell = (col_rows[nz_flat] // H) * width + slot[nz_pos]
         # configuration units: own, fed and started, as sorted keys k * H + u
@@ -162,7 +155,7 @@ class _Chunk:
         keys = (cu_k[e_cu] * K + a) * H + cu_u[e_cu]
         # the successors' units: on next; those outside k's configuration units are entries too (no weights)
         pairs = (configs[:, None] * K + np.arange(K)[None, :]).ravel()
-        s_pos, s_flat = _spans(cfg_ptr, succ.reshape(-1)[pairs])
+        s_pos, s_flat = csr_spans(cfg_ptr, succ.reshape(-1)[pairs])
         succ_keys = np.sort(pairs[s_pos] * H + cfg_flat[s_flat])
         next_on = in_sorted(keys, succ_keys) | is_started[cu_u[e_cu]]
         cls = (cu_class[e_cu] * K + a) * 2 + next_on

@@ -17,12 +17,21 @@ import scipy.sparse as sp
 
 from .errors import ModelError
 
-__all__ = ["DENSE_LIMIT", "PARTS", "SPARSE_ABOVE", "SPARSE_PRODUCTS_ABOVE", "as_csr", "csr_from_parts", "csr_parts",
+__all__ = ["DENSE_LIMIT", "PARTS", "SPARSE_ABOVE", "SPARSE_PRODUCTS_ABOVE", "as_csr", "csr_from_parts", "csr_spans", "csr_parts",
            "dense", "dense_numbers", "for_products", "is_sparse", "lookup", "nonzeros", "should_store_sparse", "sparse_or_dense"]
 
 PARTS = ("data", "indices", "indptr", "shape")
 SPARSE_ABOVE = 2**22  # matrices of more numbers than this (16 MiB of float32) are written sparse when mostly zero
 DENSE_LIMIT = 2**40  # the largest rows x columns a CSR shape may declare
+
+
+def csr_spans(ptr: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each owner o, the positions ptr[o] .. ptr[o + 1] - 1 of a CSR offset array, as (owner position, flat
+    position) pairs, in order."""
+    counts = ptr[owners + 1] - ptr[owners]
+    total = int(counts.sum())
+    pos = np.repeat(np.arange(owners.size), counts)
+    return pos, np.repeat(ptr[owners] - np.cumsum(counts) + counts, counts) + np.arange(total)
 
 
 def is_sparse(a: Any) -> bool:
