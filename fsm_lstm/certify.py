@@ -742,7 +742,8 @@ class _Prover:
         lo0, hi0 = bh - gamma * np.abs(bh), bh + gamma * np.abs(bh)
         initial = sp.csr_array(self.sem.initial[None, :].astype(np.int8))
         expected0 = np.zeros(M, bool)
-        expected0[state_heads] = self.sem.initial[[self.g.state_index[kinds[h][1]] for h in np.flatnonzero(state_heads)]]
+        named = [self.g.state_index[kinds[h][1]] for h in np.flatnonzero(state_heads)]
+        expected0[state_heads] = self.sem.initial[named]
         if other.size:
             expected0[other] = self._expected_other(initial, [kinds[h] for h in other],
                                                     None if outs is None else outs[:1])[0]

@@ -19,7 +19,8 @@ def ssconvert() -> str:
     """Path of Gnumeric's ssconvert, or a UserError saying how to install it."""
     exe = shutil.which("ssconvert")
     if exe is None:
-        raise UserError("Gnumeric is not installed; install it with apt-get install -y --no-install-recommends gnumeric")
+        raise UserError("Gnumeric is not installed; install it with "
+                        "apt-get install -y --no-install-recommends gnumeric")
     return exe
 
 

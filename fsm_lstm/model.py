@@ -151,7 +151,8 @@ def validate(m: Model) -> None:
     if m.head_weight.shape != (rows, width) or m.head_bias.shape != (rows,):
         raise _fail(f"heads.weight {m.head_weight.shape} / heads.bias {m.head_bias.shape} do not fit "
                     f"{rows} head labels and {width} units; expected ({rows}, {width}) and ({rows},)")
-    if not isinstance(m.head_bias, np.ndarray) or not (isinstance(m.head_weight, np.ndarray) or is_sparse(m.head_weight)):
+    weight_ok = isinstance(m.head_weight, np.ndarray) or is_sparse(m.head_weight)
+    if not isinstance(m.head_bias, np.ndarray) or not weight_ok:
         raise _fail("heads.weight and heads.bias must be arrays (heads.weight may be sparse)")
     weights = m.head_weight.data if is_sparse(m.head_weight) else m.head_weight
     if not (np.all(np.isfinite(weights)) and np.all(np.isfinite(m.head_bias))):
@@ -433,7 +434,8 @@ def load_model(path: str | os.PathLike[str]) -> Model:
 def model_from_arrays(arrays: dict[str, np.ndarray]) -> Model:
     """Build a model from the named arrays of the file format."""
     if "meta" not in arrays:
-        raise _fail("no `meta` entry; the file needs a JSON meta string with alphabet and heads (cell and units are optional)")
+        raise _fail("no `meta` entry; the file needs a JSON meta string with alphabet and heads "
+                    "(cell and units are optional)")
     try:
         meta = json.loads(str(arrays["meta"]))
     except json.JSONDecodeError as exc:

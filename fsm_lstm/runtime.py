@@ -82,7 +82,8 @@ class _LayerPlan:
         self.n_dyn = len(self.dynamic) * H
         rows = np.concatenate([blocks[q] for q in self.dynamic] or [np.zeros(0, np.int64)])
         # g rows keep their sign (tanh); sigmoid rows are negated so that sigmoid(z) = 1 / (1 + exp(-z))
-        scale = np.concatenate([np.full(H, 1.0 if q == 2 else -1.0, dtype) for q in self.dynamic] or [np.zeros(0, dtype)])
+        signs = [np.full(H, 1.0 if q == 2 else -1.0, dtype) for q in self.dynamic]
+        scale = np.concatenate(signs or [np.zeros(0, dtype)])
         # sparse: the (D*H, H) rows kept as CSR, and h @ W.T computed as (W @ h.T).T
         self.w_hh_rows = as_csr(w_hh[rows].multiply(scale[:, None])).astype(dtype) if sparse else None
         self.w_hh_t = None if sparse else np.ascontiguousarray((w_hh[rows] * scale[:, None]).T)

@@ -313,7 +313,8 @@ def _sentence_formula(first: int, last: int, steps: int, by: str, reading: Readi
         says = (f'"network says "&IF({at("D")},"accept","reject")&", automaton says "&'
                 f'IF({_accept_at(accepts, at(R))},"accept","reject")&" (state "&{state}&")"')
     else:
-        says = f'"network says state "&{at("C")}&", automaton says state "&{at(col(AUTOMATON_COLUMNS["automaton state"]))}'
+        automaton_state = at(col(AUTOMATON_COLUMNS["automaton state"]))
+        says = f'"network says state "&{at("C")}&", automaton says state "&{automaton_state}'
     part = f'"they part at step "&({k}-1)&IF({k}=1,""," (symbol "&{at("B")}&")")&": "&{says}'
     markers = int(reading.start is not None) + int(reading.end is not None)
     length = f"MIN(input_length,{steps})" + (f"-{markers}" if markers else "")

@@ -66,8 +66,8 @@ def write_run(sh: SheetWriter, model: Model, lay: TraceLayout, v: Computed, step
         for key in ("state", "next"):
             raw = f"Trace!{col(lay.decoded[key])}{r}"
             if key in heads:
-                names = " ".join(h.partition(":")[2] for h, o in zip(model.heads, on) if o and parse_head(h)[0] == key) \
-                    if live else ""
+                names = " ".join(h.partition(":")[2] for h, o in zip(model.heads, on)
+                                 if o and parse_head(h)[0] == key) if live else ""
                 sh.formula(r, rc[key], f'=IF({guard},"",IF({raw}="","{NONE}",{raw}))',
                            (names or NONE) if live else "", fmt.answer)
             else:

@@ -17,8 +17,9 @@ import scipy.sparse as sp
 
 from .errors import ModelError
 
-__all__ = ["DENSE_LIMIT", "PARTS", "SPARSE_ABOVE", "SPARSE_PRODUCTS_ABOVE", "as_csr", "csr_from_parts", "csr_spans", "csr_parts",
-           "dense", "dense_numbers", "for_products", "is_sparse", "lookup", "nonzeros", "should_store_sparse", "sparse_or_dense"]
+__all__ = ["DENSE_LIMIT", "PARTS", "SPARSE_ABOVE", "SPARSE_PRODUCTS_ABOVE", "as_csr", "csr_from_parts", "csr_parts",
+           "csr_spans", "dense", "dense_numbers", "for_products", "is_sparse", "lookup", "nonzeros",
+           "should_store_sparse", "sparse_or_dense"]
 
 PARTS = ("data", "indices", "indptr", "shape")
 SPARSE_ABOVE = 2**22  # matrices of more numbers than this (16 MiB of float32) are written sparse when mostly zero

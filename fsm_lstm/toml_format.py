@@ -74,7 +74,8 @@ def parse_toml(text: str, default_name: str = "grammar") -> Grammar:
     alphabet = _strings(data, "alphabet") if "alphabet" in data else None
     if alphabet is not None:
         if not alphabet:
-            raise GrammarError("`alphabet` is empty; list the symbols, or leave the key out to take them from the edges")
+            raise GrammarError("`alphabet` is empty; list the symbols, or leave the key out to take them from the "
+                               "edges")
         for a in alphabet:
             check_symbol(a, "alphabet")
     if "regex" in data:
