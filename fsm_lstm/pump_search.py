@@ -322,9 +322,10 @@ class _Search:
                  None)
         if b is None or not best.suffix:
             return
-        before = max((k for k, _, _ in points[b] if k < best.count), default=best.count)
+        prefix, loop, kept = triples[b]
+        below = best.count - max(map(len, short + [kept])) // len(loop)  # the suffix may have begun with turns
+        before = max((k for k, _, _ in points[b] if k < below), default=best.count)
         if best.count - before > 1 and time.perf_counter() < self.deadline:
-            prefix, loop, kept = triples[b]
             between = self.run_stems([triples[b]], len(prefix) + len(loop) * (best.count - 1),
                                      lambda _: list(range(before + 1, best.count)))[0]
             self.run_suffixes(prefix, loop, between, short + [kept] if kept else short)
@@ -361,8 +362,8 @@ class _Search:
         self.words += B
         return points
 
-    def run_suffixes(self, prefix: Word, loop: Word, points: list[tuple[int, np.ndarray, int]], suffixes: list[Word]
-                 ) -> None:
+    def run_suffixes(self, prefix: Word, loop: Word, points: list[tuple[int, np.ndarray, int]],
+                     suffixes: list[Word]) -> None:
         """From every saved point (turns, state, reference state) of one stem, run every suffix (their prefix
         tree, level by level), judging every node."""
         levels = _tree(suffixes)
