@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import UserError
-from .queries import Network
+from .queries import Network, Word
 from .reference import Reference
 from .trie import TrieWalk, walk_trie
 
@@ -53,8 +53,6 @@ _SUFFIX_WORDS = 64  # every suffix up to the longest length whose words fit this
 _EVERY_COUNT = 12  # counts followed by suffixes: every one up to this, then growing by half
 _CONFIRM = 8  # wrong words found that are run again alone, shortest first, before giving up
 _MEMORY = 2**27  # bytes the enumeration may hold
-
-Word = tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -186,36 +184,38 @@ def _enumerate(network: Network, ref: Reference, depth: int) -> tuple[TrieWalk, 
 
 
 def stems(word: Word, ref: Reference, symbols: int, limit: int = _MAX_STEMS) -> list[tuple[Word, Word, Word]]:
-    """(prefix, loop, kept suffix) triples to pump, as the module doc lists them, normalised (``pumped``) and
-    without repeats; at most ``limit``."""
-    states = ref.walk(word)
+    """(prefix, loop, kept suffix) triples to pump, in the order the module doc lists them, the loop cut to its
+    root (pumping 0 1 covers pumping 0 1 0 1) and whole turns moved out of the prefix and the kept suffix (counts
+    then start earlier: ``pumped``), without repeats; the first ``limit``."""
     out: dict[tuple[Word, Word, Word], None] = {}
+    for prefix, loop, kept in _candidates(word, ref, symbols):
+        p = pumped(prefix, _root(loop), 0, kept)
+        out.setdefault((p.prefix, p.loop, p.suffix), None)
+        if len(out) >= limit:
+            break
+    return list(out)
 
-    def add(prefix: Word, loop: Word, kept: Word = ()) -> None:
-        if loop:
-            loop = _root(loop)  # (01)^k is among (0 1)'s turns: pumping 01 covers pumping 0101
-            p = pumped(prefix, loop, 0, kept)  # turns moved out of the prefix and the suffix: counts start earlier
-            out.setdefault((p.prefix, p.loop, p.suffix), None)
 
+def _candidates(word: Word, ref: Reference, symbols: int) -> Iterator[tuple[Word, Word, Word]]:
+    states = ref.walk(word)
     for length in range(1, min(_LOOP_LIMIT, len(word)) + 1):  # w's own loops, the rest of w kept
         for i in range(len(word) - length, -1, -1):
             if states[i] == states[i + length]:
-                add(word[:i], word[i:i + length], word[i + length:])
+                yield word[:i], word[i:i + length], word[i + length:]
     q = int(states[-1])
     cycles = _cycles(ref, q, symbols)
     for prefix in dict.fromkeys((_shortest_word(ref, q), word)):
         for cycle in cycles:
-            add(prefix, cycle)
+            yield prefix, cycle, ()
     extra_length = 3 if symbols <= 3 else 2 if symbols <= 8 else 1
     loops = [loop for length in range(1, extra_length + 1) for loop in itertools.product(range(symbols), repeat=length)
              if len(set(loop)) == len(loop) or length == 1]  # aa, aaa are a's own loop
     for loop in loops:
-        add(word, loop)
+        yield word, loop, ()
     for u in (u for length in (1, 2) for u in itertools.product(range(symbols), repeat=length)):
         for loop in loops:  # a short detour first (the drift may live in a state w does not end in)
             if len(loop) <= 2 and loop[0] != u[-1]:
-                add(word + u, loop)
-    return list(out)[:limit]
+                yield word + u, loop, ()
 
 
 def _root(loop: Word) -> Word:
@@ -260,13 +260,12 @@ def _shortest_word(ref: Reference, q: int) -> Word:
 
 
 def _suffixes(symbols: int) -> list[Word]:
-    """Every word of 1 to S symbols, S the longest length whose words fit ``_SUFFIX_WORDS`` (at least 1)."""
+    """Every word of 1 to S symbols, S the longest length whose words fit ``_SUFFIX_WORDS`` (0 beyond 64 symbols)."""
     out: list[Word] = []
     for length in itertools.count(1):
-        more = list(itertools.product(range(symbols), repeat=length))
-        if not more or (out and len(out) + len(more) > _SUFFIX_WORDS):
+        if not symbols or len(out) + symbols ** length > _SUFFIX_WORDS:
             return out
-        out += more
+        out += itertools.product(range(symbols), repeat=length)
 
 
 def _counts(most: int, allowed: int) -> list[int]:
@@ -309,7 +308,7 @@ class _Search:
         counts in between are tried too."""
         B = len(triples)
         max_length = max(1, min(max_length, int(work / 2 // (B * self.weights))))
-        nodes = len(short) + max(len(kept) for _, _, kept in triples)
+        nodes = max(1, len(short) + max(len(kept) for _, _, kept in triples))
         allowed = max(1, int(work / 2 // (B * nodes * self.weights)))
         points = self.run_stems(triples, max_length, lambda most: counts(most, allowed))
         for b, (prefix, loop, kept) in enumerate(triples):
