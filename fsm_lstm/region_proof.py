@@ -61,7 +61,8 @@ class RegionFailure:
     word: tuple[str, ...] = ()  # the word of ``prefix`` (with ``symbol`` for an escape), as symbols
     counterexample: str | None = None  # a wrong word found after the proof failed (``pump_search``), confirmed
     counter_word: tuple[str, ...] = ()  # the counterexample as symbols
-    decomposition: tuple[str, str, int, str] | None = None  # it as (prefix, loop, turns, suffix), written
+    decomposition: tuple[tuple[str, ...], tuple[str, ...], int, tuple[str, ...]] | None = None  # it as (prefix,
+    # loop, turns, suffix) in symbols: counter_word = prefix + loop * turns + suffix
     searched: str | None = None  # what that search ran when it found nothing
 
 
@@ -361,18 +362,29 @@ class _Explorer:
             failure.searched = found.searched()
             failure.message += f"; no counterexample among {failure.searched}: the regions may only be too coarse"
             return
-        spell = lambda w: format_word(tuple(self.inner[a] for a in w), self.inner)  # noqa: E731
-        word = tuple(self.inner[a] for a in found.found.word)
+        symbols = lambda w: tuple(self.inner[a] for a in w)  # noqa: E731
+        word = symbols(found.found.word)
         head = self.ref.checked[found.head]
         expected = bool(self.ref.truth[self.ref.walk(found.found.word)[-1], found.head])
         prefix, count, suffix = found.pieces()
         failure.counterexample, failure.counter_word, failure.confirmed = format_word(word, self.inner), word, True
-        failure.decomposition = (spell(prefix), spell(found.loop), count, spell(suffix))
-        failure.message = (f"the network is wrong: after {_written(*failure.decomposition, failure.counterexample)} "
+        failure.decomposition = (symbols(prefix), symbols(found.loop), count, symbols(suffix))
+        failure.message = (f"the network is wrong: after {self.written(*failure.decomposition)} "
                            f"({symbols_count(len(word))}, "
                            + ("found by pumping near the word where the proof failed" if found.how == "pumped" else
                               f"found among the {found.strings:,} strings up to length {found.max_len}")
                            + f"), confirmed on the network, head {head} is {not expected}, expected {expected}")
+
+    def written(self, prefix: tuple[str, ...], loop: tuple[str, ...], count: int, suffix: tuple[str, ...]) -> str:
+        """A counterexample for a message: the word itself when it has at most 80 characters, followed by its
+        decomposition when it has a loop ('00000001010' = '0' 7 times then '1010'); else the decomposition alone."""
+        word = format_word(prefix + loop * count + suffix, self.inner)
+        if not (loop and count):
+            return repr(word)
+        pieces = " then ".join(([repr(format_word(prefix, self.inner))] if prefix else [])
+                               + [f"{format_word(loop, self.inner)!r} {count:,} times"]
+                               + ([repr(format_word(suffix, self.inner))] if suffix else []))
+        return pieces if len(word) > 80 else f"{word!r} = {pieces}"
 
     def escape(self, region: int, a: int, q: int, lo: np.ndarray, hi: np.ndarray, how: str) -> RegionFailure:
         word = self.word(region)
@@ -406,16 +418,6 @@ class _Boxes:
     def cover(self, lo: np.ndarray, hi: np.ndarray) -> bool:
         """Does one box contain [lo, hi]?"""
         return bool(((lo >= self.lo[:self.n]) & (hi <= self.hi[:self.n])).all(axis=1).any())
-
-
-def _written(prefix: str, loop: str, count: int, suffix: str, word: str) -> str:
-    """A counterexample for a message: the word itself when it has at most 80 characters, with its decomposition
-    when it has a loop ('00000001010' = '0' 7 times then '1010'); else the decomposition alone."""
-    if not (loop and count):
-        return repr(word)
-    pieces = " then ".join(([repr(prefix)] if prefix else []) + [f"{loop!r} {count:,} times"]
-                           + ([repr(suffix)] if suffix else []))
-    return pieces if len(word) > 80 else f"{word!r} = {pieces}"
 
 
 def _box(lo: np.ndarray, hi: np.ndarray) -> list[tuple[float, float]]:
