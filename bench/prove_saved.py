@@ -22,7 +22,8 @@ def verdict(proof) -> str:
         return f"proven ({proof.regions} regions)"
     failure = proof.failure
     if failure.counterexample is not None:
-        prefix, loop, count, suffix = failure.decomposition
+        prefix, loop, count, suffix = (" ".join(part) if isinstance(part, tuple) else part
+                                       for part in failure.decomposition)
         how = f"{prefix!r} + {loop!r} x {count:,} + {suffix!r}" if loop and count else "enumerated"
         return f"wrong ({len(failure.counter_word)} symbols: {how})"
     if failure.confirmed:
