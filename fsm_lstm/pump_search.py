@@ -271,6 +271,8 @@ def _suffixes(symbols: int) -> list[Word]:
 def _counts(most: int, allowed: int) -> list[int]:
     """The turns of a loop after which suffixes are tried: 0 to ``_EVERY_COUNT``, then growing by half up to
     ``most``; at most ``allowed`` of them (the small ones, then an even spread of the rest)."""
+    if most < 0:
+        return []
     counts = list(range(min(most, _EVERY_COUNT) + 1))
     while counts[-1] < most:
         counts.append(min(most, counts[-1] + (counts[-1] + 1) // 2))
