@@ -77,6 +77,23 @@ def test_a_short_error_is_found_by_enumeration_and_nothing_found_says_what_was_r
     assert int(said[3].replace(",", "")) > 1000 and int(said[4].replace(",", "")) >= 4000
 
 
+def test_a_large_alphabet_is_enumerated_by_number_of_strings_not_by_length():
+    """The hand-derived 1* unit (h' = tanh(4h + 6 [any symbol but 1] - 2 [1]), accept = 0.5 - 5h) over 100 symbols is
+    right on every word; the enumeration stops at length 2: 1 + 100 + 100^2 = 10,101 strings fit 65,536, and
+    length 3 (1,010,101) does not."""
+    alphabet = ("0", "1") + tuple(f"a{k}" for k in range(98))
+    w_ih = np.full((1, 100), 6.0, np.float32)
+    w_ih[0, 1] = -2.0
+    zero = np.zeros(1, np.float32)
+    model = Model(layers=(Layer(w_ih, np.array([[4.0]], np.float32), zero, zero),),
+                  head_weight=np.array([[-5.0]], np.float32), head_bias=np.array([0.5], np.float32),
+                  alphabet=alphabet, heads=("accept",), cell="rnn")
+    found = pump_counterexample(Network(model, Reading()), reference_for(model, load_grammar("tomita1")), (1, 1, 0))
+    assert found.found is None
+    assert found.searched().startswith("10,101 strings up to length 2 and ")
+    assert found.words > 0 and found.length >= 4000
+
+
 def test_the_stems_keep_the_rest_of_the_failing_word():
     """tomita7 is 0*1*0*1*; the word 0 0 0 0 0 1 0 1 0 (where the proof of a trained RNN failed) stays in the
     automaton's first state through its five 0s, so the loop 0 pumped, then the rest 1 0 1 0, is a stem: the
