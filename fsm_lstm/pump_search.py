@@ -35,6 +35,7 @@ import numpy as np
 from .errors import UserError
 from .queries import Network, Word
 from .reference import Reference
+from .threads import blas_threads
 from .trie import TrieWalk, walk_trie
 
 __all__ = ["EXHAUSTIVE_STRINGS", "EXHAUSTIVE_WORK", "MAX_PUMP_LENGTH", "PumpResult", "Pumped", "WORK",
@@ -152,8 +153,13 @@ def pump_counterexample(network: Network, ref: Reference, word: Sequence[int], m
     pumped strings, stems run to ``max_length`` symbols at most and cut so that the work stays within ``work``
     multiply-adds (the same search on every machine); ``time_limit`` is only a safety net (the result then says
     how far it got)."""
-    deadline = time.perf_counter() + time_limit
-    word = tuple(int(a) for a in word)
+    with blas_threads(network.model):  # many small batches: BLAS threads would only wait for each other
+        return _search(network, ref, tuple(int(a) for a in word), max_length, time.perf_counter() + time_limit, work,
+                       strings)
+
+
+def _search(network: Network, ref: Reference, word: Word, max_length: int, deadline: float, work: float,
+            strings: int) -> PumpResult:
     weights = sum(layer.weight_ih.size + layer.weight_hh.size for layer in network.model.layers)
     K = len(network.inner)
     walk, depth = _enumerate(network, ref, exhaustive_depth(K, weights, strings))
