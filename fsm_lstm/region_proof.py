@@ -59,9 +59,11 @@ class RegionFailure:
     confirmed: bool = False
     box: list[tuple[float, float]] = field(default_factory=list)
     word: tuple[str, ...] = ()  # the word of ``prefix`` (with ``symbol`` for an escape), as symbols
-    counterexample: str | None = None  # a wrong prefix found by pumping the word's loops, confirmed
+    counterexample: str | None = None  # a wrong word found after the proof failed (``pump_search``), confirmed
     counter_word: tuple[str, ...] = ()  # the counterexample as symbols
-    pumped: str | None = None  # what the pumping search ran when it found nothing
+    decomposition: tuple[tuple[str, ...], tuple[str, ...], int, tuple[str, ...]] | None = None  # it as (prefix,
+    # loop, turns, suffix) in symbols: counter_word = prefix + loop * turns + suffix
+    searched: str | None = None  # what that search ran when it found nothing
 
 
 @dataclass
@@ -349,30 +351,40 @@ class _Explorer:
         return bool((logit[self.ref.columns[head]] > 0) != self.ref.truth[q, head])
 
     def pump(self, failure: RegionFailure, seconds: float) -> None:
-        """Pump the loops of the failing word on the network; a confirmed wrong prefix becomes the failure's
-        counterexample (and its message), otherwise the message says what was run."""
-        if failure.confirmed or not failure.word:
+        """Search the network for a wrong word near the failing one (``pump_search``): a confirmed one becomes the
+        failure's counterexample (and its message), otherwise the message says what was searched."""
+        if failure.confirmed:
             return
         index = {a: k for k, a in enumerate(self.inner)}
         network = Network(self.model, self.reading, np.float32 if self.precision == "float32" else np.float64)
         found = pump_counterexample(network, self.ref, tuple(index[a] for a in failure.word), time_limit=seconds)
-        if found.word is None:
-            failure.pumped = f"{found.words} words pumped from it to {found.length:,} symbols"
-            failure.message += (f"; pumping its loops found no counterexample ({failure.pumped}): the regions may "
-                                "only be too coarse")
+        if found.found is None:
+            failure.searched = found.searched()
+            failure.message += f"; no counterexample among {failure.searched}: the regions may only be too coarse"
             return
-        word = tuple(self.inner[a] for a in found.word)
+        symbols = lambda w: tuple(self.inner[a] for a in w)  # noqa: E731
+        word = symbols(found.found.word)
         head = self.ref.checked[found.head]
-        expected = bool(self.ref.truth[self.ref.walk(found.word)[-1], found.head])
-        text = format_word(word, self.inner)
-        failure.counterexample, failure.counter_word, failure.confirmed = text, word, True
-        spell = lambda w: format_word(tuple(self.inner[a] for a in w), self.inner)  # noqa: E731
-        stem, k, rest = found.pieces()
-        written = (repr(text) if len(word) <= 80 else f"{spell(stem)!r} then {spell(found.loop)!r} {k:,} times"
-                   + (f" then {spell(rest)!r}" if rest else ""))
-        failure.message = (f"the network is wrong: after {written} ({len(word):,} symbols, found by pumping a loop "
-                           f"of the word where the proof failed), confirmed on the network, head {head} is "
-                           f"{not expected}, expected {expected}")
+        expected = bool(self.ref.truth[self.ref.walk(found.found.word)[-1], found.head])
+        prefix, count, suffix = found.pieces()
+        failure.counterexample, failure.counter_word, failure.confirmed = format_word(word, self.inner), word, True
+        failure.decomposition = (symbols(prefix), symbols(found.loop), count, symbols(suffix))
+        failure.message = (f"the network is wrong: after {self.written(*failure.decomposition)} "
+                           f"({symbols_count(len(word))}, "
+                           + ("found by pumping near the word where the proof failed" if found.how == "pumped" else
+                              f"found among the {found.strings:,} strings up to length {found.max_len}")
+                           + f"), confirmed on the network, head {head} is {not expected}, expected {expected}")
+
+    def written(self, prefix: tuple[str, ...], loop: tuple[str, ...], count: int, suffix: tuple[str, ...]) -> str:
+        """A counterexample for a message: the word itself when it has at most 80 characters, followed by its
+        decomposition when it has a loop ('00000001010' = '0' 7 times then '1010'); else the decomposition alone."""
+        word = format_word(prefix + loop * count + suffix, self.inner)
+        if not (loop and count):
+            return repr(word)
+        pieces = " then ".join(([repr(format_word(prefix, self.inner))] if prefix else [])
+                               + [f"{format_word(loop, self.inner)!r} {count:,} times"]
+                               + ([repr(format_word(suffix, self.inner))] if suffix else []))
+        return pieces if len(word) > 80 else f"{word!r} = {pieces}"
 
     def escape(self, region: int, a: int, q: int, lo: np.ndarray, hi: np.ndarray, how: str) -> RegionFailure:
         word = self.word(region)
