@@ -386,6 +386,8 @@ def _int(cfg: dict, key: str, name: str) -> int:
 
 def _flag(cfg: dict, key: str, name: str, default: bool) -> bool:
     value = cfg.get(key, default)
+    if value is None:  # TF.js's model.save writes an option left unset as null; it and Keras read it as false
+        return False
     if not isinstance(value, bool):
         raise UserError(f"layer {name!r} has {key} = {value!r}; expected true or false")
     return value
