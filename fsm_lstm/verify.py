@@ -245,6 +245,12 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
     if found is not None:
         report.passed = False
         report.counterexample = found
+        imported = model.extra.get("imported")
+        if not found.word and reading.start is None and isinstance(imported, dict):
+            report.notes.append(f"t = 0: before any symbol the heads are the head biases on the zero state, an answer "
+                                f"{str(imported.get('format', 'the source'))[:20]} never computes (it cannot run an "
+                                "empty sequence); fsm-lstm judges every prefix, the empty one included "
+                                "(docs/model-format.md)")
     return report
 
 
