@@ -215,6 +215,12 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
         notes.append(f"state heads not judged: {grammar.name!r} has the "
                      f"{'outputs' if grammar.machine else 'language'} of the grammar the model was compiled from but "
                      "other states, so its state names need not name the model's states")
+    outside = [a for a in reading.inner(model.alphabet) if a not in set(grammar.alphabet)]
+    if outside:
+        shared = "" if len(outside) < len(reading.inner(model.alphabet)) else \
+            "; the model and the grammar share no symbol: check the alphabet given to import or train"
+        notes.append(f"symbols of the model outside {grammar.name!r}'s alphabet: {' '.join(outside)[:200]}; a string "
+                     f"holding one leaves the grammar{shared}")
     if not ref.checked:
         raise UserError(f"none of the model's heads ({', '.join(model.heads)}) can be judged by grammar "
                         f"{grammar.name!r}; heads are accept, next:SYMBOL or state:NAME of that grammar")

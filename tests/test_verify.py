@@ -210,3 +210,18 @@ def test_pytest_plugin_runs_the_property_suite(pytester, tmp_path):
     outcomes = failing.parseoutcomes()
     assert outcomes.get("failed", 0) >= 2  # certificate (a leak unit has no role) and pumped loops
     failing.stdout.fnmatch_lines(["*counterexample 'BTSSSSSSSSSSSSSSSSSSSS' (22 symbols)*"])
+
+
+def test_symbols_the_grammar_does_not_know_are_named(tmp_path, capsys):
+    """A model imported with --alphabet '0 1' checked against a grammar over a, b: the counterexample is honest (a
+    string of unknown symbols leaves the grammar) but the report now says why, and that no symbol is shared."""
+    path = tmp_path / "drift.npz"
+    save_model(drifting_tomita1(), path)
+    grammar = tmp_path / "ab.toml"
+    grammar.write_text('name = "ab"\nstart = "e"\naccept = ["e"]\ntransitions = [["e", "a", "e"], ["e", "b", "e"]]\n')
+    assert main(["verify", str(path), "--grammar", str(grammar), "--max-len", "2", "--examples", "5"]) == 1
+    out = capsys.readouterr().out
+    assert "symbols of the model outside 'ab''s alphabet: 0 1; a string holding one leaves the grammar; the model " \
+           "and the grammar share no symbol" in out
+    assert main(["verify", str(path), "--grammar", "tomita1", "--max-len", "2", "--examples", "5"]) == 1
+    assert "outside" not in capsys.readouterr().out
