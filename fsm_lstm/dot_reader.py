@@ -6,7 +6,8 @@ top-level subset that every AALpy and fsm-lstm file uses. The scanner is the fas
 Mealy file with 10,000 edges: 0.46 s against 32 s in pydot, bench/dot_reading.py); whatever it does not cover
 goes to pydot.
 One interpretation then decides what the graph is: a DFA or NFA (``shape=doublecircle``), a Moore machine
-(``shape=record`` nodes labelled ``name|output``), a Mealy machine (edges labelled ``input/output``), or
+(``shape=record`` nodes labelled ``name|output`` as AALpy writes them, or every node labelled ``name / output``
+as LearnLib does), a Mealy machine (edges labelled ``input/output``), or
 something that is not a deterministic machine, refused in one line (probabilities: an MDP, a Markov chain or a
 stochastic Mealy machine; several outputs for one input: an ONFSM; no start state; a mix of kinds).
 """
@@ -314,13 +315,18 @@ def _interpret(raw: DotGraph, where: str) -> Grammar:
         raise GrammarError(f"node {plain} is not a record while node {records[0]} is: a Moore machine draws every "
                            "state as shape=record with label=\"NAME|OUTPUT\"; give every state its output")
     accepting = [n for n in nodes if "doublecircle" in shape[n]]
-    moore = bool(records)
-    names, outputs = _state_names(nodes, moore)
+    learnlib = not records and not accepting and _learnlib_moore(nodes)
+    names, outputs = _state_names(nodes, bool(records), learnlib)
     if starts[0] not in names:
         raise GrammarError(f"the start marker points at another marker, {starts[0]}; point it at a state")
     graph_attrs = {text_of(k): text_of(v) for k, v in raw.graph_attrs.items()}
     declared = set(graph_attrs["alphabet"].split()) if "alphabet" in graph_attrs else set()
     transitions, edge_outputs = _edges(edges, names, declared)
+    if learnlib and edge_outputs:  # Mealy edges: the ' / ' in the state labels belongs to their names
+        learnlib = False
+        names, outputs = _state_names(nodes, False)
+        transitions, edge_outputs = _edges(edges, names, declared)
+    moore = bool(records) or learnlib
     if edge_outputs and (moore or accepting):
         other = "Moore states (shape=record)" if moore else f"accepting states (node {accepting[0]} is a doublecircle)"
         raise GrammarError(f"it mixes Mealy edges (input/output) with {other}; a file is one kind of machine")
@@ -337,13 +343,28 @@ def _interpret(raw: DotGraph, where: str) -> Grammar:
                    edge_outputs=tuple(edge_outputs.items()))
 
 
-def _state_names(nodes: dict[str, dict[str, str]], moore: bool) -> tuple[dict[str, str], dict[str, str]]:
+def _learnlib_moore(nodes: dict[str, dict[str, str]]) -> bool:
+    """Every state labelled ``NAME / OUTPUT``, as LearnLib (AutomataLib's MooreVisualizationHelper) writes a Moore
+    machine's states, plain circles."""
+    return bool(nodes) and all(" / " in text_of(found.get("label", "")) for found in nodes.values())
+
+
+def _state_names(nodes: dict[str, dict[str, str]], moore: bool, learnlib: bool = False
+                 ) -> tuple[dict[str, str], dict[str, str]]:
     """Node id -> state name (its label when the labels are distinct, else the ids) and, in a Moore machine,
-    node id -> output (``label="name|output"``; a label without a bar is the output, as AALpy reads it)."""
+    node id -> output (``label="name|output"``; a label without a bar is the output, as AALpy reads it; or
+    LearnLib's ``label="name / output"``, split at the first `` / ``)."""
     labels: dict[str, str | None] = {}
     outputs: dict[str, str] = {}
     for n, found in nodes.items():
-        if moore:
+        if learnlib:
+            name, _, output = text_of(found["label"]).partition(" / ")
+            outputs[n] = output.strip()
+            if not outputs[n]:
+                raise GrammarError(f"Moore state {n} has no output (label {text_of(found['label'])!r}); LearnLib "
+                                   "writes 'NAME / OUTPUT', and 'NAME / ' for a state without one")
+            labels[n] = name.strip() or n
+        elif moore:
             if "label" not in found:
                 raise GrammarError(f"Moore state {n} has no label; write label=\"{n}|OUTPUT\"")
             fields = _record_fields(found["label"])

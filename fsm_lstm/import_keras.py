@@ -386,6 +386,8 @@ def _int(cfg: dict, key: str, name: str) -> int:
 
 def _flag(cfg: dict, key: str, name: str, default: bool) -> bool:
     value = cfg.get(key, default)
+    if value is None:  # TF.js's model.save writes an option left unset as null; it and Keras read it as false
+        return False
     if not isinstance(value, bool):
         raise UserError(f"layer {name!r} has {key} = {value!r}; expected true or false")
     return value
@@ -473,8 +475,7 @@ def network_from_config(config: Any, fetch: Fetch, fmt: str) -> Network:
             value = cfg.get("mask_value", 0.0)
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 raise UserError(f"layer {name!r} has mask_value {value!r}; expected a number")
-            mask_value, mask_on_ids = float(value), embedding is None and declared_width is None \
-                and _is_int_input(config)
+            mask_value, mask_on_ids = float(value), embedding is None  # before an Embedding: on the ids
             continue
         if cls == "Embedding":
             if layers or embedding is not None:
@@ -528,7 +529,7 @@ def network_from_config(config: Any, fetch: Fetch, fmt: str) -> Network:
         raise UserError("the model has no LSTM, GRU or SimpleRNN layer")
     if mask_value is not None:
         _check_mask(mask_value, mask_on_ids, embedding, layers[0].weight_ih.shape[1])
-        notes.append(f"Masking(mask_value={mask_value:g}) never masks a symbol here, so it is left out")
+        notes.append(f"Masking(mask_value={mask_value:g}) changes nothing here, so it is left out")
     if not returns_all:
         notes.append("the last recurrent layer returns only its last step: the model's output is the heads after "
                      "the last symbol (meta.final_only)")
@@ -536,17 +537,18 @@ def network_from_config(config: Any, fetch: Fetch, fmt: str) -> Network:
                    notes=notes, composable=True, last_step_only=not returns_all)
 
 
-def _is_int_input(config: dict) -> bool:
-    first = _layer_dicts(config)[0]
-    dtype = first.get("config", {}).get("dtype") if first.get("class_name") == "InputLayer" else None
-    return isinstance(dtype, str) and dtype.startswith(("int", "uint"))
-
-
 def _check_mask(value: float, on_ids: bool, embedding: np.ndarray | None, width: int) -> None:
-    """Masking is read only when it can never mask a step: no input vector equals mask_value everywhere."""
-    if on_ids:
-        hit = value.is_integer() and 0 <= value < (embedding.shape[0] if embedding is not None else width)
-    elif embedding is not None:
+    """Masking is read only when it changes nothing. On one-hot or embedded steps, it masks a step whose vector
+    equals mask_value everywhere. Before an Embedding it sees a (batch, time) array of ids, so it compares each
+    whole word with mask_value and multiplies a word made only of that id by 0: the id is read as symbol 0's
+    unless it is 0 itself or no symbol's id (whatever the input's dtype, as Keras 3 does)."""
+    if on_ids and embedding is not None:
+        if value.is_integer() and 1 <= value < embedding.shape[0]:
+            raise UserError(f"Masking(mask_value={value:g}) before the Embedding turns a word made only of symbol "
+                            f"{value:g} into symbol 0's word, which a network that reads every symbol cannot "
+                            "represent; use mask_value=0 or remove the Masking layer")
+        return
+    if embedding is not None:
         hit = bool(np.any(np.all(embedding == value, axis=1)))
     else:  # one-hot rows: all entries equal only when there is a single symbol
         hit = width == 1 and value == 1.0

@@ -3,8 +3,9 @@ grammar (``--grammar`` and ``--model`` are kept as deprecated aliases).
 
 Registered through the ``pytest11`` entry point, so it is active wherever fsm-lstm is installed. Without
 ``--fsm-grammar`` it adds nothing. Without ``--fsm-model`` the grammar is compiled and its own network is
-checked. The certificate item proves the model against the given grammar, or is skipped as not applicable
-(a trained model, or one compiled from a different language); it never certifies another grammar.
+checked. The certificate item proves the model against the given grammar; it never certifies another
+grammar. For a trained, imported or word-level model it runs the region proof as ``verify`` does: it passes
+when that proves every length, fails on a wrong prefix confirmed on the network, and is skipped otherwise.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ import pytest
 from .certify import certificate_grammar, certify
 from .compiler import compile_grammar
 from .errors import UserError
+from .grammar import Grammar
 from .grammar_files import load_grammar
-from .model import load_model
+from .model import Model, load_model
 from .queries import Network
-from .reading import reading_of
+from .reading import Reading, reading_of
+from .region_proof import prove_regions
 from .reference import reference_for
 from .strategies import any_strings, grammar_strings, near_misses
-from .verify import exhaustive, search
+from .verify import REGION_TIME_LIMIT, exhaustive, search
 from .words import format_word, symbols_count
 
 __all__ = ["VerifyItem", "pytest_addoption", "pytest_collection_modifyitems"]
@@ -55,11 +58,11 @@ class VerifyItem(pytest.Item):
         ref = reference_for(model, grammar, bool(model.extra.get("unknown_start", False)), reading)
         net = Network(model, reading)
         if self.check == "certificate":
-            if reading.final_only:
-                pytest.skip("not applicable: a word-level reading")
-            stored, reason = certificate_grammar(model, grammar)
-            if stored is None:
-                pytest.skip(f"not applicable: {reason}")
+            stored, reason = (None, "a word-level reading") if reading.final_only else \
+                certificate_grammar(model, grammar)
+            if stored is None:  # trained, imported or word-level: the region proof, as verify runs it
+                _region_proof(model, grammar, reading, f"certificate not applicable ({reason}); region proof: ")
+                return
             cert = certify(model, stored)
             assert cert.proven, cert.summary()
             return
@@ -81,6 +84,18 @@ class VerifyItem(pytest.Item):
         if isinstance(excinfo.value, (AssertionError, UserError)):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
+
+
+def _region_proof(model: Model, grammar: Grammar, reading: Reading, why: str) -> None:
+    """Pass when the region proof holds, fail on a wrong prefix it confirmed on the network, else skip: not
+    proven for every length, which the bounded items do not contradict."""
+    proof = prove_regions(model, grammar, bool(model.extra.get("unknown_start", False)), reading,
+                          time_limit=REGION_TIME_LIMIT)
+    failure = proof.failure
+    if failure is not None and (failure.counterexample or failure.confirmed):
+        raise AssertionError(why + proof.summary())
+    if not proof.proven:
+        pytest.skip(why + proof.summary())
 
 
 def _items(session: pytest.Session) -> Iterator[VerifyItem]:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from .model import Model
 
-__all__ = ["CHART_SIZE", "CHART_STEPS", "LEGEND_LIMIT", "add_charts", "chart_series"]
+__all__ = ["CHART_SIZE", "CHART_STEPS", "LEGEND_LIMIT", "MAX_SERIES", "add_charts", "chart_series"]
 
 CHART_SIZE = (620, 250)  # pixels
 CHART_STEPS = 200
 LEGEND_LIMIT = 24  # more series than this: no legend (it would hide the lines)
+MAX_SERIES = 255  # lines in one chart at most (the chart format's limit; the threshold line counts)
 
 
 def chart_series(model: Model, lay) -> list[tuple[str, list[int], bool]]:
@@ -31,6 +32,9 @@ def add_charts(wb, ws, model: Model, lay, steps: int, first_row: int, column: in
     label_row = first_row - 2  # Trace's row of unit and head labels
     for k, (title, columns, threshold) in enumerate(chart_series(model, lay)):
         chart = wb.add_chart({"type": "line"})
+        if len(columns) + threshold > MAX_SERIES:
+            title = f"{title}, the first {MAX_SERIES - threshold} of {len(columns)}"
+            columns = columns[:MAX_SERIES - threshold]
         for c in columns:
             chart.add_series({"name": ["Trace", label_row, c - 1], "categories": ["Trace", r0, 0, r1, 0],
                               "values": ["Trace", r0, c - 1, r1, c - 1], "line": {"width": 1.25}})

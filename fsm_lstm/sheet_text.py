@@ -22,8 +22,8 @@ from .sheet_formats import Formats, print_setup
 from .sheet_layout import SheetWriter
 from .words import format_word
 
-__all__ = ["CELL_GUIDE", "GUIDE_LINE", "PICTURE_WIDTH", "WRAP_LINE", "grammar_picture", "proof_guide",
-           "write_grammar", "write_guide"]
+__all__ = ["CELL_GUIDE", "GUIDE_LINE", "PICTURE_EDGES", "PICTURE_SECONDS", "PICTURE_WIDTH", "WRAP_LINE",
+           "grammar_picture", "missing_picture", "proof_guide", "write_grammar", "write_guide"]
 
 CELL_GUIDE = {
     "lstm": ["i, f, g, o: the input gate, forget gate, candidate and output gate of every unit (as in nn.LSTM).",
@@ -35,6 +35,8 @@ CELL_GUIDE = {
 GUIDE_LINE = 100  # the width of the Guide column, in characters
 WRAP_LINE = 115  # characters in one wrapped line of that column, as LibreOffice prints it
 PICTURE_WIDTH = 640  # pixels at most, on the Grammar sheet
+PICTURE_EDGES = 150  # more edges: no picture (Graphviz took 2 s for 160 edges, 32 s for 240, > 300 s for 440)
+PICTURE_SECONDS = 20  # Graphviz's time limit for the picture
 
 
 def _quoted(word: Sequence[str], model: Model) -> str:
@@ -123,13 +125,28 @@ def proof_guide(model: Model) -> list[tuple[str, bool]]:
 
 
 def grammar_picture(g: Grammar) -> bytes | None:
-    """Graphviz's PNG of the grammar, or None when Graphviz is not installed (or fails)."""
+    """Graphviz's PNG of the grammar, or None when it has more than PICTURE_EDGES edges, Graphviz is not
+    installed, fails, or takes more than PICTURE_SECONDS (its layout time grows steeply with the edges)."""
     exe = shutil.which("dot")
-    if exe is None:
+    if exe is None or len(g.transitions) > PICTURE_EDGES:
         return None
-    done = subprocess.run([exe, "-Tpng", "-Gdpi=72"], input=to_dot(g, complete=False).encode(),
-                          capture_output=True, check=False, timeout=60)
+    try:
+        done = subprocess.run([exe, "-Tpng", "-Gdpi=72"], input=to_dot(g, complete=False).encode(),
+                              capture_output=True, check=False, timeout=PICTURE_SECONDS)
+    except subprocess.TimeoutExpired:
+        return None
     return done.stdout if done.returncode == 0 and done.stdout.startswith(b"\x89PNG") else None
+
+
+def missing_picture(g: Grammar) -> str:
+    """Why the Grammar sheet has no picture, and how to get one."""
+    if len(g.transitions) > PICTURE_EDGES:
+        return (f"No picture: {len(g.transitions):,} edges are too many to draw here (at most {PICTURE_EDGES}); "
+                "fsm-lstm draw GRAMMAR -o FILE.svg draws it.")
+    if shutil.which("dot") is None:
+        return "Install Graphviz (apt-get install graphviz) and write the workbook again to see a picture of the " \
+               "grammar here."
+    return f"No picture: Graphviz did not draw the grammar within {PICTURE_SECONDS} s."
 
 
 def write_grammar(sh: SheetWriter, model: Model, g: Grammar | None, fmt: Formats) -> None:
@@ -168,8 +185,7 @@ def write_grammar(sh: SheetWriter, model: Model, g: Grammar | None, fmt: Formats
                                                                    "x_scale": scale, "y_scale": scale,
                                                                    "object_position": 3})
         else:
-            sh.text(2, table_width + 2, "Install Graphviz (apt-get install graphviz) and write the workbook again "
-                    "to see a picture of the grammar here.", fmt.note)
+            sh.text(2, table_width + 2, missing_picture(g), fmt.note)
     else:
         sh.text(r, 1, "This model carries no grammar (trained or imported): its units have no edge labels.")
         r += 2

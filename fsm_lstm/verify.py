@@ -215,6 +215,12 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
         notes.append(f"state heads not judged: {grammar.name!r} has the "
                      f"{'outputs' if grammar.machine else 'language'} of the grammar the model was compiled from but "
                      "other states, so its state names need not name the model's states")
+    outside = [a for a in reading.inner(model.alphabet) if a not in set(grammar.alphabet)]
+    if outside:
+        shared = "" if len(outside) < len(reading.inner(model.alphabet)) else \
+            "; the model and the grammar share no symbol: check the alphabet given to import or train"
+        notes.append(f"symbols of the model outside {grammar.name!r}'s alphabet: {' '.join(outside)[:200]}; a string "
+                     f"holding one leaves the grammar{shared}")
     if not ref.checked:
         raise UserError(f"none of the model's heads ({', '.join(model.heads)}) can be judged by grammar "
                         f"{grammar.name!r}; heads are accept, next:SYMBOL or state:NAME of that grammar")
@@ -245,6 +251,12 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
     if found is not None:
         report.passed = False
         report.counterexample = found
+        imported = model.extra.get("imported")
+        if not found.word and reading.start is None and isinstance(imported, dict):
+            report.notes.append(f"t = 0: before any symbol the heads are the head biases on the zero state, an answer "
+                                f"{str(imported.get('format', 'the source'))[:20]} never computes (it cannot run an "
+                                "empty sequence); fsm-lstm judges every prefix, the empty one included "
+                                "(docs/model-format.md)")
     return report
 
 

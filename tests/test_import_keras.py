@@ -7,6 +7,7 @@ checked against Keras itself when Keras is installed."""
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import signal
@@ -503,3 +504,42 @@ def test_masks_other_than_a_masking_layers_are_refused(keras, edit, needle, tmp_
     err = cli_error(["import", str(tmp_path / "bad.keras"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
                      "--heads", "accept"], capsys)
     assert needle in err
+
+
+def _masking_before_embedding(keras, dtype: str, value: float, masking: bool = True):
+    """Masking(value) on a word of ids, then Embedding(3, 4), an LSTM and a sigmoid head (real Keras)."""
+    L = keras.layers
+    keras.utils.set_random_seed(5)
+    layers = [L.Masking(value)] if masking else []
+    return keras.Sequential([keras.Input((None,), dtype=dtype), *layers, L.Embedding(3, 4),
+                             L.LSTM(4, return_sequences=True), L.Dense(1, activation="sigmoid")])
+
+
+@pytest.mark.parametrize("dtype", ["int32", "float32"])
+@pytest.mark.parametrize("value", [0.0, 1.0, 2.0, 3.0, 0.5])
+def test_masking_before_an_embedding_is_read_exactly_when_keras_ignores_it(keras, dtype, value, tmp_path, capsys):
+    """Keras decides: the model is read exactly when Keras gives every word up to length 3 the same answers as
+    the model without the Masking layer, and refused in one line otherwise (Masking compares a whole word of
+    ids with mask_value, and zeroes a word made only of that id)."""
+    model = _masking_before_embedding(keras, dtype, value)
+    plain = _masking_before_embedding(keras, dtype, value, masking=False)
+    plain.set_weights(model.get_weights())
+    every = [np.array(list(itertools.product(range(3), repeat=n))) for n in (1, 2, 3)]
+    want = [model.predict(w.astype(dtype), verbose=0)[..., 0] for w in every]
+    ignored = all(np.allclose(y, plain.predict(w.astype(dtype), verbose=0)[..., 0], atol=1e-7)
+                  for w, y in zip(every, want))
+    assert ignored == (value not in (1.0, 2.0))  # symbols 1 and 2 are the ids a masked word turns into 0
+    model.save(tmp_path / "m.keras")
+    model.save(tmp_path / "m.h5")
+    capsys.readouterr()  # Keras' own warnings
+    for path in (tmp_path / "m.keras", tmp_path / "m.h5"):
+        argv = ["import", str(path), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c", "--heads", "accept"]
+        if not ignored:
+            assert f"turns a word made only of symbol {value:g} into symbol 0's word" in cli_error(argv, capsys)
+            continue
+        assert main(argv) == 0
+        ours = load_model(tmp_path / "m.npz")
+        for w, y in zip(every, want):
+            got = run(ours, w).heads[1:, :, 0].T.astype(np.float64)
+            assert np.allclose(1 / (1 + np.exp(-got)), y, atol=1e-6)
+            assert np.array_equal(got > 0, y > 0.5)

@@ -45,6 +45,22 @@ def test_random_tfjs_models_import_exactly(cell, K, hidden, outputs, emb, shards
     check_same(model, layers, K, words(K, seed=seed, count=50), outputs, atol=3e-5, margin=1e-4)
 
 
+def test_options_tfjs_left_unset_are_null_and_read_as_false(tmp_path):
+    """TF.js's model.save turns an option left undefined into null (convertTsToPythonic), e.g. an Embedding's
+    mask_zero; TF.js and Keras read it as false. Such files were refused ("mask_zero = None")."""
+    layers = random_layers(np.random.default_rng(5), "LSTM", 3, [4], [1], "sigmoid", 2)
+
+    def edit(doc):
+        for layer in doc["modelTopology"]["config"]["layers"]:
+            if layer["class_name"] == "Embedding":
+                layer["config"]["mask_zero"] = None
+            if layer["class_name"] == "LSTM":
+                layer["config"].update(go_backwards=None, stateful=None)
+
+    model_json = write_tfjs(tmp_path, layers, 3, manifest_edit=edit)
+    check_same(read_model(model_json, "a b c".split(), ["accept"]), layers, 3, words(3), 1)
+
+
 def test_converter_style_weight_names_and_model_config_wrapper(tmp_path):
     """tensorflowjs_converter names weights lstm/lstm_cell/kernel and may wrap the config in model_config."""
     layers = random_layers(np.random.default_rng(3), "GRU", 3, [4], [2])

@@ -370,3 +370,21 @@ def test_library_errors_are_user_errors(tmp_path):
         read_model(tmp_path / "ok.safetensors", ["a", "b", "c"], ["accept", "next:a", "next:b"])
     with pytest.raises(UserError, match="not an nn.GRU"):
         read_model(tmp_path / "ok.safetensors", ["a", "b", "c"], ["accept"], cell="gru")
+
+
+def test_a_failure_at_t0_of_an_imported_model_says_what_t0_is(tmp_path, capsys):
+    """torch never computes the answer before the first symbol; when that is the failure, verify says so."""
+    rnn, head = torch.nn.RNN(2, 2, batch_first=True), torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        head.weight.copy_(torch.tensor([[-1.0, 1.0]]))
+        head.bias.fill_(-0.5)  # tomita1 (1*) accepts the empty string; this head rejects it at h = 0
+    state = {**{f"rnn.{k}": v for k, v in rnn.state_dict().items()},
+             **{f"head.{k}": v for k, v in head.state_dict().items()}}
+    torch.save(state, tmp_path / "m.pt")
+    assert main(["import", str(tmp_path / "m.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "0 1",
+                 "--heads", "accept"]) == 0
+    capsys.readouterr()
+    assert main(["verify", str(tmp_path / "m.npz"), "--grammar", "tomita1", "--max-len", "2", "--examples", "5"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL: counterexample '' (0 symbols)" in out and "head accept is False (logit -0.5), expected True" in out
+    assert "t = 0: before any symbol the heads are the head biases on the zero state, an answer torch never" in out

@@ -20,6 +20,7 @@ from fsm_lstm.cli import main
 from fsm_lstm.compiler import compile_grammar
 from fsm_lstm.dot_format import to_dot
 from fsm_lstm.dot_reader import parse_dot, pydot_graph, scan_dot
+from fsm_lstm.errors import GrammarError
 from fsm_lstm.grammar_files import load_grammar
 from fsm_lstm.labels import parse_head
 from fsm_lstm.outputs import minimal_machine, output_word
@@ -202,6 +203,43 @@ def test_hand_written_dot_with_html_labels_quoted_ids_comments_and_subgraphs():
     assert g.states == ("Waiting\nfor & coin", "brewing", "done") and g.start == "Waiting\nfor & coin"
     assert output_word(g, ["coin", "coin", "button", "take", "button"]) == [
         None, "beep", "refund", "coffee", "idle", "silence"]
+
+
+def learnlib_moore_dot(m) -> str:
+    """An AALpy Moore machine as LearnLib writes one (AutomataLib's GraphDOT with MooreVisualizationHelper):
+    numbered circles labelled 'STATE / OUTPUT', plain input edges, and the __start0 marker."""
+    index = {s: k for k, s in enumerate(m.states)}
+    lines = ["digraph g {", ""]
+    lines += [f'\ts{index[s]} [shape="circle" label="{index[s]} / {s.output}"];' for s in m.states]
+    lines += [f'\ts{index[s]} -> s{index[t]} [label="{a}"];' for s in m.states for a, t in s.transitions.items()]
+    lines += ["", '__start0 [label="" shape="none" width="0" height="0"];', f"__start0 -> s{index[m.initial_state]};",
+              "", "}"]
+    return "\n".join(lines)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), states=st.integers(1, 12))
+def test_learnlib_moore_files_are_moore_machines(seed, states):
+    """Before, a LearnLib Moore file was read as a DFA without accepting states (an empty language, exit 0)."""
+    random.seed(seed)
+    m = generate_random_moore_machine(states, ["a", "b", "c"], ["o1", "o 2", "=x"])
+    g = parse_dot(learnlib_moore_dot(m), "m.dot")
+    assert g.machine == "moore" and len(g.states) == states
+    rng = random.Random(seed)
+    for _ in range(10):
+        word = [rng.choice("abc") for _ in range(rng.randint(0, 12))]
+        m.reset_to_initial()
+        want = [m.initial_state.output] + [m.step(a) for a in word]
+        assert output_word(g, word) == want
+
+
+def test_learnlib_labels_that_are_not_moore_outputs():
+    mealy = ('digraph g { s0 [label="idle / 0"]; s1 [label="busy / 1"]; __start0 -> s0; '
+             's0 -> s1 [label="go / start"]; s1 -> s0 [label="go / stop"]; }')
+    g = parse_dot(mealy)  # Mealy edges: ' / ' in a state label is part of its name
+    assert g.machine == "mealy" and g.states == ("idle / 0", "busy / 1")
+    with pytest.raises(GrammarError, match="has no output"):
+        parse_dot('digraph g { s0 [label="0 / "]; s1 [label="1 / x"]; __start0 -> s0; s0 -> s1 [label="a"]; }')
 
 
 def test_moore_records_with_braces_and_escaped_bars():

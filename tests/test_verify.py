@@ -176,6 +176,31 @@ def test_verify_command_json_and_exit_codes(tmp_path, capsys):
     assert main(["verify", str(path), "--grammar", "nowhere.toml"]) == 2
 
 
+def drifting_tomita1() -> Model:
+    """An RNN for tomita1 (1*) by hand: unit 0 creeps up by tanh(0.01 + h) on every symbol, unit 1 latches on a 0;
+    accept is 0.3009 - h0 - 5 h1 > 0. In float32, h0 after n ones passes 0.3009 first at n = 60 (numpy below)."""
+    layer = Layer(np.array([[0.01, 0.01], [30.0, 0.0]], np.float32), np.array([[1.0, 0.0], [0.0, 10.0]], np.float32),
+                  np.zeros(2, np.float32), np.zeros(2, np.float32))
+    return Model(layers=(layer,), head_weight=np.array([[-1.0, -5.0]], np.float32),
+                 head_bias=np.array([0.3009], np.float32), alphabet=("0", "1"), heads=("accept",), cell="rnn")
+
+
+def test_pytest_plugin_runs_the_region_proof_on_a_trained_or_imported_model(pytester, tmp_path):
+    """The certificate item used to be skipped as 'not applicable' for any model without a compiled grammar, so a
+    shallow run passed a network that is wrong at length 60; now it runs the region proof, as verify does."""
+    h, n = np.float32(0), 0
+    while np.float32(0.3009) - h > 0:  # the hand derivation: the first length of 1s the network rejects
+        h, n = np.tanh(np.float32(0.01) + h), n + 1
+    assert n == 60
+    path = tmp_path / "drift.npz"
+    save_model(drifting_tomita1(), path)
+    result = pytester.runpytest("--fsm-grammar", "tomita1", "--fsm-model", str(path), "--fsm-max-len", "4",
+                                "--fsm-examples", "3", "-q")
+    result.stdout.fnmatch_lines([f"*certificate not applicable*region proof: not proven: the network is wrong: "
+                                 f"after '{'1' * 60}'*confirmed on the network*"])
+    assert result.parseoutcomes().get("failed", 0) >= 1
+
+
 def test_pytest_plugin_runs_the_property_suite(pytester, tmp_path):
     passing = pytester.runpytest("--grammar", "tomita3", "--fsm-max-len", "5", "--fsm-examples", "20", "-q")
     passing.assert_outcomes(passed=5)
@@ -185,3 +210,18 @@ def test_pytest_plugin_runs_the_property_suite(pytester, tmp_path):
     outcomes = failing.parseoutcomes()
     assert outcomes.get("failed", 0) >= 2  # certificate (a leak unit has no role) and pumped loops
     failing.stdout.fnmatch_lines(["*counterexample 'BTSSSSSSSSSSSSSSSSSSSS' (22 symbols)*"])
+
+
+def test_symbols_the_grammar_does_not_know_are_named(tmp_path, capsys):
+    """A model imported with --alphabet '0 1' checked against a grammar over a, b: the counterexample is honest (a
+    string of unknown symbols leaves the grammar) but the report now says why, and that no symbol is shared."""
+    path = tmp_path / "drift.npz"
+    save_model(drifting_tomita1(), path)
+    grammar = tmp_path / "ab.toml"
+    grammar.write_text('name = "ab"\nstart = "e"\naccept = ["e"]\ntransitions = [["e", "a", "e"], ["e", "b", "e"]]\n')
+    assert main(["verify", str(path), "--grammar", str(grammar), "--max-len", "2", "--examples", "5"]) == 1
+    out = capsys.readouterr().out
+    assert "symbols of the model outside 'ab''s alphabet: 0 1; a string holding one leaves the grammar; the model " \
+           "and the grammar share no symbol" in out
+    assert main(["verify", str(path), "--grammar", "tomita1", "--max-len", "2", "--examples", "5"]) == 1
+    assert "outside" not in capsys.readouterr().out

@@ -4,7 +4,10 @@ the decoded output of Mealy and Moore models; every engine (LibreOffice, Gnumeri
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
+import subprocess
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -130,6 +133,26 @@ def test_charts_plot_the_trace_and_survive_a_libreoffice_round_trip(engines):
     assert sorted(map(sorted, chart_refs(back))) == sorted(map(sorted, want))
 
 
+def test_a_chart_of_more_lines_than_the_format_holds_keeps_its_threshold(tmp_path):
+    """A chart holds at most 255 series: with 300 heads the threshold line was dropped (and xlsxwriter warned on
+    stderr); now the chart plots the first 254 heads and the threshold, and its title says so."""
+    small = random_model(1)
+    heads = tuple(f"out:{k}" for k in range(300))
+    model = dataclasses.replace(small, heads=heads, head_weight=np.ones((300, 4), np.float32),
+                                head_bias=np.zeros(300, np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        write_workbook(model, tmp_path / "many.xlsx", "abc", steps=3)
+    lay = trace_layout(model)
+    zero = f"Trace!{openpyxl.utils.get_column_letter(lay.zero)}{FIRST_STEP_ROW}:"
+    refs = chart_refs(tmp_path / "many.xlsx")
+    head_chart = [r for r in refs if any(ref.startswith(zero) for ref in r)]
+    assert len(head_chart) == 1 and len(head_chart[0]) == 255
+    with zipfile.ZipFile(tmp_path / "many.xlsx") as z:
+        titles = " ".join(z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/"))
+    assert "the first 254 of 300" in titles
+
+
 def only_sheet(path: Path, keep: str, out: Path) -> Path:
     """A copy in which every sheet but ``keep`` is hidden (hidden sheets are not printed)."""
     with zipfile.ZipFile(path) as z:
@@ -223,3 +246,30 @@ def test_the_grammar_picture_is_inserted_with_graphviz_and_explained_without(tmp
         assert not [n for n in z.namelist() if n.startswith("xl/media/")]
     texts = [c.value for row in openpyxl.load_workbook(tmp_path / "without.xlsx")["Grammar"].iter_rows() for c in row]
     assert any(isinstance(t, str) and "Install Graphviz" in t for t in texts)
+
+
+def _grammar_notes(path) -> list[str]:
+    return [c.value for row in openpyxl.load_workbook(path)["Grammar"].iter_rows() for c in row
+            if isinstance(c.value, str)]
+
+
+def test_a_grammar_graphviz_cannot_draw_in_time_gets_a_note_not_an_error(tmp_path, monkeypatch):
+    """A 110-state AALpy DFA (440 edges) kept Graphviz busy for over 300 s: its timeout gave an internal error."""
+    def too_slow(cmd, **kw):
+        raise subprocess.TimeoutExpired(cmd, kw.get("timeout"))
+    monkeypatch.setattr("fsm_lstm.sheet_text.subprocess.run", too_slow)
+    model = compile_grammar(load_grammar("reber"))
+    write_workbook(model, tmp_path / "slow.xlsx", "BTXSE", steps=6)
+    with zipfile.ZipFile(tmp_path / "slow.xlsx") as z:
+        assert not [n for n in z.namelist() if n.startswith("xl/media/")]
+    assert any("did not draw the grammar within" in t for t in _grammar_notes(tmp_path / "slow.xlsx"))
+
+
+def test_a_grammar_with_too_many_edges_is_not_drawn(tmp_path, monkeypatch):
+    def never(*args, **kw):
+        raise AssertionError("Graphviz was run")
+    monkeypatch.setattr("fsm_lstm.sheet_text.subprocess.run", never)
+    monkeypatch.setattr("fsm_lstm.sheet_text.PICTURE_EDGES", 11)  # Reber has 12 edges
+    write_workbook(compile_grammar(load_grammar("reber")), tmp_path / "big.xlsx", "BTXSE", steps=6)
+    assert any("12 edges are too many to draw here (at most 11)" in t and "fsm-lstm draw" in t
+               for t in _grammar_notes(tmp_path / "big.xlsx"))
