@@ -112,7 +112,8 @@ def prove_regions(model: Model, grammar: Grammar, unknown_start: bool = False, r
 
     ``joins``: "fallback" (a quick attempt with joins, ``MERGE_AFTER``, within ``QUICK_JOINS`` regions; then one
     without; if that fails without a counterexample, one with joins and the whole budget), "never", or "only"
-    (joins from the start)."""
+    (joins from the start). When every attempt fails without a counterexample, regions closed under 2, then 3
+    steps at once (``kstep_proof.KSTEPS``) are tried, within ``KSTEP_TIME`` seconds of the time left."""
     if precision not in ROUNDOFF:
         raise UserError(f"unknown precision {precision!r}; use float32 or float64")
     for name, value in (("max_regions", max_regions), ("time_limit", time_limit)):
@@ -150,6 +151,20 @@ def prove_regions(model: Model, grammar: Grammar, unknown_start: bool = False, r
         if second.proven:
             second.seconds = time.perf_counter() - t0
             return second
+    left = time_limit - (time.perf_counter() - t0)
+    if proof.failure is not None and not proof.failure.confirmed and left > 0:
+        # closure under k steps at once, in affine forms: no wrapping within a block
+        from .kstep_proof import KSTEP_TIME, KSTEPS, KStepExplorer
+        end = time.perf_counter() + min(left, KSTEP_TIME)
+        for k in KSTEPS:
+            left = end - time.perf_counter()
+            if left <= 0:
+                break
+            block = KStepExplorer(model, grammar, ref, reading, precision, growth, slack, unknown_start, math.inf,
+                                  k=k).run(int(max_regions), left)
+            if block.proven:
+                block.seconds = time.perf_counter() - t0
+                return block
     if proof.failure is not None and pump_time > 0:
         explorer.pump(proof.failure, pump_time)
     proof.seconds = time.perf_counter() - t0
