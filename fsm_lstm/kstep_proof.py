@@ -42,6 +42,11 @@ class KStepExplorer(_Explorer):
         self.affine = AffineNet(self.model, self.precision)
         self.words: list[tuple[int, ...]] = []  # the word of inner symbols that made each region
 
+    def result(self, proven: bool, failure: RegionFailure | None = None) -> RegionProof:
+        out = super().result(proven, failure)
+        out.block = self.k
+        return out
+
     def word(self, region: int) -> tuple[str, ...]:
         return tuple(self.inner[a] for a in self.words[region])
 
