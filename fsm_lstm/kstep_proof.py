@@ -19,10 +19,11 @@ import numpy as np
 from .affine_step import AffineForm, AffineNet
 from .region_proof import RegionFailure, RegionProof, _Explorer
 
-__all__ = ["KSTEPS", "KSTEP_TIME", "KStepExplorer"]
+__all__ = ["FORM_FLOATS", "KSTEPS", "KSTEP_TIME", "KStepExplorer"]
 
 KSTEPS = (2, 3)  # the block lengths tried in turn (4 proved nothing more on the saved trained networks)
 KSTEP_TIME = 10.0  # seconds for all of them
+FORM_FLOATS = 1_000_000  # the most numbers the forms of one batch hold (8 MB; the step makes a few times more)
 
 
 def _fresh(form: AffineForm) -> AffineForm:
@@ -61,8 +62,11 @@ class KStepExplorer(_Explorer):
             return self.result(False, failure)
         K = len(self.inner)
         words = np.array(list(itertools.product(range(K), repeat=self.k)))  # (W, k)
-        frontier = [0]
-        while frontier:
+        # regions per batch: the forms (regions x words, D, up to (k + 1) D noise terms) within FORM_FLOATS
+        cap = max(1, FORM_FLOATS // (len(words) * D * D * (self.k + 1)))
+        pending = [0]
+        while pending:
+            frontier, pending = pending[:cap], pending[cap:]
             if time.perf_counter() - self.t0 > time_limit:
                 return self.result(False, RegionFailure(
                     f"the regions did not close within the time limit ({time_limit:g} s, {len(self.lo):,} regions)",
@@ -84,7 +88,6 @@ class KStepExplorer(_Explorer):
                     if failure:
                         return self.result(False, failure)
             img_lo, img_hi = form.bounds()
-            frontier = []
             for b in range(B):
                 r, q = int(regions[b]), int(states[b])
                 if self.covered(img_lo[b], img_hi[b], q):
@@ -99,7 +102,7 @@ class KStepExplorer(_Explorer):
                 failure = self.add(img_lo[b], img_hi[b], q, (r, int(paths[b, -1])), exact=False)
                 if failure:
                     return self.result(False, failure)
-                frontier.append(len(self.lo) - 1)
+                pending.append(len(self.lo) - 1)
         return self.result(True)
 
     def heads_on(self, form: AffineForm, states: np.ndarray, regions: np.ndarray, paths: np.ndarray
