@@ -79,12 +79,14 @@ class RegionProof:
     checked: tuple[str, ...] = ()
     failure: RegionFailure | None = None
     skipped: tuple[str, ...] = ()
+    block: int = 1  # the regions are closed under this many steps at once (``kstep_proof``)
 
     def summary(self) -> str:
         """One line for people."""
         if self.proven:
             unjudged = f"; heads the grammar cannot judge, not proven: {' '.join(self.skipped)}" if self.skipped else ""
-            return f"proven for every length (trained network, {self.regions} regions){unjudged}"
+            blocks = f", closed under blocks of {self.block} steps" if self.block > 1 else ""
+            return f"proven for every length (trained network, {self.regions} regions{blocks}){unjudged}"
         return f"not proven: {self.failure.message if self.failure else 'unknown reason'}"
 
     def to_dict(self) -> dict[str, object]:
@@ -92,7 +94,8 @@ class RegionProof:
         out: dict[str, object] = {"proven": self.proven, "method": "regions", "regions": self.regions,
                                   "reference_states": self.states, "margin": self.margin if self.proven else None,
                                   "seconds": self.seconds, "precision": self.precision,
-                                  "heads_checked": list(self.checked), "heads_skipped": list(self.skipped)}
+                                  "heads_checked": list(self.checked), "heads_skipped": list(self.skipped),
+                                  "block": self.block}
         if self.failure:
             out["failure"] = {k: v for k, v in vars(self.failure).items()
                               if v not in (None, [], ()) and k not in ("word", "counter_word")}
@@ -112,7 +115,8 @@ def prove_regions(model: Model, grammar: Grammar, unknown_start: bool = False, r
 
     ``joins``: "fallback" (a quick attempt with joins, ``MERGE_AFTER``, within ``QUICK_JOINS`` regions; then one
     without; if that fails without a counterexample, one with joins and the whole budget), "never", or "only"
-    (joins from the start)."""
+    (joins from the start). When every attempt fails and the search finds no counterexample, regions closed under
+    2, then 3 steps at once (``kstep_proof.KSTEPS``) are tried, within ``KSTEP_TIME`` seconds of the time left."""
     if precision not in ROUNDOFF:
         raise UserError(f"unknown precision {precision!r}; use float32 or float64")
     for name, value in (("max_regions", max_regions), ("time_limit", time_limit)):
@@ -152,8 +156,34 @@ def prove_regions(model: Model, grammar: Grammar, unknown_start: bool = False, r
             return second
     if proof.failure is not None and pump_time > 0:
         explorer.pump(proof.failure, pump_time)
+    left = time_limit - (time.perf_counter() - t0)
+    if proof.failure is not None and not proof.failure.confirmed and left > 0:
+        # after pumping, which costs less: a network with a counterexample cannot be proven in blocks either
+        blocks = _prove_in_blocks(model, grammar, ref, reading, precision, growth, slack, unknown_start,
+                                  int(max_regions), left)
+        if blocks is not None:
+            blocks.seconds = time.perf_counter() - t0
+            return blocks
     proof.seconds = time.perf_counter() - t0
     return proof
+
+
+def _prove_in_blocks(model: Model, grammar: Grammar, ref: Reference, reading: Reading, precision: str,
+                     growth: float, slack: float, unknown_start: bool, max_regions: int, left: float
+                     ) -> RegionProof | None:
+    """The proof closed under k steps at once, in affine forms (``kstep_proof``: no wrapping within a block), for
+    each k of ``KSTEPS`` in turn within ``KSTEP_TIME`` seconds (and ``left``); None if none holds."""
+    from .kstep_proof import KSTEP_TIME, KSTEPS, KStepExplorer  # it builds on _Explorer
+    end = time.perf_counter() + min(left, KSTEP_TIME)
+    for k in KSTEPS:
+        left = end - time.perf_counter()
+        if left <= 0:
+            return None
+        proof = KStepExplorer(model, grammar, ref, reading, precision, growth, slack, unknown_start, math.inf,
+                              k=k).run(max_regions, left)
+        if proof.proven:
+            return proof
+    return None
 
 
 class _Explorer:
