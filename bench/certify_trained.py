@@ -7,7 +7,8 @@ length 10 and 300 pumped strings of 2,000 symbols must agree with the grammar (a
 and is counted).
 
 Run: python bench/certify_trained.py [--grammars tomita1 parity ...] [--cells lstm gru rnn] [--hidden 8]
-     [--epochs 50] [--samples 1500] [--large 64] [--save DIR]
+     [--epochs 50] [--samples 1500] [--seed 0] [--seeds 1] [--seed-budget 600]
+     [--large [64 ...]] [--save DIR]
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +59,18 @@ def false_proof(model, grammar, seed: int = 0) -> bool:
     return bool(((run(model, strings).heads > 0) != expected).any())
 
 
+def certified_of_seeds(grammar, config, seeds: int, budget: float):
+    """``train_certified`` with seeds config.seed, config.seed + 1, ... until one is proven, ``seeds`` are tried or
+    ``budget`` seconds are spent (a seed once started runs to its end): (model, result, seed) of the first proven,
+    else of the last seed tried."""
+    t0 = time.perf_counter()
+    for seed in range(config.seed, config.seed + seeds):
+        model, result = train_certified(grammar, replace(config, seed=seed))
+        if result.proof.proven or time.perf_counter() - t0 > budget:
+            break
+    return model, result, seed
+
+
 def why(proof) -> str:
     """Why a proof failed: the network is wrong (a confirmed counterexample of N symbols), or the regions are
     too coarse (head, escape or budget; no counterexample found by pumping)."""
@@ -74,13 +88,19 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--samples", type=int, default=1500)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--large", type=int, nargs="*", default=[64], help="hidden sizes for the timing rows")
+    parser.add_argument("--seeds", type=int, default=1, help="--certify tries seeds SEED, SEED+1, ... (at most this "
+                        "many) until one is proven; the table says which seed")
+    parser.add_argument("--seed-budget", type=float, default=600.0, metavar="SECONDS",
+                        help="no further seed is started once a row's --certify training has taken this long")
+    parser.add_argument("--large", type=int, nargs="*", metavar="HIDDEN",
+                        help="add timing rows for parity at these hidden sizes (--large alone: 64)")
     parser.add_argument("--save", metavar="DIR", help="write every trained network there (NAME_CELL_plain.npz, "
                         "NAME_CELL_certify.npz), to prove them again later")
     args = parser.parse_args()
+    large = [] if args.large is None else args.large or [64]
     if args.save:
         Path(args.save).mkdir(parents=True, exist_ok=True)
-    print(f"{'grammar':9} {'cell':5} {'plain':>22} {'--certify':>30} {'proof s':>8} {'regions':>8} {'false':>6}")
+    print(f"{'grammar':9} {'cell':5} {'plain':>22} {'--certify':>40} {'proof s':>8} {'regions':>8} {'false':>6}")
     proven = {cell: 0 for cell in args.cells}
     false_proofs = 0
     for name in args.grammars:
@@ -90,7 +110,7 @@ def main() -> None:
                                  samples=args.samples, seed=args.seed)
             plain, _ = train(g, config)
             plain_proof = prove_regions(plain, g)
-            model, result = train_certified(g, config)
+            model, result, seed = certified_of_seeds(g, config, args.seeds, args.seed_budget)
             if args.save:
                 save_model(plain, Path(args.save) / f"{name}_{cell}_plain.npz")
                 save_model(model, Path(args.save) / f"{name}_{cell}_certify.npz")
@@ -101,12 +121,13 @@ def main() -> None:
             plain_text = "proven" if plain_proof.proven else f"no ({why(plain_proof)})"
             cert_text = (f"proven after {result.train.epochs} epochs" if cert_proof.proven else
                          f"no ({why(cert_proof)}, {result.train.epochs} ep, acc {result.train.accuracy:.3f})")
-            print(f"{name:9} {cell:5} {plain_text:>22} {cert_text:>30} {seconds:8.3f} {cert_proof.regions:8d} "
+            cert_text += f", seed {seed}" if args.seeds > 1 else ""
+            print(f"{name:9} {cell:5} {plain_text:>22} {cert_text:>40} {seconds:8.3f} {cert_proof.regions:8d} "
                   f"{'YES' if wrong else 'no':>6}", flush=True)
     for cell, count in proven.items():
         print(f"{cell}: {count} of {len(args.grammars)} grammars certified")
     print(f"false proofs: {false_proofs}")
-    for hidden in args.large:
+    for hidden in large:
         g = load_grammar("parity")
         for cell in args.cells:
             model, result = train_certified(g, TrainConfig(task="accept", cell=cell, hidden=hidden, epochs=args.epochs,

@@ -19,8 +19,10 @@ optimiser's state, and the penalties are halved (down to ``min_guard`` of their 
 With ``counterexamples`` > 0, a failed proof's counterexample (``pump_search``: the failing word's loops pumped
 on the network) is kept (the latest ``counterexamples``) and trained on at every epoch; ``pumped`` fresh long
 strings (a prefix, then a short loop, ``pumped_length`` symbols) join every epoch, and ``cluster`` pulls the visited
-states of prefixes in the same grammar state towards their centroid. ``CertifyConfig.for_cell`` turns these on for
-LSTMs only (measured in docs/region-proof.md).
+states of prefixes in the same grammar state towards their centroid. With ``noise`` > 0, Gaussian noise of that std
+is added to every state after every training step from the first epoch on (held-out accuracy and proofs run
+without it): the network must pull perturbed states back, which makes its dynamics attracting.
+``CertifyConfig.for_cell`` turns these on for LSTMs only (measured in docs/region-proof.md).
 
 Both push the network towards saturated, contracting dynamics around the states it visits, which is what the
 region proof needs. After each epoch from ``check_after`` on, the model is converted and ``prove_regions``
@@ -69,14 +71,16 @@ class CertifyConfig:
     proof_time: float = 60.0  # a safety net: max_regions ends failing proofs, deterministically
     max_regions: int = 2000
     min_guard: float = 1 / 64  # the penalties are halved at most until this share (then a collapse stays)
+    noise: float = 0.0  # std of the Gaussian noise added to every training state after every step, from epoch 1
 
     @classmethod
     def for_cell(cls, cell: str) -> CertifyConfig:
         """The defaults measured best for a cell (docs/region-proof.md): LSTMs, which forget over long strings,
-        also train on counterexamples and long pumped strings with the clustering penalty; GRUs and RNNs did
-        better without them (those extras made them fail where the plain penalties proved them)."""
+        also train on counterexamples and long pumped strings with the clustering penalty, and with noise on
+        their states; GRUs and RNNs did better without those (they made them fail where the plain penalties
+        proved them)."""
         if cell == "lstm":
-            return cls(cluster=0.1, pumped=32, counterexamples=16)
+            return cls(cluster=0.1, pumped=32, counterexamples=16, noise=0.1)
         return cls()
 
 
@@ -208,6 +212,16 @@ class _Trainer:
         c_new = f * c + i * g
         return o * torch.tanh(c_new), c_new
 
+    def noisy(self, hs: list[Any], cs: list[Any]) -> tuple[list[Any], list[Any]]:
+        """The states plus Gaussian noise of std ``noise`` (training only): a network that must undo the noise at
+        every step learns attracting dynamics, which the region proof can close."""
+        sigma = self.certify.noise
+        if not sigma:
+            return hs, cs
+        torch = self.torch
+        hs = [h + sigma * torch.randn_like(h) for h in hs]
+        return hs, [c + sigma * torch.randn_like(c) for c in cs] if self.config.cell == "lstm" else cs
+
     def box_step(self, x: Any, hs: list[Any], cs: list[Any], eps: float) -> tuple[list[Any], list[Any]]:
         """Radii (B, H) of every layer's h (and LSTM c) over the image of the box of radius eps around the
         state; a layer above the first reads the box of the layer below."""
@@ -278,7 +292,7 @@ class _Trainer:
             task = task + (self.bce(logits, tgt[t]) * msk[t, :, None]).sum() / norm
             if not eps:
                 if t < T:
-                    hs, cs = self.step(x[t], hs, cs)
+                    hs, cs = self.noisy(*self.step(x[t], hs, cs))
                 continue
             visited.append(torch.cat(hs + cs if self.config.cell == "lstm" else hs, dim=1))
             if t:  # the empty prefix is the exact zero state: no box needed
@@ -290,7 +304,7 @@ class _Trainer:
             radii = h_rads + [r for r in c_rads if r is not None]
             spread = sum(torch.relu(r - self.certify.contraction * eps).mean(dim=1) for r in radii) / len(self.layers)
             penalty = penalty + (spread * msk[t + 1]).sum() / (msk.sum() * eps)
-            hs, cs = self.step(x[t], hs, cs)
+            hs, cs = self.noisy(*self.step(x[t], hs, cs))
         if eps and self.certify.cluster:
             scatter = self.scatter(torch.stack(visited), states, msk)
             penalty = penalty + self.certify.cluster * scatter / self.certify.radius ** 2
