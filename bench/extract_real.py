@@ -63,12 +63,13 @@ class WalkSpec(NetSpec):
 
 
 # A competition-size network that learned its grammar exactly: a sparse 20-state DFA over 20 symbols (the
-# language of gru64_q20_s20) with start and end markers, a GRU of 64 units trained on 150,000 words
-# (--final-only) until its 2,000 held-out training words are all right. With 20,000 words it learned
-# 96 % of them, and more epochs only fitted the training words.
+# language of gru64_q20_s20) with start and end markers, words of 0-12 symbols, a GRU of 64 units trained
+# (--final-only) on 100,000 words until its 2,000 held-out training words were all right. Trained as
+# gru64_q20_s20 is (20,000 words of 0-20 symbols), it learned 94 % of them; with 50,000 words, 96 %, and more
+# epochs only fitted the training words; with 150,000, 97.6 % after 16 epochs.
 EXACT: tuple[NetSpec, ...] = (
-    WalkSpec("gru64_q20_s20_exact", "gru", 64, 1, 20, 20, epochs=40, samples=150_000, learning_rate=0.005,
-             lr_decay=0.9, moving=0.1),
+    WalkSpec("gru64_q20_s20_exact", "gru", 64, 1, 20, 20, epochs=40, samples=100_000, lengths=(0, 12),
+             learning_rate=0.005, lr_decay=0.9, moving=0.1),
 )
 
 

@@ -14,7 +14,10 @@
   on rnn64_q20_s20, against about 4 % this way).
 - Equivalence queries: the hypothesis is compared with the network on sampled words (uniform words, the
   user's typical words and their near neighbours, and words that reach every hypothesis state), all prefixes
-  included. The shortest disagreement is the counterexample.
+  included. The counterexample is the shortest disagreeing prefix of a random sampled word on which they
+  differ, not the shortest of all: on a network that is not exactly finite-state, the shortest disagreements
+  are a few short, untypical words, and fixing them adds states that typical words do not need (measured on
+  rnn512_q200_s30_under: 8.6 % error on the bench's held-out words with the shortest of all, 5.3 % this way).
 - Counterexamples are processed as Rivest and Schapire do: a binary search finds one new distinguishing
   suffix, so the table grows by one column per counterexample. The breakpoint edge's row is completed first
   (if it was only sifted, that may send the edge elsewhere); when the suffix is a column already, the
@@ -71,17 +74,24 @@ class Learned:
     history: tuple[tuple[int, float], ...] = ()
 
 
-def _disagreement(sample: Sample, machine: Machine, skip: set[Word], every_prefix: bool = False
-                  ) -> tuple[Word | None, float]:
-    """The shortest sampled prefix on which the machine and the network differ (not in ``skip``), and the share
-    of sampled words the machine gets right: after the whole word, or with ``every_prefix`` after each of its
-    prefixes (a network whose heads are read at every prefix can be wrong inside a word and right at its end)."""
+def _disagreement(sample: Sample, machine: Machine, skip: set[Word], every_prefix: bool = False,
+                  rng: np.random.Generator | None = None) -> tuple[Word | None, float]:
+    """A sampled prefix on which the machine and the network differ (not in ``skip``), and the share of sampled
+    words the machine gets right: after the whole word, or with ``every_prefix`` after each of its prefixes (a
+    network whose heads are read at every prefix can be wrong inside a word and right at its end). The prefix
+    is the shortest of all, or with ``rng`` the shortest of a random word on which they differ (see
+    :func:`learn`)."""
     mine = machine.run(sample.strings)
     wrong = (mine != sample.truth).any(axis=-1) & sample.mask
     right = ~wrong.any(axis=0) if every_prefix else ~wrong[sample.lengths, np.arange(len(sample.lengths))]
     agree = float(right.mean()) if len(right) else 1.0
-    steps, cols = np.nonzero(wrong)
-    for t, b in sorted(zip(steps.tolist(), cols.tolist())):
+    if rng is not None:
+        pairs = ((int(t), int(b)) for b in rng.permutation(np.flatnonzero(wrong.any(axis=0)))
+                 for t in np.flatnonzero(wrong[:, b]))
+    else:
+        steps, cols = np.nonzero(wrong)
+        pairs = iter(sorted(zip(steps.tolist(), cols.tolist())))
+    for t, b in pairs:
         word = sample.word(b, t)
         if word not in skip:
             return word, agree
@@ -176,7 +186,7 @@ def learn(net: Network, columns: np.ndarray, labels: tuple[str, ...], base: Samp
     while True:
         rounds += 1
         machine, loose, full = _tighten(table, base, labels, net.inner, max_states, threshold)
-        word, agree = _disagreement(base, machine, skip, every_prefix)
+        word, agree = _disagreement(base, machine, skip, every_prefix, rng)
         if validation is not None:
             agree = _disagreement(validation, machine, set(), every_prefix)[1]
         if word is None:
