@@ -240,3 +240,21 @@ def test_with_typical_words_the_hypothesis_is_picked_on_words_like_them(seed, co
     assert np.mean([set(w) <= {0, 1} for w in like]) >= 0.4
     uniform = _validation_words(rng, [], [], 20, 8, never, 100)
     assert len(uniform) == 200 and np.mean([set(w) <= {0, 1} and len(w) > 1 for w in uniform]) < 0.1
+
+
+def test_the_counterexample_is_the_first_disagreement_of_a_random_wrong_word_not_always_the_shortest():
+    """Network: accepts '', rejects 'a', accepts 'b' and 'bb' but rejects 'bbb'; machine: accepts everything.
+    The shortest disagreement of all is 'a'; a random wrong word gives 'a' or 'bbb' (never 'bb', where they
+    agree), and both turn up over a few seeds."""
+    from fsm_lstm.lstar import _disagreement
+    from fsm_lstm.machine import Machine
+    from fsm_lstm.sampling import Sample
+    machine = Machine(np.array([[True]]), np.zeros((1, 2), dtype=np.int64), ("accept",), ("a", "b"))
+    truth = np.ones((4, 2, 1), dtype=bool)
+    truth[1, 0, 0] = False  # after 'a'
+    truth[3, 1, 0] = False  # after 'bbb'
+    sample = Sample(np.array([[0, 0, 0], [1, 1, 1]]), np.array([1, 3]), truth)
+    assert _disagreement(sample, machine, set())[0] == (0,)
+    found = {_disagreement(sample, machine, set(), rng=np.random.default_rng(seed))[0] for seed in range(20)}
+    assert found == {(0,), (1, 1, 1)}
+    assert _disagreement(sample, machine, {(0,)}, rng=np.random.default_rng(0))[0] == (1, 1, 1)
