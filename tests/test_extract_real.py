@@ -9,6 +9,8 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import torch
 
 from fsm_lstm.cli import main
@@ -207,3 +209,52 @@ def test_the_plateau_stop_is_reported_in_text_and_json(undertrained, tmp_path, c
     assert report["stopped"] == "plateau" and report["seconds"] < 60 and 0 < report["fidelity"] <= 1
     assert main(args + ["--patience", "0"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_agreement_counts_a_word_right_only_when_every_prefix_is_when_heads_are_read_at_every_prefix():
+    """A one-state machine that always accepts, against a network that accepts '' and 'aa' but not 'a': right
+    after the whole word 'aa', wrong after its prefix 'a'."""
+    from fsm_lstm.lstar import _disagreement
+    from fsm_lstm.machine import Machine
+    from fsm_lstm.sampling import Sample
+    machine = Machine(np.array([[True]]), np.array([[0]]), ("accept",), ("a",))
+    sample = Sample(np.array([[0, 0]]), np.array([2]), np.array([[[True]], [[False]], [[True]]]))
+    assert _disagreement(sample, machine, set()) == ((0,), 1.0)
+    assert _disagreement(sample, machine, set(), every_prefix=True) == ((0,), 0.0)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(20, 200))
+def test_with_typical_words_the_hypothesis_is_picked_on_words_like_them(seed, count):
+    """Typical words over 2 of 20 symbols: the validation words are mostly over those 2 symbols too (the typical
+    words kept for validation, and near neighbours of them), where uniform words almost never are. The three
+    shares of the typical words (search, validation, fidelity) do not overlap."""
+    from fsm_lstm.extract import _split, _validation_words
+    rng = np.random.default_rng(seed)
+    typical = [tuple(rng.integers(0, 2, size=int(rng.integers(4, 9))).tolist()) for _ in range(count)]
+    guide, check, held = _split(list(enumerate(typical)), rng)
+    assert sorted(guide + check + held) == list(enumerate(typical)) and len(held) == count - int(count * 0.7)
+    check_words = [w for _, w in check]
+    never = lambda r, n: []  # noqa: E731 (a network without next heads generates no words)
+    like = _validation_words(rng, typical, check_words, 20, 8, never, 100)
+    assert np.mean([set(w) <= {0, 1} for w in like]) >= 0.4
+    uniform = _validation_words(rng, [], [], 20, 8, never, 100)
+    assert len(uniform) == 200 and np.mean([set(w) <= {0, 1} and len(w) > 1 for w in uniform]) < 0.1
+
+
+def test_the_counterexample_is_the_first_disagreement_of_a_random_wrong_word_not_always_the_shortest():
+    """Network: accepts '', rejects 'a', accepts 'b' and 'bb' but rejects 'bbb'; machine: accepts everything.
+    The shortest disagreement of all is 'a'; a random wrong word gives 'a' or 'bbb' (never 'bb', where they
+    agree), and both turn up over a few seeds."""
+    from fsm_lstm.lstar import _disagreement
+    from fsm_lstm.machine import Machine
+    from fsm_lstm.sampling import Sample
+    machine = Machine(np.array([[True]]), np.zeros((1, 2), dtype=np.int64), ("accept",), ("a", "b"))
+    truth = np.ones((4, 2, 1), dtype=bool)
+    truth[1, 0, 0] = False  # after 'a'
+    truth[3, 1, 0] = False  # after 'bbb'
+    sample = Sample(np.array([[0, 0, 0], [1, 1, 1]]), np.array([1, 3]), truth)
+    assert _disagreement(sample, machine, set())[0] == (0,)
+    found = {_disagreement(sample, machine, set(), rng=np.random.default_rng(seed))[0] for seed in range(20)}
+    assert found == {(0,), (1, 1, 1)}
+    assert _disagreement(sample, machine, {(0,)}, rng=np.random.default_rng(0))[0] == (1, 1, 1)
