@@ -41,7 +41,8 @@ class ObservationTable:
         self.width = len(columns)
         self.words: list[Word] = []
         self.index: dict[Word, int] = {}
-        self.states = np.zeros((0, len(net.start)), dtype=net.start.dtype)
+        self._states = np.zeros((64, len(net.start)), dtype=net.start.dtype)  # rows' states, room to grow
+        self._products = np.zeros((64, net.split.width), dtype=net.start.dtype)  # and their recurrent products
         self.cells = np.zeros((0, 1, self.width), dtype=bool)  # (rows, suffixes, O)
         self.known = np.zeros((0, 1), dtype=bool)  # (rows, suffixes)
         self.suffixes: list[Word] = [()]
@@ -58,21 +59,35 @@ class ObservationTable:
         words = [w for w in dict.fromkeys(words) if w not in self.index]
         if not words:
             return
-        states = np.empty((len(words), self.states.shape[1]), dtype=self.states.dtype)
+        states = np.empty((len(words), self._states.shape[1]), dtype=self._states.dtype)
         grown = [k for k, w in enumerate(words) if w]
         states[[k for k, w in enumerate(words) if not w]] = self.net.start
         if grown:
             parents = np.array([self.index[words[k][:-1]] for k in grown])
             symbols = np.array([words[k][-1] for k in grown])
-            states[grown] = self.net.step(self.states[parents], symbols)
+            states[grown] = self.net.step(self.states[parents], symbols, self.products[parents])
         base = len(self.words)
         for k, w in enumerate(words):
             self.index[w] = base + k
         self.words.extend(words)
-        self.states = np.concatenate([self.states, states])
+        self._states = _room(self._states, len(self.words))
+        self._products = _room(self._products, len(self.words))
+        self._states[base:len(self.words)] = states
+        self._products[base:len(self.words)] = self.net.products(states)
         self.cells = np.concatenate([self.cells, np.zeros((len(words), *self.cells.shape[1:]), dtype=bool)])
         self.known = np.concatenate([self.known, np.zeros((len(words), self.known.shape[1]), dtype=bool)])
         self.fill(np.arange(base, base + len(words)), [0])
+
+    @property
+    def states(self) -> np.ndarray:
+        """(rows, D) the rows' packed hidden states."""
+        return self._states[:len(self.words)]
+
+    @property
+    def products(self) -> np.ndarray:
+        """(rows, R) the recurrent products of the rows' states (:meth:`Network.products`): every query
+        from a row starts from them."""
+        return self._products[:len(self.words)]
 
     def add_suffix(self, suffix: Word) -> None:
         """A new column, asked of the access rows (the other rows are asked when sifting needs it)."""
@@ -109,7 +124,7 @@ class ObservationTable:
         many = count * 2 > len(cols)  # most of the row: one walk down the suffix trie
         need, ask = rows[many], cols[missing[many].any(axis=0)]
         if len(need):
-            answers = self.evaluate(self.states[need], [self.suffixes[c] for c in ask])
+            answers = self.evaluate(self.states[need], [self.suffixes[c] for c in ask], self.products[need])
             block = np.ix_(need, ask)
             fresh = ~self.known[block]
             self.cells[block] = np.where(fresh[:, :, None], answers, self.cells[block])
@@ -122,9 +137,11 @@ class ObservationTable:
         """Whether every cell of the row is known."""
         return bool(self.known[row].all())
 
-    def evaluate(self, states: np.ndarray, suffixes: Sequence[Word], budget: int = 1 << 27) -> np.ndarray:
-        """(n, len(suffixes), O) outputs after each state followed by each suffix: one batched walk down the
-        suffix trie per chunk of rows."""
+    def evaluate(self, states: np.ndarray, suffixes: Sequence[Word], products: np.ndarray | None = None,
+                 budget: int = 1 << 27) -> np.ndarray:
+        """(n, len(suffixes), O) outputs after each state (with its recurrent ``products``, if known) followed by
+        each suffix: one batched walk down the suffix trie per chunk of rows, each node's recurrent products
+        computed once for its children and its end marker."""
         n = len(states)
         out = np.zeros((n, len(suffixes), self.width), dtype=bool)
         self.net.calls += n * len(suffixes)
@@ -137,22 +154,28 @@ class ObservationTable:
                 levels.append([])
             levels[len(node)].append(node)
         widest = max(len(level) for level in levels)
-        chunk = max(1, budget // max(1, widest * states.shape[1] * states.itemsize))
+        chunk = max(1, budget // max(1, widest * (states.shape[1] + self._products.shape[1]) * states.itemsize))
         for lo in range(0, n, chunk):
             hi = min(n, lo + chunk)
-            current = {(): states[lo:hi]}
+            width = hi - lo
+            here = states[lo:hi]
+            known = None if products is None else products[lo:hi]
+            current = {(): 0}  # node -> its block of ``here``
             for depth, level in enumerate(levels):
                 if depth:
-                    parents = np.concatenate([current[node[:-1]] for node in level])
-                    symbols = np.repeat([node[-1] for node in level], hi - lo)
-                    stepped = self.net.step(parents, symbols)
-                    current = {node: stepped[k * (hi - lo):(k + 1) * (hi - lo)] for k, node in enumerate(level)}
+                    parents = np.concatenate([np.arange(width) + current[node[:-1]] * width for node in level])
+                    symbols = np.repeat([node[-1] for node in level], width)
+                    here = self.net.step(here[parents], symbols, known[parents])
+                    current = {node: k for k, node in enumerate(level)}
+                    known = None
+                if known is None and (depth + 1 < len(levels) or self.net.end is not None):
+                    known = self.net.products(here)  # for the children and the end marker alike
                 done = [node for node in level if node in ends]
                 if done:
-                    logits = self.net.logits(np.concatenate([current[node] for node in done]))
-                    values = logits[:, self.columns] > 0
+                    at = np.concatenate([np.arange(width) + current[node] * width for node in done])
+                    values = self.net.logits(here[at], None if known is None else known[at])[:, self.columns] > 0
                     for k, node in enumerate(done):
-                        out[lo:hi, ends[node]] = values[k * (hi - lo):(k + 1) * (hi - lo), None, :]
+                        out[lo:hi, ends[node]] = values[k * width:(k + 1) * width, None, :]
         return out
 
     # ----- reading the hypothesis off the table ------------------------------------------------------------
@@ -215,12 +238,16 @@ class ObservationTable:
             padded = np.zeros((len(part), int(lengths.max(initial=0))), dtype=np.int64)
             for k, s in enumerate(suffixes):
                 padded[k, :len(s)] = s
-            states = self.states[part]
+            states, products = self.states[part], self.products[part]
             for t in range(padded.shape[1]):
                 going = np.flatnonzero(lengths > t)
-                states[going] = self.net.step(states[going], padded[going, t])
+                if t:
+                    products[going] = self.net.products(states[going])
+                states[going] = self.net.step(states[going], padded[going, t], products[going])
+            moved = np.flatnonzero(lengths > 0)
+            products[moved] = self.net.products(states[moved]) if self.net.end is not None else 0
             self.net.calls += len(part)
-            self.cells[part, cols] = self.net.logits(states)[:, self.columns] > 0
+            self.cells[part, cols] = self.net.logits(states, products)[:, self.columns] > 0
             self.known[part, cols] = True
 
     def hypothesis(self, labels: tuple[str, ...], alphabet: tuple[str, ...]
@@ -283,3 +310,12 @@ class ObservationTable:
             else:
                 hi = mid
         return word[hi:]
+
+
+def _room(buffer: np.ndarray, rows: int) -> np.ndarray:
+    """``buffer`` with room for ``rows`` rows (doubled when it grows, so that rows are copied O(1) times)."""
+    if rows <= len(buffer):
+        return buffer
+    grown = np.empty((max(rows, 2 * len(buffer)), *buffer.shape[1:]), dtype=buffer.dtype)
+    grown[:len(buffer)] = buffer
+    return grown

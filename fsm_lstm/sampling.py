@@ -76,10 +76,10 @@ def observe_batch(net: Network, columns: np.ndarray, strings: np.ndarray, length
     steps = int(lengths.max()) if len(lengths) else 0
     truth = np.zeros((steps + 1, len(lengths), len(columns)), dtype=bool)
     state = net.initial(len(lengths))
-    for t in range(steps + 1):
-        truth[t] = net.logits(state)[:, columns] > 0
-        if t < steps:
-            state = net.step(state, strings[:, t])
+    for t in range(steps):
+        logits, state = net.advance(state, strings[:, t])  # one recurrent product per state for both
+        truth[t] = logits[:, columns] > 0
+    truth[steps] = net.logits(state)[:, columns] > 0
     return truth
 
 
