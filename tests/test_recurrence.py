@@ -10,25 +10,12 @@ from hypothesis import strategies as st
 
 from fsm_lstm.compiler import compile_grammar
 from fsm_lstm.generate import random_dfa
-from fsm_lstm.model import Layer, Model
 from fsm_lstm.observation_table import ObservationTable
 from fsm_lstm.queries import Network
 from fsm_lstm.reading import Reading, reading_of
+from tests.test_region_proof import GATES, random_model
 
-GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 ALPHABET = ("<s>", "a", "b", "c", "</s>")
-
-
-def random_model(cell: str, hidden: int, layers: int, scale: float, seed: int) -> Model:
-    rng = np.random.default_rng(seed)
-    G, made, inputs = GATES[cell], [], len(ALPHABET)
-    for _ in range(layers):
-        made.append(Layer(*(rng.normal(0, scale, shape).astype(np.float32)
-                            for shape in ((G * hidden, inputs), (G * hidden, hidden), (G * hidden,), (G * hidden,)))))
-        inputs = hidden
-    return Model(layers=tuple(made), head_weight=rng.normal(0, scale, (1, hidden)).astype(np.float32),
-                 head_bias=rng.normal(0, scale, 1).astype(np.float32), alphabet=ALPHABET, heads=("accept",),
-                 cell=cell)
 
 
 def stepper_verdicts(net: Network, words: list[tuple[int, ...]]) -> np.ndarray:
@@ -46,7 +33,7 @@ def stepper_verdicts(net: Network, words: list[tuple[int, ...]]) -> np.ndarray:
 
 
 models = st.builds(random_model, st.sampled_from(sorted(GATES)), st.integers(1, 6), st.integers(1, 2),
-                   st.floats(0.1, 4.0), st.integers(0, 2**16))
+                   st.floats(0.1, 4.0), st.integers(0, 2**16), st.just(ALPHABET))
 readings = st.sampled_from([Reading(), Reading(True, "<s>", "</s>"), Reading(True, None, "</s>")])
 
 
@@ -54,8 +41,7 @@ readings = st.sampled_from([Reading(), Reading(True, "<s>", "</s>"), Reading(Tru
 @given(model=models, reading=readings, seed=st.integers(0, 2**16))
 def test_split_steps_and_the_end_marker_give_the_steppers_bits(model, reading, seed):
     net = Network(model, reading)
-    rng = np.random.default_rng(seed)
-    K = len(net.inner)
+    rng, K = np.random.default_rng(seed), len(net.inner)
     packed = net.initial(17)
     for _ in range(int(rng.integers(0, 6))):
         packed = net.pack(net.stepper.step(net.unpack(packed), net.symbols[rng.integers(0, K, 17)]))
@@ -89,8 +75,7 @@ def test_a_compiled_network_with_input_only_gates_steps_to_the_same_bits():
 @settings(max_examples=15, deadline=None)
 @given(model=models, reading=readings, seed=st.integers(0, 2**16))
 def test_every_cell_of_the_table_is_the_steppers_verdict_on_the_whole_word(model, reading, seed):
-    net = Network(model, reading)
-    rng = np.random.default_rng(seed)
+    net, rng = Network(model, reading), np.random.default_rng(seed)
     K = len(net.inner)
     table = ObservationTable(net, np.array([0]), K, lazy=bool(seed % 2))
     for _ in range(4):  # columns of several lengths, rows promoted, sifted and completed as L* does
