@@ -78,12 +78,6 @@ class Network:
         products = self.split.products(state) if products is None else products
         return self.stepper.heads(self.split.children(state, products, np.full(len(packed), self.end)))
 
-    def advance(self, packed: np.ndarray, inner_symbols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(the head logits of the states, the states after one inner symbol per row), with the recurrent
-        products computed once for both."""
-        products = self.products(packed)
-        return self.logits(packed, products), self.step(packed, inner_symbols, products)
-
     def walk(self, word: Sequence[int]) -> np.ndarray:
         """(T+1, M) logits after every prefix of one inner word: the states one step at a time, then the heads
         (and the end marker) of all of them in one batch."""

@@ -13,6 +13,7 @@ from fsm_lstm.generate import random_dfa
 from fsm_lstm.observation_table import ObservationTable
 from fsm_lstm.queries import Network
 from fsm_lstm.reading import Reading, reading_of
+from fsm_lstm.sampling import observe, random_words
 from tests.test_region_proof import GATES, random_model
 
 ALPHABET = ("<s>", "a", "b", "c", "</s>")
@@ -51,9 +52,8 @@ def test_split_steps_and_the_end_marker_give_the_steppers_bits(model, reading, s
     if net.end is not None:
         ended = net.stepper.step(ended, np.full(17, net.end))
     expected_logits = net.stepper.heads(ended)
-    logits, after = net.advance(packed, symbols)
-    assert np.array_equal(after, expected_next) and np.array_equal(net.step(packed, symbols), expected_next)
-    assert np.array_equal(logits, expected_logits) and np.array_equal(net.logits(packed), expected_logits)
+    assert np.array_equal(net.step(packed, symbols), expected_next)
+    assert np.array_equal(net.logits(packed), expected_logits)
     shared = net.products(packed)
     assert np.array_equal(net.step(packed, symbols, shared), expected_next)
     assert np.array_equal(net.logits(packed, shared), expected_logits)
@@ -90,3 +90,16 @@ def test_every_cell_of_the_table_is_the_steppers_verdict_on_the_whole_word(model
     asked = np.argwhere(table.known)
     words = [table.words[r] + table.suffixes[j] for r, j in asked]
     assert np.array_equal(table.cells[asked[:, 0], asked[:, 1], 0], stepper_verdicts(net, words))
+
+
+@settings(max_examples=15, deadline=None)
+@given(model=models, reading=readings, seed=st.integers(0, 2**16))
+def test_sampled_words_read_the_steppers_verdict_after_every_prefix_and_nothing_past_their_end(model, reading, seed):
+    net, rng = Network(model, reading), np.random.default_rng(seed)
+    words = random_words(rng, len(net.inner), 30, 7)
+    sample = observe(net, np.array([0]), words, chunk=int(rng.integers(1, 40)))
+    prefixes = [(t, b) for b, w in enumerate(words) for t in range(len(w) + 1)]
+    expected = stepper_verdicts(net, [words[b][:t] for t, b in prefixes])
+    assert np.array_equal([sample.truth[t, b, 0] for t, b in prefixes], expected)
+    assert not sample.truth[~sample.mask].any()
+    assert net.calls == len(prefixes)
