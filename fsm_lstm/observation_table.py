@@ -229,25 +229,30 @@ class ObservationTable:
                 consistent &= self.cells[access[:, None], column[None, :], o].T == answers
 
     def _ask_each(self, rows: np.ndarray, columns: np.ndarray, chunk: int = 8192) -> None:
-        """Ask each row its own column (rows may repeat), all walking together: one batched step per symbol
-        position, in chunks of ``chunk`` cells."""
+        """Ask each row its own column (rows may repeat), all walking together, longest suffix first: one batched
+        step per symbol position for the cells still walking, and the end marker of each cell when its suffix
+        ends, from the products that its next step would use; in chunks of ``chunk`` cells."""
+        lengths_of = np.array([len(s) for s in self.suffixes], dtype=np.int64)
         for lo in range(0, len(rows), chunk):
-            part, cols = rows[lo:lo + chunk], columns[lo:lo + chunk]
-            suffixes = [self.suffixes[c] for c in cols.tolist()]
-            lengths = np.array([len(s) for s in suffixes], dtype=np.int64)
+            order = np.argsort(-lengths_of[columns[lo:lo + chunk]], kind="stable")
+            part, cols = rows[lo:lo + chunk][order], columns[lo:lo + chunk][order]
+            lengths = lengths_of[cols]
             padded = np.zeros((len(part), int(lengths.max(initial=0))), dtype=np.int64)
-            for k, s in enumerate(suffixes):
-                padded[k, :len(s)] = s
+            for k, c in enumerate(cols.tolist()):
+                padded[k, :lengths[k]] = self.suffixes[c]
             states, products = self.states[part], self.products[part]
-            for t in range(padded.shape[1]):
-                going = np.flatnonzero(lengths > t)
-                if t:
-                    products[going] = self.net.products(states[going])
-                states[going] = self.net.step(states[going], padded[going, t], products[going])
-            moved = np.flatnonzero(lengths > 0)
-            products[moved] = self.net.products(states[moved]) if self.net.end is not None else 0
+            answers = np.zeros((len(part), self.width), dtype=bool)
+            for t in range(padded.shape[1] + 1):
+                live, going = int((lengths >= t).sum()), int((lengths > t).sum())
+                states = states[:live]
+                products = self.net.products(states) if t else products
+                if going < live:  # these cells' suffixes end here
+                    logits = self.net.logits(states[going:], products[going:live])
+                    answers[going:live] = logits[:, self.columns] > 0
+                if going:
+                    states = self.net.step(states[:going], padded[:going, t], products[:going])
             self.net.calls += len(part)
-            self.cells[part, cols] = self.net.logits(states, products)[:, self.columns] > 0
+            self.cells[part, cols] = answers
             self.known[part, cols] = True
 
     def hypothesis(self, labels: tuple[str, ...], alphabet: tuple[str, ...]
