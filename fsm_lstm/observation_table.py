@@ -43,6 +43,8 @@ class ObservationTable:
         self.index: dict[Word, int] = {}
         self._states = np.zeros((64, len(net.start)), dtype=net.start.dtype)  # rows' states, room to grow
         self._products = np.zeros((64, net.split.width), dtype=net.start.dtype)  # and their recurrent products
+        self._sifted = np.zeros((64, 3), dtype=np.int64)  # per row: last sift's answer (-2: none yet), access
+        # rows and known cells then (known cells are never forgotten: the same count is the same cells)
         self.cells = np.zeros((0, 1, self.width), dtype=bool)  # (rows, suffixes, O)
         self.known = np.zeros((0, 1), dtype=bool)  # (rows, suffixes)
         self.suffixes: list[Word] = [()]
@@ -74,6 +76,8 @@ class ObservationTable:
         self._products = _room(self._products, len(self.words))
         self._states[base:len(self.words)] = states
         self._products[base:len(self.words)] = self.net.products(states)
+        self._sifted = _room(self._sifted, len(self.words))
+        self._sifted[base:len(self.words)] = (-2, 0, 0)
         self.cells = np.concatenate([self.cells, np.zeros((len(words), *self.cells.shape[1:]), dtype=bool)])
         self.known = np.concatenate([self.known, np.zeros((len(words), self.known.shape[1]), dtype=bool)])
         self.fill(np.arange(base, base + len(words)), [0])
@@ -187,9 +191,9 @@ class ObservationTable:
             self._signs = (key, cells.astype(np.float32) * 2 - 1)
         return self._signs[1]
 
-    def disagreements(self, rows: np.ndarray) -> np.ndarray:
-        """(len(rows), n) how many known cells of each row differ from each access row."""
-        signs = self._access_signs()
+    def disagreements(self, rows: np.ndarray, start: int = 0) -> np.ndarray:
+        """(len(rows), n - start) how many known cells of each row differ from each access row from ``start`` on."""
+        signs = self._access_signs()[start:]
         out = np.empty((len(rows), len(signs)), dtype=np.float32)
         for lo in range(0, len(rows), 4096):  # bounded temporaries
             part = rows[lo:lo + 4096]
@@ -212,14 +216,15 @@ class ObservationTable:
         bits = (self._access_signs() + 1) / 2
         cost = np.repeat([len(s) + 1.0 for s in self.suffixes], self.width).astype(np.float32)  # steps to ask
         access = np.array(self.access)
-        consistent = self.disagreements(rows[index]) == 0
+        consistent = self._consistent(rows[index])
+        asked = rows[index]
         while True:
             size = consistent.sum(axis=1)
             settled = size <= 1
             out[index[settled]] = np.where(size[settled] == 1, consistent[settled].argmax(axis=1), -1)
             index, consistent, size = index[~settled], consistent[~settled], size[~settled]
             if not len(index):
-                return out
+                break
             pending = rows[index]
             ones = consistent.astype(np.float32) @ bits
             column = (np.minimum(ones, size[:, None] - ones) / cost).argmax(axis=1) // self.width
@@ -227,6 +232,30 @@ class ObservationTable:
             for o in range(self.width):  # the access rows that answer the new cell as the row did
                 answers = self.cells[pending, column, o][:, None]
                 consistent &= self.cells[access[:, None], column[None, :], o].T == answers
+        self._sifted[asked, 0] = out[~complete]
+        self._sifted[asked, 1] = len(self.access)
+        self._sifted[asked, 2] = self.known[asked].sum(axis=1)
+        return out
+
+    def _consistent(self, rows: np.ndarray) -> np.ndarray:
+        """(len(rows), access) whether each row's known cells agree with each access row's. A row that has not
+        been asked anything since its last sift keeps that answer, and is compared with the newer access rows
+        only."""
+        A = len(self.access)
+        consistent = np.zeros((len(rows), A), dtype=bool)
+        answer, then, known = self._sifted[rows].T
+        same = (answer > -2) & (known == self.known[rows].sum(axis=1))
+        kept, fresh = np.flatnonzero(same), np.flatnonzero(~same)
+        if len(fresh):
+            consistent[fresh] = self.disagreements(rows[fresh]) == 0
+        if len(kept):
+            hit = kept[answer[kept] >= 0]
+            consistent[hit, answer[hit]] = True
+            start = int(then[kept].min())
+            if start < A:
+                newer = (self.disagreements(rows[kept], start) == 0) & (np.arange(start, A) >= then[kept][:, None])
+                consistent[kept, start:] |= newer
+        return consistent
 
     def _ask_each(self, rows: np.ndarray, columns: np.ndarray, chunk: int = 8192) -> None:
         """Ask each row its own column (rows may repeat), all walking together, longest suffix first: one batched
