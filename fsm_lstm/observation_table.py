@@ -1,6 +1,7 @@
 """L*'s observation table with the network as teacher, filled only as far as the hypothesis needs.
 
-Rows are words with their packed hidden states: the access words (the hypothesis's states, whose rows are
+Rows are words with their packed hidden states and those states' recurrent products (every query from a row
+starts from them: :mod:`recurrence`): the access words (the hypothesis's states, whose rows are
 always complete and pairwise distinct) and their one-symbol extensions (the edges). A cell is the output vector
 after row·suffix; a query costs only the steps of its suffix. A fill runs the rows that miss most of their
 cells x the suffixes as one batched walk down the trie of the suffixes, and every other missing cell as its
