@@ -1,6 +1,7 @@
 """L*'s observation table with the network as teacher, filled only as far as the hypothesis needs.
 
-Rows are words with their packed hidden states: the access words (the hypothesis's states, whose rows are
+Rows are words with their packed hidden states and those states' recurrent products (every query from a row
+starts from them: :mod:`recurrence`): the access words (the hypothesis's states, whose rows are
 always complete and pairwise distinct) and their one-symbol extensions (the edges). A cell is the output vector
 after row·suffix; a query costs only the steps of its suffix. A fill runs the rows that miss most of their
 cells x the suffixes as one batched walk down the trie of the suffixes, and every other missing cell as its
@@ -41,7 +42,10 @@ class ObservationTable:
         self.width = len(columns)
         self.words: list[Word] = []
         self.index: dict[Word, int] = {}
-        self.states = np.zeros((0, len(net.start)), dtype=net.start.dtype)
+        self._states = np.zeros((64, len(net.start)), dtype=net.start.dtype)  # rows' states, room to grow
+        self._products = np.zeros((64, net.split.width), dtype=net.start.dtype)  # and their recurrent products
+        self._sifted = np.zeros((64, 3), dtype=np.int64)  # per row: last sift's answer (-2: none yet), access
+        # rows and known cells then (known cells are never forgotten: the same count is the same cells)
         self.cells = np.zeros((0, 1, self.width), dtype=bool)  # (rows, suffixes, O)
         self.known = np.zeros((0, 1), dtype=bool)  # (rows, suffixes)
         self.suffixes: list[Word] = [()]
@@ -58,21 +62,37 @@ class ObservationTable:
         words = [w for w in dict.fromkeys(words) if w not in self.index]
         if not words:
             return
-        states = np.empty((len(words), self.states.shape[1]), dtype=self.states.dtype)
+        states = np.empty((len(words), self._states.shape[1]), dtype=self._states.dtype)
         grown = [k for k, w in enumerate(words) if w]
         states[[k for k, w in enumerate(words) if not w]] = self.net.start
         if grown:
             parents = np.array([self.index[words[k][:-1]] for k in grown])
             symbols = np.array([words[k][-1] for k in grown])
-            states[grown] = self.net.step(self.states[parents], symbols)
+            states[grown] = self.net.step(self.states[parents], symbols, self.products[parents])
         base = len(self.words)
         for k, w in enumerate(words):
             self.index[w] = base + k
         self.words.extend(words)
-        self.states = np.concatenate([self.states, states])
+        self._states = _room(self._states, len(self.words))
+        self._products = _room(self._products, len(self.words))
+        self._states[base:len(self.words)] = states
+        self._products[base:len(self.words)] = self.net.products(states)
+        self._sifted = _room(self._sifted, len(self.words))
+        self._sifted[base:len(self.words)] = (-2, 0, 0)
         self.cells = np.concatenate([self.cells, np.zeros((len(words), *self.cells.shape[1:]), dtype=bool)])
         self.known = np.concatenate([self.known, np.zeros((len(words), self.known.shape[1]), dtype=bool)])
         self.fill(np.arange(base, base + len(words)), [0])
+
+    @property
+    def states(self) -> np.ndarray:
+        """(rows, D) the rows' packed hidden states."""
+        return self._states[:len(self.words)]
+
+    @property
+    def products(self) -> np.ndarray:
+        """(rows, R) the recurrent products of the rows' states (:meth:`Network.products`): every query
+        from a row starts from them."""
+        return self._products[:len(self.words)]
 
     def add_suffix(self, suffix: Word) -> None:
         """A new column, asked of the access rows (the other rows are asked when sifting needs it)."""
@@ -109,7 +129,7 @@ class ObservationTable:
         many = count * 2 > len(cols)  # most of the row: one walk down the suffix trie
         need, ask = rows[many], cols[missing[many].any(axis=0)]
         if len(need):
-            answers = self.evaluate(self.states[need], [self.suffixes[c] for c in ask])
+            answers = self.evaluate(self.states[need], [self.suffixes[c] for c in ask], self.products[need])
             block = np.ix_(need, ask)
             fresh = ~self.known[block]
             self.cells[block] = np.where(fresh[:, :, None], answers, self.cells[block])
@@ -122,9 +142,11 @@ class ObservationTable:
         """Whether every cell of the row is known."""
         return bool(self.known[row].all())
 
-    def evaluate(self, states: np.ndarray, suffixes: Sequence[Word], budget: int = 1 << 27) -> np.ndarray:
-        """(n, len(suffixes), O) outputs after each state followed by each suffix: one batched walk down the
-        suffix trie per chunk of rows."""
+    def evaluate(self, states: np.ndarray, suffixes: Sequence[Word], products: np.ndarray | None = None,
+                 budget: int = 1 << 27) -> np.ndarray:
+        """(n, len(suffixes), O) outputs after each state (with its recurrent ``products``, if known) followed by
+        each suffix: one batched walk down the suffix trie per chunk of rows, each node's recurrent products
+        computed once for its children and its end marker."""
         n = len(states)
         out = np.zeros((n, len(suffixes), self.width), dtype=bool)
         self.net.calls += n * len(suffixes)
@@ -137,22 +159,28 @@ class ObservationTable:
                 levels.append([])
             levels[len(node)].append(node)
         widest = max(len(level) for level in levels)
-        chunk = max(1, budget // max(1, widest * states.shape[1] * states.itemsize))
+        chunk = max(1, budget // max(1, widest * (states.shape[1] + self._products.shape[1]) * states.itemsize))
         for lo in range(0, n, chunk):
             hi = min(n, lo + chunk)
-            current = {(): states[lo:hi]}
+            width = hi - lo
+            here = states[lo:hi]
+            known = None if products is None else products[lo:hi]
+            current = {(): 0}  # node -> its block of ``here``
             for depth, level in enumerate(levels):
                 if depth:
-                    parents = np.concatenate([current[node[:-1]] for node in level])
-                    symbols = np.repeat([node[-1] for node in level], hi - lo)
-                    stepped = self.net.step(parents, symbols)
-                    current = {node: stepped[k * (hi - lo):(k + 1) * (hi - lo)] for k, node in enumerate(level)}
+                    parents = np.concatenate([np.arange(width) + current[node[:-1]] * width for node in level])
+                    symbols = np.repeat([node[-1] for node in level], width)
+                    here = self.net.step(here[parents], symbols, known[parents])
+                    current = {node: k for k, node in enumerate(level)}
+                    known = None
+                if known is None and (depth + 1 < len(levels) or self.net.end is not None):
+                    known = self.net.products(here)  # for the children and the end marker alike
                 done = [node for node in level if node in ends]
                 if done:
-                    logits = self.net.logits(np.concatenate([current[node] for node in done]))
-                    values = logits[:, self.columns] > 0
+                    at = np.concatenate([np.arange(width) + current[node] * width for node in done])
+                    values = self.net.logits(here[at], None if known is None else known[at])[:, self.columns] > 0
                     for k, node in enumerate(done):
-                        out[lo:hi, ends[node]] = values[k * (hi - lo):(k + 1) * (hi - lo), None, :]
+                        out[lo:hi, ends[node]] = values[k * width:(k + 1) * width, None, :]
         return out
 
     # ----- reading the hypothesis off the table ------------------------------------------------------------
@@ -164,9 +192,9 @@ class ObservationTable:
             self._signs = (key, cells.astype(np.float32) * 2 - 1)
         return self._signs[1]
 
-    def disagreements(self, rows: np.ndarray) -> np.ndarray:
-        """(len(rows), n) how many known cells of each row differ from each access row."""
-        signs = self._access_signs()
+    def disagreements(self, rows: np.ndarray, start: int = 0) -> np.ndarray:
+        """(len(rows), n - start) how many known cells of each row differ from each access row from ``start`` on."""
+        signs = self._access_signs()[start:]
         out = np.empty((len(rows), len(signs)), dtype=np.float32)
         for lo in range(0, len(rows), 4096):  # bounded temporaries
             part = rows[lo:lo + 4096]
@@ -189,14 +217,15 @@ class ObservationTable:
         bits = (self._access_signs() + 1) / 2
         cost = np.repeat([len(s) + 1.0 for s in self.suffixes], self.width).astype(np.float32)  # steps to ask
         access = np.array(self.access)
-        consistent = self.disagreements(rows[index]) == 0
+        consistent = self._consistent(rows[index])
+        asked = rows[index]
         while True:
             size = consistent.sum(axis=1)
             settled = size <= 1
             out[index[settled]] = np.where(size[settled] == 1, consistent[settled].argmax(axis=1), -1)
             index, consistent, size = index[~settled], consistent[~settled], size[~settled]
             if not len(index):
-                return out
+                break
             pending = rows[index]
             ones = consistent.astype(np.float32) @ bits
             column = (np.minimum(ones, size[:, None] - ones) / cost).argmax(axis=1) // self.width
@@ -204,23 +233,56 @@ class ObservationTable:
             for o in range(self.width):  # the access rows that answer the new cell as the row did
                 answers = self.cells[pending, column, o][:, None]
                 consistent &= self.cells[access[:, None], column[None, :], o].T == answers
+        self._sifted[asked, 0] = out[~complete]
+        self._sifted[asked, 1] = len(self.access)
+        self._sifted[asked, 2] = self.known[asked].sum(axis=1)
+        return out
+
+    def _consistent(self, rows: np.ndarray) -> np.ndarray:
+        """(len(rows), access) whether each row's known cells agree with each access row's. A row that has not
+        been asked anything since its last sift keeps that answer, and is compared with the newer access rows
+        only."""
+        A = len(self.access)
+        consistent = np.zeros((len(rows), A), dtype=bool)
+        answer, then, known = self._sifted[rows].T
+        same = (answer > -2) & (known == self.known[rows].sum(axis=1))
+        kept, fresh = np.flatnonzero(same), np.flatnonzero(~same)
+        if len(fresh):
+            consistent[fresh] = self.disagreements(rows[fresh]) == 0
+        if len(kept):
+            hit = kept[answer[kept] >= 0]
+            consistent[hit, answer[hit]] = True
+            start = int(then[kept].min())
+            if start < A:
+                newer = (self.disagreements(rows[kept], start) == 0) & (np.arange(start, A) >= then[kept][:, None])
+                consistent[kept, start:] |= newer
+        return consistent
 
     def _ask_each(self, rows: np.ndarray, columns: np.ndarray, chunk: int = 8192) -> None:
-        """Ask each row its own column (rows may repeat), all walking together: one batched step per symbol
-        position, in chunks of ``chunk`` cells."""
+        """Ask each row its own column (rows may repeat), all walking together, longest suffix first: one batched
+        step per symbol position for the cells still walking, and the end marker of each cell when its suffix
+        ends, from the products that its next step would use; in chunks of ``chunk`` cells."""
+        lengths_of = np.array([len(s) for s in self.suffixes], dtype=np.int64)
         for lo in range(0, len(rows), chunk):
-            part, cols = rows[lo:lo + chunk], columns[lo:lo + chunk]
-            suffixes = [self.suffixes[c] for c in cols.tolist()]
-            lengths = np.array([len(s) for s in suffixes], dtype=np.int64)
+            order = np.argsort(-lengths_of[columns[lo:lo + chunk]], kind="stable")
+            part, cols = rows[lo:lo + chunk][order], columns[lo:lo + chunk][order]
+            lengths = lengths_of[cols]
             padded = np.zeros((len(part), int(lengths.max(initial=0))), dtype=np.int64)
-            for k, s in enumerate(suffixes):
-                padded[k, :len(s)] = s
-            states = self.states[part]
-            for t in range(padded.shape[1]):
-                going = np.flatnonzero(lengths > t)
-                states[going] = self.net.step(states[going], padded[going, t])
+            for k, c in enumerate(cols.tolist()):
+                padded[k, :lengths[k]] = self.suffixes[c]
+            states, products = self.states[part], self.products[part]
+            answers = np.zeros((len(part), self.width), dtype=bool)
+            for t in range(padded.shape[1] + 1):
+                live, going = int((lengths >= t).sum()), int((lengths > t).sum())
+                states = states[:live]
+                products = self.net.products(states) if t else products
+                if going < live:  # these cells' suffixes end here
+                    logits = self.net.logits(states[going:], products[going:live])
+                    answers[going:live] = logits[:, self.columns] > 0
+                if going:
+                    states = self.net.step(states[:going], padded[:going, t], products[:going])
             self.net.calls += len(part)
-            self.cells[part, cols] = self.net.logits(states)[:, self.columns] > 0
+            self.cells[part, cols] = answers
             self.known[part, cols] = True
 
     def hypothesis(self, labels: tuple[str, ...], alphabet: tuple[str, ...]
@@ -283,3 +345,12 @@ class ObservationTable:
             else:
                 hi = mid
         return word[hi:]
+
+
+def _room(buffer: np.ndarray, rows: int) -> np.ndarray:
+    """``buffer`` with room for ``rows`` rows (doubled when it grows, so that rows are copied O(1) times)."""
+    if rows <= len(buffer):
+        return buffer
+    grown = np.empty((max(rows, 2 * len(buffer)), *buffer.shape[1:]), dtype=buffer.dtype)
+    grown[:len(buffer)] = buffer
+    return grown

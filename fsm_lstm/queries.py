@@ -13,6 +13,7 @@ import numpy as np
 
 from .model import Model
 from .reading import Reading
+from .recurrence import SplitStep
 from .runtime import Stepper
 
 __all__ = ["Network", "Word"]
@@ -28,6 +29,7 @@ class Network:
         self.model = model
         self.reading = reading
         self.stepper = Stepper(model, dtype)
+        self.split = SplitStep(self.stepper)
         self.symbols = reading.inner_index(model.alphabet)  # inner index -> model index
         self.inner = reading.inner(model.alphabet)
         probe = self.stepper.initial(1)
@@ -56,16 +58,25 @@ class Network:
         """The state before the first inner symbol (after the start marker), repeated ``batch`` times."""
         return np.repeat(self.start[None, :], batch, axis=0)
 
-    def step(self, packed: np.ndarray, inner_symbols: np.ndarray) -> np.ndarray:
-        """States after one inner symbol per row."""
-        return self.pack(self.stepper.step(self.unpack(packed), self.symbols[np.asarray(inner_symbols)]))
+    def products(self, packed: np.ndarray) -> np.ndarray:
+        """(B, R) the recurrent matrix products of states: computed once, they serve every symbol that follows
+        (the end marker included; see :mod:`recurrence`)."""
+        return self.split.products(self.unpack(packed))
 
-    def logits(self, packed: np.ndarray) -> np.ndarray:
-        """(B, M) head logits that judge the words ending here (after the end marker, if any)."""
+    def step(self, packed: np.ndarray, inner_symbols: np.ndarray, products: np.ndarray | None = None) -> np.ndarray:
+        """States after one inner symbol per row (from the rows' ``products``, if they are known)."""
         state = self.unpack(packed)
-        if self.end is not None:
-            state = self.stepper.step(state, np.full(len(packed), self.end))
-        return self.stepper.heads(state)
+        products = self.split.products(state) if products is None else products
+        return self.pack(self.split.children(state, products, self.symbols[np.asarray(inner_symbols)]))
+
+    def logits(self, packed: np.ndarray, products: np.ndarray | None = None) -> np.ndarray:
+        """(B, M) head logits that judge the words ending here (after the end marker, if any; from the rows'
+        ``products``, if they are known)."""
+        state = self.unpack(packed)
+        if self.end is None:
+            return self.stepper.heads(state)
+        products = self.split.products(state) if products is None else products
+        return self.stepper.heads(self.split.children(state, products, np.full(len(packed), self.end)))
 
     def walk(self, word: Sequence[int]) -> np.ndarray:
         """(T+1, M) logits after every prefix of one inner word: the states one step at a time, then the heads

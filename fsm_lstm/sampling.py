@@ -72,14 +72,21 @@ Runner = Callable[[np.ndarray, list[Batch]], list[np.ndarray]]  # (columns, batc
 
 
 def observe_batch(net: Network, columns: np.ndarray, strings: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """(T + 1, B, len(columns)): the heads ``columns`` after every prefix of words run together as one batch."""
+    """(T + 1, B, len(columns)): the heads ``columns`` after every prefix of words run together as one batch
+    (False past a word's end). A word is stepped only while it lasts, and each state's recurrent products serve
+    both its end marker and its next symbol."""
     steps = int(lengths.max()) if len(lengths) else 0
     truth = np.zeros((steps + 1, len(lengths), len(columns)), dtype=bool)
+    order = np.argsort(-lengths, kind="stable")  # the words still running at any step come first
+    ends, symbols = lengths[order], strings[order]
     state = net.initial(len(lengths))
     for t in range(steps + 1):
-        truth[t] = net.logits(state)[:, columns] > 0
-        if t < steps:
-            state = net.step(state, strings[:, t])
+        state = state[:int((ends >= t).sum())]  # the words with a prefix of length t
+        products = net.products(state)
+        truth[t, order[:len(state)]] = net.logits(state, products)[:, columns] > 0
+        going = int((ends > t).sum())
+        if going:
+            state = net.step(state[:going], symbols[:going, t], products[:going])
     return truth
 
 

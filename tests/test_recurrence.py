@@ -1,0 +1,105 @@
+"""A step split into recurrent products and children (:mod:`fsm_lstm.recurrence`) gives the very bits of the
+runtime's own step (``runtime.Stepper``, which the import tests check against PyTorch's formulas), and the
+observation table, which keeps its rows' products, answers what whole words run through that stepper answer."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fsm_lstm.compiler import compile_grammar
+from fsm_lstm.generate import random_dfa
+from fsm_lstm.observation_table import ObservationTable
+from fsm_lstm.queries import Network
+from fsm_lstm.reading import Reading, reading_of
+from fsm_lstm.sampling import observe, random_words
+from tests.test_region_proof import GATES, random_model
+
+ALPHABET = ("<s>", "a", "b", "c", "</s>")
+
+
+def stepper_verdicts(net: Network, words: list[tuple[int, ...]]) -> np.ndarray:
+    """The accept head after each whole inner word (and the end marker), one word at a time through the
+    runtime's stepper alone."""
+    out = []
+    for w in words:
+        state = net.unpack(net.initial(1))
+        for a in w:
+            state = net.stepper.step(state, net.symbols[[a]])
+        if net.end is not None:
+            state = net.stepper.step(state, np.array([net.end]))
+        out.append(net.stepper.heads(state)[0, 0] > 0)
+    return np.array(out)
+
+
+models = st.builds(random_model, st.sampled_from(sorted(GATES)), st.integers(1, 6), st.integers(1, 2),
+                   st.floats(0.1, 4.0), st.integers(0, 2**16), st.just(ALPHABET))
+readings = st.sampled_from([Reading(), Reading(True, "<s>", "</s>"), Reading(True, None, "</s>")])
+
+
+@settings(max_examples=40, deadline=None)
+@given(model=models, reading=readings, seed=st.integers(0, 2**16))
+def test_split_steps_and_the_end_marker_give_the_steppers_bits(model, reading, seed):
+    net = Network(model, reading)
+    rng, K = np.random.default_rng(seed), len(net.inner)
+    packed = net.initial(17)
+    for _ in range(int(rng.integers(0, 6))):
+        packed = net.pack(net.stepper.step(net.unpack(packed), net.symbols[rng.integers(0, K, 17)]))
+    symbols = rng.integers(0, K, 17)
+    expected_next = net.pack(net.stepper.step(net.unpack(packed), net.symbols[symbols]))
+    ended = net.unpack(packed)
+    if net.end is not None:
+        ended = net.stepper.step(ended, np.full(17, net.end))
+    expected_logits = net.stepper.heads(ended)
+    assert np.array_equal(net.step(packed, symbols), expected_next)
+    assert np.array_equal(net.logits(packed), expected_logits)
+    shared = net.products(packed)
+    assert np.array_equal(net.step(packed, symbols, shared), expected_next)
+    assert np.array_equal(net.logits(packed, shared), expected_logits)
+
+
+def test_a_compiled_network_with_input_only_gates_steps_to_the_same_bits():
+    model = compile_grammar(random_dfa(np.random.default_rng(5), 9, 3))
+    net = Network(model, reading_of(model))
+    rng = np.random.default_rng(1)
+    packed = net.initial(40)
+    for _ in range(5):
+        symbols = rng.integers(0, len(net.inner), 40)
+        expected = net.pack(net.stepper.step(net.unpack(packed), net.symbols[symbols]))
+        packed_next = net.step(packed, symbols, net.products(packed))
+        assert np.array_equal(packed_next, expected)
+        packed = packed_next
+
+
+@settings(max_examples=15, deadline=None)
+@given(model=models, reading=readings, seed=st.integers(0, 2**16))
+def test_every_cell_of_the_table_is_the_steppers_verdict_on_the_whole_word(model, reading, seed):
+    net, rng = Network(model, reading), np.random.default_rng(seed)
+    K = len(net.inner)
+    table = ObservationTable(net, np.array([0]), K, lazy=bool(seed % 2))
+    for _ in range(4):  # columns of several lengths, rows promoted, sifted and completed as L* does
+        table.add_suffix(tuple(rng.integers(0, K, size=int(rng.integers(0, 5))).tolist()))
+        machine, loose = table.hypothesis(("accept",), net.inner)
+        if loose:
+            row = next(iter(loose.values()))
+            table.fill([row])
+            if table.is_new(row):
+                table.promote([row])
+    table.fill(table.extensions.reshape(-1)[:5])
+    asked = np.argwhere(table.known)
+    words = [table.words[r] + table.suffixes[j] for r, j in asked]
+    assert np.array_equal(table.cells[asked[:, 0], asked[:, 1], 0], stepper_verdicts(net, words))
+
+
+@settings(max_examples=15, deadline=None)
+@given(model=models, reading=readings, seed=st.integers(0, 2**16))
+def test_sampled_words_read_the_steppers_verdict_after_every_prefix_and_nothing_past_their_end(model, reading, seed):
+    net, rng = Network(model, reading), np.random.default_rng(seed)
+    words = random_words(rng, len(net.inner), 30, 7)
+    sample = observe(net, np.array([0]), words, chunk=int(rng.integers(1, 40)))
+    prefixes = [(t, b) for b, w in enumerate(words) for t in range(len(w) + 1)]
+    expected = stepper_verdicts(net, [words[b][:t] for t, b in prefixes])
+    assert np.array_equal([sample.truth[t, b, 0] for t, b in prefixes], expected)
+    assert not sample.truth[~sample.mask].any()
+    assert net.calls == len(prefixes)
