@@ -69,7 +69,7 @@ def _lstm_children(plan: object, inputs: np.ndarray | None, symbols: np.ndarray 
     """One LSTM layer's (c, h) after a step, as ``runtime._Cell.step`` computes it: the gates' scaled
     pre-activations from the one-hot table (``symbols``) or the previous layer's h (``inputs``), plus ``rec``;
     tanh for g, 1 / (1 + exp(z)) for the sign-folded sigmoid gates; the static gates' activations from the table."""
-    H, n_dyn = plan.hidden, plan.n_dyn  # type: ignore[attr-defined]
+    n_dyn = plan.n_dyn  # type: ignore[attr-defined]
     if symbols is not None:
         pre = np.take(plan.table, symbols, axis=0, mode="clip")  # type: ignore[attr-defined]
     else:

@@ -238,6 +238,29 @@ def _decay(optimiser: Any, factor: float) -> None:
             group["lr"] *= factor
 
 
+def _epochs(torch: Any, config: TrainConfig, optimiser: Any, params: list[Any], batch_losses: Callable[[], Any],
+            held_accuracy: Callable[[], float], progress: Progress | None) -> tuple[int, float, float]:
+    """Adam steps on every (loss, batch size) ``batch_losses()`` yields, epoch after epoch, until the held-out
+    accuracy is 1 or ``config.epochs`` end: (epochs run, mean loss of the last, its held-out accuracy)."""
+    loss_value, acc, epoch = float("nan"), 0.0, 0
+    for epoch in range(1, config.epochs + 1):
+        total = 0.0
+        for loss, size in batch_losses():
+            optimiser.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 5.0)
+            optimiser.step()
+            total += float(loss.detach()) * size
+        loss_value = total / config.samples
+        acc = held_accuracy()
+        if progress:
+            progress(epoch, config.epochs, loss_value, acc)
+        if acc == 1.0:
+            break
+        _decay(optimiser, config.lr_decay)
+    return epoch, loss_value, acc
+
+
 def _model(net: Any, head: Any, config: TrainConfig, alphabet: tuple[str, ...], labels: tuple[str, ...],
            extra: dict[str, Any]) -> Model:
     state = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
@@ -280,27 +303,16 @@ def _train_prefixes(torch: Any, grammar: Grammar, config: TrainConfig, progress:
         return float(right.all(axis=0).mean())
 
     order = np.arange(config.samples)
-    loss_value, acc, epoch = float("nan"), 0.0, 0
-    for epoch in range(1, config.epochs + 1):
+
+    def batch_losses() -> Any:
         rng.shuffle(order)
-        total = 0.0
         for start in range(0, config.samples, config.batch):
             idx = order[start:start + config.batch]
-            out = logits_of(strings[idx])
             m = torch.from_numpy(mask[:, idx])[..., None]
-            loss = (loss_fn(out, torch.from_numpy(targets[:, idx])) * m).sum() / (m.sum() * M)
-            optimiser.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 5.0)
-            optimiser.step()
-            total += float(loss.detach()) * len(idx)
-        loss_value = total / config.samples
-        acc = accuracy(held)
-        if progress:
-            progress(epoch, config.epochs, loss_value, acc)
-        if acc == 1.0:
-            break
-        _decay(optimiser, config.lr_decay)
+            loss = (loss_fn(logits_of(strings[idx]), torch.from_numpy(targets[:, idx])) * m).sum() / (m.sum() * M)
+            yield loss, len(idx)
+
+    epoch, loss_value, acc = _epochs(torch, config, optimiser, params, batch_losses, lambda: accuracy(held), progress)
     # an accept head trained at string ends only is a word classifier without markers (reading.py); next
     # heads trained that way have no such reading, so their meta says nothing
     extra: dict[str, Any] = {"final_only": True} if config.final_only and config.task == "accept" else {}
@@ -352,23 +364,11 @@ def _train_words(torch: Any, grammar: Grammar, config: TrainConfig, progress: Pr
                 right += int((said == (data[2][part] > 0.5)).sum())
         return right / len(data[1])
 
-    loss_value, acc, epoch = float("nan"), 0.0, 0
-    for epoch in range(1, config.epochs + 1):
-        total = 0.0
+    def batch_losses() -> Any:
         for idx in _batches(rng, read, config.batch):
-            loss = loss_fn(logits_of(framed[idx], read[idx]), torch.from_numpy(targets[idx]))
-            optimiser.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 5.0)
-            optimiser.step()
-            total += float(loss.detach()) * len(idx)
-        loss_value = total / config.samples
-        acc = accuracy(held)
-        if progress:
-            progress(epoch, config.epochs, loss_value, acc)
-        if acc == 1.0:
-            break
-        _decay(optimiser, config.lr_decay)
+            yield loss_fn(logits_of(framed[idx], read[idx]), torch.from_numpy(targets[idx])), len(idx)
+
+    epoch, loss_value, acc = _epochs(torch, config, optimiser, params, batch_losses, lambda: accuracy(held), progress)
     extra: dict[str, Any] = {"final_only": True}
     if config.start_marker is not None:
         extra["start_marker"] = config.start_marker
