@@ -7,9 +7,10 @@ form; each sigmoid and tanh is replaced by its tightest sound slope on the input
 derivatives at the two ends: the function minus that line is then monotone) plus an interval, each product of
 two forms keeps its two linear terms and bounds the rest; everything else goes into ``rem``.
 
-Rounding: exactly the margins ``interval_step`` uses for the runtime's float32 (or float64) forward pass, gamma_n *
+Rounding: the margins ``interval_step`` uses for the runtime's float32 (or float64) forward pass, gamma_n *
 (sum |w||x| + |b|) per dot product and 8 units of round-off per elementwise result (taken on every product too),
-so every state the runtime computes from a state in the form lies in the image.
+so every state the runtime computes from a state in the form lies in the image. A GRU's candidate input W_in x +
+b_in gets its own dot-product margin besides (the recurrent sum's margin is multiplied by the reset gate).
 """
 
 from __future__ import annotations
@@ -172,7 +173,11 @@ class _Layer:
         block = lambda a, q: a.part(slice(q * H, (q + 1) * H))  # noqa: E731
         r = _activation(_add(block(rec, 0), block(inp, 0)), "sigmoid", eps)
         zg = _activation(_add(block(rec, 1), block(inp, 1)), "sigmoid", eps)
-        n = _activation(_round(_add(_product(r, block(rec, 2), eps), block(inp, 2)), eps), "tanh", eps)
+        # the input part of n is not scaled by r: its own dot product's rounding is added here, since the share
+        # of it in rec's remainder is multiplied by r, which may be near 0
+        n_in = block(inp, 2)
+        n_in = AffineForm(n_in.center, n_in.gens, n_in.rem + self.rec.gamma * mag[:, 2 * H:3 * H])
+        n = _activation(_round(_add(_product(r, block(rec, 2), eps), n_in), eps), "tanh", eps)
         # h' = (1 - z) n + z h = n + z (h - n)
         diff = _round(_add(state, _scale(n, -1.0)), eps)
         return _round(_add(n, _product(zg, diff, eps)), eps)

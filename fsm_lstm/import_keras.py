@@ -384,10 +384,13 @@ def _int(cfg: dict, key: str, name: str) -> int:
     return value
 
 
-def _flag(cfg: dict, key: str, name: str, default: bool) -> bool:
+def _flag(cfg: dict, key: str, name: str, default: bool, null: bool = False) -> bool:
+    """A true/false option, ``default`` when absent. TF.js's model.save writes an option left unset as null, and
+    TF.js then runs its own default, ``null``: false for every flag read here but use_bias (true); a GRU's null
+    reset_after is false, the only variant TF.js computes."""
     value = cfg.get(key, default)
-    if value is None:  # TF.js's model.save writes an option left unset as null; it and Keras read it as false
-        return False
+    if value is None:
+        return null
     if not isinstance(value, bool):
         raise UserError(f"layer {name!r} has {key} = {value!r}; expected true or false")
     return value
@@ -416,7 +419,7 @@ def _recurrent(name: str, cls: str, cfg: dict, w: dict[str, Any], width: int | N
             raise UserError(f"layer {name!r} has reset_after=False: the reset gate multiplies h before the "
                             "recurrent matrix, which PyTorch's GRU layout cannot hold; retrain with reset_after=True")
     G = GATES[cell]
-    use_bias = _flag(cfg, "use_bias", name, True)
+    use_bias = _flag(cfg, "use_bias", name, True, null=True)
     kernel = float_array(f"layer {name!r} kernel", w.get("kernel"), (width, G * H))
     rec = float_array(f"layer {name!r} recurrent_kernel", w.get("recurrent_kernel"), (H, G * H))
     zeros = np.zeros(G * H, kernel.dtype)
@@ -454,7 +457,7 @@ def network_from_config(config: Any, fetch: Fetch, fmt: str) -> Network:
         name = _layer_name(layer)
         _check_plain(name, layer, cfg)
         kinds = WEIGHT_NAMES.get(cls, ())
-        if cls in ("Dense", *RECURRENT) and not _flag(cfg, "use_bias", name, True):
+        if cls in ("Dense", *RECURRENT) and not _flag(cfg, "use_bias", name, True, null=True):
             kinds = tuple(k for k in kinds if k != "bias")
         for key in ("quantization_config", "lora_rank"):
             if cfg.get(key) not in (None, 0, False):

@@ -111,8 +111,11 @@ class _Layer:
         n_rec_lo, n_rec_hi = rmid[:, 2 * H:] - rrad[:, 2 * H:], rmid[:, 2 * H:] + rrad[:, 2 * H:]
         p_lo, p_hi = interval_product(r_lo, r_hi, n_rec_lo, n_rec_hi)
         p_mag = np.maximum(np.abs(p_lo), np.abs(p_hi))
-        n_in_lo = p_lo + imid[:, 2 * H:] - irad[:, 2 * H:] - eps * (p_mag + imag[:, 2 * H:])
-        n_in_hi = p_hi + imid[:, 2 * H:] + irad[:, 2 * H:] + eps * (p_mag + imag[:, 2 * H:])
+        # the candidate's input W_in x + b_in is not scaled by r: its own dot product's rounding (gamma_n) is
+        # added here, since its share of the recurrent sum's radius was multiplied by r; eps for the sum
+        n_err = eps * (p_mag + imag[:, 2 * H:]) + self.rec.gamma * imag[:, 2 * H:]
+        n_in_lo = p_lo + imid[:, 2 * H:] - irad[:, 2 * H:] - n_err
+        n_in_hi = p_hi + imid[:, 2 * H:] + irad[:, 2 * H:] + n_err
         n_lo, n_hi = np.tanh(n_in_lo) - eps, np.tanh(n_in_hi) + eps
         # h' = (1 - z) n + z h grows with n and h for each z in [0, 1] and is linear in z: the extremes lie
         # at the ends of z's interval

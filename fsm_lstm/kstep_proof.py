@@ -23,7 +23,8 @@ __all__ = ["FORM_FLOATS", "KSTEPS", "KSTEP_TIME", "KStepExplorer"]
 
 KSTEPS = (2, 3)  # the block lengths tried in turn (4 proved nothing more on the saved trained networks)
 KSTEP_TIME = 10.0  # seconds for all of them
-FORM_FLOATS = 1_000_000  # the most numbers the forms of one batch hold (8 MB; the step makes a few times more)
+FORM_FLOATS = 1_000_000  # the most numbers the forms of one batch hold (8 MB; the step makes a few times more);
+# a block length whose one region needs more is not tried
 
 
 def _fresh(form: AffineForm) -> AffineForm:
@@ -61,16 +62,18 @@ class KStepExplorer(_Explorer):
         if failure:
             return self.result(False, failure)
         K = len(self.inner)
+        per_region = K ** self.k * D * D * (self.k + 1)  # the forms of one region: words x D x (k + 1) D terms
+        if per_region > FORM_FLOATS:
+            return self.result(False, RegionFailure(
+                f"blocks of {self.k} steps are too large for this network ({K} symbols, {D} state numbers: "
+                f"{per_region:,} numbers per region, over {FORM_FLOATS:,})", "budget"))
         words = np.array(list(itertools.product(range(K), repeat=self.k)))  # (W, k)
-        # regions per batch: the forms (regions x words, D, up to (k + 1) D noise terms) within FORM_FLOATS
-        cap = max(1, FORM_FLOATS // (len(words) * D * D * (self.k + 1)))
+        cap = max(1, FORM_FLOATS // per_region)  # regions per batch
         pending = [0]
         while pending:
             frontier, pending = pending[:cap], pending[cap:]
-            if time.perf_counter() - self.t0 > time_limit:
-                return self.result(False, RegionFailure(
-                    f"the regions did not close within the time limit ({time_limit:g} s, {len(self.lo):,} regions)",
-                    "budget"))
+            if self.out_of_time(time_limit):
+                return self.result(False, self.timeout(time_limit))
             regions = np.repeat(np.array(frontier), len(words))
             paths = np.tile(words, (len(frontier), 1))
             lo = np.stack([self.lo[r] for r in regions])
@@ -81,6 +84,8 @@ class KStepExplorer(_Explorer):
             form = AffineForm((lo + hi) / 2, gens, np.zeros((B, D)))
             states = np.array([self.state[r] for r in regions])
             for j in range(self.k):
+                if self.out_of_time(time_limit):
+                    return self.result(False, self.timeout(time_limit))
                 form = _fresh(self.affine.step(form, self.symbols[paths[:, j]]))
                 states = self.ref.table[states, paths[:, j]]
                 if j < self.k - 1:
@@ -104,6 +109,13 @@ class KStepExplorer(_Explorer):
                     return self.result(False, failure)
                 pending.append(len(self.lo) - 1)
         return self.result(True)
+
+    def out_of_time(self, time_limit: float) -> bool:
+        return time.perf_counter() - self.t0 > time_limit
+
+    def timeout(self, time_limit: float) -> RegionFailure:
+        return RegionFailure(f"the regions did not close within the time limit ({time_limit:g} s, "
+                             f"{len(self.lo):,} regions)", "budget")
 
     def heads_on(self, form: AffineForm, states: np.ndarray, regions: np.ndarray, paths: np.ndarray
                  ) -> RegionFailure | None:

@@ -172,7 +172,8 @@ def _prove_in_blocks(model: Model, grammar: Grammar, ref: Reference, reading: Re
                      growth: float, slack: float, unknown_start: bool, max_regions: int, left: float
                      ) -> RegionProof | None:
     """The proof closed under k steps at once, in affine forms (``kstep_proof``: no wrapping within a block), for
-    each k of ``KSTEPS`` in turn within ``KSTEP_TIME`` seconds (and ``left``); None if none holds."""
+    each k of ``KSTEPS`` in turn within ``KSTEP_TIME`` seconds (and ``left``): the first that holds, or that found a
+    counterexample confirmed on the network; None if neither."""
     from .kstep_proof import KSTEP_TIME, KSTEPS, KStepExplorer  # it builds on _Explorer
     end = time.perf_counter() + min(left, KSTEP_TIME)
     for k in KSTEPS:
@@ -181,8 +182,8 @@ def _prove_in_blocks(model: Model, grammar: Grammar, ref: Reference, reading: Re
             return None
         proof = KStepExplorer(model, grammar, ref, reading, precision, growth, slack, unknown_start, math.inf,
                               k=k).run(max_regions, left)
-        if proof.proven:
-            return proof
+        if proof.proven or (proof.failure is not None and proof.failure.confirmed):
+            return proof  # a wrong word the blocks found is confirmed on the network: say it
     return None
 
 

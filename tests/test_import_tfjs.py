@@ -45,9 +45,10 @@ def test_random_tfjs_models_import_exactly(cell, K, hidden, outputs, emb, shards
     check_same(model, layers, K, words(K, seed=seed, count=50), outputs, atol=3e-5, margin=1e-4)
 
 
-def test_options_tfjs_left_unset_are_null_and_read_as_false(tmp_path):
+def test_options_tfjs_left_unset_are_null_and_read_as_tfjs_defaults(tmp_path):
     """TF.js's model.save turns an option left undefined into null (convertTsToPythonic), e.g. an Embedding's
-    mask_zero; TF.js and Keras read it as false. Such files were refused ("mask_zero = None")."""
+    mask_zero; TF.js then runs its default: false, but true for use_bias (the biases are in the shard and are
+    used). Such files were refused ("mask_zero = None")."""
     layers = random_layers(np.random.default_rng(5), "LSTM", 3, [4], [1], "sigmoid", 2)
 
     def edit(doc):
@@ -55,7 +56,9 @@ def test_options_tfjs_left_unset_are_null_and_read_as_false(tmp_path):
             if layer["class_name"] == "Embedding":
                 layer["config"]["mask_zero"] = None
             if layer["class_name"] == "LSTM":
-                layer["config"].update(go_backwards=None, stateful=None)
+                layer["config"].update(go_backwards=None, stateful=None, use_bias=None)
+            if layer["class_name"] == "Dense":
+                layer["config"]["use_bias"] = None  # TF.js's default is true (``args.useBias ?? true``)
 
     model_json = write_tfjs(tmp_path, layers, 3, manifest_edit=edit)
     check_same(read_model(model_json, "a b c".split(), ["accept"]), layers, 3, words(3), 1)

@@ -102,3 +102,25 @@ def test_random_networks_are_never_proven_in_blocks(cell, hidden, layers, scale,
         ref = reference_for(model, g, False, reading_of(model))
         explorer = KStepExplorer(model, g, ref, reading_of(model), "float32", 0.1, 1e-3, False, math.inf, k=k)
         assert not explorer.run(300, 2.0).proven
+
+
+def test_a_block_proof_checks_the_heads_after_the_first_steps_of_each_block():
+    """A hand-made tanh RNN for tomita1 (1*) that rejects every odd run of 1s: unit 2 is a constant +1 (bias
+    5), unit 1 latches on a 0 (W_ih 10, self weight 4), unit 0 flips sign each step (self weight -6, bias -3:
+    h0 ~ -1, +1, -1, ...). The head 2 h0 - 5 h1 - 6 h2 + 1 is > 0 only when h0 ~ +1 and h1 ~ -1, i.e. after an
+    even number of 1s. So the state after every block of 2 symbols is right, and only the images in the middle of
+    a block are wrong: a proof in blocks of 2 that skipped them would say "proven"."""
+    from fsm_lstm.model import Layer, Model
+    w_ih = np.array([[0, 0], [10, 0], [0, 0]], np.float32)
+    w_hh = np.diag([-6.0, 4.0, 0.0]).astype(np.float32)
+    model = Model(layers=(Layer(w_ih, w_hh, np.array([-3.0, -1.5, 5.0], np.float32), np.zeros(3, np.float32)),),
+                  head_weight=np.array([[2.0, -5.0, -6.0]], np.float32), head_bias=np.array([1.0], np.float32),
+                  alphabet=("0", "1"), heads=("accept",), cell="rnn")
+    said = run(model, np.ones((1, 6), np.int64)).heads[:, 0, 0] > 0
+    assert said.tolist() == [True, False, True, False, True, False, True]  # wrong after '1', right after '11'
+    g = load_grammar("tomita1")
+    reading = reading_of(model)
+    ref = reference_for(model, g, False, reading)
+    proof = KStepExplorer(model, g, ref, reading, "float32", 0.1, 1e-3, False, math.inf, k=2).run(2000, 10.0)
+    assert not proof.proven
+    assert proof.failure.confirmed and proof.failure.word == ("1",)
