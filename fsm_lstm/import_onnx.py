@@ -26,7 +26,7 @@ from .errors import UserError
 from .import_common import MAX_BYTES, Dense, Network, declared_shape, first_line, float_array
 from .model import Layer
 from .onnx_external import read_external
-from .onnx_shapes import merges_axis
+from .onnx_shapes import LONGEST_SHAPE, merges_axis
 from .optional import require
 
 __all__ = ["CELLS", "DEFAULT_ACTIVATIONS", "GATES", "INT_TYPES", "KNOWN_ATTRS", "ORDER", "PASS_THROUGH",
@@ -229,7 +229,7 @@ class _Chain:
             elif op == "Reshape" and dirs_axis is not None and slot == 0:
                 if not merges_axis(self, node, value, dirs_axis):
                     fixed = len(node.input) > 1 and node.input[1] in self.tensors and \
-                        self.const(node.input[1], f"{label} shape").size <= 8
+                        self.const(node.input[1], f"{label} shape").size <= LONGEST_SHAPE
                     why = (f"to the constant shape {self.const(node.input[1], label).tolist()}, which fixes the "
                            "string length; export with a dynamic time axis, or with dynamo=False") if fixed else \
                         "other than by dropping its direction axis"

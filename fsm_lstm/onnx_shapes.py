@@ -14,10 +14,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-__all__ = ["merges_axis"]
+__all__ = ["LONGEST_SHAPE", "merges_axis"]
 
 _DEPTH = 32
-_LONGEST = 8  # dimensions (and axes multiplied) a shape tensor may hold here
+LONGEST_SHAPE = 8  # dimensions (and axes multiplied) a shape tensor may hold here
 
 
 class _Graph(Protocol):
@@ -47,18 +47,18 @@ def _ints(graph: _Graph, name: str) -> list[int] | None:
     if name not in graph.tensors:
         return None
     value = graph.const(name, f"shape constant {name!r}")
-    if value.dtype.kind not in "iu" or value.ndim > 1 or value.size > 8:
+    if value.dtype.kind not in "iu" or value.ndim > 1 or value.size > LONGEST_SHAPE:
         return None
     return [int(v) for v in value.reshape(-1)]
 
 
 def _dims(graph: _Graph, name: str, data: str, depth: int, memo: dict[str, Any]) -> list[tuple[int, ...]] | None:
     """The 1-D shape tensor ``name`` as products of data's axes, or None when that cannot be shown (memoised, and
-    at most _LONGEST dimensions: a hostile graph of nested Concats stays cheap)."""
+    at most LONGEST_SHAPE dimensions: a hostile graph of nested Concats stays cheap)."""
     if name not in memo:
         found = _dims_of(graph, name, data, depth, memo)
-        memo[name] = found if found is None or (len(found) <= _LONGEST and sum(map(len, found)) <= _LONGEST) \
-            else None
+        small = found is None or (len(found) <= LONGEST_SHAPE and sum(map(len, found)) <= LONGEST_SHAPE)
+        memo[name] = found if small else None
     return memo[name]
 
 
