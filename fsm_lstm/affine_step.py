@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .interval_step import ROUNDOFF
+from .interval_step import ROUNDOFF, _Affine
+from .interval_step import _Layer as _IntervalLayer
 from .intervals import sigmoid
 from .model import Model
 
@@ -103,59 +104,40 @@ def _activation(a: AffineForm, kind: str, eps: float) -> AffineForm:
     return _round(out, eps)
 
 
-class _Linear:
-    """x -> W x + b on forms, widened by gamma_n * (sum |w||x| + |b| + others) for the runtime's dot product."""
+class _Linear(_Affine):
+    """x -> W x + b on forms, widened by gamma_n * (sum |w||x| + |b| + others) for the runtime's dot product (the
+    weights and rounding constants as ``interval_step`` takes them)."""
 
-    def __init__(self, weight: np.ndarray, bias: np.ndarray, dtype: type, u: float, extra_terms: int) -> None:
-        self.w = weight.astype(dtype).astype(np.float64)
-        self.w_abs = np.abs(self.w)
-        self.b = bias.astype(dtype).astype(np.float64)
-        n = weight.shape[1] + extra_terms
-        self.gamma = 1.01 * n * u / (1 - n * u)
-        self.tiny = n * float(np.finfo(dtype).smallest_subnormal)
-        self.limit = float(np.finfo(dtype).max) / 2
-
-    def __call__(self, x: AffineForm, others: np.ndarray | float = 0.0) -> AffineForm:
-        center = x.center @ self.w.T + self.b
+    def __call__(self, x: AffineForm, others: np.ndarray | float = 0.0) -> AffineForm:  # type: ignore[override]
+        center = x.center @ self.w_t + self.b
         gens = np.einsum("ij,bjm->bim", self.w, x.gens)
-        total = x.magnitude() @ self.w_abs.T + np.abs(self.b) + others
+        total = x.magnitude() @ self.w_abs_t + np.abs(self.b) + others
         with np.errstate(invalid="ignore"):
-            rem = x.rem @ self.w_abs.T + self.gamma * total + self.tiny
+            rem = x.rem @ self.w_abs_t + self.gamma * total + self.tiny
         rem = np.where(total > self.limit, np.inf, _rem(rem))
         return AffineForm(center, gens, rem)
 
 
-class _Layer:
-    def __init__(self, model: Model, k: int, dtype: type, u: float) -> None:
-        layer = model.layers[k]
-        self.cell = model.cell
-        self.hidden = layer.hidden_size
-        self.one_hot = k == 0
-        self.eps = 8 * u
-        w_ih = layer.weight_ih.astype(dtype).astype(np.float64)
-        b_ih = layer.bias_ih.astype(dtype).astype(np.float64)
-        b_hh = layer.bias_hh.astype(dtype).astype(np.float64)
-        fold = self.cell == "lstm"
-        extra = 4 if self.one_hot else layer.weight_ih.shape[1] + 4
-        self.rec = _Linear(layer.weight_hh, (b_ih + b_hh) if fold else b_hh, dtype, u, extra)
-        self.w_ih = w_ih
-        self.w_ih_abs = np.abs(w_ih)
-        self.b_ih = np.zeros_like(b_ih) if fold else b_ih
-        self.width = 2 * self.hidden if self.cell == "lstm" else self.hidden
+class _Layer(_IntervalLayer):
+    """One layer's step on forms; its weights as ``interval_step`` takes them."""
 
-    def _inputs(self, x: AffineForm | None, symbols: np.ndarray, m: int) -> tuple[AffineForm, np.ndarray]:
+    linear = _Linear
+
+    def _inputs(self, x: AffineForm | None, symbols: np.ndarray,  # type: ignore[override]
+                m: int) -> tuple[AffineForm, np.ndarray]:
         """The input projection W_ih x + b_ih as a form (exact: its rounding is in the recurrent sum's) and its
         magnitude."""
         if self.one_hot:
-            center = self.w_ih.T[symbols] + self.b_ih
+            center = self.w_ih_t[symbols] + self.b_ih
             return (AffineForm(center, np.zeros(center.shape + (m,)), np.zeros_like(center)),
-                    np.abs(self.w_ih.T[symbols]) + np.abs(self.b_ih))
-        center = x.center @ self.w_ih.T + self.b_ih
-        gens = np.einsum("ij,bjm->bim", self.w_ih, x.gens)
-        return (AffineForm(center, gens, _rem(x.rem @ self.w_ih_abs.T)),
-                x.magnitude() @ self.w_ih_abs.T + np.abs(self.b_ih))
+                    self.w_ih_abs_t[symbols] + np.abs(self.b_ih))
+        center = x.center @ self.w_ih_t + self.b_ih
+        gens = np.einsum("ji,bjm->bim", self.w_ih_t, x.gens)
+        return (AffineForm(center, gens, _rem(x.rem @ self.w_ih_abs_t)),
+                x.magnitude() @ self.w_ih_abs_t + np.abs(self.b_ih))
 
-    def step(self, state: AffineForm, x: AffineForm | None, symbols: np.ndarray) -> AffineForm:
+    def step(self, state: AffineForm, x: AffineForm | None,  # type: ignore[override]
+             symbols: np.ndarray) -> AffineForm:
         H, eps = self.hidden, self.eps
         m = state.gens.shape[2]
         inp, mag = self._inputs(x, symbols, m)

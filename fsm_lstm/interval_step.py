@@ -51,6 +51,8 @@ class _Affine:
 class _Layer:
     """One layer: input (one-hot symbols for layer 0, else the previous layer's h box) -> its new state box."""
 
+    linear = _Affine  # the recurrent sum's map (``affine_step`` puts its own form of it here)
+
     def __init__(self, model: Model, k: int, dtype: type, u: float) -> None:
         layer = model.layers[k]
         self.cell = model.cell
@@ -62,7 +64,7 @@ class _Layer:
         b_hh = layer.bias_hh.astype(dtype).astype(np.float64)
         fold = self.cell == "lstm"  # the LSTM runtime adds both biases into one; GRU/RNN keep b_hh in the sum
         extra = 4 if self.one_hot else layer.weight_ih.shape[1] + 4
-        self.rec = _Affine(layer.weight_hh, (b_ih + b_hh) if fold else b_hh, dtype, u, extra)
+        self.rec = self.linear(layer.weight_hh, (b_ih + b_hh) if fold else b_hh, dtype, u, extra)
         self.w_ih_t = w_ih.T.copy()
         self.w_ih_abs_t = np.abs(w_ih).T.copy()
         self.b_ih = np.zeros_like(b_ih) if fold else b_ih
