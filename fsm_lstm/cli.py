@@ -117,6 +117,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
     from .labels import parse_head
     from .model import stored_grammar
     from .region_proof import prove_regions
+    from .verify import t0_note
 
     model, g = _load(args.source, unknown_start=args.unknown_start)
     _warn_if_empty(g if g is not None else stored_grammar(model))
@@ -124,9 +125,16 @@ def cmd_certify(args: argparse.Namespace) -> int:
     if reference is not None:
         stored, reason = certificate_grammar(model, reference)
         if stored is None and stored_grammar(model) is None:  # a trained or imported network: the region proof
-            proof = prove_regions(model, reference, args.unknown_start, _reading(model, args), args.precision,
+            reading = _reading(model, args)
+            proof = prove_regions(model, reference, args.unknown_start, reading, args.precision,
                                   args.max_regions, args.time_limit)
-            print(json.dumps(proof.to_dict(), indent=2) if args.json else proof.summary())
+            failure = proof.failure
+            at_t0 = failure is not None and failure.confirmed and failure.prefix == "" and failure.kind == "head"
+            note = t0_note(model, reading) if at_t0 else None
+            if args.json:
+                print(json.dumps({**proof.to_dict(), **({"notes": [note]} if note else {})}, indent=2))
+            else:
+                print(proof.summary() + (f"\n  note: {note}" if note else ""))
             return 0 if proof.proven else 1
         if stored is None:
             reason += f"; `fsm-lstm verify {args.source} --grammar {args.grammar}` checks it on strings instead"

@@ -39,7 +39,7 @@ from .trie import Failure, block_rows, walk_trie
 from .words import format_word, symbols_count
 
 __all__ = ["Counterexample", "Progress", "REGION_TIME_LIMIT", "Report", "Verdict", "check_depth",
-           "check_word", "compare_with", "default_max_len", "describe", "evidence", "exhaustive", "judge",
+           "check_word", "compare_with", "default_max_len", "describe", "evidence", "exhaustive", "judge", "t0_note",
            "REPORT_SHORTEST", "report_rows", "report_word", "search", "verify"]
 
 Progress = Callable[[str], None]
@@ -251,13 +251,21 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
     if found is not None:
         report.passed = False
         report.counterexample = found
-        imported = model.extra.get("imported")
-        if not found.word and reading.start is None and isinstance(imported, dict):
-            report.notes.append(f"t = 0: before any symbol the heads are the head biases on the zero state, an answer "
-                                f"{str(imported.get('format', 'the source'))[:20]} never computes (it cannot run an "
-                                "empty sequence); fsm-lstm judges every prefix, the empty one included "
-                                "(docs/model-format.md)")
+        note = t0_note(model, reading) if not found.word else None
+        if note:
+            report.notes.append(note)
     return report
+
+
+def t0_note(model: Model, reading: Reading) -> str | None:
+    """What a failure before the first symbol means for an imported model (None for any other model or when a
+    start marker is read first): its source framework never computes that answer."""
+    imported = model.extra.get("imported")
+    if reading.start is not None or not isinstance(imported, dict):
+        return None
+    return (f"t = 0: before any symbol the heads are the head biases on the zero state, an answer "
+            f"{str(imported.get('format', 'the source'))[:20]} never computes (it cannot run an empty sequence); "
+            "fsm-lstm judges every prefix, the empty one included (docs/model-format.md)")
 
 
 def _renamed(stored: Grammar | None, reference: Grammar, unknown_start: bool, states_ok: bool) -> bool:

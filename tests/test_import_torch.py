@@ -388,3 +388,9 @@ def test_a_failure_at_t0_of_an_imported_model_says_what_t0_is(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "FAIL: counterexample '' (0 symbols)" in out and "head accept is False (logit -0.5), expected True" in out
     assert "t = 0: before any symbol the heads are the head biases on the zero state, an answer torch never" in out
+    assert main(["certify", str(tmp_path / "m.npz"), "--grammar", "tomita1"]) == 1
+    out = capsys.readouterr().out
+    assert "not proven: the network is wrong: after '' (0 symbols), confirmed on the network" in out
+    assert "note: t = 0: before any symbol the heads are the head biases on the zero state, an answer torch" in out
+    assert main(["certify", str(tmp_path / "m.npz"), "--grammar", "tomita1", "--json"]) == 1
+    assert "an answer torch never computes" in json.loads(capsys.readouterr().out)["notes"][0]
