@@ -309,6 +309,12 @@ class _Chain:
             raise UserError("the graph outputs a recurrent operator's raw output; fsm-lstm needs a dense head")
         notes = ["the graph outputs only the last step: its output is the heads after the last symbol "
                  "(meta.final_only)"] if last_step else []
+        dims = inputs[0].type.tensor_type.shape.dim
+        if dims and all(d.HasField("dim_value") and d.dim_value > 0 for d in dims):
+            shape = tuple(int(d.dim_value) for d in dims)
+            notes.append(f"the graph's input has the fixed shape {shape}: it was exported for one length (onnxruntime "
+                         f"refuses any other); fsm-lstm runs its {cell.upper()} operator on words of every length, "
+                         "as the operator defines it")
         return Network(format="onnx", cell=cell, layers=layers, dense=dense, embedding=embedding, sources=sources,
                        notes=notes, composable=True, last_step_only=last_step)
 

@@ -117,6 +117,30 @@ def test_exported_graphs_import_exactly(cell, layers, embedding, middle, batch_f
                                   y > 0.5 if final else y > 0)
 
 
+def test_a_graph_exported_for_one_length_imports_with_a_note(tmp_path, capsys):
+    """torch.onnx.export without dynamic axes fixes the input's shape: onnxruntime then refuses other lengths, and
+    the import says that fsm-lstm runs the operator on every length; a graph with dynamic axes gets no such note."""
+    torch.manual_seed(0)
+    net = Exported("gru")
+    fixed = tmp_path / "fixed.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net.eval(), (torch.zeros(3, 2, 3),), str(fixed), input_names=["x"], output_names=["y"],
+                          opset_version=17, dynamo=False)
+    strings = words(3, seed=1)[:2, :3]
+    with pytest.raises(Exception, match="invalid dimensions"):  # onnxruntime refuses any other length
+        onnx_outputs(net, fixed, words(3, seed=1)[:2, :5])
+    assert main(["import", str(fixed), "-o", str(tmp_path / "f.npz"), "--alphabet", "a b c",
+                 "--heads", "accept next:a"]) == 0
+    assert "note: the graph's input has the fixed shape (3, 2, 3): it was exported for one length" in \
+        capsys.readouterr().out
+    assert np.allclose(run(load_model(tmp_path / "f.npz"), strings).heads[1:], onnx_outputs(net, fixed, strings),
+                       atol=1e-5)
+    assert main(["import", str(export(net, tmp_path / "dyn.onnx")), "-o", str(tmp_path / "d.npz"), "--alphabet",
+                 "a b c", "--heads", "accept next:a"]) == 0
+    assert "fixed shape" not in capsys.readouterr().out
+
+
 def test_older_opset_and_onnxruntime_agree(tmp_path):
     torch.manual_seed(9)
     net = Exported("lstm", layers=2, embedding=4)
