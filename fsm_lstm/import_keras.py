@@ -468,6 +468,9 @@ def network_from_config(config: Any, fetch: Fetch, fmt: str) -> Network:
             shape = cfg.get("batch_shape") or cfg.get("batch_input_shape") or cfg.get("batchInputShape")
             if isinstance(shape, list) and shape and type(shape[-1]) is int:
                 declared_width = shape[-1]
+            if isinstance(shape, list) and len(shape) in (2, 3) and type(shape[1]) is int and shape[1] > 0:
+                notes.append(f"the input declares {shape[1]} time steps: Keras was built for that length; fsm-lstm "
+                             "runs the recurrent layers on words of every length, as their equations define them")
             continue
         sources.append(f"{name} ({cls})")
         if cls in INFERENCE_IDENTITY:

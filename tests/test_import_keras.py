@@ -543,3 +543,23 @@ def test_masking_before_an_embedding_is_read_exactly_when_keras_ignores_it(keras
             got = run(ours, w).heads[1:, :, 0].T.astype(np.float64)
             assert np.allclose(1 / (1 + np.exp(-got)), y, atol=1e-6)
             assert np.array_equal(got > 0, y > 0.5)
+
+
+def test_a_fixed_number_of_time_steps_imports_with_a_note(keras, tmp_path):
+    """keras.Input((10, 4)) fixes the length Keras was built for; the import says fsm-lstm runs every length, and
+    at that length its heads are Keras's."""
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((10, 4)), keras.layers.GRU(5, return_sequences=True),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.save(tmp_path / "m.keras")
+    ours = read_model(tmp_path / "m.keras", list("abcd"), ["accept"])
+    assert any("the input declares 10 time steps" in n for n in ours.extra["imported"]["notes"])
+    strings = words(4, count=50)[:, :10]
+    y = model.predict(np.eye(4, dtype="float32")[strings], verbose=0)
+    got = run(ours, strings).heads[1:].transpose(1, 0, 2).astype(np.float64)
+    assert np.allclose(1 / (1 + np.exp(-got)), y, atol=1e-5)
+    free = keras.Sequential([keras.Input((None, 4)), *model.layers])
+    free.save(tmp_path / "free.keras")
+    assert not any("time steps" in n for n in read_model(tmp_path / "free.keras", list("abcd"), ["accept"])
+                   .extra["imported"]["notes"])
+
