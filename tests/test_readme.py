@@ -5,6 +5,7 @@ The documents link only to files of the repository."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -87,8 +88,9 @@ def test_readme_command(command, expected, code, folder):
     if SKIP in command:
         pytest.skip(command.split(SKIP, 1)[1].strip() or "too slow for the tests")
     argv = shlex.split(command, comments=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     done = subprocess.run([sys.executable, "-m", "fsm_lstm.cli", *argv[1:]], cwd=folder, capture_output=True,
-                          text=True, timeout=TIMEOUT)
+                          text=True, timeout=TIMEOUT, env=env)  # this checkout's fsm_lstm, whatever is installed
     actual = done.stdout + done.stderr
     assert matches(expected, actual), f"$ {command}\n--- the README shows:\n{expected}\n--- it prints:\n{actual}"
     assert done.returncode == code, actual
