@@ -50,6 +50,7 @@ def drift_search(model, grammar, symbols: int) -> str:
     net = Network(model, reading, np.float32)
     K = len(net.inner)
     loops = [w for n in (1, 2, 3) for w in itertools.product(range(K), repeat=n)][:64]
+    text = lambda word: " ".join(net.inner[a] for a in word)  # noqa: E731
     wrong = lambda state, q: ((net.logits(state)[:, ref.columns] > 0) != ref.truth[q]).any(axis=1)  # noqa: E731
     state, q = net.initial(len(loops)), np.full(len(loops), ref.start)
     for t in range(symbols):
@@ -57,7 +58,7 @@ def drift_search(model, grammar, symbols: int) -> str:
         state, q = net.step(state, a), ref.table[q, a]
         bad = np.flatnonzero(wrong(state, q))
         if len(bad):
-            return f"wrong after {net.inner[loops[bad[0]][0]]!r}... looped {t + 1:,} symbols ({loops[bad[0]]})"
+            return f"wrong after {t + 1:,} symbols of the loop {text(loops[bad[0]])!r}"
     length = max(1, min(12, int(math.log(4096) / math.log(max(K, 2)))))
     words = np.indices((K,) * length).reshape(length, -1).T
     for b, loop in enumerate(loops):
@@ -66,7 +67,8 @@ def drift_search(model, grammar, symbols: int) -> str:
             s, p = net.step(s, words[:, t]), ref.table[p, words[:, t]]
             bad = np.flatnonzero(wrong(s, p))
             if len(bad):
-                return f"wrong after loop {loop} for {symbols:,} symbols then {tuple(words[bad[0], :t + 1])}"
+                after = text(words[bad[0], :t + 1])
+                return f"wrong after {symbols:,} symbols of the loop {text(loop)!r} then {after!r}"
     return f"right on {len(loops)} loops of {symbols:,} symbols, every prefix, and the words up to {length} after each"
 
 
