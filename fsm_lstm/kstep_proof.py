@@ -23,8 +23,24 @@ __all__ = ["FORM_FLOATS", "KSTEPS", "KSTEP_TIME", "KStepExplorer"]
 
 KSTEPS = (2, 3)  # the block lengths tried in turn (4 proved nothing more on the saved trained networks)
 KSTEP_TIME = 10.0  # seconds for all of them
-FORM_FLOATS = 1_000_000  # the most numbers the forms of one batch hold (8 MB; the step makes a few times more);
-# a block length whose one region needs more is not tried
+FORM_FLOATS = 1_000_000  # the most numbers the forms of one batch hold (8 MB; the step makes a few times more):
+# a region's words are taken in several batches when they need more; a block length whose one word needs more is
+# not tried
+
+
+def _batch(pending: list[tuple[int, int]], words: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``cap`` (region, word) pairs from the front of ``pending`` (which keeps the rest): their regions
+    (B,) and words (B, k)."""
+    regions, paths, taken = [], [], 0
+    while pending and taken < cap:
+        region, first = pending.pop(0)
+        n = min(cap - taken, len(words) - first)
+        regions.append(np.full(n, region))
+        paths.append(words[first:first + n])
+        taken += n
+        if first + n < len(words):
+            pending.insert(0, (region, first + n))
+    return np.concatenate(regions), np.concatenate(paths)
 
 
 def _fresh(form: AffineForm) -> AffineForm:
@@ -62,20 +78,18 @@ class KStepExplorer(_Explorer):
         if failure:
             return self.result(False, failure)
         K = len(self.inner)
-        per_region = K ** self.k * D * D * (self.k + 1)  # the forms of one region: words x D x (k + 1) D terms
-        if per_region > FORM_FLOATS:
+        per_pair = D * D * (self.k + 1)  # the forms of one region through one word: D x (k + 1) D terms
+        if per_pair > FORM_FLOATS:
             return self.result(False, RegionFailure(
-                f"blocks of {self.k} steps are too large for this network ({K} symbols, {D} state numbers: "
-                f"{per_region:,} numbers per region, over {FORM_FLOATS:,})", "budget"))
+                f"blocks of {self.k} steps are too large for this network ({D} state numbers: {per_pair:,} numbers "
+                f"per word, over {FORM_FLOATS:,})", "budget"))
         words = np.array(list(itertools.product(range(K), repeat=self.k)))  # (W, k)
-        cap = max(1, FORM_FLOATS // per_region)  # regions per batch
-        pending = [0]
+        cap = FORM_FLOATS // per_pair  # (region, word) pairs per batch: a region with many words takes several
+        pending = [(0, 0)]  # (region, its first word not yet taken)
         while pending:
-            frontier, pending = pending[:cap], pending[cap:]
             if self.out_of_time(time_limit):
                 return self.result(False, self.timeout(time_limit))
-            regions = np.repeat(np.array(frontier), len(words))
-            paths = np.tile(words, (len(frontier), 1))
+            regions, paths = _batch(pending, words, cap)
             lo = np.stack([self.lo[r] for r in regions])
             hi = np.stack([self.hi[r] for r in regions])
             B = len(regions)
@@ -107,7 +121,7 @@ class KStepExplorer(_Explorer):
                 failure = self.add(img_lo[b], img_hi[b], q, (r, int(paths[b, -1])), exact=False)
                 if failure:
                     return self.result(False, failure)
-                pending.append(len(self.lo) - 1)
+                pending.append((len(self.lo) - 1, 0))
         return self.result(True)
 
     def out_of_time(self, time_limit: float) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -124,3 +125,43 @@ def test_a_block_proof_checks_the_heads_after_the_first_steps_of_each_block():
     proof = KStepExplorer(model, g, ref, reading, "float32", 0.1, 1e-3, False, math.inf, k=2).run(2000, 10.0)
     assert not proof.proven
     assert proof.failure.confirmed and proof.failure.word == ("1",)
+
+
+# ----- blocks for many symbols: a region's words in several batches ---------------------------------------------
+def test_a_block_proof_in_batches_of_few_words_is_the_same_proof(monkeypatch):
+    """The (region, word) pairs run in batches: with room for 3 pairs a batch (fewer than a region's 4 words), the
+    tomita5 LSTM's proof in blocks of 2 is the same, region for region, as with the default room."""
+    import fsm_lstm.kstep_proof as kstep
+    model = load_model(MODELS / "tomita5_lstm.npz")
+    g = load_grammar("tomita5")
+    reading = reading_of(model)
+    ref = reference_for(model, g, False, reading)
+
+    def explore():
+        explorer = KStepExplorer(model, g, ref, reading, "float32", 0.1, 1e-3, False, math.inf, k=2)
+        return explorer, explorer.run(4000, 60.0)
+
+    whole, proof = explore()
+    assert proof.proven
+    D = whole.net.width
+    monkeypatch.setattr(kstep, "FORM_FLOATS", 3 * D * D * 3)
+    batched, again = explore()
+    assert again.proven and again.regions == proof.regions
+    assert all((a == b).all() for a, b in zip(whole.lo + whole.hi, batched.lo + batched.hi))
+
+
+def test_a_network_of_20_symbols_and_64_units_is_explored_in_blocks():
+    """Its 400 words of 2 symbols (K^k D^2 (k+1) = 4.9 million numbers a region, once over ``FORM_FLOATS``) no
+    longer make blocks skipped: a random GRU whose head is always positive (bias 20, head weights 0.01), for a
+    grammar of one accepting state, gets its start's 400 block images as regions (its 20-way branching does not
+    close within 3 s)."""
+    from fsm_lstm.grammar import Grammar
+    alphabet = tuple("abcdefghijklmnopqrst")
+    model = random_model("gru", 64, 1, 0.05, 7, alphabet=alphabet)
+    model = replace(model, head_weight=np.full_like(model.head_weight, 0.01),
+                    head_bias=np.full_like(model.head_bias, 20))
+    g = Grammar(name="all", start="q", accept=frozenset({"q"}), alphabet=alphabet, states=("q",),
+                transitions=tuple(("q", a, "q") for a in alphabet))
+    proof = KStepExplorer(model, g, reference_for(model, g, False, Reading()), Reading(), "float32", 0.1, 1e-3,
+                          False, math.inf, k=2).run(4000, 3.0)
+    assert proof.regions > len(alphabet) ** 2 / 2 and proof.failure.kind == "budget", proof.summary()
