@@ -107,6 +107,7 @@ class PumpResult:
     words: int
     length: int
     how: str = ""
+    late: bool = False  # the time limit cut the pumped strings short
 
     @property
     def word(self) -> Word | None:
@@ -127,7 +128,7 @@ class PumpResult:
         """What was run, for a message: '65,535 strings up to length 15 and 9,876 pumped strings up to 4,000
         symbols'."""
         return (f"{self.strings:,} strings up to length {self.max_len} and {self.words:,} pumped strings up to "
-                f"{self.length:,} symbols")
+                f"{self.length:,} symbols" + (" (cut short by the time limit)" if self.late else ""))
 
 
 def exhaustive_depth(symbols: int, weights: int, strings: int = EXHAUSTIVE_STRINGS, cap: int = 64) -> int:
@@ -174,7 +175,7 @@ def _search(network: Network, ref: Reference, word: Word, max_length: int, deadl
         search.run(triples, _suffixes(K), max_length, work)
     confirmed = _confirm(network, ref, list(search.wrong.values()))
     if confirmed is None:
-        return PumpResult(None, -1, total, depth, search.words, search.length)
+        return PumpResult(None, -1, total, depth, search.words, search.length, late=time.perf_counter() > deadline)
     return PumpResult(*confirmed, total, depth, search.words, search.length, "pumped")
 
 
