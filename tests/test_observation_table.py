@@ -80,9 +80,11 @@ def test_a_fill_asks_each_missing_cell_once_and_leaves_known_cells_alone(seed, s
     model = compile_grammar(g)
     net = Network(model, reading_of(model))
     table = ObservationTable(net, np.array([model.heads.index("accept")]), len(net.inner), lazy=True)
-    for _ in range(4):  # sifted rows know a few cells each
+    for _ in range(4):
         table.add_suffix(tuple(rng.integers(0, len(net.inner), size=int(rng.integers(1, 5))).tolist()))
-        table.hypothesis(("accept",), net.inner)
+    rows = rng.choice(len(table.words), size=min(len(table.words), 6), replace=False)
+    for r in rows:  # a few cells of each row asked first, as sifting asks them
+        table.fill([r], rng.choice(len(table.suffixes), size=int(rng.integers(1, 3)), replace=False))
     rows = rng.choice(len(table.words), size=min(len(table.words), 6), replace=False)
     known = table.known[rows].copy()
     marked = np.argwhere(known)  # known cells flipped: a fill that asks them again would mend them
