@@ -3,9 +3,9 @@
 Rows are words with their packed hidden states and those states' recurrent products (every query from a row
 starts from them: :mod:`recurrence`): the access words (the hypothesis's states, whose rows are
 always complete and pairwise distinct) and their one-symbol extensions (the edges). A cell is the output vector
-after row·suffix; a query costs only the steps of its suffix. A fill runs the rows that miss most of their
-cells x the suffixes as one batched walk down the trie of the suffixes, and every other missing cell as its
-own walk, all of them in one batch.
+after row·suffix; a query costs only the steps of its suffix. A fill asks exactly the missing cells (a cell is
+never asked twice), all of them in one batched walk down the trie of (row, suffix prefix) nodes, so that the
+suffixes a row asks share the steps of their common prefixes.
 
 In a ``lazy`` table an extension row is *sifted*, not filled: it is asked only the suffixes that tell apart
 the access rows still consistent with what it has answered so far (the most even split per step of the suffix
@@ -49,6 +49,8 @@ class ObservationTable:
         self.cells = np.zeros((0, 1, self.width), dtype=bool)  # (rows, suffixes, O)
         self.known = np.zeros((0, 1), dtype=bool)  # (rows, suffixes)
         self.suffixes: list[Word] = [()]
+        self._padded = np.zeros((0, 0), dtype=np.int64)  # the suffixes as zero-padded rows, and their lengths
+        self._lengths = np.zeros(0, dtype=np.int64)
         self.access: list[int] = []  # rows of the access words: complete, pairwise distinct
         self.extensions = np.zeros((0, symbols), dtype=np.int64)  # (access, K) rows of their extensions
         self.add_rows([()])
@@ -123,65 +125,15 @@ class ObservationTable:
         if not len(rows) or not len(cols):
             return False
         missing = ~self.known[np.ix_(rows, cols)]
-        count = missing.sum(axis=1)
-        if not count.any():
+        if not missing.any():
             return False
-        many = count * 2 > len(cols)  # most of the row: one walk down the suffix trie
-        need, ask = rows[many], cols[missing[many].any(axis=0)]
-        if len(need):
-            answers = self.evaluate(self.states[need], [self.suffixes[c] for c in ask], self.products[need])
-            block = np.ix_(need, ask)
-            fresh = ~self.known[block]
-            self.cells[block] = np.where(fresh[:, :, None], answers, self.cells[block])
-            self.known[block] = True
-        few, which = np.nonzero(missing & ~many[:, None])  # a few cells each: every cell its own walk
-        self._ask_each(rows[few], cols[which])
+        which, col = np.nonzero(missing)
+        self._ask_each(rows[which], cols[col])
         return True
 
     def complete(self, row: int) -> bool:
         """Whether every cell of the row is known."""
         return bool(self.known[row].all())
-
-    def evaluate(self, states: np.ndarray, suffixes: Sequence[Word], products: np.ndarray | None = None,
-                 budget: int = 1 << 27) -> np.ndarray:
-        """(n, len(suffixes), O) outputs after each state (with its recurrent ``products``, if known) followed by
-        each suffix: one batched walk down the suffix trie per chunk of rows, each node's recurrent products
-        computed once for its children and its end marker."""
-        n = len(states)
-        out = np.zeros((n, len(suffixes), self.width), dtype=bool)
-        self.net.calls += n * len(suffixes)
-        ends: dict[Word, list[int]] = {}
-        for j, s in enumerate(suffixes):
-            ends.setdefault(s, []).append(j)
-        levels: list[list[Word]] = []
-        for node in sorted({s[:d] for s in suffixes for d in range(len(s) + 1)}, key=len):
-            while len(levels) <= len(node):
-                levels.append([])
-            levels[len(node)].append(node)
-        widest = max(len(level) for level in levels)
-        chunk = max(1, budget // max(1, widest * (states.shape[1] + self._products.shape[1]) * states.itemsize))
-        for lo in range(0, n, chunk):
-            hi = min(n, lo + chunk)
-            width = hi - lo
-            here = states[lo:hi]
-            known = None if products is None else products[lo:hi]
-            current = {(): 0}  # node -> its block of ``here``
-            for depth, level in enumerate(levels):
-                if depth:
-                    parents = np.concatenate([np.arange(width) + current[node[:-1]] * width for node in level])
-                    symbols = np.repeat([node[-1] for node in level], width)
-                    here = self.net.step(here[parents], symbols, known[parents])
-                    current = {node: k for k, node in enumerate(level)}
-                    known = None
-                if known is None and (depth + 1 < len(levels) or self.net.end is not None):
-                    known = self.net.products(here)  # for the children and the end marker alike
-                done = [node for node in level if node in ends]
-                if done:
-                    at = np.concatenate([np.arange(width) + current[node] * width for node in done])
-                    values = self.net.logits(here[at], None if known is None else known[at])[:, self.columns] > 0
-                    for k, node in enumerate(done):
-                        out[lo:hi, ends[node]] = values[k * width:(k + 1) * width, None, :]
-        return out
 
     # ----- reading the hypothesis off the table ------------------------------------------------------------
     def _access_signs(self) -> np.ndarray:
@@ -259,31 +211,56 @@ class ObservationTable:
         return consistent
 
     def _ask_each(self, rows: np.ndarray, columns: np.ndarray, chunk: int = 8192) -> None:
-        """Ask each row its own column (rows may repeat), all walking together, longest suffix first: one batched
-        step per symbol position for the cells still walking, and the end marker of each cell when its suffix
-        ends, from the products that its next step would use; in chunks of ``chunk`` cells."""
-        lengths_of = np.array([len(s) for s in self.suffixes], dtype=np.int64)
-        for lo in range(0, len(rows), chunk):
-            order = np.argsort(-lengths_of[columns[lo:lo + chunk]], kind="stable")
-            part, cols = rows[lo:lo + chunk][order], columns[lo:lo + chunk][order]
-            lengths = lengths_of[cols]
-            padded = np.zeros((len(part), int(lengths.max(initial=0))), dtype=np.int64)
-            for k, c in enumerate(cols.tolist()):
-                padded[k, :lengths[k]] = self.suffixes[c]
-            states, products = self.states[part], self.products[part]
-            answers = np.zeros((len(part), self.width), dtype=bool)
-            for t in range(padded.shape[1] + 1):
-                live, going = int((lengths >= t).sum()), int((lengths > t).sum())
-                states = states[:live]
-                products = self.net.products(states) if t else products
-                if going < live:  # these cells' suffixes end here
-                    logits = self.net.logits(states[going:], products[going:live])
-                    answers[going:live] = logits[:, self.columns] > 0
-                if going:
-                    states = self.net.step(states[:going], padded[:going, t], products[:going])
-            self.net.calls += len(part)
-            self.cells[part, cols] = answers
-            self.known[part, cols] = True
+        """Ask each row its own column (a row may ask several), all walking together down the trie of (row,
+        suffix prefix) nodes: one batched step per depth for the distinct nodes there, each node's recurrent
+        products computed once for its children and for the end marker of the cells that end at it; in chunks
+        of about ``chunk`` cells, whole rows each."""
+        if len(self._padded) != len(self.suffixes):  # the suffixes as rows of symbols, zero-padded
+            width = max(len(s) for s in self.suffixes)
+            self._padded = np.zeros((len(self.suffixes), width), dtype=np.int64)
+            for j, suffix in enumerate(self.suffixes):
+                self._padded[j, :len(suffix)] = suffix
+            self._lengths = np.array([len(s) for s in self.suffixes], dtype=np.int64)
+        padded = self._padded[columns]
+        order = np.lexsort([*padded.T[::-1], rows])  # by row, then suffix
+        rows, columns = rows[order], columns[order]
+        lo = 0
+        while lo < len(rows):
+            hi = min(len(rows), lo + chunk)
+            while hi < len(rows) and rows[hi] == rows[hi - 1]:  # a row's cells share its trie: one chunk
+                hi += 1
+            self._walk(rows[lo:hi], columns[lo:hi])
+            lo = hi
+
+    def _walk(self, rows: np.ndarray, cols: np.ndarray) -> None:
+        """One chunk of :meth:`_ask_each`, its cells sorted by row, then suffix: the cells that share a node are
+        neighbours at every depth."""
+        lengths, padded = self._lengths[cols], self._padded[cols]
+        new = np.ones(len(rows), dtype=bool)
+        new[1:] = rows[1:] != rows[:-1]
+        node = np.cumsum(new) - 1  # depth 0: the rows themselves
+        states, products = self.states[rows[new]], self.products[rows[new]]
+        answers = np.zeros((len(rows), self.width), dtype=bool)
+        deepest = int(lengths.max(initial=0))
+        for t in range(deepest + 1):
+            if t:
+                alive = np.flatnonzero(lengths >= t)
+                symbols = padded[alive, t - 1]
+                new = np.ones(len(alive), dtype=bool)
+                new[1:] = (node[alive[1:]] != node[alive[:-1]]) | (symbols[1:] != symbols[:-1])
+                parents = node[alive[new]]
+                states = self.net.step(states[parents], symbols[new], products[parents])
+                node[alive] = np.cumsum(new) - 1
+                if t < deepest or self.net.end is not None:  # for children, or the end marker
+                    products = self.net.products(states)
+            ending = np.flatnonzero(lengths == t)
+            if len(ending):
+                at = node[ending]
+                known = None if self.net.end is None else products[at]
+                answers[ending] = self.net.logits(states[at], known)[:, self.columns] > 0
+        self.net.calls += len(rows)
+        self.cells[rows, cols] = answers
+        self.known[rows, cols] = True
 
     def hypothesis(self, labels: tuple[str, ...], alphabet: tuple[str, ...]
                    ) -> tuple[Machine, dict[tuple[int, int], int]]:

@@ -72,6 +72,32 @@ def test_every_cell_the_table_asked_is_the_grammars_answer_and_every_edge_goes_w
         assert table.known[table.extensions.reshape(-1)].all()
 
 
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), states=st.integers(2, 10), symbols=st.integers(2, 4))
+def test_a_fill_asks_each_missing_cell_once_and_leaves_known_cells_alone(seed, states, symbols):
+    rng = np.random.default_rng(seed)
+    g = random_dfa(rng, states, symbols)
+    model = compile_grammar(g)
+    net = Network(model, reading_of(model))
+    table = ObservationTable(net, np.array([model.heads.index("accept")]), len(net.inner), lazy=True)
+    for _ in range(4):
+        table.add_suffix(tuple(rng.integers(0, len(net.inner), size=int(rng.integers(1, 5))).tolist()))
+    rows = rng.choice(len(table.words), size=min(len(table.words), 6), replace=False)
+    for r in rows:  # a few cells of each row asked first, as sifting asks them
+        table.fill([r], rng.choice(len(table.suffixes), size=int(rng.integers(1, 3)), replace=False))
+    rows = rng.choice(len(table.words), size=min(len(table.words), 6), replace=False)
+    known = table.known[rows].copy()
+    marked = np.argwhere(known)  # known cells flipped: a fill that asks them again would mend them
+    table.cells[rows[marked[:, 0]], marked[:, 1]] ^= True
+    before = net.calls
+    table.fill(rows)
+    assert net.calls - before == (~known).sum()  # one word asked per missing cell, none for a known one
+    assert table.known[rows].all()
+    for (r, j), flipped in zip(np.argwhere(np.ones_like(known)), known.reshape(-1)):
+        word = tuple(net.inner[a] for a in table.words[rows[r]] + table.suffixes[j])
+        assert table.cells[rows[r], j, 0] == (accepts(g, word) != flipped)
+
+
 @pytest.mark.parametrize("seed", [3, 11])
 def test_lstar_with_sifted_rows_recovers_a_compiled_dfa_exactly(seed, monkeypatch):
     """Sifting is used on large networks only; forced here on a compiled one, whose DFA must come back."""
