@@ -326,12 +326,13 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
         lines.append(f"heads skipped (the grammar cannot judge them): {' '.join(report.skipped)}")
     lines.append(f"certificate: {report.certificate}")
     merged = f", {report.distinct:,} distinct states" if report.distinct else " run"
+    c = report.counterexample
+    enumerated = report.examples == 0 and c is not None and len(c.word) <= report.max_len + 1
+    stopped = f"; the enumeration stopped at the first failure, at length {report.max_len + 1}" if enumerated else ""
     lines.append(f"exhaustive: every {'word' if report.reading.final_only else 'string'} up to length "
                  f"{report.max_len} agrees ({report.prefixes:,} {'words' if report.reading.final_only else 'prefixes'}"
-                 f"{merged})" if report.max_len >= 0 else "exhaustive: the empty string already disagrees")
-    c = report.counterexample
-    lines.append("hypothesis: not run (the enumeration already found a failure)"
-                 if report.examples == 0 and c and len(c.word) <= report.max_len + 1
+                 f"{merged}){stopped}" if report.max_len >= 0 else "exhaustive: the empty string already disagrees")
+    lines.append("hypothesis: not run (the enumeration already found a failure)" if enumerated
                  else f"hypothesis: {report.examples} examples (pumped loops, near misses, arbitrary strings), "
                  f"longest {report.longest} symbols")
     lines += report.notes

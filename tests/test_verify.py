@@ -19,7 +19,7 @@ from fsm_lstm.grammar_files import load_grammar
 from fsm_lstm.model import Layer, Model, save_model
 from fsm_lstm.reference import reference_for
 from fsm_lstm.strategies import any_strings, grammar_strings, near_misses
-from fsm_lstm.verify import check_word, default_max_len, verify
+from fsm_lstm.verify import check_word, default_max_len, describe, verify
 from examples.make_examples import LEAK_REPEATS, leaky_reber
 from tests.oracle import accepts, next_symbols, states_after
 
@@ -106,6 +106,16 @@ def test_random_weight_model_fails_with_a_counterexample_of_length_at_most_2():
     states = states_after(grammar, c.word)
     truth = bool(states & grammar.accept) if c.head == "accept" else c.head[5:] in next_symbols(grammar, states)
     assert (logit > 0) != truth and truth == c.expected
+
+
+def test_a_failure_the_enumeration_finds_says_where_the_enumeration_stopped():
+    """tomita1 (1*) and tomita2 ((10)*) agree on '' (both accept, both expect 1 next) and part at '1': the
+    network compiled from tomita1, verified against tomita2, agrees up to length 0 and fails at length 1."""
+    report = verify(compile_grammar(load_grammar("tomita1")), load_grammar("tomita2"), examples=20)
+    assert report.counterexample.word == ("1",) and report.max_len == 0
+    exhaustive = next(line for line in describe(report, ("0", "1")) if line.startswith("exhaustive:"))
+    assert exhaustive == ("exhaustive: every string up to length 0 agrees (1 prefixes, 1 distinct states); the "
+                          "enumeration stopped at the first failure, at length 1")
 
 
 def test_every_bundled_compiled_model_passes(bundled):
