@@ -27,8 +27,8 @@
   :mod:`fsm_lstm.pick`; never while that best is exact on the sample: an exact network keeps going until the
   samples find no counterexample). On a network that is not exactly finite-state, L* otherwise chases
   irregularities until a limit. When a limit is reached (or only loose edges too quiet to promote are left),
-  the hypothesis returned is the one with the fewest states among those that no other hypothesis is
-  significantly better than on the validation sample (:func:`fsm_lstm.pick.pick`). Agreement counts a word
+  the hypothesis returned is the one with the fewest states among those that the best is not significantly
+  better than on the validation sample (:func:`fsm_lstm.pick.pick`). Agreement counts a word
   right when the machine gives the network's outputs after it, or after every prefix of it when the heads are
   read at every prefix.
 """

@@ -4,8 +4,8 @@ Each hypothesis is judged by the validation words it gets right (one bool per wo
 on the words where exactly one of them is right (McNemar's paired test, normal approximation): ``a`` is
 *significantly better* than ``b`` when ``a``'s extra right words exceed ``b``'s by more than ``z`` times the
 square root of the words they disagree on (the standard deviation of that excess if both were equally good).
-``z`` is the one-sided normal quantile of ``SIGNIFICANCE`` split over the comparisons made (Bonferroni), so a
-rule that makes many comparisons is not fooled by the luckiest of them.
+``z`` is the one-sided normal quantile of ``SIGNIFICANCE``; the plateau, which asks whether any of several
+hypotheses is better, splits it over them (Bonferroni), so that it is not fooled by the luckiest of them.
 """
 
 from __future__ import annotations
@@ -25,25 +25,23 @@ def quantile(comparisons: int, significance: float = SIGNIFICANCE) -> float:
     return NormalDist().inv_cdf(1.0 - significance / max(comparisons, 1))
 
 
-def _beats(right: np.ndarray, z: float) -> np.ndarray:
-    """(R, R) bool: hypothesis g is significantly better than h (rows g, columns h) on (R, N) right words."""
-    ones = right.astype(np.float64)
-    only = ones @ (1.0 - ones).T  # only[g, h]: words g gets right and h wrong
-    return only - only.T > z * np.sqrt(only + only.T)
-
-
 def best_index(right: np.ndarray) -> int:
     """The first hypothesis with the most validation words right."""
     return int(np.argmax(right.sum(axis=1)))
 
 
+def _ahead(right: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per hypothesis (rows of ``right``): the words it gets right and ``other`` wrong, and the reverse."""
+    return (right & ~other).sum(axis=-1), (~right & other).sum(axis=-1)
+
+
 def pick(right: np.ndarray, sizes: Sequence[int], significance: float = SIGNIFICANCE) -> int:
-    """The hypothesis to return: the one with the fewest states among those that no other hypothesis is
-    significantly better than (the best is always among them), most words right among equals."""
-    count = len(right)
-    beaten = _beats(right, quantile(count - 1, significance)).any(axis=0)
+    """The hypothesis to return: the one with the fewest states among those the best (:func:`best_index`) is
+    not significantly better than (one paired test each, at ``significance``), most words right among equals."""
+    ahead, behind = _ahead(right[best_index(right)], right)
+    fair = ahead - behind <= quantile(1, significance) * np.sqrt(ahead + behind)
     scores = right.sum(axis=1)
-    return min((k for k in range(count) if not beaten[k]), key=lambda k: (sizes[k], -scores[k], k))
+    return min((k for k in range(len(right)) if fair[k]), key=lambda k: (sizes[k], -scores[k], k))
 
 
 def plateau(right: np.ndarray, patience: int, significance: float = SIGNIFICANCE) -> bool:
@@ -54,7 +52,5 @@ def plateau(right: np.ndarray, patience: int, significance: float = SIGNIFICANCE
     before = right[best_index(right[:-patience])]
     if before.all() or right[-patience:].all(axis=1).any():
         return False
-    z = quantile(patience, significance)
-    ahead = (right[-patience:] & ~before).sum(axis=1)
-    behind = (~right[-patience:] & before).sum(axis=1)
-    return not bool((ahead - behind > z * np.sqrt(ahead + behind)).any())
+    ahead, behind = _ahead(right[-patience:], before)
+    return not bool((ahead - behind > quantile(patience, significance) * np.sqrt(ahead + behind)).any())
