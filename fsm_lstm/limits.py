@@ -15,4 +15,4 @@ MAX_COLUMNS = 16_384  # the spreadsheet format's limit on columns
 MAX_REGIONS = 4000  # boxes the region proof of a trained network may use
 TIME_LIMIT = 20.0  # seconds the region proof may take
 PATIENCE = 50  # L* rounds without a significant gain in validation agreement before it stops
-SIGNIFICANCE = 0.05  # of the paired tests that pick L*'s hypothesis and find its plateau (fsm_lstm.pick)
+SIGNIFICANCE = 0.05  # of the paired tests that find L*'s plateau (fsm_lstm.paired)

@@ -24,13 +24,12 @@
   breakpoint is a loose edge, which is promoted instead.
 - Limits: ``max_states``, a deadline, and a plateau: ``patience`` rounds in a row none of whose hypotheses is
   significantly better, on a separate validation sample, than the best one before them (paired tests,
-  :mod:`fsm_lstm.pick`; never while that best is exact on the sample: an exact network keeps going until the
+  :mod:`fsm_lstm.paired`; never while that best is exact on the sample: an exact network keeps going until the
   samples find no counterexample). On a network that is not exactly finite-state, L* otherwise chases
   irregularities until a limit. When a limit is reached (or only loose edges too quiet to promote are left),
-  the hypothesis returned is the one with the fewest states among those that the best is not significantly
-  better than on the validation sample (:func:`fsm_lstm.pick.pick`). Agreement counts a word
-  right when the machine gives the network's outputs after it, or after every prefix of it when the heads are
-  read at every prefix.
+  the hypothesis returned is the smallest one whose agreement with the network on the validation sample is
+  within ``OCCAM`` of the best seen. Agreement counts a word right when the machine gives the network's
+  outputs after it, or after every prefix of it when the heads are read at every prefix.
 """
 
 from __future__ import annotations
@@ -45,14 +44,15 @@ from .errors import UserError
 from .limits import PATIENCE
 from .machine import Machine, machine_difference, minimise_moore
 from .observation_table import ObservationTable
-from .pick import pick, plateau
+from .paired import plateau
 from .queries import Network
 from .sampling import Sample, observe, random_words
 
-__all__ = ["Learned", "MIN_TRAFFIC", "Progress", "SIFT_ABOVE", "Word", "check_patience", "learn"]
+__all__ = ["Learned", "MIN_TRAFFIC", "OCCAM", "Progress", "SIFT_ABOVE", "Word", "check_patience", "learn"]
 
 Word = tuple[int, ...]
 Progress = Callable[[str], None]
+OCCAM = 0.0025  # agreement (share of validation words) worth no extra states: a preference, not a statistic
 MIN_TRAFFIC = 3  # sampled prefixes that must cross a loose edge before it becomes a state
 SIFT_ABOVE = 32 * 1024  # recurrent weights above which extension rows are sifted rather than completed
 
@@ -105,9 +105,10 @@ def _disagreement(sample: Sample, machine: Machine, skip: set[Word], every_prefi
 
 
 def _chosen(seen: list[tuple[np.ndarray, Machine]]) -> tuple[float, Machine]:
-    """The hypothesis to return (:func:`pick.pick` on the validation words) and its agreement."""
-    right, machine = seen[pick(np.stack([r for r, _ in seen]), [m.size for _, m in seen])]
-    return float(right.mean()) if len(right) else 1.0, machine
+    """The smallest hypothesis whose validation agreement is within OCCAM of the best, and its agreement."""
+    scored = [(float(r.mean()) if len(r) else 1.0, m) for r, m in seen]
+    top = max(agree for agree, _ in scored)
+    return min(((a, m) for a, m in scored if a >= top - OCCAM), key=lambda am: (am[1].size, -am[0]))
 
 
 def _confirmed(net: Network, columns: np.ndarray, machine: Machine, word: Word | None) -> Word | None:

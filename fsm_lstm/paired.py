@@ -1,23 +1,22 @@
-"""Which of L*'s hypotheses to return, and when to stop: paired tests on the same validation words.
+"""When L* stops improving: paired tests of its hypotheses on the same validation words.
 
 Each hypothesis is judged by the validation words it gets right (one bool per word). Two hypotheses are compared
 on the words where exactly one of them is right (McNemar's paired test, normal approximation): ``a`` is
 *significantly better* than ``b`` when ``a``'s extra right words exceed ``b``'s by more than ``z`` times the
 square root of the words they disagree on (the standard deviation of that excess if both were equally good).
-``z`` is the one-sided normal quantile of ``SIGNIFICANCE``; the plateau, which asks whether any of several
-hypotheses is better, splits it over them (Bonferroni), so that it is not fooled by the luckiest of them.
+``z`` is the one-sided normal quantile of ``SIGNIFICANCE`` split over the comparisons made (Bonferroni): the
+plateau asks whether any of several hypotheses is better, and must not be fooled by the luckiest of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from statistics import NormalDist
 
 import numpy as np
 
 from .limits import SIGNIFICANCE
 
-__all__ = ["best_index", "pick", "plateau", "quantile"]
+__all__ = ["best_index", "plateau", "quantile"]
 
 
 def quantile(comparisons: int, significance: float = SIGNIFICANCE) -> float:
@@ -33,15 +32,6 @@ def best_index(right: np.ndarray) -> int:
 def _ahead(right: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per hypothesis (rows of ``right``): the words it gets right and ``other`` wrong, and the reverse."""
     return (right & ~other).sum(axis=-1), (~right & other).sum(axis=-1)
-
-
-def pick(right: np.ndarray, sizes: Sequence[int], significance: float = SIGNIFICANCE) -> int:
-    """The hypothesis to return: the one with the fewest states among those the best (:func:`best_index`) is
-    not significantly better than (one paired test each, at ``significance``), most words right among equals."""
-    ahead, behind = _ahead(right[best_index(right)], right)
-    fair = ahead - behind <= quantile(1, significance) * np.sqrt(ahead + behind)
-    scores = right.sum(axis=1)
-    return min((k for k in range(len(right)) if fair[k]), key=lambda k: (sizes[k], -scores[k], k))
 
 
 def plateau(right: np.ndarray, patience: int, significance: float = SIGNIFICANCE) -> bool:
