@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import UserError
-from .limits import EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, MAX_COLUMNS, MAX_REGIONS, PATIENCE, PLATEAU_GAIN, TIME_LIMIT
+from .limits import EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, MAX_COLUMNS, MAX_REGIONS, PATIENCE, TIME_LIMIT
 
 if TYPE_CHECKING:  # commands import what they use when they run, so that --help starts at once
     from .extract import Extraction
@@ -426,8 +426,8 @@ def _extraction_lines(output: str, r: Extraction, min_fidelity: float, time_limi
     elif r.stopped == "max-states":
         lines.append("stopped at --max-states: the automaton is the best found so far")
     elif r.stopped == "plateau":
-        lines.append(f"stopped on a plateau: validation agreement gained less than {PLATEAU_GAIN * 100:g} point in "
-                     "the last --patience rounds; the automaton is the best found")
+        lines.append("stopped on a plateau: no hypothesis of the last --patience rounds agreed significantly better "
+                     "with the network on the validation words; the automaton is the best found")
     if r.fidelity < min_fidelity:
         lines.append(f"POOR FIDELITY: {r.fidelity:.2%} is below --min-fidelity {min_fidelity:.2%}; {output} holds the "
                      "best automaton found, which does not describe the network faithfully")
@@ -700,7 +700,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--time-limit", type=float, default=60.0, metavar="S", help="stop after S seconds with the best "
                    "automaton so far (default 60)")
     s.add_argument("--patience", type=int, default=PATIENCE, metavar="N", help="lstar: stop when N rounds in a row "
-                   f"gain less than {PLATEAU_GAIN * 100:g} point of validation agreement (default %(default)s)")
+                   "give no significant gain in validation agreement (default %(default)s)")
     s.add_argument("--min-fidelity", type=float, default=0.99, metavar="F", help="exit 1 when the automaton agrees "
                    "with the network on less than this share of held-out words (default 0.99)")
     s.add_argument("--seed", type=int, default=0, help="seed of the sampled words (default 0)")

@@ -6,7 +6,7 @@ They live apart from the modules that use them so that building the command line
 
 from __future__ import annotations
 
-__all__ = ["EXHAUSTIVE_BUDGET", "EXHAUSTIVE_CAP", "MAX_COLUMNS", "MAX_REGIONS", "PATIENCE", "PLATEAU_GAIN",
+__all__ = ["EXHAUSTIVE_BUDGET", "EXHAUSTIVE_CAP", "MAX_COLUMNS", "MAX_REGIONS", "PATIENCE", "SIGNIFICANCE",
            "TIME_LIMIT"]
 
 EXHAUSTIVE_BUDGET = 2_000_000  # prefixes the exhaustive layer of verify runs by default
@@ -14,5 +14,5 @@ EXHAUSTIVE_CAP = 12  # and the longest length it goes to by default
 MAX_COLUMNS = 16_384  # the spreadsheet format's limit on columns
 MAX_REGIONS = 4000  # boxes the region proof of a trained network may use
 TIME_LIMIT = 20.0  # seconds the region proof may take
-PATIENCE = 50  # L* rounds without a gain of PLATEAU_GAIN in validation agreement before it stops
-PLATEAU_GAIN = 0.001  # two words in 2,000: a one-word wobble is noise, not progress
+PATIENCE = 50  # L* rounds without a significant gain in validation agreement before it stops
+SIGNIFICANCE = 0.05  # of the paired tests that find L*'s plateau (fsm_lstm.paired)

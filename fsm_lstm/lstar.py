@@ -22,14 +22,14 @@
   suffix, so the table grows by one column per counterexample. The breakpoint edge's row is completed first
   (if it was only sifted, that may send the edge elsewhere); when the suffix is a column already, the
   breakpoint is a loose edge, which is promoted instead.
-- Limits: ``max_states``, a deadline, and a plateau: ``patience`` rounds in a row that raise the best
-  validation agreement by less than ``PLATEAU_GAIN`` (not once it is 100 %: an exact network
-  keeps going until the samples find no counterexample). On a network that is not exactly
-  finite-state, L* otherwise chases irregularities until the deadline (measured: gru64_q6_s20 flat at
-  99.85-99.9 % from round 110 to 350). When a limit is reached (or only loose edges too quiet to promote are
-  left), the hypothesis returned is the smallest one whose agreement with the network on a separate
-  validation sample is within ``OCCAM`` of the best seen. Agreement counts a word right when the machine gives
-  the network's outputs after it, or after every prefix of it when the heads are read at every prefix.
+- Limits: ``max_states``, a deadline, and a plateau: ``patience`` rounds in a row none of whose hypotheses is
+  significantly better, on a separate validation sample, than the best one before them (paired tests,
+  :mod:`fsm_lstm.paired`; never while that best is exact on the sample: an exact network keeps going until the
+  samples find no counterexample). On a network that is not exactly finite-state, L* otherwise chases
+  irregularities until a limit. When a limit is reached (or only loose edges too quiet to promote are left),
+  the hypothesis returned is the smallest one whose agreement with the network on the validation sample is
+  within ``OCCAM`` of the best seen. Agreement counts a word right when the machine gives the network's
+  outputs after it, or after every prefix of it when the heads are read at every prefix.
 """
 
 from __future__ import annotations
@@ -41,9 +41,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import UserError
-from .limits import PATIENCE, PLATEAU_GAIN
+from .limits import PATIENCE
 from .machine import Machine, machine_difference, minimise_moore
 from .observation_table import ObservationTable
+from .paired import plateau
 from .queries import Network
 from .sampling import Sample, observe, random_words
 
@@ -51,7 +52,7 @@ __all__ = ["Learned", "MIN_TRAFFIC", "OCCAM", "Progress", "SIFT_ABOVE", "Word", 
 
 Word = tuple[int, ...]
 Progress = Callable[[str], None]
-OCCAM = 0.0025  # agreement (share of validation words) worth no extra states
+OCCAM = 0.0025  # agreement (share of validation words) worth no extra states: a preference, not a statistic
 MIN_TRAFFIC = 3  # sampled prefixes that must cross a loose edge before it becomes a state
 SIFT_ABOVE = 32 * 1024  # recurrent weights above which extension rows are sifted rather than completed
 
@@ -74,16 +75,21 @@ class Learned:
     history: tuple[tuple[int, float], ...] = ()
 
 
+def _right(sample: Sample, machine: Machine, every_prefix: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(T+1, B) where the machine and the network differ on a sampled prefix, and (B,) the words the machine gets
+    right: after the whole word, or with ``every_prefix`` after each of its prefixes (a network whose heads are
+    read at every prefix can be wrong inside a word and right at its end)."""
+    wrong = (machine.run(sample.strings) != sample.truth).any(axis=-1) & sample.mask
+    right = ~wrong.any(axis=0) if every_prefix else ~wrong[sample.lengths, np.arange(len(sample.lengths))]
+    return wrong, right
+
+
 def _disagreement(sample: Sample, machine: Machine, skip: set[Word], every_prefix: bool = False,
                   rng: np.random.Generator | None = None) -> tuple[Word | None, float]:
     """A sampled prefix on which the machine and the network differ (not in ``skip``), and the share of sampled
-    words the machine gets right: after the whole word, or with ``every_prefix`` after each of its prefixes (a
-    network whose heads are read at every prefix can be wrong inside a word and right at its end). The prefix
-    is the shortest of all, or with ``rng`` the shortest of a random word on which they differ (see
-    :func:`learn`)."""
-    mine = machine.run(sample.strings)
-    wrong = (mine != sample.truth).any(axis=-1) & sample.mask
-    right = ~wrong.any(axis=0) if every_prefix else ~wrong[sample.lengths, np.arange(len(sample.lengths))]
+    words the machine gets right (:func:`_right`). The prefix is the shortest of all, or with ``rng`` the
+    shortest of a random word on which they differ (see :func:`learn`)."""
+    wrong, right = _right(sample, machine, every_prefix)
     agree = float(right.mean()) if len(right) else 1.0
     if rng is not None:
         pairs = ((int(t), int(b)) for b in rng.permutation(np.flatnonzero(wrong.any(axis=0)))
@@ -98,19 +104,11 @@ def _disagreement(sample: Sample, machine: Machine, skip: set[Word], every_prefi
     return None, agree
 
 
-def _occam(seen: list[tuple[float, Machine]]) -> tuple[float, Machine]:
-    """The smallest hypothesis whose agreement is within OCCAM of the best."""
-    top = max(agree for agree, _ in seen)
-    return min(((a, m) for a, m in seen if a >= top - OCCAM), key=lambda am: (am[1].size, -am[0]))
-
-
-def _plateau(seen: list[tuple[float, Machine]], patience: int) -> bool:
-    """Whether the last ``patience`` rounds raised the best agreement by less than PLATEAU_GAIN, below 100 %."""
-    if len(seen) <= patience:
-        return False
-    before = max(agree for agree, _ in seen[:-patience])
-    best = max(before, max(agree for agree, _ in seen[-patience:]))
-    return best < 1.0 and best < before + PLATEAU_GAIN
+def _chosen(seen: list[tuple[np.ndarray, Machine]]) -> tuple[float, Machine]:
+    """The smallest hypothesis whose validation agreement is within OCCAM of the best, and its agreement."""
+    scored = [(float(r.mean()) if len(r) else 1.0, m) for r, m in seen]
+    top = max(agree for agree, _ in scored)
+    return min(((a, m) for a, m in scored if a >= top - OCCAM), key=lambda am: (am[1].size, -am[0]))
 
 
 def _confirmed(net: Network, columns: np.ndarray, machine: Machine, word: Word | None) -> Word | None:
@@ -176,19 +174,19 @@ def learn(net: Network, columns: np.ndarray, labels: tuple[str, ...], base: Samp
     K = len(net.inner)
     table = ObservationTable(net, columns, K, lazy=_recurrent_weights(net) > SIFT_ABOVE)
     skip: set[Word] = set()
-    seen: list[tuple[float, Machine]] = []
+    seen: list[tuple[np.ndarray, Machine]] = []  # each hypothesis and the validation words it gets right
     rounds = 0
     threshold = min_traffic
 
     def history() -> tuple[tuple[int, float], ...]:
-        return tuple((m.size, a) for a, m in seen)
+        return tuple((m.size, float(r.mean()) if len(r) else 1.0) for r, m in seen)
 
     while True:
         rounds += 1
         machine, loose, full = _tighten(table, base, labels, net.inner, max_states, threshold)
         word, agree = _disagreement(base, machine, skip, every_prefix, rng)
-        if validation is not None:
-            agree = _disagreement(validation, machine, set(), every_prefix)[1]
+        right = _right(base if validation is None else validation, machine, every_prefix)[1]
+        agree = float(right.mean()) if len(right) else 1.0
         if word is None:
             access = [table.words[r] for r in table.access]
             count = max(200, 2 * len(access))
@@ -198,16 +196,16 @@ def learn(net: Network, columns: np.ndarray, labels: tuple[str, ...], base: Samp
         if word is None and reference is not None:
             word = _confirmed(net, columns, machine, machine_difference(machine, reference))
             word = None if word in skip else word
-        seen.append((agree, machine))
+        seen.append((right, machine))
         if progress:
             progress(f"L*: round {rounds}, {machine.size} states ({len(loose)} loose edges), "
                      f"{len(table.suffixes)} suffixes, agreement {agree:.2%} on the samples")
         if word is None and not loose and (threshold == 0 or table.known[table.extensions].all()):
             return Learned(minimise_moore(machine), rounds, None, agree, history())
         late = time.perf_counter() > deadline
-        flat = _plateau(seen, patience)
+        flat = plateau(np.stack([r for r, _ in seen]), patience)
         if late or flat or (word is None and full):
-            agree, chosen = _occam(seen)
+            agree, chosen = _chosen(seen)
             why = "time-limit" if late else "plateau" if flat else "max-states"
             return Learned(minimise_moore(chosen), rounds, why, agree, history())
         if word is None:  # no counterexample: close the table, quiet edges included
@@ -232,5 +230,5 @@ def learn(net: Network, columns: np.ndarray, labels: tuple[str, ...], base: Samp
         elif len(table.access) < max_states:
             table.promote([row])
         else:
-            agree, chosen = _occam(seen)
+            agree, chosen = _chosen(seen)
             return Learned(minimise_moore(chosen), rounds, "max-states", agree, history())
