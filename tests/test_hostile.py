@@ -336,8 +336,10 @@ def test_output_turned_into_a_folder_during_the_write_is_left_alone(tmp_path):
 def test_signals_leave_no_temporary_file_and_keep_the_old_output(sig, code, tmp_path):
     target = tmp_path / "book.xlsx"
     target.write_bytes(b"precious")
+    # a test run in the background of a shell inherits SIGINT ignored, and Python then keeps it ignored: restore it
     proc = subprocess.Popen([sys.executable, "-m", "fsm_lstm.cli", "sheet", "embedded_reber", "-o", str(target),
-                             "--steps", "2500"], stderr=subprocess.PIPE, text=True)
+                             "--steps", "2500"], stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not list(tmp_path.glob(".book.xlsx.*.tmp")):  # the temporary file exists: the write has begun
         assert proc.poll() is None and time.monotonic() < deadline, "the write never started"
