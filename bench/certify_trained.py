@@ -8,7 +8,7 @@ grammar (a disagreement is a false proof and is counted).
 
 Run: python bench/certify_trained.py [--grammars tomita1 parity ...] [--cells lstm gru rnn] [--hidden 8]
      [--epochs 50] [--samples 1500] [--seed 0] [--restarts 3] [--budget SECONDS]
-     [--large [64 ...]] [--save DIR]
+     [--large [64 ...]] [--save DIR] [--no-plain]
 """
 
 from __future__ import annotations
@@ -97,6 +97,8 @@ def main() -> None:
     parser.add_argument("--restarts", type=int, help="as train --certify --restarts: fresh seeds SEED+1, ... after "
                         "an unproven attempt (default: train's, 3); the table says the seed and the attempts made")
     parser.add_argument("--budget", type=float, metavar="SECONDS", help="as train --certify --budget, per row")
+    parser.add_argument("--no-plain", action="store_true", help="train --certify networks only (the plain column "
+                        "says 'skipped')")
     parser.add_argument("--large", type=int, nargs="*", metavar="HIDDEN",
                         help="add timing rows for parity at these hidden sizes (--large alone: 64)")
     parser.add_argument("--save", metavar="DIR", help="write every trained network there (NAME_CELL_plain.npz, "
@@ -113,17 +115,19 @@ def main() -> None:
         for cell in args.cells:
             config = TrainConfig(task="accept", cell=cell, hidden=args.hidden, epochs=args.epochs,
                                  samples=args.samples, seed=args.seed)
-            plain, _ = train(g, config)
-            plain_proof = prove_regions(plain, g)
+            plain = None if args.no_plain else train(g, config)[0]
+            plain_proof = None if plain is None else prove_regions(plain, g)
             model, result = train_certified(g, config, certify_config(cell, args.restarts, args.budget))
-            if args.save:
+            if args.save and plain is not None:
                 save_model(plain, Path(args.save) / f"{name}_{cell}_plain.npz")
                 save_model(model, Path(args.save) / f"{name}_{cell}_certify.npz")
             cert_proof, seconds = timed_proof(model, g)
-            wrong = any(false_proof(m, g) for m, p in ((plain, plain_proof), (model, cert_proof)) if p.proven)
+            tried = [(m, p) for m, p in ((plain, plain_proof), (model, cert_proof)) if p is not None]
+            wrong = any(false_proof(m, g) for m, p in tried if p.proven)
             false_proofs += wrong
-            proven[cell] += plain_proof.proven or cert_proof.proven
-            plain_text = "proven" if plain_proof.proven else f"no ({why(plain_proof)})"
+            proven[cell] += any(p.proven for _, p in tried)
+            plain_text = ("skipped" if plain_proof is None else "proven" if plain_proof.proven else
+                          f"no ({why(plain_proof)})")
             cert_text = (f"proven after {result.train.epochs} epochs" if cert_proof.proven else
                          f"no ({why(cert_proof)}, {result.train.epochs} ep, acc {result.train.accuracy:.3f})")
             cert_text += f", seed {result.seed} ({result.runs} tried)" if result.runs > 1 else ""
