@@ -118,9 +118,10 @@ def main() -> None:
             plain = None if args.no_plain else train(g, config)[0]
             plain_proof = None if plain is None else prove_regions(plain, g)
             model, result = train_certified(g, config, certify_config(cell, args.restarts, args.budget))
+            if args.save:
+                save_model(model, Path(args.save) / f"{name}_{cell}_certify.npz")
             if args.save and plain is not None:
                 save_model(plain, Path(args.save) / f"{name}_{cell}_plain.npz")
-                save_model(model, Path(args.save) / f"{name}_{cell}_certify.npz")
             cert_proof, seconds = timed_proof(model, g)
             tried = [(m, p) for m, p in ((plain, plain_proof), (model, cert_proof)) if p is not None]
             wrong = any(false_proof(m, g) for m, p in tried if p.proven)
