@@ -7,8 +7,8 @@ every string up to length 18 (6 for reber's 7 symbols) and 300 pumped strings of
 grammar (a disagreement is a false proof and is counted).
 
 Run: python bench/certify_trained.py [--grammars tomita1 parity ...] [--cells lstm gru rnn] [--hidden 8]
-     [--epochs 50] [--samples 1500] [--seed 0] [--seeds 1] [--seed-budget 600]
-     [--large [64 ...]] [--save DIR]
+     [--epochs 50] [--samples 1500] [--seed 0] [--restarts 3] [--budget SECONDS]
+     [--large [64 ...]] [--save DIR] [--no-plain]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fsm_lstm.certified_training import train_certified
+from fsm_lstm.certified_training import CertifyConfig, train_certified
 from fsm_lstm.grammar_files import load_grammar
 from fsm_lstm.model import save_model
 from fsm_lstm.region_proof import prove_regions
@@ -71,16 +71,10 @@ def false_proof(model, grammar, seed: int = 0) -> bool:
     return disagrees(model, grammar, strings)
 
 
-def certified_of_seeds(grammar, config, seeds: int, budget: float):
-    """``train_certified`` with seeds config.seed, config.seed + 1, ... until one is proven, ``seeds`` are tried or
-    ``budget`` seconds are spent (a seed once started runs to its end): (model, result, seed) of the first proven,
-    else of the last seed tried."""
-    t0 = time.perf_counter()
-    for seed in range(config.seed, config.seed + seeds):
-        model, result = train_certified(grammar, replace(config, seed=seed))
-        if result.proof.proven or time.perf_counter() - t0 > budget:
-            break
-    return model, result, seed
+def certify_config(cell: str, restarts: int | None, budget: float | None) -> CertifyConfig:
+    """``fsm-lstm train --certify``'s configuration for ``cell`` with its ``--restarts`` and ``--budget``."""
+    config = CertifyConfig.for_cell(cell)
+    return replace(config, restarts=config.restarts if restarts is None else restarts, budget=budget)
 
 
 def why(proof) -> str:
@@ -100,10 +94,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--samples", type=int, default=1500)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--seeds", type=int, default=1, help="--certify tries seeds SEED, SEED+1, ... (at most this "
-                        "many) until one is proven; the table says which seed")
-    parser.add_argument("--seed-budget", type=float, default=600.0, metavar="SECONDS",
-                        help="no further seed is started once a row's --certify training has taken this long")
+    parser.add_argument("--restarts", type=int, help="as train --certify --restarts: fresh seeds SEED+1, ... after "
+                        "an unproven attempt (default: train's, 3); the table says the seed and the attempts made")
+    parser.add_argument("--budget", type=float, metavar="SECONDS", help="as train --certify --budget, per row")
+    parser.add_argument("--no-plain", action="store_true", help="train --certify networks only (the plain column "
+                        "says 'skipped')")
     parser.add_argument("--large", type=int, nargs="*", metavar="HIDDEN",
                         help="add timing rows for parity at these hidden sizes (--large alone: 64)")
     parser.add_argument("--save", metavar="DIR", help="write every trained network there (NAME_CELL_plain.npz, "
@@ -120,20 +115,23 @@ def main() -> None:
         for cell in args.cells:
             config = TrainConfig(task="accept", cell=cell, hidden=args.hidden, epochs=args.epochs,
                                  samples=args.samples, seed=args.seed)
-            plain, _ = train(g, config)
-            plain_proof = prove_regions(plain, g)
-            model, result, seed = certified_of_seeds(g, config, args.seeds, args.seed_budget)
+            plain = None if args.no_plain else train(g, config)[0]
+            plain_proof = None if plain is None else prove_regions(plain, g)
+            model, result = train_certified(g, config, certify_config(cell, args.restarts, args.budget))
             if args.save:
-                save_model(plain, Path(args.save) / f"{name}_{cell}_plain.npz")
                 save_model(model, Path(args.save) / f"{name}_{cell}_certify.npz")
+            if args.save and plain is not None:
+                save_model(plain, Path(args.save) / f"{name}_{cell}_plain.npz")
             cert_proof, seconds = timed_proof(model, g)
-            wrong = any(false_proof(m, g) for m, p in ((plain, plain_proof), (model, cert_proof)) if p.proven)
+            tried = [(m, p) for m, p in ((plain, plain_proof), (model, cert_proof)) if p is not None]
+            wrong = any(false_proof(m, g) for m, p in tried if p.proven)
             false_proofs += wrong
-            proven[cell] += plain_proof.proven or cert_proof.proven
-            plain_text = "proven" if plain_proof.proven else f"no ({why(plain_proof)})"
+            proven[cell] += any(p.proven for _, p in tried)
+            plain_text = ("skipped" if plain_proof is None else "proven" if plain_proof.proven else
+                          f"no ({why(plain_proof)})")
             cert_text = (f"proven after {result.train.epochs} epochs" if cert_proof.proven else
                          f"no ({why(cert_proof)}, {result.train.epochs} ep, acc {result.train.accuracy:.3f})")
-            cert_text += f", seed {seed}" if args.seeds > 1 else ""
+            cert_text += f", seed {result.seed} ({result.runs} tried)" if result.runs > 1 else ""
             print(f"{name:9} {cell:5} {plain_text:>22} {cert_text:>40} {seconds:8.3f} {cert_proof.regions:8d} "
                   f"{'YES' if wrong else 'no':>6}", flush=True)
     for cell, count in proven.items():
@@ -143,7 +141,8 @@ def main() -> None:
         g = load_grammar("parity")
         for cell in args.cells:
             model, result = train_certified(g, TrainConfig(task="accept", cell=cell, hidden=hidden, epochs=args.epochs,
-                                                           samples=args.samples, seed=args.seed))
+                                                           samples=args.samples, seed=args.seed),
+                                            certify_config(cell, args.restarts, args.budget))
             proof, seconds = timed_proof(model, g)
             print(f"parity {cell} hidden {hidden}: {proof.summary()}; proof {seconds:.3f} s (median of 3)", flush=True)
 

@@ -26,7 +26,9 @@ without it): the network must pull perturbed states back, which makes its dynami
 
 Both push the network towards saturated, contracting dynamics around the states it visits, which is what the
 region proof needs. After each epoch from ``check_after`` on, the model is converted and ``prove_regions``
-runs; training stops at the first proof or when the epochs run out. The same seed gives the same model.
+runs; training stops at the first proof or when the epochs run out. When no proof holds, training starts
+again with the next seed (``restarts`` times at most: seeds ``seed``, ``seed + 1``, ...), until one is proven or
+the ``budget`` of seconds is spent (checked after every epoch). The same seed (and no budget) gives the same model.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -49,6 +51,8 @@ from .train import TrainConfig, TrainResult, check_config, dataset, head_labels
 __all__ = ["CertifiedResult", "CertifyConfig", "Progress", "train_certified"]
 
 Progress = Callable[[int, int, float, float, str], None]  # epoch, epochs, loss, held-out accuracy, proof line
+
+RESTARTS = 3  # fresh seeds after an unproven attempt, by default (``CertifyConfig.for_cell``)
 
 
 @dataclass(frozen=True)
@@ -72,32 +76,39 @@ class CertifyConfig:
     max_regions: int = 2000
     min_guard: float = 1 / 64  # the penalties are halved at most until this share (then a collapse stays)
     noise: float = 0.0  # std of the Gaussian noise added to every training state after every step, from epoch 1
+    restarts: int = 0  # fresh seeds tried after an attempt ends without a proof
+    budget: float | None = None  # seconds for all attempts (None: the epochs and restarts alone bound them)
 
     @classmethod
     def for_cell(cls, cell: str) -> CertifyConfig:
         """The defaults measured best for a cell (docs/region-proof.md): LSTMs, which forget over long strings,
         also train on counterexamples and long pumped strings with the clustering penalty, and with noise on
         their states; GRUs and RNNs did better without those (they made them fail where the plain penalties
-        proved them)."""
+        proved them). Every cell restarts with a fresh seed up to 3 times when an attempt ends unproven."""
         if cell == "lstm":
-            return cls(cluster=0.1, pumped=32, counterexamples=16, noise=0.1)
-        return cls()
+            return cls(cluster=0.1, pumped=32, counterexamples=16, noise=0.1, restarts=RESTARTS)
+        return cls(restarts=RESTARTS)
 
 
 @dataclass(frozen=True)
 class CertifiedResult:
-    """The training outcome and the last proof attempt (``proof.proven`` says whether it holds)."""
+    """The training outcome of the attempt returned (the proven one, else the most accurate, the earliest among
+    equals) and its last proof (``proof.proven`` says whether it holds); ``attempts`` counts the proofs it tried,
+    ``seed`` is its seed and ``runs`` the training attempts made (seeds tried)."""
 
     train: TrainResult
     proof: RegionProof
     attempts: int
+    seed: int
+    runs: int
 
 
 def train_certified(grammar: Grammar, config: TrainConfig = TrainConfig(), certify: CertifyConfig | None = None,
                     progress: Progress | None = None) -> tuple[Model, CertifiedResult]:
     """Train an LSTM, GRU or RNN of ``config.layers`` layers on ``grammar`` (every prefix supervised) until the
-    region proof holds or ``config.epochs`` run out; return the proven model, else the last of the most accurate
-    ones, and what happened. ``certify`` defaults to ``CertifyConfig.for_cell(config.cell)``."""
+    region proof holds or ``config.epochs`` run out, then with the next seeds (``certify.restarts``, within
+    ``certify.budget`` seconds) until one is proven; return the proven model, else the most accurate, and what
+    happened. ``certify`` defaults to ``CertifyConfig.for_cell(config.cell)``."""
     certify = CertifyConfig.for_cell(config.cell) if certify is None else certify
     try:
         import torch
@@ -108,12 +119,37 @@ def train_certified(grammar: Grammar, config: TrainConfig = TrainConfig(), certi
         raise UserError("--certify trains networks supervised at every prefix; drop --final-only")
     if not (certify.radius > 0 and 0 < certify.contraction < 1 and certify.weight >= 0):
         raise UserError("certified training needs a radius > 0, a contraction in (0, 1) and a weight >= 0")
+    if not (isinstance(certify.restarts, (int, np.integer)) and certify.restarts >= 0):
+        raise UserError(f"--restarts {certify.restarts} must be a whole number >= 0")
+    if certify.budget is not None and not certify.budget > 0:
+        raise UserError(f"--budget {certify.budget} must be a number of seconds > 0")
     previous = torch.get_num_threads()
     torch.set_num_threads(config.threads)
     try:
-        return _Trainer(torch, grammar, config, certify).run(progress)
+        return _restarted(torch, grammar, config, certify, progress)
     finally:
         torch.set_num_threads(previous)
+
+
+def _restarted(torch: Any, grammar: Grammar, config: TrainConfig, certify: CertifyConfig,
+               progress: Progress | None) -> tuple[Model, CertifiedResult]:
+    """Attempts with seeds config.seed, config.seed + 1, ... until one is proven, the restarts are used up or the
+    budget is spent: the proven one, else the most accurate (the earliest among equals), its time the total's."""
+    t0 = time.perf_counter()
+    deadline = None if certify.budget is None else t0 + certify.budget
+    kept: tuple[Model, CertifiedResult] | None = None
+    runs = 0
+    for seed in range(config.seed, config.seed + certify.restarts + 1):
+        runs += 1
+        model, result = _Trainer(torch, grammar, replace(config, seed=seed), certify).run(progress, deadline)
+        if kept is None or result.proof.proven or result.train.accuracy > kept[1].train.accuracy:
+            kept = model, result
+        if result.proof.proven or (deadline is not None and time.perf_counter() >= deadline):
+            break
+    model, result = kept
+    model.extra["trained"]["runs"] = runs
+    total = replace(result.train, seconds=time.perf_counter() - t0)
+    return model, replace(result, train=total, runs=runs)
 
 
 class _Trainer:
@@ -356,7 +392,8 @@ class _Trainer:
                 p.copy_(q)
         optimiser.load_state_dict(copy.deepcopy(saved[1]))
 
-    def run(self, progress: Progress | None) -> tuple[Model, CertifiedResult]:
+    def run(self, progress: Progress | None, deadline: float | None = None) -> tuple[Model, CertifiedResult]:
+        """One attempt (this seed's), until a proof, the last epoch or the ``deadline`` (perf_counter seconds)."""
         torch, config, cert = self.torch, self.config, self.certify
         t0 = time.perf_counter()
         optimiser = torch.optim.Adam(self.params, lr=config.learning_rate)
@@ -416,8 +453,8 @@ class _Trainer:
                 line = f"held-out accuracy fell to {acc:.3f}: weights of epoch {best_record[2]} restored, " \
                        f"penalties x{guard:g}"
             if progress:
-                progress(epoch, config.epochs, loss_value, acc, line)
-            if proof is not None and proof.proven:
+                progress(epoch, config.epochs, loss_value, acc, f"seed {config.seed}: {line}" if line else line)
+            if (proof is not None and proof.proven) or (deadline is not None and time.perf_counter() >= deadline):
                 break
             if accurate_at is not None and not wrong:
                 coarse += 1
@@ -440,4 +477,5 @@ class _Trainer:
         extra["proof"] = {"method": "regions", "grammar": self.grammar.name, "proven": proof.proven,
                           "regions": proof.regions, "summary": proof.summary()}
         model = self.model(extra)
-        return model, CertifiedResult(TrainResult(epoch, loss_value, acc, time.perf_counter() - t0), proof, attempts)
+        return model, CertifiedResult(TrainResult(epoch, loss_value, acc, time.perf_counter() - t0), proof, attempts,
+                                      config.seed, 1)

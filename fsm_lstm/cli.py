@@ -329,7 +329,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UserError(f"--min-accuracy takes a share between 0 and 1, not {args.min_accuracy}")
     check_config(g, config)  # before anything is written
     if args.certify:
-        return _train_certified(g, config, args.output)
+        return _train_certified(g, config, args.output, args.restarts, args.budget)
+    if args.restarts is not None or args.budget is not None:
+        raise UserError("--restarts and --budget go with --certify")
     with ProgressDisplay("training", total=config.epochs) as shown:
         def progress(epoch: int, epochs: int, loss: float, acc: float) -> None:
             shown.advance(epoch, epochs, f"epoch {epoch}/{epochs} loss {loss:.4f} held-out {acc:.1%}")
@@ -349,8 +351,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train_certified(g: Grammar, config: TrainConfig, output: str) -> int:
-    from .certified_training import train_certified
+def _train_certified(g: Grammar, config: TrainConfig, output: str, restarts: int | None, budget: float | None
+                     ) -> int:
+    from dataclasses import replace
+
+    from .certified_training import CertifyConfig, train_certified
     from .model import save_model
     from .progress import ProgressDisplay
 
@@ -358,13 +363,17 @@ def _train_certified(g: Grammar, config: TrainConfig, output: str) -> int:
         def progress(epoch: int, epochs: int, loss: float, acc: float, proof: str) -> None:
             shown.advance(epoch, epochs, f"epoch {epoch}/{epochs} loss {loss:.4f} held-out {acc:.1%} {proof}")
 
-        model, result = train_certified(g, config, progress=shown.callback(progress))
+        certify = CertifyConfig.for_cell(config.cell)
+        certify = replace(certify, restarts=certify.restarts if restarts is None else restarts, budget=budget)
+        model, result = train_certified(g, config, certify, progress=shown.callback(progress))
     save_model(model, output)
     r = result.train
-    print(f"wrote {output}: 1 x {config.hidden} {config.cell.upper()}, heads {' '.join(model.heads)}; {r.epochs} "
-          f"epochs in {r.seconds:.1f} s, held-out strings right at every prefix: {r.accuracy:.1%}")
+    print(f"wrote {output}: {config.layers} x {config.hidden} {config.cell.upper()}, heads {' '.join(model.heads)}; "
+          f"seed {result.seed} (attempt {result.seed - config.seed + 1} of {result.runs} tried), {r.epochs} epochs; "
+          f"{r.seconds:.1f} s in all; held-out strings right at every prefix: {r.accuracy:.1%}")
     print(result.proof.summary() if result.proof.proven else
-          f"{result.proof.summary()}; no proof within {config.epochs} epochs (raise --epochs or --hidden)")
+          f"{result.proof.summary()}; no proof within {config.epochs} epochs and {result.runs} seeds "
+          "(raise --epochs, --restarts, --budget or --hidden)")
     return 0 if result.proof.proven else 1
 
 
@@ -682,6 +691,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "written either way)")
     s.add_argument("--certify", action="store_true", help="train a network (any --layers) until the all-lengths "
                    "region proof holds (exit 0) or the epochs run out (exit 1); see docs/region-proof.md")
+    s.add_argument("--restarts", type=int, metavar="N", help="--certify: when an attempt ends unproven, train again "
+                   "with seed SEED+1, SEED+2, ... at most N times (default 3)")
+    s.add_argument("--budget", type=float, metavar="SECONDS", help="--certify: start no further epoch or seed once "
+                   "training has taken this long (default: no limit but --epochs and --restarts)")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("extract", help="extract the finite-state machine a model implements, as a grammar file; "
