@@ -402,6 +402,7 @@ class _Trainer:
         proof, attempts, loss_value, acc, epoch = None, 0, float("nan"), 0.0, 0
         accurate_at = None  # the penalties start once the network is nearly right, then ramp up
         coarse = 0  # epochs since then that ended without a proof and without a counterexample
+        proved_at = None  # the epoch of the last proof attempt
         guard = 1.0  # halved whenever the penalties made the network collapse (its weights are then restored)
         best: tuple[list[Any], dict[str, Any]] | None = None  # the latest of the most accurate weights (held out)
         best_record = (0.0, float("nan"), 0)  # their accuracy, loss and epoch
@@ -438,7 +439,7 @@ class _Trainer:
                 accurate_at = epoch
             line = ""
             if acc == 1.0 and epoch >= cert.check_after and (epoch - cert.check_after) % cert.check_every == 0:
-                attempts += 1
+                attempts, proved_at = attempts + 1, epoch
                 proof = prove_regions(self.model({}), self.grammar, max_regions=cert.max_regions,
                                       time_limit=cert.proof_time)
                 line = proof.summary()
@@ -470,7 +471,8 @@ class _Trainer:
                                              "certify": vars(cert)}}
         if restored is not None:
             extra["trained"]["weights_of_epoch"] = restored
-        if proof is None or not proof.proven:  # the last attempt may predate the last epoch: prove the final weights
+        if (proof is None or not proof.proven) and not (restored is None and proved_at == epoch):
+            # the last attempt predates the final weights: prove them (once; the last epoch's proof is theirs)
             proof = prove_regions(self.model({}), self.grammar, max_regions=cert.max_regions,
                                   time_limit=cert.proof_time)
             attempts += 1

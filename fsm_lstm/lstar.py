@@ -85,12 +85,11 @@ def _right(sample: Sample, machine: Machine, every_prefix: bool = False) -> tupl
 
 
 def _disagreement(sample: Sample, machine: Machine, skip: set[Word], every_prefix: bool = False,
-                  rng: np.random.Generator | None = None) -> tuple[Word | None, float]:
-    """A sampled prefix on which the machine and the network differ (not in ``skip``), and the share of sampled
-    words the machine gets right (:func:`_right`). The prefix is the shortest of all, or with ``rng`` the
-    shortest of a random word on which they differ (see :func:`learn`)."""
-    wrong, right = _right(sample, machine, every_prefix)
-    agree = float(right.mean()) if len(right) else 1.0
+                  rng: np.random.Generator | None = None) -> Word | None:
+    """A sampled prefix on which the machine and the network differ (not in ``skip``; :func:`_right`). The prefix
+    is the shortest of all, or with ``rng`` the shortest of a random word on which they differ (see
+    :func:`learn`)."""
+    wrong = _right(sample, machine, every_prefix)[0]
     if rng is not None:
         pairs = ((int(t), int(b)) for b in rng.permutation(np.flatnonzero(wrong.any(axis=0)))
                  for t in np.flatnonzero(wrong[:, b]))
@@ -100,8 +99,8 @@ def _disagreement(sample: Sample, machine: Machine, skip: set[Word], every_prefi
     for t, b in pairs:
         word = sample.word(b, t)
         if word not in skip:
-            return word, agree
-    return None, agree
+            return word
+    return None
 
 
 def _chosen(seen: list[tuple[np.ndarray, Machine]]) -> tuple[float, Machine]:
@@ -184,7 +183,7 @@ def learn(net: Network, columns: np.ndarray, labels: tuple[str, ...], base: Samp
     while True:
         rounds += 1
         machine, loose, full = _tighten(table, base, labels, net.inner, max_states, threshold)
-        word, agree = _disagreement(base, machine, skip, every_prefix, rng)
+        word = _disagreement(base, machine, skip, every_prefix, rng)
         right = _right(base if validation is None else validation, machine, every_prefix)[1]
         agree = float(right.mean()) if len(right) else 1.0
         if word is None:
@@ -192,7 +191,7 @@ def learn(net: Network, columns: np.ndarray, labels: tuple[str, ...], base: Samp
             count = max(200, 2 * len(access))
             probes = [access[int(q)] + w for q, w in zip(rng.integers(0, len(access), size=count),
                                                          random_words(rng, K, count, probe_length, 1))]
-            word, _ = _disagreement(observe(net, columns, probes), machine, skip)
+            word = _disagreement(observe(net, columns, probes), machine, skip)
         if word is None and reference is not None:
             word = _confirmed(net, columns, machine, machine_difference(machine, reference))
             word = None if word in skip else word

@@ -1,9 +1,12 @@
 """When L* stops improving: paired tests of its hypotheses on the same validation words.
 
 Each hypothesis is judged by the validation words it gets right (one bool per word). Two hypotheses are compared
-on the words where exactly one of them is right (McNemar's paired test, normal approximation): ``a`` is
-*significantly better* than ``b`` when ``a``'s extra right words exceed ``b``'s by more than ``z`` times the
-square root of the words they disagree on (the standard deviation of that excess if both were equally good).
+on the words where exactly one of them is right (McNemar's paired test, normal approximation with continuity
+correction): ``a`` is *significantly better* than ``b`` when ``a``'s extra right words, less one, exceed ``b``'s
+by more than ``z`` times the square root of the words they disagree on (the standard deviation of that excess if
+both were equally good). Without the correction a test on a few words is too eager (3 of 3 words passed a 5 %
+test that way 12.5 % of the time); with it the exact size stays within the nominal level (checked for up to 400
+disagreeing words at 1, 10 and 50 comparisons).
 ``z`` is the one-sided normal quantile of ``SIGNIFICANCE`` split over the comparisons made (Bonferroni): the
 plateau asks whether any of several hypotheses is better, and must not be fooled by the luckiest of them.
 """
@@ -43,4 +46,4 @@ def plateau(right: np.ndarray, patience: int, significance: float = SIGNIFICANCE
     if before.all() or right[-patience:].all(axis=1).any():
         return False
     ahead, behind = _ahead(right[-patience:], before)
-    return not bool((ahead - behind > quantile(patience, significance) * np.sqrt(ahead + behind)).any())
+    return not bool((ahead - behind - 1 > quantile(patience, significance) * np.sqrt(ahead + behind)).any())

@@ -173,9 +173,10 @@ def _search(network: Network, ref: Reference, word: Word, max_length: int, deadl
     triples = stems(word, ref, K)
     if triples:
         search.run(triples, _suffixes(K), max_length, work)
+    late = time.perf_counter() > deadline  # before the confirmation, which is not part of the search
     confirmed = _confirm(network, ref, list(search.wrong.values()))
     if confirmed is None:
-        return PumpResult(None, -1, total, depth, search.words, search.length, late=time.perf_counter() > deadline)
+        return PumpResult(None, -1, total, depth, search.words, search.length, late=late)
     return PumpResult(*confirmed, total, depth, search.words, search.length, "pumped")
 
 

@@ -221,13 +221,14 @@ def test_the_plateau_stop_is_reported_in_text_and_json(undertrained, tmp_path, c
 def test_agreement_counts_a_word_right_only_when_every_prefix_is_when_heads_are_read_at_every_prefix():
     """A one-state machine that always accepts, against a network that accepts '' and 'aa' but not 'a': right
     after the whole word 'aa', wrong after its prefix 'a'."""
-    from fsm_lstm.lstar import _disagreement
+    from fsm_lstm.lstar import _disagreement, _right
     from fsm_lstm.machine import Machine
     from fsm_lstm.sampling import Sample
     machine = Machine(np.array([[True]]), np.array([[0]]), ("accept",), ("a",))
     sample = Sample(np.array([[0, 0]]), np.array([2]), np.array([[[True]], [[False]], [[True]]]))
-    assert _disagreement(sample, machine, set()) == ((0,), 1.0)
-    assert _disagreement(sample, machine, set(), every_prefix=True) == ((0,), 0.0)
+    assert _disagreement(sample, machine, set()) == (0,) and _right(sample, machine, False)[1].mean() == 1.0
+    assert _disagreement(sample, machine, set(), every_prefix=True) == (0,)
+    assert _right(sample, machine, True)[1].mean() == 0.0
 
 
 @settings(max_examples=20, deadline=None)
@@ -261,7 +262,7 @@ def test_the_counterexample_is_the_first_disagreement_of_a_random_wrong_word_not
     truth[1, 0, 0] = False  # after 'a'
     truth[3, 1, 0] = False  # after 'bbb'
     sample = Sample(np.array([[0, 0, 0], [1, 1, 1]]), np.array([1, 3]), truth)
-    assert _disagreement(sample, machine, set())[0] == (0,)
-    found = {_disagreement(sample, machine, set(), rng=np.random.default_rng(seed))[0] for seed in range(20)}
+    assert _disagreement(sample, machine, set()) == (0,)
+    found = {_disagreement(sample, machine, set(), rng=np.random.default_rng(seed)) for seed in range(20)}
     assert found == {(0,), (1, 1, 1)}
-    assert _disagreement(sample, machine, {(0,)}, rng=np.random.default_rng(0))[0] == (1, 1, 1)
+    assert _disagreement(sample, machine, {(0,)}, rng=np.random.default_rng(0)) == (1, 1, 1)

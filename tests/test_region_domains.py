@@ -154,7 +154,7 @@ def test_a_network_of_20_symbols_and_64_units_is_explored_in_blocks():
     """Its 400 words of 2 symbols (K^k D^2 (k+1) = 4.9 million numbers a region, once over ``FORM_FLOATS``) no
     longer make blocks skipped: a random GRU whose head is always positive (bias 20, head weights 0.01), for a
     grammar of one accepting state, gets its start's 400 block images as regions (its 20-way branching does not
-    close within 3 s)."""
+    close within 401 regions)."""
     from fsm_lstm.grammar import Grammar
     alphabet = tuple("abcdefghijklmnopqrst")
     model = random_model("gru", 64, 1, 0.05, 7, alphabet=alphabet)
@@ -163,5 +163,5 @@ def test_a_network_of_20_symbols_and_64_units_is_explored_in_blocks():
     g = Grammar(name="all", start="q", accept=frozenset({"q"}), alphabet=alphabet, states=("q",),
                 transitions=tuple(("q", a, "q") for a in alphabet))
     proof = KStepExplorer(model, g, reference_for(model, g, False, Reading()), Reading(), "float32", 0.1, 1e-3,
-                          False, math.inf, k=2).run(4000, 3.0)
-    assert proof.regions > len(alphabet) ** 2 / 2 and proof.failure.kind == "budget", proof.summary()
+                          False, math.inf, k=2).run(1 + len(alphabet) ** 2, 600.0)  # regions bound it, not time
+    assert proof.regions == 1 + len(alphabet) ** 2 and proof.failure.kind == "escape", proof.summary()
