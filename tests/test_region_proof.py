@@ -287,8 +287,8 @@ def test_noise_on_the_states_changes_training_and_the_same_seed_repeats_it():
 
 def test_certified_training_trains_several_layers():
     g = load_grammar("parity")
-    model, result = train_certified(g, TrainConfig(task="accept", cell="gru", hidden=3, layers=2, samples=60,
-                                                   epochs=2, seed=1), replace(CertifyConfig.for_cell("gru"), restarts=0))
+    config = TrainConfig(task="accept", cell="gru", hidden=3, layers=2, samples=60, epochs=2, seed=1)
+    model, result = train_certified(g, config, replace(CertifyConfig.for_cell("gru"), restarts=0))
     assert len(model.layers) == 2 and model.layers[1].weight_ih.shape == (9, 3)
     assert prove_regions(model, g).proven == result.proof.proven == model.extra["proof"]["proven"]
 
