@@ -48,7 +48,7 @@ from .region_proof import RegionProof, prove_regions
 from .semantics import Semantics
 from .train import TrainConfig, TrainResult, check_config, dataset, head_labels
 
-__all__ = ["CertifiedResult", "CertifyConfig", "Progress", "train_certified"]
+__all__ = ["CertifiedResult", "CertifyConfig", "Progress", "RESTARTS", "train_certified"]
 
 Progress = Callable[[int, int, float, float, str], None]  # epoch, epochs, loss, held-out accuracy, proof line
 
