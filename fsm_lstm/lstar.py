@@ -84,12 +84,21 @@ def _right(sample: Sample, machine: Machine, every_prefix: bool = False) -> tupl
     return wrong, right
 
 
+def _agreement(right: np.ndarray) -> float:
+    """The share of validation words a hypothesis gets right (1 for no words)."""
+    return float(right.mean()) if len(right) else 1.0
+
+
 def _disagreement(sample: Sample, machine: Machine, skip: set[Word], every_prefix: bool = False,
                   rng: np.random.Generator | None = None) -> Word | None:
     """A sampled prefix on which the machine and the network differ (not in ``skip``; :func:`_right`). The prefix
     is the shortest of all, or with ``rng`` the shortest of a random word on which they differ (see
     :func:`learn`)."""
-    wrong = _right(sample, machine, every_prefix)[0]
+    return _first_wrong(sample, _right(sample, machine, every_prefix)[0], skip, rng)
+
+
+def _first_wrong(sample: Sample, wrong: np.ndarray, skip: set[Word], rng: np.random.Generator | None) -> Word | None:
+    """:func:`_disagreement` from the (T+1, B) prefixes where they differ."""
     if rng is not None:
         pairs = ((int(t), int(b)) for b in rng.permutation(np.flatnonzero(wrong.any(axis=0)))
                  for t in np.flatnonzero(wrong[:, b]))
@@ -105,7 +114,7 @@ def _disagreement(sample: Sample, machine: Machine, skip: set[Word], every_prefi
 
 def _chosen(seen: list[tuple[np.ndarray, Machine]]) -> tuple[float, Machine]:
     """The smallest hypothesis whose validation agreement is within OCCAM of the best, and its agreement."""
-    scored = [(float(r.mean()) if len(r) else 1.0, m) for r, m in seen]
+    scored = [(_agreement(r), m) for r, m in seen]
     top = max(agree for agree, _ in scored)
     return min(((a, m) for a, m in scored if a >= top - OCCAM), key=lambda am: (am[1].size, -am[0]))
 
@@ -178,14 +187,16 @@ def learn(net: Network, columns: np.ndarray, labels: tuple[str, ...], base: Samp
     threshold = min_traffic
 
     def history() -> tuple[tuple[int, float], ...]:
-        return tuple((m.size, float(r.mean()) if len(r) else 1.0) for r, m in seen)
+        return tuple((m.size, _agreement(r)) for r, m in seen)
 
     while True:
         rounds += 1
         machine, loose, full = _tighten(table, base, labels, net.inner, max_states, threshold)
-        word = _disagreement(base, machine, skip, every_prefix, rng)
-        right = _right(base if validation is None else validation, machine, every_prefix)[1]
-        agree = float(right.mean()) if len(right) else 1.0
+        wrong, right = _right(base, machine, every_prefix)  # the base sample is run once, for both uses
+        word = _first_wrong(base, wrong, skip, rng)
+        if validation is not None:
+            right = _right(validation, machine, every_prefix)[1]
+        agree = _agreement(right)
         if word is None:
             access = [table.words[r] for r in table.access]
             count = max(200, 2 * len(access))
