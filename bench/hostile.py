@@ -111,7 +111,8 @@ def main() -> int:
         for name, runs, codes, seconds, failures in fuzz(args.examples):
             ok &= not failures and set(codes) <= {0, 1, 2}
             print(f"{name:<24} {runs:>6} {seconds:>8.1f}  "
-                  f"{', '.join(f'{k}: {v}' for k, v in sorted(codes.items()))}  {'; '.join(failures) or 'no traceback'}")
+                  f"{', '.join(f'{k}: {v}' for k, v in sorted(codes.items()))}  "
+                  f"{'; '.join(failures) or 'no traceback'}")
     return 0 if ok else 1
 
 

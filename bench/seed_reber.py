@@ -92,7 +92,8 @@ def main() -> None:
     words = words[: args.strings]
     seed_wrong = sum(wrong(seed_predictions(w), sem, w) for w in words)
     our_wrong = sum(wrong(ours(w), sem, w) for w in words)
-    loops = {"S loop: BT S^k XSE": lambda k: "BT" + "S" * k + "XSE", "T loop: BP T^k VVE": lambda k: "BP" + "T" * k + "VVE"}
+    loops = {"S loop: BT S^k XSE": lambda k: "BT" + "S" * k + "XSE",
+             "T loop: BP T^k VVE": lambda k: "BP" + "T" * k + "VVE"}
     print(f"{len(words):,} random Reber strings (seed {args.seed}); a string counts as wrong if the predicted "
           "next-symbol set is wrong after any of its symbols but the final E")
     print(f"{'network':<36} {'wrong strings':>14} " + " ".join(f"{name + ' breaks at k':>28}" for name in loops))

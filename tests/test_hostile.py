@@ -165,7 +165,8 @@ def hostile_model() -> Model:
     """A model that carries no grammar, with formula-like unit and head labels."""
     rng = np.random.default_rng(0)
     H, K = 3, 2
-    layer = Layer(*(rng.normal(size=shape).astype(np.float32) for shape in ((4 * H, K), (4 * H, H), (4 * H,), (4 * H,))))
+    shapes = ((4 * H, K), (4 * H, H), (4 * H,), (4 * H,))
+    layer = Layer(*(rng.normal(size=shape).astype(np.float32) for shape in shapes))
     return Model(layers=(layer,), head_weight=rng.normal(size=(3, H)).astype(np.float32),
                  head_bias=np.zeros(3, np.float32), alphabet=("=ZQx", "@ZQy"),
                  heads=("accept", "state:=ZQ(1)", "next:@ZQy"), units=("=ZQu0", "+ZQu1", '-ZQ"u2'))
@@ -482,8 +483,8 @@ def test_error_messages_are_one_line_even_with_newlines_in_names(tmp_path):
     assert err.count("\n") == 1 and "\\n" in err
 
 
-@pytest.mark.parametrize("pattern", ["(" * 300 + "a" + ")" * 300, "ab" * 300, "|".join("ab"[k % 2] for k in range(3000)),
-                                     "((((a*)*)*)*)*b" * 20])
+@pytest.mark.parametrize("pattern", ["(" * 300 + "a" + ")" * 300, "ab" * 300,
+                                     "|".join("ab"[k % 2] for k in range(3000)), "((((a*)*)*)*)*b" * 20])
 def test_deep_long_and_wide_regexes_compile(pattern):
     g = regex_grammar(pattern)
     assert g.states
@@ -595,7 +596,8 @@ def test_negated_class_means_the_other_symbols_of_the_alphabet():
 
 
 @pytest.mark.parametrize("pattern, needle", [
-    ("a{3,2}", "swap"), ("a{", "not closed"), ("a{x}", "whole numbers"), ("a}", "unmatched '}'"), ("a]", "unmatched ']'"),
+    ("a{3,2}", "swap"), ("a{", "not closed"), ("a{x}", "whole numbers"), ("a}", "unmatched '}'"),
+    ("a]", "unmatched ']'"),
     ("b^a", "anchor"), ("a$b", "anchor"), ("(a$)", "anchor"), ("[z-a]", "backwards"), ("{2}", "nothing to repeat"),
     ("a{2000}", "over 1,000"), ("[^a]", "needs an explicit `alphabet`"), ("[\x01-\U0010ffff]", "spans"),
     ("(a|b)*a(a|b){30}", "over the limit"), ("(" + "|".join("a" * 3000) + ")*", "over the limit"),
@@ -616,7 +618,7 @@ def test_check_tells_an_empty_language_from_a_long_shortest_string(tmp_path):
     assert code == 0 and "(the language is empty)" in out
 
 
-# ----- 8. fuzzing: random bytes and structured-but-wrong inputs --------------------------------------------------------
+# ----- 8. fuzzing: random bytes and structured-but-wrong inputs ---------------------------------------------------
 def fuzz_cli(suffix: str, data: bytes, commands: list[list[str]]) -> list[int]:
     """Write ``data`` to a file and run the commands on it: exit 0 or 2 (1 only for a failed proof), at most two
     lines on stderr, no traceback, no temporary file left. Returns the exit codes."""

@@ -256,7 +256,8 @@ def test_graphviz_line_breaks_and_record_ports_are_read_as_graphviz_draws_them()
     mealy = parse_dot('digraph m { a [label="waiting\\nfor coin"]; b; __start0 -> a; '
                       'a -> b [label="coin / beep\\l"]; b -> a [label="take/none\\r"]; }')
     assert mealy.states == ("waiting\nfor coin", "b")
-    assert dict(mealy.edge_outputs) == {("waiting\nfor coin", "coin", "b"): "beep", ("b", "take", "waiting\nfor coin"): "none"}
+    assert dict(mealy.edge_outputs) == {("waiting\nfor coin", "coin", "b"): "beep",
+                                        ("b", "take", "waiting\nfor coin"): "none"}
     moore = parse_dot('digraph m { a [shape=record, label="<f0> a|<f1> off"]; b [shape=record, label="{<p> b|on}"]; '
                       '__start0 -> a; a -> b [label=go]; b -> a [label=go]; }')
     assert moore.states == ("a", "b") and dict(moore.state_outputs) == {"a": "off", "b": "on"}
@@ -381,7 +382,8 @@ def test_draw_shows_outputs_as_aalpy_draws_them(tmp_path, capsys):
     ('start = "a"\ntransitions = [["a", "x", "a", "1"], ["a", "x", "b", "2"]]\n', "several outputs (an ONFSM)"),
     ('start = "a"\ntransitions = [["a", "x", "a", "1"], ["a", "x", "b", "1"], ["b", "x", "a", "1"]]\n',
      "several successors (nondeterministic)"),
-    ('start = "a"\ntransitions = [["a", "x", "a"]]\n[outputs]\na = "1"\nc = "2"\n', "name 'c', which the machine lacks"),
+    ('start = "a"\ntransitions = [["a", "x", "a"]]\n[outputs]\na = "1"\nc = "2"\n',
+     "name 'c', which the machine lacks"),
     ('start = "a"\ntransitions = [["a", "x", "a", "1"]]\n[outputs]\na = "1"\n', "cannot be combined"),
     ('start = "a"\ntransitions = [["a", "x", "a", " 1"]]\n', "white space at an end"),
     ('start = "a"\ntransitions = [["a", "x", "a"]]\noutputs = ["1"]\n', "must be a table"),
