@@ -415,15 +415,16 @@ def cmd_extract(args: argparse.Namespace) -> int:
                           "below_min_fidelity": poor,
                           **({"verdict": verdict.to_dict(model.alphabet)} if verdict else {})}, indent=2))
     else:
-        print("\n".join(_extraction_lines(args.output, result, args.min_fidelity, args.time_limit, verdict)))
+        print("\n".join(_extraction_lines(args, result, verdict)))
         if args.sheet:
             print(f"wrote {args.sheet} (Summary: " + (f"{found.disagree:,} of {found.checked:,} words searched "
                   "disagree" if found else "no search for disagreements") + ")")
     return 1 if poor or (verdict is not None and verdict.status == "fails") else 0
 
 
-def _extraction_lines(output: str, r: Extraction, min_fidelity: float, time_limit: float,
-                      verdict: Verdict | None) -> list[str]:
+def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict | None) -> list[str]:
+    """The report of ``extract``: what was written, its fidelity, why the search stopped, and the verdict."""
+    output, min_fidelity = args.output, args.min_fidelity
     lines = [f"wrote {output}: {r.states} states, {len(r.grammar.transitions)} edges ({r.method}, {r.seconds:.2f} s, "
              f"{r.queries:,} network queries)",
              f"fidelity: the automaton agrees with the network on {r.fidelity:.2%} of {r.held_out:,} held-out words "
@@ -431,9 +432,10 @@ def _extraction_lines(output: str, r: Extraction, min_fidelity: float, time_limi
     if r.reading.final_only:
         lines.append(f"reading: {r.reading.describe()}")
     if r.stopped == "time-limit":
-        lines.append(f"stopped at the time limit ({time_limit:g} s): the automaton is the best found so far")
+        lines.append(f"stopped at the time limit ({args.time_limit:g} s): the automaton is the best found so far")
     elif r.stopped == "max-states":
-        lines.append("stopped at --max-states: the automaton is the best found so far")
+        lines.append(f"stopped at --max-states {args.max_states}: the automaton ({r.states} states) is the best "
+                     "hypothesis found on the way")
     elif r.stopped == "plateau":
         lines.append("stopped on a plateau: no hypothesis of the last --patience rounds agreed significantly better "
                      "with the network on the validation words; the automaton is the best found")
