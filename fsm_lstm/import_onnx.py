@@ -175,6 +175,8 @@ class _Chain:
         cell = None
         rank = len(inputs[0].type.tensor_type.shape.dim) or None
         time_axis = None  # the recurrence axis, once a recurrent operator has fixed it
+        origin: list[int | None] = list(range(rank or 0))  # the input axis at each axis, up to the first layer
+        input_time = None  # the input's axis that the first recurrent operator recurs over
         dirs_axis = None  # set right after a recurrent operator, until its Squeeze
         last_step = False
         for _ in range(len(graph.node) + 1):
@@ -209,6 +211,7 @@ class _Chain:
                 embedding = self.weights(node.input[0], f"{label} table", (None, None))
                 sources.append(label)
                 rank = (rank or 2) + 1
+                origin.append(None)
             elif op == "Gather":
                 index = self.const(node.input[1], f"{label} index") if slot == 0 else None
                 axis = attrs.get("axis", 0)
@@ -224,6 +227,8 @@ class _Chain:
                                     "feature axis last")
                 if time_axis is not None:
                     time_axis = perm.index(time_axis)
+                if not layers and len(perm) == len(origin):
+                    origin = [origin[a] for a in perm]
                 if dirs_axis is not None:
                     dirs_axis = perm.index(dirs_axis)
             elif op == "Reshape" and dirs_axis is not None and slot == 0:
@@ -254,6 +259,8 @@ class _Chain:
                 axis = 0 if layout == 0 else 1
                 if time_axis is not None and time_axis != axis:
                     raise UserError(f"node {label} recurs over another axis than the layer before it")
+                if not layers and axis < len(origin):
+                    input_time = origin[axis]
                 width = layers[-1].hidden_size if layers else embedding.shape[1] if embedding is not None else None
                 layers.append(self.recurrent(node, attrs, label, width))
                 cell = CELLS[op]
@@ -309,12 +316,7 @@ class _Chain:
             raise UserError("the graph outputs a recurrent operator's raw output; fsm-lstm needs a dense head")
         notes = ["the graph outputs only the last step: its output is the heads after the last symbol "
                  "(meta.final_only)"] if last_step else []
-        dims = inputs[0].type.tensor_type.shape.dim
-        if dims and all(d.HasField("dim_value") and d.dim_value > 0 for d in dims):
-            shape = tuple(int(d.dim_value) for d in dims)
-            notes.append(f"the graph's input has the fixed shape {shape}: it was exported for one length (onnxruntime "
-                         f"refuses any other); fsm-lstm runs its {cell.upper()} operator on words of every length, "
-                         "as the operator defines it")
+        notes += fixed_length_note(inputs[0].type.tensor_type.shape.dim, input_time, cell)
         return Network(format="onnx", cell=cell, layers=layers, dense=dense, embedding=embedding, sources=sources,
                        notes=notes, composable=True, last_step_only=last_step)
 
@@ -383,3 +385,16 @@ class _Chain:
                 raise UserError(f"node {label} adds a {C.shape} bias; expected one per output")
             bias = bias + C.reshape(-1).astype(bias.dtype)
         return Dense(np.ascontiguousarray(weight), bias, "linear", node.name or "Gemm")
+
+
+def fixed_length_note(dims: Any, time_axis: int | None, cell: str) -> list[str]:
+    """A note when the graph's input fixes the string length (every axis fixed, or only the time axis, the
+    input's axis the first recurrent operator recurs over): onnxruntime then refuses other lengths."""
+    fixed = [d.HasField("dim_value") and d.dim_value > 0 for d in dims]
+    if not dims or not (all(fixed) or (time_axis is not None and time_axis < len(dims) and fixed[time_axis])):
+        return []
+    shape = tuple(int(d.dim_value) if f else (d.dim_param or "?") for d, f in zip(dims, fixed))
+    what = f"the fixed shape {shape}" if all(fixed) else \
+        f"the shape {shape}, whose time axis {time_axis} is fixed at {shape[time_axis]}"
+    return [f"the graph's input has {what}: it was exported for one length (onnxruntime refuses any other); "
+            f"fsm-lstm runs its {cell.upper()} operator on words of every length, as the operator defines it"]

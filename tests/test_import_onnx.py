@@ -138,7 +138,35 @@ def test_a_graph_exported_for_one_length_imports_with_a_note(tmp_path, capsys):
                        atol=1e-5)
     assert main(["import", str(export(net, tmp_path / "dyn.onnx")), "-o", str(tmp_path / "d.npz"), "--alphabet",
                  "a b c", "--heads", "accept next:a"]) == 0
-    assert "fixed shape" not in capsys.readouterr().out
+    assert "exported for one length" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("batch_first, embedding", [(False, None), (True, 4)])
+def test_a_graph_whose_batch_axis_alone_is_dynamic_imports_with_a_note(tmp_path, capsys, batch_first, embedding):
+    """Dynamic axes on the batch alone still fix the length (the time axis, found through the embedding and the
+    batch-first transpose): onnxruntime refuses another length, and the import says so."""
+    torch.manual_seed(1)
+    net = Exported("lstm", embedding=embedding, batch_first=batch_first)
+    shape = (2, 3) if batch_first else (3, 2)
+    dummy = torch.zeros(shape, dtype=torch.long) if embedding else torch.zeros(*shape, 3)
+    batch = 0 if batch_first else 1
+    path = tmp_path / "batch.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net.eval(), (dummy,), str(path), input_names=["x"], output_names=["y"], opset_version=17,
+                          dynamo=False, dynamic_axes={"x": {batch: "b"}, "y": {batch: "b"}})
+    onnx_outputs(net, path, words(3, seed=2)[:4, :3])  # another batch size runs
+    with pytest.raises(Exception, match="dimension"):  # another length does not
+        onnx_outputs(net, path, words(3, seed=2)[:4, :5])
+    assert main(["import", str(path), "-o", str(tmp_path / "b.npz"), "--alphabet", "a b c",
+                 "--heads", "accept next:a"]) == 0
+    time_axis = 1 if batch_first else 0
+    shape_text = ("('b', 3)" if batch_first else "(3, 'b')") if embedding else "(3, 'b', 3)"
+    assert f"note: the graph's input has the shape {shape_text}, whose time axis {time_axis} is fixed at 3: it was " \
+           "exported for one length" in capsys.readouterr().out
+    strings = words(3, seed=3)[:4, :3]
+    assert np.allclose(run(load_model(tmp_path / "b.npz"), strings).heads[1:], onnx_outputs(net, path, strings),
+                       atol=1e-5)
 
 
 def test_older_opset_and_onnxruntime_agree(tmp_path):
