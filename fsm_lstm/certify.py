@@ -43,7 +43,11 @@ from .words import format_word
 __all__ = ["Certificate", "ENTRY_CHUNK", "Failure", "ROUNDOFF", "UNDERFLOW", "certificate_grammar", "certify",
            "same_machine", "states_proven_for"]
 
-ROUNDOFF = {"float32": 2.0 ** -24, "float64": 2.0 ** -53}
+# The unit round-off the margins use. The bounds themselves are computed in float64 without directed rounding,
+# and their own error obeys the same gamma_n and elementwise bounds as the run they bound: for a float32 run it
+# is 2^29 times below the margins; for a float64 run it is as large, so its margins take 4 * 2^-53 (the run's
+# rounding, the analysis's own, and a factor 2 to spare).
+ROUNDOFF = {"float32": 2.0 ** -24, "float64": 2.0 ** -51}
 UNDERFLOW = 1e-37  # absolute error a float32 result may have beyond its relative one (gradual underflow: < 2^-126)
 ENTRY_CHUNK = 1 << 20  # (configuration, symbol, unit) entries stepped at once
 

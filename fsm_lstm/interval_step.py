@@ -6,7 +6,8 @@ runtime (``runtime.Stepper``) can compute from a state inside the box, *includin
 float64) forward pass*: each dot product is widened by gamma_n * (sum |w||x| + |bias|) (n terms, any order of
 summation), and each elementwise result (sigmoid, tanh, products, sums) by 8 units of round-off times its
 magnitude plus one. The weights are those the runtime uses: cast to the precision, then widened exactly to
-float64. The endpoints are computed in float64, whose own error is far inside these margins.
+float64. The endpoints are computed in float64: for a float32 run their own error is far inside these margins;
+for a float64 run the margins take 4 units of 2^-53 (``ROUNDOFF``), covering the run's rounding and their own.
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ from .model import Model
 
 __all__ = ["IntervalNet", "ROUNDOFF"]
 
-ROUNDOFF = {"float32": 2.0 ** -24, "float64": 2.0 ** -53}
+# The unit round-off the margins use. The bounds themselves are computed in float64 without directed rounding,
+# and their own error obeys the same gamma_n and elementwise bounds as the run they bound: for a float32 run it
+# is 2^29 times below the margins; for a float64 run it is as large, so its margins take 4 * 2^-53 (the run's
+# rounding, the analysis's own, and a factor 2 to spare).
+ROUNDOFF = {"float32": 2.0 ** -24, "float64": 2.0 ** -51}
 _TINY = 1e-300  # keeps radii of exact points non-negative after float64 subtraction
 
 

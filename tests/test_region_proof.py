@@ -45,19 +45,21 @@ def random_model(cell: str, hidden: int, layers: int, scale: float, seed: int, a
 
 
 # ----- the interval step contains what the runtime computes ---------------------------------------
+@pytest.mark.parametrize("precision", ["float32", "float64"])
 @settings(max_examples=40, deadline=None)
 @given(cell=st.sampled_from(["lstm", "gru", "rnn"]), layers=st.integers(1, 2), hidden=st.integers(1, 6),
        scale=st.floats(0.1, 4.0), radius=st.floats(0.0, 0.5), seed=st.integers(0, 2**16))
-def test_the_interval_image_contains_every_float32_step_from_the_box(cell, layers, hidden, scale, radius, seed):
+def test_the_interval_image_contains_every_step_from_the_box(precision, cell, layers, hidden, scale, radius, seed):
+    dtype = np.dtype(precision).type
     model = random_model(cell, hidden, layers, scale, seed)
-    net = IntervalNet(model)
-    network = Network(model, Reading())
+    net = IntervalNet(model, precision)
+    network = Network(model, Reading(), dtype)
     rng = np.random.default_rng(seed)
-    centre = rng.uniform(-1, 1, network.start.size).astype(np.float32)
+    centre = rng.uniform(-1, 1, network.start.size).astype(dtype)
     lo, hi = (centre - radius).astype(np.float64), (centre + radius).astype(np.float64)
-    points = rng.uniform(lo, hi, (200, lo.size)).astype(np.float32)
-    points[:2] = [lo.astype(np.float32), hi.astype(np.float32)]
-    points = np.clip(points, lo, hi).astype(np.float32)
+    points = rng.uniform(lo, hi, (200, lo.size)).astype(dtype)
+    points[:2] = [lo.astype(dtype), hi.astype(dtype)]
+    points = np.clip(points, lo, hi).astype(dtype)
     points = points[((points >= lo) & (points <= hi)).all(axis=1)]
     for a in range(2):
         img_lo, img_hi = net.step(lo[None], hi[None], np.array([a]))
@@ -271,6 +273,23 @@ def test_a_trained_lstm_is_proven_and_the_proof_survives_cross_checks(name):
     assert proof.proven, proof.summary()
     cross_check(model, g)
     assert judge(model, None, g, max_len=6, examples=20).status == "proven"
+
+
+def test_float64_proofs_hold_with_margins_that_cover_their_own_rounding():
+    """A float64 run is bounded with u = 2^-51 (the run's rounding and the bounds' own float64 rounding): the stored
+    tomita1 LSTM and a compiled grammar are still proven for float64 runs, the region proof checked against the
+    float64 runtime by the containment test above."""
+    from pathlib import Path
+
+    from fsm_lstm.certify import ROUNDOFF, certify
+    from fsm_lstm.compiler import compile_grammar
+    from fsm_lstm.model import load_model
+
+    assert ROUNDOFF["float64"] == 4 * 2.0 ** -53
+    g = load_grammar("tomita1")
+    model = load_model(Path(__file__).parent / "models" / "tomita1_lstm.npz")
+    assert prove_regions(model, g, precision="float64").proven
+    assert certify(compile_grammar(load_grammar("tomita3")), precision="float64").proven
 
 
 def test_noise_on_the_states_changes_training_and_the_same_seed_repeats_it():
