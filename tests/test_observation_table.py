@@ -4,6 +4,8 @@ grammar gives the expected cells."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -20,6 +22,7 @@ from fsm_lstm.observation_table import ObservationTable
 from fsm_lstm.queries import Network
 from fsm_lstm.reading import reading_of
 from fsm_lstm.sampling import observe, random_words
+from tests.test_verdicts import marked
 
 
 def accepts(g: Grammar, word: tuple[str, ...]) -> bool:
@@ -70,6 +73,34 @@ def test_every_cell_the_table_asked_is_the_grammars_answer_and_every_edge_goes_w
                 assert agrees == [machine.delta[k, a]]
     if not lazy:
         assert table.known[table.extensions.reshape(-1)].all()
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), states=st.integers(2, 10), symbols=st.integers(2, 4))
+def test_a_word_level_fill_reads_each_cell_after_the_end_marker_with_suffixes_sharing_prefixes(seed, states, symbols):
+    """A word classifier (START w END): each cell is the verdict on the whole word row + suffix, read after the end
+    marker, also where suffixes share a trie branch (s, s + a, s + a + b: one node's products serve its children and
+    its end marker) and where a row asks a suffix and one of its prefixes."""
+    rng = np.random.default_rng(seed)
+    g = random_dfa(rng, states, symbols)
+    model = compile_grammar(marked(g))
+    model = dataclasses.replace(model, extra={"final_only": True, "start_marker": "<s>", "end_marker": "</s>"})
+    net = Network(model, reading_of(model))
+    assert net.inner == g.alphabet
+    table = ObservationTable(net, np.array([model.heads.index("accept")]), len(net.inner), lazy=True)
+    stem = tuple(rng.integers(0, symbols, size=int(rng.integers(1, 3))).tolist())
+    for extra in ((), (0,), (0, 1), (1,), (1, 1, 0)):  # a branch of the trie: the stem, then its extensions
+        if stem + extra not in table.suffixes:
+            table.add_suffix(stem + extra)
+    rows = rng.choice(len(table.words), size=min(len(table.words), 5), replace=False)
+    before = net.calls
+    missing = (~table.known[rows]).sum()
+    table.fill(rows)
+    assert net.calls - before == missing and table.known[rows].all()
+    for r in rows:
+        for j, suffix in enumerate(table.suffixes):
+            word = tuple(net.inner[a] for a in table.words[r] + suffix)
+            assert table.cells[r, j, 0] == accepts(g, word), word
 
 
 @settings(max_examples=12, deadline=None)
