@@ -22,7 +22,10 @@ strings (a prefix, then a short loop, ``pumped_length`` symbols) join every epoc
 states of prefixes in the same grammar state towards their centroid. With ``noise`` > 0, Gaussian noise of that std
 is added to every state after every training step from the first epoch on (held-out accuracy and proofs run
 without it): the network must pull perturbed states back, which makes its dynamics attracting.
-``CertifyConfig.for_cell`` turns these on for LSTMs only (measured in docs/region-proof.md).
+``CertifyConfig.for_cell`` turns these on for LSTMs only (measured in docs/region-proof.md). With ``gate_floor`` > 0
+(GRUs by default), the penalty also counts how far every GRU update gate's pre-activation lies beyond the value where
+1 - z = ``gate_floor``, at every visited state: a unit whose z stays near 1 keeps its value, so it neither contracts
+nor forgets, and along a loop it creeps or drifts.
 
 Both push the network towards saturated, contracting dynamics around the states it visits, which is what the
 region proof needs. After each epoch from ``check_after`` on, the model is converted and ``prove_regions``
@@ -76,7 +79,7 @@ class CertifyConfig:
     max_regions: int = 2000
     min_guard: float = 1 / 64  # the penalties are halved at most until this share (then a collapse stays)
     noise: float = 0.0  # std of the Gaussian noise added to every training state after every step, from epoch 1
-    gate_floor: float = 0.0  # GRU: penalise 1 - z below this at the visited states (0: off)
+    gate_floor: float = 0.0  # GRU: penalise update gates whose 1 - z is below this at the visited states (0: off)
     restarts: int = 0  # fresh seeds tried after an attempt ends without a proof
     budget: float | None = None  # seconds for all attempts (None: the epochs and restarts alone bound them)
 
@@ -85,13 +88,13 @@ class CertifyConfig:
         """The defaults measured best for a cell (docs/region-proof.md): LSTMs, which forget over long strings,
         also train on counterexamples and long pumped strings with the clustering penalty, and with noise on
         their states; GRUs and RNNs did better without those (they made them fail where the plain penalties
-        proved them). GRUs keep every update gate's 1 - z >= 0.1 at the visited states (``gate_floor``): a unit
+        proved them). GRUs keep every update gate's 1 - z >= 0.3 at the visited states (``gate_floor``): a unit
         that mostly keeps its value neither contracts nor forgets. Every cell restarts with a fresh seed up to 3 times
         when an attempt ends unproven."""
         if cell == "lstm":
             return cls(cluster=0.1, pumped=32, counterexamples=16, noise=0.1, restarts=RESTARTS)
         if cell == "gru":
-            return cls(gate_floor=0.1, restarts=RESTARTS)
+            return cls(gate_floor=0.3, restarts=RESTARTS)
         return cls(restarts=RESTARTS)
 
 

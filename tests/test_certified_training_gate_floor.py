@@ -54,5 +54,5 @@ def penalty(cell: str, floor: float) -> float:
 def test_the_floor_adds_to_the_gru_penalty_only():
     assert penalty("gru", 0.1) > penalty("gru", 0.0) + 1.0  # 2 per supervised step, averaged over them
     assert penalty("rnn", 0.1) == penalty("rnn", 0.0)
-    assert CertifyConfig.for_cell("gru").gate_floor == 0.1
+    assert CertifyConfig.for_cell("gru").gate_floor == 0.3
     assert CertifyConfig.for_cell("lstm").gate_floor == CertifyConfig.for_cell("rnn").gate_floor == 0.0
