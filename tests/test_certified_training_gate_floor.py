@@ -48,7 +48,7 @@ def penalty(cell: str, floor: float) -> float:
     if cell == "gru":
         set_update_bias(t, np.log(0.9 / 0.1) + 2.0)
     strings, targets, mask = t.data
-    return float(t.losses(strings[:20], targets[:, :20], mask[:, :20], t.data_states[:, :20], 0.05)[1])
+    return float(t.losses(strings[:20], targets[:, :20], mask[:, :20], t.data_states[:, :20], 0.05)[1].detach())
 
 
 def test_the_floor_adds_to_the_gru_penalty_only():
