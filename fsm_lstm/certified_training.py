@@ -22,7 +22,10 @@ strings (a prefix, then a short loop, ``pumped_length`` symbols) join every epoc
 states of prefixes in the same grammar state towards their centroid. With ``noise`` > 0, Gaussian noise of that std
 is added to every state after every training step from the first epoch on (held-out accuracy and proofs run
 without it): the network must pull perturbed states back, which makes its dynamics attracting.
-``CertifyConfig.for_cell`` turns these on for LSTMs only (measured in docs/region-proof.md).
+``CertifyConfig.for_cell`` turns these on for LSTMs only (measured in docs/region-proof.md). With ``gate_floor`` > 0
+(GRUs by default), the penalty also counts how far every GRU update gate's pre-activation lies beyond the value where
+1 - z = ``gate_floor``, at every visited state: a unit whose z stays near 1 keeps its value, so it neither contracts
+nor forgets, and along a loop it creeps or drifts.
 
 Both push the network towards saturated, contracting dynamics around the states it visits, which is what the
 region proof needs. After each epoch from ``check_after`` on, the model is converted and ``prove_regions``
@@ -76,6 +79,7 @@ class CertifyConfig:
     max_regions: int = 2000
     min_guard: float = 1 / 64  # the penalties are halved at most until this share (then a collapse stays)
     noise: float = 0.0  # std of the Gaussian noise added to every training state after every step, from epoch 1
+    gate_floor: float = 0.0  # GRU: penalise update gates whose 1 - z is below this at the visited states (0: off)
     restarts: int = 0  # fresh seeds tried after an attempt ends without a proof
     budget: float | None = None  # seconds for all attempts (None: the epochs and restarts alone bound them)
 
@@ -84,9 +88,13 @@ class CertifyConfig:
         """The defaults measured best for a cell (docs/region-proof.md): LSTMs, which forget over long strings,
         also train on counterexamples and long pumped strings with the clustering penalty, and with noise on
         their states; GRUs and RNNs did better without those (they made them fail where the plain penalties
-        proved them). Every cell restarts with a fresh seed up to 3 times when an attempt ends unproven."""
+        proved them). GRUs keep every update gate's 1 - z >= 0.3 at the visited states (``gate_floor``): a unit
+        that mostly keeps its value neither contracts nor forgets. Every cell restarts with a fresh seed up to 3 times
+        when an attempt ends unproven."""
         if cell == "lstm":
             return cls(cluster=0.1, pumped=32, counterexamples=16, noise=0.1, restarts=RESTARTS)
+        if cell == "gru":
+            return cls(gate_floor=0.3, restarts=RESTARTS)
         return cls(restarts=RESTARTS)
 
 
@@ -340,11 +348,26 @@ class _Trainer:
             radii = h_rads + [r for r in c_rads if r is not None]
             spread = sum(torch.relu(r - self.certify.contraction * eps).mean(dim=1) for r in radii) / len(self.layers)
             penalty = penalty + (spread * msk[t + 1]).sum() / (msk.sum() * eps)
-            hs, cs = self.noisy(*self.step(x[t], hs, cs))
+            new_hs, new_cs = self.step(x[t], hs, cs)
+            if self.certify.gate_floor and self.config.cell == "gru":
+                penalty = penalty + (self.creep([x[t]] + new_hs[:-1], hs) * msk[t + 1]).sum() / msk.sum()
+            hs, cs = self.noisy(new_hs, new_cs)
         if eps and self.certify.cluster:
             scatter = self.scatter(torch.stack(visited), states, msk)
             penalty = penalty + self.certify.cluster * scatter / self.certify.radius ** 2
         return task, penalty
+
+    def creep(self, inputs: list[Any], hs: list[Any]) -> Any:
+        """(B,) how far the GRU update gates' pre-activations lie beyond 1 - z = ``gate_floor`` (their excess,
+        averaged over the units and layers), layer k reading ``inputs[k]`` from state ``hs[k]``: a unit whose z stays
+        near 1 creeps, and its regions never close."""
+        torch, H = self.torch, self.config.hidden
+        limit = float(np.log((1 - self.certify.gate_floor) / self.certify.gate_floor))
+        total = 0.0
+        for (w_ih, w_hh, b_ih, b_hh), x, h in zip(self.layers, inputs, hs):
+            pre = x @ w_ih[H:2 * H].T + b_ih[H:2 * H] + h @ w_hh[H:2 * H].T + b_hh[H:2 * H]
+            total = total + torch.relu(pre - limit).mean(dim=1)
+        return total / len(self.layers)
 
     def scatter(self, visited: Any, states: np.ndarray, mask: Any) -> Any:
         """Mean squared distance of the visited states (T+1, B, D) from the centroid of their grammar state:
