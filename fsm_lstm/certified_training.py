@@ -25,7 +25,7 @@ after held-out accuracy first reaches ``start_at`` (held-out accuracy and proofs
 pull perturbed states back, which makes its dynamics attracting. Noise from the first epoch kept some tasks from
 being learnt at all (the tomita5 LSTM); waiting noise lets them be learnt first. With ``balance`` > 0, a head true
 on fewer than that share of the training prefixes (reber's accept head, 2 %) weighs its positives by negatives
-over positives, and ``spliced`` near misses join every epoch (a walk from the start, then one from any state).
+over positives (a network that never accepts is otherwise 98 % right).
 ``CertifyConfig.for_cell`` turns these on for LSTMs only (measured in docs/region-proof.md).
 
 Both push the network towards saturated, contracting dynamics around the states it visits, which is what the
@@ -81,7 +81,6 @@ class CertifyConfig:
     min_guard: float = 1 / 64  # the penalties are halved at most until this share (then a collapse stays)
     noise: float = 0.0  # std of the Gaussian noise added to every training state after every step, from epoch 1
     balance: float = 0.0  # a head true on fewer than this share of the training prefixes: its positives weigh more
-    spliced: int = 0  # with such a rare head, near misses per epoch: a walk from the start, then one from any state
     noise_waits: bool = False  # the noise starts only once held-out accuracy reaches start_at (with the penalties)
     restarts: int = 0  # fresh seeds tried after an attempt ends without a proof
     budget: float | None = None  # seconds for all attempts (None: the epochs and restarts alone bound them)
@@ -90,11 +89,12 @@ class CertifyConfig:
     def for_cell(cls, cell: str) -> CertifyConfig:
         """The defaults measured best for a cell (docs/region-proof.md): LSTMs, which forget over long strings,
         also train on counterexamples and long pumped strings with the clustering penalty, and with noise on
-        their states once the task is learnt; GRUs and RNNs did better without those (they made them fail where the
+        their states once the task is learnt, and weigh a rarely true head's positives up (only reber's accept head
+        is rare among the bench's grammars); GRUs and RNNs did better without those (they made them fail where the
         plain penalties proved them). Every cell restarts with a fresh seed up to 3 times when an attempt ends
         unproven."""
         if cell == "lstm":
-            return cls(cluster=0.1, pumped=32, counterexamples=16, noise=0.1, noise_waits=True,
+            return cls(cluster=0.1, pumped=32, counterexamples=16, noise=0.1, noise_waits=True, balance=0.1,
                        restarts=RESTARTS)
         return cls(restarts=RESTARTS)
 
@@ -181,9 +181,7 @@ class _Trainer:
                         uniform(gates * H)) for k in range(config.layers)]
         self.head_w, self.head_b = uniform(self.M, H), uniform(self.M)
         self.params = [p for layer in self.layers for p in layer] + [self.head_w, self.head_b]
-        weights = self.positive_weights()
-        self.rare = weights is not None  # a head is rarely true: its positives weigh more, near misses join
-        self.bce = torch.nn.BCEWithLogitsLoss(reduction="none", pos_weight=weights)
+        self.bce = torch.nn.BCEWithLogitsLoss(reduction="none", pos_weight=self.positive_weights())
         self.counter: list[tuple[int, ...]] = []  # confirmed counterexamples of failed proofs, newest last
         self.learnt = False  # held-out accuracy has reached start_at
 
@@ -225,26 +223,6 @@ class _Trainer:
             loop = self.rng.integers(0, self.K, size=self.rng.integers(1, 5))
             words.append(tuple(np.concatenate([prefix, np.tile(loop, self.certify.pumped_length)])
                                [:self.certify.pumped_length].tolist()))
-        return self.batch_of(words)
-
-    def walk(self, state: str, length: int) -> list[int]:
-        """Symbol indices of a random walk of at most ``length`` edges from ``state`` (it ends where none leaves)."""
-        out, index, symbols = self.grammar.out_edges, self.grammar.symbol_index, []
-        for _ in range(length):
-            if not out[state]:
-                break
-            symbol, state = out[state][int(self.rng.integers(len(out[state])))]
-            symbols.append(index[symbol])
-        return symbols
-
-    def spliced_batch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Near misses: a walk from the start, then a walk from a random state (mostly not the one reached), e.g.
-        reber's 'BTS' then 'E': the words a rarely true head must tell from the few that make it true."""
-        states, words = self.grammar.states, []
-        for _ in range(self.certify.spliced):
-            word = self.walk(self.grammar.start, int(self.rng.integers(0, 12)))
-            word += self.walk(states[int(self.rng.integers(len(states)))], int(self.rng.integers(1, 9)))
-            words.append(tuple(word) or (int(self.rng.integers(self.K)),))
         return self.batch_of(words)
 
     def counter_batch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -466,8 +444,6 @@ class _Trainer:
                 batches.append(self.counter_batch())
             if ramp and self.certify.pumped:
                 batches.append(self.pumped_batch())
-            if self.rare and self.certify.spliced:
-                batches.append(self.spliced_batch())
             for batch in batches:
                 if ramp:
                     task, penalty = self.losses(*batch, cert.radius * ramp)
