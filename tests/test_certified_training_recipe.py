@@ -51,3 +51,16 @@ def test_a_rare_head_is_balanced_and_a_common_one_is_left_alone():
     assert common.bce.pos_weight is None
     assert trainer("reber", CHEAP).bce.pos_weight is None  # balance 0: never
     assert CertifyConfig.for_cell("lstm").balance > 0 and CertifyConfig.for_cell("gru").balance == 0
+
+
+def test_the_noise_can_vary_with_the_seed_and_each_seed_repeats_its_own():
+    """``noise_by_seed`` gives seed s the std at s modulo its length; the LSTM's default: 0.2 on seed 0, 0.1 on 1-3."""
+    lstm = CertifyConfig.for_cell("lstm")
+    assert [_Trainer(torch, load_grammar("parity"), replace(TINY, seed=s), lstm).noise for s in range(5)] == \
+        [0.2, 0.1, 0.1, 0.1, 0.2]
+    assert trainer("parity", replace(CHEAP, noise=0.3)).noise == 0.3  # no cycle: ``noise`` itself
+    g = load_grammar("parity")
+    cycle = replace(CHEAP, noise=0.0, noise_by_seed=(0.0, 0.1))  # seed 1 (TINY's) gets 0.1
+    same = replace(CHEAP, noise=0.1)
+    a, b = (train_certified(g, TINY, c)[0].layers[0].weight_hh for c in (cycle, same))
+    assert np.array_equal(a, b)
