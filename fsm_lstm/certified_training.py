@@ -113,8 +113,9 @@ class CertifyConfig:
 @dataclass(frozen=True)
 class CertifiedResult:
     """The training outcome of the attempt returned (the proven one, else the most accurate, the earliest among
-    equals) and its last proof (``proof.proven`` says whether it holds); ``attempts`` counts the proofs it tried,
-    ``seed`` is its seed and ``runs`` the training attempts made (seeds tried)."""
+    equals) and its last proof (``proof.proven`` says whether it holds); ``attempts`` counts the proofs tried in
+    every training attempt, ``seed`` is the returned one's seed and ``runs`` the training attempts made (seeds
+    tried)."""
 
     train: TrainResult
     proof: RegionProof
@@ -158,10 +159,11 @@ def _restarted(torch: Any, grammar: Grammar, config: TrainConfig, certify: Certi
     t0 = time.perf_counter()
     deadline = None if certify.budget is None else t0 + certify.budget
     kept: tuple[Model, CertifiedResult] | None = None
-    runs = 0
+    runs = proofs = 0
     for seed in range(config.seed, config.seed + certify.restarts + 1):
         runs += 1
         model, result = _Trainer(torch, grammar, replace(config, seed=seed), certify).run(progress, deadline)
+        proofs += result.attempts
         if kept is None or result.proof.proven or result.train.accuracy > kept[1].train.accuracy:
             kept = model, result
         if result.proof.proven or (deadline is not None and time.perf_counter() >= deadline):
@@ -169,7 +171,7 @@ def _restarted(torch: Any, grammar: Grammar, config: TrainConfig, certify: Certi
     model, result = kept
     model.extra["trained"]["runs"] = runs
     total = replace(result.train, seconds=time.perf_counter() - t0)
-    return model, replace(result, train=total, runs=runs)
+    return model, replace(result, train=total, runs=runs, attempts=proofs)
 
 
 class _Trainer:

@@ -32,6 +32,7 @@ def test_an_unproven_attempt_restarts_with_the_next_seeds_and_the_most_accurate_
     # the attempt returned is exactly the one its seed trains alone
     assert all(np.array_equal(a, b) for a, b in zip(weights(model), weights(alone[result.seed - 4][0])))
     assert model.extra["trained"]["seed"] == result.seed and model.extra["trained"]["runs"] == 3
+    assert result.attempts == sum(r.attempts for _, r in alone) >= 3  # every attempt's proofs, at least its last
     assert model.extra["proof"]["proven"] is False
 
 
