@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .interval_step import ROUNDOFF, _Affine
+from .interval_step import _Affine
 from .interval_step import _Layer as _IntervalLayer
-from .intervals import sigmoid
+from .intervals import ROUNDOFF, sigmoid
 from .model import Model
 
 __all__ = ["AffineForm", "AffineNet"]

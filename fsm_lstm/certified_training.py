@@ -99,9 +99,10 @@ class CertifyConfig:
         also train on counterexamples and long pumped strings with the clustering penalty, and with noise on
         their states once the task is learnt (std 0.2 on seeds 0, 4, ..., 0.1 on the others), and weigh a rarely
         true head's positives up (only reber's accept head is rare among the bench's grammars); GRUs and RNNs did
-        better without those (they made them fail where the plain penalties proved them). GRUs keep every update
-        gate's 1 - z >= 0.3 at the visited states (``gate_floor``): a unit that mostly keeps its value neither
-        contracts nor forgets. Every cell restarts with a fresh seed up to 3 times when an attempt ends unproven."""
+        better without those (they made them fail where the plain penalties proved them). GRUs are pushed to keep
+        every update gate's 1 - z >= 0.3 at the visited states (``gate_floor``, a penalty): a unit that mostly
+        keeps its value neither contracts nor forgets. Every cell restarts with a fresh seed up to 3 times when an
+        attempt ends unproven."""
         if cell == "lstm":
             return cls(cluster=0.1, pumped=32, counterexamples=16, noise=0.1, noise_by_seed=(0.2, 0.1, 0.1, 0.1),
                        noise_waits=True, balance=0.1, restarts=RESTARTS)
@@ -142,6 +143,9 @@ def train_certified(grammar: Grammar, config: TrainConfig = TrainConfig(), certi
         raise UserError("certified training needs a radius > 0, a contraction in (0, 1) and a weight >= 0")
     if not (isinstance(certify.restarts, (int, np.integer)) and certify.restarts >= 0):
         raise UserError(f"--restarts {certify.restarts} must be a whole number >= 0")
+    if not (0 <= certify.gate_floor < 1 and 0 <= certify.balance < 1 and certify.noise >= 0
+            and all(s >= 0 for s in certify.noise_by_seed)):
+        raise UserError("certified training needs a gate floor and a balance in [0, 1) and noise stds >= 0")
     if certify.budget is not None and not certify.budget > 0:
         raise UserError(f"--budget {certify.budget} must be a number of seconds > 0")
     previous = torch.get_num_threads()
@@ -522,7 +526,7 @@ class _Trainer:
             restored = None
         extra: dict[str, Any] = {"trained": {"grammar": self.grammar.name, "task": config.task, "epochs": epoch,
                                              "seed": config.seed, "heldout_accuracy": acc, "loss": loss_value,
-                                             "certify": vars(cert)}}
+                                             "certify": {**vars(cert), "noise": self.noise}}}  # this seed's std
         if restored is not None:
             extra["trained"]["weights_of_epoch"] = restored
         if (proof is None or not proof.proven) and not (restored is None and proved_at == epoch):

@@ -31,7 +31,7 @@ from .entry_classes import entry_classes, in_sorted, sorted_distinct
 from .errors import UserError
 from .gc_pause import gc_paused
 from .grammar import Grammar
-from .intervals import interval_product, sigmoid
+from .intervals import ROUNDOFF, interval_product, sigmoid
 from .labels import STARTED, edge_label, parse_head
 from .model import Model, stored_grammar
 from .outputs import crossed_outputs, same_behaviour
@@ -40,14 +40,9 @@ from .semantics import Semantics
 from .sparse_weights import dense, nonzeros
 from .words import format_word
 
-__all__ = ["Certificate", "ENTRY_CHUNK", "Failure", "ROUNDOFF", "UNDERFLOW", "certificate_grammar", "certify",
+__all__ = ["Certificate", "ENTRY_CHUNK", "Failure", "UNDERFLOW", "certificate_grammar", "certify",
            "same_machine", "states_proven_for"]
 
-# The unit round-off the margins use. The bounds themselves are computed in float64 without directed rounding,
-# and their own error obeys the same gamma_n and elementwise bounds as the run they bound: for a float32 run it
-# is 2^29 times below the margins; for a float64 run it is as large, so its margins take 4 * 2^-53 (the run's
-# rounding, the analysis's own, and a factor 2 to spare).
-ROUNDOFF = {"float32": 2.0 ** -24, "float64": 2.0 ** -51}
 UNDERFLOW = 1e-37  # absolute error a float32 result may have beyond its relative one (gradual underflow: < 2^-126)
 ENTRY_CHUNK = 1 << 20  # (configuration, symbol, unit) entries stepped at once
 

@@ -316,7 +316,7 @@ class _Chain:
             raise UserError("the graph outputs a recurrent operator's raw output; fsm-lstm needs a dense head")
         notes = ["the graph outputs only the last step: its output is the heads after the last symbol "
                  "(meta.final_only)"] if last_step else []
-        notes += fixed_length_note(inputs[0].type.tensor_type.shape.dim, input_time, cell)
+        notes += _fixed_length_note(inputs[0].type.tensor_type.shape.dim, input_time, cell)
         return Network(format="onnx", cell=cell, layers=layers, dense=dense, embedding=embedding, sources=sources,
                        notes=notes, composable=True, last_step_only=last_step)
 
@@ -387,7 +387,7 @@ class _Chain:
         return Dense(np.ascontiguousarray(weight), bias, "linear", node.name or "Gemm")
 
 
-def fixed_length_note(dims: Any, time_axis: int | None, cell: str) -> list[str]:
+def _fixed_length_note(dims: Any, time_axis: int | None, cell: str) -> list[str]:
     """A note when the graph's input fixes the string length (every axis fixed, or only the time axis, the
     input's axis the first recurrent operator recurs over): onnxruntime then refuses other lengths."""
     fixed = [d.HasField("dim_value") and d.dim_value > 0 for d in dims]

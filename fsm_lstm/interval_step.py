@@ -14,16 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .intervals import interval_product, sigmoid
+from .intervals import ROUNDOFF, interval_product, sigmoid
 from .model import Model
 
-__all__ = ["IntervalNet", "ROUNDOFF"]
+__all__ = ["IntervalNet"]
 
-# The unit round-off the margins use. The bounds themselves are computed in float64 without directed rounding,
-# and their own error obeys the same gamma_n and elementwise bounds as the run they bound: for a float32 run it
-# is 2^29 times below the margins; for a float64 run it is as large, so its margins take 4 * 2^-53 (the run's
-# rounding, the analysis's own, and a factor 2 to spare).
-ROUNDOFF = {"float32": 2.0 ** -24, "float64": 2.0 ** -51}
 _TINY = 1e-300  # keeps radii of exact points non-negative after float64 subtraction
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["interval_product", "sigmoid"]
+__all__ = ["ROUNDOFF", "interval_product", "sigmoid"]
+
+# The unit round-off the margins use. The bounds themselves are computed in float64 without directed rounding,
+# and their own error obeys the same gamma_n and elementwise bounds as the run they bound: for a float32 run it
+# is 2^29 times below the margins; for a float64 run it is as large, so its margins take 4 * 2^-53 (the run's
+# rounding, the analysis's own, and a factor 2 to spare).
+ROUNDOFF = {"float32": 2.0 ** -24, "float64": 2.0 ** -51}
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:

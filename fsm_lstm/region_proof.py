@@ -24,11 +24,12 @@ import numpy as np
 
 from .errors import UserError
 from .grammar import Grammar
-from .interval_step import ROUNDOFF, IntervalNet
+from .interval_step import IntervalNet
+from .intervals import ROUNDOFF
 from .limits import MAX_REGIONS, TIME_LIMIT
 from .model import Model
-from .queries import Network
 from .pump_search import pump_counterexample
+from .queries import Network
 from .reading import Reading, reading_of
 from .reference import Reference, reference_for
 from .semantics import Semantics

@@ -3,9 +3,11 @@
 from dataclasses import replace
 
 import numpy as np
+import pytest
 import torch
 
 from fsm_lstm.certified_training import CertifyConfig, _Trainer, train_certified
+from fsm_lstm.errors import UserError
 from fsm_lstm.grammar_files import load_grammar
 from fsm_lstm.train import TrainConfig
 
@@ -62,5 +64,14 @@ def test_the_noise_can_vary_with_the_seed_and_each_seed_repeats_its_own():
     g = load_grammar("parity")
     cycle = replace(CHEAP, noise=0.0, noise_by_seed=(0.0, 0.1))  # seed 1 (TINY's) gets 0.1
     same = replace(CHEAP, noise=0.1)
-    a, b = (train_certified(g, TINY, c)[0].layers[0].weight_hh for c in (cycle, same))
-    assert np.array_equal(a, b)
+    a, b = ((m.layers[0].weight_hh, m.extra["trained"]["certify"]["noise"])
+            for m in (train_certified(g, TINY, c)[0] for c in (cycle, same)))
+    assert np.array_equal(a[0], b[0])
+    assert a[1] == b[1] == 0.1  # the meta records the std this seed trained with, not ``noise``
+
+
+@pytest.mark.parametrize("bad", [dict(gate_floor=1.0), dict(gate_floor=-0.1), dict(balance=1.5), dict(noise=-0.1),
+                                 dict(noise_by_seed=(0.1, -0.2))])
+def test_out_of_range_recipes_are_refused_in_one_line(bad):
+    with pytest.raises(UserError):
+        train_certified(load_grammar("parity"), TINY, replace(CHEAP, **bad))

@@ -276,7 +276,7 @@ def test_a_trained_lstm_is_proven_and_the_proof_survives_cross_checks(name):
 
 
 @pytest.mark.parametrize("name, cell, epochs", [("parity", "gru", 20), ("tomita7", "gru", 49), ("parity", "lstm", 11)])
-def test_networks_proven_only_with_this_recipe_are_proven_and_the_proof_survives_cross_checks(name, cell, epochs):
+def test_stored_networks_of_the_gate_floor_and_waiting_noise_are_proven_and_survive_cross_checks(name, cell, epochs):
     """tests/models/NAME_CELL.npz were trained by gradient descent with the bench's set-up and seed 0,
     ``train_certified(NAME, TrainConfig(task="accept", cell=CELL, hidden=8, samples=1500, epochs=50, seed=0),
     replace(CertifyConfig.for_cell(CELL), restarts=0))``: the GRUs with the update-gate floor, the LSTM with its
@@ -301,7 +301,8 @@ def test_float64_proofs_hold_with_margins_that_cover_their_own_rounding():
     float64 runtime by the containment test above."""
     from pathlib import Path
 
-    from fsm_lstm.certify import ROUNDOFF, certify
+    from fsm_lstm.certify import certify
+    from fsm_lstm.intervals import ROUNDOFF
     from fsm_lstm.compiler import compile_grammar
     from fsm_lstm.model import load_model
 
