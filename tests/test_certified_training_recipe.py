@@ -1,4 +1,5 @@
-"""The LSTM's ``--certify`` recipe: noise that waits until the task is learnt, rarely true heads balanced."""
+"""The ``--certify`` recipes: the LSTM's noise that waits until the task is learnt and its rarely true heads
+balanced; the GRU's update-gate floor (a unit whose 1 - z stays below it creeps, and its regions never close)."""
 
 from dataclasses import replace
 
@@ -75,3 +76,50 @@ def test_the_noise_can_vary_with_the_seed_and_each_seed_repeats_its_own():
 def test_out_of_range_recipes_are_refused_in_one_line(bad):
     with pytest.raises(UserError):
         train_certified(load_grammar("parity"), TINY, replace(CHEAP, **bad))
+
+
+# ----- the GRU's update-gate floor -------------------------------------------------------------------------
+GRU = TrainConfig(task="accept", cell="gru", hidden=3, samples=60, epochs=2, seed=1)
+
+
+def gru_trainer(layers: int = 1) -> _Trainer:
+    return _Trainer(torch, load_grammar("parity"), replace(GRU, layers=layers), CertifyConfig(gate_floor=0.1))
+
+
+def set_update_bias(t: _Trainer, value: float) -> None:
+    """Every update gate's input bias set to ``value``, every other weight of the z rows to 0: z = sigmoid(value)."""
+    H = t.config.hidden
+    with torch.no_grad():
+        for w_ih, w_hh, b_ih, b_hh in t.layers:
+            for p in (w_ih, w_hh, b_hh):
+                p[H:2 * H] = 0.0
+            b_ih[H:2 * H] = value
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_the_penalty_counts_the_excess_of_the_update_gates_beyond_the_floor(layers):
+    t = gru_trainer(layers)
+    x = torch.eye(2)
+    hs = [torch.full((2, 3), 0.3) for _ in range(layers)]
+    inputs = [x] + hs[:-1]
+    limit = np.log(0.9 / 0.1)  # 1 - z = 0.1 there
+    set_update_bias(t, limit + 2.0)  # 1 - z = 0.016: every unit of every layer 2 beyond the floor
+    assert np.allclose(t.creep(inputs, hs).detach().numpy(), 2.0, atol=1e-5)
+    set_update_bias(t, limit - 0.5)  # 1 - z = 0.14: above the floor, no penalty
+    assert np.array_equal(t.creep(inputs, hs).detach().numpy(), np.zeros(2))
+
+
+def penalty(cell: str, floor: float) -> float:
+    """The certification penalty over the first 20 training strings, every update gate at 1 - z = 0.016."""
+    t = _Trainer(torch, load_grammar("parity"), replace(GRU, cell=cell), CertifyConfig(gate_floor=floor))
+    if cell == "gru":
+        set_update_bias(t, np.log(0.9 / 0.1) + 2.0)
+    strings, targets, mask = t.data
+    return float(t.losses(strings[:20], targets[:, :20], mask[:, :20], t.data_states[:, :20], 0.05)[1].detach())
+
+
+def test_the_floor_adds_to_the_gru_penalty_only():
+    assert penalty("gru", 0.1) > penalty("gru", 0.0) + 1.0  # 2 per supervised step, averaged over them
+    assert penalty("rnn", 0.1) == penalty("rnn", 0.0)
+    assert CertifyConfig.for_cell("gru").gate_floor == 0.3
+    assert CertifyConfig.for_cell("lstm").gate_floor == CertifyConfig.for_cell("rnn").gate_floor == 0.0
