@@ -439,6 +439,9 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
     elif r.stopped == "plateau":
         lines.append("stopped on a plateau: no hypothesis of the last --patience rounds agreed significantly better "
                      "with the network on the validation words; the automaton is the best found")
+    if r.unmerged_states is not None and r.unmerged_states != r.states:
+        lines.append(f"states merged: {r.unmerged_states} -> {r.states} (no more of the sampled words' prefixes go "
+                     "wrong)")
     if r.fidelity < min_fidelity:
         lines.append(f"POOR FIDELITY: {r.fidelity:.2%} is below --min-fidelity {min_fidelity:.2%}; {output} holds the "
                      "best automaton found, which does not describe the network faithfully")

@@ -75,6 +75,7 @@ class Extraction:
     seconds: float
     queries: int
     stopped: str | None
+    unmerged_states: int | None = None  # after an early L* stop: states before those the samples need not were merged
 
     @property
     def states(self) -> int:
@@ -86,7 +87,7 @@ class Extraction:
         return {"method": self.method, "states": self.states, "edges": len(self.grammar.transitions),
                 "fidelity": self.fidelity, "held_out_words": self.held_out, "held_out_source": self.held_out_source,
                 "seconds": self.seconds, "queries": self.queries, "stopped": self.stopped,
-                "reading": self.reading.to_dict()}
+                "states_before_merging": self.unmerged_states, "reading": self.reading.to_dict()}
 
 
 def _level_key(net: Network, levels: int) -> Callable[[np.ndarray], np.ndarray]:
@@ -347,11 +348,13 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
             lambda r, n: guided_words(net, nexts, r, n, length), samples), run=run)
         learned = learn(net, columns, labels, base, rng, max_states, deadline, progress=progress, reference=reference,
                         validation=validation, patience=patience, every_prefix=not reading.final_only)
-        machine, stopped = learned.machine, learned.stopped
+        machine, stopped, unmerged = learned.machine, learned.stopped, learned.unmerged
     else:
         machine, stopped = extract_by_clustering(net, columns, labels, base, max_states, deadline)
+        unmerged = None
     grammar = to_grammar(machine, description=f"extracted by fsm-lstm ({method})")
     return Extraction(machine, grammar, method, reading, agreement(machine, held_sample), len(held_sample.lengths),
-                      source, time.perf_counter() - t0, net.calls, stopped)
+                      source, time.perf_counter() - t0, net.calls, stopped,
+                      None if unmerged is None else len(to_grammar(unmerged).states))
 
 

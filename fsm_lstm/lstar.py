@@ -28,8 +28,10 @@
   samples find no counterexample). On a network that is not exactly finite-state, L* otherwise chases
   irregularities until a limit. When a limit is reached (or only loose edges too quiet to promote are left),
   the hypothesis returned is the smallest one whose agreement with the network on the validation sample is
-  within ``OCCAM`` of the best seen. Agreement counts a word right when the machine gives the network's
-  outputs after it, or after every prefix of it when the heads are read at every prefix.
+  within ``OCCAM`` of the best seen, with the states merged that the sampled words do not need: a merge is kept
+  when no more prefixes of the equivalence and validation samples go wrong (:mod:`state_merging`). Agreement
+  counts a word right when the machine gives the network's outputs after it, or after every prefix of it when
+  the heads are read at every prefix.
 """
 
 from __future__ import annotations
@@ -47,14 +49,17 @@ from .observation_table import ObservationTable
 from .paired import plateau
 from .queries import Network
 from .sampling import Sample, observe, random_words
+from .state_merging import joined, merge_states
 
-__all__ = ["Learned", "MIN_TRAFFIC", "OCCAM", "Progress", "SIFT_ABOVE", "Word", "check_patience", "learn"]
+__all__ = ["Learned", "MERGE_SHARE", "MIN_TRAFFIC", "OCCAM", "Progress", "SIFT_ABOVE", "Word", "check_patience",
+           "learn"]
 
 Word = tuple[int, ...]
 Progress = Callable[[str], None]
 OCCAM = 0.0025  # agreement (share of validation words) worth no extra states: a preference, not a statistic
 MIN_TRAFFIC = 3  # sampled prefixes that must cross a loose edge before it becomes a state
 SIFT_ABOVE = 32 * 1024  # recurrent weights above which extension rows are sifted rather than completed
+MERGE_SHARE = 0.1  # of the time to the deadline, the most the merging of states after an early stop may take
 
 
 def _recurrent_weights(net: Network) -> int:
@@ -65,14 +70,15 @@ def _recurrent_weights(net: Network) -> int:
 class Learned:
     """The learner's result: the machine, rounds of equivalence queries, why it stopped early (None when the
     samples found no counterexample; else "time-limit", "max-states" or "plateau"), its agreement with the network
-    on the validation sample (the samples of its last round without one), and every round's (hypothesis states before
-    minimisation, agreement)."""
+    on the validation sample (the samples of its last round without one), every round's (hypothesis states before
+    minimisation, agreement), and after an early stop the chosen hypothesis before merging (minimised)."""
 
     machine: Machine
     rounds: int
     stopped: str | None
     agreement: float
     history: tuple[tuple[int, float], ...] = ()
+    unmerged: Machine | None = None  # after an early stop, the chosen hypothesis before its states were merged
 
 
 def _right(sample: Sample, machine: Machine, every_prefix: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -112,11 +118,24 @@ def _first_wrong(sample: Sample, wrong: np.ndarray, skip: set[Word], rng: np.ran
     return None
 
 
-def _chosen(seen: list[tuple[np.ndarray, Machine]]) -> tuple[float, Machine]:
-    """The smallest hypothesis whose validation agreement is within OCCAM of the best, and its agreement."""
+def _chosen(seen: list[tuple[np.ndarray, Machine]]) -> Machine:
+    """The smallest hypothesis whose validation agreement is within OCCAM of the best."""
     scored = [(_agreement(r), m) for r, m in seen]
     top = max(agree for agree, _ in scored)
-    return min(((a, m) for a, m in scored if a >= top - OCCAM), key=lambda am: (am[1].size, -am[0]))
+    return min(((a, m) for a, m in scored if a >= top - OCCAM), key=lambda am: (am[1].size, -am[0]))[1]
+
+
+def _settled(seen: list[tuple[np.ndarray, Machine]], rounds: int, why: str, history: tuple[tuple[int, float], ...],
+             base: Sample, validation: Sample | None, every_prefix: bool, rng: np.random.Generator,
+             seconds: float) -> Learned:
+    """What L* returns when it stops early: the hypothesis :func:`_chosen` picks, with the states merged that the
+    sampled words (equivalence and validation samples) do not need (:mod:`state_merging`, for at most
+    ``seconds``), and its agreement."""
+    chosen = minimise_moore(_chosen(seen))
+    machine = merge_states(chosen, base if validation is None else joined(base, validation), rng,
+                           time.perf_counter() + seconds)
+    agree = _agreement(_right(base if validation is None else validation, machine, every_prefix)[1])
+    return Learned(machine, rounds, why, agree, history, chosen)
 
 
 def _confirmed(net: Network, columns: np.ndarray, machine: Machine, word: Word | None) -> Word | None:
@@ -179,6 +198,7 @@ def learn(net: Network, columns: np.ndarray, labels: tuple[str, ...], base: Samp
     difference from the hypothesis, once the network confirms it. ``every_prefix``: the heads are read at every
     prefix, so a validation word counts as right only when every prefix of it is."""
     check_patience(patience)
+    merging = MERGE_SHARE * (deadline - time.perf_counter())
     K = len(net.inner)
     table = ObservationTable(net, columns, K, lazy=_recurrent_weights(net) > SIFT_ABOVE)
     skip: set[Word] = set()
@@ -215,9 +235,8 @@ def learn(net: Network, columns: np.ndarray, labels: tuple[str, ...], base: Samp
         late = time.perf_counter() > deadline
         flat = plateau(np.stack([r for r, _ in seen]), patience)
         if late or flat or (word is None and full):
-            agree, chosen = _chosen(seen)
             why = "time-limit" if late else "plateau" if flat else "max-states"
-            return Learned(minimise_moore(chosen), rounds, why, agree, history())
+            return _settled(seen, rounds, why, history(), base, validation, every_prefix, rng, merging)
         if word is None:  # no counterexample: close the table, quiet edges included
             threshold = 0
             continue
@@ -240,5 +259,5 @@ def learn(net: Network, columns: np.ndarray, labels: tuple[str, ...], base: Samp
         elif len(table.access) < max_states:
             table.promote([row])
         else:
-            agree, chosen = _chosen(seen)
-            return Learned(minimise_moore(chosen), rounds, "max-states", agree, history())
+            return _settled(seen, rounds, "max-states", history(), base, validation, every_prefix, rng,
+                            merging)

@@ -17,10 +17,11 @@ from fsm_lstm.cli import main
 from fsm_lstm.extract import extract
 from fsm_lstm.generate import competition_dfa
 from fsm_lstm.grammar import Grammar
-from fsm_lstm.grammar_files import save_grammar
+from fsm_lstm.grammar_files import load_grammar, save_grammar
 from fsm_lstm.model import Model, save_model
 from fsm_lstm.train import TrainConfig, train
 from fsm_lstm.verify import judge
+from tests.test_state_merging import wrong_count
 
 START, END = "<s>", "</s>"
 MODULES = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}
@@ -161,15 +162,18 @@ def test_quiet_rows_still_become_states_once_the_samples_find_no_counterexample(
     assert result.stopped is None
 
 
-def test_a_plateau_in_validation_agreement_stops_lstar_with_the_occam_choice_of_its_hypotheses(undertrained):
+def test_a_plateau_in_validation_agreement_stops_lstar_with_the_occam_choice_of_its_hypotheses(undertrained,
+                                                                                                monkeypatch):
     """The under-trained GRU is not finite-state: with a patience of 10 rounds, L* stops on a plateau long before
     its deadline. From agreements alone (N words): a hypothesis h significantly better than g has (a_h - a_g) N >
     z sqrt(d), with d the words they disagree on, at most the words either gets wrong; so the last rounds did
-    not pass that bound (split over them) against the best before them. The hypothesis returned is the smallest
-    within OCCAM of the best validation agreement seen, and its agreement is re-measured here with torch on the
-    validation words."""
+    not pass that bound (split over them) against the best before them. The hypothesis written is the smallest
+    within OCCAM of the best validation agreement seen, with states merged at no more wrong prefixes of the
+    sampled words (counted here); its agreement is re-measured here with torch on the validation words."""
     from fsm_lstm.extract import output_columns, to_grammar
+    from fsm_lstm import lstar
     from fsm_lstm.lstar import OCCAM, learn
+    from fsm_lstm.machine import minimise_moore
     from fsm_lstm.paired import quantile
     from fsm_lstm.queries import Network
     from fsm_lstm.reading import reading_of
@@ -184,6 +188,13 @@ def test_a_plateau_in_validation_agreement_stops_lstar_with_the_occam_choice_of_
     base = observe(net, columns, index_words(rng, K, 2000, 20))
     held = index_words(rng, K, 2000, 20)
     patience = 10
+    merged, merge_states = [], lstar.merge_states
+
+    def spy(machine, sample, generator, deadline):
+        merged.append((machine, sample, merge_states(machine, sample, generator, deadline)))
+        return merged[-1][2]
+
+    monkeypatch.setattr(lstar, "merge_states", spy)
     learned = learn(net, columns, ("accept",), base, rng, deadline=time.perf_counter() + 120, patience=patience,
                     validation=observe(net, columns, held))
     assert learned.stopped == "plateau"
@@ -199,8 +210,12 @@ def test_a_plateau_in_validation_agreement_stops_lstar_with_the_occam_choice_of_
     words = [tuple(net.inner[k] for k in w) for w in held]
     measured = float(np.mean(torch_verdicts(model, words) == automaton_verdicts(to_grammar(learned.machine), words)))
     assert measured == pytest.approx(learned.agreement)
-    assert measured >= max(agreements) - OCCAM
-    assert learned.machine.size <= min(n for n, a in learned.history if a >= max(agreements) - OCCAM)
+    [(occam, sample, written)] = merged
+    assert written is learned.machine and occam is learned.unmerged and len(sample.lengths) == 2 * len(held)
+    assert occam.size == minimise_moore(occam).size
+    assert occam.size <= min(n for n, a in learned.history if a >= max(agreements) - OCCAM)
+    assert learned.machine.size < occam.size
+    assert wrong_count(learned.machine, sample) <= wrong_count(occam, sample)
 
 
 def test_the_plateau_stop_is_reported_in_text_and_json(undertrained, tmp_path, capsys):
@@ -214,6 +229,9 @@ def test_the_plateau_stop_is_reported_in_text_and_json(undertrained, tmp_path, c
     main(args + ["--json"])
     report = json.loads(capsys.readouterr().out)
     assert report["stopped"] == "plateau" and report["seconds"] < 60 and 0 < report["fidelity"] <= 1
+    before, after = report["states_before_merging"], report["states"]
+    assert before > after and f"states merged: {before} -> {after} " in out
+    assert len(load_grammar(tmp_path / "x.toml").states) == after
     assert main(args + ["--patience", "0"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
 

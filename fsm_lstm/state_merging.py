@@ -1,0 +1,101 @@
+"""Fewer states at no cost on the sampled words: merging the states of a learned machine that the network's
+sampled answers do not tell apart.
+
+When L* stops early (a limit or a plateau) on a network that is not exactly finite-state, its hypothesis keeps
+every state some counterexample asked for, and many of them matter to few sampled words. A state is merged into
+another (every edge into it redirected there) when that leaves no more prefixes of the sampled words wrong
+(the machine's outputs differ from the network's) than before. The least visited states are tried first, each
+against the ``CANDIDATES`` states with its outputs that behave most like it on short probe words; passes repeat
+until none merges or a deadline passes, and the result is minimised. The count of wrong sampled prefixes can
+only fall.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .machine import Machine, minimise_moore
+from .sampling import Sample
+
+__all__ = ["CANDIDATES", "PROBES", "PROBE_LENGTH", "joined", "merge_states", "wrong_prefixes"]
+
+CANDIDATES = 4  # states a state is tried against, the most alike on the probe words first
+PROBES = 64  # probe words (PROBE_LENGTH symbols, every prefix read) that measure how alike two states are
+PROBE_LENGTH = 3
+
+
+def joined(a: Sample, b: Sample) -> Sample:
+    """One sample holding the words of both."""
+    steps = max(a.strings.shape[1], b.strings.shape[1])
+    strings = np.zeros((len(a.lengths) + len(b.lengths), steps), dtype=np.int64)
+    truth = np.zeros((steps + 1, len(strings), a.truth.shape[2]), dtype=bool)
+    for part, lo in ((a, 0), (b, len(a.lengths))):
+        strings[lo:lo + len(part.lengths), :part.strings.shape[1]] = part.strings
+        truth[:len(part.truth), lo:lo + len(part.lengths)] = part.truth
+    return Sample(strings, np.concatenate([a.lengths, b.lengths]), truth)
+
+
+def wrong_prefixes(machine: Machine, sample: Sample, words: np.ndarray | None = None) -> np.ndarray:
+    """(B,) per sampled word (or per word of ``words``), how many of its prefixes the machine gets wrong."""
+    cols = np.arange(len(sample.lengths)) if words is None else words
+    said = machine.run(sample.strings[cols])
+    return ((said != sample.truth[:, cols]).any(axis=-1) & sample.mask[:, cols]).sum(axis=0)
+
+
+def _probe_outputs(machine: Machine, rng: np.random.Generator) -> np.ndarray:
+    """(n, features) each state's outputs along the probe words: states alike here are tried first."""
+    probes = rng.integers(0, machine.delta.shape[1], size=(PROBES, PROBE_LENGTH))
+    state = np.repeat(np.arange(machine.size)[:, None], PROBES, axis=1)
+    seen = [machine.outputs]
+    for t in range(PROBE_LENGTH):
+        state = machine.delta[state, probes[None, :, t]]
+        seen.append(machine.outputs[state].reshape(machine.size, -1))
+    return np.concatenate(seen, axis=1)
+
+
+def _merge_pass(machine: Machine, sample: Sample, rng: np.random.Generator, deadline: float) -> Machine:
+    """One pass over the states, least visited first, until the deadline (see module doc)."""
+    delta = machine.delta.copy()
+    states = machine.states_along(sample.strings)
+    wrong = wrong_prefixes(machine, sample)
+    features = _probe_outputs(machine, rng)
+    alive = np.ones(machine.size, dtype=bool)
+    visits = np.bincount(states[sample.mask], minlength=machine.size)
+    for s in np.argsort(visits, kind="stable"):
+        if time.perf_counter() > deadline:
+            break
+        if s == 0:
+            continue
+        alike = np.flatnonzero(alive & (machine.outputs == machine.outputs[s]).all(axis=1))
+        alike = alike[alike != s]
+        if not len(alike):
+            continue
+        candidates = alike[np.argsort((features[alike] != features[s]).sum(axis=1), kind="stable")[:CANDIDATES]]
+        words = np.flatnonzero(((states == s) & sample.mask).any(axis=0))
+        best: tuple[int, np.ndarray, np.ndarray] | None = None
+        for t in candidates:
+            trial = np.where(delta == s, t, delta)
+            redirected = Machine(machine.outputs, trial, machine.labels, machine.alphabet)
+            count = wrong_prefixes(redirected, sample, words)
+            if best is None or count.sum() < best[1].sum():
+                best = (int(t), count, trial)
+        if best is not None and best[1].sum() <= wrong[words].sum():
+            _, wrong[words], delta = best
+            states[:, words] = Machine(machine.outputs, delta, machine.labels,
+                                       machine.alphabet).states_along(sample.strings[words])
+            alive[s] = False
+    return minimise_moore(Machine(machine.outputs, delta, machine.labels, machine.alphabet))
+
+
+def merge_states(machine: Machine, sample: Sample, rng: np.random.Generator,
+                 deadline: float = float("inf")) -> Machine:
+    """The machine with states merged while no more sampled prefixes go wrong, until ``deadline`` (a
+    ``time.perf_counter()`` value; see module doc); minimised."""
+    machine = minimise_moore(machine)  # an unreachable state would be a free, and blind, merge
+    while True:
+        smaller = _merge_pass(machine, sample, rng, deadline)
+        if smaller.size == machine.size:
+            return smaller
+        machine = smaller

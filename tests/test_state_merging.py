@@ -1,0 +1,113 @@
+"""Merging states the sampled words do not need (fsm_lstm/state_merging.py): never more wrong sampled prefixes,
+never more states; a state the samples show wrong is merged away; a minimal machine the samples cover is kept.
+The "network" here is a second machine, so every truth is known independently of the code under test."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fsm_lstm.machine import Machine, machine_difference, minimise_moore
+from fsm_lstm.sampling import Sample
+from fsm_lstm.state_merging import joined, merge_states
+
+
+def sample_of(truth: Machine, words: list[tuple[int, ...]]) -> Sample:
+    """The words with ``truth``'s outputs after every prefix, as a network's sample would hold them."""
+    T = max((len(w) for w in words), default=0)
+    strings = np.zeros((len(words), T), dtype=np.int64)
+    for b, w in enumerate(words):
+        strings[b, :len(w)] = w
+    return Sample(strings, np.array([len(w) for w in words], dtype=np.int64), truth.run(strings))
+
+
+def wrong_count(machine: Machine, sample: Sample) -> int:
+    """Prefixes of the sampled words where the machine's outputs differ from the sample's, counted word by word."""
+    count = 0
+    for b, n in enumerate(sample.lengths):
+        state = 0
+        for t in range(int(n) + 1):
+            if t:
+                state = int(machine.delta[state, sample.strings[b, t - 1]])
+            count += bool((machine.outputs[state] != sample.truth[t, b]).any())
+    return count
+
+
+def machine(outputs: list[list[bool]], delta: list[list[int]]) -> Machine:
+    K = len(delta[0])
+    return Machine(np.array(outputs, dtype=bool), np.array(delta, dtype=np.int64), ("accept",),
+                   tuple("ab"[:K]))
+
+
+MOD3 = machine([[True], [False], [False]], [[1, 0], [2, 1], [0, 2]])  # accepts a count of a's divisible by 3
+
+
+def every_word(K: int, length: int) -> list[tuple[int, ...]]:
+    return [w for n in range(length + 1) for w in itertools.product(range(K), repeat=n)]
+
+
+@st.composite
+def machines(draw: st.DrawFn, K: int = 2) -> Machine:
+    n = draw(st.integers(1, 9))
+    outputs = draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    delta = draw(st.lists(st.lists(st.integers(0, n - 1), min_size=K, max_size=K), min_size=n, max_size=n))
+    return machine([[o] for o in outputs], delta)
+
+
+@settings(max_examples=150, deadline=None)
+@given(machines(), machines(), st.integers(0, 2**32 - 1))
+def test_merging_never_adds_a_wrong_sampled_prefix_nor_a_state(learned: Machine, network: Machine, seed: int):
+    rng = np.random.default_rng(seed)
+    words = [tuple(int(a) for a in rng.integers(0, 2, size=rng.integers(0, 9))) for _ in range(40)]
+    sample = sample_of(network, words)
+    merged = merge_states(learned, sample, np.random.default_rng(seed))
+    assert merged.size <= minimise_moore(learned).size
+    assert wrong_count(merged, sample) <= wrong_count(learned, sample)
+
+
+def test_a_state_the_samples_show_wrong_is_merged_away():
+    """MOD3 with a fourth state, a copy of state 0 whose 'b' edge goes wrong (to state 1), entered from state 2 on
+    'a': the sampled words reach it and its edge is wrong on them, so it is merged into state 0 and MOD3 comes
+    back."""
+    noisy = machine([[True], [False], [False], [True]], [[1, 0], [2, 1], [3, 2], [1, 1]])
+    sample = sample_of(MOD3, every_word(2, 6))
+    assert wrong_count(noisy, sample) > 0
+    merged = merge_states(noisy, sample, np.random.default_rng(0))
+    assert merged.size == 3 and machine_difference(merged, MOD3) is None
+
+
+def test_a_minimal_machine_the_samples_tell_apart_keeps_every_state():
+    sample = sample_of(MOD3, every_word(2, 4))
+    merged = merge_states(MOD3, sample, np.random.default_rng(0))
+    assert merged.size == 3 and machine_difference(merged, MOD3) is None
+
+
+def test_a_state_no_sampled_word_reaches_is_merged():
+    """A state only the word 'bb…b' of 5 b's reaches (from a b-chain), sampled words shorter than that."""
+    chain = machine([[True], [True], [True], [True], [True], [False]],
+                    [[0, 1], [0, 2], [0, 3], [0, 4], [0, 5], [0, 5]])
+    everything = machine([[True]], [[0, 0]])
+    sample = sample_of(everything, every_word(2, 4))
+    merged = merge_states(chain, sample, np.random.default_rng(0))
+    assert merged.size == 1 and wrong_count(merged, sample) == 0
+
+
+def test_joined_samples_hold_both_samples_words_and_answers():
+    a = sample_of(MOD3, [(0, 0, 1), ()])
+    b = sample_of(MOD3, [(1, 0, 0, 0, 0)])
+    both = joined(a, b)
+    assert both.lengths.tolist() == [3, 0, 5]
+    assert [both.word(k, int(n)) for k, n in enumerate(both.lengths)] == [(0, 0, 1), (), (1, 0, 0, 0, 0)]
+    real = both.mask
+    assert np.array_equal(both.truth[real], MOD3.run(both.strings)[real])
+
+
+def test_merging_stops_at_its_deadline_with_the_merges_made_so_far():
+    """A deadline already past: no state is tried, and the machine comes back minimised, not merged."""
+    noisy = machine([[True], [False], [False], [True]], [[1, 0], [2, 1], [3, 2], [1, 1]])
+    sample = sample_of(MOD3, every_word(2, 6))
+    kept = merge_states(noisy, sample, np.random.default_rng(0), deadline=0.0)
+    assert kept.size == 4 and machine_difference(kept, noisy) is None
