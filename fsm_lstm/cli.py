@@ -434,12 +434,12 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
     if r.stopped == "time-limit":
         lines.append(f"stopped at the time limit ({args.time_limit:g} s): the automaton is the best found so far")
     elif r.stopped == "max-states":
-        lines.append(f"stopped at --max-states {args.max_states}: the automaton ({r.states} states) is the best "
-                     "hypothesis found on the way")
+        lines.append(f"stopped at --max-states {args.max_states}: the automaton ({r.states} states) is built from "
+                     "the best hypothesis found on the way")
     elif r.stopped == "plateau":
         lines.append("stopped on a plateau: no hypothesis of the last --patience rounds agreed significantly better "
-                     "with the network on the validation words; the automaton is the best found")
-    if r.unmerged_states is not None and r.unmerged_states != r.states:
+                     "with the network on the validation words; the automaton is built from the best found")
+    if r.unmerged_states is not None and r.unmerged_states > r.states:
         lines.append(f"states merged: {r.unmerged_states} -> {r.states} (no more of the sampled words' prefixes go "
                      "wrong)")
     if r.fidelity < min_fidelity:

@@ -75,7 +75,7 @@ class Extraction:
     seconds: float
     queries: int
     stopped: str | None
-    unmerged_states: int | None = None  # after an early L* stop: states before those the samples need not were merged
+    unmerged_states: int | None = None  # after an early L* stop, the states written had no state been merged
 
     @property
     def states(self) -> int:
@@ -352,9 +352,15 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
     else:
         machine, stopped = extract_by_clustering(net, columns, labels, base, max_states, deadline)
         unmerged = None
-    grammar = to_grammar(machine, description=f"extracted by fsm-lstm ({method})")
+    description = f"extracted by fsm-lstm ({method})"
+    grammar, before = to_grammar(machine, description=description), None
+    if unmerged is not None:
+        original = to_grammar(unmerged, description=description)
+        if len(original.states) < len(grammar.states):  # merged over every head, the written automaton grew
+            machine, grammar = unmerged, original
+        else:
+            before = len(original.states)
     return Extraction(machine, grammar, method, reading, agreement(machine, held_sample), len(held_sample.lengths),
-                      source, time.perf_counter() - t0, net.calls, stopped,
-                      None if unmerged is None else len(to_grammar(unmerged).states))
+                      source, time.perf_counter() - t0, net.calls, stopped, before)
 
 

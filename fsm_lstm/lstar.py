@@ -29,7 +29,8 @@
   irregularities until a limit. When a limit is reached (or only loose edges too quiet to promote are left),
   the hypothesis returned is the smallest one whose agreement with the network on the validation sample is
   within ``OCCAM`` of the best seen, with the states merged that the sampled words do not need: a merge is kept
-  when no more prefixes of the equivalence and validation samples go wrong (:mod:`state_merging`). Agreement
+  when no more prefixes of the equivalence and validation samples go wrong (:mod:`state_merging`; L*'s rounds
+  stop ``MERGE_SHARE`` of the time early to leave it room). Agreement
   counts a word right when the machine gives the network's outputs after it, or after every prefix of it when
   the heads are read at every prefix.
 """
@@ -59,7 +60,7 @@ Progress = Callable[[str], None]
 OCCAM = 0.0025  # agreement (share of validation words) worth no extra states: a preference, not a statistic
 MIN_TRAFFIC = 3  # sampled prefixes that must cross a loose edge before it becomes a state
 SIFT_ABOVE = 32 * 1024  # recurrent weights above which extension rows are sifted rather than completed
-MERGE_SHARE = 0.1  # of the time to the deadline, the most the merging of states after an early stop may take
+MERGE_SHARE = 0.1  # of the time to the deadline, kept for merging states after an early stop (L* stops before it)
 
 
 def _recurrent_weights(net: Network) -> int:
@@ -198,7 +199,9 @@ def learn(net: Network, columns: np.ndarray, labels: tuple[str, ...], base: Samp
     difference from the hypothesis, once the network confirms it. ``every_prefix``: the heads are read at every
     prefix, so a validation word counts as right only when every prefix of it is."""
     check_patience(patience)
-    merging = MERGE_SHARE * (deadline - time.perf_counter())
+    merging = MERGE_SHARE * (deadline - time.perf_counter())  # seconds (inf without a deadline)
+    if np.isfinite(merging):
+        deadline -= merging  # L*'s own rounds stop early enough for the merging to end by the deadline
     K = len(net.inner)
     table = ObservationTable(net, columns, K, lazy=_recurrent_weights(net) > SIFT_ABOVE)
     skip: set[Word] = set()

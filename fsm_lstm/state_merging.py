@@ -6,8 +6,9 @@ every state some counterexample asked for, and many of them matter to few sample
 another (every edge into it redirected there) when that leaves no more prefixes of the sampled words wrong
 (the machine's outputs differ from the network's) than before. The least visited states are tried first, each
 against the ``CANDIDATES`` states with its outputs that behave most like it on short probe words; passes repeat
-until none merges or a deadline passes, and the result is minimised. The count of wrong sampled prefixes can
-only fall.
+until none merges or a deadline passes, and the result is minimised. The count of wrong sampled prefixes never
+rises. A state no sampled word reaches costs nothing to merge: the samples cannot tell it from its most alike
+state.
 """
 
 from __future__ import annotations
@@ -37,11 +38,23 @@ def joined(a: Sample, b: Sample) -> Sample:
     return Sample(strings, np.concatenate([a.lengths, b.lengths]), truth)
 
 
-def wrong_prefixes(machine: Machine, sample: Sample, words: np.ndarray | None = None) -> np.ndarray:
-    """(B,) per sampled word (or per word of ``words``), how many of its prefixes the machine gets wrong."""
-    cols = np.arange(len(sample.lengths)) if words is None else words
-    said = machine.run(sample.strings[cols])
-    return ((said != sample.truth[:, cols]).any(axis=-1) & sample.mask[:, cols]).sum(axis=0)
+def wrong_prefixes(machine: Machine, sample: Sample) -> np.ndarray:
+    """(B,) per sampled word, how many of its prefixes the machine gets wrong."""
+    return _wrong_counts(machine.outputs, machine.delta[None], sample.strings, sample.truth, sample.mask)[0]
+
+
+def _wrong_counts(outputs: np.ndarray, deltas: np.ndarray, strings: np.ndarray, truth: np.ndarray,
+                  mask: np.ndarray) -> np.ndarray:
+    """(C, B) for each of C transition tables (C, n, K) sharing ``outputs``, how many prefixes of each word of a
+    (B, T) batch it gets wrong (``truth`` (T+1, B, O) and ``mask`` (T+1, B) as a sample holds them)."""
+    which = np.arange(len(deltas))[:, None]
+    state = np.zeros((len(deltas), len(strings)), dtype=np.int64)
+    count = np.zeros(state.shape, dtype=np.int64)
+    for t in range(strings.shape[1] + 1):
+        if t:
+            state = deltas[which, state, strings[None, :, t - 1]]
+        count += (outputs[state] != truth[t][None]).any(axis=-1) & mask[t][None]
+    return count
 
 
 def _probe_outputs(machine: Machine, rng: np.random.Generator) -> np.ndarray:
@@ -58,11 +71,12 @@ def _probe_outputs(machine: Machine, rng: np.random.Generator) -> np.ndarray:
 def _merge_pass(machine: Machine, sample: Sample, rng: np.random.Generator, deadline: float) -> Machine:
     """One pass over the states, least visited first, until the deadline (see module doc)."""
     delta = machine.delta.copy()
+    mask = sample.mask
     states = machine.states_along(sample.strings)
     wrong = wrong_prefixes(machine, sample)
     features = _probe_outputs(machine, rng)
     alive = np.ones(machine.size, dtype=bool)
-    visits = np.bincount(states[sample.mask], minlength=machine.size)
+    visits = np.bincount(states[mask], minlength=machine.size)
     for s in np.argsort(visits, kind="stable"):
         if time.perf_counter() > deadline:
             break
@@ -73,16 +87,14 @@ def _merge_pass(machine: Machine, sample: Sample, rng: np.random.Generator, dead
         if not len(alike):
             continue
         candidates = alike[np.argsort((features[alike] != features[s]).sum(axis=1), kind="stable")[:CANDIDATES]]
-        words = np.flatnonzero(((states == s) & sample.mask).any(axis=0))
-        best: tuple[int, np.ndarray, np.ndarray] | None = None
-        for t in candidates:
-            trial = np.where(delta == s, t, delta)
-            redirected = Machine(machine.outputs, trial, machine.labels, machine.alphabet)
-            count = wrong_prefixes(redirected, sample, words)
-            if best is None or count.sum() < best[1].sum():
-                best = (int(t), count, trial)
-        if best is not None and best[1].sum() <= wrong[words].sum():
-            _, wrong[words], delta = best
+        words = np.flatnonzero(((states == s) & mask).any(axis=0))
+        steps = int(sample.lengths[words].max()) if len(words) else 0
+        trials = np.where(delta[None] == s, candidates[:, None, None], delta[None])  # (C, n, K)
+        counts = _wrong_counts(machine.outputs, trials, sample.strings[words, :steps], sample.truth[:steps + 1, words],
+                               mask[:steps + 1, words])
+        best = int(np.argmin(counts.sum(axis=1)))  # the first of the fewest wrong prefixes
+        if counts[best].sum() <= wrong[words].sum():
+            wrong[words], delta = counts[best], trials[best]
             states[:, words] = Machine(machine.outputs, delta, machine.labels,
                                        machine.alphabet).states_along(sample.strings[words])
             alive[s] = False
@@ -93,7 +105,7 @@ def merge_states(machine: Machine, sample: Sample, rng: np.random.Generator,
                  deadline: float = float("inf")) -> Machine:
     """The machine with states merged while no more sampled prefixes go wrong, until ``deadline`` (a
     ``time.perf_counter()`` value; see module doc); minimised."""
-    machine = minimise_moore(machine)  # an unreachable state would be a free, and blind, merge
+    machine = minimise_moore(machine)  # unreachable states would merge for free and stop being targets
     while True:
         smaller = _merge_pass(machine, sample, rng, deadline)
         if smaller.size == machine.size:

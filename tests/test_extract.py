@@ -161,3 +161,24 @@ def test_train_command_rejects_bad_ranges(tmp_path, capsys):
 
 def test_bundled_list_is_what_the_training_table_covers():
     assert set(TRAINING) == set(bundled_names()) - {"embedded_reber"}
+
+
+def test_a_merge_that_would_grow_the_written_automaton_is_not_kept(monkeypatch):
+    """Merging counts every head, the written grammar only the accept language: when L*'s merged machine gives
+    a grammar with more states than the unmerged one would, the unmerged one is written and no merge is
+    reported. Here L* is replaced by a stand-in returning a 2-state machine 'merged' from a 1-state one."""
+    import importlib
+    from fsm_lstm.lstar import Learned
+    from fsm_lstm.machine import Machine
+    model = compile_grammar(load_grammar("parity"))
+    alphabet = tuple(a for a in model.alphabet)
+    one = Machine(np.array([[True]]), np.zeros((1, len(alphabet)), dtype=np.int64), ("accept",), alphabet)
+    two = Machine(np.array([[True], [False]]), np.array([[1] * len(alphabet), [0] * len(alphabet)]), ("accept",),
+                  alphabet)  # the words of even length
+    extract_module = importlib.import_module("fsm_lstm.extract")
+    monkeypatch.setattr(extract_module, "learn", lambda *a, **k: Learned(two, 1, "plateau", 0.5, (), one))
+    result = extract(model)
+    assert result.machine is one and len(result.grammar.states) == 1 and result.unmerged_states is None
+    monkeypatch.setattr(extract_module, "learn", lambda *a, **k: Learned(one, 1, "plateau", 0.5, (), two))
+    result = extract(model)
+    assert result.machine is one and result.unmerged_states == 2 and result.states == 1

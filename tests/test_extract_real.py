@@ -129,7 +129,7 @@ def test_a_compiled_competition_network_extracts_exactly():
                                 extra={"final_only": True, "start_marker": START, "end_marker": END})
     result = extract(model)
     assert equivalent(result.grammar, g) and len(result.grammar.states) == len(minimise(g).states) == 30
-    assert result.fidelity == 1.0 and result.stopped is None
+    assert result.fidelity == 1.0 and result.stopped is None and result.unmerged_states is None
 
 
 def test_clustering_recovers_a_compiled_dfa_whose_hidden_states_outnumber_its_states():
@@ -142,7 +142,7 @@ def test_clustering_recovers_a_compiled_dfa_whose_hidden_states_outnumber_its_st
     states = len(minimise(g).states)
     result = extract(compile_grammar(g), method="cluster", max_states=states + 2, samples=300)
     assert equivalent(result.grammar, g) and result.states == states
-    assert result.fidelity == 1.0 and result.stopped is None
+    assert result.fidelity == 1.0 and result.stopped is None and result.unmerged_states is None
 
 
 def test_quiet_rows_still_become_states_once_the_samples_find_no_counterexample(monkeypatch):
@@ -211,7 +211,11 @@ def test_a_plateau_in_validation_agreement_stops_lstar_with_the_occam_choice_of_
     measured = float(np.mean(torch_verdicts(model, words) == automaton_verdicts(to_grammar(learned.machine), words)))
     assert measured == pytest.approx(learned.agreement)
     [(occam, sample, written)] = merged
-    assert written is learned.machine and occam is learned.unmerged and len(sample.lengths) == 2 * len(held)
+    assert written is learned.machine and occam is learned.unmerged
+    assert len(sample.lengths) == len(base.lengths) + len(held)  # the base sample, then the validation words
+    assert np.array_equal(sample.strings[:len(base.lengths), :base.strings.shape[1]], base.strings)
+    occam_measured = np.mean(torch_verdicts(model, words) == automaton_verdicts(to_grammar(occam), words))
+    assert occam_measured >= max(agreements) - OCCAM
     assert occam.size == minimise_moore(occam).size
     assert occam.size <= min(n for n, a in learned.history if a >= max(agreements) - OCCAM)
     assert learned.machine.size < occam.size
