@@ -75,7 +75,7 @@ class Extraction:
     seconds: float
     queries: int
     stopped: str | None
-    unmerged_states: int | None = None  # after an early L* stop, the states written had no state been merged
+    unmerged_states: int | None = None  # after an early L* stop: the states the unmerged hypothesis would have
 
     @property
     def states(self) -> int:

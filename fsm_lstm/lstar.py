@@ -49,8 +49,8 @@ from .machine import Machine, machine_difference, minimise_moore
 from .observation_table import ObservationTable
 from .paired import plateau
 from .queries import Network
-from .sampling import Sample, observe, random_words
-from .state_merging import joined, merge_states
+from .sampling import Sample, joined, observe, random_words
+from .state_merging import merge_states
 
 __all__ = ["Learned", "MERGE_SHARE", "MIN_TRAFFIC", "OCCAM", "Progress", "SIFT_ABOVE", "Word", "check_patience",
            "learn"]
@@ -126,9 +126,9 @@ def _chosen(seen: list[tuple[np.ndarray, Machine]]) -> Machine:
     return min(((a, m) for a, m in scored if a >= top - OCCAM), key=lambda am: (am[1].size, -am[0]))[1]
 
 
-def _settled(seen: list[tuple[np.ndarray, Machine]], rounds: int, why: str, history: tuple[tuple[int, float], ...],
-             base: Sample, validation: Sample | None, every_prefix: bool, rng: np.random.Generator,
-             seconds: float) -> Learned:
+def _early_result(seen: list[tuple[np.ndarray, Machine]], rounds: int, why: str,
+                  history: tuple[tuple[int, float], ...], base: Sample, validation: Sample | None,
+                  every_prefix: bool, rng: np.random.Generator, seconds: float) -> Learned:
     """What L* returns when it stops early: the hypothesis :func:`_chosen` picks, with the states merged that the
     sampled words (equivalence and validation samples) do not need (:mod:`state_merging`, for at most
     ``seconds``), and its agreement."""
@@ -239,7 +239,7 @@ def learn(net: Network, columns: np.ndarray, labels: tuple[str, ...], base: Samp
         flat = plateau(np.stack([r for r, _ in seen]), patience)
         if late or flat or (word is None and full):
             why = "time-limit" if late else "plateau" if flat else "max-states"
-            return _settled(seen, rounds, why, history(), base, validation, every_prefix, rng, merging)
+            return _early_result(seen, rounds, why, history(), base, validation, every_prefix, rng, merging)
         if word is None:  # no counterexample: close the table, quiet edges included
             threshold = 0
             continue
@@ -262,5 +262,5 @@ def learn(net: Network, columns: np.ndarray, labels: tuple[str, ...], base: Samp
         elif len(table.access) < max_states:
             table.promote([row])
         else:
-            return _settled(seen, rounds, "max-states", history(), base, validation, every_prefix, rng,
+            return _early_result(seen, rounds, "max-states", history(), base, validation, every_prefix, rng,
                             merging)

@@ -14,8 +14,8 @@ import numpy as np
 
 from .queries import Network
 
-__all__ = ["Batch", "Runner", "Sample", "Word", "guided_words", "observe", "observe_batch", "random_words",
-           "variations"]
+__all__ = ["Batch", "Runner", "Sample", "Word", "guided_words", "joined", "observe", "observe_batch",
+           "random_words", "variations"]
 
 Word = tuple[int, ...]
 
@@ -65,6 +65,17 @@ class Sample:
     def final(self) -> np.ndarray:
         """(B, O) the network's outputs after each whole word."""
         return self.truth[self.lengths, np.arange(len(self.lengths))]
+
+
+def joined(a: Sample, b: Sample) -> Sample:
+    """One sample holding the words of both."""
+    steps = max(a.strings.shape[1], b.strings.shape[1])
+    strings = np.zeros((len(a.lengths) + len(b.lengths), steps), dtype=np.int64)
+    truth = np.zeros((steps + 1, len(strings), a.truth.shape[2]), dtype=bool)
+    for part, lo in ((a, 0), (b, len(a.lengths))):
+        strings[lo:lo + len(part.lengths), :part.strings.shape[1]] = part.strings
+        truth[:len(part.truth), lo:lo + len(part.lengths)] = part.truth
+    return Sample(strings, np.concatenate([a.lengths, b.lengths]), truth)
 
 
 Batch = tuple[np.ndarray, np.ndarray]  # (B, T) padded words and (B,) lengths, run together

@@ -20,22 +20,11 @@ import numpy as np
 from .machine import Machine, minimise_moore
 from .sampling import Sample
 
-__all__ = ["CANDIDATES", "PROBES", "PROBE_LENGTH", "joined", "merge_states", "wrong_prefixes"]
+__all__ = ["CANDIDATES", "PROBES", "PROBE_LENGTH", "merge_states", "wrong_prefixes"]
 
 CANDIDATES = 4  # states a state is tried against, the most alike on the probe words first
 PROBES = 64  # probe words (PROBE_LENGTH symbols, every prefix read) that measure how alike two states are
 PROBE_LENGTH = 3
-
-
-def joined(a: Sample, b: Sample) -> Sample:
-    """One sample holding the words of both."""
-    steps = max(a.strings.shape[1], b.strings.shape[1])
-    strings = np.zeros((len(a.lengths) + len(b.lengths), steps), dtype=np.int64)
-    truth = np.zeros((steps + 1, len(strings), a.truth.shape[2]), dtype=bool)
-    for part, lo in ((a, 0), (b, len(a.lengths))):
-        strings[lo:lo + len(part.lengths), :part.strings.shape[1]] = part.strings
-        truth[:len(part.truth), lo:lo + len(part.lengths)] = part.truth
-    return Sample(strings, np.concatenate([a.lengths, b.lengths]), truth)
 
 
 def wrong_prefixes(machine: Machine, sample: Sample) -> np.ndarray:

@@ -11,9 +11,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from fsm_lstm.machine import Machine, machine_difference, minimise_moore
-from fsm_lstm.sampling import Sample
+from fsm_lstm.sampling import Sample, joined
 from fsm_lstm import state_merging
-from fsm_lstm.state_merging import joined, merge_states
+from fsm_lstm.state_merging import merge_states
 
 
 def sample_of(truth: Machine, words: list[tuple[int, ...]]) -> Sample:
