@@ -30,9 +30,8 @@
   the hypothesis returned is the smallest one whose agreement with the network on the validation sample is
   within ``OCCAM`` of the best seen, with the states merged that the sampled words do not need: a merge is kept
   when no more prefixes of the equivalence and validation samples go wrong (:mod:`state_merging`; L*'s rounds
-  stop ``MERGE_SHARE`` of the time early to leave it room). Agreement
-  counts a word right when the machine gives the network's outputs after it, or after every prefix of it when
-  the heads are read at every prefix.
+  stop ``MERGE_SHARE`` of the time early to leave it room). Agreement counts a word right when the machine
+  gives the network's outputs after it, or after every prefix of it when the heads are read at every prefix.
 """
 
 from __future__ import annotations
@@ -199,7 +198,7 @@ def learn(net: Network, columns: np.ndarray, labels: tuple[str, ...], base: Samp
     difference from the hypothesis, once the network confirms it. ``every_prefix``: the heads are read at every
     prefix, so a validation word counts as right only when every prefix of it is."""
     check_patience(patience)
-    merging = MERGE_SHARE * (deadline - time.perf_counter())  # seconds (inf without a deadline)
+    merging = MERGE_SHARE * max(0.0, deadline - time.perf_counter())  # seconds (inf without a deadline)
     if np.isfinite(merging):
         deadline -= merging  # L*'s own rounds stop early enough for the merging to end by the deadline
     K = len(net.inner)
@@ -263,4 +262,4 @@ def learn(net: Network, columns: np.ndarray, labels: tuple[str, ...], base: Samp
             table.promote([row])
         else:
             return _early_result(seen, rounds, "max-states", history(), base, validation, every_prefix, rng,
-                            merging)
+                                 merging)
