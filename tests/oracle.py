@@ -6,6 +6,8 @@ from collections.abc import Iterable, Sequence
 from itertools import product
 
 from fsm_lstm.grammar import Grammar
+from fsm_lstm.machine import Machine
+from fsm_lstm.sampling import Sample
 
 
 def step(g: Grammar, states: set[str], a: str) -> set[str]:
@@ -45,3 +47,15 @@ def next_symbols(g: Grammar, states: set[str]) -> set[str]:
 def all_words(alphabet: Sequence[str], max_len: int) -> Iterable[tuple[str, ...]]:
     for n in range(max_len + 1):
         yield from product(alphabet, repeat=n)
+
+
+def wrong_count(machine: Machine, sample: Sample) -> int:
+    """Prefixes of the sampled words where the machine's outputs differ from the sample's, counted word by word."""
+    count = 0
+    for b, n in enumerate(sample.lengths):
+        state = 0
+        for t in range(int(n) + 1):
+            if t:
+                state = int(machine.delta[state, sample.strings[b, t - 1]])
+            count += bool((machine.outputs[state] != sample.truth[t, b]).any())
+    return count

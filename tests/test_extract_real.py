@@ -21,7 +21,7 @@ from fsm_lstm.grammar_files import load_grammar, save_grammar
 from fsm_lstm.model import Model, save_model
 from fsm_lstm.train import TrainConfig, train
 from fsm_lstm.verify import judge
-from tests.test_state_merging import wrong_count
+from tests.oracle import wrong_count
 
 START, END = "<s>", "</s>"
 MODULES = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}

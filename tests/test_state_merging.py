@@ -14,6 +14,7 @@ from fsm_lstm.machine import Machine, machine_difference, minimise_moore
 from fsm_lstm.sampling import Sample, joined
 from fsm_lstm import state_merging
 from fsm_lstm.state_merging import merge_states
+from tests.oracle import wrong_count
 
 
 def sample_of(truth: Machine, words: list[tuple[int, ...]]) -> Sample:
@@ -23,18 +24,6 @@ def sample_of(truth: Machine, words: list[tuple[int, ...]]) -> Sample:
     for b, w in enumerate(words):
         strings[b, :len(w)] = w
     return Sample(strings, np.array([len(w) for w in words], dtype=np.int64), truth.run(strings))
-
-
-def wrong_count(machine: Machine, sample: Sample) -> int:
-    """Prefixes of the sampled words where the machine's outputs differ from the sample's, counted word by word."""
-    count = 0
-    for b, n in enumerate(sample.lengths):
-        state = 0
-        for t in range(int(n) + 1):
-            if t:
-                state = int(machine.delta[state, sample.strings[b, t - 1]])
-            count += bool((machine.outputs[state] != sample.truth[t, b]).any())
-    return count
 
 
 def machine(outputs: list[list[bool]], delta: list[list[int]]) -> Machine:
