@@ -20,16 +20,11 @@ import numpy as np
 from .machine import Machine, minimise_moore
 from .sampling import Sample
 
-__all__ = ["CANDIDATES", "PROBES", "PROBE_LENGTH", "merge_states", "wrong_prefixes"]
+__all__ = ["CANDIDATES", "PROBES", "PROBE_LENGTH", "merge_states"]
 
 CANDIDATES = 4  # states a state is tried against, the most alike on the probe words first
 PROBES = 64  # probe words (PROBE_LENGTH symbols, every prefix read) that measure how alike two states are
 PROBE_LENGTH = 3
-
-
-def wrong_prefixes(machine: Machine, sample: Sample) -> np.ndarray:
-    """(B,) per sampled word, how many of its prefixes the machine gets wrong."""
-    return _wrong_counts(machine.outputs, machine.delta[None], sample.strings, sample.truth, sample.mask)[0]
 
 
 def _wrong_counts(outputs: np.ndarray, deltas: np.ndarray, strings: np.ndarray, truth: np.ndarray,
@@ -62,7 +57,7 @@ def _merge_pass(machine: Machine, sample: Sample, rng: np.random.Generator, dead
     delta = machine.delta.copy()
     mask = sample.mask
     states = machine.states_along(sample.strings)
-    wrong = wrong_prefixes(machine, sample)
+    wrong = _wrong_counts(machine.outputs, machine.delta[None], sample.strings, sample.truth, mask)[0]  # per word
     features = _probe_outputs(machine, rng)
     alive = np.ones(machine.size, dtype=bool)
     visits = np.bincount(states[mask], minlength=machine.size)
