@@ -2,7 +2,8 @@
 
 Output goes only to a regular file or to a new path: a folder, named pipe, device or socket at the output path
 is refused before anything is written, and checked again just before the rename. A symbolic link is followed
-and the file it names is replaced. The temporary file is removed on any error, on Ctrl-C (KeyboardInterrupt)
+and the file it names is replaced (the command line first refuses an output that is one of its inputs:
+:mod:`output_names`). The temporary file is removed on any error, on Ctrl-C (KeyboardInterrupt)
 and on SIGTERM/SIGHUP (turned into :class:`Terminated` while a write is in progress); only SIGKILL can leave
 one behind, and even then never a partial target. Filesystem errors become one-line UserErrors.
 """

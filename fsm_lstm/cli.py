@@ -96,12 +96,10 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from .atomic import output_path
     from .compiler import compile_grammar
     from .grammar_files import load_grammar
     from .model import save_model
 
-    output_path(args.output)  # a folder, pipe or device there: refuse before compiling
     g = load_grammar(args.grammar)
     _warn_if_empty(g)
     model = compile_grammar(g, unknown_start=args.unknown_start)
@@ -289,14 +287,12 @@ def cmd_verify_many(args: argparse.Namespace) -> int:
 
 
 def cmd_sheet(args: argparse.Namespace) -> int:
-    from .atomic import output_path
     from .grammar_files import load_grammar
     from .model import available_memory, densified
     from .progress import ProgressDisplay
     from .sheets import check_steps, sample_input, write_workbook
 
     check_steps(args.steps)  # refuse a hopeless request before any work
-    output_path(args.output)
     model, g = _load(args.source, unknown_start=args.unknown_start)
     if model.hidden_size > MAX_COLUMNS:  # before anything reads the (possibly sparse) weights
         raise UserError(f"{args.source}: the model has {model.hidden_size:,} units, and a workbook needs a column "
@@ -467,8 +463,6 @@ def cmd_import(args: argparse.Namespace) -> int:
     from .model import save_model
     from .reading import reading_of
 
-    if Path(args.output).suffix != ".npz":
-        raise UserError(f"{args.output}: a model is written as .npz; name the output MODEL.npz")
     model = read_model(args.file, args.alphabet.split(), args.heads.split(), args.cell,
                        compose_linear=args.compose_linear, final_only=args.final_only,
                        start_marker=args.start_marker, end_marker=args.end_marker)
@@ -793,6 +787,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from .atomic import terminate_as_exception
     from .errors import Terminated
+    from .output_names import check_outputs
 
     def say(message: str) -> None:  # exactly one line, whatever the message holds
         line = re.sub(r"[\x00-\x1f\x7f\u2028\u2029]", lambda m: repr(m.group())[1:-1], message)
@@ -807,6 +802,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         with terminate_as_exception():
+            check_outputs(args)  # extensions, kinds and inputs written over: refused before any work
             return int(args.func(args))
     except UserError as exc:
         say(f"error: {exc}")

@@ -279,24 +279,25 @@ def test_special_files_at_the_output_path_are_refused_untouched(kind, command, t
         sock = socket.socket(socket.AF_UNIX)
         sock.bind(str(target))
     else:
-        target = Path("/dev/null")  # os.replace is patched to fail the test: /dev/null is never at risk
-    before = os.lstat(target)
+        target = tmp_path / "null.npz"  # a link to /dev/null (os.replace is patched to fail the test)
+        target.symlink_to("/dev/null")
     suffix = {"compile": ".npz", "sheet": ".xlsx", "convert": ".toml"}[command]
-    if target.suffix != suffix and kind != "chardev":
+    if target.suffix != suffix:
         os.rename(target, target.with_suffix(suffix))
         target = target.with_suffix(suffix)
-        before = os.lstat(target)
+    before = os.lstat(target)
+    dev_before = os.stat("/dev/null")
     argv = {"compile": ["compile", "parity", "-o", target], "sheet": ["sheet", "parity", "-o", target],
             "convert": ["convert", "parity", "-o", target]}[command]
     code, _, err = run_cli(argv)
     assert_one_line_error(code, err)
-    assert "not a file" in err or (kind, command) == ("chardev", "convert")  # there: "no extension" comes first
+    assert "not a file" in err
     after = os.lstat(target)
     assert (after.st_mode, after.st_ino, after.st_rdev) == (before.st_mode, before.st_ino, before.st_rdev)
+    assert os.stat("/dev/null").st_rdev == dev_before.st_rdev
     if kind == "folder":
         assert [p.name for p in target.iterdir()] == ["inside.txt"]
-    if kind != "chardev":
-        assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
 
 
 def test_a_symlink_is_followed_and_kept(tmp_path):
@@ -306,6 +307,81 @@ def test_a_symlink_is_followed_and_kept(tmp_path):
     link.symlink_to(real)
     assert run_cli(["convert", "parity", "-o", link])[0] == 0
     assert link.is_symlink() and load_grammar(real).name == "parity"
+
+
+# Every command's output with a wrong extension (the inputs need not exist: the names are checked first).
+WRONG_EXTENSIONS = {
+    ("compile", "output"): ["compile", "parity", "-o", "{d}/m.toml"],
+    ("train", "output"): ["train", "parity", "-o", "{d}/m.pt"],
+    ("import", "output"): ["import", "{d}/in.pt", "-o", "{d}/m.onnx", "--alphabet", "a b", "--heads", "accept"],
+    ("sheet", "output"): ["sheet", "parity", "-o", "{d}/b.xls"],
+    ("verify", "report"): ["verify", "parity", "--report", "{d}/b.csv"],
+    ("extract", "sheet"): ["extract", "parity", "-o", "{d}/a.toml", "--sheet", "{d}/b.ods"],
+    ("extract", "output"): ["extract", "parity", "-o", "{d}/a.npz"],
+    ("convert", "output"): ["convert", "parity", "-o", "{d}/a.json"],
+    ("plot", "output"): ["plot", "parity", "0101", "-o", "{d}/p.jpg"],
+    ("draw", "output"): ["draw", "parity", "-o", "{d}/p.gif"],
+    ("export onnx", "output"): ["export", "parity", "--to", "onnx", "-o", "{d}/m.pt"],
+    ("export torch", "output"): ["export", "parity", "--to", "torch", "-o", "{d}/m.onnx"],
+}
+
+
+def test_every_output_of_every_command_has_a_format():
+    """A command that writes a file (an -o, --report or --sheet destination) is in output_names.FORMATS, and
+    this test names a wrong extension for each."""
+    import argparse
+
+    from fsm_lstm.cli import build_parser
+    from fsm_lstm.output_names import FORMATS, OUTPUTS
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    writes = set()
+    for command, parser in sub.choices.items():
+        for action in parser._actions:
+            if action.dest in OUTPUTS:
+                tos = next((a.choices for a in parser._actions if a.dest == "to"), None)
+                writes |= {(f"{command} {to}", action.dest) for to in tos} if tos else {(command, action.dest)}
+    assert writes == set(FORMATS) == set(WRONG_EXTENSIONS)
+
+
+@pytest.mark.parametrize("case", sorted(WRONG_EXTENSIONS), ids=" ".join)
+def test_a_wrong_extension_is_refused_before_any_work(case, tmp_path):
+    (tmp_path / "in.pt").write_bytes(b"not read")
+    argv = [a.format(d=tmp_path) for a in WRONG_EXTENSIONS[case]]
+    code, out, err = run_cli(argv)
+    assert_one_line_error(code, err)
+    assert "is written as" in err and out == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.pt"]
+
+
+def test_an_extension_in_capitals_is_its_format(tmp_path):
+    assert run_cli(["compile", "parity", "-o", tmp_path / "P.NPZ"])[0] == 0
+    assert load_model(tmp_path / "P.NPZ").heads == compile_grammar(load_grammar("parity")).heads
+
+
+@pytest.mark.parametrize(("command", "alias"), [("convert", alias) for alias in ("same", "spelling", "symlink",
+                                                                                   "hardlink")]
+                         + [(c, alias) for c in ("extract", "compile", "verify") for alias in ("symlink", "hardlink")])
+def test_an_output_that_is_an_input_is_refused_untouched(command, alias, tmp_path, monkeypatch):
+    """compile g.toml -o g.toml once replaced the grammar with a model; a link, a second name or another
+    spelling of an input's path is that input."""
+    monkeypatch.chdir(tmp_path)
+    save_grammar(load_grammar("parity"), tmp_path / "g.toml")
+    save_model(compile_grammar(load_grammar("parity")), tmp_path / "m.npz")
+    read, written = {"convert": ("g.toml", "o.toml"), "extract": ("m.npz", "o.toml"),
+                     "compile": ("g.toml", "o.npz"), "verify": ("m.npz", "o.xlsx")}[command]
+    output = {"same": read, "spelling": f"./{read}", "symlink": written, "hardlink": written}[alias]
+    if alias == "symlink":
+        (tmp_path / written).symlink_to(read)
+    elif alias == "hardlink":
+        os.link(read, written)
+    before = snapshot(tmp_path)
+    argv = {"convert": ["convert", read, "-o", output], "extract": ["extract", read, "-o", output],
+            "compile": ["compile", read, "-o", output], "verify": ["verify", read, "--report", output]}[command]
+    code, out, err = run_cli(argv)
+    assert_one_line_error(code, err)
+    assert f"is the file {read} that this command reads" in err and out == ""
+    assert snapshot(tmp_path) == before
 
 
 @pytest.mark.parametrize("code_", [errno.ENOSPC, errno.EACCES, errno.EROFS, errno.EISDIR])

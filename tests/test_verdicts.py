@@ -132,7 +132,8 @@ def test_poor_fidelity_exits_1_and_still_writes_its_best_automaton(tmp_path, cap
     out = capsys.readouterr().out
     assert code == 1 and "POOR FIDELITY" in out
     # the line names the bound and the size of what was kept, which may be smaller than the bound
-    assert f"stopped at --max-states 2: the automaton ({report['states']} states) is built from the best hypothesis" in out
+    assert (f"stopped at --max-states 2: the automaton ({report['states']} states) is built from the best "
+            "hypothesis") in out
 
 
 def marked(g: Grammar, start: str = "<s>", end: str = "</s>") -> Grammar:

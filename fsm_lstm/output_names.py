@@ -1,0 +1,86 @@
+"""Output names a user cannot regret: every output carries its format's extension, is a regular file or a new
+path, and is not a file the same command reads; all checked before any work.
+
+Without these checks ``compile g.toml -o g.toml`` replaced the grammar with a model, and ``extract m.npz -o
+link.toml``, where ``link.toml`` is a symbolic link to ``m.npz``, replaced the model with a grammar. Files are
+compared, not names: a link, a second hard link or another spelling of an input's path is that input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from .errors import UserError
+
+__all__ = ["FORMATS", "OUTPUTS", "check_not_an_input", "check_outputs", "expect_suffix"]
+
+OUTPUTS = ("output", "report", "sheet")  # the command-line destinations that name files a command writes
+_MODEL = ((".npz",), "a model", "MODEL.npz")
+_BOOK = ((".xlsx",), "a workbook", "BOOK.xlsx")
+_GRAMMAR = ((".toml", ".dot"), "an automaton", "OUT.toml or OUT.dot")
+FORMATS: dict[tuple[str, str], tuple[tuple[str, ...], str, str]] = {  # (command, destination) -> extensions, ...
+    ("compile", "output"): _MODEL, ("train", "output"): _MODEL, ("import", "output"): _MODEL,
+    ("sheet", "output"): _BOOK, ("verify", "report"): _BOOK, ("extract", "sheet"): _BOOK,
+    ("extract", "output"): _GRAMMAR, ("convert", "output"): (_GRAMMAR[0], "a grammar", _GRAMMAR[2]),
+    ("plot", "output"): ((".png",), "a picture", "FILE.png"),
+    ("draw", "output"): ((".svg", ".png", ".pdf"), "a picture", "FILE.svg, FILE.png or FILE.pdf"),
+    ("export onnx", "output"): ((".onnx",), "an ONNX model", "MODEL.onnx"),
+    ("export torch", "output"): ((".pt", ".pth"), "a torch file", "MODEL.pt"),
+}
+
+
+def expect_suffix(path: str, suffixes: Sequence[str], what: str, example: str) -> None:
+    """Refuse an output ``path`` whose extension is none of ``suffixes`` (any case), before any work."""
+    if Path(path).suffix.lower() not in suffixes:
+        listed = ", ".join(suffixes[:-1]) + " or " + suffixes[-1] if len(suffixes) > 1 else suffixes[0]
+        raise UserError(f"{path}: {what} is written as {listed}; name the output {example} (nothing was written)")
+
+
+def _named_files(value: object) -> Iterator[str]:
+    """The strings in an argument's value (a string or a list of them)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        yield from (v for v in value if isinstance(v, str))
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):  # either is missing, unreadable or not a path at all
+        return False
+
+
+def check_not_an_input(args: argparse.Namespace) -> None:
+    """Refuse a command whose output (``OUTPUTS``) is the same file as any other argument naming an existing
+    file, before any work: writing it would replace what the command reads."""
+    given = vars(args)
+    outputs = [(name, path) for name in OUTPUTS for path in _named_files(given.get(name))]
+    inputs = [path for name, value in given.items() if name not in OUTPUTS for path in _named_files(value)]
+    for name, output in outputs:
+        for path in inputs:
+            if _same_file(output, path):
+                flag = "-o" if name == "output" else f"--{name}"
+                raise UserError(f"{flag} {output} is the file {path} that this command reads; write to another "
+                                "name (nothing was written)")
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Every output of the parsed command line: the extension of its format (:data:`FORMATS`), a regular file or
+    a new path (:func:`atomic.output_path`), and not one of the command's inputs (:func:`check_not_an_input`)."""
+    from .atomic import output_path
+
+    command = str(getattr(args, "command", ""))
+    if command == "export":
+        command = f"export {args.to}"
+    for name in OUTPUTS:
+        path = getattr(args, name, None)
+        if not isinstance(path, str):
+            continue
+        if (command, name) in FORMATS:
+            expect_suffix(path, *FORMATS[command, name])
+        output_path(path)
+    check_not_an_input(args)
