@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import UserError
-from .limits import EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, MAX_COLUMNS, MAX_REGIONS, PATIENCE, TIME_LIMIT
+from .limits import EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, EXHAUSTIVE_TIME, MAX_COLUMNS, MAX_REGIONS, PATIENCE, TIME_LIMIT
 
 if TYPE_CHECKING:  # commands import what they use when they run, so that --help starts at once
     from .extract import Extraction
@@ -242,7 +242,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         report = verify(model, reference, unknown_start=args.unknown_start or None, max_len=args.max_len,
                         examples=args.examples, seed=args.seed, progress=shown.callback(shown.line),
                         reading=_reading(model, args), memory=_memory(args), merge=not args.no_merge,
-                        workers=args.workers, scheduler=args.scheduler)
+                        workers=args.workers, scheduler=args.scheduler, time_limit=args.time_limit)
     if args.report:
         grammar = reference or stored_grammar(model)
         if grammar is None:
@@ -632,6 +632,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default 1024)")
     s.add_argument("--no-merge", action="store_true",
                    help="run every prefix, without merging prefixes whose hidden states are bitwise identical")
+    s.add_argument("--time-limit", type=float, default=EXHAUSTIVE_TIME, metavar="S", help="stop the enumeration "
+                   "after S seconds and report the length up to which every string was run (default "
+                   f"{EXHAUSTIVE_TIME:g})")
     s.add_argument("--json", action="store_true", help="print a JSON report")
     s.add_argument("--report", metavar="BOOK.xlsx", help="also write a workbook with the counterexample (or, when "
                    "it passes, an accepted string checked) as input, the reference grammar as the automaton beside the "

@@ -11,6 +11,7 @@ Dask is optional: ``pip install 'fsm-lstm[dask]'``.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -108,23 +109,33 @@ def worker_network(model: Model, reading: Reading) -> Network:
 
 
 def _walk_shards(model: Model, reading: Reading, ref: Reference, prefixes: Sequence[tuple[int, ...]],
-                 max_len: int, memory: int, merge: bool) -> TrieWalk:
-    """One task: the subtrees under ``prefixes`` (in order), combined."""
+                 max_len: int, memory: int, merge: bool, until: float = float("inf")) -> TrieWalk:
+    """One task: the subtrees under ``prefixes`` (in order), combined; ``until`` (a ``time.time()`` value, so that
+    it means the same on every machine) cuts it short, leaving the rest of the prefixes unwalked."""
     net = worker_network(model, reading)
+    deadline = time.perf_counter() + (until - time.time())
     best: Failure | None = None
     run = 0
     seen: dict[bytes, int] = {}
+    cut: int | None = None  # when cut short: the length up to which every word of this task's subtrees was run
     with blas_threads(model):
         for prefix in prefixes:
             limit = max_len if best is None else min(max_len, len(best.word) - 1)
             if len(prefix) > limit:
                 break
-            walk = walk_trie(net, ref, limit, memory, merge, prefix=prefix)
+            if time.perf_counter() > deadline:
+                cut = len(prefix) - 1 if cut is None else min(cut, len(prefix) - 1)
+                break
+            walk = walk_trie(net, ref, limit, memory, merge, prefix=prefix, deadline=deadline)
             run += walk.prefixes
             _union(seen, walk.seen)
             if walk.failure is not None and (best is None or _order(walk.failure) < _order(best)):
                 best = walk.failure
-    return TrieWalk(best, run, max_len if best is None else len(best.word) - 1, seen)
+            if not walk.complete:
+                cut = walk.agreed if cut is None else min(cut, walk.agreed)
+                break
+    agreed = max_len if best is None else len(best.word) - 1
+    return TrieWalk(best, run, agreed if cut is None else min(agreed, cut), seen, complete=cut is None)
 
 
 def _order(f: Failure) -> tuple[int, tuple[int, ...]]:
@@ -138,35 +149,42 @@ def _union(into: dict[bytes, int], more: dict[bytes, int]) -> None:
 
 
 def sharded_walk(client: Any, model: Model, reading: Reading, ref: Reference, max_len: int, memory: int,
-                 merge: bool = True, progress: Callable[[str], None] | None = None) -> TrieWalk:
+                 merge: bool = True, progress: Callable[[str], None] | None = None,
+                 deadline: float = float("inf")) -> TrieWalk:
     """:func:`trie.walk_trie` over every word up to ``max_len``, sharded by prefix over ``client``'s workers;
     the result is the serial walk's (the failure, the agreed length and the distinct states), with the
-    prefixes run summed over the tasks. ``memory`` is the budget of each task."""
+    prefixes run summed over the tasks. ``memory`` is the budget of each task; ``deadline`` (a
+    ``time.perf_counter()`` value) cuts every task short, and the agreed length is then the least of theirs."""
     net = Network(model, reading)
     K = len(net.inner)
     workers = max(1, len(client.scheduler_info().get("workers", {})))
     d = shard_length(K, max_len, TASKS_PER_WORKER * workers)
-    head = walk_trie(net, ref, d - 1, memory, merge) if d else None
-    if head is not None and head.failure is not None:
+    head = walk_trie(net, ref, d - 1, memory, merge, deadline=deadline) if d else None
+    if head is not None and (head.failure is not None or not head.complete):
         return head
+    until = time.time() + (deadline - time.perf_counter())
     shards = [tuple(int(x) for x in digits) for digits in _words(K, d)]
     size = -(-len(shards) // (TASKS_PER_WORKER * workers))
     groups = [shards[k:k + size] for k in range(0, len(shards), size)]
     model_f, ref_f = client.scatter([model, ref], broadcast=True, hash=False)
-    futures = [client.submit(_walk_shards, model_f, reading, ref_f, group, max_len, memory, merge, pure=False)
+    futures = [client.submit(_walk_shards, model_f, reading, ref_f, group, max_len, memory, merge, until, pure=False)
                for group in groups]
     best: Failure | None = None
     run = 0 if head is None else head.prefixes
     seen: dict[bytes, int] = {} if head is None else dict(head.seen)
+    cut: list[int] = []  # the agreed lengths of the tasks a deadline cut short
     for done, future in enumerate(futures, 1):
         part = future.result()
         run += part.prefixes
         _union(seen, part.seen)
         if part.failure is not None and (best is None or _order(part.failure) < _order(best)):
             best = part.failure
+        if not part.complete:
+            cut.append(part.agreed)
         if progress:
             progress(f"exhaustive: {done} of {len(futures)} tasks done ({run:,} prefixes run)")
-    return TrieWalk(best, run, max_len if best is None else len(best.word) - 1, seen)
+    agreed = max_len if best is None else len(best.word) - 1
+    return TrieWalk(best, run, min([agreed, *cut]), seen, complete=not cut)
 
 
 def _words(symbols: int, length: int) -> Iterator[tuple[int, ...]]:

@@ -12,11 +12,16 @@ shorter or alphabetically earlier prefix. A pair met again at a smaller length i
 failure reported is the same with and without merging: the shortest failing word, and the alphabetically
 first among those. Pairs are keyed by a 128-bit BLAKE2b digest of their bytes; the table of digests is capped
 by the memory budget (beyond it, new pairs are simply not merged, which is always safe).
+
+A deadline cuts the walk short. Every word is then run up to the shortest length at which a block still has
+rows whose children were not generated (the words one symbol longer are the first incomplete ones); that length
+is the walk's ``agreed`` length, and a failure found is real but need not be the shortest.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -43,13 +48,15 @@ class Failure:
 @dataclass(frozen=True)
 class TrieWalk:
     """The outcome: the shortest failure (or None), the prefixes run, the length up to which every word agreed,
-    and ``seen``: each distinct (hidden state, reference state) pair met (its digest) with the shortest length
-    it was met at (empty when merging was off)."""
+    ``seen``: each distinct (hidden state, reference state) pair met (its digest) with the shortest length it
+    was met at (empty when merging was off), and whether the walk ended (False: a deadline cut it short, and
+    ``agreed`` is the length up to which every word was run)."""
 
     failure: Failure | None
     prefixes: int
     agreed: int
     seen: dict[bytes, int]
+    complete: bool = True
 
     @property
     def distinct(self) -> int:
@@ -80,9 +87,11 @@ def block_rows(state_bytes: int, heads: int, max_len: int, symbols: int, memory:
 
 
 def walk_trie(net: Network, ref: Reference, max_len: int, memory: int = 2**30, merge: bool = True,
-              progress: Callable[[str], None] | None = None, prefix: tuple[int, ...] = ()) -> TrieWalk:
+              progress: Callable[[str], None] | None = None, prefix: tuple[int, ...] = (),
+              deadline: float = float("inf")) -> TrieWalk:
     """Check every word up to ``max_len`` (see the module doc) that starts with ``prefix`` (inner symbol
-    indices); the failure is the shortest, then the alphabetically first. Counts prefixes run in ``net.calls``."""
+    indices); the failure is the shortest, then the alphabetically first. Counts prefixes run in ``net.calls``.
+    ``deadline`` (a ``time.perf_counter()`` value) cuts the walk short (see the module doc)."""
     K = len(net.inner)
     rows = block_rows(net.start.nbytes, len(ref.columns), max_len, K, memory)
     parents_per_block = max(1, rows // K)
@@ -133,12 +142,15 @@ def walk_trie(net: Network, ref: Reference, max_len: int, memory: int = 2**30, m
     root = keep(_Block(len(prefix), state, dfa, np.array([prefix], dtype=np.int32).reshape(1, len(prefix))))
     check(root)
     stack = [root]
+    limit = max_len
     while stack:
         top = stack[-1]
         limit = max_len if best is None else min(max_len, len(best.word) - 1)
         if top.level >= limit or top.expanded >= len(top.dfa):
             stack.pop()
             continue
+        if time.perf_counter() > deadline:
+            break
         lo, hi = top.expanded, min(top.expanded + parents_per_block, len(top.dfa))
         top.expanded = hi
         n = hi - lo
@@ -157,4 +169,6 @@ def walk_trie(net: Network, ref: Reference, max_len: int, memory: int = 2**30, m
                      f"{len(stack)} open blocks")
     net.calls += prefixes
     agreed = max_len if best is None else len(best.word) - 1
-    return TrieWalk(best, prefixes, agreed, seen)
+    if stack:  # cut short: the first length with rows whose children were not generated
+        agreed = min(agreed, min(b.level for b in stack if b.level < limit and b.expanded < len(b.dfa)))
+    return TrieWalk(best, prefixes, agreed, seen, complete=not stack)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -25,7 +26,7 @@ from .certify import certificate_grammar, certify, states_proven_for
 from .errors import UserError
 from .grammar import Grammar
 from .labels import parse_head
-from .limits import EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP
+from .limits import EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, EXHAUSTIVE_TIME
 from .model import Model, stored_grammar
 from .outputs import output_difference
 from .queries import Network
@@ -74,6 +75,9 @@ class Report:
     proven: bool
     max_len: int = 0
     prefixes: int = 0  # words covered: every word up to max_len
+    requested: int = 0  # the length the enumeration was asked to reach
+    cut: bool = False  # True when the time limit stopped the enumeration before it
+    found_by: str | None = None  # the layer that found the counterexample: enumeration, hypothesis, region proof
     run: int = 0  # prefixes stepped (fewer when merged)
     distinct: int = 0  # distinct (hidden state, grammar state) pairs met, when merged
     examples: int = 0
@@ -87,7 +91,9 @@ class Report:
         return {"passed": self.passed,
                 "counterexample": None if c is None else _counterexample_dict(c, alphabet),
                 "covered": {"certificate": self.certificate, "proven_all_lengths": self.proven,
-                            "exhaustive_max_len": self.max_len, "prefixes": self.prefixes,
+                            "exhaustive_max_len": self.max_len, "exhaustive_requested": self.requested,
+                            "exhaustive_stopped": "time-limit" if self.cut else None,
+                            "counterexample_found_by": self.found_by, "prefixes": self.prefixes,
                             "prefixes_run": self.run, "distinct_states": self.distinct,
                             "examples": self.examples, "longest": self.longest,
                             "method": "certificate" if self.proven else "exhaustive+hypothesis"},
@@ -182,18 +188,22 @@ def check_depth(max_len: int | None, symbols: int, state_bytes: int, memory: int
 def verify(model: Model, grammar: Grammar | None = None, unknown_start: bool | None = None,
            max_len: int | None = None, examples: int = 200, seed: int = 0,
            progress: Progress | None = None, reading: Reading | None = None, memory: int = 2**30,
-           merge: bool = True, workers: int | None = None, scheduler: str | None = None) -> Report:
+           merge: bool = True, workers: int | None = None, scheduler: str | None = None,
+           time_limit: float = EXHAUSTIVE_TIME) -> Report:
     """Check a model's heads against a grammar's semantics on every word tried (see module doc). ``memory``
     bounds the exhaustive layer's prefixes (per worker); ``merge`` merges prefixes with bitwise identical hidden
-    states; ``workers`` (a LocalCluster) or ``scheduler`` (an existing Dask cluster) shard it by prefix."""
+    states; ``workers`` (a LocalCluster) or ``scheduler`` (an existing Dask cluster) shard it by prefix;
+    ``time_limit`` seconds stop it, and the report then says up to which length every word was run."""
+    if not time_limit > 0:
+        raise UserError(f"--time-limit must be a positive number of seconds, not {time_limit}")
     with blas_threads(model):
         return _verify(model, grammar, unknown_start, max_len, examples, seed, progress, reading, memory, merge,
-                       (workers, scheduler))
+                       (workers, scheduler), time_limit)
 
 
 def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, max_len: int | None, examples: int,
             seed: int, progress: Progress | None, reading: Reading | None, memory: int, merge: bool = True,
-            cluster: tuple[int | None, str | None] = (None, None)) -> Report:
+            cluster: tuple[int | None, str | None] = (None, None), time_limit: float = EXHAUSTIVE_TIME) -> Report:
     reading = reading_of(model) if reading is None else reading
     if cluster != (None, None):
         check_cluster(*cluster)
@@ -230,22 +240,26 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
     pumped = _certificate_layer(model, grammar, unknown_start, ref, report, states_ok)
     if progress:
         progress(f"certificate: {report.certificate}")
+    deadline = time.perf_counter() + time_limit
     if cluster == (None, None):
-        walk = walk_trie(net, ref, depth, memory, merge, progress)
+        walk = walk_trie(net, ref, depth, memory, merge, progress, deadline=deadline)
     else:
         with cluster_client(*cluster) as client:
-            walk = sharded_walk(client, model, reading, ref, depth, memory, merge, progress)
+            walk = sharded_walk(client, model, reading, ref, depth, memory, merge, progress, deadline)
     found, report.run, report.max_len, report.distinct = (_found(net, ref, walk.failure), walk.prefixes,
                                                            walk.agreed, walk.distinct)
+    report.requested, report.cut = depth, not walk.complete
+    report.found_by = None if found is None else "enumeration"
     report.prefixes = sum(len(net.inner) ** k for k in range(walk.agreed + 1))
     if found is None and examples > 0:
         found, report.examples, report.longest = search(net, ref, every_kind(grammar), examples, seed)
+        report.found_by = None if found is None else "hypothesis"
         if progress:
             progress(f"hypothesis: {report.examples} examples, longest {report.longest} symbols")
     report.longest = max(report.longest, report.max_len)
     beyond = check_word(net, ref, pumped) if pumped else None  # a wrong prefix the region proof ran into
     if beyond is not None and (found is None or len(beyond.word) < len(found.word)):
-        found = beyond
+        found, report.found_by = beyond, "region proof"
         report.notes.append(f"region proof: its counterexample ({symbols_count(len(beyond.word))}) lies beyond the "
                             "strings enumerated and searched")
     if found is not None:
@@ -327,8 +341,13 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
     lines.append(f"certificate: {report.certificate}")
     merged = f", {report.distinct:,} distinct states" if report.distinct else " run"
     c = report.counterexample
-    enumerated = report.examples == 0 and c is not None and len(c.word) <= report.max_len + 1
-    stopped = f"; the enumeration stopped at the first failure, at length {report.max_len + 1}" if enumerated else ""
+    enumerated = c is not None and report.found_by == "enumeration"
+    stopped = f"; the enumeration stopped at the first failure, at length {report.max_len + 1}" \
+        if enumerated and len(c.word) == report.max_len + 1 else ""
+    if report.cut:
+        stopped += (f"; the time limit stopped it before length {report.requested} (--time-limit)"
+                    + (f", after it had found the failure below, of {symbols_count(len(c.word))}"
+                       if enumerated and len(c.word) > report.max_len + 1 else ""))
     lines.append(f"exhaustive: every {'word' if report.reading.final_only else 'string'} up to length "
                  f"{report.max_len} agrees ({report.prefixes:,} {'words' if report.reading.final_only else 'prefixes'}"
                  f"{merged}){stopped}" if report.max_len >= 0 else "exhaustive: the empty string already disagrees")

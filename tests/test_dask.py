@@ -192,3 +192,51 @@ def test_local_cluster_workers_keep_glibc_adaptive_allocation():
         env = list(client.run(lambda: {k: os.environ.get(k) for k in
                                        ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")}).values())
     assert env == [{"MALLOC_TRIM_THRESHOLD_": str(64 * 2**20), "MALLOC_MMAP_THRESHOLD_": str(64 * 2**20)}]
+
+
+class _Clock:
+    """perf_counter advances by one on every call; time() stands still (so a task's deadline is ``until``
+    ticks away)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        self.now += 1.0
+        return self.now
+
+    def time(self) -> float:
+        return 0.0
+
+
+@settings(max_examples=20, deadline=None)
+@given(ticks=st.integers(0, 80), repeats=st.integers(1, 4))
+def test_a_task_cut_short_claims_only_the_lengths_it_ran(ticks, repeats):
+    """One task's subtrees under every 1-symbol prefix, cut after ``ticks`` clock reads: its agreed length stays
+    below the length of the leaky network's shortest failure, and a failure it reports is that one."""
+    from fsm_lstm import shard, trie
+
+    model = leaky_reber(repeats)
+    ref = reference_for(model, load_grammar("reber"))
+    failing = ("B", "T") + ("S",) * repeats
+    prefixes = [(a,) for a in range(len(model.alphabet))]
+    with pytest.MonkeyPatch.context() as patch:
+        clock = _Clock()
+        patch.setattr(shard, "time", clock)
+        patch.setattr(trie, "time", clock)
+        part = shard._walk_shards(model, Reading(), ref, prefixes, 8, 2**26, True, until=ticks + 0.5)
+    assert part.agreed < len(failing)
+    assert part.failure is None or tuple(model.alphabet[a] for a in part.failure.word) == failing
+    if part.complete:
+        assert part.failure is not None and part.agreed == len(failing) - 1
+
+
+def test_verify_on_the_cluster_stops_at_the_time_limit_and_says_so(cluster):
+    c, _ = cluster
+    grammar = load_grammar("reber")
+    model = compile_grammar(grammar)
+    report = verify(model, grammar, max_len=12, examples=0, merge=False, time_limit=1e-6,
+                    scheduler=c.scheduler_address)
+    assert report.cut and report.requested == 12 and report.max_len < 12 and report.passed
+    assert report.prefixes == sum(7 ** k for k in range(report.max_len + 1))
+    assert "the time limit stopped it before length 12 (--time-limit)" in "\n".join(describe(report, model.alphabet))

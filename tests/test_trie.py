@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -86,6 +87,84 @@ def test_random_models_merged_and_unmerged_give_the_brute_force_counterexample(n
     else:
         assert tuple(model.alphabet[a] for a in merged.failure.word) == expected
         assert plain.failure == merged.failure
+
+
+class TickingClock:
+    """A stand-in for the time module whose perf_counter advances by one on every call."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+@settings(max_examples=40, deadline=None)
+@given(name=st.sampled_from(["parity", "tomita3", "tomita5"]), hidden=st.integers(1, 4),
+       scale=st.sampled_from([0.5, 3.0, 40.0]), shift=st.floats(-3, 3), seed=st.integers(0, 10**6),
+       ticks=st.integers(0, 60), merge=st.booleans(), memory_mb=st.sampled_from([1, 1024]))
+def test_a_walk_cut_short_claims_only_the_words_it_ran(name, hidden, scale, shift, seed, ticks, merge, memory_mb):
+    """A deadline cuts the walk after ``ticks`` blocks: its agreed length never reaches the shortest failing word
+    (brute force), a failure it reports is a real one, and a walk not cut is the walk without a deadline."""
+    from fsm_lstm import trie
+
+    grammar = load_grammar(name)
+    model = random_model(grammar, hidden, scale, shift, seed)
+    max_len = 7
+    expected = brute_force(model, grammar, max_len)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(trie, "time", TickingClock())
+        walk = walk_trie(Network(model, Reading()), reference_for(model, grammar), max_len,
+                         memory=memory_mb * 2**20, merge=merge, deadline=ticks + 0.5)
+    assert -1 <= walk.agreed <= max_len
+    if expected is not None:
+        assert walk.agreed < len(expected)  # every word up to the agreed length was run: the failure is longer
+    if walk.failure is not None:
+        word = tuple(model.alphabet[a] for a in walk.failure.word)
+        assert check_word(Network(model, Reading()), reference_for(model, grammar), word) is not None
+        assert expected is not None and len(word) >= len(expected)
+    if walk.complete:
+        whole = walk_trie(Network(model, Reading()), reference_for(model, grammar), max_len,
+                          memory=memory_mb * 2**20, merge=merge)
+        assert (walk.failure, walk.agreed, walk.prefixes) == (whole.failure, whole.agreed, whole.prefixes)
+
+
+@settings(max_examples=30, deadline=None)
+@given(repeats=st.integers(1, 5), ticks=st.integers(0, 120), merge=st.booleans(),
+       memory_mb=st.sampled_from([1, 1024]))
+def test_a_cut_walk_of_a_leaky_model_never_claims_the_length_it_fails_at(repeats, ticks, merge, memory_mb):
+    """The leaky Reber network's shortest failure is 'BT' then `repeats` S's (its design): a walk cut after any
+    number of blocks agrees only on shorter lengths, and reports that failure once it has run it."""
+    from fsm_lstm import trie
+
+    grammar = load_grammar("reber")
+    model = leaky_reber(repeats)
+    failing = ("B", "T") + ("S",) * repeats
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(trie, "time", TickingClock())
+        walk = walk_trie(Network(model, Reading()), reference_for(model, grammar), 8, memory=memory_mb * 2**20,
+                         merge=merge, deadline=ticks + 0.5)
+    assert walk.agreed < len(failing)
+    assert walk.failure is None or tuple(model.alphabet[a] for a in walk.failure.word) == failing
+    if walk.complete:
+        assert walk.failure is not None and walk.agreed == len(failing) - 1
+
+
+def test_a_cut_walk_reports_the_lengths_it_completed(monkeypatch):
+    """Parity's compiled network, every word run (no merging), blocks of 4 rows (2 parents of 2 symbols each),
+    and a deadline that lets 4 blocks be expanded: the root (-> 2 words of length 1), the length-1 block
+    (-> all 4 of length 2), half the length-2 block (-> 4 of the 8 of length 3), half the length-3 block (-> 4
+    of length 4). Lengths 0-2 are complete, length 3 is not."""
+    from fsm_lstm import trie
+
+    grammar = load_grammar("parity")
+    model = compile_grammar(grammar)
+    monkeypatch.setattr(trie, "time", TickingClock())
+    monkeypatch.setattr(trie, "block_rows", lambda *a: 4)
+    walk = walk_trie(Network(model, Reading()), reference_for(model, grammar), 10, merge=False, deadline=4.5)
+    assert not walk.complete and walk.failure is None
+    assert walk.agreed == 2 and walk.prefixes == 1 + 2 + 4 + 4 + 4
 
 
 def test_compiled_reber_agrees_to_length_8_with_few_distinct_states():

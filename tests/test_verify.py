@@ -235,3 +235,32 @@ def test_symbols_the_grammar_does_not_know_are_named(tmp_path, capsys):
            "and the grammar share no symbol" in out
     assert main(["verify", str(path), "--grammar", "tomita1", "--max-len", "2", "--examples", "5"]) == 1
     assert "outside" not in capsys.readouterr().out
+
+
+def test_an_enumeration_too_long_for_the_time_limit_stops_and_says_how_far_it_got(tmp_path, capsys):
+    """verify --max-len 40 on every one of parity's 2^41 - 1 strings (no merging) cannot finish: after
+    --time-limit it reports the length up to which every string was run, and the JSON carries the figures."""
+    argv = ["verify", "parity", "--max-len", "40", "--no-merge", "--time-limit", "0.5", "--examples", "5"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    line = next(s for s in out.splitlines() if s.startswith("exhaustive:"))
+    assert line.endswith("; the time limit stopped it before length 40 (--time-limit)")
+    assert main([*argv, "--json"]) == 0
+    covered = json.loads(capsys.readouterr().out)["covered"]
+    assert covered["exhaustive_stopped"] == "time-limit" and covered["exhaustive_requested"] == 40
+    reached = covered["exhaustive_max_len"]
+    assert 3 <= reached < 40 and covered["prefixes"] == 2 ** (reached + 1) - 1
+    assert covered["prefixes_run"] >= covered["prefixes"]
+
+
+def test_a_whole_enumeration_is_not_marked_as_stopped(capsys):
+    assert main(["verify", "parity", "--max-len", "6", "--examples", "5", "--json"]) == 0
+    covered = json.loads(capsys.readouterr().out)["covered"]
+    assert covered["exhaustive_stopped"] is None and covered["exhaustive_max_len"] == 6
+
+
+@pytest.mark.parametrize("seconds", ["0", "-1", "nan"])
+def test_a_time_limit_that_allows_no_work_is_refused(seconds, capsys):
+    assert main(["verify", "parity", "--time-limit", seconds]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--time-limit must be a positive number of seconds" in err
