@@ -440,10 +440,20 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
                      "wrong)")
     if r.fidelity < min_fidelity:
         lines.append(f"POOR FIDELITY: {r.fidelity:.2%} is below --min-fidelity {min_fidelity:.2%}; {output} holds the "
-                     "best automaton found, which does not describe the network faithfully")
+                     "best automaton found, which does not describe the network faithfully" + _more_work(r, args))
     if verdict is not None:
         lines.append(verdict.text)
     return lines
+
+
+def _more_work(r: Extraction, args: argparse.Namespace) -> str:
+    """What may raise a poor fidelity: the limit that stopped the run, or typical words to search."""
+    hint = {"time-limit": f"a --time-limit above {args.time_limit:g} s",
+            "max-states": f"a --max-states above {args.max_states}",
+            "plateau": f"a --patience above {args.patience}"}.get(r.stopped or "")
+    if hint:
+        return f" (may help: {hint})"
+    return "" if args.words else " (may help: typical words with --words, where the search and the fidelity look)"
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -98,7 +98,8 @@ def _read_torch(path: Path) -> dict[str, np.ndarray]:
         if not isinstance(value, torch.Tensor):
             raise UserError(f"entry {key!r} is a {type(value).__name__}, not a tensor; save model.state_dict()")
         problem = dtype_problem(str(value.dtype).removeprefix("torch."))
-        if problem:
+        counter = not value.is_floating_point() and not value.is_complex() and value.dtype != torch.bool
+        if problem and not counter:  # an integer buffer (BatchNorm's num_batches_tracked) is named if not placed
             raise UserError(f"tensor {key!r} has dtype {problem}")
         if value.is_sparse or value.is_quantized or value.is_complex():
             raise UserError(f"tensor {key!r} is sparse, quantized or complex; save plain float weights")
@@ -109,7 +110,8 @@ def _read_torch(path: Path) -> dict[str, np.ndarray]:
 def network_from_tensors(tensors: dict[str, np.ndarray], cell: str | None = None) -> Network:
     """Find the recurrent module, an optional embedding and the linear layers among named tensors."""
     for key, value in tensors.items():
-        float_array(f"tensor {key!r}", value)
+        if not (isinstance(value, np.ndarray) and value.dtype.kind in "iu"):  # integers: refused once placed
+            float_array(f"tensor {key!r}", value)
     found: dict[str, dict[int, dict[str, np.ndarray]]] = {}
     for key, value in tensors.items():
         m = RECURRENT.match(key)
@@ -167,6 +169,8 @@ def network_from_tensors(tensors: dict[str, np.ndarray], cell: str | None = None
     if rest:
         raise UserError(f"tensors fsm-lstm cannot place: {', '.join(sorted(rest))}; it reads an optional "
                         "nn.Embedding, one nn.LSTM/GRU/RNN and nn.Linear layers")
+    for key, value in tensors.items():  # every tensor is placed: integer weights are refused here
+        float_array(f"tensor {key!r}", value)
     sources = ([f"{emb_name} (Embedding)"] if emb_name else []) + \
         [f"{module} ({_CELL_NAMES[cell]}, {len(layers)} layer{'s' if len(layers) > 1 else ''})"] + \
         [f"{d.name} (Linear)" for d in dense]

@@ -54,6 +54,9 @@ def read_network(path: str | os.PathLike[str], cell: str | None = None) -> Netwo
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: no such file or folder")
+    if path.is_dir() and SUFFIXES.get(path.suffix.lower(), "tfjs") != "tfjs":
+        raise UserError(f"{path}: a folder, not a {path.suffix} file; give the file itself (a folder is read as a "
+                        "TensorFlow.js model holding model.json)")
     kind = "tfjs" if path.is_dir() else SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise UserError(f"{path}: unknown format {path.suffix!r}; import a .pt/.pth state_dict, a .safetensors, "
@@ -99,6 +102,11 @@ def assemble(net: Network, alphabet: Sequence[str], heads: Sequence[str], *, com
     alphabet, heads = tuple(alphabet), tuple(heads)
     if not heads:
         raise UserError("give the head labels with --heads (accept, next:SYMBOL, state:NAME)")
+    if not alphabet:
+        raise UserError("give the input symbols with --alphabet, in one-hot order")
+    repeated = sorted({a for a in alphabet if alphabet.count(a) > 1})
+    if repeated:
+        raise UserError(f"--alphabet names {repeated[0]!r} twice; give each input its own symbol")
     twice = sorted({h for h in heads if heads.count(h) > 1})
     if twice:
         raise UserError(f"--heads names {twice[0]!r} twice; give each output its own label (run and sheet would "

@@ -133,8 +133,10 @@ def validate(m: Model) -> None:
     width = len(m.alphabet)
     n = GATE_COUNT[m.cell]
     for k, layer in enumerate(m.layers):
-        h = layer.weight_hh.shape[0] // n if layer.weight_hh.ndim == 2 else -1
+        h = layer.weight_hh.shape[1] if layer.weight_hh.ndim == 2 else -1  # H: the units the recurrence reads
         expect = {"weight_hh": (n * h, h), "weight_ih": (n * h, width), "bias_ih": (n * h,), "bias_hh": (n * h,)}
+        layout = {"weight_hh": f"{n}H x H", "weight_ih": f"{n}H x {'K' if k == 0 else 'H_prev'}",
+                  "bias_ih": f"{n}H", "bias_hh": f"{n}H"}
         for name, shape in expect.items():
             arr = getattr(layer, name)
             if not ((isinstance(arr, np.ndarray) or (is_sparse(arr) and name.startswith("weight")))
@@ -142,8 +144,8 @@ def validate(m: Model) -> None:
                 raise _fail(f"{name}_l{k} has dtype {getattr(arr, 'dtype', type(arr).__name__)}; weights must be "
                             "real floating-point arrays (float16, float32 or float64)")
             if arr.shape != shape:
-                raise _fail(f"{name}_l{k} has shape {arr.shape}, expected {shape} ({n}H x "
-                            f"{'K' if k == 0 else 'H_prev'} with H={h}, PyTorch nn.{m.cell.upper()} layout)")
+                raise _fail(f"{name}_l{k} has shape {arr.shape}, expected {shape} ({layout[name]} with H={h}"
+                            f"{', K=' + str(width) if k == 0 else ''}, PyTorch nn.{m.cell.upper()} layout)")
             if not np.all(np.isfinite(arr.data if is_sparse(arr) else arr)):
                 raise _fail(f"{name}_l{k} contains NaN or infinity; the model cannot be run")
         width = h

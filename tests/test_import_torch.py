@@ -159,6 +159,48 @@ def test_a_head_label_given_twice_is_refused(labels, tmp_path, capsys):
     assert "twice" in err and not (tmp_path / "m.npz").exists()
 
 
+@pytest.mark.parametrize(("alphabet", "needle"), [("x y y", "--alphabet names 'y' twice"),
+                                                    ("", "give the input symbols with --alphabet")])
+def test_an_alphabet_with_a_symbol_twice_or_none_is_refused_as_the_users(alphabet, needle, tmp_path, capsys):
+    """It was reported as "the weights do not form a model", which sent the user to the wrong file."""
+    torch.manual_seed(1)
+    torch.save(UserNet("gru", 3, 5, 1, 1).state_dict(), tmp_path / "m.pt")
+    err = cli_error(["import", str(tmp_path / "m.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", alphabet,
+                     "--heads", "accept"], capsys)
+    assert needle in err and "weights" not in err and not (tmp_path / "m.npz").exists()
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".onnx", ".pt", ".h5", ".safetensors"])
+def test_a_folder_named_like_a_model_file_is_called_a_folder(suffix, tmp_path, capsys):
+    """It was read as a TensorFlow.js folder and refused for having no model.json."""
+    (tmp_path / f"m{suffix}").mkdir()
+    err = cli_error(["import", str(tmp_path / f"m{suffix}"), "-o", str(tmp_path / "m.npz"), "--alphabet", "x y",
+                     "--heads", "accept"], capsys)
+    assert f"a folder, not a {suffix} file" in err and "model.json here" not in err
+
+
+def test_a_batchnorm_is_named_as_a_layer_fsm_lstm_cannot_place(tmp_path, capsys):
+    """Its integer counter num_batches_tracked was refused for its dtype, which hid the real reason."""
+    torch.manual_seed(1)
+    state = UserNet("gru", 3, 5, 1, 1).state_dict()
+    state.update({f"bn.{k}": v for k, v in torch.nn.BatchNorm1d(5).state_dict().items()})
+    torch.save(state, tmp_path / "m.pt")
+    err = cli_error(["import", str(tmp_path / "m.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "x y z",
+                     "--heads", "accept"], capsys)
+    assert "cannot place: bn.bias, bn.num_batches_tracked, bn.running_mean, bn.running_var, bn.weight" in err
+
+
+@pytest.mark.parametrize("key", ["embed.weight", "encoder.weight_hh_l0", "fc1.weight", "fc1.bias"])
+def test_integer_weights_are_refused_where_they_are_placed(key, tmp_path, capsys):
+    torch.manual_seed(1)
+    state = UserNet("gru", 3, 5, 1, 1, embedding=4).state_dict()
+    state[key] = (state[key] * 10).to(torch.int64)
+    torch.save(state, tmp_path / "m.pt")
+    err = cli_error(["import", str(tmp_path / "m.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "x y z",
+                     "--heads", "accept"], capsys)
+    assert key in err and "has dtype int64" in err and not (tmp_path / "m.npz").exists()
+
+
 def test_two_linears_need_the_compose_flag(tmp_path, capsys):
     torch.manual_seed(2)
     torch.save(UserNet("lstm", 3, 4, 1, 2, middle=5).state_dict(), tmp_path / "m.pt")
@@ -263,7 +305,7 @@ BAD_PT = {
     "projection": (lambda: {**_sd(), "encoder.weight_hr_l0": torch.zeros(2, 4)}, "projection"),
     "peephole": (lambda: {**_sd(), "encoder.weight_ci_l0": torch.zeros(4)}, "peepholes"),
     "batchnorm": (lambda: {**_sd(), "bn.running_mean": torch.zeros(4)}, "cannot place"),
-    "int": (lambda: {**_sd(), "bn.num_batches_tracked": torch.tensor(3)}, "int64"),
+    "int": (lambda: {**_sd(), "bn.num_batches_tracked": torch.tensor(3)}, "cannot place: bn.num_batches_tracked"),
     "bfloat16": (lambda: {k: v.to(torch.bfloat16) for k, v in _sd().items()}, "bfloat16"),
     "1-D weight": (lambda: {**_sd(), "encoder.weight_ih_l0": torch.zeros(16)}, "shape (16,)"),
     "nan": (lambda: {**_sd(), "fc1.bias": torch.tensor([float("nan"), 0.0])}, "NaN"),
