@@ -8,8 +8,9 @@ Layers, ``import_tfjs``), ``.onnx`` (``import_onnx``). Each reader gives a :clas
 - an embedding (one row per symbol) is folded into the first layer: weight_ih_eff = weight_ih @ E.T;
 - dense layers after the recurrent ones are composed into one (W = W2 @ W1, b = W2 @ b1 + b2) when nothing
   nonlinear lies between them; a format that cannot tell (a torch state_dict) needs ``compose_linear``;
-- the last dense layer gives the head logits: with a linear or sigmoid activation as they are (sigmoid(z) > 0.5
-  exactly when z > 0); a softmax is read only over 2 outputs (p1 > 0.5 exactly when z1 - z0 > 0);
+- the last dense layer gives the head logits: with a linear, sigmoid or tanh activation as they are
+  (sigmoid(z) > 0.5, and tanh(z) > 0, exactly when z > 0); a softmax is read only over 2 outputs (p1 > 0.5
+  exactly when z1 - z0 > 0);
 - 2 outputs (linear, or softmax) and a single head label make one head with logit z1 - z0: "class 1 beats
   class 0"; 2 labels for a 2-way softmax give the logits z0 - z1 and z1 - z0; otherwise one label per output.
 
@@ -182,9 +183,9 @@ def _logits(last: Dense, weight: np.ndarray, bias: np.ndarray, labels: int, note
     """Head logits from the composed map and the last layer's activation (see the module doc)."""
     outputs = weight.shape[0]
     act = last.activation
-    if act not in ("linear", "sigmoid", "softmax"):
-        raise UserError(f"the output layer {last.name!r} has activation {act}; fsm-lstm reads linear, sigmoid "
-                        "or a 2-way softmax (a head is true when its logit is > 0)")
+    if act not in ("linear", "sigmoid", "tanh", "softmax"):
+        raise UserError(f"the output layer {last.name!r} has activation {act}; fsm-lstm reads linear, sigmoid, "
+                        "tanh or a 2-way softmax (a head is true when its logit is > 0)")
     if act == "softmax" and outputs != 2:
         raise UserError(f"the output layer {last.name!r} is a softmax over {outputs} outputs; its 'p > 0.5' is not "
                         "a linear function of the units, so only a 2-way softmax can become heads")
@@ -192,7 +193,7 @@ def _logits(last: Dense, weight: np.ndarray, bias: np.ndarray, labels: int, note
         notes.append("2 outputs read as one head: true when output 1 > output 0 (logit z1 - z0)")
         return weight[1:] - weight[:1], bias[1:] - bias[:1]
     if labels != outputs:
-        extra = " (or one label for a 2-class output)" if outputs == 2 and act != "sigmoid" else ""
+        extra = " (or one label for a 2-class output)" if outputs == 2 and act in ("linear", "softmax") else ""
         raise UserError(f"the head has {outputs} outputs but {labels} labels were given; give one label per "
                         f"output with --heads{extra}")
     if act == "softmax":  # p0 > 0.5 iff z0 - z1 > 0, and p1 > 0.5 iff z1 - z0 > 0
@@ -201,4 +202,6 @@ def _logits(last: Dense, weight: np.ndarray, bias: np.ndarray, labels: int, note
         return np.stack([-diff_w, diff_w]), np.array([-diff_b, diff_b])
     if act == "sigmoid":
         notes.append("sigmoid outputs read as logits (p > 0.5 exactly when the logit is > 0)")
+    if act == "tanh":
+        notes.append("tanh outputs read as their pre-activation z (true when tanh(z) > 0, exactly when z > 0)")
     return weight, bias

@@ -49,6 +49,8 @@ class Exported(torch.nn.Module):
             y = torch.sigmoid(y)
         elif self.final == "softmax":
             y = torch.softmax(y, dim=-1)
+        elif self.final == "tanh":
+            y = torch.tanh(y)
         return y
 
 
@@ -78,6 +80,7 @@ CASES = [  # cell, layers, embedding, middle, batch_first, last, final, labels
     ("gru", 1, 3, None, True, True, None, 2),
     ("rnn", 2, 4, None, False, False, "sigmoid", 2),
     ("rnn", 1, None, 3, False, True, "softmax", 2),
+    ("lstm", 1, 3, None, False, False, "tanh", 2),
 ]
 
 
@@ -101,6 +104,9 @@ def test_exported_graphs_import_exactly(cell, layers, embedding, middle, batch_f
     if final == "sigmoid":
         decisions, logits = y > 0.5, None
         assert np.allclose(1 / (1 + np.exp(-got.astype(np.float64))), y, atol=1e-5)
+    elif final == "tanh":  # a head is true when tanh(z) > 0
+        decisions = y > 0
+        assert np.allclose(np.tanh(got.astype(np.float64)), y, atol=1e-5)
     elif final == "softmax":
         decisions = y[..., 1:] > 0.5 if labels == 1 else y > 0.5
         p1 = 1 / (1 + np.exp(-got.astype(np.float64)))  # softmax of 2 = sigmoid of the difference
