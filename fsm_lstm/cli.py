@@ -97,6 +97,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_compile(args: argparse.Namespace) -> int:
     from .compiler import compile_grammar
+    from .words import counted
     from .grammar_files import load_grammar
     from .model import save_model
 
@@ -105,7 +106,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     model = compile_grammar(g, unknown_start=args.unknown_start)
     save_model(model, args.output)
     print(f"wrote {args.output}: {model.hidden_size} units, {len(model.heads)} heads "
-          f"({len(g.states)} states, {len(g.transitions)} edges in {args.grammar})")
+          f"({counted(len(g.states), 'state')}, {counted(len(g.transitions), 'edge')} in {args.grammar})")
     return 0
 
 
@@ -420,8 +421,11 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict | None) -> list[str]:
     """The report of ``extract``: what was written, its fidelity, why the search stopped, and the verdict."""
+    from .words import counted
+
     output, min_fidelity = args.output, args.min_fidelity
-    lines = [f"wrote {output}: {r.states} states, {len(r.grammar.transitions)} edges ({r.method}, {r.seconds:.2f} s, "
+    lines = [f"wrote {output}: {counted(r.states, 'state')}, {counted(len(r.grammar.transitions), 'edge')} "
+             f"({r.method}, {r.seconds:.2f} s, "
              f"{r.queries:,} network queries)",
              f"fidelity: the automaton agrees with the network on {r.fidelity:.2%} of {r.held_out:,} held-out words "
              f"({r.held_out_source})"]
@@ -430,7 +434,7 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
     if r.stopped == "time-limit":
         lines.append(f"stopped at the time limit ({args.time_limit:g} s): the automaton is the best found so far")
     elif r.stopped == "max-states":
-        lines.append(f"stopped at --max-states {args.max_states}: the automaton ({r.states} states) is built from "
+        lines.append(f"stopped at --max-states {args.max_states}: the automaton ({counted(r.states, 'state')}) is built from "
                      "the best hypothesis found on the way")
     elif r.stopped == "plateau":
         lines.append("stopped on a plateau: no hypothesis of the last --patience rounds agreed significantly better "
@@ -514,7 +518,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .grammar import shortest_accepted_length, structural_warnings
     from .grammar_files import load_grammar, shown_path
     from .outputs import describe_machine
-    from .words import format_word
+    from .words import counted, format_word
 
     def shown(text: str) -> str:  # names and descriptions as text: control characters escaped, not obeyed
         return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", lambda m: repr(m.group())[1:-1], text)
@@ -536,7 +540,7 @@ def cmd_check(args: argparse.Namespace) -> int:
           f"{shown(', '.join(accepting[:20])) + more or 'none'})")
     print(f"  alphabet: {shown(' '.join(g.alphabet))}")
     print(f"  edges: {len(g.transitions)}; {'deterministic' if g.is_deterministic else 'nondeterministic (an NFA)'}")
-    print(f"  minimal DFA: {len(minimal.states)} states, {len(minimal.transitions)} edges "
+    print(f"  minimal DFA: {counted(len(minimal.states), 'state')}, {counted(len(minimal.transitions), 'edge')} "
           f"-> a compiled LSTM of {len(minimal.transitions) + 1} units")
     shortest = shortest_accepted_length(g)  # emptiness is decided by reachability, not by the search below
     examples = shortest_accepted(g, 5) if shortest is not None and shortest <= 64 else []

@@ -16,7 +16,7 @@ from .automata import equivalent, refine_partition, transition_table, trim
 from .errors import GrammarError
 from .grammar import Grammar
 from .labels import output_label
-from .words import format_word
+from .words import counted, format_word
 
 __all__ = ["crossed_outputs", "describe_machine", "extracted_machine", "minimal_machine", "output_difference",
            "output_heads", "output_word", "outputs_of_prefixes", "same_behaviour", "state_output_matrix"]
@@ -207,12 +207,13 @@ def describe_machine(g: Grammar, shown: Callable[[str], str] = str) -> list[str]
     more = f", ... ({len(values):,} in all)" if len(values) > 20 else ""
     word = _example_word(g)
     produced = output_word(g, word)[1:]
-    return [f"  machine: {kind}, {len(g.states)} states, start {shown(g.start)}",
+    return [f"  machine: {kind}, {counted(len(g.states), 'state')}, start {shown(g.start)}",
             f"  inputs: {shown(' '.join(g.alphabet))}",
             f"  outputs: {shown(', '.join(values[:20])) + more}",
             f"  edges: {len(g.transitions)}; deterministic; "
             + ("input-complete" if not missing else f"partial ({missing:,} state-input pairs have no edge)"),
-            f"  minimal machine: {len(minimal.states)} states, {len(minimal.transitions)} edges -> a compiled LSTM of "
+            f"  minimal machine: {counted(len(minimal.states), 'state')}, {counted(len(minimal.transitions), 'edge')} "
+            "-> a compiled LSTM of "
             f"{len(minimal.transitions) + 1} units",
             f"  example: {shown(format_word(word, g.alphabet))!r} gives outputs {shown(', '.join(map(str, produced)))}"
             if word else

@@ -10,7 +10,7 @@ import numpy as np
 
 from .errors import UserError
 
-__all__ = ["MAX_WORDS_FILE", "encode", "format_word", "parse_word", "read_words", "symbols_count"]
+__all__ = ["MAX_WORDS_FILE", "counted", "encode", "format_word", "parse_word", "read_words", "symbols_count"]
 
 
 def parse_word(text: str, alphabet: Sequence[str]) -> tuple[str, ...]:
@@ -72,6 +72,11 @@ def read_words(path: str | os.PathLike[str], alphabet: Sequence[str],
     return words
 
 
+def counted(n: int, noun: str) -> str:
+    """``n`` of a noun with a plural in -s, in words: "1 state", "22 states", "4,000 states"."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def symbols_count(n: int) -> str:
     """``n`` symbols, in words: "1 symbol", "22 symbols", "4,000 symbols"."""
-    return f"{n:,} symbol{'' if n == 1 else 's'}"
+    return counted(n, "symbol")

@@ -264,3 +264,14 @@ def test_progress_display_is_silent_unless_stderr_is_a_terminal(capsys):
         shown.advance(1, text="one")
         shown.line("two")
     assert capsys.readouterr().err == ""
+
+
+def test_one_state_and_one_edge_are_singular(tmp_path, capsys):
+    (tmp_path / "one.toml").write_text('name = "one"\nstart = "q"\naccept = ["q"]\nalphabet = ["a"]\n'
+                                       'transitions = [["q", "a", "q"]]\n')
+    assert main(["check", str(tmp_path / "one.toml")]) == 0
+    assert "  minimal DFA: 1 state, 1 edge -> a compiled LSTM of 2 units" in capsys.readouterr().out
+    assert main(["compile", str(tmp_path / "one.toml"), "-o", str(tmp_path / "one.npz")]) == 0
+    assert "(1 state, 1 edge in " in capsys.readouterr().out
+    assert main(["extract", str(tmp_path / "one.npz"), "-o", str(tmp_path / "x.toml")]) == 0
+    assert f"wrote {tmp_path / 'x.toml'}: 1 state, 1 edge (lstar, " in capsys.readouterr().out
