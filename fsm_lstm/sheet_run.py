@@ -161,9 +161,12 @@ def _format_run(sh: SheetWriter, model: Model, lay: TraceLayout, steps: int, fmt
         "type": "formula", "criteria": f"=AND($A{first}<=$F$2,$D{first}=TRUE)", "format": fmt.accepted})
     ws.conditional_format(f"D{first}:D{last}", {
         "type": "formula", "criteria": f"=AND($A{first}<=$F$2,$D{first}=FALSE)", "format": fmt.rejected})
-    legend = [(fmt.input, "type the input here (text)"), (fmt.accepted, "accepted prefix"),
-              (fmt.rejected, "rejected prefix"), (fmt.left_row, f"no state: {NONE}, the string left the grammar"),
-              (fmt.bad_symbol, "symbol not in the alphabet")]
+    legend = [(fmt.input, "type the input here (text)")]
+    if "accept" in model.heads:  # a Mealy or Moore machine has outputs, not accepted and rejected prefixes
+        legend += [(fmt.accepted, "accepted prefix"), (fmt.rejected, "rejected prefix")]
+    if any(parse_head(h)[0] == "state" for h in model.heads):
+        legend.append((fmt.left_row, f"no state: {NONE}, the string left the grammar"))
+    legend.append((fmt.bad_symbol, "symbol not in the alphabet"))
     if reading.start or reading.end:  # the marker symbols: at t = 1 (start) and at the end
         r0 = first + 1
         rows = [f"$A{r0}=1"] * bool(reading.start) + [f"$A{r0}=input_length"] * bool(reading.end)

@@ -271,3 +271,14 @@ def test_committed_workbooks_are_current(tmp_path):
             cells_a = [(c.coordinate, c.value) for row in a[sheet].iter_rows() for c in row if c.value is not None]
             cells_b = [(c.coordinate, c.value) for row in b[sheet].iter_rows() for c in row if c.value is not None]
             assert cells_a == cells_b, f"sheets/{name}.xlsx is stale: run fsm-lstm build {name}"
+
+
+@pytest.mark.parametrize(("name", "accepts"), [("reber", True), ("coffee", False), ("mqtt", False)])
+def test_the_legend_lists_only_colours_the_model_can_show(name, accepts, tmp_path):
+    """A Mealy or Moore machine has outputs, not accepted or rejected prefixes."""
+    model = compile_grammar(load_grammar(name))
+    write_workbook(model, tmp_path / "b.xlsx", "", steps=3)
+    sheet = openpyxl.load_workbook(tmp_path / "b.xlsx")["Run"]
+    texts = [sheet.cell(r, c).value for r in range(1, 9) for c in (9, 10)]  # columns I and J
+    assert ("accepted prefix" in texts) == ("rejected prefix" in texts) == accepts
+    assert "symbol not in the alphabet" in texts and "type the input here (text)" in texts
