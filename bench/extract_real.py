@@ -328,7 +328,7 @@ def summary(rows: Sequence[Row]) -> list[str]:
     err = [r for r in rows if _at_most(r.ours.error, r.theirs.error)]
     states = [r for r in rows if _at_most(r.ours.states, r.theirs.states)]
     both = [r for r in err if r in states]
-    beaten = [r for r in rows if r not in err and r not in states]
+    beaten = [r for r in rows if r.theirs.states is not None and r not in err and r not in states]
     fast = [r for r in rows if r.theirs_s >= 5 * r.ours_s]
     slowest = max(rows, key=lambda r: r.ours_s)
 

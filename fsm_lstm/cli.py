@@ -434,8 +434,8 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
     if r.stopped == "time-limit":
         lines.append(f"stopped at the time limit ({args.time_limit:g} s): the automaton is the best found so far")
     elif r.stopped == "max-states":
-        lines.append(f"stopped at --max-states {args.max_states}: the automaton ({counted(r.states, 'state')}) is built from "
-                     "the best hypothesis found on the way")
+        lines.append(f"stopped at --max-states {args.max_states}: the automaton ({counted(r.states, 'state')}) is "
+                     "built from the best hypothesis found on the way")
     elif r.stopped == "plateau":
         lines.append("stopped on a plateau: no hypothesis of the last --patience rounds agreed significantly better "
                      "with the network on the validation words; the automaton is built from the best found")
@@ -632,7 +632,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_run)
 
     s = sub.add_parser("verify", help="check a model against a grammar: pass (0) or a string it gets wrong (1), "
-                       "the shortest of all when found by the --max-len enumeration")
+                       "the shortest of all when found by a whole --max-len enumeration")
     s.add_argument("source", metavar="MODEL|GRAMMAR", help=src)
     s.add_argument("--grammar", metavar="REF", help="the reference grammar (default: the one the model carries)")
     s.add_argument("--max-len", type=int, metavar="N", help="enumerate every string up to this length (default: "

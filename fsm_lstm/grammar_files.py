@@ -65,7 +65,7 @@ def load_grammar(spec: str | os.PathLike[str]) -> Grammar:
     if not path.suffix and not path.exists():
         raise GrammarError(f"{path}: no such grammar file, and no bundled grammar of that name "
                            f"(bundled: {_bundled_list()})")
-    if path.suffix not in FORMATS:
+    if path.suffix.lower() not in FORMATS:
         raise GrammarError(f"{path}: unknown grammar format {path.suffix or '(no extension)'!r}; "
                            f"use a .toml or .dot file, or a bundled name ({_bundled_list()})")
     try:
@@ -87,13 +87,14 @@ def load_grammar(spec: str | os.PathLike[str]) -> Grammar:
         raise GrammarError(f"{path}: cannot read it ({exc.strerror}); check the path and permissions") from None
     if len(raw) > MAX_GRAMMAR_BYTES:
         raise GrammarError(f"{path}: over the limit of {MAX_GRAMMAR_BYTES:,} bytes for a grammar file")
-    if path.suffix == ".dot":  # names may hold a carriage return: no newline translation
+    if path.suffix.lower() == ".dot":  # names may hold a carriage return: no newline translation
         return parse_dot(text, where=str(path))
     return load_toml(str(path), text.replace("\r\n", "\n").replace("\r", "\n"), default_name=path.stem)
 
 
 def grammar_text(g: Grammar, suffix: str) -> str:
-    """The grammar written in the format of ``suffix``."""
+    """The grammar written in the format of ``suffix`` (any case)."""
+    suffix = suffix.lower()
     if suffix not in FORMATS:
         raise GrammarError(f"cannot write grammars as {suffix or '(no extension)'!r}; use .toml or .dot")
     return to_toml(g) if suffix == ".toml" else to_dot(g)

@@ -133,7 +133,9 @@ def validate(m: Model) -> None:
     width = len(m.alphabet)
     n = GATE_COUNT[m.cell]
     for k, layer in enumerate(m.layers):
-        h = layer.weight_hh.shape[1] if layer.weight_hh.ndim == 2 else -1  # H: the units the recurrence reads
+        bias = layer.bias_hh  # H from the biases' length where it divides, else from the recurrence's columns
+        h = bias.shape[0] // n if bias.ndim == 1 and bias.shape[0] % n == 0 else \
+            layer.weight_hh.shape[1] if layer.weight_hh.ndim == 2 else -1
         expect = {"weight_hh": (n * h, h), "weight_ih": (n * h, width), "bias_ih": (n * h,), "bias_hh": (n * h,)}
         layout = {"weight_hh": f"{n}H x H", "weight_ih": f"{n}H x {'K' if k == 0 else 'H_prev'}",
                   "bias_ih": f"{n}H", "bias_hh": f"{n}H"}

@@ -54,6 +54,20 @@ def _same_file(a: str, b: str) -> bool:
         return False
 
 
+def _bundled(spec: str) -> str:
+    """The file a bundled grammar's name (``reber``) stands for, or ``spec`` itself."""
+    from .grammar_files import resolve
+
+    try:
+        return str(resolve(spec))
+    except (UserError, OSError, ValueError):  # no bundled grammars, or not a path at all
+        return spec
+
+
+def _shown(spec: str) -> str:
+    return spec if _bundled(spec) == spec else f"{spec} (bundled)"
+
+
 def check_not_an_input(args: argparse.Namespace) -> None:
     """Refuse a command whose output (``OUTPUTS``) is the same file as any other argument naming an existing
     file, before any work: writing it would replace what the command reads."""
@@ -62,7 +76,8 @@ def check_not_an_input(args: argparse.Namespace) -> None:
     inputs = [path for name, value in given.items() if name not in OUTPUTS for path in _named_files(value)]
     for name, output in outputs:
         for path in inputs:
-            if _same_file(output, path):
+            if _same_file(output, path) or _same_file(output, _bundled(path)):
+                path = _shown(path)
                 flag = "-o" if name == "output" else f"--{name}"
                 raise UserError(f"{flag} {output} is the file {path} that this command reads; write to another "
                                 "name (nothing was written)")

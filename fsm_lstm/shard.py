@@ -119,7 +119,7 @@ def _walk_shards(model: Model, reading: Reading, ref: Reference, prefixes: Seque
     seen: dict[bytes, int] = {}
     cut: int | None = None  # when cut short: the length up to which every word of this task's subtrees was run
     with blas_threads(model):
-        for prefix in prefixes:
+        for k, prefix in enumerate(prefixes):
             limit = max_len if best is None else min(max_len, len(best.word) - 1)
             if len(prefix) > limit:
                 break
@@ -131,8 +131,9 @@ def _walk_shards(model: Model, reading: Reading, ref: Reference, prefixes: Seque
             _union(seen, walk.seen)
             if walk.failure is not None and (best is None or _order(walk.failure) < _order(best)):
                 best = walk.failure
-            if not walk.complete:
-                cut = walk.agreed if cut is None else min(cut, walk.agreed)
+            if not walk.complete:  # the prefixes after this one are not walked at all
+                unwalked = [len(p) - 1 for p in prefixes[k + 1:k + 2]]
+                cut = min([walk.agreed, *unwalked] if cut is None else [cut, walk.agreed, *unwalked])
                 break
     agreed = max_len if best is None else len(best.word) - 1
     return TrieWalk(best, run, agreed if cut is None else min(agreed, cut), seen, complete=cut is None)

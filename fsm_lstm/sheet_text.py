@@ -43,6 +43,14 @@ def _quoted(word: Sequence[str], model: Model) -> str:
     return "'" + format_word(word, model.alphabet) + "'" if word else "'' (the empty string)"
 
 
+def _colours(model: Model) -> str:
+    """The Run sheet's colours this model can show, as the legend lists them (``sheet_run``)."""
+    colours = "green accept = accepted prefix, pink = rejected, " if "accept" in model.heads else ""
+    if any(h.startswith("state:") for h in model.heads):
+        colours += "orange row = no state, "
+    return colours
+
+
 def write_guide(sh: SheetWriter, model: Model, steps: int, single: bool, examples: list[tuple[str, ...]],
                 leaving: tuple[str, ...] | None, fmt: Formats) -> None:
     """How to use the workbook and how to read every sheet, wrapped to the page."""
@@ -74,7 +82,7 @@ def write_guide(sh: SheetWriter, model: Model, steps: int, single: bool, example
          "accept: TRUE when the prefix is in the language. next: the symbols that may follow. "
          "output: the machine's output, for models with out: heads. These columns carry the names 'state', "
          "'accept', 'next' (and 'output').", fmt.wrap),
-        ("Colours: green accept = accepted prefix, pink = rejected, orange row = no state, red symbol = not in "
+        ("Colours: " + _colours(model) + "red symbol = not in "
          "the alphabet (the network reads it as all zeros). The charts show h (and c) of every unit and the head "
          f"logits over the steps (the first {CHART_STEPS} at most); a head is true above the dashed line at 0. Past "
          "the end of the input the lines fall to 0.", fmt.wrap),

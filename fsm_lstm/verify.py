@@ -324,8 +324,9 @@ def evidence(report: Report) -> str:
     unit = "words" if report.reading.final_only else "prefixes"
     if report.max_len < 0:
         return "the empty word already disagrees"
+    cut = f"; the time limit stopped the enumeration before length {report.requested}" if report.cut else ""
     text = (f"every {'word' if report.reading.final_only else 'string'} up to length {report.max_len} "
-            f"({report.prefixes:,} {unit} checked)")
+            f"({report.prefixes:,} {unit} checked{cut})")
     if report.examples:
         text += f" and {report.examples} searched strings (longest {report.longest} symbols)"
     return text

@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from examples.make_examples import leaky_reber
@@ -209,22 +209,26 @@ class _Clock:
         return 0.0
 
 
-@settings(max_examples=20, deadline=None)
-@given(ticks=st.integers(0, 80), repeats=st.integers(1, 4))
-def test_a_task_cut_short_claims_only_the_lengths_it_ran(ticks, repeats):
-    """One task's subtrees under every 1-symbol prefix, cut after ``ticks`` clock reads: its agreed length stays
-    below the length of the leaky network's shortest failure, and a failure it reports is that one."""
+@settings(max_examples=30, deadline=None)
+@given(ticks=st.integers(0, 80), repeats=st.integers(1, 4), merge=st.booleans())
+@example(ticks=5, repeats=2, merge=True)  # cut inside the 'B B' subtree, which once claimed length 6
+def test_a_task_cut_short_claims_only_the_lengths_it_ran(ticks, repeats, merge):
+    """One task's subtrees under every 2-symbol prefix in order (the failing 'B T' subtree is not the first), cut
+    after ``ticks`` clock reads: its agreed length stays below the length of the leaky network's shortest
+    failure, and a failure it reports is that one. (A cut task once claimed the lengths of the subtrees after
+    the cut one, which it never walked.)"""
     from fsm_lstm import shard, trie
 
     model = leaky_reber(repeats)
     ref = reference_for(model, load_grammar("reber"))
     failing = ("B", "T") + ("S",) * repeats
-    prefixes = [(a,) for a in range(len(model.alphabet))]
+    K = len(model.alphabet)
+    prefixes = [(a, b) for a in range(K) for b in range(K)]
     with pytest.MonkeyPatch.context() as patch:
         clock = _Clock()
         patch.setattr(shard, "time", clock)
         patch.setattr(trie, "time", clock)
-        part = shard._walk_shards(model, Reading(), ref, prefixes, 8, 2**26, True, until=ticks + 0.5)
+        part = shard._walk_shards(model, Reading(), ref, prefixes, 8, 2**26, merge, until=ticks + 0.5)
     assert part.agreed < len(failing)
     assert part.failure is None or tuple(model.alphabet[a] for a in part.failure.word) == failing
     if part.complete:

@@ -357,6 +357,28 @@ def test_a_wrong_extension_is_refused_before_any_work(case, tmp_path):
 def test_an_extension_in_capitals_is_its_format(tmp_path):
     assert run_cli(["compile", "parity", "-o", tmp_path / "P.NPZ"])[0] == 0
     assert load_model(tmp_path / "P.NPZ").heads == compile_grammar(load_grammar("parity")).heads
+    for name in ("P.TOML", "P.Dot"):  # grammars too: it was accepted by the check, then refused by the writer
+        assert run_cli(["convert", "parity", "-o", tmp_path / name])[0] == 0
+        assert equivalent(load_grammar(tmp_path / name), load_grammar("parity"))
+
+
+def test_a_bundled_grammar_named_as_input_is_not_written_over(tmp_path, monkeypatch):
+    """``convert tomita3 -o .../grammars/tomita3.toml`` reads the file it would write (a copy of the bundled
+    folder stands in for it, so that a regression cannot touch the real one)."""
+    import shutil
+
+    from fsm_lstm import grammar_files
+
+    folder = tmp_path / "grammars"
+    shutil.copytree(grammar_files.bundled_dir(), folder)
+    monkeypatch.setattr(grammar_files, "bundled_dir", lambda: folder)
+    before = snapshot(folder)
+    for argv in (["convert", "tomita3", "-o", folder / "tomita3.toml"],
+                 ["extract", "parity", "-o", folder / "parity.toml"]):
+        code, out, err = run_cli(argv)
+        assert_one_line_error(code, err)
+        assert "(bundled) that this command reads" in err and out == ""
+    assert snapshot(folder) == before
 
 
 @pytest.mark.parametrize(("command", "alias"), [("convert", alias) for alias in ("same", "spelling", "symlink",

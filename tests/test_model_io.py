@@ -88,6 +88,7 @@ def write(path, **arrays):
     # Reber's network has 13 units and 7 symbols: a wrong row count must not change what H is said to be
     (lambda a: a.update(weight_hh_l0=a["weight_hh_l0"][:-4]), "expected (52, 13) (4H x H with H=13, K=7,"),
     (lambda a: a.update(weight_ih_l0=a["weight_ih_l0"][:, :-1]), "expected (52, 7) (4H x K with H=13, K=7,"),
+    (lambda a: a.update(weight_hh_l0=a["weight_hh_l0"][:, :-1]), "expected (52, 13) (4H x H with H=13, K=7,"),
     (lambda a: a["bias_ih_l0"].__setitem__(0, np.nan), "NaN"),
     (lambda a: a.update(meta=np.array(json.dumps({**json.loads(str(a["meta"])), "cell": "transformer"}))),
      "unknown cell"),

@@ -282,3 +282,6 @@ def test_the_legend_lists_only_colours_the_model_can_show(name, accepts, tmp_pat
     texts = [sheet.cell(r, c).value for r in range(1, 9) for c in (9, 10)]  # columns I and J
     assert ("accepted prefix" in texts) == ("rejected prefix" in texts) == accepts
     assert "symbol not in the alphabet" in texts and "type the input here (text)" in texts
+    guide = " ".join(str(c.value) for row in openpyxl.load_workbook(tmp_path / "b.xlsx")["Guide"].iter_rows()
+                     for c in row if c.value)
+    assert ("accepted prefix" in guide) == accepts and "red symbol = not in the alphabet" in guide

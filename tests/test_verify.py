@@ -264,3 +264,15 @@ def test_a_time_limit_that_allows_no_work_is_refused(seconds, capsys):
     assert main(["verify", "parity", "--time-limit", seconds]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--time-limit must be a positive number of seconds" in err
+
+
+def test_the_evidence_of_a_cut_enumeration_names_the_length_asked_for():
+    """The phrase verify-many, PASS lines and extract --grammar verdicts use."""
+    from fsm_lstm.verify import Report, evidence
+
+    report = Report(True, None, ("accept",), (), "not applicable", False, max_len=7, prefixes=255, requested=40,
+                    cut=True)
+    assert evidence(report) == ("every string up to length 7 (255 prefixes checked; the time limit stopped the "
+                                "enumeration before length 40)")
+    whole = Report(True, None, ("accept",), (), "not applicable", False, max_len=7, prefixes=255, requested=7)
+    assert evidence(whole) == "every string up to length 7 (255 prefixes checked)"
