@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import struct
 import zipfile
 
@@ -15,6 +16,7 @@ from safetensors.numpy import save_file
 
 from fsm_lstm.cli import main
 from fsm_lstm.errors import UserError
+from fsm_lstm.grammar_files import load_grammar
 from fsm_lstm.importer import model_from_tensors, read_model
 from fsm_lstm.model import load_model
 from fsm_lstm.runtime import run
@@ -273,7 +275,8 @@ def run_verify_extract(source, tmp_path, capsys, accept: list[bool]) -> None:
         assert main(["verify", str(path), "--grammar", "tomita3", "--max-len", "4", "--examples", "5"]) in (0, 1)
         assert "heads checked" in capsys.readouterr().out
         assert main(["extract", str(path), "-o", str(tmp_path / "x.toml")]) == 0
-        assert "states" in capsys.readouterr().out and (tmp_path / "x.toml").exists()
+        said = re.search(r": (\d+) states?, ", capsys.readouterr().out)  # the count said is the file's
+        assert said and int(said[1]) == len(load_grammar(tmp_path / "x.toml").states)
 
 
 def test_unitless_and_multi_layer_files_run_verify_and_extract(tmp_path, capsys):
