@@ -275,7 +275,7 @@ def cmd_verify_many(args: argparse.Namespace) -> int:
     with ProgressDisplay("verifying", enabled=not args.json) as shown:
         reports = verify_many(models, reference, max_len=args.max_len, examples=args.examples, seed=args.seed,
                               memory=_memory(args), workers=args.workers, scheduler=args.scheduler,
-                              progress=shown.callback(shown.line))
+                              progress=shown.callback(shown.line), time_limit=args.time_limit)
     if args.json:
         print(json.dumps([{"model": path, **r.to_dict(m.alphabet)} for path, m, r in zip(args.models, models, reports)],
                          indent=2))
@@ -662,6 +662,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("models", nargs="+", metavar="MODEL", help="model .npz files")
     s.add_argument("--grammar", required=True, metavar="G", help="the reference grammar")
     s.add_argument("--max-len", type=int, metavar="N", help="as for verify")
+    s.add_argument("--time-limit", type=float, default=EXHAUSTIVE_TIME, metavar="S", help="as for verify, for each "
+                   f"model (default {EXHAUSTIVE_TIME:g})")
     s.add_argument("--examples", type=int, default=200, metavar="N", help="hypothesis examples (default 200)")
     s.add_argument("--seed", type=int, default=0, help="seed of the hypothesis search (default 0)")
     s.add_argument("--memory", type=float, default=1024, metavar="MB", help="memory budget per verification "

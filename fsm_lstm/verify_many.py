@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .grammar import Grammar
+from .limits import EXHAUSTIVE_TIME
 from .model import Model
 from .shard import check_cluster, cluster_client
 from .verify import Report, verify
@@ -17,10 +18,10 @@ __all__ = ["verify_many"]
 
 def verify_many(models: Sequence[Model], grammar: Grammar, max_len: int | None = None, examples: int = 200,
                 seed: int = 0, memory: int = 2**30, workers: int | None = None, scheduler: str | None = None,
-                progress: Callable[[str], None] | None = None) -> list[Report]:
+                progress: Callable[[str], None] | None = None, time_limit: float = EXHAUSTIVE_TIME) -> list[Report]:
     """One :func:`verify.verify` report per model, in order; on the cluster of ``workers`` (a LocalCluster) or
-    ``scheduler`` when either is given, one task per model."""
-    options = {"max_len": max_len, "examples": examples, "seed": seed, "memory": memory}
+    ``scheduler`` when either is given, one task per model. ``time_limit`` bounds each model's enumeration."""
+    options = {"max_len": max_len, "examples": examples, "seed": seed, "memory": memory, "time_limit": time_limit}
     if workers is None and scheduler is None:
         reports = []
         for k, model in enumerate(models, 1):

@@ -276,3 +276,14 @@ def test_the_evidence_of_a_cut_enumeration_names_the_length_asked_for():
                                 "enumeration before length 40)")
     whole = Report(True, None, ("accept",), (), "not applicable", False, max_len=7, prefixes=255, requested=7)
     assert evidence(whole) == "every string up to length 7 (255 prefixes checked)"
+
+
+def test_verify_many_passes_its_time_limit_to_each_model(tmp_path, capsys):
+    from fsm_lstm.verify_many import verify_many
+
+    grammar = load_grammar("reber")  # its merged walk keeps about 100,000 distinct states by length 12
+    reports = verify_many([compile_grammar(grammar)] * 2, grammar, max_len=40, examples=0, time_limit=0.2)
+    assert all(r.cut and r.requested == 40 and r.max_len < 40 for r in reports)
+    save_model(compile_grammar(grammar), tmp_path / "r.npz")
+    assert main(["verify-many", str(tmp_path / "r.npz"), "--grammar", "reber", "--time-limit", "0"]) == 2
+    assert "--time-limit must be a positive number of seconds" in capsys.readouterr().err
