@@ -183,7 +183,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _run_word(model, reading, args)
     word = parse_word(args.string, model.alphabet)
     dtype = np.float64 if args.dtype == "float64" else np.float32
-    truth = run(model, encode([word], model.alphabet), dtype=dtype).decoded()[:, 0]
+    trace = run(model, encode([word], model.alphabet), dtype=dtype)
+    truth = trace.decoded()[:, 0]
     records = []
     for t in range(len(word) + 1):
         ans = decode(model, truth[t])
@@ -191,7 +192,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                         "states": list(ans.states) if ans.states is not None else None,
                         "accept": ans.accept, "next": list(ans.next) if ans.next is not None else None,
                         **({"output": list(ans.output)} if ans.output is not None else {})})
-    if args.json:
+    if args.json:  # with every head's logit: a head is true when its logit is > 0
+        for t, record in enumerate(records):
+            record["logits"] = {h: float(v) for h, v in zip(model.heads, trace.heads[t, 0])}
         print(json.dumps(records))
         return 0
     show = lambda v: "-" if v is None else (" ".join(v) if v else "(none)")  # noqa: E731
@@ -625,7 +628,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("source", metavar="GRAMMAR|MODEL", help=src)
     s.add_argument("string", metavar="STRING", help="symbols without separators (BTXSE), or space-separated")
     s.add_argument("--json", action="store_true", help="print a list of {t, symbol, states, accept, "
-                   "next}; for a word-level model one {word, read, accept, logit}")
+                   "next, logits}; for a word-level model one {word, read, accept, logit}")
     s.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     s.add_argument("--unknown-start", action="store_true", help="with a grammar: compile for an unknown start")
     _reading_options(s)

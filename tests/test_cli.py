@@ -55,6 +55,10 @@ def test_run_json_records_follow_the_semantics(capsys):
         assert set(r["states"]) == states
         assert r["accept"] == bool(states & g.accept)
         assert set(r["next"]) == next_symbols(g, states)
+        logits = r["logits"]  # every head's logit: true exactly when > 0 (compiled heads sit near +-2)
+        assert (logits["accept"] > 0) == r["accept"] and {h[5:] for h, v in logits.items() if
+                                                          h.startswith("next:") and v > 0} == set(r["next"])
+        assert {h[6:] for h, v in logits.items() if h.startswith("state:") and v > 0} == states
     assert records[-1]["accept"] is True
 
 
