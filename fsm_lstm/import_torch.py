@@ -170,7 +170,8 @@ def network_from_tensors(tensors: dict[str, np.ndarray], cell: str | None = None
         raise UserError(f"tensors fsm-lstm cannot place: {', '.join(sorted(rest))}; it reads an optional "
                         "nn.Embedding, one nn.LSTM/GRU/RNN and nn.Linear layers")
     for key, value in tensors.items():  # every tensor is placed: integer weights are refused here
-        float_array(f"tensor {key!r}", value)
+        if value.dtype.kind in "iu":
+            float_array(f"tensor {key!r}", value)
     sources = ([f"{emb_name} (Embedding)"] if emb_name else []) + \
         [f"{module} ({_CELL_NAMES[cell]}, {len(layers)} layer{'s' if len(layers) > 1 else ''})"] + \
         [f"{d.name} (Linear)" for d in dense]

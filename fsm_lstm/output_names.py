@@ -13,20 +13,24 @@ import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from .atomic import output_path
+from .draw import PICTURES
 from .errors import UserError
+from .grammar_files import FORMATS as GRAMMAR_FORMATS
+from .grammar_files import resolve
 
 __all__ = ["FORMATS", "OUTPUTS", "check_not_an_input", "check_outputs", "expect_suffix"]
 
 OUTPUTS = ("output", "report", "sheet")  # the command-line destinations that name files a command writes
 _MODEL = ((".npz",), "a model", "MODEL.npz")
 _BOOK = ((".xlsx",), "a workbook", "BOOK.xlsx")
-_GRAMMAR = ((".toml", ".dot"), "an automaton", "OUT.toml or OUT.dot")
+_GRAMMAR = (GRAMMAR_FORMATS, "an automaton", "OUT.toml or OUT.dot")
 FORMATS: dict[tuple[str, str], tuple[tuple[str, ...], str, str]] = {  # (command, destination) -> extensions, ...
     ("compile", "output"): _MODEL, ("train", "output"): _MODEL, ("import", "output"): _MODEL,
     ("sheet", "output"): _BOOK, ("verify", "report"): _BOOK, ("extract", "sheet"): _BOOK,
     ("extract", "output"): _GRAMMAR, ("convert", "output"): (_GRAMMAR[0], "a grammar", _GRAMMAR[2]),
     ("plot", "output"): ((".png",), "a picture", "FILE.png"),
-    ("draw", "output"): ((".svg", ".png", ".pdf"), "a picture", "FILE.svg, FILE.png or FILE.pdf"),
+    ("draw", "output"): (tuple(PICTURES), "a picture", "FILE.svg, FILE.png or FILE.pdf"),
     ("export onnx", "output"): ((".onnx",), "an ONNX model", "MODEL.onnx"),
     ("export torch", "output"): ((".pt", ".pth"), "a torch file", "MODEL.pt"),
 }
@@ -56,8 +60,6 @@ def _same_file(a: str, b: str) -> bool:
 
 def _bundled(spec: str) -> str:
     """The file a bundled grammar's name (``reber``) stands for, or ``spec`` itself."""
-    from .grammar_files import resolve
-
     try:
         return str(resolve(spec))
     except (UserError, OSError, ValueError):  # no bundled grammars, or not a path at all
@@ -86,8 +88,6 @@ def check_not_an_input(args: argparse.Namespace) -> None:
 def check_outputs(args: argparse.Namespace) -> None:
     """Every output of the parsed command line: the extension of its format (:data:`FORMATS`), a regular file or
     a new path (:func:`atomic.output_path`), and not one of the command's inputs (:func:`check_not_an_input`)."""
-    from .atomic import output_path
-
     command = str(getattr(args, "command", ""))
     if command == "export":
         command = f"export {args.to}"

@@ -124,7 +124,7 @@ def _walk_shards(model: Model, reading: Reading, ref: Reference, prefixes: Seque
             if len(prefix) > limit:
                 break
             if time.perf_counter() > deadline:
-                cut = len(prefix) - 1 if cut is None else min(cut, len(prefix) - 1)
+                cut = len(prefix) - 1
                 break
             walk = walk_trie(net, ref, limit, memory, merge, prefix=prefix, deadline=deadline)
             run += walk.prefixes
@@ -132,8 +132,7 @@ def _walk_shards(model: Model, reading: Reading, ref: Reference, prefixes: Seque
             if walk.failure is not None and (best is None or _order(walk.failure) < _order(best)):
                 best = walk.failure
             if not walk.complete:  # the prefixes after this one are not walked at all
-                unwalked = [len(p) - 1 for p in prefixes[k + 1:k + 2]]
-                cut = min([walk.agreed, *unwalked] if cut is None else [cut, walk.agreed, *unwalked])
+                cut = walk.agreed if k + 1 == len(prefixes) else min(walk.agreed, len(prefixes[k + 1]) - 1)
                 break
     agreed = max_len if best is None else len(best.word) - 1
     return TrieWalk(best, run, agreed if cut is None else min(agreed, cut), seen, complete=cut is None)

@@ -25,6 +25,7 @@ from fsm_lstm.shard import sharded_walk
 from fsm_lstm.shard_queries import cluster_runner
 from fsm_lstm.trie import walk_trie
 from fsm_lstm.verify import describe, verify
+from tests.ticking_clock import TickingClock
 
 distributed = pytest.importorskip("distributed")
 
@@ -194,21 +195,6 @@ def test_local_cluster_workers_keep_glibc_adaptive_allocation():
     assert env == [{"MALLOC_TRIM_THRESHOLD_": str(64 * 2**20), "MALLOC_MMAP_THRESHOLD_": str(64 * 2**20)}]
 
 
-class _Clock:
-    """perf_counter advances by one on every call; time() stands still (so a task's deadline is ``until``
-    ticks away)."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def perf_counter(self) -> float:
-        self.now += 1.0
-        return self.now
-
-    def time(self) -> float:
-        return 0.0
-
-
 @settings(max_examples=30, deadline=None)
 @given(ticks=st.integers(0, 80), repeats=st.integers(1, 4), merge=st.booleans())
 @example(ticks=5, repeats=2, merge=True)  # cut inside the 'B B' subtree, which once claimed length 6
@@ -225,7 +211,7 @@ def test_a_task_cut_short_claims_only_the_lengths_it_ran(ticks, repeats, merge):
     K = len(model.alphabet)
     prefixes = [(a, b) for a in range(K) for b in range(K)]
     with pytest.MonkeyPatch.context() as patch:
-        clock = _Clock()
+        clock = TickingClock()
         patch.setattr(shard, "time", clock)
         patch.setattr(trie, "time", clock)
         part = shard._walk_shards(model, Reading(), ref, prefixes, 8, 2**26, merge, until=ticks + 0.5)

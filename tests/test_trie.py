@@ -23,6 +23,7 @@ from fsm_lstm.reading import Reading
 from fsm_lstm.reference import reference_for
 from fsm_lstm.trie import walk_trie
 from fsm_lstm.verify import check_word, exhaustive, verify
+from tests.ticking_clock import TickingClock
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,17 +88,6 @@ def test_random_models_merged_and_unmerged_give_the_brute_force_counterexample(n
     else:
         assert tuple(model.alphabet[a] for a in merged.failure.word) == expected
         assert plain.failure == merged.failure
-
-
-class TickingClock:
-    """A stand-in for the time module whose perf_counter advances by one on every call."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def perf_counter(self) -> float:
-        self.now += 1.0
-        return self.now
 
 
 @settings(max_examples=40, deadline=None)
