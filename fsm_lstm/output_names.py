@@ -22,6 +22,9 @@ from .grammar_files import resolve
 __all__ = ["FORMATS", "OUTPUTS", "check_not_an_input", "check_outputs", "expect_suffix"]
 
 OUTPUTS = ("output", "report", "sheet")  # the command-line destinations that name files a command writes
+# string arguments that are never files: a word, symbols, labels, lengths, an address (``convert``'s ``input`` is
+# a file; ``sheet --input`` is the string in the input cell)
+_NOT_FILES = frozenset({"string", "alphabet", "heads", "start_marker", "end_marker", "lengths", "scheduler"})
 _MODEL = ((".npz",), "a model", "MODEL.npz")
 _BOOK = ((".xlsx",), "a workbook", "BOOK.xlsx")
 _GRAMMAR = (GRAMMAR_FORMATS, "an automaton", "OUT.toml or OUT.dot")
@@ -73,7 +76,8 @@ def _shown(spec: str) -> str:
 def check_not_an_input(args: argparse.Namespace) -> None:
     """Refuse a command whose output (``OUTPUTS``) is the same file as any other argument naming an existing
     file, before any work: writing it would replace what the command reads."""
-    given = vars(args)
+    given = {name: value for name, value in vars(args).items()
+             if name not in _NOT_FILES and not (name == "input" and given_command(args) == "sheet")}
     outputs = [(name, path) for name in OUTPUTS for path in _named_files(given.get(name))]
     inputs = [path for name, value in given.items() if name not in OUTPUTS for path in _named_files(value)]
     for name, output in outputs:
@@ -85,12 +89,16 @@ def check_not_an_input(args: argparse.Namespace) -> None:
                                 "name (nothing was written)")
 
 
+def given_command(args: argparse.Namespace) -> str:
+    """The parsed command's name, with ``export``'s format (``export onnx``)."""
+    command = str(getattr(args, "command", ""))
+    return f"export {args.to}" if command == "export" else command
+
+
 def check_outputs(args: argparse.Namespace) -> None:
     """Every output of the parsed command line: the extension of its format (:data:`FORMATS`), a regular file or
     a new path (:func:`atomic.output_path`), and not one of the command's inputs (:func:`check_not_an_input`)."""
-    command = str(getattr(args, "command", ""))
-    if command == "export":
-        command = f"export {args.to}"
+    command = given_command(args)
     for name in OUTPUTS:
         path = getattr(args, name, None)
         if not isinstance(path, str):

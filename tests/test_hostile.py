@@ -406,6 +406,23 @@ def test_an_output_that_is_an_input_is_refused_untouched(command, alias, tmp_pat
     assert snapshot(tmp_path) == before
 
 
+def test_string_arguments_are_not_taken_for_inputs(tmp_path, monkeypatch):
+    """Only arguments that name files are compared with the outputs: ``sheet --input`` is the string in the input
+    cell, ``--alphabet`` a list of symbols, while ``convert``'s IN is a file."""
+    import argparse
+
+    from fsm_lstm.output_names import check_not_an_input
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("o.xlsx", "o.toml", "o.npz"):
+        (tmp_path / name).write_bytes(b"x")
+    check_not_an_input(argparse.Namespace(command="sheet", source="parity", input="o.xlsx", output="o.xlsx"))
+    check_not_an_input(argparse.Namespace(command="import", file="m.pt", alphabet="o.npz", heads="accept",
+                                          output="o.npz"))
+    with pytest.raises(UserError, match="is the file o.toml that this command reads"):
+        check_not_an_input(argparse.Namespace(command="convert", input="o.toml", output="o.toml"))
+
+
 @pytest.mark.parametrize("code_", [errno.ENOSPC, errno.EACCES, errno.EROFS, errno.EISDIR])
 def test_filesystem_errors_become_one_line(code_, tmp_path, monkeypatch):
     target = tmp_path / "m.npz"
