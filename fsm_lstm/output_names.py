@@ -77,7 +77,7 @@ def check_not_an_input(args: argparse.Namespace) -> None:
     """Refuse a command whose output (``OUTPUTS``) is the same file as any other argument naming an existing
     file, before any work: writing it would replace what the command reads."""
     given = {name: value for name, value in vars(args).items()
-             if name not in _NOT_FILES and not (name == "input" and given_command(args) == "sheet")}
+             if name not in _NOT_FILES and not (name == "input" and _command_name(args) == "sheet")}
     outputs = [(name, path) for name in OUTPUTS for path in _named_files(given.get(name))]
     inputs = [path for name, value in given.items() if name not in OUTPUTS for path in _named_files(value)]
     for name, output in outputs:
@@ -89,7 +89,7 @@ def check_not_an_input(args: argparse.Namespace) -> None:
                                 "name (nothing was written)")
 
 
-def given_command(args: argparse.Namespace) -> str:
+def _command_name(args: argparse.Namespace) -> str:
     """The parsed command's name, with ``export``'s format (``export onnx``)."""
     command = str(getattr(args, "command", ""))
     return f"export {args.to}" if command == "export" else command
@@ -98,7 +98,7 @@ def given_command(args: argparse.Namespace) -> str:
 def check_outputs(args: argparse.Namespace) -> None:
     """Every output of the parsed command line: the extension of its format (:data:`FORMATS`), a regular file or
     a new path (:func:`atomic.output_path`), and not one of the command's inputs (:func:`check_not_an_input`)."""
-    command = given_command(args)
+    command = _command_name(args)
     for name in OUTPUTS:
         path = getattr(args, name, None)
         if not isinstance(path, str):
