@@ -2,9 +2,9 @@
 
 Output goes only to a regular file or to a new path: a folder, named pipe, device or socket at the output path
 is refused before anything is written, and checked again just before the rename. A symbolic link is followed
-and the file it names is replaced (the command line first refuses an output that is one of its inputs:
-:mod:`output_names`). The temporary file is removed on any error, on Ctrl-C (KeyboardInterrupt)
-and on SIGTERM/SIGHUP (turned into :class:`Terminated` while a write is in progress); only SIGKILL can leave
+and the file it names is replaced (the command line first refuses an output that is one of its inputs, or a
+link to a file without the format's extension: :mod:`output_names`). The temporary file is removed on any
+error, on Ctrl-C (KeyboardInterrupt) and on SIGTERM/SIGHUP (turned into :class:`Terminated` while a write is in progress); only SIGKILL can leave
 one behind, and even then never a partial target. Filesystem errors become one-line UserErrors.
 """
 
@@ -39,7 +39,8 @@ def _kind(mode: int) -> str:
 def output_path(target: str | os.PathLike[str]) -> Path:
     """The file that writing ``target`` replaces: ``target`` itself or, for a symbolic link, the file it names.
 
-    Raises a UserError, and touches nothing, when that is anything but a regular file or a new path."""
+    Raises a UserError, and touches nothing, when that is anything but a regular file or a new path in an
+    existing folder."""
     given = Path(target)
     path = given
     try:
@@ -48,6 +49,10 @@ def output_path(target: str | os.PathLike[str]) -> Path:
             path = Path(os.path.realpath(path))
             info = os.stat(path)
     except FileNotFoundError:
+        folder = path.parent if str(path.parent) else Path(".")
+        if not folder.is_dir():
+            raise UserError(f"cannot write {given}: folder {folder} does not exist; create it or choose another "
+                            "path") from None
         return path
     except OSError as exc:
         raise UserError(f"cannot write {given}: {exc.strerror}; choose another path") from None
@@ -108,8 +113,6 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     target = Path(target)
     final = output_path(target)
     folder = final.parent if str(final.parent) else Path(".")
-    if not folder.is_dir():
-        raise UserError(f"cannot write {target}: folder {folder} does not exist; create it or choose another path")
     with terminate_as_exception():
         # The name is chosen before the file exists, so that a signal handled at any point (Python runs handlers
         # in the main thread even when another thread received the signal) finds it in ``tmp_path``.

@@ -239,7 +239,8 @@ def _run_layer(plan: _LayerPlan, inputs: np.ndarray, record: bool
     H, dtype = plan.hidden, plan.dtype
     steps, batch = inputs.shape[:2]
     if plan.table is None:
-        inputs = (inputs.reshape(steps * batch, -1) @ plan.w_in_t + plan.b_in).reshape(steps, batch, -1)
+        rows = inputs.reshape(steps * batch, inputs.shape[-1])  # explicit widths: an empty word has no rows
+        inputs = (rows @ plan.w_in_t + plan.b_in).reshape(steps, batch, plan.w_in_t.shape[1])
     hs = np.zeros((steps + 1, batch, H), dtype=dtype)
     cs = np.zeros((steps + 1, batch, H), dtype=dtype) if record else None
     gates = np.empty((steps, batch, 4 * H), dtype=dtype) if record else None

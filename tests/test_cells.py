@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fsm_lstm.automata import equivalent
 from fsm_lstm.errors import UserError
@@ -60,6 +62,31 @@ def test_random_models_decode_like_torch(cell, layers, tmp_path):
     for t in range(strings.shape[1]):
         state = stepper.step(state, strings[:, t])
     assert np.allclose(stepper.heads(state), ours.heads[-1], atol=1e-5)
+
+
+@settings(max_examples=12, deadline=None)
+@given(cell=st.sampled_from(["gru", "rnn", "lstm"]), layers=st.integers(1, 3), seed=st.integers(0, 100))
+def test_the_empty_word_gives_the_head_biases_on_any_number_of_layers(cell, layers, seed):
+    """Before any symbol every layer's state is zero, so the heads are the head biases. A model of 2 layers or
+    more once failed on the empty word (run, sheet and verify all stopped with an internal error)."""
+    _, arrays = torch_model(cell, layers, seed=seed)
+    model = model_from_arrays(arrays)
+    for dtype in (np.float32, np.float64):
+        trace = run(model, np.zeros((2, 0), dtype=np.int64), dtype=dtype)
+        assert trace.heads.shape == (1, 2, 3)
+        assert np.allclose(trace.heads, arrays["heads.bias"], atol=1e-6)
+
+
+def test_the_empty_word_runs_from_the_command_line_on_two_layers(tmp_path, capsys):
+    from fsm_lstm.cli import main
+
+    _, arrays = torch_model("lstm", 2)
+    np.savez(tmp_path / "m.npz", **arrays)
+    assert main(["run", str(tmp_path / "m.npz"), "", "--json"]) == 0
+    (record,) = json.loads(capsys.readouterr().out)  # one record: the empty prefix
+    logits = [record["logits"][head] for head in ("accept", "next:a", "next:b")]
+    assert np.allclose(logits, arrays["heads.bias"], atol=1e-6)
+    assert record["accept"] == (arrays["heads.bias"][0] > 0)
 
 
 def test_gru_shapes_are_checked(tmp_path):

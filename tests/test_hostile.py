@@ -309,6 +309,40 @@ def test_a_symlink_is_followed_and_kept(tmp_path):
     assert link.is_symlink() and load_grammar(real).name == "parity"
 
 
+@pytest.mark.parametrize(("argv", "kept"), [
+    (["compile", "parity", "-o", "{d}/model.npz"], "notes.txt"),
+    (["convert", "parity", "-o", "{d}/model.npz"], None),  # the name itself is wrong: refused as before
+    (["extract", "parity", "-o", "{d}/out.toml"], "notes.txt"),
+    (["sheet", "parity", "-o", "{d}/out.xlsx"], "notes.xlsx.bak"),
+])
+def test_a_symlink_to_a_file_of_another_kind_is_refused(argv, kept, tmp_path):
+    """A link named like the output (model.npz) to a user's file of another kind (notes.txt): writing through
+    it replaced the notes with a model. The file the link names must carry the format's extension too."""
+    real = tmp_path / (kept or "notes.txt")
+    real.write_text("my lab notes")
+    link = Path(argv[-1].format(d=tmp_path))
+    link.symlink_to(real)
+    before = snapshot(tmp_path)
+    code, out, err = run_cli([a.format(d=tmp_path) for a in argv])
+    assert_one_line_error(code, err)
+    if kept:
+        assert f"is a symbolic link to {real}" in err and "Remove the link" in err
+    assert snapshot(tmp_path) == before and link.is_symlink()
+
+
+def test_every_output_folder_is_checked_before_any_is_written(tmp_path):
+    """extract -o OUT.toml --sheet missing/BOOK.xlsx wrote OUT.toml (replacing the user's), then stopped on the
+    missing folder of the workbook."""
+    save_model(compile_grammar(load_grammar("parity")), tmp_path / "m.npz")
+    (tmp_path / "out.toml").write_text("my hand-written grammar")
+    before = snapshot(tmp_path)
+    code, out, err = run_cli(["extract", tmp_path / "m.npz", "-o", tmp_path / "out.toml", "--sheet",
+                              tmp_path / "missing" / "book.xlsx"])
+    assert_one_line_error(code, err)
+    assert "folder" in err and "does not exist" in err and out == ""
+    assert snapshot(tmp_path) == before
+
+
 # Every command's output with a wrong extension (the inputs need not exist: the names are checked first).
 WRONG_EXTENSIONS = {
     ("compile", "output"): ["compile", "parity", "-o", "{d}/m.toml"],
