@@ -290,13 +290,23 @@ def _counts(items: object) -> dict:
 def empty_language_warning(g: Grammar) -> str | None:
     """One line when ``g`` answers nothing: no outputs and no accepting state reachable (linear in |E|)."""
     if g.machine:
-        return None
+        return None if _output_reachable(g, g.reachable()) else (
+            f"machine {g.name!r}: no output is reachable from its start {g.start!r}, so it answers nothing on "
+            "any word and compiles to a model without out: heads; check the start state and the edges")
     if not g.accept:
         return (f"grammar {g.name!r} has no accepting states and no outputs: its language is empty, so every "
                 "accept and next head is false; mark accepting states, or give outputs (docs/grammar-format.md)")
     if g.start not in g.coreachable():
         return f"grammar {g.name!r}: no accepting state is reachable from the start, so its language is empty"
     return None
+
+
+def _output_reachable(g: Grammar, reachable: set[str]) -> bool:
+    """Whether a machine gives an output on some word: a reachable state with one (Moore) or an edge with one
+    out of a reachable state (Mealy)."""
+    if g.machine == "moore":
+        return any(s in reachable for s, _ in g.state_outputs)
+    return any(p in reachable for (p, _, _), _ in g.edge_outputs)
 
 
 def structural_warnings(g: Grammar) -> list[str]:
@@ -307,6 +317,8 @@ def structural_warnings(g: Grammar) -> list[str]:
     if unreachable:
         notes.append(f"unreachable states (no path from start {g.start!r}): {_some(unreachable)}")
     if g.machine:
+        if not _output_reachable(g, reachable):
+            notes.append(f"no output is reachable from start {g.start!r}: the machine answers nothing")
         return notes
     live = g.coreachable()
     dead = [s for s in g.states if s not in live]

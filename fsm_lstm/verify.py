@@ -426,8 +426,12 @@ def _shown(c: Counterexample, model: Model) -> str:
 
 def compare_with(extracted: Grammar, reference: Grammar, by_language: bool) -> tuple[str, ...] | None:
     """The shortest string telling the two apart (by outputs for machines, by language, or by prefix language for
-    next-only models)."""
-    if extracted.machine or reference.machine:
+    next-only models); None when one has outputs and the other none (a machine whose outputs are all out of
+    reach compiles to a model without out: heads): the automata cannot be compared, and the verdict rests on
+    the network alone."""
+    if extracted.machine != reference.machine and not (extracted.machine and reference.machine):
+        return None
+    if extracted.machine:
         return output_difference(extracted, reference)
     if by_language:
         return shortest_difference(extracted, reference)

@@ -344,6 +344,29 @@ def test_empty_language_warning_on_compile_build_and_certify(tmp_path, capsys):
     assert capsys.readouterr().err == ""
 
 
+def test_a_machine_whose_outputs_are_out_of_reach_is_warned_and_judged_on_the_network(tmp_path, capsys):
+    """A Mealy machine whose start state has no edge (its only edge, a/x, is out of reach) compiles to a model
+    without out: heads; extract --grammar against the machine then stopped with an internal error (KeyError)
+    comparing an acceptor's edges' outputs. (A Moore machine gives every state an output: its start has one.)"""
+    path = tmp_path / "st.dot"
+    path.write_text('digraph g { __start0 -> s1; s0 -> s1 [label="a/x"]; }')
+    g = load_grammar(path)
+    assert g.machine
+    assert main(["compile", str(path), "-o", str(tmp_path / "st.npz")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no output is reachable from its start 's1'" in err, err
+    assert main(["check", str(path)]) == 0
+    assert "no output is reachable from start 's1'" in capsys.readouterr().out
+    code = main(["extract", str(tmp_path / "st.npz"), "-o", str(tmp_path / "x.toml"), "--grammar", str(path),
+                 "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    import json
+
+    verdict = json.loads(out)["verdict"]
+    assert verdict["status"] == "proven" and verdict["automaton_difference"] is None
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.data())
 def test_toml_and_dot_round_trips_keep_machines_exactly(data):
