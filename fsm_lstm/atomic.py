@@ -2,10 +2,10 @@
 
 Output goes only to a regular file or to a new path: a folder, named pipe, device or socket at the output path
 is refused before anything is written, and checked again just before the rename. A symbolic link is followed
-and the file it names is replaced (the command line first refuses an output that is one of its inputs, or a
-link to a file without the format's extension: :mod:`output_names`). The temporary file is removed on any
-error, on Ctrl-C (KeyboardInterrupt) and on SIGTERM/SIGHUP (turned into :class:`Terminated` while a write is in progress); only SIGKILL can leave
-one behind, and even then never a partial target. Filesystem errors become one-line UserErrors.
+and the file it names is replaced when that file has the link's extension (the command line first refuses an
+output that is one of its inputs: :mod:`output_names`). The temporary file is removed on any error, on Ctrl-C
+(KeyboardInterrupt) and on SIGTERM/SIGHUP (turned into :class:`Terminated` while a write is in progress); only
+SIGKILL can leave one behind, and even then never a partial target. Filesystem errors become one-line UserErrors.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ def _kind(mode: int) -> str:
 
 
 def output_path(target: str | os.PathLike[str]) -> Path:
-    """The file that writing ``target`` replaces: ``target`` itself or, for a symbolic link, the file it names.
+    """The file that writing ``target`` replaces: ``target`` itself or, for a symbolic link, the file it names
+    (only when that carries the same extension: a link ``model.npz`` to the user's ``notes.txt`` is refused).
 
     Raises a UserError, and touches nothing, when that is anything but a regular file or a new path in an
     existing folder."""
@@ -60,6 +61,9 @@ def output_path(target: str | os.PathLike[str]) -> Path:
         hint = "give a file name inside it" if stat.S_ISDIR(info.st_mode) else "choose a regular file"
         raise UserError(f"cannot write {given}: it is {_kind(info.st_mode)}, not a file; {hint} (nothing was "
                         "written)")
+    if path.suffix.lower() != given.suffix.lower():
+        raise UserError(f"{given} is a symbolic link to {path}, a file of another kind; writing would replace it. "
+                        "Remove the link or name another output (nothing was written)")
     return path
 
 

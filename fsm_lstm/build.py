@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .certify import Certificate, certify
+from .atomic import output_path
 from .compiler import compile_grammar
 from .errors import UserError
 from .grammar import Grammar, empty_language_warning
@@ -71,7 +72,8 @@ def _safe(name: str) -> bool:
 
 def plan(specs: Sequence[str], out_dir: str | os.PathLike[str]) -> list[tuple[str, Grammar, str]]:
     """(spec, grammar, file stem) of every grammar, checked before anything is written: each loads, a workbook
-    can hold its strings, it names its files safely, and no two of them write the same files."""
+    can hold its strings, it names its files safely, no two of them write the same files, and each file may be
+    written (:func:`atomic.output_path`)."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise UserError(f"{out} is not a folder; choose another output folder")
@@ -92,6 +94,8 @@ def plan(specs: Sequence[str], out_dir: str | os.PathLike[str]) -> list[tuple[st
             raise UserError(f"{taken[key]} and {where} would both write {out / stem}.npz and .xlsx; give the "
                             "grammars different names, or build them into different folders")
         taken[key] = where
+        for suffix in (".npz", ".xlsx") if out.is_dir() else ():  # a folder, device or link to another kind
+            output_path(out / f"{stem}{suffix}")  # of file there: refused before anything is written
         steps.append((str(spec), g, stem))
     return steps
 

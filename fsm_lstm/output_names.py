@@ -96,22 +96,14 @@ def _command_name(args: argparse.Namespace) -> str:
 
 
 def check_outputs(args: argparse.Namespace) -> None:
-    """Every output of the parsed command line: the extension of its format (:data:`FORMATS`), also on the file
-    a symbolic link names, a regular file or a new path in an existing folder (:func:`atomic.output_path`), and
-    not one of the command's inputs (:func:`check_not_an_input`)."""
+    """Every output of the parsed command line: the extension of its format (:data:`FORMATS`), not one of the
+    command's inputs (:func:`check_not_an_input`), and a regular file (a symbolic link only to a file of the
+    same extension) or a new path in an existing folder (:func:`atomic.output_path`)."""
     command = _command_name(args)
-    links = []
-    for name in OUTPUTS:
-        path = getattr(args, name, None)
-        if not isinstance(path, str):
-            continue
-        written = output_path(path)
+    given = [(name, path) for name in OUTPUTS if isinstance(path := getattr(args, name, None), str)]
+    for name, path in given:
         if (command, name) in FORMATS:
-            suffixes, what, example = FORMATS[command, name]
-            expect_suffix(path, suffixes, what, example)
-            if written != Path(path) and written.suffix.lower() not in suffixes:
-                links.append(f"{path} is a symbolic link to {written}, which is not {what} file; writing would "
-                             "replace it. Remove the link or name another output (nothing was written)")
-    check_not_an_input(args)  # first: the link may name an input, which says more
-    if links:
-        raise UserError(links[0])
+            expect_suffix(path, *FORMATS[command, name])
+    check_not_an_input(args)  # before the kinds: a link to an input is best called that input
+    for _, path in given:
+        output_path(path)

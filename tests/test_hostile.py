@@ -326,8 +326,35 @@ def test_a_symlink_to_a_file_of_another_kind_is_refused(argv, kept, tmp_path):
     code, out, err = run_cli([a.format(d=tmp_path) for a in argv])
     assert_one_line_error(code, err)
     if kept:
-        assert f"is a symbolic link to {real}" in err and "Remove the link" in err
+        assert f"is a symbolic link to {real}, a file of another kind" in err and "Remove the link" in err
     assert snapshot(tmp_path) == before and link.is_symlink()
+
+
+@pytest.mark.parametrize("linked", ["parity.npz", "parity.xlsx"])
+def test_build_refuses_a_link_in_its_folder_to_a_file_of_another_kind(linked, tmp_path):
+    """build -o FOLDER wrote FOLDER/parity.npz through a link there to the user's notes.txt; now every file
+    build would write is checked before the first is written."""
+    (tmp_path / "notes.txt").write_text("my lab notes")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / linked).symlink_to(tmp_path / "notes.txt")
+    code, out, err = run_cli(["build", "reber", "parity", "-o", tmp_path / "out"])
+    assert_one_line_error(code, err)
+    assert f"{linked} is a symbolic link to {tmp_path / 'notes.txt'}, a file of another kind" in err
+    assert (tmp_path / "notes.txt").read_text() == "my lab notes"
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [linked]
+
+
+def test_a_library_write_through_a_link_to_another_kind_is_refused(tmp_path):
+    from fsm_lstm.atomic import write_text_atomic
+
+    (tmp_path / "notes.txt").write_text("keep")
+    (tmp_path / "g.toml").symlink_to(tmp_path / "notes.txt")
+    with pytest.raises(UserError, match="a file of another kind"):
+        write_text_atomic(tmp_path / "g.toml", "name = 'x'")
+    (tmp_path / "real.TOML").write_text("old")  # the same extension, in another case: followed
+    (tmp_path / "h.toml").symlink_to(tmp_path / "real.TOML")
+    write_text_atomic(tmp_path / "h.toml", "new")
+    assert (tmp_path / "real.TOML").read_text() == "new" and (tmp_path / "notes.txt").read_text() == "keep"
 
 
 def test_every_output_folder_is_checked_before_any_is_written(tmp_path):
