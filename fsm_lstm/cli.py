@@ -465,6 +465,7 @@ def _more_work(r: Extraction, args: argparse.Namespace) -> str:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from .model import available_memory, densified
+    from .reading import reading_of
     from .torch_export import save_onnx, save_torch
 
     model, _ = _load(args.source)
@@ -472,6 +473,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     (save_onnx if args.to == "onnx" else save_torch)(model, args.output)
     print(f"wrote {args.output} ({args.to}; inputs one-hot [T, B, {len(model.alphabet)}], "
           f"outputs {len(model.heads)} head logits)")
+    reading = reading_of(model)
+    if args.to == "onnx" and reading.final_only:  # the ONNX file has heads at every step and no fsm-lstm meta
+        import shlex
+
+        markers = [f"--{side}-marker {shlex.quote(m)}" for side, m in (("start", reading.start), ("end", reading.end))
+                   if m is not None]
+        last = "the last step, after the end marker" if reading.end is not None else "the last step"
+        print(f"  note: a word classifier: its verdict is the heads at {last}; the ONNX file gives every step's "
+              f"and keeps no fsm-lstm meta, so import it back with {' '.join(['--final-only', *markers])}")
     return 0
 
 

@@ -147,3 +147,37 @@ def test_draw_a_trained_model_draws_its_extracted_automaton(tmp_path):
     assert main(["draw", str(tmp_path / "blind.npz"), "-o", str(tmp_path / "a.svg")]) == 0
     svg = (tmp_path / "a.svg").read_text()
     assert svg.count("<g id=\"node") == 4 + 1  # four states and the start marker
+
+
+def test_onnx_export_of_a_word_classifier_says_how_to_read_it_back(tmp_path, capsys):
+    """The ONNX file gives every step's heads and keeps no fsm-lstm meta: exporting a word classifier dropped
+    its reading silently, and importing the file back gave a per-prefix model. The export now says how to read
+    it, and the flags it gives bring back the same verdicts."""
+    import shlex
+
+    from fsm_lstm.reading import reading_of
+
+    torch.manual_seed(5)
+    user = Tagger(torch.nn.GRU)
+    user.encoder = torch.nn.GRU(4, 6)
+    torch.save(user.state_dict(), tmp_path / "user.pt")
+    assert main(["import", str(tmp_path / "user.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "<s> a b </s>",
+                 "--heads", "accept next:a", "--start-marker", "<s>", "--end-marker", "</s>"]) == 0
+    capsys.readouterr()
+    assert main(["export", str(tmp_path / "m.npz"), "--to", "onnx", "-o", str(tmp_path / "m.onnx")]) == 0
+    note = capsys.readouterr().out.splitlines()[-1]
+    assert "after the end marker" in note and "keeps no fsm-lstm meta" in note
+    flags = shlex.split(note.split("import it back with ")[1])
+    assert flags == ["--final-only", "--start-marker", "<s>", "--end-marker", "</s>"]
+    assert main(["import", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "back.npz"), "--alphabet", "<s> a b </s>",
+                 "--heads", "accept next:a", *flags]) == 0
+    original, back = load_model(tmp_path / "m.npz"), load_model(tmp_path / "back.npz")
+    assert reading_of(back) == reading_of(original)
+    for word in ("", "a", "a b b a", "b b b b b a"):
+        capsys.readouterr()
+        assert main(["run", str(tmp_path / "m.npz"), word, "--json"]) == 0
+        want = json.loads(capsys.readouterr().out)
+        assert main(["run", str(tmp_path / "back.npz"), word, "--json"]) == 0
+        got = json.loads(capsys.readouterr().out)
+        assert got["read"] == f"<s> {word} </s>".replace("  ", " ") and got["accept"] == want["accept"]
+        assert abs(got["logit"] - want["logit"]) < 1e-5
