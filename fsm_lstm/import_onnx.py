@@ -92,7 +92,10 @@ class _Chain:
             return self.cache[name]
         held = self.tensors.get(name)
         if held is None:
-            raise UserError(f"{what} ({name!r}) is not a constant in the file; export with do_constant_folding=True")
+            raise UserError(f"{what} ({name!r}) is computed in the graph, not stored in the file; fsm-lstm reads "
+                            "weights and biases stored as constants (a constant expression is folded by exporting "
+                            "with do_constant_folding=True; a term computed from the input, such as one from h_n, "
+                            "cannot be read)")
         if isinstance(held, self.onnx.TensorProto):
             value = self._tensor(held, what)
         else:
@@ -299,9 +302,10 @@ class _Chain:
                 dense[-1].name = f"{dense[-1].name} + {op}"
                 sources.append(label)
             elif not layers and embedding is None:
-                raise UserError(f"node {label} encodes the input before the recurrent operators (a one-hot encoding "
-                                "in the graph?); fsm-lstm reads graphs whose input is one-hot vectors, or token ids "
-                                "into an embedding")
+                guess = " (a one-hot encoding in the graph?)" if op in ("OneHot", "Equal", "Cast") else ""
+                raise UserError(f"node {label} transforms the input before the recurrent operators{guess}; fsm-lstm "
+                                "reads graphs whose input is one-hot vectors, or token ids into an embedding, fed "
+                                "straight to the first recurrent operator")
             else:
                 raise UserError(f"node {label} is an operator fsm-lstm does not read here; it reads Gather, "
                                 "Transpose, LSTM/GRU/RNN, Squeeze, MatMul, Add, Gemm, Sigmoid and Softmax")

@@ -58,7 +58,7 @@ def _shard(root: Path, rel: Any) -> Path:
     if not full.is_relative_to(root):
         raise UserError(f"shard path {rel!r} leads outside model.json's folder")
     if not full.is_file():
-        raise UserError(f"shard {rel!r} is missing")
+        raise UserError(f"shard {rel!r} is not a regular file" if full.exists() else f"shard {rel!r} is missing")
     return full
 
 

@@ -494,3 +494,19 @@ def test_a_hostile_nest_of_concats_stays_cheap():
 
     graph, reshape = _dims_graph(((0,), (1,), (2, 3)), nested=30)  # 2**30 dimensions if expanded
     assert merges_axis(graph, reshape, "y", 2) is False
+
+
+class _Scaled(Exported):
+    """An input scaled before the recurrent operator: not one-hot, and no embedding."""
+
+    def forward(self, x):
+        return super().forward(x * 2.0)
+
+
+def test_a_transformed_input_is_named_without_guessing_a_one_hot_encoding(tmp_path, capsys):
+    """A Mul on the input was described as "(a one-hot encoding in the graph?)", which it is not."""
+    path = export(_Scaled("gru"), tmp_path / "scaled.onnx")
+    err = cli_error(["import", str(path), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c", "--heads",
+                     "accept next:a"], capsys)
+    assert "(Mul) transforms the input before the recurrent operators;" in err and "one-hot encoding" not in err
+    assert not (tmp_path / "m.npz").exists()

@@ -99,6 +99,7 @@ BAD_MANIFESTS = {
     "url": (lambda d: d["weightsManifest"][0]["paths"].__setitem__(0, "https://example.invalid/w.bin"),
             "not a plain relative"),
     "missing shard": (lambda d: d["weightsManifest"][0]["paths"].__setitem__(0, "nothere.bin"), "is missing"),
+    "folder shard": (lambda d: d["weightsManifest"][0]["paths"].__setitem__(0, "."), "'.' is not a regular file"),
     "quantized": (lambda d: _spec(d).update(quantization={"dtype": "uint8", "scale": 0.1, "min": 0}), "quantized"),
     "int32": (lambda d: _spec(d).update(dtype="int32"), "int32"),
     "huge shape": (lambda d: _spec(d).update(shape=[100000, 100000]), "declares 10,000,000,000"),
