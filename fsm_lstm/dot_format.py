@@ -21,10 +21,12 @@ __all__ = ["to_dot"]
 
 
 def _quote(s: str) -> str:
-    """``s`` as a DOT string: backslashes and quotes escaped; a lone surrogate, which is not text, is refused."""
+    """``s`` as a DOT string: backslashes, quotes and line breaks escaped (``\\n``, which the reader and Graphviz
+    read as a line break: a raw one inside quotes misleads AALpy's reader); a lone surrogate, which is not text,
+    is refused."""
     if any(0xD800 <= ord(ch) <= 0xDFFF for ch in s):
         raise GrammarError(f"{s[:60]!r} contains a lone surrogate, which a grammar file cannot hold; rename it")
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 _KEYWORDS = {"node", "edge", "graph", "digraph", "subgraph", "strict"}

@@ -374,7 +374,7 @@ def test_toml_and_dot_round_trips_keep_machines_exactly(data):
     names = data.draw(st.lists(st.sampled_from(["a", "b|c", "x y", 'q"', "\\", "{", "<b>", "é", "node", "n0"]),
                                min_size=1, max_size=4, unique=True))
     inputs = data.draw(st.lists(st.sampled_from(["i", "j", "k:1", "0.5", "{"]), min_size=1, max_size=3, unique=True))
-    values = st.sampled_from(["o", "p q", "|", "a/b", "}", "1"])
+    values = st.sampled_from(["o", "p q", "|", "a/b", "}", "1", "x\ny"])
     edges = tuple((p, a, data.draw(st.sampled_from(names))) for p in names for a in inputs
                   if data.draw(st.booleans()))
     from fsm_lstm.grammar import Grammar
@@ -414,3 +414,24 @@ def test_draw_shows_outputs_as_aalpy_draws_them(tmp_path, capsys):
 def test_bad_machines_in_toml_get_one_clear_line(text, needle, tmp_path, capsys):
     path = tmp_path / "bad.toml"
     _refused_in_one_line(path, text, ["compile", str(path), "-o", str(tmp_path / "m.npz")], needle, capsys)
+
+
+def test_a_line_break_in_a_name_is_written_as_an_escape_that_aalpy_reads_as_in_the_original(tmp_path):
+    """DOT's \\n is a line break to Graphviz and fsm-lstm, two characters to AALpy. convert wrote the line break
+    raw inside the quotes, and AALpy then read states '"s' and inputs '"a' from the file."""
+    from aalpy.utils import load_automaton_from_file
+
+    original = tmp_path / "nl.dot"
+    original.write_text('digraph nl {\ns0 [label="s0"];\ns1 [label="s\\n1"];\ns0 -> s1 [label="a/x\\ny"];\n'
+                        's1 -> s0 [label="a/z"];\n__start0 [shape=none, label=""];\n__start0 -> s0 [label=""];\n}\n')
+    g = load_grammar(original)
+    assert dict(g.edge_outputs)[("s0", "a", "s\n1")] == "x\ny"
+    written = tmp_path / "rt.dot"
+    written.write_text(to_dot(g))
+    assert output_word(load_grammar(written), ["a", "a"]) == output_word(g, ["a", "a"]) == [None, "x\ny", "z"]
+
+    def outputs(path):
+        machine = load_automaton_from_file(str(path), "mealy")
+        return sorted((s.state_id, tuple(sorted(s.output_fun.items()))) for s in machine.states)
+
+    assert outputs(written) == outputs(original) == [("s0", (("a", "x\\ny"),)), ("s\\n1", (("a", "z"),))]
