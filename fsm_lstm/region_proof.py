@@ -87,7 +87,7 @@ class RegionProof:
         if self.proven:
             unjudged = f"; heads the grammar cannot judge, not proven: {' '.join(self.skipped)}" if self.skipped else ""
             blocks = f", closed under blocks of {self.block} steps" if self.block > 1 else ""
-            return f"proven for every length (trained network, {self.regions} regions{blocks}){unjudged}"
+            return f"proven for every length (region proof, {self.regions} regions{blocks}){unjudged}"
         return f"not proven: {self.failure.message if self.failure else 'unknown reason'}"
 
     def to_dict(self) -> dict[str, object]:
@@ -226,7 +226,7 @@ class _Explorer:
         """The set of grammar states ``word`` reaches, for messages."""
         names = self.sem.state_names(word) if all(a in self.grammar.symbol_index for a in word) else set()
         ordered = [s for s in self.grammar.states if s in names]
-        return "{" + ", ".join(ordered) + "}" if ordered else "{} (outside the grammar)"
+        return "{" + ", ".join(ordered) + "}" if ordered else "none (its words have left the grammar)"
 
     def result(self, proven: bool, failure: RegionFailure | None = None) -> RegionProof:
         return RegionProof(proven, len(self.lo), len(self.by_state), self.margin if proven else -math.inf,

@@ -70,7 +70,7 @@ def test_trained_networks_reach_100_percent_and_extract_to_their_grammar_or_a_re
     verdict = judge(model, extracted, g)
     assert verdict.status in ("proven", "agrees", "fails")  # proven only by the region proof
     if verdict.status == "proven":
-        assert verdict.report.proven and "(trained network, " in verdict.report.certificate
+        assert verdict.report.proven and "(region proof, " in verdict.report.certificate
         assert verdict.report.max_len >= 6 and verdict.report.counterexample is None
     elif verdict.status == "fails":  # then the network must really be wrong on the string reported
         c = verdict.counterexample

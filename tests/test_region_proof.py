@@ -96,7 +96,7 @@ def first_failure(model: Model, grammar, word: tuple[str, ...]) -> int | None:
 def test_the_hand_derived_tomita1_network_is_proven():
     proof = prove_regions(tomita1_rnn(), load_grammar("tomita1"))
     assert proof.proven, proof.summary()
-    assert proof.summary() == f"proven for every length (trained network, {proof.regions} regions)"
+    assert proof.summary() == f"proven for every length (region proof, {proof.regions} regions)"
 
 
 def slow_drift(model_of, grammar, word_of, lo: float, hi: float, least: int = 60, most: int = 2000):
@@ -417,7 +417,7 @@ def test_certify_prints_the_proof_and_the_failure(tmp_path, capsys):
     save_model(tomita1_rnn(), good)
     save_model(tomita1_rnn(0.01), bad)
     assert main(["certify", str(good), "--grammar", "tomita1"]) == 0
-    assert capsys.readouterr().out.startswith("proven for every length (trained network, ")
+    assert capsys.readouterr().out.startswith("proven for every length (region proof, ")
     assert main(["certify", str(bad), "--grammar", "tomita1"]) == 1
     out = capsys.readouterr().out
     assert out.startswith("not proven: ") and "head accept" in out

@@ -157,7 +157,7 @@ def test_word_level_models_extract_over_the_inner_alphabet_and_verify(name, tmp_
     assert result.fidelity == 1.0 and result.grammar.alphabet == g.alphabet
     verdict = judge(model, result.grammar, g)  # the compiled weights, blind, are proven by the region proof
     assert verdict.status == "proven" and verdict.report.max_len >= 6 and verdict.report.counterexample is None
-    assert "proven for every length (trained network, " in verdict.text
+    assert "proven for every length (region proof, " in verdict.text
     path = tmp_path / "w.npz"
     save_model(model, path)
     words = tmp_path / "words.txt"
