@@ -320,7 +320,9 @@ class _Chain:
             raise UserError("the graph outputs a recurrent operator's raw output; fsm-lstm needs a dense head")
         notes = ["the graph outputs only the last step: its output is the heads after the last symbol "
                  "(meta.final_only)"] if last_step else []
-        notes += _fixed_length_note(inputs[0].type.tensor_type.shape.dim, input_time, cell)
+        in_dims = inputs[0].type.tensor_type.shape.dim
+        notes += _fixed_length_note(in_dims, input_time, cell) or ([] if last_step else _fixed_output_note(
+            next(o for o in graph.output if o.name == value).type.tensor_type.shape.dim, in_dims, input_time, cell))
         return Network(format="onnx", cell=cell, layers=layers, dense=dense, embedding=embedding, sources=sources,
                        notes=notes, composable=True, last_step_only=last_step)
 
@@ -389,6 +391,20 @@ class _Chain:
                 raise UserError(f"node {label} adds a {C.shape} bias; expected one per output")
             bias = bias + C.reshape(-1).astype(bias.dtype)
         return Dense(np.ascontiguousarray(weight), bias, "linear", node.name or "Gemm")
+
+
+def _fixed_output_note(dims: Any, in_dims: Any, time_axis: int | None, cell: str) -> list[str]:
+    """A note when the input's time axis is free but the per-step output declares a fixed length on it (the
+    dynamo exporter does so from an example of batch 1): onnxruntime's optimised graph may then refuse other
+    lengths."""
+    if time_axis is None or len(dims) < len(in_dims) or time_axis >= len(in_dims):
+        return []
+    d = dims[time_axis]
+    if not (d.HasField("dim_value") and d.dim_value > 1):
+        return []
+    return [f"the graph's output declares its time axis {time_axis} fixed at {d.dim_value} (the input's is free): "
+            "onnxruntime may refuse other lengths; fsm-lstm runs its "
+            f"{cell.upper()} operator on words of every length, as the operator defines it"]
 
 
 def _fixed_length_note(dims: Any, time_axis: int | None, cell: str) -> list[str]:

@@ -148,6 +148,30 @@ def test_a_graph_exported_for_one_length_imports_with_a_note(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("batch_first, embedding", [(False, None), (True, 4)])
+def test_an_output_declared_for_one_length_imports_with_a_note(batch_first, embedding, tmp_path, capsys):
+    """The dynamo exporter, given an example of batch 1, may keep the input's time axis free but declare the
+    output's fixed (input [1, T], output [1, 5, 1]): onnxruntime's optimised graph then fails at other lengths.
+    The import said nothing; it now says so, and the model still runs every length as the operator defines it."""
+    torch.manual_seed(2)
+    net = Exported("gru", embedding=embedding, batch_first=batch_first)
+    free = export(net, tmp_path / "free.onnx")
+    graph = onnx.load(str(free))
+    graph.graph.output[0].type.tensor_type.shape.dim[1 if batch_first else 0].dim_value = 5
+    onnx.save(graph, str(tmp_path / "declared.onnx"))
+    assert main(["import", str(tmp_path / "declared.onnx"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
+                 "--heads", "accept next:a"]) == 0
+    axis = 1 if batch_first else 0
+    assert f"note: the graph's output declares its time axis {axis} fixed at 5 (the input's is free)" in \
+        capsys.readouterr().out
+    strings = words(3, seed=4)[:4, :9]
+    assert np.allclose(run(load_model(tmp_path / "m.npz"), strings).heads[1:], onnx_outputs(net, free, strings),
+                       atol=1e-5)
+    assert main(["import", str(free), "-o", str(tmp_path / "f.npz"), "--alphabet", "a b c", "--heads",
+                 "accept next:a"]) == 0
+    assert "fixed at" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("batch_first, embedding", [(False, None), (True, 4)])
 def test_a_graph_whose_batch_axis_alone_is_dynamic_imports_with_a_note(tmp_path, capsys, batch_first, embedding):
     """Dynamic axes on the batch alone still fix the length (the time axis, found through the embedding and the
     batch-first transpose): onnxruntime refuses another length, and the import says so."""
