@@ -488,7 +488,8 @@ def network_from_config(config: Any, fetch: Fetch, fmt: str) -> Network:
                 raise UserError(f"layer {name!r} (Embedding) must come before the recurrent layers, once")
             if _flag(cfg, "mask_zero", name, False):
                 raise UserError(f"layer {name!r} has mask_zero=True: symbol 0 would be skipped, which a network "
-                                "that reads every symbol cannot represent")
+                                "that reads every symbol cannot represent; if id 0 is only padding, save a copy "
+                                "with mask_zero=False: on words without symbol 0 it computes what this one does")
             K, E = _int(cfg, "input_dim", name), _int(cfg, "output_dim", name)
             embedding = float_array(f"layer {name!r} embeddings", fetch(index, name, cls, kinds).get("embeddings"),
                                     (K, E))

@@ -313,7 +313,8 @@ class _Chain:
         else:
             raise UserError("the graph has a cycle")
         if value not in outputs:
-            raise UserError(f"the chain from the input ends at {value!r}, which is not a graph output")
+            raise UserError(f"the chain from the input ends at {value!r}, which is not a graph output"
+                            + _final_state_hint(graph))
         if cell is None:
             raise UserError("the graph has no LSTM, GRU or RNN operator on its path from input to output")
         if dirs_axis is not None:
@@ -391,6 +392,16 @@ class _Chain:
                 raise UserError(f"node {label} adds a {C.shape} bias; expected one per output")
             bias = bias + C.reshape(-1).astype(bias.dtype)
         return Dense(np.ascontiguousarray(weight), bias, "linear", node.name or "Gemm")
+
+
+def _final_state_hint(graph: Any) -> str:
+    """When the graph reads a recurrent operator's final state (Y_h or Y_c), what to export instead."""
+    finals = {name for n in graph.node if n.op_type in ("LSTM", "GRU", "RNN") for name in list(n.output)[1:] if name}
+    if not (any(i in finals for n in graph.node for i in n.input) or any(o.name in finals for o in graph.output)):
+        return ""
+    return ("; the graph reads a recurrent operator's final state (Y_h, torch's h_n), which fsm-lstm does not "
+            "follow: export the last step of its output instead (model(x)[:, -1], or y[-1] when time comes first), "
+            "which holds the same values for a one-directional network")
 
 
 def _fixed_output_note(dims: Any, in_dims: Any, time_axis: int | None, cell: str) -> list[str]:

@@ -485,6 +485,19 @@ def test_real_functional_mask_zero_is_refused_for_what_it_is(keras, tmp_path, ca
     err = cli_error(["import", str(tmp_path / "m.keras"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
                      "--heads", "accept"], capsys)
     assert "mask_zero=True" in err and "symbol 0 would be skipped" in err
+    assert "save a copy with mask_zero=False" in err
+    # the advice holds: the copy computes what the masked model does on words without symbol 0
+    L = keras.layers
+    inp = keras.Input((None,), dtype="int32")
+    x = L.LSTM(3, return_sequences=True)(L.LSTM(4, return_sequences=True)(L.Embedding(3, 4)(inp)))
+    copy = keras.Model(inp, L.Dense(1, activation="sigmoid")(x))
+    copy.set_weights(model.get_weights())
+    copy.save(tmp_path / "copy.keras")
+    strings = 1 + words(2, count=60, longest=10)  # ids 1 and 2 only
+    want = model.predict(strings, verbose=0)[..., 0]
+    ours = read_model(tmp_path / "copy.keras", ["pad", "a", "b"], ["accept"])
+    got = run(ours, strings).heads[1:, :, 0].T.astype(np.float64)
+    assert np.allclose(1 / (1 + np.exp(-got)), want, atol=1e-5)
 
 
 @pytest.mark.parametrize("edit, needle", [

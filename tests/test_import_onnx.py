@@ -534,3 +534,20 @@ def test_a_transformed_input_is_named_without_guessing_a_one_hot_encoding(tmp_pa
                      "accept next:a"], capsys)
     assert "(Mul) transforms the input before the recurrent operators;" in err and "one-hot encoding" not in err
     assert not (tmp_path / "m.npz").exists()
+
+
+class _FinalState(Exported):
+    """A classifier that reads the final hidden state h_n, as many are written."""
+
+    def forward(self, x):
+        return self.fc1(self.rnn(x)[1][-1])
+
+
+def test_a_graph_reading_h_n_is_told_what_to_export_instead(tmp_path, capsys):
+    path = export(_FinalState("gru", last=True), tmp_path / "h_n.onnx")
+    err = cli_error(["import", str(path), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c", "--heads",
+                     "accept next:a"], capsys)
+    assert "reads a recurrent operator's final state (Y_h, torch's h_n)" in err and "model(x)[:, -1]" in err
+    # and that advice imports: the last step of the output
+    assert main(["import", str(export(Exported("gru", last=True), tmp_path / "last.onnx")), "-o",
+                 str(tmp_path / "m.npz"), "--alphabet", "a b c", "--heads", "accept next:a"]) == 0
