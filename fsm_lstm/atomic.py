@@ -49,7 +49,8 @@ def output_path(target: str | os.PathLike[str]) -> Path:
         if stat.S_ISLNK(info.st_mode):
             path = Path(os.path.realpath(path))
             info = os.stat(path)
-    except FileNotFoundError:
+    except FileNotFoundError:  # a new path, or a link to one
+        _same_kind(given, path)
         folder = path.parent if str(path.parent) else Path(".")
         if not folder.is_dir():
             raise UserError(f"cannot write {given}: folder {folder} does not exist; create it or choose another "
@@ -61,10 +62,15 @@ def output_path(target: str | os.PathLike[str]) -> Path:
         hint = "give a file name inside it" if stat.S_ISDIR(info.st_mode) else "choose a regular file"
         raise UserError(f"cannot write {given}: it is {_kind(info.st_mode)}, not a file; {hint} (nothing was "
                         "written)")
-    if path.suffix.lower() != given.suffix.lower():
-        raise UserError(f"{given} is a symbolic link to {path}, a file of another kind; writing would replace it. "
-                        "Remove the link or name another output (nothing was written)")
+    _same_kind(given, path)
     return path
+
+
+def _same_kind(given: Path, path: Path) -> None:
+    """Refuse a symbolic link ``given`` to a file ``path`` (existing or not) with another extension."""
+    if path.suffix.lower() != given.suffix.lower():
+        raise UserError(f"{given} is a symbolic link to {path}, a file of another kind; writing would go to that "
+                        "file. Remove the link or name another output (nothing was written)")
 
 
 def write_error(target: str | os.PathLike[str], exc: OSError) -> UserError:

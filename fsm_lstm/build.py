@@ -124,7 +124,7 @@ def build(specs: Sequence[str], out_dir: str | os.PathLike[str] = "sheets", unkn
             write_workbook(model, target.with_suffix(".xlsx"), sample_input(model), title=g.name)
             built.append(Built(spec, g.name, stem, sum(parse_head(h)[0] == "state" for h in model.heads),
                                model.hidden_size - 1, model.hidden_size, cert, time.perf_counter() - t0, target,
-                               target.with_suffix(".xlsx"), empty_language_warning(g)))
+                               target.with_suffix(".xlsx"), empty_language_warning(g, unknown_start)))
         if progress:
             progress(len(steps), len(steps), "done")
     finally:

@@ -58,11 +58,11 @@ def _grammar_of(spec: str) -> Grammar:
     return load_grammar(spec)
 
 
-def _warn_if_empty(g: Grammar | None) -> None:
+def _warn_if_empty(g: Grammar | None, unknown_start: bool) -> None:
     """One line on stderr when the grammar answers nothing (no accepting state reachable, no outputs)."""
     from .grammar import empty_language_warning
 
-    note = empty_language_warning(g) if g is not None else None
+    note = empty_language_warning(g, unknown_start) if g is not None else None
     if note:
         print(f"fsm-lstm: warning: {note}", file=sys.stderr)
 
@@ -102,7 +102,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from .model import save_model
 
     g = load_grammar(args.grammar)
-    _warn_if_empty(g)
+    _warn_if_empty(g, args.unknown_start)
     model = compile_grammar(g, unknown_start=args.unknown_start)
     save_model(model, args.output)
     print(f"wrote {args.output}: {model.hidden_size} units, {len(model.heads)} heads "
@@ -119,7 +119,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
     from .verify import t0_note
 
     model, g = _load(args.source, unknown_start=args.unknown_start)
-    _warn_if_empty(g if g is not None else stored_grammar(model))
+    _warn_if_empty(g if g is not None else stored_grammar(model), args.unknown_start)
     reference = load_grammar(args.grammar) if args.grammar else None
     if reference is not None:
         stored, reason = certificate_grammar(model, reference)
@@ -479,9 +479,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
         markers = [f"--{side}-marker {shlex.quote(m)}" for side, m in (("start", reading.start), ("end", reading.end))
                    if m is not None]
-        last = "the last step, after the end marker" if reading.end is not None else "the last step"
-        print(f"  note: a word classifier: its verdict is the heads at {last}; the ONNX file gives every step's "
-              f"and keeps no fsm-lstm meta, so import it back with {' '.join(['--final-only', *markers])}")
+        framed = " ".join(m for m in (reading.start, "WORD", reading.end) if m is not None)
+        print(f"  note: a word classifier: feed it {framed} and read its verdict at the last step; the ONNX file "
+              "gives every step's heads and keeps no fsm-lstm meta, so import it back with "
+              f"{' '.join(['--final-only', *markers])}")
     return 0
 
 

@@ -24,9 +24,14 @@ def _quote(s: str) -> str:
     """``s`` as a DOT string: backslashes, quotes and line breaks escaped (``\\n``, which the reader and Graphviz
     read as a line break: a raw one inside quotes misleads AALpy's reader); a lone surrogate, which is not text,
     is refused."""
+    _check_text(s)
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _check_text(s: str) -> None:
+    """Refuse a lone surrogate, which is not text."""
     if any(0xD800 <= ord(ch) <= 0xDFFF for ch in s):
         raise GrammarError(f"{s[:60]!r} contains a lone surrogate, which a grammar file cannot hold; rename it")
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 _KEYWORDS = {"node", "edge", "graph", "digraph", "subgraph", "strict"}
@@ -54,8 +59,9 @@ def _node_ids(states: list[str]) -> dict[str, str]:
 def _record(fields: list[str]) -> str:
     """A Graphviz record label of these fields, quoted: in each, bars, braces, angle brackets, quotes and
     backslashes escaped with a backslash (as Graphviz reads records; a DOT string keeps those backslashes)."""
-    _quote("".join(fields))  # refuses a lone surrogate
-    return '"' + "|".join(re.sub(r'([|{}<>"\\])', r"\\\1", f) for f in fields) + '"'
+    for field in fields:
+        _check_text(field)
+    return '"' + "|".join(re.sub(r'([|{}<>"\\])', r"\\\1", f).replace("\n", "\\n") for f in fields) + '"'
 
 
 

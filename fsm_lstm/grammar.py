@@ -287,16 +287,17 @@ def _counts(items: object) -> dict:
     return out
 
 
-def empty_language_warning(g: Grammar) -> str | None:
-    """One line when ``g`` answers nothing: no outputs and no accepting state reachable (linear in |E|)."""
+def empty_language_warning(g: Grammar, unknown_start: bool = False) -> str | None:
+    """One line when ``g`` answers nothing: no outputs and no accepting state reachable (linear in |E|); with
+    ``unknown_start`` every state may be the start."""
     if g.machine:
-        return None if _output_reachable(g, g.reachable()) else (
+        return None if _output_reachable(g, set(g.states) if unknown_start else g.reachable()) else (
             f"machine {g.name!r}: no output is reachable from its start {g.start!r}, so it answers nothing on "
             "any word and compiles to a model without out: heads; check the start state and the edges")
     if not g.accept:
         return (f"grammar {g.name!r} has no accepting states and no outputs: its language is empty, so every "
                 "accept and next head is false; mark accepting states, or give outputs (docs/grammar-format.md)")
-    if g.start not in g.coreachable():
+    if not unknown_start and g.start not in g.coreachable():
         return f"grammar {g.name!r}: no accepting state is reachable from the start, so its language is empty"
     return None
 

@@ -323,7 +323,7 @@ class _Chain:
                  "(meta.final_only)"] if last_step else []
         in_dims = inputs[0].type.tensor_type.shape.dim
         notes += _fixed_length_note(in_dims, input_time, cell) or ([] if last_step else _fixed_output_note(
-            next(o for o in graph.output if o.name == value).type.tensor_type.shape.dim, in_dims, input_time, cell))
+            next(o for o in graph.output if o.name == value).type.tensor_type.shape.dim, time_axis, cell))
         return Network(format="onnx", cell=cell, layers=layers, dense=dense, embedding=embedding, sources=sources,
                        notes=notes, composable=True, last_step_only=last_step)
 
@@ -395,8 +395,9 @@ class _Chain:
 
 
 def _final_state_hint(graph: Any) -> str:
-    """When the graph reads a recurrent operator's final state (Y_h or Y_c), what to export instead."""
-    finals = {name for n in graph.node if n.op_type in ("LSTM", "GRU", "RNN") for name in list(n.output)[1:] if name}
+    """When the graph reads a recurrent operator's final hidden state (Y_h), what to export instead."""
+    finals = {n.output[1] for n in graph.node if n.op_type in ("LSTM", "GRU", "RNN") and len(n.output) > 1
+              and n.output[1]}  # Y_h only: Y_c (torch's c_n) is no output of the network's steps
     if not (any(i in finals for n in graph.node for i in n.input) or any(o.name in finals for o in graph.output)):
         return ""
     return ("; the graph reads a recurrent operator's final state (Y_h, torch's h_n), which fsm-lstm does not "
@@ -404,11 +405,11 @@ def _final_state_hint(graph: Any) -> str:
             "which holds the same values for a one-directional network")
 
 
-def _fixed_output_note(dims: Any, in_dims: Any, time_axis: int | None, cell: str) -> list[str]:
-    """A note when the input's time axis is free but the per-step output declares a fixed length on it (the
-    dynamo exporter does so from an example of batch 1): onnxruntime's optimised graph may then refuse other
-    lengths."""
-    if time_axis is None or len(dims) < len(in_dims) or time_axis >= len(in_dims):
+def _fixed_output_note(dims: Any, time_axis: int | None, cell: str) -> list[str]:
+    """A note when the input's time axis is free (the caller's condition) but the per-step output declares a
+    fixed length on its own time axis ``time_axis`` (the dynamo exporter does so from an example of batch 1):
+    onnxruntime's optimised graph may then refuse other lengths."""
+    if time_axis is None or time_axis >= len(dims):
         return []
     d = dims[time_axis]
     if not (d.HasField("dim_value") and d.dim_value > 1):

@@ -288,6 +288,8 @@ def _renamed(stored: Grammar | None, reference: Grammar, unknown_start: bool, st
     (AALpy names every machine's states s0, s1, ...)."""
     if stored is None or reference is stored or unknown_start or states_ok:
         return False
+    if bool(stored.machine) != bool(reference.machine):  # an acceptor and a machine: not the same behaviour
+        return False
     return compare_with(stored, reference, by_language=True) is None
 
 

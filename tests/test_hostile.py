@@ -351,6 +351,10 @@ def test_a_library_write_through_a_link_to_another_kind_is_refused(tmp_path):
     (tmp_path / "g.toml").symlink_to(tmp_path / "notes.txt")
     with pytest.raises(UserError, match="a file of another kind"):
         write_text_atomic(tmp_path / "g.toml", "name = 'x'")
+    (tmp_path / "dangling.npz").symlink_to(tmp_path / "missing.txt")  # a link to a file not yet there
+    with pytest.raises(UserError, match="a file of another kind"):
+        write_text_atomic(tmp_path / "dangling.npz", "x")
+    assert not (tmp_path / "missing.txt").exists()
     (tmp_path / "real.TOML").write_text("old")  # the same extension, in another case: followed
     (tmp_path / "h.toml").symlink_to(tmp_path / "real.TOML")
     write_text_atomic(tmp_path / "h.toml", "new")

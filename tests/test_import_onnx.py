@@ -551,3 +551,29 @@ def test_a_graph_reading_h_n_is_told_what_to_export_instead(tmp_path, capsys):
     # and that advice imports: the last step of the output
     assert main(["import", str(export(Exported("gru", last=True), tmp_path / "last.onnx")), "-o",
                  str(tmp_path / "m.npz"), "--alphabet", "a b c", "--heads", "accept next:a"]) == 0
+
+
+class _BatchFirstInTimeFirstOut(Exported):
+    """Input [B, T, K], transposed to time first; output [T, B, M]."""
+
+    def forward(self, x):
+        return super().forward(x.transpose(0, 1))
+
+
+@pytest.mark.parametrize("fixed_axis, noted", [(0, True), (1, False)])
+def test_the_output_note_reads_the_outputs_own_time_axis(fixed_axis, noted, tmp_path, capsys):
+    """The output's time axis is not the input's when the graph transposes: a fixed batch axis of the output is
+    no fixed length, and a fixed time axis is one."""
+    net = _BatchFirstInTimeFirstOut("gru")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net.eval(), (torch.zeros(2, 3, 3),), str(tmp_path / "free.onnx"), input_names=["x"],
+                          output_names=["y"], dynamic_axes={"x": {0: "B", 1: "T"}, "y": {0: "T", 1: "B"}},
+                          opset_version=17, dynamo=False)
+    graph = onnx.load(str(tmp_path / "free.onnx"))
+    graph.graph.output[0].type.tensor_type.shape.dim[fixed_axis].dim_value = 4
+    onnx.save(graph, str(tmp_path / "declared.onnx"))
+    assert main(["import", str(tmp_path / "declared.onnx"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
+                 "--heads", "accept next:a"]) == 0
+    out = capsys.readouterr().out
+    assert ("declares its time axis 0 fixed at 4" in out) == noted and "time axis 1" not in out

@@ -166,7 +166,7 @@ def test_onnx_export_of_a_word_classifier_says_how_to_read_it_back(tmp_path, cap
     capsys.readouterr()
     assert main(["export", str(tmp_path / "m.npz"), "--to", "onnx", "-o", str(tmp_path / "m.onnx")]) == 0
     note = capsys.readouterr().out.splitlines()[-1]
-    assert "after the end marker" in note and "keeps no fsm-lstm meta" in note
+    assert "feed it <s> WORD </s> and read its verdict at the last step" in note and "keeps no fsm-lstm meta" in note
     flags = shlex.split(note.split("import it back with ")[1])
     assert flags == ["--final-only", "--start-marker", "<s>", "--end-marker", "</s>"]
     assert main(["import", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "back.npz"), "--alphabet", "<s> a b </s>",

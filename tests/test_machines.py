@@ -23,6 +23,7 @@ from fsm_lstm.dot_reader import parse_dot, pydot_graph, scan_dot
 from fsm_lstm.errors import GrammarError
 from fsm_lstm.grammar_files import load_grammar
 from fsm_lstm.labels import parse_head
+from fsm_lstm.model import save_model
 from fsm_lstm.outputs import minimal_machine, output_word
 from fsm_lstm.runtime import run
 from fsm_lstm.verify import verify
@@ -357,6 +358,8 @@ def test_a_machine_whose_outputs_are_out_of_reach_is_warned_and_judged_on_the_ne
     assert err.count("\n") == 1 and "no output is reachable from its start 's1'" in err, err
     assert main(["check", str(path)]) == 0
     assert "no output is reachable from start 's1'" in capsys.readouterr().out
+    assert main(["compile", str(path), "-o", str(tmp_path / "u.npz"), "--unknown-start"]) == 0
+    assert capsys.readouterr().err == ""  # every state may be the start: s0's edge has an output
     code = main(["extract", str(tmp_path / "st.npz"), "-o", str(tmp_path / "x.toml"), "--grammar", str(path),
                  "--json"])
     out, err = capsys.readouterr()
@@ -365,6 +368,32 @@ def test_a_machine_whose_outputs_are_out_of_reach_is_warned_and_judged_on_the_ne
 
     verdict = json.loads(out)["verdict"]
     assert verdict["status"] == "proven" and verdict["automaton_difference"] is None
+
+
+def test_a_moore_output_with_a_line_break_is_written_as_aalpy_reads_the_escape(tmp_path):
+    """A Moore state's record label wrote its line break raw too: AALpy read state '"s0' with output 'x'."""
+    from aalpy.utils import load_automaton_from_file
+
+    coffee = load_grammar("coffee")
+    g = coffee.with_changes(state_outputs=tuple((s, "x\ny" if s == "idle" else v) for s, v in coffee.state_outputs))
+    (tmp_path / "m.dot").write_text(to_dot(g))
+    assert dict(load_grammar(tmp_path / "m.dot").state_outputs) == dict(g.state_outputs)
+    machine = load_automaton_from_file(str(tmp_path / "m.dot"), "moore")
+    assert {s.state_id: s.output for s in machine.states}["idle"] == "x\\ny"  # AALpy keeps the escape's 2 chars
+
+
+def test_an_acceptor_checked_against_a_machine_keeps_its_state_heads_judged(tmp_path, capsys):
+    """With a Mealy machine whose states are named like parity's, verify said the machine 'has the outputs of the
+    grammar the model was compiled from' (an acceptor and a machine cannot be compared) and skipped the state
+    heads."""
+    (tmp_path / "eo.dot").write_text('digraph g { __start0 -> even; even -> odd [label="1/x"]; '
+                                     'odd -> even [label="1/y"]; even -> even [label="0/x"]; '
+                                     'odd -> odd [label="0/y"]; }')
+    save_model(compile_grammar(load_grammar("parity")), tmp_path / "p.npz")
+    main(["verify", str(tmp_path / "p.npz"), "--grammar", str(tmp_path / "eo.dot"), "--max-len", "3"])
+    out = capsys.readouterr().out
+    assert out.startswith("heads checked: state:even state:odd ")
+    assert "has the outputs of the grammar" not in out and "heads skipped" not in out
 
 
 @settings(max_examples=40, deadline=None)
