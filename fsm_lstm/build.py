@@ -77,6 +77,7 @@ def plan(specs: Sequence[str], out_dir: str | os.PathLike[str]) -> list[tuple[st
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise UserError(f"{out} is not a folder; choose another output folder")
+    existing = out.is_dir()
     grammars = [load_grammar(s) for s in specs]
     steps: list[tuple[str, Grammar, str]] = []
     taken: dict[str, str] = {}
@@ -94,8 +95,8 @@ def plan(specs: Sequence[str], out_dir: str | os.PathLike[str]) -> list[tuple[st
             raise UserError(f"{taken[key]} and {where} would both write {out / stem}.npz and .xlsx; give the "
                             "grammars different names, or build them into different folders")
         taken[key] = where
-        for suffix in (".npz", ".xlsx") if out.is_dir() else ():  # a folder, device or link to another kind
-            output_path(out / f"{stem}{suffix}")  # of file there: refused before anything is written
+        for suffix in (".npz", ".xlsx") if existing else ():  # a folder, device or link to another kind of
+            output_path(out / f"{stem}{suffix}")  # file there: refused before anything is written
         steps.append((str(spec), g, stem))
     return steps
 

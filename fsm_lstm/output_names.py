@@ -76,8 +76,8 @@ def _shown(spec: str) -> str:
 def check_not_an_input(args: argparse.Namespace) -> None:
     """Refuse a command whose output (``OUTPUTS``) is the same file as any other argument naming an existing
     file, before any work: writing it would replace what the command reads."""
-    given = {name: value for name, value in vars(args).items()
-             if name not in _NOT_FILES and not (name == "input" and _command_name(args) == "sheet")}
+    words = {"input"} if _command_name(args) == "sheet" else set()  # sheet --input: a string, not a file
+    given = {name: value for name, value in vars(args).items() if name not in _NOT_FILES and name not in words}
     outputs = [(name, path) for name in OUTPUTS for path in _named_files(given.get(name))]
     inputs = [path for name, value in given.items() if name not in OUTPUTS for path in _named_files(value)]
     for name, output in outputs:
