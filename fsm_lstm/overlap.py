@@ -15,12 +15,13 @@ import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
-__all__ = ["HELPERS_ABOVE", "Helpers", "Task", "helper_count"]
+__all__ = ["HELPERS_ABOVE", "Helpers", "Task", "helper_count", "usable_cores"]
 
 HELPERS_ABOVE = 1 << 18  # numbers computed per layer (steps x batch x units) above which helpers pay
 
 
-def _cores() -> int:
+def usable_cores() -> int:
+    """The cores this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -30,16 +31,16 @@ def _cores() -> int:
 def _idle_cores() -> float:
     """The cores less the 1-minute load average (this process's own work included): about how many are free."""
     try:
-        return _cores() - os.getloadavg()[0]
+        return usable_cores() - os.getloadavg()[0]
     except (AttributeError, OSError):  # no load average on this system
-        return float(_cores())
+        return float(usable_cores())
 
 
 def helper_count(numbers: int) -> int:
     """How many helper threads to use for a layer of ``numbers`` values: 2 when there is enough work and the
     load average leaves a core free, else 0 (inline). With other jobs on every core the helpers only compete
     with them: on a 2-core machine at load average 4.5 a run took 86 ms with helpers and 78 ms inline."""
-    return 2 if numbers > HELPERS_ABOVE and _cores() > 1 and _idle_cores() > 0 else 0
+    return 2 if numbers > HELPERS_ABOVE and usable_cores() > 1 and _idle_cores() > 0 else 0
 
 
 class Task:

@@ -42,8 +42,9 @@ class Network:
         self.end = model.alphabet.index(reading.end) if reading.end is not None else None
 
     def pack(self, state: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-        """(B, D) rows from a stepper state."""
-        return np.concatenate([a for c, h in state for a in (c, h)], axis=1)
+        """(B, D) rows from a stepper state (a one-layer GRU's or RNN's h itself: its c is empty)."""
+        arrays = [a for c, h in state for a in (c, h) if a.shape[1]]
+        return arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=1)
 
     def unpack(self, packed: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """A stepper state from (B, D) rows."""

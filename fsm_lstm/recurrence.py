@@ -16,6 +16,7 @@ import numpy as np
 
 from .cells import PlainCell
 from .runtime import Stepper
+from .threads import product
 
 __all__ = ["SplitStep", "State"]
 
@@ -37,9 +38,13 @@ class SplitStep:
         parts = []
         for plan, (_, h) in zip(self.plans, state):
             if isinstance(plan, PlainCell):
-                parts.append(h @ plan.w_hh_t + plan.b_hh)
+                part = product(h, plan.w_hh_t)
+                part += plan.b_hh
+                parts.append(part)
             elif plan.n_dyn:
-                parts.append(h @ plan.w_hh_t if plan.w_hh_rows is None else (plan.w_hh_rows @ h.T).T)
+                parts.append(product(h, plan.w_hh_t) if plan.w_hh_rows is None else (plan.w_hh_rows @ h.T).T)
+        if len(parts) == 1:  # one layer: no copy
+            return parts[0]
         dtype = state[0][1].dtype
         return np.concatenate(parts, axis=1) if parts else np.zeros((len(state[0][1]), 0), dtype)
 
@@ -54,7 +59,7 @@ class SplitStep:
                 col += self.widths[k]
                 if isinstance(plan, PlainCell):
                     projected = (np.take(self.projected, values, axis=0, mode="clip") if k == 0
-                                 else values @ plan.w_ih_t + plan.b_ih)
+                                 else product(values, plan.w_ih_t) + plan.b_ih)
                     h_new = _plain_children(plan.cell, projected, rec, h)
                     out.append((c, h_new))
                 else:
@@ -73,7 +78,7 @@ def _lstm_children(plan: object, inputs: np.ndarray | None, symbols: np.ndarray 
     if symbols is not None:
         pre = np.take(plan.table, symbols, axis=0, mode="clip")  # type: ignore[attr-defined]
     else:
-        pre = inputs @ plan.w_in_t + plan.b_in  # type: ignore[attr-defined,operator]
+        pre = product(inputs, plan.w_in_t) + plan.b_in  # type: ignore[attr-defined,operator]
     dyn = pre[:, :n_dyn]
     dyn += rec
     act: dict[int, np.ndarray] = {}

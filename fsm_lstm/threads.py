@@ -1,18 +1,24 @@
 """BLAS threads for the batched runtime. OpenBLAS splits even tiny matrix products over every core; on a
 busy 2-core machine its threads wait for each other and a (2048 x 31) @ (31 x 28) product took 16 ms instead
-of 0.04 ms. Networks whose gate rows are few run single-threaded; large ones keep BLAS's own threads."""
+of 0.04 ms. Networks whose gate rows are few run single-threaded; large ones keep BLAS's own threads. Under one
+thread, ``product`` lends BLAS a second thread for each large product."""
 
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
+from functools import cache
+from typing import Any
 
-from threadpoolctl import threadpool_limits
+import numpy as np
+from threadpoolctl import ThreadpoolController, threadpool_limits
 
+from . import overlap
 from .model import Model
 
-__all__ = ["SINGLE_THREAD_BELOW", "blas_threads", "one_blas_thread", "single_blas_thread"]
+__all__ = ["SINGLE_THREAD_BELOW", "WIDE_PRODUCT", "blas_threads", "one_blas_thread", "product", "single_blas_thread"]
 
 SINGLE_THREAD_BELOW = 1024  # gate rows (G x H) of the widest layer
+WIDE_PRODUCT = 1 << 24  # multiply-adds above which ``product`` lends a one-thread BLAS a second thread
 
 
 def single_blas_thread(model: Model) -> bool:
@@ -30,3 +36,32 @@ def one_blas_thread() -> AbstractContextManager[object]:
     queries. Measured on the 2-core machine under load (lstm256, 1,024 gate rows): a step of 16 rows took
     0.13 ms on one thread and 16 ms on two; of 8,192 rows, 128 ms and 179 ms."""
     return threadpool_limits(limits=1, user_api="blas")
+
+
+@cache
+def _openblas() -> tuple[Any, ...]:
+    """Controllers of the OpenBLAS libraries loaded (numpy's, and scipy's own copy), or none on one core."""
+    if overlap.usable_cores() < 2:
+        return ()
+    return tuple(ThreadpoolController().select(internal_api="openblas").lib_controllers)
+
+
+def _set_threads(libs: tuple[Any, ...], n: int) -> None:
+    """Set every OpenBLAS library's thread count."""
+    for lib in libs:
+        lib.set_num_threads(n)
+
+
+def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b; when BLAS runs on one thread (``one_blas_thread``) and the product is large, on two threads.
+    L*'s many small products are fastest on one thread, but a (128 x 512) @ (512 x 512) one took 0.52 ms on one
+    and 0.33 ms on two (switching costs about a microsecond). The choice depends on sizes only, not on the
+    machine's load, so that a run gives the same bits every time (two threads may round differently)."""
+    libs = _openblas()
+    if not libs or a.shape[0] * b.size < WIDE_PRODUCT or libs[0].get_num_threads() != 1:
+        return a @ b
+    _set_threads(libs, 2)
+    try:
+        return a @ b
+    finally:
+        _set_threads(libs, 1)

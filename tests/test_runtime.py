@@ -1,5 +1,6 @@
 """The batched runtime's blocked path with helper threads (a gather ahead of the recurrence, heads behind it):
-the same heads as torch.nn.LSTM and as the grammar, for every block size and batch shape."""
+the same heads as torch.nn.LSTM and as the grammar, for every block size and batch shape; large products under
+one BLAS thread on a borrowed second one."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fsm_lstm import overlap, runtime
+from fsm_lstm import threads as threads_module
 from fsm_lstm.compiler import compile_grammar
 from fsm_lstm.grammar_files import load_grammar
 from fsm_lstm.model import Model, load_model, stored_grammar
@@ -38,7 +40,7 @@ def blocks_and_helpers(monkeypatch: pytest.MonkeyPatch, block: int, helpers: boo
     monkeypatch.setattr(runtime, "STREAM_BLOCK", block)
     monkeypatch.setattr(runtime, "PREFETCH_LIMIT", 2**62 if prefetch else 0)
     monkeypatch.setattr(overlap, "HELPERS_ABOVE", 0 if helpers else 2**62)
-    monkeypatch.setattr(overlap, "_cores", lambda: 2)
+    monkeypatch.setattr(overlap, "usable_cores", lambda: 2)
     monkeypatch.setattr(overlap, "_idle_cores", lambda: 1.0)
 
 
@@ -149,12 +151,12 @@ def test_a_call_no_helper_has_started_runs_on_the_caller():
 
 
 def test_helpers_only_with_enough_work_and_a_free_core(monkeypatch):
-    monkeypatch.setattr(overlap, "_cores", lambda: 2)
+    monkeypatch.setattr(overlap, "usable_cores", lambda: 2)
     for idle, numbers, want in [(1.0, overlap.HELPERS_ABOVE + 1, 2), (1.0, overlap.HELPERS_ABOVE, 0),
                                 (-2.5, overlap.HELPERS_ABOVE + 1, 0)]:
         monkeypatch.setattr(overlap, "_idle_cores", lambda idle=idle: idle)
         assert overlap.helper_count(numbers) == want
-    monkeypatch.setattr(overlap, "_cores", lambda: 1)
+    monkeypatch.setattr(overlap, "usable_cores", lambda: 1)
     monkeypatch.setattr(overlap, "_idle_cores", lambda: 1.0)
     assert overlap.helper_count(overlap.HELPERS_ABOVE + 1) == 0
 
@@ -165,3 +167,46 @@ def test_without_helpers_calls_run_at_once_in_order():
         tasks = [helpers.submit(seen.append, k) for k in range(3)]
         assert seen == [0, 1, 2]
         assert [task.result() for task in tasks] == [None, None, None]
+
+
+class _FakeBlas:
+    """An OpenBLAS controller that records the thread counts it is given."""
+
+    def __init__(self, threads: int) -> None:
+        self.threads, self.given = threads, []
+
+    def get_num_threads(self) -> int:
+        return self.threads
+
+    def set_num_threads(self, n: int) -> None:
+        self.given.append(n)
+        self.threads = n
+
+
+@pytest.mark.parametrize("rows, threads, want", [(64, 1, [2, 1]), (63, 1, []), (64, 2, [])])
+def test_a_large_product_under_one_blas_thread_borrows_a_second_and_gives_it_back(monkeypatch, rows, threads, want):
+    blas = _FakeBlas(threads)
+    monkeypatch.setattr(threads_module, "_openblas", lambda: (blas,))
+    a, b = np.ones((rows, 512), np.float32), np.ones((512, 512), np.float32)  # 64 x 512 x 512 = 2**24
+    assert np.array_equal(threads_module.product(a, b), np.full((rows, 512), 512, np.float32))
+    assert blas.given == want and blas.threads == threads
+
+
+def test_a_failing_product_still_gives_the_thread_back(monkeypatch):
+    blas = _FakeBlas(1)
+    monkeypatch.setattr(threads_module, "_openblas", lambda: (blas,))
+    with pytest.raises(ValueError):
+        threads_module.product(np.ones((4096, 512)), np.ones((511, 512)))
+    assert blas.given == [2, 1]
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 300), st.integers(1, 600), st.integers(1, 800), st.integers(0, 2**32 - 1))
+def test_products_on_the_real_blas_equal_numpys_and_leave_one_thread(rows, inner, cols, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((rows, inner)).astype(np.float32)
+    b = rng.standard_normal((inner, cols)).astype(np.float32)
+    with threads_module.one_blas_thread():
+        got = threads_module.product(a, b)
+        assert all(lib.get_num_threads() == 1 for lib in threads_module._openblas())
+    assert np.allclose(got, a.astype(np.float64) @ b, rtol=1e-4, atol=1e-3 * np.sqrt(inner))
