@@ -445,6 +445,10 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
     if r.unmerged_states is not None and r.unmerged_states > r.states:
         lines.append(f"states merged: {r.unmerged_states} -> {r.states} (no more of the sampled words' prefixes go "
                      "wrong)")
+    if r.several_outputs:
+        lines.append(f"note: after {r.several_outputs:.2%} of the held-out words the network has 2 or more out: heads "
+                     "true at once; a Mealy or Moore machine gives one output, so the automaton keeps the first true "
+                     "head and those words count as disagreements")
     if r.fidelity < min_fidelity:
         lines.append(f"POOR FIDELITY: {r.fidelity:.2%} is below --min-fidelity {min_fidelity:.2%}; {output} holds the "
                      "best automaton found, which does not describe the network faithfully" + _more_work(r, args))

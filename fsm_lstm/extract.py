@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -76,6 +76,7 @@ class Extraction:
     queries: int
     stopped: str | None
     unmerged_states: int | None = None  # after an early L* stop: the states the unmerged hypothesis would have
+    several_outputs: float = 0.0  # share of held-out words after which 2 or more out: heads are true at once
 
     @property
     def states(self) -> int:
@@ -87,7 +88,8 @@ class Extraction:
         return {"method": self.method, "states": self.states, "edges": len(self.grammar.transitions),
                 "fidelity": self.fidelity, "held_out_words": self.held_out, "held_out_source": self.held_out_source,
                 "seconds": self.seconds, "queries": self.queries, "stopped": self.stopped,
-                "states_before_merging": self.unmerged_states, "reading": self.reading.to_dict()}
+                "states_before_merging": self.unmerged_states, "several_outputs": self.several_outputs,
+                "reading": self.reading.to_dict()}
 
 
 def _level_key(net: Network, levels: int) -> Callable[[np.ndarray], np.ndarray]:
@@ -231,12 +233,41 @@ def extract_by_clustering(net: Network, columns: np.ndarray, labels: tuple[str, 
 
 
 # ----- machines as grammars -----------------------------------------------------------------------
+def _machine_heads(labels: Sequence[str]) -> bool:
+    """Whether the heads are a Mealy or Moore machine's ``out:`` heads (one output at a time)."""
+    return bool(labels) and all(parse_head(h)[0] == "out" for h in labels)
+
+
+def _as_written(m: Machine) -> Machine:
+    """The machine that the written automaton implements. A Mealy or Moore machine gives one output: where
+    several ``out:`` heads are true in a state, the first is kept (:func:`outputs.extracted_machine`), and the
+    network's other true heads become disagreements. A word that reaches a state without a true head has left
+    the written machine for good: such edges go to a sink with no output. Acceptors and ``next:`` heads are
+    written as they are."""
+    if not _machine_heads(m.labels):
+        return m
+    n = m.size
+    outputs = np.zeros((n + 1, m.outputs.shape[1]), dtype=bool)
+    outputs[np.arange(n), np.argmax(m.outputs, axis=1)] = m.outputs.any(axis=1)
+    delta = np.vstack([m.delta, np.full((1, m.delta.shape[1]), n)])
+    delta[~outputs.any(axis=1)[delta]] = n  # every edge into a state without output: to the sink
+    return replace(m, outputs=outputs, delta=delta)
+
+
+def _several_outputs(sample: Sample, labels: Sequence[str]) -> float:
+    """Share of the sample's words after which the network has two or more ``out:`` heads true at once (0 for
+    other heads): words no Mealy or Moore machine can agree on."""
+    if not _machine_heads(labels) or not len(sample.lengths):
+        return 0.0
+    return float((sample.final().sum(axis=-1) > 1).mean())
+
+
 def to_grammar(m: Machine, name: str = "extracted", description: str = "") -> Grammar:
     """A grammar with the machine's behaviour: with an accept head, its language (then minimised); with only
     next heads, edges for the legal symbols and acceptance where no symbol may follow; with out: heads, the
     minimal Moore or Mealy machine (:func:`outputs.extracted_machine`)."""
     labels = list(m.labels)
-    if labels and all(parse_head(h)[0] == "out" for h in labels):
+    if _machine_heads(labels):
         return extracted_machine(m.outputs, m.delta, labels, m.alphabet, name, description)
     states = [f"q{k}" for k in range(len(m.outputs))]
     if "accept" in labels:
@@ -360,7 +391,8 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
             machine, grammar = unmerged, original
         else:
             before = len(original.states)
-    return Extraction(machine, grammar, method, reading, agreement(machine, held_sample), len(held_sample.lengths),
-                      source, time.perf_counter() - t0, net.calls, stopped, before)
+    return Extraction(machine, grammar, method, reading, agreement(_as_written(machine), held_sample),
+                      len(held_sample.lengths), source, time.perf_counter() - t0, net.calls, stopped, before,
+                      _several_outputs(held_sample, labels))
 
 
