@@ -6,10 +6,13 @@ Registered through the ``pytest11`` entry point, so it is active wherever fsm-ls
 checked. The certificate item proves the model against the given grammar; it never certifies another
 grammar. For a trained, imported or word-level model it runs the region proof as ``verify`` does: it passes
 when that proves every length, fails on a wrong prefix confirmed on the network, and is skipped otherwise.
+The exhaustive item is skipped when ``--fsm-time-limit`` stops it. Bad options, and a grammar or model that does
+not load, are pytest usage errors: one line, before any item runs.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,16 +23,19 @@ from .compiler import compile_grammar
 from .errors import UserError
 from .grammar import Grammar
 from .grammar_files import load_grammar
+from .limits import EXHAUSTIVE_TIME
 from .model import Model, load_model
 from .queries import Network
 from .reading import Reading, reading_of
 from .region_proof import prove_regions
 from .reference import reference_for
 from .strategies import any_strings, grammar_strings, near_misses
-from .verify import REGION_TIME_LIMIT, exhaustive, search
+from .verify import REGION_TIME_LIMIT, check_depth, exhaustive, search
 from .words import format_word, symbols_count
 
-__all__ = ["VerifyItem", "pytest_addoption", "pytest_collection_modifyitems"]
+__all__ = ["VerifyItem", "pytest_addoption", "pytest_collection_modifyitems", "pytest_configure"]
+
+_LOADED = pytest.StashKey[tuple[Grammar, Model]]()  # the grammar and model, loaded once by pytest_configure
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -40,6 +46,31 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="model to check (default: the grammar compiled); --model is a deprecated alias")
     group.addoption("--fsm-max-len", type=int, default=6, help="exhaustive enumeration depth (default 6)")
     group.addoption("--fsm-examples", type=int, default=200, help="hypothesis examples per strategy (default 200)")
+    group.addoption("--fsm-time-limit", type=float, default=EXHAUSTIVE_TIME, metavar="SECONDS",
+                    help=f"seconds after which the exhaustive item stops and is skipped, saying up to which length "
+                         f"every string agreed (default {EXHAUSTIVE_TIME:g})")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse bad options in one line before any item runs (pytest's usage error): a model without a grammar,
+    a negative depth, no examples, a time limit that is not positive, or a grammar or model that does not load."""
+    grammar, model = config.getoption("grammar", None), config.getoption("model", None)
+    if grammar is None:
+        if model is not None:
+            raise pytest.UsageError("--fsm-model needs --fsm-grammar: the grammar to check the model against")
+        return
+    if config.getoption("fsm_max_len") < 0:
+        raise pytest.UsageError(f"--fsm-max-len must be a whole number >= 0, not {config.getoption('fsm_max_len')}")
+    if config.getoption("fsm_examples") < 1:
+        raise pytest.UsageError(f"--fsm-examples must be at least 1, not {config.getoption('fsm_examples')}")
+    if not config.getoption("fsm_time_limit") > 0:
+        raise pytest.UsageError(f"--fsm-time-limit must be a positive number of seconds, not "
+                                f"{config.getoption('fsm_time_limit')}")
+    try:
+        loaded = load_grammar(grammar)
+        config.stash[_LOADED] = (loaded, load_model(model) if model else compile_grammar(loaded))
+    except (UserError, OSError) as exc:
+        raise pytest.UsageError(f"fsm-lstm: {exc}") from None
 
 
 class VerifyItem(pytest.Item):
@@ -51,9 +82,7 @@ class VerifyItem(pytest.Item):
 
     def runtest(self) -> None:
         config = self.config
-        grammar = load_grammar(config.getoption("grammar"))
-        path = config.getoption("model")
-        model = load_model(path) if path else compile_grammar(grammar)
+        grammar, model = config.stash[_LOADED]
         reading = reading_of(model)
         ref = reference_for(model, grammar, bool(model.extra.get("unknown_start", False)), reading)
         net = Network(model, reading)
@@ -67,7 +96,13 @@ class VerifyItem(pytest.Item):
             assert cert.proven, cert.summary()
             return
         if self.check == "exhaustive":
-            found, _, _ = exhaustive(net, ref, config.getoption("fsm_max_len"))
+            depth = check_depth(config.getoption("fsm_max_len"), len(net.inner), net.start.nbytes, 2**30,
+                                len(ref.columns))
+            limit = config.getoption("fsm_time_limit")
+            found, _, agreed = exhaustive(net, ref, depth, deadline=time.perf_counter() + limit)
+            if found is None and agreed < depth:
+                pytest.skip(f"every string up to length {agreed} agreed; the time limit ({limit:g} s, "
+                            f"--fsm-time-limit) stopped the enumeration before length {depth}")
         else:
             strategy = {"pumped loops": grammar_strings(grammar), "near misses": near_misses(grammar),
                         "arbitrary strings": any_strings(grammar)}[self.check]

@@ -27,6 +27,7 @@ __all__ = ["AUTOMATON_COLUMNS", "AutomatonRun", "FIRST_SYMBOL_COLUMN", "MAX_SYMB
 
 AUTOMATON_COLUMNS = {"automaton state": 7, "automaton accept": 8, "agree": 9, "row": 10, "symbol column": 11,
                      "target": 12, "automaton next": 13, "automaton output": 14}
+_COMPARED = {"output": "the output", "accept": "accept", "state": "the state"}  # what ``agree`` compares, in row 6
 MAX_SYMBOLS = 250  # the formula joining a state's next symbols grows by some 30 characters a symbol
 TABLE_ROW = 4  # Automaton sheet: row of the start state; symbols head the columns from C on row 3
 FIRST_SYMBOL_COLUMN = 3
@@ -319,7 +320,7 @@ def _sentence_formula(first: int, last: int, steps: int, by: str, reading: Readi
     markers = int(reading.start is not None) + int(reading.end is not None)
     length = f"MIN(input_length,{steps})" + (f"-{markers}" if markers else "")
     agree = (f'"network and automaton agree on the whole word ("&{length}&" symbols)"' if reading.final_only
-             else f'"network and automaton agree on all "&{length}&" steps"')
+             else f'"network and automaton agree on {_COMPARED[by]} at all "&{length}&" steps"')
     return f'=IF(ISNUMBER({k}),{part},{agree})'
 
 
@@ -329,7 +330,7 @@ def _sentence_value(framed: tuple[str, ...], length: int, agree: list, network: 
     the number of symbols the automaton read."""
     if False not in agree:
         return (f"network and automaton agree on the whole word ({length} symbols)" if final_only else
-                f"network and automaton agree on all {length} steps")
+                f"network and automaton agree on {_COMPARED[by]} at all {length} steps")
     t = agree.index(False)
     i = length if final_only else t  # the automaton's step: after the whole word for a word classifier
     symbol = "" if t == 0 else f" (symbol {framed[t - 1]})"

@@ -111,12 +111,14 @@ def _first_failure(ref: Reference, logits: np.ndarray, states: np.ndarray) -> tu
 
 
 def exhaustive(net: Network, ref: Reference, max_len: int, progress: Progress | None = None,
-               memory: int = 2**30, merge: bool = True) -> tuple[Counterexample | None, int, int]:
+               memory: int = 2**30, merge: bool = True, deadline: float = float("inf")
+               ) -> tuple[Counterexample | None, int, int]:
     """Every word up to ``max_len`` (:func:`trie.walk_trie`: depth first in blocks, in bounded memory, merging
     identical hidden states); the failure is the shortest and alphabetically first. Returns (failure, prefixes
-    run, the length up to which every word agreed). For a per-prefix reading a word is a prefix; for a
+    run, the length up to which every word agreed: below ``max_len`` without a failure when ``deadline``, a
+    ``time.perf_counter()`` value, cut the walk short). For a per-prefix reading a word is a prefix; for a
     word-level reading every word is framed by the markers."""
-    walk = walk_trie(net, ref, max_len, memory, merge, progress)
+    walk = walk_trie(net, ref, max_len, memory, merge, progress, deadline=deadline)
     return _found(net, ref, walk.failure), walk.prefixes, walk.agreed
 
 

@@ -598,3 +598,32 @@ def test_a_machine_beside_a_model_without_out_or_state_heads_is_refused_in_one_l
     err = capsys.readouterr().err.strip()
     assert "Moore machine, which accepts nothing" in err and "give an acceptor" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "b.xlsx").exists()
+
+
+def test_a_report_on_a_network_with_two_outputs_at_once_parts_where_verify_fails(tmp_path, capsys):
+    """mqtt compiled, with a head out:EXTRA true wherever out:SUBACK is (half its logit, so never the largest):
+    verify fails, and its report's Run sheet must not say the network and the machine agree (its output column
+    showed only the largest out: logit's value, SUBACK, the machine's own)."""
+    import json
+
+    import numpy as np
+
+    g = load_grammar("mqtt")
+    model = compile_grammar(g)
+    copied = model.heads.index("out:SUBACK")
+    save_model(replace(model, heads=(*model.heads, "out:EXTRA"),
+                       head_weight=np.vstack([model.head_weight, model.head_weight[copied] / 2]),
+                       head_bias=np.append(model.head_bias, model.head_bias[copied] / 2)), tmp_path / "two.npz")
+    assert main(["verify", str(tmp_path / "two.npz"), "--grammar", "mqtt", "--max-len", "3", "--json",
+                 "--report", str(tmp_path / "two.xlsx")]) == 1
+    found = json.loads(capsys.readouterr().out)["counterexample"]
+    n = found["length"]
+    assert found["head"] == "out:EXTRA" and found["actual"] and n > 0
+    sheet = openpyxl.load_workbook(tmp_path / "two.xlsx", data_only=True)["Run"]
+    assert column(sheet, AGREE, n)[-1] is False
+    assert sheet["A6"].value.startswith(f"they part at step {n}")
+    assert sheet.cell(FIRST_STEP_ROW + n, 6).value == "SUBACK EXTRA"  # in head order
+    # the machine itself: the sentence names what agree compared
+    write_workbook(model, tmp_path / "right.xlsx", "connect", steps=4, automaton=g)
+    sentence = openpyxl.load_workbook(tmp_path / "right.xlsx", data_only=True)["Run"]["A6"].value
+    assert sentence == "network and automaton agree on the output at all 1 steps"

@@ -222,6 +222,33 @@ def test_pytest_plugin_runs_the_property_suite(pytester, tmp_path):
     failing.stdout.fnmatch_lines(["*counterexample 'BTSSSSSSSSSSSSSSSSSSSS' (22 symbols)*"])
 
 
+@pytest.mark.parametrize("args, needle", [
+    (["--fsm-model", "m.npz"], "--fsm-model needs --fsm-grammar"),
+    (["--fsm-grammar", "tomita3", "--fsm-max-len", "-1"], "--fsm-max-len must be a whole number >= 0, not -1"),
+    (["--fsm-grammar", "tomita3", "--fsm-examples", "0"], "--fsm-examples must be at least 1, not 0"),
+    (["--fsm-grammar", "tomita3", "--fsm-time-limit", "0"], "--fsm-time-limit must be a positive number"),
+    (["--fsm-grammar", "no-such.toml"], "no-such.toml"),
+    (["--fsm-grammar", "tomita3", "--fsm-model", "no-such.npz"], "no-such.npz"),
+])
+def test_pytest_plugin_refuses_bad_options_before_any_item_runs(pytester, args, needle):
+    """These ran items that failed five times over with one message, raised hypothesis' traceback (no examples),
+    ran nothing with no word of why (a model without a grammar) or were taken silently (a negative depth)."""
+    result = pytester.runpytest(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.stderr.lines if line.startswith("ERROR:")]
+    assert len(errors) == 1 and needle in errors[0]
+
+
+def test_pytest_plugin_exhaustive_item_stops_at_its_time_limit_and_says_how_far_it_got(pytester):
+    """It had no time limit: a depth of 40 ran on and on. Stopped, it is skipped (not passed), naming the length
+    up to which every string agreed."""
+    result = pytester.runpytest("--fsm-grammar", "reber", "--fsm-max-len", "30", "--fsm-time-limit", "0.001",
+                                "--fsm-examples", "5", "-rs", "-k", "exhaustive")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*every string up to length * agreed; the time limit (0.001 s, --fsm-time-limit) "
+                                 "stopped the enumeration before length 30*"])
+
+
 def test_symbols_the_grammar_does_not_know_are_named(tmp_path, capsys):
     """A model imported with --alphabet '0 1' checked against a grammar over a, b: the counterexample is honest (a
     string of unknown symbols leaves the grammar) but the report now says why, and that no symbol is shared."""

@@ -86,7 +86,9 @@ def engines(tmp_path_factory):
     parity = compile_grammar(load_grammar("parity"))
     for scattered in (False, True):
         write_workbook(with_outputs(parity, scattered), src / f"outputs-{scattered}.xlsx", OUTPUT_WORD, steps=10)
-    names = ["poisoned.xlsx", "typed.xlsx", "charts.xlsx", "outputs-False.xlsx", "outputs-True.xlsx"]
+    write_workbook(two_outputs(parity), src / "outputs-two.xlsx", OUTPUT_WORD, steps=10)
+    names = ["poisoned.xlsx", "typed.xlsx", "charts.xlsx", "outputs-False.xlsx", "outputs-True.xlsx",
+             "outputs-two.xlsx"]
     lo = recalculate([src / n for n in names], tmp_path_factory.mktemp("use-lo"))
     gn = recalculate_gnumeric([src / n for n in names if n != "charts.xlsx"], tmp_path_factory.mktemp("use-gn"))
     return {n: (src / n, lo[k], next((p for p in gn if p.name == n), None)) for k, n in enumerate(names)}
@@ -200,6 +202,31 @@ def with_outputs(model: Model, scattered: bool) -> Model:
     for key, value in fields.items():
         object.__setattr__(out, key, value)
     return out
+
+
+def two_outputs(model: Model) -> Model:
+    """Parity with out:odd (the accept head) and out:twice (the accept head doubled: true on the same prefixes,
+    with the larger logit): after an accepted prefix two outputs are true at once, which no machine gives."""
+    acc = model.heads.index("accept")
+    out = copy.copy(model)
+    for key, value in dict(head_weight=np.vstack([model.head_weight, model.head_weight[[acc]] * [[1], [2]]]),
+                           head_bias=np.concatenate([model.head_bias, model.head_bias[[acc]] * [1, 2]]),
+                           heads=(*model.heads, "out:odd", "out:twice")).items():
+        object.__setattr__(out, key, value)
+    return out
+
+
+def test_two_true_output_heads_are_both_shown_in_every_engine(engines):
+    """The output column lists every true out: head, as run does and as verify judges them; it showed only the
+    one with the largest logit, so a Run sheet beside a machine said "agree" where verify failed."""
+    g = load_grammar("parity")
+    model = two_outputs(compile_grammar(g))
+    word = tuple(OUTPUT_WORD)
+    want = ["odd twice" if accepted(g, word[:t]) else "(none)" for t in range(len(word) + 1)]
+    for out in engines["outputs-two.xlsx"]:
+        values = libreoffice_values(out)
+        assert [values["Run"][(FIRST_STEP_ROW + t, 6)] for t in range(len(word) + 1)] == want, out
+        assert compare(values, model, word) < TOLERANCE
 
 
 @pytest.mark.parametrize("scattered", [False, True])
