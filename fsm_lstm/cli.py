@@ -303,11 +303,29 @@ def cmd_sheet(args: argparse.Namespace) -> int:
                         f"per unit; spreadsheets hold at most {MAX_COLUMNS:,} columns")
     model = densified(model, "a workbook", available_memory())
     text = sample_input(model) if args.input is None else args.input
+    automaton = load_grammar(args.automaton) if args.automaton else None
     with ProgressDisplay(f"writing {args.output}"):
         write_workbook(model, args.output, text, steps=args.steps, title=g.name if g else Path(args.source).stem,
-                       automaton=load_grammar(args.automaton) if args.automaton else None)
+                       automaton=automaton)
+    if automaton is not None:  # once the workbook is written: a refusal stays one line
+        _warn_if_alphabets_differ(model, automaton)
     print(f"wrote {args.output} (input {text!r}; open the Run sheet and type into cell B2)")
     return 0
+
+
+def _warn_if_alphabets_differ(model: Model, automaton: Grammar) -> None:
+    """A warning when the automaton beside the network reads other symbols than the network's words hold."""
+    from .reading import reading_of
+
+    inner = reading_of(model).inner(model.alphabet)
+    named = lambda symbols: ", ".join(map(repr, symbols[:5])) + (" ..." if len(symbols) > 5 else "")  # noqa: E731
+    parts = [f"{whose} {named(symbols)} ({why})" for whose, symbols, why in (
+        ("the model's", [a for a in inner if a not in automaton.alphabet], "where the automaton has no transition"),
+        ("the automaton's", [a for a in automaton.alphabet if a not in inner], "which the network cannot read"))
+        if symbols]
+    if parts:
+        print(f"fsm-lstm: warning: the automaton {automaton.name!r} and the model read different symbols: only "
+              f"{' and only '.join(parts)}", file=sys.stderr)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -501,7 +519,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     reading_of(model)  # markers that no command could read are refused before anything is written
     save_model(model, args.output)
     imported = model.extra["imported"]
-    print(f"wrote {args.output}: {model.cell} with {len(model.layers)} layer(s) of {model.hidden_size} units, "
+    sizes = [layer.hidden_size for layer in model.layers]
+    shape = f"1 layer of {sizes[0]} units" if len(sizes) == 1 else \
+        f"{len(sizes)} layers of {', '.join(map(str, sizes))} units" if len(set(sizes)) > 1 else \
+        f"{len(sizes)} layers of {sizes[0]} units"
+    print(f"wrote {args.output}: {model.cell} with {shape}, "
           f"heads {' '.join(model.heads)} (from {imported['format']}: {', '.join(imported['layers'])})")
     for note in imported.get("notes", []):
         print(f"  note: {note}")

@@ -17,8 +17,8 @@ from .runtime import run
 from .words import encode
 
 __all__ = ["BLOCKS", "Computed", "FIRST_STEP_ROW", "GATE_NAMES", "MAX_FORMULA", "NAME_ROW", "NONE",
-           "MAX_TEXT", "PlainFormulaSheet", "SIGMOID", "SheetWriter", "TraceLayout", "col", "compute", "joined_names",
-           "output_value", "past_end", "single_characters", "trace_layout"]
+           "PlainFormulaSheet", "SIGMOID", "SheetWriter", "TraceLayout", "col", "compute", "output_value", "past_end",
+           "single_characters", "trace_layout"]
 
 BLOCKS = {"lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h"), "rnn": ("h",)}  # trace columns
 SIGMOID = ("i", "f", "o", "r", "z")
@@ -27,7 +27,6 @@ GATE_NAMES = {"i": "input gate", "f": "forget gate", "g": "candidate", "o": "out
 FIRST_STEP_ROW = 8  # row of t = 0 on Run and on Trace
 NAME_ROW = 5  # hidden Trace row: the state name, symbol or output of each head, read by the decoded columns
 MAX_FORMULA = 8000  # Excel's limit is 8192 characters
-MAX_TEXT = 32_767  # characters in one cell
 NONE = "(none)"  # the decoded answer when no head of the kind is true, as the CLI prints it
 
 
@@ -143,13 +142,6 @@ def compute(model: Model, word: tuple[str, ...]) -> Computed:
     lstm = model.cell == "lstm"
     return Computed(word, [None if g is None else g[:, 0] for g in trace.gates],
                      [c[:, 0] for c in trace.c] if lstm else None, [h[:, 0] for h in trace.h], trace.heads[:, 0])
-
-
-def joined_names(parts: list[tuple[str, str]]) -> str:
-    """A formula for the names whose logit cell is > 0, space-separated; ``parts`` pairs a logit cell with the
-    cell holding its name (a user string is never embedded in a formula)."""
-    body = "&".join(f'IF({cell}>0," "&{name},"")' for cell, name in parts)
-    return f"MID({body},2,{MAX_TEXT})"
 
 
 def past_end(r: int) -> str:

@@ -11,7 +11,7 @@ from .model import Model
 from .reading import Reading
 from .sheet_formats import Formats, print_setup
 from .sheet_layout import (FIRST_STEP_ROW, NAME_ROW, NONE, Computed, SheetWriter, TraceLayout, col,
-                           joined_names, output_value, past_end, single_characters)
+                           output_value, past_end, single_characters)
 from .words import format_word
 
 __all__ = ["decoded_outputs", "write_run"]
@@ -91,16 +91,31 @@ def _marker_hint(reading: Reading) -> str:
 
 
 def _output_formula(lay: TraceLayout, outs: list[int], r: int, guard: str) -> str:
-    """The decoded output: the values of the out: heads whose logit is > 0, space-separated, as ``run`` prints
-    them (one value for a network that behaves as a machine), or (none). The values are read from Trace's name
-    row, never embedded."""
-    cells = [(f"Trace!{col(lay.heads[0] + m)}{r}", f"Trace!{col(lay.heads[0] + m)}${NAME_ROW}") for m in outs]
-    top = f"MAX({','.join(cell for cell, _ in cells)})"
-    return f'=IF({guard},"",IF({top}>0,{joined_names(cells)},"{NONE}"))'
+    """The decoded output: the value of the first out: head with the largest logit, if that logit is > 0, and
+    " (+N more)" when N other out: heads are true as well (no machine gives two outputs at once, and ``verify``
+    judges every head)."""
+    cells = [f"Trace!{col(lay.heads[0] + m)}{r}" for m in outs]
+    top = f"MAX({','.join(cells)})"
+    if outs == list(range(outs[0], outs[-1] + 1)):  # one block of columns: INDEX and MATCH
+        lo, hi = col(lay.heads[0] + outs[0]), col(lay.heads[0] + outs[-1])
+        # INDEX(row, 1, k): Gnumeric reads INDEX(row, k) as row k of the range
+        pick = f"INDEX(Trace!${lo}${NAME_ROW}:${hi}${NAME_ROW},1,MATCH({top},Trace!{lo}{r}:{hi}{r},0))"
+        true = f'COUNTIF(Trace!{lo}{r}:{hi}{r},">0")'
+    else:  # scattered heads: the first whose logit is the largest
+        pick = f'"{NONE}"'
+        for m, cell in reversed(list(zip(outs, cells))):
+            pick = f"IF({cell}={top},Trace!{col(lay.heads[0] + m)}${NAME_ROW},{pick})"
+        true = "+".join(f"({cell}>0)" for cell in cells)
+    more = f'IF({true}>1," (+"&({true}-1)&" more)","")'
+    return f'=IF({guard},"",IF({top}>0,{pick}&{more},"{NONE}"))'
 
 
 def _output_value(model: Model, outs: list[int], logits: np.ndarray) -> str:
-    return " ".join(output_value(model.heads[m]) for m in outs if logits[m] > 0) or NONE
+    best = outs[int(np.argmax(logits[outs]))]
+    if not logits[best] > 0:
+        return NONE
+    others = int((logits[outs] > 0).sum()) - 1
+    return output_value(model.heads[best]) + (f" (+{others} more)" if others else "")
 
 
 def decoded_outputs(model: Model, heads: np.ndarray) -> list[str] | None:

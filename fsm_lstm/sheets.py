@@ -43,9 +43,9 @@ from .sheet_automaton import (AUTOMATON_COLUMNS, NetworkAnswers, check_automaton
                               write_automaton_sheet)
 from .sheet_charts import add_charts
 from .sheet_formats import Formats, print_setup
-from .sheet_layout import (BLOCKS, FIRST_STEP_ROW, GATE_NAMES, MAX_TEXT, NAME_ROW, NONE, SIGMOID, Computed,
-                           PlainFormulaSheet, SheetWriter, TraceLayout, col, compute, joined_names, output_value,
-                           past_end, single_characters, trace_layout)
+from .sheet_layout import (BLOCKS, FIRST_STEP_ROW, GATE_NAMES, NAME_ROW, NONE, SIGMOID, Computed, PlainFormulaSheet,
+                           SheetWriter, TraceLayout, col, compute, output_value, past_end, single_characters,
+                           trace_layout)
 from .sheet_run import decoded_outputs, write_run
 from .sheet_text import write_grammar, write_guide
 from .sheet_weights import write_weights
@@ -58,6 +58,7 @@ SHEETS = ("Run", "Guide", "Trace", "Grammar", "Weights")
 MAX_STEPS = 5000  # trace rows
 MAX_CELLS = 5_000_000  # cells of the whole workbook
 MAX_ROWS = 1_048_576
+MAX_TEXT = 32_767  # characters in one cell
 WRITER_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
                   "in_memory": True}
 
@@ -356,8 +357,12 @@ def _layer_values(model: Model, v: Computed, k: int, t: int) -> dict[str, np.nda
 
 
 def _joined_formula(parts: list[tuple[str, str]], guard: str) -> str:
-    """The names whose logit cell is > 0 (:func:`sheet_layout.joined_names`), or "-" without such heads."""
-    return f'IF({guard},"",{joined_names(parts)})' if parts else '"-"'
+    """The names whose logit cell is > 0, space-separated; ``parts`` pairs a logit cell with the cell holding its
+    name (a user string is never embedded in a formula)."""
+    if not parts:
+        return '"-"'
+    body = "&".join(f'IF({cell}>0," "&{name},"")' for cell, name in parts)
+    return f'IF({guard},"",MID({body},2,{MAX_TEXT}))'
 
 
 def _token(r: int) -> str:

@@ -85,6 +85,8 @@ def test_hand_written_files_match_the_keras_equations(kind, cell, variant, tmp_p
     out = capsys.readouterr().out
     model = load_model(tmp_path / "m.npz")
     assert model.cell == PYTORCH[cell] and len(model.layers) == len(hidden)
+    sizes = ", ".join(map(str, hidden)) if len(set(hidden)) > 1 else str(hidden[0])  # each layer's, when they differ
+    assert f" with {len(hidden)} layer{'s' if len(hidden) > 1 else ''} of {sizes} units," in out
     assert model.extra["imported"]["format"] == ("keras" if kind == "keras" else "keras-h5")
     assert len(model.extra["imported"]["layers"]) == len(layers)
     if len(dense) > 1:

@@ -149,7 +149,7 @@ def test_typing_a_string_the_network_gets_right_makes_agree_all_true(books):
     for engine in books["leaky-right.xlsx"][1:]:
         run = openpyxl.load_workbook(engine, data_only=True)["Run"]
         assert column(run, AGREE, 10) == [True] * 11, engine
-        assert run["A6"].value == "network and automaton agree on all 10 steps", engine
+        assert run["A6"].value == "network and automaton agree on accept at all 10 steps", engine
 
 
 def test_sheet_command_takes_an_automaton_and_refuses_a_missing_one(tmp_path):
@@ -157,7 +157,7 @@ def test_sheet_command_takes_an_automaton_and_refuses_a_missing_one(tmp_path):
     assert main(["sheet", "reber", "--automaton", "reber", "-o", str(out), "--input", "BTXSE"]) == 0
     run = openpyxl.load_workbook(out, data_only=True)["Run"]  # the writer's cached values
     assert column(run, STATE, 5) == [s for s, _ in walk(load_grammar("reber"), "BTXSE")]
-    assert run["A6"].value == "network and automaton agree on all 5 steps"
+    assert run["A6"].value == "network and automaton agree on accept at all 5 steps"
     assert main(["sheet", "reber", "--automaton", str(tmp_path / "nowhere.toml"), "-o", str(tmp_path / "c.xlsx")]) == 2
     assert not Path(tmp_path / "c.xlsx").exists()
 
@@ -381,7 +381,7 @@ def check_machine_book(book, name: str, changed: bool) -> None:
         assert sheet["A6"].value == (f"they part at step {k} (symbol {word[k - 1]}): network says output "
                                      f"{network[k]}, automaton says output {automaton[k]} (state {state})")
     else:
-        assert sheet["A6"].value == f"network and automaton agree on all {n} steps"
+        assert sheet["A6"].value == f"network and automaton agree on the output at all {n} steps"
 
 
 def test_machine_outputs_on_the_automaton_sheet_are_text(machine_books):
@@ -622,8 +622,19 @@ def test_a_report_on_a_network_with_two_outputs_at_once_parts_where_verify_fails
     sheet = openpyxl.load_workbook(tmp_path / "two.xlsx", data_only=True)["Run"]
     assert column(sheet, AGREE, n)[-1] is False
     assert sheet["A6"].value.startswith(f"they part at step {n}")
-    assert sheet.cell(FIRST_STEP_ROW + n, 6).value == "SUBACK EXTRA"  # in head order
+    assert sheet.cell(FIRST_STEP_ROW + n, 6).value == "SUBACK (+1 more)"
     # the machine itself: the sentence names what agree compared
     write_workbook(model, tmp_path / "right.xlsx", "connect", steps=4, automaton=g)
     sentence = openpyxl.load_workbook(tmp_path / "right.xlsx", data_only=True)["Run"]["A6"].value
     assert sentence == "network and automaton agree on the output at all 1 steps"
+
+
+def test_an_automaton_over_other_symbols_is_warned_of(tmp_path, capsys):
+    """It was accepted without a word: every row of the Run sheet then read '(none)' for the automaton."""
+    save_model(compile_grammar(load_grammar("tomita3")), tmp_path / "t3.npz")
+    assert main(["sheet", str(tmp_path / "t3.npz"), "-o", str(tmp_path / "a.xlsx"), "--automaton", "reber"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "read different symbols: only the model's '0', '1'" in err[0]
+    assert "only the automaton's 'B', 'T', 'P', 'S', 'X' ..." in err[0]
+    assert main(["sheet", str(tmp_path / "t3.npz"), "-o", str(tmp_path / "b.xlsx"), "--automaton", "tomita4"]) == 0
+    assert capsys.readouterr().err == ""

@@ -53,8 +53,10 @@ def compare(sheets: dict, model: Model, word: tuple[str, ...]) -> float:
         if "accept" in model.heads:
             assert answers[(r, lay.run["accept"])] == bool(truth[model.heads.index("accept")]), t
         outs = [m for m, h in enumerate(model.heads) if h.startswith("out:")]
-        if outs:  # as run prints them: every true out: head's value, in head order, or '(none)'
-            want = " ".join(model.heads[m][4:] for m in outs if truth[m]) or "(none)"
+        if outs:  # the first out: head with the largest logit, if that logit is > 0, and how many more are true
+            best = max(outs, key=lambda m: (trace.heads[t, 0, m], -m))
+            more = sum(1 for m in outs if truth[m]) - 1
+            want = model.heads[best][4:] + (f" (+{more} more)" if more else "") if truth[best] else "(none)"
             assert answers[(r, lay.run["output"])] == want, (t, answers[(r, lay.run["output"])], want)
         if t:
             assert values[(r, 2)] == word[t - 1]
