@@ -4,7 +4,8 @@ For every network of ``bench/competition_nets.py``, ``NEAR`` below (a network th
 almost exactly) and ``EXACT`` (one right on the held-out words and on 200,000 sampled words of their
 lengths, though not exact); each network is built and cached on first use:
   fsm-lstm  ``fsm_lstm.extract.extract(model, method="lstar", seed, max_states=500, time_limit=60)``; it reports
-            the network word-queries it used;
+            the network word-queries it used. It runs on one BLAS thread, lending its large recurrent products
+            (2^24 multiply-adds or more) a second one: on 2 cores, both are used;
   AALpy     ``run_Lstar(..., automaton_type="dfa")``. Its SUL asks the network one word at a time through the
             numpy runtime (``fsm_lstm.runtime``) on <s> w </s>, accept logit > 0, with a cache. The equivalence
             oracle is AALpy's ``RandomWordEqOracle``, with word lengths as in training, limited to the

@@ -520,10 +520,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     save_model(model, args.output)
     imported = model.extra["imported"]
     sizes = [layer.hidden_size for layer in model.layers]
-    shape = f"1 layer of {sizes[0]} units" if len(sizes) == 1 else \
-        f"{len(sizes)} layers of {', '.join(map(str, sizes))} units" if len(set(sizes)) > 1 else \
-        f"{len(sizes)} layers of {sizes[0]} units"
-    print(f"wrote {args.output}: {model.cell} with {shape}, "
+    units = ", ".join(map(str, sizes)) if len(set(sizes)) > 1 else str(sizes[0])  # each layer's, when they differ
+    print(f"wrote {args.output}: {model.cell} with {len(sizes)} layer{'s' if len(sizes) > 1 else ''} of {units} units, "
           f"heads {' '.join(model.heads)} (from {imported['format']}: {', '.join(imported['layers'])})")
     for note in imported.get("notes", []):
         print(f"  note: {note}")
