@@ -55,6 +55,8 @@ def pytest_configure(config: pytest.Config) -> None:
     """Refuse bad options in one line before any item runs (pytest's usage error): a model without a grammar,
     a negative depth, no examples, a time limit that is not positive, or a grammar or model that does not load."""
     grammar, model = config.getoption("grammar", None), config.getoption("model", None)
+    if config.getoption("help", False):
+        return
     if grammar is None:
         if model is not None:
             raise pytest.UsageError("--fsm-model needs --fsm-grammar: the grammar to check the model against")

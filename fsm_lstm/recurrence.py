@@ -42,7 +42,8 @@ class SplitStep:
                 part += plan.b_hh
                 parts.append(part)
             elif plan.n_dyn:
-                parts.append(product(h, plan.w_hh_t) if plan.w_hh_rows is None else (plan.w_hh_rows @ h.T).T)
+                parts.append(product(h, plan.w_hh_t) if plan.w_hh_rows is None
+                             else np.ascontiguousarray((plan.w_hh_rows @ h.T).T))
         if len(parts) == 1:  # one layer: no copy
             return parts[0]
         dtype = state[0][1].dtype

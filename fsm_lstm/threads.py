@@ -5,7 +5,9 @@ thread, ``product`` lends BLAS a second thread for each large product."""
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextvars import ContextVar
 from functools import cache
 from typing import Any
 
@@ -19,6 +21,7 @@ __all__ = ["SINGLE_THREAD_BELOW", "WIDE_PRODUCT", "blas_threads", "one_blas_thre
 
 SINGLE_THREAD_BELOW = 1024  # gate rows (G x H) of the widest layer
 WIDE_PRODUCT = 1 << 24  # multiply-adds above which ``product`` lends a one-thread BLAS a second thread
+_LENDING = ContextVar("fsm_lstm_lending", default=False)  # inside ``one_blas_thread``: large products may borrow
 
 
 def single_blas_thread(model: Model) -> bool:
@@ -31,11 +34,19 @@ def blas_threads(model: Model) -> AbstractContextManager[object]:
     return threadpool_limits(limits=1, user_api="blas") if single_blas_thread(model) else nullcontext()
 
 
-def one_blas_thread() -> AbstractContextManager[object]:
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
     """One BLAS thread, whatever the model: for work made of many small batches, such as L*'s membership
     queries. Measured on the 2-core machine under load (lstm256, 1,024 gate rows): a step of 16 rows took
-    0.13 ms on one thread and 16 ms on two; of 8,192 rows, 128 ms and 179 ms."""
-    return threadpool_limits(limits=1, user_api="blas")
+    0.13 ms on one thread and 16 ms on two; of 8,192 rows, 128 ms and 179 ms. Inside it, ``product`` may lend
+    large products a second thread; one thread set elsewhere (OPENBLAS_NUM_THREADS=1, a Dask worker) is left
+    alone."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        token = _LENDING.set(True)
+        try:
+            yield
+        finally:
+            _LENDING.reset(token)
 
 
 @cache
@@ -53,12 +64,12 @@ def _set_threads(libs: tuple[Any, ...], n: int) -> None:
 
 
 def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a @ b; when BLAS runs on one thread (``one_blas_thread``) and the product is large, on two threads.
-    L*'s many small products are fastest on one thread, but a (128 x 512) @ (512 x 512) one took 0.52 ms on one
-    and 0.33 ms on two (switching costs about a microsecond). The choice depends on sizes only, not on the
-    machine's load, so that a run gives the same bits every time (two threads may round differently)."""
+    """a @ b; inside ``one_blas_thread``, a large product on two threads. L*'s many small products are fastest
+    on one thread, but a (128 x 512) @ (512 x 512) one took 0.52 ms on one and 0.33 ms on two (switching costs
+    about a microsecond). The choice depends on sizes and cores only, not on the machine's load, so that a run
+    gives the same bits every time (two threads may round differently)."""
     libs = _openblas()
-    if not libs or a.shape[0] * b.size < WIDE_PRODUCT or libs[0].get_num_threads() != 1:
+    if not libs or not _LENDING.get() or a.shape[0] * b.size < WIDE_PRODUCT or libs[0].get_num_threads() != 1:
         return a @ b
     _set_threads(libs, 2)
     try:

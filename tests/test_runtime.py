@@ -4,6 +4,7 @@ one BLAS thread on a borrowed second one."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 
@@ -183,19 +184,24 @@ class _FakeBlas:
         self.threads = n
 
 
-@pytest.mark.parametrize("rows, threads, want", [(64, 1, [2, 1]), (63, 1, []), (64, 2, [])])
-def test_a_large_product_under_one_blas_thread_borrows_a_second_and_gives_it_back(monkeypatch, rows, threads, want):
+@pytest.mark.parametrize("rows, threads, lending, want", [(64, 1, True, [2, 1]), (63, 1, True, []),
+                                                            (64, 2, True, []), (64, 1, False, [])])
+def test_a_large_product_under_one_blas_thread_borrows_a_second_and_gives_it_back(monkeypatch, rows, threads,
+                                                                                    lending, want):
+    """Only inside one_blas_thread (``lending``): one thread set elsewhere, as Dask sets it in every worker
+    (OPENBLAS_NUM_THREADS=1), is left alone."""
     blas = _FakeBlas(threads)
     monkeypatch.setattr(threads_module, "_openblas", lambda: (blas,))
     a, b = np.ones((rows, 512), np.float32), np.ones((512, 512), np.float32)  # 64 x 512 x 512 = 2**24
-    assert np.array_equal(threads_module.product(a, b), np.full((rows, 512), 512, np.float32))
+    with threads_module.one_blas_thread() if lending else contextlib.nullcontext():
+        assert np.array_equal(threads_module.product(a, b), np.full((rows, 512), 512, np.float32))
     assert blas.given == want and blas.threads == threads
 
 
 def test_a_failing_product_still_gives_the_thread_back(monkeypatch):
     blas = _FakeBlas(1)
     monkeypatch.setattr(threads_module, "_openblas", lambda: (blas,))
-    with pytest.raises(ValueError):
+    with threads_module.one_blas_thread(), pytest.raises(ValueError):
         threads_module.product(np.ones((4096, 512)), np.ones((511, 512)))
     assert blas.given == [2, 1]
 
@@ -203,10 +209,22 @@ def test_a_failing_product_still_gives_the_thread_back(monkeypatch):
 @settings(max_examples=20, deadline=None)
 @given(st.integers(1, 300), st.integers(1, 600), st.integers(1, 800), st.integers(0, 2**32 - 1))
 def test_products_on_the_real_blas_equal_numpys_and_leave_one_thread(rows, inner, cols, seed):
+    threads_module._openblas.cache_clear()  # as this machine is, whatever a test patched before
+    libs = threads_module._openblas()
+    assert libs or overlap.usable_cores() < 2
+    given_counts: list[int] = []
+    for lib in libs:
+        lib.set_num_threads = lambda n, real=lib.set_num_threads: (given_counts.append(n), real(n))[1]
     rng = np.random.default_rng(seed)
     a = rng.standard_normal((rows, inner)).astype(np.float32)
     b = rng.standard_normal((inner, cols)).astype(np.float32)
-    with threads_module.one_blas_thread():
-        got = threads_module.product(a, b)
-        assert all(lib.get_num_threads() == 1 for lib in threads_module._openblas())
+    try:
+        with threads_module.one_blas_thread():
+            got = threads_module.product(a, b)
+            assert all(lib.get_num_threads() == 1 for lib in libs)
+    finally:
+        for lib in libs:
+            del lib.set_num_threads
     assert np.allclose(got, a.astype(np.float64) @ b, rtol=1e-4, atol=1e-3 * np.sqrt(inner))
+    wide = libs and rows * inner * cols >= threads_module.WIDE_PRODUCT
+    assert given_counts == ([2] * len(libs) + [1] * len(libs) if wide else [])

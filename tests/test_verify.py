@@ -239,6 +239,10 @@ def test_pytest_plugin_refuses_bad_options_before_any_item_runs(pytester, args, 
     assert len(errors) == 1 and needle in errors[0]
 
 
+def test_pytest_plugin_options_are_not_checked_for_help(pytester):
+    assert pytester.runpytest("--help", "--fsm-max-len", "-1").ret == pytest.ExitCode.OK
+
+
 def test_pytest_plugin_exhaustive_item_stops_at_its_time_limit_and_says_how_far_it_got(pytester):
     """It had no time limit: a depth of 40 ran on and on. Stopped, it is skipped (not passed), naming the length
     up to which every string agreed."""

@@ -86,9 +86,10 @@ def engines(tmp_path_factory):
     parity = compile_grammar(load_grammar("parity"))
     for scattered in (False, True):
         write_workbook(with_outputs(parity, scattered), src / f"outputs-{scattered}.xlsx", OUTPUT_WORD, steps=10)
-    write_workbook(two_outputs(parity), src / "outputs-two.xlsx", OUTPUT_WORD, steps=10)
+    for scattered in (False, True):
+        write_workbook(two_outputs(parity, scattered), src / f"outputs-two-{scattered}.xlsx", OUTPUT_WORD, steps=10)
     names = ["poisoned.xlsx", "typed.xlsx", "charts.xlsx", "outputs-False.xlsx", "outputs-True.xlsx",
-             "outputs-two.xlsx"]
+             "outputs-two-False.xlsx", "outputs-two-True.xlsx"]
     lo = recalculate([src / n for n in names], tmp_path_factory.mktemp("use-lo"))
     gn = recalculate_gnumeric([src / n for n in names if n != "charts.xlsx"], tmp_path_factory.mktemp("use-gn"))
     return {n: (src / n, lo[k], next((p for p in gn if p.name == n), None)) for k, n in enumerate(names)}
@@ -204,26 +205,35 @@ def with_outputs(model: Model, scattered: bool) -> Model:
     return out
 
 
-def two_outputs(model: Model) -> Model:
+def two_outputs(model: Model, scattered: bool) -> Model:
     """Parity with out:odd (the accept head) and out:twice (the accept head doubled: true on the same prefixes,
-    with the larger logit): after an accepted prefix two outputs are true at once, which no machine gives."""
+    with the larger logit): after an accepted prefix two outputs are true at once, which no machine gives.
+    ``scattered``: out:odd first and out:twice last, so the formula cannot count over one block of columns."""
     acc = model.heads.index("accept")
+    w, b = model.head_weight[[acc]], model.head_bias[[acc]]
+    if scattered:
+        fields = dict(head_weight=np.vstack([w, model.head_weight, 2 * w]),
+                      head_bias=np.concatenate([b, model.head_bias, 2 * b]),
+                      heads=("out:odd", *model.heads, "out:twice"))
+    else:
+        fields = dict(head_weight=np.vstack([model.head_weight, w, 2 * w]),
+                      head_bias=np.concatenate([model.head_bias, b, 2 * b]),
+                      heads=(*model.heads, "out:odd", "out:twice"))
     out = copy.copy(model)
-    for key, value in dict(head_weight=np.vstack([model.head_weight, model.head_weight[[acc]] * [[1], [2]]]),
-                           head_bias=np.concatenate([model.head_bias, model.head_bias[[acc]] * [1, 2]]),
-                           heads=(*model.heads, "out:odd", "out:twice")).items():
+    for key, value in fields.items():
         object.__setattr__(out, key, value)
     return out
 
 
-def test_two_true_output_heads_are_counted_in_every_engine(engines):
+@pytest.mark.parametrize("scattered", [False, True])
+def test_two_true_output_heads_are_counted_in_every_engine(scattered, engines):
     """The output column says how many other out: heads are true beside the largest: it showed only the largest,
     so a Run sheet beside a machine said "agree" where verify, which judges every head, failed."""
     g = load_grammar("parity")
-    model = two_outputs(compile_grammar(g))
+    model = two_outputs(compile_grammar(g), scattered)
     word = tuple(OUTPUT_WORD)
     want = ["twice (+1 more)" if accepted(g, word[:t]) else "(none)" for t in range(len(word) + 1)]
-    for out in engines["outputs-two.xlsx"]:
+    for out in engines[f"outputs-two-{scattered}.xlsx"]:
         values = libreoffice_values(out)
         assert [values["Run"][(FIRST_STEP_ROW + t, 6)] for t in range(len(word) + 1)] == want, out
         assert compare(values, model, word) < TOLERANCE
