@@ -433,7 +433,7 @@ def compare_with(extracted: Grammar, reference: Grammar, by_language: bool) -> t
     next-only models); None when one has outputs and the other none (a machine whose outputs are all out of
     reach compiles to a model without out: heads): the automata cannot be compared, and the verdict rests on
     the network alone."""
-    if extracted.machine != reference.machine and not (extracted.machine and reference.machine):
+    if bool(extracted.machine) != bool(reference.machine):
         return None
     if extracted.machine:
         return output_difference(extracted, reference)
