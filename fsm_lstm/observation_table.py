@@ -24,6 +24,7 @@ import numpy as np
 
 from .machine import Machine
 from .queries import Network
+from .recurrence import State
 
 __all__ = ["ObservationTable", "Word"]
 
@@ -222,7 +223,10 @@ class ObservationTable:
                 self._padded[j, :len(suffix)] = suffix
             self._lengths = np.array([len(s) for s in self.suffixes], dtype=np.int64)
         padded = self._padded[columns]
-        order = np.lexsort([*padded.T[::-1], rows])  # by row, then suffix
+        if len(np.unique(rows)) == len(rows):  # one cell per row: longest first, so every step takes a prefix
+            order = np.argsort(-self._lengths[columns], kind="stable")
+        else:
+            order = np.lexsort([*padded.T[::-1], rows])  # by row, then suffix
         rows, columns = rows[order], columns[order]
         lo = 0
         while lo < len(rows):
@@ -233,13 +237,14 @@ class ObservationTable:
             lo = hi
 
     def _walk(self, rows: np.ndarray, cols: np.ndarray) -> None:
-        """One chunk of :meth:`_ask_each`, its cells sorted by row, then suffix: the cells that share a node are
-        neighbours at every depth."""
+        """One chunk of :meth:`_ask_each`, its cells sorted so that the cells that share a node are neighbours
+        at every depth (by row, then suffix; or, one cell per row, longest first). The states stay unpacked, and
+        a step whose nodes are a run of the last step's takes them without a copy."""
         lengths, padded = self._lengths[cols], self._padded[cols]
         new = np.ones(len(rows), dtype=bool)
         new[1:] = rows[1:] != rows[:-1]
         node = np.cumsum(new) - 1  # depth 0: the rows themselves
-        states, products = self.states[rows[new]], self.products[rows[new]]
+        states, products = self.net.unpack(self.states, rows[new]), self.products[rows[new]]
         answers = np.zeros((len(rows), self.width), dtype=bool)
         deepest = int(lengths.max(initial=0))
         for t in range(deepest + 1):
@@ -249,15 +254,15 @@ class ObservationTable:
                 new = np.ones(len(alive), dtype=bool)
                 new[1:] = (node[alive[1:]] != node[alive[:-1]]) | (symbols[1:] != symbols[:-1])
                 parents = node[alive[new]]
-                states = self.net.step(states[parents], symbols[new], products[parents])
+                states = self.net.advance(_take(states, parents), symbols[new], _rows(products, parents))
                 node[alive] = np.cumsum(new) - 1
                 if t < deepest or self.net.end is not None:  # for children, or the end marker
-                    products = self.net.products(states)
+                    products = self.net.state_products(states)
             ending = np.flatnonzero(lengths == t)
             if len(ending):
                 at = node[ending]
-                known = None if self.net.end is None else products[at]
-                answers[ending] = self.net.logits(states[at], known)[:, self.columns] > 0
+                known = None if self.net.end is None else _rows(products, at)
+                answers[ending] = self.net.judge(_take(states, at), known)[:, self.columns] > 0
         self.net.calls += len(rows)
         self.cells[rows, cols] = answers
         self.known[rows, cols] = True
@@ -331,3 +336,15 @@ def _room(buffer: np.ndarray, rows: int) -> np.ndarray:
     grown = np.empty((max(rows, 2 * len(buffer)), *buffer.shape[1:]), dtype=buffer.dtype)
     grown[:len(buffer)] = buffer
     return grown
+
+
+def _rows(a: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``a[index]``: a view when the index is a run of consecutive rows."""
+    if len(index) and index[-1] - index[0] == len(index) - 1 and (np.diff(index) == 1).all():
+        return a[index[0]:index[-1] + 1]
+    return a[index]
+
+
+def _take(state: State, index: np.ndarray) -> State:
+    """:func:`_rows` of every layer's (c, h)."""
+    return [(_rows(c, index), _rows(h, index)) for c, h in state]

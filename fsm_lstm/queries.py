@@ -13,7 +13,7 @@ import numpy as np
 
 from .model import Model
 from .reading import Reading
-from .recurrence import SplitStep
+from .recurrence import SplitStep, State
 from .runtime import Stepper
 
 __all__ = ["Network", "Word"]
@@ -41,17 +41,20 @@ class Network:
         self.start = self.pack(start)[0]
         self.end = model.alphabet.index(reading.end) if reading.end is not None else None
 
-    def pack(self, state: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    def pack(self, state: State) -> np.ndarray:
         """(B, D) rows from a stepper state (a one-layer GRU's or RNN's h itself: its c is empty)."""
         arrays = [a for c, h in state for a in (c, h) if a.shape[1]]
         return arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=1)
 
-    def unpack(self, packed: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """A stepper state from (B, D) rows."""
+    def unpack(self, packed: np.ndarray, rows: np.ndarray | None = None) -> State:
+        """A stepper state from (B, D) rows (only ``rows`` of them, if given: gathered once, not copied again)."""
         out, col = [], 0
         for wc, wh in self.widths:
-            out.append((np.ascontiguousarray(packed[:, col:col + wc]),
-                        np.ascontiguousarray(packed[:, col + wc:col + wc + wh])))
+            c, h = slice(col, col + wc), slice(col + wc, col + wc + wh)
+            if rows is None:
+                out.append((np.ascontiguousarray(packed[:, c]), np.ascontiguousarray(packed[:, h])))
+            else:
+                out.append((packed[rows, c], packed[rows, h]))
             col += wc + wh
         return out
 
@@ -64,20 +67,30 @@ class Network:
         (the end marker included; see :mod:`recurrence`)."""
         return self.split.products(self.unpack(packed))
 
+    def state_products(self, state: State) -> np.ndarray:
+        """:meth:`products` of an unpacked state."""
+        return self.split.products(state)
+
     def step(self, packed: np.ndarray, inner_symbols: np.ndarray, products: np.ndarray | None = None) -> np.ndarray:
         """States after one inner symbol per row (from the rows' ``products``, if they are known)."""
-        state = self.unpack(packed)
+        return self.pack(self.advance(self.unpack(packed), inner_symbols, products))
+
+    def advance(self, state: State, inner_symbols: np.ndarray, products: np.ndarray | None = None) -> State:
+        """:meth:`step` on an unpacked state, for a walk that keeps its states unpacked from step to step."""
         products = self.split.products(state) if products is None else products
-        return self.pack(self.split.children(state, products, self.symbols[np.asarray(inner_symbols)]))
+        return self.split.children(state, products, self.symbols[np.asarray(inner_symbols)])
 
     def logits(self, packed: np.ndarray, products: np.ndarray | None = None) -> np.ndarray:
         """(B, M) head logits that judge the words ending here (after the end marker, if any; from the rows'
         ``products``, if they are known)."""
-        state = self.unpack(packed)
+        return self.judge(self.unpack(packed), products)
+
+    def judge(self, state: State, products: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`logits` of an unpacked state."""
         if self.end is None:
             return self.stepper.heads(state)
         products = self.split.products(state) if products is None else products
-        return self.stepper.heads(self.split.children(state, products, np.full(len(packed), self.end)))
+        return self.stepper.heads(self.split.children(state, products, np.full(len(state[0][1]), self.end)))
 
     def walk(self, word: Sequence[int]) -> np.ndarray:
         """(T+1, M) logits after every prefix of one inner word: the states one step at a time, then the heads

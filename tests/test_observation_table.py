@@ -18,7 +18,7 @@ from fsm_lstm.extract import extract
 from fsm_lstm.generate import random_dfa
 from fsm_lstm.grammar import Grammar
 from fsm_lstm.lstar import learn
-from fsm_lstm.observation_table import ObservationTable
+from fsm_lstm.observation_table import ObservationTable, _rows
 from fsm_lstm.queries import Network
 from fsm_lstm.reading import reading_of
 from fsm_lstm.sampling import observe, random_words
@@ -152,3 +152,13 @@ def test_learn_refuses_a_patience_below_one_round_in_one_line():
             learn(net, columns, ("accept",), base, rng, patience=patience)
         assert str(caught.value) == f"--patience must be at least 1 round, not {patience}"
     assert net.calls == asked  # refused before a single query
+
+
+@given(st.lists(st.integers(0, 12), max_size=12).map(sorted))
+def test_a_walks_rows_are_a_view_only_when_they_are_a_run(index):
+    """The walk takes a step's parents without a copy when they are consecutive rows; a repeated parent (a node
+    with two children) or a gap (a node whose cells ended) must gather."""
+    a = np.arange(13 * 2).reshape(13, 2)
+    taken = _rows(a, np.array(index, dtype=np.int64))
+    assert np.array_equal(taken, a[index])
+    assert np.shares_memory(taken, a) == (len(index) > 0 and index == list(range(index[0], index[0] + len(index))))
