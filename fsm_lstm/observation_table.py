@@ -24,7 +24,6 @@ import numpy as np
 
 from .machine import Machine
 from .queries import Network
-from .recurrence import State
 
 __all__ = ["ObservationTable", "Word"]
 
@@ -254,15 +253,14 @@ class ObservationTable:
                 new = np.ones(len(alive), dtype=bool)
                 new[1:] = (node[alive[1:]] != node[alive[:-1]]) | (symbols[1:] != symbols[:-1])
                 parents = node[alive[new]]
-                states = self.net.advance(_take(states, parents), symbols[new], _rows(products, parents))
+                states = self.net.advance(states, symbols[new], products, parents)
                 node[alive] = np.cumsum(new) - 1
                 if t < deepest or self.net.end is not None:  # for children, or the end marker
                     products = self.net.state_products(states)
             ending = np.flatnonzero(lengths == t)
             if len(ending):
                 at = node[ending]
-                known = None if self.net.end is None else _rows(products, at)
-                answers[ending] = self.net.judge(_take(states, at), known)[:, self.columns] > 0
+                answers[ending] = self.net.judge(states, products, at)[:, self.columns] > 0
         self.net.calls += len(rows)
         self.cells[rows, cols] = answers
         self.known[rows, cols] = True
@@ -337,14 +335,3 @@ def _room(buffer: np.ndarray, rows: int) -> np.ndarray:
     grown[:len(buffer)] = buffer
     return grown
 
-
-def _rows(a: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """``a[index]``: a view when the index is a run of consecutive rows."""
-    if len(index) and index[-1] - index[0] == len(index) - 1 and (np.diff(index) == 1).all():
-        return a[index[0]:index[-1] + 1]
-    return a[index]
-
-
-def _take(state: State, index: np.ndarray) -> State:
-    """:func:`_rows` of every layer's (c, h)."""
-    return [(_rows(c, index), _rows(h, index)) for c, h in state]

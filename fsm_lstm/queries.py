@@ -13,7 +13,7 @@ import numpy as np
 
 from .model import Model
 from .reading import Reading
-from .recurrence import SplitStep, State
+from .recurrence import SplitStep, State, rows_of
 from .runtime import Stepper
 
 __all__ = ["Network", "Word"]
@@ -75,22 +75,30 @@ class Network:
         """States after one inner symbol per row (from the rows' ``products``, if they are known)."""
         return self.pack(self.advance(self.unpack(packed), inner_symbols, products))
 
-    def advance(self, state: State, inner_symbols: np.ndarray, products: np.ndarray | None = None) -> State:
-        """:meth:`step` on an unpacked state, for a walk that keeps its states unpacked from step to step."""
-        products = self.split.products(state) if products is None else products
-        return self.split.children(state, products, self.symbols[np.asarray(inner_symbols)])
+    def advance(self, state: State, inner_symbols: np.ndarray, products: np.ndarray | None = None,
+                rows: np.ndarray | None = None) -> State:
+        """:meth:`step` on an unpacked state (of its ``rows``, if given), for a walk that keeps its states
+        unpacked from step to step."""
+        if products is None:
+            state, rows = _select(state, rows), None
+            products = self.split.products(state)
+        return self.split.children(state, products, self.symbols[np.asarray(inner_symbols)], rows)
 
     def logits(self, packed: np.ndarray, products: np.ndarray | None = None) -> np.ndarray:
         """(B, M) head logits that judge the words ending here (after the end marker, if any; from the rows'
         ``products``, if they are known)."""
         return self.judge(self.unpack(packed), products)
 
-    def judge(self, state: State, products: np.ndarray | None = None) -> np.ndarray:
-        """:meth:`logits` of an unpacked state."""
+    def judge(self, state: State, products: np.ndarray | None = None, rows: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`logits` of an unpacked state (of its ``rows``, if given)."""
         if self.end is None:
-            return self.stepper.heads(state)
-        products = self.split.products(state) if products is None else products
-        return self.stepper.heads(self.split.children(state, products, np.full(len(state[0][1]), self.end)))
+            h = state[-1][1] if rows is None else rows_of(state[-1][1], rows)
+            return self.stepper.heads([(h[:, :0], h)])  # the heads read the last layer's h only
+        if products is None:
+            state, rows = _select(state, rows), None
+            products = self.split.products(state)
+        count = len(state[0][1]) if rows is None else len(rows)
+        return self.stepper.heads(self.split.children(state, products, np.full(count, self.end), rows))
 
     def walk(self, word: Sequence[int]) -> np.ndarray:
         """(T+1, M) logits after every prefix of one inner word: the states one step at a time, then the heads
@@ -118,3 +126,8 @@ class Network:
                     state = self.step(state, block[:, t])
                 out[part] = self.logits(state)
         return out
+
+
+def _select(state: State, rows: np.ndarray | None) -> State:
+    """The state's ``rows`` (all of it for None)."""
+    return state if rows is None else [(rows_of(c, rows), rows_of(h, rows)) for c, h in state]

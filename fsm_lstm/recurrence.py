@@ -18,7 +18,7 @@ from .cells import PlainCell
 from .runtime import Stepper
 from .threads import product
 
-__all__ = ["SplitStep", "State"]
+__all__ = ["SplitStep", "State", "rows_of"]
 
 State = list[tuple[np.ndarray, np.ndarray]]  # per layer (c, h), as the stepper keeps them
 
@@ -57,15 +57,23 @@ class SplitStep:
         dtype = state[0][1].dtype
         return np.concatenate(parts, axis=1) if parts else np.zeros((len(state[0][1]), 0), dtype)
 
-    def children(self, state: State, products: np.ndarray, symbols: np.ndarray) -> State:
-        """The states after one model symbol per row, from the rows' ``products``."""
+    def children(self, state: State, products: np.ndarray, symbols: np.ndarray,
+                 rows: np.ndarray | None = None) -> State:
+        """The states after one model symbol per row, from the rows' ``products``; with ``rows``, of those rows
+        of ``state`` and ``products`` (each layer takes only what its cell reads: an LSTM its c, a GRU its h, a
+        tanh RNN neither)."""
         out: State = []
         values: np.ndarray = np.asarray(symbols, dtype=np.int64)
         col = 0
+        if rows is not None:
+            products = rows_of(products, rows)
         with np.errstate(over="ignore"):
             for k, (plan, (c, h)) in enumerate(zip(self.plans, state)):
                 rec = products[:, col:col + self.widths[k]]
                 col += self.widths[k]
+                if rows is not None:
+                    c = rows_of(c, rows)
+                    h = rows_of(h, rows) if isinstance(plan, PlainCell) and plan.cell == "gru" else h[:0]
                 if isinstance(plan, PlainCell):
                     inputs = _Inputs(self.tables, values) if k == 0 else _Inputs(
                         [], None, product(values, plan.w_ih_t) + plan.b_ih)
@@ -92,6 +100,13 @@ class _Inputs:
         if self.full is None:
             return np.take(self.tables[gate], self.symbols[rows], axis=0, mode="clip")  # type: ignore[index]
         return self.full[rows, gate * hidden:(gate + 1) * hidden].copy()
+
+
+def rows_of(a: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``a[index]``: a view when the index is a run of consecutive rows."""
+    if len(index) and index[-1] - index[0] == len(index) - 1 and (np.diff(index) == 1).all():
+        return a[index[0]:index[-1] + 1]
+    return a[index]
 
 
 def _row_blocks(batch: int, hidden: int) -> list[slice]:
@@ -142,8 +157,8 @@ def _plain_children(cell: str, inputs: _Inputs, rec: np.ndarray, h: np.ndarray) 
     the recurrent products ``rec`` (B, GH): r, z = sigmoid(x + rec), n = tanh(x_n + r * rec_n),
     h' = (1 - z) * n + z * h."""
     H = h.shape[1]
-    out = np.empty_like(h)
-    for rows in _row_blocks(len(h), H):
+    out = np.empty((len(rec), H), dtype=rec.dtype)  # (h itself may be left out for an RNN, which does not read it)
+    for rows in _row_blocks(len(rec), H):
         if cell == "rnn":
             x = inputs.block(0, rows, H)
             x += rec[rows]

@@ -18,8 +18,9 @@ from fsm_lstm.extract import extract
 from fsm_lstm.generate import random_dfa
 from fsm_lstm.grammar import Grammar
 from fsm_lstm.lstar import learn
-from fsm_lstm.observation_table import ObservationTable, _rows
+from fsm_lstm.observation_table import ObservationTable
 from fsm_lstm.queries import Network
+from fsm_lstm.recurrence import rows_of
 from fsm_lstm.reading import reading_of
 from fsm_lstm.sampling import observe, random_words
 from tests.test_verdicts import marked
@@ -159,6 +160,6 @@ def test_a_walks_rows_are_a_view_only_when_they_are_a_run(index):
     """The walk takes a step's parents without a copy when they are consecutive rows; a repeated parent (a node
     with two children) or a gap (a node whose cells ended) must gather."""
     a = np.arange(13 * 2).reshape(13, 2)
-    taken = _rows(a, np.array(index, dtype=np.int64))
+    taken = rows_of(a, np.array(index, dtype=np.int64))
     assert np.array_equal(taken, a[index])
     assert np.shares_memory(taken, a) == (len(index) > 0 and index == list(range(index[0], index[0] + len(index))))
