@@ -6,8 +6,9 @@ symbol; the products of rows kept for long (an observation table's) can be kept 
 
 The operations are :class:`runtime.Stepper`'s, in the same order, on the same prepared weights (the LSTM's
 sign-folded gates and one-hot tables, the plain cells' weights), so that a step gives the same bits either way.
-The elementwise work is done in place, on the gathered one-hot rows (for a 512-unit GRU it cost about half as
-much as the recurrent product before).
+The elementwise work is done in place, one gate at a time, on contiguous blocks of rows of about ``_CHUNK``
+values: numpy ran 2-3x slower on column slices of a (B, 3H) gate array, and a block's gates stay in the L2
+cache (a 256-unit GRU's step of 2,048 rows: 4.5 ms before, 1.9 ms so).
 """
 
 from __future__ import annotations
