@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from fsm_lstm.gnumeric import recalculate_gnumeric
 from fsm_lstm.libreoffice import recalculate
 from fsm_lstm.model import Layer, Model
 from fsm_lstm.sheet_layout import FIRST_STEP_ROW, trace_layout
-from fsm_lstm.sheets import sample_input, write_workbook
+from fsm_lstm.sheets import BYTES_PER_CELL, sample_input, write_workbook
 from tests.oracle import live_states
 from tests.workbooks import ERRORS, compare, error_cells, formulas_values, libreoffice_values
 
@@ -285,3 +287,36 @@ def test_the_legend_lists_only_colours_the_model_can_show(name, accepts, tmp_pat
     guide = " ".join(str(c.value) for row in openpyxl.load_workbook(tmp_path / "b.xlsx")["Guide"].iter_rows()
                      for c in row if c.value)
     assert ("accepted prefix" in guide) == accepts and "red symbol = not in the alphabet" in guide
+
+
+def test_a_workbook_larger_than_the_memory_available_is_refused_and_the_old_file_kept(tmp_path, capsys, monkeypatch):
+    book = tmp_path / "b.xlsx"
+    book.write_bytes(b"the user's own file")
+    monkeypatch.setattr("fsm_lstm.sheets.available_memory", lambda: 10 * 2**20)
+    assert main(["sheet", "reber", "-o", str(book), "--steps", "300"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "need about" in err and "more than the 10.0 MiB available" in err, err
+    assert book.read_bytes() == b"the user's own file" and list(tmp_path.iterdir()) == [book]
+
+
+
+_MEASURE = """
+import resource, sys
+import fsm_lstm.sheets as sheets
+from tests.test_sheets import random_model
+model, steps = random_model(), int(sys.argv[2])
+sheets.write_workbook(model, sys.argv[1] + "/warm.xlsx", "a b", steps=10)  # imports and caches, not cells
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+sheets.write_workbook(model, sys.argv[1] + "/big.xlsx", "a b c", steps=steps)
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024, sheets.workbook_cells(model, steps))
+"""
+
+
+def test_writing_a_workbook_needs_no_more_memory_than_the_estimate_that_refuses_it(tmp_path):
+    """The peak memory a workbook of 2,000 steps adds (ru_maxrss of a fresh process, Linux's KiB) is within
+    BYTES_PER_CELL per cell, the estimate ``sheet`` refuses a workbook by."""
+    out = subprocess.run([sys.executable, "-c", _MEASURE, str(tmp_path), "2000"], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parent.parent)
+    grown, cells = map(int, out.stdout.split())
+    assert cells > 100_000
+    assert 0 < grown <= cells * BYTES_PER_CELL, (grown, cells, grown / cells)
