@@ -334,4 +334,3 @@ def _room(buffer: np.ndarray, rows: int) -> np.ndarray:
     grown = np.empty((max(rows, 2 * len(buffer)), *buffer.shape[1:]), dtype=buffer.dtype)
     grown[:len(buffer)] = buffer
     return grown
-

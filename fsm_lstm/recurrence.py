@@ -104,8 +104,8 @@ class _Inputs:
 
 
 def rows_of(a: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """``a[index]``: a view when the index is a run of consecutive rows."""
-    if len(index) and index[-1] - index[0] == len(index) - 1 and (np.diff(index) == 1).all():
+    """``a[index]``: a view when the index is a run of consecutive rows (from row 0 on)."""
+    if len(index) and index[0] >= 0 and index[-1] - index[0] == len(index) - 1 and (np.diff(index) == 1).all():
         return a[index[0]:index[-1] + 1]
     return a[index]
 

@@ -91,9 +91,15 @@ def check_steps(steps: int | None) -> None:
 
 
 def workbook_cells(model: Model, steps: int) -> int:
-    """The cells of a workbook of ``steps`` trace rows (Trace and Run, and Weights), as ``write_workbook`` counts
-    them against MAX_CELLS and the memory available."""
+    """The cells of a workbook of ``steps`` trace rows without an automaton (Trace and Run, and Weights), as
+    ``write_workbook`` counts them against MAX_CELLS and the memory available."""
     return _size(model, steps)[0]
+
+
+def _automaton_cells(d: Grammar, steps: int) -> int:
+    """At most the cells an automaton adds: its table (with a Mealy machine's output per symbol) and its columns
+    of Run."""
+    return len(d.states) * (2 * len(d.alphabet) + 3) + len(AUTOMATON_COLUMNS) * (steps + FIRST_STEP_ROW)
 
 
 def _size(model: Model, steps: int) -> tuple[int, int, int]:
@@ -113,9 +119,8 @@ def _size(model: Model, steps: int) -> tuple[int, int, int]:
     return cells, columns, weight_rows
 
 
-def _check_size(model: Model, steps: int) -> None:
-    """Refuse a workbook over the format's row and column limits, over MAX_CELLS cells, or larger than the memory
-    available can hold while it is written."""
+def _check_size(model: Model, steps: int) -> int:
+    """Refuse a workbook over the format's row and column limits, or over MAX_CELLS cells; else its cells."""
     cells, columns, weight_rows = _size(model, steps)
     if columns > MAX_COLUMNS:
         raise UserError(f"the workbook needs {columns:,} columns; spreadsheets hold at most {MAX_COLUMNS:,} "
@@ -126,6 +131,11 @@ def _check_size(model: Model, steps: int) -> None:
     if cells > MAX_CELLS:
         raise UserError(f"the workbook would have {cells:,} cells, over the limit of {MAX_CELLS:,}; use fewer "
                         "--steps or a smaller model")
+    return cells
+
+
+def _check_memory(cells: int) -> None:
+    """Refuse a workbook larger than the memory available can hold while it is written."""
     need, free = cells * BYTES_PER_CELL, available_memory()
     if free is not None and need > free:
         raise UserError(f"the workbook would have {cells:,} cells and need about {readable_bytes(need)} of memory "
@@ -175,9 +185,11 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
     check_steps(steps)
     grammar = stored_grammar(model)
     _check_strings(model, grammar, title)
-    _check_size(model, steps)
+    cells = _check_size(model, steps)
     if automaton is not None:
         automaton = check_automaton(automaton, MAX_ROWS, MAX_COLUMNS, MAX_CELLS, check_text)
+        cells += _automaton_cells(automaton, steps)
+    _check_memory(cells)
     output_path(path)  # a folder, pipe or device at the output path: refuse before the long part
     computed = compute(model, read)
     name = title or (grammar.name if grammar is not None else "model")

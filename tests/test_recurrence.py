@@ -4,6 +4,7 @@ observation table, which keeps its rows' products, answers what whole words run 
 
 from __future__ import annotations
 
+import dataclasses
 from unittest.mock import patch
 
 import numpy as np
@@ -72,10 +73,38 @@ def test_split_steps_and_the_end_marker_give_the_steppers_bits(model, reading, s
         assert np.array_equal(net.logits(packed, shared), expected_logits)
         state = net.unpack(packed)
         for rows in (np.sort(rng.integers(0, batch, batch)), np.arange(3, batch - 2)):
-            some_next, some_logits = stepped(net, packed[rows], symbols[rows])
-            for known in (shared, None):
-                assert np.array_equal(net.pack(net.advance(state, symbols[rows], known, rows)), some_next)
-                assert np.array_equal(net.judge(state, known, rows), some_logits)
+            some_next, some_logits = stepped(net, packed[rows], symbols[rows])  # products of these rows alone
+            assert np.array_equal(net.pack(net.advance(state, symbols[rows], None, rows)), some_next)
+            assert np.array_equal(net.judge(state, None, rows), some_logits)
+            # the whole batch's products, of which these rows take theirs: as if gathered first
+            assert np.array_equal(net.pack(net.advance(state, symbols[rows], shared, rows)),
+                                  net.step(packed[rows], symbols[rows], shared[rows]))
+            assert np.array_equal(net.judge(state, shared, rows), net.logits(packed[rows], shared[rows]))
+
+
+@settings(max_examples=30, deadline=None)
+@given(static=st.sets(st.integers(0, 3), min_size=1), layers=st.integers(1, 2), seed=st.integers(0, 2**16),
+       reading=readings)
+def test_an_lstm_whose_first_layer_has_input_only_gates_steps_to_the_same_bits(static, layers, seed, reading):
+    """Gates whose recurrent weights are all zero are read from the one-hot table: the gates' columns then come
+    in another order than i, f, g, o (the forget gate alone static: i, g, o, f)."""
+    model = random_model("lstm", 5, layers, 1.5, seed, ALPHABET)
+    first = model.layers[0]
+    weight_hh = first.weight_hh.copy()
+    for q in static:
+        weight_hh[q * 5:(q + 1) * 5] = 0
+    model = dataclasses.replace(model, layers=(dataclasses.replace(first, weight_hh=weight_hh), *model.layers[1:]))
+    net = Network(model, reading)
+    rng = np.random.default_rng(seed)
+    packed = net.initial(90)
+    with patch.object(recurrence, "_CHUNK", 0):
+        for _ in range(4):
+            symbols = rng.integers(0, len(net.inner), 90)
+            expected_next, expected_logits = stepped(net, packed, symbols)
+            assert np.array_equal(net.logits(packed, net.products(packed)), expected_logits)
+            packed_next = net.step(packed, symbols, net.products(packed))
+            assert np.array_equal(packed_next, expected_next)
+            packed = packed_next
 
 
 def test_a_compiled_network_with_input_only_gates_steps_to_the_same_bits():

@@ -21,7 +21,8 @@ from fsm_lstm.gnumeric import recalculate_gnumeric
 from fsm_lstm.libreoffice import recalculate
 from fsm_lstm.model import Layer, Model
 from fsm_lstm.sheet_layout import FIRST_STEP_ROW, trace_layout
-from fsm_lstm.sheets import BYTES_PER_CELL, sample_input, write_workbook
+from fsm_lstm.errors import UserError
+from fsm_lstm.sheets import BYTES_PER_CELL, sample_input, workbook_cells, write_workbook
 from tests.oracle import live_states
 from tests.workbooks import ERRORS, compare, error_cells, formulas_values, libreoffice_values
 
@@ -299,22 +300,37 @@ def test_a_workbook_larger_than_the_memory_available_is_refused_and_the_old_file
     assert book.read_bytes() == b"the user's own file" and list(tmp_path.iterdir()) == [book]
 
 
+def test_an_automatons_cells_count_towards_the_memory_a_workbook_needs(tmp_path, monkeypatch):
+    grammar = load_grammar("reber")
+    model = compile_grammar(grammar)
+    fits = (workbook_cells(model, 40) + 10) * BYTES_PER_CELL  # the workbook alone, and not its automaton's cells
+    monkeypatch.setattr("fsm_lstm.sheets.available_memory", lambda: fits)
+    write_workbook(model, tmp_path / "alone.xlsx", steps=40)
+    with pytest.raises(UserError, match="need about .* of memory to write"):
+        write_workbook(model, tmp_path / "beside.xlsx", steps=40, automaton=grammar)
+    assert not (tmp_path / "beside.xlsx").exists()
+
 
 _MEASURE = """
-import resource, sys
+import re, sys
 import fsm_lstm.sheets as sheets
-from tests.test_sheets import random_model
-model, steps = random_model(), int(sys.argv[2])
+from tests.test_region_proof import random_model
+def status(field):
+    with open("/proc/self/status") as fh:
+        return int(re.search(field + r":\\s+(\\d+) kB", fh.read()).group(1)) * 1024
+model, steps = random_model("lstm", 4, 2, 1.0, 0, ("a", "b", "c")), int(sys.argv[2])
 sheets.write_workbook(model, sys.argv[1] + "/warm.xlsx", "a b", steps=10)  # imports and caches, not cells
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with open("/proc/self/clear_refs", "w") as fh:
+    fh.write("5")  # the peak resident memory starts again from now
+before = status("VmRSS")
 sheets.write_workbook(model, sys.argv[1] + "/big.xlsx", "a b c", steps=steps)
-print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024, sheets.workbook_cells(model, steps))
+print(status("VmHWM") - before, sheets.workbook_cells(model, steps))
 """
 
 
 def test_writing_a_workbook_needs_no_more_memory_than_the_estimate_that_refuses_it(tmp_path):
-    """The peak memory a workbook of 2,000 steps adds (ru_maxrss of a fresh process, Linux's KiB) is within
-    BYTES_PER_CELL per cell, the estimate ``sheet`` refuses a workbook by."""
+    """The peak memory a workbook of 2,000 steps adds (Linux's VmHWM, reset just before, over VmRSS then) is
+    within BYTES_PER_CELL per cell, the estimate ``sheet`` refuses a workbook by."""
     out = subprocess.run([sys.executable, "-c", _MEASURE, str(tmp_path), "2000"], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).resolve().parent.parent)
     grown, cells = map(int, out.stdout.split())
