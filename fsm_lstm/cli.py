@@ -292,7 +292,8 @@ def cmd_verify_many(args: argparse.Namespace) -> int:
 
 def cmd_sheet(args: argparse.Namespace) -> int:
     from .grammar_files import load_grammar
-    from .model import available_memory, densified
+    from .free_memory import available_memory
+    from .model import densified
     from .progress import ProgressDisplay
     from .sheets import check_steps, sample_input, write_workbook
 
@@ -398,7 +399,8 @@ def _train_certified(g: Grammar, config: TrainConfig, output: str, restarts: int
 def cmd_extract(args: argparse.Namespace) -> int:
     from .extract import extract
     from .grammar_files import load_grammar, save_grammar
-    from .model import available_memory, densified
+    from .free_memory import available_memory
+    from .model import densified
     from .progress import ProgressDisplay
     from .shard_queries import observing_on
     from .sheet_summary import disagreements, summary_rows
@@ -486,7 +488,8 @@ def _more_work(r: Extraction, args: argparse.Namespace) -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .model import available_memory, densified
+    from .free_memory import available_memory
+    from .model import densified
     from .reading import reading_of
     from .torch_export import save_onnx, save_torch
 

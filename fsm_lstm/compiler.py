@@ -21,7 +21,8 @@ from .errors import UserError
 from .gc_pause import gc_paused
 from .grammar import Grammar, rename_edges
 from .labels import ACCEPT, STARTED, edge_label, next_label, state_label
-from .model import Layer, Model, available_memory, max_array_elements, readable_bytes, remember_grammar
+from .free_memory import available_memory
+from .model import Layer, Model, max_array_elements, readable_bytes, remember_grammar
 from .outputs import minimal_machine, output_heads
 from .semantics import Semantics
 from .sparse_weights import SPARSE_ABOVE, csr_spans, sparse_or_dense

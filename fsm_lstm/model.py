@@ -36,7 +36,7 @@ from .sparse_weights import PARTS, csr_from_parts, csr_parts, dense, is_sparse, 
 from .toml_format import parse_toml
 
 __all__ = ["CELLS", "GATES", "GATE_COUNT", "Layer", "MAX_ARRAY", "MAX_MEMBERS", "MAX_META", "Model", "default_units",
-           "available_memory", "densified", "remember_grammar",
+           "densified", "remember_grammar",
            "load_model", "max_array_elements", "model_from_arrays", "readable_bytes", "save_model", "stored_grammar",
            "units_from_meta", "validate"]
 
@@ -227,21 +227,6 @@ MAX_MEMBERS = 4096  # arrays in one file
 _WANTED = re.compile(r"meta|heads\.bias|(bias_ih|bias_hh)_l\d{1,4}"
                      r"|(heads\.weight|(weight_ih|weight_hh)_l\d{1,4})(\.(data|indices|indptr|shape))?")
 _SPARSE_BIAS = re.compile(r"(heads\.bias|(bias_ih|bias_hh)_l\d{1,4})\.(data|indices|indptr|shape)")
-
-
-def available_memory() -> int | None:
-    """Bytes of memory available to a new allocation (MemAvailable of /proc/meminfo), or None if unknown."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
 
 
 def readable_bytes(n: int) -> str:

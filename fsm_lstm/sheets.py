@@ -38,7 +38,8 @@ from .errors import UserError
 from .grammar import Grammar
 from .labels import parse_head
 from .limits import MAX_COLUMNS
-from .model import GATES, Model, available_memory, readable_bytes, stored_grammar
+from .free_memory import available_memory
+from .model import GATES, Model, readable_bytes, stored_grammar
 from .reading import Reading, reading_of
 from .sheet_automaton import (AUTOMATON_COLUMNS, NetworkAnswers, check_automaton, write_automaton_columns,
                               write_automaton_sheet)

@@ -1,0 +1,82 @@
+"""The memory available to a new allocation is the least of the machine's MemAvailable and the room left under
+every limit of the process's memory cgroup (v1 and v2, in a container or not); a limit the process has no room
+under refuses the work with one line instead of letting the out-of-memory killer end it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fsm_lstm.cli import main
+from fsm_lstm.free_memory import available_memory, cgroup_room
+
+GiB, MiB = 2**30, 2**20
+
+
+def machine(tmp_path: Path, cgroup_lines: str, files: dict[str, str], free: int = 20 * GiB) -> tuple[str, str]:
+    """A fake /proc (meminfo, self/cgroup) and cgroup mount holding ``files``; their two roots."""
+    proc, mount = tmp_path / "proc", tmp_path / "cgroup"
+    (proc / "self").mkdir(parents=True, exist_ok=True)
+    (proc / "meminfo").write_text(f"MemTotal: 25000000 kB\nMemAvailable: {free // 1024} kB\n")
+    (proc / "self" / "cgroup").write_text(cgroup_lines)
+    for name, text in files.items():
+        (mount / name).parent.mkdir(parents=True, exist_ok=True)
+        (mount / name).write_text(text)
+    return str(proc), str(mount)
+
+
+def test_a_containers_v2_limit_leaves_less_than_the_machine(tmp_path):
+    roots = machine(tmp_path, "0::/\n", {"memory.max": f"{GiB}\n", "memory.current": f"{256 * MiB}\n"})
+    assert available_memory(*roots) == 768 * MiB
+
+
+def test_no_limit_leaves_the_machines_memory(tmp_path):
+    roots = machine(tmp_path, "0::/\n", {"memory.max": "max\n", "memory.current": "5\n"}, free=3 * GiB)
+    assert cgroup_room(*roots) is None and available_memory(*roots) == 3 * GiB
+    v1 = machine(tmp_path / "v1", "4:memory:/job\n1:cpu:/\n", {
+        "memory/job/memory.limit_in_bytes": "9223372036854771712\n", "memory/job/memory.usage_in_bytes": "7\n"})
+    assert available_memory(*v1) == 20 * GiB
+
+
+def test_a_v1_job_limit_and_an_ancestors_count(tmp_path):
+    roots = machine(tmp_path, "4:memory:/batch/job7\n0::/\n", {
+        "memory/batch/memory.limit_in_bytes": f"{4 * GiB}", "memory/batch/memory.usage_in_bytes": f"{3 * GiB}",
+        "memory/batch/job7/memory.limit_in_bytes": f"{2 * GiB}",
+        "memory/batch/job7/memory.usage_in_bytes": f"{512 * MiB}"})
+    assert available_memory(*roots) == GiB  # the batch's room, less than the job's own
+
+
+def test_usage_over_the_limit_leaves_nothing_and_missing_files_leave_the_machine(tmp_path):
+    roots = machine(tmp_path, "0::/\n", {"memory.max": "100", "memory.current": "150"})
+    assert available_memory(*roots) == 0
+    assert available_memory(str(tmp_path / "no-proc"), str(tmp_path / "no-cgroup")) is not None  # sysconf
+
+
+limits = st.one_of(st.just(None), st.tuples(st.integers(0, 8 * GiB), st.integers(0, 8 * GiB)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(levels=st.lists(limits, min_size=1, max_size=4), free=st.integers(0, 16 * GiB))
+def test_the_least_room_of_any_limited_level_on_the_path(tmp_path_factory, levels, free):
+    """A v2 cgroup at depth len(levels) - 1 below the mount: each level either unlimited or (limit, usage)."""
+    tmp = tmp_path_factory.mktemp("cg")
+    names = [f"l{k}" for k in range(1, len(levels))]
+    files = {}
+    for depth, level in enumerate(levels):
+        folder = "/".join(names[:depth])
+        prefix = f"{folder}/" if folder else ""
+        files[prefix + "memory.max"] = "max" if level is None else str(level[0])
+        files[prefix + "memory.current"] = "0" if level is None else str(level[1])
+    roots = machine(tmp, f"0::/{'/'.join(names)}\n", files, free=free)
+    rooms = [max(0, limit - usage) for limit, usage in filter(None, levels)]
+    assert available_memory(*roots) == min([free // 1024 * 1024, *rooms])
+
+
+def test_the_cli_refuses_a_workbook_the_cgroup_has_no_room_for(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("fsm_lstm.free_memory.cgroup_room", lambda *roots: MiB)
+    assert main(["sheet", "reber", "-o", str(tmp_path / "b.xlsx")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "more than the 1.0 MiB available" in err, err
+    assert list(tmp_path.iterdir()) == []
