@@ -12,6 +12,7 @@ not load, are pytest usage errors: one line, before any item runs.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,6 +47,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="model to check (default: the grammar compiled); --model is a deprecated alias")
     group.addoption("--fsm-max-len", type=int, default=6, help="exhaustive enumeration depth (default 6)")
     group.addoption("--fsm-examples", type=int, default=200, help="hypothesis examples per strategy (default 200)")
+    group.addoption("--fsm-memory", type=float, default=1024, metavar="MB",
+                    help="memory budget of the exhaustive item, which walks the prefix trie depth first in blocks "
+                         "(default 1024)")
     group.addoption("--fsm-time-limit", type=float, default=EXHAUSTIVE_TIME, metavar="SECONDS",
                     help=f"seconds after which the exhaustive item stops and is skipped, saying up to which length "
                          f"every string agreed (default {EXHAUSTIVE_TIME:g})")
@@ -53,7 +57,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Refuse bad options in one line before any item runs (pytest's usage error): a model without a grammar,
-    a negative depth, no examples, a time limit that is not positive, or a grammar or model that does not load."""
+    a negative depth, no examples, a time limit or memory budget that is not positive, a grammar or model that
+    does not load, or a depth whose prefixes do not fit the memory budget."""
     grammar, model = config.getoption("grammar", None), config.getoption("model", None)
     if config.getoption("help", False):
         return
@@ -68,11 +73,25 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("fsm_time_limit") > 0:
         raise pytest.UsageError(f"--fsm-time-limit must be a positive number of seconds, not "
                                 f"{config.getoption('fsm_time_limit')}")
+    if not config.getoption("fsm_memory") > 0:
+        raise pytest.UsageError(f"--fsm-memory must be a positive number of MB, not {config.getoption('fsm_memory')}")
     try:
         loaded = load_grammar(grammar)
         config.stash[_LOADED] = (loaded, load_model(model) if model else compile_grammar(loaded))
-    except (UserError, OSError) as exc:
-        raise pytest.UsageError(f"fsm-lstm: {exc}") from None
+        _exhaustive_depth(config)
+    except (UserError, OSError) as exc:  # the library's messages name the command's options; these are pytest's
+        message = re.sub(r"--(memory|max-len)\b", r"--fsm-\1", str(exc))
+        raise pytest.UsageError(f"fsm-lstm: {message}") from None
+
+
+def _exhaustive_depth(config: pytest.Config) -> int:
+    """The exhaustive item's depth, refused when not even one block of its prefixes fits --fsm-memory."""
+    grammar, model = config.stash[_LOADED]
+    reading = reading_of(model)
+    ref = reference_for(model, grammar, bool(model.extra.get("unknown_start", False)), reading)
+    net = Network(model, reading)
+    return check_depth(config.getoption("fsm_max_len"), len(net.inner), net.start.nbytes,
+                       int(config.getoption("fsm_memory") * 2**20), len(ref.columns))
 
 
 class VerifyItem(pytest.Item):
@@ -98,10 +117,9 @@ class VerifyItem(pytest.Item):
             assert cert.proven, cert.summary()
             return
         if self.check == "exhaustive":
-            depth = check_depth(config.getoption("fsm_max_len"), len(net.inner), net.start.nbytes, 2**30,
-                                len(ref.columns))
-            limit = config.getoption("fsm_time_limit")
-            found, _, agreed = exhaustive(net, ref, depth, deadline=time.perf_counter() + limit)
+            depth, limit = _exhaustive_depth(config), config.getoption("fsm_time_limit")
+            found, _, agreed = exhaustive(net, ref, depth, memory=int(config.getoption("fsm_memory") * 2**20),
+                                          deadline=time.perf_counter() + limit)
             if found is None and agreed < depth:
                 pytest.skip(f"every string up to length {agreed} agreed; the time limit ({limit:g} s, "
                             f"--fsm-time-limit) stopped the enumeration before length {depth}")

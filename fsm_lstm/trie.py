@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import UserError
+from .model import readable_bytes
 from .queries import Network
 from .reference import Reference
 
@@ -80,7 +81,7 @@ def block_rows(state_bytes: int, heads: int, max_len: int, symbols: int, memory:
     per_row = state_bytes * (max_len + 14) + 8 * heads + 4 * max_len + 64
     rows = memory // 2 // per_row
     if rows < symbols:
-        raise UserError(f"the memory budget of {memory / 2**20:,.0f} MB cannot hold one block of prefixes "
+        raise UserError(f"the memory budget of {readable_bytes(memory)} cannot hold one block of prefixes "
                         f"({symbols} rows of {state_bytes:,} bytes, for each of {max_len + 1} lengths); "
                         "raise --memory or lower --max-len")
     return int(rows)

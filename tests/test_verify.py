@@ -229,10 +229,15 @@ def test_pytest_plugin_runs_the_property_suite(pytester, tmp_path):
     (["--fsm-grammar", "tomita3", "--fsm-time-limit", "0"], "--fsm-time-limit must be a positive number"),
     (["--fsm-grammar", "no-such.toml"], "no-such.toml"),
     (["--fsm-grammar", "tomita3", "--fsm-model", "no-such.npz"], "no-such.npz"),
+    (["--fsm-grammar", "tomita3", "--fsm-memory", "0"], "--fsm-memory must be a positive number of MB, not 0.0"),
+    (["--fsm-grammar", "reber", "--fsm-max-len", "12", "--fsm-memory", "0.01"],
+     "budget of 10.2 KiB cannot hold one block of prefixes (7 rows of 104 bytes, for each of 13 lengths); raise "
+     "--fsm-memory or lower --fsm-max-len"),  # compiled reber: 7 symbols, c and h of 13 float32 units
 ])
 def test_pytest_plugin_refuses_bad_options_before_any_item_runs(pytester, args, needle):
     """These ran items that failed five times over with one message, raised hypothesis' traceback (no examples),
-    ran nothing with no word of why (a model without a grammar) or were taken silently (a negative depth)."""
+    ran nothing with no word of why (a model without a grammar) or were taken silently (a negative depth); a
+    depth the memory budget cannot hold failed the exhaustive item naming the command's --memory and --max-len."""
     result = pytester.runpytest(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     errors = [line for line in result.stderr.lines if line.startswith("ERROR:")]
