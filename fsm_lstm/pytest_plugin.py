@@ -37,6 +37,7 @@ from .words import format_word, symbols_count
 __all__ = ["VerifyItem", "pytest_addoption", "pytest_collection_modifyitems", "pytest_configure"]
 
 _LOADED = pytest.StashKey[tuple[Grammar, Model]]()  # the grammar and model, loaded once by pytest_configure
+_DEPTH = pytest.StashKey[int]()  # the exhaustive item's depth, checked against --fsm-memory by pytest_configure
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -78,7 +79,7 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         loaded = load_grammar(grammar)
         config.stash[_LOADED] = (loaded, load_model(model) if model else compile_grammar(loaded))
-        _exhaustive_depth(config)
+        config.stash[_DEPTH] = _exhaustive_depth(config)
     except (UserError, OSError) as exc:  # the library's messages name the command's options; these are pytest's
         message = re.sub(r"--(memory|max-len)\b", r"--fsm-\1", str(exc))
         raise pytest.UsageError(f"fsm-lstm: {message}") from None
@@ -90,8 +91,13 @@ def _exhaustive_depth(config: pytest.Config) -> int:
     reading = reading_of(model)
     ref = reference_for(model, grammar, bool(model.extra.get("unknown_start", False)), reading)
     net = Network(model, reading)
-    return check_depth(config.getoption("fsm_max_len"), len(net.inner), net.start.nbytes,
-                       int(config.getoption("fsm_memory") * 2**20), len(ref.columns))
+    return check_depth(config.getoption("fsm_max_len"), len(net.inner), net.start.nbytes, _memory(config),
+                       len(ref.columns))
+
+
+def _memory(config: pytest.Config) -> int:
+    """--fsm-memory in bytes."""
+    return int(config.getoption("fsm_memory") * 2**20)
 
 
 class VerifyItem(pytest.Item):
@@ -117,9 +123,8 @@ class VerifyItem(pytest.Item):
             assert cert.proven, cert.summary()
             return
         if self.check == "exhaustive":
-            depth, limit = _exhaustive_depth(config), config.getoption("fsm_time_limit")
-            found, _, agreed = exhaustive(net, ref, depth, memory=int(config.getoption("fsm_memory") * 2**20),
-                                          deadline=time.perf_counter() + limit)
+            depth, limit = config.stash[_DEPTH], config.getoption("fsm_time_limit")
+            found, _, agreed = exhaustive(net, ref, depth, memory=_memory(config), deadline=time.perf_counter() + limit)
             if found is None and agreed < depth:
                 pytest.skip(f"every string up to length {agreed} agreed; the time limit ({limit:g} s, "
                             f"--fsm-time-limit) stopped the enumeration before length {depth}")
