@@ -4,8 +4,10 @@ network, and a plain dictionary walk runs the automaton."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,6 +26,7 @@ from fsm_lstm.verify import judge
 from tests.oracle import wrong_count
 
 START, END = "<s>", "</s>"
+MODELS = Path(__file__).parent / "models"
 MODULES = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}
 
 
@@ -238,6 +241,26 @@ def test_the_plateau_stop_is_reported_in_text_and_json(undertrained, tmp_path, c
     assert len(load_grammar(tmp_path / "x.toml").states) == after
     assert main(args + ["--patience", "0"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_a_network_trained_in_pytorch_with_rare_errors_stops_on_a_plateau_with_its_language(tmp_path, capsys):
+    """A 2-layer GRU trained in PyTorch on "even a's, no cc" (``tests/models/train_even_a_no_cc_gru.py``) is right
+    on every validation word from L*'s 4-state hypothesis on, and wrong on rare words elsewhere. With no gain
+    left to see on the validation words, the plateau is judged on the sampled words too: L* stops long before
+    --max-states (it ran 600 rounds and 9.1 million queries to 500 states while an exact hypothesis kept the
+    plateau waiting) and writes the training language's automaton."""
+    model, out = tmp_path / "gru.npz", tmp_path / "x.toml"
+    assert main(["import", str(MODELS / "even_a_no_cc_gru.safetensors"), "-o", str(model), "--alphabet",
+                 "<s> a b c </s>", "--heads", "accept", "--compose-linear", "--start-marker", START,
+                 "--end-marker", END]) == 0
+    capsys.readouterr()
+    assert main(["extract", str(model), "-o", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["stopped"] == "plateau" and report["queries"] < 1_000_000
+    assert report["states"] == 4 and report["fidelity"] == 1.0
+    words = [w for n in range(8) for w in itertools.product("abc", repeat=n)]
+    language = np.array([w.count("a") % 2 == 0 and "cc" not in "".join(w) for w in words])
+    np.testing.assert_array_equal(automaton_verdicts(load_grammar(out), words), language)
 
 
 def test_agreement_counts_a_word_right_only_when_every_prefix_is_when_heads_are_read_at_every_prefix():
