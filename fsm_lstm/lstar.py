@@ -29,11 +29,12 @@
   exactly finite-state, L* otherwise chases irregularities until a limit (measured: a 2-layer GRU trained in
   PyTorch on "even a's, no cc" was right on every validation word at 4 states; its rare errors elsewhere took
   600 rounds to 500 states, 29 s, where the plateau now stops at round 54 in 1.8 s, with the same 4 states).
-  When a limit is reached (or only loose edges too quiet to promote are left), the hypothesis returned is the smallest one whose agreement with the network on the validation sample is
-  within ``OCCAM`` of the best seen, with the states merged that the sampled words do not need: a merge is kept
-  when no more prefixes of the equivalence and validation samples go wrong (:mod:`state_merging`; L*'s rounds
-  stop ``MERGE_SHARE`` of the time early to leave it room). Agreement counts a word right when the machine
-  gives the network's outputs after it, or after every prefix of it when the heads are read at every prefix.
+  When a limit is reached (or only loose edges too quiet to promote are left), the hypothesis returned is the
+  smallest one whose agreement with the network on the validation sample is within ``OCCAM`` of the best seen,
+  with the states merged that the sampled words do not need: a merge is kept when no more prefixes of the
+  equivalence and validation samples go wrong (:mod:`state_merging`; L*'s rounds stop ``MERGE_SHARE`` of the time
+  early to leave it room). Agreement counts a word right when the machine gives the network's outputs after it, or
+  after every prefix of it when the heads are read at every prefix.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from .reading import Reading, reading_of
 from .region_proof import prove_regions
 from .reference import reference_for
 from .strategies import any_strings, grammar_strings, near_misses
-from .verify import REGION_TIME_LIMIT, check_depth, exhaustive, search
+from .verify import REGION_TIME_LIMIT, check_depth, exhaustive, search, unread_symbols
 from .words import format_word, symbols_count
 
 __all__ = ["VerifyItem", "pytest_addoption", "pytest_collection_modifyitems", "pytest_configure"]
@@ -80,6 +80,11 @@ def pytest_configure(config: pytest.Config) -> None:
         loaded = load_grammar(grammar)
         config.stash[_LOADED] = (loaded, load_model(model) if model else compile_grammar(loaded))
         config.stash[_DEPTH] = _exhaustive_depth(config)
+        unread = unread_symbols(*config.stash[_LOADED], reading_of(config.stash[_LOADED][1]))
+        if unread:
+            config.issue_config_time_warning(pytest.PytestConfigWarning(
+                f"fsm-lstm: symbols of grammar {config.stash[_LOADED][0].name!r} that the model cannot read: "
+                f"{' '.join(unread)[:200]}; the items judge only strings over the model's alphabet"), stacklevel=2)
     except (UserError, OSError) as exc:  # the library's messages name the command's options; these are pytest's
         message = re.sub(r"--(memory|max-len)\b", r"--fsm-\1", str(exc))
         raise pytest.UsageError(f"fsm-lstm: {message}") from None
@@ -117,7 +122,7 @@ class VerifyItem(pytest.Item):
             stored, reason = (None, "a word-level reading") if reading.final_only else \
                 certificate_grammar(model, grammar)
             if stored is None:  # trained, imported or word-level: the region proof, as verify runs it
-                _region_proof(model, grammar, reading, f"certificate not applicable ({reason}); region proof: ")
+                _region_proof(model, grammar, reading, f" (the certificate is not applicable: {reason})")
                 return
             cert = certify(model, stored)
             assert cert.proven, cert.summary()
@@ -148,14 +153,14 @@ class VerifyItem(pytest.Item):
 
 def _region_proof(model: Model, grammar: Grammar, reading: Reading, why: str) -> None:
     """Pass when the region proof holds, fail on a wrong prefix it confirmed on the network, else skip: not
-    proven for every length, which the bounded items do not contradict."""
+    proven for every length, which the bounded items do not contradict. ``why`` follows the proof's summary."""
     proof = prove_regions(model, grammar, bool(model.extra.get("unknown_start", False)), reading,
                           time_limit=REGION_TIME_LIMIT)
     failure = proof.failure
     if failure is not None and (failure.counterexample or failure.confirmed):
-        raise AssertionError(why + proof.summary())
+        raise AssertionError(f"region proof: {proof.summary()}{why}")
     if not proof.proven:
-        pytest.skip(why + proof.summary())
+        pytest.skip(f"region proof: {proof.summary()}{why}")
 
 
 def _items(session: pytest.Session) -> Iterator[VerifyItem]:

@@ -37,10 +37,11 @@ from .strategies import every_kind
 from .threads import blas_threads
 from .shard import check_cluster, cluster_client, sharded_walk
 from .trie import Failure, block_rows, walk_trie
-from .words import format_word, symbols_count
+from .words import counted, format_word, symbols_count
 
 __all__ = ["Counterexample", "Progress", "REGION_TIME_LIMIT", "Report", "Verdict", "check_depth",
            "check_word", "compare_with", "default_max_len", "describe", "evidence", "exhaustive", "judge", "t0_note",
+           "unread_symbols",
            "REPORT_SHORTEST", "report_rows", "report_word", "search", "verify"]
 
 Progress = Callable[[str], None]
@@ -84,6 +85,7 @@ class Report:
     longest: int = 0
     notes: list[str] = field(default_factory=list)
     reading: Reading = Reading()
+    unread: tuple[str, ...] = ()  # the grammar's symbols the network cannot read: strings holding them not judged
 
     def to_dict(self, alphabet: Sequence[str]) -> dict[str, object]:
         """JSON form: the verdict, the counterexample, and the evidence (what was run)."""
@@ -96,7 +98,8 @@ class Report:
                             "counterexample_found_by": self.found_by, "prefixes": self.prefixes,
                             "prefixes_run": self.run, "distinct_states": self.distinct,
                             "examples": self.examples, "longest": self.longest,
-                            "method": "certificate" if self.proven else "exhaustive+hypothesis"},
+                            "method": "certificate" if self.proven else "exhaustive+hypothesis",
+                            "grammar_symbols_not_judged": list(self.unread)},
                 "reading": self.reading.to_dict(),
                 "heads_checked": list(self.checked), "heads_skipped": list(self.skipped)}
 
@@ -227,6 +230,10 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
         notes.append(f"state heads not judged: {grammar.name!r} has the "
                      f"{'outputs' if grammar.machine else 'language'} of the grammar the model was compiled from but "
                      "other states, so its state names need not name the model's states")
+    unread = unread_symbols(grammar, model, reading)
+    if unread:
+        notes.append(f"symbols of grammar {grammar.name!r} that the model cannot read: {' '.join(unread)[:200]}; "
+                     "the verdict covers only strings over the model's alphabet")
     outside = [a for a in reading.inner(model.alphabet) if a not in set(grammar.alphabet)]
     if outside:
         shared = "" if len(outside) < len(reading.inner(model.alphabet)) else \
@@ -238,7 +245,8 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
                         f"{grammar.name!r}; heads are accept, next:SYMBOL or state:NAME of that grammar")
     net = Network(model, reading)
     depth = check_depth(max_len, len(net.inner), net.start.nbytes, memory, len(ref.columns))
-    report = Report(True, None, ref.checked, ref.skipped, "not applicable", False, notes=notes, reading=reading)
+    report = Report(True, None, ref.checked, ref.skipped, "not applicable", False, notes=notes, reading=reading,
+                    unread=tuple(unread))
     pumped = _certificate_layer(model, grammar, unknown_start, ref, report, states_ok)
     if progress:
         progress(f"certificate: {report.certificate}")
@@ -325,15 +333,20 @@ def _certificate_layer(model: Model, grammar: Grammar, unknown_start: bool, ref:
 
 def evidence(report: Report) -> str:
     """What was run, in one phrase: the exhaustive depth and the searched strings."""
-    unit = "words" if report.reading.final_only else "prefixes"
     if report.max_len < 0:
         return "the empty word already disagrees"
     cut = f"; the time limit stopped the enumeration before length {report.requested}" if report.cut else ""
     text = (f"every {'word' if report.reading.final_only else 'string'} up to length {report.max_len} "
-            f"({report.prefixes:,} {unit} checked{cut})")
+            f"({_enumerated(report)} checked{cut})")
     if report.examples:
         text += f" and {report.examples} searched strings (longest {report.longest} symbols)"
     return text
+
+
+def _enumerated(report: Report) -> str:
+    """The words (word-level reading) or prefixes the enumeration covered: "1 word", "8,191 prefixes"."""
+    n, word = report.prefixes, report.reading.final_only
+    return f"{n:,} {'word' if word else 'prefix'}{'' if n == 1 else 's' if word else 'es'}"
 
 
 def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
@@ -344,7 +357,7 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
     if report.skipped:
         lines.append(f"heads skipped (the grammar cannot judge them): {' '.join(report.skipped)}")
     lines.append(f"certificate: {report.certificate}")
-    merged = f", {report.distinct:,} distinct states" if report.distinct else " run"
+    merged = f", {counted(report.distinct, 'distinct state')}" if report.distinct else " run"
     c = report.counterexample
     enumerated = c is not None and report.found_by == "enumeration"
     stopped = f"; the enumeration stopped at the first failure, at length {report.max_len + 1}" \
@@ -354,8 +367,8 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
                     + (f", after it had found the failure below, of {symbols_count(len(c.word))}"
                        if enumerated and len(c.word) > report.max_len + 1 else ""))
     lines.append(f"exhaustive: every {'word' if report.reading.final_only else 'string'} up to length "
-                 f"{report.max_len} agrees ({report.prefixes:,} {'words' if report.reading.final_only else 'prefixes'}"
-                 f"{merged}){stopped}" if report.max_len >= 0 else "exhaustive: the empty string already disagrees")
+                 f"{report.max_len} agrees ({_enumerated(report)}{merged}){stopped}" if report.max_len >= 0
+                 else "exhaustive: the empty string already disagrees")
     lines.append("hypothesis: not run (the enumeration already found a failure)" if enumerated
                  else f"hypothesis: {report.examples} examples (pumped loops, near misses, arbitrary strings), "
                  f"longest {report.longest} symbols")
@@ -400,9 +413,10 @@ def judge(model: Model, extracted: Grammar | None, reference: Grammar, reading: 
     on the network. An extracted automaton only points where to look first: its shortest difference from the
     reference is run on the network."""
     reading = reading_of(model) if reading is None else reading
-    diff = None
-    if extracted is not None:
-        diff = compare_with(extracted, reference, by_language=reading.final_only or "accept" in model.heads)
+    diff, unread = None, unread_symbols(reference, model, reading)
+    readable = _over(reference, set(reading.inner(model.alphabet)))
+    if extracted is not None and readable is not None:  # where they differ on strings the network can read
+        diff = compare_with(extracted, readable, by_language=reading.final_only or "accept" in model.heads)
     ref = reference_for(model, reference, bool(model.extra.get("unknown_start", False)), reading)
     found = check_word(Network(model, reading), ref, diff) if diff is not None else None
     if found is not None:
@@ -413,6 +427,9 @@ def judge(model: Model, extracted: Grammar | None, reference: Grammar, reading: 
     note = "" if diff is None else (f"; the extracted automaton differs from {reference.name} at "
                                     f"{format_word(diff, model.alphabet)!r}, where the network is right, so the "
                                     "extraction is imperfect there")
+    if unread:
+        note += (f"; strings holding {' '.join(unread)[:200]} ({reference.name}'s symbols outside the network's "
+                 "alphabet) were not judged")
     if report.counterexample is not None:
         return Verdict("fails", f"the network disagrees with {reference.name} on {_shown(report.counterexample, model)}"
                        + note, report, report.counterexample, diff)
@@ -421,6 +438,21 @@ def judge(model: Model, extracted: Grammar | None, reference: Grammar, reading: 
                        f"(certificate: {report.certificate})" + note, report, None, diff)
     return Verdict("agrees", f"the network agrees with {reference.name} on {evidence(report)}; not proven for "
                    "every length" + note, report, None, diff)
+
+
+def unread_symbols(grammar: Grammar, model: Model, reading: Reading) -> list[str]:
+    """The grammar's symbols that the network does not read inside a word."""
+    inner = set(reading.inner(model.alphabet))
+    return [a for a in grammar.alphabet if a not in inner]
+
+
+def _over(grammar: Grammar, symbols: set[str]) -> Grammar | None:
+    """The grammar with only its transitions on ``symbols`` (None when it has none of them)."""
+    alphabet = tuple(a for a in grammar.alphabet if a in symbols)
+    if len(alphabet) == len(grammar.alphabet) or not alphabet:
+        return grammar if alphabet else None
+    return grammar.with_changes(alphabet=alphabet, transitions=tuple(t for t in grammar.transitions if t[1] in symbols),
+                                edge_outputs=tuple((t, o) for t, o in grammar.edge_outputs if t[1] in symbols))
 
 
 def _shown(c: Counterexample, model: Model) -> str:

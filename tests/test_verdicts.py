@@ -251,3 +251,24 @@ def test_a_counterexample_the_region_proof_found_is_never_reported_as_a_pass(tmp
     assert (logits[:601] > 0).all() and logits[601] < 0
     verdict = judge(model, None, everything, examples=0, max_len=3)
     assert verdict.status == "fails" and len(verdict.counterexample.word) == 601
+
+
+def test_a_grammar_symbol_the_network_cannot_read_is_named_and_never_taken_for_a_difference(tmp_path, capsys):
+    """The network of 'a*' over {a, b} judged against '(a|c)*' over {a, b, c}: it cannot read c, so strings
+    holding c were not judged. The verdict says so (it said "proven for every length" alone), and the extracted
+    automaton, which has no c, is not said to differ from the grammar "at 'c', where the network is right"."""
+    model, _ = wrong_only_on_the_empty_word()
+    wider = Grammar(name="astar_abc", start="s", accept=frozenset({"s"}), alphabet=("a", "b", "c"), states=("s",),
+                    transitions=(("s", "a", "s"), ("s", "c", "s")))
+    assert accepts(wider, ("c",))  # and an automaton over a and b cannot
+    verdict = judge(model, extract(model).grammar, wider)
+    assert verdict.status in ("proven", "agrees") and verdict.automaton_difference is None
+    assert "strings holding c (astar_abc's symbols outside the network's alphabet) were not judged" in verdict.text
+    assert verdict.to_dict(model.alphabet)["evidence"]["grammar_symbols_not_judged"] == ["c"]
+    path, grammar = tmp_path / "m.npz", tmp_path / "g.toml"
+    save_model(model, path)
+    grammar.write_text('name = "astar_abc"\nstart = "s"\naccept = ["s"]\nalphabet = ["a", "b", "c"]\n'
+                       'states = ["s"]\ntransitions = [["s", "a", "s"], ["s", "c", "s"]]\n')
+    assert main(["verify", str(path), "--grammar", str(grammar), "--max-len", "4", "--examples", "10"]) == 0
+    assert "symbols of grammar 'astar_abc' that the model cannot read: c; the verdict covers only strings over " \
+           "the model's alphabet" in capsys.readouterr().out

@@ -15,6 +15,7 @@ from fsm_lstm.queries import Network
 from fsm_lstm.reading import Reading
 from fsm_lstm.cli import main
 from fsm_lstm.compiler import compile_grammar
+from fsm_lstm.grammar import Grammar
 from fsm_lstm.grammar_files import load_grammar
 from fsm_lstm.model import Layer, Model, save_model
 from fsm_lstm.reference import reference_for
@@ -114,7 +115,7 @@ def test_a_failure_the_enumeration_finds_says_where_the_enumeration_stopped():
     report = verify(compile_grammar(load_grammar("tomita1")), load_grammar("tomita2"), examples=20)
     assert report.counterexample.word == ("1",) and report.max_len == 0
     exhaustive = next(line for line in describe(report, ("0", "1")) if line.startswith("exhaustive:"))
-    assert exhaustive == ("exhaustive: every string up to length 0 agrees (1 prefixes, 1 distinct states); the "
+    assert exhaustive == ("exhaustive: every string up to length 0 agrees (1 prefix, 1 distinct state); the "
                           "enumeration stopped at the first failure, at length 1")
 
 
@@ -206,9 +207,24 @@ def test_pytest_plugin_runs_the_region_proof_on_a_trained_or_imported_model(pyte
     save_model(drifting_tomita1(), path)
     result = pytester.runpytest("--fsm-grammar", "tomita1", "--fsm-model", str(path), "--fsm-max-len", "4",
                                 "--fsm-examples", "3", "-q")
-    result.stdout.fnmatch_lines([f"*certificate not applicable*region proof: not proven: the network is wrong: "
-                                 f"after '{'1' * 60}'*confirmed on the network*"])
+    result.stdout.fnmatch_lines(["FAILED*fsm-lstm[[]certificate] - region proof: not proven: the network is w*"])
+    result.stdout.fnmatch_lines([f"*region proof: not proven: the network is wrong: after '{'1' * 60}'*confirmed on "
+                                 "the network*(the certificate is not applicable: *)"])
     assert result.parseoutcomes().get("failed", 0) >= 1
+
+
+def test_pytest_plugin_warns_of_grammar_symbols_the_model_cannot_read(pytester, tmp_path):
+    """Its items judge strings over the model's alphabet only: a grammar symbol outside it is named."""
+    astar = Grammar(name="astar", start="s", accept=frozenset({"s"}), alphabet=("a", "b"), states=("s",),
+                    transitions=(("s", "a", "s"),))
+    save_model(compile_grammar(astar), tmp_path / "m.npz")
+    (tmp_path / "g.toml").write_text('name = "astar_abc"\nstart = "s"\naccept = ["s"]\nalphabet = ["a", "b", "c"]\n'
+                                     'states = ["s"]\ntransitions = [["s", "a", "s"], ["s", "c", "s"]]\n')
+    result = pytester.runpytest("--fsm-grammar", str(tmp_path / "g.toml"), "--fsm-model", str(tmp_path / "m.npz"),
+                                "--fsm-max-len", "3", "--fsm-examples", "5", "-q")
+    result.stdout.fnmatch_lines(["*symbols of grammar 'astar_abc' that the model cannot read: c; the items judge only "
+                                 "strings over the model's alphabet*"])
+    result.assert_outcomes(passed=5, warnings=1)
 
 
 def test_pytest_plugin_runs_the_property_suite(pytester, tmp_path):
