@@ -214,12 +214,9 @@ def _run_word(model: Model, reading: Reading, args: argparse.Namespace) -> int:
     import numpy as np
 
     from .runtime import run
-    from .words import encode, format_word, parse_word
+    from .words import encode, format_word
 
-    inner = reading.inner(model.alphabet)
-    marks = [m for m in (reading.start, reading.end) if m]
-    unspaced = all(len(a) == 1 for a in inner) and not any(m in args.string for m in marks)
-    word = parse_word(args.string, inner) if unspaced else reading.strip(parse_word(args.string, model.alphabet))
+    word = reading.parse(args.string, model.alphabet)
     framed = reading.frame(word)
     dtype = np.float64 if args.dtype == "float64" else np.float32
     logit = float(run(model, encode([framed], model.alphabet), dtype=dtype).heads[-1, 0, model.heads.index("accept")])
@@ -413,7 +410,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     reference = load_grammar(args.grammar) if args.grammar else None
     if not 0 <= args.min_fidelity <= 1:
         raise UserError(f"--min-fidelity takes a share between 0 and 1, not {args.min_fidelity}")
-    words = read_words(args.words, model.alphabet, reading.strip) if args.words else None
+    words = read_words(args.words, lambda text: reading.parse(text, model.alphabet)) if args.words else None
     with observing_on(args.workers, args.scheduler, model, reading) as run_on, \
             ProgressDisplay("extracting", enabled=not args.json) as shown:
         result = extract(model, args.method, seed=args.seed, reading=reading, words=words, max_states=args.max_states,
@@ -767,7 +764,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--method", choices=("lstar", "cluster"), default="lstar",
                    help="L* with the network as teacher (default), or hidden-state quantisation (small networks)")
     s.add_argument("--words", metavar="FILE", help="typical words, one a line, symbols separated by spaces (markers "
-                   "optional): they guide the search, and 30%% are held out to measure fidelity")
+                   "optional): they guide the search, and 30%% of 20 or more distinct words are held out to measure "
+                   "fidelity")
     s.add_argument("--max-states", type=int, default=500, metavar="N", help="stop at N states (default 500)")
     s.add_argument("--time-limit", type=float, default=60.0, metavar="S", help="stop after S seconds with the best "
                    "automaton so far (default 60)")

@@ -19,6 +19,7 @@ import numpy as np
 
 from .errors import UserError
 from .model import Model
+from .words import parse_word
 
 __all__ = ["Reading", "reading_of"]
 
@@ -39,6 +40,14 @@ class Reading:
         """Model symbol index of each inner symbol."""
         index = {a: k for k, a in enumerate(alphabet)}
         return np.array([index[a] for a in self.inner(alphabet)], dtype=np.int64)
+
+    def parse(self, text: str, alphabet: Sequence[str]) -> tuple[str, ...]:
+        """A word as a person types it, as an inner word: without separators when every inner symbol is one
+        character and no marker is written (``aba``), space-separated otherwise (``<s> a b a </s>``)."""
+        inner = self.inner(alphabet)
+        if all(len(a) == 1 for a in inner) and not any(m in text for m in (self.start, self.end) if m):
+            return parse_word(text, inner)
+        return self.strip(parse_word(text, alphabet))
 
     def strip(self, word: Sequence[str]) -> tuple[str, ...]:
         """A word as a person may write it, with or without its markers, as an inner word."""

@@ -43,10 +43,9 @@ def encode(words: Sequence[Sequence[str]], alphabet: Sequence[str], pad: int = 0
 MAX_WORDS_FILE = 64 * 2**20  # bytes
 
 
-def read_words(path: str | os.PathLike[str], alphabet: Sequence[str],
-               strip: Callable[[Sequence[str]], tuple[str, ...]] = tuple) -> list[tuple[str, ...]]:
-    """A words file: one word a line, symbols separated by white space; blank lines and lines starting with
-    ``#`` are skipped. ``strip`` turns a written word into the word meant (e.g. drops its markers)."""
+def read_words(path: str | os.PathLike[str], parse: Callable[[str], tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """A words file: one word a line, each read by ``parse`` (e.g. :func:`parse_word` with the alphabet, or a
+    reading's that drops a word classifier's markers); blank lines and lines starting with ``#`` are skipped."""
     try:
         size = os.stat(path).st_size
         if size > MAX_WORDS_FILE:
@@ -57,16 +56,14 @@ def read_words(path: str | os.PathLike[str], alphabet: Sequence[str],
         raise UserError(f"{path}: no such words file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: cannot read the words file ({exc})") from None
-    known = set(alphabet)
     words = []
     for number, line in enumerate(lines, 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        parts = line.split()
-        for sym in parts:
-            if sym not in known:
-                raise UserError(f"{path}, line {number}: unknown symbol {sym!r}; the alphabet is {' '.join(alphabet)}")
-        words.append(strip(parts))
+        try:
+            words.append(parse(line))
+        except UserError as exc:
+            raise UserError(f"{path}, line {number}: {exc}") from None
     if not words:
         raise UserError(f"{path}: no words; write one word a line, symbols separated by spaces")
     return words

@@ -108,7 +108,26 @@ def test_words_guide_the_search_and_measure_fidelity(undertrained, tmp_path, cap
     main(["extract", str(tmp_path / "m.npz"), "--words", str(tmp_path / "words.txt"), "-o", str(tmp_path / "x.toml"),
           "--json", "--min-fidelity", "0"])
     report = json.loads(capsys.readouterr().out)
-    assert report["held_out_words"] == 90 and report["held_out_source"] == "the --words held out"
+    distinct = len(set(words))  # a word written twice (the empty word, 1 in 13) counts once, on one side
+    assert distinct < 290 and report["held_out_words"] == distinct - int(distinct * 0.7)
+    assert report["held_out_source"] == "the --words held out"
+
+
+def test_fewer_than_20_words_guide_the_search_and_fidelity_is_measured_on_fresh_words(undertrained, tmp_path,
+                                                                                        capsys):
+    """With 3 distinct words (one written twice), none can be held out: they used to be the "held-out" words
+    themselves, all of which had guided the search."""
+    model, g = undertrained
+    words = random_words(g, 6, 3, 12)
+    (tmp_path / "words.txt").write_text("".join(f"{START} {' '.join(w)} {END}\n" for w in words + words[:1]))
+    save_model(model, tmp_path / "m.npz")
+    main(["extract", str(tmp_path / "m.npz"), "--words", str(tmp_path / "words.txt"), "-o", str(tmp_path / "x.toml"),
+          "--json", "--min-fidelity", "0"])
+    report = json.loads(capsys.readouterr().out)
+    assert len(set(words)) == 3 and report["held_out_words"] == 2000
+    assert report["held_out_source"].startswith("uniform random words of length 0-")
+    assert report["held_out_source"].endswith("; none of the --words held out (3 distinct words: fewer than 20, all "
+                                              "guide the search)")
 
 
 def test_limits_return_the_best_automaton_so_far(undertrained):

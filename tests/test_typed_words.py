@@ -1,0 +1,61 @@
+"""A word is typed the same way to every command (run, sheet --input, extract --words): without separators when
+every symbol of the word is one character, space-separated otherwise, a word classifier's markers optional."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import openpyxl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fsm_lstm.cli import main
+from fsm_lstm.compiler import compile_grammar
+from fsm_lstm.errors import UserError
+from fsm_lstm.grammar import Grammar
+from fsm_lstm.model import save_model
+from fsm_lstm.reading import Reading
+from fsm_lstm.words import parse_word, read_words
+
+FRAMED = ("<s>", "a", "b", "</s>")
+WORD_LEVEL = Reading(True, "<s>", "</s>")
+
+
+@given(st.lists(st.sampled_from("ab"), max_size=12))
+def test_a_word_over_one_character_symbols_reads_alike_unspaced_spaced_and_framed(word):
+    expected = tuple(word)
+    spaced = " ".join(word)
+    for text in ("".join(word), spaced, f"<s> {spaced} </s>".replace("  ", " "), f"{spaced} </s>".strip()):
+        assert WORD_LEVEL.parse(text, FRAMED) == expected
+    assert Reading().parse("".join(word), ("a", "b")) == expected  # no markers: the alphabet's own rule
+
+
+def test_multi_character_symbols_need_spaces():
+    assert Reading().parse("push pop", ("push", "pop")) == ("push", "pop")
+    with pytest.raises(UserError, match="unknown symbol 'pushpop'"):
+        Reading().parse("pushpop", ("push", "pop"))
+
+
+def test_a_words_file_reads_each_line_as_the_command_line_does(tmp_path):
+    path = tmp_path / "words.txt"
+    path.write_text("abb\n# a comment\n\n<s> a b </s>\nb a\n")
+    assert read_words(path, lambda text: WORD_LEVEL.parse(text, FRAMED)) == [("a", "b", "b"), ("a", "b"), ("b", "a")]
+    path.write_text("ab\nabc\n")
+    with pytest.raises(UserError, match=r"words.txt, line 2: unknown symbol 'c' at position 3 of 'abc'"):
+        read_words(path, lambda text: parse_word(text, ("a", "b")))
+
+
+def test_sheet_takes_a_word_classifiers_input_unspaced_as_run_does(tmp_path, capsys):
+    """`run m.npz aba` worked while `sheet m.npz --input aba` said "unknown symbol 'aba'"."""
+    framed = Grammar(name="framed", start="begin", accept=frozenset({"yes"}), alphabet=FRAMED,
+                     states=("begin", "e", "o", "yes", "no"),
+                     transitions=(("begin", "<s>", "e"), ("e", "a", "o"), ("e", "b", "e"), ("o", "a", "e"),
+                                  ("o", "b", "o"), ("e", "</s>", "yes"), ("o", "</s>", "no"), ("no", "<s>", "yes")))
+    model = compile_grammar(framed)
+    save_model(replace(model, extra={**model.extra, "final_only": True, "start_marker": "<s>", "end_marker": "</s>"}),
+               tmp_path / "m.npz")
+    assert main(["run", str(tmp_path / "m.npz"), "aba", "--json"]) == 0
+    assert '"word": "a b a"' in capsys.readouterr().out
+    assert main(["sheet", str(tmp_path / "m.npz"), "-o", str(tmp_path / "b.xlsx"), "--input", "aba"]) == 0
+    assert openpyxl.load_workbook(tmp_path / "b.xlsx")["Run"]["B2"].value == "a b a"
