@@ -89,7 +89,7 @@ def dtype_problem(dtype: Any) -> str | None:
 def float_array(name: str, value: Any, shape: tuple[int | None, ...] | None = None) -> np.ndarray:
     """``value`` as a finite float array of the given shape (None matches any length), or a UserError."""
     if not isinstance(value, np.ndarray):
-        raise UserError(f"{name} is a {type(value).__name__}, not an array of weights")
+        raise UserError(f"{name} is of type {type(value).__name__}, not an array of weights")
     problem = dtype_problem(value.dtype)
     if problem:
         raise UserError(f"{name} has dtype {problem}")

@@ -96,7 +96,7 @@ def _read_torch(path: Path) -> dict[str, np.ndarray]:
     out = {}
     for key, value in data.items():
         if not isinstance(value, torch.Tensor):
-            raise UserError(f"entry {key!r} is a {type(value).__name__}, not a tensor; save model.state_dict()")
+            raise UserError(f"entry {key!r} is of type {type(value).__name__}, not a tensor; save model.state_dict()")
         problem = dtype_problem(str(value.dtype).removeprefix("torch."))
         counter = not value.is_floating_point() and not value.is_complex() and value.dtype != torch.bool
         if problem and not counter:  # an integer buffer (BatchNorm's num_batches_tracked) is named if not placed

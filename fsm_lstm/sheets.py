@@ -51,7 +51,7 @@ from .sheet_layout import (BLOCKS, FIRST_STEP_ROW, GATE_NAMES, NAME_ROW, NONE, S
 from .sheet_run import decoded_outputs, write_run
 from .sheet_text import write_grammar, write_guide
 from .sheet_weights import write_weights
-from .words import format_word, parse_word
+from .words import format_word
 
 __all__ = ["BYTES_PER_CELL", "MAX_CELLS", "MAX_ROWS", "MAX_STEPS", "MAX_TEXT", "SHEETS", "WRITER_OPTIONS",
            "accepted_examples", "check_steps", "check_text", "sample_input", "workbook_cells", "write_workbook"]
@@ -173,7 +173,7 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
     a word classifier, and the markers the sheet adds around the typed word."""
     check_steps(steps)
     reading = reading_of(model) if reading is None else reading
-    word = reading.strip(parse_word(text, model.alphabet))  # a word classifier's markers are added by the sheet
+    word = reading.parse(text, model.alphabet)  # a word classifier's markers are added by the sheet
     read = reading.frame(word)
     if steps is None and len(read) > MAX_STEPS:
         raise UserError(f"the input has {len(read):,} symbols, over the limit of {MAX_STEPS:,} trace rows of a "
@@ -344,8 +344,8 @@ def _write_trace(sh: SheetWriter, model: Model, lay: TraceLayout, refs, heads_at
         for key, members in (("state", state_heads), ("next", next_heads)):
             parts = [(f"{col(lay.heads[0] + m)}{r}", f"{col(lay.heads[0] + m)}${NAME_ROW}") for m in members]
             joined[key] = " ".join(model.heads[m].partition(":")[2] for m in members if on[m])
-            sh.formula(r, lay.decoded[key], "=" + _joined_formula(parts, guard), joined[key] if live else "",
-                       fmt.small)
+            cached = joined[key] if live else ""
+            sh.formula(r, lay.decoded[key], "=" + _joined_formula(parts, guard), cached if parts else "-", fmt.small)
         if t:
             left = f"{col(lay.known)}{r}=0" + (f',{col(lay.decoded["state"])}{r}=""' if state_heads else "")
             sh.formula(r, lay.stop, f'=IF({guard},"",IF(OR({left}),1,0))',

@@ -83,7 +83,8 @@ def random_model(layers: int = 2) -> Model:
 
 @pytest.fixture(scope="module")
 def books(tmp_path_factory):
-    """Every bundled grammar with three strings, plus a random 2-layer model: file name -> (model, word, path)."""
+    """Every bundled grammar with three strings, plus a random 2-layer model and a 1-layer one with an accept head
+    alone: file name -> (model, word, path)."""
     src = tmp_path_factory.mktemp("books")
     cases = {}
     for name in bundled_names():
@@ -98,6 +99,11 @@ def books(tmp_path_factory):
     word = tuple("abcabbca" * 5)
     write_workbook(rand, src / "random.xlsx", "".join(word), steps=40)
     cases["random.xlsx"] = (rand, word, src / "random.xlsx")
+    one = random_model(1)  # an accept head alone, as trained classifiers have: no state or next columns to decode
+    accept_only = Model(layers=one.layers, head_weight=one.head_weight[:1], head_bias=one.head_bias[:1],
+                        alphabet=one.alphabet, heads=("accept",))
+    write_workbook(accept_only, src / "accept-only.xlsx", "".join(word[:9]), steps=12)
+    cases["accept-only.xlsx"] = (accept_only, word[:9], src / "accept-only.xlsx")
     return cases
 
 
@@ -116,14 +122,14 @@ def gnumeric_recalculated(books, tmp_path_factory):
 
 
 def test_libreoffice_recalculation_equals_numpy_on_every_bundled_grammar(recalculated):
-    assert len(recalculated) == 3 * len(bundled_names()) + 1
+    assert len(recalculated) == 3 * len(bundled_names()) + 2
     for name, (model, word, path) in sorted(recalculated.items()):
         worst = compare(libreoffice_values(path), model, word)
         assert worst < TOLERANCE, (name, worst)
 
 
 def test_gnumeric_recalculation_equals_numpy_on_every_bundled_grammar(gnumeric_recalculated):
-    assert len(gnumeric_recalculated) == 3 * len(bundled_names()) + 1
+    assert len(gnumeric_recalculated) == 3 * len(bundled_names()) + 2
     for name, (model, word, path) in sorted(gnumeric_recalculated.items()):
         values = libreoffice_values(path)  # Run and Trace: the only sheets with formulas
         assert [v for cells in values.values() for v in cells.values() if str(v).startswith(ERRORS)] == [], name
@@ -144,6 +150,26 @@ def test_cached_values_as_written_equal_the_runtime(books):
             continue
         assert error_cells(path) == [], name
         assert compare(libreoffice_values(path), model, word) < TOLERANCE, name
+
+
+def test_every_formula_cell_caches_the_value_libreoffice_computes(books, recalculated):
+    """A viewer that does not recalculate shows each formula's cached value: it must be LibreOffice's, text cells
+    included (the decoded state and next columns of a model without such heads showed "" for ="-")."""
+    for name, (_, _, path) in sorted(books.items()):
+        if "pumped" in name:
+            continue
+        written, formulas = openpyxl.load_workbook(path, data_only=True), openpyxl.load_workbook(path)
+        computed = openpyxl.load_workbook(recalculated[name][2], data_only=True)
+        for sheet in ("Run", "Trace"):
+            for row in formulas[sheet].iter_rows():
+                for cell in row:
+                    if not (isinstance(cell.value, str) and cell.value.startswith("=")):
+                        continue
+                    mine, theirs = written[sheet][cell.coordinate].value, computed[sheet][cell.coordinate].value
+                    if isinstance(theirs, (int, float)) and not isinstance(theirs, bool):
+                        assert mine == pytest.approx(theirs, abs=TOLERANCE), (name, sheet, cell.coordinate)
+                    else:
+                        assert (mine or "") == (theirs or ""), (name, sheet, cell.coordinate, cell.value)
 
 
 def test_pumped_workbooks_really_run_200_steps(recalculated):
