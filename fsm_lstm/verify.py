@@ -420,7 +420,7 @@ def judge(model: Model, extracted: Grammar | None, reference: Grammar, reading: 
     ref = reference_for(model, reference, bool(model.extra.get("unknown_start", False)), reading)
     found = check_word(Network(model, reading), ref, diff) if diff is not None else None
     if found is not None:
-        return Verdict("fails", f"the network disagrees with {reference.name} on {_shown(found, model)}; "
+        return Verdict("fails", f"the network disagrees with {reference.name} on {_shown(found, model, reading)}; "
                        f"the extracted automaton differs from {reference.name} there too",
                        counterexample=found, automaton_difference=diff)
     report = verify(model, reference, max_len=max_len, examples=examples, seed=seed, reading=reading)
@@ -431,8 +431,9 @@ def judge(model: Model, extracted: Grammar | None, reference: Grammar, reading: 
         note += (f"; strings holding {' '.join(unread)[:200]} ({reference.name}'s symbols outside the network's "
                  "alphabet) were not judged")
     if report.counterexample is not None:
-        return Verdict("fails", f"the network disagrees with {reference.name} on {_shown(report.counterexample, model)}"
-                       + note, report, report.counterexample, diff)
+        shown = _shown(report.counterexample, model, reading)
+        return Verdict("fails", f"the network disagrees with {reference.name} on {shown}" + note, report,
+                       report.counterexample, diff)
     if report.proven:
         return Verdict("proven", f"the network is proven to agree with {reference.name} for every length "
                        f"(certificate: {report.certificate})" + note, report, None, diff)
@@ -455,9 +456,10 @@ def _over(grammar: Grammar, symbols: set[str]) -> Grammar | None:
                                 edge_outputs=tuple((t, o) for t, o in grammar.edge_outputs if t[1] in symbols))
 
 
-def _shown(c: Counterexample, model: Model) -> str:
+def _shown(c: Counterexample, model: Model, reading: Reading) -> str:
+    t0 = t0_note(model, reading) if not c.word else None
     return (f"{format_word(c.word, model.alphabet)!r} ({symbols_count(len(c.word))}), confirmed on the network: head "
-            f"{c.head} is {not c.expected} at step {c.step}, expected {c.expected}")
+            f"{c.head} is {not c.expected} at step {c.step}, expected {c.expected}" + (f" ({t0})" if t0 else ""))
 
 
 def compare_with(extracted: Grammar, reference: Grammar, by_language: bool) -> tuple[str, ...] | None:

@@ -4,6 +4,7 @@ that the network itself gets wrong (checked here by an independent torch run and
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 
 import numpy as np
@@ -161,7 +162,8 @@ def test_word_level_models_extract_over_the_inner_alphabet_and_verify(name, tmp_
     path = tmp_path / "w.npz"
     save_model(model, path)
     words = tmp_path / "words.txt"
-    words.write_text("".join(f"<s> {' '.join(w)} </s>\n" for w in ["", "1", "0 1", "1 1 0"] * 10))
+    every = [w for n in range(5) for w in itertools.product("01", repeat=n)]  # 31 distinct words: 9 held out
+    words.write_text("".join(f"<s> {' '.join(w)} </s>\n" for w in every))
     assert main(["extract", str(path), "--grammar", name, "--words", str(words), "-o", str(tmp_path / "x.toml")]) == 0
     out = capsys.readouterr().out
     assert "held-out words (the --words held out)" in out and "accept read after whole words" in out
@@ -272,3 +274,15 @@ def test_a_grammar_symbol_the_network_cannot_read_is_named_and_never_taken_for_a
     assert main(["verify", str(path), "--grammar", str(grammar), "--max-len", "4", "--examples", "10"]) == 0
     assert "symbols of grammar 'astar_abc' that the model cannot read: c; the verdict covers only strings over " \
            "the model's alphabet" in capsys.readouterr().out
+
+
+def test_an_imported_model_wrong_at_t0_is_told_why_by_extract_grammar_as_by_verify():
+    """Before any symbol an imported network's heads are its head biases, which its framework never computes;
+    verify said so, extract --grammar's verdict did not."""
+    model, reference = wrong_only_on_the_empty_word()
+    imported = dataclasses.replace(model, extra={"imported": {"format": "torch"}})
+    verdict = judge(imported, extract(imported).grammar, reference)
+    assert verdict.status == "fails" and verdict.counterexample.word == ()
+    assert "(t = 0: before any symbol the heads are the head biases on the zero state, an answer torch never " \
+           "computes" in verdict.text
+    assert "t = 0" not in judge(model, extract(model).grammar, reference).text  # compiled: it means what it says
