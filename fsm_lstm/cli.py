@@ -458,7 +458,7 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
                      "built from the best hypothesis found on the way")
     elif r.stopped == "plateau":
         lines.append("stopped on a plateau: no hypothesis of the last --patience rounds agreed significantly better "
-                     "with the network on the sampled words; the automaton is built from the best found")
+                     "with the network on the validation words; the automaton is built from the best found")
     if r.unmerged_states is not None and r.unmerged_states > r.states:
         lines.append(f"states merged: {r.unmerged_states} -> {r.states} (no more of the sampled words' prefixes go "
                      "wrong)")

@@ -24,17 +24,14 @@
   breakpoint is a loose edge, which is promoted instead.
 - Limits: ``max_states``, a deadline, and a plateau: ``patience`` rounds in a row none of whose hypotheses is
   significantly better, on a separate validation sample, than the best one before them (paired tests,
-  :mod:`fsm_lstm.paired`). Once that best is right on every validation word, the test runs on the validation
-  and equivalence words together, and an exact hypothesis there stops the wait too. On a network that is not
-  exactly finite-state, L* otherwise chases irregularities until a limit (measured: a 2-layer GRU trained in
-  PyTorch on "even a's, no cc" was right on every validation word at 4 states; its rare errors elsewhere took
-  600 rounds to 500 states, 29 s, where the plateau now stops at round 54 in 1.8 s, with the same 4 states).
-  When a limit is reached (or only loose edges too quiet to promote are left), the hypothesis returned is the
-  smallest one whose agreement with the network on the validation sample is within ``OCCAM`` of the best seen,
-  with the states merged that the sampled words do not need: a merge is kept when no more prefixes of the
-  equivalence and validation samples go wrong (:mod:`state_merging`; L*'s rounds stop ``MERGE_SHARE`` of the time
-  early to leave it room). Agreement counts a word right when the machine gives the network's outputs after it, or
-  after every prefix of it when the heads are read at every prefix.
+  :mod:`fsm_lstm.paired`; never while that best is exact on the sample: an exact network keeps going until the
+  samples find no counterexample). On a network that is not exactly finite-state, L* otherwise chases
+  irregularities until a limit. When a limit is reached (or only loose edges too quiet to promote are left),
+  the hypothesis returned is the smallest one whose agreement with the network on the validation sample is
+  within ``OCCAM`` of the best seen, with the states merged that the sampled words do not need: a merge is kept
+  when no more prefixes of the equivalence and validation samples go wrong (:mod:`state_merging`; L*'s rounds
+  stop ``MERGE_SHARE`` of the time early to leave it room). Agreement counts a word right when the machine
+  gives the network's outputs after it, or after every prefix of it when the heads are read at every prefix.
 """
 
 from __future__ import annotations
@@ -49,7 +46,7 @@ from .errors import UserError
 from .limits import PATIENCE
 from .machine import Machine, machine_difference, minimise_moore
 from .observation_table import ObservationTable
-from .paired import best_index, plateau
+from .paired import plateau
 from .queries import Network
 from .sampling import Sample, joined, observe, random_words
 from .state_merging import merge_states
@@ -186,16 +183,6 @@ def _tighten(table: ObservationTable, sample: Sample, labels: tuple[str, ...], a
         table.promote([row for _, row in chosen[:room]])
 
 
-def _flat(validation: np.ndarray, sampled: np.ndarray, patience: int) -> bool:
-    """The plateau (:func:`paired.plateau`) on the validation words (rows: hypotheses). Once the best hypothesis
-    before the last ``patience`` is right on every validation word, they can show no more gain: then on the
-    validation and equivalence words together, where even an exact hypothesis stops the wait (the network's
-    rare errors outside the samples are otherwise chased to a limit; see :func:`learn`)."""
-    if len(validation) > patience and validation[best_index(validation[:-patience])].all():
-        return plateau(sampled, patience, exact_waits=False)
-    return plateau(validation, patience)
-
-
 def check_patience(patience: int) -> None:
     """Refuse a plateau stop that could never be measured (at least one round must be compared)."""
     if patience < 1:
@@ -218,7 +205,6 @@ def learn(net: Network, columns: np.ndarray, labels: tuple[str, ...], base: Samp
     table = ObservationTable(net, columns, K, lazy=_recurrent_weights(net) > SIFT_ABOVE)
     skip: set[Word] = set()
     seen: list[tuple[np.ndarray, Machine]] = []  # each hypothesis and the validation words it gets right
-    sampled: list[np.ndarray] = []  # and the validation and equivalence words it gets right
     rounds = 0
     threshold = min_traffic
 
@@ -230,10 +216,8 @@ def learn(net: Network, columns: np.ndarray, labels: tuple[str, ...], base: Samp
         machine, loose, full = _tighten(table, base, labels, net.inner, max_states, threshold)
         wrong, right = _right(base, machine, every_prefix)  # the base sample is run once, for both uses
         word = _first_wrong(base, wrong, skip, rng)
-        both = right
         if validation is not None:
             right = _right(validation, machine, every_prefix)[1]
-            both = np.concatenate([right, both])
         agree = _agreement(right)
         if word is None:
             access = [table.words[r] for r in table.access]
@@ -245,14 +229,13 @@ def learn(net: Network, columns: np.ndarray, labels: tuple[str, ...], base: Samp
             word = _confirmed(net, columns, machine, machine_difference(machine, reference))
             word = None if word in skip else word
         seen.append((right, machine))
-        sampled.append(both)
         if progress:
             progress(f"L*: round {rounds}, {machine.size} states ({len(loose)} loose edges), "
                      f"{len(table.suffixes)} suffixes, agreement {agree:.2%} on the samples")
         if word is None and not loose and (threshold == 0 or table.known[table.extensions].all()):
             return Learned(minimise_moore(machine), rounds, None, agree, history())
         late = time.perf_counter() > deadline
-        flat = _flat(np.stack([r for r, _ in seen]), np.stack(sampled), patience)
+        flat = plateau(np.stack([r for r, _ in seen]), patience)
         if late or flat or (word is None and full):
             why = "time-limit" if late else "plateau" if flat else "max-states"
             return _early_result(seen, rounds, why, history(), base, validation, every_prefix, rng, merging)

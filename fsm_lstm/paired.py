@@ -37,15 +37,13 @@ def _ahead(right: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return (right & ~other).sum(axis=-1), (~right & other).sum(axis=-1)
 
 
-def plateau(right: np.ndarray, patience: int, significance: float = SIGNIFICANCE, exact_waits: bool = True
-            ) -> bool:
-    """Whether none of the last ``patience`` hypotheses is significantly better than the best one before them.
-    With ``exact_waits``, never while that best or a recent one is right on every word (an exact hypothesis
-    can still be reached)."""
+def plateau(right: np.ndarray, patience: int, significance: float = SIGNIFICANCE) -> bool:
+    """Whether none of the last ``patience`` hypotheses is significantly better than the best one before them,
+    while that best is wrong on some validation word (an exact hypothesis can still be reached)."""
     if len(right) <= patience:
         return False
     before = right[best_index(right[:-patience])]
-    if exact_waits and (before.all() or right[-patience:].all(axis=1).any()):
+    if before.all() or right[-patience:].all(axis=1).any():
         return False
     ahead, behind = _ahead(right[-patience:], before)
     return not bool((ahead - behind - 1 > quantile(patience, significance) * np.sqrt(ahead + behind)).any())

@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from fsm_lstm.lstar import _flat
 from fsm_lstm.paired import best_index, plateau, quantile
 
 
@@ -58,15 +57,15 @@ def test_the_first_of_equally_right_hypotheses_is_the_best():
 
 
 @settings(max_examples=200)
-@given(rights, st.integers(1, 5), st.booleans())
-def test_a_plateau_is_when_no_recent_hypothesis_beats_the_best_before_them(right, patience, exact_waits):
-    flat = plateau(right, patience, exact_waits=exact_waits)
+@given(rights, st.integers(1, 5))
+def test_a_plateau_is_when_no_recent_hypothesis_beats_the_best_before_them(right, patience):
+    flat = plateau(right, patience)
     if len(right) <= patience:
         assert not flat
         return
     before = right[int(np.argmax(right[:-patience].sum(axis=1)))]
     z = quantile(patience)
-    exact = exact_waits and (before.all() or right[-patience:].all(axis=1).any())
+    exact = before.all() or right[-patience:].all(axis=1).any()
     assert flat == (not exact and not any(better(r, before, z) for r in right[-patience:]))
 
 
@@ -77,15 +76,6 @@ def test_a_plateau_never_comes_while_an_exact_hypothesis_is_in_sight():
     assert plateau(right, 2)
     right[-1, 0] = True  # the last hypothesis is exact on the sample
     assert not plateau(right, 2)
-
-
-def test_without_the_wait_an_exact_hypothesis_is_a_gain_only_when_a_significant_one():
-    right = np.ones((5, 100), dtype=bool)
-    assert plateau(right, 2, exact_waits=False)  # nothing can be gained over an exact best
-    right[:3, 0] = False  # the recent hypotheses are exact, but one word more is no significant gain
-    assert plateau(right, 2, exact_waits=False) and not plateau(right, 2)
-    right[:3, :20] = False  # twenty words more are
-    assert not plateau(right, 2, exact_waits=False)
 
 
 def _progress_seen(ahead: int, behind: int) -> bool:
@@ -104,16 +94,3 @@ def test_the_exact_chance_of_seeing_progress_that_is_not_there_stays_within_the_
         size = sum(math.comb(n, a) for a in range(n + 1) if _progress_seen(a, n - a)) / 2 ** n
         assert size <= 0.05, (n, size)
 
-
-
-def test_lstar_judges_the_plateau_on_every_sampled_word_once_the_validation_words_show_no_more_gain():
-    """fsm_lstm.lstar's rule: on the validation words while the best before the last ``patience`` is wrong on
-    one; once it is right on all of them, on the sampled words (validation and equivalence words) as well."""
-    validation, sampled = np.ones((4, 50), dtype=bool), np.ones((4, 300), dtype=bool)
-    assert _flat(validation, sampled, 2)  # exact on every sampled word: only words outside the samples are left
-    sampled[:, 0] = False  # one equivalence word every hypothesis gets wrong: no gain for two rounds
-    assert _flat(validation, sampled, 2)
-    sampled[:2, :40], sampled[2:, :40] = False, True  # the last two get 40 words more right
-    assert not _flat(validation, sampled, 2)
-    validation[:2, 0] = False  # the best before them is wrong on a validation word; the last two are exact
-    assert not _flat(validation, sampled, 2)
