@@ -31,7 +31,7 @@ from .reading import Reading, reading_of
 from .region_proof import prove_regions
 from .reference import reference_for
 from .strategies import any_strings, grammar_strings, near_misses
-from .verify import REGION_TIME_LIMIT, check_depth, exhaustive, search, unread_symbols
+from .verify import REGION_TIME_LIMIT, check_depth, exhaustive, readable_part, search, unread_symbols
 from .words import format_word, symbols_count
 
 __all__ = ["VerifyItem", "pytest_addoption", "pytest_collection_modifyitems", "pytest_configure"]
@@ -134,8 +134,11 @@ class VerifyItem(pytest.Item):
                 pytest.skip(f"every string up to length {agreed} agreed; the time limit ({limit:g} s, "
                             f"--fsm-time-limit) stopped the enumeration before length {depth}")
         else:
-            strategy = {"pumped loops": grammar_strings(grammar), "near misses": near_misses(grammar),
-                        "arbitrary strings": any_strings(grammar)}[self.check]
+            readable = readable_part(grammar, model, reading)  # only strings the network can read
+            if readable is None:
+                pytest.skip(f"the model reads none of grammar {grammar.name!r}'s symbols")
+            strategy = {"pumped loops": grammar_strings(readable), "near misses": near_misses(readable),
+                        "arbitrary strings": any_strings(readable)}[self.check]
             found, _, _ = search(net, ref, strategy, config.getoption("fsm_examples"), seed=0)
         if found is not None:
             text = format_word(found.word, model.alphabet)

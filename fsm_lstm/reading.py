@@ -43,10 +43,12 @@ class Reading:
 
     def parse(self, text: str, alphabet: Sequence[str]) -> tuple[str, ...]:
         """A word as a person types it, as an inner word: without separators when every inner symbol is one
-        character and no marker is written (``aba``), space-separated otherwise (``<s> a b a </s>``)."""
+        character and no marker is written as a symbol of its own (``aba``), space-separated otherwise
+        (``<s> a b a </s>``)."""
         inner = self.inner(alphabet)
-        if all(len(a) == 1 for a in inner) and not any(m in text for m in (self.start, self.end) if m):
-            return parse_word(text, inner)
+        if all(len(a) == 1 for a in inner) and not any(len(a) == 1 for a in alphabet if a not in inner) and \
+                not any(m in text.split() for m in (self.start, self.end) if m):
+            return parse_word(text, inner)  # (one-character markers are read as the alphabet's own: ^aba$)
         return self.strip(parse_word(text, alphabet))
 
     def strip(self, word: Sequence[str]) -> tuple[str, ...]:

@@ -41,7 +41,7 @@ from .words import counted, format_word, symbols_count
 
 __all__ = ["Counterexample", "Progress", "REGION_TIME_LIMIT", "Report", "Verdict", "check_depth",
            "check_word", "compare_with", "default_max_len", "describe", "evidence", "exhaustive", "judge", "t0_note",
-           "unread_symbols",
+           "readable_part", "unread_symbols",
            "REPORT_SHORTEST", "report_rows", "report_word", "search", "verify"]
 
 Progress = Callable[[str], None]
@@ -262,7 +262,9 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
     report.found_by = None if found is None else "enumeration"
     report.prefixes = sum(len(net.inner) ** k for k in range(walk.agreed + 1))
     if found is None and examples > 0:
-        found, report.examples, report.longest = search(net, ref, every_kind(grammar), examples, seed)
+        readable = readable_part(grammar, model, reading)  # only strings the network can read are searched
+        found, report.examples, report.longest = (None, 0, 0) if readable is None else search(
+            net, ref, every_kind(readable), examples, seed)
         report.found_by = None if found is None else "hypothesis"
         if progress:
             progress(f"hypothesis: {report.examples} examples, longest {report.longest} symbols")
@@ -414,9 +416,9 @@ def judge(model: Model, extracted: Grammar | None, reference: Grammar, reading: 
     reference is run on the network."""
     reading = reading_of(model) if reading is None else reading
     diff, unread = None, unread_symbols(reference, model, reading)
-    readable = _over(reference, set(reading.inner(model.alphabet)))
-    if extracted is not None and readable is not None:  # where they differ on strings the network can read
-        diff = compare_with(extracted, readable, by_language=reading.final_only or "accept" in model.heads)
+    if extracted is not None:  # where they differ on strings the network can read
+        by_language = reading.final_only or "accept" in model.heads
+        diff = compare_with(extracted, reference, by_language, _readable(model, reading))
     ref = reference_for(model, reference, bool(model.extra.get("unknown_start", False)), reading)
     found = check_word(Network(model, reading), ref, diff) if diff is not None else None
     if found is not None:
@@ -441,18 +443,32 @@ def judge(model: Model, extracted: Grammar | None, reference: Grammar, reading: 
                    "every length" + note, report, None, diff)
 
 
+def _readable(model: Model, reading: Reading) -> set[str]:
+    """The symbols the network reads: inside a word, or as a word classifier's markers."""
+    return set(reading.inner(model.alphabet)) | {m for m in (reading.start, reading.end) if m}
+
+
 def unread_symbols(grammar: Grammar, model: Model, reading: Reading) -> list[str]:
-    """The grammar's symbols that the network does not read inside a word."""
-    inner = set(reading.inner(model.alphabet))
-    return [a for a in grammar.alphabet if a not in inner]
+    """The grammar's symbols that the network cannot read."""
+    readable = _readable(model, reading)
+    return [a for a in grammar.alphabet if a not in readable]
+
+
+def readable_part(grammar: Grammar, model: Model, reading: Reading) -> Grammar | None:
+    """The grammar over the symbols the network can read (None when it has none of them): the strings searched."""
+    return _over(grammar, _readable(model, reading))
 
 
 def _over(grammar: Grammar, symbols: set[str]) -> Grammar | None:
-    """The grammar with only its transitions on ``symbols`` (None when it has none of them)."""
+    """The grammar with only its transitions on ``symbols`` (None when it has none of them, or keeps none of a
+    Mealy machine's edges)."""
     alphabet = tuple(a for a in grammar.alphabet if a in symbols)
     if len(alphabet) == len(grammar.alphabet) or not alphabet:
         return grammar if alphabet else None
-    return grammar.with_changes(alphabet=alphabet, transitions=tuple(t for t in grammar.transitions if t[1] in symbols),
+    edges = tuple(t for t in grammar.transitions if t[1] in symbols)
+    if grammar.edge_outputs and not edges:
+        return None
+    return grammar.with_changes(alphabet=alphabet, transitions=edges,
                                 edge_outputs=tuple((t, o) for t, o in grammar.edge_outputs if t[1] in symbols))
 
 
@@ -462,19 +478,22 @@ def _shown(c: Counterexample, model: Model, reading: Reading) -> str:
             f"{c.head} is {not c.expected} at step {c.step}, expected {c.expected}" + (f" ({t0})" if t0 else ""))
 
 
-def compare_with(extracted: Grammar, reference: Grammar, by_language: bool) -> tuple[str, ...] | None:
+def compare_with(extracted: Grammar, reference: Grammar, by_language: bool, symbols: set[str] | None = None
+                 ) -> tuple[str, ...] | None:
     """The shortest string telling the two apart (by outputs for machines, by language, or by prefix language for
-    next-only models); None when one has outputs and the other none (a machine whose outputs are all out of
+    next-only models), over ``symbols`` only when given (the reference's other symbols are dropped after its
+    prefix closure); None when one has outputs and the other none (a machine whose outputs are all out of
     reach compiles to a model without out: heads): the automata cannot be compared, and the verdict rests on
     the network alone."""
     if bool(extracted.machine) != bool(reference.machine):
         return None
-    if extracted.machine:
-        return output_difference(extracted, reference)
-    if by_language:
-        return shortest_difference(extracted, reference)
     close = lambda g: (lambda t: t.with_changes(accept=frozenset(t.states)))(trim(g))  # noqa: E731
-    return shortest_difference(close(extracted), close(reference))
+    if not (extracted.machine or by_language):
+        extracted, reference = close(extracted), close(reference)
+    reference = reference if symbols is None else _over(reference, symbols)  # type: ignore[assignment]
+    if reference is None:
+        return None
+    return (output_difference if extracted.machine else shortest_difference)(extracted, reference)
 
 
 def _counterexample_dict(c: Counterexample, alphabet: Sequence[str]) -> dict[str, object]:

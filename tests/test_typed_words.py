@@ -31,6 +31,17 @@ def test_a_word_over_one_character_symbols_reads_alike_unspaced_spaced_and_frame
     assert Reading().parse("".join(word), ("a", "b")) == expected  # no markers: the alphabet's own rule
 
 
+def test_markers_are_recognised_as_symbols_of_their_own_not_inside_a_word():
+    """One-character markers, as ``^`` and ``$``, may be written unspaced; a marker spelled with the word's own
+    characters ("10", "11") is one only as a separate symbol, so ``110`` is the word 1 1 0."""
+    carets = Reading(True, "^", "$")
+    assert carets.parse("^0110$", ("^", "0", "1", "$")) == carets.parse("0110", ("^", "0", "1", "$")) == tuple("0110")
+    digits = Reading(True, "10", "11")
+    alphabet = ("10", "0", "1", "11")
+    assert digits.parse("110", alphabet) == ("1", "1", "0")
+    assert digits.parse("10 1 1 0 11", alphabet) == ("1", "1", "0")
+
+
 def test_multi_character_symbols_need_spaces():
     assert Reading().parse("push pop", ("push", "pop")) == ("push", "pop")
     with pytest.raises(UserError, match="unknown symbol 'pushpop'"):

@@ -10,6 +10,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
 
 from fsm_lstm.cli import main
 from fsm_lstm.compiler import compile_grammar
@@ -17,7 +18,9 @@ from fsm_lstm.extract import extract
 from fsm_lstm.grammar import Grammar
 from fsm_lstm.grammar_files import load_grammar
 from fsm_lstm.model import Model, save_model
-from fsm_lstm.verify import judge
+from fsm_lstm.reading import Reading
+from fsm_lstm.strategies import every_kind
+from fsm_lstm.verify import judge, readable_part, verify
 from tests.oracle import accepts
 from tests.test_verify import leaky_reber
 
@@ -286,3 +289,45 @@ def test_an_imported_model_wrong_at_t0_is_told_why_by_extract_grammar_as_by_veri
     assert "(t = 0: before any symbol the heads are the head biases on the zero state, an answer torch never " \
            "computes" in verdict.text
     assert "t = 0" not in judge(model, extract(model).grammar, reference).text  # compiled: it means what it says
+
+
+def test_a_next_only_network_is_compared_on_the_grammar_closed_before_its_unread_symbols_are_dropped():
+    """The network of 'a' with next heads only, judged against 'a c': the extracted automaton's prefixes {'', a}
+    are the grammar's over the network's symbols. Dropping c before the prefix closure trimmed the state after
+    a, and the automaton was said to differ 'at a, where the network is right' (the review's finding)."""
+    just_a = Grammar(name="just_a", start="s", accept=frozenset({"f"}), alphabet=("a", "b"), states=("s", "f"),
+                     transitions=(("s", "a", "f"),))
+    compiled = compile_grammar(just_a)
+    keep = [k for k, h in enumerate(compiled.heads) if h.startswith("next:")]
+    model = dataclasses.replace(compiled, head_weight=compiled.head_weight[keep], head_bias=compiled.head_bias[keep],
+                                heads=tuple(compiled.heads[k] for k in keep), extra={})
+    a_then_c = Grammar(name="a_then_c", start="s", accept=frozenset({"f"}), alphabet=("a", "b", "c"),
+                       states=("s", "q", "f"), transitions=(("s", "a", "q"), ("q", "c", "f")))
+    verdict = judge(model, extract(model).grammar, a_then_c, max_len=4, examples=20)
+    assert verdict.status == "proven" and verdict.automaton_difference is None
+    assert "where the network is right" not in verdict.text
+
+
+def test_only_strings_the_network_can_read_are_searched_and_counted():
+    """The searched strings of a grammar with symbols the network cannot read were counted though the network
+    never ran them (200 "searched strings", longest 3,534 symbols, of which 35 ran)."""
+    empty = Grammar(name="empty", start="s", accept=frozenset({"s"}), alphabet=("a", "b"), states=("s",),
+                    transitions=())
+    only_c = Grammar(name="cstar", start="s", accept=frozenset({"s"}), alphabet=("c",), states=("s",),
+                     transitions=(("s", "c", "s"),))
+    report = verify(compile_grammar(empty), only_c, max_len=3, examples=50)  # they agree on every string of a, b
+    assert report.counterexample is None and report.examples == 0  # c* cannot be run
+    model, _ = wrong_only_on_the_empty_word()
+    wider = Grammar(name="astar_abc", start="s", accept=frozenset({"s"}), alphabet=("a", "b", "c"), states=("s",),
+                    transitions=(("s", "a", "s"), ("s", "c", "s")))
+    part = readable_part(wider, model, Reading())
+    assert part is not None and part.alphabet == ("a", "b") and part.transitions == (("s", "a", "s"),)
+    seen = []
+
+    @given(every_kind(part))
+    @settings(max_examples=100, deadline=None)
+    def drawn(word):
+        seen.append(word)
+
+    drawn()
+    assert seen and all("c" not in w for w in seen)
