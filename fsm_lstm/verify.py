@@ -238,8 +238,12 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
     if outside:
         shared = "" if len(outside) < len(reading.inner(model.alphabet)) else \
             "; the model and the grammar share no symbol: check the alphabet given to import or train"
-        notes.append(f"symbols of the model outside {grammar.name!r}'s alphabet: {' '.join(outside)[:200]}; a string "
-                     f"holding one leaves the grammar{shared}")
+        notes.append(f"symbols of the model outside the alphabet of grammar {grammar.name!r}: "
+                     f"{' '.join(outside)[:200]}; a string holding one leaves the grammar{shared}")
+    framed = [m for m in (reading.start, reading.end) if m and m in grammar.alphabet] if reading.final_only else []
+    if framed:
+        notes.append(f"grammar {grammar.name!r} has the markers {' '.join(framed)} as symbols: a word classifier is "
+                     "judged on each word between its markers, against a grammar of the words alone (without them)")
     if not ref.checked:
         raise UserError(f"none of the model's heads ({', '.join(model.heads)}) can be judged by grammar "
                         f"{grammar.name!r}; heads are accept, next:SYMBOL or state:NAME of that grammar")

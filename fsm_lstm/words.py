@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -47,11 +48,17 @@ def read_words(path: str | os.PathLike[str], parse: Callable[[str], tuple[str, .
     """A words file: one word a line, each read by ``parse`` (e.g. :func:`parse_word` with the alphabet, or a
     reading's that drops a word classifier's markers); blank lines and lines starting with ``#`` are skipped."""
     try:
-        size = os.stat(path).st_size
-        if size > MAX_WORDS_FILE:
-            raise UserError(f"{path}: {size:,} bytes is more than the {MAX_WORDS_FILE:,} a words file may have")
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):  # a pipe would block or never end, a device never end
+            kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file (a pipe or device?)"
+            raise UserError(f"{path}: is {kind}; give a words file")
+        if info.st_size > MAX_WORDS_FILE:
+            raise UserError(f"{path}: {info.st_size:,} bytes is more than the {MAX_WORDS_FILE:,} a words file may have")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_WORDS_FILE + 1)
+        if len(raw) > MAX_WORDS_FILE:  # it grew since
+            raise UserError(f"{path}: more than the {MAX_WORDS_FILE:,} bytes a words file may have")
+        lines = raw.decode("utf-8-sig").splitlines()  # a byte-order mark, as editors write, is not a symbol
     except FileNotFoundError:
         raise UserError(f"{path}: no such words file") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -65,7 +72,8 @@ def read_words(path: str | os.PathLike[str], parse: Callable[[str], tuple[str, .
         except UserError as exc:
             raise UserError(f"{path}, line {number}: {exc}") from None
     if not words:
-        raise UserError(f"{path}: no words; write one word a line, symbols separated by spaces")
+        raise UserError(f"{path}: no words; write one word a line, symbols separated by spaces (or written together "
+                        "when every symbol is one character)")
     return words
 
 

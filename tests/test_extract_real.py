@@ -17,7 +17,7 @@ import torch
 
 from fsm_lstm.cli import main
 from fsm_lstm.compiler import compile_grammar
-from fsm_lstm.extract import extract
+from fsm_lstm.extract import HOLD_OUT_FROM, extract
 from fsm_lstm.generate import competition_dfa
 from fsm_lstm.grammar import Grammar
 from fsm_lstm.grammar_files import load_grammar, save_grammar
@@ -114,10 +114,11 @@ def test_words_guide_the_search_and_measure_fidelity(undertrained, tmp_path, cap
     assert report["held_out_source"] == "the --words held out"
 
 
-def test_fewer_than_20_words_guide_the_search_and_fidelity_is_measured_on_fresh_words(undertrained, tmp_path,
+def test_fewer_than_200_words_guide_the_search_and_fidelity_is_measured_on_fresh_words(undertrained, tmp_path,
                                                                                         capsys):
     """With 3 distinct words (one written twice), none can be held out: they used to be the "held-out" words
-    themselves, all of which had guided the search."""
+    themselves, all of which had guided the search. (With 20, 6 held-out words called an automaton wrong on
+    1.8 % of uniform words 100 % faithful.)"""
     model, g = undertrained
     words = random_words(g, 6, 3, 12)
     (tmp_path / "words.txt").write_text("".join(f"{START} {' '.join(w)} {END}\n" for w in words + words[:1]))
@@ -127,7 +128,7 @@ def test_fewer_than_20_words_guide_the_search_and_fidelity_is_measured_on_fresh_
     report = json.loads(capsys.readouterr().out)
     assert len(set(words)) == 3 and report["held_out_words"] == 2000
     assert report["held_out_source"].startswith("uniform random words of length 0-")
-    assert report["held_out_source"].endswith("; none of the --words held out (3 distinct words: fewer than 20, all "
+    assert report["held_out_source"].endswith("; none of the --words held out (3 distinct words: fewer than 200, all "
                                               "guide the search)")
 
 
@@ -314,7 +315,7 @@ def test_agreement_counts_a_word_right_only_when_every_prefix_is_when_heads_are_
 
 
 @settings(max_examples=20, deadline=None)
-@given(st.integers(0, 2**32 - 1), st.integers(20, 200))
+@given(st.integers(0, 2**32 - 1), st.integers(HOLD_OUT_FROM, 3 * HOLD_OUT_FROM))
 def test_with_typical_words_the_hypothesis_is_picked_on_words_like_them(seed, count):
     """Typical words over 2 of 20 symbols: the validation words are mostly over those 2 symbols too (the typical
     words kept for validation, and near neighbours of them), where uniform words almost never are. The three

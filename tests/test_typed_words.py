@@ -3,6 +3,7 @@ every symbol of the word is one character, space-separated otherwise, a word cla
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 import openpyxl
@@ -70,3 +71,25 @@ def test_sheet_takes_a_word_classifiers_input_unspaced_as_run_does(tmp_path, cap
     assert '"word": "a b a"' in capsys.readouterr().out
     assert main(["sheet", str(tmp_path / "m.npz"), "-o", str(tmp_path / "b.xlsx"), "--input", "aba"]) == 0
     assert openpyxl.load_workbook(tmp_path / "b.xlsx")["Run"]["B2"].value == "a b a"
+
+
+def test_a_words_file_that_is_a_pipe_or_device_is_refused_before_it_is_opened(tmp_path, capsys):
+    """A FIFO with no writer hung `extract --words` forever, and one with a writer was read past the size limit
+    (its size is 0 to stat); a device such as /dev/zero never ends."""
+    fifo = tmp_path / "words.fifo"
+    os.mkfifo(fifo)
+    for path in (fifo, "/dev/zero", tmp_path):
+        with pytest.raises(UserError, match=r"is (not a regular file \(a pipe or device\?\)|a folder); give a words"):
+            read_words(path, lambda text: parse_word(text, ("a", "b")))
+    model = tmp_path / "m.npz"
+    assert main(["compile", "tomita3", "-o", str(model)]) == 0
+    capsys.readouterr()
+    assert main(["extract", str(model), "--words", str(fifo), "-o", str(tmp_path / "x.toml")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a regular file" in err
+
+
+def test_a_byte_order_mark_is_not_a_symbol(tmp_path):
+    path = tmp_path / "words.txt"
+    path.write_bytes("\ufeffab\nba\n".encode())
+    assert read_words(path, lambda text: parse_word(text, ("a", "b"))) == [("a", "b"), ("b", "a")]
