@@ -283,8 +283,8 @@ def test_symbols_the_grammar_does_not_know_are_named(tmp_path, capsys):
     grammar.write_text('name = "ab"\nstart = "e"\naccept = ["e"]\ntransitions = [["e", "a", "e"], ["e", "b", "e"]]\n')
     assert main(["verify", str(path), "--grammar", str(grammar), "--max-len", "2", "--examples", "5"]) == 1
     out = capsys.readouterr().out
-    assert "symbols of the model outside the alphabet of grammar 'ab': 0 1; a string holding one leaves the grammar; the model " \
-           "and the grammar share no symbol" in out
+    assert "symbols of the model outside the alphabet of grammar 'ab': 0 1; a string holding one leaves the " \
+           "grammar; the model and the grammar share no symbol" in out
     assert main(["verify", str(path), "--grammar", "tomita1", "--max-len", "2", "--examples", "5"]) == 1
     assert "outside" not in capsys.readouterr().out
 
