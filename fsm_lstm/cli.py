@@ -763,9 +763,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "and a Summary sheet: states, fidelity, and sampled words where they disagree, shortest first")
     s.add_argument("--method", choices=("lstar", "cluster"), default="lstar",
                    help="L* with the network as teacher (default), or hidden-state quantisation (small networks)")
-    s.add_argument("--words", metavar="FILE", help="typical words, one a line, symbols separated by spaces (markers "
-                   "optional): they guide the search, and 30%% of 200 or more distinct words are held out to measure "
-                   "fidelity")
+    s.add_argument("--words", metavar="FILE", help="typical words, one a line, symbols separated by spaces (or "
+                   "together when each is one character; markers optional): they guide the search, and 30%% of 200 "
+                   "or more distinct words are held out to measure fidelity")
     s.add_argument("--max-states", type=int, default=500, metavar="N", help="stop at N states (default 500)")
     s.add_argument("--time-limit", type=float, default=60.0, metavar="S", help="stop after S seconds with the best "
                    "automaton so far (default 60)")
