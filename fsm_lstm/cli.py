@@ -471,6 +471,7 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
                      "best automaton found, which does not describe the network faithfully" + _more_work(r, args))
     if verdict is not None:
         lines.append(verdict.text)
+        lines += [] if verdict.report is None else verdict.report.notes  # what verify says of the alphabets
     return lines
 
 

@@ -101,7 +101,7 @@ class Report:
                             "method": "certificate" if self.proven else "exhaustive+hypothesis",
                             "grammar_symbols_not_judged": list(self.unread)},
                 "reading": self.reading.to_dict(),
-                "heads_checked": list(self.checked), "heads_skipped": list(self.skipped)}
+                "heads_checked": list(self.checked), "heads_skipped": list(self.skipped), "notes": list(self.notes)}
 
 
 def _first_failure(ref: Reference, logits: np.ndarray, states: np.ndarray) -> tuple[int, int] | None:
@@ -410,7 +410,8 @@ class Verdict:
         return {"status": self.status, "text": self.text,
                 "counterexample": None if c is None else _counterexample_dict(c, alphabet),
                 "automaton_difference": None if diff is None else format_word(diff, alphabet),
-                "evidence": None if self.report is None else self.report.to_dict(alphabet)["covered"]}
+                "evidence": None if self.report is None else self.report.to_dict(alphabet)["covered"],
+                "notes": [] if self.report is None else list(self.report.notes)}
 
 
 def judge(model: Model, extracted: Grammar | None, reference: Grammar, reading: Reading | None = None,
@@ -419,7 +420,7 @@ def judge(model: Model, extracted: Grammar | None, reference: Grammar, reading: 
     on the network. An extracted automaton only points where to look first: its shortest difference from the
     reference is run on the network."""
     reading = reading_of(model) if reading is None else reading
-    diff, unread = None, unread_symbols(reference, model, reading)
+    diff = None
     if extracted is not None:  # where they differ on strings the network can read
         by_language = reading.final_only or "accept" in model.heads
         diff = compare_with(extracted, reference, by_language, _readable(model, reading))
@@ -433,9 +434,6 @@ def judge(model: Model, extracted: Grammar | None, reference: Grammar, reading: 
     note = "" if diff is None else (f"; the extracted automaton differs from {reference.name} at "
                                     f"{format_word(diff, model.alphabet)!r}, where the network is right, so the "
                                     "extraction is imperfect there")
-    if unread:
-        note += (f"; strings holding {' '.join(unread)[:200]} ({reference.name}'s symbols outside the network's "
-                 "alphabet) were not judged")
     if report.counterexample is not None:
         shown = _shown(report.counterexample, model, reading)
         return Verdict("fails", f"the network disagrees with {reference.name} on {shown}" + note, report,

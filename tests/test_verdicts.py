@@ -268,15 +268,19 @@ def test_a_grammar_symbol_the_network_cannot_read_is_named_and_never_taken_for_a
     assert accepts(wider, ("c",))  # and an automaton over a and b cannot
     verdict = judge(model, extract(model).grammar, wider)
     assert verdict.status in ("proven", "agrees") and verdict.automaton_difference is None
-    assert "strings holding c (astar_abc's symbols outside the network's alphabet) were not judged" in verdict.text
-    assert verdict.to_dict(model.alphabet)["evidence"]["grammar_symbols_not_judged"] == ["c"]
+    unread = "symbols of grammar 'astar_abc' that the model cannot read: c; the verdict covers only strings over " \
+             "the model's alphabet"
+    assert unread in verdict.report.notes
+    as_json = verdict.to_dict(model.alphabet)
+    assert as_json["evidence"]["grammar_symbols_not_judged"] == ["c"] and unread in as_json["notes"]
     path, grammar = tmp_path / "m.npz", tmp_path / "g.toml"
     save_model(model, path)
     grammar.write_text('name = "astar_abc"\nstart = "s"\naccept = ["s"]\nalphabet = ["a", "b", "c"]\n'
                        'states = ["s"]\ntransitions = [["s", "a", "s"], ["s", "c", "s"]]\n')
     assert main(["verify", str(path), "--grammar", str(grammar), "--max-len", "4", "--examples", "10"]) == 0
-    assert "symbols of grammar 'astar_abc' that the model cannot read: c; the verdict covers only strings over " \
-           "the model's alphabet" in capsys.readouterr().out
+    assert unread in capsys.readouterr().out
+    assert main(["extract", str(path), "--grammar", str(grammar), "-o", str(tmp_path / "x.toml")]) == 0
+    assert unread in capsys.readouterr().out  # extract --grammar prints verify's notes under its verdict
 
 
 def test_an_imported_model_wrong_at_t0_is_told_why_by_extract_grammar_as_by_verify():
