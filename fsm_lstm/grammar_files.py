@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 
 from .atomic import write_text_atomic
 from .dot_format import parse_dot, to_dot
 from .errors import GrammarError
 from .grammar import Grammar
+from .text_files import read_text_file
 from .toml_format import load_toml, to_toml
 
 __all__ = ["FORMATS", "MAX_GRAMMAR_BYTES", "bundled_dir", "bundled_names", "grammar_text", "load_grammar",
@@ -69,24 +69,9 @@ def load_grammar(spec: str | os.PathLike[str]) -> Grammar:
         raise GrammarError(f"{path}: unknown grammar format {path.suffix or '(no extension)'!r}; "
                            f"use a .toml or .dot file, or a bundled name ({_bundled_list()})")
     try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file (a pipe or device?)"
-            raise GrammarError(f"{path}: is {kind}; give a grammar file")
-        if info.st_size > MAX_GRAMMAR_BYTES:
-            raise GrammarError(f"{path}: {info.st_size:,} bytes, over the limit of {MAX_GRAMMAR_BYTES:,} for a "
-                               "grammar file")
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_GRAMMAR_BYTES + 1)
-        text = raw.decode("utf-8-sig")
+        text = read_text_file(path, MAX_GRAMMAR_BYTES, "grammar file", GrammarError)
     except FileNotFoundError:
         raise GrammarError(f"{path}: no such file; check the path (bundled grammars: {_bundled_list()})") from None
-    except UnicodeDecodeError:
-        raise GrammarError(f"{path}: not UTF-8 text; save the file as UTF-8") from None
-    except OSError as exc:
-        raise GrammarError(f"{path}: cannot read it ({exc.strerror}); check the path and permissions") from None
-    if len(raw) > MAX_GRAMMAR_BYTES:
-        raise GrammarError(f"{path}: over the limit of {MAX_GRAMMAR_BYTES:,} bytes for a grammar file")
     if path.suffix.lower() == ".dot":  # names may hold a carriage return: no newline translation
         return parse_dot(text, where=str(path))
     return load_toml(str(path), text.replace("\r\n", "\n").replace("\r", "\n"), default_name=path.stem)

@@ -78,12 +78,13 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--fsm-memory must be a positive number of MB, not {config.getoption('fsm_memory')}")
     try:
         loaded = load_grammar(grammar)
-        config.stash[_LOADED] = (loaded, load_model(model) if model else compile_grammar(loaded))
+        network = load_model(model) if model else compile_grammar(loaded)
+        config.stash[_LOADED] = (loaded, network)
         config.stash[_DEPTH] = _exhaustive_depth(config)
-        unread = unread_symbols(*config.stash[_LOADED], reading_of(config.stash[_LOADED][1]))
+        unread = unread_symbols(loaded, network, reading_of(network))
         if unread:
             config.issue_config_time_warning(pytest.PytestConfigWarning(
-                f"fsm-lstm: symbols of grammar {config.stash[_LOADED][0].name!r} that the model cannot read: "
+                f"fsm-lstm: symbols of grammar {loaded.name!r} that the model cannot read: "
                 f"{' '.join(unread)[:200]}; the items judge only strings over the model's alphabet"), stacklevel=2)
     except (UserError, OSError) as exc:  # the library's messages name the command's options; these are pytest's
         message = re.sub(r"--(memory|max-len)\b", r"--fsm-\1", str(exc))

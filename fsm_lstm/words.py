@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from .errors import UserError
+from .text_files import read_text_file
 
 __all__ = ["MAX_WORDS_FILE", "counted", "encode", "format_word", "parse_word", "read_words", "symbols_count"]
 
@@ -48,21 +48,9 @@ def read_words(path: str | os.PathLike[str], parse: Callable[[str], tuple[str, .
     """A words file: one word a line, each read by ``parse`` (e.g. :func:`parse_word` with the alphabet, or a
     reading's that drops a word classifier's markers); blank lines and lines starting with ``#`` are skipped."""
     try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):  # a pipe would block or never end, a device never end
-            kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file (a pipe or device?)"
-            raise UserError(f"{path}: is {kind}; give a words file")
-        if info.st_size > MAX_WORDS_FILE:
-            raise UserError(f"{path}: {info.st_size:,} bytes is more than the {MAX_WORDS_FILE:,} a words file may have")
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_WORDS_FILE + 1)
-        if len(raw) > MAX_WORDS_FILE:  # it grew since
-            raise UserError(f"{path}: more than the {MAX_WORDS_FILE:,} bytes a words file may have")
-        lines = raw.decode("utf-8-sig").splitlines()  # a byte-order mark, as editors write, is not a symbol
+        lines = read_text_file(path, MAX_WORDS_FILE, "words file").splitlines()
     except FileNotFoundError:
         raise UserError(f"{path}: no such words file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read the words file ({exc})") from None
     words = []
     for number, line in enumerate(lines, 1):
         if not line.strip() or line.lstrip().startswith("#"):
