@@ -449,6 +449,9 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
              f"{r.queries:,} network queries)",
              f"fidelity: the automaton agrees with the network on {r.fidelity:.2%} of {r.held_out:,} held-out words "
              f"({r.held_out_source})"]
+    if r.longer is not None:
+        lines.append(f"on longer words: it agrees on {r.longer.fidelity:.2%} of {r.longer.words:,} uniform random "
+                     f"words of length {r.longer.shortest}-{r.longer.longest}")
     if r.reading.final_only:
         lines.append(f"reading: {r.reading.describe()}")
     if r.stopped == "time-limit":
@@ -469,6 +472,9 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
     if r.fidelity < min_fidelity:
         lines.append(f"POOR FIDELITY: {r.fidelity:.2%} is below --min-fidelity {min_fidelity:.2%}; {output} holds the "
                      "best automaton found, which does not describe the network faithfully" + _more_work(r, args))
+    if r.longer is not None and r.longer.fidelity < min_fidelity <= r.fidelity:
+        lines.append(f"note: on longer words the agreement falls below --min-fidelity {min_fidelity:.2%}: the "
+                     f"automaton describes the network on words of up to about {r.longer.shortest - 1} symbols")
     if verdict is not None:
         lines.append(verdict.text)
         lines += [] if verdict.report is None else verdict.report.notes  # what verify says of the alphabets

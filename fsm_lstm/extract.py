@@ -11,7 +11,10 @@ Two methods, both producing a Moore machine whose outputs are the decoded ``acce
   fast on compiled and small, well-separated networks, bounded by ``max_states``.
 
 Every extraction reports its fidelity: the share of held-out words (a part of ``words`` kept aside, or fresh
-uniform words) on which the automaton and the network give the same outputs after the whole word.
+uniform words) on which the automaton and the network give the same outputs after the whole word. It also
+reports the agreement on uniform words longer than any the search sampled (from one to two times that length):
+an automaton can match a network that is not exactly finite-state on the lengths it was learned on and drift
+away beyond them (an under-trained RNN's automaton agreed on 93 % of words up to 20 symbols and 36 % of 21-40).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from .sampling import Runner, Sample, guided_words, observe, random_words, varia
 from .words import counted
 
 __all__ = [
-    "CELLS_PER_STATE", "Extraction", "HOLD_OUT_FROM", "METHODS", "NEAREST_RADIUS", "Progress", "QUANTISERS",
+    "CELLS_PER_STATE", "Extraction", "HOLD_OUT_FROM", "Longer", "METHODS", "NEAREST_RADIUS", "Progress", "QUANTISERS",
     "SMALL_NETWORK", "Word",
     "agreement", "explore", "explore_nearest", "extract", "extract_by_clustering", "output_columns", "to_grammar"
 ]
@@ -81,6 +84,7 @@ class Extraction:
     stopped: str | None
     unmerged_states: int | None = None  # after an early L* stop: the states the unmerged hypothesis would have
     several_outputs: float = 0.0  # share of held-out words after which 2 or more out: heads are true at once
+    longer: Longer | None = None  # agreement on words longer than the search sampled
 
     @property
     def states(self) -> int:
@@ -93,7 +97,31 @@ class Extraction:
                 "fidelity": self.fidelity, "held_out_words": self.held_out, "held_out_source": self.held_out_source,
                 "seconds": self.seconds, "queries": self.queries, "stopped": self.stopped,
                 "states_before_merging": self.unmerged_states, "several_outputs": self.several_outputs,
+                "longer_words": None if self.longer is None else self.longer.to_dict(),
                 "reading": self.reading.to_dict()}
+
+
+@dataclass(frozen=True)
+class Longer:
+    """The automaton's agreement with the network on uniform random words of ``shortest``-``longest`` symbols,
+    longer than any word the search sampled."""
+
+    fidelity: float
+    words: int
+    shortest: int
+    longest: int
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON form."""
+        return {"fidelity": self.fidelity, "words": self.words, "lengths": [self.shortest, self.longest]}
+
+
+def _longer(net: Network, columns: np.ndarray, machine: Machine, seed: int, length: int, count: int,
+            run: Runner | None) -> Longer:
+    """:class:`Longer` on ``count`` words of ``length`` + 1 to 2 ``length`` symbols (at least 1 to 2)."""
+    shortest, longest = length + 1, max(2 * length, 2)
+    words = random_words(np.random.default_rng([seed, 3]), len(net.inner), count, longest, shortest)
+    return Longer(agreement(machine, observe(net, columns, words, run=run)), count, shortest, longest)
 
 
 def _level_key(net: Network, levels: int) -> Callable[[np.ndarray], np.ndarray]:
@@ -399,8 +427,10 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
             machine, grammar = unmerged, original
         else:
             before = len(original.states)
-    return Extraction(machine, grammar, method, reading, agreement(_as_written(machine), held_sample),
+    written = _as_written(machine)
+    longer = _longer(net, columns, written, seed, max(length, longest), samples // 2, run)
+    return Extraction(machine, grammar, method, reading, agreement(written, held_sample),
                       len(held_sample.lengths), source, time.perf_counter() - t0, net.calls, stopped, before,
-                      _several_outputs(held_sample, labels))
+                      _several_outputs(held_sample, labels), longer)
 
 

@@ -31,7 +31,7 @@ from .reading import Reading, reading_of
 from .region_proof import prove_regions
 from .reference import reference_for
 from .strategies import any_strings, grammar_strings, near_misses
-from .verify import REGION_TIME_LIMIT, check_depth, exhaustive, readable_part, search, unread_symbols
+from .verify import REGION_TIME_LIMIT, alphabet_notes, check_depth, exhaustive, readable_part, search
 from .words import format_word, symbols_count
 
 __all__ = ["VerifyItem", "pytest_addoption", "pytest_collection_modifyitems", "pytest_configure"]
@@ -81,11 +81,8 @@ def pytest_configure(config: pytest.Config) -> None:
         network = load_model(model) if model else compile_grammar(loaded)
         config.stash[_LOADED] = (loaded, network)
         config.stash[_DEPTH] = _exhaustive_depth(config)
-        unread = unread_symbols(loaded, network, reading_of(network))
-        if unread:
-            config.issue_config_time_warning(pytest.PytestConfigWarning(
-                f"fsm-lstm: symbols of grammar {loaded.name!r} that the model cannot read: "
-                f"{' '.join(unread)[:200]}; the items judge only strings over the model's alphabet"), stacklevel=2)
+        for note in alphabet_notes(loaded, network, reading_of(network)):
+            config.issue_config_time_warning(pytest.PytestConfigWarning(f"fsm-lstm: {note}"), stacklevel=2)
     except (UserError, OSError) as exc:  # the library's messages name the command's options; these are pytest's
         message = re.sub(r"--(memory|max-len)\b", r"--fsm-\1", str(exc))
         raise pytest.UsageError(f"fsm-lstm: {message}") from None

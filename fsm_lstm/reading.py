@@ -46,10 +46,27 @@ class Reading:
         character and no marker is written as a symbol of its own (``aba``), space-separated otherwise
         (``<s> a b a </s>``)."""
         inner = self.inner(alphabet)
-        if all(len(a) == 1 for a in inner) and not any(len(a) == 1 for a in alphabet if a not in inner) and \
-                not any(m in text.split() for m in (self.start, self.end) if m):
-            return parse_word(text, inner)  # (one-character markers are read as the alphabet's own: ^aba$)
-        return self.strip(parse_word(text, alphabet))
+        if all(len(a) == 1 for a in inner) and not any(len(a) == 1 for a in alphabet if a not in inner):
+            return parse_word(self._unframed(text, inner), inner)  # (<s> aab </s>, <s>aab</s> and aab alike)
+        return self.strip(parse_word(text, alphabet))  # (one-character markers as the alphabet's own: ^aba$)
+
+    def _unframed(self, text: str, inner: Sequence[str]) -> str:
+        """``text`` without the markers that frame it: written as symbols of their own (``<s> aab </s>``), or
+        attached when no run of one-character inner symbols spells them (``<s>aab</s>``)."""
+        body = " ".join(self.strip(text.split()))
+        start, end = (m if m and not set(m) <= set(inner) else "" for m in (self.start, self.end))
+        if start and body.startswith(start):
+            body = body[len(start):]
+        if end and body.endswith(end):
+            body = body[:-len(end)]
+        for m in (start, end):
+            if m and m in body:
+                self._inside(m, text)
+        return body
+
+    def _inside(self, marker: str, text: str) -> None:
+        raise UserError(f"the marker {marker!r} appears inside the word {text!r}; markers frame a word "
+                        f"({' '.join(self.frame(('WORD',)))}) and may be left out")
 
     def strip(self, word: Sequence[str]) -> tuple[str, ...]:
         """A word as a person may write it, with or without its markers, as an inner word."""
@@ -60,8 +77,7 @@ class Reading:
             w = w[:-1]
         for a in w:
             if a in (self.start, self.end):
-                raise UserError(f"the marker {a!r} appears inside the word {' '.join(word)!r}; markers frame "
-                                "a word and are added by fsm-lstm")
+                self._inside(a, " ".join(word))
         return tuple(w)
 
     def frame(self, word: Sequence[str]) -> tuple[str, ...]:

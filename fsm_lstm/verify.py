@@ -39,7 +39,7 @@ from .shard import check_cluster, cluster_client, sharded_walk
 from .trie import Failure, block_rows, walk_trie
 from .words import counted, format_word, symbols_count
 
-__all__ = ["Counterexample", "Progress", "REGION_TIME_LIMIT", "Report", "Verdict", "check_depth",
+__all__ = ["Counterexample", "Progress", "REGION_TIME_LIMIT", "Report", "Verdict", "alphabet_notes", "check_depth",
            "check_word", "compare_with", "default_max_len", "describe", "evidence", "exhaustive", "judge", "t0_note",
            "readable_part", "unread_symbols",
            "REPORT_SHORTEST", "report_rows", "report_word", "search", "verify"]
@@ -231,19 +231,7 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
                      f"{'outputs' if grammar.machine else 'language'} of the grammar the model was compiled from but "
                      "other states, so its state names need not name the model's states")
     unread = unread_symbols(grammar, model, reading)
-    if unread:
-        notes.append(f"symbols of grammar {grammar.name!r} that the model cannot read: {' '.join(unread)[:200]}; "
-                     "the verdict covers only strings over the model's alphabet")
-    outside = [a for a in reading.inner(model.alphabet) if a not in set(grammar.alphabet)]
-    if outside:
-        shared = "" if len(outside) < len(reading.inner(model.alphabet)) else \
-            "; the model and the grammar share no symbol: check the alphabet given to import or train"
-        notes.append(f"symbols of the model outside the alphabet of grammar {grammar.name!r}: "
-                     f"{' '.join(outside)[:200]}; a string holding one leaves the grammar{shared}")
-    framed = [m for m in (reading.start, reading.end) if m and m in grammar.alphabet] if reading.final_only else []
-    if framed:
-        notes.append(f"grammar {grammar.name!r} has the markers {' '.join(framed)} as symbols: a word classifier is "
-                     "judged on each word between its markers, against a grammar of the words alone (without them)")
+    notes += alphabet_notes(grammar, model, reading)
     if not ref.checked:
         raise UserError(f"none of the model's heads ({', '.join(model.heads)}) can be judged by grammar "
                         f"{grammar.name!r}; heads are accept, next:SYMBOL or state:NAME of that grammar")
@@ -448,6 +436,27 @@ def judge(model: Model, extracted: Grammar | None, reference: Grammar, reading: 
 def _readable(model: Model, reading: Reading) -> set[str]:
     """The symbols the network reads: inside a word, or as a word classifier's markers."""
     return set(reading.inner(model.alphabet)) | {m for m in (reading.start, reading.end) if m}
+
+
+def alphabet_notes(grammar: Grammar, model: Model, reading: Reading) -> list[str]:
+    """What a verdict of the model against ``grammar`` cannot speak of: the grammar's symbols the model cannot
+    read, the model's outside the grammar's alphabet, and a word classifier's markers written in the grammar."""
+    notes = []
+    unread = unread_symbols(grammar, model, reading)
+    if unread:
+        notes.append(f"symbols of grammar {grammar.name!r} that the model cannot read: {' '.join(unread)[:200]}; "
+                     "the verdict covers only strings over the model's alphabet")
+    outside = [a for a in reading.inner(model.alphabet) if a not in set(grammar.alphabet)]
+    if outside:
+        shared = "" if len(outside) < len(reading.inner(model.alphabet)) else \
+            "; the model and the grammar share no symbol: check the alphabet given to import or train"
+        notes.append(f"symbols of the model outside the alphabet of grammar {grammar.name!r}: "
+                     f"{' '.join(outside)[:200]}; a string holding one leaves the grammar{shared}")
+    framed = [m for m in (reading.start, reading.end) if m and m in grammar.alphabet] if reading.final_only else []
+    if framed:
+        notes.append(f"grammar {grammar.name!r} has the markers {' '.join(framed)} as symbols: a word classifier is "
+                     "judged on each word between its markers, against a grammar of the words alone (without them)")
+    return notes
 
 
 def unread_symbols(grammar: Grammar, model: Model, reading: Reading) -> list[str]:

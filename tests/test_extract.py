@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 
@@ -10,10 +11,14 @@ import pytest
 from hypothesis import given, settings
 
 from fsm_lstm.automata import equivalent, minimise
-from fsm_lstm.cli import main
+from fsm_lstm.cli import _extraction_lines, main
 from fsm_lstm.compiler import compile_grammar
 from fsm_lstm.errors import UserError
-from fsm_lstm.extract import extract
+from fsm_lstm.extract import Longer, _longer, agreement, extract, output_columns
+from fsm_lstm.machine import Machine
+from fsm_lstm.queries import Network
+from fsm_lstm.reading import reading_of
+from fsm_lstm.sampling import observe, random_words
 from fsm_lstm.verify import judge
 from fsm_lstm.grammar_files import bundled_names, load_grammar
 from fsm_lstm.model import save_model
@@ -182,3 +187,50 @@ def test_a_merge_that_would_grow_the_written_automaton_is_not_kept(monkeypatch):
     monkeypatch.setattr(extract_module, "learn", lambda *a, **k: Learned(one, 1, "plateau", 0.5, (), two))
     result = extract(model)
     assert result.machine is one and result.unmerged_states == 2 and result.states == 1
+
+
+def _parity_then_stuck(exact):
+    """Parity's exact machine for 20 symbols (states: length so far, parity), then stuck in a copy of the start
+    state (even parity) whatever follows."""
+    n = 21 * exact.size
+    outputs = np.concatenate([np.tile(exact.outputs, (21, 1)), exact.outputs[:1]])
+    delta = np.full((n + 1, exact.delta.shape[1]), n, dtype=np.int64)
+    for t in range(20):
+        delta[t * exact.size:(t + 1) * exact.size] = exact.delta + (t + 1) * exact.size
+    return Machine(outputs, delta, exact.labels, exact.alphabet)
+
+
+def test_longer_words_measure_the_drift_that_the_sampled_lengths_cannot_see():
+    """A machine right on every word of up to 20 symbols and stuck at even parity beyond agrees with the
+    compiled parity network on every word the fidelity samples, and on about half of the longer ones (a uniform
+    word of 21-40 bits has an odd number of 1s half the time)."""
+    model = blind(compile_grammar(load_grammar("parity")))
+    exact = extract(model, seed=0).machine
+    assert exact.size == 2
+    machine = _parity_then_stuck(exact)
+    reading = reading_of(model)
+    net, columns = Network(model, reading), output_columns(model, reading)
+    short = random_words(np.random.default_rng(5), 2, 2000, 20)
+    assert agreement(machine, observe(net, columns, short)) == 1.0
+    longer = _longer(net, columns, machine, seed=0, length=20, count=1000, run=None)
+    assert (longer.words, longer.shortest, longer.longest) == (1000, 21, 40)
+    assert 0.42 < longer.fidelity < 0.58
+    assert _longer(net, columns, exact, seed=0, length=20, count=1000, run=None).fidelity == 1.0
+
+
+def test_extract_reports_longer_words_and_notes_a_drift_below_min_fidelity(tmp_path, capsys):
+    path = tmp_path / "m.npz"
+    save_model(blind(compile_grammar(load_grammar("parity"))), path)
+    assert main(["extract", str(path), "-o", str(tmp_path / "p.toml"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["longer_words"] == {"fidelity": 1.0, "words": 1000, "lengths": [21, 40]}
+    assert main(["extract", str(path), "-o", str(tmp_path / "p.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "on longer words: it agrees on 100.00% of 1,000 uniform random words of length 21-40" in out
+    assert "note: on longer words" not in out
+    result = extract(blind(compile_grammar(load_grammar("parity"))), seed=0)
+    drifting = dataclasses.replace(result, longer=Longer(0.5, 1000, 21, 40))
+    args = argparse.Namespace(output="p.toml", min_fidelity=0.99, time_limit=60.0, max_states=500)
+    lines = _extraction_lines(args, drifting, None)
+    assert ("note: on longer words the agreement falls below --min-fidelity 99.00%: the automaton describes the "
+            "network on words of up to about 20 symbols") in lines

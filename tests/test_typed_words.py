@@ -93,3 +93,18 @@ def test_a_byte_order_mark_is_not_a_symbol(tmp_path):
     path = tmp_path / "words.txt"
     path.write_bytes("\ufeffab\nba\n".encode())
     assert read_words(path, lambda text: parse_word(text, ("a", "b"))) == [("a", "b"), ("b", "a")]
+
+
+@pytest.mark.parametrize("text", ["<s> aab </s>", "<s>aab</s>", "<s>aab", "aab</s>", " <s> a ab</s> "])
+def test_markers_of_several_characters_may_frame_an_unspaced_word(text):
+    """`run m.npz "<s> aab </s>"` said "unknown symbol 'aab'" on a word classifier whose inner symbols are one
+    character each."""
+    assert WORD_LEVEL.parse(text, FRAMED) == ("a", "a", "b")
+
+
+@pytest.mark.parametrize("text, marker", [("</s> <s>", "</s>"), ("a</s>b", "</s>"), ("a <s> b", "<s>"),
+                                          ("<s><s>ab", "<s>")])
+def test_a_marker_inside_a_word_is_refused_with_the_framing(text, marker):
+    with pytest.raises(UserError, match=f"the marker '{marker}' appears inside the word .*; markers frame a word "
+                                        r"\(<s> WORD </s>\) and may be left out"):
+        WORD_LEVEL.parse(text, FRAMED)

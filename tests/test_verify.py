@@ -214,17 +214,25 @@ def test_pytest_plugin_runs_the_region_proof_on_a_trained_or_imported_model(pyte
 
 
 def test_pytest_plugin_warns_of_grammar_symbols_the_model_cannot_read(pytester, tmp_path):
-    """Its items judge strings over the model's alphabet only: a grammar symbol outside it is named."""
+    """Its items judge strings over the model's alphabet only: a grammar symbol outside it is named, and so is a
+    model symbol outside the grammar's alphabet (the plugin said nothing of it)."""
     astar = Grammar(name="astar", start="s", accept=frozenset({"s"}), alphabet=("a", "b"), states=("s",),
                     transitions=(("s", "a", "s"),))
     save_model(compile_grammar(astar), tmp_path / "m.npz")
-    (tmp_path / "g.toml").write_text('name = "astar_abc"\nstart = "s"\naccept = ["s"]\nalphabet = ["a", "b", "c"]\n'
-                                     'states = ["s"]\ntransitions = [["s", "a", "s"], ["s", "c", "s"]]\n')
-    result = pytester.runpytest("--fsm-grammar", str(tmp_path / "g.toml"), "--fsm-model", str(tmp_path / "m.npz"),
-                                "--fsm-max-len", "3", "--fsm-examples", "5", "-q")
-    result.stdout.fnmatch_lines(["*symbols of grammar 'astar_abc' that the model cannot read: c; the items judge only "
-                                 "strings over the model's alphabet*"])
-    result.assert_outcomes(passed=5, warnings=1)
+    cases = [('name = "astar_abc"\nstart = "s"\naccept = ["s"]\nalphabet = ["a", "b", "c"]\nstates = ["s"]\n'
+              'transitions = [["s", "a", "s"], ["s", "c", "s"]]\n',
+              "*symbols of grammar 'astar_abc' that the model cannot read: c; the verdict covers only strings over the "
+              "model's alphabet*"),
+             ('name = "a_only"\nstart = "s"\naccept = ["s"]\nalphabet = ["a"]\nstates = ["s"]\n'
+              'transitions = [["s", "a", "s"]]\n',
+              "*symbols of the model outside the alphabet of grammar 'a_only': b; a string holding one leaves the "
+              "grammar*")]
+    for text, line in cases:
+        (tmp_path / "g.toml").write_text(text)
+        result = pytester.runpytest("--fsm-grammar", str(tmp_path / "g.toml"), "--fsm-model", str(tmp_path / "m.npz"),
+                                    "--fsm-max-len", "3", "--fsm-examples", "5", "-q")
+        result.stdout.fnmatch_lines([line])
+        result.assert_outcomes(passed=5, warnings=1)
 
 
 def test_pytest_plugin_runs_the_property_suite(pytester, tmp_path):
