@@ -477,7 +477,7 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
                      f"automaton describes the network on words of up to about {r.longer.shortest - 1} symbols")
     if verdict is not None:
         lines.append(verdict.text)
-        lines += [] if verdict.report is None else verdict.report.notes  # what verify says of the alphabets
+        lines += verdict.notes  # what verify says of the alphabets
     return lines
 
 

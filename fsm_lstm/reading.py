@@ -53,11 +53,13 @@ class Reading:
     def _unframed(self, text: str, inner: Sequence[str]) -> str:
         """``text`` without the markers that frame it: written as symbols of their own (``<s> aab </s>``), or
         attached when no run of one-character inner symbols spells them (``<s>aab</s>``)."""
-        body = " ".join(self.strip(text.split()))
+        tokens = text.split()
+        apart = [bool(m) and bool(tokens) and tokens[k] == m for k, m in ((0, self.start), (-1, self.end))]
+        body = " ".join(self.strip(tokens))
         start, end = (m if m and not set(m) <= set(inner) else "" for m in (self.start, self.end))
-        if start and body.startswith(start):
+        if start and not apart[0] and body.startswith(start):  # a marker typed once: apart or attached
             body = body[len(start):]
-        if end and body.endswith(end):
+        if end and not apart[1] and body.endswith(end):
             body = body[:-len(end)]
         for m in (start, end):
             if m and m in body:
@@ -65,8 +67,8 @@ class Reading:
         return body
 
     def _inside(self, marker: str, text: str) -> None:
-        raise UserError(f"the marker {marker!r} appears inside the word {text!r}; markers frame a word "
-                        f"({' '.join(self.frame(('WORD',)))}) and may be left out")
+        raise UserError(f"the marker {marker!r} is out of place in {text!r}; markers frame a word "
+                        f"({' '.join(self.frame(('WORD',)))}), once each, and may be left out")
 
     def strip(self, word: Sequence[str]) -> tuple[str, ...]:
         """A word as a person may write it, with or without its markers, as an inner word."""

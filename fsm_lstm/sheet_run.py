@@ -10,9 +10,9 @@ from .labels import parse_head
 from .model import Model
 from .reading import Reading
 from .sheet_formats import Formats, print_setup
+from .sheet_input import typed_input
 from .sheet_layout import (FIRST_STEP_ROW, NAME_ROW, NONE, Computed, SheetWriter, TraceLayout, col,
-                           output_value, past_end, single_characters)
-from .words import format_word
+                           output_value, past_end)
 
 __all__ = ["decoded_outputs", "write_run"]
 
@@ -22,8 +22,8 @@ def write_run(sh: SheetWriter, model: Model, lay: TraceLayout, v: Computed, step
     """The first sheet: the input, the verdict in one sentence, and one row of answers per step. A word
     classifier's markers are not typed: the network reads them around the input, on rows of their own."""
     ws = sh.ws
-    framed = bool(reading.start or reading.end)
-    single = single_characters(model.alphabet)
+    typed = typed_input(model, reading)
+    framed = typed.framed
     n = len(v.word)
     first, last = FIRST_STEP_ROW, FIRST_STEP_ROW + steps
     rc = lay.run
@@ -31,10 +31,9 @@ def write_run(sh: SheetWriter, model: Model, lay: TraceLayout, v: Computed, step
     sh.text(1, 1, f"{name}: type a string, read the network's answer", fmt.title)
     sh.text(2, 1, "input", fmt.bold)
     ws.merge_range(1, 1, 1, 3, "", fmt.input)
-    sh.text(2, 2, format_word(reading.strip(v.word), model.alphabet), fmt.input)
+    sh.text(2, 2, typed.typed(reading.strip(v.word)), fmt.input)
     sh.text(2, 5, "symbols read" if framed else "symbols", fmt.right)
-    sh.formula(2, 6, "=LEN(input_clean)" if single else
-               '=IF(input_clean="",0,LEN(input_clean)-LEN(SUBSTITUTE(input_clean," ",""))+1)', n, fmt.bold)
+    sh.formula(2, 6, typed.count_formula(), n, fmt.bold)
     ws.merge_range(2, 0, 2, width - 1, "", fmt.verdict)
     sh.formula(3, 1, _verdict_formula(model, lay, steps), _verdict(model, lay, v), fmt.verdict)
     note = (f'=IF(input_length>{steps},"The input has "&input_length&" symbols; this sheet shows the first {steps}. '
@@ -42,7 +41,7 @@ def write_run(sh: SheetWriter, model: Model, lay: TraceLayout, v: Computed, step
             f'&IF(COUNTIF(Trace!{col(lay.known)}{first + 1}:{col(lay.known)}{last},0)>0,'
             '"Symbols outside the alphabet are red; the network reads them as an all-zero input.","")')
     sh.formula(4, 1, note, "", fmt.warning)
-    hint = ("Type the symbols without spaces" if single else "Type the symbols separated by spaces") + \
+    hint = ("Type the symbols without spaces" if typed.unspaced else "Type the symbols separated by spaces") + \
         f". Alphabet: {' '.join(reading.inner(model.alphabet) if framed else model.alphabet)}. Examples: see the " \
         "Guide sheet." + (_marker_hint(reading) if framed else "")
     ws.merge_range(4, 0, 4, width - 1, "", fmt.note)
@@ -86,8 +85,8 @@ def write_run(sh: SheetWriter, model: Model, lay: TraceLayout, v: Computed, step
 def _marker_hint(reading: Reading) -> str:
     marks = " and ".join(f"{m!r} {where}" for m, where in ((reading.start, "before it"), (reading.end, "after it"))
                          if m)
-    return (f" A word classifier: type the word alone; the network also reads {marks} (grey symbols), and only its "
-            "answer after the whole word counts.")
+    return (f" A word classifier: type the word; the network also reads {marks} (grey symbols), typed or not, and "
+            "only its answer after the whole word counts.")
 
 
 def _output_formula(lay: TraceLayout, outs: list[int], r: int, guard: str) -> str:

@@ -45,8 +45,9 @@ from .sheet_automaton import (AUTOMATON_COLUMNS, NetworkAnswers, check_automaton
                               write_automaton_sheet)
 from .sheet_charts import add_charts
 from .sheet_formats import Formats, print_setup
+from .sheet_input import typed_input
 from .sheet_layout import (BLOCKS, FIRST_STEP_ROW, GATE_NAMES, NAME_ROW, NONE, SIGMOID, Computed, PlainFormulaSheet,
-                           SheetWriter, TraceLayout, col, compute, output_value, past_end, single_characters,
+                           SheetWriter, TraceLayout, col, compute, output_value, past_end,
                            trace_layout)
 from .sheet_run import decoded_outputs, write_run
 from .sheet_text import write_grammar, write_guide
@@ -205,7 +206,7 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
         write_run(sheets["Run"], model, lay, computed, steps, name, fmt, reading)
         add_charts(wb, sheets["Run"].ws, model, lay, steps, FIRST_STEP_ROW,
                    7 if automaton is None else max(AUTOMATON_COLUMNS.values()) + 1)
-        write_guide(sheets["Guide"], model, steps, single_characters(model.alphabet), accepted_examples(model, 4),
+        write_guide(sheets["Guide"], model, steps, typed_input(model, reading).unspaced, accepted_examples(model, 4),
                     _leaving_example(model), fmt)
         write_grammar(sheets["Grammar"], model, grammar, fmt)
         last = FIRST_STEP_ROW + steps
@@ -267,17 +268,21 @@ def _leaving_example(model: Model) -> tuple[str, ...] | None:
 def _write_trace(sh: SheetWriter, model: Model, lay: TraceLayout, refs, heads_at, v: Computed, steps: int,
                  name: str, fmt: Formats, reading: Reading) -> None:
     ws = sh.ws
-    single = single_characters(model.alphabet)
     n = len(v.word)
     sh.text(1, 1, f"{name}: every gate of the network, step by step", fmt.title)
     sh.text(2, 1, "The input is typed on the Run sheet (cell B2). Every number below is a live formula over the "
                   "Weights sheet.", fmt.caption)
     sh.text(3, 1, "input", fmt.bold)
-    sh.formula(3, 2, _clean_input_formula(single, reading), format_word(v.word, model.alphabet))
-    if reading.start or reading.end:  # the word classifier's markers, read around the typed word
+    typed = typed_input(model, reading)
+    word = reading.strip(v.word)
+    sh.formula(3, 2, typed.clean_formula(), typed.cached(word))
+    if typed.framed:  # the word classifier's markers, read around the typed word, which may hold them too
         sh.text(4, 1, "markers", fmt.bold)
         sh.text(4, 2, reading.start or "")
         sh.text(4, 3, reading.end or "")
+        sh.text(4, 4, "word", fmt.bold)
+        for c, formula in enumerate(typed.unframed_formulas(), start=5):
+            sh.formula(4, c, formula, typed.typed(word))
     sh.text(6, 1, "step", fmt.header)
     sh.text(7, 1, "t", fmt.header)
     sh.text(7, 2, "symbol", fmt.header)
@@ -320,8 +325,7 @@ def _write_trace(sh: SheetWriter, model: Model, lay: TraceLayout, refs, heads_at
                     for cc in range(cols[b][0], cols[b][1] + 1) if b in cols else ():
                         sh.number(r, cc, 0, fmt.value)
         else:
-            sh.formula(r, 2, f'=IF({guard},"",MID(input_clean,$A{r},1))' if single else
-                       f'=IF({guard},"",{_token(r)})', v.word[t - 1] if live else "", fmt.symbol)
+            sh.formula(r, 2, f'=IF({guard},"",{typed.symbol_formula(r)})', v.word[t - 1] if live else "", fmt.symbol)
             for j, a in enumerate(model.alphabet):
                 letter = col(lay.onehot[0] + j)
                 sh.formula(r, lay.onehot[0] + j, f'=IF({guard},"",IF(EXACT($B{r},{letter}$7),1,0))',
@@ -352,14 +356,6 @@ def _write_trace(sh: SheetWriter, model: Model, lay: TraceLayout, refs, heads_at
                        (0 if joined["state"] or not state_heads else 1) if live else "", fmt.onehot)
         sh.number(r, lay.zero, 0, fmt.onehot)
     _format_trace(sh, model, lay, steps, fmt)
-
-
-def _clean_input_formula(single: bool, reading: Reading) -> str:
-    """The symbols the network reads: the typed input without spaces (one-character symbols) or with single
-    spaces, framed by the word classifier's markers (text cells Trace!B4 and C4, never embedded in a formula)."""
-    if not (reading.start or reading.end):
-        return '=SUBSTITUTE(input," ","")' if single else "=TRIM(input)"
-    return '=$B$4&SUBSTITUTE(input," ","")&$C$4' if single else '=TRIM($B$4&" "&input&" "&$C$4)'
 
 
 def _unit_labels(model: Model, k: int) -> list[str]:
@@ -397,14 +393,6 @@ def _joined_formula(parts: list[tuple[str, str]], guard: str) -> str:
         return '"-"'
     body = "&".join(f'IF({cell}>0," "&{name},"")' for cell, name in parts)
     return f'IF({guard},"",MID({body},2,{MAX_TEXT}))'
-
-
-def _token(r: int) -> str:
-    """The formula for symbol number $A{r} of the space-separated cleaned input (any length: no padding)."""
-    nth = lambda n: f'FIND(CHAR(1),SUBSTITUTE(input_clean," ",CHAR(1),{n}))'  # noqa: E731  position of space n
-    start = f"IF($A{r}=1,1,{nth(f'$A{r}-1')}+1)"
-    end = f"IFERROR({nth(f'$A{r}')},LEN(input_clean)+1)"
-    return f"MID(input_clean,{start},{end}-{start})"
 
 
 def _layer_formulas(sh: SheetWriter, cell: str, H: int, cols: dict[str, tuple[int, int]], ref, r: int,

@@ -264,7 +264,7 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
     beyond = check_word(net, ref, pumped) if pumped else None  # a wrong prefix the region proof ran into
     if beyond is not None and (found is None or len(beyond.word) < len(found.word)):
         found, report.found_by = beyond, "region proof"
-        report.notes.append(f"region proof: its counterexample ({symbols_count(len(beyond.word))}) lies beyond the "
+        report.notes.append(f"region proof: its counterexample ({symbols_count(len(beyond.word))}) is not among the "
                             "strings enumerated and searched")
     if found is not None:
         report.passed = False
@@ -390,6 +390,12 @@ class Verdict:
     report: Report | None = None
     counterexample: Counterexample | None = None
     automaton_difference: tuple[str, ...] | None = None
+    alphabet_notes: tuple[str, ...] = ()  # without a report: what the verdict cannot speak of (alphabet_notes)
+
+    @property
+    def notes(self) -> list[str]:
+        """What verify noted, or the alphabet notes of a verdict reached before verify ran."""
+        return list(self.alphabet_notes) if self.report is None else list(self.report.notes)
 
     def to_dict(self, alphabet: Sequence[str]) -> dict[str, object]:
         """JSON form."""
@@ -399,7 +405,7 @@ class Verdict:
                 "counterexample": None if c is None else _counterexample_dict(c, alphabet),
                 "automaton_difference": None if diff is None else format_word(diff, alphabet),
                 "evidence": None if self.report is None else self.report.to_dict(alphabet)["covered"],
-                "notes": [] if self.report is None else list(self.report.notes)}
+                "notes": self.notes}
 
 
 def judge(model: Model, extracted: Grammar | None, reference: Grammar, reading: Reading | None = None,
@@ -417,7 +423,8 @@ def judge(model: Model, extracted: Grammar | None, reference: Grammar, reading: 
     if found is not None:
         return Verdict("fails", f"the network disagrees with {reference.name} on {_shown(found, model, reading)}; "
                        f"the extracted automaton differs from {reference.name} there too",
-                       counterexample=found, automaton_difference=diff)
+                       counterexample=found, automaton_difference=diff,
+                       alphabet_notes=tuple(alphabet_notes(reference, model, reading)))
     report = verify(model, reference, max_len=max_len, examples=examples, seed=seed, reading=reading)
     note = "" if diff is None else (f"; the extracted automaton differs from {reference.name} at "
                                     f"{format_word(diff, model.alphabet)!r}, where the network is right, so the "
@@ -466,8 +473,12 @@ def unread_symbols(grammar: Grammar, model: Model, reading: Reading) -> list[str
 
 
 def readable_part(grammar: Grammar, model: Model, reading: Reading) -> Grammar | None:
-    """The grammar over the symbols the network can read (None when it has none of them): the strings searched."""
-    return _over(grammar, _readable(model, reading))
+    """The grammar over the symbols the network can read (None when it has none of them), with the network's
+    inner symbols it lacks as symbols of no edge: the strings searched, those that leave the grammar on such a
+    symbol included (a network over {a, b} that accepts 'ab' passed every search against a grammar over {a})."""
+    part = _over(grammar, _readable(model, reading))
+    outside = tuple(a for a in reading.inner(model.alphabet) if a not in set(grammar.alphabet))
+    return part if part is None or not outside else part.with_changes(alphabet=part.alphabet + outside)
 
 
 def _over(grammar: Grammar, symbols: set[str]) -> Grammar | None:

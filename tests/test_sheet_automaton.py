@@ -441,8 +441,13 @@ def test_a_word_classifier_is_compared_on_the_whole_word_only(key, word_books, t
 # (d) word classifiers that frame each word with markers, as the competition-style networks do: the network
 # reads <s> w </s> (or ^w$), the automaton reads w. A compiled network of "an even number of a's", framed, beside an
 # automaton of odd length; one word they agree on and one they do not, in both spellings of the alphabet.
-FRAMED = {"spaced": ("<s>", "</s>", "a", "b"), "single": ("^", "$", "0", "1")}  # start, end, the counted, the other
+FRAMED = {"spaced": ("<s>", "</s>", "a", "b"), "single": ("^", "$", "0", "1"),  # start, end, the counted, the other
+          "words": ("<s>", "</s>", "push", "pop")}
 FRAMED_WORDS = {"agree": (1, 1, 0), "differ": (1, 1, 0, 1, 0)}  # as indices into (the other, the counted)
+# how a person may type a word into Run!B2, as on the command line: the markers optional, written apart or not;
+# one-character inner symbols with or without spaces (a typed marker was read twice; 'baa' was an unknown symbol)
+TYPINGS = {"spaced": {"apart": "{0}", "together": "{1}", "marked": "<s> {0} </s>", "marked-together": "<s>{1}</s>"},
+           "single": {"together": "{1}", "marked": "^{1}$"}, "words": {"apart": "{0}", "marked": "<s> {0} </s>"}}
 
 
 def framed_grammar(key: str) -> str:
@@ -467,7 +472,7 @@ def framed_word(key: str, which: str) -> list[str]:
 def framed_books(tmp_path_factory):
     """(spelling, word) -> (model, framed grammar, odd-length automaton, LibreOffice's, Gnumeric's recalculation)."""
     src = tmp_path_factory.mktemp("framed")
-    keys = [(key, which) for key in FRAMED for which in FRAMED_WORDS]
+    keys = [(key, which, typing) for key in FRAMED for which in FRAMED_WORDS for typing in TYPINGS[key]]
     models, grammars = {}, {}
     for key in FRAMED:
         (src / f"{key}.toml").write_text(framed_grammar(key))
@@ -477,22 +482,22 @@ def framed_books(tmp_path_factory):
         start, end, _, _ = FRAMED[key]
         models[key] = replace(model, extra={**model.extra, "final_only": True, "start_marker": start,
                                             "end_marker": end})
-    for key, which in keys:
-        path = src / f"{key}-{which}.xlsx"
-        write_workbook(models[key], path, "", steps=9, automaton=grammars[key][1])
-        wb = openpyxl.load_workbook(path)
-        wb["Run"]["B2"] = (" " if key == "spaced" else "").join(framed_word(key, which))  # typed without markers
-        wb.save(path)
-    books = [src / f"{key}-{which}.xlsx" for key, which in keys]
+    books = []
+    for j, (key, which, typing) in enumerate(keys):
+        books.append(src / f"{key}-{which}-{j}.xlsx")
+        write_workbook(models[key], books[-1], "", steps=9, automaton=grammars[key][1])
+        wb = openpyxl.load_workbook(books[-1])
+        word = framed_word(key, which)
+        wb["Run"]["B2"] = TYPINGS[key][typing].format(" ".join(word), "".join(word))
+        wb.save(books[-1])
     lo = recalculate(books, tmp_path_factory.mktemp("framed-lo"))
     gn = recalculate_gnumeric(books, tmp_path_factory.mktemp("framed-gn"))
     return {k: (models[k[0]], *grammars[k[0]], lo[j], gn[j]) for j, k in enumerate(keys)}
 
 
-@pytest.mark.parametrize("key", sorted(FRAMED))
-@pytest.mark.parametrize("which", sorted(FRAMED_WORDS))
-def test_a_framed_word_classifier_reads_the_markers_and_the_automaton_the_word(key, which, framed_books):
-    model, framed, automaton, *engines = framed_books[key, which]
+@pytest.mark.parametrize("key, which, typing", [(k, w, t) for k in FRAMED for w in FRAMED_WORDS for t in TYPINGS[k]])
+def test_a_framed_word_classifier_reads_the_markers_and_the_automaton_the_word(key, which, typing, framed_books):
+    model, framed, automaton, *engines = framed_books[key, which, typing]
     start, end, _, _ = FRAMED[key]
     word = framed_word(key, which)
     read = [start, *word, end]

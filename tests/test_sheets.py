@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -83,8 +84,9 @@ def random_model(layers: int = 2) -> Model:
 
 @pytest.fixture(scope="module")
 def books(tmp_path_factory):
-    """Every bundled grammar with three strings, plus a random 2-layer model and a 1-layer one with an accept head
-    alone: file name -> (model, word, path)."""
+    """Every bundled grammar with three strings, plus a random 2-layer model, a 1-layer one with an accept head
+    alone, and that one as word classifiers (markers and inner symbols of one character or more): file name ->
+    (model, word, path)."""
     src = tmp_path_factory.mktemp("books")
     cases = {}
     for name in bundled_names():
@@ -104,6 +106,15 @@ def books(tmp_path_factory):
                         alphabet=one.alphabet, heads=("accept",))
     write_workbook(accept_only, src / "accept-only.xlsx", "".join(word[:9]), steps=12)
     cases["accept-only.xlsx"] = (accept_only, word[:9], src / "accept-only.xlsx")
+    layer = accept_only.layers[0]  # a fourth input column, for two inner symbols and the markers
+    four = (replace(layer, weight_ih=np.concatenate([layer.weight_ih, -layer.weight_ih[:, :1]], axis=1)),)
+    for start, end, letters in [("<s>", "</s>", "ab"), ("^", "$", "ab"), ("<s>", "</s>", ("push", "pop"))]:
+        framed = replace(accept_only, layers=four, alphabet=(start, *letters, end),
+                         extra={"final_only": True, "start_marker": start, "end_marker": end})
+        inner = (letters[0], letters[1], letters[1], letters[0])  # word classifiers: typed bare, read framed
+        path = src / f"framed-{len(start)}-{len(letters[0])}.xlsx"
+        write_workbook(framed, path, ("" if len(letters[0]) == 1 else " ").join(inner), steps=8)
+        cases[path.name] = (framed, (start, *inner, end), path)
     return cases
 
 
@@ -122,14 +133,14 @@ def gnumeric_recalculated(books, tmp_path_factory):
 
 
 def test_libreoffice_recalculation_equals_numpy_on_every_bundled_grammar(recalculated):
-    assert len(recalculated) == 3 * len(bundled_names()) + 2
+    assert len(recalculated) == 3 * len(bundled_names()) + 5
     for name, (model, word, path) in sorted(recalculated.items()):
         worst = compare(libreoffice_values(path), model, word)
         assert worst < TOLERANCE, (name, worst)
 
 
 def test_gnumeric_recalculation_equals_numpy_on_every_bundled_grammar(gnumeric_recalculated):
-    assert len(gnumeric_recalculated) == 3 * len(bundled_names()) + 2
+    assert len(gnumeric_recalculated) == 3 * len(bundled_names()) + 5
     for name, (model, word, path) in sorted(gnumeric_recalculated.items()):
         values = libreoffice_values(path)  # Run and Trace: the only sheets with formulas
         assert [v for cells in values.values() for v in cells.values() if str(v).startswith(ERRORS)] == [], name

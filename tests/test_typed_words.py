@@ -70,7 +70,7 @@ def test_sheet_takes_a_word_classifiers_input_unspaced_as_run_does(tmp_path, cap
     assert main(["run", str(tmp_path / "m.npz"), "aba", "--json"]) == 0
     assert '"word": "a b a"' in capsys.readouterr().out
     assert main(["sheet", str(tmp_path / "m.npz"), "-o", str(tmp_path / "b.xlsx"), "--input", "aba"]) == 0
-    assert openpyxl.load_workbook(tmp_path / "b.xlsx")["Run"]["B2"].value == "a b a"
+    assert openpyxl.load_workbook(tmp_path / "b.xlsx")["Run"]["B2"].value == "aba"  # as a person types it
 
 
 def test_a_words_file_that_is_a_pipe_or_device_is_refused_before_it_is_opened(tmp_path, capsys):
@@ -103,8 +103,11 @@ def test_markers_of_several_characters_may_frame_an_unspaced_word(text):
 
 
 @pytest.mark.parametrize("text, marker", [("</s> <s>", "</s>"), ("a</s>b", "</s>"), ("a <s> b", "<s>"),
-                                          ("<s><s>ab", "<s>")])
-def test_a_marker_inside_a_word_is_refused_with_the_framing(text, marker):
-    with pytest.raises(UserError, match=f"the marker '{marker}' appears inside the word .*; markers frame a word "
-                                        r"\(<s> WORD </s>\) and may be left out"):
+                                          ("<s><s>ab", "<s>"), ("ab</s> </s>", "</s>"), ("<s> <s>ab", "<s>"),
+                                          ("<s>ab</s> </s>", "</s>")])
+def test_a_marker_out_of_place_is_refused_with_the_framing(text, marker):
+    """A marker typed twice, once apart and once attached ('<s> <s>ab'), was read as one: the network reads
+    '<s> <s> a b </s>' otherwise than '<s> a b </s>'."""
+    with pytest.raises(UserError, match=f"the marker '{marker}' is out of place in .*; markers frame a word "
+                                        r"\(<s> WORD </s>\), once each, and may be left out"):
         WORD_LEVEL.parse(text, FRAMED)

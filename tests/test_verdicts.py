@@ -347,3 +347,29 @@ def test_a_word_classifier_judged_against_a_grammar_with_its_markers_is_told_the
     assert "grammar 'tomita3' has the markers <s> </s> as symbols: a word classifier is judged on each word " \
            "between its markers, against a grammar of the words alone (without them)" in report.notes
     assert not any("markers" in note for note in verify(model, g, max_len=3, examples=5).notes)
+
+
+def test_strings_that_leave_the_grammar_on_a_symbol_only_the_network_reads_are_searched(pytester, tmp_path):
+    """A network over {a, b} that accepts every word holding an a, against a+ over {a} alone: strings holding b
+    leave the grammar, and the network accepts 'ab'. The search drew strings of a only, so the plugin's three
+    search items passed (a helper's trial); they are searched now, with b as a symbol of no edge."""
+    contains_a = Grammar(name="contains_a", start="s", accept=frozenset({"f"}), alphabet=("a", "b"),
+                         states=("s", "f"), transitions=(("s", "a", "f"), ("s", "b", "s"), ("f", "a", "f"),
+                                                         ("f", "b", "f")))
+    a_plus = Grammar(name="a_plus", start="s", accept=frozenset({"f"}), alphabet=("a",), states=("s", "f"),
+                     transitions=(("s", "a", "f"), ("f", "a", "f")))
+    model = blind(compile_grammar(contains_a))
+    part = readable_part(a_plus, model, Reading())
+    assert part is not None and part.alphabet == ("a", "b") and part.transitions == a_plus.transitions
+    assert not accepts(a_plus, ("a", "b")) and accepts(contains_a, ("a", "b"))
+    save_model(model, tmp_path / "m.npz")
+    (tmp_path / "g.toml").write_text('name = "a_plus"\nstart = "s"\naccept = ["f"]\nalphabet = ["a"]\n'
+                                     'states = ["s", "f"]\ntransitions = [["s", "a", "f"], ["f", "a", "f"]]\n')
+    result = pytester.runpytest("--fsm-grammar", str(tmp_path / "g.toml"), "--fsm-model", str(tmp_path / "m.npz"),
+                                "--fsm-max-len", "1", "--fsm-examples", "50", "-v")
+    for item in ("pumped loops", "near misses", "arbitrary strings"):
+        result.stdout.fnmatch_lines([f"*fsm-lstm[[]{item}] FAILED*"])
+    verdict = judge(model, extract(model).grammar, a_plus)  # found where the automaton differs: before verify ran
+    assert verdict.status == "fails" and verdict.report is None
+    assert verdict.notes == ["symbols of the model outside the alphabet of grammar 'a_plus': b; a string holding one "
+                             "leaves the grammar"]  # extract --grammar printed no note there

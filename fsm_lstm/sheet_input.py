@@ -1,0 +1,106 @@
+"""How a workbook reads what a person types into Run!B2: the formulas of the symbols the network reads
+(Trace!B3, named ``input_clean``), of their count and of the symbol at each step, typed as on the command line:
+
+- one-character symbols with or without spaces (spaces are dropped);
+- a word classifier whose inner symbols are one character each (only its markers are longer) the same way: the
+  network reads the start marker, one symbol per character of the word, then the end marker;
+- otherwise symbols separated by spaces.
+
+A word classifier's markers are read around the word whether they are typed or not: Trace!E4 and F4 drop typed
+ones (before and after the word, written apart or not), so the network never reads a marker twice. The markers
+are text cells (Trace!B4 and C4), never part of a formula.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .model import Model
+from .reading import Reading
+from .sheet_layout import single_characters
+
+__all__ = ["TypedInput", "typed_input"]
+
+_WORD = "Trace!$F$4"  # the typed word without typed markers (word classifiers)
+
+
+@dataclass(frozen=True)
+class TypedInput:
+    """What the formulas need to know of the model and its reading."""
+
+    single: bool  # every model symbol is one character
+    inner_single: bool  # a word classifier whose inner symbols are one character each, its markers longer
+    start: str | None
+    end: str | None
+
+    @property
+    def framed(self) -> bool:
+        """Whether the network reads markers around the typed word."""
+        return bool(self.start or self.end)
+
+    @property
+    def unspaced(self) -> bool:
+        """Whether a person types the symbols without spaces."""
+        return self.single or self.inner_single
+
+    def unframed_formulas(self) -> tuple[str, str]:
+        """Trace!E4 (the trimmed input without a typed start marker) and F4 (nor a typed end marker; without
+        spaces for one-character inner symbols)."""
+        typed = "TRIM(input)"
+        first = (f'=IF(AND(LEN($B$4)>0,EXACT(LEFT({typed},LEN($B$4)),$B$4)),'
+                 f'TRIM(MID({typed},LEN($B$4)+1,LEN(input))),{typed})')
+        last = '=IF(AND(LEN($C$4)>0,EXACT(RIGHT($E$4,LEN($C$4)),$C$4)),TRIM(LEFT($E$4,LEN($E$4)-LEN($C$4))),$E$4)'
+        return first, (f'=SUBSTITUTE({last[1:]}," ","")' if self.inner_single else last)
+
+    def clean_formula(self) -> str:
+        """Trace!B3: the symbols the network reads, without spaces (one-character symbols) or separated by one."""
+        if not self.framed:
+            return '=SUBSTITUTE(input," ","")' if self.single else "=TRIM(input)"
+        if self.single:
+            return f'=$B$4&SUBSTITUTE({_WORD}," ","")&$C$4'
+        return f'=TRIM($B$4&" "&{_WORD}&" "&$C$4)'
+
+    def count_formula(self) -> str:
+        """Run!F2: how many symbols the network reads."""
+        if self.single:
+            return "=LEN(input_clean)"
+        if self.inner_single:
+            return f"=LEN({_WORD})+{self._markers()}"
+        return '=IF(input_clean="",0,LEN(input_clean)-LEN(SUBSTITUTE(input_clean," ",""))+1)'
+
+    def symbol_formula(self, r: int) -> str:
+        """The symbol read at step $A{r} (at least 1)."""
+        if self.single:
+            return f"MID(input_clean,$A{r},1)"
+        if self.inner_single:
+            before = 1 if self.start else 0
+            inner = f"$A{r}-{before}" if before else f"$A{r}"
+            body = f"IF({inner}<=LEN({_WORD}),MID({_WORD},{inner},1),$C$4)"
+            return f"IF($A{r}=1,$B$4,{body})" if before else body
+        nth = lambda n: f'FIND(CHAR(1),SUBSTITUTE(input_clean," ",CHAR(1),{n}))'  # noqa: E731  position of space n
+        start = f"IF($A{r}=1,1,{nth(f'$A{r}-1')}+1)"
+        end = f"IFERROR({nth(f'$A{r}')},LEN(input_clean)+1)"
+        return f"MID(input_clean,{start},{end}-{start})"
+
+    def typed(self, word: Sequence[str]) -> str:
+        """An inner word as a person types it into Run!B2."""
+        return ("" if self.unspaced else " ").join(word)
+
+    def cached(self, word: Sequence[str]) -> str:
+        """The value of Trace!B3 for an inner word typed as :meth:`typed` writes it (E4 and F4 hold it as typed)."""
+        typed = self.typed(word)
+        if self.single:
+            return (self.start or "") + typed + (self.end or "")
+        return " ".join(x for x in (self.start, typed, self.end) if x)
+
+    def _markers(self) -> int:
+        return int(bool(self.start)) + int(bool(self.end))
+
+
+def typed_input(model: Model, reading: Reading) -> TypedInput:
+    """How the model's workbook reads its typed input."""
+    single = single_characters(model.alphabet)
+    framed = bool(reading.start or reading.end)
+    inner = reading.inner(model.alphabet)
+    return TypedInput(single, framed and not single and single_characters(inner), reading.start, reading.end)
