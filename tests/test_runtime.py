@@ -228,3 +228,19 @@ def test_products_on_the_real_blas_equal_numpys_and_leave_one_thread(rows, inner
     assert np.allclose(got, a.astype(np.float64) @ b, rtol=1e-4, atol=1e-3 * np.sqrt(inner))
     wide = libs and rows * inner * cols >= threads_module.WIDE_PRODUCT
     assert given_counts == ([2] * len(libs) + [1] * len(libs) if wide else [])
+
+
+def test_openblas_num_threads_1_stops_the_lending(monkeypatch):
+    """A user on a busy machine asks for one BLAS thread the usual way; a lent second thread ignored it, and an
+    extraction ran 1.7 times slower than on one thread when another process kept a core busy."""
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    threads_module._openblas.cache_clear()
+    try:
+        assert threads_module._openblas() == ()
+        with threads_module.one_blas_thread():
+            a, b = np.ones((64, 512), np.float32), np.ones((512, 512), np.float32)
+            assert np.array_equal(threads_module.product(a, b), np.full((64, 512), 512, np.float32))
+    finally:
+        monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+        threads_module._openblas.cache_clear()
+    assert threads_module._openblas() or overlap.usable_cores() < 2
