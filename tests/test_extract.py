@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fsm_lstm.automata import equivalent, minimise
 from fsm_lstm.cli import _extraction_lines, main
@@ -18,8 +19,9 @@ from fsm_lstm.extract import Longer, _longer, agreement, extract, output_columns
 from fsm_lstm.machine import Machine
 from fsm_lstm.queries import Network
 from fsm_lstm.reading import reading_of
-from fsm_lstm.sampling import observe, random_words
+from fsm_lstm.sampling import final_truth, observe, random_words
 from fsm_lstm.verify import judge
+from fsm_lstm.grammar import Grammar
 from fsm_lstm.grammar_files import bundled_names, load_grammar
 from fsm_lstm.model import save_model
 from fsm_lstm.runtime import run
@@ -212,10 +214,10 @@ def test_longer_words_measure_the_drift_that_the_sampled_lengths_cannot_see():
     net, columns = Network(model, reading), output_columns(model, reading)
     short = random_words(np.random.default_rng(5), 2, 2000, 20)
     assert agreement(machine, observe(net, columns, short)) == 1.0
-    longer = _longer(net, columns, machine, seed=0, length=20, count=1000, run=None)
+    longer = _longer(net, columns, machine, seed=0, length=20, count=1000)
     assert (longer.words, longer.shortest, longer.longest) == (1000, 21, 40)
     assert 0.42 < longer.fidelity < 0.58
-    assert _longer(net, columns, exact, seed=0, length=20, count=1000, run=None).fidelity == 1.0
+    assert _longer(net, columns, exact, seed=0, length=20, count=1000).fidelity == 1.0
 
 
 def test_extract_reports_longer_words_and_notes_a_drift_below_min_fidelity(tmp_path, capsys):
@@ -234,3 +236,31 @@ def test_extract_reports_longer_words_and_notes_a_drift_below_min_fidelity(tmp_p
     lines = _extraction_lines(args, drifting, None)
     assert ("note: on longer words the agreement falls below --min-fidelity 99.00%: the automaton describes the "
             "network on words of up to about 20 symbols") in lines
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 1), max_size=12), min_size=1, max_size=30), st.booleans())
+def test_the_heads_after_whole_words_alone_are_those_after_every_prefix_at_the_end(words, framed):
+    """final_truth (the longer-words figure) steps each word once and reads the heads at its end only; it must
+    read what observe reads there, for a network of every prefix and for a word classifier with markers."""
+    model = compile_grammar(load_grammar("parity"))
+    if framed:
+        model = _framed_parity()
+    reading = reading_of(model)
+    net, columns = Network(model, reading), output_columns(model, reading)
+    tuples = [tuple(w) for w in words]
+    sample = observe(net, columns, tuples)
+    calls = net.calls
+    truth = final_truth(net, columns, sample.strings, sample.lengths)
+    assert np.array_equal(truth, sample.final()) and net.calls == calls + len(words)
+
+
+def _framed_parity():
+    """Parity read between markers: a compiled word classifier."""
+    g = Grammar(name="framed_parity", start="begin", accept=frozenset({"yes"}), alphabet=("<s>", "0", "1", "</s>"),
+                states=("begin", "e", "o", "yes", "no"),
+                transitions=(("begin", "<s>", "e"), ("e", "0", "e"), ("e", "1", "o"), ("o", "0", "o"),
+                             ("o", "1", "e"), ("o", "</s>", "yes"), ("e", "</s>", "no"), ("no", "<s>", "yes")))
+    model = compile_grammar(g)
+    return dataclasses.replace(model, extra={**model.extra, "final_only": True, "start_marker": "<s>",
+                                             "end_marker": "</s>"})
