@@ -12,9 +12,9 @@ Two methods, both producing a Moore machine whose outputs are the decoded ``acce
 
 Every extraction reports its fidelity: the share of held-out words (a part of ``words`` kept aside, or fresh
 uniform words) on which the automaton and the network give the same outputs after the whole word. It also
-reports the agreement on uniform words longer than any the search sampled (from one to two times that length):
-an automaton can match a network that is not exactly finite-state on the lengths it was learned on and drift
-away beyond them (an under-trained RNN's automaton agreed on 100 % of held-out words up to 20 symbols, 36 % of 21-40).
+reports the agreement on uniform words one to two times longer than the sampled length: an automaton can match
+a network that is not exactly finite-state on the lengths it was learned on and drift away beyond them (an
+under-trained RNN's automaton agreed on 100 % of held-out words up to 20 symbols, 36 % of 21-40).
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class Extraction:
     stopped: str | None
     unmerged_states: int | None = None  # after an early L* stop: the states the unmerged hypothesis would have
     several_outputs: float = 0.0  # share of held-out words after which 2 or more out: heads are true at once
-    longer: Longer | None = None  # agreement on words longer than the search sampled
+    longer: Longer | None = None  # agreement on words one to two times the sampled length
 
     @property
     def states(self) -> int:
@@ -104,7 +104,7 @@ class Extraction:
 @dataclass(frozen=True)
 class Longer:
     """The automaton's agreement with the network on uniform random words of ``shortest``-``longest`` symbols,
-    longer than any word the search sampled."""
+    one to two times the length of the uniform words sampled for the search and its fidelity."""
 
     fidelity: float
     words: int
@@ -431,7 +431,7 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
         else:
             before = len(original.states)
     written = _as_written(machine)
-    longer = _longer(net, columns, written, seed, max(length, longest), samples // 2)
+    longer = _longer(net, columns, written, seed, max(length, longest), max(1, samples // 2))
     return Extraction(machine, grammar, method, reading, agreement(written, held_sample),
                       len(held_sample.lengths), source, time.perf_counter() - t0, net.calls, stopped, before,
                       _several_outputs(held_sample, labels), longer)

@@ -46,9 +46,21 @@ class Reading:
         character and no marker is written as a symbol of its own (``aba``), space-separated otherwise
         (``<s> a b a </s>``)."""
         inner = self.inner(alphabet)
-        if all(len(a) == 1 for a in inner) and not any(len(a) == 1 for a in alphabet if a not in inner):
+        if self.inner_unspaced(alphabet):
             return parse_word(self._unframed(text, inner), inner)  # (<s> aab </s>, <s>aab</s> and aab alike)
         return self.strip(parse_word(text, alphabet))  # (one-character markers as the alphabet's own: ^aba$)
+
+    def inner_unspaced(self, alphabet: Sequence[str]) -> bool:
+        """Whether a word is typed without separators although the alphabet has longer symbols: every inner
+        symbol is one character and no marker is (one-character markers are read as the alphabet's own)."""
+        inner = self.inner(alphabet)
+        return all(len(a) == 1 for a in inner) and not any(len(a) == 1 for a in alphabet if a not in inner)
+
+    def attached(self, inner: Sequence[str]) -> tuple[str, str]:
+        """The markers that may be typed attached to a word of one-character inner symbols ("" for none): those
+        no run of inner symbols spells."""
+        start, end = (m if m and not set(m) <= set(inner) else "" for m in (self.start, self.end))
+        return start, end
 
     def _unframed(self, text: str, inner: Sequence[str]) -> str:
         """``text`` without the markers that frame it: written as symbols of their own (``<s> aab </s>``), or
@@ -56,7 +68,7 @@ class Reading:
         tokens = text.split()
         apart = [bool(m) and bool(tokens) and tokens[k] == m for k, m in ((0, self.start), (-1, self.end))]
         body = " ".join(self.strip(tokens))
-        start, end = (m if m and not set(m) <= set(inner) else "" for m in (self.start, self.end))
+        start, end = self.attached(inner)
         if start and not apart[0] and body.startswith(start):  # a marker typed once: apart or attached
             body = body[len(start):]
         if end and not apart[1] and body.endswith(end):

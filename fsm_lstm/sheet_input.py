@@ -2,13 +2,15 @@
 (Trace!B3, named ``input_clean``), of their count and of the symbol at each step, typed as on the command line:
 
 - one-character symbols with or without spaces (spaces are dropped);
-- a word classifier whose inner symbols are one character each (only its markers are longer) the same way: the
+- a word classifier whose inner symbols are one character each and whose markers are longer the same way: the
   network reads the start marker, one symbol per character of the word, then the end marker;
 - otherwise symbols separated by spaces.
 
-A word classifier's markers are read around the word whether they are typed or not: Trace!E4 and F4 drop typed
-ones (before and after the word, written apart or not), so the network never reads a marker twice. The markers
-are text cells (Trace!B4 and C4), never part of a formula.
+A word classifier's markers are read around the word whether they are typed or not: Trace!E4 and F4 drop a
+typed marker at either end of the input, as ``Reading.parse`` does (a symbol of its own; or attached to a word
+of one-character symbols when no run of them spells it), so the network does not read it twice. A marker
+typed inside the word is read there, as the sheet's note says (``run`` refuses such a word). The markers are
+text cells (Trace!B4 and C4), never part of a formula.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class TypedInput:
     inner_single: bool  # a word classifier whose inner symbols are one character each, its markers longer
     start: str | None
     end: str | None
+    attached: tuple[str, str] = ("", "")  # markers that may be typed attached to the word (inner_single)
 
     @property
     def framed(self) -> bool:
@@ -45,13 +48,30 @@ class TypedInput:
         return self.single or self.inner_single
 
     def unframed_formulas(self) -> tuple[str, str]:
-        """Trace!E4 (the trimmed input without a typed start marker) and F4 (nor a typed end marker; without
-        spaces for one-character inner symbols)."""
-        typed = "TRIM(input)"
-        first = (f'=IF(AND(LEN($B$4)>0,EXACT(LEFT({typed},LEN($B$4)),$B$4)),'
-                 f'TRIM(MID({typed},LEN($B$4)+1,LEN(input))),{typed})')
-        last = '=IF(AND(LEN($C$4)>0,EXACT(RIGHT($E$4,LEN($C$4)),$C$4)),TRIM(LEFT($E$4,LEN($E$4)-LEN($C$4))),$E$4)'
-        return first, (f'=SUBSTITUTE({last[1:]}," ","")' if self.inner_single else last)
+        """Trace!E4 (the input without a typed start marker) and F4 (nor a typed end marker; without spaces for
+        one-character inner symbols)."""
+        if self.single:  # one character each: spaces go first, a marker is the first or last character
+            typed = 'SUBSTITUTE(input," ","")'
+            at_start, at_end = f"EXACT(LEFT({typed},LEN($B$4)),$B$4)", "EXACT(RIGHT($E$4,LEN($C$4)),$C$4)"
+        else:  # a symbol of its own, or attached where a person may write it so
+            typed = "TRIM(input)"
+            at_start = (f"EXACT(LEFT({typed},LEN($B$4)),$B$4)" if self.attached[0] else
+                        f'OR(EXACT({typed},$B$4),EXACT(LEFT({typed},LEN($B$4)+1),$B$4&" "))')
+            at_end = ("EXACT(RIGHT($E$4,LEN($C$4)),$C$4)" if self.attached[1] else
+                      'OR(EXACT($E$4,$C$4),EXACT(RIGHT($E$4,LEN($C$4)+1)," "&$C$4))')
+        first = f"=IF(AND(LEN($B$4)>0,{at_start}),TRIM(MID({typed},LEN($B$4)+1,LEN(input))),{typed})"
+        last = f"IF(AND(LEN($C$4)>0,{at_end}),TRIM(LEFT($E$4,LEN($E$4)-LEN($C$4))),$E$4)"
+        return first, f'=SUBSTITUTE({last}," ","")' if self.inner_single else f"={last}"
+
+    def inside_formula(self) -> str | None:
+        """A condition (for the Run sheet) true when a marker is typed inside the word, where the network reads
+        it as a symbol (None where no marker can be: one-character inner symbols read a longer marker's
+        characters, which are no symbols, or the inner symbols that spell it, as ``run`` does)."""
+        if not self.framed or self.inner_single:
+            return None
+        find = "FIND(Trace!${c}$4,{w})" if self.single else 'FIND(" "&Trace!${c}$4&" "," "&{w}&" ")'
+        parts = [f"AND(LEN(Trace!${c}$4)>0,ISNUMBER({find.format(c=c, w=_WORD)}))" for c in "BC"]
+        return f"OR({','.join(parts)})"
 
     def clean_formula(self) -> str:
         """Trace!B3: the symbols the network reads, without spaces (one-character symbols) or separated by one."""
@@ -103,4 +123,6 @@ def typed_input(model: Model, reading: Reading) -> TypedInput:
     single = single_characters(model.alphabet)
     framed = bool(reading.start or reading.end)
     inner = reading.inner(model.alphabet)
-    return TypedInput(single, framed and not single and single_characters(inner), reading.start, reading.end)
+    inner_single = framed and not single and reading.inner_unspaced(model.alphabet) and single_characters(inner)
+    return TypedInput(single, inner_single, reading.start, reading.end,
+                      reading.attached(inner) if inner_single else ("", ""))

@@ -40,6 +40,9 @@ def write_run(sh: SheetWriter, model: Model, lay: TraceLayout, v: Computed, step
             'Make a longer one: fsm-lstm sheet MODEL -o BOOK.xlsx --steps N. ","")'
             f'&IF(COUNTIF(Trace!{col(lay.known)}{first + 1}:{col(lay.known)}{last},0)>0,'
             '"Symbols outside the alphabet are red; the network reads them as an all-zero input.","")')
+    inside = typed.inside_formula()
+    if inside:
+        note += f'&IF({inside},"A marker typed inside the word is read there; fsm-lstm run refuses such a word.","")'
     sh.formula(4, 1, note, "", fmt.warning)
     hint = ("Type the symbols without spaces" if typed.unspaced else "Type the symbols separated by spaces") + \
         f". Alphabet: {' '.join(reading.inner(model.alphabet) if framed else model.alphabet)}. Examples: see the " \

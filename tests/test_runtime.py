@@ -244,3 +244,19 @@ def test_openblas_num_threads_1_stops_the_lending(monkeypatch):
         monkeypatch.delenv("OPENBLAS_NUM_THREADS")
         threads_module._openblas.cache_clear()
     assert threads_module._openblas() or overlap.usable_cores() < 2
+
+
+@pytest.mark.parametrize("variable", ["GOTO_NUM_THREADS", "OMP_NUM_THREADS"])
+def test_the_other_variables_openblas_reads_for_its_threads_stop_the_lending_too(monkeypatch, variable):
+    for v in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(v, raising=False)
+    monkeypatch.setenv(variable, "1")
+    threads_module._openblas.cache_clear()
+    try:
+        assert threads_module._openblas() == ()
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")  # read first, as OpenBLAS does
+        threads_module._openblas.cache_clear()
+        assert threads_module._openblas() or overlap.usable_cores() < 2
+    finally:
+        monkeypatch.undo()
+        threads_module._openblas.cache_clear()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
+import numpy as np
 import openpyxl
 import pytest
 from hypothesis import given
@@ -15,8 +16,11 @@ from fsm_lstm.cli import main
 from fsm_lstm.compiler import compile_grammar
 from fsm_lstm.errors import UserError
 from fsm_lstm.grammar import Grammar
-from fsm_lstm.model import save_model
+from fsm_lstm.libreoffice import recalculate
+from fsm_lstm.model import Layer, Model, save_model
 from fsm_lstm.reading import Reading
+from fsm_lstm.sheet_layout import FIRST_STEP_ROW
+from fsm_lstm.sheets import write_workbook
 from fsm_lstm.words import parse_word, read_words
 
 FRAMED = ("<s>", "a", "b", "</s>")
@@ -111,3 +115,58 @@ def test_a_marker_out_of_place_is_refused_with_the_framing(text, marker):
     with pytest.raises(UserError, match=f"the marker '{marker}' is out of place in .*; markers frame a word "
                                         r"\(<s> WORD </s>\), once each, and may be left out"):
         WORD_LEVEL.parse(text, FRAMED)
+
+
+def _classifier(alphabet: tuple[str, ...], start: str, end: str) -> Model:
+    """A small random LSTM word classifier over ``alphabet`` framed by ``start`` and ``end``."""
+    rng = np.random.default_rng(len(alphabet))
+    H, K = 3, len(alphabet)
+    layer = Layer(*(rng.normal(size=s).astype(np.float32) for s in ((4 * H, K), (4 * H, H), (4 * H,), (4 * H,))))
+    return Model(layers=(layer,), head_weight=rng.normal(size=(1, H)).astype(np.float32),
+                 head_bias=np.zeros(1, np.float32), alphabet=alphabet, heads=("accept",),
+                 extra={"final_only": True, "start_marker": start, "end_marker": end})
+
+
+# (alphabet, start, end, what is typed into Run!B2): the workbook must read what `run` reads (a review found the
+# sheet stripping marker text from inside symbols: '2 11' with markers 0 and 1 was read 0 2 1 1)
+TYPED = [(("0", "11", "2", "1"), "0", "1", "2 11"), (("0", "11", "2", "1"), "0", "1", "0 11 1"),
+         (("10", "1", "0", "11"), "10", "11", "1011"), (("10", "1", "0", "11"), "10", "11", "10 101 11"),
+         (("^", "a", "b", "</s>"), "^", "</s>", "a a b"), (("^", "a", "b", "</s>"), "^", "</s>", "^ a b </s>"),
+         (("<s>", "a", "b", "</s>"), "<s>", "</s>", " <s>aab</s> "), (("<s>", "a", "b", "</s>"), "<s>", "</s>", "<s>"),
+         (("^", "0", "1", "$"), "^", "$", "^01$"), (("^", "0", "1", "$"), "^", "$", "0 1"),
+         (("<s>", "push", "pop", "</s>"), "<s>", "</s>", "<s> push pop </s>")]
+INSIDE = [(("^", "0", "1", "$"), "^", "$", "^^01"), (("<s>", "push", "pop", "</s>"), "<s>", "</s>", "<s> <s> pop")]
+
+
+@pytest.fixture(scope="module")
+def typed_books(tmp_path_factory):
+    """Each case's workbook with the text typed into Run!B2, recalculated by LibreOffice."""
+    src = tmp_path_factory.mktemp("typed")
+    paths = []
+    for k, (alphabet, start, end, text) in enumerate(TYPED + INSIDE):
+        paths.append(src / f"t{k}.xlsx")
+        write_workbook(_classifier(alphabet, start, end), paths[-1], "", steps=8)
+        wb = openpyxl.load_workbook(paths[-1])
+        wb["Run"]["B2"] = text
+        wb.save(paths[-1])
+    return recalculate(paths, tmp_path_factory.mktemp("typed-lo"))
+
+
+@pytest.mark.parametrize("k", range(len(TYPED)))
+def test_a_workbook_reads_a_typed_word_as_run_does(k, typed_books):
+    alphabet, start, end, text = TYPED[k]
+    reading = Reading(True, start, end)
+    read = list(reading.frame(reading.parse(text, alphabet)))
+    wb = openpyxl.load_workbook(typed_books[k], data_only=True)
+    assert wb["Run"]["F2"].value == len(read), text
+    assert [wb["Trace"].cell(FIRST_STEP_ROW + t, 2).value for t in range(1, len(read) + 1)] == read, text
+    assert not wb["Run"]["A4"].value, text  # no red symbol, no marker inside
+
+
+@pytest.mark.parametrize("k", range(len(INSIDE)))
+def test_a_marker_typed_inside_the_word_is_noted_where_run_refuses_it(k, typed_books):
+    alphabet, start, end, text = INSIDE[k]
+    with pytest.raises(UserError, match="is out of place"):
+        Reading(True, start, end).parse(text, alphabet)
+    wb = openpyxl.load_workbook(typed_books[len(TYPED) + k], data_only=True)
+    assert "A marker typed inside the word is read there; fsm-lstm run refuses such a word." in wb["Run"]["A4"].value
