@@ -50,15 +50,20 @@ def one_blas_thread() -> Iterator[None]:
             _LENDING.reset(token)
 
 
+# OpenBLAS's thread variables as they were when it was loaded (numpy loads it before this module): a variable
+# set later, as Dask sets OMP_NUM_THREADS=1 for its workers, does not speak for this process
+_STARTING_ENVIRON = {v: os.environ.get(v, "").strip() for v in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS",
+                                                                 "OMP_NUM_THREADS")}
+
+
 @cache
 def _openblas() -> tuple[Any, ...]:
     """Controllers of the OpenBLAS libraries loaded (numpy's, and scipy's own copy), or none on one core or when
     the user asked OpenBLAS for one thread (OPENBLAS_NUM_THREADS, else GOTO_NUM_THREADS, else OMP_NUM_THREADS, as
     OpenBLAS reads them, set to 1): on a machine where another process keeps a core busy, two threads wait for
     each other (rnn256x2_q100_s28's extraction took 26.6 s lending, 13.1 s with OPENBLAS_NUM_THREADS=1)."""
-    asked = next((os.environ[v] for v in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
-                  if os.environ.get(v, "").strip()), "")
-    if overlap.usable_cores() < 2 or asked.strip() == "1":
+    asked = next((value for value in _STARTING_ENVIRON.values() if value), "")
+    if overlap.usable_cores() < 2 or asked == "1":
         return ()
     return tuple(ThreadpoolController().select(internal_api="openblas").lib_controllers)
 

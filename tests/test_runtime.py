@@ -209,7 +209,16 @@ def test_a_failing_product_still_gives_the_thread_back(monkeypatch):
 @settings(max_examples=20, deadline=None)
 @given(st.integers(1, 300), st.integers(1, 600), st.integers(1, 800), st.integers(0, 2**32 - 1))
 def test_products_on_the_real_blas_equal_numpys_and_leave_one_thread(rows, inner, cols, seed):
-    threads_module._openblas.cache_clear()  # as this machine is, whatever a test patched before
+    with pytest.MonkeyPatch.context() as patch:  # as this machine is, whatever a test or the user set before
+        patch.setattr(threads_module, "_STARTING_ENVIRON", {})
+        threads_module._openblas.cache_clear()
+        try:
+            _check_a_real_product(rows, inner, cols, seed)
+        finally:
+            threads_module._openblas.cache_clear()
+
+
+def _check_a_real_product(rows: int, inner: int, cols: int, seed: int) -> None:
     libs = threads_module._openblas()
     assert libs or overlap.usable_cores() < 2
     given_counts: list[int] = []
@@ -232,8 +241,8 @@ def test_products_on_the_real_blas_equal_numpys_and_leave_one_thread(rows, inner
 
 def test_openblas_num_threads_1_stops_the_lending(monkeypatch):
     """A user on a busy machine asks for one BLAS thread the usual way; a lent second thread ignored it, and an
-    extraction ran 1.7 times slower than on one thread when another process kept a core busy."""
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    extraction ran twice as slowly as on one thread when another process kept a core busy."""
+    monkeypatch.setattr(threads_module, "_STARTING_ENVIRON", {"OPENBLAS_NUM_THREADS": "1"})
     threads_module._openblas.cache_clear()
     try:
         assert threads_module._openblas() == ()
@@ -241,22 +250,22 @@ def test_openblas_num_threads_1_stops_the_lending(monkeypatch):
             a, b = np.ones((64, 512), np.float32), np.ones((512, 512), np.float32)
             assert np.array_equal(threads_module.product(a, b), np.full((64, 512), 512, np.float32))
     finally:
-        monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+        monkeypatch.undo()
         threads_module._openblas.cache_clear()
-    assert threads_module._openblas() or overlap.usable_cores() < 2
 
 
-@pytest.mark.parametrize("variable", ["GOTO_NUM_THREADS", "OMP_NUM_THREADS"])
-def test_the_other_variables_openblas_reads_for_its_threads_stop_the_lending_too(monkeypatch, variable):
-    for v in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"):
-        monkeypatch.delenv(v, raising=False)
-    monkeypatch.setenv(variable, "1")
+@pytest.mark.parametrize("variables, lends", [({"GOTO_NUM_THREADS": "1"}, False), ({"OMP_NUM_THREADS": "1"}, False),
+                                              ({"OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "1"}, True),
+                                              ({}, True)])
+def test_the_variables_openblas_reads_for_its_threads_decide_the_lending(monkeypatch, variables, lends):
+    """In OpenBLAS's order (OPENBLAS_NUM_THREADS first), as they were when it was loaded: Dask sets
+    OMP_NUM_THREADS=1 in this process's environment for its workers, and a test run after a Dask test saw it."""
+    environ = {v: variables.get(v, "") for v in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")}
+    monkeypatch.setattr(threads_module, "_STARTING_ENVIRON", environ)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # set after loading: not read
     threads_module._openblas.cache_clear()
     try:
-        assert threads_module._openblas() == ()
-        monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")  # read first, as OpenBLAS does
-        threads_module._openblas.cache_clear()
-        assert threads_module._openblas() or overlap.usable_cores() < 2
+        assert bool(threads_module._openblas()) == (lends and overlap.usable_cores() >= 2)
     finally:
         monkeypatch.undo()
         threads_module._openblas.cache_clear()
