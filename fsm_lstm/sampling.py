@@ -7,7 +7,7 @@ every prefix (each prefix is itself a word), so that one batched run answers man
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,41 +82,41 @@ Batch = tuple[np.ndarray, np.ndarray]  # (B, T) padded words and (B,) lengths, r
 Runner = Callable[[np.ndarray, list[Batch]], list[np.ndarray]]  # (columns, batches) -> observe_batch of each
 
 
-def observe_batch(net: Network, columns: np.ndarray, strings: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """(T + 1, B, len(columns)): the heads ``columns`` after every prefix of words run together as one batch
-    (False past a word's end). A word is stepped only while it lasts, and each state's recurrent products serve
-    both its end marker and its next symbol."""
-    steps = int(lengths.max()) if len(lengths) else 0
-    truth = np.zeros((steps + 1, len(lengths), len(columns)), dtype=bool)
+def _walked(net: Network, strings: np.ndarray, lengths: np.ndarray
+            ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
+    """(B, T) padded words run together as one batch, longest first: for each length t, the words' order, the
+    states of the words with a prefix of length t (in that order), their recurrent products, and how many of
+    them go on. A word is stepped only while it lasts, and each state's products serve both its end marker and
+    its next symbol."""
     order = np.argsort(-lengths, kind="stable")  # the words still running at any step come first
     ends, symbols = lengths[order], strings[order]
     state = net.initial(len(lengths))
-    for t in range(steps + 1):
+    for t in range(int(lengths.max(initial=0)) + 1):
         state = state[:int((ends >= t).sum())]  # the words with a prefix of length t
         products = net.products(state)
-        truth[t, order[:len(state)]] = net.logits(state, products)[:, columns] > 0
         going = int((ends > t).sum())
+        yield order, state, products, going
         if going:
             state = net.step(state[:going], symbols[:going, t], products[:going])
+
+
+def observe_batch(net: Network, columns: np.ndarray, strings: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """(T + 1, B, len(columns)): the heads ``columns`` after every prefix of words run together as one batch
+    (False past a word's end; :func:`_walked`)."""
+    truth = np.zeros((int(lengths.max(initial=0)) + 1, len(lengths), len(columns)), dtype=bool)
+    for t, (order, state, products, _) in enumerate(_walked(net, strings, lengths)):
+        truth[t, order[:len(state)]] = net.logits(state, products)[:, columns] > 0
     return truth
 
 
 def final_truth(net: Network, columns: np.ndarray, strings: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """(B, len(columns)): the heads ``columns`` after each whole word alone (of (B, T) padded words), run together
-    longest first; one word asked each in ``net.calls``. Cheaper than :func:`observe_batch` for a word classifier,
-    which would read the end marker after every prefix."""
+    """(B, len(columns)): the heads ``columns`` after each whole word alone (of (B, T) padded words; one word asked
+    each in ``net.calls``). Cheaper than :func:`observe_batch` for a word classifier, which would read the end
+    marker after every prefix."""
     out = np.zeros((len(lengths), len(columns)), dtype=bool)
-    order = np.argsort(-lengths, kind="stable")
-    ends, symbols = lengths[order], strings[order]
-    state = net.initial(len(lengths))
-    for t in range(int(lengths.max(initial=0)) + 1):
-        alive, going = int((ends >= t).sum()), int((ends > t).sum())
-        state = state[:alive]
-        products = net.products(state)
-        if going < alive:  # the words that end here: the last rows still running
-            out[order[going:alive]] = net.logits(state[going:], products[going:])[:, columns] > 0
-        if going:
-            state = net.step(state[:going], symbols[:going, t], products[:going])
+    for order, state, products, going in _walked(net, strings, lengths):
+        if going < len(state):  # the words that end here: the last rows still running
+            out[order[going:len(state)]] = net.logits(state[going:], products[going:])[:, columns] > 0
     net.calls += len(lengths)
     return out
 
