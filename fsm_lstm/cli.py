@@ -521,7 +521,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from .reading import reading_of
 
     model = read_model(args.file, args.alphabet.split(), args.heads.split(), args.cell,
-                       compose_linear=args.compose_linear, final_only=args.final_only,
+                       compose_linear=args.compose_linear, rnn_tanh=args.rnn_tanh, final_only=args.final_only,
                        start_marker=args.start_marker, end_marker=args.end_marker)
     reading_of(model)  # markers that no command could read are refused before anything is written
     save_model(model, args.output)
@@ -805,6 +805,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--cell", choices=("lstm", "gru", "rnn"), help="the cell (default: read off the file)")
     s.add_argument("--compose-linear", action="store_true", help="a state_dict's linear layers have nothing "
                    "nonlinear between them: compose them into one head")
+    s.add_argument("--rnn-tanh", action="store_true", help="a state_dict's nn.RNN uses nonlinearity='tanh' "
+                   "(torch's default; a state_dict does not record it, and a ReLU RNN is refused)")
     s.add_argument("--final-only", action="store_true", help="only the heads after the last symbol are meant "
                    "(stored as meta.final_only)")
     s.add_argument("--start-marker", metavar="SYM", help="the symbol every word starts with (meta.start_marker); "

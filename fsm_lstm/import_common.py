@@ -49,6 +49,7 @@ class Network:
     notes: list[str] = field(default_factory=list)
     composable: bool = True  # False when the file cannot tell whether something nonlinear lies between dense layers
     last_step_only: bool = False  # the source outputs only the heads after the last symbol
+    tanh_unstated: bool = False  # an RNN whose file does not record its nonlinearity (a torch state_dict)
 
 
 def first_line(exc: BaseException) -> str:

@@ -5,8 +5,9 @@ What the tensors may hold, by their names and shapes:
 - the recurrent module: ``P.weight_ih_l{k}``, ``P.weight_hh_l{k}``, ``P.bias_ih_l{k}``, ``P.bias_hh_l{k}``
   (both biases may be missing for ``bias=False``: zeros). ``*_reverse`` (bidirectional), ``weight_hr_l{k}``
   (projections) and any other parameter of the module are refused. The cell is read off the shapes (4H, 3H or
-  H rows of weight_hh) unless given. nn.RNN is read as ``nonlinearity='tanh'``: a state_dict does not record a
-  ``'relu'`` choice, so that is noted on every imported RNN.
+  H rows of weight_hh) unless given. A state_dict does not record an nn.RNN's nonlinearity, and fsm-lstm runs
+  tanh RNNs only: an nn.RNN is refused unless the caller says it uses tanh, torch's default
+  (``fsm-lstm import --rnn-tanh``); a ReLU RNN read as tanh would be another network.
 - optionally an nn.Embedding before it: a ``X.weight`` of shape (K, E) without a bias, with E the input width of
   the recurrent module; it is folded into weight_ih_l0 and the alphabet gets one symbol per row.
 - one or more nn.Linear after it (``X.weight`` (M, D) and ``X.bias`` (M,), or no bias), ordered by their shapes:
@@ -160,7 +161,7 @@ def network_from_tensors(tensors: dict[str, np.ndarray], cell: str | None = None
         raise UserError(f"{prefix}weight_hh_l0 has shape {shape0}, which is not an nn.{_CELL_NAMES[cell]} "
                         f"({GATE_COUNT[cell]}H x H); check --cell")
     assert cell is not None
-    notes = ["nn.RNN read as nonlinearity='tanh' (a state_dict does not record 'relu')"] if cell == "rnn" else []
+    notes = ["nn.RNN read as nonlinearity='tanh', as --rnn-tanh says"] if cell == "rnn" else []
     if no_bias:
         notes.append(f"{module} has no biases (bias=False): zeros used")
     rest = {k: v for k, v in tensors.items() if not RECURRENT.match(k)}
@@ -176,7 +177,7 @@ def network_from_tensors(tensors: dict[str, np.ndarray], cell: str | None = None
         [f"{module} ({_CELL_NAMES[cell]}, {len(layers)} layer{'s' if len(layers) > 1 else ''})"] + \
         [f"{d.name} (Linear)" for d in dense]
     return Network(format="torch", cell=cell, layers=layers, dense=dense, embedding=embedding, sources=sources,
-                   notes=notes, composable=False)
+                   notes=notes, composable=False, tanh_unstated=cell == "rnn")
 
 
 def _groups(tensors: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:

@@ -8,6 +8,8 @@ Layers, ``import_tfjs``), ``.onnx`` (``import_onnx``). Each reader gives a :clas
 - an embedding (one row per symbol) is folded into the first layer: weight_ih_eff = weight_ih @ E.T;
 - dense layers after the recurrent ones are composed into one (W = W2 @ W1, b = W2 @ b1 + b2) when nothing
   nonlinear lies between them; a format that cannot tell (a torch state_dict) needs ``compose_linear``;
+- a simple RNN runs tanh; a format that does not record the nonlinearity (a torch state_dict) needs
+  ``rnn_tanh``, and a ReLU RNN is refused;
 - the last dense layer gives the head logits: with a linear, sigmoid or tanh activation as they are
   (sigmoid(z) > 0.5, and tanh(z) > 0, exactly when z > 0); a softmax is read only over 2 outputs (p1 > 0.5
   exactly when z1 - z0 > 0);
@@ -43,11 +45,12 @@ def read_tensors(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
 
 
 def model_from_tensors(tensors: dict[str, np.ndarray], alphabet: Sequence[str], heads: Sequence[str],
-                       cell: str | None = None, compose_linear: bool = False) -> Model:
+                       cell: str | None = None, compose_linear: bool = False, rnn_tanh: bool = False) -> Model:
     """Find the recurrent layers, an optional embedding and the linear head(s) among named tensors; label them."""
     from .import_torch import network_from_tensors
 
-    return assemble(network_from_tensors(tensors, cell), alphabet, heads, compose_linear=compose_linear)
+    return assemble(network_from_tensors(tensors, cell), alphabet, heads, compose_linear=compose_linear,
+                    rnn_tanh=rnn_tanh)
 
 
 def read_network(path: str | os.PathLike[str], cell: str | None = None) -> Network:
@@ -86,21 +89,26 @@ def read_network(path: str | os.PathLike[str], cell: str | None = None) -> Netwo
 
 
 def read_model(path: str | os.PathLike[str], alphabet: Sequence[str], heads: Sequence[str],
-               cell: str | None = None, *, compose_linear: bool = False, final_only: bool = False,
-               start_marker: str | None = None, end_marker: str | None = None) -> Model:
+               cell: str | None = None, *, compose_linear: bool = False, rnn_tanh: bool = False,
+               final_only: bool = False, start_marker: str | None = None, end_marker: str | None = None) -> Model:
     """Read a foreign model file and label it (see the module doc for the rules)."""
     net = read_network(path, cell)
     try:
-        return assemble(net, alphabet, heads, compose_linear=compose_linear, final_only=final_only,
-                        start_marker=start_marker, end_marker=end_marker)
+        return assemble(net, alphabet, heads, compose_linear=compose_linear, rnn_tanh=rnn_tanh,
+                        final_only=final_only, start_marker=start_marker, end_marker=end_marker)
     except UserError as exc:
         raise UserError(f"{path}: {exc}") from None
 
 
 def assemble(net: Network, alphabet: Sequence[str], heads: Sequence[str], *, compose_linear: bool = False,
-             final_only: bool = False, start_marker: str | None = None, end_marker: str | None = None) -> Model:
-    """The documented model of a network read from a file, with the user's alphabet and head labels."""
+             rnn_tanh: bool = False, final_only: bool = False, start_marker: str | None = None,
+             end_marker: str | None = None) -> Model:
+    """The documented model of a network read from a file, with the user's alphabet and head labels.
+    ``compose_linear`` and ``rnn_tanh`` confirm what a torch state_dict cannot say (see :mod:`import_torch`)."""
     alphabet, heads = tuple(alphabet), tuple(heads)
+    if net.tanh_unstated and not rnn_tanh:
+        raise UserError("this nn.RNN's state_dict does not record its nonlinearity, and fsm-lstm runs tanh RNNs "
+                        "only: if the module was built with nonlinearity='tanh' (torch's default), pass --rnn-tanh")
     if not heads:
         raise UserError("give the head labels with --heads (accept, next:SYMBOL, state:NAME)")
     if not alphabet:

@@ -105,7 +105,7 @@ def test_state_dict_and_safetensors_import_exactly(cell, layers, embedding, midd
     for path in save_both(net, tmp_path):
         out = tmp_path / f"{path.suffix[1:]}.npz"
         argv = ["import", str(path), "-o", str(out), "--alphabet", "a b c d", "--heads", "accept next:a next:d"]
-        assert main(argv + (["--compose-linear"] if middle else [])) == 0
+        assert main(argv + (["--compose-linear"] if middle else []) + (["--rnn-tanh"] if cell == "rnn" else [])) == 0
         assert f"wrote {out}" in capsys.readouterr().out
         model = load_model(out)
         assert model.cell == cell and len(model.layers) == layers
@@ -146,9 +146,30 @@ def test_linear_layers_without_a_bias_are_read(cell, K, hidden, embedding, middl
         net.fc2 = torch.nn.Linear(middle, 2, bias=False)
     torch.save(net.state_dict(), tmp_path / "m.pt")
     argv = ["import", str(tmp_path / "m.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "x y z", "--heads",
-            "accept next:x"] + (["--compose-linear"] if middle else [])
+            "accept next:x"] + (["--compose-linear"] if middle else []) + (["--rnn-tanh"] if cell == "rnn" else [])
     assert main(argv) == 0, capsys.readouterr().err
     check_same(load_model(tmp_path / "m.npz"), net, words(K))
+
+
+def test_an_rnn_state_dict_needs_its_nonlinearity_confirmed(tmp_path, capsys):
+    """A state_dict does not record nonlinearity='relu': read as tanh, a ReLU RNN became another network, which
+    the region proof then proved for every length while torch's own network was wrong."""
+    torch.manual_seed(2)
+    net = UserNet("rnn", 3, 5, 1, 1)
+    net.encoder = torch.nn.RNN(3, 5, nonlinearity="relu")
+    with torch.no_grad():
+        net.encoder.weight_hh_l0.mul_(3)  # large enough that relu and tanh part ways
+    torch.save(net.state_dict(), tmp_path / "m.pt")
+    argv = ["import", str(tmp_path / "m.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "x y z", "--heads",
+            "accept"]
+    err = cli_error(argv, capsys)
+    assert "does not record its nonlinearity" in err and "--rnn-tanh" in err and not (tmp_path / "m.npz").exists()
+    assert main(argv + ["--rnn-tanh"]) == 0  # the user's word, which this network's maker could not give
+    assert "nn.RNN read as nonlinearity='tanh', as --rnn-tanh says" in capsys.readouterr().out
+    strings = words(3)
+    relu = torch_logits(net, strings)
+    tanh = run(load_model(tmp_path / "m.npz"), strings).heads[1:]
+    assert ((relu > 0) != (tanh > 0)).any()  # why it must not be imported silently
 
 
 @pytest.mark.parametrize("labels", ["accept accept", "next:x accept next:x"])
@@ -241,7 +262,7 @@ def test_any_shapes_and_weights_import_exactly(cell, K, hidden, layers, outputs,
     tensors = {k: v.numpy() for k, v in net.state_dict().items()}
     alphabet = [f"s{k}" for k in range(K)]
     heads = [f"state:q{k}" for k in range(outputs)]
-    model = model_from_tensors(tensors, alphabet, heads, compose_linear=True)
+    model = model_from_tensors(tensors, alphabet, heads, compose_linear=True, rnn_tanh=True)
     check_same(model, net, words(K, seed=seed, count=40))
 
 
@@ -427,7 +448,7 @@ def test_a_failure_at_t0_of_an_imported_model_says_what_t0_is(tmp_path, capsys):
              **{f"head.{k}": v for k, v in head.state_dict().items()}}
     torch.save(state, tmp_path / "m.pt")
     assert main(["import", str(tmp_path / "m.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "0 1",
-                 "--heads", "accept"]) == 0
+                 "--heads", "accept", "--rnn-tanh"]) == 0
     capsys.readouterr()
     assert main(["verify", str(tmp_path / "m.npz"), "--grammar", "tomita1", "--max-len", "2", "--examples", "5"]) == 1
     out = capsys.readouterr().out
