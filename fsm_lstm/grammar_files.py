@@ -66,6 +66,11 @@ def load_grammar(spec: str | os.PathLike[str]) -> Grammar:
         raise GrammarError(f"{path}: no such grammar file, and no bundled grammar of that name "
                            f"(bundled: {_bundled_list()})")
     if path.suffix.lower() not in FORMATS:
+        from .importer import import_hint
+
+        hint = import_hint(path)
+        if hint:
+            raise GrammarError(hint)
         raise GrammarError(f"{path}: unknown grammar format {path.suffix or '(no extension)'!r}; "
                            f"use a .toml or .dot file, or a bundled name ({_bundled_list()})")
     try:

@@ -31,10 +31,23 @@ from .errors import ModelError, UserError
 from .import_common import Dense, Network, common_dtype
 from .model import Layer, Model
 
-__all__ = ["SUFFIXES", "assemble", "model_from_tensors", "read_model", "read_network", "read_tensors"]
+__all__ = ["SUFFIXES", "assemble", "import_hint", "model_from_tensors", "read_model", "read_network", "read_tensors"]
 
 SUFFIXES = {".pt": "torch", ".pth": "torch", ".safetensors": "torch", ".keras": "keras", ".h5": "keras-h5",
             ".hdf5": "keras-h5", ".json": "tfjs", ".onnx": "onnx"}
+_FRAMEWORKS = {"torch": "PyTorch", "keras": "Keras", "keras-h5": "Keras", "tfjs": "TensorFlow.js", "onnx": "ONNX"}
+
+
+def import_hint(path: str | os.PathLike[str]) -> str | None:
+    """For another framework's model file given where fsm-lstm's own is expected: what it is and how to convert
+    it (None for any other file)."""
+    kind = SUFFIXES.get(Path(path).suffix.lower())
+    if kind is None:
+        return None
+    article = "an" if kind == "onnx" else "a"
+    return (f"{path}: {article} {_FRAMEWORKS[kind]} model file, which commands other than import do not read; "
+            f"convert it first (fsm-lstm import {path} -o MODEL.npz --alphabet \"...\" --heads \"...\", see "
+            "docs/importing.md) and give MODEL.npz")
 
 
 def read_tensors(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:

@@ -391,6 +391,11 @@ def load_model(path: str | os.PathLike[str]) -> Model:
     weights must be float16/32/64 with at most FSM_LSTM_MAX_ARRAY numbers (default 2**28) each and twice that
     in all, ``meta`` one string of at most 256 MiB, and the file at most 4096 members. Pickles are never loaded.
     """
+    from .importer import import_hint
+
+    hint = import_hint(path)
+    if hint:
+        raise ModelError(hint)
     try:
         info = os.stat(path)
     except FileNotFoundError:

@@ -171,4 +171,7 @@ def _items(session: pytest.Session) -> Iterator[VerifyItem]:
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.getoption("grammar"):
-        items.extend(_items(session))
+        added = list(_items(session))
+        items.extend(added)
+        # reported as collected, so that pytest's "collected N items" and --collect-only count them
+        config.hook.pytest_collectreport(report=pytest.CollectReport(session.nodeid, "passed", None, added))

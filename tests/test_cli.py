@@ -104,6 +104,12 @@ def test_certify_model_without_grammar_is_a_usage_error(tmp_path, capsys):
     (["compile", "reber", "-o", "/nonexistent-dir/x.npz"], "does not exist"),
     (["draw", "reber", "-o", "picture.bmp"], ".svg, .png or .pdf"),
     (["run", "x.npz", "B"], "no such model file"),
+    # another framework's model where fsm-lstm's own is expected: say what it is and how to convert it
+    (["run", "net.pt", "B"], "net.pt: a PyTorch model file, which commands other than import do not read; convert"),
+    (["verify", "net.keras", "--grammar", "tomita1"], "a Keras model file"),
+    (["extract", "net.onnx", "-o", "x.toml"], "fsm-lstm import net.onnx -o MODEL.npz --alphabet"),
+    (["sheet", "web/model.json", "-o", "x.xlsx"], "a TensorFlow.js model file"),
+    (["verify-many", "a.safetensors", "--grammar", "tomita1"], "a PyTorch model file"),
 ])
 def test_bad_input_is_one_line_on_stderr_with_exit_2(argv, needle, capsys):
     assert main(argv) == 2

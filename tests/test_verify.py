@@ -236,8 +236,11 @@ def test_pytest_plugin_warns_of_grammar_symbols_the_model_cannot_read(pytester, 
 
 
 def test_pytest_plugin_runs_the_property_suite(pytester, tmp_path):
-    passing = pytester.runpytest("--grammar", "tomita3", "--fsm-max-len", "5", "--fsm-examples", "20", "-q")
+    passing = pytester.runpytest("--grammar", "tomita3", "--fsm-max-len", "5", "--fsm-examples", "20")
     passing.assert_outcomes(passed=5)
+    passing.stdout.fnmatch_lines(["collected 5 items"])  # they were run but reported as 0 collected
+    listed = pytester.runpytest("--grammar", "tomita3", "--collect-only", "-q")
+    listed.stdout.fnmatch_lines(["*fsm-lstm*certificate*", "5 tests collected*"])
     path = tmp_path / "leaky.npz"
     save_model(leaky_reber(), path)
     failing = pytester.runpytest("--grammar", "reber", "--model", str(path), "--fsm-max-len", "3", "-q")
@@ -253,6 +256,8 @@ def test_pytest_plugin_runs_the_property_suite(pytester, tmp_path):
     (["--fsm-grammar", "tomita3", "--fsm-time-limit", "0"], "--fsm-time-limit must be a positive number"),
     (["--fsm-grammar", "no-such.toml"], "no-such.toml"),
     (["--fsm-grammar", "tomita3", "--fsm-model", "no-such.npz"], "no-such.npz"),
+    (["--fsm-grammar", "tomita3", "--fsm-model", "net.keras"], "net.keras: a Keras model file, which commands other "
+     "than import do not read; convert it first"),
     (["--fsm-grammar", "tomita3", "--fsm-memory", "0"], "--fsm-memory must be a positive number of MB, not 0.0"),
     (["--fsm-grammar", "reber", "--fsm-max-len", "12", "--fsm-memory", "0.01"],
      "budget of 10.2 KiB cannot hold one block of prefixes (7 rows of 104 bytes, for each of 13 lengths); raise "
