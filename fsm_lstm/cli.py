@@ -124,7 +124,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
     if reference is not None:
         stored, reason = certificate_grammar(model, reference)
         if stored is None and stored_grammar(model) is None:  # a trained or imported network: the region proof
-            reading = _reading(model, args)
+            reading = _reading(model, args, reference)
             proof = prove_regions(model, reference, args.unknown_start, reading, args.precision,
                                   args.max_regions, args.time_limit)
             failure = proof.failure
@@ -157,10 +157,15 @@ def cmd_certify(args: argparse.Namespace) -> int:
     return 0 if cert.proven else 1
 
 
-def _reading(model: Model, args: argparse.Namespace) -> Reading:
-    """The model's reading with the command line's --final-only and markers."""
+def _reading(model: Model, args: argparse.Namespace, grammar: Grammar | None = None) -> Reading:
+    """The model's reading with the command line's --final-only and markers; a marker given there that is a
+    symbol of ``grammar`` (the words it frames hold it) is refused."""
     from .reading import reading_of
 
+    for option, marker in (("--start-marker", args.start_marker), ("--end-marker", args.end_marker)):
+        if grammar is not None and marker is not None and marker in grammar.alphabet:
+            raise UserError(f"{option} {marker!r} is a symbol of grammar {grammar.name!r}; a marker frames each word "
+                            "and is not one of its symbols: give the marker the network was trained with")
     return reading_of(model, True if args.final_only else None, args.start_marker, args.end_marker)
 
 
@@ -239,10 +244,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     model, compiled_from = _load(args.source, unknown_start=args.unknown_start)
     reference = load_grammar(args.grammar) if args.grammar else compiled_from
+    reading = _reading(model, args, reference)
     with ProgressDisplay("verifying", enabled=not args.json) as shown:
         report = verify(model, reference, unknown_start=args.unknown_start or None, max_len=args.max_len,
                         examples=args.examples, seed=args.seed, progress=shown.callback(shown.line),
-                        reading=_reading(model, args), memory=_memory(args), merge=not args.no_merge,
+                        reading=reading, memory=_memory(args), merge=not args.no_merge,
                         workers=args.workers, scheduler=args.scheduler, time_limit=args.time_limit)
     if args.report:
         grammar = reference or stored_grammar(model)
@@ -250,7 +256,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             raise UserError(f"{args.source} carries no grammar; give the reference with --grammar for --report")
         word = report_word(report, grammar)
         write_workbook(model, args.report, format_word(word, model.alphabet), title=f"verify {grammar.name}",
-                       automaton=grammar, reading=_reading(model, args),
+                       automaton=grammar, reading=reading,
                        summary=report_rows(report, word, model.alphabet, grammar.name))
     if args.json:
         print(json.dumps(report.to_dict(model.alphabet), indent=2))
@@ -406,8 +412,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
     from .words import format_word, read_words
 
     model, _ = _load(args.model)
-    reading = _reading(model, args)
     reference = load_grammar(args.grammar) if args.grammar else None
+    reading = _reading(model, args, reference)
     if not 0 <= args.min_fidelity <= 1:
         raise UserError(f"--min-fidelity takes a share between 0 and 1, not {args.min_fidelity}")
     words = read_words(args.words, lambda text: reading.parse(text, model.alphabet)) if args.words else None

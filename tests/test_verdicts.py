@@ -349,6 +349,21 @@ def test_a_word_classifier_judged_against_a_grammar_with_its_markers_is_told_the
     assert not any("markers" in note for note in verify(model, g, max_len=3, examples=5).notes)
 
 
+@pytest.mark.parametrize("command", [["verify"], ["certify"], ["extract", "-o", "{tmp}/x.toml"]])
+@pytest.mark.parametrize("option", ["--start-marker", "--end-marker"])
+def test_a_marker_given_on_the_command_line_that_is_a_symbol_of_the_grammar_is_refused(command, option, tmp_path,
+                                                                                      capsys):
+    """--start-marker a against a grammar over a, b: every word would be read as 'a' + word, and verify printed
+    FAIL with a counterexample and exit 1, the reason buried in a note (a trial's finding)."""
+    save_model(blind(compile_grammar(load_grammar("tomita3"))), tmp_path / "m.npz")
+    argv = [command[0], str(tmp_path / "m.npz"), *[a.format(tmp=tmp_path) for a in command[1:]],
+            "--grammar", "tomita3", option, "1"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{option} '1' is a symbol of grammar 'tomita3'; a marker frames" in err
+    assert not (tmp_path / "x.toml").exists()
+
+
 def test_strings_that_leave_the_grammar_on_a_symbol_only_the_network_reads_are_searched(pytester, tmp_path):
     """A network over {a, b} that accepts every word holding an a, against a+ over {a} alone: strings holding b
     leave the grammar, and the network accepts 'ab'. The search drew strings of a only, so the plugin's three
