@@ -176,12 +176,12 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
     reading = reading_of(model) if reading is None else reading
     word = reading.parse(text, model.alphabet)  # a word classifier's markers are added by the sheet
     read = reading.frame(word)
+    marks = " with its markers" if len(read) > len(word) else ""
     if steps is None and len(read) > MAX_STEPS:
-        raise UserError(f"the input has {len(read):,} symbols, over the limit of {MAX_STEPS:,} trace rows of a "
+        raise UserError(f"the input has {len(read):,} symbols{marks}, over the limit of {MAX_STEPS:,} trace rows of a "
                         "workbook; give a shorter input")
     steps = max(len(read), 30) if steps is None else steps
     if len(read) > steps:
-        marks = " with its markers" if len(read) > len(word) else ""
         raise UserError(f"the input has {len(read)} symbols{marks} but the sheet has {steps} steps; pass --steps "
                         f"{len(read)}")
     check_steps(steps)

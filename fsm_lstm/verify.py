@@ -343,6 +343,15 @@ def _enumerated(report: Report) -> str:
     return f"{n:,} {'word' if word else 'prefix'}{'' if n == 1 else 's' if word else 'es'}"
 
 
+def _where(c: Counterexample, reading: Reading) -> str:
+    """Where the counterexample's head is wrong: at its last step, or for a word classifier after the whole word
+    (at the network's step counted with the markers, as a workbook's Trace sheet counts it)."""
+    if not reading.final_only:
+        return f"at step {c.step}"
+    framed = c.step + int(reading.start is not None) + int(reading.end is not None)
+    return "after the whole word" + (f" (the network's step {framed}, markers included)" if framed > c.step else "")
+
+
 def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
     """Lines for people."""
     lines = [f"heads checked: {' '.join(report.checked)}"]
@@ -373,7 +382,7 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
     else:
         text = format_word(c.word, alphabet)
         lines.append(f"FAIL: counterexample {text!r} ({symbols_count(len(c.word))}), confirmed on the network")
-        lines.append(f"  at step {c.step}: head {c.head} is {not c.expected} (logit {c.logit:.4g}), "
+        lines.append(f"  {_where(c, report.reading)}: head {c.head} is {not c.expected} (logit {c.logit:.4g}), "
                      f"expected {c.expected}")
     return lines
 
@@ -497,7 +506,7 @@ def _over(grammar: Grammar, symbols: set[str]) -> Grammar | None:
 def _shown(c: Counterexample, model: Model, reading: Reading) -> str:
     t0 = t0_note(model, reading) if not c.word else None
     return (f"{format_word(c.word, model.alphabet)!r} ({symbols_count(len(c.word))}), confirmed on the network: head "
-            f"{c.head} is {not c.expected} at step {c.step}, expected {c.expected}" + (f" ({t0})" if t0 else ""))
+            f"{c.head} is {not c.expected} {_where(c, reading)}, expected {c.expected}" + (f" ({t0})" if t0 else ""))
 
 
 def compare_with(extracted: Grammar, reference: Grammar, by_language: bool, symbols: set[str] | None = None
@@ -540,7 +549,7 @@ def report_rows(report: Report, word: tuple[str, ...], alphabet: tuple[str, ...]
     c = report.counterexample
     if c is not None:
         why = (f"the counterexample: the shortest failing string found ({symbols_count(len(word))}), confirmed on the "
-               f"network; at step {c.step} head {c.head} is {not c.expected}, expected {c.expected}")
+               f"network; {_where(c, report.reading)} head {c.head} is {not c.expected}, expected {c.expected}")
     elif word:
         why = (f"no counterexample was found. The input is the last (by length, then in alphabet order) of the at "
                f"most {REPORT_SHORTEST} shortest strings {grammar!r} accepts up to length {report.max_len}, the length "

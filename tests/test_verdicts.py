@@ -8,6 +8,7 @@ import itertools
 import json
 
 import numpy as np
+import openpyxl
 import pytest
 import torch
 from hypothesis import given, settings
@@ -178,6 +179,13 @@ def test_word_level_models_extract_over_the_inner_alphabet_and_verify(name, tmp_
     report = json.loads(capsys.readouterr().out)
     word = tuple(report["counterexample"]["string"].split())
     assert accepts(g, word) != accepts(load_grammar(other), word)
+    # the command line and the workbook's Run sheet name the same step: the network's, markers included
+    assert main(["verify", str(path), "--grammar", other, "--report", str(tmp_path / "r.xlsx")]) == 1
+    step = len(word) + 2
+    assert f"  after the whole word (the network's step {step}, markers included): head accept" in capsys.readouterr().out
+    run_sheet = openpyxl.load_workbook(tmp_path / "r.xlsx", data_only=True)["Run"]
+    said = [c.value for row in run_sheet.iter_rows() for c in row if "they part" in str(c.value)]
+    assert len(said) == 1 and said[0].startswith(f"they part at step {step} (symbol </s>): "), said
 
 
 def test_unitless_and_two_layer_model_files_run_verify_and_extract(tmp_path, capsys):
