@@ -89,6 +89,8 @@ def _read_torch(path: Path) -> dict[str, np.ndarray]:
         why = first_line(exc)
         if "weights only load failed" in why.lower():
             why = "it holds Python objects besides tensors, which fsm-lstm never unpickles"
+        elif isinstance(exc, (KeyError, IndexError)) or len(why) < 8:  # a bare key or number says nothing
+            why = "it is not in the format torch.save writes"
         raise UserError(f"not a readable torch state_dict ({why})") from None
     if isinstance(data, dict) and isinstance(data.get("state_dict"), dict):
         data = data["state_dict"]

@@ -29,6 +29,7 @@ import numpy as np
 
 from .errors import ModelError, UserError
 from .import_common import Dense, Network, common_dtype
+from .labels import parse_head
 from .model import Layer, Model
 
 __all__ = ["SUFFIXES", "assemble", "import_hint", "model_from_tensors", "read_model", "read_network", "read_tensors"]
@@ -126,6 +127,13 @@ def assemble(net: Network, alphabet: Sequence[str], heads: Sequence[str], *, com
         raise UserError("give the head labels with --heads (accept, next:SYMBOL, state:NAME)")
     if not alphabet:
         raise UserError("give the input symbols with --alphabet, in one-hot order")
+    for label in heads:
+        kind, arg = parse_head(label)
+        if not kind:
+            raise UserError(f"--heads: {label!r} is not a head label; a label is accept, next:SYMBOL, state:NAME or "
+                            "out:VALUE")
+        if kind == "next" and arg not in alphabet:
+            raise UserError(f"--heads: {label!r} names a symbol that is not in --alphabet ({' '.join(alphabet)})")
     repeated = sorted({a for a in alphabet if alphabet.count(a) > 1})
     if repeated:
         raise UserError(f"--alphabet names {repeated[0]!r} twice; give each input its own symbol")
@@ -215,8 +223,8 @@ def _logits(last: Dense, weight: np.ndarray, bias: np.ndarray, labels: int, note
         return weight[1:] - weight[:1], bias[1:] - bias[:1]
     if labels != outputs:
         extra = " (or one label for a 2-class output)" if outputs == 2 and act in ("linear", "softmax") else ""
-        raise UserError(f"the head has {outputs} outputs but {labels} labels were given; give one label per "
-                        f"output with --heads{extra}")
+        raise UserError(f"the output layer has {outputs} output{'s' if outputs != 1 else ''} but {labels} head "
+                        f"label{'s were' if labels != 1 else ' was'} given; give one label per output with --heads{extra}")
     if act == "softmax":  # p0 > 0.5 iff z0 - z1 > 0, and p1 > 0.5 iff z1 - z0 > 0
         notes.append("2-way softmax read as heads z0 - z1 and z1 - z0 (p > 0.5)")
         diff_w, diff_b = weight[1] - weight[0], bias[1] - bias[0]

@@ -169,7 +169,7 @@ def validate(m: Model) -> None:
     for label in m.heads:
         kind, arg = parse_head(label)
         if not kind:
-            raise _fail(f"head label {label!r} is not 'accept', 'state:NAME' or 'next:SYMBOL'")
+            raise _fail(f"head label {label!r} is not 'accept', 'next:SYMBOL', 'state:NAME' or 'out:VALUE'")
         if kind == "next" and arg not in m.alphabet:
             raise _fail(f"head {label!r} names a symbol outside meta.alphabet")
     if len(set(m.heads)) < len(m.heads):  # run would show one of the two outputs and verify judge the other

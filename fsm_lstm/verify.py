@@ -333,7 +333,7 @@ def evidence(report: Report) -> str:
     text = (f"every {'word' if report.reading.final_only else 'string'} up to length {report.max_len} "
             f"({_enumerated(report)} checked{cut})")
     if report.examples:
-        text += f" and {report.examples} searched strings (longest {report.longest} symbols)"
+        text += f" and on {report.examples} searched strings (longest {report.longest} symbols)"
     return text
 
 
@@ -378,7 +378,7 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
     lines += report.notes
     if c is None:
         lines.append("PASS: proven for every length" if report.proven else
-                     f"PASS: no disagreement on {evidence(report)}; not proven for every length")
+                     f"PASS: agrees on {evidence(report)}; not proven for every length")
     else:
         text = format_word(c.word, alphabet)
         lines.append(f"FAIL: counterexample {text!r} ({symbols_count(len(c.word))}), confirmed on the network")

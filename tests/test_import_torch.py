@@ -172,6 +172,21 @@ def test_an_rnn_state_dict_needs_its_nonlinearity_confirmed(tmp_path, capsys):
     assert ((relu > 0) != (tanh > 0)).any()  # why it must not be imported silently
 
 
+@pytest.mark.parametrize("labels, needle", [
+    ("acept", "--heads: 'acept' is not a head label; a label is accept, next:SYMBOL, state:NAME or out:VALUE"),
+    ("next:w", "--heads: 'next:w' names a symbol that is not in --alphabet (x y z)"),
+    ("accept next:x", "the output layer has 1 output but 2 head labels were given; give one label per output"),
+])
+def test_head_labels_are_checked_as_the_user_typed_them(labels, needle, tmp_path, capsys):
+    """A typo in --heads was blamed on the weights ('the weights do not form a model') and left out out:VALUE;
+    a count mismatch said 'the head has 1 outputs'."""
+    torch.manual_seed(1)
+    torch.save(UserNet("gru", 3, 5, 1, 1).state_dict(), tmp_path / "m.pt")
+    err = cli_error(["import", str(tmp_path / "m.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "x y z",
+                     "--heads", labels], capsys)
+    assert needle in err and "weights" not in err
+
+
 @pytest.mark.parametrize("labels", ["accept accept", "next:x accept next:x"])
 def test_a_head_label_given_twice_is_refused(labels, tmp_path, capsys):
     """Two outputs both labelled accept: run showed one of them and verify judged the other."""
@@ -364,10 +379,12 @@ def test_hostile_and_truncated_torch_files(tmp_path, capsys):
         zf.writestr("archive/data.pkl", pickle.dumps(Evil()))
         zf.writestr("archive/version", "3\n")
     (tmp_path / "empty.pt").write_bytes(b"")
-    for name in ("cut.pt", "evil.pt", "zipevil.pt", "empty.pt"):
+    (tmp_path / "text.pt").write_bytes(b"hello\n")  # torch says KeyError(101): 'not a readable ... (101)'
+    for name in ("cut.pt", "evil.pt", "zipevil.pt", "empty.pt", "text.pt"):
         err = cli_error(["import", str(tmp_path / name), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
                          "--heads", "accept"], capsys)
-        assert "not a readable torch state_dict" in err
+        assert "not a readable torch state_dict" in err and not re.search(r"\(\d+\)", err), err
+    assert "(it is not in the format torch.save writes)" in err
     assert "pwned" not in capsys.readouterr().out
 
 
@@ -432,7 +449,7 @@ def test_library_errors_are_user_errors(tmp_path):
     _write_safetensors_raw(tmp_path / "ok.safetensors", header, body)
     with pytest.raises(UserError, match="the network reads 3 symbols"):
         read_model(tmp_path / "ok.safetensors", ["a", "b"], ["accept", "next:a"])
-    with pytest.raises(UserError, match="2 outputs but 3 labels"):
+    with pytest.raises(UserError, match="2 outputs but 3 head labels"):
         read_model(tmp_path / "ok.safetensors", ["a", "b", "c"], ["accept", "next:a", "next:b"])
     with pytest.raises(UserError, match="not an nn.GRU"):
         read_model(tmp_path / "ok.safetensors", ["a", "b", "c"], ["accept"], cell="gru")

@@ -71,6 +71,17 @@ def test_a_model_wrong_only_at_t0_is_never_called_equivalent(tmp_path, capsys):
     assert "equivalent" not in out
 
 
+def test_a_pass_without_a_proof_says_what_was_run_in_the_issues_words():
+    """'agrees on every string up to length N and on M searched strings' (it read 'no disagreement on every
+    string', which says the opposite of what is meant)."""
+    from fsm_lstm.verify import Report, describe
+    report = Report(passed=True, counterexample=None, checked=("accept",), skipped=(), certificate="region proof",
+                    proven=False, max_len=5, prefixes=63, examples=200, longest=40)
+    assert describe(report, ("0", "1"))[-1] == ("PASS: agrees on every string up to length 5 (63 prefixes checked) "
+                                                "and on 200 searched strings (longest 40 symbols); not proven for "
+                                                "every length")
+
+
 def test_a_model_wrong_only_beyond_length_40_is_never_called_proven(tmp_path, capsys):
     model = leaky_reber(45)
     grammar = load_grammar("reber")
@@ -182,7 +193,8 @@ def test_word_level_models_extract_over_the_inner_alphabet_and_verify(name, tmp_
     # the command line and the workbook's Run sheet name the same step: the network's, markers included
     assert main(["verify", str(path), "--grammar", other, "--report", str(tmp_path / "r.xlsx")]) == 1
     step = len(word) + 2
-    assert f"  after the whole word (the network's step {step}, markers included): head accept" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"  after the whole word (the network's step {step}, markers included): head accept" in out
     run_sheet = openpyxl.load_workbook(tmp_path / "r.xlsx", data_only=True)["Run"]
     said = [c.value for row in run_sheet.iter_rows() for c in row if "they part" in str(c.value)]
     assert len(said) == 1 and said[0].startswith(f"they part at step {step} (symbol </s>): "), said
