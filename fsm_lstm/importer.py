@@ -223,8 +223,9 @@ def _logits(last: Dense, weight: np.ndarray, bias: np.ndarray, labels: int, note
         return weight[1:] - weight[:1], bias[1:] - bias[:1]
     if labels != outputs:
         extra = " (or one label for a 2-class output)" if outputs == 2 and act in ("linear", "softmax") else ""
-        raise UserError(f"the output layer has {outputs} output{'s' if outputs != 1 else ''} but {labels} head "
-                        f"label{'s were' if labels != 1 else ' was'} given; give one label per output with --heads{extra}")
+        given = f"{labels} head label{'s were' if labels != 1 else ' was'} given"
+        raise UserError(f"the output layer has {outputs} output{'s' if outputs != 1 else ''} but {given}; give one "
+                        f"label per output with --heads{extra}")
     if act == "softmax":  # p0 > 0.5 iff z0 - z1 > 0, and p1 > 0.5 iff z1 - z0 > 0
         notes.append("2-way softmax read as heads z0 - z1 and z1 - z0 (p > 0.5)")
         diff_w, diff_b = weight[1] - weight[0], bias[1] - bias[0]
