@@ -5,7 +5,8 @@ The graph must be one chain from its single input to an output: an optional ``Ga
 embedding (token-id input), ``Transpose`` that keep the feature axis last, the recurrent operators, each followed
 by the ``Squeeze`` of its direction axis, optionally a ``Gather`` of the last step (the model then outputs only the
 heads after the last symbol), then ``MatMul`` + ``Add`` or ``Gemm`` layers, optionally ending in ``Sigmoid`` or
-``Softmax``. ``Identity`` and ``Dropout`` pass through; ``Shape`` side branches may only feed the initial states,
+``Softmax``, and optionally the pick of one output (a ``Gather`` of one index on the outputs' axis, or the
+``Squeeze`` of a single output; :meth:`pick_output`). ``Identity`` and ``Dropout`` pass through; ``Shape`` side branches may only feed the initial states,
 which must be provably zero (absent, zeros, or ``ConstantOfShape`` 0 reshaped). Weights must be initializers
 or ``Constant`` nodes, inside the file or in an external-data file beside it (``onnx_external``).
 
@@ -182,6 +183,7 @@ class _Chain:
         input_time = None  # the input's axis that the first recurrent operator recurs over
         dirs_axis = None  # set right after a recurrent operator, until its Squeeze
         last_step = False
+        picked = False  # one output of the dense layers picked (y[..., k], or the Squeeze of a single output)
         for _ in range(len(graph.node) + 1):
             users = [n for n in self.consumers.get(value, []) if n.op_type != "Shape"]
             if not users:
@@ -215,6 +217,10 @@ class _Chain:
                 sources.append(label)
                 rank = (rank or 2) + 1
                 origin.append(None)
+            elif op == "Gather" and dense and not picked and slot == 0 and _on_last_axis(attrs.get("axis", 0), rank):
+                rank = self.pick_output(node, label, dense[-1], rank)
+                picked = True
+                sources.append(label)
             elif op == "Gather":
                 index = self.const(node.input[1], f"{label} index") if slot == 0 else None
                 axis = attrs.get("axis", 0)
@@ -248,11 +254,17 @@ class _Chain:
                 axes = attrs.get("axes")
                 if axes is None and len(node.input) > 1 and node.input[1]:
                     axes = self.const(node.input[1], f"{label} axes").reshape(-1).tolist()
-                axes = [a + 4 if a < 0 else a for a in (axes or [])]
-                if dirs_axis is None or axes != [dirs_axis]:
-                    raise UserError(f"node {label} squeezes axes {axes}; only the direction axis of a recurrent "
-                                    "output is squeezed")
-                dirs_axis, rank = None, 3
+                if dirs_axis is None and dense and not picked and axes is not None and len(axes) == 1 and \
+                        _on_last_axis(axes[0], rank):  # the outputs' axis, of one output: values unchanged
+                    if dense[-1].weight.shape[0] != 1:
+                        raise UserError(f"node {label} squeezes the axis of {dense[-1].weight.shape[0]} outputs")
+                    rank, picked = (rank or 3) - 1, True
+                else:
+                    axes = [a + 4 if a < 0 else a for a in (axes or [])]
+                    if dirs_axis is None or axes != [dirs_axis]:
+                        raise UserError(f"node {label} squeezes axes {axes}; fsm-lstm reads the Squeeze of a "
+                                        "recurrent output's direction axis, or of the last axis of a single output")
+                    dirs_axis, rank = None, 3
             elif op in GATES:
                 if slot != 0 or dense or last_step:
                     raise UserError(f"node {label} is not in the recurrent chain (input X after the previous layer)")
@@ -274,6 +286,9 @@ class _Chain:
                 time_axis, dirs_axis, rank = axis, axis + 1, 4
                 continue
             elif op in ("MatMul", "Gemm"):
+                if picked:
+                    raise UserError(f"node {label} multiplies after one output was picked; fsm-lstm reads the pick "
+                                    "(a Gather or Squeeze of the outputs' axis) after the last dense layer")
                 if not layers:
                     raise UserError(f"node {label} multiplies the input before any LSTM, GRU or RNN operator: an "
                                     "unrolled recurrence (torch.onnx.export(..., dynamo=True) writes nn.RNN so) or a "
@@ -294,6 +309,8 @@ class _Chain:
             elif op in ("Sigmoid", "Softmax", "Relu", "Tanh", "LeakyRelu", "Elu", "Selu", "HardSigmoid", "LogSoftmax"):
                 if not dense or dense[-1].activation != "linear":
                     raise UserError(f"node {label} is an activation outside the dense layers")
+                if picked and op in ("Softmax", "LogSoftmax"):
+                    raise UserError(f"node {label} is a softmax over one picked output; pick after the softmax")
                 if op == "Softmax":
                     axis = attrs.get("axis", -1 if self.opset >= 13 else 1)
                     if (axis + (rank or 3) if axis < 0 else axis) != (rank or 3) - 1:
@@ -326,6 +343,29 @@ class _Chain:
             next(o for o in graph.output if o.name == value).type.tensor_type.shape.dim, time_axis, cell))
         return Network(format="onnx", cell=cell, layers=layers, dense=dense, embedding=embedding, sources=sources,
                        notes=notes, composable=True, last_step_only=last_step)
+
+    def pick_output(self, node: Any, label: str, last: Dense, rank: int | None) -> int:
+        """A Gather of one constant index on the outputs' axis (``y[..., k]``, ``y[:, k]`` of a last step): the
+        dense layer keeps that output alone, which an elementwise activation after it maps the same way (a 2-way
+        softmax's p_k becomes the logit z_k - z_other); the rank after the pick."""
+        index = self.const(node.input[1], f"{label} index")
+        outputs = last.weight.shape[0]
+        two_way = last.activation == "softmax" and outputs == 2
+        if index.size != 1 or not (last.activation in ("linear", "sigmoid", "tanh") or two_way):
+            raise UserError(f"node {label} gathers {index.size} outputs after a {last.activation} layer; fsm-lstm "
+                            "reads the pick of one output of a linear, sigmoid or tanh layer or a 2-way softmax")
+        k = int(index.reshape(-1)[0])
+        if not -outputs <= k < outputs:
+            raise UserError(f"node {label} picks output {k} of a layer of {outputs} outputs")
+        k %= outputs
+        if two_way:  # p_k > 0.5 exactly when z_k - z_other > 0: that difference is the head's logit
+            last.weight, last.bias = last.weight[k:k + 1] - last.weight[1 - k:2 - k], \
+                last.bias[k:k + 1] - last.bias[1 - k:2 - k]
+            last.activation = "linear"
+        else:
+            last.weight, last.bias = last.weight[k:k + 1], last.bias[k:k + 1]
+        last.name = f"{last.name}[{k}]"
+        return (rank or 3) - (index.ndim == 0)
 
     def recurrent(self, node: Any, attrs: dict[str, Any], label: str, width: int | None) -> Layer:
         """One ONNX recurrent operator in PyTorch layout."""
@@ -392,6 +432,11 @@ class _Chain:
                 raise UserError(f"node {label} adds a {C.shape} bias; expected one per output")
             bias = bias + C.reshape(-1).astype(bias.dtype)
         return Dense(np.ascontiguousarray(weight), bias, "linear", node.name or "Gemm")
+
+
+def _on_last_axis(axis: int, rank: int | None) -> bool:
+    """Whether ``axis`` (negative from the end) is the last axis of a tensor of ``rank`` (3 when not known)."""
+    return axis in (-1, (rank or 3) - 1)
 
 
 def _final_state_hint(graph: Any) -> str:

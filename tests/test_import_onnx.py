@@ -35,6 +35,7 @@ class Exported(torch.nn.Module):
         self.fc1 = torch.nn.Linear(width, middle or outputs)
         self.fc2 = torch.nn.Linear(middle, outputs) if middle else None
         self.batch_first, self.last, self.final, self.relu = batch_first, last, final, relu
+        self.pick: int | list[int] | str | None = None  # after everything: y[..., k], y[..., [k]] or y.squeeze(-1)
 
     def forward(self, x):
         if self.embed is not None:
@@ -51,7 +52,9 @@ class Exported(torch.nn.Module):
             y = torch.softmax(y, dim=-1)
         elif self.final == "tanh":
             y = torch.tanh(y)
-        return y
+        if self.pick == "squeeze":
+            return y.squeeze(-1)
+        return y if self.pick is None else y[..., self.pick]
 
 
 def export(net: Exported, path, K: int = 3, opset: int = 17):
@@ -121,6 +124,36 @@ def test_exported_graphs_import_exactly(cell, layers, embedding, middle, batch_f
             y = onnx_outputs(net, path, strings[:, :length])
             assert np.array_equal(run(model, strings[:, :length]).heads[-1] > 0,
                                   y > 0.5 if final else y > 0)
+
+
+@pytest.mark.parametrize("cell, last, final, outputs, pick", [
+    ("gru", True, None, 1, 0),  # torch's model(x)[:, 0] of a last step's single logit
+    ("lstm", False, "sigmoid", 3, 2),
+    ("gru", False, "softmax", 2, 1),  # softmax(y)[..., 1]: p1 > 0.5 exactly when z1 - z0 > 0
+    ("lstm", True, "softmax", 2, 0),
+    ("rnn", False, None, 1, "squeeze"),
+    ("gru", True, "sigmoid", 1, "squeeze"),
+    ("lstm", False, "tanh", 3, [1]),  # a Gather of a one-element index keeps the axis
+])
+def test_one_output_picked_after_the_head_is_read_exactly(cell, last, final, outputs, pick, tmp_path, capsys):
+    """One output picked off the head (a Gather of one index on its last axis, or a Squeeze of a single output):
+    refused as 'not a Gather of the last step' before (a trial's torch model ending in [:, 0])."""
+    torch.manual_seed(len(cell) + outputs)
+    net = Exported(cell, outputs=outputs, last=last, final=final, embedding=4)
+    net.pick = pick
+    path = export(net, tmp_path / "m.onnx")
+    assert main(["import", str(path), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c", "--heads",
+                 "accept"]) == 0, capsys.readouterr().err
+    model = load_model(tmp_path / "m.npz")
+    strings = words(3, seed=outputs)  # 200 words
+    y = onnx_outputs(net, path, strings) if net.embed is None else ort.InferenceSession(str(path)).run(
+        None, {"x": strings.T.astype(np.int64)})[0].astype(np.float64)
+    y = y.reshape(y.shape[:2] if not last else y.shape[:1])  # (T, B) per prefix, or (B,) after the last step
+    heads = run(model, strings).heads[..., 0]
+    got = heads[-1] if last else heads[1:]
+    assert np.array_equal(got > 0, y > (0.5 if final in ("sigmoid", "softmax") else 0))
+    if final is None:
+        assert np.allclose(got, y, atol=1e-5)
 
 
 def test_a_graph_exported_for_one_length_imports_with_a_note(tmp_path, capsys):
