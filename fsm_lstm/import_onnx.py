@@ -8,7 +8,8 @@ heads after the last symbol), then ``MatMul`` + ``Add`` or ``Gemm`` layers, opti
 ``Softmax``, and optionally the pick of one output (a ``Gather`` of one index on the outputs' axis, or the
 ``Squeeze`` of a single output; :meth:`pick_output`). ``Identity`` and ``Dropout`` pass through; ``Shape`` side
 branches may only feed the initial states, which must be provably zero (absent, zeros, or ``ConstantOfShape`` 0
-reshaped). Weights must be initializers or ``Constant`` nodes, inside the file or in an external-data file beside it (``onnx_external``).
+reshaped). Weights must be initializers or ``Constant`` nodes, inside the file or in an external-data file beside
+it (``onnx_external``).
 
 ONNX layouts: W [dirs, G*H, K], R [dirs, G*H, H], B [dirs, 2*G*H] = (input biases, recurrent biases); gate blocks
 LSTM i, o, f, c (PyTorch i, f, g, o) and GRU z, r, h (PyTorch r, z, n). A GRU equals PyTorch's only with
