@@ -42,7 +42,8 @@ INFERENCE_IDENTITY = {"Dropout", "SpatialDropout1D", "GaussianDropout", "Gaussia
 WEIGHT_NAMES = {"LSTM": ("kernel", "recurrent_kernel", "bias"), "GRU": ("kernel", "recurrent_kernel", "bias"),
                 "SimpleRNN": ("kernel", "recurrent_kernel", "bias"), "Dense": ("kernel", "bias"),
                 "Embedding": ("embeddings",)}
-REASONS = {"Bidirectional": "it also reads right to left", "Lambda": "it runs Python code stored in the file, "
+REASONS = {"Bidirectional": "it also reads right to left, which no left-to-right network can hold; retrain with the "
+           "recurrent layer alone", "Lambda": "it runs Python code stored in the file, "
            "which fsm-lstm never executes", "TimeDistributed": "wrapped layers are not read; use a plain Dense",
            "CuDNNLSTM": "use keras.layers.LSTM", "CuDNNGRU": "use keras.layers.GRU"}
 MASK_OPS = {"NotEqual", "Any"}  # the ops Keras 3 writes to compute a Masking layer's or mask_zero's mask
@@ -400,18 +401,22 @@ def _recurrent(name: str, cls: str, cfg: dict, w: dict[str, Any], width: int | N
     """One Keras recurrent layer in PyTorch layout, and whether it returns every step."""
     cell = RECURRENT[cls]
     H = _int(cfg, "units", name)
-    for key, why in (("go_backwards", "it reads the string backwards"),
-                     ("stateful", "its state carries over between calls"),
-                     ("return_state", "it returns its state as a second output")):
+    for key, why, fix in (("go_backwards", "it reads the string backwards", "retrain with go_backwards=False"),
+                          ("stateful", "its state carries over between calls", "save the same weights in a model "
+                           "built with stateful=False"),
+                          ("return_state", "it returns its state as a second output", "save the same weights in a "
+                           "model built without return_state")):
         if _flag(cfg, key, name, False):
-            raise UserError(f"layer {name!r} has {key}=True; {why}, which fsm-lstm cannot represent")
+            raise UserError(f"layer {name!r} has {key}=True; {why}, which fsm-lstm cannot represent: {fix}")
     if "activation" not in cfg or (cell != "rnn" and "recurrent_activation" not in cfg):
         raise UserError(f"layer {name!r} does not state its activations; fsm-lstm does not guess them")
     if _activation(cfg["activation"]) != "tanh":
-        raise UserError(f"layer {name!r} has activation {_activation(cfg['activation'])}; fsm-lstm runs tanh only")
+        raise UserError(f"layer {name!r} has activation {_activation(cfg['activation'])}; fsm-lstm runs tanh only "
+                        "(PyTorch's cells): retrain with activation='tanh'")
     if cell != "rnn" and _activation(cfg["recurrent_activation"]) != "sigmoid":
         raise UserError(f"layer {name!r} has recurrent_activation {_activation(cfg['recurrent_activation'])}; "
-                        "fsm-lstm runs the logistic sigmoid only (hard_sigmoid differs)")
+                        "fsm-lstm runs the logistic sigmoid only (hard_sigmoid differs): retrain with "
+                        "recurrent_activation='sigmoid'")
     if cell == "gru":
         if "reset_after" not in cfg:
             raise UserError(f"layer {name!r} does not state reset_after; fsm-lstm does not guess it")
@@ -501,7 +506,7 @@ def network_from_config(config: Any, fetch: Fetch, fmt: str) -> Network:
                                 "first, then dense ones")
             if cell is not None and RECURRENT[cls] != cell:
                 raise UserError(f"layer {name!r} is a {cls} after {cell.upper()} layers; fsm-lstm reads one kind "
-                                "of cell")
+                                "of cell in every layer (PyTorch's multi-layer modules)")
             if not returns_all:
                 raise UserError(f"the recurrent layer before {name!r} returns only its last step")
             if width is None and declared_width is not None:

@@ -191,7 +191,8 @@ def _compose(net: Network, compose_linear: bool, hidden: int, notes: list[str]) 
     for d in dense[:-1]:
         if d.activation != "linear":
             raise UserError(f"dense layer {d.name!r} has activation {d.activation}; only layers with a linear "
-                            "activation can be composed with the next one")
+                            "activation can be composed with the next one, and the heads must be one affine map of "
+                            "the units: retrain with a linear (or no) activation before the last dense layer")
     if dense[0].weight.shape[1] != hidden:
         raise UserError(f"dense layer {dense[0].name!r} reads {dense[0].weight.shape[1]} numbers but the last "
                         f"recurrent layer has {hidden} units")
