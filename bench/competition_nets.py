@@ -11,6 +11,11 @@ under-trained (one epoch). Networks are built once and cached in ``bench/nets/``
 the grammar file, cell, sizes, epochs, held-out accuracy, training seconds and whether it was meant to be
 under-trained. A cached network is reused while its sidecar's spec matches.
 
+Training is repeatable on one machine (a rebuild gave the same weights, bit for bit) but not across machines
+(another CPU's kernels round differently): networks built on another machine are other networks, and every figure
+measured on them differs, not only the times (gru64_q6_s20 was wrong on 0.2 % of the bench's held-out words as
+built on one machine and on 0.1 % as built on another).
+
 Run: python bench/competition_nets.py [--small] [--force] [--only NAME ...]
 """
 
