@@ -46,18 +46,21 @@ MAX_WORDS_FILE = 64 * 2**20  # bytes
 
 def read_words(path: str | os.PathLike[str], parse: Callable[[str], tuple[str, ...]]) -> list[tuple[str, ...]]:
     """A words file: one word a line, each read by ``parse`` (e.g. :func:`parse_word` with the alphabet, or a
-    reading's that drops a word classifier's markers); blank lines and lines starting with ``#`` are skipped."""
+    reading's that drops a word classifier's markers); blank lines are skipped, and so are lines starting with
+    ``#`` that are not words (a model whose alphabet has ``#`` in it reads ``# a #`` as a word)."""
     try:
         lines = read_text_file(path, MAX_WORDS_FILE, "words file").splitlines()
     except FileNotFoundError:
         raise UserError(f"{path}: no such words file") from None
     words = []
     for number, line in enumerate(lines, 1):
-        if not line.strip() or line.lstrip().startswith("#"):
+        if not line.strip():
             continue
         try:
             words.append(parse(line))
         except UserError as exc:
+            if line.lstrip().startswith("#"):  # a comment
+                continue
             raise UserError(f"{path}, line {number}: {exc}") from None
     if not words:
         raise UserError(f"{path}: no words; write one word a line, symbols separated by spaces (or written together "

@@ -62,6 +62,15 @@ def test_a_words_file_reads_each_line_as_the_command_line_does(tmp_path):
         read_words(path, lambda text: parse_word(text, ("a", "b")))
 
 
+def test_a_line_starting_with_hash_is_a_word_when_the_alphabet_has_that_symbol(tmp_path):
+    """'#' as a symbol (an end marker, say): its words were skipped as comments."""
+    path = tmp_path / "words.txt"
+    path.write_text("# a comment\n# a #\n#\na #\n")
+    assert read_words(path, lambda text: parse_word(text, ("a", "#"))) == [("#", "a", "#"), ("#",), ("a", "#")]
+    with pytest.raises(UserError, match=r"words.txt, line 4: unknown symbol '#'"):  # lines 1-3 are comments there
+        read_words(path, lambda text: parse_word(text, ("a", "b")))
+
+
 def test_sheet_takes_a_word_classifiers_input_unspaced_as_run_does(tmp_path, capsys):
     """`run m.npz aba` worked while `sheet m.npz --input aba` said "unknown symbol 'aba'"."""
     framed = Grammar(name="framed", start="begin", accept=frozenset({"yes"}), alphabet=FRAMED,
