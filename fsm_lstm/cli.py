@@ -164,8 +164,10 @@ def _reading(model: Model, args: argparse.Namespace, grammar: Grammar | None = N
 
     for option, marker in (("--start-marker", args.start_marker), ("--end-marker", args.end_marker)):
         if grammar is not None and marker is not None and marker in grammar.alphabet:
+            fix = ("give a grammar of the words alone, without the markers" if marker in model.alphabet else
+                   "give the marker the network was trained with")
             raise UserError(f"{option} {marker!r} is a symbol of grammar {grammar.name!r}; a marker frames each word "
-                            "and is not one of its symbols: give the marker the network was trained with")
+                            f"and is not one of its symbols: {fix}")
     return reading_of(model, True if args.final_only else None, args.start_marker, args.end_marker)
 
 

@@ -506,7 +506,7 @@ def network_from_config(config: Any, fetch: Fetch, fmt: str) -> Network:
                                 "first, then dense ones")
             if cell is not None and RECURRENT[cls] != cell:
                 raise UserError(f"layer {name!r} is a {cls} after {cell.upper()} layers; fsm-lstm reads one kind "
-                                "of cell in every layer (PyTorch's multi-layer modules)")
+                                "of cell in every layer (PyTorch's multi-layer modules): retrain with one kind")
             if not returns_all:
                 raise UserError(f"the recurrent layer before {name!r} returns only its last step")
             if width is None and declared_width is not None:

@@ -184,7 +184,8 @@ class _Chain:
         input_time = None  # the input's axis that the first recurrent operator recurs over
         dirs_axis = None  # set right after a recurrent operator, until its Squeeze
         last_step = False
-        picked = False  # one output of the dense layers picked (y[..., k], or the Squeeze of a single output)
+        picked = None  # one output of the dense layers picked: "kept" its axis (y[..., [k]]), or "dropped" it
+        softmax_picked = False  # the pick turned a 2-way softmax's p_k into the logit z_k - z_other
         for _ in range(len(graph.node) + 1):
             users = [n for n in self.consumers.get(value, []) if n.op_type != "Shape"]
             if not users:
@@ -219,8 +220,9 @@ class _Chain:
                 rank = (rank or 2) + 1
                 origin.append(None)
             elif op == "Gather" and dense and not picked and slot == 0 and _on_last_axis(attrs.get("axis", 0), rank):
-                rank = self.pick_output(node, label, dense[-1], rank)
-                picked = True
+                softmax_picked = dense[-1].activation == "softmax"
+                kept = self.pick_output(node, label, dense[-1])
+                rank, picked = (rank or 3) - (not kept), "kept" if kept else "dropped"
                 sources.append(label)
             elif op == "Gather":
                 index = self.const(node.input[1], f"{label} index") if slot == 0 else None
@@ -255,11 +257,13 @@ class _Chain:
                 axes = attrs.get("axes")
                 if axes is None and len(node.input) > 1 and node.input[1]:
                     axes = self.const(node.input[1], f"{label} axes").reshape(-1).tolist()
-                if dirs_axis is None and dense and not picked and axes is not None and len(axes) == 1 and \
+                if dirs_axis is None and dense and picked != "dropped" and axes is not None and len(axes) == 1 and \
                         _on_last_axis(axes[0], rank):  # the outputs' axis, of one output: values unchanged
                     if dense[-1].weight.shape[0] != 1:
-                        raise UserError(f"node {label} squeezes the axis of {dense[-1].weight.shape[0]} outputs")
-                    rank, picked = (rank or 3) - 1, True
+                        raise UserError(f"node {label} squeezes the axis of {dense[-1].weight.shape[0]} outputs, which "
+                                        "only a single output can lose; pick one output first (y[..., k])")
+                    rank, picked = (rank or 3) - 1, "dropped"
+                    sources.append(label)
                 else:
                     axes = [a + 4 if a < 0 else a for a in (axes or [])]
                     if dirs_axis is None or axes != [dirs_axis]:
@@ -310,8 +314,10 @@ class _Chain:
             elif op in ("Sigmoid", "Softmax", "Relu", "Tanh", "LeakyRelu", "Elu", "Selu", "HardSigmoid", "LogSoftmax"):
                 if not dense or dense[-1].activation != "linear":
                     raise UserError(f"node {label} is an activation outside the dense layers")
-                if picked and op in ("Softmax", "LogSoftmax"):
-                    raise UserError(f"node {label} is a softmax over one picked output; pick after the softmax")
+                if picked and (softmax_picked or op in ("Softmax", "LogSoftmax")):
+                    what = "a softmax's output" if softmax_picked else "one output"
+                    raise UserError(f"node {label} is a {op} after the pick of {what}, which fsm-lstm does not read; "
+                                    "export the graph ending in the pick, or pick after the activation")
                 if op == "Softmax":
                     axis = attrs.get("axis", -1 if self.opset >= 13 else 1)
                     if (axis + (rank or 3) if axis < 0 else axis) != (rank or 3) - 1:
@@ -345,16 +351,20 @@ class _Chain:
         return Network(format="onnx", cell=cell, layers=layers, dense=dense, embedding=embedding, sources=sources,
                        notes=notes, composable=True, last_step_only=last_step)
 
-    def pick_output(self, node: Any, label: str, last: Dense, rank: int | None) -> int:
+    def pick_output(self, node: Any, label: str, last: Dense) -> bool:
         """A Gather of one constant index on the outputs' axis (``y[..., k]``, ``y[:, k]`` of a last step): the
         dense layer keeps that output alone, which an elementwise activation after it maps the same way (a 2-way
-        softmax's p_k becomes the logit z_k - z_other); the rank after the pick."""
+        softmax's p_k becomes the logit z_k - z_other); whether the outputs' axis is kept (a one-element index)."""
         index = self.const(node.input[1], f"{label} index")
         outputs = last.weight.shape[0]
         two_way = last.activation == "softmax" and outputs == 2
-        if index.size != 1 or not (last.activation in ("linear", "sigmoid", "tanh") or two_way):
-            raise UserError(f"node {label} gathers {index.size} outputs after a {last.activation} layer; fsm-lstm "
-                            "reads the pick of one output of a linear, sigmoid or tanh layer or a 2-way softmax")
+        if index.size != 1 or index.ndim > 1:
+            raise UserError(f"node {label} gathers an index of shape {list(index.shape)} from the outputs; fsm-lstm "
+                            "reads the pick of one output (y[..., k] or y[..., [k]])")
+        if not (last.activation in ("linear", "sigmoid", "tanh") or two_way):
+            what = f"a softmax over {outputs} outputs" if last.activation == "softmax" else f"a {last.activation}"
+            raise UserError(f"node {label} picks an output of {what}, which is not a function of that output's own "
+                            "logit; export the logits (the layer before the activation) and pick from them")
         k = int(index.reshape(-1)[0])
         if not -outputs <= k < outputs:
             raise UserError(f"node {label} picks output {k} of a layer of {outputs} outputs")
@@ -366,7 +376,7 @@ class _Chain:
         else:
             last.weight, last.bias = last.weight[k:k + 1], last.bias[k:k + 1]
         last.name = f"{last.name}[{k}]"
-        return (rank or 3) - (index.ndim == 0)
+        return index.ndim == 1
 
     def recurrent(self, node: Any, attrs: dict[str, Any], label: str, width: int | None) -> Layer:
         """One ONNX recurrent operator in PyTorch layout."""

@@ -40,11 +40,14 @@ _FRAMEWORKS = {"torch": "PyTorch", "keras": "Keras", "keras-h5": "Keras", "tfjs"
 
 
 def import_hint(path: str | os.PathLike[str]) -> str | None:
-    """For another framework's model file given where fsm-lstm's own is expected: what it is and how to convert
-    it (None for any other file)."""
-    kind = SUFFIXES.get(Path(path).suffix.lower())
+    """For another framework's model file (or TensorFlow.js folder) given where fsm-lstm's own is expected: what it
+    is and how to convert it, or that there is no such file (None for any other path)."""
+    path = Path(path)
+    kind = "tfjs" if path.is_dir() and (path / "model.json").is_file() else SUFFIXES.get(path.suffix.lower())
     if kind is None:
         return None
+    if not path.exists():
+        return f"{path}: no such file; check the path"
     article = "an" if kind == "onnx" else "a"
     return (f"{path}: {article} {_FRAMEWORKS[kind]} model file, which commands other than import do not read; "
             f"convert it first (fsm-lstm import {path} -o MODEL.npz --alphabet \"...\" --heads \"...\", see "

@@ -104,14 +104,21 @@ def test_certify_model_without_grammar_is_a_usage_error(tmp_path, capsys):
     (["compile", "reber", "-o", "/nonexistent-dir/x.npz"], "does not exist"),
     (["draw", "reber", "-o", "picture.bmp"], ".svg, .png or .pdf"),
     (["run", "x.npz", "B"], "no such model file"),
+    (["run", "net.pt", "B"], "net.pt: no such file; check the path"),
     # another framework's model where fsm-lstm's own is expected: say what it is and how to convert it
-    (["run", "net.pt", "B"], "net.pt: a PyTorch model file, which commands other than import do not read; convert"),
-    (["verify", "net.keras", "--grammar", "tomita1"], "a Keras model file"),
-    (["extract", "net.onnx", "-o", "x.toml"], "fsm-lstm import net.onnx -o MODEL.npz --alphabet"),
-    (["sheet", "web/model.json", "-o", "x.xlsx"], "a TensorFlow.js model file"),
-    (["verify-many", "a.safetensors", "--grammar", "tomita1"], "a PyTorch model file"),
+    (["run", "{d}/net.pt", "B"], "net.pt: a PyTorch model file, which commands other than import do not read; "),
+    (["verify", "{d}/net.keras", "--grammar", "tomita1"], "a Keras model file"),
+    (["extract", "{d}/net.onnx", "-o", "x.toml"], "net.onnx: an ONNX model file, which commands other than import"),
+    (["extract", "{d}/net.onnx", "-o", "x.toml"], "(fsm-lstm import {d}/net.onnx -o MODEL.npz --alphabet"),
+    (["sheet", "{d}/web/model.json", "-o", "x.xlsx"], "model.json: a TensorFlow.js model file"),
+    (["run", "{d}/web", "B"], "web: a TensorFlow.js model file"),
+    (["verify-many", "{d}/a.safetensors", "--grammar", "tomita1"], "a PyTorch model file"),
 ])
-def test_bad_input_is_one_line_on_stderr_with_exit_2(argv, needle, capsys):
+def test_bad_input_is_one_line_on_stderr_with_exit_2(argv, needle, tmp_path, capsys):
+    (tmp_path / "web").mkdir()
+    for name in ("net.pt", "net.keras", "net.onnx", "web/model.json", "a.safetensors"):
+        (tmp_path / name).write_bytes(b"not read")
+    argv, needle = [a.format(d=tmp_path) for a in argv], needle.format(d=tmp_path)
     assert main(argv) == 2
     captured = capsys.readouterr()
     assert needle in captured.err and captured.err.count("\n") == 1 and captured.out == ""

@@ -36,6 +36,7 @@ class Exported(torch.nn.Module):
         self.fc2 = torch.nn.Linear(middle, outputs) if middle else None
         self.batch_first, self.last, self.final, self.relu = batch_first, last, final, relu
         self.pick: int | list[int] | str | None = None  # after everything: y[..., k], y[..., [k]] or y.squeeze(-1)
+        self.after_pick: str | None = None  # then torch.sigmoid, torch.tanh, or a "linear" map to 2 outputs
 
     def forward(self, x):
         if self.embed is not None:
@@ -53,8 +54,14 @@ class Exported(torch.nn.Module):
         elif self.final == "tanh":
             y = torch.tanh(y)
         if self.pick == "squeeze":
-            return y.squeeze(-1)
-        return y if self.pick is None else y[..., self.pick]
+            y = y.squeeze(-1)
+        elif self.pick == "kept then squeezed":
+            y = y[..., [0]].squeeze(-1)
+        elif self.pick is not None:
+            y = y[..., self.pick]
+        if self.after_pick == "linear":  # on a kept axis
+            return y @ torch.ones(1, 2)
+        return getattr(torch, self.after_pick)(y) if self.after_pick else y
 
 
 def export(net: Exported, path, K: int = 3, opset: int = 17):
@@ -126,21 +133,24 @@ def test_exported_graphs_import_exactly(cell, layers, embedding, middle, batch_f
                                   y > 0.5 if final else y > 0)
 
 
-@pytest.mark.parametrize("cell, last, final, outputs, pick", [
-    ("gru", True, None, 1, 0),  # torch's model(x)[:, 0] of a last step's single logit
-    ("lstm", False, "sigmoid", 3, 2),
-    ("gru", False, "softmax", 2, 1),  # softmax(y)[..., 1]: p1 > 0.5 exactly when z1 - z0 > 0
-    ("lstm", True, "softmax", 2, 0),
-    ("rnn", False, None, 1, "squeeze"),
-    ("gru", True, "sigmoid", 1, "squeeze"),
-    ("lstm", False, "tanh", 3, [1]),  # a Gather of a one-element index keeps the axis
+@pytest.mark.parametrize("cell, last, final, outputs, pick, after", [
+    ("gru", True, None, 1, 0, None),  # torch's model(x)[:, 0] of a last step's single logit
+    ("lstm", False, "sigmoid", 3, 2, None),
+    ("gru", False, "softmax", 2, 1, None),  # softmax(y)[..., 1]: p1 > 0.5 exactly when z1 - z0 > 0
+    ("lstm", True, "softmax", 2, 0, None),
+    ("rnn", False, None, 1, "squeeze", None),
+    ("gru", True, "sigmoid", 1, "squeeze", None),
+    ("lstm", False, "tanh", 3, [1], None),  # a Gather of a one-element index keeps the axis
+    ("gru", False, "softmax", 2, "kept then squeezed", None),  # y[..., [0]].squeeze(-1)
+    ("lstm", True, None, 3, 1, "sigmoid"),  # sigmoid(z_1): elementwise after a pick from logits
 ])
-def test_one_output_picked_after_the_head_is_read_exactly(cell, last, final, outputs, pick, tmp_path, capsys):
+def test_one_output_picked_after_the_head_is_read_exactly(cell, last, final, outputs, pick, after, tmp_path, capsys):
     """One output picked off the head (a Gather of one index on its last axis, or a Squeeze of a single output):
     refused as 'not a Gather of the last step' before (a trial's torch model ending in [:, 0])."""
     torch.manual_seed(len(cell) + outputs)
     net = Exported(cell, outputs=outputs, last=last, final=final, embedding=4)
-    net.pick = pick
+    net.pick, net.after_pick = pick, after
+    final = final or after
     path = export(net, tmp_path / "m.onnx")
     assert main(["import", str(path), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c", "--heads",
                  "accept"]) == 0, capsys.readouterr().err
@@ -154,6 +164,23 @@ def test_one_output_picked_after_the_head_is_read_exactly(cell, last, final, out
     assert np.array_equal(got > 0, y > (0.5 if final in ("sigmoid", "softmax") else 0))
     if final is None:
         assert np.allclose(got, y, atol=1e-5)
+
+
+@pytest.mark.parametrize("final, outputs, pick, after, needle", [
+    ("softmax", 2, 0, "sigmoid", "node /Sigmoid (Sigmoid) is a Sigmoid after the pick of a softmax's output"),
+    ("softmax", 3, 1, None, "picks an output of a softmax over 3 outputs, which is not a function of that output's "
+     "own logit; export the logits"),
+    (None, 3, [1], "linear", "multiplies after one output was picked"),
+    (None, 3, [0, 2], None, "gathers an index of shape [2] from the outputs; fsm-lstm reads the pick of one output"),
+])
+def test_a_pick_that_cannot_be_read_exactly_is_refused(final, outputs, pick, after, needle, tmp_path, capsys):
+    """sigmoid(softmax(z)[..., 0]) was imported as sigmoid(z0 - z1): wrong on every word (a review's finding)."""
+    net = Exported("gru", outputs=outputs, final=final, embedding=4)
+    net.pick, net.after_pick = pick, after
+    path = export(net, tmp_path / "m.onnx")
+    err = cli_error(["import", str(path), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c", "--heads", "accept"],
+                    capsys)
+    assert needle in err and not (tmp_path / "m.npz").exists()
 
 
 def test_a_graph_exported_for_one_length_imports_with_a_note(tmp_path, capsys):

@@ -17,7 +17,7 @@ from fsm_lstm.cli import main
 from fsm_lstm.compiler import compile_grammar
 from fsm_lstm.extract import extract
 from fsm_lstm.grammar import Grammar
-from fsm_lstm.grammar_files import load_grammar
+from fsm_lstm.grammar_files import grammar_text, load_grammar
 from fsm_lstm.model import Model, save_model
 from fsm_lstm.reading import Reading
 from fsm_lstm.strategies import every_kind
@@ -382,6 +382,18 @@ def test_a_marker_given_on_the_command_line_that_is_a_symbol_of_the_grammar_is_r
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{option} '1' is a symbol of grammar 'tomita3'; a marker frames" in err
     assert not (tmp_path / "x.toml").exists()
+
+
+def test_a_marker_the_network_reads_that_the_grammar_lists_asks_for_a_grammar_of_the_words_alone(tmp_path, capsys):
+    """The network was trained with <s> and the grammar lists it: 'give the marker the network was trained with'
+    was the wrong advice (a review's finding)."""
+    g = load_grammar("tomita3")
+    save_model(blind(compile_grammar(marked(g))), tmp_path / "m.npz")
+    (tmp_path / "framed.toml").write_text(grammar_text(marked(g), ".toml"))
+    assert main(["verify", str(tmp_path / "m.npz"), "--grammar", str(tmp_path / "framed.toml"), "--start-marker",
+                 "<s>"]) == 2
+    assert "is a symbol of grammar 'tomita3'; a marker frames each word and is not one of its symbols: give a " \
+           "grammar of the words alone, without the markers" in capsys.readouterr().err
 
 
 def test_strings_that_leave_the_grammar_on_a_symbol_only_the_network_reads_are_searched(pytester, tmp_path):

@@ -256,8 +256,9 @@ def test_pytest_plugin_runs_the_property_suite(pytester, tmp_path):
     (["--fsm-grammar", "tomita3", "--fsm-time-limit", "0"], "--fsm-time-limit must be a positive number"),
     (["--fsm-grammar", "no-such.toml"], "no-such.toml"),
     (["--fsm-grammar", "tomita3", "--fsm-model", "no-such.npz"], "no-such.npz"),
-    (["--fsm-grammar", "tomita3", "--fsm-model", "net.keras"], "net.keras: a Keras model file, which commands other "
-     "than import do not read; convert it first"),
+    (["--fsm-grammar", "tomita3", "--fsm-model", "net.keras"], "net.keras: no such file; check the path"),
+    (["--fsm-grammar", "tomita3", "--fsm-model", "user.keras"], "user.keras: a Keras model file, which commands "
+     "other than import do not read; convert it first"),  # user.keras is made below
     (["--fsm-grammar", "tomita3", "--fsm-memory", "0"], "--fsm-memory must be a positive number of MB, not 0.0"),
     (["--fsm-grammar", "reber", "--fsm-max-len", "12", "--fsm-memory", "0.01"],
      "budget of 10.2 KiB cannot hold one block of prefixes (7 rows of 104 bytes, for each of 13 lengths); raise "
@@ -267,6 +268,7 @@ def test_pytest_plugin_refuses_bad_options_before_any_item_runs(pytester, args, 
     """These ran items that failed five times over with one message, raised hypothesis' traceback (no examples),
     ran nothing with no word of why (a model without a grammar) or were taken silently (a negative depth); a
     depth the memory budget cannot hold failed the exhaustive item naming the command's --memory and --max-len."""
+    (pytester.path / "user.keras").write_bytes(b"a Keras archive, not read")
     result = pytester.runpytest(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     errors = [line for line in result.stderr.lines if line.startswith("ERROR:")]
