@@ -25,12 +25,17 @@
 - Limits: ``max_states``, a deadline, and a plateau: ``patience`` rounds in a row none of whose hypotheses is
   significantly better, on a separate validation sample, than the best one before them (paired tests,
   :mod:`fsm_lstm.paired`; never while that best is exact on the sample: an exact network keeps going until the
-  samples find no counterexample). On a network that is not exactly finite-state, L* otherwise chases
-  irregularities until a limit. When a limit is reached (or only loose edges too quiet to promote are left),
-  the hypothesis returned is the smallest one whose agreement with the network on the validation sample is
-  within ``OCCAM`` of the best seen, with the states merged that the sampled words do not need: a merge is kept
-  when no more prefixes of the equivalence and validation samples go wrong (:mod:`state_merging`; L*'s rounds
-  stop ``MERGE_SHARE`` of the time early to leave it room). Agreement counts a word right when the machine
+  samples find no counterexample). The wait is shorter (``OUTGROWN_SHARE`` of it) once every hypothesis in it has
+  ``OUTGROWN_FACTOR`` times the states of the one that would be returned (below): on the curves of 14 bench
+  networks (``bench/hypothesis_curve.py``), that stopped the 4 plateau-stopped ones 15-26 rounds sooner
+  (lstm256_q100_s25 at round 30, not 53) with the same hypothesis chosen, or on gru512_q200_s30 a smaller and
+  better one (5 states at 1.10 % held-out error, where 180 states at 1.20 % were merged to 56), and changed none
+  of the others. On a network that is not exactly finite-state, L* otherwise chases irregularities until a limit.
+  When a limit is reached (or only loose edges too quiet to promote are left), the hypothesis returned is the
+  smallest one whose agreement with the network on the validation sample is within ``OCCAM`` of the best seen,
+  with the states merged that the sampled words do not need: a merge is kept when no more prefixes of the
+  equivalence and validation samples go wrong (:mod:`state_merging`; L*'s rounds stop ``MERGE_SHARE`` of the
+  time early to leave it room). Agreement counts a word right when the machine
   gives the network's outputs after it, or after every prefix of it when the heads are read at every prefix.
 """
 
@@ -60,6 +65,8 @@ OCCAM = 0.0025  # agreement (share of validation words) worth no extra states: a
 MIN_TRAFFIC = 3  # sampled prefixes that must cross a loose edge before it becomes a state
 SIFT_ABOVE = 32 * 1024  # recurrent weights above which extension rows are sifted rather than completed
 MERGE_SHARE = 0.1  # of the time to the deadline, kept for merging states after an early stop (L* stops before it)
+OUTGROWN_SHARE = 0.4  # of the patience: the shorter wait once every recent hypothesis has outgrown the chosen one
+OUTGROWN_FACTOR = 4  # ... by this many times its states
 
 
 def _recurrent_weights(net: Network) -> int:
@@ -183,6 +190,19 @@ def _tighten(table: ObservationTable, sample: Sample, labels: tuple[str, ...], a
         table.promote([row for _, row in chosen[:room]])
 
 
+def _outgrown(seen: list[tuple[np.ndarray, Machine]], patience: int) -> bool:
+    """The plateau test over a shorter window (``OUTGROWN_SHARE`` of the patience), once every hypothesis in it
+    has at least ``OUTGROWN_FACTOR`` times the states of the one :func:`_chosen` would return: L* is then adding
+    states that the choice would throw away, and waiting the whole patience only confirms it."""
+    window = max(1, round(OUTGROWN_SHARE * patience))
+    if len(seen) <= window:
+        return False
+    size = _chosen(seen).size
+    if any(m.size < OUTGROWN_FACTOR * size for _, m in seen[-window:]):
+        return False
+    return plateau(np.stack([r for r, _ in seen]), window)
+
+
 def check_patience(patience: int) -> None:
     """Refuse a plateau stop that could never be measured (at least one round must be compared)."""
     if patience < 1:
@@ -235,7 +255,7 @@ def learn(net: Network, columns: np.ndarray, labels: tuple[str, ...], base: Samp
         if word is None and not loose and (threshold == 0 or table.known[table.extensions].all()):
             return Learned(minimise_moore(machine), rounds, None, agree, history())
         late = time.perf_counter() > deadline
-        flat = plateau(np.stack([r for r, _ in seen]), patience)
+        flat = plateau(np.stack([r for r, _ in seen]), patience) or _outgrown(seen, patience)
         if late or flat or (word is None and full):
             why = "time-limit" if late else "plateau" if flat else "max-states"
             return _early_result(seen, rounds, why, history(), base, validation, every_prefix, rng, merging)

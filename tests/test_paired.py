@@ -94,3 +94,29 @@ def test_the_exact_chance_of_seeing_progress_that_is_not_there_stays_within_the_
         size = sum(math.comb(n, a) for a in range(n + 1) if _progress_seen(a, n - a)) / 2 ** n
         assert size <= 0.05, (n, size)
 
+
+
+def test_the_plateau_comes_sooner_once_every_recent_hypothesis_has_outgrown_the_chosen_one():
+    """L*'s shorter wait (fsm_lstm.lstar._outgrown): 20 rounds at the default patience of 50, when each of them has
+    at least 4 times the states of the hypothesis that would be written and none is significantly better."""
+    from types import SimpleNamespace
+
+    from fsm_lstm.lstar import _outgrown
+
+    rng = np.random.default_rng(0)
+    base = np.ones(1000, dtype=bool)
+    base[:20] = False  # the first hypothesis: 5 states, right on 980 words
+
+    def noisy() -> np.ndarray:  # as good, give or take a word or two
+        r = base.copy()
+        r[rng.integers(0, 1000, size=2)] ^= True
+        return r
+
+    seen = [(base, SimpleNamespace(size=5))] + [(noisy(), SimpleNamespace(size=30)) for _ in range(20)]
+    assert _outgrown(seen, 50)
+    assert not _outgrown(seen[:-1], 50)  # 19 rounds are not enough
+    assert not _outgrown(seen, 100)  # the window grows with the patience
+    small = seen[:10] + [(noisy(), SimpleNamespace(size=19))] + seen[11:]  # one of them under 4 x 5 states
+    assert not _outgrown(small, 50)
+    exact = [(np.ones(1000, dtype=bool), SimpleNamespace(size=5))] + seen[1:]
+    assert not _outgrown(exact, 50)  # as the plateau: never while the best before is right on every word
