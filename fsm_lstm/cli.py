@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -480,6 +481,12 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
     if r.fidelity < min_fidelity:
         lines.append(f"POOR FIDELITY: {r.fidelity:.2%} is below --min-fidelity {min_fidelity:.2%}; {output} holds the "
                      "best automaton found, which does not describe the network faithfully" + _more_work(r, args))
+    if 0 < min_fidelity < 1 and r.held_out and r.fidelity >= min_fidelity and min_fidelity ** r.held_out > 0.05:
+        needed = math.ceil(math.log(0.05) / math.log(min_fidelity))
+        lines.append(f"note: {counted(r.held_out, 'held-out word')} are too few to show --min-fidelity "
+                     f"{min_fidelity:.2%}: even with all of them right, the agreement is known at 95 % confidence to "
+                     f"be only at least {0.05 ** (1 / r.held_out):.2%}; that takes {needed:,} held-out words (with "
+                     "--words, 30 % of its distinct words are held out from 200 on)")
     if r.longer is not None and r.longer.fidelity < min_fidelity <= r.fidelity:
         lines.append(f"note: on longer words the agreement falls below --min-fidelity {min_fidelity:.2%}: the "
                      f"automaton describes the network on words of up to about {r.longer.shortest - 1} symbols")
@@ -669,7 +676,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-regions", type=int, default=MAX_REGIONS, metavar="N", help="trained models: give up "
                    f"when the region proof needs more than N boxes (default {MAX_REGIONS})")
     s.add_argument("--time-limit", type=float, default=TIME_LIMIT, metavar="S", help="trained models: give up the "
-                   f"region proof after S seconds (default {TIME_LIMIT:g})")
+                   f"region proof after S seconds (default {TIME_LIMIT:g}); when it fails, up to 30 s more pump the "
+                   "loops of the word where it failed, looking for a counterexample")
     s.add_argument("--json", action="store_true", help="print a JSON report")
     _reading_options(s)
     s.set_defaults(func=cmd_certify)

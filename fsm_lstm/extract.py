@@ -96,7 +96,8 @@ class Extraction:
         return {"method": self.method, "states": self.states, "edges": len(self.grammar.transitions),
                 "fidelity": self.fidelity, "held_out_words": self.held_out, "held_out_source": self.held_out_source,
                 "seconds": self.seconds, "queries": self.queries, "stopped": self.stopped,
-                "states_before_merging": self.unmerged_states, "several_outputs": self.several_outputs,
+                "states_before_merging": self.unmerged_states if (self.unmerged_states or 0) > self.states else None,
+                "several_outputs": self.several_outputs,
                 "longer_words": None if self.longer is None else self.longer.to_dict(),
                 "reading": self.reading.to_dict()}
 

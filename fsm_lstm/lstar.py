@@ -56,8 +56,8 @@ from .queries import Network
 from .sampling import Sample, joined, observe, random_words
 from .state_merging import merge_states
 
-__all__ = ["Learned", "MERGE_SHARE", "MIN_TRAFFIC", "OCCAM", "Progress", "SIFT_ABOVE", "Word", "check_patience",
-           "learn"]
+__all__ = ["Learned", "MERGE_SHARE", "MIN_TRAFFIC", "OCCAM", "OUTGROWN_FACTOR", "OUTGROWN_SHARE", "Progress",
+           "SIFT_ABOVE", "Word", "check_patience", "learn"]
 
 Word = tuple[int, ...]
 Progress = Callable[[str], None]

@@ -236,6 +236,30 @@ def test_extract_reports_longer_words_and_notes_a_drift_below_min_fidelity(tmp_p
     lines = _extraction_lines(args, drifting, None)
     assert ("note: on longer words the agreement falls below --min-fidelity 99.00%: the automaton describes the "
             "network on words of up to about 20 symbols") in lines
+    assert not any("too few" in line for line in lines)  # 2,000 held-out words can show 99 %
+
+
+def test_too_few_held_out_words_to_show_min_fidelity_are_noted():
+    """60 held-out words (a 200-word --words file) all right said '100.00%' and exit 0 for automata that agreed on
+    98.4-98.8 % of such words (a trial); 0.99 ** 60 = 0.55: a 99 % automaton gets all 60 right half the time, and
+    one of 95.1 % still 1 time in 20 (0.951 ** 60 = 0.049). 299 words would show 99 % (0.99 ** 299 < 0.05)."""
+    result = extract(blind(compile_grammar(load_grammar("parity"))), seed=0)
+    args = argparse.Namespace(output="p.toml", min_fidelity=0.99, time_limit=60.0, max_states=500)
+    lines = _extraction_lines(args, dataclasses.replace(result, fidelity=1.0, held_out=60), None)
+    assert ("note: 60 held-out words are too few to show --min-fidelity 99.00%: even with all of them right, the "
+            "agreement is known at 95 % confidence to be only at least 95.13%; that takes 299 held-out words") in \
+        " ".join(lines)
+    assert not any("too few" in line for line in _extraction_lines(args, dataclasses.replace(
+        result, fidelity=1.0, held_out=299), None))
+    assert sum("too few" in line for line in _extraction_lines(args, dataclasses.replace(
+        result, fidelity=1.0, held_out=298), None)) == 1
+
+
+def test_states_before_merging_is_null_when_nothing_was_merged():
+    result = extract(blind(compile_grammar(load_grammar("parity"))), seed=0)
+    assert dataclasses.replace(result, unmerged_states=result.states).to_dict()["states_before_merging"] is None
+    assert dataclasses.replace(result, unmerged_states=result.states + 3).to_dict()["states_before_merging"] == \
+        result.states + 3
 
 
 @settings(max_examples=20, deadline=None)

@@ -105,7 +105,7 @@ def test_safetensors_import_matches_the_state_dict(tmp_path):
 
 
 @pytest.mark.parametrize("change, needle", [
-    (lambda t: t, "2 outputs but 3 labels"),
+    (lambda t: t, "2 outputs but 3 head labels"),
     (lambda t: {k: v for k, v in t.items() if not k.startswith("fc.")}, "one linear head"),
     (lambda t: {**t, **{"other." + k.split(".", 1)[1]: v for k, v in t.items() if k.startswith("encoder.")}},
      "one recurrent module"),
