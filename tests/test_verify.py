@@ -354,3 +354,23 @@ def test_verify_many_passes_its_time_limit_to_each_model(tmp_path, capsys):
     save_model(compile_grammar(grammar), tmp_path / "r.npz")
     assert main(["verify-many", str(tmp_path / "r.npz"), "--grammar", "reber", "--time-limit", "0"]) == 2
     assert "--time-limit must be a positive number of seconds" in capsys.readouterr().err
+
+
+def test_state_heads_are_judged_only_against_the_grammar_the_model_was_compiled_from(tmp_path, capsys):
+    """Two automata naming their states alike (q0, q1) are not the same automaton: a compiled DFA verified against
+    an unrelated one FAILed on a word where both accept, because both named a state q1 (a trial). Here 'theirs'
+    first differs from 'mine' (even a's) in language at 'ba', and in what its state names mean at ''."""
+    (tmp_path / "mine.toml").write_text('name = "mine"\nstart = "q0"\naccept = ["q0"]\nalphabet = ["a", "b"]\n'
+                                        'transitions = [["q0", "a", "q1"], ["q1", "a", "q0"], ["q0", "b", "q0"], '
+                                        '["q1", "b", "q1"]]\n')
+    (tmp_path / "theirs.toml").write_text('name = "theirs"\nstart = "q1"\naccept = ["q1", "q2"]\nalphabet = ["a", '
+                                          '"b"]\ntransitions = [["q1", "a", "q0"], ["q0", "a", "q1"], ["q1", "b", '
+                                          '"q2"], ["q0", "b", "q0"], ["q2", "a", "q2"], ["q2", "b", "q2"]]\n')
+    assert main(["compile", str(tmp_path / "mine.toml"), "-o", str(tmp_path / "m.npz")]) == 0
+    capsys.readouterr()
+    assert main(["verify", str(tmp_path / "m.npz"), "--grammar", str(tmp_path / "theirs.toml"), "--max-len", "4"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL: counterexample 'ba' (2 symbols)" in out  # not '' on a state head
+    assert "state heads not judged: 'theirs' is not the grammar the model was compiled from ('mine')" in out
+    assert main(["verify", str(tmp_path / "m.npz"), "--grammar", str(tmp_path / "mine.toml"), "--max-len", "4"]) == 0
+    assert "state:q0 state:q1" in capsys.readouterr().out.splitlines()[0]  # its own grammar: judged
