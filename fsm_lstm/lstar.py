@@ -190,17 +190,18 @@ def _tighten(table: ObservationTable, sample: Sample, labels: tuple[str, ...], a
         table.promote([row for _, row in chosen[:room]])
 
 
-def _outgrown(seen: list[tuple[np.ndarray, Machine]], patience: int) -> bool:
+def _outgrown(seen: list[tuple[np.ndarray, Machine]], right: np.ndarray, patience: int) -> bool:
     """The plateau test over a shorter window (``OUTGROWN_SHARE`` of the patience), once every hypothesis in it
     has at least ``OUTGROWN_FACTOR`` times the states of the one :func:`_chosen` would return: L* is then adding
-    states that the choice would throw away, and waiting the whole patience only confirms it."""
+    states that the choice would throw away, and waiting the whole patience only confirms it. ``right`` stacks
+    the validation words each hypothesis of ``seen`` gets right."""
     window = max(1, round(OUTGROWN_SHARE * patience))
     if len(seen) <= window:
         return False
     size = _chosen(seen).size
     if any(m.size < OUTGROWN_FACTOR * size for _, m in seen[-window:]):
         return False
-    return plateau(np.stack([r for r, _ in seen]), window)
+    return plateau(right, window)
 
 
 def check_patience(patience: int) -> None:
@@ -255,7 +256,8 @@ def learn(net: Network, columns: np.ndarray, labels: tuple[str, ...], base: Samp
         if word is None and not loose and (threshold == 0 or table.known[table.extensions].all()):
             return Learned(minimise_moore(machine), rounds, None, agree, history())
         late = time.perf_counter() > deadline
-        flat = plateau(np.stack([r for r, _ in seen]), patience) or _outgrown(seen, patience)
+        right_so_far = np.stack([r for r, _ in seen])
+        flat = plateau(right_so_far, patience) or _outgrown(seen, right_so_far, patience)
         if late or flat or (word is None and full):
             why = "time-limit" if late else "plateau" if flat else "max-states"
             return _early_result(seen, rounds, why, history(), base, validation, every_prefix, rng, merging)

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
 from .automata import shortest_accepted, shortest_difference, trim
-from .certify import certificate_grammar, certify, states_proven_for
+from .certify import certificate_grammar, certify, same_graph, states_proven_for
 from .errors import UserError
 from .grammar import Grammar
 from .labels import parse_head
@@ -230,7 +230,7 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
         notes.append(f"state heads not judged: {grammar.name!r} has the "
                      f"{'outputs' if grammar.machine else 'language'} of the grammar the model was compiled from but "
                      "other states, so its state names need not name the model's states")
-    elif stored is not None and not states_ok and not _same_graph(stored, grammar) and \
+    elif stored is not None and not states_ok and not same_graph(stored, grammar) and \
             any(parse_head(h)[0] == "state" for h in ref.checked):
         # two unrelated automata often share names (q0, q1, ...): a trial's DFA failed on 'a0', where both accept
         ref = _without_state_heads(ref)
@@ -347,11 +347,6 @@ def _enumerated(report: Report) -> str:
     """The words (word-level reading) or prefixes the enumeration covered: "1 word", "8,191 prefixes"."""
     n, word = report.prefixes, report.reading.final_only
     return f"{n:,} {'word' if word else 'prefix'}{'' if n == 1 else 's' if word else 'es'}"
-
-
-def _same_graph(a: Grammar, b: Grammar) -> bool:
-    """The same start and transitions (outputs and accepting states aside): their state names mean the same."""
-    return a.start == b.start and set(a.transitions) == set(b.transitions)
 
 
 def _where(c: Counterexample, reading: Reading) -> str:

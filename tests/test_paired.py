@@ -101,7 +101,10 @@ def test_the_plateau_comes_sooner_once_every_recent_hypothesis_has_outgrown_the_
     at least 4 times the states of the hypothesis that would be written and none is significantly better."""
     from types import SimpleNamespace
 
-    from fsm_lstm.lstar import _outgrown
+    from fsm_lstm.lstar import _outgrown as outgrown_of
+
+    def _outgrown(seen, patience):  # as L* calls it, with the validation verdicts stacked
+        return outgrown_of(seen, np.stack([r for r, _ in seen]), patience)
 
     rng = np.random.default_rng(0)
     base = np.ones(1000, dtype=bool)
