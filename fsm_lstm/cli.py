@@ -469,8 +469,12 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
         lines.append(f"stopped at --max-states {args.max_states}: the automaton ({counted(r.states, 'state')}) is "
                      "built from the best hypothesis found on the way")
     elif r.stopped == "plateau":
-        lines.append("stopped on a plateau: no hypothesis of the last --patience rounds agreed significantly better "
-                     "with the network on the validation words; the automaton is built from the best found")
+        from .lstar import OUTGROWN_FACTOR, OUTGROWN_SHARE
+
+        lines.append(f"stopped on a plateau: no hypothesis of the last --patience rounds (or of the last "
+                     f"{OUTGROWN_SHARE:.0%} of them, once every one had {OUTGROWN_FACTOR} times the states of the one "
+                     "chosen) agreed significantly better with the network on the validation words; the automaton is "
+                     "built from the best found")
     if r.unmerged_states is not None and r.unmerged_states > r.states:
         lines.append(f"states merged: {r.unmerged_states} -> {r.states} (no more of the sampled words' prefixes go "
                      "wrong)")
