@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import UserError
-from .limits import EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, EXHAUSTIVE_TIME, MAX_COLUMNS, MAX_REGIONS, PATIENCE, TIME_LIMIT
+from .limits import (EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, EXHAUSTIVE_TIME, MAX_COLUMNS, MAX_REGIONS, MIN_FIDELITY,
+                     PATIENCE, TIME_LIMIT)
 
 if TYPE_CHECKING:  # commands import what they use when they run, so that --help starts at once
     from .extract import Extraction
@@ -424,7 +425,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
             ProgressDisplay("extracting", enabled=not args.json) as shown:
         result = extract(model, args.method, seed=args.seed, reading=reading, words=words, max_states=args.max_states,
                          time_limit=args.time_limit, progress=shown.callback(shown.line), run=run_on,
-                         patience=args.patience)
+                         patience=args.patience, min_fidelity=args.min_fidelity)
     extracted = result.grammar.with_changes(name=Path(args.output).stem)
     save_grammar(extracted, args.output)
     verdict = judge(model, extracted, reference, reading) if reference is not None else None
@@ -798,8 +799,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "automaton so far (default 60)")
     s.add_argument("--patience", type=int, default=PATIENCE, metavar="N", help="lstar: stop when N rounds in a row "
                    "give no significant gain in validation agreement (default %(default)s)")
-    s.add_argument("--min-fidelity", type=float, default=0.99, metavar="F", help="exit 1 when the automaton agrees "
-                   "with the network on less than this share of held-out words (default 0.99)")
+    s.add_argument("--min-fidelity", type=float, default=MIN_FIDELITY, metavar="F", help="exit 1 when the automaton "
+                   f"agrees with the network on less than this share of held-out words (default {MIN_FIDELITY}); "
+                   "no smaller automaton is preferred for falling below it")
     s.add_argument("--seed", type=int, default=0, help="seed of the sampled words (default 0)")
     s.add_argument("--json", action="store_true", help="print a JSON report")
     _cluster_options(s, "run the network queries over the sampled and --words words on")

@@ -29,7 +29,7 @@ from .automata import minimise, renumber
 from .errors import UserError
 from .grammar import Grammar
 from .labels import parse_head
-from .limits import PATIENCE
+from .limits import MIN_FIDELITY, PATIENCE
 from .lstar import check_patience, learn
 from .machine import Machine, minimise_moore
 from .model import Model
@@ -362,19 +362,20 @@ def _validation_words(rng: np.random.Generator, typical: Sequence[Word], check: 
 def extract(model: Model, method: str = "lstar", seed: int = 0, reading: Reading | None = None,
             words: Sequence[Sequence[str]] | None = None, max_states: int = 500, time_limit: float = 60.0,
             sample_length: int | None = None, samples: int = 2000, progress: Progress | None = None,
-            run: Runner | None = None, patience: int = PATIENCE) -> Extraction:
+            run: Runner | None = None, patience: int = PATIENCE, min_fidelity: float = MIN_FIDELITY) -> Extraction:
     """Extract the automaton a network implements (see module doc). ``words`` are typical inner words (symbol
     names); they guide the search and, held out in part, measure the fidelity. ``run`` answers the batched
     queries over the sampled and held-out words (:func:`shard_queries.cluster_runner` shards them on Dask). L*
-    stops after ``patience`` rounds without progress in validation agreement (see :mod:`fsm_lstm.lstar`)."""
+    stops after ``patience`` rounds without progress in validation agreement (see :mod:`fsm_lstm.lstar`), and
+    prefers no smaller automaton whose validation agreement falls below ``min_fidelity``."""
     with one_blas_thread() if method == "lstar" else blas_threads(model):
         return _extract(model, method, seed, reading, words, max_states, time_limit, sample_length, samples, progress,
-                        run, patience)
+                        run, patience, min_fidelity)
 
 
 def _extract(model: Model, method: str, seed: int, reading: Reading | None, words: Sequence[Sequence[str]] | None,
              max_states: int, time_limit: float, sample_length: int | None, samples: int,
-             progress: Progress | None, run: Runner | None, patience: int) -> Extraction:
+             progress: Progress | None, run: Runner | None, patience: int, min_fidelity: float) -> Extraction:
     if method not in METHODS:
         raise UserError(f"unknown extraction method {method!r}; use {' or '.join(METHODS)}")
     if max_states < 1:
@@ -418,7 +419,8 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
             np.random.default_rng([seed, 2]), typical, check, K, length,
             lambda r, n: guided_words(net, nexts, r, n, length), samples), run=run)
         learned = learn(net, columns, labels, base, rng, max_states, deadline, progress=progress, reference=reference,
-                        validation=validation, patience=patience, every_prefix=not reading.final_only)
+                        validation=validation, patience=patience, every_prefix=not reading.final_only,
+                        min_fidelity=min_fidelity)
         machine, stopped, unmerged = learned.machine, learned.stopped, learned.unmerged
     else:
         machine, stopped = extract_by_clustering(net, columns, labels, base, max_states, deadline)

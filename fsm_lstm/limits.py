@@ -7,7 +7,7 @@ They live apart from the modules that use them so that building the command line
 from __future__ import annotations
 
 __all__ = ["EXHAUSTIVE_BUDGET", "EXHAUSTIVE_CAP", "EXHAUSTIVE_TIME", "MAX_COLUMNS", "MAX_REGIONS",
-           "PATIENCE", "SIGNIFICANCE", "TIME_LIMIT"]
+           "MIN_FIDELITY", "PATIENCE", "SIGNIFICANCE", "TIME_LIMIT"]
 
 EXHAUSTIVE_BUDGET = 2_000_000  # prefixes the exhaustive layer of verify runs by default
 EXHAUSTIVE_CAP = 12  # and the longest length it goes to by default
@@ -15,5 +15,6 @@ EXHAUSTIVE_TIME = 300.0  # seconds after which the exhaustive layer stops and sa
 MAX_COLUMNS = 16_384  # the spreadsheet format's limit on columns
 MAX_REGIONS = 4000  # boxes the region proof of a trained network may use
 TIME_LIMIT = 20.0  # seconds the region proof may take
+MIN_FIDELITY = 0.99  # agreement with the network on held-out words below which extract exits 1
 PATIENCE = 50  # L* rounds without a significant gain in validation agreement before it stops
 SIGNIFICANCE = 0.05  # of the paired tests that find L*'s plateau (fsm_lstm.paired)

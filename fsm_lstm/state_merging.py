@@ -1,30 +1,38 @@
-"""Fewer states at no cost on the sampled words: merging the states of a learned machine that the network's
-sampled answers do not tell apart.
+"""Fewer states: merging the states of a learned machine that the network's sampled answers do not tell apart,
+then those worth less than they cost.
 
 When L* stops early (a limit or a plateau) on a network that is not exactly finite-state, its hypothesis keeps
 every state some counterexample asked for, and many of them matter to few sampled words. A state is merged into
 another (every edge into it redirected there) when that leaves no more prefixes of the sampled words wrong
-(the machine's outputs differ from the network's) than before. The least visited states are tried first, each
-against the ``CANDIDATES`` states with its outputs that behave most like it on short probe words; passes repeat
-until none merges or a deadline passes, and the result is minimised. The count of wrong sampled prefixes never
-rises. A state no sampled word reaches costs nothing to merge: the samples cannot tell it from its most alike
-state.
+(the machine's outputs differ from the network's) than before (:func:`merge_states`). The least visited states
+are tried first, each against the ``CANDIDATES`` states with its outputs that behave most like it on short probe
+words; passes repeat until none merges or a deadline passes, and the result is minimised. The count of wrong
+sampled prefixes never rises. A state no sampled word reaches costs nothing to merge: the samples cannot tell it
+from its most alike state.
+
+:func:`merge_within` goes on at a cost: a merge may add a few wrong sampled prefixes (``ALLOWANCES``, the
+fewest first), and is made only when a caller's test of the merged machine (L*: its agreement on two samples)
+accepts it.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 
 from .machine import Machine, minimise_moore
 from .sampling import Sample
 
-__all__ = ["CANDIDATES", "PROBES", "PROBE_LENGTH", "merge_states"]
+__all__ = ["ALLOWANCES", "CANDIDATES", "Keep", "PROBES", "PROBE_LENGTH", "merge_states", "merge_within"]
+
+Keep = Callable[[Machine], bool]  # whether a merged machine may be kept
 
 CANDIDATES = 4  # states a state is tried against, the most alike on the probe words first
 PROBES = 64  # probe words (PROBE_LENGTH symbols, every prefix read) that measure how alike two states are
 PROBE_LENGTH = 3
+ALLOWANCES = (1, 2, 4, 8, 16, 32, 64)  # wrong sampled prefixes one merge may add, the fewest tried first
 
 
 def _wrong_counts(outputs: np.ndarray, deltas: np.ndarray, strings: np.ndarray, truth: np.ndarray,
@@ -52,8 +60,10 @@ def _probe_outputs(machine: Machine, rng: np.random.Generator) -> np.ndarray:
     return np.concatenate(seen, axis=1)
 
 
-def _merge_pass(machine: Machine, sample: Sample, rng: np.random.Generator, deadline: float) -> Machine:
-    """One pass over the states, least visited first, until the deadline (see module doc)."""
+def _merge_pass(machine: Machine, sample: Sample, rng: np.random.Generator, deadline: float, allowance: int = 0,
+                keep: Keep | None = None) -> Machine:
+    """One pass over the states, least visited first, until the deadline (see module doc): a merge may add up to
+    ``allowance`` wrong sampled prefixes, and is made only if ``keep`` (when given) accepts the merged machine."""
     delta = machine.delta.copy()
     mask = sample.mask
     states = machine.states_along(sample.strings)
@@ -77,11 +87,14 @@ def _merge_pass(machine: Machine, sample: Sample, rng: np.random.Generator, dead
         counts = _wrong_counts(machine.outputs, trials, sample.strings[words, :steps], sample.truth[:steps + 1, words],
                                mask[:steps + 1, words])
         best = int(np.argmin(counts.sum(axis=1)))  # the first of the fewest wrong prefixes
-        if counts[best].sum() <= wrong[words].sum():
-            wrong[words], delta = counts[best], trials[best]
-            states[:, words] = Machine(machine.outputs, delta, machine.labels,
-                                       machine.alphabet).states_along(sample.strings[words])
-            alive[s] = False
+        if counts[best].sum() > wrong[words].sum() + allowance:
+            continue
+        merged = Machine(machine.outputs, trials[best], machine.labels, machine.alphabet)
+        if keep is not None and not keep(merged):
+            continue
+        wrong[words], delta = counts[best], trials[best]
+        states[:, words] = merged.states_along(sample.strings[words])
+        alive[s] = False
     return minimise_moore(Machine(machine.outputs, delta, machine.labels, machine.alphabet))
 
 
@@ -95,3 +108,18 @@ def merge_states(machine: Machine, sample: Sample, rng: np.random.Generator,
         if smaller.size == machine.size:
             return smaller
         machine = smaller
+
+
+def merge_within(machine: Machine, sample: Sample, keep: Keep, rng: np.random.Generator,
+                 deadline: float = float("inf")) -> Machine:
+    """The machine with more states merged at a cost: a merge may add a few wrong prefixes of ``sample``
+    (``ALLOWANCES``, the fewest first, the next only when a pass merges nothing more), and is made only when
+    ``keep`` accepts the merged machine; until ``deadline``; minimised."""
+    machine = minimise_moore(machine)
+    for allowance in ALLOWANCES:
+        while time.perf_counter() <= deadline:
+            smaller = _merge_pass(machine, sample, rng, deadline, allowance, keep)
+            if smaller.size == machine.size:
+                break
+            machine = smaller
+    return machine

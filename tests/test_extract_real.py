@@ -212,13 +212,18 @@ def test_a_plateau_in_validation_agreement_stops_lstar_with_the_occam_choice_of_
     base = observe(net, columns, index_words(rng, K, 2000, 20))
     held = index_words(rng, K, 2000, 20)
     patience = 10
-    merged, merge_states = [], lstar.merge_states
+    merged, merge_states, merge_within = [], lstar.merge_states, lstar.merge_within
 
     def spy(machine, sample, generator, deadline):
         merged.append((machine, sample, merge_states(machine, sample, generator, deadline)))
         return merged[-1][2]
 
+    def spy_within(machine, sample, keep, generator, deadline):
+        merged.append((machine, sample, merge_within(machine, sample, keep, generator, deadline)))
+        return merged[-1][2]
+
     monkeypatch.setattr(lstar, "merge_states", spy)
+    monkeypatch.setattr(lstar, "merge_within", spy_within)
     learned = learn(net, columns, ("accept",), base, rng, deadline=time.perf_counter() + 120, patience=patience,
                     validation=observe(net, columns, held))
     assert learned.stopped == "plateau"
@@ -232,18 +237,30 @@ def test_a_plateau_in_validation_agreement_stops_lstar_with_the_occam_choice_of_
     assert best_before < 1.0
     assert all(within(a, best_before, quantile(patience)) for a in agreements[-patience:])
     words = [tuple(net.inner[k] for k in w) for w in held]
-    measured = float(np.mean(torch_verdicts(model, words) == automaton_verdicts(to_grammar(learned.machine), words)))
-    assert measured == pytest.approx(learned.agreement)
-    [(occam, sample, written)] = merged
-    assert written is learned.machine and occam is learned.unmerged
+
+    def measured(machine) -> float:  # agreement on the validation words, the network's verdicts from torch
+        return float(np.mean(torch_verdicts(model, words) == automaton_verdicts(to_grammar(machine), words)))
+
+    assert measured(learned.machine) == pytest.approx(learned.agreement)
+    [(occam, sample, first), (again, cost_sample, written)] = merged
+    assert written is learned.machine and occam is learned.unmerged and again is first
     assert len(sample.lengths) == len(base.lengths) + len(held)  # the base sample, then the validation words
     assert np.array_equal(sample.strings[:len(base.lengths), :base.strings.shape[1]], base.strings)
-    occam_measured = np.mean(torch_verdicts(model, words) == automaton_verdicts(to_grammar(occam), words))
-    assert occam_measured >= max(agreements) - OCCAM
+    assert cost_sample is base  # merges at a cost are priced on the base sample alone
+    assert measured(occam) >= max(agreements) - OCCAM
     assert occam.size == minimise_moore(occam).size
     assert occam.size <= min(n for n, a in learned.history if a >= max(agreements) - OCCAM)
-    assert learned.machine.size < occam.size
-    assert wrong_count(learned.machine, sample) <= wrong_count(occam, sample)
+    assert first.size < occam.size
+    assert wrong_count(first, sample) <= wrong_count(occam, sample)
+    # merged further at a cost: fewer states, both samples' agreement kept within OCCAM
+    assert written.size < first.size
+    assert measured(written) >= max(max(agreements), measured(first)) - OCCAM
+    base_words = [tuple(net.inner[k] for k in base.word(b, int(n))) for b, n in enumerate(base.lengths)]
+
+    def on_base(machine) -> float:
+        return float(np.mean(torch_verdicts(model, base_words) == automaton_verdicts(to_grammar(machine), base_words)))
+
+    assert on_base(written) >= on_base(first) - OCCAM
 
 
 def test_the_plateau_stop_is_reported_in_text_and_json(undertrained, tmp_path, capsys):

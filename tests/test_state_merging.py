@@ -1,6 +1,8 @@
 """Merging states the sampled words do not need (fsm_lstm/state_merging.py): never more wrong sampled prefixes,
 never more states; a state the samples show wrong is merged away; a minimal machine the samples cover is kept.
-The "network" here is a second machine, so every truth is known independently of the code under test."""
+Merging at a cost (merge_within): only what the caller's test keeps, and never a merge that costs more than the
+largest allowance. The "network" here is a second machine, so every truth is known independently of the code
+under test."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from hypothesis import strategies as st
 from fsm_lstm.machine import Machine, machine_difference, minimise_moore
 from fsm_lstm.sampling import Sample, joined
 from fsm_lstm import state_merging
-from fsm_lstm.state_merging import merge_states
+from fsm_lstm.state_merging import ALLOWANCES, merge_states, merge_within
 from tests.oracle import wrong_count
 
 
@@ -128,3 +130,53 @@ def test_a_state_is_only_merged_into_one_with_its_outputs():
     learned = machine([[True], [False]], [[1, 0], [1, 0]])
     sample = sample_of(machine([[True]], [[0, 0]]), every_word(2, 3))
     assert merge_states(learned, sample, np.random.default_rng(0)).size == 2
+
+
+ONE_EXCEPTION = machine([[True], [True], [True], [False], [True]],  # accepts every word but those starting 'aaa'
+                        [[1, 4], [2, 4], [3, 4], [3, 3], [4, 4]])  # (state 3 rejects from then on)
+ALL = machine([[True]], [[0, 0]])
+
+
+def test_a_state_worth_a_few_wrong_prefixes_is_merged_only_when_the_caller_keeps_it():
+    """The network and the machine are both ONE_EXCEPTION; the sample is every word up to 4 symbols. Its
+    a-chain can only be merged into the accepting sink (state 3 is the only rejecting state), which makes the
+    machine accept everything: wrong on 5 sampled prefixes ('aaa' in 'aaa', 'aaaa' and 'aaab'; 'aaaa' and
+    'aaab'), right on all others. merge_states never does that; merge_within does when the caller keeps it."""
+    sample = sample_of(ONE_EXCEPTION, every_word(2, 4))
+    assert merge_states(ONE_EXCEPTION, sample, np.random.default_rng(0)).size == 5
+    merged = merge_within(ONE_EXCEPTION, sample, lambda m: True, np.random.default_rng(0))
+    assert merged.size == 1 and machine_difference(merged, ALL) is None
+    assert wrong_count(merged, sample) == 5
+    assert merge_within(ONE_EXCEPTION, sample, lambda m: wrong_count(m, sample) == 0,
+                        np.random.default_rng(0)).size == 5
+
+
+def test_no_merge_costs_more_than_the_largest_allowance():
+    """MOD3 on every word up to 8 symbols: its two rejecting states are told apart by many sampled prefixes
+    (counted here for both directions), more than the largest allowance, so even a caller that keeps everything
+    gets MOD3 back."""
+    sample = sample_of(MOD3, every_word(2, 8))
+    for s, into in ((1, 2), (2, 1)):
+        redirected = machine([[False] if k else [True] for k in range(3)],
+                             [[into if t == s else t for t in row] for row in MOD3.delta.tolist()])
+        assert wrong_count(redirected, sample) > max(ALLOWANCES)
+    merged = merge_within(MOD3, sample, lambda m: True, np.random.default_rng(0))
+    assert merged.size == 3 and machine_difference(merged, MOD3) is None
+
+
+@settings(max_examples=100, deadline=None)
+@given(machines(), machines(), st.integers(0, 2**32 - 1), st.integers(0, 6))
+def test_merging_at_a_cost_keeps_only_what_the_caller_keeps(learned: Machine, network: Machine, seed: int,
+                                                           extra: int):
+    """The caller keeps a merge while a second sample's wrong prefixes stay within ``extra`` of the machine's
+    own: the result passes that test, and has no more states than the machine."""
+    rng = np.random.default_rng(seed)
+
+    def words() -> list[tuple[int, ...]]:
+        return [tuple(int(a) for a in rng.integers(0, 2, size=rng.integers(0, 9))) for _ in range(30)]
+
+    sample, check = sample_of(network, words()), sample_of(network, words())
+    limit = wrong_count(learned, check) + extra
+    merged = merge_within(learned, sample, lambda m: wrong_count(m, check) <= limit, np.random.default_rng(seed))
+    assert merged.size <= minimise_moore(learned).size
+    assert wrong_count(merged, check) <= limit
