@@ -20,7 +20,9 @@ writes leaves the sink out, so its grammar file may show one state fewer). Times
 runs (default 1), and of 3 when a run takes under ``--cheap`` seconds; the ratio is AALpy's time over
 fsm-lstm's, and varies between machines (and with the load on them). A row whose repeated runs gave
 different automata says so (the first run's is shown). The last lines count the networks on which each of
-the issue's targets is met (error and states at most AALpy's, at least 5x faster) and name the others.
+the issue's targets is met (error and states at most AALpy's, at least 5x faster) and name the others; where
+fsm-lstm's error is higher, they give the held-out words only one automaton gets wrong and the paired sign
+test's p-value (a small p: AALpy's automaton is really closer to the network on such words).
 
 Run: python bench/extract_real.py [--small] [--only NAME ...] [--repeat N] [--budget-factor F] [--seed S]
 """
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import random
 import statistics
 import sys
@@ -314,6 +317,25 @@ class Row:
     theirs: Judged
     ours_s: float
     theirs_s: float
+    only_ours_wrong: int = 0  # held-out words fsm-lstm's automaton gets wrong and AALpy's right
+    only_theirs_wrong: int = 0  # and the reverse
+
+
+def only_wrong(ours: Outcome, theirs: Outcome, words: Sequence[Sequence[str]], inner: Sequence[str],
+               truth: np.ndarray) -> tuple[int, int]:
+    """Held-out words only fsm-lstm's automaton gets wrong, and only AALpy's (0, 0 when either has none)."""
+    if ours.grammar is None or theirs.grammar is None:
+        return 0, 0
+    ours_right = automaton_verdicts(ours.grammar, words, inner) == truth
+    theirs_right = automaton_verdicts(theirs.grammar, words, inner) == truth
+    return int(np.sum(~ours_right & theirs_right)), int(np.sum(ours_right & ~theirs_right))
+
+
+def sign_test(more: int, fewer: int) -> float:
+    """One-sided p-value of the paired sign test: the chance of ``more`` or more of ``more + fewer`` words going
+    one way if each went either way with probability 1/2 (McNemar's exact test)."""
+    n = more + fewer
+    return sum(math.comb(n, k) for k in range(more, n + 1)) / 2 ** n
 
 
 def _at_most(a: float | None, b: float | None) -> bool:
@@ -337,7 +359,13 @@ def summary(rows: Sequence[Row]) -> list[str]:
         names = [r.name for r in rows if r not in kept]
         return f" (not {', '.join(names)})" if names else ""
 
+    def paired(r: Row) -> str:
+        return (f"{r.name}: {r.only_ours_wrong} held-out words only fsm-lstm's automaton gets wrong, "
+                f"{r.only_theirs_wrong} only AALpy's (paired sign test, one-sided p = "
+                f"{sign_test(r.only_ours_wrong, r.only_theirs_wrong):.2f})")
+
     return [f"error <= AALpy's on {len(err)} of {n}{missed(err)}",
+            *(f"  {paired(r)}" for r in rows if r not in err and r.theirs.states is not None),
             f"states <= AALpy's on {len(states)} of {n}{missed(states)}",
             f"both at once on {len(both)} of {n}; AALpy better on both on {len(beaten)} of {n}"
             + (f" ({', '.join(r.name for r in beaten)})" if beaten else ""),
@@ -384,7 +412,8 @@ def main() -> None:
                                                    args.aalpy_time_limit), args.cheap, args.repeat)
         o_all = [judge(o, words, inner, truth, net.grammar) for o in ours]
         t_all = [judge(t, words, inner, truth, net.grammar) for t in theirs]
-        row = Row(net.spec.name, o_all[0], t_all[0], ours_s, theirs_s)
+        row = Row(net.spec.name, o_all[0], t_all[0], ours_s, theirs_s,
+                  *only_wrong(ours[0], theirs[0], words, inner, truth))
         rows.append(row)
         (o_states, o_err, o_same), (t_states, t_err, t_same) = row.ours.cells(), row.theirs.cells()
         tag = " (u)" if net.spec.undertrained else ""

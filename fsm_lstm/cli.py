@@ -464,21 +464,24 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
                      f"words of length {r.longer.shortest}-{r.longer.longest}")
     if r.reading.final_only:
         lines.append(f"reading: {r.reading.describe()}")
-    if r.stopped == "time-limit":
-        lines.append(f"stopped at the time limit ({args.time_limit:g} s): the automaton is the best found so far")
-    elif r.stopped == "max-states":
-        lines.append(f"stopped at --max-states {args.max_states}: the automaton ({counted(r.states, 'state')}) is "
-                     "built from the best hypothesis found on the way")
-    elif r.stopped == "plateau":
-        from .lstar import OUTGROWN_FACTOR, OUTGROWN_SHARE
+    if r.method == "lstar":
+        from .lstar import OCCAM, OUTGROWN_FACTOR, OUTGROWN_SHARE
 
+        kept = (f"the automaton written ({counted(r.states, 'state')}) is the smallest hypothesis whose agreement with "
+                f"the network on the validation words is within {OCCAM * 100:g} points of the best one's")
+    else:
+        kept = f"the automaton written ({counted(r.states, 'state')}) is the best found so far"
+    if r.stopped == "time-limit":
+        lines.append(f"stopped at the time limit ({args.time_limit:g} s): {kept}")
+    elif r.stopped == "max-states":
+        lines.append(f"stopped at --max-states {args.max_states}: {kept}")
+    elif r.stopped == "plateau":
         lines.append(f"stopped on a plateau: no hypothesis of the last --patience rounds (or of the last "
                      f"{OUTGROWN_SHARE:.0%} of them, once every one had {OUTGROWN_FACTOR} times the states of the one "
-                     "chosen) agreed significantly better with the network on the validation words; the automaton is "
-                     "built from the best found")
+                     f"chosen) agreed significantly better with the network on the validation words; {kept}")
     if r.unmerged_states is not None and r.unmerged_states > r.states:
-        lines.append(f"states merged: {r.unmerged_states} -> {r.states} (no more of the sampled words' prefixes go "
-                     "wrong)")
+        lines.append(f"states merged: {r.unmerged_states} -> {r.states} (first where no more of the sampled words' "
+                     f"prefixes go wrong, then where the agreement stays within {OCCAM * 100:g} points of the best)")
     if r.several_outputs:
         lines.append(f"note: after {r.several_outputs:.2%} of the held-out words the network has 2 or more out: heads "
                      "true at once; a Mealy or Moore machine gives one output, so the automaton keeps the first true "

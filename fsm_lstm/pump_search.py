@@ -127,8 +127,9 @@ class PumpResult:
     def searched(self) -> str:
         """What was run, for a message: '65,535 strings up to length 15 and 9,876 pumped strings up to 4,000
         symbols'."""
-        return (f"{self.strings:,} strings up to length {self.max_len} and {self.words:,} pumped strings up to "
-                f"{self.length:,} symbols" + (" (cut short by the time limit)" if self.late else ""))
+        pumped = f"{self.words:,} pumped strings up to {self.length:,} symbols" if self.words else "no pumped strings"
+        return (f"{self.strings:,} strings up to length {self.max_len} and {pumped}"
+                + (" (cut short by the time limit)" if self.late else ""))
 
 
 def exhaustive_depth(symbols: int, weights: int, strings: int = EXHAUSTIVE_STRINGS, cap: int = 64) -> int:
@@ -316,6 +317,8 @@ class _Search:
         every prefix; then after the turns ``counts(most, allowed)`` every suffix in ``short`` and the stem's
         kept one. A wrong word found among the suffixes at a count beyond the first ones is narrowed down: the
         counts in between are tried too."""
+        if time.perf_counter() > self.deadline:  # the enumeration before took the time: no stem is run
+            return
         B = len(triples)
         max_length = max(1, min(max_length, int(work / 2 // (B * self.weights))))
         nodes = max(1, len(short) + max(len(kept) for _, _, kept in triples))

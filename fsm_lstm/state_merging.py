@@ -115,7 +115,7 @@ def merge_within(machine: Machine, sample: Sample, keep: Keep, rng: np.random.Ge
     """The machine with more states merged at a cost: a merge may add a few wrong prefixes of ``sample``
     (``ALLOWANCES``, the fewest first, the next only when a pass merges nothing more), and is made only when
     ``keep`` accepts the merged machine; until ``deadline``; minimised."""
-    machine = minimise_moore(machine)
+    machine = minimise_moore(machine)  # a no-op on merge_states's result, which is minimised already
     for allowance in ALLOWANCES:
         while time.perf_counter() <= deadline:
             smaller = _merge_pass(machine, sample, rng, deadline, allowance, keep)

@@ -90,6 +90,7 @@ class Report:
     def to_dict(self, alphabet: Sequence[str]) -> dict[str, object]:
         """JSON form: the verdict, the counterexample, and the evidence (what was run)."""
         c = self.counterexample
+        method = "certificate" if self.proven else "exhaustive+hypothesis" if self.examples else "exhaustive"
         return {"passed": self.passed,
                 "counterexample": None if c is None else _counterexample_dict(c, alphabet),
                 "covered": {"certificate": self.certificate, "proven_all_lengths": self.proven,
@@ -98,7 +99,7 @@ class Report:
                             "counterexample_found_by": self.found_by, "prefixes": self.prefixes,
                             "prefixes_run": self.run, "distinct_states": self.distinct,
                             "examples": self.examples, "longest": self.longest,
-                            "method": "certificate" if self.proven else "exhaustive+hypothesis",
+                            "method": method,
                             "grammar_symbols_not_judged": list(self.unread)},
                 "reading": self.reading.to_dict(),
                 "heads_checked": list(self.checked), "heads_skipped": list(self.skipped), "notes": list(self.notes)}

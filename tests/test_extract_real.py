@@ -193,7 +193,8 @@ def test_a_plateau_in_validation_agreement_stops_lstar_with_the_occam_choice_of_
     z sqrt(d), with d the words they disagree on, at most the words either gets wrong; so the last rounds did
     not pass that bound (split over them) against the best before them. The hypothesis written is the smallest
     within OCCAM of the best validation agreement seen, with states merged at no more wrong prefixes of the
-    sampled words (counted here); its agreement is re-measured here with torch on the validation words."""
+    sampled words (counted here), then at a cost while both samples' agreement stays within OCCAM (re-measured
+    here with torch, as is the agreement reported)."""
     from fsm_lstm.extract import output_columns, to_grammar
     from fsm_lstm import lstar
     from fsm_lstm.lstar import OCCAM, learn

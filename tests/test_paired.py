@@ -124,22 +124,3 @@ def test_the_plateau_comes_sooner_once_every_recent_hypothesis_has_outgrown_the_
     exact = [(np.ones(1000, dtype=bool), SimpleNamespace(size=5))] + seen[1:]
     assert not _outgrown(exact, 50)  # as the plateau: never while the best before is right on every word
 
-
-def test_no_smaller_hypothesis_is_preferred_for_falling_below_the_fidelity_asked_for():
-    """L*'s choice (fsm_lstm.lstar._chosen): the smallest hypothesis within OCCAM (0.25 points) of the best
-    validation agreement, but not one below --min-fidelity when the best is at or above it; when the best is
-    below it too, the fidelity asked for changes nothing (the run is poor either way)."""
-    from types import SimpleNamespace
-
-    from fsm_lstm.lstar import OCCAM, _chosen
-
-    def seen(*pairs: tuple[int, int]) -> list:  # (states, validation words right out of 1000)
-        return [(np.arange(1000) < right, SimpleNamespace(size=size)) for size, right in pairs]
-
-    assert OCCAM == 0.0025
-    hypotheses = seen((5, 990), (30, 991), (40, 992))  # 99.0 %, 99.1 %, 99.2 %
-    assert _chosen(hypotheses, 0.0).size == 5  # 99.0 % is within 0.25 points of 99.2 %
-    assert _chosen(hypotheses, 0.99).size == 5  # and not below 99 %
-    assert _chosen(hypotheses, 0.991).size == 30
-    assert _chosen(hypotheses, 0.992).size == 40
-    assert _chosen(hypotheses, 0.995).size == 5  # the best is below 99.5 % too: OCCAM alone

@@ -138,10 +138,11 @@ ALL = machine([[True]], [[0, 0]])
 
 
 def test_a_state_worth_a_few_wrong_prefixes_is_merged_only_when_the_caller_keeps_it():
-    """The network and the machine are both ONE_EXCEPTION; the sample is every word up to 4 symbols. Its
-    a-chain can only be merged into the accepting sink (state 3 is the only rejecting state), which makes the
-    machine accept everything: wrong on 5 sampled prefixes ('aaa' in 'aaa', 'aaaa' and 'aaab'; 'aaaa' and
-    'aaab'), right on all others. merge_states never does that; merge_within does when the caller keeps it."""
+    """The network and the machine are both ONE_EXCEPTION; the sample is every word up to 4 symbols. Any merge
+    among its accepting states (the a-chain 0, 1, 2 and the sink 4; state 3 is the only rejecting one) breaks
+    the chain that rejects 'aaa', and with all of them made the machine accepts everything: wrong on 5 sampled
+    prefixes ('aaa' in 'aaa', 'aaaa' and 'aaab'; 'aaaa' and 'aaab'), right on all others. merge_states never
+    does that; merge_within does when the caller keeps it."""
     sample = sample_of(ONE_EXCEPTION, every_word(2, 4))
     assert merge_states(ONE_EXCEPTION, sample, np.random.default_rng(0)).size == 5
     merged = merge_within(ONE_EXCEPTION, sample, lambda m: True, np.random.default_rng(0))
