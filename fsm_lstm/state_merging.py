@@ -39,13 +39,18 @@ def _wrong_counts(outputs: np.ndarray, deltas: np.ndarray, strings: np.ndarray, 
                   mask: np.ndarray) -> np.ndarray:
     """(C, B) for each of C transition tables (C, n, K) sharing ``outputs``, how many prefixes of each word of a
     (B, T) batch it gets wrong (``truth`` (T+1, B, O) and ``mask`` (T+1, B) as a sample holds them)."""
-    which = np.arange(len(deltas))[:, None]
-    state = np.zeros((len(deltas), len(strings)), dtype=np.int64)
+    C, n, K = deltas.shape
+    table = deltas.reshape(-1)  # one flat index per (table, state, symbol): cheaper than three index arrays
+    offset = (np.arange(C, dtype=np.int64) * (n * K))[:, None]
+    state = np.zeros((C, len(strings)), dtype=np.int64)
     count = np.zeros(state.shape, dtype=np.int64)
+    one = outputs.shape[1] == 1  # one head (a word classifier): bools compared, not rows
+    said, right = (outputs[:, 0], truth[..., 0]) if one else (outputs, truth)
     for t in range(strings.shape[1] + 1):
         if t:
-            state = deltas[which, state, strings[None, :, t - 1]]
-        count += (outputs[state] != truth[t][None]).any(axis=-1) & mask[t][None]
+            state = table[offset + state * K + strings[None, :, t - 1]]
+        differs = said[state] != right[t][None]
+        count += (differs if one else differs.any(axis=-1)) & mask[t][None]
     return count
 
 
