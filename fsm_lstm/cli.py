@@ -438,8 +438,10 @@ def cmd_extract(args: argparse.Namespace) -> int:
                        format_word(word, model.alphabet), title=f"extracted {extracted.name}", automaton=extracted,
                        summary=rows, reading=reading)
     if args.json:
+        notes = [line.removeprefix("note: ") for line in _extraction_lines(args, result, None)
+                 if line.startswith("note: ")]
         print(json.dumps({"output": args.output, **result.to_dict(), "min_fidelity": args.min_fidelity,
-                          "below_min_fidelity": poor,
+                          "below_min_fidelity": poor, "notes": notes,
                           **({"verdict": verdict.to_dict(model.alphabet)} if verdict else {})}, indent=2))
     else:
         print("\n".join(_extraction_lines(args, result, verdict)))
@@ -467,8 +469,11 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
     if r.method == "lstar":
         from .lstar import OCCAM, OUTGROWN_FACTOR, OUTGROWN_SHARE
 
-        kept = (f"the automaton written ({counted(r.states, 'state')}) is the smallest hypothesis whose agreement with "
-                f"the network on the validation words is within {OCCAM * 100:g} points of the best one's")
+        chosen = r.unmerged_states if r.unmerged_states is not None else r.states
+        kept = (f"the automaton written ({counted(r.states, 'state')}) comes from the smallest hypothesis "
+                f"({counted(chosen, 'state')}) whose agreement with the network on the validation words is within "
+                f"{OCCAM * 100:g} points of the best one's (and not below --min-fidelity, when the best reaches it)"
+                + (", its states then merged" if chosen > r.states else ""))
     else:
         kept = f"the automaton written ({counted(r.states, 'state')}) is the best found so far"
     if r.stopped == "time-limit":
@@ -482,6 +487,9 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
     if r.unmerged_states is not None and r.unmerged_states > r.states:
         lines.append(f"states merged: {r.unmerged_states} -> {r.states} (first where no more of the sampled words' "
                      f"prefixes go wrong, then where the agreement stays within {OCCAM * 100:g} points of the best)")
+    if r.merging_cut:
+        lines.append("note: the time limit stopped the merging of states before it was done: a run with a longer "
+                     "--time-limit may write fewer states")
     if r.several_outputs:
         lines.append(f"note: after {r.several_outputs:.2%} of the held-out words the network has 2 or more out: heads "
                      "true at once; a Mealy or Moore machine gives one output, so the automaton keeps the first true "

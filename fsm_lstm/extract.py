@@ -85,6 +85,7 @@ class Extraction:
     unmerged_states: int | None = None  # after an early L* stop: the states the unmerged hypothesis would have
     several_outputs: float = 0.0  # share of held-out words after which 2 or more out: heads are true at once
     longer: Longer | None = None  # agreement on words one to two times the sampled length
+    merging_cut: bool = False  # the time limit stopped the merging of states before it was done
 
     @property
     def states(self) -> int:
@@ -99,6 +100,7 @@ class Extraction:
                 "states_before_merging": self.unmerged_states if (self.unmerged_states or 0) > self.states else None,
                 "several_outputs": self.several_outputs,
                 "longer_words": None if self.longer is None else self.longer.to_dict(),
+                "merging_stopped": "time-limit" if self.merging_cut else None,
                 "reading": self.reading.to_dict()}
 
 
@@ -421,10 +423,10 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
         learned = learn(net, columns, labels, base, rng, max_states, deadline, progress=progress, reference=reference,
                         validation=validation, patience=patience, every_prefix=not reading.final_only,
                         min_fidelity=min_fidelity)
-        machine, stopped, unmerged = learned.machine, learned.stopped, learned.unmerged
+        machine, stopped, unmerged, cut = learned.machine, learned.stopped, learned.unmerged, learned.merging_cut
     else:
         machine, stopped = extract_by_clustering(net, columns, labels, base, max_states, deadline)
-        unmerged = None
+        unmerged, cut = None, False
     description = f"extracted by fsm-lstm ({method})"
     grammar, before = to_grammar(machine, description=description), None
     if unmerged is not None:
@@ -437,6 +439,6 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
     longer = _longer(net, columns, written, seed, max(length, longest), max(1, samples // 2))
     return Extraction(machine, grammar, method, reading, agreement(written, held_sample),
                       len(held_sample.lengths), source, time.perf_counter() - t0, net.calls, stopped, before,
-                      _several_outputs(held_sample, labels), longer)
+                      _several_outputs(held_sample, labels), longer, cut)
 
 

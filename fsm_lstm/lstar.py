@@ -92,6 +92,7 @@ class Learned:
     agreement: float
     history: tuple[tuple[int, float], ...] = ()
     unmerged: Machine | None = None  # after an early stop, the chosen hypothesis before its states were merged
+    merging_cut: bool = False  # the deadline stopped the merging before it was done
 
 
 def _right(sample: Sample, machine: Machine, every_prefix: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -152,10 +153,10 @@ def _early_result(seen: list[tuple[np.ndarray, Machine]], rounds: int, why: str,
     sampled words (equivalence and validation samples) do not need, then with a validation sample those whose
     merging keeps both samples' agreement within ``OCCAM`` (:func:`_merged`); for at most ``seconds``."""
     chosen = minimise_moore(_chosen(seen, min_fidelity))
-    machine = _merged(chosen, seen, base, validation, every_prefix, rng, time.perf_counter() + seconds,
-                      min_fidelity)
+    deadline = time.perf_counter() + seconds
+    machine = _merged(chosen, seen, base, validation, every_prefix, rng, deadline, min_fidelity)
     agree = _agreement(_right(base if validation is None else validation, machine, every_prefix)[1])
-    return Learned(machine, rounds, why, agree, history, chosen)
+    return Learned(machine, rounds, why, agree, history, chosen, time.perf_counter() > deadline)
 
 
 def _merged(chosen: Machine, seen: list[tuple[np.ndarray, Machine]], base: Sample, validation: Sample | None,

@@ -83,6 +83,7 @@ class Report:
     distinct: int = 0  # distinct (hidden state, grammar state) pairs met, when merged
     examples: int = 0
     longest: int = 0
+    first_layer: str = "certificate"  # what the first layer ran: "certificate" or (trained models) "region proof"
     notes: list[str] = field(default_factory=list)
     reading: Reading = Reading()
     unread: tuple[str, ...] = ()  # the grammar's symbols the network cannot read: strings holding them not judged
@@ -90,7 +91,7 @@ class Report:
     def to_dict(self, alphabet: Sequence[str]) -> dict[str, object]:
         """JSON form: the verdict, the counterexample, and the evidence (what was run)."""
         c = self.counterexample
-        method = "certificate" if self.proven else "exhaustive+hypothesis" if self.examples else "exhaustive"
+        method = "+".join([self.first_layer, "exhaustive"] + (["hypothesis"] if self.examples else []))  # what ran
         return {"passed": self.passed,
                 "counterexample": None if c is None else _counterexample_dict(c, alphabet),
                 "covered": {"certificate": self.certificate, "proven_all_lengths": self.proven,
@@ -318,7 +319,7 @@ def _certificate_layer(model: Model, grammar: Grammar, unknown_start: bool, ref:
     stored, reason = (None, "word-level reading") if report.reading.final_only else certificate_grammar(model, grammar)
     if stored is None:  # trained or imported: the region proof (region_proof.py) may still prove every length
         proof = prove_regions(model, grammar, unknown_start, report.reading, time_limit=REGION_TIME_LIMIT)
-        report.proven = proof.proven
+        report.proven, report.first_layer = proof.proven, "region proof"
         report.certificate = proof.summary() if proof.proven else \
             f"not applicable ({reason}); region proof: {proof.summary()}"
         failure = proof.failure

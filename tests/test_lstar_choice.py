@@ -90,3 +90,17 @@ def test_the_fidelity_asked_for_reaches_lstar(monkeypatch, tmp_path):
     extraction.extract(model)
     assert main(["extract", "tomita3", "-o", str(tmp_path / "t.toml"), "--min-fidelity", "0.95"]) == 0
     assert given == [0.97, 0.99, 0.95]
+
+
+def test_a_merging_the_deadline_stops_is_flagged():
+    """_early_result with no time left for merging says so; with time, it does not (its merging is cheap here)."""
+    from fsm_lstm.lstar import _early_result
+
+    rng = np.random.default_rng(0)
+    words = [(1,) + tuple(int(a) for a in rng.integers(0, 2, size=rng.integers(0, 6))) for _ in range(200)]
+    sample = sample_of(ONE_EXCEPTION, words + [(0, 0, 0, 1)])
+    seen = [(np.ones(len(words) + 1, dtype=bool), ONE_EXCEPTION)]
+    late = _early_result(seen, 1, "plateau", (), sample, sample, False, np.random.default_rng(0), -1.0, 0.0)
+    assert late.merging_cut and late.unmerged is not None
+    timely = _early_result(seen, 1, "plateau", (), sample, sample, False, np.random.default_rng(0), 60.0, 0.0)
+    assert not timely.merging_cut

@@ -458,3 +458,17 @@ def test_word_classifiers_are_proven_with_their_markers():
     words = [(), ("1",), ("0",), ("1", "1", "0"), ("1",) * 30]
     said = net.final_logits([tuple(int(a) for a in w) for w in words])[:, 0] > 0
     assert list(said) == [accepts(g, w) for w in words]
+
+
+def test_verify_json_names_the_region_proof_among_the_layers_that_ran(capsys):
+    """A trained network's first layer is the region proof, not a construction certificate: the JSON's method
+    says so (tests/models/tomita1_rnn_2_layers.npz is proven; see the test above)."""
+    import json
+    from pathlib import Path
+
+    from fsm_lstm.cli import main
+
+    path = Path(__file__).parent / "models" / "tomita1_rnn_2_layers.npz"
+    assert main(["verify", str(path), "--grammar", "tomita1", "--max-len", "4", "--examples", "10", "--json"]) == 0
+    covered = json.loads(capsys.readouterr().out)["covered"]
+    assert covered["method"] == "region proof+exhaustive+hypothesis" and covered["proven_all_lengths"]

@@ -149,8 +149,9 @@ def test_poor_fidelity_exits_1_and_still_writes_its_best_automaton(tmp_path, cap
     assert code == 1 and "POOR FIDELITY" in out and out.count("(may help: a --max-states above 2)") == 1
     # the line names the bound and the size of what was kept, which may be smaller than the bound
     written = f"{report['states']} state" + ("s" if report["states"] != 1 else "")
-    assert (f"stopped at --max-states 2: the automaton written ({written}) is the smallest hypothesis whose "
-            "agreement with the network on the validation words is within 0.25 points of the best one's") in out
+    assert f"stopped at --max-states 2: the automaton written ({written}) comes from the smallest hypothesis (" in out
+    assert ("whose agreement with the network on the validation words is within 0.25 points of the best one's (and "
+            "not below --min-fidelity, when the best reaches it)") in out
     code = main(["extract", str(path), "-o", str(tmp_path / "z.toml"), "--patience", "1", "--max-states", "400"])
     out = capsys.readouterr().out
     assert code == 1 and "stopped on a plateau" in out and "(may help: a --patience above 1)" in out

@@ -182,17 +182,19 @@ def test_verify_command_json_and_exit_codes(tmp_path, capsys):
     assert report["counterexample"]["string"] == "BT" + "S" * LEAK_REPEATS
     assert report["counterexample"]["step"] == LEAK_REPEATS + 2 and report["counterexample"]["head"] == "accept"
     assert report["covered"]["exhaustive_max_len"] == 3 and report["covered"]["examples"] > 0
-    assert report["covered"]["method"] == "exhaustive+hypothesis"
+    assert report["covered"]["method"] == "certificate+exhaustive+hypothesis"  # every layer ran
     assert report["covered"]["counterexample_found_by"] == "hypothesis"
     save_model(leaky_reber(repeats=3), tmp_path / "short.npz")  # wrong on 'BTSSS', within the enumeration
     assert main(["verify", str(tmp_path / "short.npz"), "--max-len", "6", "--examples", "300", "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["counterexample"]["string"] == "BTSSS" and report["covered"]["examples"] == 0
-    assert report["covered"]["method"] == "exhaustive" and report["covered"]["counterexample_found_by"] == "enumeration"
+    assert report["covered"]["method"] == "certificate+exhaustive"  # no searched strings after the enumeration's
+    assert report["covered"]["counterexample_found_by"] == "enumeration"
     assert main(["verify", "tomita3", "--max-len", "6", "--examples", "20"]) == 0
     assert "PASS" in capsys.readouterr().out
     assert main(["verify", "tomita3", "--max-len", "6", "--examples", "20", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["covered"]["method"] == "certificate"
+    covered = json.loads(capsys.readouterr().out)["covered"]
+    assert covered["method"] == "certificate+exhaustive+hypothesis" and covered["proven_all_lengths"]
     assert main(["verify", str(path), "--grammar", "nowhere.toml"]) == 2
 
 
