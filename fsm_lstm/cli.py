@@ -496,7 +496,7 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
                      "head and those words count as disagreements")
     if r.fidelity < min_fidelity:
         lines.append(f"POOR FIDELITY: {r.fidelity:.2%} is below --min-fidelity {min_fidelity:.2%}; {output} holds the "
-                     "best automaton found, which does not describe the network faithfully" + _more_work(r, args))
+                     "automaton extracted, which does not describe the network faithfully" + _more_work(r, args))
     if 0 < min_fidelity < 1 and r.held_out and r.fidelity >= min_fidelity and min_fidelity ** r.held_out > 0.05:
         needed = math.ceil(math.log(0.05) / math.log(min_fidelity))
         lines.append(f"note: {counted(r.held_out, 'held-out word')} are too few to show --min-fidelity "
