@@ -155,8 +155,9 @@ def _early_result(seen: list[tuple[np.ndarray, Machine]], rounds: int, why: str,
     chosen = minimise_moore(_chosen(seen, min_fidelity))
     deadline = time.perf_counter() + seconds
     machine = _merged(chosen, seen, base, validation, every_prefix, rng, deadline, min_fidelity)
+    cut = time.perf_counter() > deadline  # before the agreement below, which is not part of the merging
     agree = _agreement(_right(base if validation is None else validation, machine, every_prefix)[1])
-    return Learned(machine, rounds, why, agree, history, chosen, time.perf_counter() > deadline)
+    return Learned(machine, rounds, why, agree, history, chosen, cut)
 
 
 def _merged(chosen: Machine, seen: list[tuple[np.ndarray, Machine]], base: Sample, validation: Sample | None,
