@@ -109,6 +109,11 @@ def _agreement(right: np.ndarray) -> float:
     return float(right.mean()) if len(right) else 1.0
 
 
+def _agreement_on(sample: Sample, machine: Machine, every_prefix: bool) -> float:
+    """The share of the sample's words the machine gets right (:func:`_right`)."""
+    return _agreement(_right(sample, machine, every_prefix)[1])
+
+
 def _disagreement(sample: Sample, machine: Machine, skip: set[Word], every_prefix: bool = False,
                   rng: np.random.Generator | None = None) -> Word | None:
     """A sampled prefix on which the machine and the network differ (not in ``skip``; :func:`_right`). The prefix
@@ -156,7 +161,7 @@ def _early_result(seen: list[tuple[np.ndarray, Machine]], rounds: int, why: str,
     deadline = time.perf_counter() + seconds
     machine = _merged(chosen, seen, base, validation, every_prefix, rng, deadline, min_fidelity)
     cut = time.perf_counter() > deadline  # before the agreement below, which is not part of the merging
-    agree = _agreement(_right(base if validation is None else validation, machine, every_prefix)[1])
+    agree = _agreement_on(base if validation is None else validation, machine, every_prefix)
     return Learned(machine, rounds, why, agree, history, chosen, cut)
 
 
@@ -170,18 +175,14 @@ def _merged(chosen: Machine, seen: list[tuple[np.ndarray, Machine]], base: Sampl
     if they alone did)."""
     if validation is None:
         return merge_states(chosen, base, rng, deadline)
-
-    def agreement(sample: Sample, m: Machine) -> float:
-        return _agreement(_right(sample, m, every_prefix)[1])
-
     top = max(_agreement(r) for r, _ in seen)
     machine = merge_states(chosen, joined(base, validation), rng, deadline)
-    if agreement(validation, machine) < _validation_floor(top, min_fidelity):
+    if _agreement_on(validation, machine, every_prefix) < _validation_floor(top, min_fidelity):
         machine = chosen  # the free merges moved wrong words onto the validation sample, below the floor
-    lowest = _validation_floor(max(top, agreement(validation, machine)), min_fidelity)
-    floor = agreement(base, machine) - OCCAM
-    return merge_within(machine, base, lambda m: agreement(validation, m) >= lowest and agreement(base, m) >= floor,
-                        rng, deadline)
+    lowest = _validation_floor(max(top, _agreement_on(validation, machine, every_prefix)), min_fidelity)
+    floor = _agreement_on(base, machine, every_prefix) - OCCAM
+    return merge_within(machine, base, lambda m: _agreement_on(validation, m, every_prefix) >= lowest
+                        and _agreement_on(base, m, every_prefix) >= floor, rng, deadline)
 
 
 def _confirmed(net: Network, columns: np.ndarray, machine: Machine, word: Word | None) -> Word | None:

@@ -107,12 +107,7 @@ def merge_states(machine: Machine, sample: Sample, rng: np.random.Generator,
                  deadline: float = float("inf")) -> Machine:
     """The machine with states merged while no more sampled prefixes go wrong, until ``deadline`` (a
     ``time.perf_counter()`` value; see module doc); minimised."""
-    machine = minimise_moore(machine)  # unreachable states would merge for free and stop being targets
-    while True:
-        smaller = _merge_pass(machine, sample, rng, deadline)
-        if smaller.size == machine.size:
-            return smaller
-        machine = smaller
+    return _merged_in_passes(machine, sample, rng, deadline, (0,), None)
 
 
 def merge_within(machine: Machine, sample: Sample, keep: Keep, rng: np.random.Generator,
@@ -120,11 +115,20 @@ def merge_within(machine: Machine, sample: Sample, keep: Keep, rng: np.random.Ge
     """The machine with more states merged at a cost: a merge may add a few wrong prefixes of ``sample``
     (``ALLOWANCES``, the fewest first, the next only when a pass merges nothing more), and is made only when
     ``keep`` accepts the merged machine; until ``deadline``; minimised."""
-    machine = minimise_moore(machine)  # a no-op on merge_states's result, which is minimised already
-    for allowance in ALLOWANCES:
-        while time.perf_counter() <= deadline:
+    return _merged_in_passes(machine, sample, rng, deadline, ALLOWANCES, keep)
+
+
+def _merged_in_passes(machine: Machine, sample: Sample, rng: np.random.Generator, deadline: float,
+                      allowances: tuple[int, ...], keep: Keep | None) -> Machine:
+    """Passes at each allowance in turn, the next when a pass merges nothing (or the deadline passes)."""
+    machine = minimise_moore(machine)  # unreachable states would merge for free and stop being targets
+    for k, allowance in enumerate(allowances):
+        if k and time.perf_counter() > deadline:  # a pass after the deadline would merge nothing
+            break
+        while True:
             smaller = _merge_pass(machine, sample, rng, deadline, allowance, keep)
-            if smaller.size == machine.size:
-                break
+            done = smaller.size == machine.size
             machine = smaller
+            if done:
+                break
     return machine
