@@ -467,12 +467,13 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
     if r.reading.final_only:
         lines.append(f"reading: {r.reading.describe()}")
     if r.method == "lstar":
-        from .lstar import OCCAM, OUTGROWN_FACTOR, OUTGROWN_SHARE
+        from .lstar import OCCAM, OCCAM_WORDS, OUTGROWN_FACTOR, OUTGROWN_SHARE
 
+        within = f"within {OCCAM * 100:g} points (or {OCCAM_WORDS} words, where that is more) of the best"
         chosen = r.unmerged_states if r.unmerged_states is not None else r.states
         kept = (f"the automaton written ({counted(r.states, 'state')}) comes from the smallest hypothesis "
-                f"({counted(chosen, 'state')}) whose agreement with the network on the validation words is within "
-                f"{OCCAM * 100:g} points of the best one's (and not below --min-fidelity, when the best reaches it)"
+                f"({counted(chosen, 'state')}) whose agreement with the network on the validation words is {within} "
+                "one's (and not below --min-fidelity, when the best reaches it)"
                 + (", its states then merged" if chosen > r.states else ""))
     else:
         kept = f"the automaton written ({counted(r.states, 'state')}) is the best found so far"
@@ -486,7 +487,7 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
                      f"chosen) agreed significantly better with the network on the validation words; {kept}")
     if r.unmerged_states is not None and r.unmerged_states > r.states:
         lines.append(f"states merged: {r.unmerged_states} -> {r.states} (first where no more of the sampled words' "
-                     f"prefixes go wrong, then where the agreement stays within {OCCAM * 100:g} points of the best)")
+                     f"prefixes go wrong, then where the agreement stays {within})")
     if r.merging_cut:
         lines.append("note: the time limit stopped the merging of states before it was done: a run with a longer "
                      "--time-limit may write fewer states")
@@ -513,13 +514,16 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
 
 
 def _more_work(r: Extraction, args: argparse.Namespace) -> str:
-    """What may raise a poor fidelity: the limit that stopped the run, or typical words to search."""
-    hint = {"time-limit": f"a --time-limit above {args.time_limit:g} s",
+    """What may raise a poor fidelity: L* after clustering, the limit that stopped the run, or typical words."""
+    hints = ["--method lstar"] if r.method == "cluster" else []
+    stop = {"time-limit": f"a --time-limit above {args.time_limit:g} s",
             "max-states": f"a --max-states above {args.max_states}",
             "plateau": f"a --patience above {args.patience}"}.get(r.stopped or "")
-    if hint:
-        return f" (may help: {hint})"
-    return "" if args.words else " (may help: typical words with --words, where the search and the fidelity look)"
+    if stop:
+        hints.append(stop)
+    elif not args.words:
+        hints.append("typical words with --words, where the search and the fidelity look")
+    return f" (may help: {'; '.join(hints)})" if hints else ""
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -547,7 +551,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .importer import read_model
+    from .importer import marker_hint, read_model
     from .model import save_model
     from .reading import reading_of
 
@@ -561,7 +565,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     units = ", ".join(map(str, sizes)) if len(set(sizes)) > 1 else str(sizes[0])  # each layer's, when they differ
     print(f"wrote {args.output}: {model.cell} with {len(sizes)} layer{'s' if len(sizes) > 1 else ''} of {units} units, "
           f"heads {' '.join(model.heads)} (from {imported['format']}: {', '.join(imported['layers'])})")
-    for note in imported.get("notes", []):
+    hint = marker_hint(model.alphabet, args.start_marker, args.end_marker)
+    for note in imported.get("notes", []) + ([hint] if hint else []):
         print(f"  note: {note}")
     return 0
 
@@ -648,6 +653,17 @@ def _cluster_options(s: argparse.ArgumentParser, purpose: str) -> None:
                    "(e.g. tcp://host:8786)")
 
 
+def _seed(text: str) -> int:
+    """A --seed: a whole number from 0 to 2**64 - 1 (numpy's and torch's seeds)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value < 2 ** 64:
+        raise argparse.ArgumentTypeError(f"{text} is not a seed; give a whole number from 0 to 2**64 - 1")
+    return value
+
+
 def _reading_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--final-only", action="store_true", help="a word classifier: only the accept head after the "
                    "whole word counts (default: the model's meta.final_only)")
@@ -716,7 +732,7 @@ def build_parser() -> argparse.ArgumentParser:
                    f"the longest whose strings number at most {EXHAUSTIVE_BUDGET:,} in all, at most "
                    f"{EXHAUSTIVE_CAP})")
     s.add_argument("--examples", type=int, default=200, metavar="N", help="hypothesis examples (default 200)")
-    s.add_argument("--seed", type=int, default=0, help="seed of the hypothesis search (default 0)")
+    s.add_argument("--seed", type=_seed, default=0, help="seed of the hypothesis search (default 0)")
     s.add_argument("--unknown-start", action="store_true", help="every state is possible before the first symbol")
     s.add_argument("--memory", type=float, default=1024, metavar="MB",
                    help="memory budget of the exhaustive layer, which walks the prefix trie depth first in blocks "
@@ -742,7 +758,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--time-limit", type=float, default=EXHAUSTIVE_TIME, metavar="S", help="as for verify, for each "
                    f"model (default {EXHAUSTIVE_TIME:g})")
     s.add_argument("--examples", type=int, default=200, metavar="N", help="hypothesis examples (default 200)")
-    s.add_argument("--seed", type=int, default=0, help="seed of the hypothesis search (default 0)")
+    s.add_argument("--seed", type=_seed, default=0, help="seed of the hypothesis search (default 0)")
     s.add_argument("--memory", type=float, default=1024, metavar="MB", help="memory budget per verification "
                    "(default 1024)")
     s.add_argument("--json", action="store_true", help="print one JSON report per model, as a list")
@@ -780,7 +796,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "head after it is the verdict on the word")
     s.add_argument("--threads", type=int, default=1, metavar="N",
                    help="torch threads (default 1: on a busy machine more threads can be far slower)")
-    s.add_argument("--seed", type=int, default=0, help="seed: the same seed gives the same model (default 0)")
+    s.add_argument("--seed", type=_seed, default=0, help="seed: the same seed gives the same model (default 0)")
     s.add_argument("--min-accuracy", type=float, default=0.99, metavar="P",
                    help="exit 1 when the share of held-out strings right is below P (default 0.99; the model is "
                    "written either way)")
@@ -813,7 +829,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--min-fidelity", type=float, default=MIN_FIDELITY, metavar="F", help="exit 1 when the automaton "
                    f"agrees with the network on less than this share of held-out words (default {MIN_FIDELITY}); "
                    "no smaller automaton is preferred for falling below it")
-    s.add_argument("--seed", type=int, default=0, help="seed of the sampled words (default 0)")
+    s.add_argument("--seed", type=_seed, default=0, help="seed of the sampled words (default 0)")
     s.add_argument("--json", action="store_true", help="print a JSON report")
     _cluster_options(s, "run the network queries over the sampled and --words words on")
     _reading_options(s)

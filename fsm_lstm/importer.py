@@ -32,7 +32,8 @@ from .import_common import Dense, Network, common_dtype
 from .labels import parse_head
 from .model import Layer, Model
 
-__all__ = ["SUFFIXES", "assemble", "import_hint", "model_from_tensors", "read_model", "read_network", "read_tensors"]
+__all__ = ["MARKER_NAMES", "SUFFIXES", "assemble", "import_hint", "marker_hint", "model_from_tensors", "read_model",
+           "read_network", "read_tensors"]
 
 SUFFIXES = {".pt": "torch", ".pth": "torch", ".safetensors": "torch", ".keras": "keras", ".h5": "keras-h5",
             ".hdf5": "keras-h5", ".json": "tfjs", ".onnx": "onnx"}
@@ -180,6 +181,25 @@ def assemble(net: Network, alphabet: Sequence[str], heads: Sequence[str], *, com
                      alphabet=alphabet, heads=heads, cell=net.cell, extra=extra)
     except ModelError as exc:
         raise UserError(f"the weights do not form a model: {exc}") from None
+
+
+MARKER_NAMES = ("<s>", "</s>", "<bos>", "<eos>", "<sos>", "<start>", "<end>", "bos", "eos", "sos", "[cls]",
+                "[sep]")  # names that start and end markers often have (compared in lower case)
+
+
+def marker_hint(alphabet: Sequence[str], start_marker: str | None, end_marker: str | None) -> str | None:
+    """A note for an import without marker flags whose alphabet holds symbols named like start or end markers: a
+    network trained on framed words, read without them, is judged after every symbol and on words that never
+    start with the start marker."""
+    if start_marker is not None or end_marker is not None:
+        return None
+    named = [a for a in alphabet if a.lower() in MARKER_NAMES]
+    if not named:
+        return None
+    listed = " and ".join(repr(a) for a in named)
+    return (f"the alphabet has {listed}, named like start or end markers: if the network was trained on words framed "
+            "by them, import it again with --start-marker and --end-marker (docs/importing.md); as imported, "
+            "extract and verify treat them as ordinary symbols anywhere in a word")
 
 
 def _compose(net: Network, compose_linear: bool, hidden: int, notes: list[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -32,15 +32,16 @@
   better one (5 states at 1.10 % held-out error, where 180 states at 1.20 % were merged to 56), and changed none
   of the others. On a network that is not exactly finite-state, L* otherwise chases irregularities until a limit.
   When a limit is reached (or only loose edges too quiet to promote are left), the hypothesis returned is the
-  smallest one whose agreement with the network on the validation sample is within ``OCCAM`` of the best seen
-  (and not below the fidelity asked for, when the best is not), with its states merged (:mod:`state_merging`;
-  L*'s rounds stop ``MERGE_SHARE`` of the time early to leave it room): first every merge after which no more
-  prefixes of the equivalence and validation samples go wrong; then merges that cost a few wrong prefixes of the
-  equivalence sample, each kept only while the agreement stays within ``OCCAM`` of the best seen on the
-  validation sample and of the first merging's on the equivalence sample. The second test matters: judged by the
-  validation words alone, the merges fitted them (held-out error up to 1.3 points higher on rnn256x2_q100_s28);
-  with both, the 9 bench networks that stopped with 60 or more states kept 1.7-3.9 times fewer, the held-out
-  error moving by 0.8 point at most either way (docs/extraction.md). Agreement counts a word right when the
+  smallest one whose agreement with the network on the validation sample is within :func:`tolerance` of the best
+  seen (``OCCAM``; ``OCCAM_WORDS`` words on a small sample), and not below the fidelity asked for when the best
+  is not, with its states merged (:mod:`state_merging`; L*'s rounds stop ``MERGE_SHARE`` of the time early to
+  leave it room): first every merge after which no more prefixes of the equivalence and validation samples go
+  wrong; then merges that cost a few wrong prefixes of the equivalence sample, each kept only while the
+  agreement stays within that tolerance of the best seen on the validation sample and of the first merging's on
+  the equivalence sample. The second test matters: judged by the validation words alone, the merges fitted them
+  (held-out error up to 1.3 points higher on rnn256x2_q100_s28); with both, the 9 bench networks that stopped
+  with 60 or more states kept 1.7-3.9 times fewer, the held-out error moving by 0.8 point at most either way
+  (docs/extraction.md). Agreement counts a word right when the
   machine gives the network's outputs after it, or after every prefix of it when the heads are read at every
   prefix.
 """
@@ -62,12 +63,13 @@ from .queries import Network
 from .sampling import Sample, joined, observe, random_words
 from .state_merging import merge_states, merge_within
 
-__all__ = ["Learned", "MERGE_SHARE", "MIN_TRAFFIC", "OCCAM", "OUTGROWN_FACTOR", "OUTGROWN_SHARE", "Progress",
-           "SIFT_ABOVE", "Word", "check_patience", "learn"]
+__all__ = ["Learned", "MERGE_SHARE", "MIN_TRAFFIC", "OCCAM", "OCCAM_WORDS", "OUTGROWN_FACTOR", "OUTGROWN_SHARE",
+           "Progress", "SIFT_ABOVE", "Word", "check_patience", "learn", "tolerance"]
 
 Word = tuple[int, ...]
 Progress = Callable[[str], None]
 OCCAM = 0.0025  # agreement (share of validation words) worth no extra states: a preference, not a statistic
+OCCAM_WORDS = 2  # ... and at least this many words of the sample: on 400 words, 0.25 points is one word
 MIN_TRAFFIC = 3  # sampled prefixes that must cross a loose edge before it becomes a state
 SIFT_ABOVE = 32 * 1024  # recurrent weights above which extension rows are sifted rather than completed
 MERGE_SHARE = 0.1  # of the time to the deadline, kept for merging states after an early stop (L* stops before it)
@@ -137,17 +139,27 @@ def _first_wrong(sample: Sample, wrong: np.ndarray, skip: set[Word], rng: np.ran
     return None
 
 
-def _validation_floor(top: float, min_fidelity: float) -> float:
-    """The least validation agreement a smaller machine may have (``top``: the best seen): within ``OCCAM`` of
-    ``top``, and not below ``min_fidelity`` when ``top`` reaches it. When even the best falls below
-    ``min_fidelity``, the run is poor whichever machine is written, and the preference for fewer states stands."""
-    return top - OCCAM if top < min_fidelity else max(top - OCCAM, min_fidelity)
+def tolerance(words: int) -> float:
+    """The agreement on a sample of ``words`` words that is worth no extra states: ``OCCAM``, or ``OCCAM_WORDS``
+    words where that is more (a hair more, so that rounding never refuses a machine just that many words
+    behind)."""
+    return max(OCCAM, OCCAM_WORDS / words * (1 + 1e-9)) if words else OCCAM
+
+
+def _validation_floor(top: float, min_fidelity: float, words: int) -> float:
+    """The least validation agreement a smaller machine may have (``top``: the best seen, on ``words`` words):
+    within :func:`tolerance` of ``top``, and not below ``min_fidelity`` when ``top`` reaches it. When even the
+    best falls below ``min_fidelity``, the run is poor whichever machine is written, and the preference for fewer
+    states stands."""
+    lowest = top - tolerance(words)
+    return lowest if top < min_fidelity else max(lowest, min_fidelity)
 
 
 def _chosen(seen: list[tuple[np.ndarray, Machine]], min_fidelity: float) -> Machine:
-    """The smallest hypothesis whose validation agreement is within OCCAM of the best (:func:`_validation_floor`)."""
+    """The smallest hypothesis whose validation agreement is within :func:`tolerance` of the best
+    (:func:`_validation_floor`)."""
     scored = [(_agreement(r), m) for r, m in seen]
-    lowest = _validation_floor(max(agree for agree, _ in scored), min_fidelity)
+    lowest = _validation_floor(max(agree for agree, _ in scored), min_fidelity, len(seen[0][0]))
     return min(((a, m) for a, m in scored if a >= lowest), key=lambda am: (am[1].size, -am[0]))[1]
 
 
@@ -156,7 +168,7 @@ def _early_result(seen: list[tuple[np.ndarray, Machine]], rounds: int, why: str,
                   every_prefix: bool, rng: np.random.Generator, seconds: float, min_fidelity: float) -> Learned:
     """What L* returns when it stops early: the hypothesis :func:`_chosen` picks, with the states merged that the
     sampled words (equivalence and validation samples) do not need, then with a validation sample those whose
-    merging keeps both samples' agreement within ``OCCAM`` (:func:`_merged`); for at most ``seconds``."""
+    merging keeps both samples' agreement within :func:`tolerance` (:func:`_merged`); for at most ``seconds``."""
     chosen = minimise_moore(_chosen(seen, min_fidelity))
     deadline = time.perf_counter() + seconds
     machine = _merged(chosen, seen, base, validation, every_prefix, rng, deadline, min_fidelity)
@@ -171,16 +183,17 @@ def _merged(chosen: Machine, seen: list[tuple[np.ndarray, Machine]], base: Sampl
     words (dropped if they leave the validation agreement below :func:`_validation_floor` of the best seen, where
     ``chosen`` is); then, given a validation sample, merges that may cost a few wrong prefixes of the equivalence
     sample, each kept only while the validation agreement stays at or above that floor and the equivalence
-    sample's within ``OCCAM`` of the first merging's (the validation words judge every merge, and would be fitted
-    if they alone did)."""
+    sample's within :func:`tolerance` of the first merging's (the validation words judge every merge, and would
+    be fitted if they alone did)."""
     if validation is None:
         return merge_states(chosen, base, rng, deadline)
     top = max(_agreement(r) for r, _ in seen)
     machine = merge_states(chosen, joined(base, validation), rng, deadline)
-    if _agreement_on(validation, machine, every_prefix) < _validation_floor(top, min_fidelity):
+    words = len(validation.lengths)
+    if _agreement_on(validation, machine, every_prefix) < _validation_floor(top, min_fidelity, words):
         machine = chosen  # the free merges moved wrong words onto the validation sample, below the floor
-    lowest = _validation_floor(max(top, _agreement_on(validation, machine, every_prefix)), min_fidelity)
-    floor = _agreement_on(base, machine, every_prefix) - OCCAM
+    lowest = _validation_floor(max(top, _agreement_on(validation, machine, every_prefix)), min_fidelity, words)
+    floor = _agreement_on(base, machine, every_prefix) - tolerance(len(base.lengths))
     return merge_within(machine, base, lambda m: _agreement_on(validation, m, every_prefix) >= lowest
                         and _agreement_on(base, m, every_prefix) >= floor, rng, deadline)
 

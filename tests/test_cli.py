@@ -124,6 +124,21 @@ def test_bad_input_is_one_line_on_stderr_with_exit_2(argv, needle, tmp_path, cap
     assert needle in captured.err and captured.err.count("\n") == 1 and captured.out == ""
 
 
+@pytest.mark.parametrize("argv, needle", [
+    (["extract", "tomita1", "-o", "x.toml", "--seed", "-1"], "argument --seed: -1 is not a seed; give a whole"),
+    (["verify", "tomita1", "--seed", str(2 ** 64)], f"argument --seed: {2 ** 64} is not a seed"),
+    (["train", "tomita1", "-o", "x.npz", "--seed", "1.5"], "argument --seed: '1.5' is not a whole number"),
+])
+def test_a_seed_numpy_or_torch_would_refuse_is_one_line_with_exit_2(argv, needle, tmp_path, monkeypatch, capsys):
+    """numpy and torch take seeds from 0 to 2**64 - 1: a negative one crashed extract with exit 3."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    captured = capsys.readouterr()
+    assert exited.value.code == 2 and needle in captured.err and captured.err.count("\n") == 1
+    assert not list(tmp_path.iterdir())
+
+
 def test_unwritable_output_leaves_existing_file_untouched(tmp_path, capsys):
     folder = tmp_path / "ro"
     folder.mkdir()

@@ -266,6 +266,24 @@ def test_markers_and_final_only_go_into_the_meta(tmp_path, capsys):
     assert "not in the alphabet" in cli_error(base + ["--end-marker", "Q"], capsys)
 
 
+def test_an_alphabet_with_symbols_named_like_markers_gets_a_note_without_the_marker_flags(tmp_path, capsys):
+    """A trial imported a Keras classifier of '<s> ... </s>' words without the marker flags: extraction then read
+    the markers anywhere in a word (58 states, poor fidelity, where the framed reading has 6)."""
+    torch.manual_seed(3)
+    torch.save(UserNet("lstm", 4, 4, 1, 1).state_dict(), tmp_path / "m.pt")
+    base = ["import", str(tmp_path / "m.pt"), "-o", str(tmp_path / "m.npz"), "--heads", "accept", "--alphabet"]
+    assert main(base + ["a b <s> </s>"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("note: the alphabet has '<s>' and '</s>', named like start or end markers: if the network was "
+                     "trained on words framed by them, import it again with --start-marker and --end-marker") == 1
+    for argv in (["a b <s> </s>", "--start-marker", "<s>", "--end-marker", "</s>"],
+                 ["a b <s> </s>", "--end-marker", "</s>"], ["a b s e"]):
+        assert main(base + argv) == 0
+        assert "named like start or end markers" not in capsys.readouterr().out
+    assert main(base + ["a BOS b EOS"]) == 0
+    assert "the alphabet has 'BOS' and 'EOS', named like" in capsys.readouterr().out
+
+
 @settings(max_examples=25, deadline=None)
 @given(cell=st.sampled_from(sorted(KINDS)), K=st.integers(1, 5), hidden=st.integers(1, 6), layers=st.integers(1, 2),
        outputs=st.integers(1, 4), embedding=st.one_of(st.none(), st.integers(1, 5)),

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from fsm_lstm.lstar import OCCAM, _chosen, _merged
+from fsm_lstm.lstar import OCCAM, OCCAM_WORDS, _chosen, _merged, tolerance
 from fsm_lstm.machine import machine_difference
 from fsm_lstm.sampling import Sample
 from tests.test_state_merging import ALL, ONE_EXCEPTION, sample_of
@@ -29,6 +29,22 @@ def test_no_smaller_hypothesis_is_preferred_for_falling_below_the_fidelity_asked
     assert _chosen(hypotheses, 0.992).size == 40
     assert _chosen(hypotheses, 0.995).size == 5  # the best is below 99.5 % too: OCCAM alone
 
+
+
+def test_on_few_validation_words_a_smaller_hypothesis_two_words_behind_is_preferred():
+    """On 400 validation words, 0.25 points is one word: the best-scoring hypothesis would win by a single word.
+    The tolerance is 2 words there (0.5 points), and stays 0.25 points from 800 words on (10 words of 4,000)."""
+    def seen(words: int, *pairs: tuple[int, int]) -> list:  # (states, validation words right out of ``words``)
+        return [(np.arange(words) < right, SimpleNamespace(size=size)) for size, right in pairs]
+
+    assert OCCAM_WORDS == 2 and tolerance(4000) == OCCAM and tolerance(800) >= OCCAM
+    assert _chosen(seen(400, (14, 396), (498, 398)), 0.0).size == 14  # 2 words behind
+    assert _chosen(seen(400, (14, 395), (498, 398)), 0.0).size == 498  # 3 words behind
+    assert _chosen(seen(4000, (14, 3981), (498, 3990)), 0.0).size == 14  # 9 words: under 0.25 points
+    assert _chosen(seen(4000, (14, 3979), (498, 3990)), 0.0).size == 498  # 11 words
+    # above --min-fidelity, the floor still binds: 396/400 is 99.0 %, 395/400 below it
+    assert _chosen(seen(400, (14, 396), (498, 398)), 0.99).size == 14
+    assert _chosen(seen(400, (14, 395), (30, 396), (498, 397)), 0.99).size == 30
 
 
 def test_a_merge_at_a_cost_is_made_only_within_occam_and_never_below_the_fidelity_asked_for():
