@@ -93,7 +93,7 @@ class Report:
         c = self.counterexample
         method = "+".join([self.first_layer, "exhaustive"] + (["hypothesis"] if self.examples else []))  # what ran
         return {"passed": self.passed,
-                "counterexample": None if c is None else _counterexample_dict(c, alphabet),
+                "counterexample": None if c is None else _counterexample_dict(c, alphabet, self.reading),
                 "covered": {"certificate": self.certificate, "proven_all_lengths": self.proven,
                             "exhaustive_max_len": self.max_len, "exhaustive_requested": self.requested,
                             "exhaustive_stopped": "time-limit" if self.cut else None,
@@ -356,7 +356,7 @@ def _where(c: Counterexample, reading: Reading) -> str:
     (at the network's step counted with the markers, as a workbook's Trace sheet counts it)."""
     if not reading.final_only:
         return f"at step {c.step}"
-    framed = c.step + int(reading.start is not None) + int(reading.end is not None)
+    framed = _network_step(c, reading)
     return "after the whole word" + (f" (the network's step {framed}, markers included)" if framed > c.step else "")
 
 
@@ -408,6 +408,7 @@ class Verdict:
     counterexample: Counterexample | None = None
     automaton_difference: tuple[str, ...] | None = None
     alphabet_notes: tuple[str, ...] = ()  # without a report: what the verdict cannot speak of (alphabet_notes)
+    reading: Reading = Reading()
 
     @property
     def notes(self) -> list[str]:
@@ -419,7 +420,7 @@ class Verdict:
         c = self.counterexample
         diff = self.automaton_difference
         return {"status": self.status, "text": self.text,
-                "counterexample": None if c is None else _counterexample_dict(c, alphabet),
+                "counterexample": None if c is None else _counterexample_dict(c, alphabet, self.reading),
                 "automaton_difference": None if diff is None else format_word(diff, alphabet),
                 "evidence": None if self.report is None else self.report.to_dict(alphabet)["covered"],
                 "notes": self.notes}
@@ -441,7 +442,7 @@ def judge(model: Model, extracted: Grammar | None, reference: Grammar, reading: 
         return Verdict("fails", f"the network disagrees with {reference.name} on {_shown(found, model, reading)}; "
                        f"the extracted automaton differs from {reference.name} there too",
                        counterexample=found, automaton_difference=diff,
-                       alphabet_notes=tuple(alphabet_notes(reference, model, reading)))
+                       alphabet_notes=tuple(alphabet_notes(reference, model, reading)), reading=reading)
     report = verify(model, reference, max_len=max_len, examples=examples, seed=seed, reading=reading)
     note = "" if diff is None else (f"; the extracted automaton differs from {reference.name} at "
                                     f"{format_word(diff, model.alphabet)!r}, where the network is right, so the "
@@ -449,7 +450,7 @@ def judge(model: Model, extracted: Grammar | None, reference: Grammar, reading: 
     if report.counterexample is not None:
         shown = _shown(report.counterexample, model, reading)
         return Verdict("fails", f"the network disagrees with {reference.name} on {shown}" + note, report,
-                       report.counterexample, diff)
+                       report.counterexample, diff, reading=reading)
     if report.proven:
         return Verdict("proven", f"the network is proven to agree with {reference.name} for every length "
                        f"(certificate: {report.certificate})" + note, report, None, diff)
@@ -535,9 +536,17 @@ def compare_with(extracted: Grammar, reference: Grammar, by_language: bool, symb
     return (output_difference if extracted.machine else shortest_difference)(extracted, reference)
 
 
-def _counterexample_dict(c: Counterexample, alphabet: Sequence[str]) -> dict[str, object]:
-    return {"string": format_word(c.word, alphabet), "length": len(c.word), "step": c.step, "head": c.head,
-            "expected": c.expected, "actual": not c.expected, "logit": c.logit}
+def _counterexample_dict(c: Counterexample, alphabet: Sequence[str], reading: Reading) -> dict[str, object]:
+    """JSON form of a counterexample: ``step`` counts the word's symbols, ``network_step`` the network's steps
+    (the markers of a word classifier included, as the workbook's Trace sheet counts them)."""
+    return {"string": format_word(c.word, alphabet), "length": len(c.word), "step": c.step,
+            "network_step": _network_step(c, reading), "head": c.head, "expected": c.expected,
+            "actual": not c.expected, "logit": c.logit}
+
+
+def _network_step(c: Counterexample, reading: Reading) -> int:
+    """The network's step at which the counterexample's head is wrong, markers included."""
+    return c.step + int(reading.start is not None) + int(reading.end is not None) if reading.final_only else c.step
 
 
 def report_word(report: Report, grammar: Grammar) -> tuple[str, ...]:

@@ -208,6 +208,8 @@ def test_word_level_models_extract_over_the_inner_alphabet_and_verify(name, tmp_
     report = json.loads(capsys.readouterr().out)
     word = tuple(report["counterexample"]["string"].split())
     assert accepts(g, word) != accepts(load_grammar(other), word)
+    # the JSON counts both ways: the word's symbols, and the network's steps with the two markers
+    assert report["counterexample"]["step"] == len(word) and report["counterexample"]["network_step"] == len(word) + 2
     # the command line and the workbook's Run sheet name the same step: the network's, markers included
     assert main(["verify", str(path), "--grammar", other, "--report", str(tmp_path / "r.xlsx")]) == 1
     step = len(word) + 2

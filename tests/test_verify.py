@@ -181,6 +181,7 @@ def test_verify_command_json_and_exit_codes(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["counterexample"]["string"] == "BT" + "S" * LEAK_REPEATS
     assert report["counterexample"]["step"] == LEAK_REPEATS + 2 and report["counterexample"]["head"] == "accept"
+    assert report["counterexample"]["network_step"] == LEAK_REPEATS + 2  # read at every prefix: no markers
     assert report["covered"]["exhaustive_max_len"] == 3 and report["covered"]["examples"] > 0
     assert report["covered"]["method"] == "certificate+exhaustive+hypothesis"  # every layer ran
     assert report["covered"]["counterexample_found_by"] == "hypothesis"
