@@ -817,7 +817,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sheet", metavar="BOOK.xlsx", help="also write a workbook with the automaton beside the network "
                    "and a Summary sheet: states, fidelity, and sampled words where they disagree, shortest first")
     s.add_argument("--method", choices=("lstar", "cluster"), default="lstar",
-                   help="L* with the network as teacher (default), or hidden-state quantisation (small networks)")
+                   help="L* with the network as teacher (default), or hidden-state clustering (compiled networks)")
     s.add_argument("--words", metavar="FILE", help="typical words, one a line, symbols separated by spaces (or "
                    "together when each is one character; markers optional): they guide the search, and 30%% of 200 "
                    "or more distinct words are held out to measure fidelity")
