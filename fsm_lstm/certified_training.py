@@ -164,7 +164,7 @@ def _restarted(torch: Any, grammar: Grammar, config: TrainConfig, certify: Certi
     deadline = None if certify.budget is None else t0 + certify.budget
     kept: tuple[Model, CertifiedResult] | None = None
     runs = proofs = 0
-    for seed in range(config.seed, config.seed + certify.restarts + 1):
+    for seed in (s % 2**64 for s in range(config.seed, config.seed + certify.restarts + 1)):  # torch's seeds
         runs += 1
         model, result = _Trainer(torch, grammar, replace(config, seed=seed), certify).run(progress, deadline)
         proofs += result.attempts

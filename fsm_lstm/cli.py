@@ -174,7 +174,7 @@ def _reading(model: Model, args: argparse.Namespace, grammar: Grammar | None = N
 
 
 def _memory(args: argparse.Namespace) -> int:
-    if not args.memory > 0:
+    if not 0 < args.memory < math.inf:
         raise UserError(f"--memory takes a positive number of MB, not {args.memory}")
     return int(args.memory * 2**20)
 

@@ -198,7 +198,7 @@ def marker_hint(alphabet: Sequence[str], start_marker: str | None, end_marker: s
         return None
     listed = " and ".join(repr(a) for a in named)
     return (f"the alphabet has {listed}, named like start or end markers: if the network was trained on words framed "
-            "by them, import it again with --start-marker and --end-marker (docs/importing.md); as imported, "
+            "by them, import it again with --start-marker and/or --end-marker (docs/importing.md); as imported, "
             "extract and verify treat them as ordinary symbols anywhere in a word")
 
 

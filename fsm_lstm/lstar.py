@@ -143,7 +143,9 @@ def tolerance(words: int) -> float:
     """The agreement on a sample of ``words`` words that is worth no extra states: ``OCCAM``, or ``OCCAM_WORDS``
     words where that is more (a hair more, so that rounding never refuses a machine just that many words
     behind)."""
-    return max(OCCAM, OCCAM_WORDS / words * (1 + 1e-9)) if words else OCCAM
+    if not words or words * OCCAM >= OCCAM_WORDS * (1 - 1e-9):  # 800 words or more: OCCAM is 2 words or more
+        return OCCAM
+    return OCCAM_WORDS / words * (1 + 1e-9)
 
 
 def _validation_floor(top: float, min_fidelity: float, words: int) -> float:

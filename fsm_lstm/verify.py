@@ -453,9 +453,9 @@ def judge(model: Model, extracted: Grammar | None, reference: Grammar, reading: 
                        report.counterexample, diff, reading=reading)
     if report.proven:
         return Verdict("proven", f"the network is proven to agree with {reference.name} for every length "
-                       f"(certificate: {report.certificate})" + note, report, None, diff)
+                       f"(certificate: {report.certificate})" + note, report, None, diff, reading=reading)
     return Verdict("agrees", f"the network agrees with {reference.name} on {evidence(report)}; not proven for "
-                   "every length" + note, report, None, diff)
+                   "every length" + note, report, None, diff, reading=reading)
 
 
 def _readable(model: Model, reading: Reading) -> set[str]:

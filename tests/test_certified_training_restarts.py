@@ -68,3 +68,13 @@ def test_the_cli_restarts_and_says_which_attempt_it_returns(tmp_path, capsys):
     assert "of 2 tried" in said and "2 seeds" in said and out.exists()
     assert main(args + ["--restarts", "1"]) == 2  # without --certify
     assert "--restarts and --budget go with --certify" in capsys.readouterr().err
+
+
+def test_restarts_past_the_largest_seed_wrap_around_to_zero():
+    """torch takes seeds below 2**64: the restart after seed 2**64 - 1 is seed 0 (it crashed with exit 3)."""
+    g = load_grammar("parity")
+    _, result = train_certified(g, replace(TINY, seed=2**64 - 1), replace(CHEAP, restarts=1))
+    assert result.runs == 2 and result.seed in (2**64 - 1, 0)
+    _, zero = train_certified(g, replace(TINY, seed=0), CHEAP)
+    _, last = train_certified(g, replace(TINY, seed=2**64 - 1), CHEAP)
+    assert result.train.accuracy == max(zero.train.accuracy, last.train.accuracy)

@@ -124,6 +124,17 @@ def test_bad_input_is_one_line_on_stderr_with_exit_2(argv, needle, tmp_path, cap
     assert needle in captured.err and captured.err.count("\n") == 1 and captured.out == ""
 
 
+@pytest.mark.parametrize("value", ["inf", "nan", "0", "-5"])
+def test_a_memory_bound_that_is_not_a_positive_number_is_one_line_with_exit_2(value, tmp_path, capsys):
+    """--memory inf crashed with exit 3 (an OverflowError converting it to bytes)."""
+    assert main(["compile", "tomita1", "-o", str(tmp_path / "t.npz")]) == 0
+    capsys.readouterr()
+    for command in (["verify", "tomita1"], ["verify-many", str(tmp_path / "t.npz"), "--grammar", "tomita1"]):
+        assert main(command + ["--memory", value]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "--memory takes a positive number of MB" in err
+
+
 @pytest.mark.parametrize("argv, needle", [
     (["extract", "tomita1", "-o", "x.toml", "--seed", "-1"], "argument --seed: -1 is not a seed; give a whole"),
     (["verify", "tomita1", "--seed", str(2 ** 64)], f"argument --seed: {2 ** 64} is not a seed"),

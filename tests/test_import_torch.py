@@ -275,7 +275,7 @@ def test_an_alphabet_with_symbols_named_like_markers_gets_a_note_without_the_mar
     assert main(base + ["a b <s> </s>"]) == 0
     out = capsys.readouterr().out
     assert out.count("note: the alphabet has '<s>' and '</s>', named like start or end markers: if the network was "
-                     "trained on words framed by them, import it again with --start-marker and --end-marker") == 1
+                     "trained on words framed by them, import it again with --start-marker and/or --end-marker") == 1
     for argv in (["a b <s> </s>", "--start-marker", "<s>", "--end-marker", "</s>"],
                  ["a b <s> </s>", "--end-marker", "</s>"], ["a b s e"]):
         assert main(base + argv) == 0

@@ -37,7 +37,7 @@ def test_on_few_validation_words_a_smaller_hypothesis_two_words_behind_is_prefer
     def seen(words: int, *pairs: tuple[int, int]) -> list:  # (states, validation words right out of ``words``)
         return [(np.arange(words) < right, SimpleNamespace(size=size)) for size, right in pairs]
 
-    assert OCCAM_WORDS == 2 and tolerance(4000) == OCCAM and tolerance(800) >= OCCAM
+    assert OCCAM_WORDS == 2 and tolerance(4000) == tolerance(800) == OCCAM < tolerance(799)
     assert _chosen(seen(400, (14, 396), (498, 398)), 0.0).size == 14  # 2 words behind
     assert _chosen(seen(400, (14, 395), (498, 398)), 0.0).size == 498  # 3 words behind
     assert _chosen(seen(4000, (14, 3981), (498, 3990)), 0.0).size == 14  # 9 words: under 0.25 points

@@ -210,6 +210,11 @@ def test_word_level_models_extract_over_the_inner_alphabet_and_verify(name, tmp_
     assert accepts(g, word) != accepts(load_grammar(other), word)
     # the JSON counts both ways: the word's symbols, and the network's steps with the two markers
     assert report["counterexample"]["step"] == len(word) and report["counterexample"]["network_step"] == len(word) + 2
+    assert main(["extract", str(path), "--grammar", other, "-o", str(tmp_path / "y.toml"), "--json"]) == 1
+    verdict = json.loads(capsys.readouterr().out)["verdict"]
+    found = verdict["counterexample"]
+    assert verdict["status"] == "fails"
+    assert found["network_step"] == found["step"] + 2 == len(found["string"].split()) + 2
     # the command line and the workbook's Run sheet name the same step: the network's, markers included
     assert main(["verify", str(path), "--grammar", other, "--report", str(tmp_path / "r.xlsx")]) == 1
     step = len(word) + 2
