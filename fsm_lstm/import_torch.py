@@ -14,7 +14,10 @@ What the tensors may hold, by their names and shapes:
   the first reads the H units, each next one reads the previous one's outputs; if the shapes allow two orders, or
   leave a Linear out (a second head), the file is refused. A state_dict cannot say whether something
   nonlinear (a ReLU) lies between two Linears, so more than one is refused unless the caller says they compose
-  (``fsm-lstm import --compose-linear``).
+  (``fsm-lstm import --compose-linear``). A square Linear whose shape could also place it before the recurrent
+  module (as many inputs and outputs as the module reads, the others chaining without it) is placed by the
+  state_dict's order of keys (its modules' order): before the module, it is an input layer and refused; a
+  safetensors file keeps no such order, and is refused.
 Anything else in the file (BatchNorm statistics, integer tensors, stray weights) is refused by name.
 """
 
@@ -110,8 +113,9 @@ def _read_torch(path: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def network_from_tensors(tensors: dict[str, np.ndarray], cell: str | None = None) -> Network:
-    """Find the recurrent module, an optional embedding and the linear layers among named tensors."""
+def network_from_tensors(tensors: dict[str, np.ndarray], cell: str | None = None, ordered: bool = True) -> Network:
+    """Find the recurrent module, an optional embedding and the linear layers among named tensors; ``ordered``:
+    the tensors come in their modules' order, as a torch state_dict keeps them (a safetensors file does not)."""
     for key, value in tensors.items():
         if not (isinstance(value, np.ndarray) and value.dtype.kind in "iu"):  # integers: refused once placed
             float_array(f"tensor {key!r}", value)
@@ -169,6 +173,8 @@ def network_from_tensors(tensors: dict[str, np.ndarray], cell: str | None = None
     rest = {k: v for k, v in tensors.items() if not RECURRENT.match(k)}
     embedding, emb_name, rest = _embedding(rest, layers[0].weight_ih.shape[1], layers[-1].hidden_size)
     dense, rest = _linear_chain(rest, layers[-1].hidden_size)
+    _no_input_layer(dense, list(tensors), prefix, layers[0].weight_ih.shape[1], layers[-1].hidden_size, ordered,
+                    module)
     if rest:
         raise UserError(f"tensors fsm-lstm cannot place: {', '.join(sorted(rest))}; it reads an optional "
                         "nn.Embedding, one nn.LSTM/GRU/RNN and nn.Linear layers")
@@ -211,6 +217,36 @@ def _embedding(rest: dict[str, np.ndarray], width: int, hidden: int
     return weight, name or "weight", {k: v for k, v in rest.items() if k != key}
 
 
+def _orders(shapes: dict[str, tuple[int, ...]], hidden: int) -> list[tuple[str, ...]]:
+    """The orders of the linear layers (weight shapes (outputs, inputs)) that chain from the ``hidden`` units."""
+    return [p for p in itertools.permutations(shapes)
+            if all(shapes[n][1] == (shapes[p[k - 1]][0] if k else hidden) for k, n in enumerate(p))]
+
+
+def _no_input_layer(chain: list[Dense], keys: list[str], prefix: str, width: int, hidden: int, ordered: bool,
+                    module: str) -> None:
+    """Refuse a layer of the head chain that could as well be an nn.Linear before the recurrent module: square,
+    reading and giving as many numbers as the module reads (``width``), while the others still chain from the
+    units without it. (A layer that is not square, read as a head, leaves an input width that the alphabet then
+    does not match.) The shapes cannot tell them apart; a torch state_dict's order of keys (its modules' order)
+    can: a layer before the module is an input layer, which fsm-lstm does not read (read as a head, the network
+    would be another). A safetensors file does not keep that order."""
+    start = min(k for k, key in enumerate(keys) if key.startswith(prefix) and RECURRENT.match(key))
+    for d in chain:
+        shapes = {e.name: e.weight.shape for e in chain if e is not d}
+        if d.weight.shape != (width, width) or not shapes or not _orders(shapes, hidden):
+            continue
+        where = keys.index(f"{d.name}.weight" if d.name else "weight")
+        label = f"{d.name or 'the linear layer'} (Linear {d.weight.shape[1]} -> {d.weight.shape[0]})"
+        if not ordered:
+            raise UserError(f"{label} could be a layer before {module} as well as one of the head after it, and a "
+                            "safetensors file does not keep the modules' order: save the state_dict with torch.save "
+                            "(.pt), whose order tells")
+        if where < start:
+            raise UserError(f"{label} comes before {module} in the state_dict: an input layer, which fsm-lstm does "
+                            "not read (it folds only an nn.Embedding there)")
+
+
 def _linear_chain(rest: dict[str, np.ndarray], hidden: int) -> tuple[list[Dense], dict[str, np.ndarray]]:
     """The nn.Linear layers after the recurrent module, in the one order their shapes allow: the first reads
     the units, each next one the previous one's outputs."""
@@ -228,9 +264,7 @@ def _linear_chain(rest: dict[str, np.ndarray], hidden: int) -> tuple[list[Dense]
                         "found 0")
     if len(linears) > 4:
         raise UserError(f"found {len(linears)} linear layers ({', '.join(linears)}); fsm-lstm reads at most 4")
-    orders = [p for p in itertools.permutations(linears)
-              if all(linears[n][0].shape[1] == (linears[p[k - 1]][0].shape[0] if k else hidden)
-                     for k, n in enumerate(p))]
+    orders = _orders({n: w.shape for n, (w, _) in linears.items()}, hidden)
     if not orders:
         raise UserError(f"the linear layers {', '.join(linears)} do not form one chain from the {hidden} units "
                         "(a second head, or a layer fsm-lstm does not know)")

@@ -63,11 +63,13 @@ def read_tensors(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
 
 
 def model_from_tensors(tensors: dict[str, np.ndarray], alphabet: Sequence[str], heads: Sequence[str],
-                       cell: str | None = None, compose_linear: bool = False, rnn_tanh: bool = False) -> Model:
-    """Find the recurrent layers, an optional embedding and the linear head(s) among named tensors; label them."""
+                       cell: str | None = None, compose_linear: bool = False, rnn_tanh: bool = False,
+                       ordered: bool = True) -> Model:
+    """Find the recurrent layers, an optional embedding and the linear head(s) among named tensors, in their
+    modules' order as a torch state_dict keeps them (``ordered``); label them."""
     from .import_torch import network_from_tensors
 
-    return assemble(network_from_tensors(tensors, cell), alphabet, heads, compose_linear=compose_linear,
+    return assemble(network_from_tensors(tensors, cell, ordered), alphabet, heads, compose_linear=compose_linear,
                     rnn_tanh=rnn_tanh)
 
 
@@ -88,7 +90,7 @@ def read_network(path: str | os.PathLike[str], cell: str | None = None) -> Netwo
 
         tensors = read(path)  # names the file in its errors
         try:
-            return network_from_tensors(tensors, cell)
+            return network_from_tensors(tensors, cell, ordered=path.suffix.lower() != ".safetensors")
         except UserError as exc:
             raise UserError(f"{path}: {exc}") from None
     try:
