@@ -297,7 +297,8 @@ def test_a_linear_layer_that_may_come_before_the_recurrent_module_is_read_by_the
     net = SquareHeadNet()
     after = save_both(net, tmp_path / "after")
     err = cli_error(["import", str(before[0]), "-o", str(tmp_path / "b.npz")] + argv, capsys)
-    assert "proj (Linear 4 -> 4) comes before rnn in the state_dict: an input layer, which fsm-lstm does not read" in err
+    assert "proj (Linear 4 -> 4) comes before rnn in the state_dict: an input layer, which fsm-lstm does not " \
+           "read" in err
     for path in (before[1], after[1]):  # safetensors keeps no order of modules
         err = cli_error(["import", str(path), "-o", str(tmp_path / "s.npz")] + argv, capsys)
         assert "proj (Linear 4 -> 4) could be a layer before rnn as well as one of the head after it" in err
