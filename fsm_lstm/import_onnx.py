@@ -7,7 +7,7 @@ by the ``Squeeze`` of its direction axis, optionally a ``Gather`` of the last st
 heads after the last symbol), then ``MatMul`` + ``Add`` or ``Gemm`` layers, optionally ending in ``Sigmoid`` or
 ``Softmax``, and optionally the pick of one output (a ``Gather`` of one index on the outputs' axis, or the
 ``Squeeze`` of a single output; :meth:`pick_output`). ``Identity`` and ``Dropout`` pass through; ``Shape`` side
-branches may only feed the initial states, which must be provably zero (absent, zeros, or ``ConstantOfShape`` 0
+branches (after a ``Transpose`` or not) may only feed the initial states, which must be provably zero (absent, zeros, or ``ConstantOfShape`` 0
 reshaped). Weights must be initializers or ``Constant`` nodes, inside the file or in an external-data file beside
 it (``onnx_external``).
 
@@ -105,6 +105,15 @@ class _Chain:
         self.cache[name] = value
         return value
 
+    def _shape_only(self, node: Any) -> bool:
+        """A ``Shape`` node, or a ``Transpose`` or ``Identity`` that only such nodes read: a side branch that gives
+        a shape and no values (for a batch_first layer after another one, ``dynamo=False`` writes Transpose ->
+        Shape to size the next layer's zero initial state)."""
+        if node.op_type == "Shape":
+            return True
+        users = [n for out in node.output for n in self.consumers.get(out, [])]
+        return node.op_type in ("Transpose", "Identity") and bool(users) and all(map(self._shape_only, users))
+
     def _tensor(self, t: Any, what: str) -> np.ndarray:
         if t.data_type == self.onnx.TensorProto.BFLOAT16:
             raise UserError(f"{what} has dtype bfloat16, which numpy cannot hold; export float32 weights")
@@ -187,7 +196,7 @@ class _Chain:
         picked = None  # one output of the dense layers picked: "kept" its axis (y[..., [k]]), or "dropped" it
         softmax_picked = False  # the pick turned a 2-way softmax's p_k into the logit z_k - z_other
         for _ in range(len(graph.node) + 1):
-            users = [n for n in self.consumers.get(value, []) if n.op_type != "Shape"]
+            users = [n for n in self.consumers.get(value, []) if not self._shape_only(n)]
             if not users:
                 break
             if len(users) > 1:

@@ -467,6 +467,29 @@ def test_the_last_step_taken_after_the_head_is_read(batch_first, tmp_path):
     _agrees_with_onnxruntime(net, _export_ids(net, tmp_path / "m.onnx", dynamo=False))
 
 
+class TwoModules(torch.nn.Module):
+    """Embedding -> one batch_first GRU -> another -> Linear, as two modules (not num_layers=2): the exporter
+    writes Transpose -> Shape after the first, to size the second's zero initial state (refused as a fork before;
+    a trial's model)."""
+
+    def __init__(self, cell):
+        super().__init__()
+        self.embed = torch.nn.Embedding(3, 4)
+        self.first, self.second = KINDS[cell](4, 6, batch_first=True), KINDS[cell](6, 5, batch_first=True)
+        self.fc = torch.nn.Linear(5, 2)
+        self.batch_first, self.last = True, False
+
+    def forward(self, ids):
+        return self.fc(self.second(self.first(self.embed(ids))[0])[0])
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_two_batch_first_modules_in_a_row_are_read_exactly(cell, tmp_path):
+    torch.manual_seed(6)
+    net = TwoModules(cell)
+    _agrees_with_onnxruntime(net, _export_ids(net, tmp_path / "m.onnx", dynamo=False))
+
+
 @pytest.mark.parametrize("cell, layers, last", [("lstm", 2, False), ("gru", 1, True)])
 def test_torchs_default_exporter_is_read_exactly(cell, layers, last, tmp_path):
     """torch.onnx.export(dynamo=True), the default of recent torch: weights in m.onnx.data, Transpose + Reshape of the
