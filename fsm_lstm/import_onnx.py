@@ -7,9 +7,9 @@ by the ``Squeeze`` of its direction axis, optionally a ``Gather`` of the last st
 heads after the last symbol), then ``MatMul`` + ``Add`` or ``Gemm`` layers, optionally ending in ``Sigmoid`` or
 ``Softmax``, and optionally the pick of one output (a ``Gather`` of one index on the outputs' axis, or the
 ``Squeeze`` of a single output; :meth:`pick_output`). ``Identity`` and ``Dropout`` pass through; ``Shape`` side
-branches (after a ``Transpose`` or not) may only feed the initial states, which must be provably zero (absent, zeros, or ``ConstantOfShape`` 0
-reshaped). Weights must be initializers or ``Constant`` nodes, inside the file or in an external-data file beside
-it (``onnx_external``).
+branches (after a ``Transpose`` or not) may only feed the initial states, which must be provably zero (absent,
+zeros, or ``ConstantOfShape`` 0 reshaped). Weights must be initializers or ``Constant`` nodes, inside the file or
+in an external-data file beside it (``onnx_external``).
 
 ONNX layouts: W [dirs, G*H, K], R [dirs, G*H, H], B [dirs, 2*G*H] = (input biases, recurrent biases); gate blocks
 LSTM i, o, f, c (PyTorch i, f, g, o) and GRU z, r, h (PyTorch r, z, n). A GRU equals PyTorch's only with
