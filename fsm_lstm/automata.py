@@ -188,8 +188,11 @@ def renumber(g: Grammar, prefix: str = "q") -> Grammar:
 
 
 def shortest_accepted(g: Grammar, count: int, max_length: int = 64) -> list[tuple[str, ...]]:
-    """Up to ``count`` accepted strings, shortest first (breadth first over the determinised grammar)."""
+    """Up to ``count`` accepted strings, shortest first, then in alphabet order (breadth first over the
+    determinised grammar, each state's edges in alphabet order)."""
     d = determinise(g)
+    rank = {a: k for k, a in enumerate(d.alphabet)}
+    edges = {s: sorted(d.out_edges[s], key=lambda e: rank[e[0]]) for s in d.states}
     out: list[tuple[str, ...]] = []
     frontier: list[tuple[str, tuple[str, ...]]] = [(d.start, ())]
     for _ in range(max_length + 1):
@@ -198,7 +201,7 @@ def shortest_accepted(g: Grammar, count: int, max_length: int = 64) -> list[tupl
                 out.append(w)
                 if len(out) == count:
                     return out
-        frontier = [(q, w + (a,)) for s, w in frontier for a, q in d.out_edges[s]][:10_000]
+        frontier = [(q, w + (a,)) for s, w in frontier for a, q in edges[s]][:10_000]
         if not frontier:
             break
     return out

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from fsm_lstm.automata import determinise, minimise, shortest_difference, trim
+from fsm_lstm.automata import determinise, minimise, shortest_accepted, shortest_difference, trim
 from fsm_lstm.cli import main
 from fsm_lstm.generate import walks
 from fsm_lstm.grammar import Grammar
@@ -86,6 +86,19 @@ def test_shortest_difference_is_shortest(g1, g2):
     else:
         assert accepts(g1, diff) != accepts(g2, diff)
         assert brute is not None and len(diff) == len(brute)
+
+
+@settings(max_examples=80, deadline=None)
+@given(grammars(max_states=6, max_symbols=3), st.integers(1, 40), st.randoms(use_true_random=False))
+def test_shortest_accepted_strings_come_by_length_then_in_alphabet_order(g, count, random):
+    """The order `verify --report` and the workbooks document, whatever the order of the file's transitions (it
+    followed that order: a trial saw 'abbb' where 'bbba' is the last of 26, by length then alphabet order)."""
+    transitions = list(g.transitions)
+    random.shuffle(transitions)
+    g = g.with_changes(transitions=tuple(transitions))
+    want = [w for w in all_words(g.alphabet, 5) if accepts(g, w)][:count]
+    got = shortest_accepted(g, count, max_length=5)
+    assert got == want
 
 
 def test_encode_pads_and_indexes():
