@@ -768,7 +768,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sheet", help="write a workbook whose formulas run the model live")
     s.add_argument("source", metavar="GRAMMAR|MODEL", help=src)
     s.add_argument("-o", "--output", required=True, metavar="BOOK.xlsx", help="the workbook to write")
-    s.add_argument("--input", metavar="STRING", help="the string in the input cell (default: an accepted example)")
+    s.add_argument("--input", metavar="STRING", help="the string in the input cell (default: an accepted example of the model's grammar; for a "
+                   "trained or imported model, which carries none, the first 4 symbols of its alphabet, markers aside)")
     s.add_argument("--steps", type=int, metavar="N", help="rows of the trace (default: 30, or the input's length)")
     s.add_argument("--unknown-start", action="store_true", help="with a grammar: compile for an unknown start")
     s.add_argument("--automaton", metavar="GRAMMAR", help="an automaton (grammar file or bundled name) to run beside "

@@ -22,7 +22,7 @@ from .model import Model
 from .reading import Reading
 from .sheet_layout import single_characters
 
-__all__ = ["TypedInput", "typed_input"]
+__all__ = ["TypedInput", "marker_hint", "typed_input"]
 
 _WORD = "Trace!$F$4"  # the typed word without typed markers (word classifiers)
 
@@ -126,3 +126,11 @@ def typed_input(model: Model, reading: Reading) -> TypedInput:
     inner_single = framed and not single and reading.inner_unspaced(model.alphabet) and single_characters(inner)
     return TypedInput(single, inner_single, reading.start, reading.end,
                       reading.attached(inner) if inner_single else ("", ""))
+
+
+def marker_hint(reading: Reading) -> str:
+    """What a person typing into a word classifier's workbook should know about its markers."""
+    marks = " and ".join(f"{m!r} {where}" for m, where in ((reading.start, "before it"), (reading.end, "after it"))
+                         if m)
+    return (f"A word classifier: type the word; the network also reads {marks} (grey symbols), typed or not, and "
+            "only its answer after the whole word counts.")

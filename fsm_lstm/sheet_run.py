@@ -10,7 +10,7 @@ from .labels import parse_head
 from .model import Model
 from .reading import Reading
 from .sheet_formats import Formats, print_setup
-from .sheet_input import typed_input
+from .sheet_input import marker_hint, typed_input
 from .sheet_layout import (FIRST_STEP_ROW, NAME_ROW, NONE, Computed, SheetWriter, TraceLayout, col,
                            output_value, past_end)
 
@@ -46,7 +46,7 @@ def write_run(sh: SheetWriter, model: Model, lay: TraceLayout, v: Computed, step
     sh.formula(4, 1, note, "", fmt.warning)
     hint = ("Type the symbols without spaces" if typed.unspaced else "Type the symbols separated by spaces") + \
         f". Alphabet: {' '.join(reading.inner(model.alphabet) if framed else model.alphabet)}. Examples: see the " \
-        "Guide sheet." + (_marker_hint(reading) if framed else "")
+        "Guide sheet." + (" " + marker_hint(reading) if framed else "")
     ws.merge_range(4, 0, 4, width - 1, "", fmt.note)
     sh.text(5, 1, hint, fmt.note)
     ws.set_row(4, 15 * -(-len(hint) // 100) + 1)  # about 100 characters fit in A:F
@@ -83,13 +83,6 @@ def write_run(sh: SheetWriter, model: Model, lay: TraceLayout, v: Computed, step
             sh.formula(r, rc["output"], _output_formula(lay, outs, r, guard),
                        _output_value(model, outs, v.heads[t]) if live else "", fmt.answer)
     _format_run(sh, model, lay, steps, fmt, reading)
-
-
-def _marker_hint(reading: Reading) -> str:
-    marks = " and ".join(f"{m!r} {where}" for m, where in ((reading.start, "before it"), (reading.end, "after it"))
-                         if m)
-    return (f" A word classifier: type the word; the network also reads {marks} (grey symbols), typed or not, and "
-            "only its answer after the whole word counts.")
 
 
 def _output_formula(lay: TraceLayout, outs: list[int], r: int, guard: str) -> str:

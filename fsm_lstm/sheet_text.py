@@ -18,7 +18,9 @@ from .dot_format import to_dot
 from .grammar import Grammar
 from .model import Model, stored_grammar
 from .sheet_charts import CHART_STEPS
+from .reading import Reading
 from .sheet_formats import Formats, print_setup
+from .sheet_input import marker_hint, typed_input
 from .sheet_layout import SheetWriter
 from .words import format_word
 
@@ -51,10 +53,13 @@ def _colours(model: Model) -> str:
     return colours
 
 
-def write_guide(sh: SheetWriter, model: Model, steps: int, single: bool, examples: list[tuple[str, ...]],
+def write_guide(sh: SheetWriter, model: Model, steps: int, reading: Reading, examples: list[tuple[str, ...]],
                 leaving: tuple[str, ...] | None, fmt: Formats) -> None:
-    """How to use the workbook and how to read every sheet, wrapped to the page."""
+    """How to use the workbook and how to read every sheet, wrapped to the page: typing as the Run sheet reads
+    it (``reading``: a word classifier's markers are added for the person)."""
     trained = "trained" in model.extra
+    framed = bool(reading.start or reading.end)
+    alphabet = reading.inner(model.alphabet) if framed else model.alphabet
     lines: list[tuple[str, object]] = [
         ("How to use this workbook", fmt.title),
         (f"It runs a recurrent network (PyTorch nn.{model.cell.upper()} layout, {len(model.layers)} layer(s), "
@@ -63,9 +68,10 @@ def write_guide(sh: SheetWriter, model: Model, steps: int, single: bool, example
          "recalculate show them too.", fmt.wrap),
         ("What to type", fmt.heading),
         ("On the Run sheet, type a string into the yellow cell B2 (named 'input'). It is a text cell, so '0110' "
-         "stays 0110. " + ("Type the symbols without spaces. " if single else "Separate the symbols with spaces. ")
-         + "The alphabet is " + " ".join(model.alphabet) + f". The sheet has {steps} steps; a longer string is cut, "
-         "and a note says so.", fmt.wrap),
+         "stays 0110. " + ("Type the symbols without spaces. " if typed_input(model, reading).unspaced
+                           else "Separate the symbols with spaces. ")
+         + "The alphabet is " + " ".join(alphabet) + ". " + (marker_hint(reading) + " " if framed else "")
+         + f"The sheet has {steps} steps; a longer string is cut, and a note says so.", fmt.wrap),
     ]
     if examples:
         lines.append(("Strings of the language (accepted): " + ", ".join(_quoted(w, model) for w in examples)
@@ -77,7 +83,10 @@ def write_guide(sh: SheetWriter, model: Model, steps: int, single: bool, example
         ("How to read the Run sheet", fmt.heading),
         ("The large sentence is the answer for the whole string: accepted, rejected, or the step at which the "
          "string leaves the grammar. Below it, one row per step t: row t = 0 is the empty prefix, before any "
-         "symbol; row t is the prefix of the first t symbols.", fmt.wrap),
+         "symbol; row t is the prefix of the first t symbols." + (
+             " This network is a word classifier: only its answer after the whole word counts (the last row of the "
+             "word, after its end marker when it has one); the rows before show its heads inside the word, which it "
+             "was not trained to give." if reading.final_only else ""), fmt.wrap),
         ("state: the states the network is in after the prefix ((none) when the string has left the grammar). "
          "accept: TRUE when the prefix is in the language. next: the symbols that may follow. "
          "output: the machine's output, for models with out: heads. These columns carry the names 'state', "

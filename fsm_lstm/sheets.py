@@ -47,8 +47,7 @@ from .sheet_charts import add_charts
 from .sheet_formats import Formats, print_setup
 from .sheet_input import typed_input
 from .sheet_layout import (BLOCKS, FIRST_STEP_ROW, GATE_NAMES, NAME_ROW, NONE, SIGMOID, Computed, PlainFormulaSheet,
-                           SheetWriter, TraceLayout, col, compute, output_value, past_end,
-                           single_characters, trace_layout)
+                           SheetWriter, TraceLayout, col, compute, output_value, past_end, trace_layout)
 from .sheet_run import decoded_outputs, write_run
 from .sheet_text import write_grammar, write_guide
 from .sheet_weights import write_weights
@@ -206,7 +205,7 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
         write_run(sheets["Run"], model, lay, computed, steps, name, fmt, reading)
         add_charts(wb, sheets["Run"].ws, model, lay, steps, FIRST_STEP_ROW,
                    7 if automaton is None else max(AUTOMATON_COLUMNS.values()) + 1)
-        write_guide(sheets["Guide"], model, steps, single_characters(model.alphabet), accepted_examples(model, 4),
+        write_guide(sheets["Guide"], model, steps, reading, accepted_examples(model, 4),
                     _leaving_example(model), fmt)
         write_grammar(sheets["Grammar"], model, grammar, fmt)
         last = FIRST_STEP_ROW + steps

@@ -373,3 +373,27 @@ def test_writing_a_workbook_needs_no_more_memory_than_the_estimate_that_refuses_
     grown, cells = map(int, out.stdout.split())
     assert cells > 100_000
     assert 0 < grown <= cells * BYTES_PER_CELL, (grown, cells, grown / cells)
+
+
+def test_a_word_classifiers_guide_says_what_its_run_sheet_says(tmp_path):
+    """A trial's word classifier: the Guide said "Separate the symbols with spaces. The alphabet is x y z <s> </s>"
+    and explained accept per prefix, where the Run sheet says to type the word without spaces and that only the
+    answer after the whole word counts."""
+    from tests.test_verdicts import marked
+
+    model = replace(compile_grammar(marked(load_grammar("tomita3"))), units=(),
+                    extra={"final_only": True, "start_marker": "<s>", "end_marker": "</s>"})
+    write_workbook(model, tmp_path / "w.xlsx", "0 1 1", steps=8)
+    book = openpyxl.load_workbook(tmp_path / "w.xlsx")
+    guide = " ".join(str(c.value) for row in book["Guide"].iter_rows() for c in row if c.value)
+    run = " ".join(str(c.value) for row in book["Run"].iter_rows(max_row=6) for c in row if isinstance(c.value, str))
+    assert "Type the symbols without spaces. Alphabet: 0 1." in run
+    assert "Type the symbols without spaces. The alphabet is 0 1. A word classifier: type the word; the network " \
+           "also reads '<s>' before it and '</s>' after it" in guide
+    assert "Separate the symbols" not in guide and "<s> </s>" not in guide
+    assert "This network is a word classifier: only its answer after the whole word counts" in guide
+    write_workbook(compile_grammar(load_grammar("tomita3")), tmp_path / "p.xlsx", "011", steps=8)
+    plain = " ".join(str(c.value) for row in openpyxl.load_workbook(tmp_path / "p.xlsx")["Guide"].iter_rows()
+                     for c in row if c.value)
+    assert "Type the symbols without spaces. The alphabet is 0 1. The sheet has 8 steps" in plain
+    assert "word classifier" not in plain
