@@ -55,6 +55,8 @@ def read_onnx(path: Path) -> Network:
         model = onnx.load_model(str(path), load_external_data=False)
     except Exception as exc:  # protobuf DecodeError and friends
         raise UserError(f"not an ONNX model ({first_line(exc)})") from None
+    if not model.HasField("graph"):  # protobuf reads an empty or foreign file as an empty message
+        raise UserError("not an ONNX model (no graph in it)")
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     try:
         return _Chain(model.graph, opset, path.parent).network()
