@@ -731,7 +731,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-len", type=int, metavar="N", help="enumerate every string up to this length (default: "
                    f"the longest whose strings number at most {EXHAUSTIVE_BUDGET:,} in all, at most "
                    f"{EXHAUSTIVE_CAP})")
-    s.add_argument("--examples", type=int, default=200, metavar="N", help="hypothesis examples (default 200)")
+    s.add_argument("--examples", type=int, default=200, metavar="N", help="strings the hypothesis search "
+                   "generates (default 200; the report counts the strings run: more when a failure is shrunk, fewer "
+                   "when hypothesis stops early)")
     s.add_argument("--seed", type=_seed, default=0, help="seed of the hypothesis search (default 0)")
     s.add_argument("--unknown-start", action="store_true", help="every state is possible before the first symbol")
     s.add_argument("--memory", type=float, default=1024, metavar="MB",
@@ -757,7 +759,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-len", type=int, metavar="N", help="as for verify")
     s.add_argument("--time-limit", type=float, default=EXHAUSTIVE_TIME, metavar="S", help="as for verify, for each "
                    f"model (default {EXHAUSTIVE_TIME:g})")
-    s.add_argument("--examples", type=int, default=200, metavar="N", help="hypothesis examples (default 200)")
+    s.add_argument("--examples", type=int, default=200, metavar="N", help="strings the hypothesis search "
+                   "generates (default 200; the report counts the strings run: more when a failure is shrunk, fewer "
+                   "when hypothesis stops early)")
     s.add_argument("--seed", type=_seed, default=0, help="seed of the hypothesis search (default 0)")
     s.add_argument("--memory", type=float, default=1024, metavar="MB", help="memory budget per verification "
                    "(default 1024)")
@@ -768,8 +772,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sheet", help="write a workbook whose formulas run the model live")
     s.add_argument("source", metavar="GRAMMAR|MODEL", help=src)
     s.add_argument("-o", "--output", required=True, metavar="BOOK.xlsx", help="the workbook to write")
-    s.add_argument("--input", metavar="STRING", help="the string in the input cell (default: an accepted example of the model's grammar; for a "
-                   "trained or imported model, which carries none, the first 4 symbols of its alphabet, markers aside)")
+    s.add_argument("--input", metavar="STRING", help="the string in the input cell (default: an accepted example "
+                   "of the model's grammar; for a trained or imported model, which carries none, the first 4 symbols "
+                   "of its alphabet, markers aside)")
     s.add_argument("--steps", type=int, metavar="N", help="rows of the trace (default: 30, or the input's length)")
     s.add_argument("--unknown-start", action="store_true", help="with a grammar: compile for an unknown start")
     s.add_argument("--automaton", metavar="GRAMMAR", help="an automaton (grammar file or bundled name) to run beside "
