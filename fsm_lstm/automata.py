@@ -189,8 +189,8 @@ def renumber(g: Grammar, prefix: str = "q") -> Grammar:
 
 def shortest_accepted(g: Grammar, count: int, max_length: int = 64) -> list[tuple[str, ...]]:
     """Up to ``count`` accepted strings, shortest first, then in alphabet order (breadth first over the
-    determinised grammar, each state's edges in alphabet order)."""
-    d = determinise(g)
+    determinised grammar trimmed of prefixes no accepted string extends, each state's edges in alphabet order)."""
+    d = trim(determinise(g))
     rank = {a: k for k, a in enumerate(d.alphabet)}
     edges = {s: sorted(d.out_edges[s], key=lambda e: rank[e[0]]) for s in d.states}
     out: list[tuple[str, ...]] = []

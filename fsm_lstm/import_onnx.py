@@ -107,14 +107,15 @@ class _Chain:
         self.cache[name] = value
         return value
 
-    def _shape_only(self, node: Any) -> bool:
+    def _shape_only(self, node: Any, depth: int = 0) -> bool:
         """A ``Shape`` node, or a ``Transpose`` or ``Identity`` that only such nodes read: a side branch that gives
         a shape and no values (for a batch_first layer after another one, ``dynamo=False`` writes Transpose ->
-        Shape to size the next layer's zero initial state)."""
+        Shape to size the next layer's zero initial state). A few levels at most: a cycle is not one."""
         if node.op_type == "Shape":
             return True
         users = [n for out in node.output for n in self.consumers.get(out, [])]
-        return node.op_type in ("Transpose", "Identity") and bool(users) and all(map(self._shape_only, users))
+        return (node.op_type in ("Transpose", "Identity") and bool(users) and depth < 4
+                and all(self._shape_only(n, depth + 1) for n in users))
 
     def _tensor(self, t: Any, what: str) -> np.ndarray:
         if t.data_type == self.onnx.TensorProto.BFLOAT16:

@@ -61,9 +61,13 @@ def read_tensors(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     raise UserError(f"{path}: unknown format {path.suffix!r}; import a .pt/.pth state_dict or a .safetensors file")
 
 
+class Unordered(dict):
+    """Named tensors whose order says nothing of their modules' (a safetensors file's, sorted by name)."""
+
+
 def _read_safetensors(path: Path) -> dict[str, np.ndarray]:
     safe_open = require("safetensors", "reading .safetensors files").safe_open
-    out: dict[str, np.ndarray] = {}
+    out: dict[str, np.ndarray] = Unordered()
     try:
         with safe_open(str(path), framework="numpy") as f:  # validates the header: offsets, sizes, overlaps
             for name in f.keys():
@@ -113,9 +117,12 @@ def _read_torch(path: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def network_from_tensors(tensors: dict[str, np.ndarray], cell: str | None = None, ordered: bool = True) -> Network:
+def network_from_tensors(tensors: dict[str, np.ndarray], cell: str | None = None, ordered: bool | None = None
+                         ) -> Network:
     """Find the recurrent module, an optional embedding and the linear layers among named tensors; ``ordered``:
-    the tensors come in their modules' order, as a torch state_dict keeps them (a safetensors file does not)."""
+    the tensors come in their modules' order, as a torch state_dict keeps them (default: unless they were read
+    from a safetensors file, :class:`Unordered`)."""
+    ordered = not isinstance(tensors, Unordered) if ordered is None else ordered
     for key, value in tensors.items():
         if not (isinstance(value, np.ndarray) and value.dtype.kind in "iu"):  # integers: refused once placed
             float_array(f"tensor {key!r}", value)
@@ -213,38 +220,49 @@ def _embedding(rest: dict[str, np.ndarray], width: int, hidden: int
         raise UserError(f"several tensors could be the embedding ({', '.join(n + '.weight' for n, _ in found)}); "
                         "save a state_dict with one nn.Embedding")
     name, weight = found[0]
+    if weight.shape[0] == weight.shape[1] and "emb" not in name.lower():
+        raise UserError(f"{name or 'weight'} ({weight.shape[0]} x {weight.shape[1]}, no bias) could be an "
+                        "nn.Embedding (a row per symbol) or a bias-less nn.Linear (a column per symbol) before the "
+                        "recurrent module; fsm-lstm reads it as an Embedding when its name says so (contains 'emb'), "
+                        "and no nn.Linear there")
     key = f"{name}.weight" if name else "weight"
     return weight, name or "weight", {k: v for k, v in rest.items() if k != key}
 
 
-def _orders(shapes: dict[str, tuple[int, ...]], hidden: int) -> list[tuple[str, ...]]:
-    """The orders of the linear layers (weight shapes (outputs, inputs)) that chain from the ``hidden`` units."""
+def _orders(shapes: dict[str, tuple[int, ...]], reads: int, gives: int | None = None) -> list[tuple[str, ...]]:
+    """The orders of the linear layers (weight shapes (outputs, inputs)) that chain from ``reads`` numbers (to
+    ``gives`` numbers, when given)."""
     return [p for p in itertools.permutations(shapes)
-            if all(shapes[n][1] == (shapes[p[k - 1]][0] if k else hidden) for k, n in enumerate(p))]
+            if all(shapes[n][1] == (shapes[p[k - 1]][0] if k else reads) for k, n in enumerate(p))
+            and (gives is None or shapes[p[-1]][0] == gives)]
 
 
 def _no_input_layer(chain: list[Dense], keys: list[str], prefix: str, width: int, hidden: int, ordered: bool,
                     module: str) -> None:
-    """Refuse a layer of the head chain that could as well be an nn.Linear before the recurrent module: square,
-    reading and giving as many numbers as the module reads (``width``), while the others still chain from the
-    units without it. (A layer that is not square, read as a head, leaves an input width that the alphabet then
-    does not match.) The shapes cannot tell them apart; a torch state_dict's order of keys (its modules' order)
-    can: a layer before the module is an input layer, which fsm-lstm does not read (read as a head, the network
-    would be another). A safetensors file does not keep that order."""
+    """Refuse layers of the head chain that could as well be nn.Linear layers before the recurrent module: some of
+    them chain from ``width`` numbers (what the module reads) back to ``width``, while the others still chain
+    from the units. (Layers that do not end at ``width``, read as a head, leave an input width that the alphabet
+    then does not match.) The shapes cannot tell them apart; a torch state_dict's order of keys (its modules'
+    order) can: a layer before the module is an input layer, which fsm-lstm does not read (read as a head, the
+    network would be another). A safetensors file does not keep that order."""
     start = min(k for k, key in enumerate(keys) if key.startswith(prefix) and RECURRENT.match(key))
-    for d in chain:
-        shapes = {e.name: e.weight.shape for e in chain if e is not d}
-        if d.weight.shape != (width, width) or not shapes or not _orders(shapes, hidden):
-            continue
-        where = keys.index(f"{d.name}.weight" if d.name else "weight")
-        label = f"{d.name or 'the linear layer'} (Linear {d.weight.shape[1]} -> {d.weight.shape[0]})"
-        if not ordered:
-            raise UserError(f"{label} could be a layer before {module} as well as one of the head after it, and a "
-                            "safetensors file does not keep the modules' order: save the state_dict with torch.save "
-                            "(.pt), whose order tells")
-        if where < start:
-            raise UserError(f"{label} comes before {module} in the state_dict: an input layer, which fsm-lstm does "
-                            "not read (it folds only an nn.Embedding there)")
+    shapes = {d.name: d.weight.shape for d in chain}
+    for size in range(1, len(chain)):
+        for inputs in itertools.combinations(shapes, size):
+            rest = {n: shapes[n] for n in shapes if n not in inputs}
+            if not _orders({n: shapes[n] for n in inputs}, width, width) or not _orders(rest, hidden):
+                continue
+            names = " and ".join(f"{n or 'the linear layer'} (Linear {shapes[n][1]} -> {shapes[n][0]})"
+                                 for n in inputs)
+            where = [keys.index(f"{n}.weight" if n else "weight") for n in inputs]
+            if not ordered:
+                what = "a layer before {0} as well as one" if size == 1 else "layers before {0} as well as layers"
+                raise UserError(f"{names} could be {what.format(module)} of the head after it, and a safetensors file "
+                                "does not keep the modules' order: save the state_dict with torch.save (.pt), whose "
+                                "order tells")
+            if min(where) < start:
+                raise UserError(f"{names} come{'s' if size == 1 else ''} before {module} in the state_dict: an "
+                                "input layer, which fsm-lstm does not read (it folds only an nn.Embedding there)")
 
 
 def _linear_chain(rest: dict[str, np.ndarray], hidden: int) -> tuple[list[Dense], dict[str, np.ndarray]]:

@@ -64,9 +64,10 @@ def read_tensors(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
 
 def model_from_tensors(tensors: dict[str, np.ndarray], alphabet: Sequence[str], heads: Sequence[str],
                        cell: str | None = None, compose_linear: bool = False, rnn_tanh: bool = False,
-                       ordered: bool = True) -> Model:
-    """Find the recurrent layers, an optional embedding and the linear head(s) among named tensors, in their
-    modules' order as a torch state_dict keeps them (``ordered``); label them."""
+                       ordered: bool | None = None) -> Model:
+    """Find the recurrent layers, an optional embedding and the linear head(s) among named tensors; label them.
+    ``ordered``: the tensors come in their modules' order, as a torch state_dict keeps them (default: unless
+    :func:`read_tensors` read them from a safetensors file)."""
     from .import_torch import network_from_tensors
 
     return assemble(network_from_tensors(tensors, cell, ordered), alphabet, heads, compose_linear=compose_linear,
@@ -90,7 +91,7 @@ def read_network(path: str | os.PathLike[str], cell: str | None = None) -> Netwo
 
         tensors = read(path)  # names the file in its errors
         try:
-            return network_from_tensors(tensors, cell, ordered=path.suffix.lower() != ".safetensors")
+            return network_from_tensors(tensors, cell)  # a safetensors file's tensors say they are unordered
         except UserError as exc:
             raise UserError(f"{path}: {exc}") from None
     try:

@@ -15,6 +15,7 @@ from io import BytesIO
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from .dot_format import to_dot
+from .errors import UserError
 from .grammar import Grammar
 from .model import Model, stored_grammar
 from .sheet_charts import CHART_STEPS
@@ -45,6 +46,14 @@ def _quoted(word: Sequence[str], model: Model) -> str:
     return "'" + format_word(word, model.alphabet) + "'" if word else "'' (the empty string)"
 
 
+def _inner(word: Sequence[str], reading: Reading) -> tuple[str, ...] | None:
+    """A word classifier's word without its markers, or None when a marker sits inside it."""
+    try:
+        return reading.strip(word)
+    except UserError:
+        return None
+
+
 def _colours(model: Model) -> str:
     """The Run sheet's colours this model can show, as the legend lists them (``sheet_run``)."""
     colours = "green accept = accepted prefix, pink = rejected, " if "accept" in model.heads else ""
@@ -73,9 +82,13 @@ def write_guide(sh: SheetWriter, model: Model, steps: int, reading: Reading, exa
          + "The alphabet is " + " ".join(alphabet) + ". " + (marker_hint(reading) + " " if framed else "")
          + f"The sheet has {steps} steps; a longer string is cut, and a note says so.", fmt.wrap),
     ]
+    if framed:  # as a person types them: the inner word, without spaces where Run reads it so
+        examples = [w for w in map(lambda w: _inner(w, reading), examples) if w is not None]
+        leaving = None  # a word classifier's words do not leave its grammar before the end marker
     if examples:
-        lines.append(("Strings of the language (accepted): " + ", ".join(_quoted(w, model) for w in examples)
-                      + ".", fmt.wrap))
+        shown = [("'" + typed_input(model, reading).typed(w) + "'" if w else "'' (the empty word)") if framed
+                 else _quoted(w, model) for w in examples]
+        lines.append(("Strings of the language (accepted): " + ", ".join(shown) + ".", fmt.wrap))
     if leaving:
         lines.append((f"A string that leaves the grammar: {_quoted(leaving, model)} (at step {len(leaving)}, "
                       "no edge reads its last symbol).", fmt.wrap))

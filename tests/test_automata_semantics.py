@@ -101,6 +101,17 @@ def test_shortest_accepted_strings_come_by_length_then_in_alphabet_order(g, coun
     assert got == want
 
 
+def test_shortest_accepted_strings_skip_prefixes_no_accepted_string_extends():
+    """A complete DFA over 10 symbols whose only word is 'jjjjj': the 10,000 shortest prefixes, nearly all into its
+    sink, filled the search before 'jjjjj' was reached ("too long to show", said check)."""
+    symbols = tuple("abcdefghij")
+    states = tuple(f"q{k}" for k in range(6)) + ("sink",)
+    edges = [(f"q{k}", a, f"q{k + 1}" if a == "j" and k < 5 else "sink") for k in range(6) for a in symbols]
+    g = Grammar(name="j5", start="q0", accept=frozenset({"q5"}), alphabet=symbols, states=states,
+                transitions=tuple(edges + [("sink", a, "sink") for a in symbols]))
+    assert shortest_accepted(g, 3) == [tuple("jjjjj")]
+
+
 def test_encode_pads_and_indexes():
     assert encode([("b", "a"), ("a",)], ("a", "b"), pad=0).tolist() == [[1, 0], [0, 0]]
 

@@ -351,6 +351,15 @@ def _custom_domain(model):
     _rnn_node(model).domain = "com.example"
 
 
+def _transpose_cycle(model):
+    """Two Transposes reading each other's outputs off the recurrent operator's input: a malformed graph whose
+    side branch never ends (it recursed until Python gave up, exit 3)."""
+    value = _rnn_node(model).input[0]
+    model.graph.node.extend([helper.make_node("Transpose", [value], ["loop_a"]),
+                             helper.make_node("Transpose", ["loop_a"], ["loop_b"]),
+                             helper.make_node("Transpose", ["loop_b"], ["loop_a"])])
+
+
 REFUSED = {
     "bidirectional": ({"bidirectional": True}, None, "runs bidirectional"),
     "relu rnn": ({"cell": "rnn", "nonlinearity": "relu"}, None, "activations Relu"),
@@ -367,6 +376,7 @@ REFUSED = {
     "bfloat16": ({}, _bf16, "bfloat16"),
     "huge initializer": ({}, _huge, "declares"),
     "custom domain": ({}, _custom_domain, "custom domain"),
+    "transpose cycle": ({}, _transpose_cycle, "fsm-lstm reads a single chain of operators"),
 }
 
 

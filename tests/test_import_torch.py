@@ -17,7 +17,7 @@ from safetensors.numpy import save_file
 from fsm_lstm.cli import main
 from fsm_lstm.errors import UserError
 from fsm_lstm.grammar_files import load_grammar
-from fsm_lstm.importer import model_from_tensors, read_model
+from fsm_lstm.importer import model_from_tensors, read_model, read_tensors
 from fsm_lstm.model import load_model
 from fsm_lstm.runtime import run
 
@@ -310,6 +310,54 @@ def test_a_linear_layer_that_may_come_before_the_recurrent_module_is_read_by_the
         want = net.out(net.proj(net.rnn(x)[0])).double().numpy()
     got = run(load_model(tmp_path / "a.npz"), strings).heads
     assert np.allclose(got[1:], want, atol=1e-5) and np.array_equal(got[1:] > 0, want > 0)
+
+
+class InputStackNet(torch.nn.Module):
+    """Two nn.Linear before the GRU (4 -> 8 -> 4) and one after (6 -> 4): by shapes, a head of three layers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.p1, self.p2 = torch.nn.Linear(4, 8), torch.nn.Linear(8, 4)
+        self.rnn = torch.nn.GRU(4, 6)
+        self.out = torch.nn.Linear(6, 4)
+
+
+class BiaslessInputNet(torch.nn.Module):
+    """A bias-less square nn.Linear before the GRU, shaped like an nn.Embedding(4, 4) (a column per symbol, where
+    an Embedding has a row)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.add_module(name, torch.nn.Linear(4, 4, bias=False))
+        self.rnn = torch.nn.GRU(4, 6)
+        self.out = torch.nn.Linear(6, 1)
+
+
+def test_input_layers_the_shapes_hide_are_refused(tmp_path, capsys):
+    """A review's cases: an input stack of two Linears (read as a three-layer head before), and a bias-less square
+    Linear (read as an Embedding before); an Embedding named so is still read; and the library's path from a
+    safetensors file, whose keys come sorted by name, does not take that order for the modules'."""
+    torch.manual_seed(7)
+    torch.save(InputStackNet().state_dict(), tmp_path / "stack.pt")
+    err = cli_error(["import", str(tmp_path / "stack.pt"), "-o", str(tmp_path / "s.npz"), "--alphabet", "a b c d",
+                     "--heads", "next:a next:b next:c next:d", "--compose-linear"], capsys)
+    assert "p1 (Linear 4 -> 8) and p2 (Linear 8 -> 4) come before rnn in the state_dict: an input layer" in err
+    torch.save(BiaslessInputNet("proj").state_dict(), tmp_path / "proj.pt")
+    err = cli_error(["import", str(tmp_path / "proj.pt"), "-o", str(tmp_path / "p.npz"), "--alphabet", "a b c d",
+                     "--heads", "accept"], capsys)
+    assert "proj (4 x 4, no bias) could be an nn.Embedding (a row per symbol) or a bias-less nn.Linear" in err
+    net = BiaslessInputNet("embed")
+    with torch.no_grad():
+        net.embed.weight.copy_(torch.nn.Embedding(4, 4).weight)
+    torch.save(net.state_dict(), tmp_path / "embed.pt")
+    assert main(["import", str(tmp_path / "embed.pt"), "-o", str(tmp_path / "e.npz"), "--alphabet", "a b c d",
+                 "--heads", "accept"]) == 0
+    assert "embedding of 4 symbols folded" in capsys.readouterr().out
+    assert not (tmp_path / "s.npz").exists() and not (tmp_path / "p.npz").exists()
+    (tmp_path / "before").mkdir()
+    path = save_both(InputLinearNet(), tmp_path / "before")[1]
+    with pytest.raises(UserError, match="safetensors file does not keep the modules' order"):
+        model_from_tensors(read_tensors(path), list("abcd"), ["accept"], compose_linear=True)
 
 
 def test_an_alphabet_with_symbols_named_like_markers_gets_a_note_without_the_marker_flags(tmp_path, capsys):

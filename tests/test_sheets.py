@@ -381,8 +381,8 @@ def test_a_word_classifiers_guide_says_what_its_run_sheet_says(tmp_path):
     answer after the whole word counts."""
     from tests.test_verdicts import marked
 
-    model = replace(compile_grammar(marked(load_grammar("tomita3"))), units=(),
-                    extra={"final_only": True, "start_marker": "<s>", "end_marker": "</s>"})
+    compiled = compile_grammar(marked(load_grammar("tomita3")))  # carries its grammar: the Guide shows examples
+    model = replace(compiled, extra={**compiled.extra, "final_only": True, "start_marker": "<s>", "end_marker": "</s>"})
     write_workbook(model, tmp_path / "w.xlsx", "0 1 1", steps=8)
     book = openpyxl.load_workbook(tmp_path / "w.xlsx")
     guide = " ".join(str(c.value) for row in book["Guide"].iter_rows() for c in row if c.value)
@@ -392,6 +392,9 @@ def test_a_word_classifiers_guide_says_what_its_run_sheet_says(tmp_path):
            "also reads '<s>' before it and '</s>' after it" in guide
     assert "Separate the symbols" not in guide and "<s> </s>" not in guide
     assert "This network is a word classifier: only its answer after the whole word counts" in guide
+    # its examples as a person types them (tomita3 accepts these four shortest words), none with a marker inside
+    assert "Strings of the language (accepted): '' (the empty word), '0', '1', '00'." in guide
+    assert "leaves the grammar:" not in guide
     write_workbook(compile_grammar(load_grammar("tomita3")), tmp_path / "p.xlsx", "011", steps=8)
     plain = " ".join(str(c.value) for row in openpyxl.load_workbook(tmp_path / "p.xlsx")["Guide"].iter_rows()
                      for c in row if c.value)
