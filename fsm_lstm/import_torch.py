@@ -14,10 +14,11 @@ What the tensors may hold, by their names and shapes:
   the first reads the H units, each next one reads the previous one's outputs; if the shapes allow two orders, or
   leave a Linear out (a second head), the file is refused. A state_dict cannot say whether something
   nonlinear (a ReLU) lies between two Linears, so more than one is refused unless the caller says they compose
-  (``fsm-lstm import --compose-linear``). A square Linear whose shape could also place it before the recurrent
-  module (as many inputs and outputs as the module reads, the others chaining without it) is placed by the
-  state_dict's order of keys (its modules' order): before the module, it is an input layer and refused; a
-  safetensors file keeps no such order, and is refused.
+  (``fsm-lstm import --compose-linear``). Linears whose shapes could also place them before the recurrent
+  module (chaining from as many numbers as the module reads back to as many, the others chaining without them)
+  are placed by the state_dict's order of keys (its modules' order): before the module, they are input layers
+  and refused; a safetensors file keeps no such order, and is refused. A bias-less square weight before the
+  module is an Embedding only when its name says so (``emb``): a bias-less Linear has a column per symbol.
 Anything else in the file (BatchNorm statistics, integer tensors, stray weights) is refused by name.
 """
 
@@ -223,8 +224,8 @@ def _embedding(rest: dict[str, np.ndarray], width: int, hidden: int
     if weight.shape[0] == weight.shape[1] and "emb" not in name.lower():
         raise UserError(f"{name or 'weight'} ({weight.shape[0]} x {weight.shape[1]}, no bias) could be an "
                         "nn.Embedding (a row per symbol) or a bias-less nn.Linear (a column per symbol) before the "
-                        "recurrent module; fsm-lstm reads it as an Embedding when its name says so (contains 'emb'), "
-                        "and no nn.Linear there")
+                        "recurrent module; fsm-lstm reads an Embedding there, when its name says so (contains "
+                        "'emb'), and no nn.Linear")
     key = f"{name}.weight" if name else "weight"
     return weight, name or "weight", {k: v for k, v in rest.items() if k != key}
 
@@ -261,8 +262,10 @@ def _no_input_layer(chain: list[Dense], keys: list[str], prefix: str, width: int
                                 "does not keep the modules' order: save the state_dict with torch.save (.pt), whose "
                                 "order tells")
             if min(where) < start:
-                raise UserError(f"{names} come{'s' if size == 1 else ''} before {module} in the state_dict: an "
-                                "input layer, which fsm-lstm does not read (it folds only an nn.Embedding there)")
+                what = "comes before {0} in the state_dict: an input layer" if size == 1 else \
+                    "come before {0} in the state_dict: input layers"
+                raise UserError(f"{names} {what.format(module)}, which fsm-lstm does not read (it folds only an "
+                                "nn.Embedding there)")
 
 
 def _linear_chain(rest: dict[str, np.ndarray], hidden: int) -> tuple[list[Dense], dict[str, np.ndarray]]:

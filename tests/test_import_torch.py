@@ -341,7 +341,7 @@ def test_input_layers_the_shapes_hide_are_refused(tmp_path, capsys):
     torch.save(InputStackNet().state_dict(), tmp_path / "stack.pt")
     err = cli_error(["import", str(tmp_path / "stack.pt"), "-o", str(tmp_path / "s.npz"), "--alphabet", "a b c d",
                      "--heads", "next:a next:b next:c next:d", "--compose-linear"], capsys)
-    assert "p1 (Linear 4 -> 8) and p2 (Linear 8 -> 4) come before rnn in the state_dict: an input layer" in err
+    assert "p1 (Linear 4 -> 8) and p2 (Linear 8 -> 4) come before rnn in the state_dict: input layers" in err
     torch.save(BiaslessInputNet("proj").state_dict(), tmp_path / "proj.pt")
     err = cli_error(["import", str(tmp_path / "proj.pt"), "-o", str(tmp_path / "p.npz"), "--alphabet", "a b c d",
                      "--heads", "accept"], capsys)
