@@ -37,7 +37,7 @@ from .import_common import Dense, Network, declared_shape, dtype_problem, first_
 from .model import GATE_COUNT, Layer
 from .optional import require
 
-__all__ = ["RECURRENT", "network_from_tensors", "read_tensors"]
+__all__ = ["RECURRENT", "Unordered", "network_from_tensors", "read_tensors"]
 
 RECURRENT = re.compile(r"^(?P<prefix>(?:.*\.)?)(?P<name>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)"
                        r"_l(?P<layer>\d+)(?P<reverse>_reverse)?$")
