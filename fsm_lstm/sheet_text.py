@@ -18,8 +18,8 @@ from .dot_format import to_dot
 from .errors import UserError
 from .grammar import Grammar
 from .model import Model, stored_grammar
-from .sheet_charts import CHART_STEPS
 from .reading import Reading
+from .sheet_charts import CHART_STEPS
 from .sheet_formats import Formats, print_setup
 from .sheet_input import marker_hint, typed_input
 from .sheet_layout import SheetWriter
