@@ -551,7 +551,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .importer import marker_hint, read_model
+    from .importer import unflagged_markers_note, read_model
     from .model import save_model
     from .reading import reading_of
 
@@ -565,8 +565,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     units = ", ".join(map(str, sizes)) if len(set(sizes)) > 1 else str(sizes[0])  # each layer's, when they differ
     print(f"wrote {args.output}: {model.cell} with {len(sizes)} layer{'s' if len(sizes) > 1 else ''} of {units} units, "
           f"heads {' '.join(model.heads)} (from {imported['format']}: {', '.join(imported['layers'])})")
-    hint = marker_hint(model.alphabet, args.start_marker, args.end_marker)
-    for note in imported.get("notes", []) + ([hint] if hint else []):
+    unflagged = unflagged_markers_note(model.alphabet, args.start_marker, args.end_marker)
+    for note in imported.get("notes", []) + ([unflagged] if unflagged else []):
         print(f"  note: {note}")
     return 0
 

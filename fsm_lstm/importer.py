@@ -32,8 +32,8 @@ from .import_common import Dense, Network, common_dtype
 from .labels import parse_head
 from .model import Layer, Model
 
-__all__ = ["MARKER_NAMES", "SUFFIXES", "assemble", "import_hint", "marker_hint", "model_from_tensors", "read_model",
-           "read_network", "read_tensors"]
+__all__ = ["MARKER_NAMES", "SUFFIXES", "assemble", "import_hint", "model_from_tensors", "read_model", "read_network",
+           "read_tensors", "unflagged_markers_note"]
 
 SUFFIXES = {".pt": "torch", ".pth": "torch", ".safetensors": "torch", ".keras": "keras", ".h5": "keras-h5",
             ".hdf5": "keras-h5", ".json": "tfjs", ".onnx": "onnx"}
@@ -190,7 +190,7 @@ MARKER_NAMES = ("<s>", "</s>", "<bos>", "<eos>", "<sos>", "<start>", "<end>", "b
                 "[sep]")  # names that start and end markers often have (compared in lower case)
 
 
-def marker_hint(alphabet: Sequence[str], start_marker: str | None, end_marker: str | None) -> str | None:
+def unflagged_markers_note(alphabet: Sequence[str], start_marker: str | None, end_marker: str | None) -> str | None:
     """A note for an import without marker flags whose alphabet holds symbols named like start or end markers: a
     network trained on framed words, read without them, is judged after every symbol and on words that never
     start with the start marker."""

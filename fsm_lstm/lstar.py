@@ -41,9 +41,8 @@
   the equivalence sample. The second test matters: judged by the validation words alone, the merges fitted them
   (held-out error up to 1.3 points higher on rnn256x2_q100_s28); with both, the 9 bench networks that stopped
   with 60 or more states kept 1.7-3.9 times fewer, the held-out error moving by 0.8 point at most either way
-  (docs/extraction.md). Agreement counts a word right when the
-  machine gives the network's outputs after it, or after every prefix of it when the heads are read at every
-  prefix.
+  (docs/extraction.md). Agreement counts a word right when the machine gives the network's outputs after it, or
+  after every prefix of it when the heads are read at every prefix.
 """
 
 from __future__ import annotations
@@ -143,7 +142,7 @@ def tolerance(words: int) -> float:
     """The agreement on a sample of ``words`` words that is worth no extra states: ``OCCAM``, or ``OCCAM_WORDS``
     words where that is more (a hair more, so that rounding never refuses a machine just that many words
     behind)."""
-    if not words or words * OCCAM >= OCCAM_WORDS * (1 - 1e-9):  # 800 words or more: OCCAM is 2 words or more
+    if not words or words >= round(OCCAM_WORDS / OCCAM):  # 800 words or more: OCCAM is 2 words or more
         return OCCAM
     return OCCAM_WORDS / words * (1 + 1e-9)
 

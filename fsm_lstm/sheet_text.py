@@ -67,7 +67,7 @@ def write_guide(sh: SheetWriter, model: Model, steps: int, reading: Reading, exa
     """How to use the workbook and how to read every sheet, wrapped to the page: typing as the Run sheet reads
     it (``reading``: a word classifier's markers are added for the person)."""
     trained = "trained" in model.extra
-    framed = bool(reading.start or reading.end)
+    framed, typed = bool(reading.start or reading.end), typed_input(model, reading)
     alphabet = reading.inner(model.alphabet) if framed else model.alphabet
     lines: list[tuple[str, object]] = [
         ("How to use this workbook", fmt.title),
@@ -77,17 +77,18 @@ def write_guide(sh: SheetWriter, model: Model, steps: int, reading: Reading, exa
          "recalculate show them too.", fmt.wrap),
         ("What to type", fmt.heading),
         ("On the Run sheet, type a string into the yellow cell B2 (named 'input'). It is a text cell, so '0110' "
-         "stays 0110. " + ("Type the symbols without spaces. " if typed_input(model, reading).unspaced
+         "stays 0110. " + ("Type the symbols without spaces. " if typed.unspaced
                            else "Separate the symbols with spaces. ")
          + "The alphabet is " + " ".join(alphabet) + ". " + (marker_hint(reading) + " " if framed else "")
          + f"The sheet has {steps} steps; a longer string is cut, and a note says so.", fmt.wrap),
     ]
     if framed:  # as a person types them: the inner word, without spaces where Run reads it so
-        examples = [w for w in map(lambda w: _inner(w, reading), examples) if w is not None]
+        inner = (_inner(w, reading) for w in examples)
+        shown = ["'" + typed.typed(w) + "'" if w else "'' (the empty word)" for w in inner if w is not None]
         leaving = None  # a word classifier's words do not leave its grammar before the end marker
-    if examples:
-        shown = [("'" + typed_input(model, reading).typed(w) + "'" if w else "'' (the empty word)") if framed
-                 else _quoted(w, model) for w in examples]
+    else:
+        shown = [_quoted(w, model) for w in examples]
+    if shown:
         lines.append(("Strings of the language (accepted): " + ", ".join(shown) + ".", fmt.wrap))
     if leaving:
         lines.append((f"A string that leaves the grammar: {_quoted(leaving, model)} (at step {len(leaving)}, "
