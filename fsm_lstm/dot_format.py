@@ -21,11 +21,20 @@ __all__ = ["to_dot"]
 
 
 def _quote(s: str) -> str:
-    """``s`` as a DOT string: backslashes, quotes and line breaks escaped (``\\n``, which the reader and Graphviz
-    read as a line break: a raw one inside quotes misleads AALpy's reader); a lone surrogate, which is not text,
-    is refused."""
+    """``s`` as a DOT string: quotes and line breaks escaped (``\\n``, which the reader and Graphviz read as a
+    line break: a raw one inside quotes misleads AALpy's reader); a backslash doubled only where the reader would
+    take it for an escape (before ``n``, ``l``, ``r``, a quote, a backslash or a line break, or at the end), and
+    written as itself elsewhere, as AALpy writes and reads it (``C:\\temp``); a lone surrogate, which is not
+    text, is refused."""
     _check_text(s)
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    return '"' + _escaped(s, "nlr\"\\\n", '"') + '"'
+
+
+def _escaped(s: str, special: str, quoted: str) -> str:
+    """``s`` with a backslash before each character of ``quoted``, a doubled backslash where one precedes a
+    character of ``special`` or ends ``s``, and line breaks as ``\\n``."""
+    s = re.sub(r"\\(?=[" + re.escape(special) + r"]|\Z)", r"\\\\", s)
+    return re.sub("([" + re.escape(quoted) + "])", r"\\\1", s).replace("\n", "\\n")
 
 
 def _check_text(s: str) -> None:
@@ -57,14 +66,12 @@ def _node_ids(states: list[str]) -> dict[str, str]:
 
 
 def _record(fields: list[str]) -> str:
-    """A Graphviz record label of these fields, quoted: in each, bars, braces, angle brackets, quotes and
-    backslashes escaped with a backslash (as Graphviz reads records; a DOT string keeps those backslashes)."""
+    """A Graphviz record label of these fields, quoted: in each, bars, braces, angle brackets and quotes escaped
+    with a backslash (as Graphviz reads records; a DOT string keeps those backslashes), and a backslash doubled
+    only where the reader would take it for an escape, as in :func:`_quote`."""
     for field in fields:
         _check_text(field)
-    return '"' + "|".join(re.sub(r'([|{}<>"\\])', r"\\\1", f).replace("\n", "\\n") for f in fields) + '"'
-
-
-
+    return '"' + "|".join(_escaped(f, 'nlr|{}<>"\\ \n', '|{}<>"') for f in fields) + '"'
 
 
 def to_dot(g: Grammar, complete: bool = True) -> str:

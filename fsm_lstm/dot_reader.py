@@ -101,14 +101,16 @@ def scan_dot(text: str, where: str = "DOT") -> DotGraph:
                 if key is None:
                     raise fail(f"unexpected {toks[i][1]!r} in an attribute list; write key=value pairs")
                 i += 1
-                if punct("="):
-                    i += 1
-                    value = ident()
-                    if value is None:
-                        raise fail(f"attribute {key!r} has no value; write {key}=\"...\"" if i < len(toks) else
-                                   "missing ']' after attributes; the file ends inside an attribute list")
-                    found[text_of(key)] = value
-                    i += 1
+                if not punct("="):
+                    raise fail(_no_value(text_of(key)) if i < len(toks) else
+                               "missing ']' after attributes; the file ends inside an attribute list")
+                i += 1
+                value = ident()
+                if value is None:
+                    raise fail(_no_value(text_of(key)) if i < len(toks) else
+                               "missing ']' after attributes; the file ends inside an attribute list")
+                found[text_of(key)] = value
+                i += 1
             i += 1
         return found
 
@@ -176,6 +178,10 @@ def scan_dot(text: str, where: str = "DOT") -> DotGraph:
     return graph
 
 
+def _no_value(key: str) -> str:
+    return f"attribute {key!r} has no value; write {key}=\"...\" (a quote inside a quoted value is written \\\")"
+
+
 # ----- pydot ----------------------------------------------------------------------------------------------------
 def pydot_graph(text: str, where: str = "DOT") -> DotGraph:
     """Any DOT digraph, through pydot's parser; subgraphs are flattened into the graph."""
@@ -208,6 +214,9 @@ def _collect(graph: object, out: DotGraph, node_defaults: dict[str, str], edge_d
     statements = [*graph.get_nodes(), *graph.get_edges(), *graph.get_subgraphs()]  # type: ignore[attr-defined]
     for item in sorted(statements, key=lambda x: x.obj_dict.get("sequence", 0)):
         kind = type(item).__name__
+        for key, value in item.get_attributes().items() if kind in ("Node", "Edge") else ():
+            if value is None:  # pydot reads [shape] and Graphviz refuses it
+                raise GrammarError(f"{where}: {_no_value(text_of(key))}")
         if kind == "Node":
             name, found = item.get_name(), dict(item.get_attributes())
             if name == "node":
@@ -217,17 +226,26 @@ def _collect(graph: object, out: DotGraph, node_defaults: dict[str, str], edge_d
             elif name == "graph":
                 out.graph_attrs.update(found)
             else:
-                out.nodes.setdefault(name, dict(node_defaults)).update(found)
+                out.nodes.setdefault(_without_port(name), dict(node_defaults)).update(found)
         elif kind == "Edge":
             ends = [item.get_source(), item.get_destination()]
             if not all(isinstance(e, str) for e in ends):
                 raise GrammarError(f"{where}: an edge leads to or from a subgraph; write one edge per pair of states")
-            p, q = (e.split(":")[0] if not e.startswith('"') else e for e in ends)  # a port is a place on the node
+            p, q = map(_without_port, ends)
             for n in (p, q):
                 out.nodes.setdefault(n, dict(node_defaults))
             out.edges.append((p, q, {**edge_defaults, **item.get_attributes()}))
         else:
             _collect(item, out, node_defaults, edge_defaults, where)
+
+
+_QUOTED_ID = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
+def _without_port(node_id: str) -> str:
+    """A node id without its port (``s0:e``, ``"s0":"e"``, ``s1:w:n``): a port is a place on the node."""
+    quoted = _QUOTED_ID.match(node_id)
+    return quoted.group() if quoted else node_id.split(":")[0]
 
 
 # ----- values ---------------------------------------------------------------------------------------------------
@@ -244,12 +262,15 @@ def text_of(raw: str) -> str:
 
 def _unescape(e: re.Match[str]) -> str:
     """One escape in a quoted DOT string: a backslash-newline continues the line; Graphviz's ``\\n``, ``\\l``
-    and ``\\r`` are line breaks (as ``<br/>`` is in an HTML-like label); any other escaped character is itself."""
+    and ``\\r`` are line breaks (as ``<br/>`` is in an HTML-like label); ``\\"`` is a quote and ``\\\\`` a
+    backslash. A backslash before any other character is itself, as AALpy writes text raw and reads it back so
+    (``C:\\temp``, ``back\\slash``)."""
     c = e.group(1)
-    return "" if c == "\n" else "\n" if c in "nlr" else c
+    return "" if c == "\n" else "\n" if c in "nlr" else c if c in '"\\' else "\\" + c
 
 
 _PORT = re.compile(r"^\s*<[^>]*>\s*")  # a record field's port, ``<f0> name``
+_RECORD_ESCAPED = set('|{}<>"\\ ')  # what a backslash escapes in a record label
 
 
 def _record_fields(raw: str) -> list[str]:
@@ -264,9 +285,10 @@ def _record_fields(raw: str) -> list[str]:
                 raw_fields.append("")
             else:
                 raw_fields[-1] += piece
-        # a field's port (``<f0> name``) is dropped before unescaping, so an escaped ``\<`` stays text
+        # a field's port (``<f0> name``) is dropped before unescaping, so an escaped ``\<`` stays text; a
+        # backslash before a character that is not a record's (or a quoted string's) escape is itself
         return ["".join("" if piece == "\\\n" else "\n" if piece in ("\\n", "\\l", "\\r") else
-                        piece[1:] if piece.startswith("\\") and len(piece) == 2 else piece
+                        piece[1:] if piece[:1] == "\\" and piece[1:] in _RECORD_ESCAPED else piece
                         for piece in re.findall(r"\\\n|\\.|[^\\]+|\\", _PORT.sub("", field), flags=re.DOTALL))
                 for field in raw_fields]
     return text_of(raw).split("|")

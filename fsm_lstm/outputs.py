@@ -211,7 +211,8 @@ def describe_machine(g: Grammar, shown: Callable[[str], str] = str) -> list[str]
             f"  inputs: {shown(' '.join(g.alphabet))}",
             f"  outputs: {shown(', '.join(values[:20])) + more}",
             f"  edges: {len(g.transitions)}; deterministic; "
-            + ("input-complete" if not missing else f"partial ({missing:,} state-input pairs have no edge)"),
+            + ("input-complete" if not missing else
+               f"partial ({counted(missing, 'state-input pair')} {'has' if missing == 1 else 'have'} no edge)"),
             f"  minimal machine: {counted(len(minimal.states), 'state')}, {counted(len(minimal.transitions), 'edge')} "
             "-> a compiled LSTM of "
             f"{len(minimal.transitions) + 1} units",

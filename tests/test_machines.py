@@ -264,6 +264,26 @@ def test_graphviz_line_breaks_and_record_ports_are_read_as_graphviz_draws_them()
     assert moore.states == ("a", "b") and dict(moore.state_outputs) == {"a": "off", "b": "on"}
 
 
+def test_a_port_quoted_or_not_is_a_place_on_its_node_not_a_state():
+    """``"s0":"e"`` was a third state named 's0":"e' (Graphviz reads the node s0 and its port e); AALpy writes a
+    state id holding ':' so, which Graphviz and fsm-lstm read as a node and a port."""
+    g = parse_dot('digraph g { __start0 [label="" shape="none"]; s0 [label="s0"]; "s1";\n'
+                  '"s0":"e" -> "s1":w:n [label="a / x"]; s1:n -> "s0" [label="a / y"]; __start0 -> s0; }')
+    assert g.states == ("s0", "s1")
+    assert dict(g.edge_outputs) == {("s0", "a", "s1"): "x", ("s1", "a", "s0"): "y"}
+
+
+@pytest.mark.parametrize("text", [
+    'digraph g { s0 [label="s-2|=HYPERLINK("x")", shape=record]; __start0 -> s0; }',  # AALpy: a quote unescaped
+    'digraph g { s0 [label="s0" shape]; __start0 -> s0; }',
+    'digraph g { s0:e [shape]; __start0 -> s0; }',  # pydot's parser (a port), which reads [shape] as shape=None
+])
+def test_an_attribute_without_a_value_is_refused_as_graphviz_refuses_it(text):
+    """The AALpy label was read as '=HYPERLINK(' and the rest dropped: a wrong output, exit 0."""
+    with pytest.raises(GrammarError, match=r"has no value; write .*a quote inside a quoted value is written"):
+        parse_dot(text)
+
+
 @settings(max_examples=15, deadline=None)
 @given(kind=st.sampled_from(sorted(KINDS)), states=st.integers(1, 8), inputs=st.integers(1, 3),
        seed=st.integers(0, 10**6))
