@@ -36,6 +36,7 @@ from .model import Model
 from .outputs import extracted_machine
 from .queries import Network
 from .reading import Reading, reading_of
+from .semantics import Semantics
 from .threads import blas_threads, one_blas_thread
 from .sampling import Runner, Sample, final_truth, guided_words, observe, random_words, variations
 from .words import counted
@@ -276,20 +277,41 @@ def _machine_heads(labels: Sequence[str]) -> bool:
     return bool(labels) and all(parse_head(h)[0] == "out" for h in labels)
 
 
-def _as_written(m: Machine) -> Machine:
-    """The machine that the written automaton implements. A Mealy or Moore machine gives one output: where
-    several ``out:`` heads are true in a state, the first is kept (:func:`outputs.extracted_machine`), and the
-    network's other true heads become disagreements. A word that reaches a state without a true head has left
-    the written machine for good: such edges go to a sink with no output. Acceptors and ``next:`` heads are
-    written as they are."""
+def _as_written(m: Machine, g: Grammar) -> Machine:
+    """The machine that the written automaton ``g`` implements, over ``m``'s heads. A Mealy or Moore machine
+    gives one output: where several ``out:`` heads are true in a state, the first is kept
+    (:func:`outputs.extracted_machine`), and the network's other true heads become disagreements. A word that
+    reaches a state without a true head has left the written machine for good: such edges go to a sink with no
+    output. An acceptor's ``accept`` and ``next:`` heads are those its language gives (:func:`_semantics_machine`):
+    a state whose ``next:`` heads the language cannot give is not written."""
     if not _machine_heads(m.labels):
-        return m
+        return _semantics_machine(g, m.labels)
     n = m.size
     outputs = np.zeros((n + 1, m.outputs.shape[1]), dtype=bool)
     outputs[np.arange(n), np.argmax(m.outputs, axis=1)] = m.outputs.any(axis=1)
     delta = np.vstack([m.delta, np.full((1, m.delta.shape[1]), n)])
     delta[~outputs.any(axis=1)[delta]] = n  # every edge into a state without output: to the sink
     return replace(m, outputs=outputs, delta=delta)
+
+
+def _semantics_machine(g: Grammar, labels: tuple[str, ...]) -> Machine:
+    """``g`` as a machine whose ``accept`` and ``next:`` outputs are what the semantics give its language (next:
+    the symbol leads to a state from which acceptance is possible); a missing edge leads to a sink where every
+    head is false."""
+    sem = Semantics(g)
+    order = [g.start, *(q for q in g.states if q != g.start)]  # a Machine starts in state 0
+    row = {q: k for k, q in enumerate(order)}
+    n = len(order)
+    delta = np.full((n + 1, len(g.alphabet)), n, dtype=np.int64)
+    for p, a, q in g.transitions:
+        delta[row[p], g.symbol_index[a]] = row[q]
+    columns = []
+    for label in labels:
+        kind, arg = parse_head(label)
+        column = sem.accepting if kind == "accept" else sem.legal[:, g.symbol_index[arg]] if arg in g.symbol_index \
+            else np.zeros(n, bool)
+        columns.append(np.append(column[[g.state_index[q] for q in order]], False))
+    return Machine(np.stack(columns, axis=1), delta, labels, g.alphabet)
 
 
 def _several_outputs(sample: Sample, labels: Sequence[str]) -> float:
@@ -435,7 +457,7 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
             machine, grammar = unmerged, original
         else:
             before = len(original.states)
-    written = _as_written(machine)
+    written = _as_written(machine, grammar)
     longer = _longer(net, columns, written, seed, max(length, longest), max(1, samples // 2))
     return Extraction(machine, grammar, method, reading, agreement(written, held_sample),
                       len(held_sample.lengths), source, time.perf_counter() - t0, net.calls, stopped, before,

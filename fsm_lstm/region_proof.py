@@ -139,7 +139,7 @@ def prove_regions(model: Model, grammar: Grammar, unknown_start: bool = False, r
 
     def attempt(merge_after: float, regions: int) -> tuple[_Explorer, RegionProof]:
         explorer = _Explorer(model, grammar, ref, reading, precision, growth, slack, unknown_start, merge_after)
-        return explorer, explorer.run(regions, max(time_limit - (time.perf_counter() - t0), 1e-9))
+        return explorer, explorer.run(regions, max(time_limit - (time.perf_counter() - t0), 1e-9), time_limit)
 
     if joins == "fallback":  # a short try with joins first: a trajectory that converges slowly closes fast that way
         proof = attempt(MERGE_AFTER, min(int(max_regions), QUICK_JOINS))[1]
@@ -233,7 +233,10 @@ class _Explorer:
                            time.perf_counter() - self.t0, self.precision, self.ref.checked, failure, self.ref.skipped)
 
     # --- the exploration ---
-    def run(self, max_regions: int, time_limit: float) -> RegionProof:
+    def run(self, max_regions: int, time_limit: float, stated: float | None = None) -> RegionProof:
+        """Explore regions for ``time_limit`` seconds at most; a failure for want of time names ``stated``, the
+        whole proof's limit (default ``time_limit``), of which this attempt had what was left."""
+        stated = time_limit if stated is None else stated
         D = self.net.width
         lo = hi = np.zeros((1, D))
         if self.start_symbol is not None:
@@ -246,7 +249,7 @@ class _Explorer:
         while frontier:
             if time.perf_counter() - self.t0 > time_limit:
                 return self.result(False, RegionFailure(
-                    f"the regions did not close within the time limit ({time_limit:g} s, {len(self.lo):,} regions)",
+                    f"the regions did not close within the time limit ({stated:g} s, {len(self.lo):,} regions)",
                     "budget"))
             regions = np.repeat(np.array(frontier), K)
             inner = np.tile(np.arange(K), len(frontier))

@@ -70,7 +70,9 @@ def test_train_task_output_needs_a_machine(tmp_path, capsys):
 def test_the_machine_fidelity_is_measured_on_is_the_automaton_written(data):
     """Extraction measures fidelity on ``_as_written(m)``: the written automaton, judged as ``verify`` judges it
     (by the grammar's semantics), must give the same heads after every word, whatever sets of out: heads the
-    states hold (several, or none, as a trained network's may)."""
+    states hold (several, or none, as a trained network's may), and whatever accept and next: heads, which the
+    written acceptor derives from its language (a network's next:) true where no accepted word goes on: the
+    fidelity was the extractor's machine's, 100 %, where the file's was 99.5 %)."""
     import numpy as np
 
     from fsm_lstm.errors import GrammarError
@@ -78,11 +80,17 @@ def test_the_machine_fidelity_is_measured_on_is_the_automaton_written(data):
     from fsm_lstm.machine import Machine
     from fsm_lstm.semantics import Semantics
 
-    n, k, o = data.draw(st.integers(1, 6)), data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
+    n, k = data.draw(st.integers(1, 6)), data.draw(st.integers(1, 3))
+    kind = data.draw(st.sampled_from(["out", "accept and next", "next"]))
+    if kind == "out":
+        labels = tuple(f"out:v{j}" for j in range(data.draw(st.integers(1, 3))))
+    else:
+        nexts = data.draw(st.lists(st.sampled_from("abc"[:k]), min_size=kind == "next", unique=True))
+        labels = (*(["accept"] if kind != "next" else []), *(f"next:{a}" for a in nexts))
+    o = len(labels)
     outputs = np.array(data.draw(st.lists(st.lists(st.booleans(), min_size=o, max_size=o), min_size=n, max_size=n)))
     delta = np.array(data.draw(st.lists(st.lists(st.integers(0, n - 1), min_size=k, max_size=k), min_size=n,
                                         max_size=n)))
-    labels = tuple(f"out:v{j}" for j in range(o))
     machine = Machine(outputs, delta, labels, tuple("abc"[:k]))
     try:
         grammar = to_grammar(machine)
@@ -90,7 +98,8 @@ def test_the_machine_fidelity_is_measured_on_is_the_automaton_written(data):
         return
     strings = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1))).integers(0, k, size=(50, 8))
     written = Semantics(grammar).expected_heads(labels, strings)
-    assert np.array_equal(_as_written(machine).run(strings), written)
+    assert grammar.alphabet == machine.alphabet
+    assert np.array_equal(_as_written(machine, grammar).run(strings), written)
 
 
 def test_a_network_with_two_out_heads_true_at_once_gets_a_fidelity_true_of_the_file(tmp_path, capsys):

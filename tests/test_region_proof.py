@@ -4,6 +4,7 @@ against the grammar's own semantics (tests.oracle)."""
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import replace
 
@@ -423,6 +424,15 @@ def test_certify_prints_the_proof_and_the_failure(tmp_path, capsys):
     assert out.startswith("not proven: ") and "head accept" in out
     assert main(["certify", str(bad)]) == 2
     assert "--grammar" in capsys.readouterr().err
+    # a grammar over other symbols: said, as verify says it (certify said only "not proven ... at '1'")
+    (tmp_path / "ab.toml").write_text('name = "ab"\nstart = "s"\naccept = ["s"]\ntransitions = [["s", "a", "s"]]\n')
+    assert main(["certify", str(good), "--grammar", str(tmp_path / "ab.toml")]) == 1  # the network accepts '1'
+    out = capsys.readouterr().out
+    assert out.startswith("not proven: ")
+    assert "\n  note: symbols of the model outside the alphabet of grammar 'ab': 0 1; " in out and "share no" in out
+    assert main(["certify", str(good), "--grammar", str(tmp_path / "ab.toml"), "--json"]) == 1
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert any("symbols of grammar 'ab' that the model cannot read: a" in n for n in notes)
 
 
 def test_the_workbook_guide_says_which_proof_a_trained_model_records(certified, tmp_path):
@@ -472,3 +482,11 @@ def test_verify_json_names_the_region_proof_among_the_layers_that_ran(capsys):
     assert main(["verify", str(path), "--grammar", "tomita1", "--max-len", "4", "--examples", "10", "--json"]) == 0
     covered = json.loads(capsys.readouterr().out)["covered"]
     assert covered["method"] == "region proof+exhaustive+hypothesis" and covered["proven_all_lengths"]
+
+
+def test_a_proof_out_of_time_names_its_time_limit_not_the_time_left():
+    """Each attempt gets the time left; a failure said "the time limit (1e-09 s, 1 regions)" for a limit of 5 s
+    that setting up a large network had used."""
+    proof = prove_regions(tomita1_rnn(), load_grammar("tomita1"), time_limit=1e-6, pump_time=0)
+    assert not proof.proven and proof.failure.kind == "budget"
+    assert "within the time limit (1e-06 s, " in proof.failure.message
