@@ -118,7 +118,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
     from .labels import parse_head
     from .model import stored_grammar
     from .region_proof import prove_regions
-    from .verify import t0_note
+    from .verify import alphabet_notes, t0_note
 
     model, g = _load(args.source, unknown_start=args.unknown_start)
     _warn_if_empty(g if g is not None else stored_grammar(model), args.unknown_start)
@@ -131,11 +131,11 @@ def cmd_certify(args: argparse.Namespace) -> int:
                                   args.max_regions, args.time_limit)
             failure = proof.failure
             at_t0 = failure is not None and failure.confirmed and failure.prefix == "" and failure.kind == "head"
-            note = t0_note(model, reading) if at_t0 else None
+            notes = alphabet_notes(reference, model, reading) + ([t0_note(model, reading)] if at_t0 else [])
             if args.json:
-                print(json.dumps({**proof.to_dict(), **({"notes": [note]} if note else {})}, indent=2))
+                print(json.dumps({**proof.to_dict(), **({"notes": notes} if notes else {})}, indent=2))
             else:
-                print(proof.summary() + (f"\n  note: {note}" if note else ""))
+                print("\n".join([proof.summary(), *(f"  note: {note}" for note in notes)]))
             return 0 if proof.proven else 1
         if stored is None:
             reason += f"; `fsm-lstm verify {args.source} --grammar {args.grammar}` checks it on strings instead"
@@ -153,9 +153,10 @@ def cmd_certify(args: argparse.Namespace) -> int:
     unknown_start = bool(model.extra.get("unknown_start"))
     if cert.proven and reference is not None and not states_proven_for(stored, reference, unknown_start) \
             and any(parse_head(h)[0] == "state" for h in model.heads):
-        shared = ("outputs are", "its out: heads") if stored.machine else ("language is", "accept and next heads")
-        print(f"note: the state heads are proven for the model's own grammar {stored.name!r}, whose {shared[0]} "
-              f"{reference.name!r}'s; {shared[1]} hold for {reference.name!r} as they are")
+        shared = ("outputs", "out: heads") if stored.machine else ("language", "accept and next heads")
+        print(f"note: the state heads are proven for the states of the model's own grammar {stored.name!r}, not "
+              f"those of {args.grammar}; {args.grammar} has the same {shared[0]}, so the {shared[1]} hold for it "
+              "as they are")
     return 0 if cert.proven else 1
 
 
@@ -229,7 +230,7 @@ def _run_word(model: Model, reading: Reading, args: argparse.Namespace) -> int:
     framed = reading.frame(word)
     dtype = np.float64 if args.dtype == "float64" else np.float32
     logit = float(run(model, encode([framed], model.alphabet), dtype=dtype).heads[-1, 0, model.heads.index("accept")])
-    record = {"word": format_word(word, model.alphabet), "read": format_word(framed, model.alphabet),
+    record = {"word": reading.typed(word, model.alphabet), "read": format_word(framed, model.alphabet),
               "accept": logit > 0, "logit": logit}
     if args.json:
         print(json.dumps(record))
@@ -244,7 +245,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from .progress import ProgressDisplay
     from .sheets import write_workbook
     from .verify import describe, report_rows, report_word, verify
-    from .words import format_word
 
     model, compiled_from = _load(args.source, unknown_start=args.unknown_start)
     reference = load_grammar(args.grammar) if args.grammar else compiled_from
@@ -259,7 +259,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if grammar is None:
             raise UserError(f"{args.source} carries no grammar; give the reference with --grammar for --report")
         word = report_word(report, grammar)
-        write_workbook(model, args.report, format_word(word, model.alphabet), title=f"verify {grammar.name}",
+        write_workbook(model, args.report, reading.typed(word, model.alphabet), title=f"verify {grammar.name}",
                        automaton=grammar, reading=reading,
                        summary=report_rows(report, word, model.alphabet, grammar.name))
     if args.json:
@@ -269,7 +269,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if args.report:
             what = "the counterexample" if report.counterexample else "an accepted string checked; the Summary " \
                 "sheet says which"
-            print(f"wrote {args.report} (input {format_word(word, model.alphabet)!r}, {what})")
+            print(f"wrote {args.report} (input {reading.typed(word, model.alphabet)!r}, {what})")
     return 0 if report.passed else 1
 
 
@@ -413,7 +413,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     from .sheet_summary import disagreements, summary_rows
     from .sheets import write_workbook
     from .verify import judge
-    from .words import format_word, read_words
+    from .words import read_words
 
     model, _ = _load(args.model)
     reference = load_grammar(args.grammar) if args.grammar else None
@@ -435,7 +435,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         rows = summary_rows(model, extracted, result.fidelity, result.held_out, result.held_out_source, found, reading)
         word = found.words[0] if found and found.words else ()
         write_workbook(densified(model, "a workbook", available_memory()), args.sheet,
-                       format_word(word, model.alphabet), title=f"extracted {extracted.name}", automaton=extracted,
+                       reading.typed(word, model.alphabet), title=f"extracted {extracted.name}", automaton=extracted,
                        summary=rows, reading=reading)
     if args.json:
         notes = [line.removeprefix("note: ") for line in _extraction_lines(args, result, None)
@@ -447,7 +447,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         print("\n".join(_extraction_lines(args, result, verdict)))
         if args.sheet:
             print(f"wrote {args.sheet} (Summary: " + (f"{found.disagree:,} of {found.checked:,} words searched "
-                  "disagree" if found else "no search for disagreements") + ")")
+                  "disagree on accept" if found else "no search for disagreements") + ")")
     return 1 if poor or (verdict is not None and verdict.status == "fails") else 0
 
 

@@ -32,7 +32,7 @@ from .region_proof import prove_regions
 from .reference import reference_for
 from .strategies import any_strings, grammar_strings, near_misses
 from .verify import REGION_TIME_LIMIT, alphabet_notes, check_depth, exhaustive, readable_part, search
-from .words import format_word, symbols_count
+from .words import symbols_count
 
 __all__ = ["VerifyItem", "pytest_addoption", "pytest_collection_modifyitems", "pytest_configure"]
 
@@ -139,7 +139,7 @@ class VerifyItem(pytest.Item):
                         "arbitrary strings": any_strings(readable)}[self.check]
             found, _, _ = search(net, ref, strategy, config.getoption("fsm_examples"), seed=0)
         if found is not None:
-            text = format_word(found.word, model.alphabet)
+            text = reading.typed(found.word, model.alphabet)
             raise AssertionError(f"counterexample {text!r} ({symbols_count(len(found.word))}): head {found.head} is "
                                  f"{not found.expected} (logit {found.logit:.4g}), expected {found.expected}")
 

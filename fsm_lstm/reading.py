@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import UserError
 from .model import Model
-from .words import parse_word
+from .words import format_word, parse_word
 
 __all__ = ["Reading", "reading_of"]
 
@@ -49,6 +49,11 @@ class Reading:
         if self.inner_unspaced(alphabet):
             return parse_word(self._unframed(text, inner), inner)  # (<s> aab </s>, <s>aab</s> and aab alike)
         return self.strip(parse_word(text, alphabet))  # (one-character markers as the alphabet's own: ^aba$)
+
+    def typed(self, word: Sequence[str], alphabet: Sequence[str]) -> str:
+        """An inner word as a person types it, which ``parse`` reads back: without separators when every inner
+        symbol is one character, space-separated otherwise; without the markers."""
+        return format_word(word, self.inner(alphabet))
 
     def inner_unspaced(self, alphabet: Sequence[str]) -> bool:
         """Whether a word is typed without separators although the alphabet has longer symbols: every inner

@@ -28,6 +28,7 @@ __all__ = ["AUTOMATON_COLUMNS", "AutomatonRun", "FIRST_SYMBOL_COLUMN", "MAX_SYMB
 AUTOMATON_COLUMNS = {"automaton state": 7, "automaton accept": 8, "agree": 9, "row": 10, "symbol column": 11,
                      "target": 12, "automaton next": 13, "automaton output": 14}
 _COMPARED = {"output": "the output", "accept": "accept", "state": "the state"}  # what ``agree`` compares, in row 6
+PARTING = "they part"  # how row 6 begins where network and automaton part: then red, else green
 MAX_SYMBOLS = 250  # the formula joining a state's next symbols grows by some 30 characters a symbol
 TABLE_ROW = 4  # Automaton sheet: row of the start state; symbols head the columns from C on row 3
 FIRST_SYMBOL_COLUMN = 3
@@ -244,8 +245,9 @@ def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, s
             agree_values.append(agrees)
     framed = reading.frame(word)
     sentence = _sentence_value(framed, len(word), agree_values, network, run, by, reading.final_only)
-    sh.ws.merge_range(5, 0, 5, 5, "", fmt.warning_wrap)
-    sh.formula(6, 1, _sentence_formula(first, last, steps, by, reading, refs), sentence, fmt.warning_wrap)
+    sh.ws.merge_range(5, 0, 5, 5, "", fmt.agreeing_wrap)
+    sh.formula(6, 1, _sentence_formula(first, last, steps, by, reading, refs), sentence, fmt.agreeing_wrap)
+    sh.ws.conditional_format("A6", {"type": "text", "criteria": "begins with", "value": PARTING, "format": fmt.parting})
     sh.ws.set_row(5, 30)  # two lines: the sentence names both answers and a state
     A = col(ac["agree"])
     sh.ws.conditional_format(f"A{first}:{col(max(ac.values()))}{last}", {
@@ -316,11 +318,12 @@ def _sentence_formula(first: int, last: int, steps: int, by: str, reading: Readi
     else:
         automaton_state = at(col(AUTOMATON_COLUMNS["automaton state"]))
         says = f'"network says state "&{at("C")}&", automaton says state "&{automaton_state}'
-    part = f'"they part at step "&({k}-1)&IF({k}=1,""," (symbol "&{at("B")}&")")&": "&{says}'
+    part = f'"{PARTING} at step "&({k}-1)&IF({k}=1,""," (symbol "&{at("B")}&")")&": "&{says}'
     markers = int(reading.start is not None) + int(reading.end is not None)
     length = f"MIN(input_length,{steps})" + (f"-{markers}" if markers else "")
-    agree = (f'"network and automaton agree on the whole word ("&{length}&" symbols)"' if reading.final_only
-             else f'"network and automaton agree on {_COMPARED[by]} at all "&{length}&" steps"')
+    symbols = f'"("&{length}&IF({length}=1," symbol)"," symbols)")'
+    agree = (f'"network and automaton agree on the whole word "&{symbols}' if reading.final_only
+             else f'"network and automaton agree on {_COMPARED[by]} after every prefix "&{symbols}')
     return f'=IF(ISNUMBER({k}),{part},{agree})'
 
 
@@ -329,8 +332,9 @@ def _sentence_value(framed: tuple[str, ...], length: int, agree: list, network: 
     """What the sentence formula computes for the default input: ``framed`` is what the network read, ``length``
     the number of symbols the automaton read."""
     if False not in agree:
-        return (f"network and automaton agree on the whole word ({length} symbols)" if final_only else
-                f"network and automaton agree on {_COMPARED[by]} at all {length} steps")
+        symbols = f"({length} symbol{'' if length == 1 else 's'})"
+        return (f"network and automaton agree on the whole word {symbols}" if final_only else
+                f"network and automaton agree on {_COMPARED[by]} after every prefix {symbols}")
     t = agree.index(False)
     i = length if final_only else t  # the automaton's step: after the whole word for a word classifier
     symbol = "" if t == 0 else f" (symbol {framed[t - 1]})"
@@ -343,4 +347,4 @@ def _sentence_value(framed: tuple[str, ...], length: int, agree: list, network: 
                 f"(state {run.states[i]})")
     else:
         says = f"network says state {network.states[t]}, automaton says state {run.states[i]}"
-    return f"they part at step {t}{symbol}: {says}"
+    return f"{PARTING} at step {t}{symbol}: {says}"

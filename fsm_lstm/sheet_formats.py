@@ -23,6 +23,7 @@ class Formats:
         self.heading = add({"bold": True, "font_size": 12})
         self.warning = add({"bold": True, "font_color": "#C00000"})
         self.warning_wrap = add({"bold": True, "font_color": "#C00000", "text_wrap": True, "valign": "top"})
+        self.agreeing_wrap = add({"bold": True, "font_color": "#006100", "text_wrap": True, "valign": "top"})
         self.verdict = add({"bold": True, "font_size": 16, "font_color": "#1F3864"})
         self.input = add({"num_format": "@", "bg_color": INPUT_YELLOW, "border": 1, "font_size": 12,
                           "locked": False})
@@ -42,6 +43,7 @@ class Formats:
         self.left_row = add({"bg_color": "#FCE4D6"})
         self.marker = add({"bg_color": "#D9D9D9", "italic": True})
         self.bad_symbol = add({"bg_color": "#FF0000", "font_color": "#FFFFFF", "bold": True})
+        self.parting = add({"font_color": "#C00000"})
 
 
 def print_setup(ws, rows: tuple[int, int] | None = None, columns: tuple[int, int] | None = None,

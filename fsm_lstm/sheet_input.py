@@ -1,7 +1,8 @@
 """How a workbook reads what a person types into Run!B2: the formulas of the symbols the network reads
 (Trace!B3, named ``input_clean``), of their count and of the symbol at each step, typed as on the command line:
 
-- one-character symbols with or without spaces (spaces are dropped);
+- one-character symbols with or without spaces (spaces are dropped; a tab, a line break or a no-break space
+  is a space);
 - a word classifier whose inner symbols are one character each and whose markers are longer the same way: the
   network reads the start marker, one symbol per character of the word, then the end marker;
 - otherwise symbols separated by spaces.
@@ -15,6 +16,7 @@ text cells (Trace!B4 and C4), never part of a formula.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,6 +27,11 @@ from .sheet_layout import single_characters
 __all__ = ["TypedInput", "marker_hint", "typed_input"]
 
 _WORD = "Trace!$F$4"  # the typed word without typed markers (word classifiers)
+# the input with every blank a person may type or paste (tab, line breaks, no-break space) as a space, as
+# ``str.split`` reads them on the command line. The no-break space is a string literal, the same in every engine;
+# CHAR(1) is how LibreOffice gives a tab in a cell of several lines (0t1\n0 read as 0, CHAR(1), 1, 0)
+_BLANKS = ("CHAR(9)", "CHAR(10)", "CHAR(13)", '"\u00a0"', "CHAR(1)")
+_INPUT = functools.reduce(lambda text, blank: f'SUBSTITUTE({text},{blank}," ")', _BLANKS, "input")
 
 
 @dataclass(frozen=True)
@@ -51,10 +58,10 @@ class TypedInput:
         """Trace!E4 (the input without a typed start marker) and F4 (nor a typed end marker; without spaces for
         one-character inner symbols)."""
         if self.single:  # one character each: spaces go first, a marker is the first or last character
-            typed = 'SUBSTITUTE(input," ","")'
+            typed = f'SUBSTITUTE({_INPUT}," ","")'
             at_start, at_end = f"EXACT(LEFT({typed},LEN($B$4)),$B$4)", "EXACT(RIGHT($E$4,LEN($C$4)),$C$4)"
         else:  # a symbol of its own, or attached where a person may write it so
-            typed = "TRIM(input)"
+            typed = f"TRIM({_INPUT})"
             at_start = (f"EXACT(LEFT({typed},LEN($B$4)),$B$4)" if self.attached[0] else
                         f'OR(EXACT({typed},$B$4),EXACT(LEFT({typed},LEN($B$4)+1),$B$4&" "))')
             at_end = ("EXACT(RIGHT($E$4,LEN($C$4)),$C$4)" if self.attached[1] else
@@ -76,7 +83,7 @@ class TypedInput:
     def clean_formula(self) -> str:
         """Trace!B3: the symbols the network reads, without spaces (one-character symbols) or separated by one."""
         if not self.framed:
-            return '=SUBSTITUTE(input," ","")' if self.single else "=TRIM(input)"
+            return f'=SUBSTITUTE({_INPUT}," ","")' if self.single else f"=TRIM({_INPUT})"
         if self.single:
             return f'=$B$4&SUBSTITUTE({_WORD}," ","")&$C$4'
         return f'=TRIM($B$4&" "&{_WORD}&" "&$C$4)'

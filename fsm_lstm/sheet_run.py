@@ -17,6 +17,11 @@ from .sheet_layout import (FIRST_STEP_ROW, NAME_ROW, NONE, Computed, SheetWriter
 __all__ = ["decoded_outputs", "write_run"]
 
 
+def _fitting(texts: list[str] | tuple[str, ...], least: int, most: int) -> int:
+    """A column width that shows the longest of ``texts`` whole, within ``least`` and ``most`` characters."""
+    return min(most, max([least, *(len(t) + 2 for t in texts)]))
+
+
 def write_run(sh: SheetWriter, model: Model, lay: TraceLayout, v: Computed, steps: int, name: str,
               fmt: Formats, reading: Reading = Reading()) -> None:
     """The first sheet: the input, the verdict in one sentence, and one row of answers per step. A word
@@ -181,12 +186,13 @@ def _format_run(sh: SheetWriter, model: Model, lay: TraceLayout, steps: int, fmt
     for k, (swatch, text) in enumerate(legend):
         sh.text(2 + k - (len(legend) > 5), 8, "", swatch)
         sh.text(2 + k - (len(legend) > 5), 9, text, fmt.small)
+    outputs = [arg for kind, arg in map(parse_head, model.heads) if kind == "out"]
     ws.set_column(0, 0, 6)
-    ws.set_column(1, 1, 8)
+    ws.set_column(1, 1, _fitting(model.alphabet, 8, 24))  # symbols as long as 'unsubscribe' were cut
     ws.set_column(2, 2, 18)
     ws.set_column(3, 3, 8)
     ws.set_column(4, 4, 18)
-    ws.set_column(5, 5, 12)
+    ws.set_column(5, 5, _fitting(outputs, 12, 30))
     ws.set_column(6, 6, 2)
     ws.set_column(7, 7, 3)
     ws.set_row(2, 21)

@@ -18,7 +18,6 @@ from .reading import Reading, reading_of
 from .runtime import run
 from .sampling import random_words
 from .sheet_automaton import automaton_run
-from .words import format_word
 
 __all__ = ["ACCEPTED", "ENUMERATED", "LISTED", "RANDOM_LENGTH", "RANDOM_WORDS", "Disagreements", "WordSet",
            "disagreements", "summary_rows"]
@@ -129,5 +128,5 @@ def summary_rows(model: Model, g: Grammar, fidelity: float, held_out: int, held_
     rows += [["", s.what, f"{s.words:,}", f"{s.disagree:,}"] for s in found.sets]
     rows.append(["disagreements", f"{found.disagree:,} of {found.checked:,} words; the {len(found.words)} shortest "
                  "listed; paste one into Run!B2" if found.words else "none among the words searched"])
-    rows += [["", format_word(w, model.alphabet) or "(the empty string)"] for w in found.words]
+    rows += [["", reading.typed(w, model.alphabet) or "(the empty string)"] for w in found.words]
     return rows

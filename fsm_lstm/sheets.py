@@ -51,7 +51,6 @@ from .sheet_layout import (BLOCKS, FIRST_STEP_ROW, GATE_NAMES, NAME_ROW, NONE, S
 from .sheet_run import decoded_outputs, write_run
 from .sheet_text import write_grammar, write_guide
 from .sheet_weights import write_weights
-from .words import format_word
 
 __all__ = ["BYTES_PER_CELL", "MAX_CELLS", "MAX_ROWS", "MAX_STEPS", "MAX_TEXT", "SHEETS", "WRITER_OPTIONS",
            "accepted_examples", "check_steps", "check_text", "sample_input", "workbook_cells", "write_workbook"]
@@ -149,8 +148,8 @@ def sample_input(model: Model) -> str:
     grammar, or a few symbols of its alphabet (a word classifier's markers aside) when it carries none."""
     examples = accepted_examples(model, 12)
     if examples and examples[-1]:
-        return format_word(examples[-1], model.alphabet)
-    return format_word(reading_of(model).inner(model.alphabet)[:4], model.alphabet)
+        return reading_of(model).typed(examples[-1], model.alphabet)
+    return reading_of(model).typed(reading_of(model).inner(model.alphabet)[:4], model.alphabet)
 
 
 def accepted_examples(model: Model, count: int) -> list[tuple[str, ...]]:

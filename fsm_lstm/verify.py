@@ -37,7 +37,7 @@ from .strategies import every_kind
 from .threads import blas_threads
 from .shard import check_cluster, cluster_client, sharded_walk
 from .trie import Failure, block_rows, walk_trie
-from .words import counted, format_word, symbols_count
+from .words import counted, symbols_count
 
 __all__ = ["Counterexample", "Progress", "REGION_TIME_LIMIT", "Report", "Verdict", "alphabet_notes", "check_depth",
            "check_word", "compare_with", "default_max_len", "describe", "evidence", "exhaustive", "judge", "t0_note",
@@ -388,7 +388,7 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
         lines.append("PASS: proven for every length" if report.proven else
                      f"PASS: agrees on {evidence(report)}; not proven for every length")
     else:
-        text = format_word(c.word, alphabet)
+        text = report.reading.typed(c.word, alphabet)
         lines.append(f"FAIL: counterexample {text!r} ({symbols_count(len(c.word))}), confirmed on the network")
         lines.append(f"  {_where(c, report.reading)}: head {c.head} is {not c.expected} (logit {c.logit:.4g}), "
                      f"expected {c.expected}")
@@ -421,7 +421,7 @@ class Verdict:
         diff = self.automaton_difference
         return {"status": self.status, "text": self.text,
                 "counterexample": None if c is None else _counterexample_dict(c, alphabet, self.reading),
-                "automaton_difference": None if diff is None else format_word(diff, alphabet),
+                "automaton_difference": None if diff is None else self.reading.typed(diff, alphabet),
                 "evidence": None if self.report is None else self.report.to_dict(alphabet)["covered"],
                 "notes": self.notes}
 
@@ -445,7 +445,7 @@ def judge(model: Model, extracted: Grammar | None, reference: Grammar, reading: 
                        alphabet_notes=tuple(alphabet_notes(reference, model, reading)), reading=reading)
     report = verify(model, reference, max_len=max_len, examples=examples, seed=seed, reading=reading)
     note = "" if diff is None else (f"; the extracted automaton differs from {reference.name} at "
-                                    f"{format_word(diff, model.alphabet)!r}, where the network is right, so the "
+                                    f"{reading.typed(diff, model.alphabet)!r}, where the network is right, so the "
                                     "extraction is imperfect there")
     if report.counterexample is not None:
         shown = _shown(report.counterexample, model, reading)
@@ -514,7 +514,7 @@ def _over(grammar: Grammar, symbols: set[str]) -> Grammar | None:
 
 def _shown(c: Counterexample, model: Model, reading: Reading) -> str:
     t0 = t0_note(model, reading) if not c.word else None
-    return (f"{format_word(c.word, model.alphabet)!r} ({symbols_count(len(c.word))}), confirmed on the network: head "
+    return (f"{reading.typed(c.word, model.alphabet)!r} ({symbols_count(len(c.word))}), confirmed on the network: head "
             f"{c.head} is {not c.expected} {_where(c, reading)}, expected {c.expected}" + (f" ({t0})" if t0 else ""))
 
 
@@ -539,7 +539,7 @@ def compare_with(extracted: Grammar, reference: Grammar, by_language: bool, symb
 def _counterexample_dict(c: Counterexample, alphabet: Sequence[str], reading: Reading) -> dict[str, object]:
     """JSON form of a counterexample: ``step`` counts the word's symbols, ``network_step`` the network's steps
     (the markers of a word classifier included, as the workbook's Trace sheet counts them)."""
-    return {"string": format_word(c.word, alphabet), "length": len(c.word), "step": c.step,
+    return {"string": reading.typed(c.word, alphabet), "length": len(c.word), "step": c.step,
             "network_step": _network_step(c, reading), "head": c.head, "expected": c.expected,
             "actual": not c.expected, "logit": c.logit}
 
@@ -562,7 +562,7 @@ def report_word(report: Report, grammar: Grammar) -> tuple[str, ...]:
 def report_rows(report: Report, word: tuple[str, ...], alphabet: tuple[str, ...], grammar: str) -> list[list[str]]:
     """The Summary sheet of a verification workbook: the verdict, the input it shows and why that one, and what
     was checked (the lines the command prints)."""
-    shown = format_word(word, alphabet) or "(the empty string)"
+    shown = report.reading.typed(word, alphabet) or "(the empty string)"
     c = report.counterexample
     if c is not None:
         why = (f"the counterexample: the shortest failing string found ({symbols_count(len(word))}), confirmed on the "

@@ -25,6 +25,7 @@ from fsm_lstm.gnumeric import recalculate_gnumeric
 from fsm_lstm.grammar_files import load_grammar
 from fsm_lstm.libreoffice import recalculate
 from fsm_lstm.model import save_model
+from fsm_lstm.reading import reading_of
 from fsm_lstm.sheet_layout import FIRST_STEP_ROW
 from fsm_lstm.runtime import run
 from fsm_lstm.sheets import write_workbook
@@ -42,7 +43,8 @@ transitions = [
 """
 STATE, ACCEPT, AGREE, NEXT, OUTPUT = 7, 8, 9, 13, 14
 # a string the automaton reads to the end, one that leaves it (no 0 from "q'), one with an unknown symbol
-TYPED = {"inside": "0110110", "leaving": "1011", "unknown": "01x1"}
+TYPED = {"inside": "0110110", "leaving": "1011", "unknown": "01x1",
+         "blanks": "0\t1 1\n0\r\n1\u00a01"}  # as `run` reads it: 011011 (each blank was an unknown symbol)
 
 
 def walk(g, word: str) -> list[tuple[str, bool]]:
@@ -86,12 +88,15 @@ def books(tmp_path_factory):
 def test_the_automaton_state_column_is_the_automatons_own_run_in_every_engine(typed, books, tmp_path):
     (tmp_path / "h.toml").write_text(HOSTILE)
     g = load_grammar(tmp_path / "h.toml")
-    want = walk(g, TYPED[typed])
+    word = "".join(TYPED[typed].split())  # the symbols `run` reads
+    assert typed != "blanks" or word == "011011"
+    want = walk(g, word)
     assert typed != "leaving" or want[-1][0] == "(none)"
     for engine in books[f"{typed}.xlsx"][1:]:
         assert error_cells(engine) == [], engine
         run = openpyxl.load_workbook(engine, data_only=True)["Run"]
-        n = len(TYPED[typed])
+        n = len(word)
+        assert run["F2"].value == n, engine
         assert column(run, STATE, n) == [s for s, _ in want], engine
         assert column(run, ACCEPT, n) == [a for _, a in want], engine
         legal = [" ".join(a for a in g.alphabet if any(p == s and b == a for p, b, _ in g.transitions)) or None
@@ -149,7 +154,17 @@ def test_typing_a_string_the_network_gets_right_makes_agree_all_true(books):
     for engine in books["leaky-right.xlsx"][1:]:
         run = openpyxl.load_workbook(engine, data_only=True)["Run"]
         assert column(run, AGREE, 10) == [True] * 11, engine
-        assert run["A6"].value == "network and automaton agree on accept at all 10 steps", engine
+        assert run["A6"].value == "network and automaton agree on accept after every prefix (10 symbols)", engine
+
+
+def test_the_sentence_is_green_where_they_agree_and_red_where_they_part(books):
+    """It was red either way: 'network and automaton agree ...' read as a warning."""
+    sheet = openpyxl.load_workbook(books["leaky.xlsx"][0])["Run"]
+    assert sheet["A6"].font.color.rgb.endswith("006100")  # green, as written
+    rules = [(str(cells.sqref), rule) for cells in sheet.conditional_formatting for rule in cells.rules]
+    parting = [rule for cells, rule in rules if cells == "A6"]
+    assert len(parting) == 1 and parting[0].operator == "beginsWith" and parting[0].text == "they part"
+    assert parting[0].dxf.font.color.rgb.endswith("C00000")  # red where it begins 'they part'
 
 
 def test_sheet_command_takes_an_automaton_and_refuses_a_missing_one(tmp_path):
@@ -157,7 +172,7 @@ def test_sheet_command_takes_an_automaton_and_refuses_a_missing_one(tmp_path):
     assert main(["sheet", "reber", "--automaton", "reber", "-o", str(out), "--input", "BTXSE"]) == 0
     run = openpyxl.load_workbook(out, data_only=True)["Run"]  # the writer's cached values
     assert column(run, STATE, 5) == [s for s, _ in walk(load_grammar("reber"), "BTXSE")]
-    assert run["A6"].value == "network and automaton agree on accept at all 5 steps"
+    assert run["A6"].value == "network and automaton agree on accept after every prefix (5 symbols)"
     assert main(["sheet", "reber", "--automaton", str(tmp_path / "nowhere.toml"), "-o", str(tmp_path / "c.xlsx")]) == 2
     assert not Path(tmp_path / "c.xlsx").exists()
 
@@ -381,7 +396,7 @@ def check_machine_book(book, name: str, changed: bool) -> None:
         assert sheet["A6"].value == (f"they part at step {k} (symbol {word[k - 1]}): network says output "
                                      f"{network[k]}, automaton says output {automaton[k]} (state {state})")
     else:
-        assert sheet["A6"].value == f"network and automaton agree on the output at all {n} steps"
+        assert sheet["A6"].value == f"network and automaton agree on the output after every prefix ({n} symbols)"
 
 
 def test_machine_outputs_on_the_automaton_sheet_are_text(machine_books):
@@ -445,9 +460,13 @@ FRAMED = {"spaced": ("<s>", "</s>", "a", "b"), "single": ("^", "$", "0", "1"),  
           "words": ("<s>", "</s>", "push", "pop")}
 FRAMED_WORDS = {"agree": (1, 1, 0), "differ": (1, 1, 0, 1, 0)}  # as indices into (the other, the counted)
 # how a person may type a word into Run!B2, as on the command line: the markers optional, written apart or not;
-# one-character inner symbols with or without spaces (a typed marker was read twice; 'baa' was an unknown symbol)
-TYPINGS = {"spaced": {"apart": "{0}", "together": "{1}", "marked": "<s> {0} </s>", "marked-together": "<s>{1}</s>"},
-           "single": {"together": "{1}", "marked": "^{1}$"}, "words": {"apart": "{0}", "marked": "<s> {0} </s>"}}
+# one-character inner symbols with or without spaces (a typed marker was read twice; 'baa' was an unknown symbol);
+# tabs, line breaks and no-break spaces as spaces, as `run` reads them ({2}: joined by no-break spaces; they were
+# unknown symbols)
+TYPINGS = {"spaced": {"apart": "{0}", "together": "{1}", "marked": "<s> {0} </s>", "marked-together": "<s>{1}</s>",
+                      "blanks": "\t<s>\u00a0{2}\n</s>\r\n"},
+           "single": {"together": "{1}", "marked": "^{1}$", "blanks": "\t^{2}$\n"},
+           "words": {"apart": "{0}", "marked": "<s> {0} </s>", "blanks": "<s>\t{2}\u00a0</s>"}}
 
 
 def framed_grammar(key: str) -> str:
@@ -488,7 +507,7 @@ def framed_books(tmp_path_factory):
         write_workbook(models[key], books[-1], "", steps=9, automaton=grammars[key][1])
         wb = openpyxl.load_workbook(books[-1])
         word = framed_word(key, which)
-        wb["Run"]["B2"] = TYPINGS[key][typing].format(" ".join(word), "".join(word))
+        wb["Run"]["B2"] = TYPINGS[key][typing].format(" ".join(word), "".join(word), "\u00a0".join(word))
         wb.save(books[-1])
     lo = recalculate(books, tmp_path_factory.mktemp("framed-lo"))
     gn = recalculate_gnumeric(books, tmp_path_factory.mktemp("framed-gn"))
@@ -500,6 +519,8 @@ def test_a_framed_word_classifier_reads_the_markers_and_the_automaton_the_word(k
     model, framed, automaton, *engines = framed_books[key, which, typing]
     start, end, _, _ = FRAMED[key]
     word = framed_word(key, which)
+    typed = TYPINGS[key][typing].format(" ".join(word), "".join(word), "\u00a0".join(word))
+    assert reading_of(model).parse(typed, model.alphabet) == tuple(word)  # as `run` reads it
     read = [start, *word, end]
     network = walk(framed, read)[-1][1]  # the compiled network computes its grammar; the runtime confirms it
     heads = run(model, encode([tuple(read)], model.alphabet)).heads[-1, 0, model.heads.index("accept")]
@@ -631,7 +652,7 @@ def test_a_report_on_a_network_with_two_outputs_at_once_parts_where_verify_fails
     # the machine itself: the sentence names what agree compared
     write_workbook(model, tmp_path / "right.xlsx", "connect", steps=4, automaton=g)
     sentence = openpyxl.load_workbook(tmp_path / "right.xlsx", data_only=True)["Run"]["A6"].value
-    assert sentence == "network and automaton agree on the output at all 1 steps"
+    assert sentence == "network and automaton agree on the output after every prefix (1 symbol)"
 
 
 def test_an_automaton_over_other_symbols_is_warned_of(tmp_path, capsys):

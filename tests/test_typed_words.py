@@ -81,7 +81,7 @@ def test_sheet_takes_a_word_classifiers_input_unspaced_as_run_does(tmp_path, cap
     save_model(replace(model, extra={**model.extra, "final_only": True, "start_marker": "<s>", "end_marker": "</s>"}),
                tmp_path / "m.npz")
     assert main(["run", str(tmp_path / "m.npz"), "aba", "--json"]) == 0
-    assert '"word": "a b a"' in capsys.readouterr().out
+    assert '"word": "aba", "read": "<s> a b a </s>"' in capsys.readouterr().out  # the word as typed
     assert main(["sheet", str(tmp_path / "m.npz"), "-o", str(tmp_path / "b.xlsx"), "--input", "aba"]) == 0
     assert openpyxl.load_workbook(tmp_path / "b.xlsx")["Run"]["B2"].value == "aba"  # as a person types it
 

@@ -206,20 +206,24 @@ def test_word_level_models_extract_over_the_inner_alphabet_and_verify(name, tmp_
     other = "tomita1" if name != "tomita1" else "tomita2"
     assert main(["verify", str(path), "--grammar", other, "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
-    word = tuple(report["counterexample"]["string"].split())
+    string = report["counterexample"]["string"]
+    word = tuple(string)  # typed as `run` and the Run sheet read it: one-character symbols, no spaces, no markers
     assert accepts(g, word) != accepts(load_grammar(other), word)
+    assert main(["run", str(path), string, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["accept"] == accepts(g, word)
     # the JSON counts both ways: the word's symbols, and the network's steps with the two markers
     assert report["counterexample"]["step"] == len(word) and report["counterexample"]["network_step"] == len(word) + 2
     assert main(["extract", str(path), "--grammar", other, "-o", str(tmp_path / "y.toml"), "--json"]) == 1
     verdict = json.loads(capsys.readouterr().out)["verdict"]
     found = verdict["counterexample"]
     assert verdict["status"] == "fails"
-    assert found["network_step"] == found["step"] + 2 == len(found["string"].split()) + 2
+    assert found["network_step"] == found["step"] + 2 == len(found["string"]) + 2 and " " not in found["string"]
     # the command line and the workbook's Run sheet name the same step: the network's, markers included
     assert main(["verify", str(path), "--grammar", other, "--report", str(tmp_path / "r.xlsx")]) == 1
     step = len(word) + 2
     out = capsys.readouterr().out
     assert f"  after the whole word (the network's step {step}, markers included): head accept" in out
+    assert f"FAIL: counterexample {string!r}" in out and f"(input {string!r}, the counterexample)" in out
     run_sheet = openpyxl.load_workbook(tmp_path / "r.xlsx", data_only=True)["Run"]
     said = [c.value for row in run_sheet.iter_rows() for c in row if "they part" in str(c.value)]
     assert len(said) == 1 and said[0].startswith(f"they part at step {step} (symbol </s>): "), said
