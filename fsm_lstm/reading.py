@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import UserError
 from .model import Model
-from .words import format_word, parse_word
+from .words import parse_word
 
 __all__ = ["Reading", "reading_of"]
 
@@ -51,9 +51,14 @@ class Reading:
         return self.strip(parse_word(text, alphabet))  # (one-character markers as the alphabet's own: ^aba$)
 
     def typed(self, word: Sequence[str], alphabet: Sequence[str]) -> str:
-        """An inner word as a person types it, which ``parse`` reads back: without separators when every inner
-        symbol is one character, space-separated otherwise; without the markers."""
-        return format_word(word, self.inner(alphabet))
+        """An inner word as a person types it on the command line, without the markers, which ``parse`` reads
+        back: without separators where ``parse`` reads a word so (one-character inner symbols, and markers
+        longer or one character too), space-separated otherwise. (A workbook's input cell has its own rule:
+        ``sheet_input.TypedInput.typed``.) A word that would read as a marker (markers "10" and "11" over 0 and
+        1: the word 1 0) is spaced."""
+        unspaced = self.inner_unspaced(alphabet) or all(len(a) == 1 for a in alphabet)
+        text = "".join(word)
+        return text if unspaced and text not in (self.start, self.end) else " ".join(word)
 
     def inner_unspaced(self, alphabet: Sequence[str]) -> bool:
         """Whether a word is typed without separators although the alphabet has longer symbols: every inner

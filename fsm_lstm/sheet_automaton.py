@@ -21,9 +21,9 @@ from .reading import Reading
 from .sheet_formats import Formats
 from .sheet_layout import FIRST_STEP_ROW, NONE, SheetWriter, col, past_end
 
-__all__ = ["AUTOMATON_COLUMNS", "AutomatonRun", "FIRST_SYMBOL_COLUMN", "MAX_SYMBOLS", "NetworkAnswers", "TABLE_ROW",
-           "automaton_run", "check_automaton", "compared", "next_symbols", "table_states", "write_automaton_columns",
-           "write_automaton_sheet"]
+__all__ = ["AUTOMATON_COLUMNS", "AutomatonRun", "FIRST_SYMBOL_COLUMN", "MAX_SYMBOLS", "NetworkAnswers", "PARTING",
+           "TABLE_ROW", "automaton_run", "check_automaton", "compared", "next_symbols", "table_states",
+           "write_automaton_columns", "write_automaton_sheet"]
 
 AUTOMATON_COLUMNS = {"automaton state": 7, "automaton accept": 8, "agree": 9, "row": 10, "symbol column": 11,
                      "target": 12, "automaton next": 13, "automaton output": 14}

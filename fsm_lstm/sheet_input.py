@@ -27,10 +27,11 @@ from .sheet_layout import single_characters
 __all__ = ["TypedInput", "marker_hint", "typed_input"]
 
 _WORD = "Trace!$F$4"  # the typed word without typed markers (word classifiers)
-# the input with every blank a person may type or paste (tab, line breaks, no-break space) as a space, as
-# ``str.split`` reads them on the command line. The no-break space is a string literal, the same in every engine;
-# CHAR(1) is how LibreOffice gives a tab in a cell of several lines (0t1\n0 read as 0, CHAR(1), 1, 0)
-_BLANKS = ("CHAR(9)", "CHAR(10)", "CHAR(13)", '"\u00a0"', "CHAR(1)")
+# the input with the blanks a person may type or paste as spaces, as the command line reads them: tab, line
+# breaks, vertical tab, form feed, the no-break spaces (U+00A0, U+202F) and the ideographic space (U+3000). The
+# Unicode ones are string literals, the same in every engine; CHAR(1) is how LibreOffice gives a tab in a cell of
+# several lines (0<tab>1<newline>0 was read as 0, CHAR(1), 1, 0)
+_BLANKS = ("CHAR(9)", "CHAR(10)", "CHAR(11)", "CHAR(12)", "CHAR(13)", '"\u00a0"', '"\u202f"', '"\u3000"', "CHAR(1)")
 _INPUT = functools.reduce(lambda text, blank: f'SUBSTITUTE({text},{blank}," ")', _BLANKS, "input")
 
 
@@ -111,8 +112,9 @@ class TypedInput:
         return f"MID(input_clean,{start},{end}-{start})"
 
     def typed(self, word: Sequence[str]) -> str:
-        """An inner word as a person types it into Run!B2."""
-        return ("" if self.unspaced else " ").join(word)
+        """An inner word as a person types it into Run!B2 (spaced where, unspaced, it would read as a marker)."""
+        text = "".join(word)
+        return text if self.unspaced and text not in (self.start, self.end) else " ".join(word)
 
     def cached(self, word: Sequence[str]) -> str:
         """The value of Trace!B3 for an inner word typed as :meth:`typed` writes it (E4 and F4 hold it as typed)."""

@@ -15,6 +15,7 @@ from .automata import shortest_accepted
 from .grammar import Grammar
 from .model import Model, stored_grammar
 from .reading import Reading, reading_of
+from .sheet_input import typed_input
 from .runtime import run
 from .sampling import random_words
 from .sheet_automaton import automaton_run
@@ -128,5 +129,6 @@ def summary_rows(model: Model, g: Grammar, fidelity: float, held_out: int, held_
     rows += [["", s.what, f"{s.words:,}", f"{s.disagree:,}"] for s in found.sets]
     rows.append(["disagreements", f"{found.disagree:,} of {found.checked:,} words; the {len(found.words)} shortest "
                  "listed; paste one into Run!B2" if found.words else "none among the words searched"])
-    rows += [["", reading.typed(w, model.alphabet) or "(the empty string)"] for w in found.words]
+    typed = typed_input(model, reading)  # as the Run sheet's input cell reads it
+    rows += [["", typed.typed(w) or "(the empty string)"] for w in found.words]
     return rows

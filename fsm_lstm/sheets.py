@@ -146,10 +146,15 @@ def _check_memory(cells: int) -> None:
 def sample_input(model: Model) -> str:
     """A string to show in a new workbook: a longer one among the shortest accepted strings of the model's
     grammar, or a few symbols of its alphabet (a word classifier's markers aside) when it carries none."""
-    examples = accepted_examples(model, 12)
-    if examples and examples[-1]:
-        return reading_of(model).typed(examples[-1], model.alphabet)
-    return reading_of(model).typed(reading_of(model).inner(model.alphabet)[:4], model.alphabet)
+    reading = reading_of(model)
+    for example in reversed(accepted_examples(model, 12)):  # a word classifier's: framed by its markers
+        try:
+            word = reading.strip(example)
+        except UserError:  # a marker inside: no word of the classifier
+            continue
+        if word:
+            return reading.typed(word, model.alphabet)
+    return reading.typed(reading.inner(model.alphabet)[:4], model.alphabet)
 
 
 def accepted_examples(model: Model, count: int) -> list[tuple[str, ...]]:

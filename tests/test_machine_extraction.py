@@ -138,3 +138,29 @@ def test_a_network_with_two_out_heads_true_at_once_gets_a_fidelity_true_of_the_f
     assert abs(report["several_outputs"] - several) < 0.05 and several > 0.5
     main(["extract", str(path), "-o", str(out)])
     assert "2 or more out: heads true at once" in capsys.readouterr().out
+
+
+def test_a_next_head_the_written_acceptor_cannot_give_costs_fidelity(tmp_path, capsys):
+    """tomita3 compiled, with next:1 made true after every prefix: the file written can only say tomita3's
+    language, whose next:1 is false after a dead prefix. The fidelity said was the extractor's machine's, 100 %,
+    and extract exited 0; it is the file's."""
+    import dataclasses
+
+    from fsm_lstm.automata import equivalent
+    from fsm_lstm.cli import main
+    from fsm_lstm.compiler import compile_grammar
+    from fsm_lstm.extract import extract
+    from fsm_lstm.grammar_files import load_grammar
+    from fsm_lstm.model import save_model
+
+    model = compile_grammar(load_grammar("tomita3"))
+    k = model.heads.index("next:1")
+    weight, bias = model.head_weight.copy(), model.head_bias.copy()
+    weight[k], bias[k] = 0.0, 5.0
+    always = dataclasses.replace(model, head_weight=weight, head_bias=bias, extra={})
+    result = extract(always)
+    assert equivalent(result.grammar, load_grammar("tomita3"))  # the language is learned exactly
+    assert result.fidelity < 0.9  # most random words reach the dead state, where next:1 is false in the file
+    save_model(always, tmp_path / "m.npz")
+    assert main(["extract", str(tmp_path / "m.npz"), "-o", str(tmp_path / "x.toml")]) == 1
+    assert "below --min-fidelity" in capsys.readouterr().out
