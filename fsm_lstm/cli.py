@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import UserError
-from .limits import (EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, EXHAUSTIVE_TIME, MAX_COLUMNS, MAX_REGIONS, MIN_FIDELITY,
-                     PATIENCE, TIME_LIMIT)
+from .limits import (EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, EXHAUSTIVE_TIME, MAX_COLUMNS, MAX_PLOT_SYMBOLS, MAX_REGIONS,
+                     MIN_FIDELITY, PATIENCE, TIME_LIMIT)
 
 if TYPE_CHECKING:  # commands import what they use when they run, so that --help starts at once
     from .extract import Extraction
@@ -601,8 +601,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .outputs import describe_machine
     from .words import counted, format_word
 
-    def shown(text: str) -> str:  # names and descriptions as text: control characters escaped, not obeyed
-        return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", lambda m: repr(m.group())[1:-1], text)
+    def shown(text: str) -> str:  # names and descriptions as text: control and bidi characters escaped, not obeyed
+        return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]",
+                      lambda m: repr(m.group())[1:-1], text)
 
     g = load_grammar(args.grammar)
     try:
@@ -870,7 +871,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "in --alphabet and implies --final-only")
     s.set_defaults(func=cmd_import)
 
-    s = sub.add_parser("plot", help="heatmaps of gates, c and h over the steps of a string (needs matplotlib)")
+    s = sub.add_parser("plot", help="heatmaps of gates, c and h over the steps of a string of at most "
+                       f"{MAX_PLOT_SYMBOLS} symbols (needs matplotlib)")
     s.add_argument("source", metavar="GRAMMAR|MODEL", help=src)
     s.add_argument("string", metavar="STRING", help="symbols without separators (BTXSE), or space-separated")
     s.add_argument("-o", "--output", required=True, metavar="FILE.png", help="the picture to write")

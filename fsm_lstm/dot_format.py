@@ -74,8 +74,10 @@ def _record(fields: list[str]) -> str:
     return '"' + "|".join(_escaped(f, 'nlr|{}<>"\\ \n', '|{}<>"') for f in fields) + '"'
 
 
-def to_dot(g: Grammar, complete: bool = True) -> str:
-    """Write a grammar as DOT that Graphviz draws and AALpy loads (``complete`` adds a sink to a partial DFA).
+def to_dot(g: Grammar, complete: bool = True, picture: bool = False) -> str:
+    """Write a grammar as DOT that Graphviz draws and AALpy loads (``complete`` adds a sink to a partial DFA;
+    ``picture`` leaves out the ``alphabet`` and ``comment`` that only a reader needs, which Graphviz refuses
+    over 16,384 characters).
 
     A Moore machine is written as AALpy writes one (``label="name|output", shape=record, style=rounded``), a Mealy
     machine with ``label="input/output"`` on its edges; a partial machine stays partial, since a sink would need
@@ -97,9 +99,9 @@ def to_dot(g: Grammar, complete: bool = True) -> str:
             states.append(sink)
             edges += [(p, a, sink) for p, a in missing] + [(sink, a, sink) for a in g.alphabet]
     ids = _node_ids(states)
-    lines = [f"digraph {_quote(g.name)} {{", "rankdir=LR;",
-             f"graph [alphabet={_quote(' '.join(g.alphabet))}"
-             + (f", comment={_quote(g.description)}" if g.description else "") + "];"]
+    lines = [f"digraph {_quote(g.name)} {{", "rankdir=LR;"] + ([] if picture else [
+        f"graph [alphabet={_quote(' '.join(g.alphabet))}" + (f", comment={_quote(g.description)}" if g.description
+                                                             else "") + "];"])
     for s in states:
         if moore:
             lines.append(f"{ids[s]} [label={_record([s, moore[s]])}, shape=record, "

@@ -65,7 +65,11 @@ def read_keras(path: Path) -> Network:
 def _read_archive(path: Path) -> Network:
     try:
         with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
+            listed = zf.namelist()
+            names = set(listed)
+            twice = sorted(n for n in names if listed.count(n) > 1 and n in ("config.json", "model.weights.h5"))
+            if twice:
+                raise UserError(f"the archive holds {twice[0]} twice; which one is the model's is not defined")
             if "config.json" not in names:
                 raise UserError("a .keras archive needs config.json; this one holds "
                                 f"{', '.join(sorted(names)[:5]) or 'nothing'}")
@@ -193,6 +197,9 @@ def _layer_dicts(config: Any) -> list[dict]:
     if not isinstance(config, dict):
         raise UserError("the model config is not a JSON object")
     cls, body = config.get("class_name"), config.get("config")
+    if not isinstance(cls, str):
+        raise UserError("the model config names no class_name; fsm-lstm reads Keras Sequential and Functional "
+                        "models")
     if cls not in ("Sequential", "Functional", "Model"):
         raise UserError(f"the model is a {cls!r}: fsm-lstm reads Keras Sequential and Functional models "
                         "(a subclassed model has no layer config)")

@@ -28,12 +28,13 @@ import itertools
 import os
 import re
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from .errors import UserError
-from .import_common import Dense, Network, declared_shape, dtype_problem, first_line, float_array
+from .import_common import MAX_BYTES, Dense, Network, declared_shape, dtype_problem, first_line, float_array
 from .model import GATE_COUNT, Layer
 from .optional import require
 
@@ -87,8 +88,24 @@ def _read_safetensors(path: Path) -> dict[str, np.ndarray]:
     return out
 
 
+def _archive_sizes(path: Path) -> None:
+    """A torch.save archive's members as declared, before torch reads them: torch allocates each record's
+    declared size, so a small file with deflated records could ask for gigabytes (a 2 MB file: 2.9 GB)."""
+    if not zipfile.is_zipfile(path):
+        return  # the legacy format holds its data in the file itself
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise UserError(f"not a readable torch state_dict ({first_line(exc)})") from None
+    total = sum(info.file_size for info in infos)
+    if total > MAX_BYTES:
+        raise UserError(f"its archive declares {total:,} bytes of records; fsm-lstm reads at most {MAX_BYTES:,}")
+
+
 def _read_torch(path: Path) -> dict[str, np.ndarray]:
     torch = require("torch", "reading .pt files")
+    _archive_sizes(path)
     try:
         with warnings.catch_warnings():  # torch warns about pickle protocols; the error below says what matters
             warnings.simplefilter("ignore")
@@ -114,6 +131,9 @@ def _read_torch(path: Path) -> dict[str, np.ndarray]:
             raise UserError(f"tensor {key!r} has dtype {problem}")
         if value.is_sparse or value.is_quantized or value.is_complex():
             raise UserError(f"tensor {key!r} is sparse, quantized or complex; save plain float weights")
+        if value.is_meta:
+            raise UserError(f"tensor {key!r} has no data (it is on the meta device); save the weights after loading "
+                            "them")
         out[str(key)] = value.detach().cpu().numpy()
     return out
 

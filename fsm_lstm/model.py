@@ -24,6 +24,7 @@ import stat
 import struct
 import zipfile
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -124,6 +125,20 @@ def _fail(msg: str) -> ModelError:
 
 def validate(m: Model) -> None:
     """Check shapes, finiteness and labels; raise ModelError saying what is wrong."""
+    _check_shapes(m)
+    for k, layer in enumerate(m.layers):
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            arr = getattr(layer, name)
+            if not np.all(np.isfinite(arr.data if is_sparse(arr) else arr)):
+                raise _fail(f"{name}_l{k} contains NaN or infinity; the model cannot be run")
+    weights = m.head_weight.data if is_sparse(m.head_weight) else m.head_weight
+    if not (np.all(np.isfinite(weights)) and np.all(np.isfinite(m.head_bias))):
+        raise _fail("the heads contain NaN or infinity")
+
+
+def _check_shapes(m: Any) -> None:
+    """Everything :func:`validate` checks but finiteness: it reads only shapes, dtypes and labels, so it runs on
+    the shapes a file declares before its arrays are read (:func:`_check_declared`)."""
     if m.cell not in CELLS:
         raise _fail(f"unknown cell {m.cell!r}; this version runs {', '.join(CELLS)}")
     if not m.layers:
@@ -148,8 +163,6 @@ def validate(m: Model) -> None:
             if arr.shape != shape:
                 raise _fail(f"{name}_l{k} has shape {arr.shape}, expected {shape} ({layout[name]} with H={h}"
                             f"{', K=' + str(width) if k == 0 else ''}, PyTorch nn.{m.cell.upper()} layout)")
-            if not np.all(np.isfinite(arr.data if is_sparse(arr) else arr)):
-                raise _fail(f"{name}_l{k} contains NaN or infinity; the model cannot be run")
         width = h
     rows = len(m.heads)
     if m.head_weight.shape != (rows, width) or m.head_bias.shape != (rows,):
@@ -158,9 +171,6 @@ def validate(m: Model) -> None:
     weight_ok = isinstance(m.head_weight, np.ndarray) or is_sparse(m.head_weight)
     if not isinstance(m.head_bias, np.ndarray) or not weight_ok:
         raise _fail("heads.weight and heads.bias must be arrays (heads.weight may be sparse)")
-    weights = m.head_weight.data if is_sparse(m.head_weight) else m.head_weight
-    if not (np.all(np.isfinite(weights)) and np.all(np.isfinite(m.head_bias))):
-        raise _fail("the heads contain NaN or infinity")
     if len(m.units) != width:
         sizes = [layer.hidden_size for layer in m.layers]
         every = f", or {sum(sizes)} for every layer ({' + '.join(map(str, sizes))})" if len(sizes) > 1 else ""
@@ -266,8 +276,8 @@ def save_model(m: Model, path: str | os.PathLike[str]) -> None:
             np.savez(fh, **arrays)
 
 
-def _check_member(info: zipfile.ZipInfo, name: str, stream: Any, limit: int) -> tuple[np.dtype, int]:
-    """Check one member's .npy header before any data is decompressed; return its dtype and element count."""
+def _check_member(info: zipfile.ZipInfo, name: str, stream: Any, limit: int) -> tuple[tuple[int, ...], np.dtype]:
+    """Check one member's .npy header before any data is decompressed; return its shape and dtype."""
     version = np.lib.format.read_magic(stream)
     if version == (1, 0):
         shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
@@ -301,7 +311,7 @@ def _check_member(info: zipfile.ZipInfo, name: str, stream: Any, limit: int) -> 
     if info.file_size > data + 2**16:
         raise ModelError(f"array {name} declares {info.file_size:,} bytes in the zip file but its array needs "
                          f"{data:,}; the file is corrupt or hostile")
-    return dtype, count
+    return tuple(shape), dtype
 
 
 def _read_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
@@ -332,12 +342,14 @@ def _read_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
             total = 0
             checked = []
             counts: dict[str, int] = {}
+            declared: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
             for info, name in wanted:
                 if name != "meta" and info.file_size > limit * 8 + 2**16:
                     raise ModelError(f"array {name} declares {info.file_size:,} bytes, over the limit of "
                                      f"{limit:,} numbers per array (FSM_LSTM_MAX_ARRAY)")
                 with z.open(info) as stream:
-                    dtype, count = _check_member(info, name, stream, limit)
+                    declared[name] = _check_member(info, name, stream, limit)
+                count = math.prod(declared[name][0])
                 total += count if name != "meta" else 0
                 if total > 2 * limit:
                     raise ModelError(f"the arrays hold over {2 * limit:,} numbers in all, over the limit "
@@ -346,10 +358,12 @@ def _read_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
                 counts[name] = count
             _check_sparse_counts(z, dict(checked), counts)
             arrays = {}
-            for info, name in checked:
+            for info, name in sorted(checked, key=lambda c: c[1] != "meta"):  # meta first: the shapes must fit it
                 with z.open(info) as stream:
                     arr = np.lib.format.read_array(stream, allow_pickle=False)
                 arrays[name] = arr if arr.dtype.isnative else arr.astype(arr.dtype.newbyteorder("="))
+                if name == "meta":
+                    _check_declared({n: d for n, d in declared.items() if n != "meta"}, _parsed_meta(str(arr)))
             return arrays
 
 
@@ -430,10 +444,58 @@ def model_from_arrays(arrays: dict[str, np.ndarray]) -> Model:
     if "meta" not in arrays:
         raise _fail("no `meta` entry; the file needs a JSON meta string with alphabet and heads "
                     "(cell and units are optional)")
+    meta = _parsed_meta(str(arrays["meta"]))
+    arrays = _assemble_sparse(arrays)
+    layers = _layers(arrays)
+    for name in ("heads.weight", "heads.bias"):
+        if name not in arrays:
+            raise _fail(f"no `{name}` array; the file needs heads.weight (M x H) and heads.bias (M)")
+    extra = {k: v for k, v in meta.items() if k not in ("alphabet", "heads", "units", "cell")}
+    units = units_from_meta(meta["units"], tuple(layers)) if "units" in meta and layers else ()
+    return Model(layers=tuple(layers), head_weight=_as_array(arrays["heads.weight"]),
+                 head_bias=np.asarray(arrays["heads.bias"]), alphabet=tuple(meta["alphabet"]),
+                 heads=tuple(meta["heads"]), units=units, cell=meta.get("cell", "lstm"), extra=extra)
+
+
+def _layers(arrays: dict[str, Any]) -> list[Layer]:
+    """The layers of the file's arrays, l0 up to the first index without a weight_ih."""
+    layers = []
+    k = 0
+    while f"weight_ih_l{k}" in arrays:
+        try:
+            layers.append(Layer(*(_as_array(arrays[f"{n}_l{k}"])
+                                   for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))))
+        except KeyError as exc:
+            raise _fail(f"layer {k} lacks {exc.args[0]}") from None
+        k += 1
+    return layers
+
+
+def _check_declared(declared: dict[str, tuple[tuple[int, ...], np.dtype]], meta: dict[str, Any]) -> None:
+    """The shapes of dense arrays, as their headers declare them, against meta, before any weight is read: a
+    2 MB file declaring heads.weight of 2 GiB that cannot fit meta.heads was decompressed first (a file with
+    sparse parts or without its arrays is left to :func:`model_from_arrays`)."""
+    names = {"heads.weight", "heads.bias"}
+    if not names <= declared.keys() or any(n.rpartition(".")[2] in PARTS for n in declared):
+        return
+    dummies = {n: np.broadcast_to(np.zeros((), dtype), shape) for n, (shape, dtype) in declared.items()}
     try:
-        meta = json.loads(str(arrays["meta"]))
-    except json.JSONDecodeError as exc:
-        raise _fail(f"`meta` is not valid JSON ({exc})") from None
+        layers = tuple(_layers(dummies))
+    except ModelError:
+        return
+    width = layers[-1].hidden_size if layers else 0
+    units = units_from_meta(meta["units"], layers) if "units" in meta and layers else default_units(width)
+    _check_shapes(SimpleNamespace(cell=meta.get("cell", "lstm"), layers=layers, alphabet=tuple(meta["alphabet"]),
+                                  heads=tuple(meta["heads"]), head_weight=dummies["heads.weight"],
+                                  head_bias=dummies["heads.bias"], units=units))
+
+
+def _parsed_meta(text: str) -> dict[str, Any]:
+    """The meta JSON, checked: alphabet and heads lists of strings, the optional keys of the right types."""
+    try:
+        meta = json.loads(text)
+    except (ValueError, RecursionError) as exc:  # malformed, nested too deep, or an integer of 5,000 digits
+        raise _fail(f"`meta` is not valid JSON ({(str(exc) or type(exc).__name__).splitlines()[0][:200]})") from None
     if not isinstance(meta, dict):
         raise _fail("`meta` must be a JSON object")
     for key in ("alphabet", "heads", "units"):
@@ -448,24 +510,7 @@ def model_from_arrays(arrays: dict[str, np.ndarray]) -> Model:
             raise _fail(f"meta.{key} must be a JSON boolean (true or false), not {meta[key]!r}")
     if "grammar" in meta and not isinstance(meta["grammar"], str):
         raise _fail("meta.grammar must be a string holding a grammar file's text")
-    arrays = _assemble_sparse(arrays)
-    layers = []
-    k = 0
-    while f"weight_ih_l{k}" in arrays:
-        try:
-            layers.append(Layer(*(_as_array(arrays[f"{n}_l{k}"])
-                                   for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))))
-        except KeyError as exc:
-            raise _fail(f"layer {k} lacks {exc.args[0]}") from None
-        k += 1
-    for name in ("heads.weight", "heads.bias"):
-        if name not in arrays:
-            raise _fail(f"no `{name}` array; the file needs heads.weight (M x H) and heads.bias (M)")
-    extra = {k: v for k, v in meta.items() if k not in ("alphabet", "heads", "units", "cell")}
-    units = units_from_meta(meta["units"], tuple(layers)) if "units" in meta and layers else ()
-    return Model(layers=tuple(layers), head_weight=_as_array(arrays["heads.weight"]),
-                 head_bias=np.asarray(arrays["heads.bias"]), alphabet=tuple(meta["alphabet"]),
-                 heads=tuple(meta["heads"]), units=units, cell=meta.get("cell", "lstm"), extra=extra)
+    return meta
 
 
 def _as_array(a: Any) -> Any:

@@ -10,6 +10,8 @@ import numpy as np
 
 from .atomic import atomic_path
 from .decode import decode
+from .errors import UserError
+from .limits import MAX_PLOT_SYMBOLS
 from .model import GATES, Model
 from .optional import require
 from .runtime import run
@@ -32,7 +34,10 @@ def figure_size(model: Model, steps: int) -> tuple[float, float]:
 
 
 def plot_trace(model: Model, word: Sequence[str], path: str | os.PathLike[str]) -> tuple[int, int]:
-    """Write the PNG; return its size in pixels."""
+    """Write the PNG; return its size in pixels. A string over ``MAX_PLOT_SYMBOLS`` is refused."""
+    if len(word) > MAX_PLOT_SYMBOLS:
+        raise UserError(f"the string has {len(word):,} symbols; plot draws at most {MAX_PLOT_SYMBOLS:,} (30 pixels "
+                        "each): plot a part of it, or follow a longer one with `run --json` or a workbook (`sheet`)")
     require("matplotlib", "plotting").use("Agg")
     plt = require("matplotlib.pyplot", "plotting")
     trace = run(model, encode([tuple(word)], model.alphabet).reshape(1, -1), dtype=np.float64, record=True)

@@ -15,6 +15,7 @@ from io import BytesIO
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from .dot_format import to_dot
+from .draw import shown_grammar
 from .errors import UserError
 from .grammar import Grammar
 from .model import Model, stored_grammar
@@ -162,7 +163,8 @@ def grammar_picture(g: Grammar) -> bytes | None:
     if exe is None or len(g.transitions) > PICTURE_EDGES:
         return None
     try:
-        done = subprocess.run([exe, "-Tpng", "-Gdpi=72"], input=to_dot(g, complete=False).encode(),
+        done = subprocess.run([exe, "-Tpng", "-Gdpi=72"], input=to_dot(shown_grammar(g), complete=False,
+                                                                       picture=True).encode(),
                               capture_output=True, check=False, timeout=PICTURE_SECONDS)
     except subprocess.TimeoutExpired:
         return None

@@ -175,6 +175,37 @@ def test_draw_svg_and_png(tmp_path):
     assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_draw_shows_names_graphviz_would_refuse(tmp_path, capsys):
+    """A NUL or control character in a symbol, a name over 16,384 characters and a long alphabet: every other
+    command read these grammars, and draw exited 2 with Graphviz's 'syntax error in line 3'."""
+    long_name = "s" * 20_000
+    symbols = [f"x{k}" for k in range(3000)]  # 'x0 x1 ... x2999': 17,000 characters
+    path = tmp_path / "g.toml"
+    path.write_text("name = " + json.dumps("g\x07") + "\nstart = " + json.dumps(long_name) + "\naccept = ["
+                    + json.dumps(long_name) + "]\ntransitions = [" + ", ".join(
+                        f'[{json.dumps(long_name)}, {json.dumps(a)}, "t"]' for a in ["a\x00b", "c\x07", *symbols])
+                    + "]\n")
+    assert main(["check", str(path)]) == 0
+    assert main(["draw", str(path), "-o", str(tmp_path / "g.svg")]) == 0
+    capsys.readouterr()
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", (tmp_path / "g.svg").read_text())
+    assert "a\u2400b" in texts and "c\u2407" in texts  # the control pictures of NUL and BEL
+    assert "s" * 199 + "\u2026" in texts and "t" in texts
+
+
+def test_draw_and_plot_are_bounded(tmp_path, capsys, monkeypatch):
+    """A 20,000-state chain kept Graphviz busy past 120 s; plot of 100,000 symbols ran for minutes at 3.6 GB."""
+    import fsm_lstm.draw
+
+    monkeypatch.setattr(fsm_lstm.draw, "DRAW_SECONDS", 0.01)
+    assert main(["draw", "embedded_reber", "-o", str(tmp_path / "e.svg")]) == 2
+    err = capsys.readouterr().err
+    assert "Graphviz did not lay out" in err and "within 0.01 s" in err and not (tmp_path / "e.svg").exists()
+    assert main(["plot", "parity", "01" * 251, "-o", str(tmp_path / "p.png")]) == 2
+    err = capsys.readouterr().err
+    assert "the string has 502 symbols; plot draws at most 500" in err and not (tmp_path / "p.png").exists()
+
+
 def test_check_reports_structure_and_warnings(tmp_path, capsys):
     path = tmp_path / "g.toml"
     path.write_text('start = "a"\naccept = ["b"]\ntransitions = [["a","x","b"], ["c","x","b"], ["a","y","d"]]\n')

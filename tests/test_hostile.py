@@ -41,7 +41,7 @@ from fsm_lstm.model import Layer, Model, load_model, save_model
 from fsm_lstm.regex import regex_grammar
 from fsm_lstm.sheets import MAX_STEPS, write_workbook
 from fsm_lstm.toml_format import parse_toml, to_toml
-from tests.hostile.make import chain, huge_header, random_dfa, zip_bomb
+from tests.hostile.make import chain, heads_bomb, huge_header, random_dfa, torch_bomb, zip_bomb
 from tests.oracle import accepts, all_words
 from tests.workbooks import compare, error_cells, libreoffice_values
 
@@ -576,6 +576,16 @@ def test_zip_bomb_is_refused_before_decompressing(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bomb.npz"]
 
 
+def test_shapes_that_cannot_fit_meta_are_refused_before_decompressing(tmp_path):
+    """heads.weight declared (16384, 16384) in a 2 MB file, within the array limits: it was decompressed (2.2 GB,
+    8 s) before its shape was found not to fit meta's 16 heads."""
+    bomb = heads_bomb(tmp_path / "bomb.npz")
+    assert bomb.stat().st_size < 10 * 2**20
+    code, err, _, rss = run_limited(["run", bomb, "BTXSE"])
+    assert code == 2 and "heads.weight (16384, 16384) / heads.bias (16,) do not fit 16 head labels" in err, err
+    assert err.count("\n") == 1 and rss < 300_000
+
+
 def test_terabyte_header_and_exotic_arrays_are_refused(tmp_path):
     code, err, _, rss = run_limited(["certify", huge_header(tmp_path / "h.npz")])
     assert code == 2 and "1,099,511,627,776 numbers" in err and err.count("\n") == 1, err
@@ -905,3 +915,26 @@ def test_fuzzed_inputs_exit_cleanly(case):
         fuzz_cli(suffix, data, commands)
 
     FUZZ(given(strategy)(run))()
+
+
+def test_a_torch_archive_declaring_gigabytes_is_refused_before_torch_reads_it(tmp_path):
+    """A 2 MB .pt whose record declares 2 GiB (deflated zeros): torch.load allocated 2.9 GB before the limits
+    applied to what it returned."""
+    pytest.importorskip("torch")
+    bomb = torch_bomb(tmp_path / "bomb.pt", gib=2)
+    assert bomb.stat().st_size < 10 * 2**20
+    code, err, _, rss = run_limited(["import", bomb, "-o", tmp_path / "x.npz", "--alphabet", "a b", "--heads",
+                                     "accept"], extra_mb=1500)
+    assert code == 2 and "declares 2,147,48" in err and err.count("\n") == 1, err
+    assert rss < 1_000_000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bomb.pt"]
+
+
+def test_check_shows_bidi_controls_escaped_not_obeyed(tmp_path, capsys):
+    """A right-to-left override in a state name or description reordered the rest of check's line."""
+    path = tmp_path / "g.toml"
+    path.write_text('name = "g"\ndescription = "safe \\u202e txt.exe"\nstart = "s\\u2066"\naccept = ["s\\u2066"]\n'
+                    'transitions = [["s\\u2066", "a", "s\\u2066"]]\n')
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "\\u202e" in out and "\\u2066" in out and "\u202e" not in out and "\u2066" not in out

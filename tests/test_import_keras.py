@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import time
+import warnings
 import zipfile
 
 import h5py
@@ -232,12 +233,17 @@ def _put(path, data: bytes):
     return path
 
 
-def _rezip(tmp_path, name, drop=(), replace=None):
+def _rezip(tmp_path, name, drop=(), replace=None, extra=()):
+    """The test's .keras archive with members dropped, replaced, or (``extra``) added after the others."""
     with zipfile.ZipFile(io.BytesIO(_keras_bytes(tmp_path))) as src, zipfile.ZipFile(tmp_path / name, "w") as dst:
         for item in src.namelist():
             if item in drop:
                 continue
             dst.writestr(item, (replace or {}).get(item, src.read(item)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # zipfile warns of a duplicate name
+            for item, data in extra:
+                dst.writestr(item, data)
     return tmp_path / name
 
 
@@ -265,6 +271,8 @@ BAD_ARCHIVES = {
     "no weights": (lambda p: _rezip(p, "x.keras", drop=("model.weights.h5",)), "needs model.weights.h5"),
     "config not json": (lambda p: _rezip(p, "x.keras", replace={"config.json": b"{nope"}), "not valid JSON"),
     "config a list": (lambda p: _rezip(p, "x.keras", replace={"config.json": b"[]"}), "not a JSON object"),
+    "config twice": (lambda p: _rezip(p, "x.keras", extra=[("config.json", b"{}")]), "holds config.json twice"),
+    "no class": (lambda p: _rezip(p, "x.keras", replace={"config.json": b'{"config": {}}'}), "names no class_name"),
     "weights not h5": (lambda p: _rezip(p, "x.keras", replace={"model.weights.h5": b"hello"}), "not an HDF5"),
     "wrong shape": (lambda p: _weights_edit(p, "x.keras", _replace_dataset(
         "layers/lstm/cell/vars/0", lambda f, k: f.create_dataset(k, data=np.zeros((3, 15), "f4")))), "shape (3, 15)"),

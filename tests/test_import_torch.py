@@ -498,6 +498,11 @@ def test_hostile_and_truncated_torch_files(tmp_path, capsys):
         assert "not a readable torch state_dict" in err and not re.search(r"\(\d+\)", err), err
     assert "(it is not in the format torch.save writes)" in err
     assert "pwned" not in capsys.readouterr().out
+    # tensors on the meta device (a model built with device="meta" and saved before loading weights): exit 3 before
+    torch.save({k: torch.empty(v.shape, device="meta") for k, v in _sd().items()}, tmp_path / "meta.pt")
+    err = cli_error(["import", str(tmp_path / "meta.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
+                     "--heads", "accept"], capsys)
+    assert "has no data (it is on the meta device)" in err
 
 
 def _good_safetensors():

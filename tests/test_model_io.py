@@ -84,6 +84,8 @@ def write(path, **arrays):
 @pytest.mark.parametrize("mutate, needle", [
     (lambda a: a.pop("meta"), "no `meta`"),
     (lambda a: a.update(meta=np.array("{not json")), "not valid JSON"),
+    (lambda a: a.update(meta=np.array("[" * 200_000 + "]" * 200_000)), "not valid JSON"),  # RecursionError: exit 3
+    (lambda a: a.update(meta=np.array('{"alphabet": ' + "9" * 5000 + "}")), "not valid JSON"),  # int limit: exit 3
     (lambda a: a.update(weight_hh_l0=a["weight_hh_l0"][:, :-1]), "weight_hh_l0 has shape"),
     # Reber's network has 13 units and 7 symbols: a wrong row count must not change what H is said to be
     (lambda a: a.update(weight_hh_l0=a["weight_hh_l0"][:-4]), "expected (52, 13) (4H x H with H=13, K=7,"),

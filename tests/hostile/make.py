@@ -88,12 +88,10 @@ def _write_zip(path: Path, members: list[tuple[str, bytes, int, int, int]]) -> N
     path.write_bytes(bytes(out))
 
 
-def zip_bomb(path: str | Path, gib: int = 4) -> Path:
-    """A model .npz whose ``weight_hh_l0`` is ``gib`` GiB of float32 zeros, a few MB on disk, with a valid CRC."""
-    path = Path(path)
+def _deflated_zeros(header: bytes, gib: int) -> tuple[bytes, int, int]:
+    """``header`` then ``gib`` GiB of zero bytes, deflated (a few MB): (data, crc, uncompressed size)."""
     block = bytes(2**24)
     blocks = gib * 2**30 // len(block)
-    header = _npy_header((gib * 2**30 // 4,))
     comp = zlib.compressobj(9, zlib.DEFLATED, -15)
     head = comp.compress(header) + comp.flush(zlib.Z_FULL_FLUSH)
     unit = comp.compress(block) + comp.flush(zlib.Z_FULL_FLUSH)  # the same bytes for every block after a full flush
@@ -104,10 +102,36 @@ def zip_bomb(path: str | Path, gib: int = 4) -> Path:
         length *= 2
         count *= 2
     assert count == blocks, "gib must be a power of two"
-    crc = crc32_combine(zlib.crc32(header), crc_blocks, length)
+    return head + unit * blocks + tail, crc32_combine(zlib.crc32(header), crc_blocks, length), len(header) + length
+
+
+def zip_bomb(path: str | Path, gib: int = 4) -> Path:
+    """A model .npz whose ``weight_hh_l0`` is ``gib`` GiB of float32 zeros, a few MB on disk, with a valid CRC."""
+    path = Path(path)
+    data, crc, size = _deflated_zeros(_npy_header((gib * 2**30 // 4,)), gib)
     meta = _npy(np.array(META))
-    _write_zip(path, [("meta.npy", meta, 0, zlib.crc32(meta), len(meta)),
-                      ("weight_hh_l0.npy", head + unit * blocks + tail, 8, crc, len(header) + length)])
+    _write_zip(path, [("meta.npy", meta, 0, zlib.crc32(meta), len(meta)), ("weight_hh_l0.npy", data, 8, crc, size)])
+    return path
+
+
+def torch_bomb(path: str | Path, gib: int = 2) -> Path:
+    """A torch.save state_dict archive whose one tensor record declares ``gib`` GiB (deflated zeros, a few MB);
+    torch allocates a record's declared size as it loads it."""
+    import torch
+
+    path = Path(path)
+    buffer = io.BytesIO()
+    torch.save({"rnn.weight_ih_l0": torch.zeros(3, 2)}, buffer)
+    with zipfile.ZipFile(buffer) as z:
+        members = []
+        for info in z.infolist():
+            raw = z.read(info)
+            if info.filename.split("/")[-2:-1] == ["data"]:  # the tensor's storage record
+                data, crc, size = _deflated_zeros(b"", gib)
+                members.append((info.filename, data, 8, crc, size))
+            else:
+                members.append((info.filename, raw, 0, zlib.crc32(raw), len(raw)))
+    _write_zip(path, members)
     return path
 
 
@@ -247,3 +271,23 @@ if __name__ == "__main__":
     for name, data in corpus().items():
         (target / name).write_bytes(data)
     print(f"wrote {len(corpus())} files to {target}")
+
+
+def heads_bomb(path: str | Path) -> Path:
+    """Reber's compiled model whose ``heads.weight`` declares (16384, 16384) float32 (1 GiB of deflated zeros, a
+    few MB on disk): within the array limits, but not the shape meta's 16 heads and 13 units need."""
+    from fsm_lstm.compiler import compile_grammar
+    from fsm_lstm.grammar_files import load_grammar
+
+    model = compile_grammar(load_grammar("reber"))
+    arrays = {**model.arrays(), "meta": np.array(json.dumps(model.meta))}
+    members = []
+    for name, arr in arrays.items():
+        if name == "heads.weight":
+            data, crc, size = _deflated_zeros(_npy_header((16384, 16384)), 1)
+            members.append(("heads.weight.npy", data, 8, crc, size))
+        else:
+            raw = _npy(np.asarray(arr))
+            members.append((f"{name}.npy", raw, 0, zlib.crc32(raw), len(raw)))
+    _write_zip(Path(path), members)
+    return Path(path)
