@@ -290,10 +290,11 @@ def cmd_verify_many(args: argparse.Namespace) -> int:
         print(json.dumps([{"model": path, **r.to_dict(m.alphabet)} for path, m, r in zip(args.models, models, reports)],
                          indent=2))
     else:
-        for path, m, r in zip(args.models, models, reports):
+        for path, m, r in zip(args.models, models, reports):  # one line each, its notes (as verify prints them) last
             lines = describe(r, m.alphabet)
             verdict = [line for line in lines if line.startswith(("PASS", "FAIL"))]
-            print(f"{path}: {' '.join(verdict + [line.strip() for line in lines[lines.index(verdict[0]) + 1:]])}")
+            after = [line.strip() for line in lines[lines.index(verdict[0]) + 1:]]
+            print(f"{path}: {' '.join(verdict + after + [f'(note: {note})' for note in r.notes])}")
     return 0 if all(r.passed for r in reports) else 1
 
 

@@ -191,6 +191,14 @@ class _ArchiveWeights:
         return {kind: self.tree.array(f"{holder}/{k}", f"layer {name!r} {kind}") for kind, k in zip(kinds, names)}
 
 
+def _time_steps(shape: Any, cfg: dict) -> int | None:
+    """The number of time steps a layer's batch input shape (or an Embedding's ``input_length``) declares."""
+    if isinstance(shape, list) and len(shape) in (2, 3) and type(shape[1]) is int and shape[1] > 0:
+        return shape[1]
+    length = cfg.get("input_length", cfg.get("inputLength"))
+    return length if type(length) is int and length > 0 else None
+
+
 # ----- the layer rules, shared with TensorFlow.js ----------------------------------------------
 def _layer_dicts(config: Any) -> list[dict]:
     """The layer records of a Sequential or Functional config, in file order."""
@@ -474,15 +482,15 @@ def network_from_config(config: Any, fetch: Fetch, fmt: str) -> Network:
         for key in ("quantization_config", "lora_rank"):
             if cfg.get(key) not in (None, 0, False):
                 raise UserError(f"layer {name!r} has {key} set; quantized or LoRA layers are not read exactly")
+        shape = cfg.get("batch_shape") or cfg.get("batch_input_shape") or cfg.get("batchInputShape")
+        if index == 0 and _time_steps(shape, cfg) is not None:  # an InputLayer's, or a Sequential's first layer's
+            notes.append(f"the input declares {_time_steps(shape, cfg)} time steps: Keras was built for that length; "
+                         "fsm-lstm runs the recurrent layers on words of every length, as their equations define them")
         if cls == "InputLayer":
             if index:
                 raise UserError(f"layer {name!r} (InputLayer) is not the first layer")
-            shape = cfg.get("batch_shape") or cfg.get("batch_input_shape") or cfg.get("batchInputShape")
             if isinstance(shape, list) and shape and type(shape[-1]) is int:
                 declared_width = shape[-1]
-            if isinstance(shape, list) and len(shape) in (2, 3) and type(shape[1]) is int and shape[1] > 0:
-                notes.append(f"the input declares {shape[1]} time steps: Keras was built for that length; fsm-lstm "
-                             "runs the recurrent layers on words of every length, as their equations define them")
             continue
         sources.append(f"{name} ({cls})")
         if cls in INFERENCE_IDENTITY:

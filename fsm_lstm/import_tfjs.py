@@ -104,13 +104,15 @@ def _read_weights(folder: Path, manifest: Any) -> dict[str, np.ndarray]:
 
 
 class _Weights:
-    """Weights by layer: ``prefix/.../layer/.../kind`` goes to the first path part that names a layer."""
+    """Weights by layer: ``prefix/.../layer/.../kind`` goes to the first run of path parts that names a layer (the
+    longest, where several do: a layer may be named ``encoder/lstm``)."""
 
     def __init__(self, weights: dict[str, np.ndarray], names: set[str]) -> None:
         self.by_layer: dict[str, dict[str, np.ndarray]] = {}
         for wname, arr in weights.items():
             parts = wname.split("/")
-            layer = next((p for p in parts[:-1] if p in names), None)
+            runs = (["/".join(parts[i:j]) for j in range(len(parts) - 1, i, -1)] for i in range(len(parts) - 1))
+            layer = next((name for run in runs for name in run if name in names), None)
             if layer is None:
                 raise UserError(f"weight {wname!r} belongs to no layer of modelTopology")
             kind = parts[-1].split(":")[0]

@@ -31,7 +31,7 @@ from .reading import Reading, reading_of
 from .region_proof import prove_regions
 from .reference import reference_for
 from .strategies import any_strings, grammar_strings, near_misses
-from .verify import REGION_TIME_LIMIT, alphabet_notes, check_depth, exhaustive, readable_part, search
+from .verify import REGION_TIME_LIMIT, alphabet_notes, check_depth, exhaustive, readable_part, search, t0_note
 from .words import symbols_count
 
 __all__ = ["VerifyItem", "pytest_addoption", "pytest_collection_modifyitems", "pytest_configure"]
@@ -140,8 +140,10 @@ class VerifyItem(pytest.Item):
             found, _, _ = search(net, ref, strategy, config.getoption("fsm_examples"), seed=0)
         if found is not None:
             text = reading.typed(found.word, model.alphabet)
+            t0 = t0_note(model, reading) if not found.word else None
             raise AssertionError(f"counterexample {text!r} ({symbols_count(len(found.word))}): head {found.head} is "
-                                 f"{not found.expected} (logit {found.logit:.4g}), expected {found.expected}")
+                                 f"{not found.expected} (logit {found.logit:.4g}), expected {found.expected}"
+                                 + (f" (note: {t0})" if t0 else ""))
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return Path(str(self.config.getoption("grammar"))), 0, f"fsm-lstm {self.check}"

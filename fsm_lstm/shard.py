@@ -40,7 +40,11 @@ WORKER_MALLOC = {"MALLOC_TRIM_THRESHOLD_": str(64 << 20), "MALLOC_MMAP_THRESHOLD
 
 
 def check_cluster(workers: int | None, scheduler: str | None) -> Any:
-    """Refuse a bad worker count, or a missing Dask, in one line; return ``dask.distributed``."""
+    """Refuse a bad worker count, both a worker count and a scheduler, or a missing Dask, in one line; return
+    ``dask.distributed``."""
+    if scheduler is not None and workers is not None:  # the workers were silently left unused
+        raise UserError(f"give --workers N (a new local cluster) or --scheduler ADDRESS (an existing one), not both "
+                        f"(--workers {workers}, --scheduler {scheduler})")
     if scheduler is None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise UserError(f"--workers takes a whole number of workers >= 1, not {workers!r}")
     try:

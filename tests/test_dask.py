@@ -105,6 +105,19 @@ def test_a_bad_worker_count_is_refused(capsys):
     assert "--workers" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", [["verify", "reber"], ["verify-many", "--grammar", "reber", "r.npz"],
+                                     ["extract", "reber", "-o", "x.toml"]])
+def test_workers_and_a_scheduler_together_are_refused_before_any_work(command, tmp_path, capsys, monkeypatch):
+    """--workers 2 --scheduler tcp://127.0.0.1:1 went to the scheduler, the workers silently unused."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["compile", "reber", "-o", "r.npz"]) == 0
+    capsys.readouterr()
+    assert main([*command, "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "give --workers N (a new local cluster) or --scheduler ADDRESS" in err
+    assert not (tmp_path / "x.toml").exists()
+
+
 def _reber_words(path, count=300):
     """Prefixes of random walks of the Reber grammar, one a line (typical words for extraction)."""
     import numpy as np

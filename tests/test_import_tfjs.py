@@ -78,6 +78,32 @@ def test_converter_style_weight_names_and_model_config_wrapper(tmp_path):
     check_same(read_model(model_json, "a b c".split(), ["accept", "next:a"]), layers, 3, words(3), 2)
 
 
+def test_layer_names_with_slashes_and_a_sequential_input_shape(tmp_path):
+    """TF.js and tf.keras 2 allow a layer named 'encoder/gru' (its weights 'encoder/gru/gru_cell/kernel'): it was
+    refused ("belongs to no layer"). A Sequential's first layer that declares batch_input_shape [null, 12] got no
+    note of its 12 time steps, which an InputLayer's got."""
+    layers = random_layers(np.random.default_rng(3), "GRU", 3, [4], [2])
+
+    def edit(doc):
+        renamed = {}
+        config = doc["modelTopology"]["config"]
+        config["layers"] = [layer for layer in config["layers"] if layer["class_name"] != "InputLayer"]
+        for k, layer in enumerate(config["layers"]):
+            renamed[layer["config"]["name"]] = f"block{k}/{layer['config']['name']}"
+            layer["config"]["name"] = renamed[layer["config"]["name"]]
+            if k == 0:  # the Sequential form of tf.keras 2 and TF.js, without an InputLayer
+                layer["config"]["batch_input_shape"] = [None, 12, 3]
+        for spec in doc["weightsManifest"][0]["weights"]:
+            layer, kind = spec["name"].split("/")
+            spec["name"] = f"{renamed[layer]}/{layer}_cell/{kind}" if layer.startswith("gru") else \
+                f"{renamed[layer]}/{kind}"
+
+    model_json = write_tfjs(tmp_path, layers, 3, manifest_edit=edit)
+    model = read_model(model_json, "a b c".split(), ["accept", "next:a"])
+    check_same(model, layers, 3, words(3), 2)
+    assert any("the input declares 12 time steps" in n for n in model.extra["imported"]["notes"])
+
+
 def test_multi_layer_models_run_verify_and_extract(tmp_path, capsys):
     layers = random_layers(np.random.default_rng(12), "LSTM", 2, [3, 2], [2, 1])
     z, _ = keras_forward(layers, 2, np.array([[0, 1, 1, 0]]))

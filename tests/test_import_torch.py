@@ -594,3 +594,27 @@ def test_a_failure_at_t0_of_an_imported_model_says_what_t0_is(tmp_path, capsys):
     assert "note: t = 0: before any symbol the heads are the head biases on the zero state, an answer torch" in out
     assert main(["certify", str(tmp_path / "m.npz"), "--grammar", "tomita1", "--json"]) == 1
     assert "an answer torch never computes" in json.loads(capsys.readouterr().out)["notes"][0]
+    # verify-many's one line and the pytest plugin's failure said nothing of it
+    assert main(["verify-many", str(tmp_path / "m.npz"), "--grammar", "tomita1", "--max-len", "2", "--examples",
+                 "5"]) == 1
+    line = capsys.readouterr().out
+    assert line.count("\n") == 1 and "FAIL: counterexample ''" in line
+    assert "(note: t = 0: before any symbol the heads are the head biases on the zero state, an answer torch" in line
+    assert main(["verify-many", str(tmp_path / "m.npz"), "--grammar", "reber", "--max-len", "2", "--examples",
+                 "5"]) == 1
+    assert "the model and the grammar share no symbol" in capsys.readouterr().out
+
+
+def test_the_plugins_failure_at_t0_says_what_t0_is(pytester, tmp_path):
+    rnn, head = torch.nn.RNN(2, 2, batch_first=True), torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        head.weight.copy_(torch.tensor([[-1.0, 1.0]]))
+        head.bias.fill_(-0.5)
+    torch.save({**{f"rnn.{k}": v for k, v in rnn.state_dict().items()},
+                **{f"head.{k}": v for k, v in head.state_dict().items()}}, tmp_path / "m.pt")
+    assert main(["import", str(tmp_path / "m.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "0 1",
+                 "--heads", "accept", "--rnn-tanh"]) == 0
+    result = pytester.runpytest("--fsm-grammar", "tomita1", "--fsm-model", str(tmp_path / "m.npz"), "--fsm-max-len",
+                                "2", "--fsm-examples", "5")
+    text = result.stdout.str()
+    assert "counterexample '' (0 symbols)" in text and "(note: t = 0: before any symbol the heads are" in text
