@@ -255,6 +255,8 @@ def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, s
         "format": fmt.bad_symbol})
     sh.ws.set_column(ac["automaton state"] - 1, ac["automaton state"] - 1, 18)
     sh.ws.set_column(ac["automaton accept"] - 1, ac["agree"] - 1, 10)
+    if g.machine:  # a Mealy or Moore machine accepts nothing: its accept column would be FALSE on every row
+        sh.ws.set_column(ac["automaton accept"] - 1, ac["automaton accept"] - 1, 10, None, {"hidden": True})
     sh.ws.set_column(ac["row"] - 1, ac["target"] - 1, 8, None, {"hidden": True})
     sh.ws.set_column(ac["automaton next"] - 1, ac["automaton output"] - 1, 18)
     return run

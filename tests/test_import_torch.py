@@ -601,7 +601,7 @@ def test_a_failure_at_t0_of_an_imported_model_says_what_t0_is(tmp_path, capsys):
     assert line.count("\n") == 1 and "FAIL: counterexample ''" in line
     assert "(note: t = 0: before any symbol the heads are the head biases on the zero state, an answer torch" in line
     assert main(["verify-many", str(tmp_path / "m.npz"), "--grammar", "reber", "--max-len", "2", "--examples",
-                 "5"]) == 1
+                 "5"]) in (0, 1)  # the recurrent weights are torch's random ones: pass or fail, the note is said
     assert "the model and the grammar share no symbol" in capsys.readouterr().out
 
 

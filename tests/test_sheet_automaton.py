@@ -399,6 +399,15 @@ def check_machine_book(book, name: str, changed: bool) -> None:
         assert sheet["A6"].value == f"network and automaton agree on the output after every prefix ({n} symbols)"
 
 
+def test_a_machines_accept_column_is_hidden_an_acceptors_shown(machine_books, books):
+    """A Mealy or Moore machine accepts nothing: its 'automaton accept' column read FALSE on every row."""
+    for name in MACHINE_WORDS:
+        sheet = openpyxl.load_workbook(machine_books[name, False][0])["Run"]
+        assert sheet.cell(7, 8).value == "automaton accept" and sheet.column_dimensions["H"].hidden
+    sheet = openpyxl.load_workbook(books["inside.xlsx"][0])["Run"]
+    assert sheet.cell(7, 8).value == "automaton accept" and not sheet.column_dimensions["H"].hidden
+
+
 def test_machine_outputs_on_the_automaton_sheet_are_text(machine_books):
     for book in machine_books["mqtt", True]:
         table = openpyxl.load_workbook(book, data_only=True)["Automaton"]
