@@ -74,11 +74,18 @@ class _Chain:
         self.folder = folder
         self.graph = graph
         self.opset = opset
-        self.tensors: dict[str, Any] = {t.name: t for t in graph.initializer}
+        self.tensors: dict[str, Any] = {}
+        for t in graph.initializer:
+            if t.name in self.tensors:  # onnx.checker refuses it; onnxruntime takes the last, silently
+                raise UserError(f"initializer {t.name!r} is defined twice; which one the model uses is not defined")
+            self.tensors[t.name] = t
         self.producer: dict[str, Any] = {}
         self.consumers: dict[str, list[Any]] = {}
         for node in graph.node:
             for out in node.output:
+                if out in self.producer or (out and out in self.tensors):
+                    raise UserError(f"the value {out!r} is produced twice (by two nodes, or a node and an "
+                                    "initializer); an ONNX graph gives each value once")
                 if out:
                     self.producer[out] = node
             for name in node.input:

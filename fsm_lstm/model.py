@@ -333,6 +333,10 @@ def _read_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
                 raise ModelError(f"the file holds {len(infos):,} members, over the limit of {MAX_MEMBERS:,}")
             wanted = [(info, info.filename[:-4]) for info in infos
                       if info.filename.endswith(".npy") and _WANTED.fullmatch(info.filename[:-4])]
+            names = [name for _, name in wanted]
+            twice = next((name for name in names if names.count(name) > 1), None)
+            if twice is not None:  # numpy reads the last one, silently
+                raise ModelError(f"the file holds array {twice} twice; which one is the model's is not defined")
             sparse_bias = next((info.filename[:-4] for info in infos
                                 if _SPARSE_BIAS.fullmatch(info.filename.removesuffix(".npy"))), None)
             if sparse_bias is not None:
@@ -458,7 +462,8 @@ def model_from_arrays(arrays: dict[str, np.ndarray]) -> Model:
 
 
 def _layers(arrays: dict[str, Any]) -> list[Layer]:
-    """The layers of the file's arrays, l0 up to the first index without a weight_ih."""
+    """The layers of the file's arrays, l0 up to the first index without a weight_ih; an array of a layer past
+    that one (weight_ih_l2 without l1) is refused, not left out."""
     layers = []
     k = 0
     while f"weight_ih_l{k}" in arrays:
@@ -468,6 +473,10 @@ def _layers(arrays: dict[str, Any]) -> list[Layer]:
         except KeyError as exc:
             raise _fail(f"layer {k} lacks {exc.args[0]}") from None
         k += 1
+    stray = sorted(name for name in arrays if (m := re.fullmatch(r"\w+_l(\d+)", name)) and int(m.group(1)) >= k)
+    if stray:
+        raise _fail(f"{stray[0]} belongs to no layer: the layers are l0 to l{k - 1}" if k else
+                    f"{stray[0]} belongs to no layer: the file has no weight_ih_l0")
     return layers
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -130,3 +131,32 @@ def test_save_model_is_atomic_and_keeps_the_old_file(tmp_path):
         save_model("not a model", target)  # type: ignore[arg-type]
     assert target.read_bytes() == b"precious"
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+
+
+@pytest.mark.parametrize("edit, needle", [
+    (lambda a: a.update(weight_ih_l2=a["weight_ih_l0"]), "weight_ih_l2 belongs to no layer: the layers are l0 to l0"),
+    (lambda a: a.update(bias_hh_l1=a["bias_hh_l0"]), "bias_hh_l1 belongs to no layer"),
+])
+def test_an_array_of_no_layer_is_refused_not_left_out(edit, needle, tmp_path):
+    """weight_ih_l2 beside a one-layer model was left out without a word (certify then passed)."""
+    arrays = {k: v.copy() for k, v in compile_grammar(load_grammar("reber")).arrays().items()}
+    arrays["meta"] = np.array(json.dumps(compile_grammar(load_grammar("reber")).meta))
+    edit(arrays)
+    with pytest.raises(ModelError, match=needle):
+        load_model(write(tmp_path / "m.npz", **arrays))
+
+
+def test_an_array_held_twice_is_refused(tmp_path):
+    """Two weight_hh_l0.npy members: numpy's last one won, silently."""
+    import zipfile
+
+    path = tmp_path / "m.npz"
+    save_model(compile_grammar(load_grammar("reber")), path)
+    with zipfile.ZipFile(path) as z:
+        member = z.read("weight_hh_l0.npy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns of the duplicate name
+        with zipfile.ZipFile(path, "a") as z:
+            z.writestr("weight_hh_l0.npy", member)
+    with pytest.raises(ModelError, match="holds array weight_hh_l0 twice"):
+        load_model(path)
