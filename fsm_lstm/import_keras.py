@@ -67,9 +67,9 @@ def _read_archive(path: Path) -> Network:
         with zipfile.ZipFile(path) as zf:
             listed = zf.namelist()
             names = set(listed)
-            twice = sorted(n for n in names if listed.count(n) > 1 and n in ("config.json", "model.weights.h5"))
+            twice = next((n for n in ("config.json", "model.weights.h5") if listed.count(n) > 1), None)
             if twice:
-                raise UserError(f"the archive holds {twice[0]} twice; which one is the model's is not defined")
+                raise UserError(f"the archive holds {twice} twice; which one is the model's is not defined")
             if "config.json" not in names:
                 raise UserError("a .keras archive needs config.json; this one holds "
                                 f"{', '.join(sorted(names)[:5]) or 'nothing'}")
@@ -483,9 +483,10 @@ def network_from_config(config: Any, fetch: Fetch, fmt: str) -> Network:
             if cfg.get(key) not in (None, 0, False):
                 raise UserError(f"layer {name!r} has {key} set; quantized or LoRA layers are not read exactly")
         shape = cfg.get("batch_shape") or cfg.get("batch_input_shape") or cfg.get("batchInputShape")
-        if index == 0 and _time_steps(shape, cfg) is not None:  # an InputLayer's, or a Sequential's first layer's
-            notes.append(f"the input declares {_time_steps(shape, cfg)} time steps: Keras was built for that length; "
-                         "fsm-lstm runs the recurrent layers on words of every length, as their equations define them")
+        steps = _time_steps(shape, cfg) if index == 0 else None  # an InputLayer's, or a Sequential's first layer's
+        if steps is not None:
+            notes.append(f"the input declares {steps} time steps: Keras was built for that length; fsm-lstm runs the "
+                         "recurrent layers on words of every length, as their equations define them")
         if cls == "InputLayer":
             if index:
                 raise UserError(f"layer {name!r} (InputLayer) is not the first layer")

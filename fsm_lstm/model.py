@@ -333,8 +333,8 @@ def _read_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
                 raise ModelError(f"the file holds {len(infos):,} members, over the limit of {MAX_MEMBERS:,}")
             wanted = [(info, info.filename[:-4]) for info in infos
                       if info.filename.endswith(".npy") and _WANTED.fullmatch(info.filename[:-4])]
-            names = [name for _, name in wanted]
-            twice = next((name for name in names if names.count(name) > 1), None)
+            seen: set[str] = set()
+            twice = next((name for _, name in wanted if name in seen or seen.add(name)), None)
             if twice is not None:  # numpy reads the last one, silently
                 raise ModelError(f"the file holds array {twice} twice; which one is the model's is not defined")
             sparse_bias = next((info.filename[:-4] for info in infos

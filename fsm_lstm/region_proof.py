@@ -33,7 +33,7 @@ from .queries import Network
 from .reading import Reading, reading_of
 from .reference import Reference, reference_for
 from .semantics import Semantics
-from .words import format_word, symbols_count
+from .words import symbols_count
 
 __all__ = ["MAX_WEIGHTS", "MERGE_AFTER", "QUICK_JOINS", "RegionFailure", "RegionProof", "WIDEN_AFTER", "WIDEN_AT",
            "prove_regions"]
@@ -356,13 +356,17 @@ class _Explorer:
         h = int(np.argmin(signed))
         return bool(signed[h] > 0), float(signed[h]), (h, float(llo[h]), float(lhi[h]))
 
+    def typed(self, word: tuple[str, ...]) -> str:
+        """A word as messages show it: as a person types it (``Reading.typed``)."""
+        return self.reading.typed(word, self.model.alphabet)
+
     def head_failure(self, region: int, where: tuple[int, float, float]) -> RegionFailure:
         h, llo, lhi = where
         q = self.state[region]
         word = self.word(region)
         head = self.ref.checked[h]
         expected = bool(self.ref.truth[q, h])
-        text = format_word(word, self.inner)
+        text = self.typed(word)
         confirmed = self.confirm(word, h)
         lead = (f"the network is wrong: after {text!r} ({symbols_count(len(word))}), confirmed on the network, "
                 f"head {head} is {not expected}, expected {expected}" if confirmed else
@@ -402,7 +406,7 @@ class _Explorer:
         head = self.ref.checked[found.head]
         expected = bool(self.ref.truth[self.ref.walk(found.found.word)[-1], found.head])
         prefix, count, suffix = found.pieces()
-        failure.counterexample, failure.counter_word, failure.confirmed = format_word(word, self.inner), word, True
+        failure.counterexample, failure.counter_word, failure.confirmed = self.typed(word), word, True
         failure.decomposition = (symbols(prefix), symbols(found.loop), count, symbols(suffix))
         failure.message = (f"the network is wrong: after {self.written(*failure.decomposition)} "
                            f"({symbols_count(len(word))}, "
@@ -413,18 +417,18 @@ class _Explorer:
     def written(self, prefix: tuple[str, ...], loop: tuple[str, ...], count: int, suffix: tuple[str, ...]) -> str:
         """A counterexample for a message: the word itself when it has at most 80 characters, followed by its
         decomposition when it has a loop ('00000001010' = '0' 7 times then '1010'); else the decomposition alone."""
-        word = format_word(prefix + loop * count + suffix, self.inner)
+        word = self.typed(prefix + loop * count + suffix)
         if not (loop and count):
             return repr(word)
-        pieces = " then ".join(([repr(format_word(prefix, self.inner))] if prefix else [])
-                               + [f"{format_word(loop, self.inner)!r} {count:,} times"]
-                               + ([repr(format_word(suffix, self.inner))] if suffix else []))
+        pieces = " then ".join(([repr(self.typed(prefix))] if prefix else [])
+                               + [f"{self.typed(loop)!r} {count:,} times"]
+                               + ([repr(self.typed(suffix))] if suffix else []))
         return pieces if len(word) > 80 else f"{word!r} = {pieces}"
 
     def escape(self, region: int, a: int, q: int, lo: np.ndarray, hi: np.ndarray, how: str) -> RegionFailure:
         word = self.word(region)
         width = float(np.max(hi - lo))
-        text = format_word(word, self.inner)
+        text = self.typed(word)
         target = self.names(word + (self.inner[a],))
         return RegionFailure(f"no closed set of regions: from state {self.state_name(region)}, the image "
                              f"under {self.inner[a]!r} of the region reached by {text!r} "

@@ -15,10 +15,10 @@ from .automata import shortest_accepted
 from .grammar import Grammar
 from .model import Model, stored_grammar
 from .reading import Reading, reading_of
-from .sheet_input import typed_input
 from .runtime import run
 from .sampling import random_words
 from .sheet_automaton import automaton_run
+from .sheet_input import typed_input
 
 __all__ = ["ACCEPTED", "ENUMERATED", "LISTED", "RANDOM_LENGTH", "RANDOM_WORDS", "Disagreements", "WordSet",
            "disagreements", "summary_rows"]

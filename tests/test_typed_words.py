@@ -22,6 +22,7 @@ from fsm_lstm.reading import Reading
 from fsm_lstm.sheet_layout import FIRST_STEP_ROW
 from fsm_lstm.sheets import write_workbook
 from fsm_lstm.words import parse_word, read_words
+from tests.oracle import accepts
 
 FRAMED = ("<s>", "a", "b", "</s>")
 WORD_LEVEL = Reading(True, "<s>", "</s>")
@@ -218,7 +219,7 @@ def test_a_framed_models_default_and_report_inputs_are_its_words(markers, tmp_pa
     reading = Reading(True, start, end)
     shown = sample_input(model)
     word = reading.parse(shown, model.alphabet)
-    assert start not in shown.split() and reading.frame(word) in {tuple(w) for w in _accepted(g)}
+    assert start not in shown.split() and accepts(g, reading.frame(word))
     save_model(model, tmp_path / "m.npz")
     (tmp_path / "odd.toml").write_text(f'start = "e"\naccept = ["o"]\ntransitions = [["e", "{a}", "o"], '
                                        f'["e", "{b}", "e"], ["o", "{a}", "e"], ["o", "{b}", "o"]]\n')
@@ -228,16 +229,25 @@ def test_a_framed_models_default_and_report_inputs_are_its_words(markers, tmp_pa
     assert "FAIL: counterexample ''" in out and "wrote " in out  # the empty word: even 'a's, the grammar says odd
 
 
-def _accepted(g: Grammar, longest: int = 8):
-    """Every accepted word of a DFA up to ``longest`` symbols, by brute force."""
-    import itertools
-    step = {(p, a): q for p, a, q in g.transitions}
-    for n in range(longest + 1):
-        for w in itertools.product(g.alphabet, repeat=n):
-            state = g.start
-            for a in w:
-                state = step.get((state, a))
-                if state is None:
-                    break
-            if state in g.accept:
-                yield w
+
+def test_the_region_proof_and_verify_show_a_counterexample_alike(tmp_path, capsys):
+    """The region proof wrote words with its own rule ('aa' for a classifier framed by '^' and '</s>', which
+    `run` refuses), verify with Reading.typed ('a a'): the same counterexample two ways on adjacent lines."""
+    start, end = MARKERS["mixed"]
+    g = Grammar(name="framed", start="begin", accept=frozenset({"yes"}), alphabet=(start, "a", "b", end),
+                states=("begin", "e", "o", "yes"),
+                transitions=(("begin", start, "e"), ("e", "a", "o"), ("e", "b", "e"), ("o", "a", "e"), ("o", "b", "o"),
+                             ("e", end, "yes")))
+    model = replace(compile_grammar(g), extra={"final_only": True, "start_marker": start, "end_marker": end})
+    save_model(model, tmp_path / "m.npz")  # without its grammar: certify runs the region proof
+    (tmp_path / "mod4.toml").write_text('start = "0"\naccept = ["0"]\ntransitions = [["0", "a", "1"], ["1", "a", "2"], '
+                                        '["2", "a", "3"], ["3", "a", "0"], ["0", "b", "0"], ["1", "b", "1"], '
+                                        '["2", "b", "2"], ["3", "b", "3"]]\n')
+    argv = [str(tmp_path / "m.npz"), "--grammar", str(tmp_path / "mod4.toml")]
+    assert main(["certify", *argv]) == 1
+    certified = capsys.readouterr().out
+    assert main(["verify", *argv]) == 1
+    verified = capsys.readouterr().out
+    assert "after 'a a' (2 symbols), confirmed on the network" in certified  # two a's: even, but not 0 mod 4
+    assert "FAIL: counterexample 'a a' (2 symbols)" in verified
+    assert main(["run", str(tmp_path / "m.npz"), "a a"]) == 0
