@@ -1,6 +1,7 @@
 """Recalculating workbooks with real LibreOffice, headless: every formula is computed afresh (the private profile
 tells LibreOffice to recalculate on load, whatever values the file caches) and saved back as .xlsx with the new
-values cached; and printing workbooks to PDF, to count their pages."""
+values cached; printing workbooks to PDF, to count their pages; and exporting them to HTML, to read the cells as
+shown."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from .errors import UserError
 
-__all__ = ["ALWAYS_RECALCULATE", "pdf_pages", "recalculate", "soffice", "to_pdf"]
+__all__ = ["ALWAYS_RECALCULATE", "pdf_pages", "recalculate", "soffice", "to_html", "to_pdf"]
 
 # LibreOffice's setting "recalculation on file load" for Excel and ODF files: 0 = always
 ALWAYS_RECALCULATE = """<?xml version="1.0" encoding="UTF-8"?>
@@ -49,6 +50,14 @@ def to_pdf(books: Sequence[str | os.PathLike[str]], out_dir: str | os.PathLike[s
     return _convert(books, out_dir, "pdf:calc_pdf_Export", ".pdf", timeout)
 
 
+def to_html(books: Sequence[str | os.PathLike[str]], out_dir: str | os.PathLike[str], timeout: float = 600,
+            recalculated: bool = True) -> list[Path]:
+    """Export the workbooks to HTML in ``out_dir`` with LibreOffice: every sheet a table of the cells as LibreOffice
+    shows them, number formats applied; recalculated first, or (``recalculated=False``) with the values the file
+    caches, as LibreOffice opens an .xlsx file by default."""
+    return _convert(books, out_dir, "html:HTML (StarCalc)", ".html", timeout, recalculated)
+
+
 def pdf_pages(path: str | os.PathLike[str]) -> int:
     """The number of pages of a PDF: pdfinfo's count when it is installed, else the page objects counted."""
     exe = shutil.which("pdfinfo")
@@ -61,13 +70,14 @@ def pdf_pages(path: str | os.PathLike[str]) -> int:
 
 
 def _convert(books: Sequence[str | os.PathLike[str]], out_dir: str | os.PathLike[str], target: str, suffix: str,
-             timeout: float) -> list[Path]:
+             timeout: float, recalculated: bool = True) -> list[Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="fsm-lstm-lo-") as profile:
-        settings = Path(profile) / "user" / "registrymodifications.xcu"
-        settings.parent.mkdir(parents=True)
-        settings.write_text(ALWAYS_RECALCULATE)
+        if recalculated:
+            settings = Path(profile) / "user" / "registrymodifications.xcu"
+            settings.parent.mkdir(parents=True)
+            settings.write_text(ALWAYS_RECALCULATE)
         env = dict(os.environ, LC_ALL="C.UTF-8", HOME=profile)
         cmd = [soffice(), f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
                "--convert-to", target, "--outdir", str(out), *map(str, books)]

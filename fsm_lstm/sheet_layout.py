@@ -12,11 +12,12 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 from .errors import UserError
+from .labels import parse_head
 from .model import Model
 from .runtime import run
 from .words import encode
 
-__all__ = ["BLOCKS", "Computed", "FIRST_STEP_ROW", "GATE_NAMES", "MAX_FORMULA", "NAME_ROW", "NONE",
+__all__ = ["BLOCKS", "Computed", "answer_kinds", "FIRST_STEP_ROW", "GATE_NAMES", "MAX_FORMULA", "NAME_ROW", "NONE",
            "PlainFormulaSheet", "SIGMOID", "SheetWriter", "TraceLayout", "col", "compute", "output_value", "past_end",
            "single_characters", "trace_layout"]
 
@@ -38,6 +39,13 @@ def col(c: int) -> str:
 def output_value(label: str) -> str | None:
     """The value of an output head ``out:VALUE`` (Mealy and Moore machines), else None."""
     return label[4:] if label.startswith("out:") and len(label) > 4 else None
+
+
+def answer_kinds(model: Model) -> tuple[str, ...]:
+    """The Run sheet's answer columns the model's heads fill (state, accept, next, output, in that order); the
+    others stay empty."""
+    kinds = {"output" if output_value(h) else parse_head(h)[0] for h in model.heads}
+    return tuple(k for k in ("state", "accept", "next", "output") if k in kinds)
 
 
 def single_characters(alphabet: Sequence[str]) -> bool:
@@ -80,7 +88,7 @@ def trace_layout(model: Model) -> TraceLayout:
     heads = (c0, c0 + len(model.heads) - 1)
     decoded = {"state": heads[1] + 1, "next": heads[1] + 2}
     run_cols = {"t": 1, "symbol": 2, "state": 3, "accept": 4, "next": 5}
-    if any(output_value(h) for h in model.heads):
+    if "output" in answer_kinds(model):
         run_cols["output"] = 6
     return TraceLayout(onehot, layers, heads, decoded, heads[1] + 3, heads[1] + 4, heads[1] + 5, run_cols)
 

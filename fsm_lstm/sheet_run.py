@@ -11,7 +11,7 @@ from .model import Model
 from .reading import Reading
 from .sheet_formats import Formats, print_setup
 from .sheet_input import marker_hint, typed_input
-from .sheet_layout import (FIRST_STEP_ROW, NAME_ROW, NONE, Computed, SheetWriter, TraceLayout, col,
+from .sheet_layout import (FIRST_STEP_ROW, NAME_ROW, NONE, Computed, SheetWriter, TraceLayout, answer_kinds, col,
                            output_value, past_end)
 
 __all__ = ["decoded_outputs", "write_run"]
@@ -55,11 +55,10 @@ def write_run(sh: SheetWriter, model: Model, lay: TraceLayout, v: Computed, step
     ws.merge_range(4, 0, 4, width - 1, "", fmt.note)
     sh.text(5, 1, hint, fmt.note)
     ws.set_row(4, 15 * -(-len(hint) // 100) + 1)  # about 100 characters fit in A:F
-    headers = {"t": "t", "symbol": "symbol", "state": "state", "accept": "accept", "next": "next",
-               "output": "output"}
+    shown = answer_kinds(model)
     for key, c in rc.items():
-        sh.text(7, c, headers[key], fmt.header)
-    heads = {parse_head(h)[0] for h in model.heads}
+        if key in ("t", "symbol") or key in shown:
+            sh.text(7, c, key, fmt.header)
     acc = model.heads.index("accept") if "accept" in model.heads else None
     outs = [m for m, h in enumerate(model.heads) if output_value(h)]
     for t in range(steps + 1):
@@ -71,19 +70,15 @@ def write_run(sh: SheetWriter, model: Model, lay: TraceLayout, v: Computed, step
             sh.formula(r, rc["symbol"], f"=Trace!B{r}", v.word[t - 1] if live else "", fmt.symbol)
         on = v.heads[t] > 0 if live else None
         for key in ("state", "next"):
-            raw = f"Trace!{col(lay.decoded[key])}{r}"
-            if key in heads:
+            if key in shown:
+                raw = f"Trace!{col(lay.decoded[key])}{r}"
                 names = " ".join(h.partition(":")[2] for h, o in zip(model.heads, on)
                                  if o and parse_head(h)[0] == key) if live else ""
                 sh.formula(r, rc[key], f'=IF({guard},"",IF({raw}="","{NONE}",{raw}))',
                            (names or NONE) if live else "", fmt.answer)
-            else:
-                sh.formula(r, rc[key], '="-"', "-", fmt.answer)
         if acc is not None:
             sh.formula(r, rc["accept"], f'=IF({guard},"",Trace!{col(lay.heads[0] + acc)}{r}>0)',
                        bool(on[acc]) if live else "", fmt.answer)
-        else:
-            sh.formula(r, rc["accept"], '="-"', "-", fmt.answer)
         if outs:
             sh.formula(r, rc["output"], _output_formula(lay, outs, r, guard),
                        _output_value(model, outs, v.heads[t]) if live else "", fmt.answer)
@@ -165,12 +160,11 @@ def _format_run(sh: SheetWriter, model: Model, lay: TraceLayout, steps: int, fmt
         "format": fmt.bad_symbol})
     ws.conditional_format(f"A{first}:{right}{last}", {
         "type": "formula", "criteria": f'=$C{first}="{NONE}"', "format": fmt.left_row})
-    ws.conditional_format(f"D{first}:D{last}", {
-        "type": "formula", "criteria": f"=AND($A{first}<=$F$2,$D{first}=TRUE)", "format": fmt.accepted})
-    ws.conditional_format(f"D{first}:D{last}", {
-        "type": "formula", "criteria": f"=AND($A{first}<=$F$2,$D{first}=FALSE)", "format": fmt.rejected})
     legend = [(fmt.input, "type the input here (text)")]
     if "accept" in model.heads:  # a Mealy or Moore machine has outputs, not accepted and rejected prefixes
+        for value, swatch in (("TRUE", fmt.accepted), ("FALSE", fmt.rejected)):  # (a blank cell equals FALSE)
+            ws.conditional_format(f"D{first}:D{last}", {
+                "type": "formula", "criteria": f"=AND($A{first}<=$F$2,$D{first}={value})", "format": swatch})
         legend += [(fmt.accepted, "accepted prefix"), (fmt.rejected, "rejected prefix")]
     if any(parse_head(h)[0] == "state" for h in model.heads):
         legend.append((fmt.left_row, f"no state: {NONE}, the string left the grammar"))
@@ -189,9 +183,9 @@ def _format_run(sh: SheetWriter, model: Model, lay: TraceLayout, steps: int, fmt
     outputs = [arg for kind, arg in map(parse_head, model.heads) if kind == "out"]
     ws.set_column(0, 0, 6)
     ws.set_column(1, 1, _fitting(model.alphabet, 8, 24))  # symbols as long as 'unsubscribe' were cut
-    ws.set_column(2, 2, 18)
-    ws.set_column(3, 3, 8)
-    ws.set_column(4, 4, 18)
+    shown = answer_kinds(model)  # a column no head fills (a word classifier's state and next) is left blank,
+    for key, width in (("state", 18), ("accept", 8), ("next", 18)):  # narrower, not hidden: rows 2 and 3 use it
+        ws.set_column(rc[key] - 1, rc[key] - 1, width if key in shown else min(width, 13))
     ws.set_column(5, 5, _fitting(outputs, 12, 30))
     ws.set_column(6, 6, 2)
     ws.set_column(7, 7, 3)

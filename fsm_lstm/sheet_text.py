@@ -23,7 +23,7 @@ from .reading import Reading
 from .sheet_charts import CHART_STEPS
 from .sheet_formats import Formats, print_setup
 from .sheet_input import marker_hint, typed_input
-from .sheet_layout import SheetWriter
+from .sheet_layout import SheetWriter, answer_kinds
 from .words import format_word
 
 __all__ = ["CELL_GUIDE", "GUIDE_LINE", "PICTURE_EDGES", "PICTURE_SECONDS", "PICTURE_WIDTH", "WRAP_LINE",
@@ -63,6 +63,43 @@ def _colours(model: Model) -> str:
     return colours
 
 
+COLUMN_GUIDE = {"state": "state: the states the network is in after the prefix ((none) when the string has left "
+                          "the grammar).",
+                "accept": "accept: TRUE when the prefix is in the language.",
+                "next": "next: the symbols that may follow.",
+                "output": "output: the machine's output after the prefix ((none) when no out: head is true)."}
+HEAD_NAMES = {"state": "heads state:NAME", "accept": "head accept", "next": "heads next:SYMBOL",
+              "output": "heads out:VALUE"}
+
+
+def _and(items: Sequence[str] | object) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    items = list(items)  # type: ignore[call-overload]
+    return " and ".join([", ".join(items[:-1]), items[-1]]) if len(items) > 1 else "".join(items)
+
+
+def _verdict_guide(model: Model) -> str:
+    """What the Run sheet's large sentence can say for this model (``sheet_run._verdict_formula``)."""
+    kinds = answer_kinds(model)
+    ends = ["accepted or rejected"] if "accept" in kinds else ["the output after the last symbol"] \
+        if "output" in kinds else ["how many symbols were read"]
+    ends.append("the step at which the string leaves the grammar" if "state" in kinds
+                else "the step at which it leaves the alphabet")
+    return "The large sentence is the answer for the whole string: " + " or ".join(ends) + "."
+
+
+def _columns_guide(model: Model) -> str:
+    """The Run sheet's answer columns this model fills, and their names (the others stay empty)."""
+    kinds = answer_kinds(model)
+    named = _and(f"'{k}'" for k in kinds)
+    missing = [k for k in ("state", "accept", "next") if k not in kinds]
+    return " ".join(COLUMN_GUIDE[k] for k in kinds) + (
+        f" {'These columns carry' if len(kinds) > 1 else 'This column carries'} the name{'s' * (len(kinds) > 1)} "
+        f"{named}." if kinds else " The model has no heads to show.") + (
+        f" The {_and(missing)} column{'s' * (len(missing) > 1)} stay{'s' * (len(missing) == 1)} empty: the model "
+        "has no heads for them." if missing else "")
+
+
 def write_guide(sh: SheetWriter, model: Model, steps: int, reading: Reading, examples: list[tuple[str, ...]],
                 leaving: tuple[str, ...] | None, fmt: Formats) -> None:
     """How to use the workbook and how to read every sheet, wrapped to the page: typing as the Run sheet reads
@@ -96,23 +133,20 @@ def write_guide(sh: SheetWriter, model: Model, steps: int, reading: Reading, exa
                       "no edge reads its last symbol).", fmt.wrap))
     lines += [
         ("How to read the Run sheet", fmt.heading),
-        ("The large sentence is the answer for the whole string: accepted, rejected, or the step at which the "
-         "string leaves the grammar. Below it, one row per step t: row t = 0 is the empty prefix, before any "
+        (_verdict_guide(model) + " Below it, one row per step t: row t = 0 is the empty prefix, before any "
          "symbol; row t is the prefix of the first t symbols." + (
              " This network is a word classifier: only its answer after the whole word counts (the last row of the "
              "word, after its end marker when it has one); the rows before show its heads inside the word, which it "
              "was not trained to give." if reading.final_only else ""), fmt.wrap),
-        ("state: the states the network is in after the prefix ((none) when the string has left the grammar). "
-         "accept: TRUE when the prefix is in the language. next: the symbols that may follow. "
-         "output: the machine's output, for models with out: heads. These columns carry the names 'state', "
-         "'accept', 'next' (and 'output').", fmt.wrap),
+        (_columns_guide(model), fmt.wrap),
         ("Colours: " + _colours(model) + "red symbol = not in "
          "the alphabet (the network reads it as all zeros). The charts show h (and c) of every unit and the head "
          f"logits over the steps (the first {CHART_STEPS} at most); a head is true above the dashed line at 0. Past "
          "the end of the input the lines fall to 0.", fmt.wrap),
         ("How the network answers", fmt.heading),
         ("A head is a weighted sum of the last layer's outputs h (its logit); it is true when its logit is > 0. "
-         "The heads state:NAME, accept and next:SYMBOL answer the three questions above.", fmt.wrap),
+         + (f"The answers above come from the {_and(HEAD_NAMES[k] for k in answer_kinds(model))}."
+            if answer_kinds(model) else ""), fmt.wrap),
         ("How to read the Trace sheet", fmt.heading),
         ("One row per step, as on Run. one-hot input: 1 under the symbol read at this step.", fmt.wrap),
         *((text, fmt.wrap) for text in CELL_GUIDE[model.cell]),

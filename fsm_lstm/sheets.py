@@ -47,7 +47,7 @@ from .sheet_charts import add_charts
 from .sheet_formats import Formats, print_setup
 from .sheet_input import typed_input
 from .sheet_layout import (BLOCKS, FIRST_STEP_ROW, GATE_NAMES, NAME_ROW, NONE, SIGMOID, Computed, PlainFormulaSheet,
-                           SheetWriter, TraceLayout, col, compute, output_value, past_end, trace_layout)
+                           SheetWriter, TraceLayout, answer_kinds, col, compute, output_value, past_end, trace_layout)
 from .sheet_run import decoded_outputs, write_run
 from .sheet_text import write_grammar, write_guide
 from .sheet_weights import write_weights
@@ -214,7 +214,7 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
         write_grammar(sheets["Grammar"], model, grammar, fmt)
         last = FIRST_STEP_ROW + steps
         for key, c in lay.run.items():
-            if key not in ("t", "symbol"):
+            if key in answer_kinds(model):
                 wb.define_name(key, f"=Run!${col(c)}${FIRST_STEP_ROW}:${col(c)}${last}")
         if automaton is not None:
             table = write_automaton_sheet(sheets["Automaton"], automaton, fmt)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import html.parser
+import itertools
 import re
 import subprocess
 import warnings
@@ -20,13 +22,14 @@ from fsm_lstm.cli import main
 from fsm_lstm.compiler import compile_grammar
 from fsm_lstm.gnumeric import recalculate_gnumeric
 from fsm_lstm.grammar_files import load_grammar
-from fsm_lstm.libreoffice import pdf_pages, recalculate, to_pdf
+from fsm_lstm.libreoffice import pdf_pages, recalculate, to_html, to_pdf
 from fsm_lstm.model import Model
 from fsm_lstm.sheet_layout import FIRST_STEP_ROW, trace_layout
 from fsm_lstm.sheets import write_workbook
 from fsm_lstm.model import model_from_arrays
 from tests.test_cells import torch_model
 from tests.test_sheets import random_model
+from tests.oracle import accepts
 from tests.workbooks import compare, error_cells, libreoffice_values
 
 TOLERANCE = 1e-9
@@ -176,6 +179,79 @@ def test_printed_pages_of_the_reber_workbook(tmp_path):
     whole, run = to_pdf([tmp_path / "reber.xlsx", run_only], tmp_path / "pdf")
     assert pdf_pages(run) == 1
     assert 5 <= pdf_pages(whole) <= 6  # one page at least for each of Run, Guide, Trace, Grammar, Weights
+
+
+class _Tables(html.parser.HTMLParser):
+    """The tables of an HTML page as rows of cell texts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs) -> None:
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag == "td":
+            self._cell = []
+            span = int(dict(attrs).get("colspan") or 1)
+            self.tables[-1][-1].extend([""] * (span - 1))  # a merged cell's other columns, empty
+
+    def handle_endtag(self, tag) -> None:
+        if tag == "td" and self._cell is not None:
+            self.tables[-1][-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+
+    def handle_data(self, data) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def shown_run_rows(path: Path, out: Path, recalculated: bool) -> list[list[str]]:
+    """The Run sheet's step table as LibreOffice shows it (number formats applied), recalculated or as the file
+    caches it: the header row, then one row per step, columns t, symbol, state, accept, next, output."""
+    parser = _Tables()
+    parser.feed(to_html([path], out, recalculated=recalculated)[0].read_text(errors="replace"))
+    run = parser.tables[0]
+    header = next(k for k, row in enumerate(run) if row[:2] == ["t", "symbol"])
+    return [(row + [""] * 6)[:6] for row in run[header:]]
+
+
+def test_run_sheet_shows_only_the_columns_the_heads_fill_as_libreoffice_shows_them(tmp_path):
+    """Through LibreOffice's HTML export, cells as a person sees them, both as LibreOffice opens the file (its
+    cached values: accept read 1 and 0) and recalculated: accept reads TRUE or FALSE, a column no head fills is
+    empty on every row (a Mealy machine's accept and next read '-'), and every answer is blank past the end of the
+    input. The expected answers come from the grammars."""
+    mqtt = load_grammar("grammars/machines/mqtt.toml")
+    tomita3 = load_grammar("tomita3")
+    full = compile_grammar(tomita3)
+    acc = full.heads.index("accept")
+    accept_only = dataclasses.replace(full, heads=("accept",), head_weight=full.head_weight[[acc]],
+                                      head_bias=full.head_bias[[acc]])
+    said = {(p, a): (q, o) for (p, a, q), o in mqtt.edge_outputs}  # the Mealy machine's own table
+    cases = [("mqtt", compile_grammar(mqtt), ("connect", "subscribe", "publish"), ("state", "output")),
+             ("tomita3", full, tuple("1101"), ("state", "accept", "next")),
+             ("accept_only", accept_only, tuple("1101"), ("accept",))]
+    for (name, model, word, kinds), recalculated in itertools.product(cases, (False, True)):
+        book = tmp_path / f"{name}.xlsx"
+        write_workbook(model, book, " ".join(word), steps=6)
+        rows = shown_run_rows(book, tmp_path / f"html{recalculated}", recalculated)
+        columns = ("t", "symbol", "state", "accept", "next", "output")
+        assert rows[0] == [c if c in ("t", "symbol", *kinds) else "" for c in columns], (name, rows[0])
+        for t, row in enumerate(rows[1:8]):
+            assert row[0] == str(t), (name, row)
+            empty = [c for c, key in enumerate(columns) if c > 1 and (key not in kinds or t > len(word))]
+            assert all(row[c] == "" for c in empty), (name, t, row)
+            if t <= len(word) and "accept" in kinds:
+                assert row[3] == ("TRUE" if accepts(tomita3, word[:t]) else "FALSE"), (name, t, row)
+        if name == "mqtt":
+            state, want = mqtt.start, [[mqtt.start, "(none)"]]  # state and output after each prefix
+            for a in word:
+                state, out = said[state, a]
+                want.append([state, out])
+            assert [r[2:6:3] for r in rows[1:len(word) + 2]] == want, rows
 
 
 def accepted(g, word) -> bool:

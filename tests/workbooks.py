@@ -46,12 +46,14 @@ def compare(sheets: dict, model: Model, word: tuple[str, ...]) -> float:
         logits = np.array([values[(r, c)] for c in range(lay.heads[0], lay.heads[1] + 1)], dtype=float)
         worst = max(worst, float(np.abs(logits - trace.heads[t, 0]).max()))
         truth = trace.heads[t, 0] > 0
-        for kind in ("state", "next"):  # the CLI's words: names joined by spaces, '(none)', or '-' without heads
+        for kind in ("state", "next"):  # the CLI's words: names joined by spaces, '(none)'; empty without heads
             names = [h.partition(":")[2] for h, on in zip(model.heads, truth) if on and h.startswith(kind + ":")]
-            want = (" ".join(names) or "(none)") if any(h.startswith(kind + ":") for h in model.heads) else "-"
-            assert answers[(r, lay.run[kind])] == want, (t, kind, answers[(r, lay.run[kind])], want)
+            want = (" ".join(names) or "(none)") if any(h.startswith(kind + ":") for h in model.heads) else None
+            assert answers.get((r, lay.run[kind])) == want, (t, kind, answers.get((r, lay.run[kind])), want)
         if "accept" in model.heads:
             assert answers[(r, lay.run["accept"])] == bool(truth[model.heads.index("accept")]), t
+        else:
+            assert answers.get((r, lay.run["accept"])) is None, t
         outs = [m for m, h in enumerate(model.heads) if h.startswith("out:")]
         if outs:  # the first out: head with the largest logit, if that logit is > 0, and how many more are true
             best = max(outs, key=lambda m: (trace.heads[t, 0, m], -m))
