@@ -63,12 +63,12 @@ def _colours(model: Model) -> str:
     return colours
 
 
-COLUMN_GUIDE = {"state": "state: the states the network is in after the prefix ((none) when the string has left "
+_COLUMN_GUIDE = {"state": "state: the states the network is in after the prefix ((none) when the string has left "
                           "the grammar).",
                 "accept": "accept: TRUE when the prefix is in the language.",
                 "next": "next: the symbols that may follow.",
                 "output": "output: the machine's output after the prefix ((none) when no out: head is true)."}
-HEAD_NAMES = {"state": "heads state:NAME", "accept": "head accept", "next": "heads next:SYMBOL",
+_HEAD_NAMES = {"state": "heads state:NAME", "accept": "head accept", "next": "heads next:SYMBOL",
               "output": "heads out:VALUE"}
 
 
@@ -93,7 +93,7 @@ def _columns_guide(model: Model) -> str:
     kinds = answer_kinds(model)
     named = _and(f"'{k}'" for k in kinds)
     missing = [k for k in ("state", "accept", "next") if k not in kinds]
-    return " ".join(COLUMN_GUIDE[k] for k in kinds) + (
+    return " ".join(_COLUMN_GUIDE[k] for k in kinds) + (
         f" {'These columns carry' if len(kinds) > 1 else 'This column carries'} the name{'s' * (len(kinds) > 1)} "
         f"{named}." if kinds else " The model has no heads to show.") + (
         f" The {_and(missing)} column{'s' * (len(missing) > 1)} stay{'s' * (len(missing) == 1)} empty: the model "
@@ -145,7 +145,7 @@ def write_guide(sh: SheetWriter, model: Model, steps: int, reading: Reading, exa
          "the end of the input the lines fall to 0.", fmt.wrap),
         ("How the network answers", fmt.heading),
         ("A head is a weighted sum of the last layer's outputs h (its logit); it is true when its logit is > 0. "
-         + (f"The answers above come from the {_and(HEAD_NAMES[k] for k in answer_kinds(model))}."
+         + (f"The answers above come from the {_and(_HEAD_NAMES[k] for k in answer_kinds(model))}."
             if answer_kinds(model) else ""), fmt.wrap),
         ("How to read the Trace sheet", fmt.heading),
         ("One row per step, as on Run. one-hot input: 1 under the symbol read at this step.", fmt.wrap),
