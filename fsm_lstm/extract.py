@@ -87,6 +87,7 @@ class Extraction:
     several_outputs: float = 0.0  # share of held-out words after which 2 or more out: heads are true at once
     longer: Longer | None = None  # agreement on words one to two times the sampled length
     merging_cut: bool = False  # the time limit stopped the merging of states before it was done
+    machine_fidelity: float | None = None  # the learned machine's, whose heads are separate outputs, where higher
 
     @property
     def states(self) -> int:
@@ -102,6 +103,7 @@ class Extraction:
                 "several_outputs": self.several_outputs,
                 "longer_words": None if self.longer is None else self.longer.to_dict(),
                 "merging_stopped": "time-limit" if self.merging_cut else None,
+                "machine_fidelity": self.machine_fidelity,
                 "reading": self.reading.to_dict()}
 
 
@@ -322,15 +324,21 @@ def _several_outputs(sample: Sample, labels: Sequence[str]) -> float:
     return float((sample.final().sum(axis=-1) > 1).mean())
 
 
-def to_grammar(m: Machine, name: str = "extracted", description: str = "") -> Grammar:
-    """A grammar with the machine's behaviour: with an accept head, its language (then minimised); with only
-    next heads, edges for the legal symbols and acceptance where no symbol may follow; with out: heads, the
-    minimal Moore or Mealy machine (:func:`outputs.extracted_machine`)."""
+def to_grammar(m: Machine, name: str = "extracted", description: str = "", by_next: bool = False) -> Grammar:
+    """A grammar with the machine's behaviour: with an accept head, its language (then minimised), or with
+    ``by_next`` and next heads too, the words that follow an edge the next heads allow and end where accept is
+    true; with only next heads, edges for the legal symbols and acceptance where no symbol may follow; with out:
+    heads, the minimal Moore or Mealy machine (:func:`outputs.extracted_machine`)."""
     labels = list(m.labels)
     if _machine_heads(labels):
         return extracted_machine(m.outputs, m.delta, labels, m.alphabet, name, description)
     states = [f"q{k}" for k in range(len(m.outputs))]
-    if "accept" in labels:
+    if "accept" in labels and by_next:
+        acc = m.outputs[:, labels.index("accept")]
+        legal = {a: labels.index(f"next:{a}") for a in m.alphabet if f"next:{a}" in labels}
+        edges = [(states[s], a, states[int(m.delta[s, m.alphabet.index(a)])]) for s in range(len(states))
+                 for a in m.alphabet if a not in legal or m.outputs[s, legal[a]]]
+    elif "accept" in labels:
         acc = m.outputs[:, labels.index("accept")]
         edges = [(states[s], a, states[int(m.delta[s, k])]) for s in range(len(states))
                  for k, a in enumerate(m.alphabet)]
@@ -342,6 +350,27 @@ def to_grammar(m: Machine, name: str = "extracted", description: str = "") -> Gr
     g = Grammar(name=name, start=states[0], accept=frozenset(s for s, f in zip(states, acc) if f),
                 alphabet=m.alphabet, states=tuple(states), transitions=tuple(edges), description=description)
     return renumber(minimise(g))
+
+
+def _writings(m: Machine) -> list[bool]:
+    """The ways :func:`to_grammar` may write the machine (its ``by_next``): an acceptor with next heads either as
+    the language of its accept head or along the edges its next heads allow. The two are one language when the
+    network's next heads are the symbols after which its accept head can still become true, as in a grammar;
+    when they are not (a network that accepts words its next heads never allow), one of them keeps more of it."""
+    return [False, True] if "accept" in m.labels and any(parse_head(h)[0] == "next" for h in m.labels) else [False]
+
+
+def _written(m: Machine, sample: Sample, description: str) -> Grammar:
+    """The machine as a grammar, written the way (:func:`_writings`) whose automaton agrees with the network on
+    more of ``sample``'s words (the language of accept when they tie)."""
+    best: tuple[float, Grammar] | None = None
+    for by_next in _writings(m):
+        g = to_grammar(m, description=description, by_next=by_next)
+        score = agreement(_as_written(m, g), sample) if len(_writings(m)) > 1 else 0.0
+        if best is None or score > best[0]:
+            best = (score, g)
+    assert best is not None
+    return best[1]
 
 
 def _hidden_state_machine(net: Network, columns: np.ndarray, labels: tuple[str, ...], sample: Sample,
@@ -450,17 +479,19 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
         machine, stopped = extract_by_clustering(net, columns, labels, base, max_states, deadline)
         unmerged, cut = None, False
     description = f"extracted by fsm-lstm ({method})"
-    grammar, before = to_grammar(machine, description=description), None
+    judge = validation if method == "lstar" else base  # which writing is kept: not the held-out words' choice
+    grammar, before = _written(machine, judge, description), None
     if unmerged is not None:
-        original = to_grammar(unmerged, description=description)
+        original = _written(unmerged, judge, description)
         if len(original.states) < len(grammar.states):  # merged over every head, the written automaton grew
             machine, grammar = unmerged, original
         else:
             before = len(original.states)
     written = _as_written(machine, grammar)
     longer = _longer(net, columns, written, seed, max(length, longest), max(1, samples // 2))
-    return Extraction(machine, grammar, method, reading, agreement(written, held_sample),
-                      len(held_sample.lengths), source, time.perf_counter() - t0, net.calls, stopped, before,
-                      _several_outputs(held_sample, labels), longer, cut)
+    fidelity, learned_fidelity = agreement(written, held_sample), agreement(machine, held_sample)
+    return Extraction(machine, grammar, method, reading, fidelity, len(held_sample.lengths), source,
+                      time.perf_counter() - t0, net.calls, stopped, before, _several_outputs(held_sample, labels),
+                      longer, cut, learned_fidelity if learned_fidelity > fidelity else None)
 
 
