@@ -38,7 +38,7 @@ from .outputs import crossed_outputs, same_behaviour
 from .row_groups import row_ids
 from .semantics import Semantics
 from .sparse_weights import dense, nonzeros
-from .words import format_word
+from .words import counted, format_word
 
 __all__ = ["Certificate", "ENTRY_CHUNK", "Failure", "UNDERFLOW", "certificate_grammar", "certify",
            "same_graph", "same_machine", "states_proven_for"]
@@ -87,7 +87,7 @@ class Certificate:
         """One line for people."""
         if not self.proven:
             return f"NOT PROVEN: {self.failure.message if self.failure else 'unknown reason'}"
-        return (f"proven for every length ({self.precision} arithmetic): {self.configurations} configurations, "
+        return (f"proven for every length ({self.precision} arithmetic): {counted(self.configurations, 'configuration')}, "
                 f"head margin {self.margin:.3g}, on-units h in [{self.on_box[2]:.4f}, {self.on_box[3]:.4f}], "
                 f"off-units h in [{self.off_box[2]:.2e}, {self.off_box[3]:.2e}]")
 

@@ -603,7 +603,7 @@ def cmd_draw(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     import re
 
-    from .automata import shortest_accepted
+    from .automata import shortest_accepted, trim
     from .compiler import minimal_dfa
     from .grammar import shortest_accepted_length, structural_warnings
     from .grammar_files import load_grammar, shown_path
@@ -627,12 +627,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         return 0
     accepting = [s for s in g.states if s in g.accept]
     more = f", ... ({len(accepting):,} in all)" if len(accepting) > 20 else ""
-    print(f"  states: {len(g.states)} (start {shown(g.start)}, accepting "
+    print(f"  states: {len(g.states):,} (start {shown(g.start)}, accepting "
           f"{shown(', '.join(accepting[:20])) + more or 'none'})")
     print(f"  alphabet: {shown(' '.join(g.alphabet))}")
-    print(f"  edges: {len(g.transitions)}; {'deterministic' if g.is_deterministic else 'nondeterministic (an NFA)'}")
-    print(f"  minimal DFA: {counted(len(minimal.states), 'state')}, {counted(len(minimal.transitions), 'edge')} "
-          f"-> a compiled LSTM of {len(minimal.transitions) + 1} units")
+    print(f"  edges: {len(g.transitions):,}; {'deterministic' if g.is_deterministic else 'nondeterministic (an NFA)'}")
+    compiled = minimal if g.is_deterministic else trim(g)  # as compile_grammar prepares it: an NFA is kept
+    print(f"  minimal DFA: {counted(len(minimal.states), 'state')}, {counted(len(minimal.transitions), 'edge')}"
+          + (" " if g.is_deterministic else f"; the NFA, trimmed ({counted(len(compiled.transitions), 'edge')}) ")
+          + f"-> a compiled LSTM of {counted(len(compiled.transitions) + 1, 'unit')}")
     shortest = shortest_accepted_length(g)  # emptiness is decided by reachability, not by the search below
     examples = shortest_accepted(g, 5) if shortest is not None and shortest <= 64 else []
     if shortest is None:

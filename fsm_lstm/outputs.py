@@ -205,18 +205,21 @@ def describe_machine(g: Grammar, shown: Callable[[str], str] = str) -> list[str]
     missing = len(g.states) * len(g.alphabet) - len(have)
     values = g.output_values
     more = f", ... ({len(values):,} in all)" if len(values) > 20 else ""
+    def listed(outputs: Sequence[str]) -> str:  # 'o k' quoted: it is one output
+        return ", ".join(v if not set(v) & {" ", ","} else repr(v) for v in outputs)
+
     word = _example_word(g)
     produced = output_word(g, word)[1:]
     return [f"  machine: {kind}, {counted(len(g.states), 'state')}, start {shown(g.start)}",
             f"  inputs: {shown(' '.join(g.alphabet))}",
-            f"  outputs: {shown(', '.join(values[:20])) + more}",
-            f"  edges: {len(g.transitions)}; deterministic; "
+            f"  outputs: {shown(listed(values[:20])) + more}",
+            f"  edges: {len(g.transitions):,}; deterministic; "
             + ("input-complete" if not missing else
                f"partial ({counted(missing, 'state-input pair')} {'has' if missing == 1 else 'have'} no edge)"),
             f"  minimal machine: {counted(len(minimal.states), 'state')}, {counted(len(minimal.transitions), 'edge')} "
             "-> a compiled LSTM of "
             f"{len(minimal.transitions) + 1} units",
-            f"  example: {shown(format_word(word, g.alphabet))!r} gives outputs {shown(', '.join(map(str, produced)))}"
+            f"  example: {shown(format_word(word, g.alphabet))!r} gives outputs {shown(listed(list(map(str, produced))))}"
             if word else
             "  example: (the start state has no edges)"]
 

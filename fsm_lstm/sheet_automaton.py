@@ -277,10 +277,10 @@ def compared(g: Grammar, network: NetworkAnswers, final_only: bool = False) -> s
             return "output"
         if network.states and set(network.states) != {"-"} and not final_only:
             return "state"
-        what = "a word classifier (only its accept after the whole word is read)" if final_only else \
-            "a model with neither out: heads nor state heads"
+        what = "is a word classifier (only its accept after the whole word is read)" if final_only else \
+            "has neither out: heads nor state heads"
         raise UserError(f"the automaton {g.name!r} is a {g.machine.capitalize()} machine, which accepts nothing, and "
-                        f"the model is {what}: nothing to compare; give an acceptor (a grammar without outputs) "
+                        f"the model {what}: nothing to compare; give an acceptor (a grammar without outputs) "
                         "as the automaton, or a model with out: heads")
     if network.accepts is not None:
         return "accept"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
+from collections import Counter
 from typing import Any
 
 from .errors import GrammarError
@@ -94,6 +95,9 @@ def parse_toml(text: str, default_name: str = "grammar") -> Grammar:
     if "accept" not in data and not (mealy or "outputs" in data):
         raise GrammarError("no `accept` list; add accept = [\"NAME\", ...] (it may be empty)")
     accept = _strings(data, "accept") if "accept" in data else []
+    twice = next((q for q, n in Counter(accept).items() if n > 1), None)
+    if twice is not None:  # as a state listed twice in `states` is
+        raise GrammarError(f"accepting state {twice!r} is listed twice in `accept`; list it once")
     triples, edge_outputs = [], []
     for k, edge in enumerate(edges):
         size = 4 if mealy else 3

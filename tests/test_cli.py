@@ -351,3 +351,24 @@ def test_one_state_and_one_edge_are_singular(tmp_path, capsys):
     assert "(1 state, 1 edge in " in capsys.readouterr().out
     assert main(["extract", str(tmp_path / "one.npz"), "-o", str(tmp_path / "x.toml")]) == 0
     assert f"wrote {tmp_path / 'x.toml'}: 1 state, 1 edge (lstar, " in capsys.readouterr().out
+
+
+def test_check_gives_the_units_compile_builds_for_an_nfa(tmp_path, capsys):
+    """An NFA is compiled as it is (trimmed), one unit per edge and one 'started': check said the minimal DFA's
+    count (7 units for a model of 5)."""
+    path = tmp_path / "nfa.toml"
+    path.write_text('name = "nfa"\nstart = "a"\naccept = ["c"]\n'
+                    'transitions = [["a", "x", "b"], ["a", "x", "c"], ["b", "y", "c"], ["c", "y", "c"]]\n')
+    assert main(["check", str(path)]) == 0
+    said = re.search(r"a compiled LSTM of (\d+) units", capsys.readouterr().out)
+    assert main(["compile", str(path), "-o", str(tmp_path / "nfa.npz")]) == 0
+    assert said is not None and int(said.group(1)) == load_model(tmp_path / "nfa.npz").hidden_size == 5
+
+
+def test_check_quotes_an_output_holding_a_space_or_comma(tmp_path, capsys):
+    """One output 'o k' was listed as 'outputs: o k', which reads as two."""
+    path = tmp_path / "m.toml"
+    path.write_text('name = "m"\nstart = "a"\nalphabet = ["x"]\ntransitions = [["a", "x", "a", "o k"], ]\n')
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "  outputs: 'o k'\n" in out and "gives outputs 'o k', 'o k'" in out, out

@@ -56,6 +56,8 @@ MALFORMED = {
     "unknown_state_in_states": ('start = "a"\naccept = []\nstates = ["a"]\ntransitions = [["a", "x", "b"]]\n',
                                 ["unknown state 'b'"]),
     "accept_not_list": ('start = "a"\naccept = "b"\ntransitions = [["a", "x", "b"]]\n', ["`accept` must be a list"]),
+    "accept_twice": ('start = "a"\naccept = ["b", "b"]\ntransitions = [["a", "x", "b"]]\n',
+                     ["'b' is listed twice in `accept`"]),
 }
 
 
