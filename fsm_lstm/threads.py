@@ -80,10 +80,11 @@ def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     about a microsecond). The choice depends on sizes and cores only, not on the machine's load, so that a run
     gives the same bits every time (two threads may round differently)."""
     libs = _openblas()
-    if not libs or not _LENDING.get() or a.shape[0] * b.size < WIDE_PRODUCT or libs[0].get_num_threads() != 1:
-        return a @ b
-    _set_threads(libs, 2)
-    try:
-        return a @ b
-    finally:
-        _set_threads(libs, 1)
+    with np.errstate(over="ignore"):  # weights near the float limit give inf, as in torch: no warning on stderr
+        if not libs or not _LENDING.get() or a.shape[0] * b.size < WIDE_PRODUCT or libs[0].get_num_threads() != 1:
+            return a @ b
+        _set_threads(libs, 2)
+        try:
+            return a @ b
+        finally:
+            _set_threads(libs, 1)

@@ -938,3 +938,22 @@ def test_check_shows_bidi_controls_escaped_not_obeyed(tmp_path, capsys):
     assert main(["check", str(path)]) == 0
     out = capsys.readouterr().out
     assert "\\u202e" in out and "\\u2066" in out and "\u202e" not in out and "\u2066" not in out
+
+
+def test_weights_near_the_float32_limit_give_no_warnings_on_stderr(tmp_path, capsys):
+    """Products of weights near 3e38 overflow to inf, as in torch; extract printed numpy's RuntimeWarning and the
+    line of fsm-lstm's source that raised it. Under warnings-as-errors every command must still finish."""
+    import dataclasses
+    import warnings
+
+    m = compile_grammar(load_grammar("tomita3"))
+    big = dataclasses.replace(m.layers[0], weight_hh=m.layers[0].weight_hh * np.float32(1e37))
+    save_model(dataclasses.replace(m, layers=(big,), head_weight=m.head_weight * np.float32(1e37)), tmp_path / "h.npz")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        for args in (["run", "h.npz", "0101"], ["extract", "h.npz", "-o", "x.toml", "--time-limit", "5"],
+                     ["extract", "h.npz", "-o", "y.toml", "--method", "cluster", "--time-limit", "5"],
+                     ["verify", "h.npz", "--grammar", "tomita3", "--max-len", "4"]):
+            assert main([*args[:1], str(tmp_path / args[1]), *[str(tmp_path / a) if a.endswith(".toml") else a
+                                                                  for a in args[2:]]]) in (0, 1), args
+    assert "Warning" not in capsys.readouterr().err
