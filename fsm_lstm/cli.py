@@ -712,8 +712,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("certify", help="prove the model right for every length (exit 0) or show where it breaks (1)")
     s.add_argument("source", metavar="GRAMMAR|MODEL", help=src)
-    s.add_argument("--grammar", metavar="REF", help="certify against this grammar: proven when the model was "
-                   "compiled from a grammar with REF's language, else 'not applicable' (exit 1)")
+    s.add_argument("--grammar", metavar="REF", help="certify against this grammar: a compiled model is proven when "
+                   "its grammar has REF's language, else 'not applicable' (exit 1); a trained or imported model by "
+                   "the region proof (docs/region-proof.md)")
     s.add_argument("--precision", choices=("float32", "float64"), default="float32",
                    help="the arithmetic whose rounding the proof covers (float32 covers float64 too)")
     s.add_argument("--unknown-start", action="store_true", help="with a grammar: compile for an unknown start")
@@ -731,7 +732,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("string", metavar="STRING", help="symbols without separators (BTXSE), or space-separated")
     s.add_argument("--json", action="store_true", help="print a list of {t, symbol, states, accept, "
                    "next, logits}; for a word-level model one {word, read, accept, logit}")
-    s.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    s.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                   help="the arithmetic of the forward pass (default float32)")
     s.add_argument("--unknown-start", action="store_true", help="with a grammar: compile for an unknown start")
     _reading_options(s)
     s.set_defaults(func=cmd_run)
