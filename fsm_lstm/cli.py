@@ -294,7 +294,8 @@ def cmd_verify_many(args: argparse.Namespace) -> int:
             lines = describe(r, m.alphabet)
             verdict = [line for line in lines if line.startswith(("PASS", "FAIL"))]
             after = [line.strip() for line in lines[lines.index(verdict[0]) + 1:]]
-            print(f"{path}: {' '.join(verdict + after + [f'(note: {note})' for note in r.notes])}")
+            found = [f"(found by the {r.found_by})"] if r.found_by else []  # the layers' own lines are left out
+            print(f"{path}: {' '.join(verdict + after + found + [f'(note: {note})' for note in r.notes])}")
     return 0 if all(r.passed for r in reports) else 1
 
 
