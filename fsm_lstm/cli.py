@@ -497,7 +497,8 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
         lines.append(f"note: after {r.several_outputs:.2%} of the held-out words the network has 2 or more out: heads "
                      "true at once; a Mealy or Moore machine gives one output, so the automaton keeps the first true "
                      "head and those words count as disagreements")
-    unwritable = r.machine_fidelity is not None and r.machine_fidelity >= min_fidelity > r.fidelity
+    unwritable = (r.machine_fidelity is not None and r.machine_fidelity >= min_fidelity > r.fidelity
+                  and not r.several_outputs)  # a machine's several outputs have a note of their own
     if r.fidelity < min_fidelity:
         lines.append(f"POOR FIDELITY: {r.fidelity:.2%} is below --min-fidelity {min_fidelity:.2%}; {output} holds the "
                      "automaton extracted, which does not describe the network faithfully"
@@ -505,9 +506,9 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
     if unwritable:
         lines.append(f"note: the machine learned, whose heads are separate outputs, agrees with the network on "
                      f"{r.machine_fidelity:.2%} of the same words: the network's heads do not fit together as a "
-                     "grammar's do (" + ("next:SYMBOL is true when the symbol can still lead to acceptance), so no "
-                     "grammar file gives them all; --final-only compares the accept head alone, after whole words"
-                     if "accept" in r.machine.labels else "one output at a time), so no grammar file gives them all"))
+                     "grammar's do (next:SYMBOL is true when the symbol can still lead to acceptance), so no "
+                     "grammar file gives them all" + ("; --final-only compares the accept head alone, after whole "
+                                                      "words" if "accept" in r.machine.labels else ""))
     if 0 < min_fidelity < 1 and r.held_out and r.fidelity >= min_fidelity and min_fidelity ** r.held_out > 0.05:
         needed = math.ceil(math.log(0.05) / math.log(min_fidelity))
         lines.append(f"note: {counted(r.held_out, 'held-out word')} are too few to show --min-fidelity "

@@ -363,14 +363,10 @@ def _writings(m: Machine) -> list[bool]:
 def _written(m: Machine, sample: Sample, description: str) -> Grammar:
     """The machine as a grammar, written the way (:func:`_writings`) whose automaton agrees with the network on
     more of ``sample``'s words (the language of accept when they tie)."""
-    best: tuple[float, Grammar] | None = None
-    for by_next in _writings(m):
-        g = to_grammar(m, description=description, by_next=by_next)
-        score = agreement(_as_written(m, g), sample) if len(_writings(m)) > 1 else 0.0
-        if best is None or score > best[0]:
-            best = (score, g)
-    assert best is not None
-    return best[1]
+    grammars = [to_grammar(m, description=description, by_next=by_next) for by_next in _writings(m)]
+    if len(grammars) == 1:
+        return grammars[0]
+    return grammars[int(np.argmax([agreement(_as_written(m, g), sample) for g in grammars]))]  # the first on ties
 
 
 def _hidden_state_machine(net: Network, columns: np.ndarray, labels: tuple[str, ...], sample: Sample,
