@@ -401,7 +401,8 @@ class Stepper:
     def heads(self, state: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         """(B, M) head logits of a state."""
         h = state[-1][1]
-        return (h @ self.head_w if not is_sparse(self.head_w) else (self.head_w @ h.T).T) + self.head_b
+        with np.errstate(over="ignore"):  # head weights near the float limit give inf, as in torch
+            return (h @ self.head_w if not is_sparse(self.head_w) else (self.head_w @ h.T).T) + self.head_b
 
 
 def state_rows(state: list[tuple[np.ndarray, np.ndarray]], rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
