@@ -455,6 +455,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict | None) -> list[str]:
     """The report of ``extract``: what was written, its fidelity, why the search stopped, and the verdict."""
+    from .labels import parse_head
     from .words import counted
 
     output, min_fidelity = args.output, args.min_fidelity
@@ -497,18 +498,21 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
         lines.append(f"note: after {r.several_outputs:.2%} of the held-out words the network has 2 or more out: heads "
                      "true at once; a Mealy or Moore machine gives one output, so the automaton keeps the first true "
                      "head and those words count as disagreements")
-    unwritable = (r.machine_fidelity is not None and r.machine_fidelity >= min_fidelity > r.fidelity
-                  and not r.several_outputs)  # a machine's several outputs have a note of their own
+    acceptor = not any(parse_head(h)[0] == "out" for h in r.machine.labels)  # a machine's heads: other notes
+    unwritable = acceptor and r.machine_fidelity is not None and r.machine_fidelity >= min_fidelity > r.fidelity
     if r.fidelity < min_fidelity:
         lines.append(f"POOR FIDELITY: {r.fidelity:.2%} is below --min-fidelity {min_fidelity:.2%}; {output} holds the "
                      "automaton extracted, which does not describe the network faithfully"
                      + ("" if unwritable else _more_work(r, args)))
     if unwritable:
-        lines.append(f"note: the machine learned, whose heads are separate outputs, agrees with the network on "
-                     f"{r.machine_fidelity:.2%} of the same words: the network's heads do not fit together as a "
-                     "grammar's do (next:SYMBOL is true when the symbol can still lead to acceptance), so no "
-                     "grammar file gives them all" + ("; --final-only compares the accept head alone, after whole "
-                                                      "words" if "accept" in r.machine.labels else ""))
+        language = "" if r.accept_fidelity is None else (
+            f"the automaton's language agrees with the network's accept head after {r.accept_fidelity:.2%} of the "
+            "same words, and ")
+        lines.append(f"note: {language}the machine learned, whose heads are separate outputs, agrees with every head "
+                     f"after {r.machine_fidelity:.2%}{'' if language else ' of the same words'}: the network's next: "
+                     "heads are not the symbols that can still lead to acceptance, as a grammar's are, so no grammar "
+                     "file gives them all" + ("; --final-only compares the accept head alone, after whole words"
+                                              if language else ""))
     if 0 < min_fidelity < 1 and r.held_out and r.fidelity >= min_fidelity and min_fidelity ** r.held_out > 0.05:
         needed = math.ceil(math.log(0.05) / math.log(min_fidelity))
         lines.append(f"note: {counted(r.held_out, 'held-out word')} are too few to show --min-fidelity "
@@ -605,8 +609,8 @@ def cmd_draw(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     import re
 
-    from .automata import shortest_accepted, trim
-    from .compiler import minimal_dfa
+    from .automata import shortest_accepted
+    from .compiler import minimal_dfa, prepare
     from .grammar import shortest_accepted_length, structural_warnings
     from .grammar_files import load_grammar, shown_path
     from .outputs import describe_machine
@@ -633,7 +637,7 @@ def cmd_check(args: argparse.Namespace) -> int:
           f"{shown(', '.join(accepting[:20])) + more or 'none'})")
     print(f"  alphabet: {shown(' '.join(g.alphabet))}")
     print(f"  edges: {len(g.transitions):,}; {'deterministic' if g.is_deterministic else 'nondeterministic (an NFA)'}")
-    compiled = minimal if g.is_deterministic else trim(g)  # as compile_grammar prepares it: an NFA is kept
+    compiled = minimal if g.is_deterministic else prepare(g)  # what compile builds (prepare): an NFA, trimmed
     print(f"  minimal DFA: {counted(len(minimal.states), 'state')}, {counted(len(minimal.transitions), 'edge')}"
           + (" " if g.is_deterministic else f"; the NFA, trimmed ({counted(len(compiled.transitions), 'edge')}) ")
           + f"-> a compiled LSTM of {counted(len(compiled.transitions) + 1, 'unit')}")

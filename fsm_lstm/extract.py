@@ -88,6 +88,7 @@ class Extraction:
     longer: Longer | None = None  # agreement on words one to two times the sampled length
     merging_cut: bool = False  # the time limit stopped the merging of states before it was done
     machine_fidelity: float | None = None  # the learned machine's, whose heads are separate outputs, where higher
+    accept_fidelity: float | None = None  # on the accept head alone (the language), when there are other heads
 
     @property
     def states(self) -> int:
@@ -103,7 +104,7 @@ class Extraction:
                 "several_outputs": self.several_outputs,
                 "longer_words": None if self.longer is None else self.longer.to_dict(),
                 "merging_stopped": "time-limit" if self.merging_cut else None,
-                "machine_fidelity": self.machine_fidelity,
+                "machine_fidelity": self.machine_fidelity, "accept_fidelity": self.accept_fidelity,
                 "reading": self.reading.to_dict()}
 
 
@@ -240,10 +241,12 @@ def explore(net: Network, columns: np.ndarray, key: Callable[[np.ndarray], np.nd
     return minimise_moore(Machine(np.array(outputs), table, labels, net.inner))
 
 
-def agreement(machine: Machine, sample: Sample) -> float:
-    """Share of sampled words whose outputs after the whole word the machine gets right."""
+def agreement(machine: Machine, sample: Sample, heads: Sequence[int] | None = None) -> float:
+    """Share of sampled words whose outputs after the whole word the machine gets right (those of ``heads``, by
+    column, when given)."""
     mine = machine.run(sample.strings)[sample.lengths, np.arange(len(sample.lengths))]
-    return float((mine == sample.final()).all(axis=-1).mean()) if len(sample.lengths) else 1.0
+    right = mine == sample.final()
+    return float((right if heads is None else right[:, heads]).all(axis=-1).mean()) if len(sample.lengths) else 1.0
 
 
 def extract_by_clustering(net: Network, columns: np.ndarray, labels: tuple[str, ...], sample: Sample,
@@ -324,21 +327,15 @@ def _several_outputs(sample: Sample, labels: Sequence[str]) -> float:
     return float((sample.final().sum(axis=-1) > 1).mean())
 
 
-def to_grammar(m: Machine, name: str = "extracted", description: str = "", by_next: bool = False) -> Grammar:
-    """A grammar with the machine's behaviour: with an accept head, its language (then minimised), or with
-    ``by_next`` and next heads too, the words that follow an edge the next heads allow and end where accept is
-    true; with only next heads, edges for the legal symbols and acceptance where no symbol may follow; with out:
-    heads, the minimal Moore or Mealy machine (:func:`outputs.extracted_machine`)."""
+def to_grammar(m: Machine, name: str = "extracted", description: str = "") -> Grammar:
+    """A grammar with the machine's behaviour: with an accept head, its language (then minimised); with only
+    next heads, edges for the legal symbols and acceptance where no symbol may follow; with out: heads, the
+    minimal Moore or Mealy machine (:func:`outputs.extracted_machine`)."""
     labels = list(m.labels)
     if _machine_heads(labels):
         return extracted_machine(m.outputs, m.delta, labels, m.alphabet, name, description)
     states = [f"q{k}" for k in range(len(m.outputs))]
-    if "accept" in labels and by_next:
-        acc = m.outputs[:, labels.index("accept")]
-        legal = {a: labels.index(f"next:{a}") for a in m.alphabet if f"next:{a}" in labels}
-        edges = [(states[s], a, states[int(m.delta[s, m.alphabet.index(a)])]) for s in range(len(states))
-                 for a in m.alphabet if a not in legal or m.outputs[s, legal[a]]]
-    elif "accept" in labels:
+    if "accept" in labels:
         acc = m.outputs[:, labels.index("accept")]
         edges = [(states[s], a, states[int(m.delta[s, k])]) for s in range(len(states))
                  for k, a in enumerate(m.alphabet)]
@@ -350,23 +347,6 @@ def to_grammar(m: Machine, name: str = "extracted", description: str = "", by_ne
     g = Grammar(name=name, start=states[0], accept=frozenset(s for s, f in zip(states, acc) if f),
                 alphabet=m.alphabet, states=tuple(states), transitions=tuple(edges), description=description)
     return renumber(minimise(g))
-
-
-def _writings(m: Machine) -> list[bool]:
-    """The ways :func:`to_grammar` may write the machine (its ``by_next``): an acceptor with next heads either as
-    the language of its accept head or along the edges its next heads allow. The two are one language when the
-    network's next heads are the symbols after which its accept head can still become true, as in a grammar;
-    when they are not (a network that accepts words its next heads never allow), one of them keeps more of it."""
-    return [False, True] if "accept" in m.labels and any(parse_head(h)[0] == "next" for h in m.labels) else [False]
-
-
-def _written(m: Machine, sample: Sample, description: str) -> Grammar:
-    """The machine as a grammar, written the way (:func:`_writings`) whose automaton agrees with the network on
-    more of ``sample``'s words (the language of accept when they tie)."""
-    grammars = [to_grammar(m, description=description, by_next=by_next) for by_next in _writings(m)]
-    if len(grammars) == 1:
-        return grammars[0]
-    return grammars[int(np.argmax([agreement(_as_written(m, g), sample) for g in grammars]))]  # the first on ties
 
 
 def _hidden_state_machine(net: Network, columns: np.ndarray, labels: tuple[str, ...], sample: Sample,
@@ -475,10 +455,9 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
         machine, stopped = extract_by_clustering(net, columns, labels, base, max_states, deadline)
         unmerged, cut = None, False
     description = f"extracted by fsm-lstm ({method})"
-    judge = validation if method == "lstar" else base  # which writing is kept: not the held-out words' choice
-    grammar, before = _written(machine, judge, description), None
+    grammar, before = to_grammar(machine, description=description), None
     if unmerged is not None:
-        original = _written(unmerged, judge, description)
+        original = to_grammar(unmerged, description=description)
         if len(original.states) < len(grammar.states):  # merged over every head, the written automaton grew
             machine, grammar = unmerged, original
         else:
@@ -486,8 +465,10 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
     written = _as_written(machine, grammar)
     longer = _longer(net, columns, written, seed, max(length, longest), max(1, samples // 2))
     fidelity, learned_fidelity = agreement(written, held_sample), agreement(machine, held_sample)
+    accept_only = [labels.index("accept")] if "accept" in labels and len(labels) > 1 else None
     return Extraction(machine, grammar, method, reading, fidelity, len(held_sample.lengths), source,
                       time.perf_counter() - t0, net.calls, stopped, before, _several_outputs(held_sample, labels),
-                      longer, cut, learned_fidelity if learned_fidelity > fidelity else None)
+                      longer, cut, learned_fidelity if learned_fidelity > fidelity else None,
+                      None if accept_only is None else agreement(written, held_sample, accept_only))
 
 

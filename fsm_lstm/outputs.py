@@ -217,10 +217,9 @@ def describe_machine(g: Grammar, shown: Callable[[str], str] = str) -> list[str]
             + ("input-complete" if not missing else
                f"partial ({counted(missing, 'state-input pair')} {'has' if missing == 1 else 'have'} no edge)"),
             f"  minimal machine: {counted(len(minimal.states), 'state')}, {counted(len(minimal.transitions), 'edge')} "
-            "-> a compiled LSTM of "
-            f"{len(minimal.transitions) + 1} units",
-            f"  example: {shown(format_word(word, g.alphabet))!r} gives outputs {shown(listed(list(map(str, produced))))}"
-            if word else
+            f"-> a compiled LSTM of {counted(len(minimal.transitions) + 1, 'unit')}",
+            f"  example: {shown(format_word(word, g.alphabet))!r} gives outputs "
+            f"{shown(listed(list(map(str, produced))))}" if word else
             "  example: (the start state has no edges)"]
 
 

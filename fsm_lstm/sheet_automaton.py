@@ -131,7 +131,7 @@ def write_automaton_sheet(sh: SheetWriter, g: Grammar, fmt: Formats) -> tuple[st
     for i, s in enumerate(states):
         r = TABLE_ROW + i
         sh.text(r, 1, s)
-        sh.ws.write_boolean(r - 1, 1, s in d.accept, fmt.answer)
+        sh.ws.write_boolean(r - 1, 1, s in d.accept, fmt.truth)
         for j, a in enumerate(d.alphabet):
             sh.text(r, FIRST_SYMBOL_COLUMN + j, step.get((s, a), ""), fmt.answer)
         parts = [f'IF({col(FIRST_SYMBOL_COLUMN + j)}{r}<>"",{col(FIRST_SYMBOL_COLUMN + j)}$3&" ","")'
@@ -224,7 +224,7 @@ def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, s
                 pick(run.rows, run.rows[min(i, len(word))]), True, None)  # a marker's row carries the state over
         put(ac["automaton state"], f'IF({R}{r}=0,"{NONE}",INDEX({names},{R}{r},1))', '"-"', pick(run.states, "-"))
         put(ac["automaton next"], f'IF({R}{r}=0,"",INDEX({nexts},{R}{r},1))', '"-"', pick(run.nexts, "-"))
-        put(ac["automaton accept"], _accept_at(accepts, f"{R}{r}"), '"-"', pick(run.accepts, "-"))
+        put(ac["automaton accept"], _accept_at(accepts, f"{R}{r}"), '"-"', pick(run.accepts, "-"), style=fmt.truth)
         if outputs:
             put(ac["automaton output"], _output_formula(g, outputs, r, t), '"-"', pick(run.outputs, "-"))
         if by == "output":
@@ -240,7 +240,7 @@ def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, s
         if reading.final_only:  # only the whole word counts
             test = f'IF($A{r}=MIN(input_length,{steps}),{test},"-")'
             agrees = agrees if t == n else "-"
-        sh.formula(r, ac["agree"], f'=IF({guard},"",{test})', agrees if live else "", fmt.answer)
+        sh.formula(r, ac["agree"], f'=IF({guard},"",{test})', agrees if live else "", fmt.truth)
         if live:
             agree_values.append(agrees)
     framed = reading.frame(word)

@@ -35,8 +35,11 @@ class Formats:
         self.onehot = add({"align": "center", "num_format": "0"})
         self.value = add({"align": "center", "num_format": "0.000"})
         self.weight = add({"num_format": "0.0000"})
-        # LibreOffice showed a formula's boolean as 1 or 0 (Excel and Gnumeric show TRUE or FALSE whatever the format)
-        self.answer = add({"align": "center", "num_format": '"TRUE";"TRUE";"FALSE"'})
+        self.answer = add({"align": "center"})
+        # a boolean answer: LibreOffice opening the file showed a formula's cached boolean as 1 or 0 (Excel and
+        # Gnumeric show TRUE or FALSE whatever the format); text cells keep ``answer``, so a number typed there
+        # stays a number
+        self.truth = add({"align": "center", "num_format": '"TRUE";"TRUE";"FALSE"'})
         # conditional formats: only what they change
         self.tiny = add({"num_format": "0.0E+00"})
         self.accepted = add({"bg_color": "#C6EFCE", "font_color": "#006100"})

@@ -17,9 +17,9 @@ from .model import Model
 from .runtime import run
 from .words import encode
 
-__all__ = ["BLOCKS", "Computed", "answer_kinds", "FIRST_STEP_ROW", "GATE_NAMES", "MAX_FORMULA", "NAME_ROW", "NONE",
-           "PlainFormulaSheet", "SIGMOID", "SheetWriter", "TraceLayout", "col", "compute", "output_value", "past_end",
-           "single_characters", "trace_layout"]
+__all__ = ["BLOCKS", "Computed", "FIRST_STEP_ROW", "GATE_NAMES", "MAX_FORMULA", "NAME_ROW", "NONE",
+           "PlainFormulaSheet", "SIGMOID", "SheetWriter", "TraceLayout", "answer_kinds", "col", "compute",
+           "output_value", "past_end", "single_characters", "trace_layout"]
 
 BLOCKS = {"lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h"), "rnn": ("h",)}  # trace columns
 SIGMOID = ("i", "f", "o", "r", "z")

@@ -22,6 +22,18 @@ def _fitting(texts: list[str] | tuple[str, ...], least: int, most: int) -> int:
     return min(most, max([least, *(len(t) + 2 for t in texts)]))
 
 
+def _widths(model: Model) -> dict[int, int]:
+    """The widths of columns A:F (0-based keys), in characters. A column no head fills (a word classifier's state
+    and next) is left blank and narrower, not hidden: rows 2 and 3 use it."""
+    shown = answer_kinds(model)
+    outputs = [arg for kind, arg in map(parse_head, model.heads) if kind == "out"]
+    widths = {0: 6, 1: _fitting(model.alphabet, 8, 24)}  # symbols as long as 'unsubscribe' were cut
+    for c, key, width in ((2, "state", 18), (3, "accept", 8), (4, "next", 18)):
+        widths[c] = width if key in shown else min(width, 13)
+    widths[5] = _fitting(outputs, 12, 30)
+    return widths
+
+
 def write_run(sh: SheetWriter, model: Model, lay: TraceLayout, v: Computed, steps: int, name: str,
               fmt: Formats, reading: Reading = Reading()) -> None:
     """The first sheet: the input, the verdict in one sentence, and one row of answers per step. A word
@@ -54,7 +66,8 @@ def write_run(sh: SheetWriter, model: Model, lay: TraceLayout, v: Computed, step
         "Guide sheet." + (" " + marker_hint(reading) if framed else "")
     ws.merge_range(4, 0, 4, width - 1, "", fmt.note)
     sh.text(5, 1, hint, fmt.note)
-    ws.set_row(4, 15 * -(-len(hint) // 100) + 1)  # about 100 characters fit in A:F
+    per_line = int(1.4 * sum(_widths(model).values()))  # about 100 characters of the note fit in A:F 70 wide
+    ws.set_row(4, 15 * -(-len(hint) // per_line) + 1)
     shown = answer_kinds(model)
     for key, c in rc.items():
         if key in ("t", "symbol") or key in shown:
@@ -78,7 +91,7 @@ def write_run(sh: SheetWriter, model: Model, lay: TraceLayout, v: Computed, step
                            (names or NONE) if live else "", fmt.answer)
         if acc is not None:
             sh.formula(r, rc["accept"], f'=IF({guard},"",Trace!{col(lay.heads[0] + acc)}{r}>0)',
-                       bool(on[acc]) if live else "", fmt.answer)
+                       bool(on[acc]) if live else "", fmt.truth)
         if outs:
             sh.formula(r, rc["output"], _output_formula(lay, outs, r, guard),
                        _output_value(model, outs, v.heads[t]) if live else "", fmt.answer)
@@ -180,13 +193,8 @@ def _format_run(sh: SheetWriter, model: Model, lay: TraceLayout, steps: int, fmt
     for k, (swatch, text) in enumerate(legend):
         sh.text(2 + k - (len(legend) > 5), 8, "", swatch)
         sh.text(2 + k - (len(legend) > 5), 9, text, fmt.small)
-    outputs = [arg for kind, arg in map(parse_head, model.heads) if kind == "out"]
-    ws.set_column(0, 0, 6)
-    ws.set_column(1, 1, _fitting(model.alphabet, 8, 24))  # symbols as long as 'unsubscribe' were cut
-    shown = answer_kinds(model)  # a column no head fills (a word classifier's state and next) is left blank,
-    for key, width in (("state", 18), ("accept", 8), ("next", 18)):  # narrower, not hidden: rows 2 and 3 use it
-        ws.set_column(rc[key] - 1, rc[key] - 1, width if key in shown else min(width, 13))
-    ws.set_column(5, 5, _fitting(outputs, 12, 30))
+    for c, width in _widths(model).items():
+        ws.set_column(c, c, width)
     ws.set_column(6, 6, 2)
     ws.set_column(7, 7, 3)
     ws.set_row(2, 21)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 import struct
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from io import BytesIO
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -65,39 +65,49 @@ def _colours(model: Model) -> str:
 
 _COLUMN_GUIDE = {"state": "state: the states the network is in after the prefix ((none) when the string has left "
                           "the grammar).",
-                "accept": "accept: TRUE when the prefix is in the language.",
-                "next": "next: the symbols that may follow.",
-                "output": "output: the machine's output after the prefix ((none) when no out: head is true)."}
-_HEAD_NAMES = {"state": "heads state:NAME", "accept": "head accept", "next": "heads next:SYMBOL",
-              "output": "heads out:VALUE"}
+                 "accept": "accept: TRUE when the prefix is in the language.",
+                 "next": "next: the symbols that may follow.",
+                 "output": "output: the machine's output after the prefix ((none) when no out: head is true)."}
+_HEAD_NAMES = {"state": "state:NAME", "accept": "accept", "next": "next:SYMBOL", "output": "out:VALUE"}
 
 
-def _and(items: Sequence[str] | object) -> str:
+def _and(items: Iterable[str]) -> str:
     """'a', 'a and b', 'a, b and c'."""
-    items = list(items)  # type: ignore[call-overload]
-    return " and ".join([", ".join(items[:-1]), items[-1]]) if len(items) > 1 else "".join(items)
+    listed = list(items)
+    return " and ".join([", ".join(listed[:-1]), listed[-1]]) if len(listed) > 1 else "".join(listed)
 
 
 def _verdict_guide(model: Model) -> str:
     """What the Run sheet's large sentence can say for this model (``sheet_run._verdict_formula``)."""
     kinds = answer_kinds(model)
-    ends = ["accepted or rejected"] if "accept" in kinds else ["the output after the last symbol"] \
-        if "output" in kinds else ["how many symbols were read"]
-    ends.append("the step at which the string leaves the grammar" if "state" in kinds
-                else "the step at which it leaves the alphabet")
-    return "The large sentence is the answer for the whole string: " + " or ".join(ends) + "."
+    answer = "accepted, rejected" if "accept" in kinds else "the output after the last symbol" \
+        if "output" in kinds else "how many symbols were read"
+    leaving = "the string leaves the grammar" if "state" in kinds else "it leaves the alphabet"
+    return f"The large sentence is the answer for the whole string: {answer}, or the step at which {leaving}."
 
 
 def _columns_guide(model: Model) -> str:
     """The Run sheet's answer columns this model fills, and their names (the others stay empty)."""
     kinds = answer_kinds(model)
-    named = _and(f"'{k}'" for k in kinds)
+    if not kinds:
+        return "The model has no heads to show: the answer columns stay empty."
+    several = len(kinds) > 1
     missing = [k for k in ("state", "accept", "next") if k not in kinds]
-    return " ".join(_COLUMN_GUIDE[k] for k in kinds) + (
-        f" {'These columns carry' if len(kinds) > 1 else 'This column carries'} the name{'s' * (len(kinds) > 1)} "
-        f"{named}." if kinds else " The model has no heads to show.") + (
-        f" The {_and(missing)} column{'s' * (len(missing) > 1)} stay{'s' * (len(missing) == 1)} empty: the model "
-        "has no heads for them." if missing else "")
+    text = " ".join(_COLUMN_GUIDE[k] for k in kinds) + (
+        f" {'These columns carry the names' if several else 'This column carries the name'} "
+        f"{_and(repr(k) for k in kinds)}.")
+    if len(missing) == 1:
+        plural = "" if missing[0] == "accept" else "s"
+        text += f" The {missing[0]} column stays empty: the model has no {_HEAD_NAMES[missing[0]]} head{plural}."
+    elif missing:
+        text += f" The {_and(missing)} columns stay empty: the model has no heads for them."
+    return text
+
+
+def _heads_guide(model: Model) -> str:
+    """Which heads give the Run sheet's answers."""
+    names = [_HEAD_NAMES[k] for k in answer_kinds(model)]
+    return f" The answers above come from the head{'s' * (len(names) > 1)} {_and(names)}." if names else ""
 
 
 def write_guide(sh: SheetWriter, model: Model, steps: int, reading: Reading, examples: list[tuple[str, ...]],
@@ -144,9 +154,8 @@ def write_guide(sh: SheetWriter, model: Model, steps: int, reading: Reading, exa
          f"logits over the steps (the first {CHART_STEPS} at most); a head is true above the dashed line at 0. Past "
          "the end of the input the lines fall to 0.", fmt.wrap),
         ("How the network answers", fmt.heading),
-        ("A head is a weighted sum of the last layer's outputs h (its logit); it is true when its logit is > 0. "
-         + (f"The answers above come from the {_and(_HEAD_NAMES[k] for k in answer_kinds(model))}."
-            if answer_kinds(model) else ""), fmt.wrap),
+        ("A head is a weighted sum of the last layer's outputs h (its logit); it is true when its logit is > 0."
+         + _heads_guide(model), fmt.wrap),
         ("How to read the Trace sheet", fmt.heading),
         ("One row per step, as on Run. one-hot input: 1 under the symbol read at this step.", fmt.wrap),
         *((text, fmt.wrap) for text in CELL_GUIDE[model.cell]),

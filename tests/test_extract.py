@@ -310,14 +310,12 @@ def test_the_json_report_carries_the_notes_and_a_cut_merging(tmp_path, capsys, m
     assert f"note: {cut}" in capsys.readouterr().out
 
 
-def test_a_network_whose_accept_and_next_heads_do_not_fit_together_is_written_the_way_that_keeps_more_of_it(
-        tmp_path, capsys):
-    """examples/weak.npz accepts words its next heads never allow ('P S E'). Written as the language of its
-    accept head, the automaton's next heads (the symbols that can still lead to acceptance) were wrong after
-    every held-out word: 0.00 % fidelity, and a hint to give --words. Written along the edges its next heads
-    allow, most words agree. The agreement of both writings is measured here with tests.oracle on words of our
-    own; the CLI says why no grammar gets every word, and sends no one after --words."""
-    from fsm_lstm.extract import to_grammar
+def test_a_network_whose_accept_and_next_heads_do_not_fit_together_gets_a_note_not_a_hint(tmp_path, capsys):
+    """examples/weak.npz accepts words its next heads never allow ('P S E'): its heads are not a grammar's, whose
+    next:a is true when a can still lead to acceptance. The automaton written (the language of its accept head)
+    got a fidelity of 0.00 % and a hint to give --words, which cannot help. The language's agreement with the
+    accept head and the learned machine's with every head are measured here with tests.oracle on words of our
+    own; the CLI gives both, says why no grammar gets every word, and sends no one after --words."""
     from fsm_lstm.model import load_model
 
     model = load_model("examples/weak.npz")
@@ -326,32 +324,14 @@ def test_a_network_whose_accept_and_next_heads_do_not_fit_together_is_written_th
     alphabet = model.alphabet
     words = [tuple(alphabet[k] for k in rng.integers(0, len(alphabet), size=int(n)))
              for n in rng.integers(0, 13, size=300)]
+    words += [("B", "T", "X", "S", "E"), ("P", "S", "E"), ("B", "P", "V", "V", "E")]
     heads = {w: run(model, encode([w], alphabet).reshape(1, -1)).heads[len(w), 0] > 0 for w in set(words)}
-    nexts = [(k, h[5:]) for k, h in enumerate(model.heads) if h.startswith("next:")]
     acc = model.heads.index("accept")
-
-    def agreeing(g: Grammar) -> float:
-        def right(w) -> bool:
-            legal = next_symbols(g, states_after(g, w))
-            return heads[w][acc] == accepts(g, w) and all(heads[w][k] == (a in legal) for k, a in nexts)
-        return float(np.mean([right(w) for w in words]))
-
-    language, along = to_grammar(r.machine), to_grammar(r.machine, by_next=True)
-    assert agreeing(language) < 0.2 and agreeing(along) > 0.8, (agreeing(language), agreeing(along))
-    assert equivalent(r.grammar, along)
-    assert r.machine_fidelity is not None and r.machine_fidelity > r.fidelity + 0.05
+    assert heads[("P", "S", "E")][acc] and not heads[()][model.heads.index("next:P")]  # as the docs say
+    language = np.mean([heads[w][acc] == accepts(r.grammar, w) for w in words])
+    assert language > 0.99 and r.accept_fidelity is not None and r.accept_fidelity > 0.99, language
+    assert r.fidelity < 0.5 and r.machine_fidelity is not None and r.machine_fidelity > 0.99
     assert main(["extract", "examples/weak.npz", "-o", str(tmp_path / "weak.toml")]) == 1
     out = capsys.readouterr().out
-    assert "do not fit together as a grammar's do" in out and "--final-only" in out and "--words" not in out, out
-
-
-@settings(max_examples=40, deadline=None)
-@given(grammars(deterministic=True))  # as an extracted grammar is
-def test_both_writings_of_heads_that_fit_together_are_the_grammar_itself(g):
-    """A machine whose accept and next heads are a grammar's (its semantics) is the same language written either
-    way: the choice between them matters only for networks whose heads do not fit together."""
-    from fsm_lstm.extract import _semantics_machine, to_grammar
-
-    labels = ("accept", *(f"next:{a}" for a in g.alphabet))
-    m = _semantics_machine(g, labels)
-    assert equivalent(to_grammar(m), g) and equivalent(to_grammar(m, by_next=True), g)
+    assert "no grammar file gives them all" in out and "--final-only" in out and "--words" not in out, out
+    assert f"accept head after {r.accept_fidelity:.2%}" in out, out

@@ -386,3 +386,35 @@ def test_a_grammar_with_too_many_edges_is_not_drawn(tmp_path, monkeypatch):
     write_workbook(compile_grammar(load_grammar("reber")), tmp_path / "big.xlsx", "BTXSE", steps=6)
     assert any("12 edges are too many to draw here (at most 11)" in t and "fsm-lstm draw" in t
                for t in _grammar_notes(tmp_path / "big.xlsx"))
+
+
+def test_the_guide_describes_the_run_columns_each_kind_of_model_has(tmp_path):
+    """The Guide named the state, accept and next columns for every model, a Mealy machine and a word classifier
+    included, whose Run sheets leave some of them empty. Here each model's heads say which columns it fills."""
+    full = compile_grammar(load_grammar("tomita3"))
+
+    def keeping(keep) -> Model:
+        rows = [k for k, h in enumerate(full.heads) if keep(h)]
+        return dataclasses.replace(full, heads=tuple(full.heads[k] for k in rows), head_weight=full.head_weight[rows],
+                                   head_bias=full.head_bias[rows])
+
+    models = {"full": full, "accept": keeping(lambda h: h == "accept"),
+              "accept_next": keeping(lambda h: not h.startswith("state:")),
+              "next": keeping(lambda h: h.startswith("next:")),
+              "mealy": compile_grammar(load_grammar("grammars/machines/mqtt.toml"))}
+    for name, model in models.items():
+        write_workbook(model, tmp_path / f"{name}.xlsx", "", steps=3)
+        guide = " ".join(str(c.value) for row in openpyxl.load_workbook(tmp_path / f"{name}.xlsx")["Guide"].iter_rows()
+                         for c in row if c.value)
+        kinds = {"output" if h.startswith("out:") else h.partition(":")[0] for h in model.heads}
+        for kind, description in (("state", "state: the states"), ("accept", "accept: TRUE when"),
+                                  ("next", "next: the symbols"), ("output", "output: the machine's output")):
+            assert (description in guide) == (kind in kinds), (name, kind)
+        empty = [k for k in ("state", "accept", "next") if k not in kinds]
+        if empty:
+            said = re.search(r"The ([a-z, ]+?) columns? stays? empty", guide)
+            assert said is not None and re.split(r", | and ", said.group(1)) == empty, (name, guide)
+        else:
+            assert "stay empty" not in guide and "stays empty" not in guide, name
+        assert ("accepted, rejected" in guide) == ("accept" in kinds), name
+        assert ("the output after the last symbol" in guide) == ("output" in kinds), name
