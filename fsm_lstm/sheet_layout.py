@@ -19,7 +19,7 @@ from .words import encode
 
 __all__ = ["BLOCKS", "Computed", "FIRST_STEP_ROW", "GATE_NAMES", "MAX_FORMULA", "NAME_ROW", "NONE",
            "PlainFormulaSheet", "SIGMOID", "SheetWriter", "TraceLayout", "answer_kinds", "col", "compute",
-           "output_value", "past_end", "single_characters", "trace_layout"]
+           "left_behind", "output_value", "past_end", "single_characters", "trace_layout"]
 
 BLOCKS = {"lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h"), "rnn": ("h",)}  # trace columns
 SIGMOID = ("i", "f", "o", "r", "z")
@@ -46,6 +46,12 @@ def answer_kinds(model: Model) -> tuple[str, ...]:
     others stay empty."""
     kinds = {"output" if output_value(h) else parse_head(h)[0] for h in model.heads}
     return tuple(k for k in ("state", "accept", "next", "output") if k in kinds)
+
+
+def left_behind(model: Model) -> str:
+    """What a string leaves when no state head is true: a Mealy or Moore machine's (out: heads), else the
+    grammar."""
+    return "machine" if "output" in answer_kinds(model) else "grammar"
 
 
 def single_characters(alphabet: Sequence[str]) -> bool:

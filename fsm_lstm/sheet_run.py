@@ -12,7 +12,7 @@ from .reading import Reading
 from .sheet_formats import Formats, print_setup
 from .sheet_input import marker_hint, typed_input
 from .sheet_layout import (FIRST_STEP_ROW, NAME_ROW, NONE, Computed, SheetWriter, TraceLayout, answer_kinds, col,
-                           output_value, past_end)
+                           left_behind, output_value, past_end)
 
 __all__ = ["decoded_outputs", "write_run"]
 
@@ -137,7 +137,8 @@ def _verdict_formula(model: Model, lay: TraceLayout, steps: int) -> str:
     first, last = FIRST_STEP_ROW, FIRST_STEP_ROW + steps
     stops = f"Trace!${col(lay.stop)}${first + 1}:${col(lay.stop)}${last}"
     k = f"MATCH(1,{stops},0)"
-    where = "leaves the grammar" if any(parse_head(h)[0] == "state" for h in model.heads) else "leaves the alphabet"
+    where = f"leaves the {left_behind(model)}" if any(parse_head(h)[0] == "state" for h in model.heads) \
+        else "leaves the alphabet"
     leaves = f'"{where} at step "&{k}&" (symbol "&INDEX($B${first + 1}:$B${last},{k})&")"'
     if "accept" in model.heads:
         end = (f'IF(INDEX($D${first}:$D${last},MIN(input_length,{steps})+1),"accepted","rejected")')
@@ -153,7 +154,7 @@ def _verdict(model: Model, lay: TraceLayout, v: Computed) -> str:
     state_heads = [m for m, h in enumerate(model.heads) if parse_head(h)[0] == "state"]
     for t in range(1, len(v.word) + 1):
         if state_heads and not (v.heads[t, state_heads] > 0).any():
-            return f"leaves the grammar at step {t} (symbol {v.word[t - 1]})"
+            return f"leaves the {left_behind(model)} at step {t} (symbol {v.word[t - 1]})"
     if "accept" in model.heads:
         return "accepted" if v.heads[len(v.word), model.heads.index("accept")] > 0 else "rejected"
     outs = [m for m, h in enumerate(model.heads) if output_value(h)]
@@ -180,7 +181,7 @@ def _format_run(sh: SheetWriter, model: Model, lay: TraceLayout, steps: int, fmt
                 "type": "formula", "criteria": f"=AND($A{first}<=$F$2,$D{first}={value})", "format": swatch})
         legend += [(fmt.accepted, "accepted prefix"), (fmt.rejected, "rejected prefix")]
     if any(parse_head(h)[0] == "state" for h in model.heads):
-        legend.append((fmt.left_row, f"no state: {NONE}, the string left the grammar"))
+        legend.append((fmt.left_row, f"no state: {NONE}, the string left the {left_behind(model)}"))
     legend.append((fmt.bad_symbol, "symbol not in the alphabet"))
     if reading.start or reading.end:  # the marker symbols: at t = 1 (start) and at the end
         r0 = first + 1

@@ -23,7 +23,7 @@ from .reading import Reading
 from .sheet_charts import CHART_STEPS
 from .sheet_formats import Formats, print_setup
 from .sheet_input import marker_hint, typed_input
-from .sheet_layout import SheetWriter, answer_kinds
+from .sheet_layout import SheetWriter, answer_kinds, left_behind
 from .words import format_word
 
 __all__ = ["CELL_GUIDE", "GUIDE_LINE", "PICTURE_EDGES", "PICTURE_SECONDS", "PICTURE_WIDTH", "WRAP_LINE",
@@ -64,7 +64,7 @@ def _colours(model: Model) -> str:
 
 
 _COLUMN_GUIDE = {"state": "state: the states the network is in after the prefix ((none) when the string has left "
-                          "the grammar).",
+                          "the {place}).",
                  "accept": "accept: TRUE when the prefix is in the language.",
                  "next": "next: the symbols that may follow.",
                  "output": "output: the machine's output after the prefix ((none) when no out: head is true)."}
@@ -82,7 +82,7 @@ def _verdict_guide(model: Model) -> str:
     kinds = answer_kinds(model)
     answer = "accepted, rejected" if "accept" in kinds else "the output after the last symbol" \
         if "output" in kinds else "how many symbols were read"
-    leaving = "the string leaves the grammar" if "state" in kinds else "it leaves the alphabet"
+    leaving = f"the string leaves the {left_behind(model)}" if "state" in kinds else "it leaves the alphabet"
     return f"The large sentence is the answer for the whole string: {answer}, or the step at which {leaving}."
 
 
@@ -93,7 +93,7 @@ def _columns_guide(model: Model) -> str:
         return "The model has no heads to show: the answer columns stay empty."
     several = len(kinds) > 1
     missing = [k for k in ("state", "accept", "next") if k not in kinds]
-    text = " ".join(_COLUMN_GUIDE[k] for k in kinds) + (
+    text = " ".join(_COLUMN_GUIDE[k].format(place=left_behind(model)) for k in kinds) + (
         f" {'These columns carry the names' if several else 'This column carries the name'} "
         f"{_and(repr(k) for k in kinds)}.")
     if len(missing) == 1:

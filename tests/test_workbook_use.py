@@ -418,3 +418,6 @@ def test_the_guide_describes_the_run_columns_each_kind_of_model_has(tmp_path):
             assert "stay empty" not in guide and "stays empty" not in guide, name
         assert ("accepted, rejected" in guide) == ("accept" in kinds), name
         assert ("the output after the last symbol" in guide) == ("output" in kinds), name
+        if "state" in kinds:  # a machine's string leaves the machine (it said "the grammar")
+            place = "machine" if "output" in kinds else "grammar"
+            assert f"leaves the {place}" in guide and f"left the {place}" in guide, (name, guide)
