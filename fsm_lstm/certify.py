@@ -89,7 +89,8 @@ class Certificate:
             return f"NOT PROVEN: {self.failure.message if self.failure else 'unknown reason'}"
         return (f"proven for every length ({self.precision} arithmetic): "
                 f"{counted(self.configurations, 'configuration')}, head margin {self.margin:.3g}, "
-                f"on-units h in [{self.on_box[2]:.4f}, {self.on_box[3]:.4f}], off-units h in [{self.off_box[2]:.2e}, {self.off_box[3]:.2e}]")
+                f"on-units h in [{self.on_box[2]:.4f}, {self.on_box[3]:.4f}], "
+                f"off-units h in [{self.off_box[2]:.2e}, {self.off_box[3]:.2e}]")
 
 
 # ----- interval helpers ---------------------------------------------------------------------

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+import scipy.sparse as sp
 
 from .errors import GrammarError
 from .grammar import MAX_DFA_STATES, Grammar
@@ -17,8 +18,9 @@ from .model import Model
 from .outputs import state_output_matrix
 from .reading import Reading
 from .semantics import Semantics
+from .sparse_weights import is_sparse
 
-__all__ = ["Reference", "reference_for"]
+__all__ = ["Reference", "missing_outputs", "reference_for", "with_every_output"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,32 @@ class Reference:
             s = table[s, a]
             out[t + 1] = s
         return out
+
+
+def missing_outputs(model: Model, grammar: Grammar, reading: Reading) -> list[str]:
+    """The outputs of a Mealy or Moore ``grammar`` that ``model`` has no ``out:`` head for, when it has some
+    (a model without any out: head is judged on its other heads)."""
+    have = {arg for kind, arg in map(parse_head, model.heads) if kind == "out"}
+    if not grammar.machine or not have or reading.final_only:
+        return []
+    return [v for v in grammar.output_values if v not in have]
+
+
+def with_every_output(model: Model, grammar: Grammar, reading: Reading) -> Model:
+    """``model`` with an ``out:VALUE`` head that is always false (weights 0, bias -1) for each output of the
+    machine it has no head for (:func:`missing_outputs`): such a network never gives that output, and a verdict
+    that judged only its heads called it proven (a network without out:z against a machine that says z after
+    'c'). What the network says is unchanged; the machine's words with that output become counterexamples."""
+    missing = missing_outputs(model, grammar, reading)
+    if not missing:
+        return model
+    zeros = np.zeros((len(missing), model.head_weight.shape[1]), dtype=np.float32)
+    if is_sparse(model.head_weight):
+        weight = sp.csr_array(sp.vstack([model.head_weight, sp.csr_array(zeros)], format="csr"))
+    else:
+        weight = np.vstack([model.head_weight, zeros.astype(model.head_weight.dtype)])
+    bias = np.concatenate([model.head_bias, np.full(len(missing), -1.0, dtype=model.head_bias.dtype)])
+    return replace(model, heads=(*model.heads, *(f"out:{v}" for v in missing)), head_weight=weight, head_bias=bias)
 
 
 def reference_for(model: Model, grammar: Grammar, unknown_start: bool = False,

@@ -31,7 +31,7 @@ from .model import Model
 from .pump_search import pump_counterexample
 from .queries import Network
 from .reading import Reading, reading_of
-from .reference import Reference, reference_for
+from .reference import Reference, reference_for, with_every_output
 from .semantics import Semantics
 from .words import symbols_count
 
@@ -124,6 +124,7 @@ def prove_regions(model: Model, grammar: Grammar, unknown_start: bool = False, r
         if not (isinstance(value, (int, float)) and value > 0):
             raise UserError(f"{name} must be a positive number, not {value!r}")
     reading = reading_of(model) if reading is None else reading
+    model = with_every_output(model, grammar, reading)  # a machine's output the model has no head for: never given
     ref = reference_for(model, grammar, unknown_start, reading)
     if not ref.checked:
         raise UserError(f"none of the model's heads ({', '.join(model.heads)}) can be judged by grammar "

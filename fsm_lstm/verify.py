@@ -31,7 +31,7 @@ from .model import Model, stored_grammar
 from .outputs import output_difference
 from .queries import Network
 from .reading import Reading, reading_of
-from .reference import Reference, reference_for
+from .reference import Reference, missing_outputs, reference_for, with_every_output
 from .region_proof import prove_regions
 from .strategies import every_kind
 from .threads import blas_threads
@@ -223,6 +223,8 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
         raise UserError(f"--examples (examples) must be a whole number >= 0, not {examples!r}")
     if unknown_start is None:
         unknown_start = bool(model.extra.get("unknown_start", False))
+    alphabet = alphabet_notes(grammar, model, reading)  # of the model as it is (its missing outputs included)
+    model = with_every_output(model, grammar, reading)  # a machine's output the model has no head for: never given
     ref = reference_for(model, grammar, unknown_start, reading)
     notes = []
     # state heads proven for the compiled grammar speak for this one (same machine, or what compiling it gives)
@@ -238,8 +240,8 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
         ref = _without_state_heads(ref)
         notes.append(f"state heads not judged: {grammar.name!r} is not the grammar the model was compiled from "
                      f"({stored.name!r}), so its state names need not name the model's states")
+    notes += alphabet
     unread = unread_symbols(grammar, model, reading)
-    notes += alphabet_notes(grammar, model, reading)
     if not ref.checked:
         raise UserError(f"none of the model's heads ({', '.join(model.heads)}) can be judged by grammar "
                         f"{grammar.name!r}; heads are accept, next:SYMBOL or state:NAME of that grammar")
@@ -436,8 +438,9 @@ def judge(model: Model, extracted: Grammar | None, reference: Grammar, reading: 
     if extracted is not None:  # where they differ on strings the network can read
         by_language = reading.final_only or "accept" in model.heads
         diff = compare_with(extracted, reference, by_language, _readable(model, reading))
-    ref = reference_for(model, reference, bool(model.extra.get("unknown_start", False)), reading)
-    found = check_word(Network(model, reading), ref, diff) if diff is not None else None
+    judged = with_every_output(model, reference, reading)  # the outputs it has no head for: never given
+    ref = reference_for(judged, reference, bool(model.extra.get("unknown_start", False)), reading)
+    found = check_word(Network(judged, reading), ref, diff) if diff is not None else None
     if found is not None:
         return Verdict("fails", f"the network disagrees with {reference.name} on {_shown(found, model, reading)}; "
                        f"the extracted automaton differs from {reference.name} there too",
@@ -477,6 +480,11 @@ def alphabet_notes(grammar: Grammar, model: Model, reading: Reading) -> list[str
             "; the model and the grammar share no symbol: check the alphabet given to import or train"
         notes.append(f"symbols of the model outside the alphabet of grammar {grammar.name!r}: "
                      f"{' '.join(outside)[:200]}; a string holding one leaves the grammar{shared}")
+    missing = missing_outputs(model, grammar, reading)
+    if missing:
+        notes.append(f"outputs of machine {grammar.name!r} that the model has no out: head for: "
+                     f"{', '.join(missing)[:200]}; the network never gives them, and each is judged as an out: head "
+                     "that is always false")
     framed = [m for m in (reading.start, reading.end) if m and m in grammar.alphabet] if reading.final_only else []
     if framed:
         notes.append(f"grammar {grammar.name!r} has the markers {' '.join(framed)} as symbols: a word classifier is "

@@ -399,3 +399,46 @@ def test_verify_many_says_which_layer_found_a_counterexample(tmp_path, capsys):
     weak, reber = capsys.readouterr().out.splitlines()
     assert weak.startswith("examples/weak.npz: FAIL") and f"(found by the {layer})" in weak, weak
     assert reber.startswith(f"{good}: PASS") and "found by" not in reber, reber
+
+
+def test_a_network_without_a_head_for_one_of_the_machines_outputs_is_never_proven(tmp_path, capsys):
+    """A network with no out:v head never gives the output v. verify, certify and extract --grammar judged only
+    the heads it has and called it proven (a trial's torch network without out:z against a Mealy machine that
+    says z after 'c'). Here mqtt compiled, its out:PUBACK_PUBLISH head dropped: the counterexample must be the
+    shortest input after which the machine's own table gives that output (found here by breadth-first search)."""
+    import dataclasses
+    from collections import deque
+
+    from fsm_lstm.compiler import compile_grammar
+    from fsm_lstm.grammar_files import load_grammar
+    from fsm_lstm.model import save_model
+
+    g = load_grammar("grammars/machines/mqtt.toml")
+    full = compile_grammar(g)
+    rows = [k for k, h in enumerate(full.heads) if h != "out:PUBACK_PUBLISH"]
+    model = dataclasses.replace(full, heads=tuple(full.heads[k] for k in rows), head_weight=full.head_weight[rows],
+                                head_bias=full.head_bias[rows], extra={})  # a network, not a compiled grammar
+    save_model(model, tmp_path / "m.npz")
+    said = {(p, a): (q, o) for (p, a, q), o in g.edge_outputs}
+    seen, todo, shortest = {g.start}, deque([(g.start, ())]), None
+    while todo and shortest is None:
+        state, word = todo.popleft()
+        for a in g.alphabet:
+            q, o = said[state, a]
+            if o == "PUBACK_PUBLISH":
+                shortest = word + (a,)
+                break
+            if q not in seen:
+                seen.add(q)
+                todo.append((q, word + (a,)))
+    assert shortest is not None
+    m, dot = str(tmp_path / "m.npz"), "grammars/machines/mqtt.toml"
+    assert main(["verify", m, "--grammar", dot, "--max-len", "4", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["counterexample"]["string"].split() == list(shortest), report["counterexample"]
+    assert report["counterexample"]["head"] == "out:PUBACK_PUBLISH" and report["counterexample"]["expected"] is True
+    assert any("PUBACK_PUBLISH" in note for note in report["notes"]), report["notes"]
+    assert main(["certify", m, "--grammar", dot]) == 1
+    assert "proven" not in capsys.readouterr().out.replace("not proven", "")
+    assert main(["extract", m, "--grammar", dot, "-o", str(tmp_path / "x.toml")]) == 1
+    assert "the network disagrees with mqtt" in capsys.readouterr().out
