@@ -410,6 +410,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     from .grammar_files import load_grammar, save_grammar
     from .free_memory import available_memory
     from .model import densified
+    from .outputs import NoOutputError
     from .progress import ProgressDisplay
     from .shard_queries import observing_on
     from .sheet_summary import disagreements, summary_rows
@@ -423,11 +424,22 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if not 0 <= args.min_fidelity <= 1:
         raise UserError(f"--min-fidelity takes a share between 0 and 1, not {args.min_fidelity}")
     words = read_words(args.words, lambda text: reading.parse(text, model.alphabet)) if args.words else None
-    with observing_on(args.workers, args.scheduler, model, reading) as run_on, \
-            ProgressDisplay("extracting", enabled=not args.json) as shown:
-        result = extract(model, args.method, seed=args.seed, reading=reading, words=words, max_states=args.max_states,
-                         time_limit=args.time_limit, progress=shown.callback(shown.line), run=run_on,
-                         patience=args.patience, min_fidelity=args.min_fidelity)
+    try:
+        with observing_on(args.workers, args.scheduler, model, reading) as run_on, \
+                ProgressDisplay("extracting", enabled=not args.json) as shown:
+            result = extract(model, args.method, seed=args.seed, reading=reading, words=words,
+                             max_states=args.max_states, time_limit=args.time_limit,
+                             progress=shown.callback(shown.line), run=run_on, patience=args.patience,
+                             min_fidelity=args.min_fidelity)
+    except NoOutputError as exc:  # a poor network, not bad input: its verdict, and exit 1
+        verdict = judge(model, None, reference, reading) if reference is not None else None
+        if args.json:
+            print(json.dumps({"output": None, "written": False, "reason": str(exc),
+                              **({"verdict": verdict.to_dict(model.alphabet)} if verdict else {})}, indent=2))
+        else:
+            print("\n".join([f"nothing written to {args.output}: {exc}",
+                             *([verdict.text, *verdict.notes] if verdict else [])]))
+        return 1
     extracted = result.grammar.with_changes(name=Path(args.output).stem)
     save_grammar(extracted, args.output)
     verdict = judge(model, extracted, reference, reading) if reference is not None else None

@@ -169,7 +169,8 @@ def assemble(net: Network, alphabet: Sequence[str], heads: Sequence[str], *, com
         raise UserError(f"the network reads {width} symbols ({what}) but the alphabet has {len(alphabet)}; "
                         "give one symbol per input with --alphabet")
     weight, bias = _compose(net, compose_linear, layers[-1].hidden_size, notes)
-    weight, bias = _logits(net.dense[-1], weight, bias, len(heads), notes)
+    weight, bias = _logits(net.dense[-1], weight, bias, len(heads), notes,
+                           sum(h.startswith("out:") for h in heads))
     extra: dict = {"imported": {"format": net.format, "layers": list(net.sources),
                                 **({"notes": notes} if notes else {})}}
     if final_only or net.last_step_only:
@@ -234,9 +235,10 @@ def _compose(net: Network, compose_linear: bool, hidden: int, notes: list[str]) 
     return weight, bias
 
 
-def _logits(last: Dense, weight: np.ndarray, bias: np.ndarray, labels: int, notes: list[str]
+def _logits(last: Dense, weight: np.ndarray, bias: np.ndarray, labels: int, notes: list[str], outs: int = 0
             ) -> tuple[np.ndarray, np.ndarray]:
-    """Head logits from the composed map and the last layer's activation (see the module doc)."""
+    """Head logits from the composed map and the last layer's activation (see the module doc); ``outs`` of the
+    labels are out: heads, one output of a machine each."""
     outputs = weight.shape[0]
     act = last.activation
     if act not in ("linear", "sigmoid", "tanh", "softmax"):
@@ -261,4 +263,9 @@ def _logits(last: Dense, weight: np.ndarray, bias: np.ndarray, labels: int, note
         notes.append("sigmoid outputs read as logits (p > 0.5 exactly when the logit is > 0)")
     if act == "tanh":
         notes.append("tanh outputs read as their pre-activation z (true when tanh(z) > 0, exactly when z > 0)")
+    if act == "linear" and outs > 1:  # a machine's outputs, one at a time: perhaps trained as classes
+        notes.append(f"{outputs} linear outputs read as {outputs} heads, each true when its output is > 0, as a "
+                     "network trained with sigmoids (binary cross-entropy) reads them; one trained with a softmax "
+                     "(cross-entropy) picks the largest output instead, which no head reads exactly: its heads may "
+                     "all be false, or several true, where it picks one")
     return weight, bias

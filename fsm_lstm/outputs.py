@@ -13,12 +13,13 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .automata import equivalent, refine_partition, transition_table, trim
-from .errors import GrammarError
+from .errors import UserError
 from .grammar import Grammar
 from .labels import output_label
 from .words import counted, format_word
 
-__all__ = ["crossed_outputs", "describe_machine", "extracted_machine", "minimal_machine", "output_difference",
+__all__ = ["NoOutputError", "crossed_outputs", "describe_machine", "extracted_machine", "minimal_machine",
+           "output_difference",
            "output_heads", "output_word", "outputs_of_prefixes", "same_behaviour", "state_output_matrix"]
 
 
@@ -237,6 +238,12 @@ def _example_word(g: Grammar, length: int = 6) -> list[str]:
     return out
 
 
+class NoOutputError(UserError):
+    """A network with out: heads of which none is ever true: no Mealy or Moore machine describes it. ``extract``
+    reports it (with its verdict against ``--grammar``) and exits 1; elsewhere (``draw`` of such a network) it is
+    one line and exit 2."""
+
+
 def extracted_machine(outputs: np.ndarray, delta: np.ndarray, labels: Sequence[str], alphabet: tuple[str, ...],
                       name: str = "extracted", description: str = "") -> Grammar:
     """The minimal Moore or Mealy machine behind a Moore machine over ``out:`` head values (state 0 the start),
@@ -261,7 +268,8 @@ def extracted_machine(outputs: np.ndarray, delta: np.ndarray, labels: Sequence[s
                     transitions=tuple(e for e, _ in pairs), description=description,
                     edge_outputs=tuple(pairs))  # type: ignore[arg-type]
         if not pairs:
-            raise GrammarError("no out: head is ever true: the network gives no output to extract")
+            raise NoOutputError("no out: head is ever true after the words sampled: the network gives no output, "
+                                "and no machine can be written")
     return _breadth_first_names(minimal_machine(g))
 
 

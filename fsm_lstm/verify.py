@@ -482,9 +482,12 @@ def alphabet_notes(grammar: Grammar, model: Model, reading: Reading) -> list[str
                      f"{' '.join(outside)[:200]}; a string holding one leaves the grammar{shared}")
     missing = missing_outputs(model, grammar, reading)
     if missing:
+        foreign = [arg for kind, arg in map(parse_head, model.heads) if kind == "out" and arg not in
+                   set(grammar.output_values)]
         notes.append(f"outputs of machine {grammar.name!r} that the model has no out: head for: "
                      f"{', '.join(missing)[:200]}; the network never gives them, and each is judged as an out: head "
-                     "that is always false")
+                     "that is always false" + (f"; the model's out: heads {', '.join(foreign)[:200]} name no output "
+                                               "of the machine: check the --heads given to import" if foreign else ""))
     framed = [m for m in (reading.start, reading.end) if m and m in grammar.alphabet] if reading.final_only else []
     if framed:
         notes.append(f"grammar {grammar.name!r} has the markers {' '.join(framed)} as symbols: a word classifier is "

@@ -372,3 +372,23 @@ def test_check_quotes_an_output_holding_a_space_or_comma(tmp_path, capsys):
     assert main(["check", str(path)]) == 0
     out = capsys.readouterr().out
     assert "  outputs: 'o k'\n" in out and "gives outputs 'o k', 'o k'" in out, out
+
+
+def test_extract_of_a_network_that_never_gives_an_output_exits_1_with_its_verdict(tmp_path, capsys):
+    """A badly trained network whose out: heads are never true: extract said 'error' and exited 2 (bad input),
+    even with --grammar, whose verdict it then never gave. Here mqtt compiled with its out: heads pushed to
+    -100: no machine is written, the verdict names the first output the machine gives ('connect' -> CONNACK)."""
+    import dataclasses
+
+    from fsm_lstm.compiler import compile_grammar
+    from fsm_lstm.grammar_files import load_grammar
+
+    full = compile_grammar(load_grammar("grammars/machines/mqtt.toml"))
+    bias = np.array([b - 100 if h.startswith("out:") else b for h, b in zip(full.heads, full.head_bias)], np.float32)
+    save_model(dataclasses.replace(full, head_bias=bias, extra={}), tmp_path / "mute.npz")
+    out = tmp_path / "mute.toml"
+    assert main(["extract", str(tmp_path / "mute.npz"), "-o", str(out), "--grammar",
+                 "grammars/machines/mqtt.toml"]) == 1
+    said = capsys.readouterr()
+    assert f"nothing written to {out}" in said.out and not out.exists() and said.err == "", said
+    assert "the network disagrees with mqtt on 'connect'" in said.out and "out:CONNACK" in said.out, said.out

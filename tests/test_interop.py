@@ -181,3 +181,15 @@ def test_onnx_export_of_a_word_classifier_says_how_to_read_it_back(tmp_path, cap
         got = json.loads(capsys.readouterr().out)
         assert got["read"] == f"<s> {word} </s>".replace("  ", " ") and got["accept"] == want["accept"]
         assert abs(got["logit"] - want["logit"]) < 1e-5
+
+
+def test_a_machines_outputs_from_a_plain_linear_layer_carry_a_note_on_how_they_are_read():
+    """out: heads from a Linear layer are each read as logit > 0; a network trained with a softmax picks the
+    largest instead (a trial's torch network trained with cross-entropy imported without a word). Acceptor heads
+    (accept, next:) are sigmoid by nature: no note."""
+    torch.manual_seed(4)
+    tensors = {k: v.detach().numpy() for k, v in Tagger(torch.nn.LSTM).state_dict().items()}
+    as_machine = model_from_tensors(tensors, ["a", "b", "c"], ["out:x", "out:y"])
+    assert any("softmax" in note and "largest output" in note for note in as_machine.extra["imported"]["notes"])
+    as_acceptor = model_from_tensors(tensors, ["a", "b", "c"], ["accept", "next:b"])
+    assert "notes" not in as_acceptor.extra["imported"]

@@ -20,7 +20,7 @@ from fsm_lstm.grammar_files import load_grammar
 from fsm_lstm.model import Layer, Model, save_model
 from fsm_lstm.reference import reference_for
 from fsm_lstm.strategies import any_strings, grammar_strings, near_misses
-from fsm_lstm.verify import check_word, default_max_len, describe, verify
+from fsm_lstm.verify import alphabet_notes, check_word, default_max_len, describe, verify
 from examples.make_examples import LEAK_REPEATS, leaky_reber
 from tests.oracle import accepts, next_symbols, states_after
 
@@ -442,3 +442,21 @@ def test_a_network_without_a_head_for_one_of_the_machines_outputs_is_never_prove
     assert "proven" not in capsys.readouterr().out.replace("not proven", "")
     assert main(["extract", m, "--grammar", dot, "-o", str(tmp_path / "x.toml")]) == 1
     assert "the network disagrees with mqtt" in capsys.readouterr().out
+
+
+def test_out_heads_named_after_no_output_of_the_machine_are_pointed_out():
+    """Heads imported as out:X, out:Y where the machine says x, y: every output is missing, and the note says the
+    heads name none of them (a trial's --heads in the wrong case)."""
+    import dataclasses
+
+    from fsm_lstm.compiler import compile_grammar
+    from fsm_lstm.grammar_files import load_grammar
+    from fsm_lstm.reading import Reading
+
+    g = load_grammar("grammars/machines/mqtt.toml")
+    full = compile_grammar(g)
+    shouting = dataclasses.replace(full, heads=tuple(h.lower() if h.startswith("out:") else h for h in full.heads))
+    notes = alphabet_notes(g, shouting, Reading())
+    assert len(notes) == 1 and "name no output of the machine" in notes[0], notes
+    assert all(v in notes[0] for v in g.output_values) and "out:connack" not in notes[0]
+    assert alphabet_notes(g, full, Reading()) == []
