@@ -137,8 +137,7 @@ def _verdict_formula(model: Model, lay: TraceLayout, steps: int) -> str:
     first, last = FIRST_STEP_ROW, FIRST_STEP_ROW + steps
     stops = f"Trace!${col(lay.stop)}${first + 1}:${col(lay.stop)}${last}"
     k = f"MATCH(1,{stops},0)"
-    where = f"leaves the {left_behind(model)}" if any(parse_head(h)[0] == "state" for h in model.heads) \
-        else "leaves the alphabet"
+    where = f"leaves the {left_behind(model)}" if "state" in answer_kinds(model) else "leaves the alphabet"
     leaves = f'"{where} at step "&{k}&" (symbol "&INDEX($B${first + 1}:$B${last},{k})&")"'
     if "accept" in model.heads:
         end = (f'IF(INDEX($D${first}:$D${last},MIN(input_length,{steps})+1),"accepted","rejected")')
@@ -180,7 +179,7 @@ def _format_run(sh: SheetWriter, model: Model, lay: TraceLayout, steps: int, fmt
             ws.conditional_format(f"D{first}:D{last}", {
                 "type": "formula", "criteria": f"=AND($A{first}<=$F$2,$D{first}={value})", "format": swatch})
         legend += [(fmt.accepted, "accepted prefix"), (fmt.rejected, "rejected prefix")]
-    if any(parse_head(h)[0] == "state" for h in model.heads):
+    if "state" in answer_kinds(model):
         legend.append((fmt.left_row, f"no state: {NONE}, the string left the {left_behind(model)}"))
     legend.append((fmt.bad_symbol, "symbol not in the alphabet"))
     if reading.start or reading.end:  # the marker symbols: at t = 1 (start) and at the end
