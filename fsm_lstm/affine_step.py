@@ -21,6 +21,7 @@ import numpy as np
 
 from .interval_step import _Affine
 from .interval_step import _Layer as _IntervalLayer
+from .argmax_outputs import margin_bounds, out_columns
 from .intervals import ROUNDOFF, sigmoid
 from .model import Model
 
@@ -180,6 +181,7 @@ class AffineNet:
         self.layers = [_Layer(model, k, dtype, u) for k in range(len(model.layers))]
         self.width = sum(layer.width for layer in self.layers)
         self.heads = _Linear(model.head_weight, model.head_bias, dtype, u, 2)
+        self.out_columns = out_columns(model.heads) if model.argmax_outputs else None
 
     def step(self, state: AffineForm, symbols: np.ndarray) -> AffineForm:
         """Forms (B, D) after one model symbol per form (B,)."""
@@ -194,4 +196,7 @@ class AffineNet:
     def logits(self, state: AffineForm) -> tuple[np.ndarray, np.ndarray]:
         """(B, M) bounds of the head logits."""
         H = self.layers[-1].hidden
-        return self.heads(state.part(slice(self.width - H, self.width))).bounds()
+        lo, hi = self.heads(state.part(slice(self.width - H, self.width))).bounds()
+        if self.out_columns is not None:  # bounds on the out: heads' margins (argmax_outputs)
+            return margin_bounds(lo, hi, self.out_columns)
+        return lo, hi

@@ -509,7 +509,8 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
     if r.several_outputs:
         lines.append(f"note: after {r.several_outputs:.2%} of the held-out words the network has 2 or more out: heads "
                      "true at once; a Mealy or Moore machine gives one output, so the automaton keeps the first true "
-                     "head and those words count as disagreements")
+                     "head and those words count as disagreements; a network trained with softmax cross-entropy "
+                     "gives the largest: import it again with --argmax (docs/importing.md)")
     acceptor = not any(parse_head(h)[0] == "out" for h in r.machine.labels)  # a machine's heads: other notes
     unwritable = acceptor and r.machine_fidelity is not None and r.machine_fidelity >= min_fidelity > r.fidelity
     if r.fidelity < min_fidelity:
@@ -574,6 +575,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"  note: a word classifier: feed it {framed} and read its verdict at the last step; the ONNX file "
               "gives every step's heads and keeps no fsm-lstm meta, so import it back with "
               f"{' '.join(['--final-only', *markers])}")
+    if args.to == "onnx" and model.argmax_outputs:
+        print("  note: its out: heads are read together, the largest logit giving the output; the ONNX file gives "
+              "the logits and keeps no fsm-lstm meta, so import it back with --argmax")
     return 0
 
 
@@ -584,7 +588,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     model = read_model(args.file, args.alphabet.split(), args.heads.split(), args.cell,
                        compose_linear=args.compose_linear, rnn_tanh=args.rnn_tanh, final_only=args.final_only,
-                       start_marker=args.start_marker, end_marker=args.end_marker)
+                       start_marker=args.start_marker, end_marker=args.end_marker, argmax=args.argmax)
     reading_of(model)  # markers that no command could read are refused before anything is written
     save_model(model, args.output)
     imported = model.extra["imported"]
@@ -896,6 +900,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(torch's default; a state_dict does not record it, and a ReLU RNN is refused)")
     s.add_argument("--final-only", action="store_true", help="only the heads after the last symbol are meant "
                    "(stored as meta.final_only)")
+    s.add_argument("--argmax", action="store_true", help="the out: heads give the output with the largest value, "
+                   "as a network trained with softmax cross-entropy (stored as meta.argmax_outputs)")
     s.add_argument("--start-marker", metavar="SYM", help="the symbol every word starts with (meta.start_marker); "
                    "must be in --alphabet, differ from --end-marker, and implies --final-only")
     s.add_argument("--end-marker", metavar="SYM", help="the symbol every word ends with (meta.end_marker); must be "

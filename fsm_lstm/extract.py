@@ -327,13 +327,14 @@ def _several_outputs(sample: Sample, labels: Sequence[str]) -> float:
     return float((sample.final().sum(axis=-1) > 1).mean())
 
 
-def to_grammar(m: Machine, name: str = "extracted", description: str = "") -> Grammar:
+def to_grammar(m: Machine, name: str = "extracted", description: str = "", argmax: bool = False) -> Grammar:
     """A grammar with the machine's behaviour: with an accept head, its language (then minimised); with only
     next heads, edges for the legal symbols and acceptance where no symbol may follow; with out: heads, the
-    minimal Moore or Mealy machine (:func:`outputs.extracted_machine`)."""
+    minimal Moore or Mealy machine (:func:`outputs.extracted_machine`; Mealy for an ``argmax`` reading, which
+    gives no output before the first symbol)."""
     labels = list(m.labels)
     if _machine_heads(labels):
-        return extracted_machine(m.outputs, m.delta, labels, m.alphabet, name, description)
+        return extracted_machine(m.outputs, m.delta, labels, m.alphabet, name, description, mealy=argmax)
     states = [f"q{k}" for k in range(len(m.outputs))]
     if "accept" in labels:
         acc = m.outputs[:, labels.index("accept")]
@@ -455,9 +456,9 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
         machine, stopped = extract_by_clustering(net, columns, labels, base, max_states, deadline)
         unmerged, cut = None, False
     description = f"extracted by fsm-lstm ({method})"
-    grammar, before = to_grammar(machine, description=description), None
+    grammar, before = to_grammar(machine, description=description, argmax=model.argmax_outputs), None
     if unmerged is not None:
-        original = to_grammar(unmerged, description=description)
+        original = to_grammar(unmerged, description=description, argmax=model.argmax_outputs)
         if len(original.states) < len(grammar.states):  # merged over every head, the written automaton grew
             machine, grammar = unmerged, original
         else:

@@ -344,6 +344,15 @@ class _Chain:
                 dense[-1].activation = op.lower()
                 dense[-1].name = f"{dense[-1].name} + {op}"
                 sources.append(label)
+            elif op == "ArgMax":  # the index of the largest output: read by --argmax's reading, exactly
+                if not dense or dense[-1].activation not in ("linear", "softmax", "logsoftmax") or picked:
+                    raise UserError(f"node {label} is an ArgMax that is not over a dense layer's outputs")
+                axis = attrs.get("axis", 0)
+                if (axis + (rank or 3) if axis < 0 else axis) != (rank or 3) - 1:
+                    raise UserError(f"node {label} is an ArgMax over axis {axis}, not over the outputs")
+                dense[-1].activation = "argmax"
+                dense[-1].name = f"{dense[-1].name} + ArgMax"
+                sources.append(label)
             elif not layers and embedding is None:
                 guess = " (a one-hot encoding in the graph?)" if op in ("OneHot", "Equal", "Cast") else ""
                 raise UserError(f"node {label} transforms the input before the recurrent operators{guess}; fsm-lstm "
@@ -351,7 +360,7 @@ class _Chain:
                                 "straight to the first recurrent operator")
             else:
                 raise UserError(f"node {label} is an operator fsm-lstm does not read here; it reads Gather, "
-                                "Transpose, LSTM/GRU/RNN, Squeeze, MatMul, Add, Gemm, Sigmoid and Softmax")
+                                "Transpose, LSTM/GRU/RNN, Squeeze, MatMul, Add, Gemm, Sigmoid, Softmax and ArgMax")
             value = node.output[0]
         else:
             raise UserError("the graph has a cycle")

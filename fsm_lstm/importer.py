@@ -11,8 +11,10 @@ Layers, ``import_tfjs``), ``.onnx`` (``import_onnx``). Each reader gives a :clas
 - a simple RNN runs tanh; a format that does not record the nonlinearity (a torch state_dict) needs
   ``rnn_tanh``, and a ReLU RNN is refused;
 - the last dense layer gives the head logits: with a linear, sigmoid or tanh activation as they are
-  (sigmoid(z) > 0.5, and tanh(z) > 0, exactly when z > 0); a softmax is read only over 2 outputs (p1 > 0.5
-  exactly when z1 - z0 > 0);
+  (sigmoid(z) > 0.5, and tanh(z) > 0, exactly when z > 0); a 2-way softmax as p1 > 0.5 (exactly when
+  z1 - z0 > 0); a softmax over more outputs, all labelled out:, as the largest output (``argmax``, below);
+- ``argmax``: the out: heads of a linear output layer give the output with the largest value, as a network
+  trained with softmax cross-entropy is read (meta.argmax_outputs, :mod:`argmax_outputs`);
 - 2 outputs (linear, or softmax) and a single head label make one head with logit z1 - z0: "class 1 beats
   class 0"; 2 labels for a 2-way softmax give the logits z0 - z1 and z1 - z0; otherwise one label per output.
 
@@ -111,21 +113,23 @@ def read_network(path: str | os.PathLike[str], cell: str | None = None) -> Netwo
 
 def read_model(path: str | os.PathLike[str], alphabet: Sequence[str], heads: Sequence[str],
                cell: str | None = None, *, compose_linear: bool = False, rnn_tanh: bool = False,
-               final_only: bool = False, start_marker: str | None = None, end_marker: str | None = None) -> Model:
+               final_only: bool = False, start_marker: str | None = None, end_marker: str | None = None,
+               argmax: bool = False) -> Model:
     """Read a foreign model file and label it (see the module doc for the rules)."""
     net = read_network(path, cell)
     try:
         return assemble(net, alphabet, heads, compose_linear=compose_linear, rnn_tanh=rnn_tanh,
-                        final_only=final_only, start_marker=start_marker, end_marker=end_marker)
+                        final_only=final_only, start_marker=start_marker, end_marker=end_marker, argmax=argmax)
     except UserError as exc:
         raise UserError(f"{path}: {exc}") from None
 
 
 def assemble(net: Network, alphabet: Sequence[str], heads: Sequence[str], *, compose_linear: bool = False,
              rnn_tanh: bool = False, final_only: bool = False, start_marker: str | None = None,
-             end_marker: str | None = None) -> Model:
+             end_marker: str | None = None, argmax: bool = False) -> Model:
     """The documented model of a network read from a file, with the user's alphabet and head labels.
-    ``compose_linear`` and ``rnn_tanh`` confirm what a torch state_dict cannot say (see :mod:`import_torch`)."""
+    ``compose_linear`` and ``rnn_tanh`` confirm what a torch state_dict cannot say (see :mod:`import_torch`);
+    ``argmax``: the out: heads are read by their largest value (see the module doc)."""
     alphabet, heads = tuple(alphabet), tuple(heads)
     if net.tanh_unstated and not rnn_tanh:
         raise UserError("this nn.RNN's state_dict does not record its nonlinearity, and fsm-lstm runs tanh RNNs "
@@ -169,10 +173,16 @@ def assemble(net: Network, alphabet: Sequence[str], heads: Sequence[str], *, com
         raise UserError(f"the network reads {width} symbols ({what}) but the alphabet has {len(alphabet)}; "
                         "give one symbol per input with --alphabet")
     weight, bias = _compose(net, compose_linear, layers[-1].hidden_size, notes)
-    weight, bias = _logits(net.dense[-1], weight, bias, len(heads), notes,
-                           sum(h.startswith("out:") for h in heads))
+    outs = sum(parse_head(h)[0] == "out" for h in heads)
+    argmax = argmax or _softmax_outputs(net.dense[-1], heads)
+    if argmax and outs < 2:
+        raise UserError(f"--argmax reads the out: heads by the largest of them, and {outs} of the heads "
+                        f"({' '.join(heads)}) {'is' if outs == 1 else 'are'} labelled out:VALUE; it needs 2 or more")
+    weight, bias = _logits(net.dense[-1], weight, bias, len(heads), notes, outs, argmax)
     extra: dict = {"imported": {"format": net.format, "layers": list(net.sources),
                                 **({"notes": notes} if notes else {})}}
+    if argmax:
+        extra["argmax_outputs"] = True
     if final_only or net.last_step_only:
         extra["final_only"] = True
     for key, symbol in (("start_marker", start_marker), ("end_marker", end_marker)):
@@ -235,18 +245,40 @@ def _compose(net: Network, compose_linear: bool, hidden: int, notes: list[str]) 
     return weight, bias
 
 
-def _logits(last: Dense, weight: np.ndarray, bias: np.ndarray, labels: int, notes: list[str], outs: int = 0
-            ) -> tuple[np.ndarray, np.ndarray]:
+def _softmax_outputs(last: Dense, heads: Sequence[str]) -> bool:
+    """Does the last layer end in an ArgMax, or a softmax over more than 2 outputs, every one labelled out:VALUE?
+    (Both are read by their largest output; an ArgMax over other labels is refused.)"""
+    if last.activation == "argmax" and not all(parse_head(h)[0] == "out" for h in heads):
+        raise UserError(f"the output layer {last.name!r} ends in an ArgMax: it gives one of its outputs, so label "
+                        "each output out:VALUE with --heads (the outputs of a machine)")
+    return ((last.activation == "argmax" or last.activation in ("softmax", "logsoftmax") and last.weight.shape[0] > 2)
+            and len(heads) == last.weight.shape[0] and all(parse_head(h)[0] == "out" for h in heads))
+
+
+def _logits(last: Dense, weight: np.ndarray, bias: np.ndarray, labels: int, notes: list[str], outs: int = 0,
+            argmax: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Head logits from the composed map and the last layer's activation (see the module doc); ``outs`` of the
-    labels are out: heads, one output of a machine each."""
+    labels are out: heads, one output of a machine each, read by their largest value with ``argmax``."""
     outputs = weight.shape[0]
     act = last.activation
+    if argmax:
+        if act not in ("linear", "softmax", "logsoftmax", "argmax"):
+            raise UserError(f"the output layer {last.name!r} has activation {act}; --argmax reads a linear or "
+                            "softmax output layer (the largest logit gives the output)")
+        if labels != outputs:
+            raise UserError(f"the output layer has {outputs} outputs but {labels} head labels were given; give "
+                            "one label per output with --heads")
+        largest = "probability" if act in ("softmax", "logsoftmax") else "value"
+        notes.append(f"the {outs} out: heads read together: the output is the one with the largest {largest} "
+                     "(argmax); before the first symbol they are not judged")
+        return weight, bias
     if act not in ("linear", "sigmoid", "tanh", "softmax"):
         raise UserError(f"the output layer {last.name!r} has activation {act}; fsm-lstm reads linear, sigmoid, "
                         "tanh or a 2-way softmax (a head is true when its logit is > 0)")
     if act == "softmax" and outputs != 2:
         raise UserError(f"the output layer {last.name!r} is a softmax over {outputs} outputs; its 'p > 0.5' is not "
-                        "a linear function of the units, so only a 2-way softmax can become heads")
+                        "a linear function of the units: label every output out:VALUE to read the largest as the "
+                        "output (a machine's outputs), or retrain with sigmoid outputs")
     if outputs == 2 and labels == 1 and act in ("linear", "softmax"):
         notes.append("2 outputs read as one head: true when output 1 > output 0 (logit z1 - z0)")
         return weight[1:] - weight[:1], bias[1:] - bias[:1]
@@ -265,7 +297,6 @@ def _logits(last: Dense, weight: np.ndarray, bias: np.ndarray, labels: int, note
         notes.append("tanh outputs read as their pre-activation z (true when tanh(z) > 0, exactly when z > 0)")
     if act == "linear" and outs > 1:  # a machine's outputs, one at a time: perhaps trained as classes
         notes.append(f"{outputs} linear outputs read as {outputs} heads, each true when its output is > 0, as a "
-                     "network trained with sigmoids (binary cross-entropy) reads them; one trained with a softmax "
-                     "(cross-entropy) picks the largest output instead, which no head reads exactly: its heads may "
-                     "all be false, or several true, where it picks one")
+                     "network trained with sigmoids (binary cross-entropy) reads them; if it was trained with a "
+                     "softmax (cross-entropy), import it with --argmax, which reads the largest as the output")
     return weight, bias

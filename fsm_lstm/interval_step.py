@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .argmax_outputs import margin_bounds, out_columns
 from .intervals import ROUNDOFF, interval_product, sigmoid
 from .model import Model
 
@@ -139,6 +140,7 @@ class IntervalNet:
         self.unbounded = np.concatenate([np.arange(layer.width) < (layer.hidden if layer.cell == "lstm" else 0)
                                          for layer in self.layers])
         self.heads = _Affine(model.head_weight, model.head_bias, dtype, u, 2)
+        self.out_columns = out_columns(model.heads) if model.argmax_outputs else None
 
     def step(self, lo: np.ndarray, hi: np.ndarray, symbols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Boxes (B, D) after one model symbol per box (B,)."""
@@ -157,4 +159,6 @@ class IntervalNet:
         """(B, M) bounds of the head logits over boxes of whole states."""
         H = self.layers[-1].hidden
         mid, rad = self.heads(lo[:, -H:], hi[:, -H:], 0.0)
+        if self.out_columns is not None:  # bounds on the out: heads' margins (argmax_outputs)
+            return margin_bounds(mid - rad, mid + rad, self.out_columns)
         return mid - rad, mid + rad

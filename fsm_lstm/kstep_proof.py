@@ -138,7 +138,7 @@ class KStepExplorer(_Explorer):
             form = self.affine.step(form, np.full(len(states), self.end_symbol))
         llo, lhi = self.affine.logits(form)
         llo, lhi = llo[:, self.ref.columns], lhi[:, self.ref.columns]
-        signed = np.where(self.ref.truth[states], llo, -lhi)
+        signed = self.ref.signed(states, llo, lhi)
         if not signed.size:
             return None
         worst = signed.min(axis=1)

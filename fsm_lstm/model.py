@@ -8,7 +8,8 @@ G=3 (r, z, n) as nn.GRU, ``rnn`` G=1 (tanh) as nn.RNN; ``heads.weight`` (M x H_l
 ``grammar`` (the grammar text it was compiled from) and ``unknown_start``.
 ``units`` labels units for people. It may label the last layer (H_last labels) or every layer, layer 0 first
 (H_0 + H_1 + ... labels, of which the last H_last are kept); without it, units are labelled ``unit 0``, ...
-A head is true exactly when its logit is > 0. Inputs are one-hot; the initial state is zero.
+A head is true exactly when its logit is > 0; with ``argmax_outputs`` (JSON true) the ``out:`` heads are read together,
+the largest logit giving the output (:mod:`fsm_lstm.argmax_outputs`). Inputs are one-hot; the initial state is zero.
 Any weight matrix (``weight_ih_l{k}``, ``weight_hh_l{k}``, ``heads.weight``) may instead be stored sparse, as the
 four members ``NAME.data``, ``NAME.indices``, ``NAME.indptr`` and ``NAME.shape`` of a CSR array (see
 :mod:`fsm_lstm.sparse_weights`); large, mostly zero matrices are written that way, small ones dense.
@@ -83,6 +84,11 @@ class Model:
     def hidden_size(self) -> int:
         """Units of the last layer."""
         return self.layers[-1].hidden_size
+
+    @property
+    def argmax_outputs(self) -> bool:
+        """Are the ``out:`` heads read together, the largest logit giving the output (:mod:`argmax_outputs`)?"""
+        return bool(self.extra.get("argmax_outputs"))
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -182,6 +188,8 @@ def _check_shapes(m: Any) -> None:
             raise _fail(f"head label {label!r} is not 'accept', 'next:SYMBOL', 'state:NAME' or 'out:VALUE'")
         if kind == "next" and arg not in m.alphabet:
             raise _fail(f"head {label!r} names a symbol outside meta.alphabet")
+    if getattr(m, "extra", {}).get("argmax_outputs") and sum(parse_head(h)[0] == "out" for h in m.heads) < 2:
+        raise _fail("meta.argmax_outputs reads the out: heads by their largest logit, and needs at least 2 of them")
     if len(set(m.heads)) < len(m.heads):  # run would show one of the two outputs and verify judge the other
         seen: set[str] = set()
         twice = next(h for h in m.heads if h in seen or seen.add(h))
@@ -514,7 +522,7 @@ def _parsed_meta(text: str) -> dict[str, Any]:
             raise _fail(f"meta.{key} is missing or not a list of strings")
     if not isinstance(meta.get("cell", "lstm"), str):
         raise _fail("meta.cell must be a string: lstm, gru or rnn")
-    for key in ("unknown_start", "final_only"):
+    for key in ("unknown_start", "final_only", "argmax_outputs"):
         if key in meta and not isinstance(meta[key], bool):
             raise _fail(f"meta.{key} must be a JSON boolean (true or false), not {meta[key]!r}")
     if "grammar" in meta and not isinstance(meta["grammar"], str):

@@ -151,9 +151,10 @@ def output_word(g: Grammar, word: Sequence[str]) -> list[str | None]:
     return out
 
 
-def output_difference(a: Grammar, b: Grammar) -> tuple[str, ...] | None:
+def output_difference(a: Grammar, b: Grammar, after_symbols: bool = False) -> tuple[str, ...] | None:
     """The shortest word after which the two deterministic machines give different outputs (or one has left its
-    machine and the other not), or None when they behave alike on every word (breadth first over pairs)."""
+    machine and the other not), or None when they behave alike on every word (breadth first over pairs);
+    ``after_symbols``: the outputs before the first symbol are not compared (an argmax reading's)."""
     step_a = {(p, x): q for p, x, q in a.transitions}
     step_b = {(p, x): q for p, x, q in b.transitions}
     alphabet = tuple(dict.fromkeys(a.alphabet + b.alphabet))
@@ -168,7 +169,7 @@ def output_difference(a: Grammar, b: Grammar) -> tuple[str, ...] | None:
         return q, dict(g.state_outputs)[q] if g.machine == "moore" else dict(g.edge_outputs)[p, x, q]
 
     start = (a.start, b.start)
-    if emitted(a, step_a, a.start, None)[1] != emitted(b, step_b, b.start, None)[1]:
+    if not after_symbols and emitted(a, step_a, a.start, None)[1] != emitted(b, step_b, b.start, None)[1]:
         return ()
     parent: dict[tuple, tuple | None] = {start: None}
     todo = deque([start])
@@ -245,16 +246,16 @@ class NoOutputError(UserError):
 
 
 def extracted_machine(outputs: np.ndarray, delta: np.ndarray, labels: Sequence[str], alphabet: tuple[str, ...],
-                      name: str = "extracted", description: str = "") -> Grammar:
+                      name: str = "extracted", description: str = "", mealy: bool = False) -> Grammar:
     """The minimal Moore or Mealy machine behind a Moore machine over ``out:`` head values (state 0 the start),
-    as extraction finds it: Moore when some output is true before the first symbol, else Mealy, whose edge
-    outputs are the heads' values after the edge. A state without a true head has left the machine; where
-    several heads are true, the first is taken. States are renamed ``q0`` (the start), ``q1``, ... breadth first."""
+    as extraction finds it: Moore when some output is true before the first symbol (and not ``mealy``, which
+    leaves that output unread), else Mealy, whose edge outputs are the heads' values after the edge. A state
+    without a true head has left the machine; where several heads are true, the first is taken. States are renamed ``q0`` (the start), ``q1``, ... breadth first."""
     values = [label.partition(":")[2] for label in labels]
     first = [values[int(np.argmax(row))] if row.any() else None for row in np.asarray(outputs, bool)]
     states = [f"q{k}" for k in range(len(first))]
     K = len(alphabet)
-    if first[0] is not None:
+    if first[0] is not None and not mealy:
         kept = [k for k in range(len(states)) if first[k] is not None]
         edges = tuple((states[s], alphabet[a], states[int(delta[s, a])]) for s in kept for a in range(K)
                       if first[int(delta[s, a])] is not None)

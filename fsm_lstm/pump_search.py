@@ -304,7 +304,7 @@ class _Search:
 
     def judge(self, states: np.ndarray, q: np.ndarray, written: Callable[[int], Pumped]) -> bool:
         """Judge a batch of states; keep the shortest wrong row's word (``written(row)``); any wrong?"""
-        bad = ((self.network.logits(states)[:, self.ref.columns] > 0) != self.ref.truth[q]).any(axis=1)
+        bad = self.ref.wrong(self.network.logits(states)[:, self.ref.columns] > 0, q).any(axis=1)
         rows = np.flatnonzero(bad)
         if rows.size:
             found = min((written(int(r)) for r in rows[:_CONFIRM]), key=lambda p: len(p.word))
@@ -413,7 +413,7 @@ def _confirm(network: Network, ref: Reference, found: Sequence[Pumped]) -> tuple
     prefix: that word cut at its first wrong prefix, and the wrong head."""
     for candidate in sorted(found, key=lambda p: (len(p.word), p.word))[:_CONFIRM]:
         word = candidate.word
-        bad = (network.walk(word)[:, ref.columns] > 0) != ref.truth[ref.walk(word)]
+        bad = ref.wrong(network.walk(word)[:, ref.columns] > 0, ref.walk(word))
         rows = np.flatnonzero(bad.any(axis=1))
         if rows.size:
             t = int(rows[0])

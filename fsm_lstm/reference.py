@@ -26,7 +26,9 @@ __all__ = ["Reference", "missing_outputs", "reference_for", "with_every_output"]
 @dataclass(frozen=True)
 class Reference:
     """table: (n+1, K) successor of each state set per model symbol, row n the empty set (left the grammar);
-    truth: (n+1, M') required head values; columns: which model heads they are; skipped: heads left unchecked."""
+    truth: (n+1, M') required head values; columns: which model heads they are; skipped: heads left unchecked;
+    care: (n+1, M') where the value is judged (None: everywhere), false only for the out: heads of an argmax
+    reading where the machine gives no output (:mod:`argmax_outputs`)."""
 
     table: np.ndarray
     truth: np.ndarray
@@ -34,6 +36,27 @@ class Reference:
     columns: np.ndarray
     checked: tuple[str, ...]
     skipped: tuple[str, ...]
+    care: np.ndarray | None = None
+
+    def wrong(self, said: np.ndarray, states: np.ndarray) -> np.ndarray:
+        """(B, M') where the decoded checked heads ``said`` (B, M') disagree with the values required in
+        ``states`` (B,)."""
+        bad = said != self.truth[states]
+        return bad if self.care is None else bad & self.care[states]
+
+    def signed(self, states: np.ndarray | int, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Bounds (lo, hi) on the checked heads' logits, signed so that > 0 holds exactly when the head is
+        decided right in ``states``; +inf where the head is not judged."""
+        signed = np.where(self.truth[states], lo, -hi)
+        return signed if self.care is None else np.where(self.care[states], signed, np.inf)
+
+    def selected(self, keep: Sequence[int]) -> Reference:
+        """The reference for the checked heads ``keep`` only (the others skipped)."""
+        keep = list(keep)
+        return replace(self, truth=self.truth[:, keep], columns=self.columns[keep],
+                       checked=tuple(self.checked[k] for k in keep),
+                       skipped=self.skipped + tuple(h for k, h in enumerate(self.checked) if k not in keep),
+                       care=None if self.care is None else self.care[:, keep])
 
     def walk(self, word: Sequence[int]) -> np.ndarray:
         """(T+1,) state-set indices along a word of symbol indices."""
@@ -59,7 +82,8 @@ def with_every_output(model: Model, grammar: Grammar, reading: Reading) -> Model
     """``model`` with an ``out:VALUE`` head that is always false (weights 0, bias -1) for each output of the
     machine it has no head for (:func:`missing_outputs`): such a network never gives that output, and a verdict
     that judged only its heads called it proven (a network without out:z against a machine that says z after
-    'c'). What the network says is unchanged; the machine's words with that output become counterexamples."""
+    'c'). What the network says is unchanged; the machine's words with that output become counterexamples (under
+    an argmax reading the added heads' bias is the lowest float, so that they never have the largest logit)."""
     missing = missing_outputs(model, grammar, reading)
     if not missing:
         return model
@@ -68,7 +92,9 @@ def with_every_output(model: Model, grammar: Grammar, reading: Reading) -> Model
         weight = sp.csr_array(sp.vstack([model.head_weight, sp.csr_array(zeros)], format="csr"))
     else:
         weight = np.vstack([model.head_weight, zeros.astype(model.head_weight.dtype)])
-    bias = np.concatenate([model.head_bias, np.full(len(missing), -1.0, dtype=model.head_bias.dtype)])
+    # under an argmax reading the added heads must never have the largest logit either
+    never = np.finfo(model.head_bias.dtype).min if model.argmax_outputs else -1.0
+    bias = np.concatenate([model.head_bias, np.full(len(missing), never, dtype=model.head_bias.dtype)])
     return replace(model, heads=(*model.heads, *(f"out:{v}" for v in missing)), head_weight=weight, head_bias=bias)
 
 
@@ -87,18 +113,19 @@ def reference_for(model: Model, grammar: Grammar, unknown_start: bool = False,
     steps = sem.steps > 0
     emitted = _emitted(grammar)
     start_states = frozenset(np.flatnonzero(sem.initial).tolist())
-    start_set = (start_states, emitted(start_states, start_states, -1))
+    # an argmax reading gives no output before the first symbol: the empty prefix gets a state of its own
+    start_set = (start_states, emitted(start_states, start_states, -1), model.argmax_outputs)
     index = {start_set: 0}
     sets = [start_set]
     rows: list[list[int]] = []
     todo = deque([start_set])
     while todo:
-        current, _ = todo.popleft()
+        current, _, _ = todo.popleft()
         row = []
         for a in symbol_map:
             reached = frozenset(np.flatnonzero(steps[a][list(current)].any(axis=0)).tolist()) if a >= 0 and current \
                 else frozenset()
-            nxt = (reached, emitted(current, reached, a))
+            nxt = (reached, emitted(current, reached, a), False)
             if nxt not in index:
                 if len(sets) >= MAX_DFA_STATES:
                     raise GrammarError(f"grammar {grammar.name!r} determinises to more than {MAX_DFA_STATES:,} sets of "
@@ -110,10 +137,10 @@ def reference_for(model: Model, grammar: Grammar, unknown_start: bool = False,
         rows.append(row)
     membership = np.zeros((len(sets) + 1, len(grammar.states)), bool)  # the extra last row: the empty set
     produced = np.zeros((len(sets) + 1, len(grammar.output_values)), bool)
-    for k, (members, outs) in enumerate(sets):
+    for k, (members, outs, _) in enumerate(sets):
         membership[k, list(members)] = True
         produced[k, list(outs)] = True
-    nothing = (frozenset(), frozenset())
+    nothing = (frozenset(), frozenset(), False)
     empty = index[nothing] if nothing in index else len(sets)
     table = np.array(rows, dtype=np.int64).reshape(len(sets), len(alphabet))
     table = np.vstack([table, np.full((1, len(alphabet)), empty)])
@@ -140,7 +167,15 @@ def reference_for(model: Model, grammar: Grammar, unknown_start: bool = False,
         columns.append(m)
         truth.append(col)
     truth_arr = np.stack(truth, axis=1) if truth else np.zeros((len(membership), 0), bool)
-    return Reference(table, truth_arr, 0, np.array(columns, dtype=np.int64), tuple(checked), tuple(skipped))
+    care = None
+    if model.argmax_outputs:  # out: heads judged only where the machine gives an output, after a symbol
+        care = np.ones_like(truth_arr)
+        gives = produced.any(axis=1)
+        gives[0] = False
+        for k, label in enumerate(checked):
+            if parse_head(label)[0] == "out":
+                care[:, k] = gives
+    return Reference(table, truth_arr, 0, np.array(columns, dtype=np.int64), tuple(checked), tuple(skipped), care)
 
 
 def _emitted(g: Grammar):  # noqa: ANN202

@@ -351,7 +351,7 @@ class _Explorer:
             lo2, hi2 = self.net.step(lo2, hi2, np.array([self.end_symbol]))
         llo, lhi = self.net.logits(lo2, hi2)
         llo, lhi = llo[0, self.ref.columns], lhi[0, self.ref.columns]
-        signed = np.where(self.ref.truth[q], llo, -lhi)
+        signed = self.ref.signed(q, llo, lhi)
         if not signed.size:
             return True, math.inf, (-1, 0.0, 0.0)
         h = int(np.argmin(signed))
@@ -388,7 +388,7 @@ class _Explorer:
         else:
             logit = net.walk(symbols)[-1]
         q = self.ref.walk(symbols)[-1]
-        return bool((logit[self.ref.columns[head]] > 0) != self.ref.truth[q, head])
+        return bool(self.ref.wrong(logit[None, self.ref.columns] > 0, np.array([q]))[0, head])
 
     def pump(self, failure: RegionFailure, seconds: float) -> None:
         """Search the network for a wrong word near the failing one (``pump_search``): a confirmed one becomes the

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .argmax_outputs import margins, out_columns
 from .cells import PlainCell
 from .intervals import sigmoid
 from .model import Layer, Model
@@ -265,11 +266,18 @@ def _run_plain(cell: PlainCell, inputs: np.ndarray, record: bool) -> tuple[np.nd
     return hs, None, gates
 
 
-def run(model: Model, strings: np.ndarray, dtype: type = np.float32, record: bool = False) -> Trace:
+def run(model: Model, strings: np.ndarray, dtype: type = np.float32, record: bool = False, raw: bool = False
+        ) -> Trace:
     """Run a (B, T) batch of symbol indices. Shorter strings may be padded: outputs are causal. Small networks
-    run with one BLAS thread (see :mod:`threads`)."""
+    run with one BLAS thread (see :mod:`threads`). With ``argmax_outputs`` the out: heads hold their margins,
+    0 (no output) before the first symbol (:mod:`argmax_outputs`), unless ``raw`` asks for the logits."""
     with blas_threads(model):
-        return _run(model, strings, dtype, record)
+        trace = _run(model, strings, dtype, record)
+    if model.argmax_outputs and not raw:
+        columns = out_columns(model.heads)
+        trace.heads = margins(trace.heads, columns)
+        trace.heads[0][:, columns] = 0.0
+    return trace
 
 
 def _run(model: Model, strings: np.ndarray, dtype: type, record: bool) -> Trace:
@@ -372,6 +380,7 @@ class Stepper:
         self.head_w = (head.astype(dtype) if is_sparse(head)  # dense: transposed, since a transposed view
                        else np.ascontiguousarray(head.astype(dtype).T))  # is ~30x slower
         self.head_b = model.head_bias.astype(dtype)
+        self.out_columns = out_columns(model.heads) if model.argmax_outputs else None
 
     def initial(self, batch: int) -> list[tuple[np.ndarray, np.ndarray]]:
         """The zero state for ``batch`` rows."""
@@ -399,10 +408,11 @@ class Stepper:
         return out
 
     def heads(self, state: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-        """(B, M) head logits of a state."""
+        """(B, M) head logits of a state (the out: heads' margins with ``argmax_outputs``)."""
         h = state[-1][1]
         with np.errstate(over="ignore"):  # head weights near the float limit give inf, as in torch
-            return (h @ self.head_w if not is_sparse(self.head_w) else (self.head_w @ h.T).T) + self.head_b
+            logits = (h @ self.head_w if not is_sparse(self.head_w) else (self.head_w @ h.T).T) + self.head_b
+        return margins(logits, self.out_columns) if self.out_columns is not None else logits
 
 
 def state_rows(state: list[tuple[np.ndarray, np.ndarray]], rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -148,11 +148,11 @@ class Computed:
     gates: list[np.ndarray | None]  # per layer (T, G*H); None for a plain RNN
     c: list[np.ndarray] | None  # per layer (T+1, H)
     h: list[np.ndarray]
-    heads: np.ndarray  # (T+1, M)
+    heads: np.ndarray  # (T+1, M) logits (also the out: heads of an argmax reading: the formulas compute logits)
 
 
 def compute(model: Model, word: tuple[str, ...]) -> Computed:
-    trace = run(model, encode([word], model.alphabet).reshape(1, -1), dtype=np.float64, record=True)
+    trace = run(model, encode([word], model.alphabet).reshape(1, -1), dtype=np.float64, record=True, raw=True)
     lstm = model.cell == "lstm"
     return Computed(word, [None if g is None else g[:, 0] for g in trace.gates],
                      [c[:, 0] for c in trace.c] if lstm else None, [h[:, 0] for h in trace.h], trace.heads[:, 0])

@@ -92,16 +92,18 @@ def write_run(sh: SheetWriter, model: Model, lay: TraceLayout, v: Computed, step
         if acc is not None:
             sh.formula(r, rc["accept"], f'=IF({guard},"",Trace!{col(lay.heads[0] + acc)}{r}>0)',
                        bool(on[acc]) if live else "", fmt.truth)
-        if outs:
-            sh.formula(r, rc["output"], _output_formula(lay, outs, r, guard),
+        if outs and t == 0 and model.argmax_outputs:  # read after each symbol only (argmax_outputs)
+            sh.formula(r, rc["output"], f'=IF({guard},"","{NONE}")', NONE if live else "", fmt.answer)
+        elif outs:
+            sh.formula(r, rc["output"], _output_formula(lay, outs, r, guard, model.argmax_outputs),
                        _output_value(model, outs, v.heads[t]) if live else "", fmt.answer)
     _format_run(sh, model, lay, steps, fmt, reading)
 
 
-def _output_formula(lay: TraceLayout, outs: list[int], r: int, guard: str) -> str:
+def _output_formula(lay: TraceLayout, outs: list[int], r: int, guard: str, argmax: bool = False) -> str:
     """The decoded output: the value of the first out: head with the largest logit, if that logit is > 0, and
     " (+N more)" when N other out: heads are true as well (no machine gives two outputs at once, and ``verify``
-    judges every head)."""
+    judges every head). ``argmax``: the out: head with the largest logit, whatever its sign, none on a tie."""
     cells = [f"Trace!{col(lay.heads[0] + m)}{r}" for m in outs]
     top = f"MAX({','.join(cells)})"
     if outs == list(range(outs[0], outs[-1] + 1)):  # one block of columns: INDEX and MATCH
@@ -114,12 +116,17 @@ def _output_formula(lay: TraceLayout, outs: list[int], r: int, guard: str) -> st
         for m, cell in reversed(list(zip(outs, cells))):
             pick = f"IF({cell}={top},Trace!{col(lay.heads[0] + m)}${NAME_ROW},{pick})"
         true = "+".join(f"({cell}>0)" for cell in cells)
+    if argmax:
+        ties = "+".join(f"({cell}={top})" for cell in cells)
+        return f'=IF({guard},"",IF({ties}>1,"{NONE}",{pick}))'
     more = f'IF({true}>1," (+"&({true}-1)&" more)","")'
     return f'=IF({guard},"",IF({top}>0,{pick}&{more},"{NONE}"))'
 
 
 def _output_value(model: Model, outs: list[int], logits: np.ndarray) -> str:
     best = outs[int(np.argmax(logits[outs]))]
+    if model.argmax_outputs:
+        return NONE if (logits[outs] == logits[best]).sum() > 1 else output_value(model.heads[best])
     if not logits[best] > 0:
         return NONE
     others = int((logits[outs] > 0).sum()) - 1
@@ -127,9 +134,12 @@ def _output_value(model: Model, outs: list[int], logits: np.ndarray) -> str:
 
 
 def decoded_outputs(model: Model, heads: np.ndarray) -> list[str] | None:
-    """The decoded output column for (T+1, H) head logits, as its formulas compute it (None without out: heads)."""
+    """The decoded output column for (T+1, H) head logits, as its formulas compute it (None without out: heads;
+    none before the first symbol for an argmax reading)."""
     outs = [m for m, h in enumerate(model.heads) if output_value(h)]
-    return [_output_value(model, outs, row) for row in heads] if outs else None
+    if not outs:
+        return None
+    return [NONE if t == 0 and model.argmax_outputs else _output_value(model, outs, row) for t, row in enumerate(heads)]
 
 
 def _verdict_formula(model: Model, lay: TraceLayout, steps: int) -> str:

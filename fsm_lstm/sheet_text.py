@@ -68,6 +68,7 @@ _COLUMN_GUIDE = {"state": "state: the states the network is in after the prefix 
                  "accept": "accept: TRUE when the prefix is in the language.",
                  "next": "next: the symbols that may follow.",
                  "output": "output: the machine's output after the prefix ((none) when no out: head is true)."}
+_ARGMAX_OUTPUT = "output: the machine's output after the prefix (the out: head with the largest logit)."
 _HEAD_NAMES = {"state": "state:NAME", "accept": "accept", "next": "next:SYMBOL", "output": "out:VALUE"}
 
 
@@ -93,7 +94,8 @@ def _columns_guide(model: Model) -> str:
         return "The model has no heads to show: the answer columns stay empty."
     several = len(kinds) > 1
     missing = [k for k in ("state", "accept", "next") if k not in kinds]
-    text = " ".join(_COLUMN_GUIDE[k].format(place=left_behind(model)) for k in kinds) + (
+    guide = {**_COLUMN_GUIDE, "output": _ARGMAX_OUTPUT} if model.argmax_outputs else _COLUMN_GUIDE
+    text = " ".join(guide[k].format(place=left_behind(model)) for k in kinds) + (
         f" {'These columns carry the names' if several else 'This column carries the name'} "
         f"{_and(repr(k) for k in kinds)}.")
     if len(missing) == 1:
@@ -105,9 +107,14 @@ def _columns_guide(model: Model) -> str:
 
 
 def _heads_guide(model: Model) -> str:
-    """Which heads give the Run sheet's answers."""
+    """Which heads give the Run sheet's answers, and how an argmax reading's out: heads are read."""
     names = [_HEAD_NAMES[k] for k in answer_kinds(model)]
-    return f" The answers above come from the head{'s' * (len(names) > 1)} {_and(names)}." if names else ""
+    text = f" The answers above come from the head{'s' * (len(names) > 1)} {_and(names)}." if names else ""
+    if model.argmax_outputs:
+        text += (" The out:VALUE heads are read together, as a network trained with softmax cross-entropy: the "
+                 "output is the head with the largest logit, whatever its sign ((none) on a tie), and none at t = 0, "
+                 "before the first symbol.")
+    return text
 
 
 def write_guide(sh: SheetWriter, model: Model, steps: int, reading: Reading, examples: list[tuple[str, ...]],

@@ -301,7 +301,8 @@ def _write_trace(sh: SheetWriter, model: Model, lay: TraceLayout, refs, heads_at
             _block_title(sh, 6, (lo, hi), f"{b}: {GATE_NAMES[b]}{layer}", fmt)
             for u, label in enumerate(labels):
                 sh.text(7, lo + u, label, fmt.rotated)
-    _block_title(sh, 6, lay.heads, "head logits (> 0: true)", fmt)
+    _block_title(sh, 6, lay.heads, "head logits (> 0: true" + ("; out: the largest)" if model.argmax_outputs else ")"),
+                 fmt)
     for m, label in enumerate(model.heads):
         sh.text(7, lay.heads[0] + m, label, fmt.rotated)
         kind, arg = parse_head(label)

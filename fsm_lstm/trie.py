@@ -127,7 +127,7 @@ def walk_trie(net: Network, ref: Reference, max_len: int, memory: int = 2**30, m
         if not len(block.dfa):
             return
         logits = net.logits(block.states)
-        bad = (logits[:, ref.columns] > 0) != ref.truth[block.dfa]
+        bad = ref.wrong(logits[:, ref.columns] > 0, block.dfa)
         failing = np.flatnonzero(bad.any(axis=1))
         if not failing.size:
             return

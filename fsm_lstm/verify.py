@@ -10,7 +10,6 @@ A failure is reported as the shortest string found whose last step disagrees wit
 
 from __future__ import annotations
 
-import dataclasses
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -108,7 +107,7 @@ class Report:
 
 def _first_failure(ref: Reference, logits: np.ndarray, states: np.ndarray) -> tuple[int, int] | None:
     """(row, checked-head index) of the first disagreement in a batch, rows in order."""
-    bad = (logits[:, ref.columns] > 0) != ref.truth[states]
+    bad = ref.wrong(logits[:, ref.columns] > 0, states)
     rows = np.flatnonzero(bad.any(axis=1))
     if not rows.size:
         return None
@@ -308,10 +307,7 @@ def _renamed(stored: Grammar | None, reference: Grammar, unknown_start: bool, st
 
 
 def _without_state_heads(ref: Reference) -> Reference:
-    keep = [k for k, head in enumerate(ref.checked) if parse_head(head)[0] != "state"]
-    dropped = tuple(head for head in ref.checked if parse_head(head)[0] == "state")
-    return dataclasses.replace(ref, truth=ref.truth[:, keep], columns=ref.columns[keep],
-                               checked=tuple(ref.checked[k] for k in keep), skipped=ref.skipped + dropped)
+    return ref.selected([k for k, head in enumerate(ref.checked) if parse_head(head)[0] != "state"])
 
 
 def _certificate_layer(model: Model, grammar: Grammar, unknown_start: bool, ref: Reference, report: Report,
@@ -437,7 +433,7 @@ def judge(model: Model, extracted: Grammar | None, reference: Grammar, reading: 
     diff = None
     if extracted is not None:  # where they differ on strings the network can read
         by_language = reading.final_only or "accept" in model.heads
-        diff = compare_with(extracted, reference, by_language, _readable(model, reading))
+        diff = compare_with(extracted, reference, by_language, _readable(model, reading), model.argmax_outputs)
     judged = with_every_output(model, reference, reading)  # the outputs it has no head for: never given
     ref = reference_for(judged, reference, bool(model.extra.get("unknown_start", False)), reading)
     found = check_word(Network(judged, reading), ref, diff) if diff is not None else None
@@ -529,13 +525,13 @@ def _shown(c: Counterexample, model: Model, reading: Reading) -> str:
             f"{c.head} is {not c.expected} {_where(c, reading)}, expected {c.expected}" + (f" ({t0})" if t0 else ""))
 
 
-def compare_with(extracted: Grammar, reference: Grammar, by_language: bool, symbols: set[str] | None = None
-                 ) -> tuple[str, ...] | None:
+def compare_with(extracted: Grammar, reference: Grammar, by_language: bool, symbols: set[str] | None = None,
+                 after_symbols: bool = False) -> tuple[str, ...] | None:
     """The shortest string telling the two apart (by outputs for machines, by language, or by prefix language for
     next-only models), over ``symbols`` only when given (the reference's other symbols are dropped after its
     prefix closure); None when one has outputs and the other none (a machine whose outputs are all out of
     reach compiles to a model without out: heads): the automata cannot be compared, and the verdict rests on
-    the network alone."""
+    the network alone. ``after_symbols``: a machine's output before the first symbol is not compared."""
     if bool(extracted.machine) != bool(reference.machine):
         return None
     close = lambda g: (lambda t: t.with_changes(accept=frozenset(t.states)))(trim(g))  # noqa: E731
@@ -544,7 +540,9 @@ def compare_with(extracted: Grammar, reference: Grammar, by_language: bool, symb
     reference = reference if symbols is None else _over(reference, symbols)  # type: ignore[assignment]
     if reference is None:
         return None
-    return (output_difference if extracted.machine else shortest_difference)(extracted, reference)
+    if extracted.machine:
+        return output_difference(extracted, reference, after_symbols)
+    return shortest_difference(extracted, reference)
 
 
 def _counterexample_dict(c: Counterexample, alphabet: Sequence[str], reading: Reading) -> dict[str, object]:

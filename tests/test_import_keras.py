@@ -224,6 +224,21 @@ def test_unrepresentable_models_are_refused_by_name(case, kind, tmp_path, capsys
     assert not (tmp_path / "m.npz").exists()
 
 
+@pytest.mark.parametrize("kind", ["keras", "h5"])
+@pytest.mark.parametrize("cell", ["LSTM", "GRU"])
+def test_a_softmax_over_a_machines_outputs_is_read_by_its_largest_probability(kind, cell, tmp_path):
+    """Every output labelled out:VALUE: the output is Keras's argmax (numpy's of its softmax, from the Keras
+    equations), after every symbol; a tie is measure-zero for random weights."""
+    layers = random_layers(np.random.default_rng(4), cell, 3, [5], [4], "softmax")
+    path = write(kind, tmp_path, layers, 3)
+    model = read_model(path, ["a", "b", "c"], ["out:w", "out:x", "out:y", "out:z"])
+    assert model.argmax_outputs
+    strings = np.random.default_rng(5).integers(0, 3, size=(200, 12))
+    _, probabilities = keras_forward(layers, 3, strings)
+    said = run(model, strings).heads[1:].transpose(1, 0, 2) > 0  # (B, T, 4): the margins' signs
+    assert np.array_equal(said, probabilities.argmax(-1)[..., None] == np.arange(4))
+
+
 def _keras_bytes(tmp_path):
     return write_keras(tmp_path / "good.keras", _layers(), 3).read_bytes()
 

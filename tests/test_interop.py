@@ -190,6 +190,6 @@ def test_a_machines_outputs_from_a_plain_linear_layer_carry_a_note_on_how_they_a
     torch.manual_seed(4)
     tensors = {k: v.detach().numpy() for k, v in Tagger(torch.nn.LSTM).state_dict().items()}
     as_machine = model_from_tensors(tensors, ["a", "b", "c"], ["out:x", "out:y"])
-    assert any("softmax" in note and "largest output" in note for note in as_machine.extra["imported"]["notes"])
+    assert any("softmax" in note and "--argmax" in note for note in as_machine.extra["imported"]["notes"])
     as_acceptor = model_from_tensors(tensors, ["a", "b", "c"], ["accept", "next:b"])
     assert "notes" not in as_acceptor.extra["imported"]

@@ -24,7 +24,8 @@ def error_cells(path) -> list[str]:
 def compare(sheets: dict, model: Model, word: tuple[str, ...]) -> float:
     """Largest difference between workbook cells and the float64 runtime; decoded text must match exactly.
     ``sheets`` maps 'Trace' and 'Run' to dicts of (row, column) -> computed value."""
-    trace = run(model, encode([word], model.alphabet).reshape(1, -1), dtype=np.float64, record=True)
+    trace = run(model, encode([word], model.alphabet).reshape(1, -1), dtype=np.float64, record=True, raw=True)
+    read = run(model, encode([word], model.alphabet).reshape(1, -1), dtype=np.float64).heads  # margins, by argmax
     lay = trace_layout(model)
     values, answers = sheets["Trace"], sheets["Run"]
     worst = 0.0
@@ -55,7 +56,10 @@ def compare(sheets: dict, model: Model, word: tuple[str, ...]) -> float:
         else:
             assert answers.get((r, lay.run["accept"])) is None, t
         outs = [m for m, h in enumerate(model.heads) if h.startswith("out:")]
-        if outs:  # the first out: head with the largest logit, if that logit is > 0, and how many more are true
+        if outs and model.argmax_outputs:  # the one out: head whose margin is > 0 (none at t = 0 and on a tie)
+            said = [model.heads[m][4:] for m in outs if read[t, 0, m] > 0]
+            assert len(said) <= 1 and answers[(r, lay.run["output"])] == (said[0] if said else "(none)"), t
+        elif outs:  # the first out: head with the largest logit, if that logit is > 0, and how many more are true
             best = max(outs, key=lambda m: (trace.heads[t, 0, m], -m))
             more = sum(1 for m in outs if truth[m]) - 1
             want = model.heads[best][4:] + (f" (+{more} more)" if more else "") if truth[best] else "(none)"
