@@ -202,9 +202,14 @@ def cmd_run(args: argparse.Namespace) -> int:
                         "states": list(ans.states) if ans.states is not None else None,
                         "accept": ans.accept, "next": list(ans.next) if ans.next is not None else None,
                         **({"output": list(ans.output)} if ans.output is not None else {})})
-    if args.json:  # with every head's logit: a head is true when its logit is > 0
+    if args.json:  # with every head's logit: a head is true when its logit is > 0 (argmax: its margin)
+        logits = run(model, encode([word], model.alphabet), dtype=dtype, raw=True).heads if model.argmax_outputs \
+            else trace.heads
         for t, record in enumerate(records):
-            record["logits"] = {h: float(v) for h, v in zip(model.heads, trace.heads[t, 0])}
+            record["logits"] = {h: float(v) for h, v in zip(model.heads, logits[t, 0])}
+            if model.argmax_outputs:
+                record["margins"] = {h: float(v) for h, v in zip(model.heads, trace.heads[t, 0])
+                                     if h.startswith("out:")}
         print(json.dumps(records))
         return 0
     show = lambda v: "-" if v is None else (" ".join(v) if v else "(none)")  # noqa: E731
@@ -460,8 +465,9 @@ def cmd_extract(args: argparse.Namespace) -> int:
     else:
         print("\n".join(_extraction_lines(args, result, verdict)))
         if args.sheet:
+            on = "accept" if "accept" in model.heads else "the output"
             print(f"wrote {args.sheet} (Summary: " + (f"{found.disagree:,} of {found.checked:,} words searched "
-                  "disagree on accept" if found else "no search for disagreements") + ")")
+                  f"disagree on {on}" if found else "no search for disagreements") + ")")
     return 1 if poor or (verdict is not None and verdict.status == "fails") else 0
 
 

@@ -250,7 +250,8 @@ def extracted_machine(outputs: np.ndarray, delta: np.ndarray, labels: Sequence[s
     """The minimal Moore or Mealy machine behind a Moore machine over ``out:`` head values (state 0 the start),
     as extraction finds it: Moore when some output is true before the first symbol (and not ``mealy``, which
     leaves that output unread), else Mealy, whose edge outputs are the heads' values after the edge. A state
-    without a true head has left the machine; where several heads are true, the first is taken. States are renamed ``q0`` (the start), ``q1``, ... breadth first."""
+    without a true head has left the machine; where several heads are true, the first is taken. States are
+    renamed ``q0`` (the start), ``q1``, ... breadth first."""
     values = [label.partition(":")[2] for label in labels]
     first = [values[int(np.argmax(row))] if row.any() else None for row in np.asarray(outputs, bool)]
     states = [f"q{k}" for k in range(len(first))]

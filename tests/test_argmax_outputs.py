@@ -233,6 +233,21 @@ def test_an_imported_cross_entropy_network_gives_torchs_argmax_on_200_words(trai
             assert network_outputs(model, word) == [None, *outputs]
 
 
+def test_run_json_gives_torchs_logits_and_the_margins(trained, capsys):
+    net, _, g, _, folder = trained
+    word = [g.alphabet[k % len(g.alphabet)] for k in (0, 2, 1, 1, 0, 2)]
+    assert main(["run", str(folder / "net.npz"), " ".join(word), "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    with torch.no_grad():
+        logits = net(torch.tensor([[g.alphabet.index(a) for a in word]]))[0].numpy()
+    for t, record in enumerate(records[1:]):
+        mine = np.array([record["logits"][f"out:{v}"] for v in g.output_values])
+        np.testing.assert_allclose(mine, logits[t], atol=1e-4)
+        best = g.output_values[int(np.argmax(logits[t]))]
+        assert [h for h, m in record["margins"].items() if m > 0] == [f"out:{best}"] and record["output"] == [best]
+    assert records[0]["output"] == [] and set(records[0]["margins"].values()) == {0.0}
+
+
 def test_a_cross_entropy_network_extracts_to_what_torchs_argmax_says(trained):
     net, machine, g, model, _ = trained
     ex = extract(model, seed=0)

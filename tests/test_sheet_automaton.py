@@ -13,6 +13,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pytest
 from hypothesis import given, settings
@@ -25,9 +26,11 @@ from fsm_lstm.gnumeric import recalculate_gnumeric
 from fsm_lstm.grammar_files import load_grammar
 from fsm_lstm.libreoffice import recalculate
 from fsm_lstm.model import save_model
+from fsm_lstm.outputs import output_word
 from fsm_lstm.reading import reading_of
 from fsm_lstm.sheet_layout import FIRST_STEP_ROW
 from fsm_lstm.runtime import run
+from fsm_lstm.sheet_summary import disagreements
 from fsm_lstm.sheets import write_workbook
 from fsm_lstm.words import encode
 from tests.workbooks import error_cells
@@ -214,6 +217,35 @@ def test_extract_sheet_lists_real_disagreements_shortest_first(tmp_path):
     assert len(words) == min(found, 50)
     assert max(count(s[3]) for s in sets) <= found <= sum(count(s[3]) for s in sets)
     assert label["agreement"][1].startswith(f"{1 - found / checked:.2%} of the {checked:,} distinct words searched")
+
+
+@pytest.mark.parametrize("argmax", [False, True])
+def test_a_machines_summary_lists_the_words_whose_output_differs(argmax):
+    """mqtt compiled, then one edge's output changed in the machine it is compared with: the disagreements are
+    exactly the words whose last symbol crosses that edge, found here by walking mqtt (output_word). Read by
+    argmax (every out: logit moved by the same amount, which keeps the largest), the same words."""
+    mqtt = load_grammar("mqtt")
+    model = compile_grammar(mqtt)
+    if argmax:
+        outs = np.array([h.startswith("out:") for h in model.heads])
+        model = replace(model, head_bias=model.head_bias + 2.0 * outs, extra={"argmax_outputs": True})
+    edge = ("connected", "publish", "connected")
+    changed = replace(mqtt, edge_outputs=tuple((e, "SUBACK" if e == edge else v) for e, v in mqtt.edge_outputs))
+    found = disagreements(model, changed, seed=1)
+    step = {(p, a): q for p, a, q in mqtt.transitions}
+
+    def crosses_last(word):
+        state = mqtt.start
+        for a in word[:-1]:
+            state = step[state, a]
+        return bool(word) and (state, word[-1], step[state, word[-1]]) == edge
+
+    words = [w for n in range(6) for w in itertools.product(mqtt.alphabet, repeat=n)]
+    assert (found.sets[0].what, found.sets[0].words) == ("every word up to length 5", len(words))
+    assert found.sets[0].disagree == sum(map(crosses_last, words)) > 0
+    assert all(crosses_last(w) and output_word(mqtt, w)[-1] == "PUBACK" for w in found.words)
+    assert list(found.words) == [w for w in sorted(words, key=lambda w: (len(w), w)) if crosses_last(w)][:50]
+    assert disagreements(model, mqtt, seed=1).disagree == 0
 
 
 @settings(max_examples=15, deadline=None)
