@@ -166,9 +166,9 @@ def _verdict(model: Model, lay: TraceLayout, v: Computed) -> str:
             return f"leaves the {left_behind(model)} at step {t} (symbol {v.word[t - 1]})"
     if "accept" in model.heads:
         return "accepted" if v.heads[len(v.word), model.heads.index("accept")] > 0 else "rejected"
-    outs = [m for m, h in enumerate(model.heads) if output_value(h)]
-    if outs:
-        return "output: " + _output_value(model, outs, v.heads[len(v.word)])
+    outputs = decoded_outputs(model, v.heads)
+    if outputs:
+        return "output: " + outputs[len(v.word)]
     return f"read {len(v.word)} symbols (the model has no accept head)"
 
 

@@ -119,8 +119,10 @@ def books(tmp_path_factory):
     bias = coffee.head_bias + np.array([2.5 if h.startswith("out:") else 0.0 for h in coffee.heads], np.float32)
     argmax = replace(coffee, head_bias=bias, extra={"argmax_outputs": True})
     word = ("coin", "take", "button", "take", "coin", "coin", "button", "button", "take")
-    write_workbook(argmax, src / "argmax.xlsx", " ".join(word), steps=12)
-    cases["argmax.xlsx"] = (argmax, word, src / "argmax.xlsx")
+    for shown, steps in ((word, 12), ((), 3)):  # the empty word: no output before the first symbol
+        path = src / f"argmax-{len(shown)}.xlsx"
+        write_workbook(argmax, path, " ".join(shown), steps=steps)
+        cases[path.name] = (argmax, shown, path)
     return cases
 
 
@@ -139,14 +141,14 @@ def gnumeric_recalculated(books, tmp_path_factory):
 
 
 def test_libreoffice_recalculation_equals_numpy_on_every_bundled_grammar(recalculated):
-    assert len(recalculated) == 3 * len(bundled_names()) + 6
+    assert len(recalculated) == 3 * len(bundled_names()) + 7
     for name, (model, word, path) in sorted(recalculated.items()):
         worst = compare(libreoffice_values(path), model, word)
         assert worst < TOLERANCE, (name, worst)
 
 
 def test_gnumeric_recalculation_equals_numpy_on_every_bundled_grammar(gnumeric_recalculated):
-    assert len(gnumeric_recalculated) == 3 * len(bundled_names()) + 6
+    assert len(gnumeric_recalculated) == 3 * len(bundled_names()) + 7
     for name, (model, word, path) in sorted(gnumeric_recalculated.items()):
         values = libreoffice_values(path)  # Run and Trace: the only sheets with formulas
         assert [v for cells in values.values() for v in cells.values() if str(v).startswith(ERRORS)] == [], name
