@@ -21,7 +21,7 @@ import numpy as np
 
 from .interval_step import _Affine
 from .interval_step import _Layer as _IntervalLayer
-from .argmax_outputs import margin_bounds, out_columns
+from .argmax_outputs import argmax_columns, margin_bounds
 from .intervals import ROUNDOFF, sigmoid
 from .model import Model
 
@@ -181,7 +181,7 @@ class AffineNet:
         self.layers = [_Layer(model, k, dtype, u) for k in range(len(model.layers))]
         self.width = sum(layer.width for layer in self.layers)
         self.heads = _Linear(model.head_weight, model.head_bias, dtype, u, 2)
-        self.out_columns = out_columns(model.heads) if model.argmax_outputs else None
+        self.out_columns = argmax_columns(model)
 
     def step(self, state: AffineForm, symbols: np.ndarray) -> AffineForm:
         """Forms (B, D) after one model symbol per form (B,)."""

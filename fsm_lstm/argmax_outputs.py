@@ -14,17 +14,29 @@ the region proof applies.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from .labels import parse_head
 
-__all__ = ["margin_bounds", "margins", "out_columns"]
+__all__ = ["ADDED_OUTPUTS", "argmax_columns", "margin_bounds", "margins", "out_columns"]
+
+ADDED_OUTPUTS = "added_outputs"  # model extra: out: heads added for outputs the network has no head for (reference)
 
 
 def out_columns(heads: Sequence[str]) -> np.ndarray:
     """Indices of the ``out:`` heads among ``heads``."""
     return np.array([k for k, label in enumerate(heads) if parse_head(label)[0] == "out"], dtype=np.int64)
+
+
+def argmax_columns(model: Any) -> np.ndarray | None:
+    """The out: heads the argmax runs over: the model's own (not those added for a machine's outputs it has no
+    head for, which are always false); None when the model is not read by argmax."""
+    if not model.argmax_outputs:
+        return None
+    added = set(model.extra.get(ADDED_OUTPUTS, ()))
+    return np.array([k for k in out_columns(model.heads) if model.heads[k] not in added], dtype=np.int64)
 
 
 def margins(logits: np.ndarray, columns: np.ndarray) -> np.ndarray:

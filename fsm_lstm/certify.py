@@ -35,13 +35,15 @@ from .intervals import ROUNDOFF, interval_product, sigmoid
 from .labels import STARTED, edge_label, parse_head
 from .model import Model, stored_grammar
 from .outputs import crossed_outputs, same_behaviour
+from .reading import Reading
+from .reference import missing_outputs
 from .row_groups import row_ids
 from .semantics import Semantics
 from .sparse_weights import dense, nonzeros
 from .words import counted, format_word
 
 __all__ = ["Certificate", "ENTRY_CHUNK", "Failure", "UNDERFLOW", "certificate_grammar", "certify",
-           "same_graph", "same_machine", "states_proven_for"]
+           "region_proof_instead", "same_graph", "same_machine", "states_proven_for"]
 
 UNDERFLOW = 1e-37  # absolute error a float32 result may have beyond its relative one (gradual underflow: < 2^-126)
 ENTRY_CHUNK = 1 << 20  # (configuration, symbol, unit) entries stepped at once
@@ -269,6 +271,11 @@ def certificate_grammar(model: Model, reference: Grammar | None = None) -> tuple
         return None, "the model carries no compiled grammar"
     if model.cell != "lstm" or len(model.layers) != 1:
         return None, "the certificate covers single-layer LSTMs built by the compiler"
+    if model.argmax_outputs:
+        return None, "its out: heads are read by argmax, and the certificate reads each head alone"
+    missing = missing_outputs(model, stored, Reading())
+    if missing:
+        return None, f"it has no out: head for {', '.join(missing)}, an output of its grammar"
     if reference is not None and reference != stored and not same_behaviour(reference, stored):
         given = f"the grammar given ({reference.name!r})"
         if reference.machine != stored.machine:
@@ -278,6 +285,12 @@ def certificate_grammar(model: Model, reference: Grammar | None = None) -> tuple
         what = "outputs differ from those of" if stored.machine else "language differs from that of"
         return None, f"the model was compiled from {stored.name!r}, whose {what} {given}"
     return stored, ""
+
+
+def region_proof_instead(model: Model) -> bool:
+    """Is ``model`` proven by the region proof rather than the certificate: it carries no compiled grammar, or the
+    certificate cannot read it (:func:`certificate_grammar`)?"""
+    return stored_grammar(model) is None or certificate_grammar(model)[0] is None
 
 
 def states_proven_for(stored: Grammar, reference: Grammar, unknown_start: bool = False) -> bool:

@@ -113,7 +113,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_certify(args: argparse.Namespace) -> int:
-    from .certify import certificate_grammar, certify, states_proven_for
+    from .certify import certificate_grammar, certify, region_proof_instead, states_proven_for
     from .grammar_files import load_grammar
     from .labels import parse_head
     from .model import stored_grammar
@@ -123,9 +123,12 @@ def cmd_certify(args: argparse.Namespace) -> int:
     model, g = _load(args.source, unknown_start=args.unknown_start)
     _warn_if_empty(g if g is not None else stored_grammar(model), args.unknown_start)
     reference = load_grammar(args.grammar) if args.grammar else None
+    by_regions = region_proof_instead(model)  # trained, imported, read by argmax, or with an output's head gone
+    if reference is None and by_regions and stored_grammar(model) is not None:
+        reference = stored_grammar(model)
     if reference is not None:
         stored, reason = certificate_grammar(model, reference)
-        if stored is None and stored_grammar(model) is None:  # a trained or imported network: the region proof
+        if stored is None and by_regions:  # the region proof
             reading = _reading(model, args, reference)
             proof = prove_regions(model, reference, args.unknown_start, reading, args.precision,
                                   args.max_regions, args.time_limit)
@@ -581,9 +584,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"  note: a word classifier: feed it {framed} and read its verdict at the last step; the ONNX file "
               "gives every step's heads and keeps no fsm-lstm meta, so import it back with "
               f"{' '.join(['--final-only', *markers])}")
-    if args.to == "onnx" and model.argmax_outputs:
-        print("  note: its out: heads are read together, the largest logit giving the output; the ONNX file gives "
-              "the logits and keeps no fsm-lstm meta, so import it back with --argmax")
+    if model.argmax_outputs:
+        print("  note: its out: heads are read together, the largest logit giving the output; the file gives the "
+              "logits, and `fsm-lstm import` reads them back so with --argmax")
     return 0
 
 

@@ -268,6 +268,9 @@ def _logits(last: Dense, weight: np.ndarray, bias: np.ndarray, labels: int, note
         if labels != outputs:
             raise UserError(f"the output layer has {outputs} outputs but {labels} head labels were given; give "
                             "one label per output with --heads")
+        if act != "linear" and outs != outputs:  # a softmax couples every output: none is a logit of its own
+            raise UserError(f"the output layer {last.name!r} is a {act} over {outputs} outputs: label every one "
+                            "out:VALUE (the largest is the output), or export the logits before it")
         largest = "probability" if act in ("softmax", "logsoftmax") else "value"
         notes.append(f"the {outs} out: heads read together: the output is the one with the largest {largest} "
                      "(argmax); before the first symbol they are not judged")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .argmax_outputs import margin_bounds, out_columns
+from .argmax_outputs import argmax_columns, margin_bounds
 from .intervals import ROUNDOFF, interval_product, sigmoid
 from .model import Model
 
@@ -140,7 +140,7 @@ class IntervalNet:
         self.unbounded = np.concatenate([np.arange(layer.width) < (layer.hidden if layer.cell == "lstm" else 0)
                                          for layer in self.layers])
         self.heads = _Affine(model.head_weight, model.head_bias, dtype, u, 2)
-        self.out_columns = out_columns(model.heads) if model.argmax_outputs else None
+        self.out_columns = argmax_columns(model)
 
     def step(self, lo: np.ndarray, hi: np.ndarray, symbols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Boxes (B, D) after one model symbol per box (B,)."""

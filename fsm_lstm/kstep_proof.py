@@ -156,8 +156,8 @@ class KStepExplorer(_Explorer):
         message = (f"the network is wrong: after {text!r} ({len(word)} symbols), confirmed on the network, head "
                    f"{head} is {not expected}, expected {expected}" if confirmed else
                    f"head {head} should be {'positive' if expected else 'negative'} in state {self.names(word)}, "
-                   f"but over the {self.k}-step image reaching {text!r} ({len(word)} symbols) its logit lies in "
-                   f"[{llo[b, h]:.4g}, {lhi[b, h]:.4g}]")
+                   f"but over the {self.k}-step image reaching {text!r} ({len(word)} symbols) its "
+                   f"{self.value_name(head)} lies in [{llo[b, h]:.4g}, {lhi[b, h]:.4g}]")
         flo, fhi = form.bounds()
         return RegionFailure(message, "head", self.names(word), word[-1], head, text,
                              (float(llo[b, h]), float(lhi[b, h])), confirmed,

@@ -51,7 +51,8 @@ def plot_trace(model: Model, word: Sequence[str], path: str | os.PathLike[str]) 
         if trace.c[k] is not None:
             panels.append((f"cell c{tag}", trace.c[k][:, 0].T, (-1.0, 1.0)))
         panels.append((f"hidden h{tag}", trace.h[k][:, 0].T, (-1.0, 1.0)))
-    panels.append(("head logits (> 0: true)", trace.heads[:, 0].T, (-4.0, 4.0)))
+    title = "head values (> 0: true; out: margins, 0 at t = 0)" if model.argmax_outputs else "head logits (> 0: true)"
+    panels.append((title, trace.heads[:, 0].T, (-4.0, 4.0)))
     width, height = figure_size(model, len(word))
     fig, axes = plt.subplots(len(panels), 1, figsize=(width, height), dpi=DPI, squeeze=False)
     ticks = ["ε"] + list(word)

@@ -29,7 +29,7 @@ from .model import Model, load_model
 from .queries import Network
 from .reading import Reading, reading_of
 from .region_proof import prove_regions
-from .reference import reference_for
+from .reference import reference_for, with_every_output
 from .strategies import any_strings, grammar_strings, near_misses
 from .verify import REGION_TIME_LIMIT, alphabet_notes, check_depth, exhaustive, readable_part, search, t0_note
 from .words import symbols_count
@@ -92,7 +92,8 @@ def _exhaustive_depth(config: pytest.Config) -> int:
     """The exhaustive item's depth, refused when not even one block of its prefixes fits --fsm-memory."""
     grammar, model = config.stash[_LOADED]
     reading = reading_of(model)
-    ref = reference_for(model, grammar, bool(model.extra.get("unknown_start", False)), reading)
+    ref = reference_for(with_every_output(model, grammar, reading), grammar,
+                        bool(model.extra.get("unknown_start", False)), reading)
     net = Network(model, reading)
     return check_depth(config.getoption("fsm_max_len"), len(net.inner), net.start.nbytes, _memory(config),
                        len(ref.columns))
@@ -114,8 +115,9 @@ class VerifyItem(pytest.Item):
         config = self.config
         grammar, model = config.stash[_LOADED]
         reading = reading_of(model)
-        ref = reference_for(model, grammar, bool(model.extra.get("unknown_start", False)), reading)
-        net = Network(model, reading)
+        judged = with_every_output(model, grammar, reading)  # a machine's output the model has no head for
+        ref = reference_for(judged, grammar, bool(model.extra.get("unknown_start", False)), reading)
+        net = Network(judged, reading)
         if self.check == "certificate":
             stored, reason = (None, "a word-level reading") if reading.final_only else \
                 certificate_grammar(model, grammar)
@@ -141,8 +143,9 @@ class VerifyItem(pytest.Item):
         if found is not None:
             text = reading.typed(found.word, model.alphabet)
             t0 = t0_note(model, reading) if not found.word else None
+            value = "margin" if model.argmax_outputs and found.head.startswith("out:") else "logit"
             raise AssertionError(f"counterexample {text!r} ({symbols_count(len(found.word))}): head {found.head} is "
-                                 f"{not found.expected} (logit {found.logit:.4g}), expected {found.expected}"
+                                 f"{not found.expected} ({value} {found.logit:.4g}), expected {found.expected}"
                                  + (f" (note: {t0})" if t0 else ""))
 
     def reportinfo(self) -> tuple[Path, int, str]:

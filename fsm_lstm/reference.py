@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
-from .errors import GrammarError
+from .argmax_outputs import ADDED_OUTPUTS
+from .errors import GrammarError, UserError
 from .grammar import MAX_DFA_STATES, Grammar
 from .labels import parse_head
 from .model import Model
@@ -20,7 +21,7 @@ from .reading import Reading
 from .semantics import Semantics
 from .sparse_weights import is_sparse
 
-__all__ = ["Reference", "missing_outputs", "reference_for", "with_every_output"]
+__all__ = ["Reference", "missing_outputs", "nothing_judged", "reference_for", "with_every_output"]
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def with_every_output(model: Model, grammar: Grammar, reading: Reading) -> Model
     machine it has no head for (:func:`missing_outputs`): such a network never gives that output, and a verdict
     that judged only its heads called it proven (a network without out:z against a machine that says z after
     'c'). What the network says is unchanged; the machine's words with that output become counterexamples (under
-    an argmax reading the added heads' bias is the lowest float, so that they never have the largest logit)."""
+    an argmax reading the added heads are named in ``extra[ADDED_OUTPUTS]`` and kept out of the argmax)."""
     missing = missing_outputs(model, grammar, reading)
     if not missing:
         return model
@@ -92,10 +93,20 @@ def with_every_output(model: Model, grammar: Grammar, reading: Reading) -> Model
         weight = sp.csr_array(sp.vstack([model.head_weight, sp.csr_array(zeros)], format="csr"))
     else:
         weight = np.vstack([model.head_weight, zeros.astype(model.head_weight.dtype)])
-    # under an argmax reading the added heads must never have the largest logit either
-    never = np.finfo(model.head_bias.dtype).min if model.argmax_outputs else -1.0
-    bias = np.concatenate([model.head_bias, np.full(len(missing), never, dtype=model.head_bias.dtype)])
-    return replace(model, heads=(*model.heads, *(f"out:{v}" for v in missing)), head_weight=weight, head_bias=bias)
+    bias = np.concatenate([model.head_bias, np.full(len(missing), -1.0, dtype=model.head_bias.dtype)])
+    added = tuple(f"out:{v}" for v in missing)
+    # under an argmax reading the added heads take no part in the argmax (argmax_outputs.argmax_columns)
+    extra = {**model.extra, ADDED_OUTPUTS: list(added)} if model.argmax_outputs else model.extra
+    return replace(model, heads=(*model.heads, *added), head_weight=weight, head_bias=bias, extra=extra)
+
+
+def nothing_judged(model: Model, grammar: Grammar) -> UserError:
+    """The error for a model none of whose heads ``grammar`` can judge."""
+    argmax = (" (out: heads read by argmax are judged only after a symbol, where a Mealy or Moore machine gives an "
+              "output)") if model.argmax_outputs else ""
+    return UserError(f"none of the model's heads ({', '.join(model.heads)}) can be judged by grammar "
+                     f"{grammar.name!r}; heads are accept, next:SYMBOL, state:NAME or out:VALUE of that grammar"
+                     + argmax)
 
 
 def reference_for(model: Model, grammar: Grammar, unknown_start: bool = False,
@@ -167,15 +178,17 @@ def reference_for(model: Model, grammar: Grammar, unknown_start: bool = False,
         columns.append(m)
         truth.append(col)
     truth_arr = np.stack(truth, axis=1) if truth else np.zeros((len(membership), 0), bool)
-    care = None
-    if model.argmax_outputs:  # out: heads judged only where the machine gives an output, after a symbol
-        care = np.ones_like(truth_arr)
-        gives = produced.any(axis=1)
-        gives[0] = False
-        for k, label in enumerate(checked):
-            if parse_head(label)[0] == "out":
-                care[:, k] = gives
-    return Reference(table, truth_arr, 0, np.array(columns, dtype=np.int64), tuple(checked), tuple(skipped), care)
+    ref = Reference(table, truth_arr, 0, np.array(columns, dtype=np.int64), tuple(checked), tuple(skipped))
+    if not model.argmax_outputs:
+        return ref
+    # out: heads judged only where the machine gives an output, after a symbol; never judged: skipped
+    care = np.ones_like(truth_arr)
+    gives = produced.any(axis=1)
+    gives[0] = False
+    for k, label in enumerate(checked):
+        if parse_head(label)[0] == "out":
+            care[:, k] = gives
+    return replace(ref, care=care).selected([k for k in range(len(checked)) if care[:, k].any()])
 
 
 def _emitted(g: Grammar):  # noqa: ANN202

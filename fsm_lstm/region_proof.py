@@ -31,7 +31,7 @@ from .model import Model
 from .pump_search import pump_counterexample
 from .queries import Network
 from .reading import Reading, reading_of
-from .reference import Reference, reference_for, with_every_output
+from .reference import Reference, nothing_judged, reference_for, with_every_output
 from .semantics import Semantics
 from .words import symbols_count
 
@@ -127,8 +127,7 @@ def prove_regions(model: Model, grammar: Grammar, unknown_start: bool = False, r
     model = with_every_output(model, grammar, reading)  # a machine's output the model has no head for: never given
     ref = reference_for(model, grammar, unknown_start, reading)
     if not ref.checked:
-        raise UserError(f"none of the model's heads ({', '.join(model.heads)}) can be judged by grammar "
-                        f"{grammar.name!r}; heads are accept, next:SYMBOL or state:NAME of that grammar")
+        raise nothing_judged(model, grammar)
     weights = sum(layer.weight_ih.size + layer.weight_hh.size for layer in model.layers) + model.head_weight.size
     if weights > MAX_WEIGHTS:
         return RegionProof(False, 0, 0, -math.inf, 0.0, precision, ref.checked, RegionFailure(
@@ -357,6 +356,10 @@ class _Explorer:
         h = int(np.argmin(signed))
         return bool(signed[h] > 0), float(signed[h]), (h, float(llo[h]), float(lhi[h]))
 
+    def value_name(self, head: str) -> str:
+        """What a head's value is: a logit, or under an argmax reading an out: head's margin."""
+        return "margin" if self.model.argmax_outputs and head.startswith("out:") else "logit"
+
     def typed(self, word: tuple[str, ...]) -> str:
         """A word as messages show it: as a person types it (``Reading.typed``)."""
         return self.reading.typed(word, self.model.alphabet)
@@ -372,8 +375,8 @@ class _Explorer:
         lead = (f"the network is wrong: after {text!r} ({symbols_count(len(word))}), confirmed on the network, "
                 f"head {head} is {not expected}, expected {expected}" if confirmed else
                 f"head {head} should be {'positive' if expected else 'negative'} in state {self.state_name(region)}, "
-                f"but over the region reached by {text!r} ({symbols_count(len(word))}) its logit lies in "
-                f"[{llo:.4g}, {lhi:.4g}]")
+                f"but over the region reached by {text!r} ({symbols_count(len(word))}) its {self.value_name(head)} "
+                f"lies in [{llo:.4g}, {lhi:.4g}]")
         symbol = self.inner[self.parent[region][1]] if region else None
         return RegionFailure(lead, "head", self.state_name(region), symbol, head, text, (llo, lhi), confirmed,
                              _box(self.lo[region], self.hi[region]), word)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .argmax_outputs import margins, out_columns
+from .argmax_outputs import argmax_columns, margins
 from .cells import PlainCell
 from .intervals import sigmoid
 from .model import Layer, Model
@@ -274,7 +274,7 @@ def run(model: Model, strings: np.ndarray, dtype: type = np.float32, record: boo
     with blas_threads(model):
         trace = _run(model, strings, dtype, record)
     if model.argmax_outputs and not raw:
-        columns = out_columns(model.heads)
+        columns = argmax_columns(model)
         trace.heads = margins(trace.heads, columns)
         trace.heads[0][:, columns] = 0.0
     return trace
@@ -380,7 +380,7 @@ class Stepper:
         self.head_w = (head.astype(dtype) if is_sparse(head)  # dense: transposed, since a transposed view
                        else np.ascontiguousarray(head.astype(dtype).T))  # is ~30x slower
         self.head_b = model.head_bias.astype(dtype)
-        self.out_columns = out_columns(model.heads) if model.argmax_outputs else None
+        self.out_columns = argmax_columns(model)
 
     def initial(self, batch: int) -> list[tuple[np.ndarray, np.ndarray]]:
         """The zero state for ``batch`` rows."""

@@ -125,8 +125,9 @@ def _output_formula(lay: TraceLayout, outs: list[int], r: int, guard: str, argma
 
 def _output_value(model: Model, outs: list[int], logits: np.ndarray) -> str:
     best = outs[int(np.argmax(logits[outs]))]
-    if model.argmax_outputs:
-        return NONE if (logits[outs] == logits[best]).sum() > 1 else output_value(model.heads[best])
+    if model.argmax_outputs:  # a tie, or NaN (which the runtime's margins read as no output): none
+        tied = (logits[outs] == logits[best]).sum() > 1 or np.isnan(logits[outs]).any()
+        return NONE if tied else output_value(model.heads[best])
     if not logits[best] > 0:
         return NONE
     others = int((logits[outs] > 0).sum()) - 1

@@ -247,7 +247,7 @@ def _network_answers(model: Model, v: Computed) -> NetworkAnswers:
     states = ["-"] * len(on) if "state" not in kinds else [
         " ".join(h.partition(":")[2] for h, o, k in zip(model.heads, row, kinds) if o and k == "state") or NONE
         for row in on]
-    return NetworkAnswers(accepts, states, decoded_outputs(model, v.heads))
+    return NetworkAnswers(accepts, states, decoded_outputs(model, v.heads), model.argmax_outputs)
 
 
 def _leaving_example(model: Model) -> tuple[str, ...] | None:

@@ -30,7 +30,7 @@ from .model import Model, stored_grammar
 from .outputs import output_difference
 from .queries import Network
 from .reading import Reading, reading_of
-from .reference import Reference, missing_outputs, reference_for, with_every_output
+from .reference import Reference, missing_outputs, nothing_judged, reference_for, with_every_output
 from .region_proof import prove_regions
 from .strategies import every_kind
 from .threads import blas_threads
@@ -86,6 +86,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     reading: Reading = Reading()
     unread: tuple[str, ...] = ()  # the grammar's symbols the network cannot read: strings holding them not judged
+    argmax: bool = False  # the out: heads are read by argmax: their values are margins
 
     def to_dict(self, alphabet: Sequence[str]) -> dict[str, object]:
         """JSON form: the verdict, the counterexample, and the evidence (what was run)."""
@@ -242,12 +243,11 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
     notes += alphabet
     unread = unread_symbols(grammar, model, reading)
     if not ref.checked:
-        raise UserError(f"none of the model's heads ({', '.join(model.heads)}) can be judged by grammar "
-                        f"{grammar.name!r}; heads are accept, next:SYMBOL or state:NAME of that grammar")
+        raise nothing_judged(model, grammar)
     net = Network(model, reading)
     depth = check_depth(max_len, len(net.inner), net.start.nbytes, memory, len(ref.columns))
     report = Report(True, None, ref.checked, ref.skipped, "not applicable", False, notes=notes, reading=reading,
-                    unread=tuple(unread))
+                    unread=tuple(unread), argmax=model.argmax_outputs)
     pumped = _certificate_layer(model, grammar, unknown_start, ref, report, states_ok)
     if progress:
         progress(f"certificate: {report.certificate}")
@@ -388,7 +388,8 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
     else:
         text = report.reading.typed(c.word, alphabet)
         lines.append(f"FAIL: counterexample {text!r} ({symbols_count(len(c.word))}), confirmed on the network")
-        lines.append(f"  {_where(c, report.reading)}: head {c.head} is {not c.expected} (logit {c.logit:.4g}), "
+        value = "margin" if report.argmax and c.head.startswith("out:") else "logit"
+        lines.append(f"  {_where(c, report.reading)}: head {c.head} is {not c.expected} ({value} {c.logit:.4g}), "
                      f"expected {c.expected}")
     return lines
 
@@ -484,11 +485,20 @@ def alphabet_notes(grammar: Grammar, model: Model, reading: Reading) -> list[str
                      f"{', '.join(missing)[:200]}; the network never gives them, and each is judged as an out: head "
                      "that is always false" + (f"; the model's out: heads {', '.join(foreign)[:200]} name no output "
                                                "of the machine: check the --heads given to import" if foreign else ""))
+    if model.argmax_outputs and grammar.machine and not reading.final_only and (outside or _partial(grammar)):
+        notes.append(f"the out: heads are read by argmax, which always names an output: on words that leave machine "
+                     f"{grammar.name!r} (a symbol without an edge), where it gives none, they are not judged")
     framed = [m for m in (reading.start, reading.end) if m and m in grammar.alphabet] if reading.final_only else []
     if framed:
         notes.append(f"grammar {grammar.name!r} has the markers {' '.join(framed)} as symbols: a word classifier is "
                      "judged on each word between its markers, against a grammar of the words alone (without them)")
     return notes
+
+
+def _partial(g: Grammar) -> bool:
+    """Does some state of ``g`` lack an edge for some symbol of its alphabet?"""
+    have = {(p, a) for p, a, _ in g.transitions}
+    return any((q, a) not in have for q in g.states for a in g.alphabet)
 
 
 def unread_symbols(grammar: Grammar, model: Model, reading: Reading) -> list[str]:

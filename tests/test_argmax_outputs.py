@@ -15,6 +15,7 @@ from collections import deque
 from dataclasses import replace
 
 import numpy as np
+import openpyxl
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -25,13 +26,18 @@ from fsm_lstm.cli import main
 from fsm_lstm.compiler import compile_grammar
 from fsm_lstm.extract import extract
 from fsm_lstm.grammar_files import load_grammar
-from fsm_lstm.errors import ModelError
-from fsm_lstm.model import load_model, model_from_arrays
+from fsm_lstm.errors import ModelError, UserError
+from fsm_lstm.importer import read_model
+from fsm_lstm.libreoffice import recalculate
+from fsm_lstm.model import load_model, model_from_arrays, save_model
+from fsm_lstm.reading import Reading
 from fsm_lstm.outputs import output_difference, output_word
 from fsm_lstm.region_proof import prove_regions
 from fsm_lstm.runtime import run
-from fsm_lstm.verify import verify
+from fsm_lstm.sheets import write_workbook
+from fsm_lstm.verify import alphabet_notes, verify
 from fsm_lstm.words import encode
+from tests.keras_files import random_layers, write_keras
 from tests.test_machines import aalpy_machine, aalpy_outputs, saved
 
 finite = st.floats(-1e6, 1e6, allow_nan=False, width=32)
@@ -135,16 +141,93 @@ def test_the_same_shift_read_by_threshold_is_wrong_and_by_argmax_is_proven():
     assert not report.passed and report.counterexample.word == ()  # every out: logit is > 0 at t = 0
 
 
-def test_a_machine_output_without_a_head_is_never_the_argmax(tmp_path):
-    """A network without out:CONNACK cannot say CONNACK: the head added for it must not win the argmax."""
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_a_machine_output_without_a_head_is_never_the_argmax(dtype):
+    """A network without out:CONNACK cannot say CONNACK: the head added for it must not win the argmax, even where
+    every logit lies below the lowest float16 (a review's false proof gave the added head that bias)."""
     g = load_grammar("mqtt")
     model = shifted(compile_grammar(g), -3.0)  # every logit negative: a head added with bias -1 would win
     keep = [m for m, h in enumerate(model.heads) if h != "out:CONNACK"]
-    dropped = replace(model, heads=tuple(model.heads[m] for m in keep), head_weight=model.head_weight[keep],
-                      head_bias=model.head_bias[keep])
+    weight = model.head_weight[keep].astype(dtype)
+    if dtype == np.float16:  # out: logits far below -65504 wherever a unit is on
+        weight[[k for k, m in enumerate(keep) if model.heads[m].startswith("out:")]] -= 6e4
+    dropped = replace(model, heads=tuple(model.heads[m] for m in keep), head_weight=weight,
+                      head_bias=model.head_bias[keep].astype(dtype))
     report = verify(dropped, g, max_len=4, examples=5)
     assert not report.passed
     assert output_word(g, report.counterexample.word)[-1] == "CONNACK"
+
+
+def test_out_heads_a_grammar_never_judges_are_not_called_proven(tmp_path, capsys):
+    """Against an acceptor, or a machine over other symbols, an argmax model's out: heads are judged nowhere: that
+    is one line and exit 2, never a proof (a review found "PASS: proven" with no head judged)."""
+    model = shifted(compile_grammar(load_grammar("mqtt")), 1.0)
+    outs = [m for m, h in enumerate(model.heads) if h.startswith("out:")]
+    only = replace(model, heads=tuple(model.heads[m] for m in outs), head_weight=model.head_weight[outs],
+                   head_bias=model.head_bias[outs])
+    for grammar in ("tomita1", "coffee"):
+        with pytest.raises(UserError, match="none of the model's heads"):
+            verify(only, load_grammar(grammar), max_len=3, examples=5)
+    path = tmp_path / "only.npz"
+    save_model(only, path)
+    assert main(["certify", str(path), "--grammar", "tomita1"]) == 2
+    assert "none of the model's heads" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argmax", [False, True])
+def test_certify_of_a_compiled_machine_that_lost_an_outputs_head_is_not_proven(tmp_path, capsys, argmax):
+    """It keeps its compiled grammar, which the certificate read head by head, and the missing head was never
+    judged (a review: "proven for every length", exit 0). Now the region proof judges it: 'coin button' gives
+    coffee in the machine, which the network cannot say."""
+    model = compile_grammar(load_grammar("coffee"))
+    if argmax:
+        model = replace(shifted(model, 2.0), extra={**model.extra, "argmax_outputs": True})
+    keep = [m for m, h in enumerate(model.heads) if h != "out:coffee"]
+    path = tmp_path / "dropped.npz"
+    save_model(replace(model, heads=tuple(model.heads[m] for m in keep), head_weight=model.head_weight[keep],
+                       head_bias=model.head_bias[keep]), path)
+    for args in ([], ["--grammar", "coffee"]):
+        assert main(["certify", str(path), *args]) == 1
+        out = capsys.readouterr().out
+        assert "'coin button'" in out and "out:coffee" in out and "proven for every length" not in out
+
+
+def test_certify_proves_a_compiled_machine_read_by_argmax_by_its_regions(tmp_path, capsys):
+    """Every out: logit moved by 5: the certificate, head by head, fails on it; the argmax is the machine's."""
+    model = compile_grammar(load_grammar("mqtt"))
+    path = tmp_path / "keep.npz"
+    save_model(replace(shifted(model, 5.0), extra={**model.extra, "argmax_outputs": True}), path)
+    assert main(["certify", str(path)]) == 0
+    assert "region proof" in capsys.readouterr().out
+
+
+def test_argmax_over_a_softmax_with_other_heads_is_refused(tmp_path):
+    """A softmax couples its outputs: an accept head beside two out: heads has no logit of its own."""
+    layers = random_layers(np.random.default_rng(2), "GRU", 2, [4], [3], "softmax")
+    path = write_keras(tmp_path / "m.keras", layers, 2)
+    with pytest.raises(UserError, match="label every one out:VALUE"):
+        read_model(path, ["a", "b"], ["accept", "out:A", "out:B"], argmax=True)
+
+
+def test_a_partial_machine_says_its_outputs_are_not_judged_where_it_has_none():
+    g = load_grammar("coffee")
+    partial = replace(g, transitions=tuple(e for e in g.transitions if e != ("idle", "take", "idle")))
+    model = shifted(compile_grammar(g), 1.0)
+    notes = alphabet_notes(partial, model, Reading())
+    assert any("not judged" in n and "leave machine 'coffee'" in n for n in notes)
+    assert not any("not judged" in n for n in alphabet_notes(g, model, Reading()))
+
+
+def test_the_workbook_does_not_compare_a_moore_machines_output_at_t0(tmp_path):
+    """The network is proven; before the first symbol it gives no output and coffee gives insert-coin."""
+    g = load_grammar("coffee")
+    model = shifted(compile_grammar(g), 2.0)
+    path = tmp_path / "c.xlsx"
+    write_workbook(model, path, "coin button take", automaton=g)
+    [done] = recalculate([path], tmp_path / "lo")
+    for book in (path, done):
+        assert openpyxl.load_workbook(book, data_only=True)["Run"]["A6"].value == \
+            "network and automaton agree on the output after every prefix (3 symbols)"
 
 
 def test_extract_writes_the_mealy_machine_of_a_moore_network_read_by_argmax(tmp_path):
