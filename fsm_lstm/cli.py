@@ -480,14 +480,15 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
     from .words import counted
 
     output, min_fidelity = args.output, args.min_fidelity
+    where = "on" if r.reading.final_only else "after every prefix of"  # what a word agreeing means (extract.agreement)
     lines = [f"wrote {output}: {counted(r.states, 'state')}, {counted(len(r.grammar.transitions), 'edge')} "
              f"({r.method}, {r.seconds:.2f} s, "
              f"{r.queries:,} network queries)",
-             f"fidelity: the automaton agrees with the network on {r.fidelity:.2%} of {r.held_out:,} held-out words "
-             f"({r.held_out_source})"]
+             f"fidelity: the automaton agrees with the network {where} {r.fidelity:.2%} of {r.held_out:,} held-out "
+             f"words ({r.held_out_source})"]
     if r.longer is not None:
-        lines.append(f"on longer words: it agrees on {r.longer.fidelity:.2%} of {r.longer.words:,} uniform random "
-                     f"words of length {r.longer.shortest}-{r.longer.longest}")
+        lines.append(f"on longer words: it agrees {where} {r.longer.fidelity:.2%} of {r.longer.words:,} uniform "
+                     f"random words of length {r.longer.shortest}-{r.longer.longest}")
     if r.reading.final_only:
         lines.append(f"reading: {r.reading.describe()}")
     if r.method == "lstar":

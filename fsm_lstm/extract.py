@@ -123,12 +123,17 @@ class Longer:
         return {"fidelity": self.fidelity, "words": self.words, "lengths": [self.shortest, self.longest]}
 
 
-def _longer(net: Network, columns: np.ndarray, machine: Machine, seed: int, length: int, count: int) -> Longer:
-    """:class:`Longer` on ``count`` words of ``length`` + 1 to 2 ``length`` symbols (at least 1 to 2)."""
+def _longer(net: Network, columns: np.ndarray, machine: Machine, seed: int, length: int, count: int,
+            every_prefix: bool = False) -> Longer:
+    """:class:`Longer` on ``count`` words of ``length`` + 1 to 2 ``length`` symbols (at least 1 to 2), judged
+    after the whole word, or with ``every_prefix`` after each of its prefixes (:func:`agreement`)."""
     shortest, longest = length + 1, max(2 * length, 2)
     rng = np.random.default_rng([seed, 3])
     lengths = rng.integers(shortest, longest + 1, size=count)
     strings = rng.integers(0, len(net.inner), size=(count, longest))
+    if every_prefix:
+        sample = observe(net, columns, [tuple(row[:n].tolist()) for row, n in zip(strings, lengths)])
+        return Longer(agreement(machine, sample, every_prefix=True), count, shortest, longest)
     truth = final_truth(net, columns, strings, lengths)
     mine = machine.run(strings)[lengths, np.arange(count)]
     return Longer(float((mine == truth).all(axis=-1).mean()), count, shortest, longest)
@@ -241,12 +246,19 @@ def explore(net: Network, columns: np.ndarray, key: Callable[[np.ndarray], np.nd
     return minimise_moore(Machine(np.array(outputs), table, labels, net.inner))
 
 
-def agreement(machine: Machine, sample: Sample, heads: Sequence[int] | None = None) -> float:
-    """Share of sampled words whose outputs after the whole word the machine gets right (those of ``heads``, by
-    column, when given)."""
-    mine = machine.run(sample.strings)[sample.lengths, np.arange(len(sample.lengths))]
-    right = mine == sample.final()
-    return float((right if heads is None else right[:, heads]).all(axis=-1).mean()) if len(sample.lengths) else 1.0
+def agreement(machine: Machine, sample: Sample, heads: Sequence[int] | None = None, every_prefix: bool = False
+              ) -> float:
+    """Share of sampled words whose outputs (those of ``heads``, by column, when given) the machine gets right
+    after the whole word, or with ``every_prefix`` after each of its prefixes (a Mealy machine's whole output
+    sequence)."""
+    if not len(sample.lengths):
+        return 1.0
+    if not every_prefix:
+        right = machine.run(sample.strings)[sample.lengths, np.arange(len(sample.lengths))] == sample.final()
+        return float((right if heads is None else right[:, heads]).all(axis=-1).mean())
+    differ = machine.run(sample.strings) != sample.truth
+    wrong = (differ if heads is None else differ[..., heads]).any(axis=-1) & sample.mask
+    return float((~wrong.any(axis=0)).mean())
 
 
 def extract_by_clustering(net: Network, columns: np.ndarray, labels: tuple[str, ...], sample: Sample,
@@ -464,12 +476,14 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
         else:
             before = len(original.states)
     written = _as_written(machine, grammar)
-    longer = _longer(net, columns, written, seed, max(length, longest), max(1, samples // 2))
-    fidelity, learned_fidelity = agreement(written, held_sample), agreement(machine, held_sample)
+    every = not reading.final_only  # per prefix: a word is right when every prefix of it is
+    longer = _longer(net, columns, written, seed, max(length, longest), max(1, samples // 2), every)
+    fidelity = agreement(written, held_sample, None, every)
+    learned_fidelity = agreement(machine, held_sample, None, every)
     accept_only = [labels.index("accept")] if "accept" in labels and len(labels) > 1 else None
     return Extraction(machine, grammar, method, reading, fidelity, len(held_sample.lengths), source,
                       time.perf_counter() - t0, net.calls, stopped, before, _several_outputs(held_sample, labels),
                       longer, cut, learned_fidelity if learned_fidelity > fidelity else None,
-                      None if accept_only is None else agreement(written, held_sample, accept_only))
+                      None if accept_only is None else agreement(written, held_sample, accept_only, every))
 
 

@@ -228,7 +228,8 @@ def test_extract_reports_longer_words_and_notes_a_drift_below_min_fidelity(tmp_p
     assert report["longer_words"] == {"fidelity": 1.0, "words": 1000, "lengths": [21, 40]}
     assert main(["extract", str(path), "-o", str(tmp_path / "p.toml")]) == 0
     out = capsys.readouterr().out
-    assert "on longer words: it agrees on 100.00% of 1,000 uniform random words of length 21-40" in out
+    assert ("on longer words: it agrees after every prefix of 100.00% of 1,000 uniform random words of length "
+            "21-40") in out
     assert "note: on longer words" not in out
     result = extract(blind(compile_grammar(load_grammar("parity"))), seed=0)
     drifting = dataclasses.replace(result, longer=Longer(0.5, 1000, 21, 40))
