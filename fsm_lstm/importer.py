@@ -12,7 +12,7 @@ Layers, ``import_tfjs``), ``.onnx`` (``import_onnx``). Each reader gives a :clas
   ``rnn_tanh``, and a ReLU RNN is refused;
 - the last dense layer gives the head logits: with a linear, sigmoid or tanh activation as they are
   (sigmoid(z) > 0.5, and tanh(z) > 0, exactly when z > 0); a 2-way softmax as p1 > 0.5 (exactly when
-  z1 - z0 > 0); a softmax over more outputs, all labelled out:, as the largest output (``argmax``, below);
+  z1 - z0 > 0); a softmax with 2 or more labels, all out:VALUE, as the largest output (``argmax``, below);
 - ``argmax``: the out: heads of a linear output layer give the output with the largest value, as a network
   trained with softmax cross-entropy is read (meta.argmax_outputs, :mod:`argmax_outputs`);
 - 2 outputs (linear, or softmax) and a single head label make one head with logit z1 - z0: "class 1 beats
@@ -246,13 +246,14 @@ def _compose(net: Network, compose_linear: bool, hidden: int, notes: list[str]) 
 
 
 def _softmax_outputs(last: Dense, heads: Sequence[str]) -> bool:
-    """Does the last layer end in an ArgMax, or a softmax over more than 2 outputs, every one labelled out:VALUE?
-    (Both are read by their largest output; an ArgMax over other labels is refused.)"""
-    if last.activation == "argmax" and not all(parse_head(h)[0] == "out" for h in heads):
+    """Does the last layer end in an ArgMax, or a softmax, with two or more labels, every one out:VALUE? (Both
+    are read by their largest output, and their count is checked there; an ArgMax over other labels is refused.)"""
+    outs_only = all(parse_head(h)[0] == "out" for h in heads)
+    if last.activation == "argmax" and not outs_only:
         raise UserError(f"the output layer {last.name!r} ends in an ArgMax: it gives one of its outputs, so label "
                         "each output out:VALUE with --heads (the outputs of a machine)")
-    return ((last.activation == "argmax" or last.activation in ("softmax", "logsoftmax") and last.weight.shape[0] > 2)
-            and len(heads) == last.weight.shape[0] and all(parse_head(h)[0] == "out" for h in heads))
+    return outs_only and (last.activation == "argmax" or
+                          last.activation in ("softmax", "logsoftmax") and len(heads) >= 2)
 
 
 def _logits(last: Dense, weight: np.ndarray, bias: np.ndarray, labels: int, notes: list[str], outs: int = 0,

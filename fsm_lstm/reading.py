@@ -139,7 +139,8 @@ def reading_of(model: Model, final_only: bool | None = None, start: str | None =
     final = final or start is not None or end is not None
     if final and "accept" not in model.heads:
         raise UserError("a word-level (final-only) model needs an 'accept' head; this model has "
-                        f"{' '.join(model.heads)}")
+                        f"{' '.join(model.heads)}: label its verdict accept, or leave out --final-only and the "
+                        "markers to read its heads after every symbol")
     reading = Reading(final, start, end)
     if not reading.inner(model.alphabet):
         raise UserError("the markers leave no symbols to make words of")

@@ -290,9 +290,12 @@ def t0_note(model: Model, reading: Reading) -> str | None:
     imported = model.extra.get("imported")
     if reading.start is not None or not isinstance(imported, dict):
         return None
+    outs = sum(parse_head(h)[0] == "out" for h in model.heads)
+    argmax = ("; a network trained with softmax cross-entropy over a machine's outputs: import it with --argmax, "
+              "which reads them after each symbol only") if outs >= 2 and not model.argmax_outputs else ""
     return (f"t = 0: before any symbol the heads are the head biases on the zero state, an answer "
             f"{str(imported.get('format', 'the source'))[:20]} never computes (it cannot run an empty sequence); "
-            "fsm-lstm judges every prefix, the empty one included (docs/model-format.md)")
+            "fsm-lstm judges every prefix, the empty one included (docs/model-format.md)" + argmax)
 
 
 def _renamed(stored: Grammar | None, reference: Grammar, unknown_start: bool, states_ok: bool) -> bool:
