@@ -370,18 +370,9 @@ def test_onnx_softmax_and_argmax_heads_import_as_the_state_dict_does(trained, tm
     net, _, g, model, _ = trained
     heads = " ".join(f"out:{v}" for v in g.output_values)
 
-    class WithSoftmax(torch.nn.Module):
-        def __init__(self, last):
-            super().__init__()
-            self.net, self.last = net, last
-
-        def forward(self, x):
-            y = self.net(x)
-            return torch.softmax(y, -1) if self.last == "softmax" else torch.argmax(y, -1)
-
     for last in ("softmax", "argmax"):
         path = tmp_path / f"{last}.onnx"
-        torch.onnx.export(WithSoftmax(last), (torch.zeros(1, 5, dtype=torch.long),), str(path), dynamo=False,
+        torch.onnx.export(Last(net, last), (torch.zeros(1, 5, dtype=torch.long),), str(path), dynamo=False,
                           input_names=["x"], dynamic_axes={"x": {0: "b", 1: "t"}})
         with contextlib.redirect_stdout(io.StringIO()):
             assert main(["import", str(path), "-o", str(tmp_path / f"{last}.npz"), "--alphabet",
@@ -390,6 +381,50 @@ def test_onnx_softmax_and_argmax_heads_import_as_the_state_dict_does(trained, tm
         assert other.argmax_outputs
         np.testing.assert_allclose(other.head_weight, model.head_weight, rtol=1e-6)
         np.testing.assert_allclose(other.layers[0].weight_ih, model.layers[0].weight_ih, rtol=1e-5, atol=1e-6)
+
+
+def test_onnx_softmax_labels_are_counted_and_a_two_way_softmax_of_outputs_is_read_by_argmax(trained, tmp_path,
+                                                                                             capsys):
+    """A wrong count of out: labels over a softmax or ArgMax names the count (it said the activation is not
+    read); 2 outputs labelled out: are a machine's 2 outputs, read by argmax as torch's argmax gives them."""
+    pytest.importorskip("onnx")
+    net, _, g, _, _ = trained
+    labels = " ".join(f"out:{v}" for v in g.output_values[:-1])  # one label short
+    for last in ("softmax", "argmax"):
+        path = tmp_path / f"{last}.onnx"
+        torch.onnx.export(Last(net, last), (torch.zeros(1, 5, dtype=torch.long),), str(path), dynamo=False,
+                          input_names=["x"], dynamic_axes={"x": {0: "b", 1: "t"}})
+        assert main(["import", str(path), "-o", str(tmp_path / "x.npz"), "--alphabet", " ".join(g.alphabet),
+                     "--heads", labels]) == 2
+        err = capsys.readouterr().err
+        assert f"has {len(g.output_values)} outputs but {len(g.output_values) - 1} head labels" in err
+    torch.manual_seed(3)
+    two = Classifier(len(g.alphabet), 2)
+    path = tmp_path / "two.onnx"
+    torch.onnx.export(Last(two, "softmax"), (torch.zeros(1, 5, dtype=torch.long),), str(path), dynamo=False,
+                      input_names=["x"], dynamic_axes={"x": {0: "b", 1: "t"}})
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["import", str(path), "-o", str(tmp_path / "two.npz"), "--alphabet", " ".join(g.alphabet),
+                     "--heads", "out:lo out:hi"]) == 0
+    model = load_model(tmp_path / "two.npz")
+    assert model.argmax_outputs
+    words = torch.randint(0, len(g.alphabet), (50, 9))
+    with torch.no_grad():
+        want = two(words).argmax(-1).numpy()
+    said = run(model, words.numpy()).heads[1:].transpose(1, 0, 2) > 0
+    assert np.array_equal(said, want[..., None] == np.arange(2))
+
+
+class Last(torch.nn.Module):
+    """A network with a softmax or an ArgMax after its logits, as exported for deployment."""
+
+    def __init__(self, net, last: str) -> None:
+        super().__init__()
+        self.net, self.last = net, last
+
+    def forward(self, x):
+        y = self.net(x)
+        return torch.softmax(y, -1) if self.last == "softmax" else torch.argmax(y, -1)
 
 
 @pytest.mark.parametrize("heads, message", [
