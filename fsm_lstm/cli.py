@@ -458,7 +458,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if args.sheet:
         found = disagreements(model, extracted, seed=args.seed, reading=reading)
         rows = summary_rows(model, extracted, result.fidelity, result.held_out, result.held_out_source, found, reading)
-        word = found.words[0] if found and found.words else ()
+        word = found.shown if found else ()
         write_workbook(densified(model, "a workbook", available_memory()), args.sheet,
                        reading.typed(word, model.alphabet), title=f"extracted {extracted.name}", automaton=extracted,
                        summary=rows, reading=reading)

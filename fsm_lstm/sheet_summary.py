@@ -51,6 +51,12 @@ class Disagreements:
     checked: int
     disagree: int
     words: tuple[tuple[str, ...], ...]
+    example: tuple[str, ...] = ()  # a word to show when none disagrees: the first random one of 5-12 symbols
+
+    @property
+    def shown(self) -> tuple[str, ...]:
+        """The word the workbook's input cell holds: the shortest disagreement, else the example."""
+        return self.words[0] if self.words else self.example
 
 
 def compared(model: Model, g: Grammar, reading: Reading) -> str | None:
@@ -77,8 +83,10 @@ def disagreements(model: Model, g: Grammar, seed: int = 0, reading: Reading | No
         enumerated.extend(itertools.product(range(K), repeat=length))
         length += 1
     sets[f"every word up to length {length - 1}"] = [tuple(inner[k] for k in w) for w in enumerated]
-    sets[f"{RANDOM_WORDS:,} uniform random words of length 0-{RANDOM_LENGTH}"] = [
-        tuple(inner[k] for k in w) for w in random_words(np.random.default_rng(seed), K, RANDOM_WORDS, RANDOM_LENGTH)]
+    randoms = [tuple(inner[k] for k in w) for w in random_words(np.random.default_rng(seed), K, RANDOM_WORDS,
+                                                                 RANDOM_LENGTH)]
+    sets[f"{RANDOM_WORDS:,} uniform random words of length 0-{RANDOM_LENGTH}"] = randoms
+    example = next((w for w in randoms if 5 <= len(w) <= 12), max(sets[next(iter(sets))], key=len, default=()))
     own = stored_grammar(model)
     if "accept" in model.heads:  # accepted words: random words are mostly rejected by both
         sets[f"the {ACCEPTED} shortest words the automaton accepts"] = _accepted(g, reading, inner)
@@ -88,7 +96,7 @@ def disagreements(model: Model, g: Grammar, seed: int = 0, reading: Reading | No
     wrong = _disagreeing(model, g, reading, distinct)
     found = tuple(w for w in distinct if w in wrong)
     return Disagreements(tuple(WordSet(what, len(set(words)), len(set(words) & wrong)) for what, words in sets.items()),
-                         len(distinct), len(found), found[:LISTED])
+                         len(distinct), len(found), found[:LISTED], example)
 
 
 def _accepted(g: Grammar, reading: Reading, inner: tuple[str, ...]) -> list[tuple[str, ...]]:

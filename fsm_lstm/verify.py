@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, find, settings
@@ -30,6 +30,7 @@ from .model import Model, stored_grammar
 from .outputs import output_difference
 from .queries import Network
 from .reading import Reading, reading_of
+from .argmax_outputs import argmax_columns
 from .reference import Reference, missing_outputs, nothing_judged, reference_for, with_every_output
 from .region_proof import prove_regions
 from .strategies import every_kind
@@ -56,6 +57,7 @@ class Counterexample:
     head: str
     expected: bool
     logit: float
+    said: str | None = None  # under an argmax reading, the output the network gives there ("" for none)
 
     @property
     def step(self) -> int:
@@ -136,6 +138,18 @@ def _found(net: Network, ref: Reference, failure: Failure | None) -> Counterexam
 
 def _counterexample(ref: Reference, word: tuple[str, ...], head: int, logit: float) -> Counterexample:
     return Counterexample(word, ref.checked[head], not logit > 0, logit)
+
+
+def with_output_said(net: Network, found: Counterexample) -> Counterexample:
+    """``found`` with the output the network gives at its last step, when its out: heads are read by argmax (what
+    a head being false does not say)."""
+    columns = argmax_columns(net.model)
+    if columns is None or net.reading.final_only or not found.head.startswith("out:"):
+        return found
+    index = {a: k for k, a in enumerate(net.inner)}
+    values = net.walk([index[a] for a in found.word])[-1]
+    said = [net.model.heads[k][4:] for k in columns if values[k] > 0]
+    return replace(found, said=said[0] if said else "")
 
 
 def check_word(net: Network, ref: Reference, word: tuple[str, ...]) -> Counterexample | None:
@@ -277,7 +291,7 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
                             "strings enumerated and searched")
     if found is not None:
         report.passed = False
-        report.counterexample = found
+        report.counterexample = with_output_said(net, found)
         note = t0_note(model, reading) if not found.word else None
         if note:
             report.notes.append(note)
@@ -393,7 +407,7 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
         lines.append(f"FAIL: counterexample {text!r} ({symbols_count(len(c.word))}), confirmed on the network")
         value = "margin" if report.argmax and c.head.startswith("out:") else "logit"
         lines.append(f"  {_where(c, report.reading)}: head {c.head} is {not c.expected} ({value} {c.logit:.4g}), "
-                     f"expected {c.expected}")
+                     f"expected {c.expected}{_said(c)}")
     return lines
 
 
@@ -440,7 +454,9 @@ def judge(model: Model, extracted: Grammar | None, reference: Grammar, reading: 
         diff = compare_with(extracted, reference, by_language, _readable(model, reading), model.argmax_outputs)
     judged = with_every_output(model, reference, reading)  # the outputs it has no head for: never given
     ref = reference_for(judged, reference, bool(model.extra.get("unknown_start", False)), reading)
-    found = check_word(Network(judged, reading), ref, diff) if diff is not None else None
+    net = Network(judged, reading)
+    found = check_word(net, ref, diff) if diff is not None else None
+    found = None if found is None else with_output_said(net, found)
     if found is not None:
         return Verdict("fails", f"the network disagrees with {reference.name} on {_shown(found, model, reading)}; "
                        f"the extracted automaton differs from {reference.name} there too",
@@ -535,7 +551,13 @@ def _over(grammar: Grammar, symbols: set[str]) -> Grammar | None:
 def _shown(c: Counterexample, model: Model, reading: Reading) -> str:
     t0 = t0_note(model, reading) if not c.word else None
     return (f"{reading.typed(c.word, model.alphabet)!r} ({symbols_count(len(c.word))}), confirmed on the network: head "
-            f"{c.head} is {not c.expected} {_where(c, reading)}, expected {c.expected}" + (f" ({t0})" if t0 else ""))
+            f"{c.head} is {not c.expected} {_where(c, reading)}, expected {c.expected}{_said(c)}"
+            + (f" ({t0})" if t0 else ""))
+
+
+def _said(c: Counterexample) -> str:
+    """"; the network says z" for a counterexample read by argmax."""
+    return "" if c.said is None else f"; the network says {c.said or '(none)'}"
 
 
 def compare_with(extracted: Grammar, reference: Grammar, by_language: bool, symbols: set[str] | None = None,
@@ -563,7 +585,8 @@ def _counterexample_dict(c: Counterexample, alphabet: Sequence[str], reading: Re
     (the markers of a word classifier included, as the workbook's Trace sheet counts them)."""
     return {"string": reading.typed(c.word, alphabet), "length": len(c.word), "step": c.step,
             "network_step": _network_step(c, reading), "head": c.head, "expected": c.expected,
-            "actual": not c.expected, "logit": c.logit}
+            "actual": not c.expected, "logit": c.logit, **({"network_output": c.said or None} if c.said is not None
+                                                            else {})}
 
 
 def _network_step(c: Counterexample, reading: Reading) -> int:

@@ -129,7 +129,8 @@ def test_a_head_that_always_wins_is_caught_on_the_shortest_word_where_it_should_
     report = verify(model, g, max_len=6, examples=20)
     want = shortest_word_without(g, value)
     assert not report.passed and report.counterexample.word == want
-    assert network_outputs(model, want)[-1] == value  # confirmed on the network
+    assert network_outputs(model, want)[-1] == value == report.counterexample.said  # confirmed on the network
+    assert report.to_dict(model.alphabet)["counterexample"]["network_output"] == value
 
 
 def test_the_same_shift_read_by_threshold_is_wrong_and_by_argmax_is_proven():
@@ -359,6 +360,7 @@ def test_verify_of_a_cross_entropy_network_judges_it_after_each_symbol_only(trai
     else:
         word = report.counterexample.word
         assert word and torch_outputs(net, g, [word])[0][-1] != aalpy_outputs(machine, word)[-1]
+        assert report.counterexample.said == torch_outputs(net, g, [word])[0][-1]  # what the network says there
 
 
 def torch_outputs_each(net, g, words):

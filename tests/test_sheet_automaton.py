@@ -245,7 +245,9 @@ def test_a_machines_summary_lists_the_words_whose_output_differs(argmax):
     assert found.sets[0].disagree == sum(map(crosses_last, words)) > 0
     assert all(crosses_last(w) and output_word(mqtt, w)[-1] == "PUBACK" for w in found.words)
     assert list(found.words) == [w for w in sorted(words, key=lambda w: (len(w), w)) if crosses_last(w)][:50]
-    assert disagreements(model, mqtt, seed=1).disagree == 0
+    none = disagreements(model, mqtt, seed=1)
+    assert none.disagree == 0 and none.shown == none.example and 5 <= len(none.example) <= 12
+    assert set(none.example) <= set(mqtt.alphabet)
 
 
 @settings(max_examples=15, deadline=None)
