@@ -42,7 +42,7 @@ from .words import counted, symbols_count
 __all__ = ["Counterexample", "Progress", "REGION_TIME_LIMIT", "Report", "Verdict", "alphabet_notes", "check_depth",
            "check_word", "compare_with", "default_max_len", "describe", "evidence", "exhaustive", "judge", "t0_note",
            "readable_part", "unread_symbols",
-           "REPORT_SHORTEST", "report_rows", "report_word", "search", "verify"]
+           "REPORT_SHORTEST", "report_rows", "report_word", "search", "verify", "with_output_said"]
 
 Progress = Callable[[str], None]
 REPORT_SHORTEST = 200  # a passing report shows the longest of this many shortest accepted strings
