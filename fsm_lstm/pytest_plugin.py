@@ -31,7 +31,8 @@ from .reading import Reading, reading_of
 from .region_proof import prove_regions
 from .reference import reference_for, with_every_output
 from .strategies import any_strings, grammar_strings, near_misses
-from .verify import REGION_TIME_LIMIT, alphabet_notes, check_depth, exhaustive, readable_part, search, t0_note
+from .verify import (REGION_TIME_LIMIT, alphabet_notes, check_depth, exhaustive, readable_part, search, t0_note,
+                     with_output_said)
 from .words import symbols_count
 
 __all__ = ["VerifyItem", "pytest_addoption", "pytest_collection_modifyitems", "pytest_configure"]
@@ -141,11 +142,13 @@ class VerifyItem(pytest.Item):
                         "arbitrary strings": any_strings(readable)}[self.check]
             found, _, _ = search(net, ref, strategy, config.getoption("fsm_examples"), seed=0)
         if found is not None:
+            found = with_output_said(net, found)
             text = reading.typed(found.word, model.alphabet)
             t0 = t0_note(model, reading) if not found.word else None
             value = "margin" if model.argmax_outputs and found.head.startswith("out:") else "logit"
+            said = "" if found.said is None else f"; the network says {found.said or '(none)'}"
             raise AssertionError(f"counterexample {text!r} ({symbols_count(len(found.word))}): head {found.head} is "
-                                 f"{not found.expected} ({value} {found.logit:.4g}), expected {found.expected}"
+                                 f"{not found.expected} ({value} {found.logit:.4g}), expected {found.expected}{said}"
                                  + (f" (note: {t0})" if t0 else ""))
 
     def reportinfo(self) -> tuple[Path, int, str]:

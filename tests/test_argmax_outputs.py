@@ -440,3 +440,16 @@ def test_argmax_needs_two_out_heads(trained, tmp_path, capsys, heads, message):
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x.npz").exists()
+
+
+def test_the_pytest_plugin_names_the_output_an_argmax_network_gives(pytester, tmp_path):
+    """coffee read by argmax with insert-coin always the largest: the plugin's items fail on 'coin', where coffee
+    says press-button, and say that the network says insert-coin."""
+    g = load_grammar("coffee")
+    path = tmp_path / "boosted.npz"
+    save_model(shifted(compile_grammar(g), 1.0, boost="out:insert-coin"), path)
+    result = pytester.runpytest("--fsm-grammar", "coffee", "--fsm-model", str(path), "--fsm-max-len", "3",
+                                "--fsm-examples", "5")
+    text = result.stdout.str()
+    assert "counterexample 'coin' (1 symbol)" in text and "the network says insert-coin" in text
+    assert result.ret == 1
