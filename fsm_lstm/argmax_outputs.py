@@ -20,7 +20,8 @@ import numpy as np
 
 from .labels import parse_head
 
-__all__ = ["ADDED_OUTPUTS", "argmax_columns", "margin_bounds", "margins", "out_columns"]
+__all__ = ["ADDED_OUTPUTS", "argmax_columns", "margin_bounds", "margins", "out_columns", "read_prefixes",
+           "value_name"]
 
 ADDED_OUTPUTS = "added_outputs"  # model extra: out: heads added for outputs the network has no head for (reference)
 
@@ -47,6 +48,22 @@ def margins(logits: np.ndarray, columns: np.ndarray) -> np.ndarray:
         m = z - _max_of_others(z)
     out[..., columns] = m
     return out
+
+
+def read_prefixes(model: Any, heads: np.ndarray) -> np.ndarray:
+    """(T+1, ..., M) head logits after every prefix as an argmax model reads them: the out: heads' margins, 0 (no
+    output) before the first symbol; the logits themselves for any other model."""
+    columns = argmax_columns(model)
+    if columns is None:
+        return heads
+    read = margins(heads, columns)
+    read[0][..., columns] = 0.0
+    return read
+
+
+def value_name(argmax: bool, head: str) -> str:
+    """What messages call a head's value: its logit, or under an argmax reading an out: head's margin."""
+    return "margin" if argmax and head.startswith("out:") else "logit"
 
 
 def margin_bounds(lo: np.ndarray, hi: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -189,6 +189,7 @@ def _memory(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from .argmax_outputs import read_prefixes
     from .decode import decode
     from .runtime import run
     from .words import encode, parse_word
@@ -199,8 +200,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _run_word(model, reading, args)
     word = parse_word(args.string, model.alphabet)
     dtype = np.float64 if args.dtype == "float64" else np.float32
-    trace = run(model, encode([word], model.alphabet), dtype=dtype)
-    truth = trace.decoded()[:, 0]
+    logits = run(model, encode([word], model.alphabet), dtype=dtype, raw=True).heads
+    heads = read_prefixes(model, logits)  # as the heads are read: argmax out: heads by their margins
+    truth = heads[:, 0] > 0
     records = []
     for t in range(len(word) + 1):
         ans = decode(model, truth[t])
@@ -209,13 +211,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                         "accept": ans.accept, "next": list(ans.next) if ans.next is not None else None,
                         **({"output": list(ans.output)} if ans.output is not None else {})})
     if args.json:  # with every head's logit: a head is true when its logit is > 0 (argmax: its margin)
-        logits = run(model, encode([word], model.alphabet), dtype=dtype, raw=True).heads if model.argmax_outputs \
-            else trace.heads
         for t, record in enumerate(records):
             record["logits"] = {h: float(v) for h, v in zip(model.heads, logits[t, 0])}
             if model.argmax_outputs:
-                record["margins"] = {h: float(v) for h, v in zip(model.heads, trace.heads[t, 0])
-                                     if h.startswith("out:")}
+                record["margins"] = {h: float(v) for h, v in zip(model.heads, heads[t, 0]) if h.startswith("out:")}
         print(json.dumps(records))
         return 0
     show = lambda v: "-" if v is None else (" ".join(v) if v else "(none)")  # noqa: E731

@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 from .affine_step import AffineForm, AffineNet
+from .argmax_outputs import value_name
 from .region_proof import RegionFailure, RegionProof, _Explorer
 
 __all__ = ["FORM_FLOATS", "KSTEPS", "KSTEP_TIME", "KStepExplorer"]
@@ -157,7 +158,7 @@ class KStepExplorer(_Explorer):
                    f"{head} is {not expected}, expected {expected}" if confirmed else
                    f"head {head} should be {'positive' if expected else 'negative'} in state {self.names(word)}, "
                    f"but over the {self.k}-step image reaching {text!r} ({len(word)} symbols) its "
-                   f"{self.value_name(head)} lies in [{llo[b, h]:.4g}, {lhi[b, h]:.4g}]")
+                   f"{value_name(self.model.argmax_outputs, head)} lies in [{llo[b, h]:.4g}, {lhi[b, h]:.4g}]")
         flo, fhi = form.bounds()
         return RegionFailure(message, "head", self.names(word), word[-1], head, text,
                              (float(llo[b, h]), float(lhi[b, h])), confirmed,

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from .argmax_outputs import value_name
 from .certify import certificate_grammar, certify
 from .compiler import compile_grammar
 from .errors import UserError
@@ -145,10 +146,10 @@ class VerifyItem(pytest.Item):
             found = with_output_said(net, found)
             text = reading.typed(found.word, model.alphabet)
             t0 = t0_note(model, reading) if not found.word else None
-            value = "margin" if model.argmax_outputs and found.head.startswith("out:") else "logit"
-            said = "" if found.said is None else f"; the network says {found.said or '(none)'}"
+            value = value_name(model.argmax_outputs, found.head)
             raise AssertionError(f"counterexample {text!r} ({symbols_count(len(found.word))}): head {found.head} is "
-                                 f"{not found.expected} ({value} {found.logit:.4g}), expected {found.expected}{said}"
+                                 f"{not found.expected} ({value} {found.logit:.4g}), expected {found.expected}"
+                                 f"{found.said_clause}"
                                  + (f" (note: {t0})" if t0 else ""))
 
     def reportinfo(self) -> tuple[Path, int, str]:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .argmax_outputs import value_name
 from .errors import UserError
 from .grammar import Grammar
 from .interval_step import IntervalNet
@@ -356,10 +357,6 @@ class _Explorer:
         h = int(np.argmin(signed))
         return bool(signed[h] > 0), float(signed[h]), (h, float(llo[h]), float(lhi[h]))
 
-    def value_name(self, head: str) -> str:
-        """What a head's value is: a logit, or under an argmax reading an out: head's margin."""
-        return "margin" if self.model.argmax_outputs and head.startswith("out:") else "logit"
-
     def typed(self, word: tuple[str, ...]) -> str:
         """A word as messages show it: as a person types it (``Reading.typed``)."""
         return self.reading.typed(word, self.model.alphabet)
@@ -375,8 +372,8 @@ class _Explorer:
         lead = (f"the network is wrong: after {text!r} ({symbols_count(len(word))}), confirmed on the network, "
                 f"head {head} is {not expected}, expected {expected}" if confirmed else
                 f"head {head} should be {'positive' if expected else 'negative'} in state {self.state_name(region)}, "
-                f"but over the region reached by {text!r} ({symbols_count(len(word))}) its {self.value_name(head)} "
-                f"lies in [{llo:.4g}, {lhi:.4g}]")
+                f"but over the region reached by {text!r} ({symbols_count(len(word))}) its "
+                f"{value_name(self.model.argmax_outputs, head)} lies in [{llo:.4g}, {lhi:.4g}]")
         symbol = self.inner[self.parent[region][1]] if region else None
         return RegionFailure(lead, "head", self.state_name(region), symbol, head, text, (llo, lhi), confirmed,
                              _box(self.lo[region], self.hi[region]), word)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .argmax_outputs import argmax_columns, margins
+from .argmax_outputs import argmax_columns, margins, read_prefixes
 from .cells import PlainCell
 from .intervals import sigmoid
 from .model import Layer, Model
@@ -273,10 +273,8 @@ def run(model: Model, strings: np.ndarray, dtype: type = np.float32, record: boo
     0 (no output) before the first symbol (:mod:`argmax_outputs`), unless ``raw`` asks for the logits."""
     with blas_threads(model):
         trace = _run(model, strings, dtype, record)
-    if model.argmax_outputs and not raw:
-        columns = argmax_columns(model)
-        trace.heads = margins(trace.heads, columns)
-        trace.heads[0][:, columns] = 0.0
+    if not raw:
+        trace.heads = read_prefixes(model, trace.heads)
     return trace
 
 

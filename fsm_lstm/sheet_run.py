@@ -74,6 +74,7 @@ def write_run(sh: SheetWriter, model: Model, lay: TraceLayout, v: Computed, step
             sh.text(7, c, key, fmt.header)
     acc = model.heads.index("accept") if "accept" in model.heads else None
     outs = [m for m, h in enumerate(model.heads) if output_value(h)]
+    decoded = decoded_outputs(model, v.heads)  # the cached values of the output column
     for t in range(steps + 1):
         r = first + t
         live = t <= n
@@ -92,11 +93,10 @@ def write_run(sh: SheetWriter, model: Model, lay: TraceLayout, v: Computed, step
         if acc is not None:
             sh.formula(r, rc["accept"], f'=IF({guard},"",Trace!{col(lay.heads[0] + acc)}{r}>0)',
                        bool(on[acc]) if live else "", fmt.truth)
-        if outs and t == 0 and model.argmax_outputs:  # read after each symbol only (argmax_outputs)
-            sh.formula(r, rc["output"], f'=IF({guard},"","{NONE}")', NONE if live else "", fmt.answer)
-        elif outs:
-            sh.formula(r, rc["output"], _output_formula(lay, outs, r, guard, model.argmax_outputs),
-                       _output_value(model, outs, v.heads[t]) if live else "", fmt.answer)
+        if outs:  # an argmax reading: no output before the first symbol
+            formula = f'=IF({guard},"","{NONE}")' if t == 0 and model.argmax_outputs else \
+                _output_formula(lay, outs, r, guard, model.argmax_outputs)
+            sh.formula(r, rc["output"], formula, decoded[t] if live else "", fmt.answer)
     _format_run(sh, model, lay, steps, fmt, reading)
 
 

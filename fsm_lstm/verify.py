@@ -30,7 +30,7 @@ from .model import Model, stored_grammar
 from .outputs import output_difference
 from .queries import Network
 from .reading import Reading, reading_of
-from .argmax_outputs import argmax_columns
+from .argmax_outputs import argmax_columns, value_name
 from .reference import Reference, missing_outputs, nothing_judged, reference_for, with_every_output
 from .region_proof import prove_regions
 from .strategies import every_kind
@@ -58,6 +58,11 @@ class Counterexample:
     expected: bool
     logit: float
     said: str | None = None  # under an argmax reading, the output the network gives there ("" for none)
+
+    @property
+    def said_clause(self) -> str:
+        """"; the network says z" under an argmax reading, else ""."""
+        return "" if self.said is None else f"; the network says {self.said or '(none)'}"
 
     @property
     def step(self) -> int:
@@ -405,9 +410,9 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
     else:
         text = report.reading.typed(c.word, alphabet)
         lines.append(f"FAIL: counterexample {text!r} ({symbols_count(len(c.word))}), confirmed on the network")
-        value = "margin" if report.argmax and c.head.startswith("out:") else "logit"
+        value = value_name(report.argmax, c.head)
         lines.append(f"  {_where(c, report.reading)}: head {c.head} is {not c.expected} ({value} {c.logit:.4g}), "
-                     f"expected {c.expected}{_said(c)}")
+                     f"expected {c.expected}{c.said_clause}")
     return lines
 
 
@@ -551,13 +556,8 @@ def _over(grammar: Grammar, symbols: set[str]) -> Grammar | None:
 def _shown(c: Counterexample, model: Model, reading: Reading) -> str:
     t0 = t0_note(model, reading) if not c.word else None
     return (f"{reading.typed(c.word, model.alphabet)!r} ({symbols_count(len(c.word))}), confirmed on the network: head "
-            f"{c.head} is {not c.expected} {_where(c, reading)}, expected {c.expected}{_said(c)}"
+            f"{c.head} is {not c.expected} {_where(c, reading)}, expected {c.expected}{c.said_clause}"
             + (f" ({t0})" if t0 else ""))
-
-
-def _said(c: Counterexample) -> str:
-    """"; the network says z" for a counterexample read by argmax."""
-    return "" if c.said is None else f"; the network says {c.said or '(none)'}"
 
 
 def compare_with(extracted: Grammar, reference: Grammar, by_language: bool, symbols: set[str] | None = None,
