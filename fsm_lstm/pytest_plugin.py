@@ -35,6 +35,7 @@ from .strategies import any_strings, grammar_strings, near_misses
 from .verify import (REGION_TIME_LIMIT, alphabet_notes, check_depth, exhaustive, readable_part, search, t0_note,
                      with_output_said)
 from .words import symbols_count
+from .written_words import written
 
 __all__ = ["VerifyItem", "pytest_addoption", "pytest_collection_modifyitems", "pytest_configure"]
 
@@ -144,10 +145,10 @@ class VerifyItem(pytest.Item):
             found, _, _ = search(net, ref, strategy, config.getoption("fsm_examples"), seed=0)
         if found is not None:
             found = with_output_said(net, found)
-            text = reading.typed(found.word, model.alphabet)
+            text = written(found.word, lambda w: reading.typed(w, model.alphabet))
             t0 = t0_note(model, reading) if not found.word else None
             value = value_name(model.argmax_outputs, found.head)
-            raise AssertionError(f"counterexample {text!r} ({symbols_count(len(found.word))}): head {found.head} is "
+            raise AssertionError(f"counterexample {text} ({symbols_count(len(found.word))}): head {found.head} is "
                                  f"{not found.expected} ({value} {found.logit:.4g}), expected {found.expected}"
                                  f"{found.said_clause}"
                                  + (f" (note: {t0})" if t0 else ""))

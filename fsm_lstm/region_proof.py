@@ -35,6 +35,7 @@ from .reading import Reading, reading_of
 from .reference import Reference, nothing_judged, reference_for, with_every_output
 from .semantics import Semantics
 from .words import symbols_count
+from .written_words import SHOWN_WHOLE, decomposition
 
 __all__ = ["MAX_WEIGHTS", "MERGE_AFTER", "QUICK_JOINS", "RegionFailure", "RegionProof", "WIDEN_AFTER", "WIDEN_AT",
            "prove_regions"]
@@ -421,10 +422,8 @@ class _Explorer:
         word = self.typed(prefix + loop * count + suffix)
         if not (loop and count):
             return repr(word)
-        pieces = " then ".join(([repr(self.typed(prefix))] if prefix else [])
-                               + [f"{self.typed(loop)!r} {count:,} times"]
-                               + ([repr(self.typed(suffix))] if suffix else []))
-        return pieces if len(word) > 80 else f"{word!r} = {pieces}"
+        pieces = decomposition(prefix, loop, count, suffix, self.typed)
+        return pieces if len(word) > SHOWN_WHOLE else f"{word!r} = {pieces}"
 
     def escape(self, region: int, a: int, q: int, lo: np.ndarray, hi: np.ndarray, how: str) -> RegionFailure:
         word = self.word(region)

@@ -38,6 +38,7 @@ from .threads import blas_threads
 from .shard import check_cluster, cluster_client, sharded_walk
 from .trie import Failure, block_rows, walk_trie
 from .words import counted, symbols_count
+from .written_words import written
 
 __all__ = ["Counterexample", "Progress", "REGION_TIME_LIMIT", "Report", "Verdict", "alphabet_notes", "check_depth",
            "check_word", "compare_with", "default_max_len", "describe", "evidence", "exhaustive", "judge", "t0_note",
@@ -408,8 +409,8 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
         lines.append("PASS: proven for every length" if report.proven else
                      f"PASS: agrees on {evidence(report)}; not proven for every length")
     else:
-        text = report.reading.typed(c.word, alphabet)
-        lines.append(f"FAIL: counterexample {text!r} ({symbols_count(len(c.word))}), confirmed on the network")
+        text = written(c.word, lambda w: report.reading.typed(w, alphabet))
+        lines.append(f"FAIL: counterexample {text} ({symbols_count(len(c.word))}), confirmed on the network")
         value = value_name(report.argmax, c.head)
         lines.append(f"  {_where(c, report.reading)}: head {c.head} is {not c.expected} ({value} {c.logit:.4g}), "
                      f"expected {c.expected}{c.said_clause}")
@@ -555,8 +556,9 @@ def _over(grammar: Grammar, symbols: set[str]) -> Grammar | None:
 
 def _shown(c: Counterexample, model: Model, reading: Reading) -> str:
     t0 = t0_note(model, reading) if not c.word else None
-    return (f"{reading.typed(c.word, model.alphabet)!r} ({symbols_count(len(c.word))}), confirmed on the network: head "
-            f"{c.head} is {not c.expected} {_where(c, reading)}, expected {c.expected}{c.said_clause}"
+    return (f"{written(c.word, lambda w: reading.typed(w, model.alphabet))} ({symbols_count(len(c.word))}), "
+            f"confirmed on the network: head {c.head} is {not c.expected} {_where(c, reading)}, "
+            f"expected {c.expected}{c.said_clause}"
             + (f" ({t0})" if t0 else ""))
 
 

@@ -11,12 +11,14 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from fsm_lstm.grammar_files import load_grammar
-from fsm_lstm.model import Layer, Model
+from fsm_lstm.model import Layer, Model, save_model
 from fsm_lstm.pump_search import Pumped, pump_counterexample, pumped, stems
 from fsm_lstm.queries import Network
 from fsm_lstm.reading import Reading
 from fsm_lstm.reference import reference_for
 from fsm_lstm.region_proof import prove_regions
+from fsm_lstm.written_words import SHOWN_WHOLE
+from tests.test_hostile import run_cli
 from tests.test_region_proof import oracle_disagrees, random_model
 
 
@@ -172,3 +174,18 @@ def test_every_counterexample_printed_is_the_word_its_decomposition_spells(drift
     else:
         assert (prefix, loop, count, suffix) == ((), ("1",), k0, ("0",))
         assert f"after {text!r} = '1' {k0} times then '0' ({k0 + 1} symbols" in failure.message
+
+
+def test_verify_writes_a_long_counterexample_with_its_loop_counted(tmp_path):
+    """verify's FAIL line and the region proof's line name the same word, the oracle's first wrong 1^k 0 (126
+    symbols: too long to print whole), as '1' k times then '0'."""
+    g = load_grammar("tomita1")
+    model = wrong_after_ones_then_zero(0.001)
+    k0 = next(k for k in range(400) if oracle_disagrees(model, g, ("1",) * k + ("0",)) is not None)
+    assert k0 + 1 > SHOWN_WHOLE
+    save_model(model, tmp_path / "m.npz")
+    code, out, err = run_cli(["verify", tmp_path / "m.npz", "--grammar", "tomita1"])
+    assert code == 1, err
+    assert f"FAIL: counterexample '1' {k0} times then '0' ({k0 + 1} symbols), confirmed on the network" in out
+    assert f"after '1' {k0} times then '0' ({k0 + 1} symbols, found by pumping" in out
+    assert "1" * 40 not in out
