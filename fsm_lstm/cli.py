@@ -567,6 +567,8 @@ def _more_work(r: Extraction, args: argparse.Namespace) -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    import shlex
+
     from .free_memory import available_memory
     from .model import densified
     from .reading import reading_of
@@ -579,39 +581,64 @@ def cmd_export(args: argparse.Namespace) -> int:
           f"outputs {len(model.heads)} head logits)")
     reading = reading_of(model)
     if args.to == "onnx" and reading.final_only:  # the ONNX file has heads at every step and no fsm-lstm meta
-        import shlex
-
         markers = [f"--{side}-marker {shlex.quote(m)}" for side, m in (("start", reading.start), ("end", reading.end))
                    if m is not None]
         framed = " ".join(m for m in (reading.start, "WORD", reading.end) if m is not None)
         print(f"  note: a word classifier: feed it {framed} and read its verdict at the last step; the ONNX file "
               "gives every step's heads and keeps no fsm-lstm meta, so import it back with "
               f"{' '.join(['--final-only', *markers])}")
-    if model.argmax_outputs:
+    if args.to == "torch":
+        print(f"  note: `fsm-lstm import {shlex.quote(str(args.output))} -o MODEL.npz` reads it back with its meta "
+              "(alphabet, heads, reading)")
+    elif model.argmax_outputs:
         print("  note: its out: heads are read together, the largest logit giving the output; the file gives the "
               "logits, and `fsm-lstm import` reads them back so with --argmax")
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .importer import unflagged_markers_note, read_model
+    from .importer import exported_model, unflagged_markers_note, read_model
     from .model import save_model
     from .reading import reading_of
 
+    flags = {"--alphabet": args.alphabet, "--heads": args.heads, "--cell": args.cell,
+             "--compose-linear": args.compose_linear, "--rnn-tanh": args.rnn_tanh, "--final-only": args.final_only,
+             "--argmax": args.argmax, "--start-marker": args.start_marker, "--end-marker": args.end_marker}
+    exported = exported_model(args.file)
+    if exported is not None:
+        given = [flag for flag, value in flags.items() if value]
+        if given:
+            raise UserError(f"{args.file}: written by `fsm-lstm export --to torch`, it keeps its alphabet, heads "
+                            f"and reading in its meta; leave out {' '.join(given)}")
+        reading_of(exported)
+        save_model(exported, args.output)
+        print(f"wrote {args.output}: {_layers_text(exported)}, heads {' '.join(exported.heads)} (from fsm-lstm's "
+              "torch export, with its meta)")
+        return 0
+    missing = [flag for flag in ("--alphabet", "--heads") if flags[flag] is None]
+    if missing:
+        raise UserError(f"import needs {' and '.join(missing)}: the input symbols in one-hot (or embedding row) "
+                        "order and one label per head output (only a file `fsm-lstm export --to torch` wrote "
+                        "carries its own)")
     model = read_model(args.file, args.alphabet.split(), args.heads.split(), args.cell,
                        compose_linear=args.compose_linear, rnn_tanh=args.rnn_tanh, final_only=args.final_only,
                        start_marker=args.start_marker, end_marker=args.end_marker, argmax=args.argmax)
     reading_of(model)  # markers that no command could read are refused before anything is written
     save_model(model, args.output)
     imported = model.extra["imported"]
-    sizes = [layer.hidden_size for layer in model.layers]
-    units = ", ".join(map(str, sizes)) if len(set(sizes)) > 1 else str(sizes[0])  # each layer's, when they differ
-    print(f"wrote {args.output}: {model.cell} with {len(sizes)} layer{'s' if len(sizes) > 1 else ''} of {units} units, "
-          f"heads {' '.join(model.heads)} (from {imported['format']}: {', '.join(imported['layers'])})")
+    print(f"wrote {args.output}: {_layers_text(model)}, heads {' '.join(model.heads)} (from {imported['format']}: "
+          f"{', '.join(imported['layers'])})")
     unflagged = unflagged_markers_note(model.alphabet, args.start_marker, args.end_marker)
     for note in imported.get("notes", []) + ([unflagged] if unflagged else []):
         print(f"  note: {note}")
     return 0
+
+
+def _layers_text(model: Model) -> str:
+    """'gru with 2 layers of 64 units' (each layer's units, when they differ)."""
+    sizes = [layer.hidden_size for layer in model.layers]
+    units = ", ".join(map(str, sizes)) if len(set(sizes)) > 1 else str(sizes[0])
+    return f"{model.cell} with {len(sizes)} layer{'s' if len(sizes) > 1 else ''} of {units} units"
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -901,10 +928,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file", metavar="FILE", help="a .pt/.pth state_dict, .safetensors, .keras, .h5, .onnx, or a "
                    "TensorFlow.js model.json (or its folder)")
     s.add_argument("-o", "--output", required=True, metavar="MODEL.npz", help="the model file to write")
-    s.add_argument("--alphabet", required=True, help="the input symbols in one-hot order (or one per embedding "
-                   "row), space-separated")
-    s.add_argument("--heads", required=True, help="one label per head output, space-separated "
-                   "(accept, next:SYMBOL, state:NAME, out:VALUE); one label for 2 outputs means 'output 1 > output 0'")
+    s.add_argument("--alphabet", help="the input symbols in one-hot order (or one per embedding row), "
+                   "space-separated (required, except for a file `fsm-lstm export --to torch` wrote)")
+    s.add_argument("--heads", help="one label per head output, space-separated (accept, next:SYMBOL, state:NAME, "
+                   "out:VALUE); one label for 2 outputs means 'output 1 > output 0' (required, as --alphabet)")
     s.add_argument("--cell", choices=("lstm", "gru", "rnn"), help="the cell (default: read off the file)")
     s.add_argument("--compose-linear", action="store_true", help="a state_dict's linear layers have nothing "
                    "nonlinear between them: compose them into one head")

@@ -25,20 +25,22 @@ Anything else in the file (BatchNorm statistics, integer tensors, stray weights)
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import warnings
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .errors import UserError
 from .import_common import MAX_BYTES, Dense, Network, declared_shape, dtype_problem, first_line, float_array
-from .model import GATE_COUNT, Layer
+from .model import GATE_COUNT, Layer, Model, model_from_arrays
 from .optional import require
 
-__all__ = ["RECURRENT", "Unordered", "network_from_tensors", "read_tensors"]
+__all__ = ["RECURRENT", "Unordered", "exported_model", "network_from_tensors", "read_tensors"]
 
 RECURRENT = re.compile(r"^(?P<prefix>(?:.*\.)?)(?P<name>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)"
                        r"_l(?P<layer>\d+)(?P<reverse>_reverse)?$")
@@ -103,7 +105,37 @@ def _archive_sizes(path: Path) -> None:
         raise UserError(f"its archive declares {total:,} bytes of records; fsm-lstm reads at most {MAX_BYTES:,}")
 
 
-def _read_torch(path: Path) -> dict[str, np.ndarray]:
+def exported_model(path: str | os.PathLike[str]) -> Model | None:
+    """The model in a file that fsm-lstm's ``export --to torch`` wrote (``{"state_dict", "meta"}``, the meta
+    a JSON string), with its meta, checked as a model file is; None for any other .pt/.pth file."""
+    path = Path(path)
+    if path.suffix.lower() not in (".pt", ".pth") or not path.is_file():
+        return None
+    try:
+        data = _torch_load(path)
+    except UserError as exc:
+        raise UserError(f"{path}: {exc}") from None
+    if not (isinstance(data, dict) and set(data) == {"state_dict", "meta"} and isinstance(data["meta"], str)
+            and isinstance(data["state_dict"], dict) and _names_its_symbols(data["meta"])):
+        return None  # another checkpoint: read as a state_dict, labelled by the caller
+    try:
+        arrays = {str(k).removeprefix("rnn."): _tensor_array(str(k), v) for k, v in data["state_dict"].items()}
+        return model_from_arrays({**arrays, "meta": np.array(data["meta"])})
+    except UserError as exc:
+        raise UserError(f"{path}: not a model that fsm-lstm export wrote: {exc}") from None
+
+
+def _names_its_symbols(meta: str) -> bool:
+    """Whether a meta string is a JSON object with an alphabet and heads, as fsm-lstm's meta is."""
+    try:
+        parsed = json.loads(meta)
+    except ValueError:
+        return False
+    return isinstance(parsed, dict) and "alphabet" in parsed and "heads" in parsed
+
+
+def _torch_load(path: Path) -> Any:
+    """torch.load(weights_only=True) after checking the archive's declared sizes; one line for any failure."""
     torch = require("torch", "reading .pt files")
     _archive_sizes(path)
     try:
@@ -117,25 +149,32 @@ def _read_torch(path: Path) -> dict[str, np.ndarray]:
         elif isinstance(exc, (KeyError, IndexError)) or len(why) < 8:  # a bare key or number says nothing
             why = "it is not in the format torch.save writes"
         raise UserError(f"not a readable torch state_dict ({why})") from None
+    return data
+
+
+def _read_torch(path: Path) -> dict[str, np.ndarray]:
+    data = _torch_load(path)
     if isinstance(data, dict) and isinstance(data.get("state_dict"), dict):
         data = data["state_dict"]
     if not isinstance(data, dict):
         raise UserError(f"holds a {type(data).__name__}, not a state_dict; save model.state_dict()")
-    out = {}
-    for key, value in data.items():
-        if not isinstance(value, torch.Tensor):
-            raise UserError(f"entry {key!r} is of type {type(value).__name__}, not a tensor; save model.state_dict()")
-        problem = dtype_problem(str(value.dtype).removeprefix("torch."))
-        counter = not value.is_floating_point() and not value.is_complex() and value.dtype != torch.bool
-        if problem and not counter:  # an integer buffer (BatchNorm's num_batches_tracked) is named if not placed
-            raise UserError(f"tensor {key!r} has dtype {problem}")
-        if value.is_sparse or value.is_quantized or value.is_complex():
-            raise UserError(f"tensor {key!r} is sparse, quantized or complex; save plain float weights")
-        if value.is_meta:
-            raise UserError(f"tensor {key!r} has no data (it is on the meta device); save the weights after loading "
-                            "them")
-        out[str(key)] = value.detach().cpu().numpy()
-    return out
+    return {str(key): _tensor_array(key, value) for key, value in data.items()}
+
+
+def _tensor_array(key: Any, value: Any) -> np.ndarray:
+    """A state_dict entry as a numpy array, or one line on what it is instead."""
+    torch = require("torch", "reading .pt files")
+    if not isinstance(value, torch.Tensor):
+        raise UserError(f"entry {key!r} is of type {type(value).__name__}, not a tensor; save model.state_dict()")
+    problem = dtype_problem(str(value.dtype).removeprefix("torch."))
+    counter = not value.is_floating_point() and not value.is_complex() and value.dtype != torch.bool
+    if problem and not counter:  # an integer buffer (BatchNorm's num_batches_tracked) is named if not placed
+        raise UserError(f"tensor {key!r} has dtype {problem}")
+    if value.is_sparse or value.is_quantized or value.is_complex():
+        raise UserError(f"tensor {key!r} is sparse, quantized or complex; save plain float weights")
+    if value.is_meta:
+        raise UserError(f"tensor {key!r} has no data (it is on the meta device); save the weights after loading them")
+    return value.detach().cpu().numpy()
 
 
 def network_from_tensors(tensors: dict[str, np.ndarray], cell: str | None = None, ordered: bool | None = None

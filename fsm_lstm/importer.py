@@ -34,8 +34,8 @@ from .import_common import Dense, Network, common_dtype
 from .labels import parse_head
 from .model import Layer, Model
 
-__all__ = ["MARKER_NAMES", "SUFFIXES", "assemble", "import_hint", "model_from_tensors", "read_model", "read_network",
-           "read_tensors", "unflagged_markers_note"]
+__all__ = ["MARKER_NAMES", "SUFFIXES", "assemble", "exported_model", "import_hint", "model_from_tensors", "read_model",
+           "read_network", "read_tensors", "unflagged_markers_note"]
 
 SUFFIXES = {".pt": "torch", ".pth": "torch", ".safetensors": "torch", ".keras": "keras", ".h5": "keras-h5",
             ".hdf5": "keras-h5", ".json": "tfjs", ".onnx": "onnx"}
@@ -74,6 +74,14 @@ def model_from_tensors(tensors: dict[str, np.ndarray], alphabet: Sequence[str], 
 
     return assemble(network_from_tensors(tensors, cell, ordered), alphabet, heads, compose_linear=compose_linear,
                     rnn_tanh=rnn_tanh)
+
+
+def exported_model(path: str | os.PathLike[str]) -> Model | None:
+    """The model, with its meta, in a .pt file that fsm-lstm's ``export --to torch`` wrote; None for any other
+    file."""
+    from .import_torch import exported_model as exported
+
+    return exported(path)
 
 
 def read_network(path: str | os.PathLike[str], cell: str | None = None) -> Network:

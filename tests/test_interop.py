@@ -81,6 +81,51 @@ def test_imported_torch_model_round_trips(kind, layers, tmp_path, capsys):
     assert all(np.array_equal(v, again.arrays()[k]) for k, v in model.arrays().items())
 
 
+def test_an_exported_torch_file_imports_back_with_its_meta_and_nothing_else(tmp_path, capsys):
+    """A user's GRU word classifier (markers s and e, verdict after the whole word): imported with flags, exported
+    to torch, imported back with none; the model is the same, meta included, and its verdicts are torch's."""
+    torch.manual_seed(6)
+    user = Tagger(torch.nn.GRU)
+    torch.save(user.state_dict(), tmp_path / "user.pt")
+    flags = ["--alphabet", "s a e", "--heads", "accept", "--start-marker", "s", "--end-marker", "e"]
+    assert main(["import", str(tmp_path / "user.pt"), "-o", str(tmp_path / "m.npz"), *flags]) == 0
+    assert main(["export", str(tmp_path / "m.npz"), "--to", "torch", "-o", str(tmp_path / "m.pt")]) == 0
+    assert f"`fsm-lstm import {tmp_path / 'm.pt'} -o MODEL.npz` reads it back" in capsys.readouterr().out
+    assert main(["import", str(tmp_path / "m.pt"), "-o", str(tmp_path / "back.npz")]) == 0
+    assert "(from fsm-lstm's torch export, with its meta)" in capsys.readouterr().out
+    model, back = load_model(tmp_path / "m.npz"), load_model(tmp_path / "back.npz")
+    assert back.meta == model.meta and (back.meta["start_marker"], back.meta["end_marker"]) == ("s", "e")
+    assert all(np.array_equal(v, back.arrays()[k]) for k, v in model.arrays().items())
+    for n in range(40):  # the words a^n, framed: s a^n e
+        framed = np.array([[0] + [1] * n + [2]])
+        with torch.no_grad():
+            logits = user(torch.nn.functional.one_hot(torch.from_numpy(framed.T), 3).float()).numpy()[-1, 0]
+        assert run(back, framed).decoded()[-1, 0, 0] == (logits[1] > logits[0])
+    # flags beside such a file, and no flags beside any other file: one line each, exit 2, nothing written
+    assert main(["import", str(tmp_path / "m.pt"), "-o", str(tmp_path / "x.npz"), "--final-only"]) == 2
+    assert "keeps its alphabet, heads and reading in its meta; leave out --final-only" in capsys.readouterr().err
+    assert main(["import", str(tmp_path / "user.pt"), "-o", str(tmp_path / "x.npz"), "--alphabet", "s a e"]) == 2
+    assert "import needs --heads" in capsys.readouterr().err
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_a_checkpoint_with_a_state_dict_and_a_meta_of_its_own_is_imported_as_a_state_dict(tmp_path, capsys):
+    torch.manual_seed(8)
+    user = Tagger(torch.nn.LSTM)
+    torch.save({"state_dict": user.state_dict(), "meta": "epoch 12"}, tmp_path / "ckpt.pt")
+    assert main(["import", str(tmp_path / "ckpt.pt"), "-o", str(tmp_path / "m.npz")]) == 2
+    assert "import needs --alphabet and --heads" in capsys.readouterr().err
+    assert main(["import", str(tmp_path / "ckpt.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
+                 "--heads", "accept"]) == 0
+    # an fsm-lstm meta that does not fit the tensors: refused, not read some other way
+    model = load_model(tmp_path / "m.npz")
+    state = {("" if k.startswith("heads.") else "rnn.") + k: torch.from_numpy(v) for k, v in model.arrays().items()}
+    torch.save({"state_dict": state, "meta": json.dumps({**model.meta, "alphabet": ["a", "b"]})}, tmp_path / "bad.pt")
+    assert main(["import", str(tmp_path / "bad.pt"), "-o", str(tmp_path / "b.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "not a model that fsm-lstm export wrote" in err and err.count("\n") == 1
+
+
 def write_safetensors(path, tensors: dict[str, np.ndarray]) -> None:
     header, blobs, offset = {}, [], 0
     for name, arr in tensors.items():
