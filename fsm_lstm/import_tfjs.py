@@ -1,13 +1,16 @@
 """TensorFlow.js Layers models: ``model.json`` (``modelTopology``, a Keras model config, and ``weightsManifest``)
-plus binary weight shards of little-endian float32, named relative to model.json. A shard path that is
-absolute, a URL, or leads outside model.json's folder (``..``, a symlink) is refused. The layers are read by the
+plus binary weight shards of little-endian float32 (or quantized by ``tensorflowjs_converter`` to uint8, uint16
+or float16, decoded to the float32 values TensorFlow.js computes with), named relative to model.json. A shard
+path that is absolute, a URL, or leads outside model.json's folder (``..``, a symlink) is refused. The layers are read by the
 Keras rules (``import_keras.network_from_config``); a weight ``a/b/kernel`` belongs to the first layer named
 among its path parts (``lstm/lstm_cell/kernel`` and ``lstm_LSTM1/kernel`` both work)."""
 
 from __future__ import annotations
 
 import json
+import math
 import re
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -77,15 +80,14 @@ def _read_weights(folder: Path, manifest: Any) -> dict[str, np.ndarray]:
             name = spec.get("name")
             if not isinstance(name, str) or not name:
                 raise UserError(f"a weight of weightsManifest[{g}] has no name")
-            if spec.get("quantization") is not None:
-                raise UserError(f"weight {name!r} is quantized; fsm-lstm reads float32 weights exactly or not at all")
             if spec.get("dtype", "float32") != "float32":
                 raise UserError(f"weight {name!r} has dtype {spec.get('dtype')!r}; TensorFlow.js weights are read "
                                 "as float32")
+            stored = _stored_as(name, spec.get("quantization"))
             shape = declared_shape(f"weight {name!r}", spec.get("shape"))
             count = int(np.prod(shape, dtype=np.int64))
-            entries.append((name, shape, total, count))
-            total += 4 * count
+            entries.append((name, shape, total, count, stored))
+            total += stored.bytes * count
         files = [_shard(root, p) for p in paths]
         size = sum(f.stat().st_size for f in files)
         if size != total:
@@ -96,11 +98,49 @@ def _read_weights(folder: Path, manifest: Any) -> dict[str, np.ndarray]:
         data = b"".join(f.read_bytes() for f in files)
         if len(data) != total:
             raise UserError(f"the shards of weightsManifest[{g}] changed while being read")
-        for name, shape, offset, count in entries:
+        for name, shape, offset, count, stored in entries:
             if name in out:
                 raise UserError(f"weight {name!r} appears twice in the manifest")
-            out[name] = np.frombuffer(data, "<f4", count=count, offset=offset).astype(np.float32).reshape(shape)
+            out[name] = stored.decode(np.frombuffer(data, stored.dtype, count=count, offset=offset)).reshape(shape)
     return out
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """How a weight's values are stored in its shard, and how TensorFlow.js decodes them to float32
+    (``decodeWeight`` in tfjs-core's io_utils): uint8 and uint16 as float32(v * scale + min), the product and
+    the sum each rounded to a double as in JavaScript; float16 widened, exactly."""
+
+    dtype: str
+    bytes: int
+    scale: float | None = None
+    min: float | None = None
+
+    def decode(self, raw: np.ndarray) -> np.ndarray:
+        if self.scale is None or self.min is None:
+            return raw.astype(np.float32)
+        with np.errstate(over="ignore"):  # a value beyond float32 becomes inf, as in a Float32Array
+            return (raw.astype(np.float64) * self.scale + self.min).astype(np.float32)
+
+
+_FLOAT32 = _Stored("<f4", 4)
+
+
+def _stored_as(name: str, quantization: Any) -> _Stored:
+    """The storage of a weight with this ``quantization`` entry (None: float32), or one line on why it is not
+    one TensorFlow.js reads."""
+    if quantization is None:
+        return _FLOAT32
+    kind = quantization.get("dtype") if isinstance(quantization, dict) else None
+    if kind == "float16":
+        return _Stored("<f2", 2)
+    if kind not in ("uint8", "uint16"):
+        raise UserError(f"weight {name!r} has quantization {kind!r}; TensorFlow.js stores weights as uint8, uint16 "
+                        "or float16")
+    scale, low = quantization.get("scale"), quantization.get("min")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (scale, low)):
+        raise UserError(f"weight {name!r} is quantized to {kind} without finite numbers `scale` and `min`")
+    return _Stored("<u1" if kind == "uint8" else "<u2", 1 if kind == "uint8" else 2, float(scale), float(low))
 
 
 class _Weights:

@@ -216,14 +216,37 @@ def write_h5(path: Path, layers, K: int, config: dict | None = None) -> Path:
     return path
 
 
-def write_tfjs(folder: Path, layers, K: int, shards: int = 2, manifest_edit=None) -> Path:
-    """A TensorFlow.js Layers model: model.json and ``shards`` binary shards of little-endian float32."""
+def tfjs_quantized(arr: np.ndarray, dtype: str) -> tuple[bytes, dict, np.ndarray]:
+    """A weight as ``tensorflowjs_converter --quantize_{dtype}`` stores it (tensorflowjs/quantization.py: affine
+    uint8/uint16 over [min, max], q = round((w - min) / scale); float16 by rounding), its manifest entry, and the
+    float32 values TensorFlow.js decodes it to (tfjs-core io_utils decodeWeight: v * scale + min in JavaScript
+    doubles, stored in a Float32Array), computed here one value at a time in Python floats."""
+    flat = np.asarray(arr, np.float32).ravel()
+    if dtype == "float16":
+        half = flat.astype("<f2")
+        return half.tobytes(), {"dtype": "float16"}, half.astype(np.float32).reshape(arr.shape)
+    top = 255 if dtype == "uint8" else 65535
+    low, high = float(flat.min(initial=0.0)), float(flat.max(initial=0.0))
+    scale = (high - low) / top if high > low else 1.0
+    q = np.clip(np.round((flat.astype(np.float64) - low) / scale), 0, top).astype("<u1" if top == 255 else "<u2")
+    decoded = np.array([np.float32(float(v) * scale + low) for v in q.tolist()], np.float32).reshape(arr.shape)
+    return q.tobytes(), {"dtype": dtype, "scale": scale, "min": low}, decoded
+
+
+def write_tfjs(folder: Path, layers, K: int, shards: int = 2, manifest_edit=None, quantize: str | None = None
+               ) -> Path:
+    """A TensorFlow.js Layers model: model.json and ``shards`` binary shards of little-endian float32 (or of
+    ``quantize``d weights, :func:`tfjs_quantized`)."""
     folder.mkdir(parents=True, exist_ok=True)
     specs, blobs = [], []
     for (cls, _, w), name in zip(layers, layer_names(layers)):
         for kind, arr in _weights(cls, w):
             specs.append({"name": f"{name}/{kind}", "shape": list(arr.shape), "dtype": "float32"})
-            blobs.append(arr.astype("<f4").tobytes())
+            if quantize:
+                data, specs[-1]["quantization"], _ = tfjs_quantized(arr, quantize)
+                blobs.append(data)
+            else:
+                blobs.append(arr.astype("<f4").tobytes())
     data = b"".join(blobs)
     cut = [len(data) * k // shards for k in range(shards + 1)]
     paths = []

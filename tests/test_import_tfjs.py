@@ -13,7 +13,7 @@ from hypothesis import given, settings, strategies as st
 from fsm_lstm.cli import main
 from fsm_lstm.importer import read_model
 from fsm_lstm.model import load_model
-from tests.keras_files import keras_forward, random_layers, write_tfjs
+from tests.keras_files import keras_forward, random_layers, tfjs_quantized, write_tfjs
 from tests.test_import_keras import CELLS, PYTORCH, check_same
 from tests.test_import_torch import cli_error, run_verify_extract, words
 
@@ -43,6 +43,21 @@ def test_random_tfjs_models_import_exactly(cell, K, hidden, outputs, emb, shards
     model_json = write_tfjs(tmp_path_factory.mktemp("t"), layers, K, shards=shards)
     model = read_model(model_json, [f"s{k}" for k in range(K)], [f"state:q{k}" for k in range(outputs)])
     check_same(model, layers, K, words(K, seed=seed, count=50), outputs, atol=3e-5, margin=1e-4)
+
+
+@pytest.mark.parametrize("quantize", ["uint8", "uint16", "float16"])
+@pytest.mark.parametrize("cell", CELLS)
+def test_quantized_tfjs_weights_import_as_the_values_tfjs_decodes(quantize, cell, tmp_path):
+    """tensorflowjs_converter --quantize_*: the shards hold uint8, uint16 or float16 values, which TF.js decodes
+    to float32 before running the model. The import gives exactly those float32 weights (checked against the
+    decoding done value by value in the test), and the model the Keras equations give with them."""
+    layers = random_layers(np.random.default_rng(len(cell) + len(quantize)), cell, 3, [4], [2], "sigmoid", 2)
+    model_json = write_tfjs(tmp_path / "web", layers, 3, quantize=quantize)
+    decoded = [(cls, config, {k: tfjs_quantized(v, quantize)[2] for k, v in w.items()}) for cls, config, w in layers]
+    model = read_model(model_json, "a b c".split(), ["accept", "next:a"])
+    check_same(model, decoded, 3, words(3), 2)
+    plain = read_model(write_tfjs(tmp_path / "plain", decoded, 3), "a b c".split(), ["accept", "next:a"])
+    assert all(np.array_equal(v, plain.arrays()[k]) for k, v in model.arrays().items())  # the same bits
 
 
 def test_options_tfjs_left_unset_are_null_and_read_as_tfjs_defaults(tmp_path):
@@ -126,7 +141,13 @@ BAD_MANIFESTS = {
             "not a plain relative"),
     "missing shard": (lambda d: d["weightsManifest"][0]["paths"].__setitem__(0, "nothere.bin"), "is missing"),
     "folder shard": (lambda d: d["weightsManifest"][0]["paths"].__setitem__(0, "."), "'.' is not a regular file"),
-    "quantized": (lambda d: _spec(d).update(quantization={"dtype": "uint8", "scale": 0.1, "min": 0}), "quantized"),
+    "quantized to int4": (lambda d: _spec(d).update(quantization={"dtype": "int4"}), "has quantization 'int4'"),
+    "quantized, no scale": (lambda d: _spec(d).update(quantization={"dtype": "uint8", "min": 0}),
+                            "without finite numbers `scale` and `min`"),
+    "quantized, NaN min": (lambda d: _spec(d).update(quantization={"dtype": "uint16", "scale": 1, "min": float("nan")}),
+                           "without finite numbers"),
+    "quantized, sizes": (lambda d: _spec(d).update(quantization={"dtype": "uint8", "scale": 0.1, "min": 0}),
+                         "declare"),  # the float32 shard is larger than the uint8 weight declares
     "int32": (lambda d: _spec(d).update(dtype="int32"), "int32"),
     "huge shape": (lambda d: _spec(d).update(shape=[100000, 100000]), "declares 10,000,000,000"),
     "negative shape": (lambda d: _spec(d).update(shape=[-3, 16]), "whole numbers >= 0"),
