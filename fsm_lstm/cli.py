@@ -515,6 +515,12 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
     if r.unmerged_states is not None and r.unmerged_states > r.states:
         lines.append(f"states merged: {r.unmerged_states} -> {r.states} (first where no more of the sampled words' "
                      f"prefixes go wrong, then where the agreement stays {within})")
+    if r.samples_cut is not None:
+        from .extract import SAMPLING_SHARE
+
+        lines.append(f"note: running {r.samples_cut[1]:,} words per sample would have taken this network more than "
+                     f"{SAMPLING_SHARE:.0%} of --time-limit {args.time_limit:g} s: the samples were cut to "
+                     f"{r.samples_cut[0]:,} words each (a longer --time-limit keeps them whole)")
     if r.merging_cut:
         lines.append("note: the time limit stopped the merging of states before it was done: a run with a longer "
                      "--time-limit may write fewer states")

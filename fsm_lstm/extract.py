@@ -42,8 +42,8 @@ from .sampling import Runner, Sample, final_truth, guided_words, observe, random
 from .words import counted
 
 __all__ = [
-    "CELLS_PER_STATE", "Extraction", "HOLD_OUT_FROM", "Longer", "METHODS", "NEAREST_RADIUS", "Progress", "QUANTISERS",
-    "SMALL_NETWORK", "Word",
+    "CELLS_PER_STATE", "Extraction", "FEWEST_SAMPLES", "HOLD_OUT_FROM", "Longer", "METHODS", "NEAREST_RADIUS",
+    "Progress", "QUANTISERS", "SAMPLING_SHARE", "SMALL_NETWORK", "Word",
     "agreement", "explore", "explore_nearest", "extract", "extract_by_clustering", "output_columns", "to_grammar"
 ]
 
@@ -55,6 +55,12 @@ METHODS = ("lstar", "cluster")
 # Recurrent weights up to which L* also consults the hidden-state machine. lstm256_q100_s25 has exactly this
 # many; it costs it 0.4 s of CPU (each quantisation gives up past --max-states cells), so the bound stays.
 SMALL_NETWORK = 256 * 1024
+SAMPLING_SHARE = 0.4  # of --time-limit, at most, for running the sampled words (searched, validation, held out)
+FEWEST_SAMPLES = 200  # words per sample below which the samples are not cut to fit the time limit
+_PROBE_WORDS = 64  # uniform words timed to foresee what the samples cost
+# words of the sampled length run per word of ``samples``: searched (uniform, and generated or varied) 2,
+# validation 2, held out 1, and longer words (half as many, of about 3 times the symbols) 1.5
+_WORDS_PER_SAMPLE = 6.5
 
 
 def output_columns(model: Model, reading: Reading) -> np.ndarray:
@@ -89,6 +95,7 @@ class Extraction:
     merging_cut: bool = False  # the time limit stopped the merging of states before it was done
     machine_fidelity: float | None = None  # the learned machine's, whose heads are separate outputs, where higher
     accept_fidelity: float | None = None  # on the accept head alone (the language), when there are other heads
+    samples_cut: tuple[int, int] | None = None  # (words per sample run, asked): cut to fit the time limit
 
     @property
     def states(self) -> int:
@@ -105,6 +112,7 @@ class Extraction:
                 "longer_words": None if self.longer is None else self.longer.to_dict(),
                 "merging_stopped": "time-limit" if self.merging_cut else None,
                 "machine_fidelity": self.machine_fidelity, "accept_fidelity": self.accept_fidelity,
+                "samples_cut_to": None if self.samples_cut is None else self.samples_cut[0],
                 "reading": self.reading.to_dict()}
 
 
@@ -440,6 +448,8 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
     heads = [parse_head(h) for h in model.heads]
     nexts = [(k, index[arg]) for k, (kind, arg) in enumerate(heads)
              if kind == "next" and arg in index and not reading.final_only]
+    asked = samples
+    samples = samples if run is not None else _fitted_samples(net, columns, length, samples, time_limit)
     base = observe(net, columns, random_words(rng, K, samples, length) + guide + variations(rng, guide, K)
                    + guided_words(net, nexts, rng, samples, length), run=run)
     if held:
@@ -481,9 +491,28 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
     fidelity = agreement(written, held_sample, None, every)
     learned_fidelity = agreement(machine, held_sample, None, every)
     accept_only = [labels.index("accept")] if "accept" in labels and len(labels) > 1 else None
+    cut_samples = (samples, asked) if samples < asked else None
     return Extraction(machine, grammar, method, reading, fidelity, len(held_sample.lengths), source,
                       time.perf_counter() - t0, net.calls, stopped, before, _several_outputs(held_sample, labels),
                       longer, cut, learned_fidelity if learned_fidelity > fidelity else None,
-                      None if accept_only is None else agreement(written, held_sample, accept_only, every))
+                      None if accept_only is None else agreement(written, held_sample, accept_only, every),
+                      cut_samples)
+
+
+def _fitted_samples(net: Network, columns: np.ndarray, length: int, samples: int, time_limit: float) -> int:
+    """``samples``, or fewer (not below ``FEWEST_SAMPLES``) when running that many words per sample would take
+    this network more than ``SAMPLING_SHARE`` of the time limit, as timed on ``_PROBE_WORDS`` uniform words of
+    the sampled length (their queries are not counted: they serve nothing else)."""
+    if samples <= FEWEST_SAMPLES:
+        return samples
+    calls = net.calls
+    probe = random_words(np.random.default_rng(_PROBE_WORDS), len(net.inner), _PROBE_WORDS, length)
+    start = time.perf_counter()
+    observe(net, columns, probe)
+    per_word = (time.perf_counter() - start) / _PROBE_WORDS
+    net.calls = calls
+    need = per_word * _WORDS_PER_SAMPLE * samples
+    budget = SAMPLING_SHARE * time_limit
+    return samples if need <= budget else max(FEWEST_SAMPLES, int(samples * budget / need))
 
 

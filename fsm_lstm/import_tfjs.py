@@ -1,9 +1,9 @@
 """TensorFlow.js Layers models: ``model.json`` (``modelTopology``, a Keras model config, and ``weightsManifest``)
 plus binary weight shards of little-endian float32 (or quantized by ``tensorflowjs_converter`` to uint8, uint16
 or float16, decoded to the float32 values TensorFlow.js computes with), named relative to model.json. A shard
-path that is absolute, a URL, or leads outside model.json's folder (``..``, a symlink) is refused. The layers are read by the
-Keras rules (``import_keras.network_from_config``); a weight ``a/b/kernel`` belongs to the first layer named
-among its path parts (``lstm/lstm_cell/kernel`` and ``lstm_LSTM1/kernel`` both work)."""
+path that is absolute, a URL, or leads outside model.json's folder (``..``, a symlink) is refused. The layers
+are read by the Keras rules (``import_keras.network_from_config``); a weight ``a/b/kernel`` belongs to the first
+layer named among its path parts (``lstm/lstm_cell/kernel`` and ``lstm_LSTM1/kernel`` both work)."""
 
 from __future__ import annotations
 
