@@ -440,7 +440,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
             result = extract(model, args.method, seed=args.seed, reading=reading, words=words,
                              max_states=args.max_states, time_limit=args.time_limit,
                              progress=shown.callback(shown.line), run=run_on, patience=args.patience,
-                             min_fidelity=args.min_fidelity)
+                             min_fidelity=args.min_fidelity, samples=args.samples)
     except NoOutputError as exc:  # a poor network, not bad input: its verdict, and exit 1
         verdict = judge(model, None, reference, reading) if reference is not None else None
         if args.json:
@@ -518,9 +518,10 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
     if r.samples_cut is not None:
         from .extract import SAMPLING_SHARE
 
-        lines.append(f"note: running {r.samples_cut[1]:,} words per sample would have taken this network more than "
-                     f"{SAMPLING_SHARE:.0%} of --time-limit {args.time_limit:g} s: the samples were cut to "
-                     f"{r.samples_cut[0]:,} words each (a longer --time-limit keeps them whole)")
+        lines.append(f"note: timed on a few words, {r.samples_cut[1]:,} words per sample looked to take this network "
+                     f"more than {SAMPLING_SHARE:.0%} of --time-limit {args.time_limit:g} s: the samples were cut to "
+                     f"{r.samples_cut[0]:,} words each, a size that depends on the machine's speed and load (a "
+                     "longer --time-limit keeps them whole; --samples N fixes them)")
     if r.merging_cut:
         lines.append("note: the time limit stopped the merging of states before it was done: a run with a longer "
                      "--time-limit may write fewer states")
@@ -603,29 +604,34 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .importer import exported_model, unflagged_markers_note, read_model
+    from .importer import exported_model, file_kind, unflagged_markers_note, read_model
     from .model import save_model
     from .reading import reading_of
 
     flags = {"--alphabet": args.alphabet, "--heads": args.heads, "--cell": args.cell,
              "--compose-linear": args.compose_linear, "--rnn-tanh": args.rnn_tanh, "--final-only": args.final_only,
              "--argmax": args.argmax, "--start-marker": args.start_marker, "--end-marker": args.end_marker}
-    exported = exported_model(args.file)
-    if exported is not None:
-        given = [flag for flag, value in flags.items() if value]
+    missing = [flag for flag in ("--alphabet", "--heads") if flags[flag] is None]
+    if len(missing) == 2:  # only a file fsm-lstm exported labels itself
+        file_kind(args.file)  # a file of no known format says so first
+        exported = exported_model(args.file)
+        if exported is None:
+            raise UserError("import needs --alphabet and --heads: the input symbols in one-hot (or embedding row) "
+                            "order and one label per head output (only a file `fsm-lstm export --to torch` wrote "
+                            "carries its own)")
+        given = [flag for flag, value in flags.items() if value not in (None, False)]
         if given:
-            raise UserError(f"{args.file}: written by `fsm-lstm export --to torch`, it keeps its alphabet, heads "
-                            f"and reading in its meta; leave out {' '.join(given)}")
+            raise UserError(f"{args.file}: written by `fsm-lstm export --to torch`, it keeps its reading in its "
+                            f"meta; leave out {' '.join(given)} (or give --alphabet and --heads, which read its "
+                            "state_dict alone)")
         reading_of(exported)
         save_model(exported, args.output)
         print(f"wrote {args.output}: {_layers_text(exported)}, heads {' '.join(exported.heads)} (from fsm-lstm's "
               "torch export, with its meta)")
         return 0
-    missing = [flag for flag in ("--alphabet", "--heads") if flags[flag] is None]
     if missing:
-        raise UserError(f"import needs {' and '.join(missing)}: the input symbols in one-hot (or embedding row) "
-                        "order and one label per head output (only a file `fsm-lstm export --to torch` wrote "
-                        "carries its own)")
+        raise UserError(f"import needs {missing[0]} as well: the input symbols in one-hot (or embedding row) order "
+                        "and one label per head output")
     model = read_model(args.file, args.alphabet.split(), args.heads.split(), args.cell,
                        compose_linear=args.compose_linear, rnn_tanh=args.rnn_tanh, final_only=args.final_only,
                        start_marker=args.start_marker, end_marker=args.end_marker, argmax=args.argmax)
@@ -917,6 +923,9 @@ def build_parser() -> argparse.ArgumentParser:
                    f"agrees with the network on less than this share of held-out words (default {MIN_FIDELITY}); "
                    "no smaller automaton is preferred for falling below it")
     s.add_argument("--seed", type=_seed, default=0, help="seed of the sampled words (default 0)")
+    s.add_argument("--samples", type=int, metavar="N", help="words per sample (searched, validation, held out; "
+                   "default 2000, cut to 1000, 500 or 200 when running them would take over 40%% of --time-limit; "
+                   "given, never cut)")
     s.add_argument("--json", action="store_true", help="print a JSON report")
     _cluster_options(s, "run the network queries over the sampled and --words words on")
     _reading_options(s)

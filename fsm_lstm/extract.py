@@ -19,7 +19,6 @@ under-trained RNN's automaton agreed on 100 % of held-out words up to 20 symbols
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -43,8 +42,8 @@ from .sampling import Runner, Sample, final_truth, guided_words, observe, random
 from .words import counted
 
 __all__ = [
-    "CELLS_PER_STATE", "Extraction", "FEWEST_SAMPLES", "HOLD_OUT_FROM", "Longer", "METHODS", "NEAREST_RADIUS",
-    "Progress", "QUANTISERS", "SAMPLING_SHARE", "SMALL_NETWORK", "Word",
+    "CELLS_PER_STATE", "CUT_SIZES", "Extraction", "FEWEST_SAMPLES", "HOLD_OUT_FROM", "Longer", "MAX_SAMPLES",
+    "METHODS", "NEAREST_RADIUS", "Progress", "QUANTISERS", "SAMPLES", "SAMPLING_SHARE", "SMALL_NETWORK", "Word",
     "agreement", "explore", "explore_nearest", "extract", "extract_by_clustering", "output_columns", "to_grammar"
 ]
 
@@ -56,9 +55,13 @@ METHODS = ("lstar", "cluster")
 # Recurrent weights up to which L* also consults the hidden-state machine. lstm256_q100_s25 has exactly this
 # many; it costs it 0.4 s of CPU (each quantisation gives up past --max-states cells), so the bound stays.
 SMALL_NETWORK = 256 * 1024
+SAMPLES = 2000  # words per sample (searched, validation, held out), unless cut to fit the time limit
+MAX_SAMPLES = 100_000  # words per sample a caller may ask for
 SAMPLING_SHARE = 0.4  # of --time-limit, at most, for running the sampled words (searched, validation, held out)
 FEWEST_SAMPLES = 200  # words per sample below which the samples are not cut to fit the time limit
-_PROBE_WORDS = 256  # uniform words timed to foresee what the samples cost
+CUT_SIZES = (1000, 500, FEWEST_SAMPLES)  # words per sample when cut: the largest that fits
+_PROBE_WORDS = 256  # uniform words timed to foresee what the samples cost (fewer where 16 foresee them slow)
+_PROBE_SHARE = 0.05  # of the time limit, at most, that the probes may be foreseen to take
 # words of the sampled length run per word of ``samples``: searched 1 (and any generated or varied), validation
 # 2, held out 1, and longer words (half as many, of about 3 times the symbols) 1.5, less what batches of 2,048
 # save over the probe's (a 256-word probe of lstm256_q100_s25 foresaw 5.5 s where its samples took 3.3 s)
@@ -413,7 +416,7 @@ def _validation_words(rng: np.random.Generator, typical: Sequence[Word], check: 
 
 def extract(model: Model, method: str = "lstar", seed: int = 0, reading: Reading | None = None,
             words: Sequence[Sequence[str]] | None = None, max_states: int = 500, time_limit: float = 60.0,
-            sample_length: int | None = None, samples: int = 2000, progress: Progress | None = None,
+            sample_length: int | None = None, samples: int | None = None, progress: Progress | None = None,
             run: Runner | None = None, patience: int = PATIENCE, min_fidelity: float = MIN_FIDELITY) -> Extraction:
     """Extract the automaton a network implements (see module doc). ``words`` are typical inner words (symbol
     names); they guide the search and, held out in part, measure the fidelity. ``run`` answers the batched
@@ -426,7 +429,7 @@ def extract(model: Model, method: str = "lstar", seed: int = 0, reading: Reading
 
 
 def _extract(model: Model, method: str, seed: int, reading: Reading | None, words: Sequence[Sequence[str]] | None,
-             max_states: int, time_limit: float, sample_length: int | None, samples: int,
+             max_states: int, time_limit: float, sample_length: int | None, asked: int | None,
              progress: Progress | None, run: Runner | None, patience: int, min_fidelity: float) -> Extraction:
     if method not in METHODS:
         raise UserError(f"unknown extraction method {method!r}; use {' or '.join(METHODS)}")
@@ -450,8 +453,9 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
     heads = [parse_head(h) for h in model.heads]
     nexts = [(k, index[arg]) for k, (kind, arg) in enumerate(heads)
              if kind == "next" and arg in index and not reading.final_only]
-    asked = samples
-    samples = samples if run is not None else _fitted_samples(net, columns, length, samples, time_limit)
+    if asked is not None and not 10 <= asked <= MAX_SAMPLES:
+        raise UserError(f"--samples must be from 10 to {MAX_SAMPLES:,} words, not {asked:,}")
+    samples = asked or (SAMPLES if run is not None else _fitted_samples(net, columns, length, time_limit))
     base = observe(net, columns, random_words(rng, K, samples, length) + guide + variations(rng, guide, K)
                    + guided_words(net, nexts, rng, samples, length), run=run)
     if held:
@@ -493,7 +497,7 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
     fidelity = agreement(written, held_sample, None, every)
     learned_fidelity = agreement(machine, held_sample, None, every)
     accept_only = [labels.index("accept")] if "accept" in labels and len(labels) > 1 else None
-    cut_samples = (samples, asked) if samples < asked else None
+    cut_samples = (samples, SAMPLES) if samples < SAMPLES and asked is None else None
     return Extraction(machine, grammar, method, reading, fidelity, len(held_sample.lengths), source,
                       time.perf_counter() - t0, net.calls, stopped, before, _several_outputs(held_sample, labels),
                       longer, cut, learned_fidelity if learned_fidelity > fidelity else None,
@@ -501,22 +505,30 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
                       cut_samples)
 
 
-def _fitted_samples(net: Network, columns: np.ndarray, length: int, samples: int, time_limit: float) -> int:
-    """``samples``, or fewer (not below ``FEWEST_SAMPLES``) when running that many words per sample would take
-    this network more than ``SAMPLING_SHARE`` of the time limit, as timed on ``_PROBE_WORDS`` uniform words of
-    the sampled length; a cut is timed again on other words, and the quicker time decides (a busy machine can
-    stall one run). The probes' queries are not counted: they serve nothing else."""
-    if samples <= FEWEST_SAMPLES:
-        return samples
-    calls, budget, need = net.calls, SAMPLING_SHARE * time_limit, math.inf
-    for seed in range(2):
-        probe = random_words(np.random.default_rng([_PROBE_WORDS, seed]), len(net.inner), _PROBE_WORDS, length)
+def _fitted_samples(net: Network, columns: np.ndarray, length: int, time_limit: float) -> int:
+    """``SAMPLES``, or the largest of ``CUT_SIZES`` that fits (the smallest where none does) when running
+    ``SAMPLES`` words per sample would take this network more than ``SAMPLING_SHARE`` of the time limit, as
+    timed on uniform words of the sampled length: 16, then ``_PROBE_WORDS`` unless the 16 foresee those taking
+    more than ``_PROBE_SHARE`` of the limit. A cut is timed again on other words and the quicker time decides (a
+    busy machine can stall one run). The result depends on timing where the need is near a size's bound; the
+    probes' queries are not counted: they serve nothing else."""
+    calls, budget = net.calls, SAMPLING_SHARE * time_limit
+
+    def per_word(count: int, seed: int) -> float:
+        probe = random_words(np.random.default_rng([_PROBE_WORDS, seed]), len(net.inner), count, length)
         start = time.perf_counter()
         observe(net, columns, probe)
-        need = min(need, (time.perf_counter() - start) / _PROBE_WORDS * _WORDS_PER_SAMPLE * samples)
-        if need <= budget:
-            break
+        return (time.perf_counter() - start) / count
+
+    quick = per_word(16, 0)
+    count = _PROBE_WORDS if quick * _PROBE_WORDS <= _PROBE_SHARE * time_limit else 16
+    cost = quick if count == 16 else per_word(count, 1)
+    if cost * _WORDS_PER_SAMPLE * SAMPLES > budget:
+        cost = min(cost, per_word(count, 2))
     net.calls = calls
-    return samples if need <= budget else max(FEWEST_SAMPLES, int(samples * budget / need))
+    need = cost * _WORDS_PER_SAMPLE * SAMPLES
+    if need <= budget:
+        return SAMPLES
+    return next((size for size in CUT_SIZES if need * size / SAMPLES <= budget), CUT_SIZES[-1])
 
 

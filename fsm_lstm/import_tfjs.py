@@ -71,6 +71,7 @@ def _read_weights(folder: Path, manifest: Any) -> dict[str, np.ndarray]:
         raise UserError("model.json has no weightsManifest list")
     root = folder.resolve()
     out: dict[str, np.ndarray] = {}
+    decoded = 0  # bytes of float32 the weights of every group decode to
     for g, group in enumerate(manifest):
         paths, specs = group.get("paths"), group.get("weights")
         if not isinstance(paths, list) or not isinstance(specs, list) or not all(isinstance(s, dict) for s in specs):
@@ -88,6 +89,10 @@ def _read_weights(folder: Path, manifest: Any) -> dict[str, np.ndarray]:
             count = int(np.prod(shape, dtype=np.int64))
             entries.append((name, shape, total, count, stored))
             total += stored.bytes * count
+            decoded += 4 * count
+            if decoded > MAX_BYTES:
+                raise UserError(f"the weights decode to more than {MAX_BYTES:,} bytes of float32; fsm-lstm reads at "
+                                f"most {MAX_BYTES:,}")
         files = [_shard(root, p) for p in paths]
         size = sum(f.stat().st_size for f in files)
         if size != total:
@@ -137,10 +142,16 @@ def _stored_as(name: str, quantization: Any) -> _Stored:
     if kind not in ("uint8", "uint16"):
         raise UserError(f"weight {name!r} has quantization {kind!r}; TensorFlow.js stores weights as uint8, uint16 "
                         "or float16")
-    scale, low = quantization.get("scale"), quantization.get("min")
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (scale, low)):
-        raise UserError(f"weight {name!r} is quantized to {kind} without finite numbers `scale` and `min`")
-    return _Stored("<u1" if kind == "uint8" else "<u2", 1 if kind == "uint8" else 2, float(scale), float(low))
+    values = []
+    for v in (quantization.get("scale"), quantization.get("min")):
+        try:  # JSON gives an int of 400 digits for 1e400 written out, beyond any float
+            number = float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise UserError(f"weight {name!r} is quantized to {kind} without finite numbers `scale` and `min`")
+        values.append(number)
+    return _Stored("<u1" if kind == "uint8" else "<u2", 1 if kind == "uint8" else 2, *values)
 
 
 class _Weights:

@@ -25,7 +25,6 @@ Anything else in the file (BatchNorm statistics, integer tensors, stray weights)
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import re
 import warnings
@@ -37,7 +36,7 @@ import numpy as np
 
 from .errors import UserError
 from .import_common import MAX_BYTES, Dense, Network, declared_shape, dtype_problem, first_line, float_array
-from .model import GATE_COUNT, Layer, Model, model_from_arrays
+from .model import GATE_COUNT, MAX_META, Layer, Model, model_from_arrays
 from .optional import require
 
 __all__ = ["RECURRENT", "Unordered", "exported_model", "network_from_tensors", "read_tensors"]
@@ -106,8 +105,10 @@ def _archive_sizes(path: Path) -> None:
 
 
 def exported_model(path: str | os.PathLike[str]) -> Model | None:
-    """The model in a file that fsm-lstm's ``export --to torch`` wrote (``{"state_dict", "meta"}``, the meta
-    a JSON string), with its meta, checked as a model file is; None for any other .pt/.pth file."""
+    """The model in a file that fsm-lstm's ``export --to torch`` wrote, with its meta, checked as a model file
+    is; None for a .pt/.pth file of another shape. Such a file is a dict of exactly ``state_dict`` (the arrays of
+    the model format, the recurrent ones prefixed ``rnn.``) and ``meta`` (the model's meta JSON string); one
+    whose meta or tensors do not make a model is refused, never read some other way."""
     path = Path(path)
     if path.suffix.lower() not in (".pt", ".pth") or not path.is_file():
         return None
@@ -116,22 +117,29 @@ def exported_model(path: str | os.PathLike[str]) -> Model | None:
     except UserError as exc:
         raise UserError(f"{path}: {exc}") from None
     if not (isinstance(data, dict) and set(data) == {"state_dict", "meta"} and isinstance(data["meta"], str)
-            and isinstance(data["state_dict"], dict) and _names_its_symbols(data["meta"])):
+            and isinstance(data["state_dict"], dict)):
         return None  # another checkpoint: read as a state_dict, labelled by the caller
     try:
-        arrays = {str(k).removeprefix("rnn."): _tensor_array(str(k), v) for k, v in data["state_dict"].items()}
-        return model_from_arrays({**arrays, "meta": np.array(data["meta"])})
+        return _model_of(data["state_dict"], data["meta"])
     except UserError as exc:
-        raise UserError(f"{path}: not a model that fsm-lstm export wrote: {exc}") from None
+        raise UserError(f"{path}: not a model that fsm-lstm export wrote ({exc}); to read its state_dict "
+                        "instead, give --alphabet and --heads") from None
 
 
-def _names_its_symbols(meta: str) -> bool:
-    """Whether a meta string is a JSON object with an alphabet and heads, as fsm-lstm's meta is."""
-    try:
-        parsed = json.loads(meta)
-    except ValueError:
-        return False
-    return isinstance(parsed, dict) and "alphabet" in parsed and "heads" in parsed
+def _model_of(state: dict[Any, Any], meta: str) -> Model:
+    """The model of an exported file's state_dict and meta; its tensors must be exactly the model's."""
+    if len(meta) > MAX_META:
+        raise UserError(f"its meta has {len(meta):,} characters, over the limit of {MAX_META:,}")
+    if not all(isinstance(k, str) for k in state):
+        raise UserError("its state_dict has keys that are not strings")
+    model = model_from_arrays({**{k.removeprefix("rnn."): _tensor_array(k, v) for k, v in state.items()},
+                               "meta": np.array(meta)})
+    written = {("" if n.startswith("heads.") else "rnn.") + n for n in model.arrays()}
+    if set(state) != written:
+        odd = sorted(set(state) ^ written)
+        raise UserError(f"its state_dict has {', '.join(map(repr, odd[:3]))}{', ...' if len(odd) > 3 else ''} "
+                        "besides or instead of the model's tensors")
+    return model
 
 
 def _torch_load(path: Path) -> Any:

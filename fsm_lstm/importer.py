@@ -34,8 +34,8 @@ from .import_common import Dense, Network, common_dtype
 from .labels import parse_head
 from .model import Layer, Model
 
-__all__ = ["MARKER_NAMES", "SUFFIXES", "assemble", "exported_model", "import_hint", "model_from_tensors", "read_model",
-           "read_network", "read_tensors", "unflagged_markers_note"]
+__all__ = ["MARKER_NAMES", "SUFFIXES", "assemble", "exported_model", "file_kind", "import_hint", "model_from_tensors",
+           "read_model", "read_network", "read_tensors", "unflagged_markers_note"]
 
 SUFFIXES = {".pt": "torch", ".pth": "torch", ".safetensors": "torch", ".keras": "keras", ".h5": "keras-h5",
             ".hdf5": "keras-h5", ".json": "tfjs", ".onnx": "onnx"}
@@ -84,8 +84,9 @@ def exported_model(path: str | os.PathLike[str]) -> Model | None:
     return exported(path)
 
 
-def read_network(path: str | os.PathLike[str], cell: str | None = None) -> Network:
-    """The network in a file of any supported format (see the module doc), not yet labelled."""
+def file_kind(path: str | os.PathLike[str]) -> str:
+    """The format of a model file or folder by its name (a key of ``SUFFIXES``' values), or one line on why
+    there is none."""
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: no such file or folder")
@@ -96,6 +97,13 @@ def read_network(path: str | os.PathLike[str], cell: str | None = None) -> Netwo
     if kind is None:
         raise UserError(f"{path}: unknown format {path.suffix!r}; import a .pt/.pth state_dict, a .safetensors, "
                         ".keras, .h5 or .onnx file, or a TensorFlow.js model.json")
+    return kind
+
+
+def read_network(path: str | os.PathLike[str], cell: str | None = None) -> Network:
+    """The network in a file of any supported format (see the module doc), not yet labelled."""
+    path = Path(path)
+    kind = file_kind(path)
     if kind == "torch":
         from .import_torch import network_from_tensors, read_tensors as read
 

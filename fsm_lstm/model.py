@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from .atomic import atomic_path
-from .errors import ModelError
+from .errors import ModelError, UserError
 from .grammar import Grammar
 from .labels import parse_head
 from .sparse_weights import PARTS, csr_from_parts, csr_parts, dense, is_sparse, should_store_sparse
@@ -177,6 +177,10 @@ def _check_shapes(m: Any) -> None:
     weight_ok = isinstance(m.head_weight, np.ndarray) or is_sparse(m.head_weight)
     if not isinstance(m.head_bias, np.ndarray) or not weight_ok:
         raise _fail("heads.weight and heads.bias must be arrays (heads.weight may be sparse)")
+    for name, arr in (("heads.weight", m.head_weight), ("heads.bias", m.head_bias)):
+        if arr.dtype.kind != "f":
+            raise _fail(f"{name} has dtype {arr.dtype}; weights must be real floating-point arrays (float16, "
+                        "float32 or float64)")
     if len(m.units) != width:
         sizes = [layer.hidden_size for layer in m.layers]
         every = f", or {sum(sizes)} for every layer ({' + '.join(map(str, sizes))})" if len(sizes) > 1 else ""
@@ -236,7 +240,13 @@ def stored_grammar(m: Model) -> Grammar | None:
     if not text:
         return None
     known = _WRITTEN.get(text)
-    return known if known is not None else parse_toml(text)
+    if known is not None:
+        return known
+    try:
+        return parse_toml(text)
+    except UserError as exc:
+        raise ModelError(f"the grammar the model carries (meta.grammar) is not one: {exc}; compile the grammar "
+                         "again, or remove meta.grammar from the model file") from None
 
 
 MAX_ARRAY = 2**28  # numbers in one array of a model file; FSM_LSTM_MAX_ARRAY overrides it

@@ -17,7 +17,7 @@ import numpy as np
 
 from .atomic import atomic_path
 from .errors import UserError
-from .model import Model, model_from_arrays
+from .model import Model
 from .optional import require
 
 __all__ = ["load_torch", "module_class", "save_onnx", "save_torch", "state_dict"]
@@ -74,16 +74,13 @@ def save_torch(model: Model, path: str | os.PathLike[str]) -> None:
 
 
 def load_torch(path: str | os.PathLike[str]) -> Model:
-    """Read a file written by :func:`save_torch`."""
-    torch = _torch()
-    try:
-        data = torch.load(path, weights_only=True)
-        arrays = {k.removeprefix("rnn."): v.numpy() for k, v in data["state_dict"].items()}
-        arrays["meta"] = np.array(data["meta"])
-    except (OSError, KeyError, TypeError, RuntimeError) as exc:
-        raise UserError(f"{path}: not an fsm-lstm torch file ({exc}); use `fsm-lstm import` for other state dicts") \
-            from None
-    return model_from_arrays(arrays)
+    """Read a file written by :func:`save_torch` (``importer.exported_model``, with its checks)."""
+    from .importer import exported_model
+
+    model = exported_model(path)
+    if model is None:
+        raise UserError(f"{path}: not an fsm-lstm torch file; use `fsm-lstm import` for other state dicts")
+    return model
 
 
 def save_onnx(model: Model, path: str | os.PathLike[str]) -> None:

@@ -1,6 +1,6 @@
-"""Long words as messages show them: the word itself when it is short, otherwise with its longest repeated
-block written once and counted ('ccbadacb' then 'd' 196 times), so that a counterexample of thousands of
-symbols fits on one line. JSON output and workbooks keep the whole word."""
+"""Long words as messages show them: the word itself when it is short, otherwise with the repeated block that
+saves the most symbols written once and counted ('ccbadacb' then 'd' 196 times), so that a counterexample of
+thousands of symbols fits on one line. JSON output and workbooks keep the whole word."""
 
 from __future__ import annotations
 
@@ -48,12 +48,12 @@ def decomposition(prefix: Symbols, loop: Symbols, count: int, suffix: Symbols,
 
 
 def written(word: Sequence[str], typed: Callable[[Symbols], str]) -> str:
-    """A word for a message, quoted: whole when its text has at most ``SHOWN_WHOLE`` characters or nothing in
-    it repeats, otherwise as :func:`loop_decomposition` cuts it. ``typed`` writes a word as a person types it."""
-    text = typed(tuple(word))
-    if len(text) <= SHOWN_WHOLE:
-        return repr(text)
+    """A word for a message, quoted: whole when its text has at most ``SHOWN_WHOLE`` characters, otherwise as
+    :func:`loop_decomposition` cuts it where that is at most three quarters as long (a word whose repeats save
+    little is shown whole). ``typed`` writes a word as a person types it."""
+    whole = repr(typed(tuple(word)))
+    if len(whole) <= SHOWN_WHOLE + 2:
+        return whole
     prefix, loop, count, suffix = loop_decomposition(word)
-    if not (loop and count):
-        return repr(text)
-    return decomposition(prefix, loop, count, suffix, typed)
+    pieces = decomposition(prefix, loop, count, suffix, typed) if loop else whole
+    return pieces if 4 * len(pieces) <= 3 * len(whole) else whole

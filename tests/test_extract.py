@@ -340,9 +340,10 @@ def test_a_network_whose_accept_and_next_heads_do_not_fit_together_gets_a_note_n
 
 def test_samples_are_cut_to_fit_a_short_time_limit_and_the_report_says_so(tmp_path, capsys):
     """A large network on a short --time-limit: running 2,000 words per sample took a 2-layer LSTM of 1,024 units
-    47 s of a 30 s limit, before L* had begun. The samples are cut (not below 200 words) to fit 40 % of the limit,
-    the fidelity is measured on what was run, and both the text and the JSON say so. A 1 ms limit always cuts
-    (13,000 words of any network take longer than 0.4 ms); a limit of 10^6 s never does."""
+    47 s of a 30 s limit, before L* had begun. The samples are cut (to 1,000, 500 or 200 words) to fit 40 % of
+    the limit, the fidelity is measured on what was run, and both the text and the JSON say so. A 1 ms limit
+    always cuts to 200 (10,000 words of any network take longer than 0.4 ms); a limit of 10^6 s never cuts, and
+    neither does --samples, which fixes the size."""
     from fsm_lstm.extract import FEWEST_SAMPLES
 
     model = compile_grammar(load_grammar("tomita3"))
@@ -351,11 +352,15 @@ def test_samples_are_cut_to_fit_a_short_time_limit_and_the_report_says_so(tmp_pa
     assert cut.longer is not None and cut.longer.words == FEWEST_SAMPLES // 2
     whole = extract(model, seed=0, time_limit=1e6)
     assert whole.samples_cut is None and whole.held_out == 2000
+    fixed = extract(model, seed=0, time_limit=1e-3, samples=300)
+    assert fixed.samples_cut is None and fixed.held_out == 300
     save_model(model, tmp_path / "t3.npz")
     main(["extract", str(tmp_path / "t3.npz"), "-o", str(tmp_path / "a.toml"), "--time-limit", "0.001", "--json"])
     report = json.loads(capsys.readouterr().out)
     assert report["samples_cut_to"] == FEWEST_SAMPLES and report["held_out_words"] == FEWEST_SAMPLES
-    assert any(n.startswith("running 2,000 words per sample would have taken this network more than 40% of "
-                            "--time-limit 0.001 s: the samples were cut to 200 words each") for n in report["notes"])
+    assert any(n.startswith("timed on a few words, 2,000 words per sample looked to take this network more than 40% "
+                            "of --time-limit 0.001 s: the samples were cut to 200 words each") for n in report["notes"])
     assert main(["extract", str(tmp_path / "t3.npz"), "-o", str(tmp_path / "b.toml")]) == 0
     assert "the samples were cut" not in capsys.readouterr().out
+    assert main(["extract", str(tmp_path / "t3.npz"), "-o", str(tmp_path / "c.toml"), "--samples", "5"]) == 2
+    assert "--samples must be from 10 to 100,000 words, not 5" in capsys.readouterr().err

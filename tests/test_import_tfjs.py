@@ -144,6 +144,8 @@ BAD_MANIFESTS = {
     "quantized to int4": (lambda d: _spec(d).update(quantization={"dtype": "int4"}), "has quantization 'int4'"),
     "quantized, no scale": (lambda d: _spec(d).update(quantization={"dtype": "uint8", "min": 0}),
                             "without finite numbers `scale` and `min`"),
+    "quantized, scale 1e400": (lambda d: _spec(d).update(quantization={"dtype": "uint8", "scale": 10**400, "min": 0}),
+                               "without finite numbers"),
     "quantized, NaN min": (lambda d: _spec(d).update(quantization={"dtype": "uint16", "scale": 1, "min": float("nan")}),
                            "without finite numbers"),
     "quantized, sizes": (lambda d: _spec(d).update(quantization={"dtype": "uint8", "scale": 0.1, "min": 0}),

@@ -103,27 +103,52 @@ def test_an_exported_torch_file_imports_back_with_its_meta_and_nothing_else(tmp_
         assert run(back, framed).decoded()[-1, 0, 0] == (logits[1] > logits[0])
     # flags beside such a file, and no flags beside any other file: one line each, exit 2, nothing written
     assert main(["import", str(tmp_path / "m.pt"), "-o", str(tmp_path / "x.npz"), "--final-only"]) == 2
-    assert "keeps its alphabet, heads and reading in its meta; leave out --final-only" in capsys.readouterr().err
+    assert "keeps its reading in its meta; leave out --final-only" in capsys.readouterr().err
     assert main(["import", str(tmp_path / "user.pt"), "-o", str(tmp_path / "x.npz"), "--alphabet", "s a e"]) == 2
-    assert "import needs --heads" in capsys.readouterr().err
+    assert "import needs --heads as well" in capsys.readouterr().err
+    assert main(["import", str(tmp_path / "user.pt"), "-o", str(tmp_path / "x.npz")]) == 2
+    assert "import needs --alphabet and --heads" in capsys.readouterr().err
+    (tmp_path / "user.bin").write_bytes((tmp_path / "user.pt").read_bytes())
+    assert main(["import", str(tmp_path / "user.bin"), "-o", str(tmp_path / "x.npz")]) == 2
+    assert "unknown format '.bin'" in capsys.readouterr().err  # the format first
     assert not (tmp_path / "x.npz").exists()
 
 
-def test_a_checkpoint_with_a_state_dict_and_a_meta_of_its_own_is_imported_as_a_state_dict(tmp_path, capsys):
+def test_a_checkpoint_shaped_like_an_export_is_refused_alone_and_read_as_a_state_dict_with_flags(tmp_path, capsys):
+    """A user's checkpoint {"state_dict", "meta"} has the shape of fsm-lstm's torch export: without flags its meta
+    must make a model (one line otherwise, never read some other way); with --alphabet and --heads its state_dict
+    is read as any other, whatever its meta says."""
     torch.manual_seed(8)
     user = Tagger(torch.nn.LSTM)
-    torch.save({"state_dict": user.state_dict(), "meta": "epoch 12"}, tmp_path / "ckpt.pt")
-    assert main(["import", str(tmp_path / "ckpt.pt"), "-o", str(tmp_path / "m.npz")]) == 2
-    assert "import needs --alphabet and --heads" in capsys.readouterr().err
-    assert main(["import", str(tmp_path / "ckpt.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
-                 "--heads", "accept"]) == 0
-    # an fsm-lstm meta that does not fit the tensors: refused, not read some other way
-    model = load_model(tmp_path / "m.npz")
-    state = {("" if k.startswith("heads.") else "rnn.") + k: torch.from_numpy(v) for k, v in model.arrays().items()}
-    torch.save({"state_dict": state, "meta": json.dumps({**model.meta, "alphabet": ["a", "b"]})}, tmp_path / "bad.pt")
+    strings = np.random.default_rng(9).integers(0, 3, size=(20, 12))
+    with torch.no_grad():
+        want = user(torch.nn.functional.one_hot(torch.from_numpy(strings.T), 3).float()).numpy()
+    for meta in ("epoch 12", json.dumps({"alphabet": ["x"], "heads": ["accept"], "lr": 0.1}), "[" * 100_000):
+        torch.save({"state_dict": user.state_dict(), "meta": meta}, tmp_path / "ckpt.pt")
+        assert main(["import", str(tmp_path / "ckpt.pt"), "-o", str(tmp_path / "m.npz")]) == 2
+        err = capsys.readouterr().err
+        assert "not a model that fsm-lstm export wrote" in err and "give --alphabet and --heads" in err
+        assert err.count("\n") == 1 and not (tmp_path / "m.npz").exists()
+        assert main(["import", str(tmp_path / "ckpt.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
+                     "--heads", "accept"]) == 0  # one label for 2 outputs: output 1 - output 0
+        assert np.allclose(run(load_model(tmp_path / "m.npz"), strings).heads[1:, :, 0], want[..., 1] - want[..., 0],
+                           atol=1e-5)
+        (tmp_path / "m.npz").unlink()
+    # an export whose tensors are not the model's: integer heads, a stray tensor, a meta that does not fit
+    exported = compile_grammar(load_grammar("parity"))
+    save_torch(exported, tmp_path / "good.pt")
+    good = torch.load(tmp_path / "good.pt", weights_only=True)
+    bad = {"integer heads": {**good["state_dict"], "heads.bias": good["state_dict"]["heads.bias"].long()},
+           "stray tensor": {**good["state_dict"], "rnn.extra": torch.zeros(2)}}
+    for why, state in bad.items():
+        torch.save({"state_dict": state, "meta": good["meta"]}, tmp_path / "bad.pt")
+        assert main(["import", str(tmp_path / "bad.pt"), "-o", str(tmp_path / "b.npz")]) == 2, why
+        err = capsys.readouterr().err
+        assert "not a model that fsm-lstm export wrote" in err and err.count("\n") == 1, why
+    torch.save({"state_dict": good["state_dict"], "meta": json.dumps({**json.loads(good["meta"]), "alphabet": ["a"]})},
+               tmp_path / "bad.pt")
     assert main(["import", str(tmp_path / "bad.pt"), "-o", str(tmp_path / "b.npz")]) == 2
-    err = capsys.readouterr().err
-    assert "not a model that fsm-lstm export wrote" in err and err.count("\n") == 1
+    assert not (tmp_path / "b.npz").exists()
 
 
 def write_safetensors(path, tensors: dict[str, np.ndarray]) -> None:
@@ -238,3 +263,13 @@ def test_a_machines_outputs_from_a_plain_linear_layer_carry_a_note_on_how_they_a
     assert any("softmax" in note and "--argmax" in note for note in as_machine.extra["imported"]["notes"])
     as_acceptor = model_from_tensors(tensors, ["a", "b", "c"], ["accept", "next:b"])
     assert "notes" not in as_acceptor.extra["imported"]
+
+
+def test_a_model_whose_meta_grammar_is_not_a_grammar_says_so(tmp_path, capsys):
+    """A compiled model's meta.grammar that is not TOML got a bare "not valid TOML" from verify, naming nothing."""
+    model = compile_grammar(load_grammar("tomita3"))
+    save_model(dataclasses.replace(model, extra={**model.extra, "grammar": "this is [not toml"}), tmp_path / "m.npz")
+    assert main(["verify", str(tmp_path / "m.npz")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fsm-lstm: error: the grammar the model carries (meta.grammar) is not one: not valid TOML")
+    assert err.count("\n") == 1
