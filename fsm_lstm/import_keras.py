@@ -44,8 +44,7 @@ WEIGHT_NAMES = {"LSTM": ("kernel", "recurrent_kernel", "bias"), "GRU": ("kernel"
                 "Embedding": ("embeddings",)}
 REASONS = {"Bidirectional": "it also reads right to left, which no left-to-right network can hold; retrain with the "
            "recurrent layer alone", "Lambda": "it runs Python code stored in the file, "
-           "which fsm-lstm never executes", "TimeDistributed": "wrapped layers are not read; use a plain Dense",
-           "CuDNNLSTM": "use keras.layers.LSTM", "CuDNNGRU": "use keras.layers.GRU"}
+           "which fsm-lstm never executes", "CuDNNLSTM": "use keras.layers.LSTM", "CuDNNGRU": "use keras.layers.GRU"}
 MASK_OPS = {"NotEqual", "Any"}  # the ops Keras 3 writes to compute a Masking layer's or mask_zero's mask
 Fetch = Callable[[int, str, str, tuple[str, ...]], dict[str, Any]]
 
@@ -172,6 +171,8 @@ class _ArchiveWeights:
             base = _snake(str(cls))
             used[base] = used.get(base, -1) + 1
             self.keys[_layer_name(layer)] = base if used[base] == 0 else f"{base}_{used[base]}"
+        self.wrapped = {_layer_name(layer) for layer in _layer_dicts(config)
+                        if layer.get("class_name") == "TimeDistributed"}  # variables under layer/vars
 
     def __call__(self, index: int, name: str, cls: str, kinds: tuple[str, ...]) -> dict[str, Any]:
         key = self.keys.get(name)
@@ -181,7 +182,8 @@ class _ArchiveWeights:
         stored = self.tree.attrs(f"{group}/vars").get("name")
         if stored is not None and stored != name:
             raise UserError(f"model.weights.h5 holds layer {stored!r} where config.json has {name!r}")
-        holder = f"{group}/cell/vars" if cls in RECURRENT else f"{group}/vars"
+        holder = f"{group}/cell/vars" if cls in RECURRENT else f"{group}/layer/vars" if name in self.wrapped \
+            else f"{group}/vars"
         if not self.tree.is_group(holder):
             raise UserError(f"model.weights.h5 has no variables for layer {name!r}")
         names = sorted(self.tree.children(holder), key=lambda k: (len(k), k))
@@ -374,6 +376,18 @@ def _activation(value: Any) -> str:
     return repr(value)
 
 
+def _time_distributed(name: str, cfg: dict) -> dict:
+    """The layer a TimeDistributed wraps, when it is one that acts on each step alone (a Dense, an Activation,
+    an inference identity): applied to every step, it is that layer; its weights stay the wrapper's."""
+    inner = cfg.get("layer")
+    inner_cls = inner.get("class_name") if isinstance(inner, dict) else None
+    if inner_cls not in ("Dense", "Activation", *INFERENCE_IDENTITY) or not isinstance(inner.get("config"), dict):
+        raise UserError(f"layer {name!r} is a TimeDistributed of {inner_cls or 'nothing readable'}; fsm-lstm reads "
+                        "TimeDistributed Dense, Activation and Dropout layers")
+    _check_plain(name, inner, inner["config"])
+    return inner
+
+
 def _check_plain(name: str, layer: dict, cfg: dict) -> None:
     """Refuse custom objects and compute dtypes other than float32/float64."""
     cls = layer.get("class_name")
@@ -476,6 +490,10 @@ def network_from_config(config: Any, fetch: Fetch, fmt: str) -> Network:
             raise UserError(f"layer {index} of the config has no class_name and config")
         name = _layer_name(layer)
         _check_plain(name, layer, cfg)
+        wrapper = ""
+        if cls == "TimeDistributed":  # the same layer at every step: for these, the layer itself
+            layer, wrapper = _time_distributed(name, cfg), "TimeDistributed "
+            cls, cfg = layer["class_name"], layer["config"]
         kinds = WEIGHT_NAMES.get(cls, ())
         if cls in ("Dense", *RECURRENT) and not _flag(cfg, "use_bias", name, True, null=True):
             kinds = tuple(k for k in kinds if k != "bias")
@@ -493,7 +511,7 @@ def network_from_config(config: Any, fetch: Fetch, fmt: str) -> Network:
             if isinstance(shape, list) and shape and type(shape[-1]) is int:
                 declared_width = shape[-1]
             continue
-        sources.append(f"{name} ({cls})")
+        sources.append(f"{name} ({wrapper}{cls})")
         if cls in INFERENCE_IDENTITY:
             continue
         if cls == "Masking":

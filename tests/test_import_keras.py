@@ -483,6 +483,44 @@ def test_real_keras_files_import_exactly(keras, cell, embedding, functional, hea
     assert np.allclose(y_ref[:, -1] if last else y_ref, predicted[30], atol=1e-5)
 
 
+@pytest.mark.parametrize("cell", CELLS)
+def test_real_keras_time_distributed_dense_imports_as_a_dense(keras, cell, tmp_path, capsys):
+    """TimeDistributed(Dense) is the same Dense at every step (old Keras code writes it for sequence outputs):
+    a Keras model Embedding -> recurrent -> TimeDistributed(Dense(6)) -> TimeDistributed(Dropout) ->
+    TimeDistributed(Dense(4, softmax)) imports from .keras and .h5 with the output Keras predicts (argmax) after
+    every symbol of 200 words; a TimeDistributed of another layer is refused in one line."""
+    L = keras.layers
+    keras.utils.set_random_seed(3)
+    rec = {"LSTM": L.LSTM, "GRU": L.GRU, "SimpleRNN": L.SimpleRNN}[cell]
+    model = keras.Sequential([keras.Input((None,), dtype="int32"), L.Embedding(3, 4), rec(5, return_sequences=True),
+                              L.TimeDistributed(L.Dense(6)), L.TimeDistributed(L.Dropout(0.2)),
+                              L.TimeDistributed(L.Dense(4, activation="softmax"))])
+    rng = np.random.default_rng(4)
+    for w in model.weights:
+        w.assign(rng.normal(0, 0.8, size=tuple(w.shape)).astype("float32"))
+    strings = words(3, count=200)
+    want = model.predict(strings, batch_size=len(strings), verbose=0)  # (B, T, 4)
+    model.save(tmp_path / "m.keras")
+    model.save(tmp_path / "m.h5")
+    for path in (tmp_path / "m.keras", tmp_path / "m.h5"):
+        assert main(["import", str(path), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c", "--heads",
+                     "out:w out:x out:y out:z"]) == 0
+        assert "(TimeDistributed Dense)" in capsys.readouterr().out
+        ours = load_model(tmp_path / "m.npz")
+        logits = run(ours, strings, raw=True).heads[1:].transpose(1, 0, 2)
+        assert np.allclose(np.exp(logits) / np.exp(logits).sum(-1, keepdims=True), want, atol=1e-5)
+        clear = np.sort(want, axis=-1)[..., -1] - np.sort(want, axis=-1)[..., -2] > 1e-5  # no near tie
+        decided = run(ours, strings).heads[1:].transpose(1, 0, 2) > 0  # the margins: the argmax reading
+        assert np.array_equal(decided.argmax(-1)[clear], want.argmax(-1)[clear]) and clear.mean() > 0.99
+        assert (decided.sum(-1)[clear] == 1).all()
+    other = keras.Sequential([keras.Input((None, 3)), rec(5, return_sequences=True),
+                              L.TimeDistributed(L.Dense(2)), L.TimeDistributed(L.Reshape((2, 1)))])
+    other.save(tmp_path / "o.keras")
+    err = cli_error(["import", str(tmp_path / "o.keras"), "-o", str(tmp_path / "o.npz"), "--alphabet", "a b c",
+                     "--heads", "accept"], capsys)
+    assert "is a TimeDistributed of Reshape; fsm-lstm reads TimeDistributed Dense, Activation and Dropout" in err
+
+
 def _functional_masked(keras, masking: bool):
     """A real Keras 3 Functional model with a Masking layer (one-hot input) or an Embedding(mask_zero=True):
     Keras writes the mask as NotEqual/Any op nodes passed to the LSTM as its ``mask`` argument."""
