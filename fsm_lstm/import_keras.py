@@ -388,6 +388,25 @@ def _time_distributed(name: str, cfg: dict) -> dict:
     return inner
 
 
+_CELL_LAYERS = {"LSTMCell": "LSTM", "GRUCell": "GRU", "SimpleRNNCell": "SimpleRNN"}
+
+
+def _rnn_of_cell(name: str, cfg: dict) -> dict:
+    """The recurrent layer that an ``RNN`` of one LSTMCell, GRUCell or SimpleRNNCell is: the cell's options with
+    the RNN's (return_sequences, go_backwards, stateful, ...); its weights stay the wrapper's (cell/vars)."""
+    cell = cfg.get("cell")
+    cell_cls = cell.get("class_name") if isinstance(cell, dict) else None
+    if isinstance(cell, list) or cell_cls == "StackedRNNCells":
+        raise UserError(f"layer {name!r} is an RNN of stacked cells; fsm-lstm reads an RNN of one cell: give each "
+                        "cell its own RNN (or LSTM, GRU, SimpleRNN) layer")
+    if cell_cls not in _CELL_LAYERS or not isinstance(cell.get("config"), dict):
+        raise UserError(f"layer {name!r} is an RNN of {cell_cls or 'nothing readable'}; fsm-lstm reads an RNN of "
+                        f"one {', '.join(_CELL_LAYERS)}")
+    _check_plain(name, cell, cell["config"])
+    own = {k: v for k, v in cfg.items() if k not in ("cell", "name", "dtype", "trainable")}
+    return {"class_name": _CELL_LAYERS[cell_cls], "config": {**cell["config"], **own, "name": name}}
+
+
 def _check_plain(name: str, layer: dict, cfg: dict) -> None:
     """Refuse custom objects and compute dtypes other than float32/float64."""
     cls = layer.get("class_name")
@@ -494,6 +513,9 @@ def network_from_config(config: Any, fetch: Fetch, fmt: str) -> Network:
         if cls == "TimeDistributed":  # the same layer at every step: for these, the layer itself
             layer, wrapper = _time_distributed(name, cfg), "TimeDistributed "
             cls, cfg = layer["class_name"], layer["config"]
+        elif cls == "RNN":  # keras.layers.RNN(LSTMCell(...)): the LSTM layer of that cell
+            layer, wrapper = _rnn_of_cell(name, cfg), "RNN of "
+            cls, cfg = layer["class_name"], layer["config"]
         kinds = WEIGHT_NAMES.get(cls, ())
         if cls in ("Dense", *RECURRENT) and not _flag(cfg, "use_bias", name, True, null=True):
             kinds = tuple(k for k in kinds if k != "bias")
@@ -568,8 +590,8 @@ def network_from_config(config: Any, fetch: Fetch, fmt: str) -> Network:
                 raise UserError(f"layer {name!r} (Activation) must follow a Dense layer without an activation")
             dense[-1].activation = _activation(cfg.get("activation"))
             continue
-        reason = REASONS.get(cls, "fsm-lstm reads Embedding, Masking, LSTM, GRU, SimpleRNN, Dense, Activation and "
-                                  "Dropout layers")
+        reason = REASONS.get(cls, "fsm-lstm reads Embedding, Masking, LSTM, GRU, SimpleRNN (or an RNN of one such "
+                                  "cell), Dense, Activation and Dropout layers (or a TimeDistributed one)")
         raise UserError(f"layer {name!r} is a {cls}; {reason}")
     if cell is None:
         raise UserError("the model has no LSTM, GRU or SimpleRNN layer")

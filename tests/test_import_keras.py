@@ -521,6 +521,40 @@ def test_real_keras_time_distributed_dense_imports_as_a_dense(keras, cell, tmp_p
     assert "is a TimeDistributed of Reshape; fsm-lstm reads TimeDistributed Dense, Activation and Dropout" in err
 
 
+@pytest.mark.parametrize("cell", CELLS)
+def test_real_keras_rnn_of_a_cell_imports_as_its_layer(keras, cell, tmp_path, capsys):
+    """keras.layers.RNN(LSTMCell(n)) is the LSTM layer of that cell: two such layers (the last returning its last
+    step only) import from .keras and .h5 with the verdict Keras predicts after each of 200 words; an RNN of
+    stacked cells is refused in one line."""
+    L = keras.layers
+    keras.utils.set_random_seed(5)
+    of = {"LSTM": L.LSTMCell, "GRU": L.GRUCell, "SimpleRNN": L.SimpleRNNCell}[cell]
+    model = keras.Sequential([keras.Input((None,), dtype="int32"), L.Embedding(3, 4),
+                              L.RNN(of(5), return_sequences=True), L.RNN(of(4)), L.Dense(1, activation="sigmoid")])
+    rng = np.random.default_rng(6)
+    for w in model.weights:
+        w.assign(rng.normal(0, 0.8, size=tuple(w.shape)).astype("float32"))
+    strings = words(3, count=200)
+    for length in (1, 7, 30):
+        want = model.predict(strings[:, :length], batch_size=len(strings), verbose=0)[:, 0]
+        for path in (tmp_path / "m.keras", tmp_path / "m.h5"):
+            if not path.exists():
+                model.save(path)
+                assert main(["import", str(path), "-o", str(tmp_path / f"{path.suffix[1:]}.npz"), "--alphabet",
+                             "a b c", "--heads", "accept"]) == 0
+                assert f"(RNN of {cell})" in capsys.readouterr().out
+            ours = load_model(tmp_path / f"{path.suffix[1:]}.npz")
+            assert ours.extra.get("final_only") and len(ours.layers) == 2
+            z = run(ours, strings[:, :length]).heads[-1, :, 0].astype(np.float64)
+            assert np.allclose(1 / (1 + np.exp(-z)), want, atol=1e-5)
+            assert np.array_equal((z > 0)[np.abs(want - 0.5) > 1e-5], (want > 0.5)[np.abs(want - 0.5) > 1e-5])
+    stacked = keras.Sequential([keras.Input((None, 3)), L.RNN([of(3), of(2)]), L.Dense(1)])
+    stacked.save(tmp_path / "s.keras")
+    err = cli_error(["import", str(tmp_path / "s.keras"), "-o", str(tmp_path / "s.npz"), "--alphabet", "a b c",
+                     "--heads", "accept"], capsys)
+    assert "is an RNN of stacked cells; fsm-lstm reads an RNN of one cell" in err
+
+
 def _functional_masked(keras, masking: bool):
     """A real Keras 3 Functional model with a Masking layer (one-hot input) or an Embedding(mask_zero=True):
     Keras writes the mask as NotEqual/Any op nodes passed to the LSTM as its ``mask`` argument."""
