@@ -137,7 +137,8 @@ def cmd_certify(args: argparse.Namespace) -> int:
             notes = alphabet_notes(reference, model, reading) + ([t0_note(model, reading)] if at_t0 else [])
             if not proof.proven and not (failure is not None and failure.confirmed):  # nothing found on the network
                 notes.append(f"no counterexample was found here; `fsm-lstm verify {args.source} --grammar "
-                             f"{args.grammar or reference.name}` also searches long and pumped strings, and may")
+                             f"{args.grammar or reference.name}` also searches long and pumped strings, and may "
+                             "find one")
             if args.json:
                 print(json.dumps({**proof.to_dict(), **({"notes": notes} if notes else {})}, indent=2))
             else:

@@ -34,6 +34,14 @@ class Dense:
     bias: np.ndarray  # (M,)
     activation: str = "linear"
     name: str = ""
+    activation_from: str = ""  # the layer that applies ``activation``, when it is not this one (a Keras Activation)
+
+    def with_activation(self) -> str:
+        """How messages name the layer and its activation: "dense layer 'd' has activation relu", or "... 'd'
+        is followed by activation layer 'a' (relu)"."""
+        where = f" is followed by activation layer {self.activation_from!r} (" if self.activation_from else \
+            " has activation "
+        return f"dense layer {self.name!r}{where}{self.activation}{')' if self.activation_from else ''}"
 
 
 @dataclass

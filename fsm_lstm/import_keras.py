@@ -363,17 +363,19 @@ def chain(config: Any) -> list[dict]:
 
 
 def _activation(value: Any) -> str:
-    """An activation as named in a config (a string, a serialised function, or None = linear)."""
+    """An activation as named in a config (a string, a serialised function, or None = linear); log_softmax is
+    named as the importer names ONNX's LogSoftmax."""
     if value is None:
-        return "linear"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
+        name = "linear"
+    elif isinstance(value, str):
+        name = value
+    elif isinstance(value, dict):
         inner = value.get("config")
-        if isinstance(inner, str):
-            return inner
-        return str(value.get("registered_name") or value.get("class_name") or value)
-    return repr(value)
+        name = inner if isinstance(inner, str) else str(value.get("registered_name") or value.get("class_name")
+                                                            or value)
+    else:
+        name = repr(value)
+    return "logsoftmax" if name == "log_softmax" else name
 
 
 def _time_distributed(name: str, cfg: dict) -> dict:
@@ -588,7 +590,7 @@ def network_from_config(config: Any, fetch: Fetch, fmt: str) -> Network:
         if cls == "Activation":
             if not dense or dense[-1].activation != "linear":
                 raise UserError(f"layer {name!r} (Activation) must follow a Dense layer without an activation")
-            dense[-1].activation = _activation(cfg.get("activation"))
+            dense[-1].activation, dense[-1].activation_from = _activation(cfg.get("activation")), name
             continue
         reason = REASONS.get(cls, "fsm-lstm reads Embedding, Masking, LSTM, GRU, SimpleRNN (or an RNN of one such "
                                   "cell), Dense, Activation and Dropout layers (or a TimeDistributed one)")

@@ -189,6 +189,11 @@ def assemble(net: Network, alphabet: Sequence[str], heads: Sequence[str], *, com
         raise UserError(f"the network reads {width} symbols ({what}) but the alphabet has {len(alphabet)}; "
                         "give one symbol per input with --alphabet")
     weight, bias = _compose(net, compose_linear, layers[-1].hidden_size, notes)
+    if net.last_step_only and "accept" not in heads:
+        raise UserError(f"the model outputs its last step only (its last recurrent layer does not return every "
+                        f"step), so fsm-lstm reads one verdict per word, labelled accept, not {' '.join(heads)}: "
+                        "label a 2-class output accept, or save the model with return_sequences=True to read its "
+                        "outputs after every symbol")
     outs = sum(parse_head(h)[0] == "out" for h in heads)
     argmax = argmax or _softmax_outputs(net.dense[-1], heads)
     if argmax and outs < 2:
@@ -243,7 +248,7 @@ def _compose(net: Network, compose_linear: bool, hidden: int, notes: list[str]) 
                         "nonlinear (a ReLU) lies between them: if nothing does, pass --compose-linear")
     for d in dense[:-1]:
         if d.activation != "linear":
-            raise UserError(f"dense layer {d.name!r} has activation {d.activation}; only layers with a linear "
+            raise UserError(f"{d.with_activation()}; only layers with a linear "
                             "activation can be composed with the next one, and the heads must be one affine map of "
                             "the units: retrain with a linear (or no) activation before the last dense layer")
     if dense[0].weight.shape[1] != hidden:
@@ -292,9 +297,11 @@ def _logits(last: Dense, weight: np.ndarray, bias: np.ndarray, labels: int, note
         notes.append(f"the {outs} out: heads read together: the output is the one with the largest {largest} "
                      "(argmax); before the first symbol they are not judged")
         return weight, bias
+    act = "softmax" if act == "logsoftmax" else act  # the same order of the outputs, so the same decisions
     if act not in ("linear", "sigmoid", "tanh", "softmax"):
         raise UserError(f"the output layer {last.name!r} has activation {act}; fsm-lstm reads linear, sigmoid, "
-                        "tanh or a 2-way softmax (a head is true when its logit is > 0)")
+                        "tanh or a 2-way (log-)softmax (a head is true when its logit is > 0), or a (log-)softmax "
+                        "whose outputs are all labelled out:VALUE (the largest is the output)")
     if act == "softmax" and outputs != 2:
         raise UserError(f"the output layer {last.name!r} is a softmax over {outputs} outputs; its 'p > 0.5' is not "
                         "a linear function of the units: label every output out:VALUE to read the largest as the "

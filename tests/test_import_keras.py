@@ -555,6 +555,47 @@ def test_real_keras_rnn_of_a_cell_imports_as_its_layer(keras, cell, tmp_path, ca
     assert "is an RNN of stacked cells; fsm-lstm reads an RNN of one cell" in err
 
 
+def test_real_keras_log_softmax_outputs_and_the_messages_a_keras_user_meets(keras, tmp_path, capsys):
+    """A trial's Keras user: Dense(3, log_softmax) over out: labels was refused though the docs read it (it is
+    read by argmax, as a softmax is); a 2-way log_softmax with one label is 'output 1 > output 0'; a 3-class
+    model without return_sequences was told to leave out --final-only, which it had not given; a ReLU in an
+    Activation layer was blamed on the linear Dense before it."""
+    L = keras.layers
+    keras.utils.set_random_seed(8)
+    strings = words(3, count=200)
+
+    def saved(name, *layers):
+        model = keras.Sequential([keras.Input((None,), dtype="int32"), L.Embedding(3, 4), *layers])
+        rng = np.random.default_rng(len(name))
+        for w in model.weights:
+            w.assign(rng.normal(0, 0.8, size=tuple(w.shape)).astype("float32"))
+        model.save(tmp_path / f"{name}.keras")
+        return model, str(tmp_path / f"{name}.keras")
+
+    model, path = saved("logsm", L.GRU(5, return_sequences=True), L.Dense(3, activation="log_softmax"))
+    want = model.predict(strings, batch_size=len(strings), verbose=0).argmax(-1)
+    assert main(["import", path, "-o", str(tmp_path / "a.npz"), "--alphabet", "a b c", "--heads", "out:x out:y out:z"
+                 ]) == 0
+    capsys.readouterr()
+    margins = run(load_model(tmp_path / "a.npz"), strings).heads[1:].transpose(1, 0, 2)
+    assert np.array_equal(margins.argmax(-1), want) and ((margins > 0).sum(-1) == 1).mean() > 0.99
+    model, path = saved("logsm2", L.GRU(5, return_sequences=True), L.Dense(2, activation="log_softmax"))
+    y = model.predict(strings, batch_size=len(strings), verbose=0)
+    assert main(["import", path, "-o", str(tmp_path / "b.npz"), "--alphabet", "a b c", "--heads", "accept"]) == 0
+    capsys.readouterr()
+    z = run(load_model(tmp_path / "b.npz"), strings).heads[1:, :, 0].T
+    assert np.allclose(z, y[..., 1] - y[..., 0], atol=1e-5)  # log p1 - log p0 = z1 - z0
+    _, path = saved("last", L.GRU(5), L.Dense(3, activation="softmax"))
+    err = cli_error(["import", path, "-o", str(tmp_path / "c.npz"), "--alphabet", "a b c", "--heads",
+                     "out:x out:y out:z"], capsys)
+    assert "outputs its last step only" in err and "return_sequences=True" in err and "--final-only" not in err
+    model, path = saved("relu", L.GRU(5, return_sequences=True), L.Dense(4, name="proj"),
+                        L.Activation("relu", name="act"), L.Dense(1))
+    err = cli_error(["import", path, "-o", str(tmp_path / "d.npz"), "--alphabet", "a b c", "--heads", "accept"],
+                    capsys)
+    assert "dense layer 'proj' is followed by activation layer 'act' (relu)" in err, err
+
+
 def _functional_masked(keras, masking: bool):
     """A real Keras 3 Functional model with a Masking layer (one-hot input) or an Embedding(mask_zero=True):
     Keras writes the mask as NotEqual/Any op nodes passed to the LSTM as its ``mask`` argument."""

@@ -189,3 +189,13 @@ def test_verify_writes_a_long_counterexample_with_its_loop_counted(tmp_path):
     assert f"FAIL: counterexample '1' {k0} times then '0' ({k0 + 1} symbols), confirmed on the network" in out
     assert f"after '1' {k0} times then '0' ({k0 + 1} symbols, found by pumping" in out
     assert "1" * 40 not in out
+
+
+def test_certify_without_a_counterexample_points_to_verify_in_a_whole_sentence(tmp_path):
+    """The derivation above with no drift: right on every word, and the coarse regions do not close; the note
+    ended "... also searches long and pumped strings, and may"."""
+    save_model(wrong_after_ones_then_zero(0.0), tmp_path / "m.npz")
+    code, out, err = run_cli(["certify", tmp_path / "m.npz", "--grammar", "tomita1", "--time-limit", "2"])
+    assert code == 1, err
+    assert out.rstrip().endswith(f"note: no counterexample was found here; `fsm-lstm verify {tmp_path / 'm.npz'} "
+                                 "--grammar tomita1` also searches long and pumped strings, and may find one")
