@@ -200,7 +200,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if reading.final_only:
         return _run_word(model, reading, args)
     word = parse_word(args.string, model.alphabet)
-    dtype = np.float64 if args.dtype == "float64" else np.float32
+    dtype = {"float64": np.float64, "float32": np.float32}.get(args.dtype)  # None: the model's own
     logits = run(model, encode([word], model.alphabet), dtype=dtype, raw=True).heads
     heads = read_prefixes(model, logits)  # as the heads are read: argmax out: heads by their margins
     truth = heads[:, 0] > 0
@@ -239,7 +239,7 @@ def _run_word(model: Model, reading: Reading, args: argparse.Namespace) -> int:
 
     word = reading.parse(args.string, model.alphabet)
     framed = reading.frame(word)
-    dtype = np.float64 if args.dtype == "float64" else np.float32
+    dtype = {"float64": np.float64, "float32": np.float32}.get(args.dtype)  # None: the model's own
     logit = float(run(model, encode([framed], model.alphabet), dtype=dtype).heads[-1, 0, model.heads.index("accept")])
     record = {"word": reading.typed(word, model.alphabet), "read": format_word(framed, model.alphabet),
               "accept": logit > 0, "logit": logit}
@@ -806,8 +806,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("string", metavar="STRING", help="symbols without separators (BTXSE), or space-separated")
     s.add_argument("--json", action="store_true", help="print a list of {t, symbol, states, accept, "
                    "next, logits}; for a word-level model one {word, read, accept, logit}")
-    s.add_argument("--dtype", choices=("float32", "float64"), default="float32",
-                   help="the arithmetic of the forward pass (default float32)")
+    s.add_argument("--dtype", choices=("float32", "float64"),
+                   help="the arithmetic of the forward pass (default: the model's meta.precision, else float32)")
     s.add_argument("--unknown-start", action="store_true", help="with a grammar: compile for an unknown start")
     _reading_options(s)
     s.set_defaults(func=cmd_run)

@@ -200,10 +200,17 @@ def assemble(net: Network, alphabet: Sequence[str], heads: Sequence[str], *, com
         raise UserError(f"--argmax reads the out: heads by the largest of them, and {outs} of the heads "
                         f"({' '.join(heads)}) {'is' if outs == 1 else 'are'} labelled out:VALUE; it needs 2 or more")
     weight, bias = _logits(net.dense[-1], weight, bias, len(heads), notes, outs, argmax)
+    float64 = all(a.dtype == np.float64 for a in arrays)  # the framework computed in float64: so does fsm-lstm
+    if float64:
+        notes.append("float64 weights: the network runs in float64 (meta.precision), as PyTorch runs a float64 "
+                     "module; a framework whose kernels round otherwise may differ where a logit is within float "
+                     "round-off of 0")
     extra: dict = {"imported": {"format": net.format, "layers": list(net.sources),
                                 **({"notes": notes} if notes else {})}}
     if argmax:
         extra["argmax_outputs"] = True
+    if float64:
+        extra["precision"] = "float64"
     if final_only or net.last_step_only:
         extra["final_only"] = True
     for key, symbol in (("start_marker", start_marker), ("end_marker", end_marker)):

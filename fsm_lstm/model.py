@@ -86,6 +86,12 @@ class Model:
         return self.layers[-1].hidden_size
 
     @property
+    def compute_dtype(self) -> type:
+        """The arithmetic the network computes in: float64 when ``meta.precision`` says so (a network imported
+        from a framework that ran it in float64), else float32."""
+        return np.float64 if self.extra.get("precision") == "float64" else np.float32
+
+    @property
     def argmax_outputs(self) -> bool:
         """Are the ``out:`` heads read together, the largest logit giving the output (:mod:`argmax_outputs`)?"""
         return bool(self.extra.get("argmax_outputs"))
@@ -535,6 +541,8 @@ def _parsed_meta(text: str) -> dict[str, Any]:
     for key in ("unknown_start", "final_only", "argmax_outputs"):
         if key in meta and not isinstance(meta[key], bool):
             raise _fail(f"meta.{key} must be a JSON boolean (true or false), not {meta[key]!r}")
+    if meta.get("precision", "float32") not in ("float32", "float64"):
+        raise _fail(f"meta.precision must be \"float32\" or \"float64\", not {meta['precision']!r}")
     if "grammar" in meta and not isinstance(meta["grammar"], str):
         raise _fail("meta.grammar must be a string holding a grammar file's text")
     return meta

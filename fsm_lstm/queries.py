@@ -25,7 +25,7 @@ class Network:
     """Batched queries to a model, read as ``reading`` says; ``calls`` counts the words asked (a run that reads
     the heads after every prefix of a word asks every prefix)."""
 
-    def __init__(self, model: Model, reading: Reading, dtype: type = np.float32) -> None:
+    def __init__(self, model: Model, reading: Reading, dtype: type | None = None) -> None:
         self.model = model
         self.reading = reading
         self.stepper = Stepper(model, dtype)

@@ -381,7 +381,7 @@ class _Explorer:
 
     def confirm(self, word: tuple[str, ...], head: int) -> bool:
         """Does the network itself give the wrong answer for ``head`` after ``word``?"""
-        net = Network(self.model, self.reading, np.float32 if self.precision == "float32" else np.float64)
+        net = Network(self.model, self.reading, np.float64 if self.precision == "float64" else None)
         index = {a: k for k, a in enumerate(self.inner)}
         symbols = [index[a] for a in word]
         if self.reading.final_only:
@@ -397,7 +397,7 @@ class _Explorer:
         if failure.confirmed:
             return
         index = {a: k for k, a in enumerate(self.inner)}
-        network = Network(self.model, self.reading, np.float32 if self.precision == "float32" else np.float64)
+        network = Network(self.model, self.reading, np.float64 if self.precision == "float64" else None)
         found = pump_counterexample(network, self.ref, tuple(index[a] for a in failure.word), time_limit=seconds)
         if found.found is None:
             failure.searched = found.searched()

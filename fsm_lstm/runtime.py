@@ -266,11 +266,13 @@ def _run_plain(cell: PlainCell, inputs: np.ndarray, record: bool) -> tuple[np.nd
     return hs, None, gates
 
 
-def run(model: Model, strings: np.ndarray, dtype: type = np.float32, record: bool = False, raw: bool = False
+def run(model: Model, strings: np.ndarray, dtype: type | None = None, record: bool = False, raw: bool = False
         ) -> Trace:
-    """Run a (B, T) batch of symbol indices. Shorter strings may be padded: outputs are causal. Small networks
-    run with one BLAS thread (see :mod:`threads`). With ``argmax_outputs`` the out: heads hold their margins,
-    0 (no output) before the first symbol (:mod:`argmax_outputs`), unless ``raw`` asks for the logits."""
+    """Run a (B, T) batch of symbol indices in ``dtype`` (default: the model's ``compute_dtype``). Shorter
+    strings may be padded: outputs are causal. Small networks run with one BLAS thread (see :mod:`threads`).
+    With ``argmax_outputs`` the out: heads hold their margins, 0 (no output) before the first symbol
+    (:mod:`argmax_outputs`), unless ``raw`` asks for the logits."""
+    dtype = model.compute_dtype if dtype is None else dtype
     with blas_threads(model):
         trace = _run(model, strings, dtype, record)
     if not raw:
@@ -368,9 +370,9 @@ class Stepper:
     A state is a list of (c, h) arrays per layer, each (B, H) (c is (B, 0) for GRU and RNN cells, which have
     none); rows can be selected with ``state_rows``."""
 
-    def __init__(self, model: Model, dtype: type = np.float32) -> None:
+    def __init__(self, model: Model, dtype: type | None = None) -> None:
         self.model = model
-        self.dtype = dtype
+        self.dtype = dtype = model.compute_dtype if dtype is None else dtype
         self.plans: list[_LayerPlan | PlainCell] = [
             _LayerPlan(layer, dtype, one_hot=(k == 0)) if model.cell == "lstm"
             else PlainCell(model.cell, layer, dtype, one_hot=(k == 0)) for k, layer in enumerate(model.layers)]

@@ -618,3 +618,40 @@ def test_the_plugins_failure_at_t0_says_what_t0_is(pytester, tmp_path):
                                 "2", "--fsm-examples", "5")
     text = result.stdout.str()
     assert "counterexample '' (0 symbols)" in text and "(note: t = 0: before any symbol the heads are" in text
+
+
+def test_a_float64_pytorch_network_runs_in_float64_as_torch_runs_it(tmp_path, capsys):
+    """A network whose weights are all float64 ran in float32 after import: on a word where torch's float64
+    logit is a few ulps above 0, torch accepted and fsm-lstm rejected (a trial, on a Keras float64 model). The
+    output bias is set here so that one word's float64 logit is about 3e-15: torch's verdicts (float64 module)
+    on every word up to length 6 are fsm-lstm's, in run and in the network queries verify and extract use;
+    float32 arithmetic gets that word wrong."""
+    from fsm_lstm.queries import Network
+    from fsm_lstm.reading import reading_of
+
+    torch.manual_seed(0)
+    rnn, head = torch.nn.RNN(2, 1).double(), torch.nn.Linear(1, 1).double()
+    target = torch.nn.functional.one_hot(torch.tensor([[1]]), 2).double()  # the word 'b'
+    with torch.no_grad():
+        head.bias -= head(rnn(target)[0])[-1, 0, 0] - 3e-15
+        assert 0 < head(rnn(target)[0])[-1, 0, 0].item() < 1e-14
+    torch.save({"rnn." + k: v for k, v in rnn.state_dict().items()} | {"head." + k: v for k, v in
+                                                                       head.state_dict().items()}, tmp_path / "m.pt")
+    assert main(["import", str(tmp_path / "m.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b", "--heads",
+                 "accept", "--rnn-tanh", "--final-only"]) == 0
+    assert "float64 weights: the network runs in float64" in capsys.readouterr().out
+    ours = load_model(tmp_path / "m.npz")
+    assert ours.meta["precision"] == "float64" and ours.compute_dtype is np.float64
+    net = Network(ours, reading_of(ours))
+    for width in range(1, 7):
+        block = np.array([[int(x) for x in np.binary_repr(n, width)] for n in range(2 ** width)])
+        with torch.no_grad():
+            logits = head(rnn(torch.nn.functional.one_hot(torch.from_numpy(block.T), 2).double())[0])[-1, :, 0]
+        torch_says = logits.numpy() > 0
+        assert np.array_equal(run(ours, block).heads[-1, :, 0] > 0, torch_says)
+        assert np.array_equal(net.final_logits([tuple(v) for v in block.tolist()])[:, 0] > 0, torch_says)
+    assert not run(ours, np.array([[1]]), dtype=np.float32).heads[-1, 0, 0] > 0  # float32 gets 'b' wrong
+    assert main(["run", str(tmp_path / "m.npz"), "b"]) == 0
+    assert "accepted" in capsys.readouterr().out
+    assert main(["run", str(tmp_path / "m.npz"), "b", "--dtype", "float32"]) == 0
+    assert "rejected" in capsys.readouterr().out
