@@ -611,7 +611,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     flags = {"--alphabet": args.alphabet, "--heads": args.heads, "--cell": args.cell,
              "--compose-linear": args.compose_linear, "--rnn-tanh": args.rnn_tanh, "--final-only": args.final_only,
-             "--argmax": args.argmax, "--start-marker": args.start_marker, "--end-marker": args.end_marker}
+             "--argmax": args.argmax, "--start-marker": args.start_marker, "--end-marker": args.end_marker,
+             "--unused": args.unused}
     missing = [flag for flag in ("--alphabet", "--heads") if flags[flag] is None]
     if len(missing) == 2:  # only a file fsm-lstm exported labels itself
         file_kind(args.file)  # a file of no known format says so first
@@ -635,7 +636,8 @@ def cmd_import(args: argparse.Namespace) -> int:
                         "and one label per head output")
     model = read_model(args.file, args.alphabet.split(), args.heads.split(), args.cell,
                        compose_linear=args.compose_linear, rnn_tanh=args.rnn_tanh, final_only=args.final_only,
-                       start_marker=args.start_marker, end_marker=args.end_marker, argmax=args.argmax)
+                       start_marker=args.start_marker, end_marker=args.end_marker, argmax=args.argmax,
+                       unused=(args.unused or "").split())
     reading_of(model)  # markers that no command could read are refused before anything is written
     save_model(model, args.output)
     imported = model.extra["imported"]
@@ -957,6 +959,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(stored as meta.final_only)")
     s.add_argument("--argmax", action="store_true", help="the out: heads give the output with the largest value, "
                    "as a network trained with softmax cross-entropy (stored as meta.argmax_outputs)")
+    s.add_argument("--unused", metavar="SYMBOLS", help="symbols of --alphabet that no word holds (padding, "
+                   "[UNK]), left out of the model: exact on every word without them; needed for an Embedding with "
+                   "mask_zero=True, whose id 0 they must name")
     s.add_argument("--start-marker", metavar="SYM", help="the symbol every word starts with (meta.start_marker); "
                    "must be in --alphabet, differ from --end-marker, and implies --final-only")
     s.add_argument("--end-marker", metavar="SYM", help="the symbol every word ends with (meta.end_marker); must be "

@@ -58,6 +58,7 @@ class Network:
     composable: bool = True  # False when the file cannot tell whether something nonlinear lies between dense layers
     last_step_only: bool = False  # the source outputs only the heads after the last symbol
     tanh_unstated: bool = False  # an RNN whose file does not record its nonlinearity (a torch state_dict)
+    masked_ids: tuple[int, ...] = ()  # input ids whose steps the source skips (Keras mask_zero=True: id 0)
 
 
 def first_line(exc: BaseException) -> str:

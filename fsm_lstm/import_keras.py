@@ -503,6 +503,7 @@ def network_from_config(config: Any, fetch: Fetch, fmt: str) -> Network:
     declared_width = None
     mask_value: Any = None
     mask_on_ids = False
+    masked: tuple[int, ...] = ()
     returns_all = True
     for index, layer in enumerate(chain(config)):
         cls = layer.get("class_name")
@@ -549,10 +550,8 @@ def network_from_config(config: Any, fetch: Fetch, fmt: str) -> Network:
         if cls == "Embedding":
             if layers or embedding is not None:
                 raise UserError(f"layer {name!r} (Embedding) must come before the recurrent layers, once")
-            if _flag(cfg, "mask_zero", name, False):
-                raise UserError(f"layer {name!r} has mask_zero=True: symbol 0 would be skipped, which a network "
-                                "that reads every symbol cannot represent; if id 0 is only padding, save a copy "
-                                "with mask_zero=False: on words without symbol 0 it computes what this one does")
+            if _flag(cfg, "mask_zero", name, False):  # symbol 0's steps are skipped: import --unused drops it
+                masked = (0,)
             K, E = _int(cfg, "input_dim", name), _int(cfg, "output_dim", name)
             embedding = float_array(f"layer {name!r} embeddings", fetch(index, name, cls, kinds).get("embeddings"),
                                     (K, E))
@@ -604,6 +603,7 @@ def network_from_config(config: Any, fetch: Fetch, fmt: str) -> Network:
         notes.append("the last recurrent layer returns only its last step: the model's output is the heads after "
                      "the last symbol (meta.final_only)")
     return Network(format=fmt, cell=cell, layers=layers, dense=dense, embedding=embedding, sources=sources,
+                   masked_ids=masked,
                    notes=notes, composable=True, last_step_only=not returns_all)
 
 

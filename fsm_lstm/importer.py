@@ -130,22 +130,24 @@ def read_network(path: str | os.PathLike[str], cell: str | None = None) -> Netwo
 def read_model(path: str | os.PathLike[str], alphabet: Sequence[str], heads: Sequence[str],
                cell: str | None = None, *, compose_linear: bool = False, rnn_tanh: bool = False,
                final_only: bool = False, start_marker: str | None = None, end_marker: str | None = None,
-               argmax: bool = False) -> Model:
+               argmax: bool = False, unused: Sequence[str] = ()) -> Model:
     """Read a foreign model file and label it (see the module doc for the rules)."""
     net = read_network(path, cell)
     try:
         return assemble(net, alphabet, heads, compose_linear=compose_linear, rnn_tanh=rnn_tanh,
-                        final_only=final_only, start_marker=start_marker, end_marker=end_marker, argmax=argmax)
+                        final_only=final_only, start_marker=start_marker, end_marker=end_marker, argmax=argmax,
+                        unused=unused)
     except UserError as exc:
         raise UserError(f"{path}: {exc}") from None
 
 
 def assemble(net: Network, alphabet: Sequence[str], heads: Sequence[str], *, compose_linear: bool = False,
              rnn_tanh: bool = False, final_only: bool = False, start_marker: str | None = None,
-             end_marker: str | None = None, argmax: bool = False) -> Model:
+             end_marker: str | None = None, argmax: bool = False, unused: Sequence[str] = ()) -> Model:
     """The documented model of a network read from a file, with the user's alphabet and head labels.
     ``compose_linear`` and ``rnn_tanh`` confirm what a torch state_dict cannot say (see :mod:`import_torch`);
-    ``argmax``: the out: heads are read by their largest value (see the module doc)."""
+    ``argmax``: the out: heads are read by their largest value (see the module doc); ``unused``: symbols of the
+    alphabet that no word holds (padding), left out of the model (:func:`_without_unused`)."""
     alphabet, heads = tuple(alphabet), tuple(heads)
     if net.tanh_unstated and not rnn_tanh:
         raise UserError("this nn.RNN's state_dict does not record its nonlinearity, and fsm-lstm runs tanh RNNs "
@@ -188,6 +190,8 @@ def assemble(net: Network, alphabet: Sequence[str], heads: Sequence[str], *, com
         what = "embedding rows" if net.embedding is not None else "one-hot inputs"
         raise UserError(f"the network reads {width} symbols ({what}) but the alphabet has {len(alphabet)}; "
                         "give one symbol per input with --alphabet")
+    layers[0], alphabet = _without_unused(net, layers[0], alphabet, tuple(unused), heads,
+                                          (start_marker, end_marker), notes)
     weight, bias = _compose(net, compose_linear, layers[-1].hidden_size, notes)
     if net.last_step_only and "accept" not in heads:
         raise UserError(f"the model outputs its last step only (its last recurrent layer does not return every "
@@ -227,6 +231,36 @@ def assemble(net: Network, alphabet: Sequence[str], heads: Sequence[str], *, com
 
 MARKER_NAMES = ("<s>", "</s>", "<bos>", "<eos>", "<sos>", "<start>", "<end>", "bos", "eos", "sos", "[cls]",
                 "[sep]")  # names that start and end markers often have (compared in lower case)
+
+
+def _without_unused(net: Network, first: Layer, alphabet: tuple[str, ...], unused: tuple[str, ...],
+                    heads: tuple[str, ...], markers: tuple[str | None, str | None], notes: list[str]
+                    ) -> tuple[Layer, tuple[str, ...]]:
+    """The first layer and alphabet without the ``unused`` symbols' inputs: exact on every word without them.
+    A symbol whose steps the source skips (Keras mask_zero's id 0) must be one of them: a network that reads
+    every symbol cannot skip one, and on words without it the mask never acts."""
+    for symbol in unused:
+        if symbol not in alphabet:
+            raise UserError(f"--unused {symbol!r} is not in --alphabet ({' '.join(alphabet)})")
+        if symbol in markers:
+            raise UserError(f"--unused {symbol!r} is a marker, which every word holds")
+        if f"next:{symbol}" in heads:
+            raise UserError(f"--unused {symbol!r} has a head next:{symbol}; an unused symbol is never next")
+    skipped = [alphabet[i] for i in net.masked_ids if alphabet[i] not in unused]
+    if skipped:
+        raise UserError(f"the network skips the steps of input {net.masked_ids[0]} ({skipped[0]!r}: an Embedding "
+                        "with mask_zero=True), which a network that reads every symbol cannot represent; if it is "
+                        f"only padding, which no word holds, import with --unused {skipped[0]!r}")
+    if not unused:
+        return first, alphabet
+    keep = [i for i, a in enumerate(alphabet) if a not in unused]
+    if not keep:
+        raise UserError("--unused leaves no symbol to make words of")
+    notes.append(f"{' '.join(unused)} left out of the alphabet (--unused): the model reads the words without "
+                 f"{'it' if len(unused) == 1 else 'them'} as the source does"
+                 + (" (its mask_zero never acts on such words)" if net.masked_ids else ""))
+    return (Layer(np.ascontiguousarray(first.weight_ih[:, keep]), first.weight_hh, first.bias_ih, first.bias_hh),
+            tuple(alphabet[i] for i in keep))
 
 
 def unflagged_markers_note(alphabet: Sequence[str], start_marker: str | None, end_marker: str | None) -> str | None:

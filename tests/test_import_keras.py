@@ -621,25 +621,32 @@ def test_real_functional_masking_that_never_masks_is_read_exactly(keras, tmp_pat
         assert np.array_equal(got > 0, want > 0.5)
 
 
-def test_real_functional_mask_zero_is_refused_for_what_it_is(keras, tmp_path, capsys):
+def test_real_functional_mask_zero_imports_with_its_padding_symbol_unused(keras, tmp_path, capsys):
+    """Embedding(mask_zero=True) skips the steps of id 0 (padding). A network that reads every symbol cannot
+    skip one, so the import is refused, naming --unused; with id 0's symbol unused the model is exact on every
+    word without it (ids 1 and 2, checked against model.predict; a mask never acts there), and the padding
+    symbol is out of its alphabet, so verify and extract never try it (a trial's dead end)."""
     model = _functional_masked(keras, masking=False)
     model.save(tmp_path / "m.keras")
-    err = cli_error(["import", str(tmp_path / "m.keras"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
+    model.save(tmp_path / "m.h5")
+    err = cli_error(["import", str(tmp_path / "m.keras"), "-o", str(tmp_path / "m.npz"), "--alphabet", "pad a b",
                      "--heads", "accept"], capsys)
-    assert "mask_zero=True" in err and "symbol 0 would be skipped" in err
-    assert "save a copy with mask_zero=False" in err
-    # the advice holds: the copy computes what the masked model does on words without symbol 0
-    L = keras.layers
-    inp = keras.Input((None,), dtype="int32")
-    x = L.LSTM(3, return_sequences=True)(L.LSTM(4, return_sequences=True)(L.Embedding(3, 4)(inp)))
-    copy = keras.Model(inp, L.Dense(1, activation="sigmoid")(x))
-    copy.set_weights(model.get_weights())
-    copy.save(tmp_path / "copy.keras")
+    assert "skips the steps of input 0 ('pad': an Embedding with mask_zero=True)" in err
+    assert "import with --unused pad" in err or "import with --unused 'pad'" in err
     strings = 1 + words(2, count=60, longest=10)  # ids 1 and 2 only
     want = model.predict(strings, verbose=0)[..., 0]
-    ours = read_model(tmp_path / "copy.keras", ["pad", "a", "b"], ["accept"])
-    got = run(ours, strings).heads[1:, :, 0].T.astype(np.float64)
-    assert np.allclose(1 / (1 + np.exp(-got)), want, atol=1e-5)
+    for path in (tmp_path / "m.keras", tmp_path / "m.h5"):
+        assert main(["import", str(path), "-o", str(tmp_path / "m.npz"), "--alphabet", "pad a b", "--heads",
+                     "accept", "--unused", "pad"]) == 0
+        assert "pad left out of the alphabet (--unused)" in capsys.readouterr().out
+        ours = load_model(tmp_path / "m.npz")
+        assert ours.alphabet == ("a", "b")
+        got = run(ours, strings - 1).heads[1:, :, 0].T.astype(np.float64)
+        assert np.allclose(1 / (1 + np.exp(-got)), want, atol=1e-5)
+    for unused, needle in (("c", "--unused 'c' is not in --alphabet"), ("pad a b", "leaves no symbol")):
+        err = cli_error(["import", str(tmp_path / "m.keras"), "-o", str(tmp_path / "x.npz"), "--alphabet", "pad a b",
+                         "--heads", "accept", "--unused", unused], capsys)
+        assert needle in err
 
 
 @pytest.mark.parametrize("edit, needle", [

@@ -655,3 +655,28 @@ def test_a_float64_pytorch_network_runs_in_float64_as_torch_runs_it(tmp_path, ca
     assert "accepted" in capsys.readouterr().out
     assert main(["run", str(tmp_path / "m.npz"), "b", "--dtype", "float32"]) == 0
     assert "rejected" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("embedding", [None, 3])
+def test_unused_symbols_are_left_out_and_the_rest_is_exact(embedding, tmp_path, capsys):
+    """--unused drops symbols no word holds (a padding id): on words over the others the model is the network
+    (torch's logits on 200 words), its alphabet is the others; naming a next: head's symbol, a marker, or a
+    symbol outside --alphabet is refused in one line."""
+    torch.manual_seed(11)
+    user = UserNet("gru", 4, 5, 1, 2, embedding=embedding)
+    torch.save(user.state_dict(), tmp_path / "m.pt")
+    assert main(["import", str(tmp_path / "m.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "<pad> a b c",
+                 "--heads", "accept next:a", "--unused", "<pad>"]) == 0
+    assert "<pad> left out of the alphabet (--unused)" in capsys.readouterr().out
+    model = load_model(tmp_path / "m.npz")
+    assert model.alphabet == ("a", "b", "c")
+    ids = 1 + words(3)  # words over a, b, c: ids 1-3 of the network
+    with torch.no_grad():
+        want = user(torch.from_numpy(ids.T)).numpy()
+    assert np.allclose(run(model, ids - 1).heads[1:], want, atol=1e-5)
+    for flags, needle in ((["--heads", "accept next:a", "--unused", "a"], "has a head next:a"),
+                          (["--heads", "accept next:a", "--unused", "x"], "--unused 'x' is not in --alphabet"),
+                          (["--heads", "accept next:a", "--unused", "c", "--end-marker", "c"], "is a marker")):
+        err = cli_error(["import", str(tmp_path / "m.pt"), "-o", str(tmp_path / "x.npz"), "--alphabet",
+                         "<pad> a b c", *flags], capsys)
+        assert needle in err
