@@ -508,8 +508,9 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
 def _fitted_samples(net: Network, columns: np.ndarray, length: int, time_limit: float) -> int:
     """``SAMPLES``, or the largest of ``CUT_SIZES`` that fits (the smallest where none does) when running
     ``SAMPLES`` words per sample would take this network more than ``SAMPLING_SHARE`` of the time limit, as
-    timed on uniform words of the sampled length: 16, then ``_PROBE_WORDS`` unless the 16 foresee those taking
-    more than ``_PROBE_SHARE`` of the limit. A cut is timed again on other words and the quicker time decides (a
+    timed on uniform words of the sampled length: 16 (enough when even their cost per word, the higher of a
+    small batch, fits), then ``_PROBE_WORDS`` unless the 16 foresee those taking more than ``_PROBE_SHARE`` of
+    the limit. A cut is timed again on other words and the quicker time decides (a
     busy machine can stall one run). The result depends on timing where the need is near a size's bound; the
     probes' queries are not counted: they serve nothing else."""
     calls, budget = net.calls, SAMPLING_SHARE * time_limit
@@ -520,7 +521,10 @@ def _fitted_samples(net: Network, columns: np.ndarray, length: int, time_limit: 
         observe(net, columns, probe)
         return (time.perf_counter() - start) / count
 
-    quick = per_word(16, 0)
+    quick = per_word(16, 0)  # a small batch's cost per word is the higher: if even it fits, all is said
+    if quick * _WORDS_PER_SAMPLE * SAMPLES <= budget:
+        net.calls = calls
+        return SAMPLES
     count = _PROBE_WORDS if quick * _PROBE_WORDS <= _PROBE_SHARE * time_limit else 16
     cost = quick if count == 16 else per_word(count, 1)
     if cost * _WORDS_PER_SAMPLE * SAMPLES > budget:
