@@ -577,6 +577,8 @@ def _more_work(r: Extraction, args: argparse.Namespace) -> str:
 def cmd_export(args: argparse.Namespace) -> int:
     import shlex
 
+    import numpy as np
+
     from .free_memory import available_memory
     from .model import densified
     from .reading import reading_of
@@ -585,8 +587,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     model, _ = _load(args.source)
     model = densified(model, f"export --to {args.to}", available_memory())
     (save_onnx if args.to == "onnx" else save_torch)(model, args.output)
-    print(f"wrote {args.output} ({args.to}; inputs one-hot [T, B, {len(model.alphabet)}], "
+    kind = "float64" if model.compute_dtype is np.float64 and args.to == "torch" else "float32"
+    print(f"wrote {args.output} ({args.to}; inputs one-hot {kind} [T, B, {len(model.alphabet)}], "
           f"outputs {len(model.heads)} head logits)")
+    if model.compute_dtype is np.float64 and args.to == "onnx":
+        print("  note: the network computes in float64 (meta.precision), but the ONNX graph in float32, with its "
+              "weights rounded: onnxruntime runs no float64 recurrent operator; --to torch keeps float64")
     reading = reading_of(model)
     if args.to == "onnx" and reading.final_only:  # the ONNX file has heads at every step and no fsm-lstm meta
         markers = [f"--{side}-marker {shlex.quote(m)}" for side, m in (("start", reading.start), ("end", reading.end))

@@ -3,7 +3,8 @@
 The torch file is a dict ``{"state_dict": {name: tensor}, "meta": json}`` that ``torch.load(path,
 weights_only=True)`` reads; :class:`RecurrentWithHeads` rebuilds the network from it. The ONNX graph takes
 ``x``, float32 [T, B, K] one-hot, and gives ``heads``, float32 [T, B, M], the head logits after each symbol
-(the empty prefix's logits are ``heads.bias``).
+(the empty prefix's logits are ``heads.bias``), float32 also for a float64 network (``meta.precision``), whose
+torch module and file stay float64: onnxruntime has no float64 GRU kernel.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ def module_class() -> type:
         @classmethod
         def from_model(cls, model: Model) -> RecurrentWithHeads:
             net = cls(model.cell, len(model.alphabet), model.hidden_size, len(model.layers), len(model.heads))
+            if model.compute_dtype is np.float64:  # a float64 network stays one (meta.precision)
+                net = net.double()
             net.load_state_dict(state_dict(model))
             net.meta = model.meta
             return net
@@ -86,7 +89,7 @@ def load_torch(path: str | os.PathLike[str]) -> Model:
 def save_onnx(model: Model, path: str | os.PathLike[str]) -> None:
     """Export the network with its heads to ONNX (input ``x`` [T, B, K], output ``heads`` [T, B, M])."""
     torch = _torch()
-    net = module_class().from_model(model).eval()
+    net = module_class().from_model(model).float().eval()  # onnxruntime runs no float64 recurrent operator
     dummy = torch.zeros(3, 2, len(model.alphabet))
     with atomic_path(path) as tmp, warnings.catch_warnings():
         # the exporter warns that LSTMs may not generalise over batch sizes; they do here (zero initial state,

@@ -273,3 +273,30 @@ def test_a_model_whose_meta_grammar_is_not_a_grammar_says_so(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("fsm-lstm: error: the grammar the model carries (meta.grammar) is not one: not valid TOML")
     assert err.count("\n") == 1
+
+
+def test_a_float64_network_exports_to_a_float64_torch_module_and_a_float32_onnx_graph_that_says_so(tmp_path, capsys):
+    """A float64 torch GRU, imported (meta.precision float64): its torch export rebuilds a float64 module whose
+    logits are fsm-lstm's float64 ones to 1e-12; the ONNX graph is float32 (onnxruntime has no float64 GRU
+    kernel) and the export says that its weights were rounded."""
+    torch.manual_seed(12)
+    rnn, head = torch.nn.GRU(2, 3).double(), torch.nn.Linear(3, 1).double()
+    torch.save({"rnn." + k: v for k, v in rnn.state_dict().items()} | {"head." + k: v for k, v in
+                                                                       head.state_dict().items()}, tmp_path / "u.pt")
+    assert main(["import", str(tmp_path / "u.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b", "--heads",
+                 "accept"]) == 0
+    model = load_model(tmp_path / "m.npz")
+    assert main(["export", str(tmp_path / "m.npz"), "--to", "torch", "-o", str(tmp_path / "m.pt")]) == 0
+    assert "inputs one-hot float64" in capsys.readouterr().out
+    net = module_class().from_file(tmp_path / "m.pt")
+    strings = np.random.default_rng(13).integers(0, 2, size=(6, 25))
+    x = torch.nn.functional.one_hot(torch.from_numpy(strings.T), 2).double()
+    with torch.no_grad():
+        ours_in_torch, users = net(x).numpy()[..., 0], head(rnn(x)[0]).numpy()[..., 0]
+    assert next(net.parameters()).dtype == torch.float64
+    assert np.allclose(ours_in_torch, run(model, strings).heads[1:, :, 0], atol=1e-12, rtol=0)
+    assert np.allclose(users, run(model, strings).heads[1:, :, 0], atol=1e-12, rtol=0)
+    assert main(["export", str(tmp_path / "m.npz"), "--to", "onnx", "-o", str(tmp_path / "m.onnx")]) == 0
+    assert "the ONNX graph in float32, with its weights rounded" in capsys.readouterr().out
+    logits = ort.InferenceSession(str(tmp_path / "m.onnx")).run(["heads"], {"x": x.numpy().astype(np.float32)})[0]
+    assert np.allclose(logits[..., 0], users, atol=1e-5)
