@@ -314,10 +314,12 @@ def same_graph(a: Grammar, b: Grammar) -> bool:
 
 @gc_paused()
 def certify(model: Model, grammar: Grammar | None = None, unknown_start: bool | None = None,
-            precision: str = "float32", max_iterations: int = 60, max_configurations: int = 200_000
+            precision: str | None = None, max_iterations: int = 60, max_configurations: int = 200_000
             ) -> Certificate:
-    """Prove (or refute) that the model's heads follow the grammar's semantics after every prefix."""
-    return _Prover(model, grammar, unknown_start, precision, max_configurations).run(max_iterations)
+    """Prove (or refute) that the model's heads follow the grammar's semantics after every prefix, in
+    ``precision`` arithmetic (default: the model's, ``meta.precision``)."""
+    return _Prover(model, grammar, unknown_start, model.precision if precision is None else precision,
+                   max_configurations).run(max_iterations)
 
 
 class _Prover:

@@ -188,8 +188,6 @@ def _memory(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from .argmax_outputs import read_prefixes
     from .decode import decode
     from .runtime import run
@@ -200,8 +198,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if reading.final_only:
         return _run_word(model, reading, args)
     word = parse_word(args.string, model.alphabet)
-    dtype = {"float64": np.float64, "float32": np.float32}.get(args.dtype)  # None: the model's own
-    logits = run(model, encode([word], model.alphabet), dtype=dtype, raw=True).heads
+    logits = run(model, encode([word], model.alphabet), dtype=_dtype(args), raw=True).heads
     heads = read_prefixes(model, logits)  # as the heads are read: argmax out: heads by their margins
     truth = heads[:, 0] > 0
     records = []
@@ -230,17 +227,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_word(model: Model, reading: Reading, args: argparse.Namespace) -> int:
-    """A word-level model: only the answer after the whole (framed) word."""
+def _dtype(args: argparse.Namespace) -> type | None:
+    """``run --dtype`` as a numpy type; None (not given): the model's own arithmetic, ``meta.precision``."""
     import numpy as np
 
+    return {"float64": np.float64, "float32": np.float32}.get(args.dtype)
+
+
+def _run_word(model: Model, reading: Reading, args: argparse.Namespace) -> int:
+    """A word-level model: only the answer after the whole (framed) word."""
     from .runtime import run
     from .words import encode, format_word
 
     word = reading.parse(args.string, model.alphabet)
     framed = reading.frame(word)
-    dtype = {"float64": np.float64, "float32": np.float32}.get(args.dtype)  # None: the model's own
-    logit = float(run(model, encode([framed], model.alphabet), dtype=dtype).heads[-1, 0, model.heads.index("accept")])
+    heads = run(model, encode([framed], model.alphabet), dtype=_dtype(args)).heads
+    logit = float(heads[-1, 0, model.heads.index("accept")])
     record = {"word": reading.typed(word, model.alphabet), "read": format_word(framed, model.alphabet),
               "accept": logit > 0, "logit": logit}
     if args.json:
@@ -638,8 +640,8 @@ def cmd_import(args: argparse.Namespace) -> int:
               "torch export, with its meta)")
         return 0
     if missing:
-        raise UserError(f"import needs {missing[0]} as well: the input symbols in one-hot (or embedding row) order "
-                        "and one label per head output")
+        raise UserError(f"import needs {missing[0]} as well: " + ("the input symbols in one-hot (or embedding row) "
+                        "order" if missing[0] == "--alphabet" else "one label per head output"))
     model = read_model(args.file, args.alphabet.split(), args.heads.split(), args.cell,
                        compose_linear=args.compose_linear, rnn_tanh=args.rnn_tanh, final_only=args.final_only,
                        start_marker=args.start_marker, end_marker=args.end_marker, argmax=args.argmax,
@@ -797,8 +799,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--grammar", metavar="REF", help="certify against this grammar: a compiled model is proven when "
                    "its grammar has REF's language, else 'not applicable' (exit 1); a trained or imported model by "
                    "the region proof (docs/region-proof.md)")
-    s.add_argument("--precision", choices=("float32", "float64"), default="float32",
-                   help="the arithmetic whose rounding the proof covers (float32 covers float64 too)")
+    s.add_argument("--precision", choices=("float32", "float64"),
+                   help="the arithmetic whose rounding the proof covers (default: the model's meta.precision, "
+                   "float32 unless it says float64; for float32 weights a float32 proof covers float64 too)")
     s.add_argument("--unknown-start", action="store_true", help="with a grammar: compile for an unknown start")
     s.add_argument("--max-regions", type=int, default=MAX_REGIONS, metavar="N", help="trained models: give up "
                    f"when the region proof needs more than N boxes (default {MAX_REGIONS})")

@@ -39,7 +39,7 @@ from .import_common import MAX_BYTES, Dense, Network, declared_shape, dtype_prob
 from .model import GATE_COUNT, MAX_META, Layer, Model, model_from_arrays
 from .optional import require
 
-__all__ = ["RECURRENT", "Unordered", "exported_model", "network_from_tensors", "read_tensors"]
+__all__ = ["RECURRENT", "Unordered", "exported_in", "exported_model", "network_from_tensors", "read_tensors"]
 
 RECURRENT = re.compile(r"^(?P<prefix>(?:.*\.)?)(?P<name>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)"
                        r"_l(?P<layer>\d+)(?P<reverse>_reverse)?$")
@@ -110,8 +110,11 @@ def exported_model(path: str | os.PathLike[str]) -> Model | None:
     the model format, the recurrent ones prefixed ``rnn.``) and ``meta`` (the model's meta JSON string); one
     whose meta or tensors do not make a model is refused, never read some other way."""
     path = Path(path)
-    if path.suffix.lower() not in (".pt", ".pth") or not path.is_file():
-        return None
+    return exported_in(path) if path.suffix.lower() in (".pt", ".pth") and path.is_file() else None
+
+
+def exported_in(path: Path) -> Model | None:
+    """:func:`exported_model` of a file whatever its name."""
     try:
         data = _torch_load(path)
     except UserError as exc:
@@ -123,7 +126,7 @@ def exported_model(path: str | os.PathLike[str]) -> Model | None:
         return _model_of(data["state_dict"], data["meta"])
     except UserError as exc:
         raise UserError(f"{path}: not a model that fsm-lstm export wrote ({exc}); to read its state_dict "
-                        "instead, give --alphabet and --heads") from None
+                        "instead, label it (import --alphabet and --heads)") from None
 
 
 def _model_of(state: dict[Any, Any], meta: str) -> Model:

@@ -193,6 +193,13 @@ def assemble(net: Network, alphabet: Sequence[str], heads: Sequence[str], *, com
     layers[0], alphabet = _without_unused(net, layers[0], alphabet, tuple(unused), heads,
                                           (start_marker, end_marker), notes)
     weight, bias = _compose(net, compose_linear, layers[-1].hidden_size, notes)
+    last = net.dense[-1]
+    if net.last_step_only and (last.activation in ("softmax", "logsoftmax", "argmax") and weight.shape[0] > 2):
+        raise UserError(f"the model outputs its last step only (its last recurrent layer does not return every "
+                        f"step), a {last.activation} over {weight.shape[0]} classes: fsm-lstm reads one verdict per "
+                        "word (accept), which 3 or more classes do not make; save the model with "
+                        "return_sequences=True to read its outputs after every symbol as out:VALUE heads, or "
+                        "train 2 classes")
     if net.last_step_only and "accept" not in heads:
         raise UserError(f"the model outputs its last step only (its last recurrent layer does not return every "
                         f"step), so fsm-lstm reads one verdict per word, labelled accept, not {' '.join(heads)}: "
@@ -206,9 +213,9 @@ def assemble(net: Network, alphabet: Sequence[str], heads: Sequence[str], *, com
     weight, bias = _logits(net.dense[-1], weight, bias, len(heads), notes, outs, argmax)
     float64 = all(a.dtype == np.float64 for a in arrays)  # the framework computed in float64: so does fsm-lstm
     if float64:
-        notes.append("float64 weights: the network runs in float64 (meta.precision), as PyTorch runs a float64 "
-                     "module; a framework whose kernels round otherwise may differ where a logit is within float "
-                     "round-off of 0")
+        notes.append("float64 weights: fsm-lstm runs the network in float64 (meta.precision), as PyTorch runs a "
+                     "float64 module; other frameworks' kernels may round otherwise (Keras's float64 layers on its "
+                     "torch backend were seen to), so a logit within round-off of 0 may differ from theirs")
     extra: dict = {"imported": {"format": net.format, "layers": list(net.sources),
                                 **({"notes": notes} if notes else {})}}
     if argmax:

@@ -92,6 +92,11 @@ class Model:
         return np.float64 if self.extra.get("precision") == "float64" else np.float32
 
     @property
+    def precision(self) -> str:
+        """``meta.precision``: "float64" or "float32" (the default), the arithmetic the network runs in."""
+        return "float64" if self.compute_dtype is np.float64 else "float32"
+
+    @property
     def argmax_outputs(self) -> bool:
         """Are the ``out:`` heads read together, the largest logit giving the output (:mod:`argmax_outputs`)?"""
         return bool(self.extra.get("argmax_outputs"))

@@ -106,7 +106,7 @@ class RegionProof:
 
 
 def prove_regions(model: Model, grammar: Grammar, unknown_start: bool = False, reading: Reading | None = None,
-                  precision: str = "float32", max_regions: int = MAX_REGIONS, time_limit: float = TIME_LIMIT,
+                  precision: str | None = None, max_regions: int = MAX_REGIONS, time_limit: float = TIME_LIMIT,
                   growth: float = 0.1, slack: float = 1e-3, pump_time: float = 30.0, joins: str = "fallback"
                   ) -> RegionProof:
     """Prove (or fail to prove) that every checked head of ``model`` follows ``grammar`` after every prefix.
@@ -120,6 +120,7 @@ def prove_regions(model: Model, grammar: Grammar, unknown_start: bool = False, r
     without; if that fails without a counterexample, one with joins and the whole budget), "never", or "only"
     (joins from the start). When every attempt fails and the search finds no counterexample, regions closed under
     2, then 3 steps at once (``kstep_proof.KSTEPS``) are tried, within ``KSTEP_TIME`` seconds of the time left."""
+    precision = model.precision if precision is None else precision  # default: the arithmetic it runs in
     if precision not in ROUNDOFF:
         raise UserError(f"unknown precision {precision!r}; use float32 or float64")
     for name, value in (("max_regions", max_regions), ("time_limit", time_limit)):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 import warnings
 from typing import Any
 
@@ -77,10 +78,12 @@ def save_torch(model: Model, path: str | os.PathLike[str]) -> None:
 
 
 def load_torch(path: str | os.PathLike[str]) -> Model:
-    """Read a file written by :func:`save_torch` (``importer.exported_model``, with its checks)."""
-    from .importer import exported_model
+    """Read a file written by :func:`save_torch` (``import_torch.exported_in``, with its checks)."""
+    from .import_torch import exported_in
 
-    model = exported_model(path)
+    if not os.path.isfile(path):
+        raise UserError(f"{path}: no such file")
+    model = exported_in(Path(path))
     if model is None:
         raise UserError(f"{path}: not an fsm-lstm torch file; use `fsm-lstm import` for other state dicts")
     return model

@@ -589,6 +589,9 @@ def test_real_keras_log_softmax_outputs_and_the_messages_a_keras_user_meets(kera
     err = cli_error(["import", path, "-o", str(tmp_path / "c.npz"), "--alphabet", "a b c", "--heads",
                      "out:x out:y out:z"], capsys)
     assert "outputs its last step only" in err and "return_sequences=True" in err and "--final-only" not in err
+    err = cli_error(["import", path, "-o", str(tmp_path / "c.npz"), "--alphabet", "a b c", "--heads", "accept"],
+                    capsys)  # the same advice, not "label every output out:VALUE", which leads back here
+    assert "outputs its last step only" in err and "return_sequences=True" in err and "out:VALUE heads" in err
     model, path = saved("relu", L.GRU(5, return_sequences=True), L.Dense(4, name="proj"),
                         L.Activation("relu", name="act"), L.Dense(1))
     err = cli_error(["import", path, "-o", str(tmp_path / "d.npz"), "--alphabet", "a b c", "--heads", "accept"],

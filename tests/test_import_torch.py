@@ -631,15 +631,15 @@ def test_a_float64_pytorch_network_runs_in_float64_as_torch_runs_it(tmp_path, ca
 
     torch.manual_seed(0)
     rnn, head = torch.nn.RNN(2, 1).double(), torch.nn.Linear(1, 1).double()
-    target = torch.nn.functional.one_hot(torch.tensor([[1]]), 2).double()  # the word 'b'
+    target = torch.nn.functional.one_hot(torch.tensor([[1]]), 2).double()  # the word '1'
     with torch.no_grad():
         head.bias -= head(rnn(target)[0])[-1, 0, 0] - 3e-15
         assert 0 < head(rnn(target)[0])[-1, 0, 0].item() < 1e-14
     torch.save({"rnn." + k: v for k, v in rnn.state_dict().items()} | {"head." + k: v for k, v in
                                                                        head.state_dict().items()}, tmp_path / "m.pt")
-    assert main(["import", str(tmp_path / "m.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b", "--heads",
+    assert main(["import", str(tmp_path / "m.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "0 1", "--heads",
                  "accept", "--rnn-tanh", "--final-only"]) == 0
-    assert "float64 weights: the network runs in float64" in capsys.readouterr().out
+    assert "float64 weights: fsm-lstm runs the network in float64" in capsys.readouterr().out
     ours = load_model(tmp_path / "m.npz")
     assert ours.meta["precision"] == "float64" and ours.compute_dtype is np.float64
     net = Network(ours, reading_of(ours))
@@ -650,11 +650,14 @@ def test_a_float64_pytorch_network_runs_in_float64_as_torch_runs_it(tmp_path, ca
         torch_says = logits.numpy() > 0
         assert np.array_equal(run(ours, block).heads[-1, :, 0] > 0, torch_says)
         assert np.array_equal(net.final_logits([tuple(v) for v in block.tolist()])[:, 0] > 0, torch_says)
-    assert not run(ours, np.array([[1]]), dtype=np.float32).heads[-1, 0, 0] > 0  # float32 gets 'b' wrong
-    assert main(["run", str(tmp_path / "m.npz"), "b"]) == 0
+    assert not run(ours, np.array([[1]]), dtype=np.float32).heads[-1, 0, 0] > 0  # float32 gets '1' wrong
+    assert main(["run", str(tmp_path / "m.npz"), "1"]) == 0
     assert "accepted" in capsys.readouterr().out
-    assert main(["run", str(tmp_path / "m.npz"), "b", "--dtype", "float32"]) == 0
+    assert main(["run", str(tmp_path / "m.npz"), "1", "--dtype", "float32"]) == 0
     assert "rejected" in capsys.readouterr().out
+    # the proofs cover the arithmetic it runs in: float64 unless asked otherwise
+    assert main(["certify", str(tmp_path / "m.npz"), "--grammar", "tomita1", "--json", "--time-limit", "2"]) in (0, 1)
+    assert json.loads(capsys.readouterr().out)["precision"] == "float64"
 
 
 @pytest.mark.parametrize("embedding", [None, 3])

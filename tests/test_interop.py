@@ -127,7 +127,7 @@ def test_a_checkpoint_shaped_like_an_export_is_refused_alone_and_read_as_a_state
         torch.save({"state_dict": user.state_dict(), "meta": meta}, tmp_path / "ckpt.pt")
         assert main(["import", str(tmp_path / "ckpt.pt"), "-o", str(tmp_path / "m.npz")]) == 2
         err = capsys.readouterr().err
-        assert "not a model that fsm-lstm export wrote" in err and "give --alphabet and --heads" in err
+        assert "not a model that fsm-lstm export wrote" in err and "import --alphabet and --heads" in err
         assert err.count("\n") == 1 and not (tmp_path / "m.npz").exists()
         assert main(["import", str(tmp_path / "ckpt.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
                      "--heads", "accept"]) == 0  # one label for 2 outputs: output 1 - output 0
@@ -288,7 +288,8 @@ def test_a_float64_network_exports_to_a_float64_torch_module_and_a_float32_onnx_
     model = load_model(tmp_path / "m.npz")
     assert main(["export", str(tmp_path / "m.npz"), "--to", "torch", "-o", str(tmp_path / "m.pt")]) == 0
     assert "inputs one-hot float64" in capsys.readouterr().out
-    net = module_class().from_file(tmp_path / "m.pt")
+    (tmp_path / "m.pt").rename(tmp_path / "m.bin")  # the API reads the file whatever its name
+    net = module_class().from_file(tmp_path / "m.bin")
     strings = np.random.default_rng(13).integers(0, 2, size=(6, 25))
     x = torch.nn.functional.one_hot(torch.from_numpy(strings.T), 2).double()
     with torch.no_grad():
