@@ -579,8 +579,6 @@ def _more_work(r: Extraction, args: argparse.Namespace) -> str:
 def cmd_export(args: argparse.Namespace) -> int:
     import shlex
 
-    import numpy as np
-
     from .free_memory import available_memory
     from .model import densified
     from .reading import reading_of
@@ -589,10 +587,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     model, _ = _load(args.source)
     model = densified(model, f"export --to {args.to}", available_memory())
     (save_onnx if args.to == "onnx" else save_torch)(model, args.output)
-    kind = "float64" if model.compute_dtype is np.float64 and args.to == "torch" else "float32"
+    kind = "float64" if model.precision == "float64" and args.to == "torch" else "float32"
     print(f"wrote {args.output} ({args.to}; inputs one-hot {kind} [T, B, {len(model.alphabet)}], "
           f"outputs {len(model.heads)} head logits)")
-    if model.compute_dtype is np.float64 and args.to == "onnx":
+    if model.precision == "float64" and args.to == "onnx":
         print("  note: the network computes in float64 (meta.precision), but the ONNX graph in float32, with its "
               "weights rounded: onnxruntime runs no float64 recurrent operator; --to torch keeps float64")
     reading = reading_of(model)

@@ -510,9 +510,9 @@ def _fitted_samples(net: Network, columns: np.ndarray, length: int, time_limit: 
     ``SAMPLES`` words per sample would take this network more than ``SAMPLING_SHARE`` of the time limit, as
     timed on uniform words of the sampled length: 16 (enough when even their cost per word, the higher of a
     small batch, fits), then ``_PROBE_WORDS`` unless the 16 foresee those taking more than ``_PROBE_SHARE`` of
-    the limit. A cut is timed again on other words and the quicker time decides (a
-    busy machine can stall one run). The result depends on timing where the need is near a size's bound; the
-    probes' queries are not counted: they serve nothing else."""
+    the limit. A cut is timed again on other words and the quicker time decides (a busy machine can stall one
+    run). The result depends on timing where the need is near a size's bound; the probes' queries are not
+    counted: they serve nothing else."""
     calls, budget = net.calls, SAMPLING_SHARE * time_limit
 
     def per_word(count: int, seed: int) -> float:

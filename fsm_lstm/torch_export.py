@@ -50,7 +50,7 @@ def module_class() -> type:
         @classmethod
         def from_model(cls, model: Model) -> RecurrentWithHeads:
             net = cls(model.cell, len(model.alphabet), model.hidden_size, len(model.layers), len(model.heads))
-            if model.compute_dtype is np.float64:  # a float64 network stays one (meta.precision)
+            if model.precision == "float64":  # a float64 network stays one (meta.precision)
                 net = net.double()
             net.load_state_dict(state_dict(model))
             net.meta = model.meta
