@@ -380,9 +380,14 @@ class _Explorer:
         return RegionFailure(lead, "head", self.state_name(region), symbol, head, text, (llo, lhi), confirmed,
                              _box(self.lo[region], self.hi[region]), word)
 
+    def network(self) -> Network:
+        """The network as it runs (in the model's arithmetic, or float64 when the proof is asked for it): where a
+        failure is confirmed, and searched."""
+        return Network(self.model, self.reading, np.float64 if self.precision == "float64" else None)
+
     def confirm(self, word: tuple[str, ...], head: int) -> bool:
         """Does the network itself give the wrong answer for ``head`` after ``word``?"""
-        net = Network(self.model, self.reading, np.float64 if self.precision == "float64" else None)
+        net = self.network()
         index = {a: k for k, a in enumerate(self.inner)}
         symbols = [index[a] for a in word]
         if self.reading.final_only:
@@ -398,7 +403,7 @@ class _Explorer:
         if failure.confirmed:
             return
         index = {a: k for k, a in enumerate(self.inner)}
-        network = Network(self.model, self.reading, np.float64 if self.precision == "float64" else None)
+        network = self.network()
         found = pump_counterexample(network, self.ref, tuple(index[a] for a in failure.word), time_limit=seconds)
         if found.found is None:
             failure.searched = found.searched()
