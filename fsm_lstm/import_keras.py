@@ -32,8 +32,8 @@ from .import_common import MAX_BYTES, Dense, Network, first_line, float_array
 from .model import Layer
 from .optional import require
 
-__all__ = ["Fetch", "GATES", "INFERENCE_IDENTITY", "MASK_OPS", "REASONS", "RECURRENT", "WEIGHT_NAMES", "chain",
-           "network_from_config", "read_keras"]
+__all__ = ["Fetch", "GATES", "INFERENCE_IDENTITY", "MASK_OPS", "REASONS", "RECURRENT", "WEIGHT_NAMES", "cell_weights",
+           "chain", "network_from_config", "read_keras"]
 
 RECURRENT = {"LSTM": "lstm", "GRU": "gru", "SimpleRNN": "rnn"}
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
@@ -46,7 +46,8 @@ REASONS = {"Bidirectional": "it also reads right to left, which no left-to-right
            "recurrent layer alone", "Lambda": "it runs Python code stored in the file, "
            "which fsm-lstm never executes", "CuDNNLSTM": "use keras.layers.LSTM", "CuDNNGRU": "use keras.layers.GRU"}
 MASK_OPS = {"NotEqual", "Any"}  # the ops Keras 3 writes to compute a Masking layer's or mask_zero's mask
-Fetch = Callable[[int, str, str, tuple[str, ...]], dict[str, Any]]
+# (layer index, layer name, class, weight kinds, the cell's position in an RNN of stacked cells or None) -> weights
+Fetch = Callable[[int, str, str, tuple[str, ...], int | None], dict[str, Any]]
 
 
 def read_keras(path: Path) -> Network:
@@ -135,17 +136,30 @@ class _LegacyWeights:
     def __init__(self, tree: Tree) -> None:
         self.tree = tree
 
-    def __call__(self, index: int, name: str, cls: str, kinds: tuple[str, ...]) -> dict[str, Any]:
+    def __call__(self, index: int, name: str, cls: str, kinds: tuple[str, ...], cell: int | None) -> dict[str, Any]:
         group = f"model_weights/{name}"
         if "/" in name or not self.tree.is_group(group):
             raise UserError(f"model_weights has no group for layer {name!r}")
+        names = _attr_list(self.tree.attrs(group), "weight_names")
         out = {}
-        for wname in _attr_list(self.tree.attrs(group), "weight_names"):
+        for wname in names if cell is None else cell_weights(name, names, cell):
             kind = wname.rsplit("/", 1)[-1].split(":")[0]
             if kind in out:
                 raise UserError(f"layer {name!r} lists two weights named {kind}")
             out[kind] = self.tree.array(f"{group}/{wname}", f"layer {name!r} weight {wname}")
         return out
+
+
+def cell_weights(layer: str, names: list[str], cell: int) -> list[str]:
+    """The weight names of cell ``cell`` of an RNN of stacked cells: each cell's weights share a path
+    (``rnn/stacked_rnn_cells/lstm_cell_1/kernel``, TF.js's ``rnn_RNN1/RNNCell_1/kernel``), the cells' paths in
+    the order of the cells."""
+    paths: dict[str, list[str]] = {}
+    for wname in names:
+        paths.setdefault(wname.rsplit("/", 1)[0] if "/" in wname else "", []).append(wname)
+    if cell >= len(paths):
+        raise UserError(f"layer {layer!r} stores weights for {len(paths)} cell(s), not one per stacked cell")
+    return list(paths.values())[cell]
 
 
 def _snake(name: str) -> str:
@@ -173,8 +187,9 @@ class _ArchiveWeights:
             self.keys[_layer_name(layer)] = base if used[base] == 0 else f"{base}_{used[base]}"
         self.wrapped = {_layer_name(layer) for layer in _layer_dicts(config)
                         if layer.get("class_name") == "TimeDistributed"}  # variables under layer/vars
+        self.cells = {_layer_name(layer): _cell_keys(layer) for layer in _layer_dicts(config)}
 
-    def __call__(self, index: int, name: str, cls: str, kinds: tuple[str, ...]) -> dict[str, Any]:
+    def __call__(self, index: int, name: str, cls: str, kinds: tuple[str, ...], cell: int | None) -> dict[str, Any]:
         key = self.keys.get(name)
         group = f"layers/{key}"
         if key is None or not self.tree.is_group(group):
@@ -184,6 +199,11 @@ class _ArchiveWeights:
             raise UserError(f"model.weights.h5 holds layer {stored!r} where config.json has {name!r}")
         holder = f"{group}/cell/vars" if cls in RECURRENT else f"{group}/layer/vars" if name in self.wrapped \
             else f"{group}/vars"
+        if cell is not None:  # StackedRNNCells keeps each cell under cells/<snake_case class name>[_n]
+            keys = self.cells.get(name, [])
+            if cell >= len(keys):
+                raise UserError(f"config.json lists no cell {cell} for layer {name!r}")
+            holder = f"{group}/cell/cells/{keys[cell]}/vars"
         if not self.tree.is_group(holder):
             raise UserError(f"model.weights.h5 has no variables for layer {name!r}")
         names = sorted(self.tree.children(holder), key=lambda k: (len(k), k))
@@ -191,6 +211,23 @@ class _ArchiveWeights:
             raise UserError(f"layer {name!r} has {len(names)} stored variables, expected {len(kinds)} "
                             f"({', '.join(kinds)}); quantized or LoRA layers are not read")
         return {kind: self.tree.array(f"{holder}/{k}", f"layer {name!r} {kind}") for kind, k in zip(kinds, names)}
+
+
+def _cell_keys(layer: dict) -> list[str]:
+    """Where a .keras file keeps the weights of each cell of an RNN of stacked cells: Keras' saving_lib names
+    the members of a list by their snake_case class name, numbered from the second of a name on (``lstm_cell``,
+    ``lstm_cell_1``); empty for any other layer."""
+    cfg = layer.get("config")
+    cell = cfg.get("cell") if isinstance(cfg, dict) else None
+    inner = cell.get("config") if isinstance(cell, dict) else None
+    cells = inner.get("cells") if isinstance(inner, dict) else None
+    keys: list[str] = []
+    used: dict[str, int] = {}
+    for c in cells if isinstance(cells, list) else []:
+        base = _snake(str(c.get("class_name") if isinstance(c, dict) else c))
+        used[base] = used.get(base, -1) + 1
+        keys.append(base if used[base] == 0 else f"{base}_{used[base]}")
+    return keys
 
 
 def _time_steps(shape: Any, cfg: dict) -> int | None:
@@ -393,20 +430,32 @@ def _time_distributed(name: str, cfg: dict) -> dict:
 _CELL_LAYERS = {"LSTMCell": "LSTM", "GRUCell": "GRU", "SimpleRNNCell": "SimpleRNN"}
 
 
-def _rnn_of_cell(name: str, cfg: dict) -> dict:
-    """The recurrent layer that an ``RNN`` of one LSTMCell, GRUCell or SimpleRNNCell is: the cell's options with
-    the RNN's (return_sequences, go_backwards, stateful, ...); its weights stay the wrapper's (cell/vars)."""
+def _rnn_of_cell(name: str, cfg: dict) -> list[dict]:
+    """The recurrent layers that an ``RNN`` of LSTMCell, GRUCell or SimpleRNNCell cells is: one, or one per cell
+    of a StackedRNNCells (each cell reads the one before it at every step, as stacked layers that return every
+    step do). Each has its cell's options with the RNN's (go_backwards, stateful, ...), and the RNN's
+    return_sequences is the last one's; the weights stay the wrapper's (cell/vars, cell/cells/...)."""
     cell = cfg.get("cell")
     cell_cls = cell.get("class_name") if isinstance(cell, dict) else None
+    cells: Any = [cell]
     if isinstance(cell, list) or cell_cls == "StackedRNNCells":
-        raise UserError(f"layer {name!r} is an RNN of stacked cells; fsm-lstm reads an RNN of one cell: give each "
-                        "cell its own RNN (or LSTM, GRU, SimpleRNN) layer")
-    if cell_cls not in _CELL_LAYERS or not isinstance(cell.get("config"), dict):
-        raise UserError(f"layer {name!r} is an RNN of {cell_cls or 'nothing readable'}; fsm-lstm reads an RNN of "
-                        f"one {', '.join(_CELL_LAYERS)}")
-    _check_plain(name, cell, cell["config"])
+        if isinstance(cell, dict):
+            _check_plain(name, cell, cell.get("config") if isinstance(cell.get("config"), dict) else {})
+        cells = cell if isinstance(cell, list) else (cell.get("config") or {}).get("cells") \
+            if isinstance(cell.get("config"), dict) else None
+        if not isinstance(cells, list) or not cells:
+            raise UserError(f"layer {name!r} is an RNN of stacked cells that lists no cells")
     own = {k: v for k, v in cfg.items() if k not in ("cell", "name", "dtype", "trainable")}
-    return {"class_name": _CELL_LAYERS[cell_cls], "config": {**cell["config"], **own, "name": name}}
+    out = []
+    for k, one in enumerate(cells):
+        one_cls = one.get("class_name") if isinstance(one, dict) else None
+        if one_cls not in _CELL_LAYERS or not isinstance(one.get("config"), dict):
+            raise UserError(f"layer {name!r} is an RNN of {one_cls or 'nothing readable'}; fsm-lstm reads an RNN of "
+                            f"{', '.join(_CELL_LAYERS)} cells")
+        _check_plain(name, one, one["config"])
+        inner = {"return_sequences": True} if k < len(cells) - 1 else {}
+        out.append({"class_name": _CELL_LAYERS[one_cls], "config": {**one["config"], **own, **inner, "name": name}})
+    return out
 
 
 def _check_plain(name: str, layer: dict, cfg: dict) -> None:
@@ -426,6 +475,14 @@ def _check_plain(name: str, layer: dict, cfg: dict) -> None:
     if dtype is not None and cls != "InputLayer" and policy not in ("float32", "float64"):
         raise UserError(f"layer {name!r} computes in {policy or dtype!r}; fsm-lstm reads float32 or float64 "
                         "layers (mixed precision rounds differently)")
+
+
+def _kinds(name: str, cls: str, cfg: dict) -> tuple[str, ...]:
+    """The weights a layer of class ``cls`` stores, in order (no bias where use_bias is false)."""
+    kinds = WEIGHT_NAMES.get(cls, ())
+    if cls in ("Dense", *RECURRENT) and not _flag(cfg, "use_bias", name, True, null=True):
+        kinds = tuple(k for k in kinds if k != "bias")
+    return kinds
 
 
 def _int(cfg: dict, key: str, name: str) -> int:
@@ -513,17 +570,16 @@ def network_from_config(config: Any, fetch: Fetch, fmt: str) -> Network:
         name = _layer_name(layer)
         _check_plain(name, layer, cfg)
         wrapper = ""
+        cells = [layer]  # the recurrent layers it is: several for an RNN of stacked cells
         if cls == "TimeDistributed":  # the same layer at every step: for these, the layer itself
             layer, wrapper = _time_distributed(name, cfg), "TimeDistributed "
-            cls, cfg = layer["class_name"], layer["config"]
         elif cls == "RNN":  # keras.layers.RNN(LSTMCell(...)): the LSTM layer of that cell
-            layer, wrapper = _rnn_of_cell(name, cfg), "RNN of "
-            cls, cfg = layer["class_name"], layer["config"]
-        kinds = WEIGHT_NAMES.get(cls, ())
-        if cls in ("Dense", *RECURRENT) and not _flag(cfg, "use_bias", name, True, null=True):
-            kinds = tuple(k for k in kinds if k != "bias")
+            cells = _rnn_of_cell(name, cfg)
+            layer, wrapper = cells[0], "RNN of " if len(cells) == 1 else f"RNN of {len(cells)} stacked "
+        cls, cfg = layer["class_name"], layer["config"]
+        kinds = _kinds(name, cls, cfg)
         for key in ("quantization_config", "lora_rank"):
-            if cfg.get(key) not in (None, 0, False):
+            if any(one["config"].get(key) not in (None, 0, False) for one in cells):
                 raise UserError(f"layer {name!r} has {key} set; quantized or LoRA layers are not read exactly")
         shape = cfg.get("batch_shape") or cfg.get("batch_input_shape") or cfg.get("batchInputShape")
         steps = _time_steps(shape, cfg) if index == 0 else None  # an InputLayer's, or a Sequential's first layer's
@@ -553,32 +609,36 @@ def network_from_config(config: Any, fetch: Fetch, fmt: str) -> Network:
             if _flag(cfg, "mask_zero", name, False):  # symbol 0's steps are skipped: import --unused drops it
                 masked = (0,)
             K, E = _int(cfg, "input_dim", name), _int(cfg, "output_dim", name)
-            embedding = float_array(f"layer {name!r} embeddings", fetch(index, name, cls, kinds).get("embeddings"),
-                                    (K, E))
+            embedding = float_array(f"layer {name!r} embeddings",
+                                    fetch(index, name, cls, kinds, None).get("embeddings"), (K, E))
             width = E
             continue
         if cls in RECURRENT:
             if dense:
                 raise UserError(f"layer {name!r} ({cls}) follows a Dense layer; fsm-lstm reads recurrent layers "
                                 "first, then dense ones")
-            if cell is not None and RECURRENT[cls] != cell:
-                raise UserError(f"layer {name!r} is a {cls} after {cell.upper()} layers; fsm-lstm reads one kind "
-                                "of cell in every layer (PyTorch's multi-layer modules): retrain with one kind")
-            if not returns_all:
-                raise UserError(f"the recurrent layer before {name!r} returns only its last step")
-            if width is None and declared_width is not None:
-                width = declared_width
-            layer_obj, returns_all = _recurrent(name, cls, cfg, fetch(index, name, cls, kinds), width)
-            cell = RECURRENT[cls]
-            layers.append(layer_obj)
-            width = layer_obj.hidden_size
+            for k, one in enumerate(cells):
+                cls, cfg = one["class_name"], one["config"]
+                if cell is not None and RECURRENT[cls] != cell:
+                    raise UserError(f"layer {name!r} is a {cls} after {cell.upper()} layers; fsm-lstm reads one "
+                                    "kind of cell in every layer (PyTorch's multi-layer modules): retrain with one "
+                                    "kind")
+                if not returns_all:
+                    raise UserError(f"the recurrent layer before {name!r} returns only its last step")
+                if width is None and declared_width is not None:
+                    width = declared_width
+                weights = fetch(index, name, cls, _kinds(name, cls, cfg), k if len(cells) > 1 else None)
+                layer_obj, returns_all = _recurrent(name, cls, cfg, weights, width)
+                cell = RECURRENT[cls]
+                layers.append(layer_obj)
+                width = layer_obj.hidden_size
             continue
         if cls == "Dense":
             if not layers:
                 raise UserError(f"layer {name!r} (Dense) comes before the recurrent layers; fsm-lstm reads an "
                                 "optional Embedding, then LSTM/GRU/SimpleRNN layers, then Dense layers")
             M = _int(cfg, "units", name)
-            w = fetch(index, name, cls, kinds)
+            w = fetch(index, name, cls, kinds, None)
             kernel = float_array(f"layer {name!r} kernel", w.get("kernel"), (width, M))
             bias = float_array(f"layer {name!r} bias", w.get("bias"), (M,)) if "bias" in kinds \
                 else np.zeros(M, kernel.dtype)

@@ -3,7 +3,9 @@ plus binary weight shards of little-endian float32 (or quantized by ``tensorflow
 or float16, decoded to the float32 values TensorFlow.js computes with), named relative to model.json. A shard
 path that is absolute, a URL, or leads outside model.json's folder (``..``, a symlink) is refused. The layers
 are read by the Keras rules (``import_keras.network_from_config``); a weight ``a/b/kernel`` belongs to the first
-layer named among its path parts (``lstm/lstm_cell/kernel`` and ``lstm_LSTM1/kernel`` both work)."""
+layer named among its path parts (``lstm/lstm_cell/kernel`` and ``lstm_LSTM1/kernel`` both work), or that
+wraps the layer named (a TimeDistributed's Dense, an RNN's cell); the cells of an RNN of stacked cells are told
+apart by their path (``rnn_RNN1/RNNCell_0/kernel``)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import numpy as np
 
 from .errors import UserError
 from .import_common import MAX_BYTES, Network, declared_shape, first_line
-from .import_keras import _layer_dicts, _layer_name, network_from_config
+from .import_keras import _layer_dicts, _layer_name, cell_weights, network_from_config
 
 __all__ = ["read_tfjs"]
 
@@ -46,8 +48,7 @@ def read_tfjs(path: Path) -> Network:
         raise UserError("model.json has no modelTopology object")
     weights = _read_weights(model_json.parent, doc.get("weightsManifest"))
     try:
-        names = {_layer_name(layer) for layer in _layer_dicts(topology)}
-        return network_from_config(topology, _Weights(weights, names), "tfjs")
+        return network_from_config(topology, _Weights(weights, _layer_dicts(topology)), "tfjs")
     except RecursionError:
         raise UserError("modelTopology is nested too deeply") from None
 
@@ -156,24 +157,38 @@ def _stored_as(name: str, quantization: Any) -> _Stored:
 
 class _Weights:
     """Weights by layer: ``prefix/.../layer/.../kind`` goes to the first run of path parts that names a layer (the
-    longest, where several do: a layer may be named ``encoder/lstm``)."""
+    longest, where several do: a layer may be named ``encoder/lstm``), or the layer a TimeDistributed or RNN
+    wraps (``dense_Dense1/kernel`` of a TimeDistributed Dense); in manifest order."""
 
-    def __init__(self, weights: dict[str, np.ndarray], names: set[str]) -> None:
-        self.by_layer: dict[str, dict[str, np.ndarray]] = {}
+    def __init__(self, weights: dict[str, np.ndarray], layers: list[dict]) -> None:
+        owner = {_layer_name(layer): _layer_name(layer) for layer in layers}
+        for layer in layers:
+            cfg = layer.get("config") if isinstance(layer.get("config"), dict) else {}
+            inner = cfg.get("layer") if layer.get("class_name") == "TimeDistributed" else \
+                cfg.get("cell") if layer.get("class_name") == "RNN" else None
+            inner_cfg = inner.get("config") if isinstance(inner, dict) else None
+            inner_name = inner_cfg.get("name") if isinstance(inner_cfg, dict) else None
+            if isinstance(inner_name, str) and inner_name and inner_name not in owner:
+                owner[inner_name] = _layer_name(layer)
+        self.by_layer: dict[str, list[tuple[str, np.ndarray]]] = {}
         for wname, arr in weights.items():
             parts = wname.split("/")
             runs = (["/".join(parts[i:j]) for j in range(len(parts) - 1, i, -1)] for i in range(len(parts) - 1))
-            layer = next((name for run in runs for name in run if name in names), None)
+            layer = next((owner[name] for run in runs for name in run if name in owner), None)
             if layer is None:
                 raise UserError(f"weight {wname!r} belongs to no layer of modelTopology")
-            kind = parts[-1].split(":")[0]
-            held = self.by_layer.setdefault(layer, {})
-            if kind in held:
-                raise UserError(f"layer {layer!r} has two weights named {kind}")
-            held[kind] = arr
+            self.by_layer.setdefault(layer, []).append((wname, arr))
 
-    def __call__(self, index: int, name: str, cls: str, kinds: tuple[str, ...]) -> dict[str, Any]:
-        held = self.by_layer.get(name, {})
+    def __call__(self, index: int, name: str, cls: str, kinds: tuple[str, ...], cell: int | None) -> dict[str, Any]:
+        listed = self.by_layer.get(name, [])
+        arrays = dict(listed)
+        names = [wname for wname, _ in listed] if cell is None else cell_weights(name, list(arrays), cell)
+        held: dict[str, np.ndarray] = {}
+        for wname in names:
+            kind = wname.rsplit("/", 1)[-1].split(":")[0]
+            if kind in held:
+                raise UserError(f"layer {name!r} has two weights named {kind}")
+            held[kind] = arrays[wname]
         if set(held) != set(kinds):
             raise UserError(f"layer {name!r} has weights {', '.join(sorted(held)) or 'none'} in the manifest, "
                             f"expected {', '.join(kinds)}")

@@ -204,7 +204,23 @@ REFUSED = {
     "conv": (_layers, _config_edit(lambda ls: ls.insert(1, {"class_name": "Conv1D", "config": {"name": "c"}})),
              "Conv1D"),
     "subclassed": (_layers, lambda layers: {"class_name": "MyModel", "config": {}}, "subclassed"),
+    "stacked cells listing none": (_layers, _config_edit(lambda ls: _stacked(ls, [])), "lists no cells"),
+    "a stacked custom cell": (_layers, _config_edit(lambda ls: _stacked(ls, [{"class_name": "PeepholeLSTMCell",
+                                                                               "config": {"units": 4}}])),
+                              "is an RNN of PeepholeLSTMCell; fsm-lstm reads an RNN of LSTMCell, GRUCell"),
+    "weights of one cell of two": (_layers, _config_edit(lambda ls: _stacked(ls, [ls[1], ls[1]])), "layer 'lstm'"),
 }
+
+
+def _stacked(records: list, cells: list) -> None:
+    """Turn the recurrent layer (records[1]) into an RNN of a StackedRNNCells of ``cells``, keeping its name (and
+    so its stored weights, which are one cell's)."""
+    cells = [{"class_name": f"{c['class_name']}Cell", "config": c["config"]} if c.get("class_name") == "LSTM" else c
+             for c in cells]
+    records[1] = {"class_name": "RNN", "module": "keras.layers", "registered_name": None, "config": {
+        "name": records[1]["config"]["name"], "return_sequences": True,
+        "cell": {"class_name": "StackedRNNCells", "module": "keras.layers", "registered_name": None,
+                 "config": {"cells": cells}}}}
 
 
 @pytest.mark.parametrize("kind", ["keras", "h5"])
@@ -524,8 +540,7 @@ def test_real_keras_time_distributed_dense_imports_as_a_dense(keras, cell, tmp_p
 @pytest.mark.parametrize("cell", CELLS)
 def test_real_keras_rnn_of_a_cell_imports_as_its_layer(keras, cell, tmp_path, capsys):
     """keras.layers.RNN(LSTMCell(n)) is the LSTM layer of that cell: two such layers (the last returning its last
-    step only) import from .keras and .h5 with the verdict Keras predicts after each of 200 words; an RNN of
-    stacked cells is refused in one line."""
+    step only) import from .keras and .h5 with the verdict Keras predicts after each of 200 words."""
     L = keras.layers
     keras.utils.set_random_seed(5)
     of = {"LSTM": L.LSTMCell, "GRU": L.GRUCell, "SimpleRNN": L.SimpleRNNCell}[cell]
@@ -548,11 +563,50 @@ def test_real_keras_rnn_of_a_cell_imports_as_its_layer(keras, cell, tmp_path, ca
             z = run(ours, strings[:, :length]).heads[-1, :, 0].astype(np.float64)
             assert np.allclose(1 / (1 + np.exp(-z)), want, atol=1e-5)
             assert np.array_equal((z > 0)[np.abs(want - 0.5) > 1e-5], (want > 0.5)[np.abs(want - 0.5) > 1e-5])
-    stacked = keras.Sequential([keras.Input((None, 3)), L.RNN([of(3), of(2)]), L.Dense(1)])
-    stacked.save(tmp_path / "s.keras")
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_real_keras_rnn_of_stacked_cells_imports_as_stacked_layers(keras, cell, tmp_path, capsys):
+    """keras.layers.RNN([cell, cell, cell]) (StackedRNNCells: each cell reads the one below at every step) is three
+    stacked layers: one of 5, 3 and 4 units, returning every step, imports from .keras and .h5 with the logits
+    Keras predicts after every symbol of 200 words, and two returning the last step only with Keras' verdicts;
+    an RNN of two kinds of cell is refused in one line."""
+    L = keras.layers
+    keras.utils.set_random_seed(7)
+    of = {"LSTM": L.LSTMCell, "GRU": L.GRUCell, "SimpleRNN": L.SimpleRNNCell}[cell]
+    model = keras.Sequential([keras.Input((None, 3)), L.RNN([of(5), of(3), of(4)], return_sequences=True),
+                              L.Dense(2)])
+    rng = np.random.default_rng(8)
+    for w in model.weights:
+        w.assign(rng.normal(0, 0.8, size=tuple(w.shape)).astype("float32"))
+    strings = words(3, count=200)
+    want = model.predict(np.eye(3, dtype="float32")[strings], batch_size=len(strings), verbose=0)  # (B, T, 2)
+    for path in (tmp_path / "m.keras", tmp_path / "m.h5"):
+        model.save(path)
+        assert main(["import", str(path), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
+                     "--heads", "out:x out:y"]) == 0
+        assert f"(RNN of 3 stacked {cell})" in capsys.readouterr().out
+        ours = load_model(tmp_path / "m.npz")
+        assert [layer.hidden_size for layer in ours.layers] == [5, 3, 4]
+        logits = run(ours, strings, raw=True).heads[1:].transpose(1, 0, 2)
+        assert np.allclose(logits, want, atol=1e-5)
+    last = keras.Sequential([keras.Input((None, 3)), L.RNN([of(3), of(2)]), L.Dense(1)])  # the last step only
+    for w in last.weights:
+        w.assign(rng.normal(0, 0.8, size=tuple(w.shape)).astype("float32"))
+    last.save(tmp_path / "l.keras")
+    assert main(["import", str(tmp_path / "l.keras"), "-o", str(tmp_path / "l.npz"), "--alphabet", "a b c",
+                 "--heads", "accept"]) == 0
+    ours = load_model(tmp_path / "l.npz")
+    assert ours.extra.get("final_only")
+    for length in (1, 9):
+        want = last.predict(np.eye(3, dtype="float32")[strings[:, :length]], batch_size=len(strings), verbose=0)
+        assert np.allclose(run(ours, strings[:, :length], raw=True).heads[-1], want, atol=1e-5)
+    other = {"LSTM": L.GRUCell, "GRU": L.SimpleRNNCell, "SimpleRNN": L.LSTMCell}[cell]
+    mixed = keras.Sequential([keras.Input((None, 3)), L.RNN([of(3), other(2)]), L.Dense(1)])
+    mixed.save(tmp_path / "s.keras")
     err = cli_error(["import", str(tmp_path / "s.keras"), "-o", str(tmp_path / "s.npz"), "--alphabet", "a b c",
                      "--heads", "accept"], capsys)
-    assert "is an RNN of stacked cells; fsm-lstm reads an RNN of one cell" in err
+    assert "fsm-lstm reads one kind of cell in every layer" in err
 
 
 def test_real_keras_log_softmax_outputs_and_the_messages_a_keras_user_meets(keras, tmp_path, capsys):

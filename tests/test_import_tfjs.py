@@ -119,6 +119,41 @@ def test_layer_names_with_slashes_and_a_sequential_input_shape(tmp_path):
     assert any("the input declares 12 time steps" in n for n in model.extra["imported"]["notes"])
 
 
+@pytest.mark.parametrize("cell", CELLS)
+def test_an_rnn_of_stacked_cells_and_a_time_distributed_dense_named_as_tfjs_names_them(cell, tmp_path, capsys):
+    """TF.js's RNN of a StackedRNNCells builds cell i in name scope RNNCell_i (weights rnn_RNN1/RNNCell_0/kernel);
+    a TimeDistributed's Dense may keep its own name (dense_Dense1/kernel). Written so, two recurrent layers and a
+    Dense give the Keras equations' logits after every symbol (both were refused)."""
+    layers = random_layers(np.random.default_rng(len(cell)), cell, 3, [4, 3], [2])
+    cell_keys = ("units", "activation", "recurrent_activation", "use_bias", "reset_after", "unit_forget_bias")
+
+    def edit(doc):
+        records = doc["modelTopology"]["config"]["layers"]
+        recurrent = [r for r in records if r["class_name"] == cell]
+        dense = next(r for r in records if r["class_name"] == "Dense")
+        cells = [{"class_name": f"{cell}Cell", "config": {k: v for k, v in r["config"].items() if k in cell_keys}
+                  | {"name": f"cell{k}"}} for k, r in enumerate(recurrent)]
+        stacked = {"class_name": "RNN", "config": {
+            "name": "rnn_RNN1", "return_sequences": True, "return_state": False, "go_backwards": False,
+            "stateful": False, "unroll": False, "cell": {"class_name": "StackedRNNCells", "config": {"cells": cells}}}}
+        wrapped = {"class_name": "TimeDistributed", "config": {"name": "time_distributed_TimeDistributed1",
+                                                                "layer": {"class_name": "Dense",
+                                                                          "config": dense["config"]}}}
+        doc["modelTopology"]["config"]["layers"] = [records[0], stacked, wrapped]
+        names = {r["config"]["name"]: f"rnn_RNN1/RNNCell_{k}" for k, r in enumerate(recurrent)}
+        names[dense["config"]["name"]] = dense["config"]["name"]  # the inner Dense's own name
+        for spec in doc["weightsManifest"][0]["weights"]:
+            layer, kind = spec["name"].split("/")
+            spec["name"] = f"{names[layer]}/{kind}"
+
+    model_json = write_tfjs(tmp_path / "web", layers, 3, manifest_edit=edit)
+    assert main(["import", str(model_json), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
+                 "--heads", "accept next:a"]) == 0
+    assert f"(RNN of 2 stacked {cell}), time_distributed_TimeDistributed1 (TimeDistributed Dense)" in \
+        capsys.readouterr().out
+    check_same(load_model(tmp_path / "m.npz"), layers, 3, words(3), 2)
+
+
 def test_multi_layer_models_run_verify_and_extract(tmp_path, capsys):
     layers = random_layers(np.random.default_rng(12), "LSTM", 2, [3, 2], [2, 1])
     z, _ = keras_forward(layers, 2, np.array([[0, 1, 1, 0]]))
