@@ -1,5 +1,7 @@
-"""PyTorch state_dicts (.pt/.pth, read with ``torch.load(weights_only=True)``) and safetensors files (read with
-the ``safetensors`` library's numpy API), holding one nn.LSTM, nn.GRU or nn.RNN.
+"""PyTorch state_dicts (.pt, .pth, Lightning's .ckpt, Hugging Face's .bin: read with
+``torch.load(weights_only=True)``; a checkpoint's one state_dict, under ``model_state_dict`` or any other key)
+and safetensors files (read with the ``safetensors`` library's numpy API), holding one nn.LSTM, nn.GRU or nn.RNN
+(or one nn.LSTMCell, GRUCell or RNNCell: ``cell.weight_ih``, read as a 1-layer module).
 
 What the tensors may hold, by their names and shapes:
 - the recurrent module: ``P.weight_ih_l{k}``, ``P.weight_hh_l{k}``, ``P.bias_ih_l{k}``, ``P.bias_hh_l{k}``
@@ -46,6 +48,8 @@ RECURRENT = re.compile(r"^(?P<prefix>(?:.*\.)?)(?P<name>weight_ih|weight_hh|bias
 _SAFETENSORS_DTYPES = {"F16": np.float16, "F32": np.float32, "F64": np.float64}
 _PARTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 _CELL_NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
+TORCH_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")  # torch.save files: plain, Lightning's, Hugging Face's
+_CELL_KEY = re.compile(r"^(?P<prefix>(?:.*\.)?)(?P<name>weight_ih|weight_hh|bias_ih|bias_hh)$")  # nn.LSTMCell's
 
 
 def read_tensors(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
@@ -57,11 +61,12 @@ def read_tensors(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     try:
         if suffix == ".safetensors":
             return _read_safetensors(path)
-        if suffix in (".pt", ".pth"):
+        if suffix in TORCH_SUFFIXES:
             return _read_torch(path)
     except UserError as exc:
         raise UserError(f"{path}: {exc}") from None
-    raise UserError(f"{path}: unknown format {path.suffix!r}; import a .pt/.pth state_dict or a .safetensors file")
+    raise UserError(f"{path}: unknown format {path.suffix!r}; import a torch.save file ({', '.join(TORCH_SUFFIXES)}) "
+                    "or a .safetensors file")
 
 
 class Unordered(dict):
@@ -164,12 +169,32 @@ def _torch_load(path: Path) -> Any:
 
 
 def _read_torch(path: Path) -> dict[str, np.ndarray]:
+    if path.stat().st_size == 0:
+        raise UserError("the file is empty (0 bytes)")
     data = _torch_load(path)
-    if isinstance(data, dict) and isinstance(data.get("state_dict"), dict):
-        data = data["state_dict"]
     if not isinstance(data, dict):
         raise UserError(f"holds a {type(data).__name__}, not a state_dict; save model.state_dict()")
-    return {str(key): _tensor_array(key, value) for key, value in data.items()}
+    return {str(key): _tensor_array(key, value) for key, value in _state_dict_in(data).items()}
+
+
+def _state_dict_in(data: dict[Any, Any]) -> dict[Any, Any]:
+    """The state_dict in what torch.load gave: the dict itself when it holds recurrent weights, else the one dict
+    among its entries that does (a training checkpoint: ``{"epoch", "model_state_dict", "optimizer_state_dict"}``,
+    Lightning's ``{"state_dict", "hyper_parameters", ...}``, ``{"model": ...}``)."""
+    def recurrent(d: dict[Any, Any]) -> bool:
+        return any(isinstance(k, str) and (RECURRENT.match(k) or _CELL_KEY.match(k)) for k in d)
+
+    if recurrent(data):
+        return data
+    inner = [key for key, value in data.items() if isinstance(value, dict) and recurrent(value)]
+    if len(inner) > 1:
+        raise UserError(f"holds state_dicts under {', '.join(map(repr, inner))}; save the one to import alone "
+                        "(torch.save(model.state_dict(), ...))")
+    if inner:
+        return data[inner[0]]
+    if isinstance(data.get("state_dict"), dict):
+        return data["state_dict"]
+    return data
 
 
 def _tensor_array(key: Any, value: Any) -> np.ndarray:
@@ -194,6 +219,11 @@ def network_from_tensors(tensors: dict[str, np.ndarray], cell: str | None = None
     the tensors come in their modules' order, as a torch state_dict keeps them (default: unless they were read
     from a safetensors file, :class:`Unordered`)."""
     ordered = not isinstance(tensors, Unordered) if ordered is None else ordered
+    parametrized = [k for k in tensors if k.startswith("parametrizations.") or ".parametrizations." in k]
+    if parametrized:
+        raise UserError(f"{parametrized[0]} belongs to a parametrization (torch.nn.utils.parametrize, such as "
+                        "weight_norm); save the state_dict after torch.nn.utils.parametrize.remove_parametrizations")
+    tensors, cell_notes = _cells_as_layers(tensors)
     for key, value in tensors.items():
         if not (isinstance(value, np.ndarray) and value.dtype.kind in "iu"):  # integers: refused once placed
             float_array(f"tensor {key!r}", value)
@@ -245,7 +275,7 @@ def network_from_tensors(tensors: dict[str, np.ndarray], cell: str | None = None
         raise UserError(f"{prefix}weight_hh_l0 has shape {shape0}, which is not an nn.{_CELL_NAMES[cell]} "
                         f"({GATE_COUNT[cell]}H x H); check --cell")
     assert cell is not None
-    notes = ["nn.RNN read as nonlinearity='tanh', as --rnn-tanh says"] if cell == "rnn" else []
+    notes = cell_notes + (["nn.RNN read as nonlinearity='tanh', as --rnn-tanh says"] if cell == "rnn" else [])
     if no_bias:
         notes.append(f"{module} has no biases (bias=False): zeros used")
     rest = {k: v for k, v in tensors.items() if not RECURRENT.match(k)}
@@ -262,8 +292,28 @@ def network_from_tensors(tensors: dict[str, np.ndarray], cell: str | None = None
     sources = ([f"{emb_name} (Embedding)"] if emb_name else []) + \
         [f"{module} ({_CELL_NAMES[cell]}, {len(layers)} layer{'s' if len(layers) > 1 else ''})"] + \
         [f"{d.name} (Linear)" for d in dense]
+    notes.append(f"a state_dict holds weights only: read as {' -> '.join(s.split(' (')[0] for s in sources)}; a "
+                 "module without weights between them (a ReLU, a LayerNorm without affine) or an Embedding's "
+                 "max_norm is not in it and would make this another network (an .onnx export records them)")
     return Network(format="torch", cell=cell, layers=layers, dense=dense, embedding=embedding, sources=sources,
                    notes=notes, composable=False, tanh_unstated=cell == "rnn")
+
+
+def _cells_as_layers(tensors: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], list[str]]:
+    """An nn.LSTMCell, GRUCell or RNNCell's tensors (``cell.weight_ih``, without ``_l0``) renamed as a 1-layer
+    module's, when the file holds no module's: the cell run over a word one symbol at a time from the zero
+    state, as a training loop runs it, is that module."""
+    if any(RECURRENT.match(k) for k in tensors):
+        return tensors, []
+    prefixes = {m["prefix"] for k in tensors if (m := _CELL_KEY.match(k)) and m["name"] == "weight_hh"}
+    if len(prefixes) != 1:
+        return tensors, []
+    prefix = next(iter(prefixes))
+    renamed = type(tensors)((f"{k}_l0" if k.startswith(prefix) and _CELL_KEY.match(k) and "." not in k[len(prefix):]
+                             else k, v) for k, v in tensors.items())
+    module = prefix.rstrip(".") or "the cell"
+    return renamed, [f"{module} (a cell: weight_ih, weight_hh) read as a 1-layer module: the cell run over the word "
+                     "one symbol at a time from the zero state, each step's h read by what follows"]
 
 
 def _groups(tensors: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
@@ -345,6 +395,11 @@ def _linear_chain(rest: dict[str, np.ndarray], hidden: int) -> tuple[list[Dense]
     for name, parts in _groups(rest).items():
         if set(parts) in ({"weight", "bias"}, {"weight"}):  # nn.Linear, with or without a bias
             w = parts["weight"]
+            if w.ndim == 1:
+                what = "a normalisation layer's scale and shift (nn.LayerNorm)" if "bias" in parts else \
+                    "a per-unit scale: a normalisation layer's, or a loss's class weights (CrossEntropyLoss(weight=))"
+                raise UserError(f"{name}.weight has shape {w.shape}, 1-D: {what}, which fsm-lstm does not read; it "
+                                "reads nn.Linear layers (2-D weights) after the recurrent module")
             if w.ndim != 2:
                 raise UserError(f"{name}.weight has shape {w.shape}; an nn.Linear weight is 2-D (outputs x inputs)")
             b = parts.get("bias", np.zeros(w.shape[0], w.dtype))

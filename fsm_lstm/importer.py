@@ -37,8 +37,8 @@ from .model import Layer, Model
 __all__ = ["MARKER_NAMES", "SUFFIXES", "assemble", "exported_model", "file_kind", "import_hint", "model_from_tensors",
            "read_model", "read_network", "read_tensors", "unflagged_markers_note"]
 
-SUFFIXES = {".pt": "torch", ".pth": "torch", ".safetensors": "torch", ".keras": "keras", ".h5": "keras-h5",
-            ".hdf5": "keras-h5", ".json": "tfjs", ".onnx": "onnx"}
+SUFFIXES = {".pt": "torch", ".pth": "torch", ".ckpt": "torch", ".bin": "torch", ".safetensors": "torch",
+            ".keras": "keras", ".h5": "keras-h5", ".hdf5": "keras-h5", ".json": "tfjs", ".onnx": "onnx"}
 _FRAMEWORKS = {"torch": "PyTorch", "keras": "Keras", "keras-h5": "Keras", "tfjs": "TensorFlow.js", "onnx": "ONNX"}
 
 
@@ -58,7 +58,7 @@ def import_hint(path: str | os.PathLike[str]) -> str | None:
 
 
 def read_tensors(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """Named arrays from a .safetensors file or a torch state_dict (.pt/.pth, weights only)."""
+    """Named arrays from a .safetensors file or a torch state_dict (.pt, .pth, .ckpt, .bin; weights only)."""
     from .import_torch import read_tensors as read
 
     return read(path)
@@ -95,8 +95,8 @@ def file_kind(path: str | os.PathLike[str]) -> str:
                         "TensorFlow.js model holding model.json)")
     kind = "tfjs" if path.is_dir() else SUFFIXES.get(path.suffix.lower())
     if kind is None:
-        raise UserError(f"{path}: unknown format {path.suffix!r}; import a .pt/.pth state_dict, a .safetensors, "
-                        ".keras, .h5 or .onnx file, or a TensorFlow.js model.json")
+        raise UserError(f"{path}: unknown format {path.suffix!r}; import a torch.save file (.pt, .pth, .ckpt, .bin), "
+                        "a .safetensors, .keras, .h5 or .onnx file, or a TensorFlow.js model.json")
     return kind
 
 
@@ -216,6 +216,10 @@ def assemble(net: Network, alphabet: Sequence[str], heads: Sequence[str], *, com
         notes.append("float64 weights: fsm-lstm runs the network in float64 (meta.precision), as PyTorch runs a "
                      "float64 module; other frameworks' kernels may round otherwise (Keras's float64 layers on its "
                      "torch backend were seen to), so a logit within round-off of 0 may differ from theirs")
+    if any(a.dtype == np.float16 for a in arrays):
+        notes.append("float16 weights: fsm-lstm runs the network in float32, with every weight exactly as stored; a "
+                     "half-precision forward (module.half()) rounds every step to float16, so its logits may differ "
+                     "from these by about 1e-2, and a logit that close to 0 may read otherwise")
     extra: dict = {"imported": {"format": net.format, "layers": list(net.sources),
                                 **({"notes": notes} if notes else {})}}
     if argmax:

@@ -403,6 +403,77 @@ def test_state_dict_under_a_state_dict_key_and_bias_free_modules(tmp_path):
     check_same(model, net, words(3))
 
 
+def test_training_checkpoints_and_their_suffixes(tmp_path, capsys):
+    """A state_dict as training scripts save it: the PyTorch tutorial's {"epoch", "model_state_dict",
+    "optimizer_state_dict", "loss"}, {"model": ...}, {"net": ..., "epoch": ...}, Lightning's .ckpt (keys
+    "model.encoder...") and Hugging Face's pytorch_model.bin: each gives torch's logits, with the note on what a
+    state_dict cannot hold (read as embed -> encoder -> fc1)."""
+    torch.manual_seed(8)
+    net = UserNet("gru", 3, 5, 1, 2, embedding=4)
+    sd = net.state_dict()
+    optimizer = torch.optim.Adam(net.parameters())
+    net(torch.zeros(2, 1, dtype=torch.long)).sum().backward()
+    optimizer.step()  # an optimizer state with tensors of its own
+    sd = net.state_dict()
+    files = {"tutorial.pt": {"epoch": 3, "model_state_dict": sd, "optimizer_state_dict": optimizer.state_dict(),
+                             "loss": 0.25},
+             "model.pth": {"model": sd}, "net.pt": {"net": sd, "epoch": 3},
+             "lightning.ckpt": {"epoch": 1, "global_step": 10, "state_dict": {f"model.{k}": v for k, v in sd.items()},
+                                "optimizer_states": [optimizer.state_dict()], "hyper_parameters": {"lr": 0.1}},
+             "pytorch_model.bin": sd}
+    for name, data in files.items():
+        torch.save(data, tmp_path / name)
+        assert main(["import", str(tmp_path / name), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
+                     "--heads", "accept next:a"]) == 0, name
+        out = capsys.readouterr().out
+        prefix = "model." if name.endswith(".ckpt") else ""
+        assert f"a state_dict holds weights only: read as {prefix}embed -> {prefix}encoder -> {prefix}fc1; " in out
+        assert "would make this another network (an .onnx export records them)" in out
+        check_same(load_model(tmp_path / "m.npz"), net, words(3))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_a_cell_run_in_a_loop_imports_as_a_one_layer_module(cell, tmp_path, capsys):
+    """nn.LSTMCell, GRUCell or RNNCell run over the word from the zero state (keys cell.weight_ih, no _l0), then a
+    Linear: torch's loop gives the same logits after every prefix (it was refused: "found none")."""
+    torch.manual_seed(9)
+    K, H = 3, 5
+    make = {"lstm": torch.nn.LSTMCell, "gru": torch.nn.GRUCell, "rnn": torch.nn.RNNCell}[cell]
+    rec, fc = make(K, H), torch.nn.Linear(H, 2)
+    torch.save({**{f"cell.{k}": v for k, v in rec.state_dict().items()},
+                **{f"fc.{k}": v for k, v in fc.state_dict().items()}}, tmp_path / "loop.pt")
+    assert main(["import", str(tmp_path / "loop.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
+                 "--heads", "accept next:b"] + (["--rnn-tanh"] if cell == "rnn" else [])) == 0
+    assert "cell (a cell: weight_ih, weight_hh) read as a 1-layer module" in capsys.readouterr().out
+    strings = words(K, seed=2)
+    x = torch.nn.functional.one_hot(torch.from_numpy(strings), K).float()
+    h, c, want = torch.zeros(len(strings), H), torch.zeros(len(strings), H), []
+    with torch.no_grad():
+        for t in range(strings.shape[1]):
+            if cell == "lstm":
+                h, c = rec(x[:, t], (h, c))
+            else:
+                h = rec(x[:, t], h)
+            want.append(fc(h).double().numpy())
+    got = run(load_model(tmp_path / "m.npz"), strings).heads[1:]
+    assert np.allclose(got, np.stack(want), atol=1e-5) and np.array_equal(got > 0, np.stack(want) > 0)
+
+
+def test_float16_weights_run_in_float32_with_a_note(tmp_path, capsys):
+    """A half-precision state_dict: every weight exactly as stored, run in float32, and a note saying torch's
+    half forward rounds otherwise."""
+    torch.manual_seed(10)
+    net = UserNet("lstm", 3, 4, 1, 1)
+    torch.save(net.half().state_dict(), tmp_path / "half.pt")
+    assert main(["import", str(tmp_path / "half.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
+                 "--heads", "accept"]) == 0
+    assert "float16 weights: fsm-lstm runs the network in float32" in capsys.readouterr().out
+    model = load_model(tmp_path / "m.npz")
+    assert model.layers[0].weight_hh.dtype == np.float32
+    assert np.array_equal(model.layers[0].weight_hh, net.encoder.weight_hh_l0.detach().float().numpy())
+    check_same(model, net.float(), words(3))
+
+
 def run_verify_extract(source, tmp_path, capsys, accept: list[bool]) -> None:
     """Import ``source`` (alphabet 0 1, one accept head) through the CLI; the file and the same file without
     meta.units then run (decoding ``accept`` on '0110'), verify and extract through the CLI."""
@@ -466,6 +537,15 @@ BAD_PT = {
                                          if k.startswith("encoder.")}}, "one recurrent module"),
     "not a dict": (lambda: [torch.zeros(3)], "not a state_dict"),
     "non-tensor": (lambda: {**_sd(), "note": "hello"}, "not a tensor"),
+    "layernorm": (lambda: {**_sd(), "norm.weight": torch.ones(4), "norm.bias": torch.zeros(4)},
+                  "norm.weight has shape (4,), 1-D: a normalisation layer's scale and shift (nn.LayerNorm)"),
+    "loss weights": (lambda: {**_sd(), "loss_fn.weight": torch.ones(2)}, "or a loss's class weights"),
+    "weight_norm": (lambda: {**{k: v for k, v in _sd().items() if k != "encoder.weight_hh_l0"},
+                             "encoder.parametrizations.weight_hh_l0.original0": torch.ones(16, 1),
+                             "encoder.parametrizations.weight_hh_l0.original1": torch.ones(16, 4)},
+                    "belongs to a parametrization (torch.nn.utils.parametrize, such as weight_norm)"),
+    "two state_dicts": (lambda: {"model": _sd(), "ema": _sd(), "epoch": 2},
+                        "holds state_dicts under 'model', 'ema'; save the one to import alone"),
     "wrong gates": (lambda: {**_sd(), "encoder.weight_hh_l0": torch.zeros(10, 4),
                              "encoder.weight_ih_l0": torch.zeros(10, 3), "encoder.bias_ih_l0": torch.zeros(10),
                              "encoder.bias_hh_l0": torch.zeros(10)}, "4H, 3H or H"),
@@ -495,6 +575,9 @@ def test_hostile_and_truncated_torch_files(tmp_path, capsys):
     for name in ("cut.pt", "evil.pt", "zipevil.pt", "empty.pt", "text.pt"):
         err = cli_error(["import", str(tmp_path / name), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
                          "--heads", "accept"], capsys)
+        if name == "empty.pt":
+            assert err.endswith("empty.pt: the file is empty (0 bytes)\n"), err
+            continue
         assert "not a readable torch state_dict" in err and not re.search(r"\(\d+\)", err), err
     assert "(it is not in the format torch.save writes)" in err
     assert "pwned" not in capsys.readouterr().out
