@@ -41,7 +41,8 @@ from .import_common import MAX_BYTES, Dense, Network, declared_shape, dtype_prob
 from .model import GATE_COUNT, MAX_META, Layer, Model, model_from_arrays
 from .optional import require
 
-__all__ = ["RECURRENT", "Unordered", "exported_in", "exported_model", "network_from_tensors", "read_tensors"]
+__all__ = ["RECURRENT", "TORCH_SUFFIXES", "Unordered", "exported_in", "exported_model", "network_from_tensors",
+           "read_tensors"]
 
 RECURRENT = re.compile(r"^(?P<prefix>(?:.*\.)?)(?P<name>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)"
                        r"_l(?P<layer>\d+)(?P<reverse>_reverse)?$")
