@@ -133,8 +133,9 @@ def minimise(g: Grammar, keep_unreachable: bool = False) -> Grammar:
                           accept=frozenset(state_name[s] for s in g.accept))
 
 
-def shortest_difference(g1: Grammar, g2: Grammar) -> tuple[str, ...] | None:
-    """The shortest string accepted by exactly one of the two grammars, or None if their languages are equal."""
+def shortest_difference(g1: Grammar, g2: Grammar, nonempty: bool = False) -> tuple[str, ...] | None:
+    """The shortest string accepted by exactly one of the two grammars, or None if their languages are equal
+    (``nonempty``: on the strings of one symbol or more)."""
     d1, d2 = determinise(g1), determinise(g2)
     alphabet = list(dict.fromkeys(d1.alphabet + d2.alphabet))
 
@@ -146,19 +147,22 @@ def shortest_difference(g1: Grammar, g2: Grammar) -> tuple[str, ...] | None:
     def accepts(d: Grammar, s: str | None) -> bool:
         return s is not None and s in d.accept
 
-    start = (d1.start, d2.start)
-    parent: dict[tuple[str | None, str | None], tuple[tuple[str | None, str | None], str] | None] = {start: None}
-    todo = deque([start])
+    Pair = tuple[str | None, str | None]
+    root: Pair = (None, None)  # before the start pair, when the empty string is not compared (never a pair reached)
+    start: Pair = (d1.start, d2.start)
+    parent: dict[Pair, tuple[Pair, str] | None] = {root: None} if nonempty else {start: None}
+    todo = deque([root if nonempty else start])
     while todo:
         pair = todo.popleft()
-        if accepts(d1, pair[0]) != accepts(d2, pair[1]):
+        if accepts(d1, pair[0]) != accepts(d2, pair[1]):  # (the root: neither accepts)
             word: list[str] = []
             while parent[pair] is not None:
                 pair, a = parent[pair]  # type: ignore[misc]
                 word.append(a)
             return tuple(reversed(word))
+        here = start if pair == root else pair
         for a in alphabet:
-            nxt = (step(d1, pair[0], a), step(d2, pair[1], a))
+            nxt = (step(d1, here[0], a), step(d2, here[1], a))
             if nxt not in parent and nxt != (None, None):
                 parent[nxt] = (pair, a)
                 todo.append(nxt)

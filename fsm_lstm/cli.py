@@ -178,7 +178,8 @@ def _reading(model: Model, args: argparse.Namespace, grammar: Grammar | None = N
                    "give the marker the network was trained with")
             raise UserError(f"{option} {marker!r} is a symbol of grammar {grammar.name!r}; a marker frames each word "
                             f"and is not one of its symbols: {fix}")
-    return reading_of(model, True if args.final_only else None, args.start_marker, args.end_marker)
+    return reading_of(model, True if args.final_only else None, args.start_marker, args.end_marker,
+                      True if args.nonempty else None)
 
 
 def _memory(args: argparse.Namespace) -> int:
@@ -486,6 +487,8 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
 
     output, min_fidelity = args.output, args.min_fidelity
     where = "on" if r.reading.final_only else "after every prefix of"  # what a word agreeing means (extract.agreement)
+    if r.reading.nonempty:
+        where = "on the nonempty words among" if r.reading.final_only else "after every nonempty prefix of"
     lines = [f"wrote {output}: {counted(r.states, 'state')}, {counted(len(r.grammar.transitions), 'edge')} "
              f"({r.method}, {r.seconds:.2f} s, "
              f"{r.queries:,} network queries)",
@@ -494,7 +497,7 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
     if r.longer is not None:
         lines.append(f"on longer words: it agrees {where} {r.longer.fidelity:.2%} of {r.longer.words:,} uniform "
                      f"random words of length {r.longer.shortest}-{r.longer.longest}")
-    if r.reading.final_only:
+    if r.reading.final_only or r.reading.nonempty:
         lines.append(f"reading: {r.reading.describe()}")
     if r.method == "lstar":
         from .lstar import OCCAM, OCCAM_WORDS, OUTGROWN_FACTOR, OUTGROWN_SHARE
@@ -618,7 +621,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     flags = {"--alphabet": args.alphabet, "--heads": args.heads, "--cell": args.cell,
              "--compose-linear": args.compose_linear, "--rnn-tanh": args.rnn_tanh, "--final-only": args.final_only,
              "--argmax": args.argmax, "--start-marker": args.start_marker, "--end-marker": args.end_marker,
-             "--unused": args.unused}
+             "--unused": args.unused, "--nonempty": args.nonempty}
     missing = [flag for flag in ("--alphabet", "--heads") if flags[flag] is None]
     if len(missing) == 2:  # only a file fsm-lstm exported labels itself
         file_kind(args.file)  # a file of no known format says so first
@@ -644,6 +647,10 @@ def cmd_import(args: argparse.Namespace) -> int:
                        compose_linear=args.compose_linear, rnn_tanh=args.rnn_tanh, final_only=args.final_only,
                        start_marker=args.start_marker, end_marker=args.end_marker, argmax=args.argmax,
                        unused=(args.unused or "").split())
+    if args.nonempty:
+        from dataclasses import replace
+
+        model = replace(model, extra={**model.extra, "nonempty": True})
     reading_of(model)  # markers that no command could read are refused before anything is written
     save_model(model, args.output)
     imported = model.extra["imported"]
@@ -765,6 +772,9 @@ def _reading_options(s: argparse.ArgumentParser) -> None:
                    "--final-only; default: meta.start_marker)")
     s.add_argument("--end-marker", metavar="SYM", help="symbol the model reads after each word (implies "
                    "--final-only; default: meta.end_marker)")
+    s.add_argument("--nonempty", action="store_true", help="leave the empty word unjudged: its heads before the "
+                   "first symbol come from the head bias alone, a value Keras or PyTorch never computes "
+                   "(default: the model's meta.nonempty)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -973,6 +983,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "must be in --alphabet, differ from --end-marker, and implies --final-only")
     s.add_argument("--end-marker", metavar="SYM", help="the symbol every word ends with (meta.end_marker); must be "
                    "in --alphabet and implies --final-only")
+    s.add_argument("--nonempty", action="store_true", help="words are never empty: the empty word is not judged "
+                   "(stored as meta.nonempty; its heads before the first symbol come from the head bias alone)")
     s.set_defaults(func=cmd_import)
 
     s = sub.add_parser("plot", help="heatmaps of gates, c and h over the steps of a string of at most "

@@ -31,7 +31,7 @@ from .grammar import Grammar
 from .labels import parse_head
 from .limits import MIN_FIDELITY, PATIENCE
 from .lstar import check_patience, learn
-from .machine import Machine, minimise_moore
+from .machine import Machine, free_start, minimise_moore
 from .model import Model
 from .outputs import extracted_machine
 from .queries import Network
@@ -137,7 +137,7 @@ class Longer:
 
 
 def _longer(net: Network, columns: np.ndarray, machine: Machine, seed: int, length: int, count: int,
-            every_prefix: bool = False) -> Longer:
+            every_prefix: bool = False, nonempty: bool = False) -> Longer:
     """:class:`Longer` on ``count`` words of ``length`` + 1 to 2 ``length`` symbols (at least 1 to 2), judged
     after the whole word, or with ``every_prefix`` after each of its prefixes (:func:`agreement`)."""
     shortest, longest = length + 1, max(2 * length, 2)
@@ -146,7 +146,7 @@ def _longer(net: Network, columns: np.ndarray, machine: Machine, seed: int, leng
     strings = rng.integers(0, len(net.inner), size=(count, longest))
     if every_prefix:
         sample = observe(net, columns, [tuple(row[:n].tolist()) for row, n in zip(strings, lengths)])
-        return Longer(agreement(machine, sample, every_prefix=True), count, shortest, longest)
+        return Longer(agreement(machine, sample, every_prefix=True, nonempty=nonempty), count, shortest, longest)
     truth = final_truth(net, columns, strings, lengths)
     mine = machine.run(strings)[lengths, np.arange(count)]
     return Longer(float((mine == truth).all(axis=-1).mean()), count, shortest, longest)
@@ -259,19 +259,21 @@ def explore(net: Network, columns: np.ndarray, key: Callable[[np.ndarray], np.nd
     return minimise_moore(Machine(np.array(outputs), table, labels, net.inner))
 
 
-def agreement(machine: Machine, sample: Sample, heads: Sequence[int] | None = None, every_prefix: bool = False
-              ) -> float:
+def agreement(machine: Machine, sample: Sample, heads: Sequence[int] | None = None, every_prefix: bool = False,
+              nonempty: bool = False) -> float:
     """Share of sampled words whose outputs (those of ``heads``, by column, when given) the machine gets right
     after the whole word, or with ``every_prefix`` after each of its prefixes (a Mealy machine's whole output
-    sequence)."""
-    if not len(sample.lengths):
+    sequence); ``nonempty``: of the words of one symbol or more, the empty prefix not compared."""
+    judged = sample.lengths > 0 if nonempty else np.ones(len(sample.lengths), dtype=bool)
+    if not judged.any():
         return 1.0
     if not every_prefix:
         right = machine.run(sample.strings)[sample.lengths, np.arange(len(sample.lengths))] == sample.final()
-        return float((right if heads is None else right[:, heads]).all(axis=-1).mean())
+        return float((right if heads is None else right[:, heads]).all(axis=-1)[judged].mean())
     differ = machine.run(sample.strings) != sample.truth
     wrong = (differ if heads is None else differ[..., heads]).any(axis=-1) & sample.mask
-    return float((~wrong.any(axis=0)).mean())
+    wrong[0] &= not nonempty
+    return float((~wrong.any(axis=0))[judged].mean())
 
 
 def extract_by_clustering(net: Network, columns: np.ndarray, labels: tuple[str, ...], sample: Sample,
@@ -483,6 +485,9 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
     else:
         machine, stopped = extract_by_clustering(net, columns, labels, base, max_states, deadline)
         unmerged, cut = None, False
+    if reading.nonempty:  # what it gives on the empty word is free: the smallest machine
+        machine = free_start(machine)
+        unmerged = None if unmerged is None else free_start(unmerged)
     description = f"extracted by fsm-lstm ({method})"
     grammar, before = to_grammar(machine, description=description, argmax=model.argmax_outputs), None
     if unmerged is not None:
@@ -493,15 +498,17 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
             before = len(original.states)
     written = _as_written(machine, grammar)
     every = not reading.final_only  # per prefix: a word is right when every prefix of it is
-    longer = _longer(net, columns, written, seed, max(length, longest), max(1, samples // 2), every)
-    fidelity = agreement(written, held_sample, None, every)
-    learned_fidelity = agreement(machine, held_sample, None, every)
+    longer = _longer(net, columns, written, seed, max(length, longest), max(1, samples // 2), every,
+                     reading.nonempty)
+    fidelity = agreement(written, held_sample, None, every, reading.nonempty)
+    learned_fidelity = agreement(machine, held_sample, None, every, reading.nonempty)
     accept_only = [labels.index("accept")] if "accept" in labels and len(labels) > 1 else None
     cut_samples = (samples, SAMPLES) if samples < SAMPLES and asked is None else None
     return Extraction(machine, grammar, method, reading, fidelity, len(held_sample.lengths), source,
                       time.perf_counter() - t0, net.calls, stopped, before, _several_outputs(held_sample, labels),
                       longer, cut, learned_fidelity if learned_fidelity > fidelity else None,
-                      None if accept_only is None else agreement(written, held_sample, accept_only, every),
+                      None if accept_only is None else agreement(written, held_sample, accept_only, every,
+                                                                 reading.nonempty),
                       cut_samples)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Machine", "machine_difference", "minimise_moore"]
+__all__ = ["Machine", "free_start", "machine_difference", "minimise_moore"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,20 @@ class Machine:
         for a in word:
             s = int(self.delta[s, a])
         return s
+
+
+def free_start(m: Machine) -> Machine:
+    """The smallest machine that gives ``m``'s outputs after every word of one symbol or more, whatever it gives
+    on the empty word: a fresh start state with state 0's successors, given in turn the outputs of state 0 and
+    of every other state, then minimised (state 0's own outputs where sizes tie)."""
+    delta = np.vstack([m.delta[:1] + 1, m.delta + 1])
+    best = None
+    for outputs in [m.outputs[0], *np.unique(m.outputs, axis=0)]:
+        trial = minimise_moore(Machine(np.vstack([outputs[None], m.outputs]), delta, m.labels, m.alphabet))
+        if best is None or trial.size < best.size:
+            best = trial
+    assert best is not None
+    return best
 
 
 def minimise_moore(m: Machine) -> Machine:

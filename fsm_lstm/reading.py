@@ -5,9 +5,13 @@
   word with a start marker and an end marker that it reads before and after the word (as the TAYSIR
   competition's classifiers do); words, grammars and automata are then over the *inner* alphabet, without
   the markers, and fsm-lstm adds the markers itself. Only the ``accept`` head is judged.
+- Either way, ``nonempty``: the empty word is not judged. A network whose source framework cannot run an empty
+  sequence (Keras, and PyTorch's recurrent modules, run at least one step) says nothing of its own there: its
+  heads before the first symbol come from the head bias alone. Per prefix, every prefix of one symbol or more is
+  judged; word-level, every word of one symbol or more.
 
-The model meta keys are ``final_only`` (JSON bool), ``start_marker`` and ``end_marker`` (symbols of the
-alphabet); command-line options override them.
+The model meta keys are ``final_only`` and ``nonempty`` (JSON bools), ``start_marker`` and ``end_marker``
+(symbols of the alphabet); command-line options override them.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ class Reading:
     final_only: bool = False
     start: str | None = None
     end: str | None = None
+    nonempty: bool = False  # the empty word is not judged (its heads before the first symbol, or its verdict)
 
     def inner(self, alphabet: Sequence[str]) -> tuple[str, ...]:
         """The symbols words are made of: the alphabet without the markers."""
@@ -110,21 +115,27 @@ class Reading:
 
     def describe(self) -> str:
         """One phrase for reports."""
+        empty = "; the empty word is not judged (--nonempty)" if self.nonempty else ""
         if not self.final_only:
-            return "heads read after every prefix"
+            return "heads read after every prefix" + (", the empty one not judged (--nonempty)" if self.nonempty
+                                                      else "")
         marks = [f"start marker {self.start!r}" if self.start else "", f"end marker {self.end!r}" if self.end else ""]
         framing = " and ".join(m for m in marks if m)
-        return "accept read after whole words" + (f" framed by the {framing}" if framing else "")
+        return "accept read after whole words" + (f" framed by the {framing}" if framing else "") + empty
 
     def to_dict(self) -> dict[str, object]:
         """JSON form."""
-        return {"final_only": self.final_only, "start_marker": self.start, "end_marker": self.end}
+        return {"final_only": self.final_only, "start_marker": self.start, "end_marker": self.end,
+                "nonempty": self.nonempty}
 
 
 def reading_of(model: Model, final_only: bool | None = None, start: str | None = None,
-               end: str | None = None) -> Reading:
+               end: str | None = None, nonempty: bool | None = None) -> Reading:
     """The model's reading: its meta, overridden by explicit options; markers imply ``final_only``."""
     meta = model.extra
+    nonempty = nonempty if nonempty is not None else meta.get("nonempty", False)
+    if not isinstance(nonempty, bool):
+        raise UserError(f"meta.nonempty is {nonempty!r}; it must be true or false")
     start = start if start is not None else meta.get("start_marker")
     end = end if end is not None else meta.get("end_marker")
     final = final_only if final_only is not None else bool(meta.get("final_only", False))
@@ -141,7 +152,7 @@ def reading_of(model: Model, final_only: bool | None = None, start: str | None =
         raise UserError("a word-level (final-only) model needs an 'accept' head; this model has "
                         f"{' '.join(model.heads)}: label its verdict accept, or leave out --final-only and the "
                         "markers to read its heads after every symbol")
-    reading = Reading(final, start, end)
+    reading = Reading(final, start, end, nonempty)
     if not reading.inner(model.alphabet):
         raise UserError("the markers leave no symbols to make words of")
     return reading

@@ -28,8 +28,9 @@ __all__ = ["Reference", "missing_outputs", "nothing_judged", "reference_for", "w
 class Reference:
     """table: (n+1, K) successor of each state set per model symbol, row n the empty set (left the grammar);
     truth: (n+1, M') required head values; columns: which model heads they are; skipped: heads left unchecked;
-    care: (n+1, M') where the value is judged (None: everywhere), false only for the out: heads of an argmax
-    reading where the machine gives no output (:mod:`argmax_outputs`)."""
+    care: (n+1, M') where the value is judged (None: everywhere): false for the out: heads of an argmax reading
+    where the machine gives no output (:mod:`argmax_outputs`), and everywhere in the empty word's state when the
+    reading leaves it unjudged (``Reading.nonempty``)."""
 
     table: np.ndarray
     truth: np.ndarray
@@ -124,8 +125,9 @@ def reference_for(model: Model, grammar: Grammar, unknown_start: bool = False,
     steps = sem.steps > 0
     emitted = _emitted(grammar)
     start_states = frozenset(np.flatnonzero(sem.initial).tolist())
-    # an argmax reading gives no output before the first symbol: the empty prefix gets a state of its own
-    start_set = (start_states, emitted(start_states, start_states, -1), model.argmax_outputs)
+    # an argmax reading gives no output before the first symbol, and --nonempty judges nothing there: the empty
+    # prefix gets a state of its own
+    start_set = (start_states, emitted(start_states, start_states, -1), model.argmax_outputs or reading.nonempty)
     index = {start_set: 0}
     sets = [start_set]
     rows: list[list[int]] = []
@@ -179,16 +181,18 @@ def reference_for(model: Model, grammar: Grammar, unknown_start: bool = False,
         truth.append(col)
     truth_arr = np.stack(truth, axis=1) if truth else np.zeros((len(membership), 0), bool)
     ref = Reference(table, truth_arr, 0, np.array(columns, dtype=np.int64), tuple(checked), tuple(skipped))
-    if not model.argmax_outputs:
+    if not (model.argmax_outputs or reading.nonempty):
         return ref
-    # out: heads judged only where the machine gives an output, after a symbol; never judged: skipped
     care = np.ones_like(truth_arr)
-    gives = produced.any(axis=1)
-    gives[0] = False
-    for k, label in enumerate(checked):
-        if parse_head(label)[0] == "out":
-            care[:, k] = gives
-    return replace(ref, care=care).selected([k for k in range(len(checked)) if care[:, k].any()])
+    if reading.nonempty:
+        care[0] = False  # the empty word's state (of its own): nothing judged
+    if model.argmax_outputs:  # out: heads judged only where the machine gives an output, after a symbol
+        gives = produced.any(axis=1)
+        gives[0] = False
+        for k, label in enumerate(checked):
+            if parse_head(label)[0] == "out":
+                care[:, k] &= gives
+    return replace(ref, care=care).selected([k for k in range(len(checked)) if care[:, k].any()])  # never: skipped
 
 
 def _emitted(g: Grammar):  # noqa: ANN202

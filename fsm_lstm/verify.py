@@ -315,7 +315,8 @@ def t0_note(model: Model, reading: Reading) -> str | None:
               "which reads them after each symbol only") if outs >= 2 and not model.argmax_outputs else ""
     return (f"t = 0: before any symbol the heads are the head biases on the zero state, an answer "
             f"{str(imported.get('format', 'the source'))[:20]} never computes (it cannot run an empty sequence); "
-            "fsm-lstm judges every prefix, the empty one included (docs/model-format.md)" + argmax)
+            "fsm-lstm judges every prefix, the empty one included, unless --nonempty (or import --nonempty) leaves "
+            "the empty word out (docs/model-format.md)" + argmax)
 
 
 def _renamed(stored: Grammar | None, reference: Grammar, unknown_start: bool, states_ok: bool) -> bool:
@@ -359,11 +360,21 @@ def evidence(report: Report) -> str:
     if report.max_len < 0:
         return "the empty word already disagrees"
     cut = f"; the time limit stopped the enumeration before length {report.requested}" if report.cut else ""
-    text = (f"every {'word' if report.reading.final_only else 'string'} up to length {report.max_len} "
+    text = (f"every {_kind(report.reading)} up to length {report.max_len} "
             f"({_enumerated(report)} checked{cut})")
     if report.examples:
         text += f" and on {report.examples} searched strings (longest {report.longest} symbols)"
     return text
+
+
+def _from_one(reading: Reading) -> str:
+    """' from 1 (--nonempty)' when the empty word is not judged, else ''."""
+    return " from 1 (--nonempty)" if reading.nonempty else ""
+
+
+def _kind(reading: Reading) -> str:
+    """What the enumeration covers: every (nonempty) word or string."""
+    return ("nonempty " if reading.nonempty else "") + ("word" if reading.final_only else "string")
 
 
 def _enumerated(report: Report) -> str:
@@ -384,7 +395,7 @@ def _where(c: Counterexample, reading: Reading) -> str:
 def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
     """Lines for people."""
     lines = [f"heads checked: {' '.join(report.checked)}"]
-    if report.reading.final_only:
+    if report.reading.final_only or report.reading.nonempty:
         lines.append(f"reading: {report.reading.describe()}")
     if report.skipped:
         lines.append(f"heads skipped (the grammar cannot judge them): {' '.join(report.skipped)}")
@@ -398,7 +409,7 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
         stopped += (f"; the time limit stopped it before length {report.requested} (--time-limit)"
                     + (f", after it had found the failure below, of {symbols_count(len(c.word))}"
                        if enumerated and len(c.word) > report.max_len + 1 else ""))
-    lines.append(f"exhaustive: every {'word' if report.reading.final_only else 'string'} up to length "
+    lines.append(f"exhaustive: every {_kind(report.reading)} up to length "
                  f"{report.max_len} agrees ({_enumerated(report)}{merged}){stopped}" if report.max_len >= 0
                  else "exhaustive: the empty string already disagrees")
     lines.append("hypothesis: not run (the enumeration already found a failure)" if enumerated
@@ -406,7 +417,7 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
                  f"longest {report.longest} symbols")
     lines += report.notes
     if c is None:
-        lines.append("PASS: proven for every length" if report.proven else
+        lines.append(f"PASS: proven for every length{_from_one(report.reading)}" if report.proven else
                      f"PASS: agrees on {evidence(report)}; not proven for every length")
     else:
         text = written(c.word, lambda w: report.reading.typed(w, alphabet))
@@ -457,7 +468,8 @@ def judge(model: Model, extracted: Grammar | None, reference: Grammar, reading: 
     diff = None
     if extracted is not None:  # where they differ on strings the network can read
         by_language = reading.final_only or "accept" in model.heads
-        diff = compare_with(extracted, reference, by_language, _readable(model, reading), model.argmax_outputs)
+        diff = compare_with(extracted, reference, by_language, _readable(model, reading),
+                            model.argmax_outputs or reading.nonempty, reading.nonempty)
     judged = with_every_output(model, reference, reading)  # the outputs it has no head for: never given
     ref = reference_for(judged, reference, bool(model.extra.get("unknown_start", False)), reading)
     net = Network(judged, reading)
@@ -477,8 +489,9 @@ def judge(model: Model, extracted: Grammar | None, reference: Grammar, reading: 
         return Verdict("fails", f"the network disagrees with {reference.name} on {shown}" + note, report,
                        report.counterexample, diff, reading=reading)
     if report.proven:
-        return Verdict("proven", f"the network is proven to agree with {reference.name} for every length "
-                       f"(certificate: {report.certificate})" + note, report, None, diff, reading=reading)
+        return Verdict("proven", f"the network is proven to agree with {reference.name} for every length"
+                       f"{_from_one(reading)} (certificate: {report.certificate})" + note, report, None, diff,
+                       reading=reading)
     return Verdict("agrees", f"the network agrees with {reference.name} on {evidence(report)}; not proven for "
                    "every length" + note, report, None, diff, reading=reading)
 
@@ -563,12 +576,13 @@ def _shown(c: Counterexample, model: Model, reading: Reading) -> str:
 
 
 def compare_with(extracted: Grammar, reference: Grammar, by_language: bool, symbols: set[str] | None = None,
-                 after_symbols: bool = False) -> tuple[str, ...] | None:
+                 after_symbols: bool = False, nonempty: bool = False) -> tuple[str, ...] | None:
     """The shortest string telling the two apart (by outputs for machines, by language, or by prefix language for
     next-only models), over ``symbols`` only when given (the reference's other symbols are dropped after its
     prefix closure); None when one has outputs and the other none (a machine whose outputs are all out of
     reach compiles to a model without out: heads): the automata cannot be compared, and the verdict rests on
-    the network alone. ``after_symbols``: a machine's output before the first symbol is not compared."""
+    the network alone. ``after_symbols``: a machine's output before the first symbol is not compared;
+    ``nonempty``: nor the languages' verdict on the empty string."""
     if bool(extracted.machine) != bool(reference.machine):
         return None
     close = lambda g: (lambda t: t.with_changes(accept=frozenset(t.states)))(trim(g))  # noqa: E731
@@ -579,7 +593,7 @@ def compare_with(extracted: Grammar, reference: Grammar, by_language: bool, symb
         return None
     if extracted.machine:
         return output_difference(extracted, reference, after_symbols)
-    return shortest_difference(extracted, reference)
+    return shortest_difference(extracted, reference, nonempty)
 
 
 def _counterexample_dict(c: Counterexample, alphabet: Sequence[str], reading: Reading) -> dict[str, object]:

@@ -1,0 +1,148 @@
+"""``nonempty`` readings: the empty word is not judged (Keras and PyTorch never compute a network's heads before
+its first symbol). A network right on every nonempty word but wrong on the empty one passes, is proven "for
+every length from 1", and extracts to the smallest automaton; one wrong on a nonempty word still fails there."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import replace
+
+import numpy as np
+import torch
+from hypothesis import given, settings, strategies as st
+
+from fsm_lstm.automata import shortest_difference
+from fsm_lstm.cli import main
+from fsm_lstm.compiler import compile_grammar
+from fsm_lstm.grammar import Grammar
+from fsm_lstm.machine import Machine, free_start, minimise_moore
+from fsm_lstm.model import load_model, save_model
+from tests.strategies import grammars
+
+# an even number of a, and the same without the empty word (which a network compiled from it rejects at t = 0)
+EVEN = Grammar(name="even", start="e", accept=frozenset({"e"}), alphabet=("a", "b"), states=("e", "o"),
+               transitions=(("e", "a", "o"), ("e", "b", "e"), ("o", "a", "e"), ("o", "b", "o")))
+EVEN_NONEMPTY = Grammar(name="even_nonempty", start="s", accept=frozenset({"e"}), alphabet=("a", "b"),
+                        states=("s", "e", "o"), transitions=(("s", "a", "o"), ("s", "b", "e"), *EVEN.transitions))
+
+
+def _model(folder, **meta):
+    """EVEN_NONEMPTY compiled: right about EVEN on every nonempty word, wrong on the empty one; with EVEN's file."""
+    folder.mkdir(exist_ok=True)
+    model = compile_grammar(EVEN_NONEMPTY)
+    save_model(replace(model, extra={**model.extra, **meta}), folder / "m.npz")
+    (folder / "even.toml").write_text('name = "even"\nstart = "e"\naccept = ["e"]\nalphabet = ["a", "b"]\n'
+                                      'transitions = [["e","a","o"],["e","b","e"],["o","a","e"],["o","b","o"]]\n')
+    return str(folder / "m.npz"), str(folder / "even.toml")
+
+
+def test_verify_certify_and_extract_leave_the_empty_word_out(tmp_path, capsys):
+    model, even = _model(tmp_path)
+    for reading in ([], ["--final-only"]):
+        assert main(["verify", model, "--grammar", even, *reading]) == 1
+        assert "FAIL: counterexample '' (0 symbols)" in capsys.readouterr().out
+        assert main(["verify", model, "--grammar", even, "--nonempty", *reading]) == 0
+        out = capsys.readouterr().out
+        assert "PASS: proven for every length from 1 (--nonempty)" in out and "the empty" in out
+        assert main(["verify", model, "--grammar", even, "--nonempty", "--json", *reading]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert report["reading"]["nonempty"] is True and report["counterexample"] is None
+    assert main(["extract", model, "-o", str(tmp_path / "x.toml"), "--grammar", even]) == 1
+    out = capsys.readouterr().out
+    assert ": 3 states" in out and "disagrees with even on ''" in out
+    assert main(["extract", model, "-o", str(tmp_path / "x.toml"), "--grammar", even, "--nonempty"]) == 0
+    out = capsys.readouterr().out
+    assert ": 2 states" in out and "after every nonempty prefix of 100.00%" in out
+    assert "the network is proven to agree with even for every length from 1 (--nonempty)" in out
+
+
+def test_meta_nonempty_is_read_by_verify_and_the_plugin_and_written_by_import(tmp_path, capsys, pytester):
+    model, even = _model(tmp_path, nonempty=True)
+    assert main(["verify", model, "--grammar", even]) == 0
+    assert "reading: heads read after every prefix, the empty one not judged" in capsys.readouterr().out
+    result = pytester.runpytest("--fsm-grammar", even, "--fsm-model", model, "--fsm-max-len", "4",
+                                "--fsm-examples", "20")
+    result.assert_outcomes(passed=5)
+    plain, _ = _model(tmp_path / "plain")
+    result = pytester.runpytest("--fsm-grammar", even, "--fsm-model", plain, "--fsm-max-len", "4",
+                                "--fsm-examples", "20")
+    assert "counterexample '' (0 symbols)" in result.stdout.str()
+    bad, _ = _model(tmp_path / "bad", nonempty="yes")
+    assert main(["verify", bad, "--grammar", even]) == 2
+    assert "meta.nonempty is 'yes'; it must be true or false" in capsys.readouterr().err
+    torch.manual_seed(0)
+    rnn, head = torch.nn.GRU(2, 3), torch.nn.Linear(3, 1)
+    torch.save({**{f"rnn.{k}": v for k, v in rnn.state_dict().items()},
+                **{f"fc.{k}": v for k, v in head.state_dict().items()}}, tmp_path / "t.pt")
+    assert main(["import", str(tmp_path / "t.pt"), "-o", str(tmp_path / "t.npz"), "--alphabet", "a b",
+                 "--heads", "accept", "--nonempty"]) == 0
+    assert load_model(tmp_path / "t.npz").extra["nonempty"] is True
+
+
+def test_a_network_wrong_on_a_nonempty_word_still_fails_there(tmp_path, capsys):
+    """Against the odd-parity grammar the network is wrong on every word: with nonempty, on 'a' (the shortest
+    nonempty word, alphabetically first), confirmed on the network."""
+    model, _ = _model(tmp_path)
+    (tmp_path / "odd.toml").write_text('name = "odd"\nstart = "e"\naccept = ["o"]\nalphabet = ["a", "b"]\n'
+                                       'transitions = [["e","a","o"],["e","b","e"],["o","a","e"],["o","b","o"]]\n')
+    assert main(["verify", model, "--grammar", str(tmp_path / "odd.toml"), "--nonempty", "--json"]) == 1
+    found = json.loads(capsys.readouterr().out)["counterexample"]
+    assert found["string"] == "a" and found["length"] == 1
+
+
+def _outputs_on(m: Machine, words: list[tuple[int, ...]]) -> list[tuple]:
+    return [tuple(map(tuple, m.run(np.array([w], dtype=np.int64))[1:, 0])) for w in words]
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 5), k=st.integers(1, 2), o=st.integers(1, 2), data=st.data())
+def test_free_start_keeps_every_nonempty_word_and_is_smallest(n, k, o, data):
+    """free_start gives the machine's outputs after every nonempty word (all words up to length n + 2), and
+    has as many states as the distinct futures of states reached by nonempty words, plus one for the start
+    unless its nonempty future is one of theirs (counted by brute force over suffixes up to length n + 1)."""
+    delta = np.array(data.draw(st.lists(st.lists(st.integers(0, n - 1), min_size=k, max_size=k), min_size=n,
+                                        max_size=n)), dtype=np.int64)
+    outputs = np.array(data.draw(st.lists(st.lists(st.booleans(), min_size=o, max_size=o), min_size=n, max_size=n)))
+    m = Machine(outputs, delta, tuple(f"out:{i}" for i in range(o)), tuple("ab"[:k]))
+    freed = free_start(m)
+    words = [w for length in range(1, n + 3) for w in itertools.product(range(k), repeat=length)]
+    assert _outputs_on(freed, words) == _outputs_on(m, words)
+    suffixes = [()] + [w for length in range(1, n + 2) for w in itertools.product(range(k), repeat=length)]
+
+    def future(state: int, nonempty: bool) -> tuple:
+        return tuple(tuple(m.outputs[_after(m, state, w)]) for w in suffixes if w or not nonempty)
+
+    reached = {_after(m, 0, w) for w in words}
+    futures = {future(q, False) for q in reached}
+    start_joins = future(0, True) in {f[1:] for f in futures}  # the nonempty part of a reached state's future
+    assert freed.size == len(futures) + (0 if start_joins else 1)
+    assert freed.size <= minimise_moore(m).size
+
+
+def _after(m: Machine, state: int, word: tuple[int, ...]) -> int:
+    for a in word:
+        state = int(m.delta[state, a])
+    return state
+
+
+@settings(max_examples=80, deadline=None)
+@given(g1=grammars(max_states=4, max_symbols=2), g2=grammars(max_states=4, max_symbols=2))
+def test_the_shortest_nonempty_difference_is_the_shortest_nonempty_word_they_differ_on(g1, g2):
+    alphabet = tuple(dict.fromkeys(g1.alphabet + g2.alphabet))
+    words = [w for length in range(1, 8) for w in itertools.product(alphabet, repeat=length)]
+    differ = [w for w in words if _accepts(g1, w) != _accepts(g2, w)]
+    found = shortest_difference(g1, g2, nonempty=True)
+    if found is None:
+        assert not differ
+    else:
+        assert len(found) >= 1 and _accepts(g1, found) != _accepts(g2, found)
+        assert not differ or len(found) == len(differ[0])
+
+
+def _accepts(g: Grammar, word: tuple[str, ...]) -> bool:
+    """By the subset construction, independent of automata.py."""
+    states = {g.start}
+    for a in word:
+        states = {q for p, b, q in g.transitions if p in states and b == a}
+    return bool(states & g.accept)
