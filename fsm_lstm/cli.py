@@ -134,18 +134,20 @@ def cmd_certify(args: argparse.Namespace) -> int:
                                   args.max_regions, args.time_limit)
             failure = proof.failure
             at_t0 = failure is not None and failure.confirmed and failure.prefix == "" and failure.kind == "head"
-            notes = alphabet_notes(reference, model, reading) + ([t0_note(model, reading)] if at_t0 else [])
+            t0 = t0_note(model, reading) if at_t0 else None
+            notes = alphabet_notes(reference, model, reading) + ([t0] if t0 else [])
             if not proof.proven and not (failure is not None and failure.confirmed):  # nothing found on the network
                 notes.append(f"no counterexample was found here; `fsm-lstm verify {args.source} --grammar "
-                             f"{args.grammar or reference.name}` also searches long and pumped strings, and may "
-                             "find one")
+                             f"{args.grammar or reference.name}{_reading_flags(args)}` also searches long and pumped "
+                             "strings, and may find one")
             if args.json:
                 print(json.dumps({**proof.to_dict(), **({"notes": notes} if notes else {})}, indent=2))
             else:
                 print("\n".join([proof.summary(), *(f"  note: {note}" for note in notes)]))
             return 0 if proof.proven else 1
         if stored is None:
-            reason += f"; `fsm-lstm verify {args.source} --grammar {args.grammar}` checks it on strings instead"
+            reason += (f"; `fsm-lstm verify {args.source} --grammar {args.grammar}{_reading_flags(args)}` checks it on "
+                       "strings instead")
             print(json.dumps({"proven": False, "not_applicable": reason}, indent=2) if args.json else
                   f"not applicable: {reason}")
             return 1
@@ -180,6 +182,13 @@ def _reading(model: Model, args: argparse.Namespace, grammar: Grammar | None = N
                             f"and is not one of its symbols: {fix}")
     return reading_of(model, True if args.final_only else None, args.start_marker, args.end_marker,
                       True if args.nonempty else None)
+
+
+def _reading_flags(args: argparse.Namespace) -> str:
+    """The reading options given on the command line, as typed again for another command ('' for none)."""
+    flags = [" --final-only" if args.final_only else "", " --nonempty" if args.nonempty else ""]
+    flags += [f" --{name}-marker {m}" for name, m in (("start", args.start_marker), ("end", args.end_marker)) if m]
+    return "".join(flags)
 
 
 def _memory(args: argparse.Namespace) -> int:
@@ -487,8 +496,8 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
 
     output, min_fidelity = args.output, args.min_fidelity
     where = "on" if r.reading.final_only else "after every prefix of"  # what a word agreeing means (extract.agreement)
-    if r.reading.nonempty:
-        where = "on the nonempty words among" if r.reading.final_only else "after every nonempty prefix of"
+    if r.reading.nonempty and not r.reading.final_only:
+        where = "after every nonempty prefix of"
     lines = [f"wrote {output}: {counted(r.states, 'state')}, {counted(len(r.grammar.transitions), 'edge')} "
              f"({r.method}, {r.seconds:.2f} s, "
              f"{r.queries:,} network queries)",
@@ -772,9 +781,9 @@ def _reading_options(s: argparse.ArgumentParser) -> None:
                    "--final-only; default: meta.start_marker)")
     s.add_argument("--end-marker", metavar="SYM", help="symbol the model reads after each word (implies "
                    "--final-only; default: meta.end_marker)")
-    s.add_argument("--nonempty", action="store_true", help="leave the empty word unjudged: its heads before the "
-                   "first symbol come from the head bias alone, a value Keras or PyTorch never computes "
-                   "(default: the model's meta.nonempty)")
+    s.add_argument("--nonempty", action="store_true", help="words are never empty: leave the empty word unjudged "
+                   "(without markers its heads come from the head bias alone, which Keras or PyTorch never computes; "
+                   "default: the model's meta.nonempty)")
 
 
 def build_parser() -> argparse.ArgumentParser:

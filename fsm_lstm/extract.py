@@ -504,7 +504,12 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
     learned_fidelity = agreement(machine, held_sample, None, every, reading.nonempty)
     accept_only = [labels.index("accept")] if "accept" in labels and len(labels) > 1 else None
     cut_samples = (samples, SAMPLES) if samples < SAMPLES and asked is None else None
-    return Extraction(machine, grammar, method, reading, fidelity, len(held_sample.lengths), source,
+    judged = len(held_sample.lengths)
+    if reading.nonempty:  # the fidelity is of the other words
+        empty = int((held_sample.lengths == 0).sum())
+        judged -= empty
+        source += f"; besides them, {counted(empty, 'empty word')} not judged (--nonempty)"
+    return Extraction(machine, grammar, method, reading, fidelity, judged, source,
                       time.perf_counter() - t0, net.calls, stopped, before, _several_outputs(held_sample, labels),
                       longer, cut, learned_fidelity if learned_fidelity > fidelity else None,
                       None if accept_only is None else agreement(written, held_sample, accept_only, every,

@@ -46,8 +46,9 @@ REASONS = {"Bidirectional": "it also reads right to left, which no left-to-right
            "recurrent layer alone", "Lambda": "it runs Python code stored in the file, "
            "which fsm-lstm never executes", "CuDNNLSTM": "use keras.layers.LSTM", "CuDNNGRU": "use keras.layers.GRU"}
 MASK_OPS = {"NotEqual", "Any"}  # the ops Keras 3 writes to compute a Masking layer's or mask_zero's mask
-# (layer index, layer name, class, weight kinds, the cell's position in an RNN of stacked cells or None) -> weights
-Fetch = Callable[[int, str, str, tuple[str, ...], int | None], dict[str, Any]]
+# (layer index, layer name, class, weight kinds, (the cell's position, the number of cells) in an RNN of stacked
+# cells, or None) -> weights
+Fetch = Callable[[int, str, str, tuple[str, ...], tuple[int, int] | None], dict[str, Any]]
 
 
 def read_keras(path: Path) -> Network:
@@ -136,7 +137,8 @@ class _LegacyWeights:
     def __init__(self, tree: Tree) -> None:
         self.tree = tree
 
-    def __call__(self, index: int, name: str, cls: str, kinds: tuple[str, ...], cell: int | None) -> dict[str, Any]:
+    def __call__(self, index: int, name: str, cls: str, kinds: tuple[str, ...], cell: tuple[int, int] | None
+                 ) -> dict[str, Any]:
         group = f"model_weights/{name}"
         if "/" in name or not self.tree.is_group(group):
             raise UserError(f"model_weights has no group for layer {name!r}")
@@ -150,16 +152,17 @@ class _LegacyWeights:
         return out
 
 
-def cell_weights(layer: str, names: list[str], cell: int) -> list[str]:
-    """The weight names of cell ``cell`` of an RNN of stacked cells: each cell's weights share a path
-    (``rnn/stacked_rnn_cells/lstm_cell_1/kernel``, TF.js's ``rnn_RNN1/RNNCell_1/kernel``), the cells' paths in
-    the order of the cells."""
+def cell_weights(layer: str, names: list[str], cell: tuple[int, int]) -> list[str]:
+    """The weight names of cell ``cell[0]`` of an RNN of ``cell[1]`` stacked cells: each cell's weights share a
+    path (``rnn/stacked_rnn_cells/lstm_cell_1/kernel``, TF.js's ``rnn_RNN1/RNNCell_1/kernel``), the cells' paths
+    in the order of the cells."""
     paths: dict[str, list[str]] = {}
     for wname in names:
         paths.setdefault(wname.rsplit("/", 1)[0] if "/" in wname else "", []).append(wname)
-    if cell >= len(paths):
-        raise UserError(f"layer {layer!r} stores weights for {len(paths)} cell(s), not one per stacked cell")
-    return list(paths.values())[cell]
+    if len(paths) != cell[1]:
+        raise UserError(f"layer {layer!r} stores weights for {len(paths)} cell(s) under as many paths, and its config "
+                        f"stacks {cell[1]}")
+    return list(paths.values())[cell[0]]
 
 
 def _snake(name: str) -> str:
@@ -189,7 +192,8 @@ class _ArchiveWeights:
                         if layer.get("class_name") == "TimeDistributed"}  # variables under layer/vars
         self.cells = {_layer_name(layer): _cell_keys(layer) for layer in _layer_dicts(config)}
 
-    def __call__(self, index: int, name: str, cls: str, kinds: tuple[str, ...], cell: int | None) -> dict[str, Any]:
+    def __call__(self, index: int, name: str, cls: str, kinds: tuple[str, ...], cell: tuple[int, int] | None
+                 ) -> dict[str, Any]:
         key = self.keys.get(name)
         group = f"layers/{key}"
         if key is None or not self.tree.is_group(group):
@@ -201,9 +205,9 @@ class _ArchiveWeights:
             else f"{group}/vars"
         if cell is not None:  # StackedRNNCells keeps each cell under cells/<snake_case class name>[_n]
             keys = self.cells.get(name, [])
-            if cell >= len(keys):
-                raise UserError(f"config.json lists no cell {cell} for layer {name!r}")
-            holder = f"{group}/cell/cells/{keys[cell]}/vars"
+            if cell[0] >= len(keys):
+                raise UserError(f"config.json lists no cell {cell[0]} for layer {name!r}")
+            holder = f"{group}/cell/cells/{keys[cell[0]]}/vars"
         if not self.tree.is_group(holder):
             raise UserError(f"model.weights.h5 has no variables for layer {name!r}")
         names = sorted(self.tree.children(holder), key=lambda k: (len(k), k))
@@ -430,11 +434,12 @@ def _time_distributed(name: str, cfg: dict) -> dict:
 _CELL_LAYERS = {"LSTMCell": "LSTM", "GRUCell": "GRU", "SimpleRNNCell": "SimpleRNN"}
 
 
-def _rnn_of_cell(name: str, cfg: dict) -> list[dict]:
+def _rnn_of_cell(name: str, cfg: dict) -> tuple[list[dict], bool]:
     """The recurrent layers that an ``RNN`` of LSTMCell, GRUCell or SimpleRNNCell cells is: one, or one per cell
     of a StackedRNNCells (each cell reads the one before it at every step, as stacked layers that return every
     step do). Each has its cell's options with the RNN's (go_backwards, stateful, ...), and the RNN's
-    return_sequences is the last one's; the weights stay the wrapper's (cell/vars, cell/cells/...)."""
+    return_sequences is the last one's; the weights stay the wrapper's (cell/vars, cell/cells/...). Also whether
+    the cells are stacked (a StackedRNNCells, even of one cell, keeps its weights per cell)."""
     cell = cfg.get("cell")
     cell_cls = cell.get("class_name") if isinstance(cell, dict) else None
     cells: Any = [cell]
@@ -455,7 +460,7 @@ def _rnn_of_cell(name: str, cfg: dict) -> list[dict]:
         _check_plain(name, one, one["config"])
         inner = {"return_sequences": True} if k < len(cells) - 1 else {}
         out.append({"class_name": _CELL_LAYERS[one_cls], "config": {**one["config"], **own, **inner, "name": name}})
-    return out
+    return out, isinstance(cell, list) or cell_cls == "StackedRNNCells"
 
 
 def _check_plain(name: str, layer: dict, cfg: dict) -> None:
@@ -569,13 +574,13 @@ def network_from_config(config: Any, fetch: Fetch, fmt: str) -> Network:
             raise UserError(f"layer {index} of the config has no class_name and config")
         name = _layer_name(layer)
         _check_plain(name, layer, cfg)
-        wrapper = ""
-        cells = [layer]  # the recurrent layers it is: several for an RNN of stacked cells
+        wrapper, stacked = "", False
         if cls == "TimeDistributed":  # the same layer at every step: for these, the layer itself
             layer, wrapper = _time_distributed(name, cfg), "TimeDistributed "
-        elif cls == "RNN":  # keras.layers.RNN(LSTMCell(...)): the LSTM layer of that cell
-            cells = _rnn_of_cell(name, cfg)
-            layer, wrapper = cells[0], "RNN of " if len(cells) == 1 else f"RNN of {len(cells)} stacked "
+        cells = [layer]  # the recurrent layers it is: one per cell of an RNN of stacked cells
+        if cls == "RNN":  # keras.layers.RNN(LSTMCell(...)): the LSTM layer of that cell
+            cells, stacked = _rnn_of_cell(name, cfg)
+            layer, wrapper = cells[0], f"RNN of {len(cells)} stacked " if stacked else "RNN of "
         cls, cfg = layer["class_name"], layer["config"]
         kinds = _kinds(name, cls, cfg)
         for key in ("quantization_config", "lora_rank"):
@@ -627,7 +632,7 @@ def network_from_config(config: Any, fetch: Fetch, fmt: str) -> Network:
                     raise UserError(f"the recurrent layer before {name!r} returns only its last step")
                 if width is None and declared_width is not None:
                     width = declared_width
-                weights = fetch(index, name, cls, _kinds(name, cls, cfg), k if len(cells) > 1 else None)
+                weights = fetch(index, name, cls, _kinds(name, cls, cfg), (k, len(cells)) if stacked else None)
                 layer_obj, returns_all = _recurrent(name, cls, cfg, weights, width)
                 cell = RECURRENT[cls]
                 layers.append(layer_obj)
@@ -651,8 +656,8 @@ def network_from_config(config: Any, fetch: Fetch, fmt: str) -> Network:
                 raise UserError(f"layer {name!r} (Activation) must follow a Dense layer without an activation")
             dense[-1].activation, dense[-1].activation_from = _activation(cfg.get("activation")), name
             continue
-        reason = REASONS.get(cls, "fsm-lstm reads Embedding, Masking, LSTM, GRU, SimpleRNN (or an RNN of one such "
-                                  "cell), Dense, Activation and Dropout layers (or a TimeDistributed one)")
+        reason = REASONS.get(cls, "fsm-lstm reads Embedding, Masking, LSTM, GRU, SimpleRNN (or an RNN of such "
+                                  "cells), Dense, Activation and Dropout layers (or a TimeDistributed one)")
         raise UserError(f"layer {name!r} is a {cls}; {reason}")
     if cell is None:
         raise UserError("the model has no LSTM, GRU or SimpleRNN layer")

@@ -179,7 +179,8 @@ class _Weights:
                 raise UserError(f"weight {wname!r} belongs to no layer of modelTopology")
             self.by_layer.setdefault(layer, []).append((wname, arr))
 
-    def __call__(self, index: int, name: str, cls: str, kinds: tuple[str, ...], cell: int | None) -> dict[str, Any]:
+    def __call__(self, index: int, name: str, cls: str, kinds: tuple[str, ...], cell: tuple[int, int] | None
+                 ) -> dict[str, Any]:
         listed = self.by_layer.get(name, [])
         arrays = dict(listed)
         names = [wname for wname, _ in listed] if cell is None else cell_weights(name, list(arrays), cell)

@@ -165,7 +165,9 @@ def _torch_load(path: Path) -> Any:
             why = "it holds Python objects besides tensors, which fsm-lstm never unpickles"
         elif isinstance(exc, (KeyError, IndexError)) or len(why) < 8:  # a bare key or number says nothing
             why = "it is not in the format torch.save writes"
-        raise UserError(f"not a readable torch state_dict ({why})") from None
+        shard = ("; a .bin file is read as PyTorch's (pytorch_model.bin): a TensorFlow.js weight shard is read "
+                 "through its model.json") if path.suffix.lower() == ".bin" else ""
+        raise UserError(f"not a readable torch state_dict ({why}){shard}") from None
     return data
 
 
@@ -307,7 +309,11 @@ def _cells_as_layers(tensors: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarr
     if any(RECURRENT.match(k) for k in tensors):
         return tensors, []
     prefixes = {m["prefix"] for k in tensors if (m := _CELL_KEY.match(k)) and m["name"] == "weight_hh"}
-    if len(prefixes) != 1:
+    if len(prefixes) > 1:
+        raise UserError(f"holds {len(prefixes)} cells ({', '.join(sorted(repr(p.rstrip('.')) for p in prefixes))}); "
+                        "fsm-lstm reads one nn.LSTMCell, GRUCell or RNNCell, or one multi-layer nn.LSTM, GRU or RNN: "
+                        "save the cells' weights as such a module's (weight_ih_l0, weight_ih_l1, ...)")
+    if not prefixes:
         return tensors, []
     prefix = next(iter(prefixes))
     renamed = type(tensors)((f"{k}_l0" if k.startswith(prefix) and _CELL_KEY.match(k) and "." not in k[len(prefix):]

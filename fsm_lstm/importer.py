@@ -218,8 +218,8 @@ def assemble(net: Network, alphabet: Sequence[str], heads: Sequence[str], *, com
                      "torch backend were seen to), so a logit within round-off of 0 may differ from theirs")
     if any(a.dtype == np.float16 for a in arrays):
         notes.append("float16 weights: fsm-lstm runs the network in float32, with every weight exactly as stored; a "
-                     "half-precision forward (module.half()) rounds every step to float16, so its logits may differ "
-                     "from these by about 1e-2, and a logit that close to 0 may read otherwise")
+                     "half-precision forward rounds every step to float16, so its logits may differ from these by "
+                     "about 1e-2, and a logit that close to 0 may read otherwise")
     extra: dict = {"imported": {"format": net.format, "layers": list(net.sources),
                                 **({"notes": notes} if notes else {})}}
     if argmax:

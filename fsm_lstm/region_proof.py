@@ -83,13 +83,15 @@ class RegionProof:
     failure: RegionFailure | None = None
     skipped: tuple[str, ...] = ()
     block: int = 1  # the regions are closed under this many steps at once (``kstep_proof``)
+    nonempty: bool = False  # the empty word was not judged (``Reading.nonempty``)
 
     def summary(self) -> str:
         """One line for people."""
         if self.proven:
             unjudged = f"; heads the grammar cannot judge, not proven: {' '.join(self.skipped)}" if self.skipped else ""
             blocks = f", closed under blocks of {self.block} steps" if self.block > 1 else ""
-            return f"proven for every length (region proof, {self.regions} regions{blocks}){unjudged}"
+            lengths = "every length from 1 (--nonempty)" if self.nonempty else "every length"
+            return f"proven for {lengths} (region proof, {self.regions} regions{blocks}){unjudged}"
         return f"not proven: {self.failure.message if self.failure else 'unknown reason'}"
 
     def to_dict(self) -> dict[str, object]:
@@ -98,7 +100,7 @@ class RegionProof:
                                   "reference_states": self.states, "margin": self.margin if self.proven else None,
                                   "seconds": self.seconds, "precision": self.precision,
                                   "heads_checked": list(self.checked), "heads_skipped": list(self.skipped),
-                                  "block": self.block}
+                                  "block": self.block, "nonempty": self.nonempty}
         if self.failure:
             out["failure"] = {k: v for k, v in vars(self.failure).items()
                               if v not in (None, [], ()) and k not in ("word", "counter_word")}
@@ -119,14 +121,24 @@ def prove_regions(model: Model, grammar: Grammar, unknown_start: bool = False, r
     ``joins``: "fallback" (a quick attempt with joins, ``MERGE_AFTER``, within ``QUICK_JOINS`` regions; then one
     without; if that fails without a counterexample, one with joins and the whole budget), "never", or "only"
     (joins from the start). When every attempt fails and the search finds no counterexample, regions closed under
-    2, then 3 steps at once (``kstep_proof.KSTEPS``) are tried, within ``KSTEP_TIME`` seconds of the time left."""
+    2, then 3 steps at once (``kstep_proof.KSTEPS``) are tried, within ``KSTEP_TIME`` seconds of the time left.
+    A ``nonempty`` reading leaves the empty word unjudged, and the proof says so."""
+    reading = reading_of(model) if reading is None else reading
+    proof = _prove_regions(model, grammar, unknown_start, reading, precision, max_regions, time_limit, growth, slack,
+                           pump_time, joins)
+    proof.nonempty = reading.nonempty
+    return proof
+
+
+def _prove_regions(model: Model, grammar: Grammar, unknown_start: bool, reading: Reading, precision: str | None,
+                   max_regions: int, time_limit: float, growth: float, slack: float, pump_time: float, joins: str
+                   ) -> RegionProof:
     precision = model.precision if precision is None else precision  # default: the arithmetic it runs in
     if precision not in ROUNDOFF:
         raise UserError(f"unknown precision {precision!r}; use float32 or float64")
     for name, value in (("max_regions", max_regions), ("time_limit", time_limit)):
         if not (isinstance(value, (int, float)) and value > 0):
             raise UserError(f"{name} must be a positive number, not {value!r}")
-    reading = reading_of(model) if reading is None else reading
     model = with_every_output(model, grammar, reading)  # a machine's output the model has no head for: never given
     ref = reference_for(model, grammar, unknown_start, reading)
     if not ref.checked:

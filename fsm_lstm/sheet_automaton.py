@@ -176,7 +176,7 @@ def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, s
     :func:`compared`) a machine's outputs with the network's decoded output, else accepts, else state names.
     A word classifier (``reading.final_only``) is compared on the whole word only (the other rows show "-"); the
     network reads the word framed by its markers, the automaton the word alone: on a marker's row the automaton
-    reads nothing and its columns show "-"."""
+    reads nothing and its columns show "-". A ``nonempty`` reading compares nothing on the empty word ("-")."""
     names, accepts, symbols, targets, nexts, outputs = refs
     by = compared(g, network, reading.final_only)
     ac = AUTOMATON_COLUMNS
@@ -240,9 +240,12 @@ def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, s
         else:
             test = f'EXACT($C{r},{col(ac["automaton state"])}{r})'
             agrees = live and not marker and network.states[t] == run.states[i]
-        if reading.final_only:  # only the whole word counts
-            test = f'IF($A{r}=MIN(input_length,{steps}),{test},"-")'
-            agrees = agrees if t == n else "-"
+        if reading.final_only:  # only the whole word counts (not the empty one, with --nonempty)
+            judged = f'IF(input_length={start + end},"-",{test})' if reading.nonempty else test
+            test = f'IF($A{r}=MIN(input_length,{steps}),{judged},"-")'
+            agrees = agrees if t == n and not (reading.nonempty and not word) else "-"
+        elif reading.nonempty and t == 0:  # the empty prefix is not judged
+            test, agrees = '"-"', "-"
         sh.formula(r, ac["agree"], f'=IF({guard},"",{test})', agrees if live else "", fmt.truth)
         if live:
             agree_values.append(agrees)

@@ -360,7 +360,7 @@ def evidence(report: Report) -> str:
     if report.max_len < 0:
         return "the empty word already disagrees"
     cut = f"; the time limit stopped the enumeration before length {report.requested}" if report.cut else ""
-    text = (f"every {_kind(report.reading)} up to length {report.max_len} "
+    text = (f"every {_kind(report.reading)} up to length {report.max_len}{_but_empty(report.reading)} "
             f"({_enumerated(report)} checked{cut})")
     if report.examples:
         text += f" and on {report.examples} searched strings (longest {report.longest} symbols)"
@@ -373,8 +373,13 @@ def _from_one(reading: Reading) -> str:
 
 
 def _kind(reading: Reading) -> str:
-    """What the enumeration covers: every (nonempty) word or string."""
-    return ("nonempty " if reading.nonempty else "") + ("word" if reading.final_only else "string")
+    """What the enumeration covers: words or strings (prefixes)."""
+    return "word" if reading.final_only else "string"
+
+
+def _but_empty(reading: Reading) -> str:
+    """' but the empty one' when the empty word is not judged, else ''."""
+    return " but the empty one" if reading.nonempty else ""
 
 
 def _enumerated(report: Report) -> str:
@@ -409,8 +414,8 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
         stopped += (f"; the time limit stopped it before length {report.requested} (--time-limit)"
                     + (f", after it had found the failure below, of {symbols_count(len(c.word))}"
                        if enumerated and len(c.word) > report.max_len + 1 else ""))
-    lines.append(f"exhaustive: every {_kind(report.reading)} up to length "
-                 f"{report.max_len} agrees ({_enumerated(report)}{merged}){stopped}" if report.max_len >= 0
+    lines.append(f"exhaustive: every {_kind(report.reading)} up to length {report.max_len}"
+                 f"{_but_empty(report.reading)} agrees ({_enumerated(report)}{merged}){stopped}" if report.max_len >= 0
                  else "exhaustive: the empty string already disagrees")
     lines.append("hypothesis: not run (the enumeration already found a failure)" if enumerated
                  else f"hypothesis: {report.examples} examples (pumped loops, near misses, arbitrary strings), "

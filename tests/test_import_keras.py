@@ -23,6 +23,7 @@ from hypothesis import given, settings, strategies as st
 from fsm_lstm import h5_snapshot
 from fsm_lstm.cli import main
 from fsm_lstm.errors import UserError
+from fsm_lstm.import_keras import cell_weights
 from fsm_lstm.importer import read_model
 from fsm_lstm.model import load_model
 from fsm_lstm.runtime import run
@@ -209,7 +210,23 @@ REFUSED = {
                                                                                "config": {"units": 4}}])),
                               "is an RNN of PeepholeLSTMCell; fsm-lstm reads an RNN of LSTMCell, GRUCell"),
     "weights of one cell of two": (_layers, _config_edit(lambda ls: _stacked(ls, [ls[1], ls[1]])), "layer 'lstm'"),
+    "a TimeDistributed LoRA Dense": (_layers, _config_edit(lambda ls: ls.__setitem__(2, {
+        "class_name": "TimeDistributed", "module": "keras.layers", "registered_name": None,
+        "config": {"name": ls[2]["config"]["name"], "layer": {**ls[2], "config": {**ls[2]["config"], "lora_rank": 1}}}
+    })), "has lora_rank set; quantized or LoRA layers are not read exactly"),
 }
+
+
+def test_the_weights_of_stacked_cells_are_told_apart_by_their_paths():
+    """Legacy .h5 and TF.js list a stacked RNN's weights under one path per cell, in the cells' order; a count of
+    paths other than the cells' is refused."""
+    names = ["rnn/cells/lstm_cell/kernel", "rnn/cells/lstm_cell/bias", "rnn/cells/lstm_cell_1/kernel",
+             "rnn/cells/lstm_cell_1/bias"]
+    assert cell_weights("rnn", names, (0, 2)) == names[:2] and cell_weights("rnn", names, (1, 2)) == names[2:]
+    for count in (1, 3):
+        with pytest.raises(UserError, match=f"stores weights for 2 cell.s. under as many paths, and its config "
+                                            f"stacks {count}"):
+            cell_weights("rnn", names, (0, count))
 
 
 def _stacked(records: list, cells: list) -> None:
@@ -601,6 +618,16 @@ def test_real_keras_rnn_of_stacked_cells_imports_as_stacked_layers(keras, cell, 
     for length in (1, 9):
         want = last.predict(np.eye(3, dtype="float32")[strings[:, :length]], batch_size=len(strings), verbose=0)
         assert np.allclose(run(ours, strings[:, :length], raw=True).heads[-1], want, atol=1e-5)
+    one = keras.Sequential([keras.Input((None, 3)), L.RNN(L.StackedRNNCells([of(4)]), return_sequences=True),
+                            L.Dense(1)])  # a stack of one cell keeps its weights as a stack does
+    want = one.predict(np.eye(3, dtype="float32")[strings], batch_size=len(strings), verbose=0)
+    for path in (tmp_path / "one.keras", tmp_path / "one.h5"):
+        one.save(path)
+        assert main(["import", str(path), "-o", str(tmp_path / "one.npz"), "--alphabet", "a b c",
+                     "--heads", "accept"]) == 0
+        assert f"(RNN of 1 stacked {cell})" in capsys.readouterr().out
+        assert np.allclose(run(load_model(tmp_path / "one.npz"), strings, raw=True).heads[1:].transpose(1, 0, 2), want,
+                           atol=1e-5)
     other = {"LSTM": L.GRUCell, "GRU": L.SimpleRNNCell, "SimpleRNN": L.LSTMCell}[cell]
     mixed = keras.Sequential([keras.Input((None, 3)), L.RNN([of(3), other(2)]), L.Dense(1)])
     mixed.save(tmp_path / "s.keras")

@@ -544,6 +544,10 @@ BAD_PT = {
                              "encoder.parametrizations.weight_hh_l0.original0": torch.ones(16, 1),
                              "encoder.parametrizations.weight_hh_l0.original1": torch.ones(16, 4)},
                     "belongs to a parametrization (torch.nn.utils.parametrize, such as weight_norm)"),
+    "two cells": (lambda: {**{f"{c}.{k}": v for c in ("cell0", "cell1")
+                              for k, v in torch.nn.LSTMCell(3, 4).state_dict().items()},
+                           "fc1.weight": torch.zeros(2, 4), "fc1.bias": torch.zeros(2)},
+                  "holds 2 cells ('cell0', 'cell1'); fsm-lstm reads one nn.LSTMCell"),
     "two state_dicts": (lambda: {"model": _sd(), "ema": _sd(), "epoch": 2},
                         "holds state_dicts under 'model', 'ema'; save the one to import alone"),
     "wrong gates": (lambda: {**_sd(), "encoder.weight_hh_l0": torch.zeros(10, 4),
@@ -580,6 +584,10 @@ def test_hostile_and_truncated_torch_files(tmp_path, capsys):
             continue
         assert "not a readable torch state_dict" in err and not re.search(r"\(\d+\)", err), err
     assert "(it is not in the format torch.save writes)" in err
+    (tmp_path / "group1-shard1of1.bin").write_bytes(np.arange(8, dtype="<f4").tobytes())  # a TF.js shard
+    err = cli_error(["import", str(tmp_path / "group1-shard1of1.bin"), "-o", str(tmp_path / "m.npz"), "--alphabet",
+                     "a b c", "--heads", "accept"], capsys)
+    assert "a TensorFlow.js weight shard is read through its model.json" in err
     assert "pwned" not in capsys.readouterr().out
     # tensors on the meta device (a model built with device="meta" and saved before loading weights): exit 3 before
     torch.save({k: torch.empty(v.shape, device="meta") for k, v in _sd().items()}, tmp_path / "meta.pt")

@@ -707,3 +707,31 @@ def test_an_automaton_over_other_symbols_is_warned_of(tmp_path, capsys):
     assert "only the automaton's 'B', 'T', 'P', 'S', 'X' ..." in err[0]
     assert main(["sheet", str(tmp_path / "t3.npz"), "-o", str(tmp_path / "b.xlsx"), "--automaton", "tomita4"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_a_nonempty_reading_compares_nothing_on_the_empty_word(tmp_path):
+    """meta.nonempty: the empty prefix's agree cell is "-" (per prefix), and a word classifier's empty word is not
+    compared; as written and after LibreOffice recalculates with the word typed in. Without it, the network
+    (compiled from 'an even number of a, but not the empty word') parts from the automaton ('an even number of a')
+    at step 0."""
+    from tests.test_nonempty import EVEN, EVEN_NONEMPTY
+    model = compile_grammar(EVEN_NONEMPTY)
+    cases = {"prefix": ({"nonempty": True}, "ab", ["-", True, True]), "prefix-empty": ({"nonempty": True}, "", ["-"]),
+             "word": ({"nonempty": True, "final_only": True}, "ab", ["-", "-", True]),
+             "word-empty": ({"nonempty": True, "final_only": True}, "", ["-"]),
+             "plain": ({}, "", [False])}
+    names = []
+    for name, (meta, word, _) in cases.items():
+        write_workbook(replace(model, extra={**model.extra, **meta}), tmp_path / f"{name}.xlsx", word, steps=4,
+                       automaton=EVEN)
+        cached = openpyxl.load_workbook(tmp_path / f"{name}.xlsx", data_only=True)["Run"]
+        assert column(cached, AGREE, len(word)) == cases[name][2], name
+        typed = openpyxl.load_workbook(tmp_path / f"{name}.xlsx")
+        typed["Run"]["B2"] = word or None
+        typed.save(tmp_path / f"typed-{name}.xlsx")
+        names.append(f"typed-{name}.xlsx")
+    lo = recalculate([tmp_path / n for n in names], tmp_path / "lo")
+    for (name, (_, word, want)), book in zip(cases.items(), lo):
+        ws = openpyxl.load_workbook(book, data_only=True)["Run"]
+        assert column(ws, AGREE, len(word)) == want, name
+        assert ws["A6"].value.startswith("network and automaton agree") == (name != "plain"), ws["A6"].value
