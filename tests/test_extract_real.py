@@ -98,7 +98,7 @@ def test_an_undertrained_network_gets_a_confirmed_counterexample_and_an_honest_e
     report = json.loads(capsys.readouterr().out)
     assert code == 1 and report["verdict"]["status"] == "fails"
     assert report["below_min_fidelity"] == (report["fidelity"] < 0.99)
-    assert report["reading"] == {"final_only": True, "start_marker": START, "end_marker": END}
+    assert report["reading"] == {"final_only": True, "start_marker": START, "end_marker": END, "nonempty": False}
 
 
 def test_words_guide_the_search_and_measure_fidelity(undertrained, tmp_path, capsys):

@@ -21,6 +21,11 @@ from fsm_lstm.model import load_model, save_model
 from fsm_lstm.runtime import run
 from fsm_lstm.torch_export import load_torch, module_class, save_torch
 
+# what every state_dict import says it cannot see, for the modules read (written out here, as the user reads it)
+STATE_DICT_NOTE = ("a state_dict holds weights only: read as {}; a module without weights between them (a ReLU, a "
+                   "LayerNorm without affine) or an Embedding's max_norm is not in it and would make this another "
+                   "network (an .onnx export records them)")
+
 
 class Tagger(torch.nn.Module):
     """A user's model as people write them: a recurrent layer and a linear head."""
@@ -108,9 +113,9 @@ def test_an_exported_torch_file_imports_back_with_its_meta_and_nothing_else(tmp_
     assert "import needs --heads as well" in capsys.readouterr().err
     assert main(["import", str(tmp_path / "user.pt"), "-o", str(tmp_path / "x.npz")]) == 2
     assert "import needs --alphabet and --heads" in capsys.readouterr().err
-    (tmp_path / "user.bin").write_bytes((tmp_path / "user.pt").read_bytes())
-    assert main(["import", str(tmp_path / "user.bin"), "-o", str(tmp_path / "x.npz")]) == 2
-    assert "unknown format '.bin'" in capsys.readouterr().err  # the format first
+    (tmp_path / "user.pkl").write_bytes((tmp_path / "user.pt").read_bytes())
+    assert main(["import", str(tmp_path / "user.pkl"), "-o", str(tmp_path / "x.npz")]) == 2
+    assert "unknown format '.pkl'" in capsys.readouterr().err  # the format first
     assert not (tmp_path / "x.npz").exists()
 
 
@@ -171,7 +176,8 @@ def test_safetensors_import_matches_the_state_dict(tmp_path):
     assert read.keys() == tensors.keys() and all(np.array_equal(read[k], tensors[k]) for k in tensors)
     model = model_from_tensors(read, ["a", "b", "c"], ["accept", "next:b"])
     assert model.cell == "lstm"
-    assert model.extra["imported"] == {"format": "torch", "layers": ["encoder (LSTM, 1 layer)", "fc (Linear)"]}
+    assert model.extra["imported"] == {"format": "torch", "layers": ["encoder (LSTM, 1 layer)", "fc (Linear)"],
+                                       "notes": [STATE_DICT_NOTE.format("encoder -> fc")]}
 
 
 @pytest.mark.parametrize("change, needle", [
@@ -189,8 +195,8 @@ def test_tensors_that_do_not_fit_get_clear_errors(change, needle):
 
 
 def test_import_refuses_unknown_files(tmp_path, capsys):
-    (tmp_path / "x.bin").write_bytes(b"1234")
-    assert main(["import", str(tmp_path / "x.bin"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a",
+    (tmp_path / "x.pkl").write_bytes(b"1234")
+    assert main(["import", str(tmp_path / "x.pkl"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a",
                  "--heads", "accept"]) == 2
     (tmp_path / "x.safetensors").write_bytes(b"\x01")
     assert main(["import", str(tmp_path / "x.safetensors"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a",
@@ -262,7 +268,7 @@ def test_a_machines_outputs_from_a_plain_linear_layer_carry_a_note_on_how_they_a
     as_machine = model_from_tensors(tensors, ["a", "b", "c"], ["out:x", "out:y"])
     assert any("softmax" in note and "--argmax" in note for note in as_machine.extra["imported"]["notes"])
     as_acceptor = model_from_tensors(tensors, ["a", "b", "c"], ["accept", "next:b"])
-    assert "notes" not in as_acceptor.extra["imported"]
+    assert as_acceptor.extra["imported"]["notes"] == [STATE_DICT_NOTE.format("encoder -> fc")]  # that alone
 
 
 def test_a_model_whose_meta_grammar_is_not_a_grammar_says_so(tmp_path, capsys):
