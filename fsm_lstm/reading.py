@@ -115,13 +115,13 @@ class Reading:
 
     def describe(self) -> str:
         """One phrase for reports."""
-        empty = "; the empty word is not judged (--nonempty)" if self.nonempty else ""
         if not self.final_only:
             return "heads read after every prefix" + (", the empty one not judged (--nonempty)" if self.nonempty
                                                       else "")
         marks = [f"start marker {self.start!r}" if self.start else "", f"end marker {self.end!r}" if self.end else ""]
         framing = " and ".join(m for m in marks if m)
-        return "accept read after whole words" + (f" framed by the {framing}" if framing else "") + empty
+        return ("accept read after whole words" + (f" framed by the {framing}" if framing else "")
+                + ("; the empty word is not judged (--nonempty)" if self.nonempty else ""))
 
     def to_dict(self) -> dict[str, object]:
         """JSON form."""
