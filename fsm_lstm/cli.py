@@ -118,7 +118,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
     from .labels import parse_head
     from .model import stored_grammar
     from .region_proof import prove_regions
-    from .verify import alphabet_notes, t0_note
+    from .verify import alphabet_notes, judged_reference, t0_note
 
     model, g = _load(args.source, unknown_start=args.unknown_start)
     _warn_if_empty(g if g is not None else stored_grammar(model), args.unknown_start)
@@ -130,12 +130,13 @@ def cmd_certify(args: argparse.Namespace) -> int:
         stored, reason = certificate_grammar(model, reference)
         if stored is None and by_regions:  # the region proof
             reading = _reading(model, args, reference)
+            _, ref, left_out, _ = judged_reference(model, reference, args.unknown_start, reading)  # verify's heads
             proof = prove_regions(model, reference, args.unknown_start, reading, args.precision,
-                                  args.max_regions, args.time_limit)
+                                  args.max_regions, args.time_limit, heads=ref.checked)
             failure = proof.failure
             at_t0 = failure is not None and failure.confirmed and failure.prefix == "" and failure.kind == "head"
             t0 = t0_note(model, reading) if at_t0 else None
-            notes = alphabet_notes(reference, model, reading) + ([t0] if t0 else [])
+            notes = left_out + alphabet_notes(reference, model, reading) + ([t0] if t0 else [])
             if not proof.proven and not (failure is not None and failure.confirmed):  # nothing found on the network
                 notes.append(f"no counterexample was found here; `fsm-lstm verify {args.source} --grammar "
                              f"{args.grammar or reference.name}{_reading_flags(args)}` also searches long and pumped "

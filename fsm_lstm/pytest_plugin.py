@@ -30,10 +30,9 @@ from .model import Model, load_model
 from .queries import Network
 from .reading import Reading, reading_of
 from .region_proof import prove_regions
-from .reference import reference_for, with_every_output
 from .strategies import any_strings, grammar_strings, near_misses
-from .verify import (REGION_TIME_LIMIT, alphabet_notes, check_depth, exhaustive, readable_part, search, t0_note,
-                     with_output_said)
+from .verify import (REGION_TIME_LIMIT, alphabet_notes, check_depth, exhaustive, judged_reference, readable_part,
+                     search, t0_note, with_output_said)
 from .words import symbols_count
 from .written_words import written
 
@@ -95,8 +94,7 @@ def _exhaustive_depth(config: pytest.Config) -> int:
     """The exhaustive item's depth, refused when not even one block of its prefixes fits --fsm-memory."""
     grammar, model = config.stash[_LOADED]
     reading = reading_of(model)
-    ref = reference_for(with_every_output(model, grammar, reading), grammar,
-                        bool(model.extra.get("unknown_start", False)), reading)
+    ref = judged_reference(model, grammar, bool(model.extra.get("unknown_start", False)), reading)[1]
     net = Network(model, reading)
     return check_depth(config.getoption("fsm_max_len"), len(net.inner), net.start.nbytes, _memory(config),
                        len(ref.columns))
@@ -118,14 +116,15 @@ class VerifyItem(pytest.Item):
         config = self.config
         grammar, model = config.stash[_LOADED]
         reading = reading_of(model)
-        judged = with_every_output(model, grammar, reading)  # a machine's output the model has no head for
-        ref = reference_for(judged, grammar, bool(model.extra.get("unknown_start", False)), reading)
+        # the heads verify judges: a machine's output the model has no head for is never given; no state heads
+        # against a grammar other than the compiled one
+        judged, ref, _, _ = judged_reference(model, grammar, bool(model.extra.get("unknown_start", False)), reading)
         net = Network(judged, reading)
         if self.check == "certificate":
             stored, reason = (None, "a word-level reading") if reading.final_only else \
                 certificate_grammar(model, grammar)
             if stored is None:  # trained, imported or word-level: the region proof, as verify runs it
-                _region_proof(model, grammar, reading, f" (the certificate is not applicable: {reason})")
+                _region_proof(model, grammar, reading, f" (the certificate is not applicable: {reason})", ref.checked)
                 return
             cert = certify(model, stored)
             assert cert.proven, cert.summary()
@@ -162,11 +161,12 @@ class VerifyItem(pytest.Item):
         return super().repr_failure(excinfo)
 
 
-def _region_proof(model: Model, grammar: Grammar, reading: Reading, why: str) -> None:
-    """Pass when the region proof holds, fail on a wrong prefix it confirmed on the network, else skip: not
-    proven for every length, which the bounded items do not contradict. ``why`` follows the proof's summary."""
+def _region_proof(model: Model, grammar: Grammar, reading: Reading, why: str, heads: tuple[str, ...]) -> None:
+    """Pass when the region proof of ``heads`` holds, fail on a wrong prefix it confirmed on the network, else
+    skip: not proven for every length, which the bounded items do not contradict. ``why`` follows the proof's
+    summary."""
     proof = prove_regions(model, grammar, bool(model.extra.get("unknown_start", False)), reading,
-                          time_limit=REGION_TIME_LIMIT)
+                          time_limit=REGION_TIME_LIMIT, heads=heads)
     failure = proof.failure
     if failure is not None and (failure.counterexample or failure.confirmed):
         raise AssertionError(f"region proof: {proof.summary()}{why}")

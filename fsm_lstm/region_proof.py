@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -109,8 +110,8 @@ class RegionProof:
 
 def prove_regions(model: Model, grammar: Grammar, unknown_start: bool = False, reading: Reading | None = None,
                   precision: str | None = None, max_regions: int = MAX_REGIONS, time_limit: float = TIME_LIMIT,
-                  growth: float = 0.1, slack: float = 1e-3, pump_time: float = 30.0, joins: str = "fallback"
-                  ) -> RegionProof:
+                  growth: float = 0.1, slack: float = 1e-3, pump_time: float = 30.0, joins: str = "fallback",
+                  heads: Sequence[str] | None = None) -> RegionProof:
     """Prove (or fail to prove) that every checked head of ``model`` follows ``grammar`` after every prefix.
 
     ``growth`` and ``slack`` enlarge each new region by that share of its width plus that absolute amount on
@@ -122,17 +123,18 @@ def prove_regions(model: Model, grammar: Grammar, unknown_start: bool = False, r
     without; if that fails without a counterexample, one with joins and the whole budget), "never", or "only"
     (joins from the start). When every attempt fails and the search finds no counterexample, regions closed under
     2, then 3 steps at once (``kstep_proof.KSTEPS``) are tried, within ``KSTEP_TIME`` seconds of the time left.
-    A ``nonempty`` reading leaves the empty word unjudged, and the proof says so."""
+    A ``nonempty`` reading leaves the empty word unjudged, and the proof says so; ``heads``: only these of the
+    heads the grammar can judge (as :func:`verify.judged_reference` leaves them)."""
     reading = reading_of(model) if reading is None else reading
     proof = _prove_regions(model, grammar, unknown_start, reading, precision, max_regions, time_limit, growth, slack,
-                           pump_time, joins)
+                           pump_time, joins, heads)
     proof.nonempty = reading.nonempty
     return proof
 
 
 def _prove_regions(model: Model, grammar: Grammar, unknown_start: bool, reading: Reading, precision: str | None,
-                   max_regions: int, time_limit: float, growth: float, slack: float, pump_time: float, joins: str
-                   ) -> RegionProof:
+                   max_regions: int, time_limit: float, growth: float, slack: float, pump_time: float, joins: str,
+                   heads: Sequence[str] | None) -> RegionProof:
     precision = model.precision if precision is None else precision  # default: the arithmetic it runs in
     if precision not in ROUNDOFF:
         raise UserError(f"unknown precision {precision!r}; use float32 or float64")
@@ -141,6 +143,8 @@ def _prove_regions(model: Model, grammar: Grammar, unknown_start: bool, reading:
             raise UserError(f"{name} must be a positive number, not {value!r}")
     model = with_every_output(model, grammar, reading)  # a machine's output the model has no head for: never given
     ref = reference_for(model, grammar, unknown_start, reading)
+    if heads is not None:
+        ref = ref.selected([k for k, head in enumerate(ref.checked) if head in heads])
     if not ref.checked:
         raise nothing_judged(model, grammar)
     weights = sum(layer.weight_ih.size + layer.weight_hh.size for layer in model.layers) + model.head_weight.size

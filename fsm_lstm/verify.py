@@ -41,7 +41,8 @@ from .words import counted, symbols_count
 from .written_words import written
 
 __all__ = ["Counterexample", "Progress", "REGION_TIME_LIMIT", "Report", "Verdict", "alphabet_notes", "check_depth",
-           "check_word", "compare_with", "default_max_len", "describe", "evidence", "exhaustive", "judge", "t0_note",
+           "check_word", "compare_with", "default_max_len", "describe", "evidence", "exhaustive", "judge",
+           "judged_reference", "t0_note",
            "readable_part", "unread_symbols",
            "REPORT_SHORTEST", "report_rows", "report_word", "search", "verify", "with_output_said"]
 
@@ -244,22 +245,7 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
     if unknown_start is None:
         unknown_start = bool(model.extra.get("unknown_start", False))
     alphabet = alphabet_notes(grammar, model, reading)  # of the model as it is (its missing outputs included)
-    model = with_every_output(model, grammar, reading)  # a machine's output the model has no head for: never given
-    ref = reference_for(model, grammar, unknown_start, reading)
-    notes = []
-    # state heads proven for the compiled grammar speak for this one (same machine, or what compiling it gives)
-    states_ok = stored is not None and states_proven_for(stored, grammar, unknown_start)
-    if _renamed(stored, grammar, unknown_start, states_ok) and any(parse_head(h)[0] == "state" for h in ref.checked):
-        ref = _without_state_heads(ref)
-        notes.append(f"state heads not judged: {grammar.name!r} has the "
-                     f"{'outputs' if grammar.machine else 'language'} of the grammar the model was compiled from but "
-                     "other states, so its state names need not name the model's states")
-    elif stored is not None and not states_ok and not same_graph(stored, grammar) and \
-            any(parse_head(h)[0] == "state" for h in ref.checked):
-        # two unrelated automata often share names (q0, q1, ...): a trial's DFA failed on 'a0', where both accept
-        ref = _without_state_heads(ref)
-        notes.append(f"state heads not judged: {grammar.name!r} is not the grammar the model was compiled from "
-                     f"({stored.name!r}), so its state names need not name the model's states")
+    model, ref, notes, states_ok = judged_reference(model, grammar, unknown_start, reading)
     notes += alphabet
     unread = unread_symbols(grammar, model, reading)
     if not ref.checked:
@@ -304,6 +290,32 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
     return report
 
 
+def judged_reference(model: Model, grammar: Grammar, unknown_start: bool, reading: Reading
+                     ) -> tuple[Model, Reference, list[str], bool]:
+    """What ``grammar`` judges of ``model``, as verify, certify's region proof and the pytest plugin all judge it:
+    the model with a never-given head for each output it lacks, the reference, the notes on heads left out, and
+    whether the state heads proven for the compiled grammar speak for this one. State heads are not judged
+    against a grammar other than the compiled one, whose state names need not name the model's states."""
+    stored = stored_grammar(model)
+    model = with_every_output(model, grammar, reading)  # a machine's output the model has no head for: never given
+    ref = reference_for(model, grammar, unknown_start, reading)
+    notes = []
+    # state heads proven for the compiled grammar speak for this one (same machine, or what compiling it gives)
+    states_ok = stored is not None and states_proven_for(stored, grammar, unknown_start)
+    if _renamed(stored, grammar, unknown_start, states_ok) and any(parse_head(h)[0] == "state" for h in ref.checked):
+        ref = _without_state_heads(ref)
+        notes.append(f"state heads not judged: {grammar.name!r} has the "
+                     f"{'outputs' if grammar.machine else 'language'} of the grammar the model was compiled from but "
+                     "other states, so its state names need not name the model's states")
+    elif stored is not None and not states_ok and not same_graph(stored, grammar) and \
+            any(parse_head(h)[0] == "state" for h in ref.checked):
+        # two unrelated automata often share names (q0, q1, ...): a trial's DFA failed on 'a0', where both accept
+        ref = _without_state_heads(ref)
+        notes.append(f"state heads not judged: {grammar.name!r} is not the grammar the model was compiled from "
+                     f"({stored.name!r}), so its state names need not name the model's states")
+    return model, ref, notes, states_ok
+
+
 def t0_note(model: Model, reading: Reading) -> str | None:
     """What a failure before the first symbol means for an imported model (None for any other model or when a
     start marker is read first): its source framework never computes that answer."""
@@ -340,7 +352,8 @@ def _certificate_layer(model: Model, grammar: Grammar, unknown_start: bool, ref:
     which the region proof found the network wrong, confirmed on the network, or () when it found none."""
     stored, reason = (None, "word-level reading") if report.reading.final_only else certificate_grammar(model, grammar)
     if stored is None:  # trained or imported: the region proof (region_proof.py) may still prove every length
-        proof = prove_regions(model, grammar, unknown_start, report.reading, time_limit=REGION_TIME_LIMIT)
+        proof = prove_regions(model, grammar, unknown_start, report.reading, time_limit=REGION_TIME_LIMIT,
+                              heads=ref.checked)
         report.proven, report.first_layer = proof.proven, "region proof"
         report.certificate = proof.summary() if proof.proven else \
             f"not applicable ({reason}); region proof: {proof.summary()}"

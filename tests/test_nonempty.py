@@ -147,3 +147,32 @@ def _accepts(g: Grammar, word: tuple[str, ...]) -> bool:
     for a in word:
         states = {q for p, b, q in g.transitions if p in states and b == a}
     return bool(states & g.accept)
+
+
+ODD = 'name = "{}"\nstart = "{}"\naccept = [{}]\nalphabet = ["a", "b"]\ntransitions = [{}]\n'
+
+
+def test_the_plugin_and_the_region_proof_judge_the_heads_verify_judges(tmp_path, capsys, pytester):
+    """A network compiled from 'an odd number of a' (state heads q0, q1) against the same language with its state
+    names swapped, and (with nonempty) against 'odd, or empty' so named: verify leaves the state heads unjudged and
+    passes; the pytest plugin failed 4 and 5 of its items on the state heads, and verify's own region proof
+    called the network wrong on a state head while verify passed (a trial's findings)."""
+    odd = Grammar(name="odd", start="q0", accept=frozenset({"q1"}), alphabet=("a", "b"), states=("q0", "q1"),
+                  transitions=(("q0", "a", "q1"), ("q0", "b", "q0"), ("q1", "a", "q0"), ("q1", "b", "q1")))
+    model = compile_grammar(odd)
+    save_model(model, tmp_path / "odd.npz")
+    save_model(replace(model, extra={**model.extra, "nonempty": True}), tmp_path / "odd_ne.npz")
+    edges = '["q0","a","q1"],["q0","b","q0"],["q1","a","q0"],["q1","b","q1"]'
+    swapped = edges.replace("q0", "x").replace("q1", "q0").replace("x", "q1")
+    (tmp_path / "swapped.toml").write_text(ODD.format("swapped", "q1", '"q0"', swapped))
+    (tmp_path / "or_empty.toml").write_text(ODD.format("or_empty", "s", '"s", "q0"',  # its names swapped too
+                                                       '["s","a","q0"],["s","b","q1"],' + swapped))
+    for npz, grammar in (("odd.npz", "swapped.toml"), ("odd_ne.npz", "or_empty.toml")):
+        assert main(["verify", str(tmp_path / npz), "--grammar", str(tmp_path / grammar)]) == 0
+        out = capsys.readouterr().out
+        assert "state heads not judged" in out and "wrong" not in out and "PASS: proven for every length" in out
+        result = pytester.runpytest("--fsm-grammar", str(tmp_path / grammar), "--fsm-model", str(tmp_path / npz),
+                                    "--fsm-max-len", "6", "--fsm-examples", "20")
+        result.assert_outcomes(passed=5)
+    assert main(["certify", str(tmp_path / "odd_ne.npz"), "--grammar", str(tmp_path / "or_empty.toml")]) == 1
+    assert "not applicable" in capsys.readouterr().out  # a compiled network's certificate is for its own grammar
