@@ -181,13 +181,13 @@ def _reading(model: Model, args: argparse.Namespace, grammar: Grammar | None = N
                    "give the marker the network was trained with")
             raise UserError(f"{option} {marker!r} is a symbol of grammar {grammar.name!r}; a marker frames each word "
                             f"and is not one of its symbols: {fix}")
-    return reading_of(model, True if args.final_only else None, args.start_marker, args.end_marker,
-                      True if args.nonempty else None)
+    return reading_of(model, True if args.final_only else None, args.start_marker, args.end_marker, args.nonempty)
 
 
 def _reading_flags(args: argparse.Namespace) -> str:
     """The reading options given on the command line, as typed again for another command ('' for none)."""
-    flags = [" --final-only" if args.final_only else "", " --nonempty" if args.nonempty else ""]
+    flags = [" --final-only" if args.final_only else "",
+             {True: " --nonempty", False: " --no-nonempty", None: ""}[args.nonempty]]
     flags += [f" --{name}-marker {m}" for name, m in (("start", args.start_marker), ("end", args.end_marker)) if m]
     return "".join(flags)
 
@@ -235,6 +235,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     widths = [max(len(x) for x in col) for col in zip(head, *rows)]
     for row in (head, *rows):
         print("  ".join(x.ljust(w) for x, w in zip(row, widths)).rstrip())
+    if reading.nonempty:
+        print("t = 0 is not judged (--nonempty): its heads are shown as the network gives them")
     return 0
 
 
@@ -254,12 +256,14 @@ def _run_word(model: Model, reading: Reading, args: argparse.Namespace) -> int:
     framed = reading.frame(word)
     heads = run(model, encode([framed], model.alphabet), dtype=_dtype(args)).heads
     logit = float(heads[-1, 0, model.heads.index("accept")])
+    unjudged = reading.nonempty and not word
     record = {"word": reading.typed(word, model.alphabet), "read": format_word(framed, model.alphabet),
-              "accept": logit > 0, "logit": logit}
+              "accept": logit > 0, "logit": logit, **({"judged": False} if unjudged else {})}
     if args.json:
         print(json.dumps(record))
     else:
-        print(f"{record['read']!r}: {'accepted' if logit > 0 else 'rejected'} (accept logit {logit:.4g})")
+        print(f"{record['read']!r}: {'accepted' if logit > 0 else 'rejected'} (accept logit {logit:.4g})"
+              + ("; the empty word is not judged (--nonempty)" if unjudged else ""))
     return 0
 
 
@@ -660,7 +664,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.nonempty:
         from dataclasses import replace
 
-        model = replace(model, extra={**model.extra, "nonempty": True})
+        imported = {**model.extra["imported"], "notes": [*model.extra["imported"].get("notes", []),
+                    "words are never empty (meta.nonempty): the empty word is not judged"]}
+        model = replace(model, extra={**model.extra, "nonempty": True, "imported": imported})
     reading_of(model)  # markers that no command could read are refused before anything is written
     save_model(model, args.output)
     imported = model.extra["imported"]
@@ -782,9 +788,10 @@ def _reading_options(s: argparse.ArgumentParser) -> None:
                    "--final-only; default: meta.start_marker)")
     s.add_argument("--end-marker", metavar="SYM", help="symbol the model reads after each word (implies "
                    "--final-only; default: meta.end_marker)")
-    s.add_argument("--nonempty", action="store_true", help="words are never empty: leave the empty word unjudged "
-                   "(without markers its heads come from the head bias alone, which Keras or PyTorch never computes; "
-                   "default: the model's meta.nonempty)")
+    s.add_argument("--nonempty", action=argparse.BooleanOptionalAction, default=None, help="words are never "
+                   "empty: leave the empty word unjudged (without markers its heads come from the head bias alone, "
+                   "which Keras or PyTorch never computes); --no-nonempty judges it (default: the model's "
+                   "meta.nonempty)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -454,6 +454,9 @@ def _rnn_of_cell(name: str, cfg: dict) -> tuple[list[dict], bool]:
     out = []
     for k, one in enumerate(cells):
         one_cls = one.get("class_name") if isinstance(one, dict) else None
+        if one_cls == "StackedRNNCells":
+            raise UserError(f"layer {name!r} is an RNN of stacked cells that holds another stack; fsm-lstm reads one "
+                            "stack: give its cells as one list")
         if one_cls not in _CELL_LAYERS or not isinstance(one.get("config"), dict):
             raise UserError(f"layer {name!r} is an RNN of {one_cls or 'nothing readable'}; fsm-lstm reads an RNN of "
                             f"{', '.join(_CELL_LAYERS)} cells")

@@ -190,6 +190,11 @@ def _state_dict_in(data: dict[Any, Any]) -> dict[Any, Any]:
     if recurrent(data):
         return data
     inner = [key for key, value in data.items() if isinstance(value, dict) and recurrent(value)]
+    if not inner:  # one level further down: {"model": {"state_dict": ...}}
+        found = [(key, _state_dict_in(value)) for key, value in data.items() if isinstance(value, dict)
+                 and any(isinstance(v, dict) and recurrent(v) for v in value.values())]
+        if len(found) == 1:
+            return found[0][1]
     if len(inner) > 1:
         raise UserError(f"holds state_dicts under {', '.join(map(repr, inner))}; save the one to import alone "
                         "(torch.save(model.state_dict(), ...))")
@@ -278,7 +283,8 @@ def network_from_tensors(tensors: dict[str, np.ndarray], cell: str | None = None
         raise UserError(f"{prefix}weight_hh_l0 has shape {shape0}, which is not an nn.{_CELL_NAMES[cell]} "
                         f"({GATE_COUNT[cell]}H x H); check --cell")
     assert cell is not None
-    notes = cell_notes + (["nn.RNN read as nonlinearity='tanh', as --rnn-tanh says"] if cell == "rnn" else [])
+    notes = cell_notes + ([f"nn.RNN{'Cell' if cell_notes else ''} read as nonlinearity='tanh', as --rnn-tanh says"]
+                          if cell == "rnn" else [])
     if no_bias:
         notes.append(f"{module} has no biases (bias=False): zeros used")
     rest = {k: v for k, v in tensors.items() if not RECURRENT.match(k)}

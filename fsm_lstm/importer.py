@@ -150,8 +150,9 @@ def assemble(net: Network, alphabet: Sequence[str], heads: Sequence[str], *, com
     alphabet that no word holds (padding), left out of the model (:func:`_without_unused`)."""
     alphabet, heads = tuple(alphabet), tuple(heads)
     if net.tanh_unstated and not rnn_tanh:
-        raise UserError("this nn.RNN's state_dict does not record its nonlinearity, and fsm-lstm runs tanh RNNs "
-                        "only: if the module was built with nonlinearity='tanh' (torch's default), pass --rnn-tanh")
+        raise UserError("this nn.RNN's (or nn.RNNCell's) state_dict does not record its nonlinearity, and fsm-lstm "
+                        "runs tanh RNNs only: if the module was built with nonlinearity='tanh' (torch's default), pass "
+                        "--rnn-tanh")
     if not heads:
         raise UserError("give the head labels with --heads (accept, next:SYMBOL, state:NAME)")
     if not alphabet:

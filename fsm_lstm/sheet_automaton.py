@@ -21,14 +21,15 @@ from .reading import Reading
 from .sheet_formats import Formats
 from .sheet_layout import FIRST_STEP_ROW, NONE, SheetWriter, col, past_end
 
-__all__ = ["AUTOMATON_COLUMNS", "AutomatonRun", "FIRST_SYMBOL_COLUMN", "MAX_SYMBOLS", "NetworkAnswers", "PARTING",
-           "TABLE_ROW", "automaton_run", "check_automaton", "compared", "next_symbols", "table_states",
+__all__ = ["AUTOMATON_COLUMNS", "AutomatonRun", "FIRST_SYMBOL_COLUMN", "MAX_SYMBOLS", "NOT_JUDGED", "NetworkAnswers",
+           "PARTING", "TABLE_ROW", "automaton_run", "check_automaton", "compared", "next_symbols", "table_states",
            "write_automaton_columns", "write_automaton_sheet"]
 
 AUTOMATON_COLUMNS = {"automaton state": 7, "automaton accept": 8, "agree": 9, "row": 10, "symbol column": 11,
                      "target": 12, "automaton next": 13, "automaton output": 14}
 _COMPARED = {"output": "the output", "accept": "accept", "state": "the state"}  # what ``agree`` compares, in row 6
 PARTING = "they part"  # how row 6 begins where network and automaton part: then red, else green
+NOT_JUDGED = "the empty word is not judged (--nonempty)"  # row 6 for the empty input under a nonempty reading
 MAX_SYMBOLS = 250  # the formula joining a state's next symbols grows by some 30 characters a symbol
 TABLE_ROW = 4  # Automaton sheet: row of the start state; symbols head the columns from C on row 3
 FIRST_SYMBOL_COLUMN = 3
@@ -250,7 +251,8 @@ def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, s
         if live:
             agree_values.append(agrees)
     framed = reading.frame(word)
-    sentence = _sentence_value(framed, len(word), agree_values, network, run, by, reading.final_only)
+    sentence = _sentence_value(framed, len(word), agree_values, network, run, by, reading.final_only,
+                               reading.nonempty)
     sh.ws.merge_range(5, 0, 5, 5, "", fmt.agreeing_wrap)
     sh.formula(6, 1, _sentence_formula(first, last, steps, by, reading, refs), sentence, fmt.agreeing_wrap)
     sh.ws.conditional_format("A6", {"type": "text", "criteria": "begins with", "value": PARTING, "format": fmt.parting})
@@ -332,14 +334,18 @@ def _sentence_formula(first: int, last: int, steps: int, by: str, reading: Readi
     symbols = f'"("&{length}&IF({length}=1," symbol)"," symbols)")'
     agree = (f'"network and automaton agree on the whole word "&{symbols}' if reading.final_only
              else f'"network and automaton agree on {_COMPARED[by]} after every prefix "&{symbols}')
+    if reading.nonempty:
+        agree = f'IF({length}=0,"{NOT_JUDGED}",{agree})'
     return f'=IF(ISNUMBER({k}),{part},{agree})'
 
 
 def _sentence_value(framed: tuple[str, ...], length: int, agree: list, network: NetworkAnswers, run: AutomatonRun,
-                    by: str, final_only: bool) -> str:
+                    by: str, final_only: bool, nonempty: bool = False) -> str:
     """What the sentence formula computes for the default input: ``framed`` is what the network read, ``length``
     the number of symbols the automaton read."""
     if False not in agree:
+        if nonempty and not length:
+            return NOT_JUDGED
         symbols = f"({length} symbol{'' if length == 1 else 's'})"
         return (f"network and automaton agree on the whole word {symbols}" if final_only else
                 f"network and automaton agree on {_COMPARED[by]} after every prefix {symbols}")

@@ -70,7 +70,8 @@ def compared(model: Model, g: Grammar, reading: Reading) -> str | None:
 
 def disagreements(model: Model, g: Grammar, seed: int = 0, reading: Reading | None = None) -> Disagreements | None:
     """Every word of the sets below on which ``model``'s answer after the whole (framed) word and the automaton
-    ``g`` (over the inner alphabet) disagree (:func:`compared`); None when there is nothing to compare."""
+    ``g`` (over the inner alphabet) disagree (:func:`compared`); None when there is nothing to compare. A
+    ``nonempty`` reading leaves the empty word out of every set."""
     reading = reading_of(model) if reading is None else reading
     if compared(model, g, reading) is None:
         return None
@@ -92,6 +93,9 @@ def disagreements(model: Model, g: Grammar, seed: int = 0, reading: Reading | No
         sets[f"the {ACCEPTED} shortest words the automaton accepts"] = _accepted(g, reading, inner)
     if own is not None and "accept" in model.heads:
         sets[f"the {ACCEPTED} shortest words the model's own grammar accepts"] = _accepted(own, reading, inner)
+    if reading.nonempty:  # the empty word is not judged: left out of every set
+        sets = {what.replace("up to length", "but the empty one, up to length"): [w for w in words if w]
+                for what, words in sets.items()}
     distinct = sorted({w for words in sets.values() for w in words}, key=lambda w: (len(w), w))
     wrong = _disagreeing(model, g, reading, distinct)
     found = tuple(w for w in distinct if w in wrong)

@@ -327,8 +327,8 @@ def t0_note(model: Model, reading: Reading) -> str | None:
               "which reads them after each symbol only") if outs >= 2 and not model.argmax_outputs else ""
     return (f"t = 0: before any symbol the heads are the head biases on the zero state, an answer "
             f"{str(imported.get('format', 'the source'))[:20]} never computes (it cannot run an empty sequence); "
-            "fsm-lstm judges every prefix, the empty one included, unless --nonempty (or import --nonempty) leaves "
-            "the empty word out (docs/model-format.md)" + argmax)
+            "fsm-lstm judges the empty word too, unless --nonempty (or import --nonempty) leaves it out "
+            "(docs/model-format.md)" + argmax)
 
 
 def _renamed(stored: Grammar | None, reference: Grammar, unknown_start: bool, states_ok: bool) -> bool:
@@ -372,6 +372,8 @@ def evidence(report: Report) -> str:
     """What was run, in one phrase: the exhaustive depth and the searched strings."""
     if report.max_len < 0:
         return "the empty word already disagrees"
+    if report.reading.nonempty and report.max_len == 0 and not report.examples:
+        return "no word (up to length 0 there is only the empty one, which is not judged)"
     cut = f"; the time limit stopped the enumeration before length {report.requested}" if report.cut else ""
     text = (f"every {_kind(report.reading)} up to length {report.max_len}{_but_empty(report.reading)} "
             f"({_enumerated(report)} checked{cut})")
@@ -427,9 +429,12 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
         stopped += (f"; the time limit stopped it before length {report.requested} (--time-limit)"
                     + (f", after it had found the failure below, of {symbols_count(len(c.word))}"
                        if enumerated and len(c.word) > report.max_len + 1 else ""))
-    lines.append(f"exhaustive: every {_kind(report.reading)} up to length {report.max_len}"
-                 f"{_but_empty(report.reading)} agrees ({_enumerated(report)}{merged}){stopped}" if report.max_len >= 0
-                 else "exhaustive: the empty string already disagrees")
+    if report.reading.nonempty and report.max_len == 0 and not stopped:
+        lines.append("exhaustive: nothing judged (up to length 0 there is only the empty word, which is not)")
+    else:
+        lines.append(f"exhaustive: every {_kind(report.reading)} up to length {report.max_len}"
+                     f"{_but_empty(report.reading)} agrees ({_enumerated(report)}{merged}){stopped}"
+                     if report.max_len >= 0 else "exhaustive: the empty string already disagrees")
     lines.append("hypothesis: not run (the enumeration already found a failure)" if enumerated
                  else f"hypothesis: {report.examples} examples (pumped loops, near misses, arbitrary strings), "
                  f"longest {report.longest} symbols")

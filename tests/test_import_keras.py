@@ -209,6 +209,9 @@ REFUSED = {
     "a stacked custom cell": (_layers, _config_edit(lambda ls: _stacked(ls, [{"class_name": "PeepholeLSTMCell",
                                                                                "config": {"units": 4}}])),
                               "is an RNN of PeepholeLSTMCell; fsm-lstm reads an RNN of LSTMCell, GRUCell"),
+    "a stack in a stack": (_layers, _config_edit(lambda ls: _stacked(ls, [{"class_name": "StackedRNNCells",
+                                                                           "config": {"cells": [ls[1]]}}])),
+                           "is an RNN of stacked cells that holds another stack; fsm-lstm reads one stack"),
     "weights of one cell of two": (_layers, _config_edit(lambda ls: _stacked(ls, [ls[1], ls[1]])), "layer 'lstm'"),
     "a TimeDistributed LoRA Dense": (_layers, _config_edit(lambda ls: ls.__setitem__(2, {
         "class_name": "TimeDistributed", "module": "keras.layers", "registered_name": None,

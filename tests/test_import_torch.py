@@ -418,6 +418,7 @@ def test_training_checkpoints_and_their_suffixes(tmp_path, capsys):
     files = {"tutorial.pt": {"epoch": 3, "model_state_dict": sd, "optimizer_state_dict": optimizer.state_dict(),
                              "loss": 0.25},
              "model.pth": {"model": sd}, "net.pt": {"net": sd, "epoch": 3},
+             "nested.pt": {"model": {"state_dict": sd, "version": torch.tensor(2)}, "epoch": 3},
              "lightning.ckpt": {"epoch": 1, "global_step": 10, "state_dict": {f"model.{k}": v for k, v in sd.items()},
                                 "optimizer_states": [optimizer.state_dict()], "hyper_parameters": {"lr": 0.1}},
              "pytorch_model.bin": sd}
@@ -444,7 +445,9 @@ def test_a_cell_run_in_a_loop_imports_as_a_one_layer_module(cell, tmp_path, caps
                 **{f"fc.{k}": v for k, v in fc.state_dict().items()}}, tmp_path / "loop.pt")
     assert main(["import", str(tmp_path / "loop.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
                  "--heads", "accept next:b"] + (["--rnn-tanh"] if cell == "rnn" else [])) == 0
-    assert "cell (a cell: weight_ih, weight_hh) read as a 1-layer module" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "cell (a cell: weight_ih, weight_hh) read as a 1-layer module" in out
+    assert ("nn.RNNCell read as nonlinearity='tanh'" in out) == (cell == "rnn")
     strings = words(K, seed=2)
     x = torch.nn.functional.one_hot(torch.from_numpy(strings), K).float()
     h, c, want = torch.zeros(len(strings), H), torch.zeros(len(strings), H), []

@@ -78,7 +78,25 @@ def test_meta_nonempty_is_read_by_verify_and_the_plugin_and_written_by_import(tm
                 **{f"fc.{k}": v for k, v in head.state_dict().items()}}, tmp_path / "t.pt")
     assert main(["import", str(tmp_path / "t.pt"), "-o", str(tmp_path / "t.npz"), "--alphabet", "a b",
                  "--heads", "accept", "--nonempty"]) == 0
+    assert "note: words are never empty (meta.nonempty): the empty word is not judged" in capsys.readouterr().out
     assert load_model(tmp_path / "t.npz").extra["nonempty"] is True
+
+
+def test_no_nonempty_run_and_an_enumeration_of_nothing(tmp_path, capsys):
+    """--no-nonempty judges the empty word of a model whose meta says nonempty; run says what is not judged;
+    an enumeration up to length 0 under nonempty judges nothing and says so."""
+    model, even = _model(tmp_path, nonempty=True)
+    assert main(["verify", model, "--grammar", even, "--no-nonempty"]) == 1
+    assert "FAIL: counterexample '' (0 symbols)" in capsys.readouterr().out
+    assert main(["verify", model, "--grammar", even, "--max-len", "0", "--examples", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "exhaustive: nothing judged (up to length 0 there is only the empty word, which is not)" in out
+    assert "PASS: agrees on no word" in out or "PASS: proven for every length from 1" in out
+    assert main(["run", model, "ab"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == ("t = 0 is not judged (--nonempty): its heads are shown as "
+                                                        "the network gives them")
+    assert main(["run", model, "", "--final-only"]) == 0
+    assert capsys.readouterr().out.strip().endswith("; the empty word is not judged (--nonempty)")
 
 
 def test_a_network_wrong_on_a_nonempty_word_still_fails_there(tmp_path, capsys):
@@ -176,3 +194,16 @@ def test_the_plugin_and_the_region_proof_judge_the_heads_verify_judges(tmp_path,
         result.assert_outcomes(passed=5)
     assert main(["certify", str(tmp_path / "odd_ne.npz"), "--grammar", str(tmp_path / "or_empty.toml")]) == 1
     assert "not applicable" in capsys.readouterr().out  # a compiled network's certificate is for its own grammar
+
+
+def test_the_workbook_summary_leaves_the_empty_word_out():
+    """extract --sheet's Summary counted the empty word as the one disagreement of a nonempty reading, and
+    offered it as the input to try."""
+    from fsm_lstm.sheet_summary import disagreements
+    model = compile_grammar(EVEN_NONEMPTY)
+    plain = disagreements(model, EVEN)
+    assert plain.words[0] == () and plain.disagree == 1
+    found = disagreements(replace(model, extra={**model.extra, "nonempty": True}), EVEN)
+    assert found.disagree == 0 and found.words == () and all(s.disagree == 0 for s in found.sets)
+    assert found.sets[0].what.startswith("every word but the empty one, up to length")
+    assert found.sets[0].words == plain.sets[0].words - 1
