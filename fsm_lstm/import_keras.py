@@ -33,7 +33,7 @@ from .model import Layer
 from .optional import require
 
 __all__ = ["Fetch", "GATES", "INFERENCE_IDENTITY", "MASK_OPS", "REASONS", "RECURRENT", "WEIGHT_NAMES", "cell_weights",
-           "chain", "network_from_config", "read_keras"]
+           "chain", "network_from_config", "read_keras", "weight_kinds"]
 
 RECURRENT = {"LSTM": "lstm", "GRU": "gru", "SimpleRNN": "rnn"}
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
@@ -143,13 +143,20 @@ class _LegacyWeights:
         if "/" in name or not self.tree.is_group(group):
             raise UserError(f"model_weights has no group for layer {name!r}")
         names = _attr_list(self.tree.attrs(group), "weight_names")
-        out = {}
-        for wname in names if cell is None else cell_weights(name, names, cell):
-            kind = wname.rsplit("/", 1)[-1].split(":")[0]
-            if kind in out:
-                raise UserError(f"layer {name!r} lists two weights named {kind}")
-            out[kind] = self.tree.array(f"{group}/{wname}", f"layer {name!r} weight {wname}")
-        return out
+        return {kind: self.tree.array(f"{group}/{wname}", f"layer {name!r} weight {wname}")
+                for kind, wname in weight_kinds(name, names, cell).items()}
+
+
+def weight_kinds(layer: str, names: list[str], cell: tuple[int, int] | None) -> dict[str, str]:
+    """The weight name of each kind (``kernel`` of ``rnn/lstm_cell/kernel:0``) among a layer's ``names``, or among
+    its stacked cell ``cell``'s (:func:`cell_weights`); a kind twice is refused."""
+    out: dict[str, str] = {}
+    for wname in names if cell is None else cell_weights(layer, names, cell):
+        kind = wname.rsplit("/", 1)[-1].split(":")[0]
+        if kind in out:
+            raise UserError(f"layer {layer!r} has two weights named {kind}")
+        out[kind] = wname
+    return out
 
 
 def cell_weights(layer: str, names: list[str], cell: tuple[int, int]) -> list[str]:

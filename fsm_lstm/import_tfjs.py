@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import UserError
 from .import_common import MAX_BYTES, Network, declared_shape, first_line
-from .import_keras import _layer_dicts, _layer_name, cell_weights, network_from_config
+from .import_keras import _layer_dicts, _layer_name, network_from_config, weight_kinds
 
 __all__ = ["read_tfjs"]
 
@@ -181,15 +181,8 @@ class _Weights:
 
     def __call__(self, index: int, name: str, cls: str, kinds: tuple[str, ...], cell: tuple[int, int] | None
                  ) -> dict[str, Any]:
-        listed = self.by_layer.get(name, [])
-        arrays = dict(listed)
-        names = [wname for wname, _ in listed] if cell is None else cell_weights(name, list(arrays), cell)
-        held: dict[str, np.ndarray] = {}
-        for wname in names:
-            kind = wname.rsplit("/", 1)[-1].split(":")[0]
-            if kind in held:
-                raise UserError(f"layer {name!r} has two weights named {kind}")
-            held[kind] = arrays[wname]
+        arrays = dict(self.by_layer.get(name, []))
+        held = {kind: arrays[wname] for kind, wname in weight_kinds(name, list(arrays), cell).items()}
         if set(held) != set(kinds):
             raise UserError(f"layer {name!r} has weights {', '.join(sorted(held)) or 'none'} in the manifest, "
                             f"expected {', '.join(kinds)}")

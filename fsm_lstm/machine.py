@@ -52,7 +52,8 @@ def free_start(m: Machine) -> Machine:
     of every other state, then minimised (state 0's own outputs where sizes tie)."""
     delta = np.vstack([m.delta[:1] + 1, m.delta + 1])
     best = None
-    for outputs in [m.outputs[0], *np.unique(m.outputs, axis=0)]:
+    others = [o for o in np.unique(m.outputs, axis=0) if not np.array_equal(o, m.outputs[0])]
+    for outputs in [m.outputs[0], *others]:
         trial = minimise_moore(Machine(np.vstack([outputs[None], m.outputs]), delta, m.labels, m.alphabet))
         if best is None or trial.size < best.size:
             best = trial
