@@ -83,7 +83,7 @@ class Report:
     certificate: str
     proven: bool
     max_len: int = 0
-    prefixes: int = 0  # words covered: every word up to max_len
+    prefixes: int = 0  # words judged: every word up to max_len (but the empty one with --nonempty)
     requested: int = 0  # the length the enumeration was asked to reach
     cut: bool = False  # True when the time limit stopped the enumeration before it
     found_by: str | None = None  # the layer that found the counterexample: enumeration, hypothesis, region proof
@@ -267,7 +267,7 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
                                                            walk.agreed, walk.distinct)
     report.requested, report.cut = depth, not walk.complete
     report.found_by = None if found is None else "enumeration"
-    report.prefixes = sum(len(net.inner) ** k for k in range(walk.agreed + 1))
+    report.prefixes = sum(len(net.inner) ** k for k in range(1 if reading.nonempty else 0, walk.agreed + 1))
     if found is None and examples > 0:
         readable = readable_part(grammar, model, reading)  # only strings the network can read are searched
         found, report.examples, report.longest = (None, 0, 0) if readable is None else search(
