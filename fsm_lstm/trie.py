@@ -4,7 +4,10 @@ prefixes whose hidden states are bitwise identical merged.
 Blocks hold prefixes of one length in alphabetical order, and a block's children (each row followed by every
 symbol, in order) come before the next block of its length, so the words of any one length are visited in
 alphabetical order. Only one partly expanded block per length is kept, so memory is
-(max_len + 1) x block rows, whatever the number of words.
+(max_len + 1) x block rows, whatever the number of words. A row keeps its hidden state, the row of its parent
+in the block below it and its last symbol, not its whole word (words of length l in every one of the max_len
+live blocks would take rows x max_len^2 x 2 bytes: 4 GB at --max-len 1500 and a 100 MB budget): a failing
+word is read back along the open blocks, which are always the path to it.
 
 Merging: a prefix whose (hidden state, reference state) pair was already visited at the same or a smaller
 length is dropped, since every continuation of it behaves exactly as the same continuation of the earlier,
@@ -71,14 +74,15 @@ class _Block:
     level: int
     states: np.ndarray  # (B, D) packed hidden states
     dfa: np.ndarray  # (B,) reference state indices
-    words: np.ndarray  # (B, level) inner symbol indices, rows in alphabetical order
+    parents: np.ndarray  # (B,) each row's parent row in the block below it (rows in alphabetical order)
+    symbols: np.ndarray  # (B,) each row's last inner symbol
     expanded: int = 0  # rows whose children were already generated
 
 
 def block_rows(state_bytes: int, heads: int, max_len: int, symbols: int, memory: int) -> int:
     """Prefixes per block so that every live block (one per length) and one step's temporaries fit in half of
     ``memory``; refuses, naming the figures, when not even one parent's children fit."""
-    per_row = state_bytes * (max_len + 14) + 8 * heads + 4 * max_len + 64
+    per_row = state_bytes * (max_len + 14) + 8 * heads + 24 * (max_len + 1) + 64  # parents, symbols, dfa: 24
     rows = memory // 2 // per_row
     if rows < symbols:
         raise UserError(f"the memory budget of {readable_bytes(memory)} cannot hold one block of prefixes "
@@ -120,7 +124,15 @@ def walk_trie(net: Network, ref: Reference, max_len: int, memory: int = 2**30, m
         if len(kept) == len(states):
             return block
         idx = np.array(kept, dtype=np.int64)
-        return _Block(block.level, states[idx], block.dfa[idx], block.words[idx])
+        return _Block(block.level, states[idx], block.dfa[idx], block.parents[idx], block.symbols[idx])
+
+    def word_of(block: _Block, row: int) -> tuple[int, ...]:
+        """The word of a row of ``block``, read back along the open blocks below it (its path from the root)."""
+        symbols = []
+        for below in reversed(stack):
+            symbols.append(int(block.symbols[row]))
+            row, block = int(block.parents[row]), below
+        return prefix + tuple(reversed(symbols))
 
     def check(block: _Block) -> None:
         nonlocal best
@@ -133,16 +145,17 @@ def walk_trie(net: Network, ref: Reference, max_len: int, memory: int = 2**30, m
             return
         r = int(failing[0])
         head = int(np.flatnonzero(bad[r])[0])
-        word = tuple(int(a) for a in block.words[r])
+        word = prefix if block is root else word_of(block, r)
         if best is None or (len(word), word) < (len(best.word), best.word):
             best = Failure(word, head, float(logits[r, ref.columns[head]]))
 
     state, dfa = net.initial(1), np.array([ref.start])
     for a in prefix:
         state, dfa = net.step(state, np.array([a])), ref.table[dfa, [a]]
-    root = keep(_Block(len(prefix), state, dfa, np.array([prefix], dtype=np.int32).reshape(1, len(prefix))))
+    stack: list[_Block] = []
+    root = keep(_Block(len(prefix), state, dfa, np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int32)))
     check(root)
-    stack = [root]
+    stack.append(root)
     limit = max_len
     while stack:
         top = stack[-1]
@@ -157,9 +170,8 @@ def walk_trie(net: Network, ref: Reference, max_len: int, memory: int = 2**30, m
         n = hi - lo
         parents = np.repeat(np.arange(lo, hi), K)
         symbols = np.tile(np.arange(K), n)
-        words = np.concatenate([top.words[parents], symbols[:, None].astype(np.int32)], axis=1)
         child = _Block(top.level + 1, net.step(top.states[parents], symbols), ref.table[top.dfa[parents], symbols],
-                       words)
+                       parents, symbols.astype(np.int32))
         prefixes += len(parents)
         child = keep(child)
         check(child)

@@ -197,3 +197,36 @@ def test_exhaustive_keeps_its_three_part_result():
     model = leaky_reber(2)
     found, prefixes, agreed = exhaustive(Network(model, Reading()), reference_for(model, grammar), 6)
     assert found.word == ("B", "T", "S", "S") and agreed == 3 and prefixes > 0
+
+
+def test_a_deep_walk_of_states_that_never_merge_stays_within_its_budget():
+    """Every row of every open block once kept its whole word: at --max-len 3000 and 64 MB that took about 3 GB.
+    The walk runs in a child process under a 1 GiB address-space limit, unmerged, for 10 s, deep enough to have
+    opened a block at every length."""
+    code = """if True:
+        import resource, sys, time
+        resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30))
+        import numpy as np
+        from fsm_lstm.grammar import Grammar
+        from fsm_lstm.model import Layer, Model
+        from fsm_lstm.queries import Network
+        from fsm_lstm.reading import Reading
+        from fsm_lstm.reference import reference_for
+        from fsm_lstm.trie import walk_trie
+        g = Grammar(name="all", start="s", alphabet=("a", "b"), accept=frozenset({"s"}), states=("s",),
+                    transitions=(("s", "a", "s"), ("s", "b", "s")))
+        rng, f32 = np.random.default_rng(0), np.float32
+        layer = Layer(rng.normal(size=(32, 2)).astype(f32), rng.normal(size=(32, 8)).astype(f32),
+                      np.zeros(32, f32), np.zeros(32, f32))
+        model = Model(layers=(layer,), head_weight=np.zeros((1, 8), f32), head_bias=np.ones(1, f32),
+                      alphabet=g.alphabet, heads=("accept",))
+        net = Network(model, Reading())
+        walk = walk_trie(net, reference_for(model, g), 3000, memory=64 * 2**20, merge=False,
+                         deadline=time.perf_counter() + 10)
+        print(walk.failure, walk.prefixes)
+    """
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    failure, prefixes = out.stdout.split()
+    assert failure == "None" and int(prefixes) > 2 * 3000  # at least one row per symbol at every length
