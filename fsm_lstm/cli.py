@@ -542,6 +542,13 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
                      f"more than {SAMPLING_SHARE:.0%} of --time-limit {args.time_limit:g} s: the samples were cut to "
                      f"{r.samples_cut[0]:,} words each, a size that depends on the machine's speed and load (a "
                      "longer --time-limit keeps them whole; --samples N fixes them)")
+    if r.words_left_out is not None:
+        from .extract import OUTLIER_FACTOR
+
+        count, bound = r.words_left_out
+        lines.append(f"note: {counted(count, 'word')} of --words left out, longer than {bound:,} symbols ("
+                     f"{OUTLIER_FACTOR} times the 90th percentile of their lengths, and at least 20): the longest "
+                     "word sets the length of every sampled word, and an outlier would make them all that long")
     if r.merging_cut:
         lines.append("note: the time limit stopped the merging of states before it was done: a run with a longer "
                      "--time-limit may write fewer states")

@@ -43,7 +43,8 @@ from .words import counted
 
 __all__ = [
     "CELLS_PER_STATE", "CUT_SIZES", "Extraction", "FEWEST_SAMPLES", "HOLD_OUT_FROM", "Longer", "MAX_SAMPLES",
-    "METHODS", "NEAREST_RADIUS", "Progress", "QUANTISERS", "SAMPLES", "SAMPLING_SHARE", "SMALL_NETWORK", "Word",
+    "METHODS", "NEAREST_RADIUS", "OUTLIER_FACTOR", "Progress", "QUANTISERS", "SAMPLES", "SAMPLING_SHARE",
+    "SMALL_NETWORK", "Word",
     "agreement", "explore", "explore_nearest", "extract", "extract_by_clustering", "output_columns", "to_grammar"
 ]
 
@@ -55,6 +56,7 @@ METHODS = ("lstar", "cluster")
 # Recurrent weights up to which L* also consults the hidden-state machine. lstm256_q100_s25 has exactly this
 # many; it costs it 0.4 s of CPU (each quantisation gives up past --max-states cells), so the bound stays.
 SMALL_NETWORK = 256 * 1024
+OUTLIER_FACTOR = 4  # a --words word longer than this times their 90th-percentile length (and than 20) is left out
 SAMPLES = 2000  # words per sample (searched, validation, held out), unless cut to fit the time limit
 MAX_SAMPLES = 100_000  # words per sample a caller may ask for
 SAMPLING_SHARE = 0.4  # of --time-limit, at most, for running the sampled words (searched, validation, held out)
@@ -101,6 +103,7 @@ class Extraction:
     machine_fidelity: float | None = None  # the learned machine's, whose heads are separate outputs, where higher
     accept_fidelity: float | None = None  # on the accept head alone (the language), when there are other heads
     samples_cut: tuple[int, int] | None = None  # (words per sample run, asked): cut to fit the time limit
+    words_left_out: tuple[int, int] | None = None  # (--words left out, the length they exceed): outliers
 
     @property
     def states(self) -> int:
@@ -118,6 +121,8 @@ class Extraction:
                 "merging_stopped": "time-limit" if self.merging_cut else None,
                 "machine_fidelity": self.machine_fidelity, "accept_fidelity": self.accept_fidelity,
                 "samples_cut_to": None if self.samples_cut is None else self.samples_cut[0],
+                "words_left_out": None if self.words_left_out is None else {
+                    "words": self.words_left_out[0], "longer_than": self.words_left_out[1]},
                 "reading": self.reading.to_dict()}
 
 
@@ -449,6 +454,9 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
     rng = np.random.default_rng(seed)
     index = {a: k for k, a in enumerate(net.inner)}
     typical = list(dict.fromkeys(tuple(index[a] for a in w) for w in (words or [])))  # each word once
+    bound = None if sample_length else _outlier_bound([len(w) for w in typical])
+    left_out = sum(len(w) > bound for w in typical) if bound is not None else 0
+    typical = [w for w in typical if bound is None or len(w) <= bound]
     guide, check, held = _split(typical, rng)
     longest = max((len(w) for w in typical), default=0)  # words that are held out set the sampled words' length
     length = sample_length or (longest if len(typical) >= HOLD_OUT_FROM else max(longest, 20))
@@ -514,7 +522,17 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
                       longer, cut, learned_fidelity if learned_fidelity > fidelity else None,
                       None if accept_only is None else agreement(written, held_sample, accept_only, every,
                                                                  reading.nonempty),
-                      cut_samples)
+                      cut_samples, (left_out, bound) if left_out else None)
+
+
+def _outlier_bound(lengths: Sequence[int]) -> int | None:
+    """The length beyond which a typical word is an outlier, left out: ``OUTLIER_FACTOR`` times the 90th
+    percentile of their lengths (the lower of two), and at least 20. The longest word left sets the length of
+    every sampled word, so one line of a million symbols (a log pasted whole, a missing newline) would make every
+    sampled word that long, and the run overrun its time limit many times over."""
+    if not lengths:
+        return None
+    return max(20, OUTLIER_FACTOR * int(np.percentile(lengths, 90, method="lower")))
 
 
 def _fitted_samples(net: Network, columns: np.ndarray, length: int, time_limit: float) -> int:

@@ -132,6 +132,28 @@ def test_fewer_than_200_words_guide_the_search_and_fidelity_is_measured_on_fresh
                                               "guide the search)")
 
 
+def test_an_outlier_among_the_words_is_left_out_and_said(undertrained, tmp_path, capsys):
+    """One line of 5,000 symbols among 300 words of at most 12 made every sampled word 5,000 symbols long (a
+    100,000-symbol line took 79 s and 3.3 GB at --time-limit 5). It is left out, and the run says so."""
+    model, g = undertrained
+    words = random_words(g, 5, 300, 12)
+    outlier = tuple(g.alphabet[k % len(g.alphabet)] for k in range(5000))
+    (tmp_path / "words.txt").write_text("".join(f"{START} {' '.join(w)} {END}\n" for w in [*words, outlier]))
+    save_model(model, tmp_path / "m.npz")
+    argv = ["extract", str(tmp_path / "m.npz"), "--words", str(tmp_path / "words.txt"), "-o", str(tmp_path / "x.toml"),
+            "--min-fidelity", "0"]
+    main([*argv, "--json"])
+    report = json.loads(capsys.readouterr().out)
+    lengths = sorted(len(w) for w in set(words) | {outlier})
+    bound = max(20, 4 * lengths[int(0.9 * (len(lengths) - 1))])  # the 90th percentile, the lower of two
+    distinct = len(set(words))
+    assert report["words_left_out"] == {"words": 1, "longer_than": bound} and bound < 5000
+    assert report["held_out_words"] == distinct - int(distinct * 0.7)  # the others are split as before
+    assert report["longer_words"]["lengths"][1] <= 2 * max(len(w) for w in words)
+    main(argv)
+    assert f"note: 1 word of --words left out, longer than {bound} symbols" in capsys.readouterr().out
+
+
 def test_limits_return_the_best_automaton_so_far(undertrained):
     model, _ = undertrained
     result = extract(model, max_states=5)
