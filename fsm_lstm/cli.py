@@ -41,7 +41,7 @@ def _load(spec: str, unknown_start: bool = False) -> tuple[Model, Grammar | None
     from .grammar_files import load_grammar
     from .model import load_model
 
-    if Path(spec).suffix == ".npz":
+    if Path(spec).suffix.lower() == ".npz":  # any case, as outputs are named
         return load_model(spec), None
     g = load_grammar(spec)
     return compile_grammar(g, unknown_start=unknown_start), g
@@ -53,7 +53,7 @@ def _grammar_of(spec: str) -> Grammar:
     from .grammar_files import load_grammar
     from .model import load_model, stored_grammar
 
-    if Path(spec).suffix == ".npz":
+    if Path(spec).suffix.lower() == ".npz":  # any case, as outputs are named
         model = load_model(spec)
         stored = stored_grammar(model)
         return stored if stored is not None else extract(model).grammar.with_changes(name=Path(spec).stem)

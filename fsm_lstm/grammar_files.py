@@ -44,9 +44,11 @@ def _bundled_list() -> str:
 
 
 def resolve(spec: str | os.PathLike[str]) -> Path:
-    """A path as given, or the bundled grammar or machine of that name (``reber`` -> .../reber.toml)."""
+    """A path as given, or the bundled grammar or machine of that name (``reber`` -> .../reber.toml). A bare name
+    is bundled even where a file or folder of that name is in the working directory (a results folder ``reber/``
+    hid the bundled grammar, and a file without an extension cannot be read as a grammar)."""
     path = Path(spec)
-    if path.exists() or path.suffix:
+    if path.suffix or (path.exists() and len(path.parts) != 1):
         return path
     for bundled in (bundled_dir() / f"{path.name}.toml", bundled_dir() / "machines" / f"{path.name}.toml"):
         if bundled.exists():

@@ -196,3 +196,26 @@ def test_regex_grammar_matches_python_re(pattern):
 def test_regex_dot_means_any_symbol_of_the_alphabet():
     g = regex_grammar("a.b", alphabet=["a", "b", "c"])
     assert [("".join(w)) for w in all_words("abc", 3) if accepts(g, w)] == ["aab", "abb", "acb"]
+
+
+def test_a_bare_bundled_name_is_bundled_even_beside_a_folder_or_file_of_that_name(tmp_path, monkeypatch, capsys):
+    """A results folder ``reber/`` hid the bundled grammar, with a message that named ``reber`` as a bundled name
+    to use; a path with a folder in it is still a path."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reber").mkdir()
+    (tmp_path / "parity").write_text("not a grammar")
+    assert load_grammar("reber").name == "reber" and load_grammar("parity").name == "parity"
+    assert main(["check", "reber"]) == 0 and "reber (bundled)" in capsys.readouterr().out
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "parity").write_text("")
+    with pytest.raises(GrammarError, match="unknown grammar format"):
+        load_grammar("sub/parity")
+
+
+def test_a_model_written_as_upper_case_npz_is_read_back(tmp_path, capsys):
+    """Outputs take an extension in any case; `run y.NPZ` answered "unknown grammar format '.NPZ'"."""
+    model = str(tmp_path / "y.NPZ")
+    assert main(["compile", "tomita3", "-o", model]) == 0
+    capsys.readouterr()
+    assert main(["run", model, "0101"]) == 0 and main(["verify", model, "--max-len", "2"]) == 0
+    assert "PASS" in capsys.readouterr().out
