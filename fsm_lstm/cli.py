@@ -546,7 +546,7 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
         from .extract import OUTLIER_FACTOR
 
         count, bound = r.words_left_out
-        lines.append(f"note: {counted(count, 'word')} of --words left out, longer than {bound:,} symbols ("
+        lines.append(f"note: {counted(count, 'distinct word')} of --words left out, longer than {bound:,} symbols ("
                      f"{OUTLIER_FACTOR} times the 90th percentile of their lengths, and at least 20): the longest "
                      "word sets the length of every sampled word, and an outlier would make them all that long")
     if r.merging_cut:

@@ -506,7 +506,7 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
             before = len(original.states)
     written = _as_written(machine, grammar)
     every = not reading.final_only  # per prefix: a word is right when every prefix of it is
-    longer = _longer(net, columns, written, seed, max(length, longest), max(1, samples // 2), every,
+    longer = _longer(net, columns, written, seed, length, max(1, samples // 2), every,
                      reading.nonempty)
     fidelity = agreement(written, held_sample, None, every, reading.nonempty)
     learned_fidelity = agreement(machine, held_sample, None, every, reading.nonempty)

@@ -48,7 +48,7 @@ def resolve(spec: str | os.PathLike[str]) -> Path:
     is bundled even where a file or folder of that name is in the working directory (a results folder ``reber/``
     hid the bundled grammar, and a file without an extension cannot be read as a grammar)."""
     path = Path(spec)
-    if path.suffix or (path.exists() and len(path.parts) != 1):
+    if path.suffix or (path.exists() and os.fspath(spec) != path.name):  # ./reber and reber/ are paths
         return path
     for bundled in (bundled_dir() / f"{path.name}.toml", bundled_dir() / "machines" / f"{path.name}.toml"):
         if bundled.exists():

@@ -151,7 +151,7 @@ def test_an_outlier_among_the_words_is_left_out_and_said(undertrained, tmp_path,
     assert report["held_out_words"] == distinct - int(distinct * 0.7)  # the others are split as before
     assert report["longer_words"]["lengths"][1] <= 2 * max(len(w) for w in words)
     main(argv)
-    assert f"note: 1 word of --words left out, longer than {bound} symbols" in capsys.readouterr().out
+    assert f"note: 1 distinct word of --words left out, longer than {bound} symbols" in capsys.readouterr().out
 
 
 def test_limits_return_the_best_automaton_so_far(undertrained):
