@@ -114,6 +114,15 @@ class _Chain:
         self.cache[name] = value
         return value
 
+    def _reads_final_state(self, node: Any) -> bool:
+        """Whether the chain goes on from a recurrent operator's final hidden state (Y_h, torch's h_n) and not from
+        its output at every step (Y): a head on the state after the last symbol. Y_h holds what Y's last step
+        holds for a one-directional operator, so it is read as that last step (meta.final_only)."""
+        def used(name: str) -> bool:
+            return bool(name) and any(not self._shape_only(n) for n in self.consumers.get(name, []))
+
+        return len(node.output) > 1 and used(node.output[1]) and not (node.output and used(node.output[0]))
+
     def _shape_only(self, node: Any, depth: int = 0) -> bool:
         """A ``Shape`` node, or a ``Transpose`` or ``Identity`` that only such nodes read: a side branch that gives
         a shape and no values (for a batch_first layer after another one, ``dynamo=False`` writes Transpose ->
@@ -204,6 +213,8 @@ class _Chain:
         dirs_axis = None  # set right after a recurrent operator, until its Squeeze
         last_step = False
         picked = None  # one output of the dense layers picked: "kept" its axis (y[..., [k]]), or "dropped" it
+        finals = 1  # the final states (Y_h) side by side on the directions axis: a Concat of every layer's
+        recurrent: list[Any] = []  # the recurrent operators walked, in order
         softmax_picked = False  # the pick turned a 2-way softmax's p_k into the logit z_k - z_other
         for _ in range(len(graph.node) + 1):
             users = [n for n in self.consumers.get(value, []) if not self._shape_only(n)]
@@ -221,7 +232,8 @@ class _Chain:
                 raise UserError(f"node {label} reads {value!r} more than once")
             slot = list(node.input).index(value)
             attrs = self.attrs(node)
-            if dirs_axis is not None and op not in ("Squeeze", "Transpose", "Reshape", *PASS_THROUGH):
+            if dirs_axis is not None and op not in ("Squeeze", "Transpose", "Reshape", *PASS_THROUGH) and not (
+                    last_step and op in ("Gather", "Concat")):  # the final state: h_n[-1] of every layer's h_n
                 raise UserError(f"node {label} reads the raw output of a recurrent operator; expected the Squeeze "
                                 "of its direction axis")
             if op in PASS_THROUGH:
@@ -243,6 +255,22 @@ class _Chain:
                 kept = self.pick_output(node, label, dense[-1])
                 rank, picked = (rank or 3) - (not kept), "kept" if kept else "dropped"
                 sources.append(label)
+            elif op == "Gather" and dirs_axis is not None:  # h_n[-1]: the last layer's final state
+                index = self.const(node.input[1], f"{label} index") if slot == 0 else None
+                axis = attrs.get("axis", 0)
+                if index is None or index.shape != () or int(index) not in (-1, finals - 1) or \
+                        (axis + 3 if axis < 0 else axis) != dirs_axis:
+                    raise UserError(f"node {label} is not a Gather of the last layer's final state (h_n[-1])")
+                dirs_axis, rank = None, 2
+                sources.append(label)
+            elif op == "Concat":  # torch's h_n of stacked layers: each layer's Y_h, the last one last
+                axis = attrs.get("axis", 0)
+                earlier = [n.output[1] for n in recurrent[:-1]]
+                if (axis + 3 if axis < 0 else axis) != dirs_axis or finals != 1 or slot != len(node.input) - 1 or \
+                        any(i not in earlier for i in node.input[:-1]):
+                    raise UserError(f"node {label} concatenates something other than the recurrent layers' final "
+                                    "states (torch's h_n)")
+                finals = len(node.input)
             elif op == "Gather":
                 index = self.const(node.input[1], f"{label} index") if slot == 0 else None
                 axis = attrs.get("axis", 0)
@@ -288,7 +316,7 @@ class _Chain:
                     if dirs_axis is None or axes != [dirs_axis]:
                         raise UserError(f"node {label} squeezes axes {axes}; fsm-lstm reads the Squeeze of a "
                                         "recurrent output's direction axis, or of the last axis of a single output")
-                    dirs_axis, rank = None, 3
+                    dirs_axis, rank = None, 2 if last_step else 3
             elif op in GATES:
                 if slot != 0 or dense or last_step:
                     raise UserError(f"node {label} is not in the recurrent chain (input X after the previous layer)")
@@ -304,6 +332,10 @@ class _Chain:
                 layers.append(self.recurrent(node, attrs, label, width))
                 cell = CELLS[op]
                 sources.append(label)
+                recurrent.append(node)
+                if self._reads_final_state(node):  # h_n: the heads read the state after the last step only
+                    value, last_step, time_axis, rank, dirs_axis = node.output[1], True, None, 3, axis
+                    continue
                 if not node.output or not node.output[0]:
                     raise UserError(f"node {label} has no Y output")
                 value = node.output[0]
@@ -371,8 +403,10 @@ class _Chain:
             raise UserError("the graph has no LSTM, GRU or RNN operator on its path from input to output")
         if dirs_axis is not None:
             raise UserError("the graph outputs a recurrent operator's raw output; fsm-lstm needs a dense head")
-        notes = ["the graph outputs only the last step: its output is the heads after the last symbol "
-                 "(meta.final_only)"] if last_step else []
+        read = "reads the final hidden state (h_n)" if recurrent and self._reads_final_state(recurrent[-1]) else \
+            "outputs only the last step"
+        notes = [f"the graph {read}: its output is the heads after the last symbol (meta.final_only)"] \
+            if last_step else []
         in_dims = inputs[0].type.tensor_type.shape.dim
         notes += _fixed_length_note(in_dims, input_time, cell) or ([] if last_step else _fixed_output_note(
             next(o for o in graph.output if o.name == value).type.tensor_type.shape.dim, time_axis, cell))
@@ -479,14 +513,19 @@ def _on_last_axis(axis: int, rank: int | None) -> bool:
 
 
 def _final_state_hint(graph: Any) -> str:
-    """When the graph reads a recurrent operator's final hidden state (Y_h), what to export instead."""
-    finals = {n.output[1] for n in graph.node if n.op_type in ("LSTM", "GRU", "RNN") and len(n.output) > 1
-              and n.output[1]}  # Y_h only: Y_c (torch's c_n) is no output of the network's steps
-    if not (any(i in finals for n in graph.node for i in n.input) or any(o.name in finals for o in graph.output)):
-        return ""
-    return ("; the graph reads a recurrent operator's final state (Y_h, torch's h_n), which fsm-lstm does not "
-            "follow: export the last step of its output instead (model(x)[:, -1], or y[-1] when time comes first), "
-            "which holds the same values for a one-directional network")
+    """When the chain stops at a recurrent operator whose final states are read elsewhere, why: a head on an LSTM's
+    final cell state (Y_c, torch's c_n), or on the final hidden state (Y_h, torch's h_n) beside a use of the
+    output at every step (Y), where fsm-lstm follows one of them."""
+    recurrent = [n for n in graph.node if n.op_type in ("LSTM", "GRU", "RNN")]
+    read = {i for n in graph.node for i in n.input} | {o.name for o in graph.output}
+    if any(len(n.output) > 2 and n.output[2] in read for n in recurrent):
+        return ("; the graph reads an LSTM's final cell state (Y_c, torch's c_n), which is no output of the "
+                "network's steps: fsm-lstm reads heads on the hidden state h (h_n, or the output at every step)")
+    if any(len(n.output) > 1 and n.output[1] in read for n in recurrent):
+        return ("; the graph reads both a recurrent operator's output at every step (Y) and its final state "
+                "(Y_h, torch's h_n): fsm-lstm follows one of them, the final state when nothing else reads the "
+                "output")
+    return ""
 
 
 def _fixed_output_note(dims: Any, time_axis: int | None, cell: str) -> list[str]:

@@ -637,21 +637,49 @@ def test_a_transformed_input_is_named_without_guessing_a_one_hot_encoding(tmp_pa
     assert not (tmp_path / "m.npz").exists()
 
 
-class _FinalState(Exported):
-    """A classifier that reads the final hidden state h_n, as many are written."""
+class FinalState(torch.nn.Module):
+    """Embedding -> recurrent module -> Linear on the final hidden state h_n[-1], as many classifiers are written
+    (refused before, with advice to export the last step of the output instead)."""
 
-    def forward(self, x):
-        return self.fc1(self.rnn(x)[1][-1])
+    def __init__(self, cell, layers=1, batch_first=True, state="h"):
+        super().__init__()
+        self.embed = torch.nn.Embedding(3, 4)
+        self.rnn = KINDS[cell](4, 6, num_layers=layers, batch_first=batch_first)
+        self.fc = torch.nn.Linear(6, 2)
+        self.batch_first, self.last, self.state = batch_first, True, state
+
+    def forward(self, ids):
+        final = self.rnn(self.embed(ids))[1]
+        if isinstance(final, tuple):  # an LSTM's (h_n, c_n)
+            final = final[0] if self.state == "h" else final[1]
+        return self.fc(final[-1])
 
 
-def test_a_graph_reading_h_n_is_told_what_to_export_instead(tmp_path, capsys):
-    path = export(_FinalState("gru", last=True), tmp_path / "h_n.onnx")
+@pytest.mark.parametrize("cell, layers, batch_first, dynamo", [
+    ("gru", 1, True, False), ("lstm", 2, True, False), ("rnn", 2, False, False), ("lstm", 1, False, False),
+    ("gru", 2, True, True), ("lstm", 1, True, True)])
+def test_a_head_on_h_n_is_read_exactly(cell, layers, batch_first, dynamo, tmp_path, capsys):
+    torch.manual_seed(layers + len(cell))
+    net = FinalState(cell, layers, batch_first)
+    path = _export_ids(net, tmp_path / "m.onnx", dynamo=dynamo)
+    _agrees_with_onnxruntime(net, path)
+    assert main(["import", str(path), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c", "--heads", "accept"]) == 0
+    assert "reads the final hidden state (h_n)" in capsys.readouterr().out
+    strings = words(3, seed=7, count=20, longest=9)  # and torch itself, on the ids as they are
+    ids = torch.from_numpy(strings if batch_first else strings.T.copy()).long()
+    with torch.no_grad():
+        y = net.eval()(ids).double().numpy()
+    got = run(load_model(tmp_path / "m.npz"), strings).heads[-1, :, 0]
+    assert np.allclose(got, y[:, 1] - y[:, 0], atol=1e-5)
+
+
+def test_a_head_on_an_lstms_c_n_is_refused(tmp_path, capsys):
+    """c_n is no output of the network's steps: it is never read as h."""
+    torch.manual_seed(3)
+    path = _export_ids(FinalState("lstm", state="c"), tmp_path / "m.onnx", dynamo=False)
     err = cli_error(["import", str(path), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c", "--heads",
-                     "accept next:a"], capsys)
-    assert "reads a recurrent operator's final state (Y_h, torch's h_n)" in err and "model(x)[:, -1]" in err
-    # and that advice imports: the last step of the output
-    assert main(["import", str(export(Exported("gru", last=True), tmp_path / "last.onnx")), "-o",
-                 str(tmp_path / "m.npz"), "--alphabet", "a b c", "--heads", "accept next:a"]) == 0
+                     "accept"], capsys)
+    assert "final cell state (Y_c, torch's c_n)" in err and not (tmp_path / "m.npz").exists()
 
 
 class _BatchFirstInTimeFirstOut(Exported):
