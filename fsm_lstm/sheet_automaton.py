@@ -19,7 +19,7 @@ from .errors import UserError
 from .grammar import Grammar
 from .reading import Reading
 from .sheet_formats import Formats
-from .sheet_layout import FIRST_STEP_ROW, NONE, SheetWriter, col, past_end
+from .sheet_layout import FIRST_STEP_ROW, NONE, SheetWriter, beyond_the_sheet, col, past_end
 
 __all__ = ["AUTOMATON_COLUMNS", "AutomatonRun", "FIRST_SYMBOL_COLUMN", "MAX_SYMBOLS", "NOT_JUDGED", "NetworkAnswers",
            "PARTING", "TABLE_ROW", "automaton_run", "check_automaton", "compared", "next_symbols", "table_states",
@@ -336,7 +336,7 @@ def _sentence_formula(first: int, last: int, steps: int, by: str, reading: Readi
              else f'"network and automaton agree on {_COMPARED[by]} after every prefix "&{symbols}')
     if reading.nonempty:
         agree = f'IF({length}=0,"{NOT_JUDGED}",{agree})'
-    return f'=IF(ISNUMBER({k}),{part},{agree})'
+    return f'=IF(ISNUMBER({k}),{part},IF(input_length>{steps},{beyond_the_sheet(steps)},{agree}))'
 
 
 def _sentence_value(framed: tuple[str, ...], length: int, agree: list, network: NetworkAnswers, run: AutomatonRun,

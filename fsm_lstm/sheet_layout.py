@@ -18,8 +18,8 @@ from .runtime import run
 from .words import encode
 
 __all__ = ["BLOCKS", "Computed", "FIRST_STEP_ROW", "GATE_NAMES", "MAX_FORMULA", "NAME_ROW", "NONE",
-           "PlainFormulaSheet", "SIGMOID", "SheetWriter", "TraceLayout", "answer_kinds", "col", "compute",
-           "left_behind", "output_value", "past_end", "single_characters", "trace_layout"]
+           "PlainFormulaSheet", "SIGMOID", "SheetWriter", "TraceLayout", "answer_kinds", "beyond_the_sheet", "col",
+           "compute", "left_behind", "output_value", "past_end", "single_characters", "trace_layout"]
 
 BLOCKS = {"lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h"), "rnn": ("h",)}  # trace columns
 SIGMOID = ("i", "f", "o", "r", "z")
@@ -160,3 +160,10 @@ def compute(model: Model, word: tuple[str, ...]) -> Computed:
 
 def past_end(r: int) -> str:
     return f"$A{r}>input_length"
+
+
+def beyond_the_sheet(steps: int) -> str:
+    """The answer, as a formula's text, for an input longer than the sheet's ``steps``: none. The head at the
+    last row answers a prefix, not the input (a 32-symbol word on a 30-step sheet said "rejected" where the
+    network accepts it)."""
+    return f'"no answer: the input has "&input_length&" symbols and this sheet {steps} steps (see below)"'

@@ -11,8 +11,8 @@ from .model import Model
 from .reading import Reading
 from .sheet_formats import Formats, print_setup
 from .sheet_input import marker_hint, typed_input
-from .sheet_layout import (FIRST_STEP_ROW, NAME_ROW, NONE, Computed, SheetWriter, TraceLayout, answer_kinds, col,
-                           left_behind, output_value, past_end)
+from .sheet_layout import (FIRST_STEP_ROW, NAME_ROW, NONE, Computed, SheetWriter, TraceLayout, answer_kinds,
+                           beyond_the_sheet, col, left_behind, output_value, past_end)
 
 __all__ = ["decoded_outputs", "write_run"]
 
@@ -156,7 +156,7 @@ def _verdict_formula(model: Model, lay: TraceLayout, steps: int) -> str:
         end = f'"output: "&INDEX($F${first}:$F${last},MIN(input_length,{steps})+1)'
     else:
         end = f'"read "&MIN(input_length,{steps})&" symbols (the model has no accept head)"'
-    return f"=IF(ISNUMBER({k}),{leaves},{end})"
+    return f"=IF(ISNUMBER({k}),{leaves},IF(input_length>{steps},{beyond_the_sheet(steps)},{end}))"
 
 
 def _verdict(model: Model, lay: TraceLayout, v: Computed) -> str:

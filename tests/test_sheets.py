@@ -21,6 +21,7 @@ from fsm_lstm.grammar_files import bundled_names, load_grammar
 from fsm_lstm.gnumeric import recalculate_gnumeric
 from fsm_lstm.libreoffice import recalculate
 from fsm_lstm.model import Layer, Model
+from fsm_lstm.reading import Reading
 from fsm_lstm.sheet_layout import FIRST_STEP_ROW, trace_layout
 from fsm_lstm.errors import UserError
 from fsm_lstm.sheets import BYTES_PER_CELL, sample_input, workbook_cells, write_workbook
@@ -280,6 +281,21 @@ def test_long_input_gets_a_note(tmp_path):
     wb.save(path)
     values = libreoffice_values(recalculate([path], tmp_path / "out")[0])
     assert "has 7 symbols; this sheet shows the first 4" in values["Run"][(4, 1)]
+
+
+@pytest.mark.parametrize("final_only", [False, True])
+def test_an_input_longer_than_the_sheet_gets_no_answer(final_only, tmp_path):
+    """Seven 1s are odd (accepted), but the head at the last of 4 rows reads four, even: the sheet said
+    "rejected", and the automaton's line that both agree on the whole word (a trial, on a 32-symbol word)."""
+    g = load_grammar("parity")
+    path = tmp_path / "p.xlsx"
+    write_workbook(compile_grammar(g), path, "1", steps=4, automaton=g, reading=Reading(final_only=final_only))
+    wb = openpyxl.load_workbook(path)
+    wb["Run"]["B2"] = "1111111"
+    wb.save(path)
+    values = libreoffice_values(recalculate([path], tmp_path / "out")[0])
+    no_answer = "no answer: the input has 7 symbols and this sheet 4 steps (see below)"
+    assert values["Run"][(3, 1)] == no_answer and values["Run"][(6, 1)] == no_answer
 
 
 def test_multi_character_symbols_are_space_separated(tmp_path):
