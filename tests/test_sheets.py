@@ -20,7 +20,7 @@ from fsm_lstm.compiler import compile_grammar
 from fsm_lstm.grammar_files import bundled_names, load_grammar
 from fsm_lstm.gnumeric import recalculate_gnumeric
 from fsm_lstm.libreoffice import recalculate
-from fsm_lstm.model import Layer, Model
+from fsm_lstm.model import Layer, Model, save_model
 from fsm_lstm.reading import Reading
 from fsm_lstm.sheet_layout import FIRST_STEP_ROW, trace_layout
 from fsm_lstm.errors import UserError
@@ -424,3 +424,23 @@ def test_a_word_classifiers_guide_says_what_its_run_sheet_says(tmp_path):
                      for c in row if c.value)
     assert "Type the symbols without spaces. The alphabet is 0 1. The sheet has 8 steps" in plain
     assert "word classifier" not in plain
+
+
+def test_an_input_no_sheet_can_hold_is_refused_without_advice_it_would_refuse(tmp_path, capsys):
+    """5,001 symbols at --steps 5000 were told to "pass --steps 5001", then refused as over the limit; an input
+    whose text is over a cell's 32,767 characters was cut in the cell, so that the live sheet read another word."""
+    from fsm_lstm.sheets import MAX_STEPS, MAX_TEXT
+
+    book = tmp_path / "b.xlsx"
+    assert main(["sheet", "parity", "-o", str(book), "--input", "1" * (MAX_STEPS + 1), "--steps", str(MAX_STEPS)]) == 2
+    err = capsys.readouterr().err
+    assert f"over the limit of {MAX_STEPS:,} trace rows" in err and "pass --steps" not in err
+    long = "y" * (MAX_TEXT // 2 + 1)  # two such symbols: one row each, but over one cell's text
+    model = Model(layers=(Layer(np.zeros((4, 2), np.float32), np.zeros((4, 1), np.float32), np.zeros(4, np.float32),
+                                np.zeros(4, np.float32)),), head_weight=np.zeros((1, 1), np.float32),
+                  head_bias=np.zeros(1, np.float32), alphabet=("a", long), heads=("accept",))
+    save_model(model, tmp_path / "m.npz")
+    assert main(["sheet", str(tmp_path / "m.npz"), "-o", str(book), "--input", f"{long} {long}"]) == 2
+    err = capsys.readouterr().err
+    assert f"a workbook cell holds at most {MAX_TEXT:,}" in err and err.count("\n") == 1
+    assert not book.exists()
