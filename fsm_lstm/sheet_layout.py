@@ -13,13 +13,13 @@ from xlsxwriter.worksheet import Worksheet
 
 from .errors import UserError
 from .labels import parse_head
-from .model import Model
+from .model import Model, default_units
 from .runtime import run
 from .words import encode
 
 __all__ = ["BLOCKS", "Computed", "FIRST_STEP_ROW", "GATE_NAMES", "MAX_FORMULA", "NAME_ROW", "NONE",
            "PlainFormulaSheet", "SIGMOID", "SheetWriter", "TraceLayout", "answer_kinds", "beyond_the_sheet", "col",
-           "compute", "left_behind", "output_value", "past_end", "single_characters", "trace_layout"]
+           "compute", "left_behind", "output_value", "past_end", "single_characters", "trace_layout", "unit_labels"]
 
 BLOCKS = {"lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h"), "rnn": ("h",)}  # trace columns
 SIGMOID = ("i", "f", "o", "r", "z")
@@ -167,3 +167,16 @@ def beyond_the_sheet(steps: int) -> str:
     last row answers a prefix, not the input (a 32-symbol word on a 30-step sheet said "rejected" where the
     network accepts it)."""
     return f'"no answer: the input has "&input_length&" symbols and this sheet {steps} steps (see below)"'
+
+
+def unit_labels(model: Model, k: int) -> list[str]:
+    """Labels of the units of layer ``k``: the model's own for the last layer of a compiled or imported model,
+    the unit numbers for a trained one, and 'l0 u3' style before the last layer (and on it, where it has no labels
+    of its own: 'l1 u3' after 'l0 u3', not 'unit 3')."""
+    last = k == len(model.layers) - 1
+    numbered = "trained" in model.extra or model.units == default_units(model.hidden_size)
+    if last and len(model.layers) == 1 and numbered:
+        return list(default_units(model.hidden_size))
+    if last and not numbered:
+        return list(model.units)
+    return [f"l{k} u{u}" for u in range(model.layers[k].hidden_size)]

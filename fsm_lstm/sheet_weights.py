@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .model import GATES, Model
 from .sheet_formats import Formats, print_setup
-from .sheet_layout import SheetWriter, col
+from .sheet_layout import SheetWriter, col, unit_labels
 
 __all__ = ["HeadRefs", "WeightRefs", "write_weights"]
 
@@ -79,7 +79,7 @@ def write_weights(sh: SheetWriter, model: Model, fmt: Formats) -> tuple[list[Wei
             sh.text(header, cell_col, text, fmt.header)
         for j, name in enumerate(inputs):
             sh.text(header, ih[0] + j, name, fmt.header)
-        labels = model.units if k == len(model.layers) - 1 else [f"l{k} u{u}" for u in range(H)]
+        labels = unit_labels(model, k)
         for u in range(H):
             sh.text(header, hh[0] + u, f"u{u}", fmt.header)
         first = header + 1

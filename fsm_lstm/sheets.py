@@ -47,7 +47,8 @@ from .sheet_charts import add_charts
 from .sheet_formats import Formats, print_setup
 from .sheet_input import typed_input
 from .sheet_layout import (BLOCKS, FIRST_STEP_ROW, GATE_NAMES, NAME_ROW, NONE, SIGMOID, Computed, PlainFormulaSheet,
-                           SheetWriter, TraceLayout, answer_kinds, col, compute, output_value, past_end, trace_layout)
+                           SheetWriter, TraceLayout, answer_kinds, col, compute, output_value, past_end, trace_layout,
+                           unit_labels)
 from .sheet_run import decoded_outputs, write_run
 from .sheet_text import write_grammar, write_guide
 from .sheet_weights import write_weights
@@ -298,7 +299,7 @@ def _write_trace(sh: SheetWriter, model: Model, lay: TraceLayout, refs, heads_at
         sh.text(7, lay.onehot[0] + j, a, fmt.header)
     longest = max([len(a) for a in model.alphabet] + [len(h) for h in model.heads] + [6])
     for k, cols in enumerate(lay.layers):
-        labels = _unit_labels(model, k)
+        labels = unit_labels(model, k)
         longest = max(longest, max(len(s) for s in labels))
         for b, (lo, hi) in cols.items():
             layer = f" (layer {k})" if len(model.layers) > 1 else ""
@@ -364,16 +365,6 @@ def _write_trace(sh: SheetWriter, model: Model, lay: TraceLayout, refs, heads_at
                        (0 if joined["state"] or not state_heads else 1) if live else "", fmt.onehot)
         sh.number(r, lay.zero, 0, fmt.onehot)
     _format_trace(sh, model, lay, steps, fmt)
-
-
-def _unit_labels(model: Model, k: int) -> list[str]:
-    """Labels of the units of layer ``k``: the model's own for the last layer of a compiled or imported model,
-    the unit numbers for a trained one, and 'l0 u3' style before the last layer."""
-    if k == len(model.layers) - 1 and "trained" in model.extra:
-        return [f"unit {u}" for u in range(model.hidden_size)]
-    if k == len(model.layers) - 1:
-        return list(model.units)
-    return [f"l{k} u{u}" for u in range(model.layers[k].hidden_size)]
 
 
 def _block_title(sh: SheetWriter, r: int, span: tuple[int, int], title: str, fmt: Formats) -> None:

@@ -444,3 +444,25 @@ def test_an_input_no_sheet_can_hold_is_refused_without_advice_it_would_refuse(tm
     err = capsys.readouterr().err
     assert f"a workbook cell holds at most {MAX_TEXT:,}" in err and err.count("\n") == 1
     assert not book.exists()
+
+
+def test_the_units_of_a_multi_layer_model_without_labels_are_numbered_by_layer(tmp_path):
+    """Layer 0's units were 'l0 u0 ...' and the last layer's 'unit 0 ...' in one Trace sheet (a trial's 2-layer
+    GRU); a model's own labels (compiled) stay."""
+    f32 = np.float32
+    def layer(K):
+        return Layer(np.ones((12, K), f32), np.ones((12, 4), f32), np.zeros(12, f32), np.zeros(12, f32))
+
+    model = Model(layers=(layer(2), layer(4)), head_weight=np.ones((1, 4), f32), head_bias=np.zeros(1, f32),
+                  alphabet=("a", "b"), heads=("accept",), cell="gru")
+    book = tmp_path / "g.xlsx"
+    write_workbook(model, book, "ab")
+    wb = openpyxl.load_workbook(book)
+    for name in ("Trace", "Weights"):
+        texts = {c.value for row in wb[name].iter_rows() for c in row if isinstance(c.value, str)}
+        assert {"l0 u3", "l1 u3"} <= texts and not any(t.startswith("unit ") for t in texts), name
+    compiled = compile_grammar(load_grammar("parity"))
+    book = tmp_path / "p.xlsx"
+    write_workbook(compiled, book, "1")
+    texts = {c.value for row in openpyxl.load_workbook(book)["Trace"].iter_rows() for c in row}
+    assert set(compiled.units) <= texts
