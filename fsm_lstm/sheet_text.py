@@ -171,10 +171,13 @@ def write_guide(sh: SheetWriter, model: Model, steps: int, reading: Reading, exa
          "(true). Values under 0.001 are shown as 1.0E-05 and the like.", fmt.wrap),
         ("Units", fmt.heading),
     ]
-    if trained:
-        lines.append(("This network was trained, so its units have no meaning given in advance; they are "
+    imported = model.extra.get("imported")
+    if trained or imported is not None or stored_grammar(model) is None:
+        origin = "trained" if trained or imported is None else "imported (fsm-lstm import)"
+        lines.append((f"This network was {origin}, so its units have no meaning given in advance; they are "
                       "labelled by number. Its states are not its own: if a grammar was extracted from it "
                       "(fsm-lstm extract), the states named here come from that extraction.", fmt.wrap))
+        lines += [(text, fmt.wrap) for text in _import_lines(imported)]
     else:
         lines.append(("A compiled network has one unit per grammar edge ('edge p -a-> q' is on after the string "
                       "has just crossed that edge) and a unit 'started' (on from the first symbol). The Grammar "
@@ -190,6 +193,19 @@ def write_guide(sh: SheetWriter, model: Model, steps: int, reading: Reading, exa
     print_setup(sh.ws, pages_tall=1)
 
 
+def _import_lines(imported: object) -> list[str]:
+    """What the import did to the source's weights (its notes: an embedding folded into weight_ih, Linears composed,
+    two outputs read as one head, ...), so that the Weights sheet is not read as the source's own matrices."""
+    if not isinstance(imported, dict):
+        return []
+    clean = lambda v: ILLEGAL_CHARACTERS_RE.sub("", str(v))[:300]  # noqa: E731  (the meta is untrusted)
+    notes = [clean(n) for n in imported.get("notes", [])[:12] if isinstance(n, str)]
+    source = f"It was read from {clean(imported.get('format', 'another framework'))}"
+    folded = " The Weights sheet shows the weights as fsm-lstm runs them, which may differ from the source's own "
+    folded += "matrices where a note below says so (an embedding folded into weight_ih, two Linears composed)."
+    return [source + "." + folded, *(f"Import note: {n}" for n in notes)]
+
+
 def proof_guide(model: Model) -> list[tuple[str, bool]]:
     """(text, is heading) lines for a model without a compiled grammar: which kind of proof its file records
     (compiled models are covered by the compiled certificate the Units section describes)."""
@@ -201,7 +217,8 @@ def proof_guide(model: Model) -> list[tuple[str, bool]]:
         said = (f"When it was trained (fsm-lstm train --certify), the region proof held against grammar "
                 f"{clean(proof.get('grammar'))!r}: {clean(proof.get('summary'))}.")
     else:
-        said = "The file records no proof: trained networks are proven only by the region proof."
+        said = ("The file records no proof: networks that were trained or imported are proven only by the region "
+                "proof.")
     again = "fsm-lstm certify MODEL --grammar G checks a trained network for every length again (docs/region-proof.md)."
     return [("Proof", True), (said, False), (again, False)]
 

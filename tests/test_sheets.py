@@ -466,3 +466,19 @@ def test_the_units_of_a_multi_layer_model_without_labels_are_numbered_by_layer(t
     write_workbook(compiled, book, "1")
     texts = {c.value for row in openpyxl.load_workbook(book)["Trace"].iter_rows() for c in row}
     assert set(compiled.units) <= texts
+
+
+def test_an_imported_models_guide_says_so_and_gives_its_import_notes_as_text(tmp_path):
+    """The Guide of an imported network described compiled edge units and no import; the Weights sheet showed an
+    embedding folded into weight_ih without a word (a trial). The notes are untrusted: written as text."""
+    model = compile_grammar(load_grammar("parity"))
+    model = Model(layers=model.layers, head_weight=model.head_weight, head_bias=model.head_bias,
+                  alphabet=model.alphabet, heads=model.heads,
+                  extra={"imported": {"format": "onnx", "notes": ["embedding of 5 symbols folded", "=1+1"]}})
+    book = tmp_path / "i.xlsx"
+    write_workbook(model, book, "1")
+    guide = [row[0] for row in openpyxl.load_workbook(book)["Guide"].iter_rows(values_only=True) if row[0]]
+    assert any("This network was imported (fsm-lstm import)" in line for line in guide)
+    assert any(line.startswith("It was read from onnx.") for line in guide)
+    assert "Import note: embedding of 5 symbols folded" in guide and "Import note: =1+1" in guide
+    assert not any("one unit per grammar edge" in line for line in guide)
