@@ -243,7 +243,7 @@ def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, s
             agrees = live and not marker and network.states[t] == run.states[i]
         if reading.final_only:  # only the whole word counts (not the empty one, with --nonempty)
             judged = f'IF(input_length={start + end},"-",{test})' if reading.nonempty else test
-            test = f'IF($A{r}=MIN(input_length,{steps}),{judged},"-")'
+            test = f'IF($A{r}=input_length,{judged},"-")'  # a word longer than the sheet: no row is its end
             agrees = agrees if t == n and not (reading.nonempty and not word) else "-"
         elif reading.nonempty and t == 0:  # the empty prefix is not judged
             test, agrees = '"-"', "-"

@@ -166,7 +166,7 @@ def beyond_the_sheet(steps: int) -> str:
     """The answer, as a formula's text, for an input longer than the sheet's ``steps``: none. The head at the
     last row answers a prefix, not the input (a 32-symbol word on a 30-step sheet said "rejected" where the
     network accepts it)."""
-    return f'"no answer: the input has "&input_length&" symbols and this sheet {steps} steps (see below)"'
+    return f'"no answer: the input has "&input_length&" symbols and this sheet {steps} steps (see the note)"'
 
 
 def unit_labels(model: Model, k: int) -> list[str]:

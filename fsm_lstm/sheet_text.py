@@ -18,12 +18,12 @@ from .dot_format import to_dot
 from .draw import shown_grammar
 from .errors import UserError
 from .grammar import Grammar
-from .model import Model, stored_grammar
+from .model import Model, default_units, stored_grammar
 from .reading import Reading
 from .sheet_charts import CHART_STEPS
 from .sheet_formats import Formats, print_setup
 from .sheet_input import marker_hint, typed_input
-from .sheet_layout import SheetWriter, answer_kinds, left_behind
+from .sheet_layout import SheetWriter, answer_kinds, left_behind, unit_labels
 from .words import format_word
 
 __all__ = ["CELL_GUIDE", "GUIDE_LINE", "PICTURE_EDGES", "PICTURE_SECONDS", "PICTURE_WIDTH", "WRAP_LINE",
@@ -84,7 +84,8 @@ def _verdict_guide(model: Model) -> str:
     answer = "accepted, rejected" if "accept" in kinds else "the output after the last symbol" \
         if "output" in kinds else "how many symbols were read"
     leaving = f"the string leaves the {left_behind(model)}" if "state" in kinds else "it leaves the alphabet"
-    return f"The large sentence is the answer for the whole string: {answer}, or the step at which {leaving}."
+    return (f"The large sentence is the answer for the whole string: {answer}, or the step at which {leaving}; "
+            "'no answer' when the string is longer than the sheet.")
 
 
 def _columns_guide(model: Model) -> str:
@@ -135,7 +136,8 @@ def write_guide(sh: SheetWriter, model: Model, steps: int, reading: Reading, exa
          "stays 0110. " + ("Type the symbols without spaces. " if typed.unspaced
                            else "Separate the symbols with spaces. ")
          + "The alphabet is " + " ".join(alphabet) + ". " + (marker_hint(reading) + " " if framed else "")
-         + f"The sheet has {steps} steps; a longer string is cut, and a note says so.", fmt.wrap),
+         + f"The sheet has {steps} steps; a longer string is cut, a note says so, and the verdict gives no answer.",
+         fmt.wrap),
     ]
     if framed:  # as a person types them: the inner word, without spaces where Run reads it so
         inner = (_inner(w, reading) for w in examples)
@@ -173,10 +175,13 @@ def write_guide(sh: SheetWriter, model: Model, steps: int, reading: Reading, exa
     ]
     imported = model.extra.get("imported")
     if trained or imported is not None or stored_grammar(model) is None:
-        origin = "trained" if trained or imported is None else "imported (fsm-lstm import)"
-        lines.append((f"This network was {origin}, so its units have no meaning given in advance; they are "
-                      "labelled by number. Its states are not its own: if a grammar was extracted from it "
-                      "(fsm-lstm extract), the states named here come from that extraction.", fmt.wrap))
+        origin = "trained" if trained else "imported (fsm-lstm import)" if imported is not None else \
+            "not compiled from a grammar"
+        numbered = trained or model.units == default_units(model.hidden_size)  # as unit_labels numbers them
+        lines.append((f"This network was {origin}, so its units have no meaning given in advance"
+                      + ("; they are labelled by number" if numbered else "") + ". Its states are not its own: if a "
+                      "grammar was extracted from it (fsm-lstm extract), the states named here come from that "
+                      "extraction.", fmt.wrap))
         lines += [(text, fmt.wrap) for text in _import_lines(imported)]
     else:
         lines.append(("A compiled network has one unit per grammar edge ('edge p -a-> q' is on after the string "
@@ -199,8 +204,10 @@ def _import_lines(imported: object) -> list[str]:
     if not isinstance(imported, dict):
         return []
     clean = lambda v: ILLEGAL_CHARACTERS_RE.sub("", str(v))[:300]  # noqa: E731  (the meta is untrusted)
-    notes = [clean(n) for n in imported.get("notes", [])[:12] if isinstance(n, str)]
-    source = f"It was read from {clean(imported.get('format', 'another framework'))}"
+    notes = imported.get("notes")
+    notes = [clean(n) for n in notes[:12] if isinstance(n, str)] if isinstance(notes, list) else []
+    form = imported.get("format")
+    source = f"It was read from {clean(form) if isinstance(form, str) else 'another framework'}"
     folded = " The Weights sheet shows the weights as fsm-lstm runs them, which may differ from the source's own "
     folded += "matrices where a note below says so (an embedding folded into weight_ih, two Linears composed)."
     return [source + "." + folded, *(f"Import note: {n}" for n in notes)]
@@ -290,7 +297,7 @@ def write_grammar(sh: SheetWriter, model: Model, g: Grammar | None, fmt: Formats
         sh.text(r, 1, "This model carries no grammar (trained or imported): its units have no edge labels.")
         r += 2
     sh.text(r, 1, "units", fmt.bold)
-    for u, label in enumerate(model.units):
+    for u, label in enumerate(unit_labels(model, len(model.layers) - 1)):
         sh.text(r + 1 + u, 1, f"u{u}")
         sh.text(r + 1 + u, 2, label)
     sh.text(r, 4, "heads", fmt.bold)

@@ -184,10 +184,10 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
     if len(read) > MAX_STEPS:  # no --steps can hold it: say so rather than advise one over the limit
         raise UserError(f"the input has {len(read):,} symbols{marks}, over the limit of {MAX_STEPS:,} trace rows of a "
                         "workbook; give a shorter input")
-    held = len(typed_input(model, reading).cached(word))  # Trace!B3: the input as the sheet reads it
+    held = len(typed_input(model, reading).cached(word).encode("utf-16-le")) // 2  # Trace!B3, as spreadsheets count
     if held > MAX_TEXT:
         raise UserError(f"the input has {held:,} characters as the sheet holds it{marks}; a workbook cell holds at "
-                        f"most {MAX_TEXT:,}: give a shorter --input")
+                        f"most {MAX_TEXT:,}: give a shorter input")
     steps = max(len(read), 30) if steps is None else steps
     if len(read) > steps:
         raise UserError(f"the input has {len(read)} symbols{marks} but the sheet has {steps} steps; pass --steps "

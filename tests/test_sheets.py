@@ -288,13 +288,16 @@ def test_an_input_longer_than_the_sheet_gets_no_answer(final_only, tmp_path):
     """Seven 1s are odd (accepted), but the head at the last of 4 rows reads four, even: the sheet said
     "rejected", and the automaton's line that both agree on the whole word (a trial, on a 32-symbol word)."""
     g = load_grammar("parity")
+    # a word classifier's automaton that accepts every word: it differs from the network on the last row shown
+    # (four 1s), which said "they part at step 4" though both accept the seven 1s typed
+    everything = g.with_changes(accept=frozenset(g.states)) if final_only else g
     path = tmp_path / "p.xlsx"
-    write_workbook(compile_grammar(g), path, "1", steps=4, automaton=g, reading=Reading(final_only=final_only))
+    write_workbook(compile_grammar(g), path, "1", steps=4, automaton=everything, reading=Reading(final_only=final_only))
     wb = openpyxl.load_workbook(path)
     wb["Run"]["B2"] = "1111111"
     wb.save(path)
     values = libreoffice_values(recalculate([path], tmp_path / "out")[0])
-    no_answer = "no answer: the input has 7 symbols and this sheet 4 steps (see below)"
+    no_answer = "no answer: the input has 7 symbols and this sheet 4 steps (see the note)"
     assert values["Run"][(3, 1)] == no_answer and values["Run"][(6, 1)] == no_answer
 
 
@@ -458,9 +461,12 @@ def test_the_units_of_a_multi_layer_model_without_labels_are_numbered_by_layer(t
     book = tmp_path / "g.xlsx"
     write_workbook(model, book, "ab")
     wb = openpyxl.load_workbook(book)
-    for name in ("Trace", "Weights"):
+    guide = [row[0] for row in openpyxl.load_workbook(book)["Guide"].iter_rows(values_only=True) if row[0]]
+    assert any("was not compiled from a grammar" in line and "labelled by number" in line for line in guide)
+    for name in ("Trace", "Weights", "Grammar"):
         texts = {c.value for row in wb[name].iter_rows() for c in row if isinstance(c.value, str)}
-        assert {"l0 u3", "l1 u3"} <= texts and not any(t.startswith("unit ") for t in texts), name
+        shown = {"l1 u3"} if name == "Grammar" else {"l0 u3", "l1 u3"}  # Grammar lists the last layer's units
+        assert shown <= texts and not any(t.startswith("unit ") for t in texts), name
     compiled = compile_grammar(load_grammar("parity"))
     book = tmp_path / "p.xlsx"
     write_workbook(compiled, book, "1")
@@ -482,3 +488,8 @@ def test_an_imported_models_guide_says_so_and_gives_its_import_notes_as_text(tmp
     assert any(line.startswith("It was read from onnx.") for line in guide)
     assert "Import note: embedding of 5 symbols folded" in guide and "Import note: =1+1" in guide
     assert not any("one unit per grammar edge" in line for line in guide)
+    for notes in (5, "abc", {"a": 1}):  # a hand-edited meta: no crash, no note per character
+        write_workbook(replace(model, extra={"imported": {"format": 7, "notes": notes}}), book, "1")
+        guide = [row[0] for row in openpyxl.load_workbook(book)["Guide"].iter_rows(values_only=True) if row[0]]
+        assert not any(line.startswith("Import note") for line in guide)
+        assert any(line.startswith("It was read from another framework.") for line in guide)
