@@ -449,7 +449,8 @@ def test_the_workbook_guide_says_which_proof_a_trained_model_records(certified, 
                for line in guide)
     write_workbook(random_model("rnn", 3, 1, 1.0, 0), path, "111", steps=5)
     guide = [c.value for c in load_workbook(path)["Guide"]["A"] if c.value]
-    assert "The file records no proof: trained networks are proven only by the region proof." in guide
+    assert ("The file records no proof: networks that were trained or imported are proven only by the region "
+            "proof.") in guide
 
 
 def test_word_classifiers_are_proven_with_their_markers():
