@@ -215,6 +215,7 @@ class _Chain:
         picked = None  # one output of the dense layers picked: "kept" its axis (y[..., [k]]), or "dropped" it
         finals = 1  # the final states (Y_h) side by side on the directions axis: a Concat of every layer's
         recurrent: list[Any] = []  # the recurrent operators walked, in order
+        from_state = False  # the head reads the last operator's final state (Y_h), not its output (Y)
         softmax_picked = False  # the pick turned a 2-way softmax's p_k into the logit z_k - z_other
         for _ in range(len(graph.node) + 1):
             users = [n for n in self.consumers.get(value, []) if not self._shape_only(n)]
@@ -334,7 +335,7 @@ class _Chain:
                 sources.append(label)
                 recurrent.append(node)
                 if self._reads_final_state(node):  # h_n: the heads read the state after the last step only
-                    value, last_step, time_axis, rank, dirs_axis = node.output[1], True, None, 3, axis
+                    value, last_step, time_axis, rank, dirs_axis, from_state = node.output[1], True, None, 3, axis, True
                     continue
                 if not node.output or not node.output[0]:
                     raise UserError(f"node {label} has no Y output")
@@ -403,8 +404,7 @@ class _Chain:
             raise UserError("the graph has no LSTM, GRU or RNN operator on its path from input to output")
         if dirs_axis is not None:
             raise UserError("the graph outputs a recurrent operator's raw output; fsm-lstm needs a dense head")
-        read = "reads the final hidden state (h_n)" if recurrent and self._reads_final_state(recurrent[-1]) else \
-            "outputs only the last step"
+        read = "reads the final hidden state (h_n)" if from_state else "outputs only the last step"
         notes = [f"the graph {read}: its output is the heads after the last symbol (meta.final_only)"] \
             if last_step else []
         in_dims = inputs[0].type.tensor_type.shape.dim

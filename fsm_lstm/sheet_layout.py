@@ -19,7 +19,8 @@ from .words import encode
 
 __all__ = ["BLOCKS", "Computed", "FIRST_STEP_ROW", "GATE_NAMES", "MAX_FORMULA", "NAME_ROW", "NONE",
            "PlainFormulaSheet", "SIGMOID", "SheetWriter", "TraceLayout", "answer_kinds", "beyond_the_sheet", "col",
-           "compute", "left_behind", "output_value", "past_end", "single_characters", "trace_layout", "unit_labels"]
+           "compute", "left_behind", "numbered_units", "output_value", "past_end", "single_characters",
+           "trace_layout", "unit_labels"]
 
 BLOCKS = {"lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h"), "rnn": ("h",)}  # trace columns
 SIGMOID = ("i", "f", "o", "r", "z")
@@ -169,12 +170,16 @@ def beyond_the_sheet(steps: int) -> str:
     return f'"no answer: the input has "&input_length&" symbols and this sheet {steps} steps (see the note)"'
 
 
+def numbered_units(model: Model) -> bool:
+    """True when the units are labelled by number: a trained model's, or a model's without labels of its own."""
+    return "trained" in model.extra or model.units == default_units(model.hidden_size)
+
+
 def unit_labels(model: Model, k: int) -> list[str]:
     """Labels of the units of layer ``k``: the model's own for the last layer of a compiled or imported model,
     the unit numbers for a trained one, and 'l0 u3' style before the last layer (and on it, where it has no labels
     of its own: 'l1 u3' after 'l0 u3', not 'unit 3')."""
-    last = k == len(model.layers) - 1
-    numbered = "trained" in model.extra or model.units == default_units(model.hidden_size)
+    last, numbered = k == len(model.layers) - 1, numbered_units(model)
     if last and len(model.layers) == 1 and numbered:
         return list(default_units(model.hidden_size))
     if last and not numbered:

@@ -18,12 +18,12 @@ from .dot_format import to_dot
 from .draw import shown_grammar
 from .errors import UserError
 from .grammar import Grammar
-from .model import Model, default_units, stored_grammar
+from .model import Model, stored_grammar
 from .reading import Reading
 from .sheet_charts import CHART_STEPS
 from .sheet_formats import Formats, print_setup
 from .sheet_input import marker_hint, typed_input
-from .sheet_layout import SheetWriter, answer_kinds, left_behind, unit_labels
+from .sheet_layout import SheetWriter, answer_kinds, left_behind, numbered_units, unit_labels
 from .words import format_word
 
 __all__ = ["CELL_GUIDE", "GUIDE_LINE", "PICTURE_EDGES", "PICTURE_SECONDS", "PICTURE_WIDTH", "WRAP_LINE",
@@ -177,7 +177,7 @@ def write_guide(sh: SheetWriter, model: Model, steps: int, reading: Reading, exa
     if trained or imported is not None or stored_grammar(model) is None:
         origin = "trained" if trained else "imported (fsm-lstm import)" if imported is not None else \
             "not compiled from a grammar"
-        numbered = trained or model.units == default_units(model.hidden_size)  # as unit_labels numbers them
+        numbered = numbered_units(model)
         lines.append((f"This network was {origin}, so its units have no meaning given in advance"
                       + ("; they are labelled by number" if numbered else "") + ". Its states are not its own: if a "
                       "grammar was extracted from it (fsm-lstm extract), the states named here come from that "
@@ -198,16 +198,20 @@ def write_guide(sh: SheetWriter, model: Model, steps: int, reading: Reading, exa
     print_setup(sh.ws, pages_tall=1)
 
 
+def _clean(value: object, limit: int) -> str:
+    """Text from the model's meta (untrusted), without the characters a workbook cannot hold, cut to ``limit``."""
+    return ILLEGAL_CHARACTERS_RE.sub("", str(value))[:limit]
+
+
 def _import_lines(imported: object) -> list[str]:
     """What the import did to the source's weights (its notes: an embedding folded into weight_ih, Linears composed,
     two outputs read as one head, ...), so that the Weights sheet is not read as the source's own matrices."""
     if not isinstance(imported, dict):
         return []
-    clean = lambda v: ILLEGAL_CHARACTERS_RE.sub("", str(v))[:300]  # noqa: E731  (the meta is untrusted)
     notes = imported.get("notes")
-    notes = [clean(n) for n in notes[:12] if isinstance(n, str)] if isinstance(notes, list) else []
+    notes = [_clean(n, 300) for n in notes[:12] if isinstance(n, str)] if isinstance(notes, list) else []
     form = imported.get("format")
-    source = f"It was read from {clean(form) if isinstance(form, str) else 'another framework'}"
+    source = f"It was read from {_clean(form, 300) if isinstance(form, str) else 'another framework'}"
     folded = " The Weights sheet shows the weights as fsm-lstm runs them, which may differ from the source's own "
     folded += "matrices where a note below says so (an embedding folded into weight_ih, two Linears composed)."
     return [source + "." + folded, *(f"Import note: {n}" for n in notes)]
@@ -220,9 +224,8 @@ def proof_guide(model: Model) -> list[tuple[str, bool]]:
         return []
     proof = model.extra.get("proof")
     if isinstance(proof, dict) and proof.get("method") == "regions" and proof.get("proven") is True:
-        clean = lambda v: ILLEGAL_CHARACTERS_RE.sub("", str(v))[:200]  # noqa: E731  (the meta is untrusted)
         said = (f"When it was trained (fsm-lstm train --certify), the region proof held against grammar "
-                f"{clean(proof.get('grammar'))!r}: {clean(proof.get('summary'))}.")
+                f"{_clean(proof.get('grammar'), 200)!r}: {_clean(proof.get('summary'), 200)}.")
     else:
         said = ("The file records no proof: networks that were trained or imported are proven only by the region "
                 "proof.")

@@ -145,7 +145,7 @@ def walk_trie(net: Network, ref: Reference, max_len: int, memory: int = 2**30, m
             return
         r = int(failing[0])
         head = int(np.flatnonzero(bad[r])[0])
-        word = prefix if block is root else word_of(block, r)
+        word = word_of(block, r)
         if best is None or (len(word), word) < (len(best.word), best.word):
             best = Failure(word, head, float(logits[r, ref.columns[head]]))
 
