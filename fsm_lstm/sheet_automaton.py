@@ -257,6 +257,7 @@ def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, s
     sh.formula(6, 1, _sentence_formula(first, last, steps, by, reading, refs), sentence, fmt.agreeing_wrap)
     sh.ws.conditional_format("A6", {"type": "text", "criteria": "begins with", "value": PARTING, "format": fmt.parting})
     sh.ws.set_row(5, 30)  # two lines: the sentence names both answers and a state
+    sh.ws.set_row(6, 30)  # two lines: the header 'automaton accept' (one line grew up into the legend)
     A = col(ac["agree"])
     sh.ws.conditional_format(f"A{first}:{col(max(ac.values()))}{last}", {
         "type": "formula", "criteria": f"=$A{first}+1=MATCH(FALSE,${A}${first}:${A}${last},0)",

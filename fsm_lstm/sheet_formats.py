@@ -17,14 +17,14 @@ class Formats:
         self.bold = add({"bold": True})
         self.right = add({"align": "right"})
         self.note = add({"italic": True, "font_color": "#595959", "text_wrap": True, "valign": "top"})
+        self.hidden = add({"num_format": ";;;"})  # a helper cell whose value shows elsewhere
         self.caption = add({"italic": True, "font_color": "#595959"})
         self.small = add({"font_size": 9, "valign": "vcenter"})
         self.wrap = add({"text_wrap": True, "valign": "top"})
         self.heading = add({"bold": True, "font_size": 12})
-        self.warning = add({"bold": True, "font_color": "#C00000"})
         self.warning_wrap = add({"bold": True, "font_color": "#C00000", "text_wrap": True, "valign": "top"})
         self.agreeing_wrap = add({"bold": True, "font_color": "#006100", "text_wrap": True, "valign": "top"})
-        self.verdict = add({"bold": True, "font_size": 16, "font_color": "#1F3864"})
+        self.verdict = add({"bold": True, "font_size": 16, "font_color": "#1F3864", "text_wrap": True, "valign": "top"})
         self.input = add({"num_format": "@", "bg_color": INPUT_YELLOW, "border": 1, "font_size": 12,
                           "locked": False})
         self.header = add({"bold": True, "align": "center", "valign": "bottom", "bottom": 1, "text_wrap": True})

@@ -4,6 +4,7 @@ is always text."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,10 +18,10 @@ from .model import Model, default_units
 from .runtime import run
 from .words import encode
 
-__all__ = ["BLOCKS", "Computed", "FIRST_STEP_ROW", "GATE_NAMES", "MAX_FORMULA", "NAME_ROW", "NONE",
+__all__ = ["BLOCKS", "BOLD_PER_WIDTH", "Computed", "FIRST_STEP_ROW", "GATE_NAMES", "ITALIC_PER_WIDTH", "MAX_FORMULA", "NAME_ROW", "NONE",
            "PlainFormulaSheet", "SIGMOID", "SheetWriter", "TraceLayout", "answer_kinds", "beyond_the_sheet", "col",
            "compute", "left_behind", "numbered_units", "output_value", "past_end", "single_characters",
-           "trace_layout", "unit_labels"]
+           "trace_layout", "unit_labels", "wrapped_height"]
 
 BLOCKS = {"lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h"), "rnn": ("h",)}  # trace columns
 SIGMOID = ("i", "f", "o", "r", "z")
@@ -29,6 +30,10 @@ GATE_NAMES = {"i": "input gate", "f": "forget gate", "g": "candidate", "o": "out
 FIRST_STEP_ROW = 8  # row of t = 0 on Run and on Trace
 NAME_ROW = 5  # hidden Trace row: the state name, symbol or output of each head, read by the decoded columns
 MAX_FORMULA = 8000  # Excel's limit is 8192 characters
+# characters of 10-point text per unit of column width, as LibreOffice prints them (measured 1.16 and 1.27 on the
+# Run sheet's A:F), a little less: a row sized with them has room for its last line
+BOLD_PER_WIDTH = 1.1
+ITALIC_PER_WIDTH = 1.2
 NONE = "(none)"  # the decoded answer when no head of the kind is true, as the CLI prints it
 
 
@@ -161,6 +166,12 @@ def compute(model: Model, word: tuple[str, ...]) -> Computed:
 
 def past_end(r: int) -> str:
     return f"$A{r}>input_length"
+
+
+def wrapped_height(text: str, per_line: float) -> float:
+    """The height in points of a row that shows ``text`` wrapped at ``per_line`` characters, whole words to a
+    line: spreadsheets do not size wrapped rows on load, nor when a formula's text changes."""
+    return 15 * max(1, len(textwrap.wrap(text, max(1, int(per_line))))) + 1
 
 
 def beyond_the_sheet(steps: int) -> str:

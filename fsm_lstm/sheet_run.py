@@ -11,8 +11,9 @@ from .model import Model
 from .reading import Reading
 from .sheet_formats import Formats, print_setup
 from .sheet_input import marker_hint, typed_input
-from .sheet_layout import (FIRST_STEP_ROW, NAME_ROW, NONE, Computed, SheetWriter, TraceLayout, answer_kinds,
-                           beyond_the_sheet, col, left_behind, output_value, past_end)
+from .sheet_layout import (BOLD_PER_WIDTH, FIRST_STEP_ROW, ITALIC_PER_WIDTH, NAME_ROW, NONE, Computed, SheetWriter,
+                           TraceLayout, answer_kinds, beyond_the_sheet, col, left_behind, output_value, past_end,
+                           wrapped_height)
 
 __all__ = ["decoded_outputs", "write_run"]
 
@@ -42,7 +43,7 @@ def write_run(sh: SheetWriter, model: Model, lay: TraceLayout, v: Computed, step
     typed = typed_input(model, reading)
     framed = typed.framed
     n = len(v.word)
-    first, last = FIRST_STEP_ROW, FIRST_STEP_ROW + steps
+    first = FIRST_STEP_ROW
     rc = lay.run
     width = 6  # the table spans A:F (F holds the length of the input, or the output column)
     sh.text(1, 1, f"{name}: type a string, read the network's answer", fmt.title)
@@ -53,21 +54,24 @@ def write_run(sh: SheetWriter, model: Model, lay: TraceLayout, v: Computed, step
     sh.formula(2, 6, typed.count_formula(), n, fmt.bold)
     ws.merge_range(2, 0, 2, width - 1, "", fmt.verdict)
     sh.formula(3, 1, _verdict_formula(model, lay, steps), _verdict(model, lay, v), fmt.verdict)
-    note = (f'=IF(input_length>{steps},"The input has "&input_length&" symbols; this sheet shows the first {steps}. '
-            'Make a longer one: fsm-lstm sheet MODEL -o BOOK.xlsx --steps N. ","")'
-            f'&IF(COUNTIF(Trace!{col(lay.known)}{first + 1}:{col(lay.known)}{last},0)>0,'
-            '"Symbols outside the alphabet are red; the network reads them as an all-zero input.","")')
+    notes = [(f"input_length>{steps}", f"The input has {{n}} symbols; this sheet shows the first {steps}. Make a "
+              "longer one: fsm-lstm sheet MODEL -o BOOK.xlsx --steps N. ")]  # unknown symbols: in the legend
     inside = typed.inside_formula()
     if inside:
-        note += f'&IF({inside},"A marker typed inside the word is read there; fsm-lstm run refuses such a word.","")'
-    sh.formula(4, 1, note, "", fmt.warning)
+        notes.append((inside, "A marker typed inside the word is read there; fsm-lstm run refuses such a word."))
+    ws.merge_range(3, 0, 3, width - 1, "", fmt.warning_wrap)
+    live = '"&input_length&"'
+    sh.formula(4, 1, "=" + "&".join(f'IF({test},"{text.format(n=live)}","")' for test, text in notes), "",
+               fmt.warning_wrap)
     hint = ("Type the symbols without spaces" if typed.unspaced else "Type the symbols separated by spaces") + \
         f". Alphabet: {' '.join(reading.inner(model.alphabet) if framed else model.alphabet)}. Examples: see the " \
         "Guide sheet." + (" " + marker_hint(reading) if framed else "")
     ws.merge_range(4, 0, 4, width - 1, "", fmt.note)
     sh.text(5, 1, hint, fmt.note)
-    per_line = int(1.4 * sum(_widths(model).values()))  # about 100 characters of the note fit in A:F 70 wide
-    ws.set_row(4, 15 * -(-len(hint) // per_line) + 1)
+    table = sum(_widths(model).values())
+    every_note = "".join(text.format(n=10 ** 6) for _, text in notes)  # room for all of them at once
+    ws.set_row(3, wrapped_height(every_note, BOLD_PER_WIDTH * table))
+    ws.set_row(4, wrapped_height(hint, ITALIC_PER_WIDTH * table))
     shown = answer_kinds(model)
     for key, c in rc.items():
         if key in ("t", "symbol") or key in shown:
@@ -192,7 +196,7 @@ def _format_run(sh: SheetWriter, model: Model, lay: TraceLayout, steps: int, fmt
         legend += [(fmt.accepted, "accepted prefix"), (fmt.rejected, "rejected prefix")]
     if "state" in answer_kinds(model):
         legend.append((fmt.left_row, f"no state: {NONE}, the string left the {left_behind(model)}"))
-    legend.append((fmt.bad_symbol, "symbol not in the alphabet"))
+    legend.append((fmt.bad_symbol, "symbol not in the alphabet (read as an all-zero input)"))
     if reading.start or reading.end:  # the marker symbols: at t = 1 (start) and at the end
         r0 = first + 1
         rows = [f"$A{r0}=1"] * bool(reading.start) + [f"$A{r0}=input_length"] * bool(reading.end)
@@ -208,6 +212,6 @@ def _format_run(sh: SheetWriter, model: Model, lay: TraceLayout, steps: int, fmt
         ws.set_column(c, c, width)
     ws.set_column(6, 6, 2)
     ws.set_column(7, 7, 3)
-    ws.set_row(2, 21)
+    ws.set_row(2, 42)  # two lines: 'no answer: ...' and 'leaves the alphabet at step N (symbol ...)' are long
     ws.freeze_panes(FIRST_STEP_ROW - 1, 0)
     print_setup(ws, rows=(6, 6))

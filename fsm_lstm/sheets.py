@@ -289,14 +289,16 @@ def _write_trace(sh: SheetWriter, model: Model, lay: TraceLayout, refs, heads_at
         sh.text(4, 2, reading.start or "")
         sh.text(4, 3, reading.end or "")
         sh.text(4, 4, "word", fmt.bold)
-        for c, formula in enumerate(typed.unframed_formulas(), start=5):
-            sh.formula(4, c, formula, typed.typed(word))
+        on_the_way, unframed = typed.unframed_formulas()
+        sh.formula(4, 5, on_the_way, typed.typed(word), fmt.hidden)  # a step towards F4, shown there whole
+        sh.formula(4, 6, unframed, typed.typed(word))
     sh.text(6, 1, "step", fmt.header)
     sh.text(7, 1, "t", fmt.header)
     sh.text(7, 2, "symbol", fmt.header)
     _block_title(sh, 6, lay.onehot, "one-hot input", fmt)
-    for j, a in enumerate(model.alphabet):
-        sh.text(7, lay.onehot[0] + j, a, fmt.header)
+    upright = max(len(a) for a in model.alphabet) <= 2  # a longer symbol is turned, as unit labels are: '</s>'
+    for j, a in enumerate(model.alphabet):  # wrapped to '</ s>' in a column 3.5 wide
+        sh.text(7, lay.onehot[0] + j, a, fmt.header if upright else fmt.rotated)
     longest = max([len(a) for a in model.alphabet] + [len(h) for h in model.heads] + [6])
     for k, cols in enumerate(lay.layers):
         labels = unit_labels(model, k)
@@ -364,7 +366,7 @@ def _write_trace(sh: SheetWriter, model: Model, lay: TraceLayout, refs, heads_at
             sh.formula(r, lay.stop, f'=IF({guard},"",IF(OR({left}),1,0))',
                        (0 if joined["state"] or not state_heads else 1) if live else "", fmt.onehot)
         sh.number(r, lay.zero, 0, fmt.onehot)
-    _format_trace(sh, model, lay, steps, fmt)
+    _format_trace(sh, model, lay, steps, fmt, typed.framed)
 
 
 def _block_title(sh: SheetWriter, r: int, span: tuple[int, int], title: str, fmt: Formats) -> None:
@@ -424,7 +426,7 @@ def _layer_formulas(sh: SheetWriter, cell: str, H: int, cols: dict[str, tuple[in
             put("h", u, f"(1-{at['z']})*{at['n']}+{at['z']}*{before['h']}")
 
 
-def _format_trace(sh: SheetWriter, model: Model, lay: TraceLayout, steps: int, fmt: Formats) -> None:
+def _format_trace(sh: SheetWriter, model: Model, lay: TraceLayout, steps: int, fmt: Formats, framed: bool) -> None:
     ws = sh.ws
     first, last = FIRST_STEP_ROW, FIRST_STEP_ROW + steps
     span = lambda a, b: f"{col(a)}{first}:{col(b)}{last}"  # noqa: E731
@@ -449,7 +451,7 @@ def _format_trace(sh: SheetWriter, model: Model, lay: TraceLayout, steps: int, f
         "type": "formula", "criteria": f'=AND($B{first + 1}<>"",${col(lay.known)}{first + 1}=0)',
         "format": fmt.bad_symbol})
     ws.freeze_panes(FIRST_STEP_ROW - 1, 2)
-    ws.set_column(0, 0, 5)
+    ws.set_column(0, 0, 8 if framed else 5)  # room for the label 'markers'
     ws.set_column(1, 1, 8)
     ws.set_column(lay.onehot[0] - 1, lay.onehot[1] - 1, 3.5)
     ws.set_column(lay.layers[0][next(iter(lay.layers[0]))][0] - 1, lay.heads[1] - 1, 6.5)

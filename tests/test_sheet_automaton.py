@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import tempfile
+import textwrap
 from dataclasses import replace
 from pathlib import Path
 
@@ -740,3 +741,17 @@ def test_a_nonempty_reading_compares_nothing_on_the_empty_word(tmp_path):
         else:
             assert sentence.startswith("network and automaton agree") == (name != "plain"), sentence
         assert sentence == openpyxl.load_workbook(tmp_path / f"{name}.xlsx", data_only=True)["Run"]["A6"].value
+
+
+def test_every_header_of_the_run_sheet_fits_its_row(tmp_path):
+    """A wrapped header ('automaton accept' in a column 10 wide) needs two lines; bottom-aligned in a one-line row,
+    it grew up into the legend above (characters per unit of width as LibreOffice prints bold text: 1.16)."""
+    model = compile_grammar(load_grammar("tomita3"))
+    write_workbook(model, tmp_path / "b.xlsx", "01", steps=4, automaton=load_grammar("tomita3"))
+    ws = openpyxl.load_workbook(tmp_path / "b.xlsx")["Run"]
+    headers = [cell for cell in ws[7] if isinstance(cell.value, str) and cell.value]
+    assert "automaton accept" in [cell.value for cell in headers]
+    for cell in headers:
+        width = ws.column_dimensions[cell.column_letter].width
+        lines = len(textwrap.wrap(cell.value, int(1.16 * width)))
+        assert (ws.row_dimensions[7].height or 15) >= 13 * lines, cell.value

@@ -4,6 +4,7 @@ every symbol of the word is one character, space-separated otherwise, a word cla
 from __future__ import annotations
 
 import os
+import textwrap
 from dataclasses import replace
 
 import numpy as np
@@ -145,7 +146,8 @@ TYPED = [(("0", "11", "2", "1"), "0", "1", "2 11"), (("0", "11", "2", "1"), "0",
          (("<s>", "a", "b", "</s>"), "<s>", "</s>", " <s>aab</s> "), (("<s>", "a", "b", "</s>"), "<s>", "</s>", "<s>"),
          (("^", "0", "1", "$"), "^", "$", "^01$"), (("^", "0", "1", "$"), "^", "$", "0 1"),
          (("<s>", "push", "pop", "</s>"), "<s>", "</s>", "<s> push pop </s>")]
-INSIDE = [(("^", "0", "1", "$"), "^", "$", "^^01"), (("<s>", "push", "pop", "</s>"), "<s>", "</s>", "<s> <s> pop")]
+INSIDE = [(("^", "0", "1", "$"), "^", "$", "^^01"), (("<s>", "push", "pop", "</s>"), "<s>", "</s>", "<s> <s> pop"),
+          (("<s>", "push", "pop", "</s>"), "<s>", "</s>", "<s> push <s> " + "pop " * 9)]  # longer than the sheet too
 
 
 @pytest.fixture(scope="module")
@@ -180,6 +182,42 @@ def test_a_marker_typed_inside_the_word_is_noted_where_run_refuses_it(k, typed_b
         Reading(True, start, end).parse(text, alphabet)
     wb = openpyxl.load_workbook(typed_books[len(TYPED) + k], data_only=True)
     assert "A marker typed inside the word is read there; fsm-lstm run refuses such a word." in wb["Run"]["A4"].value
+
+
+# characters of 10-point text per unit of column width, measured on LibreOffice's PDF of a Run sheet (bold 1.16,
+# italic 1.27): a wrapped cell whose text needs more lines than its row holds is cut off on screen and on paper
+PER_WIDTH = {"bold": 1.16, "italic": 1.27}
+
+
+@pytest.mark.parametrize("k", range(len(TYPED + INSIDE)))
+def test_the_run_sheets_sentences_fit_their_rows(k, typed_books):
+    """The verdict (16 points), the note and the hint under it, each wrapped across A:F, as recalculated."""
+    wb = openpyxl.load_workbook(typed_books[k])
+    values = openpyxl.load_workbook(typed_books[k], data_only=True)["Run"]
+    ws = wb["Run"]
+    width = sum(ws.column_dimensions[c].width for c in "ABCDEF")
+    for row, kind, points in ((3, "bold", 16), (4, "bold", 10), (5, "italic", 10)):
+        text = values[f"A{row}"].value or ""
+        assert any(f"A{row}:F{row}" == str(m) for m in ws.merged_cells.ranges) and ws[f"A{row}"].alignment.wrap_text
+        lines = len(textwrap.wrap(text, int(PER_WIDTH[kind] * width * 10 / points))) or 1
+        assert ws.row_dimensions[row].height >= lines * 1.3 * points, (row, text)  # a line is 1.3 font sizes tall
+    if k == len(TYPED + INSIDE) - 1:  # both notes at once, on two lines at least
+        assert values["A4"].value.startswith("The input has 13 symbols; this sheet shows the first 8.")
+        assert values["A3"].value.startswith("no answer")
+
+
+@pytest.mark.parametrize("k", range(len(TYPED)))
+def test_the_trace_sheets_marker_row_reads_cleanly(k, typed_books):
+    """'markers' fits column A, the word is shown once (F4: E4 is a hidden step towards it), and a one-hot header
+    longer than two characters is turned rather than wrapped ('</ s>')."""
+    alphabet = TYPED[k][0]
+    ws = openpyxl.load_workbook(typed_books[k])["Trace"]
+    assert ws["A4"].value == "markers" and len("markers") <= PER_WIDTH["bold"] * ws.column_dimensions["A"].width
+    assert ws["E4"].number_format == ";;;" and ws["F4"].number_format != ";;;"
+    headers = [cell for cell in ws[7] if cell.value in alphabet]
+    assert len(headers) == len(alphabet)
+    for cell in headers:
+        assert (cell.alignment.textRotation == 90) == (max(map(len, alphabet)) > 2), cell.value
 
 
 MARKERS = {"none": (None, None), "long": ("<s>", "</s>"), "short": ("^", "$"), "mixed": ("^", "</s>"),
