@@ -6,7 +6,7 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -173,14 +173,10 @@ def cmd_certify(args: argparse.Namespace) -> int:
 def _reading(model: Model, args: argparse.Namespace, grammar: Grammar | None = None) -> Reading:
     """The model's reading with the command line's --final-only and markers; a marker given there that is a
     symbol of ``grammar`` (the words it frames hold it) is refused."""
-    from .reading import reading_of
+    from .reading import check_markers, reading_of
 
-    for option, marker in (("--start-marker", args.start_marker), ("--end-marker", args.end_marker)):
-        if grammar is not None and marker is not None and marker in grammar.alphabet:
-            fix = ("give a grammar of the words alone, without the markers" if marker in model.alphabet else
-                   "give the marker the network was trained with")
-            raise UserError(f"{option} {marker!r} is a symbol of grammar {grammar.name!r}; a marker frames each word "
-                            f"and is not one of its symbols: {fix}")
+    if grammar is not None:
+        check_markers(model, grammar, args.start_marker, args.end_marker)
     return reading_of(model, True if args.final_only else None, args.start_marker, args.end_marker, args.nonempty)
 
 
@@ -789,16 +785,13 @@ def _seed(text: str) -> int:
 
 
 def _reading_options(s: argparse.ArgumentParser) -> None:
-    s.add_argument("--final-only", action="store_true", help="a word classifier: only the accept head after the "
-                   "whole word counts (default: the model's meta.final_only)")
-    s.add_argument("--start-marker", metavar="SYM", help="symbol the model reads before each word (implies "
-                   "--final-only; default: meta.start_marker)")
-    s.add_argument("--end-marker", metavar="SYM", help="symbol the model reads after each word (implies "
-                   "--final-only; default: meta.end_marker)")
-    s.add_argument("--nonempty", action=argparse.BooleanOptionalAction, default=None, help="words are never "
-                   "empty: leave the empty word unjudged (without markers its heads come from the head bias alone, "
-                   "which Keras or PyTorch never computes); --no-nonempty judges it (default: the model's "
-                   "meta.nonempty)")
+    from .reading_help import READING_HELP as h
+
+    s.add_argument("--final-only", action="store_true", help=h["final-only"])
+    s.add_argument("--start-marker", metavar="SYM", help=h["start-marker"].format(final="--final-only"))
+    s.add_argument("--end-marker", metavar="SYM", help=h["end-marker"].format(final="--final-only"))
+    s.add_argument("--nonempty", action=argparse.BooleanOptionalAction, default=None,
+                   help=h["nonempty"].format(no="--no-nonempty"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -1047,11 +1040,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     128 + the signal's number, Ctrl-C 130, after removing temporary files."""
     import os
     import re
-    import traceback
 
-    from .atomic import terminate_as_exception
-    from .errors import Terminated
-    from .output_names import check_outputs
+    from .standard_streams import readers_may_leave
 
     def say(message: str) -> None:  # exactly one line, whatever the message holds
         line = re.sub(r"[\x00-\x1f\x7f\u2028\u2029]", lambda m: repr(m.group())[1:-1], message)
@@ -1064,10 +1054,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     parser.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
     args = parser.parse_args(argv)
+    with readers_may_leave():  # `| head` ends the reading, not the command: it exits with its verdict's code
+        return _run(args, say, debug)
+
+
+def _run(args: argparse.Namespace, say: Callable[[str], None], debug: bool) -> int:
+    """The command, its errors told in one line (see :func:`main`)."""
+    import errno
+    import os
+    import traceback
+
+    from .atomic import terminate_as_exception
+    from .errors import Terminated
+    from .output_names import check_outputs
+
     try:
         with terminate_as_exception():
             check_outputs(args)  # extensions, kinds and inputs written over: refused before any work
-            return int(args.func(args))
+            code = int(args.func(args))
+            sys.stdout.flush()  # a full disk is told here, not lost at exit
+            return code
     except UserError as exc:
         say(f"error: {exc}")
         return 2
@@ -1077,14 +1083,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Terminated as exc:
         say(f"terminated by signal {exc.signum}; no partial output was left")
         return 128 + exc.signum
-    except BrokenPipeError:
-        return 0
     except MemoryError:
         if debug:
             traceback.print_exc()
         say("error: out of memory; try a smaller grammar, model, --steps or input")
         return 2
-    except Exception as exc:  # the last resort: a bug, reported in one line
+    except Exception as exc:  # the last resort: a bug, reported in one line, unless the disk is full
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            where = f" writing {exc.filename}" if exc.filename else ""
+            say(f"error: {os.strerror(exc.errno).lower()}{where}; free some space and run it again")
+            return 2
         if debug:
             traceback.print_exc()
         first = (str(exc).strip().splitlines() or [""])[0]

@@ -251,6 +251,9 @@ def _without_unused(net: Network, first: Layer, alphabet: tuple[str, ...], unuse
     """The first layer and alphabet without the ``unused`` symbols' inputs: exact on every word without them.
     A symbol whose steps the source skips (Keras mask_zero's id 0) must be one of them: a network that reads
     every symbol cannot skip one, and on words without it the mask never acts."""
+    repeated = [symbol for k, symbol in enumerate(unused) if symbol in unused[:k]]
+    if repeated:
+        raise UserError(f"--unused names {repeated[0]!r} twice; name each symbol once")
     for symbol in unused:
         if symbol not in alphabet:
             raise UserError(f"--unused {symbol!r} is not in --alphabet ({' '.join(alphabet)})")

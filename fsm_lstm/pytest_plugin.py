@@ -6,8 +6,9 @@ Registered through the ``pytest11`` entry point, so it is active wherever fsm-ls
 checked. The certificate item proves the model against the given grammar; it never certifies another
 grammar. For a trained, imported or word-level model it runs the region proof as ``verify`` does: it passes
 when that proves every length, fails on a wrong prefix confirmed on the network, and is skipped otherwise.
-The exhaustive item is skipped when ``--fsm-time-limit`` stops it. Bad options, and a grammar or model that does
-not load, are pytest usage errors: one line, before any item runs.
+The exhaustive item is skipped when ``--fsm-time-limit`` stops it. ``--fsm-final-only``, the markers and
+``--fsm-nonempty`` read the model as ``verify``'s options do, and its messages name the plugin's options. Bad
+options, and a grammar or model that does not load, are pytest usage errors: one line, before any item runs.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from .grammar_files import load_grammar
 from .limits import EXHAUSTIVE_TIME
 from .model import Model, load_model
 from .queries import Network
-from .reading import Reading, reading_of
+from .reading import Reading, check_markers, reading_of
+from .reading_help import READING_HELP
 from .region_proof import prove_regions
 from .strategies import any_strings, grammar_strings, near_misses
 from .verify import (REGION_TIME_LIMIT, alphabet_notes, check_depth, exhaustive, judged_reference, readable_part,
@@ -38,7 +40,7 @@ from .written_words import written
 
 __all__ = ["VerifyItem", "pytest_addoption", "pytest_collection_modifyitems", "pytest_configure"]
 
-_LOADED = pytest.StashKey[tuple[Grammar, Model]]()  # the grammar and model, loaded once by pytest_configure
+_LOADED = pytest.StashKey[tuple[Grammar, Model, Reading]]()  # loaded once by pytest_configure
 _DEPTH = pytest.StashKey[int]()  # the exhaustive item's depth, checked against --fsm-memory by pytest_configure
 
 
@@ -53,6 +55,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--fsm-memory", type=float, default=1024, metavar="MB",
                     help="memory budget of the exhaustive item, which walks the prefix trie depth first in blocks "
                          "(default 1024)")
+    h = READING_HELP
+    group.addoption("--fsm-final-only", action="store_true", help=h["final-only"])
+    group.addoption("--fsm-start-marker", metavar="SYM", help=h["start-marker"].format(final="--fsm-final-only"))
+    group.addoption("--fsm-end-marker", metavar="SYM", help=h["end-marker"].format(final="--fsm-final-only"))
+    group.addoption("--fsm-nonempty", action="store_true", dest="fsm_nonempty", default=None,
+                    help=h["nonempty"].format(no="--fsm-no-nonempty"))
+    group.addoption("--fsm-no-nonempty", action="store_false", dest="fsm_nonempty", default=None,
+                    help="judge the empty word, whatever meta.nonempty says")
     group.addoption("--fsm-time-limit", type=float, default=EXHAUSTIVE_TIME, metavar="SECONDS",
                     help=f"seconds after which the exhaustive item stops and is skipped, saying up to which length "
                          f"every string agreed (default {EXHAUSTIVE_TIME:g})")
@@ -81,19 +91,28 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         loaded = load_grammar(grammar)
         network = load_model(model) if model else compile_grammar(loaded)
-        config.stash[_LOADED] = (loaded, network)
+        start, end = config.getoption("fsm_start_marker"), config.getoption("fsm_end_marker")
+        check_markers(network, loaded, start, end)
+        reading = reading_of(network, True if config.getoption("fsm_final_only") else None, start, end,
+                             config.getoption("fsm_nonempty"))
+        config.stash[_LOADED] = (loaded, network, reading)
         config.stash[_DEPTH] = _exhaustive_depth(config)
-        for note in alphabet_notes(loaded, network, reading_of(network)):
-            config.issue_config_time_warning(pytest.PytestConfigWarning(f"fsm-lstm: {note}"), stacklevel=2)
-    except (UserError, OSError) as exc:  # the library's messages name the command's options; these are pytest's
-        message = re.sub(r"--(memory|max-len)\b", r"--fsm-\1", str(exc))
-        raise pytest.UsageError(f"fsm-lstm: {message}") from None
+        for note in alphabet_notes(loaded, network, reading):
+            config.issue_config_time_warning(pytest.PytestConfigWarning(f"fsm-lstm: {_options(note)}"), stacklevel=2)
+    except (UserError, OSError) as exc:
+        raise pytest.UsageError(f"fsm-lstm: {_options(str(exc))}") from None
+
+
+def _options(message: str) -> str:
+    """A library message with the command's options named as the plugin's (--nonempty: --fsm-nonempty), those of
+    another command (import --nonempty) aside."""
+    return re.sub(r"(?<!import )--(no-)?(memory|max-len|nonempty|final-only|start-marker|end-marker)\b", r"--fsm-\1\2",
+                  message)
 
 
 def _exhaustive_depth(config: pytest.Config) -> int:
     """The exhaustive item's depth, refused when not even one block of its prefixes fits --fsm-memory."""
-    grammar, model = config.stash[_LOADED]
-    reading = reading_of(model)
+    grammar, model, reading = config.stash[_LOADED]
     ref = judged_reference(model, grammar, bool(model.extra.get("unknown_start", False)), reading)[1]
     net = Network(model, reading)
     return check_depth(config.getoption("fsm_max_len"), len(net.inner), net.start.nbytes, _memory(config),
@@ -114,8 +133,7 @@ class VerifyItem(pytest.Item):
 
     def runtest(self) -> None:
         config = self.config
-        grammar, model = config.stash[_LOADED]
-        reading = reading_of(model)
+        grammar, model, reading = config.stash[_LOADED]
         # the heads verify judges: a machine's output the model has no head for is never given; no state heads
         # against a grammar other than the compiled one
         judged, ref, _, _ = judged_reference(model, grammar, bool(model.extra.get("unknown_start", False)), reading)
@@ -147,10 +165,10 @@ class VerifyItem(pytest.Item):
             text = written(found.word, lambda w: reading.typed(w, model.alphabet))
             t0 = t0_note(model, reading) if not found.word else None
             value = value_name(model.argmax_outputs, found.head)
-            raise AssertionError(f"counterexample {text} ({symbols_count(len(found.word))}): head {found.head} is "
-                                 f"{not found.expected} ({value} {found.logit:.4g}), expected {found.expected}"
-                                 f"{found.said_clause}"
-                                 + (f" (note: {t0})" if t0 else ""))
+            raise AssertionError(_options(
+                f"counterexample {text} ({symbols_count(len(found.word))}): head {found.head} is {not found.expected} "
+                f"({value} {found.logit:.4g}), expected {found.expected}{found.said_clause}"
+                + (f" (note: {t0})" if t0 else "")))
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return Path(str(self.config.getoption("grammar"))), 0, f"fsm-lstm {self.check}"
@@ -169,9 +187,9 @@ def _region_proof(model: Model, grammar: Grammar, reading: Reading, why: str, he
                           time_limit=REGION_TIME_LIMIT, heads=heads)
     failure = proof.failure
     if failure is not None and (failure.counterexample or failure.confirmed):
-        raise AssertionError(f"region proof: {proof.summary()}{why}")
+        raise AssertionError(_options(f"region proof: {proof.summary()}{why}"))
     if not proof.proven:
-        pytest.skip(f"region proof: {proof.summary()}{why}")
+        pytest.skip(_options(f"region proof: {proof.summary()}{why}"))
 
 
 def _items(session: pytest.Session) -> Iterator[VerifyItem]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,7 +26,10 @@ from .errors import UserError
 from .model import Model
 from .words import parse_word
 
-__all__ = ["Reading", "reading_of"]
+if TYPE_CHECKING:
+    from .grammar import Grammar
+
+__all__ = ["Reading", "check_markers", "reading_of"]
 
 
 @dataclass(frozen=True)
@@ -156,3 +160,14 @@ def reading_of(model: Model, final_only: bool | None = None, start: str | None =
     if not reading.inner(model.alphabet):
         raise UserError("the markers leave no symbols to make words of")
     return reading
+
+
+def check_markers(model: Model, grammar: Grammar, start: str | None, end: str | None) -> None:
+    """Refuse a marker given as an option (--start-marker, --end-marker) that is a symbol of ``grammar``: a marker
+    frames each word and is not one of its symbols."""
+    for option, marker in (("--start-marker", start), ("--end-marker", end)):
+        if marker is not None and marker in grammar.alphabet:
+            fix = ("give a grammar of the words alone, without the markers" if marker in model.alphabet else
+                   "give the marker the network was trained with")
+            raise UserError(f"{option} {marker!r} is a symbol of grammar {grammar.name!r}; a marker frames each word "
+                            f"and is not one of its symbols: {fix}")

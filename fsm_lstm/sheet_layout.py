@@ -18,10 +18,10 @@ from .model import Model, default_units
 from .runtime import run
 from .words import encode
 
-__all__ = ["BLOCKS", "BOLD_PER_WIDTH", "Computed", "FIRST_STEP_ROW", "GATE_NAMES", "ITALIC_PER_WIDTH", "MAX_FORMULA", "NAME_ROW", "NONE",
-           "PlainFormulaSheet", "SIGMOID", "SheetWriter", "TraceLayout", "answer_kinds", "beyond_the_sheet", "col",
-           "compute", "left_behind", "numbered_units", "output_value", "past_end", "single_characters",
-           "trace_layout", "unit_labels", "wrapped_height"]
+__all__ = ["BLOCKS", "BOLD_PER_WIDTH", "Computed", "FIRST_STEP_ROW", "GATE_NAMES", "ITALIC_PER_WIDTH", "MAX_FORMULA",
+           "NAME_ROW", "NONE", "PlainFormulaSheet", "SIGMOID", "SheetWriter", "TraceLayout", "answer_kinds",
+           "beyond_the_sheet", "col", "compute", "left_behind", "numbered_units", "output_value", "past_end",
+           "single_characters", "trace_layout", "unit_labels", "wrapped_height"]
 
 BLOCKS = {"lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h"), "rnn": ("h",)}  # trace columns
 SIGMOID = ("i", "f", "o", "r", "z")

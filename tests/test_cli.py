@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -392,3 +393,32 @@ def test_extract_of_a_network_that_never_gives_an_output_exits_1_with_its_verdic
     said = capsys.readouterr()
     assert f"nothing written to {out}" in said.out and not out.exists() and said.err == "", said
     assert "the network disagrees with mqtt on 'connect'" in said.out and "out:CONNACK" in said.out, said.out
+
+
+def _exit_with_stdout_closed(argv: list[str], cwd: str) -> subprocess.CompletedProcess:
+    """Run the command with a standard output whose reader has already gone (`| true`)."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run([sys.executable, "-m", "fsm_lstm.cli", *argv], stdout=write, stderr=subprocess.PIPE,
+                              text=True, cwd=cwd)
+    finally:
+        os.close(write)
+
+
+@pytest.mark.parametrize(("argv", "code"), [(["verify", "examples/leaky.npz", "--max-len", "3", "--examples", "30"], 1),
+                                            (["verify", "reber", "--max-len", "3", "--examples", "30"], 0),
+                                            (["run", "reber", "B!"], 2)])
+def test_a_closed_pipe_on_stdout_keeps_the_verdicts_exit_code(argv, code):
+    """`fsm-lstm verify M | head` under `set -o pipefail`: a failing network must not pass (it exited 0)."""
+    done = _exit_with_stdout_closed(argv, cwd=str(Path(__file__).resolve().parent.parent))
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+
+
+def test_a_full_disk_is_one_line_with_exit_2_not_an_internal_error():
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "fsm_lstm.cli", "run", "reber", "BTXSE"], stdout=full,
+                              stderr=subprocess.PIPE, text=True)
+    assert done.returncode == 2 and done.stderr == ("fsm-lstm: error: no space left on device; free some space and "
+                                                    "run it again\n")

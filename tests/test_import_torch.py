@@ -758,7 +758,7 @@ def test_a_float64_pytorch_network_runs_in_float64_as_torch_runs_it(tmp_path, ca
 def test_unused_symbols_are_left_out_and_the_rest_is_exact(embedding, tmp_path, capsys):
     """--unused drops symbols no word holds (a padding id): on words over the others the model is the network
     (torch's logits on 200 words), its alphabet is the others; naming a next: head's symbol, a marker, or a
-    symbol outside --alphabet is refused in one line."""
+    symbol outside --alphabet, or one twice, is refused in one line."""
     torch.manual_seed(11)
     user = UserNet("gru", 4, 5, 1, 2, embedding=embedding)
     torch.save(user.state_dict(), tmp_path / "m.pt")
@@ -773,7 +773,8 @@ def test_unused_symbols_are_left_out_and_the_rest_is_exact(embedding, tmp_path, 
     assert np.allclose(run(model, ids - 1).heads[1:], want, atol=1e-5)
     for flags, needle in ((["--heads", "accept next:a", "--unused", "a"], "has a head next:a"),
                           (["--heads", "accept next:a", "--unused", "x"], "--unused 'x' is not in --alphabet"),
-                          (["--heads", "accept next:a", "--unused", "c", "--end-marker", "c"], "is a marker")):
+                          (["--heads", "accept next:a", "--unused", "c", "--end-marker", "c"], "is a marker"),
+                          (["--heads", "accept", "--unused", "b b"], "--unused names 'b' twice")):
         err = cli_error(["import", str(tmp_path / "m.pt"), "-o", str(tmp_path / "x.npz"), "--alphabet",
                          "<pad> a b c", *flags], capsys)
         assert needle in err

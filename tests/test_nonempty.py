@@ -9,6 +9,7 @@ import json
 from dataclasses import replace
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
@@ -82,6 +83,24 @@ def test_meta_nonempty_is_read_by_verify_and_the_plugin_and_written_by_import(tm
                  "--heads", "accept", "--nonempty"]) == 0
     assert "note: words are never empty (meta.nonempty): the empty word is not judged" in capsys.readouterr().out
     assert load_model(tmp_path / "t.npz").extra["nonempty"] is True
+
+
+def test_the_plugin_takes_the_reading_options_verify_takes(tmp_path, pytester):
+    """A model wrong only at t = 0 and imported without --nonempty: the failure note names --fsm-nonempty, which
+    then passes it (import --nonempty stays as it is); --fsm-no-nonempty overrides meta.nonempty; a marker that
+    is a symbol of the grammar is a usage error naming --fsm-start-marker."""
+    plain, even = _model(tmp_path / "plain", imported={"format": "torch", "notes": []})
+    args = ["--fsm-grammar", even, "--fsm-model", plain, "--fsm-max-len", "4", "--fsm-examples", "20"]
+    failing = pytester.runpytest(*args).stdout.str()
+    assert "counterexample '' (0 symbols)" in failing and "unless --fsm-nonempty (or import --nonempty)" in failing
+    pytester.runpytest(*args, "--fsm-nonempty").assert_outcomes(passed=5)
+    marked, _ = _model(tmp_path / "marked", nonempty=True)
+    result = pytester.runpytest("--fsm-grammar", even, "--fsm-model", marked, "--fsm-max-len", "4",
+                                "--fsm-examples", "20", "--fsm-no-nonempty")
+    assert "counterexample '' (0 symbols)" in result.stdout.str()
+    result = pytester.runpytest(*args, "--fsm-start-marker", "a")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--fsm-start-marker 'a' is a symbol of grammar 'even'" in result.stderr.str()
 
 
 def test_no_nonempty_run_and_an_enumeration_of_nothing(tmp_path, capsys):
