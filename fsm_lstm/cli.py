@@ -633,6 +633,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from .importer import exported_model, file_kind, unflagged_markers_note, read_model
     from .model import save_model
+    from .output_names import check_not_read
+    from .side_files import opened_beside
     from .reading import reading_of
 
     flags = {"--alphabet": args.alphabet, "--heads": args.heads, "--cell": args.cell,
@@ -660,10 +662,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     if missing:
         raise UserError(f"import needs {missing[0]} as well: " + ("the input symbols in one-hot (or embedding row) "
                         "order" if missing[0] == "--alphabet" else "one label per head output"))
-    model = read_model(args.file, args.alphabet.split(), args.heads.split(), args.cell,
-                       compose_linear=args.compose_linear, rnn_tanh=args.rnn_tanh, final_only=args.final_only,
-                       start_marker=args.start_marker, end_marker=args.end_marker, argmax=args.argmax,
-                       unused=(args.unused or "").split())
+    with opened_beside() as read:
+        model = read_model(args.file, args.alphabet.split(), args.heads.split(), args.cell,
+                           compose_linear=args.compose_linear, rnn_tanh=args.rnn_tanh, final_only=args.final_only,
+                           start_marker=args.start_marker, end_marker=args.end_marker, argmax=args.argmax,
+                           unused=(args.unused or "").split())
+    check_not_read(args.output, read)  # a weight shard or external-data file is an input too
     if args.nonempty:
         from dataclasses import replace
 

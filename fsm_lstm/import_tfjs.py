@@ -21,6 +21,7 @@ import numpy as np
 from .errors import UserError
 from .import_common import MAX_BYTES, Network, declared_shape, first_line
 from .import_keras import _layer_dicts, _layer_name, network_from_config, weight_kinds
+from .side_files import side_file
 
 __all__ = ["read_tfjs"]
 
@@ -53,17 +54,26 @@ def read_tfjs(path: Path) -> Network:
         raise UserError("modelTopology is nested too deeply") from None
 
 
+def _clipped(text: Any) -> Any:
+    """A manifest's text as a message shows it: at most 200 characters."""
+    return text[:200] + "..." if isinstance(text, str) and len(text) > 200 else text
+
+
 def _shard(root: Path, rel: Any) -> Path:
     """A shard path from the manifest, resolved inside ``root`` (never outside it)."""
     if not isinstance(rel, str) or not rel or "\\" in rel or "://" in rel or rel.startswith("/") \
-            or re.match(r"^[A-Za-z]:", rel) or ".." in PurePosixPath(rel).parts:
-        raise UserError(f"shard path {rel!r} is not a plain relative path inside model.json's folder")
-    full = (root / rel).resolve()
+            or re.match(r"^[A-Za-z]:", rel) or ".." in PurePosixPath(rel).parts or "\0" in rel:
+        raise UserError(f"shard path {_clipped(rel)!r} is not a plain relative path inside model.json's folder")
+    try:
+        full = (root / rel).resolve(strict=True)
+    except (OSError, RuntimeError):  # missing, a name too long, a loop of links
+        raise UserError(f"shard {_clipped(rel)!r} is missing, or not a file that can be opened, beside "
+                        "model.json") from None
     if not full.is_relative_to(root):
-        raise UserError(f"shard path {rel!r} leads outside model.json's folder")
+        raise UserError(f"shard path {_clipped(rel)!r} leads outside model.json's folder")
     if not full.is_file():
-        raise UserError(f"shard {rel!r} is not a regular file" if full.exists() else f"shard {rel!r} is missing")
-    return full
+        raise UserError(f"shard {_clipped(rel)!r} is not a regular file")
+    return side_file(full)
 
 
 def _read_weights(folder: Path, manifest: Any) -> dict[str, np.ndarray]:

@@ -31,6 +31,7 @@ import os
 import re
 import warnings
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +100,13 @@ def _archive_sizes(path: Path) -> None:
     """A torch.save archive's members as declared, before torch reads them: torch allocates each record's
     declared size, so a small file with deflated records could ask for gigabytes (a 2 MB file: 2.9 GB)."""
     if not zipfile.is_zipfile(path):
-        return  # the legacy format holds its data in the file itself
+        with path.open("rb") as fh:
+            legacy = fh.read(1) == b"\x80"  # a pickle: torch.save's format before PyTorch 1.6
+        if legacy:  # its storages declare their sizes inside the pickle, which torch allocates as it reads them
+            raise UserError("not a readable torch state_dict (a bare pickle, as torch.save wrote before PyTorch 1.6: "
+                            "torch would allocate the sizes it declares before they could be checked; if you trust "
+                            "the file, load it with torch and save it again with a current torch.save)")
+        return  # not torch's at all: torch says so, below
     try:
         with zipfile.ZipFile(path) as z:
             infos = z.infolist()
@@ -141,8 +148,8 @@ def _model_of(state: dict[Any, Any], meta: str) -> Model:
         raise UserError(f"its meta has {len(meta):,} characters, over the limit of {MAX_META:,}")
     if not all(isinstance(k, str) for k in state):
         raise UserError("its state_dict has keys that are not strings")
-    model = model_from_arrays({**{k.removeprefix("rnn."): _tensor_array(k, v) for k, v in state.items()},
-                               "meta": np.array(meta)})
+    arrays = _tensor_arrays(state.items())
+    model = model_from_arrays({**{k.removeprefix("rnn."): v for k, v in arrays.items()}, "meta": np.array(meta)})
     written = {("" if n.startswith("heads.") else "rnn.") + n for n in model.arrays()}
     if set(state) != written:
         odd = sorted(set(state) ^ written)
@@ -177,7 +184,7 @@ def _read_torch(path: Path) -> dict[str, np.ndarray]:
     data = _torch_load(path)
     if not isinstance(data, dict):
         raise UserError(f"holds a {type(data).__name__}, not a state_dict; save model.state_dict()")
-    return {str(key): _tensor_array(key, value) for key, value in _state_dict_in(data).items()}
+    return _tensor_arrays(_state_dict_in(data).items())
 
 
 def _state_dict_in(data: dict[Any, Any]) -> dict[Any, Any]:
@@ -218,7 +225,20 @@ def _tensor_array(key: Any, value: Any) -> np.ndarray:
         raise UserError(f"tensor {key!r} is sparse, quantized or complex; save plain float weights")
     if value.is_meta:
         raise UserError(f"tensor {key!r} has no data (it is on the meta device); save the weights after loading them")
+    declared_shape(f"tensor {key!r}", list(value.shape))  # expand() makes a huge tensor of a few stored numbers
     return value.detach().cpu().numpy()
+
+
+def _tensor_arrays(items: Iterable[tuple[Any, Any]]) -> dict[str, np.ndarray]:
+    """The entries of a state_dict as numpy arrays (:func:`_tensor_array`), at most ``MAX_BYTES`` in all as their
+    shapes declare them: tensors made with expand() hold few numbers in the file and many once used."""
+    arrays, total = {}, 0
+    for key, value in items:
+        arrays[str(key)] = array = _tensor_array(key, value)
+        total += array.size * array.itemsize
+        if total > MAX_BYTES:
+            raise UserError(f"its tensors declare more than {MAX_BYTES:,} bytes; fsm-lstm reads at most that")
+    return arrays
 
 
 def network_from_tensors(tensors: dict[str, np.ndarray], cell: str | None = None, ordered: bool | None = None

@@ -180,6 +180,8 @@ def _check_shapes(m: Any) -> None:
             if arr.shape != shape:
                 raise _fail(f"{name}_l{k} has shape {arr.shape}, expected {shape} ({layout[name]} with H={h}"
                             f"{', K=' + str(width) if k == 0 else ''}, PyTorch nn.{m.cell.upper()} layout)")
+        if h == 0:
+            raise _fail(f"layer {k} has no hidden units (weight_hh_l{k} is 0 x 0); a network needs at least one")
         width = h
     rows = len(m.heads)
     if m.head_weight.shape != (rows, width) or m.head_bias.shape != (rows,):
@@ -396,7 +398,7 @@ def _read_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
                     arr = np.lib.format.read_array(stream, allow_pickle=False)
                 arrays[name] = arr if arr.dtype.isnative else arr.astype(arr.dtype.newbyteorder("="))
                 if name == "meta":
-                    _check_declared({n: d for n, d in declared.items() if n != "meta"}, _parsed_meta(str(arr)))
+                    _check_declared({n: d for n, d in declared.items() if n != "meta"}, _parsed_meta(_meta_text(arr)))
             return arrays
 
 
@@ -477,7 +479,7 @@ def model_from_arrays(arrays: dict[str, np.ndarray]) -> Model:
     if "meta" not in arrays:
         raise _fail("no `meta` entry; the file needs a JSON meta string with alphabet and heads "
                     "(cell and units are optional)")
-    meta = _parsed_meta(str(arrays["meta"]))
+    meta = _parsed_meta(_meta_text(arrays["meta"]))
     arrays = _assemble_sparse(arrays)
     layers = _layers(arrays)
     for name in ("heads.weight", "heads.bias"):
@@ -526,6 +528,14 @@ def _check_declared(declared: dict[str, tuple[tuple[int, ...], np.dtype]], meta:
     _check_shapes(SimpleNamespace(cell=meta.get("cell", "lstm"), layers=layers, alphabet=tuple(meta["alphabet"]),
                                   heads=tuple(meta["heads"]), head_weight=dummies["heads.weight"],
                                   head_bias=dummies["heads.bias"], units=units))
+
+
+def _meta_text(meta: Any) -> str:
+    """The meta entry's JSON text: one string (a 0-d array), not an array of strings."""
+    if isinstance(meta, np.ndarray) and (meta.ndim != 0 or meta.dtype.kind not in "US"):
+        raise _fail(f"`meta` is an array of shape {meta.shape} and dtype {meta.dtype}; it must be one JSON string, "
+                    "as np.array(json.dumps(meta)) makes it")
+    return str(meta)
 
 
 def _parsed_meta(text: str) -> dict[str, Any]:

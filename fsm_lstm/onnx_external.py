@@ -12,6 +12,7 @@ import numpy as np
 
 from .errors import UserError
 from .import_common import MAX_BYTES
+from .side_files import side_file
 
 __all__ = ["EXTERNAL_DTYPES", "read_external"]
 
@@ -58,4 +59,4 @@ def _location(folder: Path, location: str, what: str) -> Path:
     if not real.is_relative_to(base) or not real.is_file():
         raise UserError(f"{what} keeps its data in {location!r}, which is not a regular file inside the model's "
                         "folder")
-    return real
+    return side_file(real)

@@ -19,7 +19,7 @@ from .errors import UserError
 from .grammar_files import FORMATS as GRAMMAR_FORMATS
 from .grammar_files import resolve
 
-__all__ = ["FORMATS", "OUTPUTS", "check_not_an_input", "check_outputs", "expect_suffix"]
+__all__ = ["FORMATS", "OUTPUTS", "check_not_an_input", "check_not_read", "check_outputs", "expect_suffix"]
 
 OUTPUTS = ("output", "report", "sheet")  # the command-line destinations that name files a command writes
 # string arguments that are never files: a word, symbols, labels, lengths, an address (``convert``'s ``input`` is
@@ -87,6 +87,15 @@ def check_not_an_input(args: argparse.Namespace) -> None:
                 flag = "-o" if name == "output" else f"--{name}"
                 raise UserError(f"{flag} {output} is the file {path} that this command reads; write to another "
                                 "name (nothing was written)")
+
+
+def check_not_read(output: str, read: Sequence[Path]) -> None:
+    """Refuse an output that is one of the files a command found it must read (after reading them, before writing):
+    a TensorFlow.js shard or an ONNX external-data file named only inside the file given."""
+    for path in read:
+        if _same_file(output, str(path)):
+            raise UserError(f"-o {output} is the file {path} that this command reads; write to another name "
+                            "(nothing was written)")
 
 
 def _command_name(args: argparse.Namespace) -> str:

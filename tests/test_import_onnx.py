@@ -565,6 +565,17 @@ def test_external_data_outside_the_models_folder_is_refused(case, needle, tmp_pa
     assert read_model(path, list("abc"), ["accept", "next:a"]).layers[0].weight_hh.shape == (20, 5)
 
 
+def test_an_output_over_the_external_data_it_reads_is_refused(tmp_path, capsys):
+    """-o naming the external-data file (w.npz) replaced it before import could be run again (its weights lost)."""
+    path, data = _external(tmp_path, "w.npz")
+    (tmp_path / "w.npz").write_bytes(data)
+    argv = ["--alphabet", "a b c", "--heads", "accept next:a"]
+    err = cli_error(["import", str(path), "-o", str(tmp_path / "w.npz"), *argv], capsys)
+    assert f"-o {tmp_path / 'w.npz'} is the file" in err and "nothing was written" in err
+    assert (tmp_path / "w.npz").read_bytes() == data
+    assert main(["import", str(path), "-o", str(tmp_path / "m.npz"), *argv]) == 0
+
+
 class _ShapeGraph:
     """Just enough of the ONNX walker for onnx_shapes: nodes by output, constants by name."""
 

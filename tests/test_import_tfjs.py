@@ -175,6 +175,8 @@ BAD_MANIFESTS = {
     "url": (lambda d: d["weightsManifest"][0]["paths"].__setitem__(0, "https://example.invalid/w.bin"),
             "not a plain relative"),
     "missing shard": (lambda d: d["weightsManifest"][0]["paths"].__setitem__(0, "nothere.bin"), "is missing"),
+    "null byte": (lambda d: d["weightsManifest"][0]["paths"].__setitem__(0, "a\x00b"), "not a plain relative"),
+    "name too long": (lambda d: d["weightsManifest"][0]["paths"].__setitem__(0, "a" * 5000), "'" + "a" * 200 + "...'"),
     "folder shard": (lambda d: d["weightsManifest"][0]["paths"].__setitem__(0, "."), "'.' is not a regular file"),
     "quantized to int4": (lambda d: _spec(d).update(quantization={"dtype": "int4"}), "has quantization 'int4'"),
     "quantized, no scale": (lambda d: _spec(d).update(quantization={"dtype": "uint8", "min": 0}),
@@ -243,3 +245,25 @@ def test_bad_files_get_one_line(tmp_path, capsys):
     doc = {"modelTopology": {"class_name": "Sequential", "config": {"layers": "x"}}, "weightsManifest": []}
     (web / "model.json").write_text(json.dumps(doc))
     assert "no list of layers" in cli_error(argv, capsys)
+
+
+def test_a_loop_of_links_and_an_output_over_a_shard_get_one_line(tmp_path, capsys):
+    """A shard path through a loop of symbolic links (it crashed: exit 3), and -o naming the shard itself, which
+    import replaced before reading it back (the model was lost)."""
+    web = write_tfjs(tmp_path / "web", _layers(), 3, shards=1).parent
+    argv = ["--alphabet", "a b c", "--heads", "accept next:a"]
+    shard = web / "group1-shard1of1.bin"
+    data = shard.read_bytes()
+    shard.rename(web / "w.npz")
+    doc = json.loads((web / "model.json").read_text())
+    doc["weightsManifest"][0]["paths"] = ["w.npz"]
+    (web / "model.json").write_text(json.dumps(doc))
+    assert "is the file" in cli_error(["import", str(web), "-o", str(web / "w.npz"), *argv], capsys)
+    assert (web / "w.npz").read_bytes() == data
+    assert main(["import", str(web), "-o", str(tmp_path / "m.npz"), *argv]) == 0
+    os.symlink("loop2", web / "loop1")
+    os.symlink("loop1", web / "loop2")
+    doc["weightsManifest"][0]["paths"] = ["loop1"]
+    (web / "model.json").write_text(json.dumps(doc))
+    assert "'loop1' is missing, or not a file that can be opened" in cli_error(["import", str(web), "-o",
+                                                                              str(tmp_path / "x.npz"), *argv], capsys)

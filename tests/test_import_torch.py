@@ -597,6 +597,24 @@ def test_hostile_and_truncated_torch_files(tmp_path, capsys):
     err = cli_error(["import", str(tmp_path / "meta.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
                      "--heads", "accept"], capsys)
     assert "has no data (it is on the meta device)" in err
+    # expand() makes a tensor of one stored number that declares 160,000 x 40,000 (it took 6.5 GB and 75 s); the
+    # legacy (pickle) format declares its storages' sizes inside the pickle, which torch allocates unchecked
+    H = 40000
+    torch.save({k: torch.zeros(1).expand(*v) for k, v in (("weight_ih_l0", (4 * H, 2)), ("weight_hh_l0", (4 * H, H)),
+                ("bias_ih_l0", (4 * H,)), ("bias_hh_l0", (4 * H,)), ("fc.weight", (1, H)), ("fc.bias", (1,)))},
+               tmp_path / "expanded.pt")
+    assert (tmp_path / "expanded.pt").stat().st_size < 10_000
+    err = cli_error(["import", str(tmp_path / "expanded.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b",
+                     "--heads", "accept"], capsys)
+    assert "'weight_hh_l0' declares 6,400,000,000 numbers" in err
+    torch.save({k: torch.zeros(1).expand(5000, 5000) for k in "abcdefghijklm"}, tmp_path / "many.pt")  # 25 M each
+    err = cli_error(["import", str(tmp_path / "many.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b",
+                     "--heads", "accept"], capsys)
+    assert "its tensors declare more than 1,073,741,824 bytes" in err
+    torch.save(_sd(), tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
+    err = cli_error(["import", str(tmp_path / "legacy.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
+                     "--heads", "accept"], capsys)
+    assert "a bare pickle, as torch.save wrote before PyTorch 1.6" in err
 
 
 def _good_safetensors():

@@ -88,6 +88,12 @@ def write(path, **arrays):
     (lambda a: a.update(meta=np.array("[" * 200_000 + "]" * 200_000)), "not valid JSON"),  # RecursionError: exit 3
     (lambda a: a.update(meta=np.array('{"alphabet": ' + "9" * 5000 + "}")), "not valid JSON"),  # int limit: exit 3
     (lambda a: a.update(weight_hh_l0=a["weight_hh_l0"][:, :-1]), "weight_hh_l0 has shape"),
+    (lambda a: a.update(meta=np.array([str(a["meta"])])), "`meta` is an array of shape (1,)"),  # "not valid JSON"
+    # no hidden units: every command but certify crashed (exit 3)
+    (lambda a: (a.update({k: np.zeros(s, np.float32) for k, s in (("weight_ih_l0", (0, 7)), ("weight_hh_l0", (0, 0)),
+                ("bias_ih_l0", (0,)), ("bias_hh_l0", (0,)), ("heads.weight", (len(a["heads.bias"]), 0)))}),
+                a.update(meta=np.array(json.dumps({**json.loads(str(a["meta"])), "units": []})))),
+     "layer 0 has no hidden units"),
     # Reber's network has 13 units and 7 symbols: a wrong row count must not change what H is said to be
     (lambda a: a.update(weight_hh_l0=a["weight_hh_l0"][:-4]), "expected (52, 13) (4H x H with H=13, K=7,"),
     (lambda a: a.update(weight_ih_l0=a["weight_ih_l0"][:, :-1]), "expected (52, 7) (4H x K with H=13, K=7,"),
