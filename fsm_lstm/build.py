@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import time
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,8 +67,10 @@ class BuildResult:
 
 
 def _safe(name: str) -> bool:
-    """Usable as a file name in the output folder: no path, no hidden file, no control character."""
-    return not re.search(r"[/\\\x00-\x1f\x7f]", name) and not name.startswith(".") and 0 < len(name) <= 120
+    """Usable as a file name in the output folder: no path, no hidden file, no control character, and no format
+    character (a right-to-left override wrote a name that reads as 'report.exe')."""
+    return (not re.search(r"[/\\\x00-\x1f\x7f]", name) and not name.startswith(".") and 0 < len(name) <= 120
+            and not any(unicodedata.category(c) == "Cf" for c in name))
 
 
 def plan(specs: Sequence[str], out_dir: str | os.PathLike[str]) -> list[tuple[str, Grammar, str]]:

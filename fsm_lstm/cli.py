@@ -120,7 +120,12 @@ def cmd_certify(args: argparse.Namespace) -> int:
     from .region_proof import prove_regions
     from .verify import alphabet_notes, judged_reference, t0_note
 
+    if not 0 < args.time_limit < math.inf:
+        raise UserError(f"--time-limit takes a positive number of seconds, not {args.time_limit:g}")
+    if args.max_regions < 1:
+        raise UserError(f"--max-regions takes a whole number >= 1, not {args.max_regions}")
     model, g = _load(args.source, unknown_start=args.unknown_start)
+    _reading(model, args)  # a meta no other command reads (nonempty "true") is refused here too
     _warn_if_empty(g if g is not None else stored_grammar(model), args.unknown_start)
     reference = load_grammar(args.grammar) if args.grammar else None
     by_regions = region_proof_instead(model)  # trained, imported, read by argmax, or with an output's head gone
@@ -539,12 +544,13 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
                      f"{r.samples_cut[0]:,} words each, a size that depends on the machine's speed and load (a "
                      "longer --time-limit keeps them whole; --samples N fixes them)")
     if r.words_left_out is not None:
-        from .extract import OUTLIER_FACTOR
+        from .extract import MAX_WORD_LENGTH, OUTLIER_FACTOR
 
         count, bound = r.words_left_out
         lines.append(f"note: {counted(count, 'distinct word')} of --words left out, longer than {bound:,} symbols ("
-                     f"{OUTLIER_FACTOR} times the 90th percentile of their lengths, and at least 20): the longest "
-                     "word sets the length of every sampled word, and an outlier would make them all that long")
+                     f"{OUTLIER_FACTOR} times the 90th percentile of their lengths, at least 20 and at most "
+                     f"{MAX_WORD_LENGTH:,}): the longest word sets the length of every sampled word, and an outlier "
+                     "would make them all that long")
     if r.merging_cut:
         lines.append("note: the time limit stopped the merging of states before it was done: a run with a longer "
                      "--time-limit may write fewer states")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from .errors import GrammarError
 from .grammar import Grammar
 
-__all__ = ["DotGraph", "parse_dot", "pydot_graph", "scan_dot", "text_of"]
+__all__ = ["DotGraph", "MAX_PYDOT_BYTES", "parse_dot", "pydot_graph", "scan_dot", "text_of"]
 
 
 @dataclass
@@ -33,6 +33,9 @@ class DotGraph:
     graph_attrs: dict[str, str] = field(default_factory=dict)
     nodes: dict[str, dict[str, str]] = field(default_factory=dict)
     edges: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+
+
+MAX_PYDOT_BYTES = 1 << 16  # DOT the scanner leaves to pydot, which reads about 8 KB a second: 8 s at most
 
 
 class _NeedsPydot(Exception):
@@ -314,6 +317,10 @@ def parse_dot(text: str, where: str = "DOT") -> Grammar:
     try:
         raw = scan_dot(text, where)
     except _NeedsPydot:
+        if len(text) > MAX_PYDOT_BYTES:  # 25,000 edges in a subgraph ran for minutes
+            raise GrammarError(f"{where}: {len(text):,} characters of DOT with subgraphs, HTML-like labels or ports, "
+                               f"which fsm-lstm reads up to {MAX_PYDOT_BYTES:,} characters (its full parser is slow); "
+                               "write the states and edges at the top level, as AALpy and LearnLib do") from None
         raw = pydot_graph(text, where)
     try:
         return _interpret(raw, where)

@@ -41,12 +41,10 @@ from .threads import blas_threads, one_blas_thread
 from .sampling import Runner, Sample, final_truth, guided_words, observe, random_words, variations
 from .words import counted
 
-__all__ = [
-    "CELLS_PER_STATE", "CUT_SIZES", "Extraction", "FEWEST_SAMPLES", "HOLD_OUT_FROM", "Longer", "MAX_SAMPLES",
-    "METHODS", "NEAREST_RADIUS", "OUTLIER_FACTOR", "Progress", "QUANTISERS", "SAMPLES", "SAMPLING_SHARE",
-    "SMALL_NETWORK", "Word",
-    "agreement", "explore", "explore_nearest", "extract", "extract_by_clustering", "output_columns", "to_grammar"
-]
+__all__ = ["CELLS_PER_STATE", "CUT_SIZES", "Extraction", "FEWEST_SAMPLES", "HOLD_OUT_FROM", "Longer", "MAX_SAMPLES",
+           "MAX_WORD_LENGTH", "METHODS", "NEAREST_RADIUS", "OUTLIER_FACTOR", "Progress", "QUANTISERS", "SAMPLES",
+           "SAMPLING_SHARE", "SMALL_NETWORK", "Word", "agreement", "explore", "explore_nearest", "extract",
+           "extract_by_clustering", "output_columns", "to_grammar"]
 
 Word = tuple[int, ...]
 Progress = Callable[[str], None]
@@ -57,6 +55,7 @@ METHODS = ("lstar", "cluster")
 # many; it costs it 0.4 s of CPU (each quantisation gives up past --max-states cells), so the bound stays.
 SMALL_NETWORK = 256 * 1024
 OUTLIER_FACTOR = 4  # a --words word longer than this times their 90th-percentile length (and than 20) is left out
+MAX_WORD_LENGTH = 1000  # and one longer than this, whatever the others: every sampled word would be that long
 SAMPLES = 2000  # words per sample (searched, validation, held out), unless cut to fit the time limit
 MAX_SAMPLES = 100_000  # words per sample a caller may ask for
 SAMPLING_SHARE = 0.4  # of --time-limit, at most, for running the sampled words (searched, validation, held out)
@@ -456,6 +455,9 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
     typical = list(dict.fromkeys(tuple(index[a] for a in w) for w in (words or [])))  # each word once
     bound = None if sample_length else _outlier_bound([len(w) for w in typical])
     left_out = sum(len(w) > bound for w in typical) if bound is not None else 0
+    if typical and left_out == len(typical):
+        raise UserError(f"every word of --words is longer than {MAX_WORD_LENGTH:,} symbols; extraction samples words "
+                        "as long as the typical ones: give words of the length the network was trained on")
     typical = [w for w in typical if bound is None or len(w) <= bound]
     guide, check, held = _split(typical, rng)
     longest = max((len(w) for w in typical), default=0)  # words that are held out set the sampled words' length
@@ -527,12 +529,13 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
 
 def _outlier_bound(lengths: Sequence[int]) -> int | None:
     """The length beyond which a typical word is an outlier, left out: ``OUTLIER_FACTOR`` times the 90th
-    percentile of their lengths (the lower of two), and at least 20. The longest word left sets the length of
-    every sampled word, so one line of a million symbols (a log pasted whole, a missing newline) would make every
-    sampled word that long, and the run overrun its time limit many times over."""
+    percentile of their lengths (the lower of two), at least 20 and at most ``MAX_WORD_LENGTH``. The longest word
+    left sets the length of every sampled word, so one line of a million symbols (a log pasted whole, a missing
+    newline) would make every sampled word that long, and the run overrun its time limit many times over (one
+    such line alone took 6.6 GB and minutes)."""
     if not lengths:
         return None
-    return max(20, OUTLIER_FACTOR * int(np.percentile(lengths, 90, method="lower")))
+    return min(MAX_WORD_LENGTH, max(20, OUTLIER_FACTOR * int(np.percentile(lengths, 90, method="lower"))))
 
 
 def _fitted_samples(net: Network, columns: np.ndarray, length: int, time_limit: float) -> int:

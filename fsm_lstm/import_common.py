@@ -77,8 +77,10 @@ def declared_shape(name: str, shape: Any) -> tuple[int, ...]:
     for d in shape:
         size *= d
     if size > MAX_ELEMENTS:
-        raise UserError(f"{name} declares {size:,} numbers (shape {list(shape)}); fsm-lstm reads at most "
-                        f"{MAX_ELEMENTS:,} per tensor")
+        count = f"{size:,}" if size < 10**18 else f"about 10^{len(str(size)) - 1}"  # 10**400 took 1,074 characters
+        shown = str(list(shape))
+        raise UserError(f"{name} declares {count} numbers (shape {shown if len(shown) <= 80 else shown[:80] + '...'}); "
+                        f"fsm-lstm reads at most {MAX_ELEMENTS:,} per tensor")
     return tuple(shape)
 
 

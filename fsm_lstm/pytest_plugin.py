@@ -26,7 +26,7 @@ from .compiler import compile_grammar
 from .errors import UserError
 from .grammar import Grammar
 from .grammar_files import load_grammar
-from .limits import EXHAUSTIVE_TIME
+from .limits import EXHAUSTIVE_TIME, MAX_EXAMPLES
 from .model import Model, load_model
 from .queries import Network
 from .reading import Reading, check_markers, reading_of
@@ -81,8 +81,9 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     if config.getoption("fsm_max_len") < 0:
         raise pytest.UsageError(f"--fsm-max-len must be a whole number >= 0, not {config.getoption('fsm_max_len')}")
-    if config.getoption("fsm_examples") < 1:
-        raise pytest.UsageError(f"--fsm-examples must be at least 1, not {config.getoption('fsm_examples')}")
+    if not 1 <= config.getoption("fsm_examples") <= MAX_EXAMPLES:
+        raise pytest.UsageError(f"--fsm-examples must be from 1 to {MAX_EXAMPLES:,}, not "
+                                f"{config.getoption('fsm_examples')}")
     if not config.getoption("fsm_time_limit") > 0:
         raise pytest.UsageError(f"--fsm-time-limit must be a positive number of seconds, not "
                                 f"{config.getoption('fsm_time_limit')}")

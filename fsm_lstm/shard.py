@@ -25,8 +25,8 @@ from .reference import Reference
 from .threads import blas_threads
 from .trie import Failure, TrieWalk, walk_trie
 
-__all__ = ["INSTALL_DASK", "TASKS_PER_WORKER", "WORKER_MALLOC", "check_cluster", "cluster_client", "shard_length",
-           "sharded_walk", "worker_network"]
+__all__ = ["INSTALL_DASK", "MAX_LOCAL_WORKERS", "TASKS_PER_WORKER", "WORKER_MALLOC", "check_cluster", "cluster_client",
+           "shard_length", "sharded_walk", "worker_network"]
 
 INSTALL_DASK = "pip install 'fsm-lstm[dask]'"
 TASKS_PER_WORKER = 4
@@ -35,6 +35,7 @@ TASKS_PER_WORKER = 4
 # threshold: every array over 128 KiB is then mapped and unmapped afresh, and a worker spent as much system
 # time re-faulting pages as computing (the trie walk took 2x the CPU of a serial run). Here arrays up to
 # 64 MiB come from the heap, which keeps up to 64 MiB free before returning memory to the system.
+MAX_LOCAL_WORKERS = 64  # processes of a local cluster: each is a Python with numpy loaded (about 100 MB)
 WORKER_MALLOC = {"MALLOC_TRIM_THRESHOLD_": str(64 << 20), "MALLOC_MMAP_THRESHOLD_": str(64 << 20),
                  "MALLOC_TOP_PAD_": str(64 << 20)}
 
@@ -47,6 +48,9 @@ def check_cluster(workers: int | None, scheduler: str | None) -> Any:
                         f"(--workers {workers}, --scheduler {scheduler})")
     if scheduler is None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise UserError(f"--workers takes a whole number of workers >= 1, not {workers!r}")
+    if scheduler is None and workers > MAX_LOCAL_WORKERS:  # a million processes were started, one by one
+        raise UserError(f"--workers {workers:,} is over the limit of {MAX_LOCAL_WORKERS} processes on this machine "
+                        f"(it has {os.cpu_count() or 1} cores); for more, start a Dask cluster and give --scheduler")
     try:
         return require("distributed", "--workers and --scheduler (Dask)")
     except UserError:

@@ -25,7 +25,7 @@ from .certify import certificate_grammar, certify, same_graph, states_proven_for
 from .errors import UserError
 from .grammar import Grammar
 from .labels import parse_head
-from .limits import EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, EXHAUSTIVE_TIME
+from .limits import EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, EXHAUSTIVE_TIME, MAX_EXAMPLES
 from .model import Model, stored_grammar
 from .outputs import output_difference
 from .queries import Network
@@ -242,6 +242,9 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
         grammar = stored
     if isinstance(examples, bool) or not isinstance(examples, int) or examples < 0:
         raise UserError(f"--examples (examples) must be a whole number >= 0, not {examples!r}")
+    if examples > MAX_EXAMPLES:
+        raise UserError(f"--examples {examples:,} is over the limit of {MAX_EXAMPLES:,} (hypothesis makes them one at "
+                        "a time); --max-len runs every string up to a length, many more")
     if unknown_start is None:
         unknown_start = bool(model.extra.get("unknown_start", False))
     alphabet = alphabet_notes(grammar, model, reading)  # of the model as it is (its missing outputs included)

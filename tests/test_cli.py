@@ -114,6 +114,9 @@ def test_certify_model_without_grammar_is_a_usage_error(tmp_path, capsys):
     (["sheet", "{d}/web/model.json", "-o", "x.xlsx"], "model.json: a TensorFlow.js model file"),
     (["run", "{d}/web", "B"], "web: a TensorFlow.js model file"),
     (["verify-many", "{d}/a.safetensors", "--grammar", "tomita1"], "a PyTorch model file"),
+    (["verify", "reber", "--examples", "10000000"], "--examples 10,000,000 is over the limit of 100,000"),  # ran on
+    (["certify", "parity", "--time-limit", "0"], "--time-limit takes a positive number of seconds, not 0"),
+    (["certify", "parity", "--max-regions", "0"], "--max-regions takes a whole number >= 1, not 0"),  # accepted
 ])
 def test_bad_input_is_one_line_on_stderr_with_exit_2(argv, needle, tmp_path, capsys):
     (tmp_path / "web").mkdir()

@@ -103,6 +103,9 @@ def test_workers_without_dask_say_how_to_install_it(monkeypatch, capsys):
 def test_a_bad_worker_count_is_refused(capsys):
     assert main(["verify", "reber", "--max-len", "2", "--workers", "0"]) == 2
     assert "--workers" in capsys.readouterr().err
+    assert main(["verify", "reber", "--max-len", "2", "--workers", "1000000"]) == 2  # it started them, one by one
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--workers 1,000,000 is over the limit of 64 processes" in err
 
 
 @pytest.mark.parametrize("command", [["verify", "reber"], ["verify-many", "--grammar", "reber", "r.npz"],

@@ -154,6 +154,25 @@ def test_an_outlier_among_the_words_is_left_out_and_said(undertrained, tmp_path,
     assert f"note: 1 distinct word of --words left out, longer than {bound} symbols" in capsys.readouterr().out
 
 
+def test_words_over_the_length_cap_are_left_out_and_a_file_of_only_such_words_is_refused(undertrained, tmp_path,
+                                                                                          capsys):
+    """One line of 500,000 symbols alone was its own 90th percentile: it took 6.6 GB and ran on for minutes past
+    --time-limit 10. A word longer than 1,000 symbols is left out whatever the others; only such words: one line."""
+    model, g = undertrained
+    save_model(model, tmp_path / "m.npz")
+    long = " ".join(g.alphabet[k % len(g.alphabet)] for k in range(1001))
+    (tmp_path / "long.txt").write_text(f"{START} {long} {END}\n")
+    argv = ["extract", str(tmp_path / "m.npz"), "-o", str(tmp_path / "x.toml"), "--min-fidelity", "0"]
+    assert main([*argv, "--words", str(tmp_path / "long.txt")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "every word of --words is longer than 1,000 symbols" in err
+    words = [" ".join(g.alphabet[(k + j) % len(g.alphabet)] for j in range(400 + k)) for k in range(10)]  # 400-409
+    (tmp_path / "mixed.txt").write_text("".join(f"{START} {w} {END}\n" for w in [*words, long]))
+    assert main([*argv, "--words", str(tmp_path / "mixed.txt"), "--time-limit", "20", "--json"]) in (0, 1)
+    report = json.loads(capsys.readouterr().out)
+    assert report["words_left_out"] == {"words": 1, "longer_than": 1000}  # 4 x the 90th percentile is 1,632
+
+
 def test_limits_return_the_best_automaton_so_far(undertrained):
     model, _ = undertrained
     result = extract(model, max_states=5)

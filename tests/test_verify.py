@@ -264,7 +264,8 @@ def test_pytest_plugin_runs_the_property_suite(pytester, tmp_path):
 @pytest.mark.parametrize("args, needle", [
     (["--fsm-model", "m.npz"], "--fsm-model needs --fsm-grammar"),
     (["--fsm-grammar", "tomita3", "--fsm-max-len", "-1"], "--fsm-max-len must be a whole number >= 0, not -1"),
-    (["--fsm-grammar", "tomita3", "--fsm-examples", "0"], "--fsm-examples must be at least 1, not 0"),
+    (["--fsm-grammar", "tomita3", "--fsm-examples", "0"], "--fsm-examples must be from 1 to 100,000, not 0"),
+    (["--fsm-grammar", "tomita3", "--fsm-examples", "10000000"], "--fsm-examples must be from 1 to 100,000"),
     (["--fsm-grammar", "tomita3", "--fsm-time-limit", "0"], "--fsm-time-limit must be a positive number"),
     (["--fsm-grammar", "no-such.toml"], "no-such.toml"),
     (["--fsm-grammar", "tomita3", "--fsm-model", "no-such.npz"], "no-such.npz"),
