@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .errors import UserError
+from .errors import Terminated, UserError
 from .limits import (EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, EXHAUSTIVE_TIME, MAX_COLUMNS, MAX_PLOT_SYMBOLS, MAX_REGIONS,
                      MIN_FIDELITY, PATIENCE, TIME_LIMIT)
 
@@ -1075,7 +1075,6 @@ def _run(args: argparse.Namespace, say: Callable[[str], None], debug: bool) -> i
     import traceback
 
     from .atomic import terminate_as_exception
-    from .errors import Terminated
     from .output_names import check_outputs
 
     try:
@@ -1099,6 +1098,10 @@ def _run(args: argparse.Namespace, say: Callable[[str], None], debug: bool) -> i
         say("error: out of memory; try a smaller grammar, model, --steps or input")
         return 2
     except Exception as exc:  # the last resort: a bug, reported in one line, unless the disk is full
+        signal = _terminated_within(exc)
+        if signal is not None:  # a library caught the signal's exception and raised its own (hypothesis: Flaky...)
+            say(f"terminated by signal {signal.signum}; no partial output was left")
+            return 128 + signal.signum
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             where = f" writing {exc.filename}" if exc.filename else ""
             say(f"error: {os.strerror(exc.errno).lower()}{where}; free some space and run it again")
@@ -1109,6 +1112,18 @@ def _run(args: argparse.Namespace, say: Callable[[str], None], debug: bool) -> i
         say(f"internal error: {type(exc).__name__}: {first[:300]} (please report this; rerun with --debug for the "
             "traceback)")
         return 3
+
+
+def _terminated_within(exc: BaseException) -> Terminated | None:
+    """The Terminated exception an exception was raised from or during, if any."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, Terminated):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 if __name__ == "__main__":

@@ -688,6 +688,22 @@ def test_memory_errors_and_interrupts_are_one_line(exc, code, needle, monkeypatc
     assert needle in err and err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_a_signal_a_library_wrapped_in_its_own_exception_is_still_a_signal(monkeypatch, capsys):
+    """SIGTERM inside hypothesis' generation came out as 'internal error: FlakyStrategyDefinition' (exit 3)."""
+    import fsm_lstm.cli as cli
+    from fsm_lstm.errors import Terminated
+
+    def wrapped(args):
+        try:
+            raise Terminated(15)
+        except Terminated as inner:
+            raise RuntimeError("Inconsistent data generation") from inner
+
+    monkeypatch.setattr(cli, "cmd_check", wrapped)
+    assert main(["check", "reber"]) == 143
+    assert capsys.readouterr().err == "fsm-lstm: terminated by signal 15; no partial output was left\n"
+
+
 def test_error_messages_are_one_line_even_with_newlines_in_names(tmp_path):
     path = tmp_path / "g.dot"
     path.write_text('digraph g { __start0 -> "a\nb"; "a\nb" -> c [label="x\ny"]; }')
