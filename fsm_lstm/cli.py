@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import Terminated, UserError
-from .limits import (EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, EXHAUSTIVE_TIME, MAX_COLUMNS, MAX_PLOT_SYMBOLS, MAX_REGIONS,
-                     MIN_FIDELITY, PATIENCE, TIME_LIMIT)
+from .limits import (EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, EXHAUSTIVE_TIME, MAX_COLUMNS, MAX_EXAMPLES, MAX_LOCAL_WORKERS,
+                     MAX_PLOT_SYMBOLS, MAX_REGIONS, MIN_FIDELITY, PATIENCE, TIME_LIMIT)
 
 if TYPE_CHECKING:  # commands import what they use when they run, so that --help starts at once
     from .extract import Extraction
@@ -121,11 +121,11 @@ def cmd_certify(args: argparse.Namespace) -> int:
     from .verify import alphabet_notes, judged_reference, t0_note
 
     if not 0 < args.time_limit < math.inf:
-        raise UserError(f"--time-limit takes a positive number of seconds, not {args.time_limit:g}")
+        raise UserError(f"--time-limit must be a positive number of seconds, not {args.time_limit:g}")
     if args.max_regions < 1:
-        raise UserError(f"--max-regions takes a whole number >= 1, not {args.max_regions}")
+        raise UserError(f"--max-regions must be a whole number >= 1, not {args.max_regions}")
     model, g = _load(args.source, unknown_start=args.unknown_start)
-    _reading(model, args)  # a meta no other command reads (nonempty "true") is refused here too
+    _reading(model, args)  # a meta every other command refuses (nonempty "true") is refused here too
     _warn_if_empty(g if g is not None else stored_grammar(model), args.unknown_start)
     reference = load_grammar(args.grammar) if args.grammar else None
     by_regions = region_proof_instead(model)  # trained, imported, read by argmax, or with an output's head gone
@@ -776,9 +776,15 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 # ----- parser -------------------------------------------------------------------------------
+def _examples_option(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--examples", type=int, default=200, metavar="N", help="strings the hypothesis search "
+                   f"generates (default 200, at most {MAX_EXAMPLES:,}; the report counts the strings run: more when a "
+                   "failure is shrunk, fewer when hypothesis stops early)")
+
+
 def _cluster_options(s: argparse.ArgumentParser, purpose: str) -> None:
     s.add_argument("--workers", type=int, metavar="N", help=f"{purpose} a Dask LocalCluster of N worker processes "
-                   "(needs pip install 'fsm-lstm[dask]')")
+                   f"(at most {MAX_LOCAL_WORKERS}; needs pip install 'fsm-lstm[dask]')")
     s.add_argument("--scheduler", metavar="ADDRESS", help=f"{purpose} the existing Dask cluster at ADDRESS "
                    "(e.g. tcp://host:8786)")
 
@@ -865,9 +871,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-len", type=int, metavar="N", help="enumerate every string up to this length (default: "
                    f"the longest whose strings number at most {EXHAUSTIVE_BUDGET:,} in all, at most "
                    f"{EXHAUSTIVE_CAP})")
-    s.add_argument("--examples", type=int, default=200, metavar="N", help="strings the hypothesis search "
-                   "generates (default 200; the report counts the strings run: more when a failure is shrunk, fewer "
-                   "when hypothesis stops early)")
+    _examples_option(s)
     s.add_argument("--seed", type=_seed, default=0, help="seed of the hypothesis search (default 0)")
     s.add_argument("--unknown-start", action="store_true", help="every state is possible before the first symbol")
     s.add_argument("--memory", type=float, default=1024, metavar="MB",
@@ -893,9 +897,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-len", type=int, metavar="N", help="as for verify")
     s.add_argument("--time-limit", type=float, default=EXHAUSTIVE_TIME, metavar="S", help="as for verify, for each "
                    f"model (default {EXHAUSTIVE_TIME:g})")
-    s.add_argument("--examples", type=int, default=200, metavar="N", help="strings the hypothesis search "
-                   "generates (default 200; the report counts the strings run: more when a failure is shrunk, fewer "
-                   "when hypothesis stops early)")
+    _examples_option(s)
     s.add_argument("--seed", type=_seed, default=0, help="seed of the hypothesis search (default 0)")
     s.add_argument("--memory", type=float, default=1024, metavar="MB", help="memory budget per verification "
                    "(default 1024)")
@@ -1081,7 +1083,8 @@ def _run(args: argparse.Namespace, say: Callable[[str], None], debug: bool) -> i
         with terminate_as_exception():
             check_outputs(args)  # extensions, kinds and inputs written over: refused before any work
             code = int(args.func(args))
-            sys.stdout.flush()  # a full disk is told here, not lost at exit
+            if sys.stdout is not None:
+                sys.stdout.flush()  # a full disk is told here, not lost at exit
             return code
     except UserError as exc:
         say(f"error: {exc}")
@@ -1098,8 +1101,11 @@ def _run(args: argparse.Namespace, say: Callable[[str], None], debug: bool) -> i
         say("error: out of memory; try a smaller grammar, model, --steps or input")
         return 2
     except Exception as exc:  # the last resort: a bug, reported in one line, unless the disk is full
-        signal = _terminated_within(exc)
-        if signal is not None:  # a library caught the signal's exception and raised its own (hypothesis: Flaky...)
+        signal = _interrupted_within(exc)  # a library caught it and raised its own (hypothesis: Flaky...)
+        if isinstance(signal, KeyboardInterrupt):
+            say("interrupted")
+            return 130
+        if signal is not None:
             say(f"terminated by signal {signal.signum}; no partial output was left")
             return 128 + signal.signum
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -1114,15 +1120,19 @@ def _run(args: argparse.Namespace, say: Callable[[str], None], debug: bool) -> i
         return 3
 
 
-def _terminated_within(exc: BaseException) -> Terminated | None:
-    """The Terminated exception an exception was raised from or during, if any."""
+def _interrupted_within(exc: BaseException) -> Terminated | KeyboardInterrupt | None:
+    """The signal's exception (Terminated, KeyboardInterrupt) an exception was raised from or during, if any: both
+    links of every exception on the way are followed."""
     seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        if isinstance(cause, Terminated):
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        cause = todo.pop()
+        if cause is None or id(cause) in seen:
+            continue
+        if isinstance(cause, (Terminated, KeyboardInterrupt)):
             return cause
         seen.add(id(cause))
-        cause = cause.__cause__ or cause.__context__
+        todo += [cause.__cause__, cause.__context__]
     return None
 
 

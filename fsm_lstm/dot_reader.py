@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from .errors import GrammarError
 from .grammar import Grammar
 
-__all__ = ["DotGraph", "MAX_PYDOT_BYTES", "parse_dot", "pydot_graph", "scan_dot", "text_of"]
+__all__ = ["DotGraph", "MAX_PYDOT_CHARS", "parse_dot", "pydot_graph", "scan_dot", "text_of"]
 
 
 @dataclass
@@ -35,7 +35,7 @@ class DotGraph:
     edges: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
 
 
-MAX_PYDOT_BYTES = 1 << 16  # DOT the scanner leaves to pydot, which reads about 8 KB a second: 8 s at most
+MAX_PYDOT_CHARS = 1 << 16  # DOT the scanner leaves to pydot, which reads about 8 KB a second: 8 s at most
 
 
 class _NeedsPydot(Exception):
@@ -317,9 +317,9 @@ def parse_dot(text: str, where: str = "DOT") -> Grammar:
     try:
         raw = scan_dot(text, where)
     except _NeedsPydot:
-        if len(text) > MAX_PYDOT_BYTES:  # 25,000 edges in a subgraph ran for minutes
+        if len(text) > MAX_PYDOT_CHARS:  # 25,000 edges in a subgraph ran for minutes
             raise GrammarError(f"{where}: {len(text):,} characters of DOT with subgraphs, HTML-like labels or ports, "
-                               f"which fsm-lstm reads up to {MAX_PYDOT_BYTES:,} characters (its full parser is slow); "
+                               f"which fsm-lstm reads up to {MAX_PYDOT_CHARS:,} characters (its full parser is slow); "
                                "write the states and edges at the top level, as AALpy and LearnLib do") from None
         raw = pydot_graph(text, where)
     try:

@@ -77,8 +77,10 @@ def declared_shape(name: str, shape: Any) -> tuple[int, ...]:
     for d in shape:
         size *= d
     if size > MAX_ELEMENTS:
-        count = f"{size:,}" if size < 10**18 else f"about 10^{len(str(size)) - 1}"  # 10**400 took 1,074 characters
-        shown = str(list(shape))
+        # 10**400 took 1,074 characters, and str() refuses integers of over 4,300 digits
+        count = f"{size:,}" if size < 10**18 else f"about 10^{int(size.bit_length() * 0.30103)}"
+        shown = "[" + ", ".join(str(d) if d < 10**18 else f"about 10^{int(d.bit_length() * 0.30103)}"
+                                for d in shape) + "]"
         raise UserError(f"{name} declares {count} numbers (shape {shown if len(shown) <= 80 else shown[:80] + '...'}); "
                         f"fsm-lstm reads at most {MAX_ELEMENTS:,} per tensor")
     return tuple(shape)

@@ -96,17 +96,27 @@ def _read_safetensors(path: Path) -> dict[str, np.ndarray]:
     return out
 
 
+_LEGACY_MAGIC = bytes.fromhex("6cfc9c46f9206aa85019")  # the number torch's legacy format pickles first
+
+
+def _unreadable(path: Path, why: str) -> UserError:
+    """A file torch cannot read, and why; a .bin file may be a TensorFlow.js shard given in its model's place."""
+    shard = ("; a .bin file is read as PyTorch's (pytorch_model.bin): a TensorFlow.js weight shard is read "
+             "through its model.json") if path.suffix.lower() == ".bin" else ""
+    return UserError(f"not a readable torch state_dict ({why}){shard}")
+
+
 def _archive_sizes(path: Path) -> None:
     """A torch.save archive's members as declared, before torch reads them: torch allocates each record's
     declared size, so a small file with deflated records could ask for gigabytes (a 2 MB file: 2.9 GB)."""
-    if not zipfile.is_zipfile(path):
+    if not zipfile.is_zipfile(path):  # torch.save has written zip archives since PyTorch 1.6
         with path.open("rb") as fh:
-            legacy = fh.read(1) == b"\x80"  # a pickle: torch.save's format before PyTorch 1.6
-        if legacy:  # its storages declare their sizes inside the pickle, which torch allocates as it reads them
-            raise UserError("not a readable torch state_dict (a bare pickle, as torch.save wrote before PyTorch 1.6: "
-                            "torch would allocate the sizes it declares before they could be checked; if you trust "
-                            "the file, load it with torch and save it again with a current torch.save)")
-        return  # not torch's at all: torch says so, below
+            head = fh.read(64)
+        if head[:1] == b"\x80" or _LEGACY_MAGIC in head:  # a pickle, as the legacy format is
+            raise _unreadable(path, "a bare pickle, as torch.save wrote before PyTorch 1.6: torch would allocate "
+                              "the sizes it declares before they could be checked; if you trust the file, load it "
+                              "with torch and save it again with a current torch.save")
+        raise _unreadable(path, "it is not in the format torch.save writes")
     try:
         with zipfile.ZipFile(path) as z:
             infos = z.infolist()
@@ -172,9 +182,7 @@ def _torch_load(path: Path) -> Any:
             why = "it holds Python objects besides tensors, which fsm-lstm never unpickles"
         elif isinstance(exc, (KeyError, IndexError)) or len(why) < 8:  # a bare key or number says nothing
             why = "it is not in the format torch.save writes"
-        shard = ("; a .bin file is read as PyTorch's (pytorch_model.bin): a TensorFlow.js weight shard is read "
-                 "through its model.json") if path.suffix.lower() == ".bin" else ""
-        raise UserError(f"not a readable torch state_dict ({why}){shard}") from None
+        raise _unreadable(path, why) from None
     return data
 
 

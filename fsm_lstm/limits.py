@@ -6,12 +6,14 @@ They live apart from the modules that use them so that building the command line
 
 from __future__ import annotations
 
-__all__ = ["EXHAUSTIVE_BUDGET", "EXHAUSTIVE_CAP", "EXHAUSTIVE_TIME", "MAX_COLUMNS", "MAX_EXAMPLES", "MAX_PLOT_SYMBOLS",
-           "MAX_REGIONS", "MIN_FIDELITY", "PATIENCE", "SIGNIFICANCE", "TIME_LIMIT"]
+__all__ = ["EXHAUSTIVE_BUDGET", "EXHAUSTIVE_CAP", "EXHAUSTIVE_TIME", "MAX_COLUMNS", "MAX_EXAMPLES",
+           "MAX_LOCAL_WORKERS", "MAX_PLOT_SYMBOLS", "MAX_REGIONS", "MIN_FIDELITY", "PATIENCE", "SIGNIFICANCE",
+           "TIME_LIMIT"]
 
 EXHAUSTIVE_BUDGET = 2_000_000  # prefixes the exhaustive layer of verify runs by default
 EXHAUSTIVE_CAP = 12  # and the longest length it goes to by default
 EXHAUSTIVE_TIME = 300.0  # seconds after which the exhaustive layer stops and says how far it got
+MAX_LOCAL_WORKERS = 64  # processes of a local Dask cluster: each is a Python with numpy loaded (about 100 MB)
 MAX_EXAMPLES = 100_000  # hypothesis examples per strategy: it makes them one at a time (10 million ran for hours)
 MAX_COLUMNS = 16_384  # the spreadsheet format's limit on columns
 MAX_PLOT_SYMBOLS = 500  # plot: 30 pixels a symbol, a 15,000-pixel PNG (2,400 symbols took 55 s and 1.2 GB)

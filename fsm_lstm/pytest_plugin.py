@@ -106,9 +106,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _options(message: str) -> str:
     """A library message with the command's options named as the plugin's (--nonempty: --fsm-nonempty), those of
-    another command (import --nonempty) aside."""
-    return re.sub(r"(?<!import )--(no-)?(memory|max-len|nonempty|final-only|start-marker|end-marker)\b", r"--fsm-\1\2",
-                  message)
+    another command (import --nonempty) and quoted text (a word, a symbol) aside."""
+    parts = re.split(r"('(?:[^'\\]|\\.)*')", message)  # quoted as repr() quotes: every other part
+    option = re.compile(r"(?<!import )--(no-)?(memory|max-len|nonempty|final-only|start-marker|end-marker)\b")
+    return "".join(part if k % 2 else option.sub(r"--fsm-\1\2", part) for k, part in enumerate(parts))
 
 
 def _exhaustive_depth(config: pytest.Config) -> int:

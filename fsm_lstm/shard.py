@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from .errors import UserError
+from .limits import MAX_LOCAL_WORKERS
 from .model import Model
 from .optional import require
 from .queries import Network
@@ -25,7 +26,7 @@ from .reference import Reference
 from .threads import blas_threads
 from .trie import Failure, TrieWalk, walk_trie
 
-__all__ = ["INSTALL_DASK", "MAX_LOCAL_WORKERS", "TASKS_PER_WORKER", "WORKER_MALLOC", "check_cluster", "cluster_client",
+__all__ = ["INSTALL_DASK", "TASKS_PER_WORKER", "WORKER_MALLOC", "check_cluster", "cluster_client",
            "shard_length", "sharded_walk", "worker_network"]
 
 INSTALL_DASK = "pip install 'fsm-lstm[dask]'"
@@ -35,7 +36,6 @@ TASKS_PER_WORKER = 4
 # threshold: every array over 128 KiB is then mapped and unmapped afresh, and a worker spent as much system
 # time re-faulting pages as computing (the trie walk took 2x the CPU of a serial run). Here arrays up to
 # 64 MiB come from the heap, which keeps up to 64 MiB free before returning memory to the system.
-MAX_LOCAL_WORKERS = 64  # processes of a local cluster: each is a Python with numpy loaded (about 100 MB)
 WORKER_MALLOC = {"MALLOC_TRIM_THRESHOLD_": str(64 << 20), "MALLOC_MMAP_THRESHOLD_": str(64 << 20),
                  "MALLOC_TOP_PAD_": str(64 << 20)}
 

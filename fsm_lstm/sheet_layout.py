@@ -168,17 +168,20 @@ def past_end(r: int) -> str:
     return f"$A{r}>input_length"
 
 
-def wrapped_height(text: str, per_line: float) -> float:
-    """The height in points of a row that shows ``text`` wrapped at ``per_line`` characters, whole words to a
-    line: spreadsheets do not size wrapped rows on load, nor when a formula's text changes."""
-    return 15 * max(1, len(textwrap.wrap(text, max(1, int(per_line))))) + 1
+def wrapped_height(text: str, per_line: float, points: float = 10) -> float:
+    """The height in points of a row that shows ``text`` in a font of ``points`` wrapped at ``per_line``
+    characters, whole words to a line: spreadsheets do not size wrapped rows on load, nor when a formula's text
+    changes."""
+    return 1.5 * points * max(1, len(textwrap.wrap(text, max(1, int(per_line))))) + 1
 
 
-def beyond_the_sheet(steps: int) -> str:
-    """The answer, as a formula's text, for an input longer than the sheet's ``steps``: none. The head at the
-    last row answers a prefix, not the input (a 32-symbol word on a 30-step sheet said "rejected" where the
-    network accepts it)."""
-    return f'"no answer: the input has "&input_length&" symbols and this sheet {steps} steps (see the note)"'
+def beyond_the_sheet(steps: int, length: int | None = None) -> str:
+    """The answer, as a formula's text, for an input longer than the sheet's ``steps``: none (given ``length``, the
+    text itself). The head at the last row answers a prefix, not the input (a 32-symbol word on a 30-step sheet
+    said "rejected" where the network accepts it)."""
+    count = '"&input_length&"' if length is None else str(length)
+    text = f"no answer: the input has {count} symbols and this sheet {steps} steps (see the note)"
+    return text if length is not None else f'"{text}"'
 
 
 def numbered_units(model: Model) -> bool:

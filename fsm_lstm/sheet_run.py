@@ -177,6 +177,15 @@ def _verdict(model: Model, lay: TraceLayout, v: Computed) -> str:
     return f"read {len(v.word)} symbols (the model has no accept head)"
 
 
+def _longest_verdicts(model: Model, steps: int) -> list[str]:
+    """The longest sentences of each kind the verdict cell can show, for its row's height (a symbol typed outside
+    the alphabet may be longer still)."""
+    outputs = [value for value in map(output_value, model.heads) if value]
+    return [beyond_the_sheet(steps, 10**6), f"leaves the {left_behind(model)} at step {steps} (symbol "
+            f"{max(model.alphabet, key=len)})", f"read {steps} symbols (the model has no accept head)",
+            *([f"output: {max(outputs, key=len)} (+{len(outputs) - 1} more)"] if outputs else [])]
+
+
 def _format_run(sh: SheetWriter, model: Model, lay: TraceLayout, steps: int, fmt: Formats, reading: Reading) -> None:
     ws = sh.ws
     first, last = FIRST_STEP_ROW, FIRST_STEP_ROW + steps
@@ -212,6 +221,7 @@ def _format_run(sh: SheetWriter, model: Model, lay: TraceLayout, steps: int, fmt
         ws.set_column(c, c, width)
     ws.set_column(6, 6, 2)
     ws.set_column(7, 7, 3)
-    ws.set_row(2, 42)  # two lines: 'no answer: ...' and 'leaves the alphabet at step N (symbol ...)' are long
+    ws.set_row(2, max(wrapped_height(v, BOLD_PER_WIDTH * sum(_widths(model).values()) * 10 / 16, 16)
+                      for v in _longest_verdicts(model, steps)))
     ws.freeze_panes(FIRST_STEP_ROW - 1, 0)
     print_setup(ws, rows=(6, 6))

@@ -50,13 +50,15 @@ def readers_may_leave() -> Iterator[None]:
     """Within it, sys.stdout and sys.stderr drop what their readers no longer take. Leaving, both are flushed as far
     as they can be (a caller that must know of a full disk flushes inside)."""
     streams = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _Dropping(sys.stdout), _Dropping(sys.stderr)  # type: ignore[assignment]
+    # a stream closed when the process started (`>&-`) is None, and print() then writes nothing: left so
+    sys.stdout, sys.stderr = (None if s is None else _Dropping(s) for s in streams)  # type: ignore[assignment]
     try:
         yield
     finally:
         for stream in (sys.stdout, sys.stderr):
             try:
-                stream.flush()
+                if stream is not None:
+                    stream.flush()
             except OSError:
                 pass
         sys.stdout, sys.stderr = streams

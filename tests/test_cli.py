@@ -115,8 +115,8 @@ def test_certify_model_without_grammar_is_a_usage_error(tmp_path, capsys):
     (["run", "{d}/web", "B"], "web: a TensorFlow.js model file"),
     (["verify-many", "{d}/a.safetensors", "--grammar", "tomita1"], "a PyTorch model file"),
     (["verify", "reber", "--examples", "10000000"], "--examples 10,000,000 is over the limit of 100,000"),  # ran on
-    (["certify", "parity", "--time-limit", "0"], "--time-limit takes a positive number of seconds, not 0"),
-    (["certify", "parity", "--max-regions", "0"], "--max-regions takes a whole number >= 1, not 0"),  # accepted
+    (["certify", "parity", "--time-limit", "0"], "--time-limit must be a positive number of seconds, not 0"),
+    (["certify", "parity", "--max-regions", "0"], "--max-regions must be a whole number >= 1, not 0"),  # accepted
 ])
 def test_bad_input_is_one_line_on_stderr_with_exit_2(argv, needle, tmp_path, capsys):
     (tmp_path / "web").mkdir()
@@ -417,6 +417,16 @@ def test_a_closed_pipe_on_stdout_keeps_the_verdicts_exit_code(argv, code):
     done = _exit_with_stdout_closed(argv, cwd=str(Path(__file__).resolve().parent.parent))
     assert done.returncode == code, done.stderr
     assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+
+
+def test_a_stdout_closed_from_the_start_keeps_the_verdicts_exit_code():
+    """`fsm-lstm verify ... >&-` (cron, a daemon): sys.stdout is None; wrapping it crashed with exit 120."""
+    root = str(Path(__file__).resolve().parent.parent)
+    for argv, code in ((["verify", "examples/leaky.npz", "--max-len", "3", "--examples", "30"], 1),
+                       (["check", "reber"], 0)):
+        done = subprocess.run([sys.executable, "-m", "fsm_lstm.cli", *argv], stdout=None, stderr=subprocess.PIPE,
+                              text=True, cwd=root, preexec_fn=lambda: os.close(1))
+        assert done.returncode == code and done.stderr == "", done.stderr
 
 
 def test_a_full_disk_is_one_line_with_exit_2_not_an_internal_error():

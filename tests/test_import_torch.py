@@ -615,6 +615,16 @@ def test_hostile_and_truncated_torch_files(tmp_path, capsys):
     err = cli_error(["import", str(tmp_path / "legacy.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
                      "--heads", "accept"], capsys)
     assert "a bare pickle, as torch.save wrote before PyTorch 1.6" in err
+    data = (tmp_path / "legacy.pt").read_bytes()
+    assert data[:2] == b"\x80\x02"
+    (tmp_path / "headless.pt").write_bytes(data[2:])  # torch reads it without the pickle's protocol header too
+    err = cli_error(["import", str(tmp_path / "headless.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
+                     "--heads", "accept"], capsys)
+    assert "a bare pickle, as torch.save wrote before PyTorch 1.6" in err
+    (tmp_path / "w.bin").write_bytes(b"\x80" + np.arange(7, dtype="<f4").tobytes())  # a shard starting with 0x80
+    err = cli_error(["import", str(tmp_path / "w.bin"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
+                     "--heads", "accept"], capsys)
+    assert "a TensorFlow.js weight shard is read through its model.json" in err
 
 
 def _good_safetensors():

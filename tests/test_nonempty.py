@@ -103,6 +103,20 @@ def test_the_plugin_takes_the_reading_options_verify_takes(tmp_path, pytester):
     assert "--fsm-start-marker 'a' is a symbol of grammar 'even'" in result.stderr.str()
 
 
+def test_the_plugin_reads_a_word_classifier_through_its_markers(tmp_path, pytester):
+    """A network of even-a words framed by <s> and </s>, its meta silent: --fsm-start-marker and --fsm-end-marker
+    (which imply --fsm-final-only) read it as the word classifier it is, and it passes against 'even'; read after
+    every prefix it fails."""
+    framed = Grammar(name="framed", start="S", accept=frozenset({"F"}), alphabet=("<s>", "a", "b", "</s>"),
+                     states=("S", "e", "o", "F", "X"),
+                     transitions=(("S", "<s>", "e"), *EVEN.transitions, ("e", "</s>", "F"), ("o", "</s>", "X")))
+    save_model(compile_grammar(framed), tmp_path / "w.npz")
+    _, even = _model(tmp_path / "g")
+    args = ["--fsm-grammar", even, "--fsm-model", str(tmp_path / "w.npz"), "--fsm-max-len", "4", "--fsm-examples", "20"]
+    pytester.runpytest(*args, "--fsm-start-marker", "<s>", "--fsm-end-marker", "</s>").assert_outcomes(passed=5)
+    assert pytester.runpytest(*args, "--fsm-final-only").ret == pytest.ExitCode.TESTS_FAILED
+
+
 def test_no_nonempty_run_and_an_enumeration_of_nothing(tmp_path, capsys):
     """--no-nonempty judges the empty word of a model whose meta says nonempty; run says what is not judged;
     an enumeration up to length 0 under nonempty judges nothing and says so."""

@@ -494,3 +494,20 @@ def test_an_imported_models_guide_says_so_and_gives_its_import_notes_as_text(tmp
         guide = [row[0] for row in openpyxl.load_workbook(book)["Guide"].iter_rows(values_only=True) if row[0]]
         assert not any(line.startswith("Import note") for line in guide)
         assert any(line.startswith("It was read from another framework.") for line in guide)
+
+
+def test_the_verdict_row_holds_the_longest_verdict_it_can_show(tmp_path):
+    """The 16-point verdict row was two lines whatever the model: a long output (or symbol) was cut off. Characters
+    per unit of width of bold 10-point text as LibreOffice prints it: 1.16 (so 0.725 at 16 points)."""
+    import textwrap
+
+    model = compile_grammar(load_grammar("mqtt"))
+    long = "out:" + "a-rather-long-output-name-" * 6
+    model = replace(model, heads=tuple(long if h == "out:CONNACK" else h for h in model.heads))
+    write_workbook(model, tmp_path / "m.xlsx", "", steps=30)
+    ws = openpyxl.load_workbook(tmp_path / "m.xlsx")["Run"]
+    width = sum(ws.column_dimensions[c].width for c in "ABCDEF")
+    outputs = sum(h.startswith("out:") for h in model.heads)
+    verdict = f"output: {long[4:]} (+{outputs - 1} more)"
+    lines = len(textwrap.wrap(verdict, int(1.16 * width * 10 / 16)))
+    assert lines >= 3 and ws.row_dimensions[3].height >= lines * 1.3 * 16
