@@ -272,30 +272,31 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from .grammar_files import load_grammar
     from .model import stored_grammar
     from .progress import ProgressDisplay
-    from .sheets import write_workbook
+    from .sheets import check_workbook_room, write_workbook
     from .verify import describe, report_rows, report_word, verify
 
     model, compiled_from = _load(args.source, unknown_start=args.unknown_start)
     reference = load_grammar(args.grammar) if args.grammar else compiled_from
     reading = _reading(model, args, reference)
+    if args.report:
+        check_workbook_room(model)
     with ProgressDisplay("verifying", enabled=not args.json) as shown:
         report = verify(model, reference, unknown_start=args.unknown_start or None, max_len=args.max_len,
                         examples=args.examples, seed=args.seed, progress=shown.callback(shown.line),
                         reading=reading, memory=_memory(args), merge=not args.no_merge,
                         workers=args.workers, scheduler=args.scheduler, time_limit=args.time_limit)
+    grammar = reference or stored_grammar(model)
+    if args.report and grammar is None:
+        raise UserError(f"{args.source} carries no grammar; give the reference with --grammar for --report")
+    # the verdict first: a workbook refused for the counterexample's length leaves it said
+    print(json.dumps(report.to_dict(model.alphabet), indent=2) if args.json else
+          "\n".join(describe(report, model.alphabet)))
     if args.report:
-        grammar = reference or stored_grammar(model)
-        if grammar is None:
-            raise UserError(f"{args.source} carries no grammar; give the reference with --grammar for --report")
         word = report_word(report, grammar)
         write_workbook(model, args.report, reading.typed(word, model.alphabet), title=f"verify {grammar.name}",
                        automaton=grammar, reading=reading,
                        summary=report_rows(report, word, model.alphabet, grammar.name))
-    if args.json:
-        print(json.dumps(report.to_dict(model.alphabet), indent=2))
-    else:
-        print("\n".join(describe(report, model.alphabet)))
-        if args.report:
+        if not args.json:
             what = "the counterexample" if report.counterexample else "an accepted string checked; the Summary " \
                 "sheet says which"
             print(f"wrote {args.report} (input {reading.typed(word, model.alphabet)!r}, {what})")
@@ -443,7 +444,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     from .progress import ProgressDisplay
     from .shard_queries import observing_on
     from .sheet_summary import disagreements, summary_rows
-    from .sheets import write_workbook
+    from .sheets import check_workbook_room, write_workbook
     from .verify import judge
     from .words import read_words
 
@@ -453,6 +454,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if not 0 <= args.min_fidelity <= 1:
         raise UserError(f"--min-fidelity takes a share between 0 and 1, not {args.min_fidelity}")
     words = read_words(args.words, lambda text: reading.parse(text, model.alphabet)) if args.words else None
+    if args.sheet:
+        check_workbook_room(model)
     try:
         with observing_on(args.workers, args.scheduler, model, reading) as run_on, \
                 ProgressDisplay("extracting", enabled=not args.json) as shown:
@@ -527,6 +530,10 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
         kept = f"the automaton written ({counted(r.states, 'state')}) is the best found so far"
     if r.stopped == "time-limit":
         lines.append(f"stopped at the time limit ({args.time_limit:g} s): {kept}")
+    if r.seconds > 1.5 * args.time_limit:  # the 200-word floor of the samples, on a large network
+        lines.append(f"note: the run took {r.seconds:.1f} s, over --time-limit {args.time_limit:g} s: its samples of "
+                     "at least 200 words and the measure of fidelity take that long on this network, whatever the "
+                     "limit")
     elif r.stopped == "max-states":
         lines.append(f"stopped at --max-states {args.max_states}: {kept}")
     elif r.stopped == "plateau":
@@ -881,7 +888,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run every prefix, without merging prefixes whose hidden states are bitwise identical")
     s.add_argument("--time-limit", type=float, default=EXHAUSTIVE_TIME, metavar="S", help="stop the enumeration "
                    "after S seconds and report the length up to which every string was run (default "
-                   f"{EXHAUSTIVE_TIME:g})")
+                   f"{EXHAUSTIVE_TIME:g}); the hypothesis search after it is bounded by --examples instead (on a "
+                   "large network, lower --examples to shorten it)")
     s.add_argument("--json", action="store_true", help="print a JSON report")
     s.add_argument("--report", metavar="BOOK.xlsx", help="also write a workbook with the counterexample (or, when "
                    "it passes, an accepted string checked) as input, the reference grammar as the automaton beside the "

@@ -518,7 +518,7 @@ def _extract(model: Model, method: str, seed: int, reading: Reading | None, word
     if reading.nonempty:  # the fidelity is of the other words
         empty = int((held_sample.lengths == 0).sum())
         judged -= empty
-        source += f"; besides them, {counted(empty, 'empty word')} not judged (--nonempty)"
+        source += f"; besides them, {counted(empty, 'empty word')} not judged (--nonempty)" if empty else ""
     return Extraction(machine, grammar, method, reading, fidelity, judged, source,
                       time.perf_counter() - t0, net.calls, stopped, before, _several_outputs(held_sample, labels),
                       longer, cut, learned_fidelity if learned_fidelity > fidelity else None,

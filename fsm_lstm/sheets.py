@@ -54,7 +54,8 @@ from .sheet_text import write_grammar, write_guide
 from .sheet_weights import write_weights
 
 __all__ = ["BYTES_PER_CELL", "MAX_CELLS", "MAX_ROWS", "MAX_STEPS", "MAX_TEXT", "SHEETS", "WRITER_OPTIONS",
-           "accepted_examples", "check_steps", "check_text", "sample_input", "workbook_cells", "write_workbook"]
+           "accepted_examples", "check_steps", "check_text", "check_workbook_room", "sample_input", "workbook_cells",
+           "write_workbook"]
 
 SHEETS = ("Run", "Guide", "Trace", "Grammar", "Weights")
 MAX_STEPS = 5000  # trace rows
@@ -130,9 +131,17 @@ def _check_size(model: Model, steps: int) -> int:
         raise UserError(f"the workbook needs {max(weight_rows, steps + FIRST_STEP_ROW):,} rows; spreadsheets hold "
                         f"at most {MAX_ROWS:,}")
     if cells > MAX_CELLS:
-        raise UserError(f"the workbook would have {cells:,} cells, over the limit of {MAX_CELLS:,}; use fewer "
-                        "--steps or a smaller model")
+        fixed = _size(model, 0)[0]  # the weights, whatever the steps
+        fix = (f"the weights alone take {fixed:,}: a workbook cannot show a network this large" if fixed > MAX_CELLS
+               else "use fewer steps (a shorter input, --steps) or a smaller model")
+        raise UserError(f"the workbook would have {cells:,} cells, over the limit of {MAX_CELLS:,}; {fix}")
     return cells
+
+
+def check_workbook_room(model: Model) -> None:
+    """Refuse, before any work, a model whose workbook would be over the limits (:func:`_check_size`) or the memory
+    available with a single step: ``verify --report`` and ``extract --sheet`` ran minutes, then refused it."""
+    _check_memory(_check_size(model, 1))
 
 
 def _check_memory(cells: int) -> None:
@@ -140,8 +149,8 @@ def _check_memory(cells: int) -> None:
     need, free = cells * BYTES_PER_CELL, available_memory()
     if free is not None and need > free:
         raise UserError(f"the workbook would have {cells:,} cells and need about {readable_bytes(need)} of memory "
-                        f"to write, more than the {readable_bytes(free)} available; use fewer --steps or a smaller "
-                        "model")
+                        f"to write, more than the {readable_bytes(free)} available; use fewer steps (a shorter input, "
+                        "--steps) or a smaller model")
 
 
 def sample_input(model: Model) -> str:

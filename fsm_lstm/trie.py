@@ -85,8 +85,10 @@ def block_rows(state_bytes: int, heads: int, max_len: int, symbols: int, memory:
     per_row = state_bytes * (max_len + 14) + 8 * heads + 24 * (max_len + 1) + 64  # parents, symbols, dfa: 24
     rows = memory // 2 // per_row
     if rows < symbols:
+        need = 2 * symbols * per_row  # half the budget is for the blocks
         raise UserError(f"the memory budget of {readable_bytes(memory)} cannot hold one block of prefixes "
-                        f"({symbols} rows of {state_bytes:,} bytes, for each of {max_len + 1} lengths); "
+                        f"({symbols} rows, each a state of {state_bytes:,} bytes for each of {max_len + 1} lengths and "
+                        f"a step's temporaries: {readable_bytes(need)} with the half of the budget kept for the rest); "
                         "raise --memory or lower --max-len")
     return int(rows)
 

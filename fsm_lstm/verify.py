@@ -434,6 +434,8 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
                        if enumerated and len(c.word) > report.max_len + 1 else ""))
     if report.reading.nonempty and report.max_len == 0 and not stopped:
         lines.append("exhaustive: nothing judged (up to length 0 there is only the empty word, which is not)")
+    elif report.reading.nonempty and report.max_len == 0:  # nothing agreed to claim: the first length failed
+        lines.append("exhaustive: a word of length 1, the shortest judged, already disagrees")
     else:
         lines.append(f"exhaustive: every {_kind(report.reading)} up to length {report.max_len}"
                      f"{_but_empty(report.reading)} agrees ({_enumerated(report)}{merged}){stopped}"

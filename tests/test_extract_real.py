@@ -408,3 +408,23 @@ def test_the_counterexample_is_the_first_disagreement_of_a_random_wrong_word_not
     found = {_disagreement(sample, machine, set(), rng=np.random.default_rng(seed)) for seed in range(20)}
     assert found == {(0,), (1, 1, 1)}
     assert _disagreement(sample, machine, {(0,)}, rng=np.random.default_rng(0)) == (1, 1, 1)
+
+
+def test_a_run_well_over_its_time_limit_says_so():
+    """On a 12.6 M-weight network, --time-limit 2 took 5.9 s with no word of it: the samples' floor of 200 words
+    and the fidelity's measure take that long whatever the limit."""
+    import argparse
+    import dataclasses
+
+    from fsm_lstm.cli import _extraction_lines
+    from fsm_lstm.compiler import compile_grammar
+    from fsm_lstm.grammar_files import load_grammar
+
+    result = extract(compile_grammar(load_grammar("parity")), time_limit=30)
+    args = argparse.Namespace(output="x.toml", min_fidelity=0.99, time_limit=2.0, max_states=500)
+    over = [line for line in _extraction_lines(args, dataclasses.replace(result, seconds=5.9), None)
+            if "over --time-limit" in line]
+    assert over == ["note: the run took 5.9 s, over --time-limit 2 s: its samples of at least 200 words and the "
+                    "measure of fidelity take that long on this network, whatever the limit"]
+    assert not [line for line in _extraction_lines(args, dataclasses.replace(result, seconds=2.5), None)
+                if "over --time-limit" in line]

@@ -511,3 +511,25 @@ def test_the_verdict_row_holds_the_longest_verdict_it_can_show(tmp_path):
     verdict = f"output: {long[4:]} (+{outputs - 1} more)"
     lines = len(textwrap.wrap(verdict, int(1.16 * width * 10 / 16)))
     assert lines >= 3 and ws.row_dimensions[3].height >= lines * 1.3 * 16
+
+
+def test_a_network_too_large_for_a_workbook_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
+    """verify --report and extract --sheet ran the whole verification or extraction (9 s and 427 MB, 23 s and
+    1.7 GB), then refused the workbook and dropped the verdict; the message advised --steps, which they lack."""
+    import importlib
+
+    verify_module, extract_module = (importlib.import_module(f"fsm_lstm.{m}") for m in ("verify", "extract"))
+    rng = np.random.default_rng(0)
+    H = 1200  # 4H x (H + K) weights: 5.8 million cells on the Weights sheet alone
+    layer = Layer(*(rng.normal(size=s).astype(np.float32) for s in ((4 * H, 3), (4 * H, H), (4 * H,), (4 * H,))))
+    save_model(Model(layers=(layer,), head_weight=np.ones((1, H), np.float32), head_bias=np.zeros(1, np.float32),
+                     alphabet=("a", "b", "c"), heads=("accept",)), tmp_path / "big.npz")
+    monkeypatch.setattr(verify_module, "verify", lambda *a, **k: pytest.fail("verify ran"))
+    monkeypatch.setattr(extract_module, "extract", lambda *a, **k: pytest.fail("extract ran"))
+    for argv in (["verify", str(tmp_path / "big.npz"), "--grammar", "tomita3", "--report", str(tmp_path / "r.xlsx")],
+                 ["extract", str(tmp_path / "big.npz"), "-o", str(tmp_path / "x.toml"), "--sheet",
+                  str(tmp_path / "s.xlsx")]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "the weights alone take" in err and "--steps" not in err
+    assert not list(tmp_path.glob("*.xlsx")) and not (tmp_path / "x.toml").exists()

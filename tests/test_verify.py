@@ -274,8 +274,8 @@ def test_pytest_plugin_runs_the_property_suite(pytester, tmp_path):
      "other than import do not read; convert it first"),  # user.keras is made below
     (["--fsm-grammar", "tomita3", "--fsm-memory", "0"], "--fsm-memory must be a positive number of MB, not 0.0"),
     (["--fsm-grammar", "reber", "--fsm-max-len", "12", "--fsm-memory", "0.01"],
-     "budget of 10.2 KiB cannot hold one block of prefixes (7 rows of 104 bytes, for each of 13 lengths); raise "
-     "--fsm-memory or lower --fsm-max-len"),  # compiled reber: 7 symbols, c and h of 13 float32 units
+     "budget of 10.2 KiB cannot hold one block of prefixes (7 rows, each a state of 104 bytes for each of 13 "
+     "lengths and a step's temporaries: "),  # compiled reber: 7 symbols, c and h of 13 float32 units
 ])
 def test_pytest_plugin_refuses_bad_options_before_any_item_runs(pytester, args, needle):
     """These ran items that failed five times over with one message, raised hypothesis' traceback (no examples),
