@@ -530,16 +530,16 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
         kept = f"the automaton written ({counted(r.states, 'state')}) is the best found so far"
     if r.stopped == "time-limit":
         lines.append(f"stopped at the time limit ({args.time_limit:g} s): {kept}")
-    if r.seconds > 1.5 * args.time_limit:  # the 200-word floor of the samples, on a large network
-        lines.append(f"note: the run took {r.seconds:.1f} s, over --time-limit {args.time_limit:g} s: its samples of "
-                     "at least 200 words and the measure of fidelity take that long on this network, whatever the "
-                     "limit")
     elif r.stopped == "max-states":
         lines.append(f"stopped at --max-states {args.max_states}: {kept}")
     elif r.stopped == "plateau":
         lines.append(f"stopped on a plateau: no hypothesis of the last --patience rounds (or of the last "
                      f"{OUTGROWN_SHARE:.0%} of them, once every one had {OUTGROWN_FACTOR} times the states of the one "
                      f"chosen) agreed significantly better with the network on the validation words; {kept}")
+    if r.seconds > 1.5 * args.time_limit:  # the 200-word floor of the samples, on a large network
+        lines.append(f"note: the run took {r.seconds:.1f} s, over --time-limit {args.time_limit:g} s: its samples of "
+                     "at least 200 words and the measure of fidelity take that long on this network, whatever the "
+                     "limit")
     if r.unmerged_states is not None and r.unmerged_states > r.states:
         lines.append(f"states merged: {r.unmerged_states} -> {r.states} (first where no more of the sampled words' "
                      f"prefixes go wrong, then where the agreement stays {within})")
@@ -1057,7 +1057,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point. Bad input (a UserError, or running out of memory) gives one line on stderr and exit code 2;
     anything else is a bug in fsm-lstm: one line ``fsm-lstm: internal error: ...`` and exit code 3, with the
     traceback only under ``--debug`` (anywhere on the command line) or FSM_LSTM_DEBUG=1. SIGTERM/SIGHUP exit
-    128 + the signal's number, Ctrl-C 130, after removing temporary files."""
+    128 + the signal's number, Ctrl-C 130, after removing temporary files. A full disk is bad input too (2); a
+    reader that stops reading the output leaves the exit code as the command's verdict made it."""
     import os
     import re
 
