@@ -10,6 +10,7 @@ A failure is reported as the shortest string found whose last step disagrees wit
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -40,7 +41,7 @@ from .trie import Failure, block_rows, walk_trie
 from .words import counted, symbols_count
 from .written_words import written
 
-__all__ = ["Counterexample", "Progress", "REGION_TIME_LIMIT", "Report", "Verdict", "alphabet_notes", "check_depth",
+__all__ = ["Counterexample", "HYPOTHESIS_SHARE", "Progress", "REGION_TIME_LIMIT", "Report", "Verdict", "alphabet_notes", "check_depth",
            "check_word", "compare_with", "default_max_len", "describe", "evidence", "exhaustive", "judge",
            "judged_reference", "t0_note",
            "readable_part", "unread_symbols",
@@ -49,6 +50,7 @@ __all__ = ["Counterexample", "Progress", "REGION_TIME_LIMIT", "Report", "Verdict
 Progress = Callable[[str], None]
 REPORT_SHORTEST = 200  # a passing report shows the longest of this many shortest accepted strings
 REGION_TIME_LIMIT = 5.0  # seconds the region proof of a trained or imported model may take inside verify
+HYPOTHESIS_SHARE = 0.1  # of --time-limit the hypothesis search has at least, after an enumeration that took it all
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ class Report:
     run: int = 0  # prefixes stepped (fewer when merged)
     distinct: int = 0  # distinct (hidden state, grammar state) pairs met, when merged
     examples: int = 0
+    examples_asked: int = 0  # --examples
+    examples_cut: bool = False  # True when the time limit stopped the hypothesis search before them
     longest: int = 0
     first_layer: str = "certificate"  # what the first layer ran: "certificate" or (trained models) "region proof"
     notes: list[str] = field(default_factory=list)
@@ -109,6 +113,7 @@ class Report:
                             "counterexample_found_by": self.found_by, "prefixes": self.prefixes,
                             "prefixes_run": self.run, "distinct_states": self.distinct,
                             "examples": self.examples, "longest": self.longest,
+                            "examples_stopped": "time-limit" if self.examples_cut else None,
                             "method": method,
                             "grammar_symbols_not_judged": list(self.unread)},
                 "reading": self.reading.to_dict(),
@@ -174,12 +179,16 @@ def check_word(net: Network, ref: Reference, word: tuple[str, ...]) -> Counterex
     return _counterexample(ref, word[:t], head, float(logits[t, ref.columns[head]]))
 
 
-def search(net: Network, ref: Reference, strategy: st.SearchStrategy[tuple[str, ...]], examples: int, seed: int
-           ) -> tuple[Counterexample | None, int, int]:
-    """Hypothesis search, shrunk; returns (shortest counterexample found, examples tried, longest string tried)."""
+def search(net: Network, ref: Reference, strategy: st.SearchStrategy[tuple[str, ...]], examples: int, seed: int,
+           deadline: float = math.inf) -> tuple[Counterexample | None, int, int]:
+    """Hypothesis search, shrunk; returns (shortest counterexample found, examples run, longest string run).
+    Past ``deadline`` (a ``time.perf_counter()`` value) no example is run on the network: hypothesis goes through
+    the rest unrun, and a failure found before is shrunk no further."""
     tried = [0, 0]
 
     def fails(word: tuple[str, ...]) -> bool:
+        if time.perf_counter() > deadline:
+            return False
         tried[0] += 1
         tried[1] = max(tried[1], len(word))
         return check_word(net, ref, word) is not None
@@ -273,8 +282,13 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
     report.prefixes = sum(len(net.inner) ** k for k in range(1 if reading.nonempty else 0, walk.agreed + 1))
     if found is None and examples > 0:
         readable = readable_part(grammar, model, reading)  # only strings the network can read are searched
+        # what is left of the time limit, and at least HYPOTHESIS_SHARE of it: the whole run ends within 1.1 times
+        # the limit (on a 2048-unit GRU, 200 examples took 25-70 s past it)
+        stop = max(deadline, time.perf_counter() + HYPOTHESIS_SHARE * time_limit)
         found, report.examples, report.longest = (None, 0, 0) if readable is None else search(
-            net, ref, every_kind(readable), examples, seed)
+            net, ref, every_kind(readable), examples, seed, stop)
+        report.examples_cut = time.perf_counter() > stop and report.examples < examples
+        report.examples_asked = examples
         report.found_by = None if found is None else "hypothesis"
         if progress:
             progress(f"hypothesis: {report.examples} examples, longest {report.longest} symbols")
@@ -440,9 +454,11 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
         lines.append(f"exhaustive: every {_kind(report.reading)} up to length {report.max_len}"
                      f"{_but_empty(report.reading)} agrees ({_enumerated(report)}{merged}){stopped}"
                      if report.max_len >= 0 else "exhaustive: the empty string already disagrees")
+    cut = (f"; the time limit stopped it after {report.examples} of the {report.examples_asked} asked for "
+           "(--time-limit, --examples)") if report.examples_cut else ""
     lines.append("hypothesis: not run (the enumeration already found a failure)" if enumerated
                  else f"hypothesis: {report.examples} examples (pumped loops, near misses, arbitrary strings), "
-                 f"longest {report.longest} symbols")
+                 f"longest {report.longest} symbols{cut}")
     lines += report.notes
     if c is None:
         lines.append(f"PASS: proven for every length{_from_one(report.reading)}" if report.proven else

@@ -461,3 +461,27 @@ def test_out_heads_named_after_no_output_of_the_machine_are_pointed_out():
     assert len(notes) == 1 and "name no output of the machine" in notes[0], notes
     assert all(v in notes[0] for v in g.output_values) and "out:connack" not in notes[0]
     assert alphabet_notes(g, full, Reading()) == []
+
+
+def test_the_hypothesis_search_stops_at_its_deadline_and_says_so(monkeypatch):
+    """On a 2048-unit GRU the 200 examples took 25-70 s past --time-limit. Past its deadline no example runs on
+    the network; the report counts the examples run and says the time limit stopped it."""
+    import importlib
+
+    from tests.ticking_clock import TickingClock
+
+    verify_module = importlib.import_module("fsm_lstm.verify")
+    model = compile_grammar(load_grammar("reber"))
+    net, ref = Network(model, Reading()), reference_for(model, load_grammar("reber"))
+    strategy = grammar_strings(load_grammar("reber"))
+    found, tried, _ = verify_module.search(net, ref, strategy, 200, seed=0)
+    assert found is None and tried > 50
+    monkeypatch.setattr(verify_module, "time", TickingClock())  # one tick per example: the deadline after 5
+    found, tried, _ = verify_module.search(net, ref, strategy, 200, seed=0, deadline=5.5)
+    assert found is None and tried == 5
+    monkeypatch.undo()
+    report = verify(model, max_len=2, examples=200, time_limit=1e-9)
+    assert report.examples_cut and report.examples < 200 and report.passed
+    assert f"the time limit stopped it after {report.examples} of the 200 asked for" in "\n".join(
+        describe(report, model.alphabet))
+    assert report.to_dict(model.alphabet)["covered"]["examples_stopped"] == "time-limit"
