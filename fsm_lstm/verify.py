@@ -41,11 +41,10 @@ from .trie import Failure, block_rows, walk_trie
 from .words import counted, symbols_count
 from .written_words import written
 
-__all__ = ["Counterexample", "HYPOTHESIS_SHARE", "Progress", "REGION_TIME_LIMIT", "Report", "Verdict", "alphabet_notes", "check_depth",
-           "check_word", "compare_with", "default_max_len", "describe", "evidence", "exhaustive", "judge",
-           "judged_reference", "t0_note",
-           "readable_part", "unread_symbols",
-           "REPORT_SHORTEST", "report_rows", "report_word", "search", "verify", "with_output_said"]
+__all__ = ["Counterexample", "HYPOTHESIS_SHARE", "Progress", "REGION_TIME_LIMIT", "REPORT_SHORTEST", "Report",
+           "Verdict", "alphabet_notes", "check_depth", "check_word", "compare_with", "default_max_len", "describe",
+           "evidence", "exhaustive", "judge", "judged_reference", "readable_part", "report_rows", "report_word",
+           "search", "t0_note", "unread_symbols", "verify", "with_output_said"]
 
 Progress = Callable[[str], None]
 REPORT_SHORTEST = 200  # a passing report shows the longest of this many shortest accepted strings
