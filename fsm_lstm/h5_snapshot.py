@@ -131,8 +131,10 @@ def _snapshot(source: str | bytes) -> bytes:
                     size = int(np.prod(shape, dtype=object)) if shape is not None else 0
                     if problem:
                         index["datasets"][child] = f"has dtype {problem}"
-                    elif shape is None or size > MAX_ELEMENTS:
-                        index["datasets"][child] = f"declares {size:,} numbers (shape {list(shape or ())}); " \
+                    elif shape is None:  # an empty dataspace (h5py.Empty): no array at all
+                        index["datasets"][child] = "has an empty dataspace (no shape, no numbers); a weight is an array"
+                    elif size > MAX_ELEMENTS:
+                        index["datasets"][child] = f"declares {size:,} numbers (shape {list(shape)}); " \
                                                    f"fsm-lstm reads at most {MAX_ELEMENTS:,} per tensor"
                     elif obj.is_virtual or obj.external:
                         index["datasets"][child] = "keeps its data in another file; fsm-lstm reads self-contained " \

@@ -291,7 +291,9 @@ def network_from_tensors(tensors: dict[str, np.ndarray], cell: str | None = None
         parts = by_layer[k]
         missing = [n for n in _PARTS if n not in parts and not (no_bias and n.startswith("bias"))]
         if missing:
-            raise UserError(f"layer {k} of {module} lacks {', '.join(missing)}; biases are required (bias=True)")
+            why = "biases are required (bias=True)" if all(n.startswith("bias") for n in missing) else \
+                "a recurrent layer needs weight_ih and weight_hh (and both biases, or neither)"
+            raise UserError(f"layer {k} of {module} lacks {', '.join(missing)}; {why}")
         w_ih = float_array(f"{prefix}weight_ih_l{k}", parts["weight_ih"], (None, None))
         w_hh = float_array(f"{prefix}weight_hh_l{k}", parts["weight_hh"], (w_ih.shape[0], None))
         rows = w_ih.shape[0]

@@ -372,12 +372,18 @@ def test_bad_legacy_h5_files_get_one_line(tmp_path, capsys):
     write_h5(tmp_path / "missing.h5", layers, 3)
     with h5py.File(tmp_path / "missing.h5", "a") as f:
         del f["model_weights/dense"]
+    write_h5(tmp_path / "empty.h5", layers, 3)
+    with h5py.File(tmp_path / "empty.h5", "a") as f:  # a dataspace of no shape was "0 numbers, at most 67,108,864"
+        names = []
+        f["model_weights"].visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
+        del f["model_weights"][names[0]]
+        f["model_weights"].create_dataset(names[0], data=h5py.Empty("f4"))
     write_h5(tmp_path / "cut.h5", layers, 3)
     data = (tmp_path / "cut.h5").read_bytes()
     (tmp_path / "cut.h5").write_bytes(data[: len(data) // 3])
     for name, needle in (("garbage", "not an HDF5"), ("weights_only", "weights only"), ("no_group", "model_weights"),
                          ("bad_json", "not valid JSON"), ("missing", "no group for layer 'dense'"),
-                         ("cut", "")):
+                         ("empty", "has an empty dataspace (no shape, no numbers)"), ("cut", "")):
         err = cli_error(["import", str(tmp_path / f"{name}.h5"), "-o", str(tmp_path / "m.npz"), "--alphabet",
                          "a b c", "--heads", "accept next:a"], capsys)
         assert needle in err

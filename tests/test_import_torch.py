@@ -534,7 +534,9 @@ BAD_PT = {
     "bfloat16": (lambda: {k: v.to(torch.bfloat16) for k, v in _sd().items()}, "bfloat16"),
     "1-D weight": (lambda: {**_sd(), "encoder.weight_ih_l0": torch.zeros(16)}, "shape (16,)"),
     "nan": (lambda: {**_sd(), "fc1.bias": torch.tensor([float("nan"), 0.0])}, "NaN"),
-    "missing": (lambda: {k: v for k, v in _sd().items() if k != "encoder.bias_hh_l0"}, "lacks bias_hh"),
+    "missing": (lambda: {k: v for k, v in _sd().items() if k != "encoder.bias_hh_l0"}, "lacks bias_hh; biases are"),
+    "no weight_ih": (lambda: {k: v for k, v in _sd().items() if k != "encoder.weight_ih_l0"},
+                     "lacks weight_ih; a recurrent layer needs weight_ih and weight_hh"),  # it spoke of biases
     "no head": (lambda: {k: v for k, v in _sd().items() if not k.startswith("fc1")}, "linear head"),
     "two modules": (lambda: {**_sd(), **{"other." + k.split(".", 1)[1]: v for k, v in _sd().items()
                                          if k.startswith("encoder.")}}, "one recurrent module"),
