@@ -68,10 +68,15 @@ def _node_ids(states: list[str]) -> dict[str, str]:
 def _record(fields: list[str]) -> str:
     """A Graphviz record label of these fields, quoted: in each, bars, braces, angle brackets and quotes escaped
     with a backslash (as Graphviz reads records; a DOT string keeps those backslashes), and a backslash doubled
-    only where the reader would take it for an escape, as in :func:`_quote`."""
+    only where the reader would take it for an escape, as in :func:`_quote`. The last field's bars are left as
+    they are: AALpy splits a Moore label at its first bar and keeps the rest as the output, so an output
+    ``+CMD|x`` written ``+CMD\\|x`` came back to it as another output (fsm-lstm's reader joins the fields after
+    the first again; Graphviz draws such an output in several boxes)."""
     for field in fields:
         _check_text(field)
-    return '"' + "|".join(_escaped(f, 'nlr|{}<>"\\ \n', '|{}<>"') for f in fields) + '"'
+    escaped = [_escaped(f, 'nlr|{}<>"\\ \n', '|{}<>"' if k < len(fields) - 1 else '{}<>"')
+               for k, f in enumerate(fields)]
+    return '"' + "|".join(escaped) + '"'
 
 
 def to_dot(g: Grammar, complete: bool = True, picture: bool = False) -> str:

@@ -188,7 +188,7 @@ def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, s
     R, S, T = col(ac["row"]), col(ac["symbol column"]), col(ac["target"])
     for key in ("automaton state", "automaton accept", "agree", "automaton next") + (("automaton output",) if outputs
                                                                                       else ()):
-        sh.text(7, ac[key], key, fmt.header)
+        sh.text(7, ac[key], "" if g.machine and key == "automaton accept" else key, fmt.header)
     sh.text(7, ac["row"], "table row", fmt.header)
     sh.text(7, ac["symbol column"], "symbol column", fmt.header)
     sh.text(7, ac["target"], "next state", fmt.header)
@@ -226,7 +226,8 @@ def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, s
                 pick(run.rows, run.rows[min(i, len(word))]), True, None)  # a marker's row carries the state over
         put(ac["automaton state"], f'IF({R}{r}=0,"{NONE}",INDEX({names},{R}{r},1))', '"-"', pick(run.states, "-"))
         put(ac["automaton next"], f'IF({R}{r}=0,"",INDEX({nexts},{R}{r},1))', '"-"', pick(run.nexts, "-"))
-        put(ac["automaton accept"], _accept_at(accepts, f"{R}{r}"), '"-"', pick(run.accepts, "-"), style=fmt.truth)
+        put(ac["automaton accept"], _accept_at(accepts, f"{R}{r}"), '"-"', pick(run.accepts, "-"),
+            style=fmt.hidden if g.machine else fmt.truth)
         if outputs:
             put(ac["automaton output"], _output_formula(g, outputs, r, t), '"-"', pick(run.outputs, "-"))
         if by == "output" and t == 0 and network.after_symbols:
@@ -264,8 +265,9 @@ def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, s
         "format": fmt.bad_symbol})
     sh.ws.set_column(ac["automaton state"] - 1, ac["automaton state"] - 1, 18)
     sh.ws.set_column(ac["automaton accept"] - 1, ac["agree"] - 1, 10)
-    if g.machine:  # a Mealy or Moore machine accepts nothing: its accept column would be FALSE on every row
-        sh.ws.set_column(ac["automaton accept"] - 1, ac["automaton accept"] - 1, 10, None, {"hidden": True})
+    if g.machine:  # a Mealy or Moore machine accepts nothing: its accept column, FALSE on every row, is kept empty
+        # and narrow, not hidden: the Run sheet's colour legend has its swatches in that column
+        sh.ws.set_column(ac["automaton accept"] - 1, ac["automaton accept"] - 1, 3)
     sh.ws.set_column(ac["row"] - 1, ac["target"] - 1, 8, None, {"hidden": True})
     sh.ws.set_column(ac["automaton next"] - 1, ac["automaton output"] - 1, 18)
     return run

@@ -434,11 +434,15 @@ def check_machine_book(book, name: str, changed: bool) -> None:
         assert sheet["A6"].value == f"network and automaton agree on the output after every prefix ({n} symbols)"
 
 
-def test_a_machines_accept_column_is_hidden_an_acceptors_shown(machine_books, books):
-    """A Mealy or Moore machine accepts nothing: its 'automaton accept' column read FALSE on every row."""
+def test_a_machines_accept_column_is_empty_and_narrow_an_acceptors_shown(machine_books, books):
+    """A Mealy or Moore machine accepts nothing: its 'automaton accept' column read FALSE on every row. Hiding it
+    hid the colour legend's swatches too, which live in that column (H2:H5): its values are hidden instead."""
     for name in MACHINE_WORDS:
         sheet = openpyxl.load_workbook(machine_books[name, False][0])["Run"]
-        assert sheet.cell(7, 8).value == "automaton accept" and sheet.column_dimensions["H"].hidden
+        assert not sheet.cell(7, 8).value and not sheet.column_dimensions["H"].hidden
+        assert sheet.column_dimensions["H"].width <= 4 and sheet.cell(FIRST_STEP_ROW, 8).number_format == ";;;"
+        swatches = [sheet.cell(r, 8).fill.fgColor.rgb for r in range(2, 6)]
+        assert sum(rgb not in (None, "00000000") for rgb in swatches) >= 3, swatches
     sheet = openpyxl.load_workbook(books["inside.xlsx"][0])["Run"]
     assert sheet.cell(7, 8).value == "automaton accept" and not sheet.column_dimensions["H"].hidden
 
