@@ -277,7 +277,8 @@ def certificate_grammar(model: Model, reference: Grammar | None = None) -> tuple
     if missing:
         return None, f"it has no out: head for {', '.join(missing)}, an output of its grammar"
     if reference is not None and reference != stored and not same_behaviour(reference, stored):
-        given = f"the grammar given ({reference.name!r})"
+        same = " too, but another" if reference.name == stored.name else ""  # an edited copy keeps the name
+        given = f"the grammar given ({reference.name!r}{same})"
         if reference.machine != stored.machine:
             kind = {"moore": "a Moore machine", "mealy": "a Mealy machine", "": "an acceptor (no outputs)"}
             return None, (f"the model was compiled from {kind[stored.machine]} ({stored.name!r}), but {given} is "

@@ -207,8 +207,9 @@ def describe_machine(g: Grammar, shown: Callable[[str], str] = str) -> list[str]
     missing = len(g.states) * len(g.alphabet) - len(have)
     values = g.output_values
     more = f", ... ({len(values):,} in all)" if len(values) > 20 else ""
-    def listed(outputs: Sequence[str]) -> str:  # 'o k' quoted: it is one output
-        return ", ".join(v if not set(v) & {" ", ","} else repr(v) for v in outputs)
+    def listed(outputs: Sequence[str]) -> str:  # 'o k' quoted: it is one output; all quoted once one is
+        plain = all(v and not set(v) & {" ", ",", "'", '"'} for v in outputs)
+        return ", ".join(v if plain else repr(v) for v in outputs)
 
     word = _example_word(g)
     produced = output_word(g, word)[1:]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import dataclasses
 import json
 import os
@@ -376,6 +377,13 @@ def test_check_quotes_an_output_holding_a_space_or_comma(tmp_path, capsys):
     assert main(["check", str(path)]) == 0
     out = capsys.readouterr().out
     assert "  outputs: 'o k'\n" in out and "gives outputs 'o k', 'o k'" in out, out
+    # "it's ok", 'x, 'x, y', ': an apostrophe opened a quote that was not one; once one output is quoted, all are
+    outputs = ["it's ok", "'x", "x, y", "'"]
+    path.write_text('name = "m"\nstart = "a"\nalphabet = ["p", "q", "r", "s"]\ntransitions = ['
+                    + ", ".join(f'["a", "{a}", "a", {json.dumps(o)}]' for a, o in zip("pqrs", outputs)) + "]\n")
+    assert main(["check", str(path)]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("  outputs: "))
+    assert sorted(ast.literal_eval("[" + line.removeprefix("  outputs: ") + "]")) == sorted(outputs), line
 
 
 def test_extract_of_a_network_that_never_gives_an_output_exits_1_with_its_verdict(tmp_path, capsys):
@@ -435,3 +443,17 @@ def test_a_full_disk_is_one_line_with_exit_2_not_an_internal_error():
                               stderr=subprocess.PIPE, text=True)
     assert done.returncode == 2 and done.stderr == ("fsm-lstm: error: no space left on device; free some space and "
                                                     "run it again\n")
+
+
+def test_a_reference_with_the_models_grammar_name_but_another_language_is_told_apart(tmp_path, capsys):
+    """An edited copy keeps its graph's name: 'compiled from 'parity', whose language differs from that of the
+    grammar given ('parity')' read as a contradiction."""
+    from fsm_lstm.grammar_files import save_grammar
+
+    g = load_grammar("parity")
+    edited = g.with_changes(accept=frozenset(s for s in g.states if s not in g.accept))
+    assert edited.name == g.name
+    save_grammar(edited, tmp_path / "parity_edited.toml")
+    assert main(["verify", "parity", "--grammar", str(tmp_path / "parity_edited.toml"), "--max-len", "2",
+                 "--examples", "5"]) == 1
+    assert "the grammar given ('parity' too, but another)" in capsys.readouterr().out
