@@ -19,7 +19,7 @@ from .errors import UserError
 from .grammar import Grammar
 from .reading import Reading
 from .sheet_formats import Formats
-from .sheet_layout import FIRST_STEP_ROW, NONE, SheetWriter, beyond_the_sheet, col, past_end
+from .sheet_layout import FIRST_STEP_ROW, NONE, SheetWriter, beyond_the_sheet, col, fitting_width, past_end
 
 __all__ = ["AUTOMATON_COLUMNS", "AutomatonRun", "FIRST_SYMBOL_COLUMN", "MAX_SYMBOLS", "NOT_JUDGED", "NetworkAnswers",
            "PARTING", "TABLE_ROW", "automaton_run", "check_automaton", "compared", "next_symbols", "table_states",
@@ -263,13 +263,18 @@ def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, s
     sh.ws.conditional_format(f"A{first}:{col(max(ac.values()))}{last}", {
         "type": "formula", "criteria": f"=$A{first}+1=MATCH(FALSE,${A}${first}:${A}${last},0)",
         "format": fmt.bad_symbol})
-    sh.ws.set_column(ac["automaton state"] - 1, ac["automaton state"] - 1, 18)
+    d = determinise(g)
+    states = table_states(d)  # names as long as 'waiting_for_client_hello_message' were cut at both ends
+    sh.ws.set_column(ac["automaton state"] - 1, ac["automaton state"] - 1, fitting_width(states, 18, 40))
     sh.ws.set_column(ac["automaton accept"] - 1, ac["agree"] - 1, 10)
     if g.machine:  # a Mealy or Moore machine accepts nothing: its accept column, FALSE on every row, is kept empty
         # and narrow, not hidden: the Run sheet's colour legend has its swatches in that column
         sh.ws.set_column(ac["automaton accept"] - 1, ac["automaton accept"] - 1, 3)
     sh.ws.set_column(ac["row"] - 1, ac["target"] - 1, 8, None, {"hidden": True})
-    sh.ws.set_column(ac["automaton next"] - 1, ac["automaton output"] - 1, 18)
+    nexts = [next_symbols(d, q) for q in states]
+    sh.ws.set_column(ac["automaton next"] - 1, ac["automaton next"] - 1, fitting_width(nexts, 18, 40))
+    sh.ws.set_column(ac["automaton output"] - 1, ac["automaton output"] - 1,
+                     fitting_width([o for _, o in g.state_outputs] + [o for _, o in g.edge_outputs], 18, 40))
     return run
 
 

@@ -20,8 +20,8 @@ from .words import encode
 
 __all__ = ["BLOCKS", "BOLD_PER_WIDTH", "Computed", "FIRST_STEP_ROW", "GATE_NAMES", "ITALIC_PER_WIDTH", "MAX_FORMULA",
            "NAME_ROW", "NONE", "PlainFormulaSheet", "SIGMOID", "SheetWriter", "TraceLayout", "answer_kinds",
-           "beyond_the_sheet", "col", "compute", "left_behind", "numbered_units", "output_value", "past_end",
-           "single_characters", "trace_layout", "unit_labels", "wrapped_height"]
+           "beyond_the_sheet", "col", "compute", "fitting_width", "left_behind", "numbered_units", "output_value",
+           "past_end", "single_characters", "trace_layout", "unit_labels", "wrapped_height"]
 
 BLOCKS = {"lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h"), "rnn": ("h",)}  # trace columns
 SIGMOID = ("i", "f", "o", "r", "z")
@@ -166,6 +166,11 @@ def compute(model: Model, word: tuple[str, ...]) -> Computed:
 
 def past_end(r: int) -> str:
     return f"$A{r}>input_length"
+
+
+def fitting_width(texts: Sequence[str], least: int, most: int) -> int:
+    """A column width that shows the longest of ``texts`` whole, within ``least`` and ``most`` characters."""
+    return min(most, max([least, *(len(t) + 2 for t in texts)]))
 
 
 def wrapped_height(text: str, per_line: float, points: float = 10) -> float:

@@ -12,15 +12,10 @@ from .reading import Reading
 from .sheet_formats import Formats, print_setup
 from .sheet_input import marker_hint, typed_input
 from .sheet_layout import (BOLD_PER_WIDTH, FIRST_STEP_ROW, ITALIC_PER_WIDTH, NAME_ROW, NONE, Computed, SheetWriter,
-                           TraceLayout, answer_kinds, beyond_the_sheet, col, left_behind, output_value, past_end,
-                           wrapped_height)
+                           TraceLayout, answer_kinds, beyond_the_sheet, col, fitting_width, left_behind, output_value,
+                           past_end, wrapped_height)
 
 __all__ = ["decoded_outputs", "write_run"]
-
-
-def _fitting(texts: list[str] | tuple[str, ...], least: int, most: int) -> int:
-    """A column width that shows the longest of ``texts`` whole, within ``least`` and ``most`` characters."""
-    return min(most, max([least, *(len(t) + 2 for t in texts)]))
 
 
 def _widths(model: Model) -> dict[int, int]:
@@ -28,10 +23,14 @@ def _widths(model: Model) -> dict[int, int]:
     and next) is left blank and narrower, not hidden: rows 2 and 3 use it."""
     shown = answer_kinds(model)
     outputs = [arg for kind, arg in map(parse_head, model.heads) if kind == "out"]
-    widths = {0: 6, 1: _fitting(model.alphabet, 8, 24)}  # symbols as long as 'unsubscribe' were cut
-    for c, key, width in ((2, "state", 18), (3, "accept", 8), (4, "next", 18)):
+    states = [arg for kind, arg in map(parse_head, model.heads) if kind == "state"]
+    nexts = [" ".join(arg for kind, arg in map(parse_head, model.heads) if kind == "next")]
+    widths = {0: 6, 1: fitting_width(model.alphabet, 8, 24)}  # symbols as long as 'unsubscribe' were cut
+    # long names ('waiting_for_client_hello_message') were cut at both ends of a centred cell 18 wide
+    for c, key, width in ((2, "state", fitting_width(states, 18, 40)), (3, "accept", 8),
+                          (4, "next", fitting_width(nexts, 18, 40))):
         widths[c] = width if key in shown else min(width, 13)
-    widths[5] = _fitting(outputs, 12, 30)
+    widths[5] = fitting_width(outputs, 12, 40)
     return widths
 
 

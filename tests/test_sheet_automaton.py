@@ -759,3 +759,26 @@ def test_every_header_of_the_run_sheet_fits_its_row(tmp_path):
         width = ws.column_dimensions[cell.column_letter].width
         lines = len(textwrap.wrap(cell.value, int(1.16 * width)))
         assert (ws.row_dimensions[7].height or 15) >= 13 * lines, cell.value
+
+
+def test_long_state_names_and_outputs_fit_their_columns(tmp_path):
+    """TLS-learning names ('waiting_for_client_hello_message') were cut at both ends of centred cells 18 wide. A
+    column's width is counted in characters (the width of '0' in the default font): it must hold the longest."""
+    from fsm_lstm.grammar import Grammar
+
+    name, outputs = "waiting_for_client_hello_message", ("ServerHello+Certificate+Done", "ConnectionClosedException")
+    g = Grammar(name="tls", start=name, accept=frozenset(), alphabet=("ClientHelloRSA", "ApplicationData"),
+                states=(name, "handshake_in_progress"),
+                transitions=((name, "ClientHelloRSA", "handshake_in_progress"), (name, "ApplicationData", name),
+                             ("handshake_in_progress", "ClientHelloRSA", name),
+                             ("handshake_in_progress", "ApplicationData", "handshake_in_progress")),
+                edge_outputs=(((name, "ClientHelloRSA", "handshake_in_progress"), outputs[0]),
+                              ((name, "ApplicationData", name), outputs[1]),
+                              (("handshake_in_progress", "ClientHelloRSA", name), outputs[1]),
+                              (("handshake_in_progress", "ApplicationData", "handshake_in_progress"), outputs[0])))
+    write_workbook(compile_grammar(g), tmp_path / "t.xlsx", "ClientHelloRSA", steps=4, automaton=g)
+    ws = openpyxl.load_workbook(tmp_path / "t.xlsx")["Run"]
+    headers = {cell.value: cell.column_letter for cell in ws[7] if cell.value}
+    for header, longest in (("state", name), ("automaton state", name), ("output", outputs[0]),
+                            ("automaton output", outputs[0]), ("automaton next", "ClientHelloRSA ApplicationData")):
+        assert ws.column_dimensions[headers[header]].width >= len(longest), header
