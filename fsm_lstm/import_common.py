@@ -69,6 +69,12 @@ def first_line(exc: BaseException) -> str:
     return text
 
 
+def _magnitude(n: int, grouping: str) -> str:
+    """A declared size as a message shows it: its digits (``grouping`` ',' groups them), or 'about 10^k' from 10^18
+    on (10**400 took 1,074 characters, and str() refuses integers of over 4,300 digits)."""
+    return f"{n:{grouping}}" if n < 10**18 else f"about 10^{int(n.bit_length() * 0.30103)}"
+
+
 def declared_shape(name: str, shape: Any) -> tuple[int, ...]:
     """A shape declared in a file's header, checked before anything is allocated for it."""
     if not isinstance(shape, (list, tuple)) or not all(type(d) is int and d >= 0 for d in shape):
@@ -77,12 +83,10 @@ def declared_shape(name: str, shape: Any) -> tuple[int, ...]:
     for d in shape:
         size *= d
     if size > MAX_ELEMENTS:
-        # 10**400 took 1,074 characters, and str() refuses integers of over 4,300 digits
-        count = f"{size:,}" if size < 10**18 else f"about 10^{int(size.bit_length() * 0.30103)}"
-        shown = "[" + ", ".join(str(d) if d < 10**18 else f"about 10^{int(d.bit_length() * 0.30103)}"
-                                for d in shape) + "]"
-        raise UserError(f"{name} declares {count} numbers (shape {shown if len(shown) <= 80 else shown[:80] + '...'}); "
-                        f"fsm-lstm reads at most {MAX_ELEMENTS:,} per tensor")
+        shown = "[" + ", ".join(_magnitude(d, "") for d in shape) + "]"
+        raise UserError(f"{name} declares {_magnitude(size, ',')} numbers (shape "
+                        f"{shown if len(shown) <= 80 else shown[:80] + '...'}); fsm-lstm reads at most "
+                        f"{MAX_ELEMENTS:,} per tensor")
     return tuple(shape)
 
 

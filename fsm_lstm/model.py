@@ -398,7 +398,7 @@ def _read_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
                     arr = np.lib.format.read_array(stream, allow_pickle=False)
                 arrays[name] = arr if arr.dtype.isnative else arr.astype(arr.dtype.newbyteorder("="))
                 if name == "meta":
-                    _check_declared({n: d for n, d in declared.items() if n != "meta"}, _parsed_meta(_meta_text(arr)))
+                    _check_declared({n: d for n, d in declared.items() if n != "meta"}, _parsed_meta(arr))
             return arrays
 
 
@@ -479,7 +479,7 @@ def model_from_arrays(arrays: dict[str, np.ndarray]) -> Model:
     if "meta" not in arrays:
         raise _fail("no `meta` entry; the file needs a JSON meta string with alphabet and heads "
                     "(cell and units are optional)")
-    meta = _parsed_meta(_meta_text(arrays["meta"]))
+    meta = _parsed_meta(arrays["meta"])
     arrays = _assemble_sparse(arrays)
     layers = _layers(arrays)
     for name in ("heads.weight", "heads.bias"):
@@ -530,18 +530,14 @@ def _check_declared(declared: dict[str, tuple[tuple[int, ...], np.dtype]], meta:
                                   head_bias=dummies["heads.bias"], units=units))
 
 
-def _meta_text(meta: Any) -> str:
-    """The meta entry's JSON text: one string (a 0-d array), not an array of strings."""
-    if isinstance(meta, np.ndarray) and (meta.ndim != 0 or meta.dtype.kind not in "US"):
-        raise _fail(f"`meta` is an array of shape {meta.shape} and dtype {meta.dtype}; it must be one JSON string, "
+def _parsed_meta(entry: Any) -> dict[str, Any]:
+    """The meta entry (one JSON string, a 0-d array, not an array of strings), checked: alphabet and heads lists
+    of strings, the optional keys of the right types."""
+    if isinstance(entry, np.ndarray) and (entry.ndim != 0 or entry.dtype.kind not in "US"):
+        raise _fail(f"`meta` is an array of shape {entry.shape} and dtype {entry.dtype}; it must be one JSON string, "
                     "as np.array(json.dumps(meta)) makes it")
-    return str(meta)
-
-
-def _parsed_meta(text: str) -> dict[str, Any]:
-    """The meta JSON, checked: alphabet and heads lists of strings, the optional keys of the right types."""
     try:
-        meta = json.loads(text)
+        meta = json.loads(str(entry))
     except (ValueError, RecursionError) as exc:  # malformed, nested too deep, or an integer of 5,000 digits
         raise _fail(f"`meta` is not valid JSON ({(str(exc) or type(exc).__name__).splitlines()[0][:200]})") from None
     if not isinstance(meta, dict):

@@ -271,10 +271,9 @@ def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, s
         # and narrow, not hidden: the Run sheet's colour legend has its swatches in that column
         sh.ws.set_column(ac["automaton accept"] - 1, ac["automaton accept"] - 1, 3)
     sh.ws.set_column(ac["row"] - 1, ac["target"] - 1, 8, None, {"hidden": True})
-    nexts = [next_symbols(d, q) for q in states]
-    sh.ws.set_column(ac["automaton next"] - 1, ac["automaton next"] - 1, fitting_width(nexts, 18, 40))
-    sh.ws.set_column(ac["automaton output"] - 1, ac["automaton output"] - 1,
-                     fitting_width([o for _, o in g.state_outputs] + [o for _, o in g.edge_outputs], 18, 40))
+    every_next = [" ".join(d.alphabet)]  # what a state with an edge for every symbol shows: the widest
+    sh.ws.set_column(ac["automaton next"] - 1, ac["automaton next"] - 1, fitting_width(every_next, 18, 40))
+    sh.ws.set_column(ac["automaton output"] - 1, ac["automaton output"] - 1, fitting_width(d.output_values, 18, 40))
     return run
 
 

@@ -23,7 +23,7 @@ from .reading import Reading
 from .sheet_charts import CHART_STEPS
 from .sheet_formats import Formats, print_setup
 from .sheet_input import marker_hint, typed_input
-from .sheet_layout import SheetWriter, answer_kinds, left_behind, numbered_units, unit_labels
+from .sheet_layout import SheetWriter, answer_kinds, left_behind, numbered_units, unit_labels, wrapped_height
 from .words import format_word
 
 __all__ = ["CELL_GUIDE", "GUIDE_LINE", "PICTURE_EDGES", "PICTURE_SECONDS", "PICTURE_WIDTH", "WRAP_LINE",
@@ -193,7 +193,7 @@ def write_guide(sh: SheetWriter, model: Model, steps: int, reading: Reading, exa
     for r, (text, style) in enumerate(lines, start=1):
         sh.text(r, 1, text, style)
         if style is fmt.wrap:  # spreadsheets do not size wrapped rows on load: give each its lines
-            sh.ws.set_row(r - 1, 15 * -(-len(text) // WRAP_LINE) + 3)
+            sh.ws.set_row(r - 1, wrapped_height(text, WRAP_LINE) + 2)
     sh.ws.set_column(0, 0, GUIDE_LINE)
     print_setup(sh.ws, pages_tall=1)
 
