@@ -100,7 +100,8 @@ def _activation(a: AffineForm, kind: str, eps: float) -> AffineForm:
     # where the range is unbounded: the whole range of f
     d_lo, d_hi = np.where(finite, d_lo, low), np.where(finite, d_hi, high)
     center = slope * a.center + (d_lo + d_hi) / 2
-    out = AffineForm(np.where(finite, center, (low + high) / 2), slope[..., None] * a.gens,
+    center = np.where(finite, center, np.where(np.isnan(lo) | np.isnan(hi), np.nan, (low + high) / 2))  # NaN stays
+    out = AffineForm(center, slope[..., None] * a.gens,
                      np.where(finite, slope * a.rem + (d_hi - d_lo) / 2, (high - low) / 2))
     return _round(out, eps)
 
@@ -110,13 +111,13 @@ class _Linear(_Affine):
     weights and rounding constants as ``interval_step`` takes them)."""
 
     def __call__(self, x: AffineForm, others: np.ndarray | float = 0.0) -> AffineForm:  # type: ignore[override]
-        center = x.center @ self.w_t + self.b
-        gens = np.einsum("ij,bjm->bim", self.w, x.gens)
-        total = x.magnitude() @ self.w_abs_t + np.abs(self.b) + others
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", over="ignore"):
+            center = x.center @ self.w_t + self.b
+            gens = np.einsum("ij,bjm->bim", self.w, x.gens)
+            total = x.magnitude() @ self.w_abs_t + np.abs(self.b) + others
             rem = x.rem @ self.w_abs_t + self.gamma * total + self.tiny
-        rem = np.where(total > self.limit, np.inf, _rem(rem))
-        return AffineForm(center, gens, rem)
+        overflow = ~(total <= self.limit)  # the sum may be NaN (``interval_step._Affine``)
+        return AffineForm(np.where(overflow, np.nan, center), gens, np.where(overflow, np.inf, _rem(rem)))
 
 
 class _Layer(_IntervalLayer):

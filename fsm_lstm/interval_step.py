@@ -30,23 +30,27 @@ class _Affine:
         self.w = weight.astype(dtype).astype(np.float64)
         self.w_abs_t = np.abs(self.w).T.copy()
         self.w_t = self.w.T.copy()
-        self.b = bias.astype(dtype).astype(np.float64)
+        with np.errstate(over="ignore"):  # a folded bias past the range is infinite, as in the runtime
+            self.b = bias.astype(dtype).astype(np.float64)
         n = weight.shape[1] + extra_terms
         self.gamma = 1.01 * n * u / (1 - n * u)
         # gamma_n is relative and fails for products that underflow: each keeps only an absolute accuracy of
         # half the smallest subnormal
         self.tiny = n * float(np.finfo(dtype).smallest_subnormal)
-        self.limit = float(np.finfo(dtype).max) / 2  # past it a partial sum may overflow: no bound holds
+        # past it a partial sum may overflow, and two that overflow either way give NaN (inf - inf): no bound holds,
+        # and the midpoint is NaN, which the provers refuse ("may be NaN")
+        self.limit = float(np.finfo(dtype).max) / 2
 
     def __call__(self, lo: np.ndarray, hi: np.ndarray, others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(mid, radius) of W x + b + others for x in [lo, hi]; ``others`` bounds |terms added in the same sum|."""
         mid, rad = (lo + hi) / 2, (hi - lo) / 2
         mag = np.maximum(np.abs(lo), np.abs(hi))
-        zmid = mid @ self.w_t + self.b
-        total = mag @ self.w_abs_t + np.abs(self.b) + others
-        zrad = rad @ self.w_abs_t + self.gamma * total + self.tiny
-        zrad = np.where(total > self.limit, np.inf, zrad)
-        return zmid, zrad
+        with np.errstate(invalid="ignore", over="ignore"):
+            zmid = mid @ self.w_t + self.b
+            total = mag @ self.w_abs_t + np.abs(self.b) + others
+            zrad = rad @ self.w_abs_t + self.gamma * total + self.tiny
+        overflow = ~(total <= self.limit)
+        return np.where(overflow, np.nan, zmid), np.where(overflow, np.inf, zrad)
 
 
 class _Layer:

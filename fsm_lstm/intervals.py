@@ -24,8 +24,9 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 def interval_product(alo: np.ndarray, ahi: np.ndarray, blo: np.ndarray, bhi: np.ndarray
                      ) -> tuple[np.ndarray, np.ndarray]:
     """[alo, ahi] * [blo, bhi] elementwise; a bound of 0 times an infinite bound is 0 (the values themselves
-    are finite)."""
+    are finite). A NaN bound (a value that may be NaN) gives NaN bounds: never a tighter product."""
+    pairs = [(alo, blo), (alo, bhi), (ahi, blo), (ahi, bhi)]
     with np.errstate(invalid="ignore"):
-        products = np.stack([alo * blo, alo * bhi, ahi * blo, ahi * bhi])
-    products = np.nan_to_num(products, nan=0.0, posinf=np.inf, neginf=-np.inf)
-    return products.min(axis=0), products.max(axis=0)
+        products = np.stack([np.where(((a == 0) & np.isinf(b)) | (np.isinf(a) & (b == 0)), 0.0, a * b)
+                             for a, b in pairs])
+    return products.min(axis=0), products.max(axis=0)  # NaN wherever any of the four is

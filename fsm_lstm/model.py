@@ -148,9 +148,26 @@ def validate(m: Model) -> None:
             arr = getattr(layer, name)
             if not np.all(np.isfinite(arr.data if is_sparse(arr) else arr)):
                 raise _fail(f"{name}_l{k} contains NaN or infinity; the model cannot be run")
+            _check_in_range(arr, f"{name}_l{k}", m.compute_dtype)
     weights = m.head_weight.data if is_sparse(m.head_weight) else m.head_weight
     if not (np.all(np.isfinite(weights)) and np.all(np.isfinite(m.head_bias))):
         raise _fail("the heads contain NaN or infinity")
+    _check_in_range(m.head_weight, "heads.weight", m.compute_dtype)
+    _check_in_range(m.head_bias, "heads.bias", m.compute_dtype)
+
+
+def _check_in_range(arr: Any, name: str, dtype: type) -> None:
+    """Refuse a finite value (stored in float64) that is infinite in the arithmetic the network runs in: a float32
+    run would multiply it by 0 and get NaN."""
+    values = np.asarray(arr.data if is_sparse(arr) else arr)
+    if values.dtype.itemsize <= np.dtype(dtype).itemsize or not values.size:
+        return
+    with np.errstate(over="ignore"):
+        outside = ~np.isfinite(values.astype(dtype))
+    if outside.any():
+        value = float(values[outside].flat[0])
+        raise _fail(f"{name} holds {value:.3g}, beyond the range of {np.dtype(dtype).name}, in which the network "
+                    f"runs (meta.precision); scale the weights down, or set meta.precision to \"float64\"")
 
 
 def _check_shapes(m: Any) -> None:

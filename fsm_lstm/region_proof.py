@@ -281,7 +281,8 @@ class _Explorer:
                 if self.covered(img_lo[k], img_hi[k], q):
                     continue
                 if np.isnan(img_lo[k]).any() or np.isnan(img_hi[k]).any():
-                    return self.result(False, self.escape(r, a, q, img_lo[k], img_hi[k], "is undefined"))
+                    return self.result(False, self.escape(r, a, q, img_lo[k], img_hi[k],
+                                                          "may hold NaN (a sum may overflow), outside all regions"))
                 if len(self.lo) + self.merges >= max_regions:  # a join costs as much as a new region
                     return self.result(False, self.escape(r, a, q, img_lo[k], img_hi[k],
                                                           f"escapes all {len(self.lo):,} regions (after "
