@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from collections.abc import Callable, Sequence
@@ -12,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import Terminated, UserError
+from .json_text import json_text
+from .shown_text import shown_text
 from .limits import (EXHAUSTIVE_BUDGET, EXHAUSTIVE_CAP, EXHAUSTIVE_TIME, MAX_COLUMNS, MAX_EXAMPLES, MAX_LOCAL_WORKERS,
                      MAX_PLOT_SYMBOLS, MAX_REGIONS, MIN_FIDELITY, PATIENCE, TIME_LIMIT)
 
@@ -82,7 +83,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         result = build(specs, args.out_dir, unknown_start=args.unknown_start,
                        progress=shown.callback(lambda k, n, name: shown.advance(k, n, f"building {name}")))
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json_text(result.to_dict(), indent=2))
         return 0 if result.proven else 1
     print(f"{'grammar':<16} {'states':>6} {'edges':>6} {'units':>6}  {'certificate':<12} {'margin':>7} "
           f"{'time':>7}  outputs")
@@ -147,14 +148,14 @@ def cmd_certify(args: argparse.Namespace) -> int:
                              f"{args.grammar or reference.name}{_reading_flags(args)}` also searches long and pumped "
                              "strings, and may find one")
             if args.json:
-                print(json.dumps({**proof.to_dict(), **({"notes": notes} if notes else {})}, indent=2))
+                print(json_text({**proof.to_dict(), **({"notes": notes} if notes else {})}, indent=2))
             else:
                 print("\n".join([proof.summary(), *(f"  note: {note}" for note in notes)]))
             return 0 if proof.proven else 1
         if stored is None:
             reason += (f"; `fsm-lstm verify {args.source} --grammar {args.grammar}{_reading_flags(args)}` checks it on "
                        "strings instead")
-            print(json.dumps({"proven": False, "not_applicable": reason}, indent=2) if args.json else
+            print(json_text({"proven": False, "not_applicable": reason}, indent=2) if args.json else
                   f"not applicable: {reason}")
             return 1
     if reference is None and stored_grammar(model) is None:
@@ -162,7 +163,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
                         f"follow: fsm-lstm certify {args.source} --grammar REF")
     cert = certify(model, precision=args.precision)
     if args.json:
-        print(json.dumps(cert.to_dict(), indent=2))
+        print(json_text(cert.to_dict(), indent=2))
         return 0 if cert.proven else 1
     print(cert.summary())
     unknown_start = bool(model.extra.get("unknown_start"))
@@ -225,13 +226,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             record["logits"] = {h: float(v) for h, v in zip(model.heads, logits[t, 0])}
             if model.argmax_outputs:
                 record["margins"] = {h: float(v) for h, v in zip(model.heads, heads[t, 0]) if h.startswith("out:")}
-        print(json.dumps(records))
+        print(json_text(records))
         return 0
     show = lambda v: "-" if v is None else (" ".join(v) if v else "(none)")  # noqa: E731
     machine = bool(records) and "output" in records[0]  # a Moore or Mealy machine: no accept or next heads
-    rows = [(str(r["t"]), r["symbol"] or "", show(r["states"]))
-            + (((", ".join(r["output"]) or "(none)"),) if machine else
-               ("-" if r["accept"] is None else ("yes" if r["accept"] else "no"), show(r["next"]))) for r in records]
+    rows = [tuple(map(shown_text, (str(r["t"]), r["symbol"] or "", show(r["states"]))
+                      + (((", ".join(r["output"]) or "(none)"),) if machine else
+                         ("-" if r["accept"] is None else ("yes" if r["accept"] else "no"), show(r["next"])))))
+            for r in records]
     head = ("t", "symbol", "states") + (("output",) if machine else ("accept", "next"))
     widths = [max(len(x) for x in col) for col in zip(head, *rows)]
     for row in (head, *rows):
@@ -261,7 +263,7 @@ def _run_word(model: Model, reading: Reading, args: argparse.Namespace) -> int:
     record = {"word": reading.typed(word, model.alphabet), "read": format_word(framed, model.alphabet),
               "accept": logit > 0, "logit": logit, **({"judged": False} if unjudged else {})}
     if args.json:
-        print(json.dumps(record))
+        print(json_text(record))
     else:
         print(f"{record['read']!r}: {'accepted' if logit > 0 else 'rejected'} (accept logit {logit:.4g})"
               + ("; the empty word is not judged (--nonempty)" if unjudged else ""))
@@ -289,7 +291,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.report and grammar is None:
         raise UserError(f"{args.source} carries no grammar; give the reference with --grammar for --report")
     # the verdict first: a workbook refused for the counterexample's length leaves it said
-    print(json.dumps(report.to_dict(model.alphabet), indent=2) if args.json else
+    print(json_text(report.to_dict(model.alphabet), indent=2) if args.json else
           "\n".join(describe(report, model.alphabet)))
     if args.report:
         word = report_word(report, grammar)
@@ -317,7 +319,7 @@ def cmd_verify_many(args: argparse.Namespace) -> int:
                               memory=_memory(args), workers=args.workers, scheduler=args.scheduler,
                               progress=shown.callback(shown.line), time_limit=args.time_limit)
     if args.json:
-        print(json.dumps([{"model": path, **r.to_dict(m.alphabet)} for path, m, r in zip(args.models, models, reports)],
+        print(json_text([{"model": path, **r.to_dict(m.alphabet)} for path, m, r in zip(args.models, models, reports)],
                          indent=2))
     else:
         for path, m, r in zip(args.models, models, reports):  # one line each, its notes (as verify prints them) last
@@ -466,7 +468,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     except NoOutputError as exc:  # a poor network, not bad input: its verdict, and exit 1
         verdict = judge(model, None, reference, reading) if reference is not None else None
         if args.json:
-            print(json.dumps({"output": None, "written": False, "reason": str(exc),
+            print(json_text({"output": None, "written": False, "reason": str(exc),
                               **({"verdict": verdict.to_dict(model.alphabet)} if verdict else {})}, indent=2))
         else:
             print("\n".join([f"nothing written to {args.output}: {exc}",
@@ -486,7 +488,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if args.json:
         notes = [line.removeprefix("note: ") for line in _extraction_lines(args, result, None)
                  if line.startswith("note: ")]
-        print(json.dumps({"output": args.output, **result.to_dict(), "min_fidelity": args.min_fidelity,
+        print(json_text({"output": args.output, **result.to_dict(), "min_fidelity": args.min_fidelity,
                           "below_min_fidelity": poor, "notes": notes,
                           **({"verdict": verdict.to_dict(model.alphabet)} if verdict else {})}, indent=2))
     else:
@@ -627,20 +629,38 @@ def cmd_export(args: argparse.Namespace) -> int:
         print("  note: the network computes in float64 (meta.precision), but the ONNX graph in float32, with its "
               "weights rounded: onnxruntime runs no float64 recurrent operator; --to torch keeps float64")
     reading = reading_of(model)
-    if args.to == "onnx" and reading.final_only:  # the ONNX file has heads at every step and no fsm-lstm meta
-        markers = [f"--{side}-marker {shlex.quote(m)}" for side, m in (("start", reading.start), ("end", reading.end))
-                   if m is not None]
-        framed = " ".join(m for m in (reading.start, "WORD", reading.end) if m is not None)
-        print(f"  note: a word classifier: feed it {framed} and read its verdict at the last step; the ONNX file "
-              "gives every step's heads and keeps no fsm-lstm meta, so import it back with "
-              f"{' '.join(['--final-only', *markers])}")
     if args.to == "torch":
         print(f"  note: `fsm-lstm import {shlex.quote(str(args.output))} -o MODEL.npz` reads it back with its meta "
               "(alphabet, heads, reading)")
-    elif model.argmax_outputs:
-        print("  note: its out: heads are read together, the largest logit giving the output; the file gives the "
-              "logits, and `fsm-lstm import` reads them back so with --argmax")
+        return 0
+    if reading.final_only:  # the ONNX file has heads at every step and no fsm-lstm meta
+        framed = " ".join(m for m in (reading.start, "WORD", reading.end) if m is not None)
+        print(f"  note: a word classifier: feed it {framed} and read its verdict at the last step")
+    if model.argmax_outputs:
+        print("  note: its out: heads are read together, the largest logit giving the output")
+    print(f"  note: the ONNX file keeps no fsm-lstm meta; {_onnx_import_command(model, args.output)}")
     return 0
+
+
+def _onnx_import_command(model: Model, path: str) -> str:
+    """How to import an exported ONNX file back: the one-hot order of the alphabet, the heads in order, and the
+    reading, which the file does not hold (a wrong order would import another network without a word)."""
+    import shlex
+
+    from .reading import reading_of
+
+    labels = [*model.alphabet, *model.heads]
+    if any(not label or len(label.split()) != 1 or label != label.strip() for label in labels):
+        return ("a symbol or head label holds white space, which --alphabet and --heads cannot give; `fsm-lstm "
+                "export --to torch` keeps the meta")
+    reading = reading_of(model)
+    flags = ["--final-only"] if reading.final_only else []
+    flags += [f"--{side}-marker {shlex.quote(m)}" for side, m in (("start", reading.start), ("end", reading.end))
+              if m is not None]
+    flags += ["--argmax"] if model.argmax_outputs else []
+    command = ["fsm-lstm import", shlex.quote(str(path)), "-o MODEL.npz --alphabet",
+               shlex.quote(" ".join(model.alphabet)), "--heads", shlex.quote(" ".join(model.heads)), *flags]
+    return f"import it back with `{' '.join(command)}`"
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -726,8 +746,6 @@ def cmd_draw(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    import re
-
     from .automata import shortest_accepted
     from .compiler import minimal_dfa, prepare
     from .grammar import shortest_accepted_length, structural_warnings
@@ -735,26 +753,24 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .outputs import describe_machine
     from .words import counted, format_word
 
-    def shown(text: str) -> str:  # names and descriptions as text: control and bidi characters escaped, not obeyed
-        return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]",
-                      lambda m: repr(m.group())[1:-1], text)
 
     g = load_grammar(args.grammar)
     try:
         minimal = minimal_dfa(g) if not g.machine else None
     except UserError as exc:
         raise UserError(f"{shown_path(args.grammar)}: {exc}") from None
-    print(f"{shown(shown_path(args.grammar))}: grammar {g.name!r}")
+    print(f"{shown_text(shown_path(args.grammar))}: grammar {g.name!r}")
     if g.description:
-        print(f"  {shown(g.description)}")
+        print(f"  {shown_text(g.description)}")
     if minimal is None:
-        print("\n".join(describe_machine(g, shown) + [f"  warning: {shown(n)}" for n in structural_warnings(g)]))
+        warned = [f"  warning: {shown_text(n)}" for n in structural_warnings(g)]
+        print("\n".join(describe_machine(g, shown_text) + warned))
         return 0
     accepting = [s for s in g.states if s in g.accept]
     more = f", ... ({len(accepting):,} in all)" if len(accepting) > 20 else ""
-    print(f"  states: {len(g.states):,} (start {shown(g.start)}, accepting "
-          f"{shown(', '.join(accepting[:20])) + more or 'none'})")
-    print(f"  alphabet: {shown(' '.join(g.alphabet))}")
+    print(f"  states: {len(g.states):,} (start {shown_text(g.start)}, accepting "
+          f"{shown_text(', '.join(accepting[:20])) + more or 'none'})")
+    print(f"  alphabet: {shown_text(' '.join(g.alphabet))}")
     print(f"  edges: {len(g.transitions):,}; {'deterministic' if g.is_deterministic else 'nondeterministic (an NFA)'}")
     compiled = minimal if g.is_deterministic else prepare(g)  # what compile builds (prepare): an NFA, trimmed
     print(f"  minimal DFA: {counted(len(minimal.states), 'state')}, {counted(len(minimal.transitions), 'edge')}"
@@ -770,7 +786,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         shown_examples = ", ".join(repr(format_word(w, g.alphabet)) for w in examples)
     print(f"  examples: {shown_examples}")
     for note in structural_warnings(g):
-        print(f"  warning: {shown(note)}")
+        print(f"  warning: {shown_text(note)}")
     return 0
 
 

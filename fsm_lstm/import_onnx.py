@@ -271,6 +271,11 @@ class _Chain:
                         any(i not in earlier for i in node.input[:-1]):
                     raise UserError(f"node {label} concatenates something other than the recurrent layers' final "
                                     "states (torch's h_n)")
+                widths = sorted({layers[k].hidden_size for k, n in enumerate(recurrent) if n.output[1] in node.input})
+                if len(widths) > 1:
+                    raise UserError(f"node {label} concatenates final states of {' and '.join(map(str, widths))} "
+                                    "units, which ONNX cannot join on the directions axis (onnxruntime refuses the "
+                                    "graph); export the graph again, or read the last layer's state alone")
                 finals = len(node.input)
             elif op == "Gather":
                 index = self.const(node.input[1], f"{label} index") if slot == 0 else None
@@ -296,7 +301,8 @@ class _Chain:
                     fixed = len(node.input) > 1 and node.input[1] in self.tensors and \
                         self.const(node.input[1], f"{label} shape").size <= LONGEST_SHAPE
                     why = (f"to the constant shape {self.const(node.input[1], label).tolist()}, which fixes the "
-                           "string length; export with a dynamic time axis, or with dynamo=False") if fixed else \
+                           "string length; export with a dynamic time axis (torch.export.Dim.DYNAMIC: dynamo=True "
+                           "may fix a named Dim without a word), or with dynamo=False") if fixed else \
                         "other than by dropping its direction axis"
                     raise UserError(f"node {label} reshapes a recurrent output {why}")
                 time_axis = time_axis - (time_axis > dirs_axis)

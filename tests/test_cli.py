@@ -457,3 +457,30 @@ def test_a_reference_with_the_models_grammar_name_but_another_language_is_told_a
     assert main(["verify", "parity", "--grammar", str(tmp_path / "parity_edited.toml"), "--max-len", "2",
                  "--examples", "5"]) == 1
     assert "the grammar given ('parity' too, but another)" in capsys.readouterr().out
+
+
+def _strict_json(text: str):
+    """JSON as a strict parser (JavaScript's JSON.parse) reads it: NaN and Infinity are refused."""
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_outputs_are_strict_json(capsys):
+    """A certificate that fails before its first step has no margin and no boxes: null, not NaN (which Python
+    writes and JavaScript's JSON.parse refuses)."""
+    leaky = str(Path(__file__).parent.parent / "examples" / "leaky.npz")
+    assert main(["certify", leaky, "--json"]) == 1
+    out = _strict_json(capsys.readouterr().out)
+    assert out["margin"] is None and out["on_box"]["c_lo"] is None and out["failure"]["unit"] == "leak"
+    from fsm_lstm.json_text import json_text
+    assert _strict_json(json_text({"a": [float("-inf"), 1.5, (float("nan"),)]})) == {"a": [None, 1.5, [None]]}
+
+
+def test_run_escapes_a_state_name_holding_a_line_break(tmp_path, capsys):
+    """A state named "line\\nbreak" split its table row in two; check already showed it escaped."""
+    path = tmp_path / "nl.toml"
+    path.write_text('start = "a"\naccept = ["line\\nbreak"]\ntransitions = [["a", "x", "line\\nbreak"]]\n')
+    assert main(["run", str(path), "x"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and lines[2].split() == ["1", "x", "line\\nbreak", "yes", "(none)"]

@@ -717,3 +717,49 @@ def test_the_output_note_reads_the_outputs_own_time_axis(fixed_axis, noted, tmp_
                  "--heads", "accept next:a"]) == 0
     out = capsys.readouterr().out
     assert ("declares its time axis 0 fixed at 4" in out) == noted and "time axis 1" not in out
+
+
+def _stacked_final_states(widths: tuple[int, int], tmp_path):
+    """ids -> Gather (embedding) -> LSTM (widths[0]) -> Squeeze -> LSTM (widths[1]); Concat of both layers' Y_h,
+    Gather -1 (torch's h_n[-1]), Gemm: written with onnx.helper, as another exporter may write it."""
+    rng = np.random.default_rng(0)
+    inits, embed = {"emb": rng.normal(size=(3, 4)), "axis1": np.array([1]), "last": np.array(-1)}, 4
+    nodes = [helper.make_node("Gather", ["emb", "ids"], ["e"], axis=0)]
+    for k, (name, width) in enumerate(zip("rq", widths)):
+        inits |= {f"{name}W": rng.normal(size=(1, 4 * width, embed)),
+                  f"{name}R": rng.normal(size=(1, 4 * width, width)),
+                  f"{name}B": rng.normal(size=(1, 8 * width))}
+        nodes.append(helper.make_node("LSTM", ["e" if k == 0 else "s", f"{name}W", f"{name}R", f"{name}B"],
+                                      [f"{name}Y", f"{name}Yh"], hidden_size=width))
+        if k == 0:
+            nodes.append(helper.make_node("Squeeze", ["rY", "axis1"], ["s"]))
+        embed = width
+    inits |= {"gw": rng.normal(size=(1, widths[1])), "gb": rng.normal(size=1)}
+    nodes += [helper.make_node("Concat", ["rYh", "qYh"], ["hn"], axis=0),
+              helper.make_node("Gather", ["hn", "last"], ["hl"], axis=0),
+              helper.make_node("Gemm", ["hl", "gw", "gb"], ["y"], transB=1)]
+    tensors = [numpy_helper.from_array(v.astype(np.int64 if v.dtype.kind == "i" else np.float32), k)
+               for k, v in inits.items()]
+    graph = helper.make_graph(nodes, "stacked", [helper.make_tensor_value_info("ids", onnx.TensorProto.INT64,
+                                                                               ["T", "B"])],
+                              [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)], tensors)
+    path = tmp_path / f"stacked{widths[0]}_{widths[1]}.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+def test_final_states_of_different_widths_are_not_concatenated(tmp_path, capsys):
+    """ONNX cannot join Y_h of 5 and 4 units (onnxruntime refuses the graph): the import refused it too, where it
+    read the last layer's state of a graph that cannot run."""
+    with pytest.raises(Exception, match="(?i)merge shape|shape"):
+        ort.InferenceSession(str(_stacked_final_states((5, 4), tmp_path)))
+    err = cli_error(["import", str(_stacked_final_states((5, 4), tmp_path)), "-o", str(tmp_path / "m.npz"),
+                     "--alphabet", "a b c", "--heads", "accept"], capsys)
+    assert "concatenates final states of 4 and 5 units" in err and not (tmp_path / "m.npz").exists()
+    same = _stacked_final_states((5, 5), tmp_path)  # the same graph with equal widths runs, and imports exactly
+    assert main(["import", str(same), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c", "--heads", "accept"]) == 0
+    strings = words(3, seed=3, count=20, longest=9)
+    session = ort.InferenceSession(str(same))
+    want = np.array([session.run(None, {"ids": s[:, None].astype(np.int64)})[0].reshape(-1)[0] for s in strings])
+    got = run(load_model(tmp_path / "m.npz"), strings).heads[-1, :, 0]
+    assert np.allclose(got, want, atol=1e-5)

@@ -241,12 +241,16 @@ def test_onnx_export_of_a_word_classifier_says_how_to_read_it_back(tmp_path, cap
                  "--heads", "accept next:a", "--start-marker", "<s>", "--end-marker", "</s>"]) == 0
     capsys.readouterr()
     assert main(["export", str(tmp_path / "m.npz"), "--to", "onnx", "-o", str(tmp_path / "m.onnx")]) == 0
-    note = capsys.readouterr().out.splitlines()[-1]
-    assert "feed it <s> WORD </s> and read its verdict at the last step" in note and "keeps no fsm-lstm meta" in note
-    flags = shlex.split(note.split("import it back with ")[1])
-    assert flags == ["--final-only", "--start-marker", "<s>", "--end-marker", "</s>"]
-    assert main(["import", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "back.npz"), "--alphabet", "<s> a b </s>",
-                 "--heads", "accept next:a", *flags]) == 0
+    out = capsys.readouterr().out
+    note = out.splitlines()[-1]
+    assert "feed it <s> WORD </s> and read its verdict at the last step" in out and "keeps no fsm-lstm meta" in note
+    command = shlex.split(note.split("import it back with `")[1].rstrip("`"))  # the whole command, as printed
+    assert command[:3] == ["fsm-lstm", "import", str(tmp_path / "m.onnx")] and "MODEL.npz" in command
+    assert command[command.index("--alphabet") + 1] == "<s> a b </s>"  # the one-hot order, which a user can't see
+    assert command[command.index("--heads") + 1] == "accept next:a"
+    assert command[-5:] == ["--final-only", "--start-marker", "<s>", "--end-marker", "</s>"]
+    command[command.index("MODEL.npz")] = str(tmp_path / "back.npz")
+    assert main(command[1:]) == 0
     original, back = load_model(tmp_path / "m.npz"), load_model(tmp_path / "back.npz")
     assert reading_of(back) == reading_of(original)
     for word in ("", "a", "a b b a", "b b b b b a"):
