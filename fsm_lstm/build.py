@@ -16,7 +16,7 @@ from .atomic import output_path
 from .compiler import compile_grammar
 from .errors import UserError
 from .grammar import Grammar, empty_language_warning
-from .grammar_files import load_grammar, shown_path
+from .grammar_files import load_grammar, resolve, shown_path
 from .labels import parse_head
 from .model import save_model
 from .sheets import check_text, sample_input, write_workbook
@@ -84,6 +84,7 @@ def plan(specs: Sequence[str], out_dir: str | os.PathLike[str]) -> list[tuple[st
     grammars = [load_grammar(s) for s in specs]
     steps: list[tuple[str, Grammar, str]] = []
     taken: dict[str, str] = {}
+    taken_specs: dict[str, str] = {}
     for spec, g in zip(specs, grammars):
         where = shown_path(spec)
         for what, values in (("grammar name", [g.name]), ("description", [g.description]), ("state", g.states),
@@ -94,10 +95,12 @@ def plan(specs: Sequence[str], out_dir: str | os.PathLike[str]) -> list[tuple[st
         if not _safe(stem):
             raise UserError(f"{where}: cannot name output files after grammar {g.name!r}; rename it")
         key = stem.casefold()  # one file on a case-insensitive file system
+        if key in taken and resolve(taken_specs[key]).resolve() == resolve(spec).resolve():
+            raise UserError(f"{where} is given twice; give it once")
         if key in taken:
             raise UserError(f"{taken[key]} and {where} would both write {out / stem}.npz and .xlsx; give the "
                             "grammars different names, or build them into different folders")
-        taken[key] = where
+        taken[key], taken_specs[key] = where, spec
         for suffix in (".npz", ".xlsx") if existing else ():  # a folder, device or link to another kind of
             output_path(out / f"{stem}{suffix}")  # file there: refused before anything is written
         steps.append((str(spec), g, stem))

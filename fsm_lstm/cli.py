@@ -108,7 +108,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     _warn_if_empty(g, args.unknown_start)
     model = compile_grammar(g, unknown_start=args.unknown_start)
     save_model(model, args.output)
-    print(f"wrote {args.output}: {model.hidden_size} units, {len(model.heads)} heads "
+    print(f"wrote {args.output}: {counted(model.hidden_size, 'unit')}, {counted(len(model.heads), 'head')} "
           f"({counted(len(g.states), 'state')}, {counted(len(g.transitions), 'edge')} in {args.grammar})")
     return 0
 
@@ -306,13 +306,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_verify_many(args: argparse.Namespace) -> int:
-    from .grammar_files import load_grammar
+    from .grammar_files import FORMATS, load_grammar, resolve
     from .model import load_model
     from .progress import ProgressDisplay
     from .verify import describe
     from .verify_many import verify_many
 
     reference = load_grammar(args.grammar)
+    for path in args.models:
+        if Path(path).suffix.lower() in FORMATS or resolve(path) != Path(path):  # a grammar file or bundled name
+            raise UserError(f"{path}: a grammar; verify-many takes model files (.npz): compile it first "
+                            f"(fsm-lstm compile {path} -o MODEL.npz), or give it to `fsm-lstm verify`")
     models = [load_model(path) for path in args.models]  # every file checked before any work
     with ProgressDisplay("verifying", enabled=not args.json) as shown:
         reports = verify_many(models, reference, max_len=args.max_len, examples=args.examples, seed=args.seed,
@@ -346,9 +350,16 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     model = densified(model, "a workbook", available_memory())
     text = sample_input(model) if args.input is None else args.input
     automaton = load_grammar(args.automaton) if args.automaton else None
-    with ProgressDisplay(f"writing {args.output}"):
-        write_workbook(model, args.output, text, steps=args.steps, title=g.name if g else Path(args.source).stem,
-                       automaton=automaton)
+    try:
+        with ProgressDisplay(f"writing {args.output}"):
+            write_workbook(model, args.output, text, steps=args.steps, title=g.name if g else Path(args.source).stem,
+                           automaton=automaton)
+    except UserError as exc:
+        if not str(exc).startswith("unknown symbol "):
+            raise
+        raise UserError(f"{exc}. The workbook's cached values are computed for symbols of the alphabet, but its "
+                        "formulas read any symbol typed into Run!B2 (one outside the alphabet as an all-zero "
+                        "input): write it with another --input and type this one there") from None
     if automaton is not None:  # once the workbook is written: a refusal stays one line
         _warn_if_alphabets_differ(model, automaton)
     print(f"wrote {args.output} (input {text!r}; open the Run sheet and type into cell B2)")
@@ -720,9 +731,11 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def _layers_text(model: Model) -> str:
     """'gru with 2 layers of 64 units' (each layer's units, when they differ)."""
+    from .words import counted
+
     sizes = [layer.hidden_size for layer in model.layers]
-    units = ", ".join(map(str, sizes)) if len(set(sizes)) > 1 else str(sizes[0])
-    return f"{model.cell} with {len(sizes)} layer{'s' if len(sizes) > 1 else ''} of {units} units"
+    units = ", ".join(f"{s:,}" for s in sizes) + " units" if len(set(sizes)) > 1 else counted(sizes[0], "unit")
+    return f"{model.cell} with {len(sizes)} layer{'s' if len(sizes) > 1 else ''} of {units}"
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -838,6 +851,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "length; run, certify and draw them.")
     p.add_argument("--version", action="version", version=f"fsm-lstm {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p.commands = sub.choices  # type: ignore[attr-defined]  # for the errors of arguments a command does not take
     src = "a grammar (.toml, .dot, or a bundled name such as reber) or a model (.npz)"
     grammar = "a grammar file (.toml, .dot) or a bundled name such as reber"
 
@@ -1090,9 +1104,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = [a for k, a in enumerate(argv) if k >= end or a != "--debug"]
     parser = build_parser()
     parser.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        _unrecognized(parser, args.command, unknown)
     with readers_may_leave():  # `| head` ends the reading, not the command: it exits with its verdict's code
         return _run(args, say, debug)
+
+
+def _unrecognized(parser: argparse.ArgumentParser, command: str, unknown: list[str]) -> None:
+    """Refuse arguments the command does not take, pointing to the command's own help, with the nearest of its
+    options for a mistyped one (``--jsn``: did you mean --json?)."""
+    import difflib
+
+    command_parser = parser.commands[command]  # type: ignore[attr-defined]
+    options = [o for action in command_parser._actions for o in action.option_strings if o.startswith("--")]
+    near = [m for a in unknown if a.startswith("--")
+            for m in difflib.get_close_matches(a.split("=")[0], options, n=1, cutoff=0.6)]
+    hint = f"; did you mean {near[0]}?" if near else ""
+    command_parser.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
 
 
 def _run(args: argparse.Namespace, say: Callable[[str], None], debug: bool) -> int:

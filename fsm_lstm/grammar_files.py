@@ -65,14 +65,19 @@ def load_grammar(spec: str | os.PathLike[str]) -> Grammar:
     """Load a grammar file (.toml or .dot) or a bundled grammar by name."""
     path = resolve(spec)
     if not path.suffix and not path.exists():
+        beside = path.with_name(path.name + ".npz")
+        model = f"; did you mean the model {beside}?" if beside.is_file() else ""
         raise GrammarError(f"{path}: no such grammar file, and no bundled grammar of that name "
-                           f"(bundled: {_bundled_list()})")
+                           f"(bundled: {_bundled_list()}){model}")
     if path.suffix.lower() not in FORMATS:
         from .importer import import_hint
 
         hint = import_hint(path)
         if hint:
             raise GrammarError(hint)
+        if path.is_dir():
+            raise GrammarError(f"{path}: a folder, not a grammar file; give a .toml or .dot file in it, or a "
+                               f"bundled name ({_bundled_list()})")
         raise GrammarError(f"{path}: unknown grammar format {path.suffix or '(no extension)'!r}; "
                            f"use a .toml or .dot file, or a bundled name ({_bundled_list()})")
     try:

@@ -179,7 +179,8 @@ def _torch_load(path: Path) -> Any:
     except Exception as exc:  # torch raises many kinds for a bad or hostile file
         why = first_line(exc)
         if "weights only load failed" in why.lower():
-            why = "it holds Python objects besides tensors, which fsm-lstm never unpickles"
+            why = ("it holds Python objects besides tensors, which fsm-lstm never unpickles (a whole module saved by "
+                   "torch.save(model)?); save torch.save(model.state_dict(), PATH) instead, or export to ONNX")
         elif isinstance(exc, (KeyError, IndexError)) or len(why) < 8:  # a bare key or number says nothing
             why = "it is not in the format torch.save writes"
         raise _unreadable(path, why) from None

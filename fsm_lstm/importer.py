@@ -185,7 +185,7 @@ def assemble(net: Network, alphabet: Sequence[str], heads: Sequence[str], *, com
                             f"reads {layers[0].weight_ih.shape[1]}")
         folded = net.layers[0].weight_ih.astype(np.float64) @ emb.astype(np.float64).T
         layers[0] = Layer(folded.astype(dtype), layers[0].weight_hh, layers[0].bias_ih, layers[0].bias_hh)
-        notes.append(f"embedding of {emb.shape[0]} symbols folded into the first layer")
+        notes.append(f"embedding of {emb.shape[0]:,} symbols folded into the first layer")
     width = layers[0].weight_ih.shape[1]
     if len(alphabet) != width:
         what = "embedding rows" if net.embedding is not None else "one-hot inputs"

@@ -19,6 +19,7 @@ import numpy as np
 from .affine_step import AffineForm, AffineNet
 from .argmax_outputs import value_name
 from .region_proof import RegionFailure, RegionProof, _Explorer
+from .words import symbols_count
 
 __all__ = ["FORM_FLOATS", "KSTEPS", "KSTEP_TIME", "KStepExplorer"]
 
@@ -154,10 +155,10 @@ class KStepExplorer(_Explorer):
         expected = bool(self.ref.truth[states[b], h])
         confirmed = self.confirm(word, h)
         text = "".join(word) if all(len(a) == 1 for a in word) else " ".join(word)
-        message = (f"the network is wrong: after {text!r} ({len(word)} symbols), confirmed on the network, head "
+        message = (f"the network is wrong: after {text!r} ({symbols_count(len(word))}), confirmed on the network, head "
                    f"{head} is {not expected}, expected {expected}" if confirmed else
                    f"head {head} should be {'positive' if expected else 'negative'} in state {self.names(word)}, "
-                   f"but over the {self.k}-step image reaching {text!r} ({len(word)} symbols) its "
+                   f"but over the {self.k}-step image reaching {text!r} ({symbols_count(len(word))}) its "
                    f"{value_name(self.model.argmax_outputs, head)} lies in [{llo[b, h]:.4g}, {lhi[b, h]:.4g}]")
         flo, fhi = form.bounds()
         return RegionFailure(message, "head", self.names(word), word[-1], head, text,

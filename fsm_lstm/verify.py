@@ -215,7 +215,7 @@ def check_depth(max_len: int | None, symbols: int, state_bytes: int, memory: int
     """The exhaustive depth: as given, or the default (:func:`default_max_len`); refused when not even one block
     of prefixes per length fits in the memory budget."""
     if max_len is not None and (isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 0):
-        raise UserError(f"--max-len (max_len) must be a whole number >= 0, not {max_len!r}")
+        raise UserError(f"--max-len must be a whole number >= 0, not {max_len!r}")
     depth = default_max_len(symbols) if max_len is None else max_len
     block_rows(state_bytes, heads, depth, symbols, memory)
     return depth
@@ -249,7 +249,7 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
             raise UserError("the model carries no grammar; give the reference grammar with --grammar")
         grammar = stored
     if isinstance(examples, bool) or not isinstance(examples, int) or examples < 0:
-        raise UserError(f"--examples (examples) must be a whole number >= 0, not {examples!r}")
+        raise UserError(f"--examples must be a whole number >= 0, not {examples!r}")
     if examples > MAX_EXAMPLES:
         raise UserError(f"--examples {examples:,} is over the limit of {MAX_EXAMPLES:,} (hypothesis makes them one at "
                         "a time); --max-len runs every string up to a length, many more")
@@ -290,13 +290,13 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
         report.examples_asked = examples
         report.found_by = None if found is None else "hypothesis"
         if progress:
-            progress(f"hypothesis: {report.examples} examples, longest {report.longest} symbols")
+            progress(f"hypothesis: {counted(report.examples, 'example')}, longest {symbols_count(report.longest)}")
     report.longest = max(report.longest, report.max_len)
     beyond = check_word(net, ref, pumped) if pumped else None  # a wrong prefix the region proof ran into
     if beyond is not None and (found is None or len(beyond.word) < len(found.word)):
         found, report.found_by = beyond, "region proof"
-        report.notes.append(f"region proof: its counterexample ({symbols_count(len(beyond.word))}) is not among the "
-                            "strings enumerated and searched")
+        report.notes.append(f"the counterexample ({symbols_count(len(beyond.word))}) was found by the region proof's "
+                            "search near where the proof failed, beyond the strings enumerated and searched")
     if found is not None:
         report.passed = False
         report.counterexample = with_output_said(net, found)
@@ -394,7 +394,7 @@ def evidence(report: Report) -> str:
     text = (f"every {_kind(report.reading)} up to length {report.max_len}{_but_empty(report.reading)} "
             f"({_enumerated(report)} checked{cut})")
     if report.examples:
-        text += f" and on {report.examples} searched strings (longest {report.longest} symbols)"
+        text += f" and on {report.examples:,} searched strings (longest {symbols_count(report.longest)})"
     return text
 
 
@@ -453,11 +453,11 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
         lines.append(f"exhaustive: every {_kind(report.reading)} up to length {report.max_len}"
                      f"{_but_empty(report.reading)} agrees ({_enumerated(report)}{merged}){stopped}"
                      if report.max_len >= 0 else "exhaustive: the empty string already disagrees")
-    cut = (f"; the time limit stopped it after {report.examples} of the {report.examples_asked} asked for "
+    cut = (f"; the time limit stopped it after {report.examples:,} of the {report.examples_asked:,} asked for "
            "(--time-limit, --examples)") if report.examples_cut else ""
     lines.append("hypothesis: not run (the enumeration already found a failure)" if enumerated
-                 else f"hypothesis: {report.examples} examples (pumped loops, near misses, arbitrary strings), "
-                 f"longest {report.longest} symbols{cut}")
+                 else f"hypothesis: {counted(report.examples, 'example')} (pumped loops, near misses, arbitrary "
+                 f"strings), longest {symbols_count(report.longest)}{cut}")
     lines += report.notes
     if c is None:
         lines.append(f"PASS: proven for every length{_from_one(report.reading)}" if report.proven else
@@ -675,8 +675,8 @@ def report_rows(report: Report, word: tuple[str, ...], alphabet: tuple[str, ...]
         why = (f"no counterexample was found. The input is the last (by length, then in alphabet order) of the at "
                f"most {REPORT_SHORTEST} shortest strings {grammar!r} accepts up to length {report.max_len}, the length "
                "up to which every string was checked exhaustively: an accepted run, checked" + (
-                   f". It is not the longest string checked: the search also ran {report.examples} strings of up to "
-                   f"{report.longest} symbols, and each agreed" if report.examples else ""))
+                   f". It is not the longest string checked: the search also ran {counted(report.examples, 'string')} "
+                   f"of up to {symbols_count(report.longest)}, and each agreed" if report.examples else ""))
     else:
         why = (f"no counterexample was found, and {grammar!r} accepts no string up to length {report.max_len} (the "
                "length checked exhaustively): the input is empty")

@@ -484,3 +484,39 @@ def test_run_escapes_a_state_name_holding_a_line_break(tmp_path, capsys):
     assert main(["run", str(path), "x"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3 and lines[2].split() == ["1", "x", "line\\nbreak", "yes", "(none)"]
+
+
+def test_an_unknown_option_points_to_the_commands_own_help(capsys):
+    """It pointed to `fsm-lstm --help`, which does not list run's options."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "reber", "--jsn", "BT"])
+    err = capsys.readouterr().err.strip()
+    assert exit_.value.code == 2 and len(err.splitlines()) == 1
+    assert err.startswith("fsm-lstm run: error: unrecognized arguments: --jsn") and "did you mean --json?" in err
+    assert err.endswith("(see fsm-lstm run --help)")
+    with pytest.raises(SystemExit):
+        main(["verify", "reber", "--max-length", "3"])
+    assert "did you mean --max-len?" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["run", "reber", "BT", "extra"])
+    err = capsys.readouterr().err
+    assert "unrecognized arguments: extra (see fsm-lstm run --help)" in err and "did you mean" not in err
+
+
+def test_messages_name_the_mistake_for_folders_grammars_and_duplicates(tmp_path, capsys, monkeypatch):
+    """A folder was an "unknown grammar format '(no extension)'", a grammar given to verify-many "no such model
+    file", a model named without .npz had no hint, a grammar given twice to build was told to be renamed, and a
+    sheet's input with a symbol outside the alphabet did not say that the workbook itself reads one."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results").mkdir()
+    save_model(compile_grammar(load_grammar("parity")), tmp_path / "weak.npz")
+    cases = [(["check", "results"], "results: a folder, not a grammar file"),
+             (["verify-many", "reber", "--grammar", "reber"], "reber: a grammar; verify-many takes model files"),
+             (["run", "weak", "01"], "did you mean the model weak.npz?"),
+             (["build", "reber", "reber", "-o", "out"], "reber (bundled) is given twice; give it once"),
+             (["sheet", "reber", "-o", "r.xlsx", "--input", "BTXSQTE"], "type this one there")]
+    for argv, needle in cases:
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert needle in err and err.count("\n") == 1, (argv, err)
+    assert not (tmp_path / "out").exists() and not (tmp_path / "r.xlsx").exists()

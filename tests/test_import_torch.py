@@ -808,3 +808,13 @@ def test_unused_symbols_are_left_out_and_the_rest_is_exact(embedding, tmp_path, 
         err = cli_error(["import", str(tmp_path / "m.pt"), "-o", str(tmp_path / "x.npz"), "--alphabet",
                          "<pad> a b c", *flags], capsys)
         assert needle in err
+
+
+def test_a_whole_pickled_module_is_refused_with_the_way_forward(tmp_path, capsys):
+    """torch.save(model), the most common way to save a network, holds Python classes: never unpickled, and the
+    message says what to save instead."""
+    torch.save(UserNet("gru", 3, 4, 1, 2), tmp_path / "whole.pt")
+    err = cli_error(["import", str(tmp_path / "whole.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
+                     "--heads", "accept next:a"], capsys)
+    assert "never unpickles" in err and "torch.save(model.state_dict(), PATH)" in err
+    assert not (tmp_path / "m.npz").exists()
