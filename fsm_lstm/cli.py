@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # commands import what they use when they run, so that --help
     from .extract import Extraction
     from .grammar import Grammar
     from .model import Model
+    from .onnx_labels import ExportedLabels
     from .reading import Reading
     from .train import TrainConfig
     from .verify import Verdict
@@ -649,7 +650,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"  note: a word classifier: feed it {framed} and read its verdict at the last step")
     if model.argmax_outputs:
         print("  note: its out: heads are read together, the largest logit giving the output")
-    print(f"  note: the ONNX file keeps no fsm-lstm meta; {_onnx_import_command(model, args.output)}")
+    print(f"  note: `fsm-lstm import {shlex.quote(str(args.output))} -o MODEL.npz` reads it back: the file keeps "
+          f"its labels in its metadata (fsm_lstm.labels); {_onnx_import_command(model, args.output)}")
     return 0
 
 
@@ -662,8 +664,8 @@ def _onnx_import_command(model: Model, path: str) -> str:
 
     labels = [*model.alphabet, *model.heads]
     if any(not label or len(label.split()) != 1 or label != label.strip() for label in labels):
-        return ("a symbol or head label holds white space, which --alphabet and --heads cannot give; `fsm-lstm "
-                "export --to torch` keeps the meta")
+        return ("a copy without them cannot be labelled by flags: a symbol or head label holds white space, "
+                "which --alphabet and --heads cannot give")
     reading = reading_of(model)
     flags = ["--final-only"] if reading.final_only else []
     flags += [f"--{side}-marker {shlex.quote(m)}" for side, m in (("start", reading.start), ("end", reading.end))
@@ -671,7 +673,7 @@ def _onnx_import_command(model: Model, path: str) -> str:
     flags += ["--argmax"] if model.argmax_outputs else []
     command = ["fsm-lstm import", shlex.quote(str(path)), "-o MODEL.npz --alphabet",
                shlex.quote(" ".join(model.alphabet)), "--heads", shlex.quote(" ".join(model.heads)), *flags]
-    return f"import it back with `{' '.join(command)}`"
+    return f"a copy without them imports with `{' '.join(command)}`"
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -686,14 +688,21 @@ def cmd_import(args: argparse.Namespace) -> int:
              "--argmax": args.argmax, "--start-marker": args.start_marker, "--end-marker": args.end_marker,
              "--unused": args.unused, "--nonempty": args.nonempty}
     missing = [flag for flag in ("--alphabet", "--heads") if flags[flag] is None]
+    given = [flag for flag, value in flags.items() if value not in (None, False)]
+    labelled = False  # the labels and reading come from the file (`fsm-lstm export --to onnx` stored them)
+    if len(missing) == 2 and file_kind(args.file) == "onnx":  # a file of no known format says so first
+        labels = _onnx_labels(args.file, given)
+        labelled = True
+        args.alphabet, args.heads, args.final_only, args.start_marker, args.end_marker, args.argmax, \
+            args.nonempty = labels.alphabet, labels.heads, labels.final_only, labels.start_marker, \
+            labels.end_marker, labels.argmax, labels.nonempty
+        missing = []
     if len(missing) == 2:  # only a file fsm-lstm exported labels itself
-        file_kind(args.file)  # a file of no known format says so first
         exported = exported_model(args.file)
         if exported is None:
             raise UserError("import needs --alphabet and --heads: the input symbols in one-hot (or embedding row) "
-                            "order and one label per head output (only a file `fsm-lstm export --to torch` wrote "
-                            "carries its own)")
-        given = [flag for flag, value in flags.items() if value not in (None, False)]
+                            "order and one label per head output (only a file `fsm-lstm export` wrote carries "
+                            "its own)")
         if given:
             raise UserError(f"{args.file}: written by `fsm-lstm export --to torch`, it keeps its reading in its "
                             f"meta; leave out {' '.join(given)} (or give --alphabet and --heads, which read its "
@@ -707,7 +716,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise UserError(f"import needs {missing[0]} as well: " + ("the input symbols in one-hot (or embedding row) "
                         "order" if missing[0] == "--alphabet" else "one label per head output"))
     with opened_beside() as read:
-        model = read_model(args.file, args.alphabet.split(), args.heads.split(), args.cell,
+        model = read_model(args.file, _labels(args.alphabet), _labels(args.heads), args.cell,
                            compose_linear=args.compose_linear, rnn_tanh=args.rnn_tanh, final_only=args.final_only,
                            start_marker=args.start_marker, end_marker=args.end_marker, argmax=args.argmax,
                            unused=(args.unused or "").split())
@@ -724,9 +733,38 @@ def cmd_import(args: argparse.Namespace) -> int:
     print(f"wrote {args.output}: {_layers_text(model)}, heads {' '.join(model.heads)} (from {imported['format']}: "
           f"{', '.join(imported['layers'])})")
     unflagged = unflagged_markers_note(model.alphabet, args.start_marker, args.end_marker)
-    for note in imported.get("notes", []) + ([unflagged] if unflagged else []):
+    notes = imported.get("notes", [])
+    if labelled:  # the export said how its heads are read: no advice on --argmax
+        notes = ["alphabet, heads and reading from the file's fsm_lstm.labels metadata (fsm-lstm export wrote it)",
+                 *(n for n in notes if "import it with --argmax" not in n)]
+    for note in notes + ([unflagged] if unflagged else []):
         print(f"  note: {note}")
     return 0
+
+
+def _labels(given: str | tuple[str, ...]) -> list[str]:
+    """--alphabet or --heads as given (split at white space), or as an export's metadata holds them."""
+    return given.split() if isinstance(given, str) else list(given)
+
+
+def _onnx_labels(path: str, given: list[str]) -> ExportedLabels:
+    """The labels `fsm-lstm export --to onnx` stored in the file (``onnx_labels``), when no flag labels it; one
+    line when there are none (the graph cannot say its alphabet's order) or when flags would change them."""
+    from .importer import read_network
+    from .onnx_labels import exported_labels
+
+    text = read_network(path).labels
+    if text is None:
+        raise UserError("import needs --alphabet and --heads: the input symbols in one-hot (or embedding row) order "
+                        "and one label per head output (only a file `fsm-lstm export` wrote carries its own)")
+    if given:
+        raise UserError(f"{path}: written by `fsm-lstm export --to onnx`, it keeps its labels and reading in its "
+                        f"metadata; leave out {' '.join(given)} (or give --alphabet and --heads, which read its "
+                        "graph alone)")
+    try:
+        return exported_labels(text)
+    except UserError as exc:
+        raise UserError(f"{path}: {exc}") from None
 
 
 def _layers_text(model: Model) -> str:

@@ -59,6 +59,7 @@ class Network:
     last_step_only: bool = False  # the source outputs only the heads after the last symbol
     tanh_unstated: bool = False  # an RNN whose file does not record its nonlinearity (a torch state_dict)
     masked_ids: tuple[int, ...] = ()  # input ids whose steps the source skips (Keras mask_zero=True: id 0)
+    labels: str | None = None  # the labels `fsm-lstm export --to onnx` stored (JSON, unchecked: ``onnx_labels``)
 
 
 def first_line(exc: BaseException) -> str:

@@ -31,7 +31,7 @@ from .onnx_external import read_external
 from .onnx_shapes import LONGEST_SHAPE, merges_axis
 from .optional import require
 
-__all__ = ["CELLS", "DEFAULT_ACTIVATIONS", "GATES", "INT_TYPES", "KNOWN_ATTRS", "ORDER", "PASS_THROUGH",
+__all__ = ["CELLS", "DEFAULT_ACTIVATIONS", "GATES", "INT_TYPES", "KNOWN_ATTRS", "LABELS_KEY", "ORDER", "PASS_THROUGH",
            "ZERO_PRESERVING", "read_onnx"]
 
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
@@ -44,6 +44,9 @@ PASS_THROUGH = {"Identity", "Dropout"}
 ZERO_PRESERVING = {"Slice", "Expand", "Reshape", "Unsqueeze", "Squeeze", "Identity", "Transpose", "Cast", "Tile",
                    "Gather"}  # zero data in, zero data out (their first input is the data)
 INT_TYPES = {2, 3, 4, 5, 6, 7, 12, 13}  # uint8, int8, uint16, int16, int32, int64, uint32, uint64
+
+
+LABELS_KEY = "fsm_lstm.labels"  # the metadata entry `fsm-lstm export --to onnx` writes: alphabet, heads, reading
 
 
 def read_onnx(path: Path) -> Network:
@@ -59,9 +62,11 @@ def read_onnx(path: Path) -> Network:
         raise UserError("not an ONNX model (no graph in it)")
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     try:
-        return _Chain(model.graph, opset, path.parent).network()
+        network = _Chain(model.graph, opset, path.parent).network()
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:  # attributes of unexpected types
         raise UserError(f"malformed graph ({first_line(exc)})") from None
+    network.labels = next((p.value for p in model.metadata_props if p.key == LABELS_KEY), None)
+    return network
 
 
 class _Chain:

@@ -101,3 +101,17 @@ def save_onnx(model: Model, path: str | os.PathLike[str]) -> None:
         torch.onnx.export(net, (dummy,), str(tmp), input_names=["x"], output_names=["heads"],
                           dynamic_axes={"x": {0: "T", 1: "B"}, "heads": {0: "T", 1: "B"}}, opset_version=17,
                           dynamo=False)
+        _store_labels(tmp, model)
+
+
+def _store_labels(path: Path, model: Model) -> None:
+    """The alphabet, heads and reading, which the graph cannot hold, as metadata that `fsm-lstm import` reads."""
+    import onnx
+
+    from .import_onnx import LABELS_KEY
+    from .onnx_labels import labels_json
+
+    graph = onnx.load(str(path))
+    entry = graph.metadata_props.add()
+    entry.key, entry.value = LABELS_KEY, labels_json(model)
+    onnx.save(graph, str(path))

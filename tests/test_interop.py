@@ -7,6 +7,7 @@ import json
 import struct
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 import torch
@@ -243,24 +244,67 @@ def test_onnx_export_of_a_word_classifier_says_how_to_read_it_back(tmp_path, cap
     assert main(["export", str(tmp_path / "m.npz"), "--to", "onnx", "-o", str(tmp_path / "m.onnx")]) == 0
     out = capsys.readouterr().out
     note = out.splitlines()[-1]
-    assert "feed it <s> WORD </s> and read its verdict at the last step" in out and "keeps no fsm-lstm meta" in note
-    command = shlex.split(note.split("import it back with `")[1].rstrip("`"))  # the whole command, as printed
+    assert "feed it <s> WORD </s> and read its verdict at the last step" in out and "fsm_lstm.labels" in note
+    plain = shlex.split(note.split("`")[1])  # the file keeps its labels: the plain command reads it back
+    assert plain == ["fsm-lstm", "import", str(tmp_path / "m.onnx"), "-o", "MODEL.npz"]
+    assert main(["import", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "back.npz")]) == 0
+    assert "from the file's fsm_lstm.labels metadata" in capsys.readouterr().out
+    command = shlex.split(note.split("imports with `")[1].rstrip("`"))  # for a copy without them: every flag
     assert command[:3] == ["fsm-lstm", "import", str(tmp_path / "m.onnx")] and "MODEL.npz" in command
     assert command[command.index("--alphabet") + 1] == "<s> a b </s>"  # the one-hot order, which a user can't see
     assert command[command.index("--heads") + 1] == "accept next:a"
     assert command[-5:] == ["--final-only", "--start-marker", "<s>", "--end-marker", "</s>"]
-    command[command.index("MODEL.npz")] = str(tmp_path / "back.npz")
+    bare = onnx.load(str(tmp_path / "m.onnx"))
+    del bare.metadata_props[:]
+    onnx.save(bare, str(tmp_path / "bare.onnx"))
+    command[command.index(str(tmp_path / "m.onnx"))] = str(tmp_path / "bare.onnx")
+    command[command.index("MODEL.npz")] = str(tmp_path / "flagged.npz")
     assert main(command[1:]) == 0
-    original, back = load_model(tmp_path / "m.npz"), load_model(tmp_path / "back.npz")
-    assert reading_of(back) == reading_of(original)
-    for word in ("", "a", "a b b a", "b b b b b a"):
-        capsys.readouterr()
-        assert main(["run", str(tmp_path / "m.npz"), word, "--json"]) == 0
-        want = json.loads(capsys.readouterr().out)
-        assert main(["run", str(tmp_path / "back.npz"), word, "--json"]) == 0
-        got = json.loads(capsys.readouterr().out)
-        assert got["read"] == f"<s> {word} </s>".replace("  ", " ") and got["accept"] == want["accept"]
-        assert abs(got["logit"] - want["logit"]) < 1e-5
+    original = load_model(tmp_path / "m.npz")
+    for name in ("back.npz", "flagged.npz"):
+        back = load_model(tmp_path / name)
+        assert reading_of(back) == reading_of(original) and back.alphabet == original.alphabet
+        assert back.heads == original.heads
+        for word in ("", "a", "a b b a", "b b b b b a"):
+            capsys.readouterr()
+            assert main(["run", str(tmp_path / "m.npz"), word, "--json"]) == 0
+            want = json.loads(capsys.readouterr().out)
+            assert main(["run", str(tmp_path / name), word, "--json"]) == 0
+            got = json.loads(capsys.readouterr().out)
+            assert got["read"] == f"<s> {word} </s>".replace("  ", " ") and got["accept"] == want["accept"]
+            assert abs(got["logit"] - want["logit"]) < 1e-5
+
+
+@pytest.mark.parametrize("value, needle", [
+    ("{", "metadata is not JSON"),
+    ('{"alphabet": ["a"]}', "not an object of exactly alphabet"),
+    ('{"alphabet": [1], "heads": ["accept"], "final_only": false, "start_marker": null, "end_marker": null, '
+     '"argmax": false, "nonempty": false}', "alphabet is not a list of strings"),
+    ('{"alphabet": ["a", "b", "c"], "heads": ["accept", "next:a"], "final_only": "yes", "start_marker": null, '
+     '"end_marker": null, "argmax": false, "nonempty": false}', "final_only is not true or false"),
+    ("x" * 10_001, "10,001 characters, over the limit of 10,000"),
+], ids=["not-json", "keys", "alphabet", "final-only", "too-long"])
+def test_hostile_onnx_labels_get_one_line(value, needle, tmp_path, capsys, monkeypatch):
+    """The metadata of a file from anywhere is checked as what the export writes, never trusted (the limit is
+    lowered from 2^28 characters, so that the test need not write such a file)."""
+    monkeypatch.setattr("fsm_lstm.onnx_labels.MAX_META", 10_000)
+    user = Tagger(torch.nn.GRU)
+    torch.save(user.state_dict(), tmp_path / "user.pt")
+    assert main(["import", str(tmp_path / "user.pt"), "-o", str(tmp_path / "m.npz"), "--alphabet", "a b c",
+                 "--heads", "accept next:a"]) == 0
+    assert main(["export", str(tmp_path / "m.npz"), "--to", "onnx", "-o", str(tmp_path / "m.onnx")]) == 0
+    graph = onnx.load(str(tmp_path / "m.onnx"))
+    graph.metadata_props[0].value = value
+    onnx.save(graph, str(tmp_path / "m.onnx"))
+    capsys.readouterr()
+    assert main(["import", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "back.npz")]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "give --alphabet and --heads" in err and err.count("\n") == 1
+    assert not (tmp_path / "back.npz").exists()
+    assert main(["import", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "back.npz"), "--final-only"]) == 2
+    assert "leave out --final-only" in capsys.readouterr().err  # flags would change what the export stored
+    assert main(["import", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "back.npz"), "--alphabet", "a b c",
+                 "--heads", "accept next:a"]) == 0  # given both, the graph alone is read
 
 
 def test_a_machines_outputs_from_a_plain_linear_layer_carry_a_note_on_how_they_are_read():
