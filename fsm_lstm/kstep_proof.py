@@ -20,6 +20,7 @@ from .affine_step import AffineForm, AffineNet
 from .argmax_outputs import value_name
 from .region_proof import RegionFailure, RegionProof, _Explorer
 from .words import symbols_count
+from .written_words import written
 
 __all__ = ["FORM_FLOATS", "KSTEPS", "KSTEP_TIME", "KStepExplorer"]
 
@@ -155,10 +156,12 @@ class KStepExplorer(_Explorer):
         expected = bool(self.ref.truth[states[b], h])
         confirmed = self.confirm(word, h)
         text = "".join(word) if all(len(a) == 1 for a in word) else " ".join(word)
-        message = (f"the network is wrong: after {text!r} ({symbols_count(len(word))}), confirmed on the network, head "
+        shown = written(word, self.typed)  # a long word with its loop counted
+        message = (f"the network is wrong: after {shown} ({symbols_count(len(word))}), confirmed on the network, "
+                   f"head "
                    f"{head} is {not expected}, expected {expected}" if confirmed else
                    f"head {head} should be {'positive' if expected else 'negative'} in state {self.names(word)}, "
-                   f"but over the {self.k}-step image reaching {text!r} ({symbols_count(len(word))}) its "
+                   f"but over the {self.k}-step image reaching {shown} ({symbols_count(len(word))}) its "
                    f"{value_name(self.model.argmax_outputs, head)} lies in [{llo[b, h]:.4g}, {lhi[b, h]:.4g}]")
         flo, fhi = form.bounds()
         return RegionFailure(message, "head", self.names(word), word[-1], head, text,

@@ -36,7 +36,7 @@ from .reading import Reading, reading_of
 from .reference import Reference, nothing_judged, reference_for, with_every_output
 from .semantics import Semantics
 from .words import symbols_count
-from .written_words import SHOWN_WHOLE, decomposition
+from .written_words import SHOWN_WHOLE, decomposition, written
 
 __all__ = ["MAX_WEIGHTS", "MERGE_AFTER", "QUICK_JOINS", "RegionFailure", "RegionProof", "WIDEN_AFTER", "WIDEN_AT",
            "prove_regions"]
@@ -386,12 +386,12 @@ class _Explorer:
         word = self.word(region)
         head = self.ref.checked[h]
         expected = bool(self.ref.truth[q, h])
-        text = self.typed(word)
+        text, shown = self.typed(word), written(word, self.typed)  # a long word shown with its loop counted
         confirmed = self.confirm(word, h)
-        lead = (f"the network is wrong: after {text!r} ({symbols_count(len(word))}), confirmed on the network, "
+        lead = (f"the network is wrong: after {shown} ({symbols_count(len(word))}), confirmed on the network, "
                 f"head {head} is {not expected}, expected {expected}" if confirmed else
                 f"head {head} should be {'positive' if expected else 'negative'} in state {self.state_name(region)}, "
-                f"but over the region reached by {text!r} ({symbols_count(len(word))}) its "
+                f"but over the region reached by {shown} ({symbols_count(len(word))}) its "
                 f"{value_name(self.model.argmax_outputs, head)} lies in [{llo:.4g}, {lhi:.4g}]")
         symbol = self.inner[self.parent[region][1]] if region else None
         return RegionFailure(lead, "head", self.state_name(region), symbol, head, text, (llo, lhi), confirmed,
@@ -454,7 +454,7 @@ class _Explorer:
         text = self.typed(word)
         target = self.names(word + (self.inner[a],))
         return RegionFailure(f"no closed set of regions: from state {self.state_name(region)}, the image "
-                             f"under {self.inner[a]!r} of the region reached by {text!r} "
+                             f"under {self.inner[a]!r} of the region reached by {written(word, self.typed)} "
                              f"({symbols_count(len(word))}) {how} of state {target} (widest unit {width:.3g})",
                              "escape", target, self.inner[a], None, text, None, False, _box(lo, hi),
                              word + (self.inner[a],))

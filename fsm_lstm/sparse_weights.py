@@ -152,6 +152,8 @@ def csr_from_parts(name: str, parts: dict[str, np.ndarray]) -> sp.csr_array:
         raise ModelError(f"{name}.indices must lie in 0..{cols - 1} (the columns of shape {(rows, cols)})")
     if not np.all(np.isfinite(data)):
         raise ModelError(f"{name}.data contains NaN or infinity")
+    if data.dtype.itemsize < 4:  # scipy's sparse kernels have no float16: float32 holds every float16 exactly
+        data = data.astype(np.float32)
     m = sp.csr_array((data, indices, indptr), shape=(rows, cols))
     m.sum_duplicates()
     m.sort_indices()

@@ -6,6 +6,7 @@ seed 2 has none and is proven."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -55,3 +56,19 @@ def test_a_trained_tomita3_gru_without_a_creeping_unit_is_proven_and_the_proof_s
     proof = prove_regions(model, g)
     assert proof.proven, proof.summary()
     cross_check(model, g)
+
+
+def test_a_long_region_word_is_shown_with_its_loop_counted():
+    """A 2-layer RNN whose second layer creeps by 1e-6 a step on 1*: the proof fails on a region reached after
+    hundreds of 1s, and its message wrote them all out (806 and 1,886 characters in a trial); it now counts the
+    loop, as counterexamples are shown."""
+    f = lambda rows: np.array(rows, np.float32)  # noqa: E731
+    first = Layer(f([[10, 0], [0, 0], [0, 0]]), f([[6, 0, 0], [0, 0, 0], [0, 0, 0]]), f([-2, 10, 0]), f([0, 0, 0]))
+    second = Layer(f([[5, 0, 0], [0, 0, 0], [0, 5, 0]]), f([[0, 0, 0], [0, 1, 0], [0, 0, 0]]), f([0, 1e-6, 0]),
+                   f([0, 0, 0]))
+    model = Model(layers=(first, second), head_weight=f([[-10, -100, -(10 - 100 * 0.0035)]]), head_bias=f([1.0]),
+                  alphabet=("0", "1"), heads=("accept",), cell="rnn")
+    proof = prove_regions(model, load_grammar("tomita1"), time_limit=60, pump_time=0)
+    assert not proof.proven and len(proof.failure.word) > 100
+    message = proof.failure.message
+    assert re.search(r"region reached by '1' [\d,]+ times \([\d,]+ symbols\)", message) and len(message) < 300
