@@ -51,8 +51,9 @@ class AffineForm:
 
 
 def _rem(value: np.ndarray) -> np.ndarray:
-    """A remainder bound: NaN (0 times an infinite bound) becomes an infinite bound."""
-    return np.nan_to_num(value, nan=np.inf)
+    """A remainder bound: NaN (0 times an infinite bound) becomes an infinite bound, and an infinite one stays so
+    (nan_to_num's default would make it the largest float, whose sums with the centre overflow to NaN)."""
+    return np.nan_to_num(value, nan=np.inf, posinf=np.inf)
 
 
 def _add(a: AffineForm, b: AffineForm, extra: np.ndarray | float = 0.0) -> AffineForm:
@@ -116,8 +117,10 @@ class _Linear(_Affine):
             gens = np.einsum("ij,bjm->bim", self.w, x.gens)
             total = x.magnitude() @ self.w_abs_t + np.abs(self.b) + others
             rem = x.rem @ self.w_abs_t + self.gamma * total + self.tiny
-        overflow = ~(total <= self.limit)  # the sum may be NaN (``interval_step._Affine``)
-        return AffineForm(np.where(overflow, np.nan, center), gens, np.where(overflow, np.inf, _rem(rem)))
+        rem = _rem(rem)
+        if not (total <= self.limit).all():  # a sum that may overflow: the whole line, or NaN
+            center, rem = self.overflowed(*x.bounds(), others, total, center, rem)
+        return AffineForm(center, gens, rem)
 
 
 class _Layer(_IntervalLayer):

@@ -12,6 +12,8 @@ for a float64 run the margins take 4 units of 2^-53 (``ROUNDOFF``), covering the
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .argmax_outputs import argmax_columns, margin_bounds
@@ -37,8 +39,7 @@ class _Affine:
         # gamma_n is relative and fails for products that underflow: each keeps only an absolute accuracy of
         # half the smallest subnormal
         self.tiny = n * float(np.finfo(dtype).smallest_subnormal)
-        # past it a partial sum may overflow, and two that overflow either way give NaN (inf - inf): no bound holds,
-        # and the midpoint is NaN, which the provers refuse ("may be NaN")
+        # past it a partial sum may overflow (``overflowed``)
         self.limit = float(np.finfo(dtype).max) / 2
 
     def __call__(self, lo: np.ndarray, hi: np.ndarray, others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -49,8 +50,24 @@ class _Affine:
             zmid = mid @ self.w_t + self.b
             total = mag @ self.w_abs_t + np.abs(self.b) + others
             zrad = rad @ self.w_abs_t + self.gamma * total + self.tiny
-        overflow = ~(total <= self.limit)
-        return np.where(overflow, np.nan, zmid), np.where(overflow, np.inf, zrad)
+        return self.overflowed(lo, hi, others, total, zmid, zrad)
+
+    def overflowed(self, lo: np.ndarray, hi: np.ndarray, others: Any, total: np.ndarray, mid: np.ndarray,
+                   rad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mid, radius) where no partial sum can overflow; elsewhere the whole line, (0, inf), when it can overflow
+        one way only (inf plus finite terms stays inf), and NaN when it can overflow both ways: inf - inf is NaN,
+        which the provers refuse ("may hold NaN"). The terms that can be positive and negative are bounded apart
+        (``others``, the terms added to the same sum, on both sides)."""
+        overflow = ~(total <= self.limit)  # NaN bounds too
+        if not overflow.any():
+            return mid, rad
+        x_up, x_down = np.maximum(hi, 0.0), np.maximum(-lo, 0.0)
+        w_pos, w_neg = np.maximum(self.w_t, 0.0), np.maximum(-self.w_t, 0.0)
+        with np.errstate(invalid="ignore", over="ignore"):
+            up = x_up @ w_pos + x_down @ w_neg + np.maximum(self.b, 0.0) + others
+            down = x_up @ w_neg + x_down @ w_pos + np.maximum(-self.b, 0.0) + others
+        both = ~(up <= self.limit) & ~(down <= self.limit)
+        return np.where(overflow, np.where(both, np.nan, 0.0), mid), np.where(overflow, np.inf, rad)
 
 
 class _Layer:

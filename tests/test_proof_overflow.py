@@ -74,6 +74,28 @@ def test_a_network_whose_sums_may_overflow_is_not_proven(parity):
     assert baseline.proven  # the dead unit alone does not stop the proof
 
 
+def one_sided(model: Model) -> Model:
+    """The dead unit's input gate: biases 3e38 + 3e38, inf in float32, and nothing negative against them: every
+    sum is +inf, sigmoid(inf) = 1, and the run never holds NaN."""
+    grown, H = with_dead_unit(model)
+    layer = grown.layers[0]
+    b_ih, b_hh = layer.bias_ih.copy(), layer.bias_hh.copy()
+    b_ih[H] = b_hh[H] = BIG
+    return replace(grown, layers=(Layer(layer.weight_ih, layer.weight_hh, b_ih, b_hh),))
+
+
+def test_a_sum_that_overflows_one_way_only_is_still_proven(parity, monkeypatch):
+    """inf plus finite terms stays inf: no NaN, and the proof holds (in one step, and in blocks of steps)."""
+    import fsm_lstm.region_proof as region_proof
+    model, grammar = one_sided(parity[0]), parity[1]
+    with np.errstate(all="ignore"):
+        assert not np.isnan(run(model, np.array([[0, 1, 1, 0, 1, 0, 0, 1]])).heads).any()
+        assert prove_regions(model, grammar, time_limit=20, pump_time=0).proven
+        monkeypatch.setattr(region_proof._Explorer, "run", lambda self, *a, **k: self.result(
+            False, region_proof.RegionFailure("made to fail", "escape")))
+        assert prove_regions(model, grammar, time_limit=20, pump_time=0).proven  # in blocks
+
+
 def test_the_block_proof_does_not_prove_it_either(parity, monkeypatch):
     """With the one-step attempts made to fail, the proof in blocks of 2-3 steps (affine forms) is tried: it too
     must not prove the overflowing network."""
