@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -315,7 +317,8 @@ def cmd_verify_many(args: argparse.Namespace) -> int:
 
     reference = load_grammar(args.grammar)
     for path in args.models:
-        if Path(path).suffix.lower() in FORMATS or resolve(path) != Path(path):  # a grammar file or bundled name
+        # a grammar file or a bundled name (a model file of that name is a model)
+        if Path(path).suffix.lower() in FORMATS or (not Path(path).is_file() and resolve(path) != Path(path)):
             raise UserError(f"{path}: a grammar; verify-many takes model files (.npz): compile it first "
                             f"(fsm-lstm compile {path} -o MODEL.npz), or give it to `fsm-lstm verify`")
     models = [load_model(path) for path in args.models]  # every file checked before any work
@@ -425,8 +428,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def _train_certified(g: Grammar, config: TrainConfig, output: str, restarts: int | None, budget: float | None
                      ) -> int:
-    from dataclasses import replace
-
     from .certified_training import CertifyConfig, train_certified
     from .model import save_model
     from .progress import ProgressDisplay
@@ -671,6 +672,7 @@ def _onnx_import_command(model: Model, path: str) -> str:
     flags += [f"--{side}-marker {shlex.quote(m)}" for side, m in (("start", reading.start), ("end", reading.end))
               if m is not None]
     flags += ["--argmax"] if model.argmax_outputs else []
+    flags += ["--nonempty"] if reading.nonempty else []
     command = ["fsm-lstm import", shlex.quote(str(path)), "-o MODEL.npz --alphabet",
                shlex.quote(" ".join(model.alphabet)), "--heads", shlex.quote(" ".join(model.heads)), *flags]
     return f"a copy without them imports with `{' '.join(command)}`"
@@ -689,10 +691,9 @@ def cmd_import(args: argparse.Namespace) -> int:
              "--unused": args.unused, "--nonempty": args.nonempty}
     missing = [flag for flag in ("--alphabet", "--heads") if flags[flag] is None]
     given = [flag for flag, value in flags.items() if value not in (None, False)]
-    labelled = False  # the labels and reading come from the file (`fsm-lstm export --to onnx` stored them)
+    labels = None  # the labels and reading the file holds (`fsm-lstm export --to onnx` stored them)
     if len(missing) == 2 and file_kind(args.file) == "onnx":  # a file of no known format says so first
         labels = _onnx_labels(args.file, given)
-        labelled = True
         args.alphabet, args.heads, args.final_only, args.start_marker, args.end_marker, args.argmax, \
             args.nonempty = labels.alphabet, labels.heads, labels.final_only, labels.start_marker, \
             labels.end_marker, labels.argmax, labels.nonempty
@@ -715,31 +716,53 @@ def cmd_import(args: argparse.Namespace) -> int:
     if missing:
         raise UserError(f"import needs {missing[0]} as well: " + ("the input symbols in one-hot (or embedding row) "
                         "order" if missing[0] == "--alphabet" else "one label per head output"))
-    with opened_beside() as read:
+    with opened_beside() as read, _labelled_by(labels, args.file):
         model = read_model(args.file, _labels(args.alphabet), _labels(args.heads), args.cell,
                            compose_linear=args.compose_linear, rnn_tanh=args.rnn_tanh, final_only=args.final_only,
                            start_marker=args.start_marker, end_marker=args.end_marker, argmax=args.argmax,
                            unused=(args.unused or "").split())
+        if labels is not None:
+            model = _with_exported_labels(model, labels)
+        if args.nonempty:
+            imported = {**model.extra["imported"], "notes": [*model.extra["imported"].get("notes", []),
+                        "words are never empty (meta.nonempty): the empty word is not judged"]}
+            model = replace(model, extra={**model.extra, "nonempty": True, "imported": imported})
+        reading_of(model)  # markers that no command could read are refused before anything is written
     check_not_read(args.output, read)  # a weight shard or external-data file is an input too
-    if args.nonempty:
-        from dataclasses import replace
-
-        imported = {**model.extra["imported"], "notes": [*model.extra["imported"].get("notes", []),
-                    "words are never empty (meta.nonempty): the empty word is not judged"]}
-        model = replace(model, extra={**model.extra, "nonempty": True, "imported": imported})
-    reading_of(model)  # markers that no command could read are refused before anything is written
     save_model(model, args.output)
     imported = model.extra["imported"]
     print(f"wrote {args.output}: {_layers_text(model)}, heads {' '.join(model.heads)} (from {imported['format']}: "
           f"{', '.join(imported['layers'])})")
-    unflagged = unflagged_markers_note(model.alphabet, args.start_marker, args.end_marker)
+    unflagged = unflagged_markers_note(model.alphabet, args.start_marker, args.end_marker) if labels is None else None
     notes = imported.get("notes", [])
-    if labelled:  # the export said how its heads are read: no advice on --argmax
+    if labels is not None:  # the export said how its heads are read: no advice on --argmax
         notes = ["alphabet, heads and reading from the file's fsm_lstm.labels metadata (fsm-lstm export wrote it)",
                  *(n for n in notes if "import it with --argmax" not in n)]
     for note in notes + ([unflagged] if unflagged else []):
         print(f"  note: {note}")
     return 0
+
+
+@contextmanager
+def _labelled_by(labels: ExportedLabels | None, path: str) -> Iterator[None]:
+    """A refusal of labels the file's metadata gave says so (the user gave no flag it could name)."""
+    try:
+        yield
+    except UserError as exc:
+        if labels is None:
+            raise
+        raise UserError(f"{exc} (labelled by {path}'s fsm_lstm.labels metadata; give --alphabet and --heads to "
+                        "read its graph alone)") from None
+
+
+def _with_exported_labels(model: Model, labels: ExportedLabels) -> Model:
+    """The model with what the export stored besides the reading: the unit labels and a compiled model's unknown
+    start (both as the model format checks them)."""
+    extra = {**model.extra, **({"unknown_start": True} if labels.unknown_start else {})}
+    try:
+        return replace(model, units=labels.units, extra=extra)
+    except UserError as exc:
+        raise UserError(f"its fsm_lstm.labels units do not fit the network ({exc})") from None
 
 
 def _labels(given: str | tuple[str, ...]) -> list[str]:
@@ -1159,6 +1182,8 @@ def _unrecognized(parser: argparse.ArgumentParser, command: str, unknown: list[s
     near = [m for a in unknown if a.startswith("--")
             for m in difflib.get_close_matches(a.split("=")[0], options, n=1, cutoff=0.6)]
     hint = f"; did you mean {near[0]}?" if near else ""
+    if near and near[0] in unknown:  # given before the command: fsm-lstm --json run ...
+        hint = f"; {near[0]} goes after the command: fsm-lstm {command} {near[0]} ..."
     command_parser.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
 
 

@@ -48,12 +48,20 @@ def resolve(spec: str | os.PathLike[str]) -> Path:
     is bundled even where a file or folder of that name is in the working directory (a results folder ``reber/``
     hid the bundled grammar, and a file without an extension cannot be read as a grammar)."""
     path = Path(spec)
-    if path.suffix or (path.exists() and os.fspath(spec) != path.name):  # ./reber and reber/ are paths
+    if path.suffix or (_exists(path) and os.fspath(spec) != path.name):  # ./reber and reber/ are paths
         return path
     for bundled in (bundled_dir() / f"{path.name}.toml", bundled_dir() / "machines" / f"{path.name}.toml"):
-        if bundled.exists():
+        if _exists(bundled):
             return bundled
     return path
+
+
+def _exists(path: Path, test: str = "exists") -> bool:
+    """``path.exists()`` (or ``is_file``), False for a name the file system refuses (over 255 bytes)."""
+    try:
+        return bool(getattr(path, test)())
+    except OSError:
+        return False
 
 
 def shown_path(spec: str | os.PathLike[str]) -> str:
@@ -64,9 +72,9 @@ def shown_path(spec: str | os.PathLike[str]) -> str:
 def load_grammar(spec: str | os.PathLike[str]) -> Grammar:
     """Load a grammar file (.toml or .dot) or a bundled grammar by name."""
     path = resolve(spec)
-    if not path.suffix and not path.exists():
+    if not path.suffix and not _exists(path):
         beside = path.with_name(path.name + ".npz")
-        model = f"; did you mean the model {beside}?" if beside.is_file() else ""
+        model = f"; did you mean the model {beside}?" if _exists(beside, "is_file") else ""
         raise GrammarError(f"{path}: no such grammar file, and no bundled grammar of that name "
                            f"(bundled: {_bundled_list()}){model}")
     if path.suffix.lower() not in FORMATS:

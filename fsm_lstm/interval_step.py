@@ -29,11 +29,11 @@ class _Affine:
     """x -> W x + b over boxes, with the rounding of a dot product of ``terms`` terms."""
 
     def __init__(self, weight: np.ndarray, bias: np.ndarray, dtype: type, u: float, extra_terms: int) -> None:
-        self.w = weight.astype(dtype).astype(np.float64)
+        with np.errstate(over="ignore"):  # past the range (--precision float32 of a float64 model): infinite, as
+            self.w = weight.astype(dtype).astype(np.float64)  # in that run; so is a folded bias past it
+            self.b = bias.astype(dtype).astype(np.float64)
         self.w_abs_t = np.abs(self.w).T.copy()
         self.w_t = self.w.T.copy()
-        with np.errstate(over="ignore"):  # a folded bias past the range is infinite, as in the runtime
-            self.b = bias.astype(dtype).astype(np.float64)
         n = weight.shape[1] + extra_terms
         self.gamma = 1.01 * n * u / (1 - n * u)
         # gamma_n is relative and fails for products that underflow: each keeps only an absolute accuracy of
@@ -81,9 +81,10 @@ class _Layer:
         self.hidden = H = layer.hidden_size
         self.one_hot = k == 0
         self.eps = 8 * u
-        w_ih = layer.weight_ih.astype(dtype).astype(np.float64)
-        b_ih = layer.bias_ih.astype(dtype).astype(np.float64)
-        b_hh = layer.bias_hh.astype(dtype).astype(np.float64)
+        with np.errstate(over="ignore"):  # infinite past the range, as in that run (``_Affine``)
+            w_ih = layer.weight_ih.astype(dtype).astype(np.float64)
+            b_ih = layer.bias_ih.astype(dtype).astype(np.float64)
+            b_hh = layer.bias_hh.astype(dtype).astype(np.float64)
         fold = self.cell == "lstm"  # the LSTM runtime adds both biases into one; GRU/RNN keep b_hh in the sum
         extra = 4 if self.one_hot else layer.weight_ih.shape[1] + 4
         self.rec = self.linear(layer.weight_hh, (b_ih + b_hh) if fold else b_hh, dtype, u, extra)

@@ -18,7 +18,7 @@ import numpy as np
 
 from .affine_step import AffineForm, AffineNet
 from .argmax_outputs import value_name
-from .region_proof import RegionFailure, RegionProof, _Explorer
+from .region_proof import RegionFailure, RegionProof, _Explorer, bounds_text
 from .words import symbols_count
 from .written_words import written
 
@@ -116,7 +116,7 @@ class KStepExplorer(_Explorer):
                     continue
                 if not (np.isfinite(img_lo[b]).all() and np.isfinite(img_hi[b]).all()):
                     return self.result(False, self.escape(r, int(paths[b, -1]), q, img_lo[b], img_hi[b],
-                                                          "is unbounded"))
+                                                          "is unbounded or NaN"))
                 if len(self.lo) >= max_regions:
                     return self.result(False, self.escape(r, int(paths[b, -1]), q, img_lo[b], img_hi[b],
                                                           f"escapes all {len(self.lo):,} regions"))
@@ -162,7 +162,7 @@ class KStepExplorer(_Explorer):
                    f"{head} is {not expected}, expected {expected}" if confirmed else
                    f"head {head} should be {'positive' if expected else 'negative'} in state {self.names(word)}, "
                    f"but over the {self.k}-step image reaching {shown} ({symbols_count(len(word))}) its "
-                   f"{value_name(self.model.argmax_outputs, head)} lies in [{llo[b, h]:.4g}, {lhi[b, h]:.4g}]")
+                   f"{value_name(self.model.argmax_outputs, head)} {bounds_text(llo[b, h], lhi[b, h])}")
         flo, fhi = form.bounds()
         return RegionFailure(message, "head", self.names(word), word[-1], head, text,
                              (float(llo[b, h]), float(lhi[b, h])), confirmed,

@@ -136,6 +136,15 @@ def units_from_meta(labels: list[str], layers: tuple[Layer, ...]) -> tuple[str, 
     return tuple(labels)
 
 
+def _npz_beside(path: str | os.PathLike[str]) -> str:
+    """'; did you mean X.npz?' when the path, given without .npz, names none but X.npz is a file."""
+    beside = os.fspath(path) + ".npz"
+    try:
+        return f"; did you mean {beside}?" if not os.path.splitext(path)[1] and os.path.isfile(beside) else ""
+    except OSError:  # a name too long for the file system
+        return ""
+
+
 def _fail(msg: str) -> ModelError:
     return ModelError(msg)
 
@@ -465,7 +474,7 @@ def load_model(path: str | os.PathLike[str]) -> Model:
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        raise ModelError(f"{path}: no such model file; check the path") from None
+        raise ModelError(f"{path}: no such model file; check the path{_npz_beside(path)}") from None
     except OSError as exc:
         raise ModelError(f"{path}: cannot read it ({exc.strerror}); check the path") from None
     if not stat.S_ISREG(info.st_mode):

@@ -1,5 +1,6 @@
-"""The labels an ONNX file cannot hold in its graph: the alphabet in one-hot order, the heads in order and the
-reading (word classifier, markers, argmax, non-empty words). `fsm-lstm export --to onnx` stores them as one JSON
+"""The labels an ONNX file cannot hold in its graph: the alphabet in one-hot order, the heads in order, the
+reading (word classifier, markers, argmax, non-empty words), a compiled model's unknown start and its unit
+labels. `fsm-lstm export --to onnx` stores them as one JSON
 metadata entry (``fsm_lstm.labels``), and `fsm-lstm import` given no --alphabet and --heads reads them back; a
 file from anywhere else is refused there (never guessed), and an entry that is not what the export writes too."""
 
@@ -27,6 +28,8 @@ class ExportedLabels:
     end_marker: str | None = None
     argmax: bool = False
     nonempty: bool = False
+    unknown_start: bool = False  # a compiled model's semantics: any state may be the start (docs/semantics.md)
+    units: tuple[str, ...] = ()  # the unit labels (the last layer's)
 
 
 def labels_json(model: Model) -> str:
@@ -35,7 +38,8 @@ def labels_json(model: Model) -> str:
     return json.dumps({"alphabet": list(model.alphabet), "heads": list(model.heads),
                        "final_only": reading.final_only, "start_marker": reading.start,
                        "end_marker": reading.end, "argmax": model.argmax_outputs,
-                       "nonempty": reading.nonempty}, ensure_ascii=False)
+                       "nonempty": reading.nonempty, "unknown_start": bool(model.extra.get("unknown_start")),
+                       "units": list(model.units)}, ensure_ascii=False)
 
 
 def exported_labels(text: str) -> ExportedLabels:
@@ -49,17 +53,19 @@ def exported_labels(text: str) -> ExportedLabels:
         data: Any = json.loads(text)
     except (ValueError, RecursionError):
         raise bad("fsm_lstm.labels metadata is not JSON") from None
-    keys = {"alphabet", "heads", "final_only", "start_marker", "end_marker", "argmax", "nonempty"}
+    keys = {"alphabet", "heads", "final_only", "start_marker", "end_marker", "argmax", "nonempty", "unknown_start",
+            "units"}
     if not isinstance(data, dict) or set(data) != keys:
         raise bad(f"fsm_lstm.labels metadata is not an object of exactly {', '.join(sorted(keys))}")
-    for key in ("alphabet", "heads"):
+    for key in ("alphabet", "heads", "units"):
         if not (isinstance(data[key], list) and data[key] and all(isinstance(v, str) for v in data[key])):
             raise bad(f"fsm_lstm.labels {key} is not a list of strings")
-    for key in ("final_only", "argmax", "nonempty"):
+    for key in ("final_only", "argmax", "nonempty", "unknown_start"):
         if not isinstance(data[key], bool):
             raise bad(f"fsm_lstm.labels {key} is not true or false")
     for key in ("start_marker", "end_marker"):
         if not (data[key] is None or isinstance(data[key], str)):
             raise bad(f"fsm_lstm.labels {key} is not a string or null")
     return ExportedLabels(tuple(data["alphabet"]), tuple(data["heads"]), data["final_only"], data["start_marker"],
-                          data["end_marker"], data["argmax"], data["nonempty"])
+                          data["end_marker"], data["argmax"], data["nonempty"], data["unknown_start"],
+                          tuple(data["units"]))

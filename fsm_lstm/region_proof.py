@@ -39,7 +39,7 @@ from .words import symbols_count
 from .written_words import SHOWN_WHOLE, decomposition, written
 
 __all__ = ["MAX_WEIGHTS", "MERGE_AFTER", "QUICK_JOINS", "RegionFailure", "RegionProof", "WIDEN_AFTER", "WIDEN_AT",
-           "prove_regions"]
+           "bounds_text", "prove_regions"]
 
 MAX_WEIGHTS = 4_000_000  # weights beyond which the proof is not attempted (it keeps three float64 copies)
 WIDEN_AFTER = 16  # regions of one state before LSTM cell values may widen to infinity
@@ -392,7 +392,7 @@ class _Explorer:
                 f"head {head} is {not expected}, expected {expected}" if confirmed else
                 f"head {head} should be {'positive' if expected else 'negative'} in state {self.state_name(region)}, "
                 f"but over the region reached by {shown} ({symbols_count(len(word))}) its "
-                f"{value_name(self.model.argmax_outputs, head)} lies in [{llo:.4g}, {lhi:.4g}]")
+                f"{value_name(self.model.argmax_outputs, head)} {bounds_text(llo, lhi)}")
         symbol = self.inner[self.parent[region][1]] if region else None
         return RegionFailure(lead, "head", self.state_name(region), symbol, head, text, (llo, lhi), confirmed,
                              _box(self.lo[region], self.hi[region]), word)
@@ -455,7 +455,8 @@ class _Explorer:
         target = self.names(word + (self.inner[a],))
         return RegionFailure(f"no closed set of regions: from state {self.state_name(region)}, the image "
                              f"under {self.inner[a]!r} of the region reached by {written(word, self.typed)} "
-                             f"({symbols_count(len(word))}) {how} of state {target} (widest unit {width:.3g})",
+                             f"({symbols_count(len(word))}) {how} of state {target}"
+                             + (f" (widest unit {width:.3g})" if not math.isnan(width) else ""),
                              "escape", target, self.inner[a], None, text, None, False, _box(lo, hi),
                              word + (self.inner[a],))
 
@@ -480,6 +481,13 @@ class _Boxes:
     def cover(self, lo: np.ndarray, hi: np.ndarray) -> bool:
         """Does one box contain [lo, hi]?"""
         return bool(((lo >= self.lo[:self.n]) & (hi <= self.hi[:self.n])).all(axis=1).any())
+
+
+def bounds_text(lo: float, hi: float) -> str:
+    """'lies in [lo, hi]', or for NaN bounds 'may be NaN (a sum may overflow)'."""
+    if math.isnan(lo) or math.isnan(hi):
+        return "may be NaN (a sum may overflow)"
+    return f"lies in [{lo:.4g}, {hi:.4g}]"
 
 
 def _box(lo: np.ndarray, hi: np.ndarray) -> list[tuple[float, float]]:

@@ -295,8 +295,8 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
     beyond = check_word(net, ref, pumped) if pumped else None  # a wrong prefix the region proof ran into
     if beyond is not None and (found is None or len(beyond.word) < len(found.word)):
         found, report.found_by = beyond, "region proof"
-        report.notes.append(f"the counterexample ({symbols_count(len(beyond.word))}) was found by the region proof's "
-                            "search near where the proof failed, beyond the strings enumerated and searched")
+        report.notes.append(f"the counterexample ({symbols_count(len(beyond.word))}) was found by the region proof, "
+                            "beyond the strings enumerated and searched")
     if found is not None:
         report.passed = False
         report.counterexample = with_output_said(net, found)

@@ -520,3 +520,24 @@ def test_messages_name_the_mistake_for_folders_grammars_and_duplicates(tmp_path,
         err = capsys.readouterr().err
         assert needle in err and err.count("\n") == 1, (argv, err)
     assert not (tmp_path / "out").exists() and not (tmp_path / "r.xlsx").exists()
+
+
+def test_names_the_file_system_refuses_or_that_are_also_files_are_read_as_given(tmp_path, capsys, monkeypatch):
+    """A model file named like a bundled grammar is a model to verify-many; a model named without .npz gets a
+    hint there too; a 253-character name (254+ with .toml) crashed with exit 3; an option before the command is
+    told to go after it."""
+    monkeypatch.chdir(tmp_path)
+    save_model(compile_grammar(load_grammar("parity")), tmp_path / "p2.npz")
+    (tmp_path / "parity").write_bytes((tmp_path / "p2.npz").read_bytes())
+    assert main(["verify-many", "parity", "--grammar", "parity", "--max-len", "3"]) == 0
+    assert "parity: PASS" in capsys.readouterr().out
+    long_name = "a" * 253
+    for argv, needle in [(["verify-many", "p2", "--grammar", "parity"], "did you mean p2.npz?"),
+                         (["check", long_name], "no such grammar file"), (["run", long_name, "0"], "no such grammar"),
+                         (["verify-many", long_name, "--grammar", "parity"], "no such model file")]:
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert needle in err and err.count("\n") == 1, (argv, err)
+    with pytest.raises(SystemExit):
+        main(["--json", "run", "reber", "BT"])
+    assert "--json goes after the command: fsm-lstm run --json ..." in capsys.readouterr().err

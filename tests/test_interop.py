@@ -19,6 +19,7 @@ from fsm_lstm.generate import walks
 from fsm_lstm.grammar_files import load_grammar
 from fsm_lstm.importer import model_from_tensors, read_tensors
 from fsm_lstm.model import load_model, save_model
+from fsm_lstm.reading import reading_of
 from fsm_lstm.runtime import run
 from fsm_lstm.torch_export import load_torch, module_class, save_torch
 
@@ -227,12 +228,12 @@ def test_draw_a_trained_model_draws_its_extracted_automaton(tmp_path):
 
 
 def test_onnx_export_of_a_word_classifier_says_how_to_read_it_back(tmp_path, capsys):
-    """The ONNX file gives every step's heads and keeps no fsm-lstm meta: exporting a word classifier dropped
-    its reading silently, and importing the file back gave a per-prefix model. The export now says how to read
-    it, and the flags it gives bring back the same verdicts."""
+    """The ONNX graph gives every step's heads: exporting a word classifier dropped its reading silently, and
+    importing the file back gave a per-prefix model. The file now keeps its labels and reading in its metadata,
+    and the export says how to read it, with every flag for a copy without them: both bring back the same
+    verdicts."""
     import shlex
 
-    from fsm_lstm.reading import reading_of
 
     torch.manual_seed(5)
     user = Tagger(torch.nn.GRU)
@@ -279,11 +280,15 @@ def test_onnx_export_of_a_word_classifier_says_how_to_read_it_back(tmp_path, cap
     ("{", "metadata is not JSON"),
     ('{"alphabet": ["a"]}', "not an object of exactly alphabet"),
     ('{"alphabet": [1], "heads": ["accept"], "final_only": false, "start_marker": null, "end_marker": null, '
-     '"argmax": false, "nonempty": false}', "alphabet is not a list of strings"),
+     '"argmax": false, "nonempty": false, "unknown_start": false, "units": ["u"]}', "alphabet is not a list of strings"),
     ('{"alphabet": ["a", "b", "c"], "heads": ["accept", "next:a"], "final_only": "yes", "start_marker": null, '
-     '"end_marker": null, "argmax": false, "nonempty": false}', "final_only is not true or false"),
+     '"end_marker": null, "argmax": false, "nonempty": false, "unknown_start": false, "units": ["u"]}',
+     "final_only is not true or false"),
+    ('{"alphabet": ["a", "b", "c"], "heads": ["accept", "next:a"], "final_only": false, "start_marker": null, '
+     '"end_marker": null, "argmax": false, "nonempty": false, "unknown_start": false, "units": ["u"]}',
+     "labelled by"),
     ("x" * 10_001, "10,001 characters, over the limit of 10,000"),
-], ids=["not-json", "keys", "alphabet", "final-only", "too-long"])
+], ids=["not-json", "keys", "alphabet", "final-only", "units", "too-long"])
 def test_hostile_onnx_labels_get_one_line(value, needle, tmp_path, capsys, monkeypatch):
     """The metadata of a file from anywhere is checked as what the export writes, never trusted (the limit is
     lowered from 2^28 characters, so that the test need not write such a file)."""
@@ -299,7 +304,7 @@ def test_hostile_onnx_labels_get_one_line(value, needle, tmp_path, capsys, monke
     capsys.readouterr()
     assert main(["import", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "back.npz")]) == 2
     err = capsys.readouterr().err
-    assert needle in err and "give --alphabet and --heads" in err and err.count("\n") == 1
+    assert needle in err and "give --alphabet and --heads" in err and err.count("\n") == 1, err
     assert not (tmp_path / "back.npz").exists()
     assert main(["import", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "back.npz"), "--final-only"]) == 2
     assert "leave out --final-only" in capsys.readouterr().err  # flags would change what the export stored
@@ -355,3 +360,26 @@ def test_a_float64_network_exports_to_a_float64_torch_module_and_a_float32_onnx_
     assert "the ONNX graph in float32, with its weights rounded" in capsys.readouterr().out
     logits = ort.InferenceSession(str(tmp_path / "m.onnx")).run(["heads"], {"x": x.numpy().astype(np.float32)})[0]
     assert np.allclose(logits[..., 0], users, atol=1e-5)
+
+
+def test_onnx_export_keeps_unknown_start_units_and_nonempty(tmp_path, capsys):
+    """The metadata lost a compiled model's unknown start (its import then failed verify against the grammar it
+    was compiled from) and its unit labels, and the printed command left out --nonempty."""
+    assert main(["compile", "tomita3", "--unknown-start", "-o", str(tmp_path / "t3.npz")]) == 0
+    assert main(["export", str(tmp_path / "t3.npz"), "--to", "onnx", "-o", str(tmp_path / "t3.onnx")]) == 0
+    assert main(["import", str(tmp_path / "t3.onnx"), "-o", str(tmp_path / "back.npz")]) == 0
+    original, back = load_model(tmp_path / "t3.npz"), load_model(tmp_path / "back.npz")
+    assert back.units == original.units and back.extra.get("unknown_start") is True
+    capsys.readouterr()
+    assert main(["verify", str(tmp_path / "back.npz"), "--grammar", "tomita3", "--max-len", "6"]) == 0
+    user = Tagger(torch.nn.GRU)
+    torch.save(user.state_dict(), tmp_path / "user.pt")
+    assert main(["import", str(tmp_path / "user.pt"), "-o", str(tmp_path / "w.npz"), "--alphabet", "<s> a </s>",
+                 "--heads", "accept next:a", "--start-marker", "<s>", "--end-marker", "</s>", "--nonempty"]) == 0
+    capsys.readouterr()
+    assert main(["export", str(tmp_path / "w.npz"), "--to", "onnx", "-o", str(tmp_path / "w.onnx")]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("--nonempty`")
+    assert main(["import", str(tmp_path / "w.onnx"), "-o", str(tmp_path / "w2.npz")]) == 0
+    out = capsys.readouterr().out
+    assert "--start-marker" not in out  # no advice to flag markers the metadata already read
+    assert reading_of(load_model(tmp_path / "w2.npz")) == reading_of(load_model(tmp_path / "w.npz"))
