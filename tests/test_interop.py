@@ -280,7 +280,8 @@ def test_onnx_export_of_a_word_classifier_says_how_to_read_it_back(tmp_path, cap
     ("{", "metadata is not JSON"),
     ('{"alphabet": ["a"]}', "not an object of exactly alphabet"),
     ('{"alphabet": [1], "heads": ["accept"], "final_only": false, "start_marker": null, "end_marker": null, '
-     '"argmax": false, "nonempty": false, "unknown_start": false, "units": ["u"]}', "alphabet is not a list of strings"),
+     '"argmax": false, "nonempty": false, "unknown_start": false, "units": ["u"]}',
+     "alphabet is not a list of strings"),
     ('{"alphabet": ["a", "b", "c"], "heads": ["accept", "next:a"], "final_only": "yes", "start_marker": null, '
      '"end_marker": null, "argmax": false, "nonempty": false, "unknown_start": false, "units": ["u"]}',
      "final_only is not true or false"),
