@@ -294,9 +294,11 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
     report.longest = max(report.longest, report.max_len)
     beyond = check_word(net, ref, pumped) if pumped else None  # a wrong prefix the region proof ran into
     if beyond is not None and (found is None or len(beyond.word) < len(found.word)):
+        how = "hypothesis search" if report.found_by == "hypothesis" else report.found_by
+        searched = "" if found is None else f"; the {how} found a longer one ({symbols_count(len(found.word))})"
         found, report.found_by = beyond, "region proof"
-        report.notes.append(f"the counterexample ({symbols_count(len(beyond.word))}) was found by the region proof, "
-                            "beyond the strings enumerated and searched")
+        report.notes.append(f"the counterexample ({symbols_count(len(beyond.word))}) was found by the region proof"
+                            + (searched or ", beyond the strings enumerated and searched"))
     if found is not None:
         report.passed = False
         report.counterexample = with_output_said(net, found)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import numpy as np
 import pytest
@@ -485,3 +486,23 @@ def test_the_hypothesis_search_stops_at_its_deadline_and_says_so(monkeypatch):
     assert f"the time limit stopped it after {report.examples} of the 200 asked for" in "\n".join(
         describe(report, model.alphabet))
     assert report.to_dict(model.alphabet)["covered"]["examples_stopped"] == "time-limit"
+
+
+def test_a_shorter_region_proof_counterexample_names_the_searchs_own(tmp_path, capsys, monkeypatch):
+    """When the hypothesis search found a failure and the region proof a shorter one, the note said the region
+    proof's lay "beyond the strings enumerated and searched", which the search's own contradicted (trial 101)."""
+    import importlib
+
+    verify_module = importlib.import_module("fsm_lstm.verify")
+    assert main(["import", "examples/mqtt_ce.safetensors", "-o", str(tmp_path / "ce.npz"), "--alphabet",
+                 "connect disconnect subscribe unsubscribe publish", "--heads", "out:CONCLOSED out:CONNACK out:PUBACK "
+                 "out:PUBACK_PUBLISH out:SUBACK out:UNSUBACK", "--argmax"]) == 0
+    capsys.readouterr()
+    assert main(["verify", str(tmp_path / "ce.npz"), "--grammar", "mqtt"]) == 1
+    out = capsys.readouterr().out
+    found = re.search(r"was found by the region proof; the hypothesis search found a longer one \((\d+) symbols\)",
+                      out)
+    assert found and int(found.group(1)) > 30 and "beyond the strings" not in out
+    monkeypatch.setattr(verify_module, "search", lambda *a: (None, 7, 100))  # a search that found none
+    assert main(["verify", str(tmp_path / "ce.npz"), "--grammar", "mqtt"]) == 1
+    assert "was found by the region proof, beyond the strings enumerated and searched" in capsys.readouterr().out
