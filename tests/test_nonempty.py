@@ -59,6 +59,7 @@ def test_verify_certify_and_extract_leave_the_empty_word_out(tmp_path, capsys):
     out = capsys.readouterr().out
     assert ": 2 states" in out and "after every nonempty prefix of 100.00%" in out
     assert "the network is proven to agree with even for every length from 1 (--nonempty)" in out
+    assert "uniform random words of length 1-" in out  # no empty held-out word, which would not be judged
 
 
 def test_meta_nonempty_is_read_by_verify_and_the_plugin_and_written_by_import(tmp_path, capsys, pytester):
