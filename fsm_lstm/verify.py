@@ -439,6 +439,8 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
         lines.append(f"heads skipped (the grammar cannot judge them): {' '.join(report.skipped)}")
     lines.append(f"certificate: {report.certificate}")
     merged = f", {counted(report.distinct, 'distinct state')}" if report.distinct else " run"
+    if report.distinct and report.reading.nonempty:  # more states than judged words: say why
+        merged = f"; {counted(report.distinct, 'distinct state')}, the unjudged empty word's among them"
     c = report.counterexample
     enumerated = c is not None and report.found_by == "enumeration"
     stopped = f"; the enumeration stopped at the first failure, at length {report.max_len + 1}" \

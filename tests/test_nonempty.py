@@ -49,6 +49,7 @@ def test_verify_certify_and_extract_leave_the_empty_word_out(tmp_path, capsys):
         assert "up to length 12 but the empty one agrees" in out
         words = 2 ** 13 - 2  # the words of lengths 1-12 over {a, b}: the empty one is not counted as judged
         assert f"({words:,} {'words' if reading else 'prefixes'}" in out
+        assert "distinct states, the unjudged empty word's among them)" in out  # why there is one state more
         assert main(["verify", model, "--grammar", even, "--nonempty", "--json", *reading]) == 0
         report = json.loads(capsys.readouterr().out)
         assert report["reading"]["nonempty"] is True and report["counterexample"] is None
