@@ -679,7 +679,7 @@ def _onnx_import_command(model: Model, path: str) -> str:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .importer import exported_model, file_kind, unflagged_markers_note, read_model
+    from .importer import exported_model, file_kind, read_model, read_network, unflagged_markers_note
     from .model import save_model
     from .output_names import check_not_read
     from .side_files import opened_beside
@@ -692,13 +692,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     missing = [flag for flag in ("--alphabet", "--heads") if flags[flag] is None]
     given = [flag for flag, value in flags.items() if value not in (None, False)]
     labels = None  # the labels and reading the file holds (`fsm-lstm export --to onnx` stored them)
-    if len(missing) == 2 and file_kind(args.file) == "onnx":  # a file of no known format says so first
-        labels = _onnx_labels(args.file, given)
-        args.alphabet, args.heads, args.final_only, args.start_marker, args.end_marker, args.argmax, \
-            args.nonempty = labels.alphabet, labels.heads, labels.final_only, labels.start_marker, \
-            labels.end_marker, labels.argmax, labels.nonempty
-        missing = []
-    if len(missing) == 2:  # only a file fsm-lstm exported labels itself
+    stored = len(missing) == 2 and file_kind(args.file) == "onnx"  # a file of no known format says so first
+    if len(missing) == 2 and not stored:  # only a file fsm-lstm exported labels itself
         exported = exported_model(args.file)
         if exported is None:
             raise UserError("import needs --alphabet and --heads: the input symbols in one-hot (or embedding row) "
@@ -713,14 +708,21 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"wrote {args.output}: {_layers_text(exported)}, heads {' '.join(exported.heads)} (from fsm-lstm's "
               "torch export, with its meta)")
         return 0
-    if missing:
+    if missing and not stored:
         raise UserError(f"import needs {missing[0]} as well: " + ("the input symbols in one-hot (or embedding row) "
                         "order" if missing[0] == "--alphabet" else "one label per head output"))
-    with opened_beside() as read, _labelled_by(labels, args.file):
+    with opened_beside() as read:
+        network = read_network(args.file, args.cell)
+        if stored:
+            labels = _onnx_labels(args.file, network.labels, given)
+            args.alphabet, args.heads, args.final_only, args.start_marker, args.end_marker, args.argmax, \
+                args.nonempty = labels.alphabet, labels.heads, labels.final_only, labels.start_marker, \
+                labels.end_marker, labels.argmax, labels.nonempty
+    with _labelled_by(labels, args.file):
         model = read_model(args.file, _labels(args.alphabet), _labels(args.heads), args.cell,
                            compose_linear=args.compose_linear, rnn_tanh=args.rnn_tanh, final_only=args.final_only,
                            start_marker=args.start_marker, end_marker=args.end_marker, argmax=args.argmax,
-                           unused=(args.unused or "").split())
+                           unused=(args.unused or "").split(), network=network)
         if labels is not None:
             model = _with_exported_labels(model, labels)
         if args.nonempty:
@@ -770,13 +772,12 @@ def _labels(given: str | tuple[str, ...]) -> list[str]:
     return given.split() if isinstance(given, str) else list(given)
 
 
-def _onnx_labels(path: str, given: list[str]) -> ExportedLabels:
-    """The labels `fsm-lstm export --to onnx` stored in the file (``onnx_labels``), when no flag labels it; one
-    line when there are none (the graph cannot say its alphabet's order) or when flags would change them."""
-    from .importer import read_network
+def _onnx_labels(path: str, text: str | None, given: list[str]) -> ExportedLabels:
+    """The labels `fsm-lstm export --to onnx` stored in the file (``onnx_labels``; ``text``, its metadata entry),
+    when no flag labels it; one line when there are none (the graph cannot say its alphabet's order) or when flags
+    would change them."""
     from .onnx_labels import exported_labels
 
-    text = read_network(path).labels
     if text is None:
         raise UserError("import needs --alphabet and --heads: the input symbols in one-hot (or embedding row) order "
                         "and one label per head output (only a file `fsm-lstm export` wrote carries its own)")
@@ -1151,12 +1152,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     128 + the signal's number, Ctrl-C 130, after removing temporary files. A full disk is bad input too (2); a
     reader that stops reading the output leaves the exit code as the command's verdict made it."""
     import os
-    import re
 
     from .standard_streams import readers_may_leave
 
     def say(message: str) -> None:  # exactly one line, whatever the message holds
-        line = re.sub(r"[\x00-\x1f\x7f\u2028\u2029]", lambda m: repr(m.group())[1:-1], message)
+        line = shown_text(message)
         print(f"fsm-lstm: {line[:4000] + ' ...' if len(line) > 4000 else line}", file=sys.stderr)
 
     argv = list(sys.argv[1:] if argv is None else argv)

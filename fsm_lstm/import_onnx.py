@@ -28,10 +28,11 @@ from .errors import UserError
 from .import_common import MAX_BYTES, Dense, Network, declared_shape, first_line, float_array
 from .model import Layer
 from .onnx_external import read_external
+from .onnx_labels import LABELS_KEY
 from .onnx_shapes import LONGEST_SHAPE, merges_axis
 from .optional import require
 
-__all__ = ["CELLS", "DEFAULT_ACTIVATIONS", "GATES", "INT_TYPES", "KNOWN_ATTRS", "LABELS_KEY", "ORDER", "PASS_THROUGH",
+__all__ = ["CELLS", "DEFAULT_ACTIVATIONS", "GATES", "INT_TYPES", "KNOWN_ATTRS", "ORDER", "PASS_THROUGH",
            "ZERO_PRESERVING", "read_onnx"]
 
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
@@ -44,9 +45,6 @@ PASS_THROUGH = {"Identity", "Dropout"}
 ZERO_PRESERVING = {"Slice", "Expand", "Reshape", "Unsqueeze", "Squeeze", "Identity", "Transpose", "Cast", "Tile",
                    "Gather"}  # zero data in, zero data out (their first input is the data)
 INT_TYPES = {2, 3, 4, 5, 6, 7, 12, 13}  # uint8, int8, uint16, int16, int32, int64, uint32, uint64
-
-
-LABELS_KEY = "fsm_lstm.labels"  # the metadata entry `fsm-lstm export --to onnx` writes: alphabet, heads, reading
 
 
 def read_onnx(path: Path) -> Network:

@@ -130,9 +130,10 @@ def read_network(path: str | os.PathLike[str], cell: str | None = None) -> Netwo
 def read_model(path: str | os.PathLike[str], alphabet: Sequence[str], heads: Sequence[str],
                cell: str | None = None, *, compose_linear: bool = False, rnn_tanh: bool = False,
                final_only: bool = False, start_marker: str | None = None, end_marker: str | None = None,
-               argmax: bool = False, unused: Sequence[str] = ()) -> Model:
-    """Read a foreign model file and label it (see the module doc for the rules)."""
-    net = read_network(path, cell)
+               argmax: bool = False, unused: Sequence[str] = (), network: Network | None = None) -> Model:
+    """Read a foreign model file and label it (see the module doc for the rules); ``network``: the file's network,
+    already read."""
+    net = read_network(path, cell) if network is None else network
     try:
         return assemble(net, alphabet, heads, compose_linear=compose_linear, rnn_tanh=rnn_tanh,
                         final_only=final_only, start_marker=start_marker, end_marker=end_marker, argmax=argmax,

@@ -14,7 +14,9 @@ from .errors import UserError
 from .model import MAX_META, Model
 from .reading import reading_of
 
-__all__ = ["ExportedLabels", "exported_labels", "labels_json"]
+__all__ = ["ExportedLabels", "LABELS_KEY", "exported_labels", "labels_json"]
+
+LABELS_KEY = "fsm_lstm.labels"  # the ONNX metadata entry that holds them
 
 
 @dataclass(frozen=True)

@@ -108,8 +108,7 @@ def _store_labels(path: Path, model: Model) -> None:
     """The alphabet, heads and reading, which the graph cannot hold, as metadata that `fsm-lstm import` reads."""
     import onnx
 
-    from .import_onnx import LABELS_KEY
-    from .onnx_labels import labels_json
+    from .onnx_labels import LABELS_KEY, labels_json
 
     graph = onnx.load(str(path))
     entry = graph.metadata_props.add()

@@ -384,3 +384,15 @@ def test_onnx_export_keeps_unknown_start_units_and_nonempty(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "--start-marker" not in out  # no advice to flag markers the metadata already read
     assert reading_of(load_model(tmp_path / "w2.npz")) == reading_of(load_model(tmp_path / "w.npz"))
+
+
+def test_a_labelled_onnx_import_reads_the_file_once(tmp_path, capsys, monkeypatch):
+    """The labels are read from the network the import reads, not from a second reading of the file."""
+    import fsm_lstm.import_onnx as import_onnx
+
+    assert main(["export", "parity", "--to", "onnx", "-o", str(tmp_path / "p.onnx")]) == 0
+    calls = []
+    original = import_onnx.read_onnx
+    monkeypatch.setattr(import_onnx, "read_onnx", lambda path: calls.append(path) or original(path))
+    assert main(["import", str(tmp_path / "p.onnx"), "-o", str(tmp_path / "p.npz")]) == 0
+    assert len(calls) == 1 and load_model(tmp_path / "p.npz").heads == compile_grammar(load_grammar("parity")).heads
