@@ -80,6 +80,9 @@ def plan(specs: Sequence[str], out_dir: str | os.PathLike[str]) -> list[tuple[st
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise UserError(f"{out} is not a folder; choose another output folder")
+    if not out.exists() and out.suffix.lower() in (".npz", ".xlsx", ".toml", ".dot"):  # a file name, mistaken
+        raise UserError(f"-o names the output folder, and {out} looks like a file name; build writes NAME.npz and "
+                        f"NAME.xlsx into that folder (give -o {out.parent}, or rename the folder)")
     existing = out.is_dir()
     grammars = [load_grammar(s) for s in specs]
     steps: list[tuple[str, Grammar, str]] = []

@@ -195,8 +195,11 @@ def _region_proof(model: Model, grammar: Grammar, reading: Reading, why: str, he
 
 
 def _items(session: pytest.Session) -> Iterator[VerifyItem]:
+    """The five layers as items. Their node ids are their names: from the session's, pytest would write them
+    "::fsm-lstm[...]", or "..::fsm-lstm[...]" when an option's path (--fsm-model ../m.npz) moves its rootdir."""
     for check in ("certificate", "exhaustive", "pumped loops", "near misses", "arbitrary strings"):
-        yield VerifyItem.from_parent(session, name=f"fsm-lstm[{check}]", check=check)
+        name = f"fsm-lstm[{check}]"
+        yield VerifyItem.from_parent(session, name=name, nodeid=name, check=check)
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -116,8 +116,8 @@ def prove_regions(model: Model, grammar: Grammar, unknown_start: bool = False, r
 
     ``growth`` and ``slack`` enlarge each new region by that share of its width plus that absolute amount on
     every side, so that the images of loops fall back inside earlier regions. When the proof fails on a word,
-    its loops are pumped on the network (``pump_search``; ``pump_time`` seconds at most, 0: not at all): a wrong
-    prefix found there makes the failure a confirmed counterexample.
+    its loops are pumped on the network (``pump_search``; ``pump_time`` seconds at most, and no more than
+    ``time_limit``; 0: not at all): a wrong prefix found there makes the failure a confirmed counterexample.
 
     ``joins``: "fallback" (a quick attempt with joins, ``MERGE_AFTER``, within ``QUICK_JOINS`` regions; then one
     without; if that fails without a counterexample, one with joins and the whole budget), "never", or "only"
@@ -175,7 +175,7 @@ def _prove_regions(model: Model, grammar: Grammar, unknown_start: bool, reading:
             second.seconds = time.perf_counter() - t0
             return second
     if proof.failure is not None and pump_time > 0:
-        explorer.pump(proof.failure, pump_time)
+        explorer.pump(proof.failure, min(pump_time, time_limit))
     left = time_limit - (time.perf_counter() - t0)
     if proof.failure is not None and not proof.failure.confirmed and left > 0:
         # after pumping, which costs less: a network with a counterexample cannot be proven in blocks either

@@ -245,6 +245,10 @@ def test_build_writes_into_o_and_refuses_two_outputs_to_one_path(tmp_path, capsy
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "parity (bundled) and " in err and "would both write" in err
     assert not (tmp_path / "new").exists()
+    assert main(["build", "parity", "-o", str(tmp_path / "parity.npz")]) == 2  # a file name, not a folder
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "looks like a file name" in err and f"give -o {tmp_path}" in err
+    assert not (tmp_path / "parity.npz").exists()
 
 
 def test_build_json_reports_every_grammar(tmp_path, capsys):

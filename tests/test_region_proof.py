@@ -4,6 +4,7 @@ against the grammar's own semantics (tests.oracle)."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 from dataclasses import replace
@@ -491,3 +492,18 @@ def test_a_proof_out_of_time_names_its_time_limit_not_the_time_left():
     proof = prove_regions(tomita1_rnn(), load_grammar("tomita1"), time_limit=1e-6, pump_time=0)
     assert not proof.proven and proof.failure.kind == "budget"
     assert "within the time limit (1e-06 s, " in proof.failure.message
+
+
+def test_the_search_after_a_failed_proof_gets_no_more_than_the_time_limit(monkeypatch):
+    """`certify --time-limit 5` pumped for up to 30 s more after a failed proof: the search's clock is now the
+    shorter of its own 30 s and the time limit (the search itself is a fixed amount of work)."""
+    seen: list[float] = []
+    search = importlib.import_module("fsm_lstm.region_proof").pump_counterexample
+    monkeypatch.setattr("fsm_lstm.region_proof.pump_counterexample",
+                        lambda *args, time_limit, **kw: seen.append(time_limit) or search(*args, time_limit=time_limit,
+                                                                                             **kw))
+    g = load_grammar("tomita1")
+    model = slow_drift(tomita1_rnn, g, lambda n: ("1",) * n, 0.0, 0.01)[0]
+    assert not prove_regions(model, g, time_limit=2.0, pump_time=30.0).proven
+    assert prove_regions(model, g, time_limit=100.0, pump_time=3.0).failure.confirmed
+    assert seen == [2.0, 3.0]

@@ -254,6 +254,8 @@ def test_pytest_plugin_runs_the_property_suite(pytester, tmp_path):
     passing.stdout.fnmatch_lines(["collected 5 items"])  # they were run but reported as 0 collected
     listed = pytester.runpytest("--grammar", "tomita3", "--collect-only", "-q")
     listed.stdout.fnmatch_lines(["*fsm-lstm*certificate*", "5 tests collected*"])
+    named = pytester.runpytest("--grammar", "tomita3", "--collect-only", "-q", "--fsm-max-len", "5")
+    named.stdout.fnmatch_lines(["fsm-lstm[[]certificate]", "fsm-lstm[[]arbitrary strings]"])  # not "::fsm-lstm[...]"
     path = tmp_path / "leaky.npz"
     save_model(leaky_reber(), path)
     failing = pytester.runpytest("--grammar", "reber", "--model", str(path), "--fsm-max-len", "3", "-q")
