@@ -546,7 +546,8 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
     if r.stopped == "time-limit":
         lines.append(f"stopped at the time limit ({args.time_limit:g} s): {kept}")
     elif r.stopped == "max-states":
-        lines.append(f"stopped at --max-states {args.max_states}: {kept}")
+        grew = "L*'s hypotheses" if r.method == "lstar" else "the explorations"
+        lines.append(f"{grew} reached --max-states {args.max_states} before it was done: {kept}")
     elif r.stopped == "plateau":
         lines.append(f"stopped on a plateau: no hypothesis of the last --patience rounds (or of the last "
                      f"{OUTGROWN_SHARE:.0%} of them, once every one had {OUTGROWN_FACTOR} times the states of the one "

@@ -429,4 +429,5 @@ def test_a_run_well_over_its_time_limit_says_so():
     assert not [line for line in _extraction_lines(args, dataclasses.replace(result, seconds=2.5), None)
                 if "over --time-limit" in line]
     lines = _extraction_lines(args, dataclasses.replace(result, seconds=5.9, stopped="max-states"), None)
-    assert any(line.startswith("stopped at --max-states 500: ") for line in lines)  # the note is not in its chain
+    reached = "L*'s hypotheses reached --max-states 500 before it was done: "
+    assert any(line.startswith(reached) for line in lines)  # the note is not in its chain

@@ -150,7 +150,8 @@ def test_poor_fidelity_exits_1_and_still_writes_its_best_automaton(tmp_path, cap
     assert code == 1 and "POOR FIDELITY" in out and out.count("(may help: a --max-states above 2)") == 1
     # the line names the bound and the size of what was kept, which may be smaller than the bound
     written = f"{report['states']} state" + ("s" if report["states"] != 1 else "")
-    assert f"stopped at --max-states 2: the automaton written ({written}) comes from the smallest hypothesis (" in out
+    assert (f"reached --max-states 2 before it was done: the automaton written ({written}) comes from the smallest "
+            "hypothesis (") in out
     assert ("whose agreement with the network on the validation words is within 0.25 points (or 2 words, where that "
             "is more) of the best one's (and "
             "not below --min-fidelity, when the best reaches it)") in out
