@@ -3,9 +3,10 @@ headers aligned with their numbers, and the colours the Run sheet's legend expla
 
 from __future__ import annotations
 
-__all__ = ["Formats", "INPUT_YELLOW", "print_setup"]
+__all__ = ["Formats", "INPUT_POINTS", "INPUT_YELLOW", "print_setup"]
 
 INPUT_YELLOW = "#FFF2CC"
+INPUT_POINTS = 12  # the input cell's font size
 
 
 class Formats:
@@ -25,8 +26,8 @@ class Formats:
         self.warning_wrap = add({"bold": True, "font_color": "#C00000", "text_wrap": True, "valign": "top"})
         self.agreeing_wrap = add({"bold": True, "font_color": "#006100", "text_wrap": True, "valign": "top"})
         self.verdict = add({"bold": True, "font_size": 16, "font_color": "#1F3864", "text_wrap": True, "valign": "top"})
-        self.input = add({"num_format": "@", "bg_color": INPUT_YELLOW, "border": 1, "font_size": 12,
-                          "locked": False})
+        self.input = add({"num_format": "@", "bg_color": INPUT_YELLOW, "border": 1, "font_size": INPUT_POINTS,
+                          "locked": False, "text_wrap": True, "valign": "top"})  # a long input is shown whole
         self.header = add({"bold": True, "align": "center", "valign": "bottom", "bottom": 1, "text_wrap": True})
         self.block = add({"bold": True, "align": "center", "bg_color": "#EDEDED", "border": 1})
         self.rotated = add({"rotation": 90, "align": "center", "valign": "bottom", "font_size": 9, "bottom": 1})

@@ -533,3 +533,23 @@ def test_a_network_too_large_for_a_workbook_is_refused_before_any_work(tmp_path,
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "the weights alone take" in err and "--steps" not in err
     assert not list(tmp_path.glob("*.xlsx")) and not (tmp_path / "x.toml").exists()
+
+
+@pytest.mark.parametrize("length", [4, 60, 300])
+def test_the_input_cell_shows_a_long_input_whole(tmp_path, length):
+    """Printed, a 32-symbol input was cut at the edge of B2:D2, and with it the last symbols that made it a
+    counterexample (a trial). The cell wraps, and a row sized for the input's lines (12-point regular text, at
+    most 1.16 characters of bold per unit of width, so fewer of regular) holds it; a short input keeps the
+    default height, which a spreadsheet sizes as a person types."""
+    import textwrap
+
+    word = "".join("01"[k % 3 == 0] for k in range(length))
+    write_workbook(compile_grammar(load_grammar("tomita3")), tmp_path / "t.xlsx", word, steps=length)
+    ws = openpyxl.load_workbook(tmp_path / "t.xlsx")["Run"]
+    assert ws["B2"].value == word and ws["B2"].alignment.wrap_text and "B2:D2" in map(str, ws.merged_cells.ranges)
+    width = sum(ws.column_dimensions[c].width for c in "BCD")
+    lines = len(textwrap.wrap(word, int(1.16 * width * 10 / 12)))
+    if lines == 1:
+        assert ws.row_dimensions[2].height is None
+    else:
+        assert length >= 60 and ws.row_dimensions[2].height >= lines * 1.3 * 12
