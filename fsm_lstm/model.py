@@ -163,6 +163,48 @@ def validate(m: Model) -> None:
         raise _fail("the heads contain NaN or infinity")
     _check_in_range(m.head_weight, "heads.weight", m.compute_dtype)
     _check_in_range(m.head_bias, "heads.bias", m.compute_dtype)
+    _check_sums(m)
+
+
+def _row_sums(arr: Any) -> np.ndarray:
+    """(rows,) the sum of |arr| along each row, added up in float64."""
+    if is_sparse(arr):
+        return np.asarray(abs(arr).sum(axis=1, dtype=np.float64), dtype=np.float64).reshape(-1)
+    return np.abs(arr).sum(axis=1, dtype=np.float64)
+
+
+def _row_peaks(arr: Any) -> np.ndarray:
+    """(rows,) the largest |arr| of each row (0 for none)."""
+    if not arr.shape[1]:
+        return np.zeros(arr.shape[0])
+    peaks = abs(arr).max(axis=1).toarray() if is_sparse(arr) else np.abs(arr).max(axis=1)
+    return np.asarray(peaks, dtype=np.float64).reshape(-1)
+
+
+def _check_sums(m: Model) -> None:
+    """Refuse a network whose sums can pass half the range of the arithmetic it runs in. Every h of these cells
+    lies in [-1, 1] and the first layer's input is one-hot, so a gate's pre-activation (and a head's logit) is at
+    most |biases| + the largest input weight (the sum of them, above the first layer) + the sum of its |recurrent
+    weights|. Past the range, whether a sum overflows, and to infinity or NaN, depends on the order of its terms:
+    numpy, torch and onnxruntime were seen to differ, and numpy alone with the batch size."""
+    limit = float(np.finfo(m.compute_dtype).max) / 2
+    worst: list[tuple[float, str]] = []
+    for k, layer in enumerate(m.layers):
+        inputs = _row_peaks(layer.weight_ih) if k == 0 else _row_sums(layer.weight_ih)
+        total = (np.abs(np.asarray(layer.bias_ih, np.float64)) + np.abs(np.asarray(layer.bias_hh, np.float64))
+                 + inputs + _row_sums(layer.weight_hh))
+        if total.size:
+            worst.append((float(total.max()), f"row {int(total.argmax())} of layer {k}'s gates"))
+    heads = np.abs(np.asarray(m.head_bias, np.float64)) + _row_sums(m.head_weight)
+    if heads.size:
+        worst.append((float(heads.max()), f"head {m.heads[int(heads.argmax())]!r}"))
+    for reach, where in worst:
+        if not reach <= limit:
+            raise _fail(f"the sum of {where} can reach {reach:.3g}, over half the range of "
+                        f"{np.dtype(m.compute_dtype).name} ({2 * limit:.3g}), in which the network runs: whether it "
+                        "overflows, and to infinity or NaN, would depend on the order of summation; scale the "
+                        "weights down" + (", or set meta.precision to \"float64\"" if m.compute_dtype is np.float32
+                                          else ""))
 
 
 def _check_in_range(arr: Any, name: str, dtype: type) -> None:

@@ -986,8 +986,14 @@ def test_weights_near_the_float32_limit_give_no_warnings_on_stderr(tmp_path, cap
     import warnings
 
     m = compile_grammar(load_grammar("tomita3"))
-    big = dataclasses.replace(m.layers[0], weight_hh=m.layers[0].weight_hh * np.float32(1e37))
-    save_model(dataclasses.replace(m, layers=(big,), head_weight=m.head_weight * np.float32(1e37)), tmp_path / "h.npz")
+    layer = m.layers[0]  # scaled until a gate's or a head's sum reaches 1.6e38, just under half the float32 range
+    reach = max((np.abs(layer.weight_hh).sum(axis=1) + np.abs(layer.weight_ih).max(axis=1) + np.abs(layer.bias_ih)
+                 + np.abs(layer.bias_hh)).max(), (np.abs(m.head_weight).sum(axis=1) + np.abs(m.head_bias)).max())
+    scale = np.float32(1.6e38 / reach)
+    big = dataclasses.replace(layer, **{name: getattr(layer, name) * scale
+                                        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")})
+    save_model(dataclasses.replace(m, layers=(big,), head_weight=m.head_weight * scale,
+                                   head_bias=m.head_bias * scale), tmp_path / "h.npz")
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         for args in (["run", "h.npz", "0101"], ["extract", "h.npz", "-o", "x.toml", "--time-limit", "5"],

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from fsm_lstm.certify import UNDERFLOW, certify
 from fsm_lstm.compiler import Gains, compile_grammar
 from fsm_lstm.grammar import Grammar
+from fsm_lstm.errors import ModelError
 from fsm_lstm.grammar_files import load_grammar
 from fsm_lstm.model import Layer, Model, load_model, save_model, stored_grammar
 from fsm_lstm.region_proof import prove_regions
@@ -285,10 +286,16 @@ def test_a_head_whose_partial_sums_overflow_is_not_proven():
     model = with_started_copies(compile_grammar(EVERYTHING), 4)
     started = [k for k, label in enumerate(model.units) if label == "started"]
     big = float(np.finfo(np.float32).max) * 0.999
-    tampered = with_head_row(model, "accept", dict(zip(started, (-big, -big, big, big, big))), 1.0)
+    row = dict(zip(started, (-big, -big, big, big, big)))
+    with pytest.raises(ModelError, match="the sum of head 'accept' can reach 1.7e\\+39, over half the range"):
+        with_head_row(model, "accept", row, 1.0)  # such a network is now refused when it is made
+    tampered, trained = model, as_trained(model)  # the provers must stay sound for it all the same: made in place
+    k = model.heads.index("accept")
+    model.head_weight[k], model.head_bias[k] = 0, 1.0
+    model.head_weight[k, list(row)] = list(row.values())
     assert wrong_prefixes(tampered, EVERYTHING, [("a",) * 4] * 3)  # a batch of 3 takes the kernel that overflows
     assert not certify(tampered).proven
-    assert not prove_regions(as_trained(tampered), EVERYTHING).proven
+    assert not prove_regions(trained, EVERYTHING).proven
 
 
 def test_duplicate_sparse_entries_are_summed_before_the_certificate_reads_them():
