@@ -122,7 +122,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
     from .labels import parse_head
     from .model import stored_grammar
     from .region_proof import prove_regions
-    from .verify import alphabet_notes, judged_reference, t0_note
+    from .verify import alphabet_notes, judged_reference, round_off_note, t0_note
 
     if not 0 < args.time_limit < math.inf:
         raise UserError(f"--time-limit must be a positive number of seconds, not {args.time_limit:g}")
@@ -146,6 +146,10 @@ def cmd_certify(args: argparse.Namespace) -> int:
             at_t0 = failure is not None and failure.confirmed and failure.prefix == "" and failure.kind == "head"
             t0 = t0_note(model, reading) if at_t0 else None
             notes = left_out + alphabet_notes(reference, model, reading) + ([t0] if t0 else [])
+            if failure is not None and failure.confirmed:
+                rounded = round_off_note(model, reference, args.unknown_start, reading,
+                                         failure.counter_word or failure.word)
+                notes += [rounded] if rounded else []
             if not proof.proven and not (failure is not None and failure.confirmed):  # nothing found on the network
                 notes.append(f"no counterexample was found here; `fsm-lstm verify {args.source} --grammar "
                              f"{args.grammar or reference.name}{_reading_flags(args)}` also searches long and pumped "
@@ -334,7 +338,8 @@ def cmd_verify_many(args: argparse.Namespace) -> int:
             lines = describe(r, m.alphabet)
             verdict = [line for line in lines if line.startswith(("PASS", "FAIL"))]
             after = [line.strip() for line in lines[lines.index(verdict[0]) + 1:]]
-            found = [f"(found by the {r.found_by})"] if r.found_by else []  # the layers' own lines are left out
+            layer = "hypothesis search" if r.found_by == "hypothesis" else r.found_by
+            found = [f"(found by the {layer})"] if layer else []  # the layers' own lines are left out
             print(f"{path}: {' '.join(verdict + after + found + [f'(note: {note})' for note in r.notes])}")
     return 0 if all(r.passed for r in reports) else 1
 

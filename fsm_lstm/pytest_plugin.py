@@ -163,7 +163,7 @@ class VerifyItem(pytest.Item):
                         "arbitrary strings": any_strings(readable)}[self.check]
             found, _, _ = search(net, ref, strategy, config.getoption("fsm_examples"), seed=0)
         if found is not None:
-            found = with_output_said(net, found)
+            found = with_output_said(net, found, ref)
             text = written(found.word, lambda w: reading.typed(w, model.alphabet))
             t0 = t0_note(model, reading) if not found.word else None
             value = value_name(model.argmax_outputs, found.head)

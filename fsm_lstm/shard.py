@@ -24,7 +24,7 @@ from .queries import Network
 from .reading import Reading
 from .reference import Reference
 from .threads import blas_threads
-from .trie import Failure, TrieWalk, walk_trie
+from .trie import Failure, TrieWalk, closer, walk_trie
 
 __all__ = ["INSTALL_DASK", "TASKS_PER_WORKER", "WORKER_MALLOC", "check_cluster", "cluster_client",
            "shard_length", "sharded_walk", "worker_network"]
@@ -123,6 +123,7 @@ def _walk_shards(model: Model, reading: Reading, ref: Reference, prefixes: Seque
     net = worker_network(model, reading)
     deadline = time.perf_counter() + (until - time.time())
     best: Failure | None = None
+    closest: Failure | None = None
     run = 0
     seen: dict[bytes, int] = {}
     cut: int | None = None  # when cut short: the length up to which every word of this task's subtrees was run
@@ -137,13 +138,15 @@ def _walk_shards(model: Model, reading: Reading, ref: Reference, prefixes: Seque
             walk = walk_trie(net, ref, limit, memory, merge, prefix=prefix, deadline=deadline)
             run += walk.prefixes
             _union(seen, walk.seen)
+            closest = closer(closest, walk.closest)
             if walk.failure is not None and (best is None or _order(walk.failure) < _order(best)):
                 best = walk.failure
             if not walk.complete:  # the prefixes after this one are not walked at all
                 cut = walk.agreed if k + 1 == len(prefixes) else min(walk.agreed, len(prefixes[k + 1]) - 1)
                 break
     agreed = max_len if best is None else len(best.word) - 1
-    return TrieWalk(best, run, agreed if cut is None else min(agreed, cut), seen, complete=cut is None)
+    return TrieWalk(best, run, agreed if cut is None else min(agreed, cut), seen, complete=cut is None,
+                    closest=closest)
 
 
 def _order(f: Failure) -> tuple[int, tuple[int, ...]]:
@@ -178,6 +181,7 @@ def sharded_walk(client: Any, model: Model, reading: Reading, ref: Reference, ma
     futures = [client.submit(_walk_shards, model_f, reading, ref_f, group, max_len, memory, merge, until, pure=False)
                for group in groups]
     best: Failure | None = None
+    closest = None if head is None else head.closest
     run = 0 if head is None else head.prefixes
     seen: dict[bytes, int] = {} if head is None else dict(head.seen)
     cut: list[int] = []  # the agreed lengths of the tasks a deadline cut short
@@ -185,6 +189,7 @@ def sharded_walk(client: Any, model: Model, reading: Reading, ref: Reference, ma
         part = future.result()
         run += part.prefixes
         _union(seen, part.seen)
+        closest = closer(closest, part.closest)
         if part.failure is not None and (best is None or _order(part.failure) < _order(best)):
             best = part.failure
         if not part.complete:
@@ -192,7 +197,7 @@ def sharded_walk(client: Any, model: Model, reading: Reading, ref: Reference, ma
         if progress:
             progress(f"exhaustive: {done} of {len(futures)} tasks done ({run:,} prefixes run)")
     agreed = max_len if best is None else len(best.word) - 1
-    return TrieWalk(best, run, min([agreed, *cut]), seen, complete=not cut)
+    return TrieWalk(best, run, min([agreed, *cut]), seen, complete=not cut, closest=closest)
 
 
 def _words(symbols: int, length: int) -> Iterator[tuple[int, ...]]:

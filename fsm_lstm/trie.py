@@ -53,14 +53,16 @@ class Failure:
 class TrieWalk:
     """The outcome: the shortest failure (or None), the prefixes run, the length up to which every word agreed,
     ``seen``: each distinct (hidden state, reference state) pair met (its digest) with the shortest length it
-    was met at (empty when merging was off), and whether the walk ended (False: a deadline cut it short, and
-    ``agreed`` is the length up to which every word was run)."""
+    was met at (empty when merging was off), whether the walk ended (False: a deadline cut it short, and
+    ``agreed`` is the length up to which every word was run), and the word whose judged head value lay nearest 0
+    (as a :class:`Failure`, though it need not fail), to check for round-off."""
 
     failure: Failure | None
     prefixes: int
     agreed: int
     seen: dict[bytes, int]
     complete: bool = True
+    closest: Failure | None = None  # the judged head value nearest 0 among the words run (:func:`closer`)
 
     @property
     def distinct(self) -> int:
@@ -105,6 +107,7 @@ def walk_trie(net: Network, ref: Reference, max_len: int, memory: int = 2**30, m
     seen: dict[bytes, int] = {}
     seen_cap = max(0, memory // 4 // DIGEST_BYTES) if merge else 0
     best: Failure | None = None
+    closest: Failure | None = None
     prefixes = 1
     blocks = 0
 
@@ -137,10 +140,15 @@ def walk_trie(net: Network, ref: Reference, max_len: int, memory: int = 2**30, m
         return prefix + tuple(reversed(symbols))
 
     def check(block: _Block) -> None:
-        nonlocal best
+        nonlocal best, closest
         if not len(block.dfa):
             return
         logits = net.logits(block.states)
+        values = logits[:, ref.columns]
+        margin = np.abs(ref.signed(block.dfa, values, values))  # inf where a head is not judged
+        r, h = np.unravel_index(int(np.argmin(margin)), margin.shape)
+        if np.isfinite(margin[r, h]):
+            closest = closer(closest, Failure(word_of(block, int(r)), int(h), float(values[r, h])))
         bad = ref.wrong(logits[:, ref.columns] > 0, block.dfa)
         failing = np.flatnonzero(bad.any(axis=1))
         if not failing.size:
@@ -186,4 +194,11 @@ def walk_trie(net: Network, ref: Reference, max_len: int, memory: int = 2**30, m
     agreed = max_len if best is None else len(best.word) - 1
     if stack:  # cut short: the first length with rows whose children were not generated
         agreed = min(agreed, min(b.level for b in stack if b.level < limit and b.expanded < len(b.dfa)))
-    return TrieWalk(best, prefixes, agreed, seen, complete=not stack)
+    return TrieWalk(best, prefixes, agreed, seen, complete=not stack, closest=closest)
+
+
+def closer(a: Failure | None, b: Failure | None) -> Failure | None:
+    """Of two words' judged values, the nearer 0 (then the shorter word, then the alphabetically first)."""
+    if a is None or b is None:
+        return a if b is None else b
+    return min(a, b, key=lambda f: (abs(f.logit), len(f.word), f.word))

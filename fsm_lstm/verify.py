@@ -34,6 +34,7 @@ from .reading import Reading, reading_of
 from .argmax_outputs import argmax_columns, value_name
 from .reference import Reference, missing_outputs, nothing_judged, reference_for, with_every_output
 from .region_proof import prove_regions
+from .round_off import float64_value, near_round_off, round_off_text
 from .strategies import every_kind
 from .threads import blas_threads
 from .shard import check_cluster, cluster_client, sharded_walk
@@ -44,7 +45,7 @@ from .written_words import written
 __all__ = ["Counterexample", "HYPOTHESIS_SHARE", "Progress", "REGION_TIME_LIMIT", "REPORT_SHORTEST", "Report",
            "Verdict", "alphabet_notes", "check_depth", "check_word", "compare_with", "default_max_len", "describe",
            "evidence", "exhaustive", "judge", "judged_reference", "readable_part", "report_rows", "report_word",
-           "search", "t0_note", "unread_symbols", "verify", "with_output_said"]
+           "round_off_note", "search", "t0_note", "unread_symbols", "verify", "with_output_said"]
 
 Progress = Callable[[str], None]
 REPORT_SHORTEST = 200  # a passing report shows the longest of this many shortest accepted strings
@@ -61,11 +62,14 @@ class Counterexample:
     expected: bool
     logit: float
     said: str | None = None  # under an argmax reading, the output the network gives there ("" for none)
+    wide: float | None = None  # the value in float64, where the float32 one is within round-off of 0 (round_off)
 
     @property
     def said_clause(self) -> str:
-        """"; the network says z" under an argmax reading, else ""."""
-        return "" if self.said is None else f"; the network says {self.said or '(none)'}"
+        """"; the network says z" under an argmax reading, and "; this value is within float32 round-off of 0 ..."
+        where it is, else ""."""
+        said = "" if self.said is None else f"; the network says {self.said or '(none)'}"
+        return said + ("" if self.wide is None else f"; this value is {round_off_text(self.logit, self.wide)}")
 
     @property
     def step(self) -> int:
@@ -99,6 +103,7 @@ class Report:
     reading: Reading = Reading()
     unread: tuple[str, ...] = ()  # the grammar's symbols the network cannot read: strings holding them not judged
     argmax: bool = False  # the out: heads are read by argmax: their values are margins
+    round_off: str | None = None  # a word run whose judged value is within float32 round-off of 0 (round_off)
 
     def to_dict(self, alphabet: Sequence[str]) -> dict[str, object]:
         """JSON form: the verdict, the counterexample, and the evidence (what was run)."""
@@ -151,13 +156,17 @@ def _counterexample(ref: Reference, word: tuple[str, ...], head: int, logit: flo
     return Counterexample(word, ref.checked[head], not logit > 0, logit)
 
 
-def with_output_said(net: Network, found: Counterexample) -> Counterexample:
-    """``found`` with the output the network gives at its last step, when its out: heads are read by argmax (what
-    a head being false does not say)."""
+def with_output_said(net: Network, found: Counterexample, ref: Reference) -> Counterexample:
+    """``found`` with its value in float64 where the float32 one is within round-off of 0 (:mod:`round_off`), and
+    with the output the network gives at its last step, when its out: heads are read by argmax (what a head being
+    false does not say)."""
+    index = {a: k for k, a in enumerate(net.inner)}
+    wide = float64_value(net, [index[a] for a in found.word], int(ref.columns[ref.checked.index(found.head)]))
+    if near_round_off(found.logit, wide):
+        found = replace(found, wide=wide)
     columns = argmax_columns(net.model)
     if columns is None or net.reading.final_only or not found.head.startswith("out:"):
         return found
-    index = {a: k for k, a in enumerate(net.inner)}
     values = net.walk([index[a] for a in found.word])[-1]
     said = [net.model.heads[k][4:] for k in columns if values[k] > 0]
     return replace(found, said=said[0] if said else "")
@@ -180,26 +189,30 @@ def check_word(net: Network, ref: Reference, word: tuple[str, ...]) -> Counterex
 
 def search(net: Network, ref: Reference, strategy: st.SearchStrategy[tuple[str, ...]], examples: int, seed: int,
            deadline: float = math.inf) -> tuple[Counterexample | None, int, int]:
-    """Hypothesis search, shrunk; returns (shortest counterexample found, examples run, longest string run).
+    """Hypothesis search, shrunk; returns (shortest counterexample found, distinct strings run, longest string run).
     Past ``deadline`` (a ``time.perf_counter()`` value) no example is run on the network: hypothesis goes through
     the rest unrun, and a failure found before is shrunk no further."""
-    tried = [0, 0]
+    said: dict[tuple[str, ...], bool] = {}  # each distinct string run, and whether it fails: hypothesis repeats
+    # some (only 107 distinct of 200 on a one-symbol alphabet), and the count is of strings run
 
     def fails(word: tuple[str, ...]) -> bool:
-        if time.perf_counter() > deadline:
-            return False
-        tried[0] += 1
-        tried[1] = max(tried[1], len(word))
-        return check_word(net, ref, word) is not None
+        if word not in said:
+            if time.perf_counter() > deadline:
+                return False
+            said[word] = check_word(net, ref, word) is not None
+        return said[word]
+
+    def longest() -> int:
+        return max(map(len, said), default=0)
 
     config = settings(max_examples=examples, deadline=None, database=None, derandomize=False,
                       phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck))
     try:
         word = find(strategy, fails, settings=config, random=random.Random(seed))
     except NoSuchExample:
-        return None, tried[0], tried[1]
+        return None, len(said), longest()
     found = check_word(net, ref, word)
-    return found, tried[0], tried[1]
+    return found, len(said), longest()
 
 
 def default_max_len(symbols: int, budget: int = EXHAUSTIVE_BUDGET, cap: int = EXHAUSTIVE_CAP) -> int:
@@ -277,6 +290,8 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
     found, report.run, report.max_len, report.distinct = (_found(net, ref, walk.failure), walk.prefixes,
                                                            walk.agreed, walk.distinct)
     report.requested, report.cut = depth, not walk.complete
+    if walk.failure is None and walk.closest is not None:
+        _check_round_off(net, ref, walk.closest, report, model.alphabet)
     report.found_by = None if found is None else "enumeration"
     report.prefixes = sum(len(net.inner) ** k for k in range(1 if reading.nonempty else 0, walk.agreed + 1))
     if found is None and examples > 0:
@@ -301,11 +316,40 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
                             + (searched or ", beyond the strings enumerated and searched"))
     if found is not None:
         report.passed = False
-        report.counterexample = with_output_said(net, found)
+        report.counterexample = with_output_said(net, found, ref)
         note = t0_note(model, reading) if not found.word else None
         if note:
             report.notes.append(note)
     return report
+
+
+def round_off_note(model: Model, reference: Grammar, unknown_start: bool, reading: Reading,
+                   word: Sequence[str]) -> str | None:
+    """A note when the network's first wrong head along ``word`` (a counterexample another layer confirmed) is
+    wrong only within float32 round-off of 0 (:mod:`round_off`)."""
+    judged, ref, _, _ = judged_reference(model, reference, unknown_start, reading)
+    net = Network(judged, reading)
+    found = check_word(net, ref, tuple(word))
+    found = None if found is None else with_output_said(net, found, ref)
+    if found is None or found.wide is None:
+        return None
+    shown = written(found.word, lambda w: reading.typed(w, model.alphabet))
+    return (f"after {shown}, head {found.head}'s {value_name(model.argmax_outputs, found.head)} {found.logit:.4g} is "
+            f"{round_off_text(found.logit, found.wide)}")
+
+
+def _check_round_off(net: Network, ref: Reference, closest: Failure, report: Report, alphabet: Sequence[str]) -> None:
+    """Note the enumerated word whose judged value lies nearest 0 when it is within float32 round-off of it: the
+    verdict of words like it may differ in another float32 implementation."""
+    wide = float64_value(net, closest.word, int(ref.columns[closest.head]))
+    if not near_round_off(closest.logit, wide):
+        return
+    word = report.reading.typed(tuple(net.inner[a] for a in closest.word), alphabet)
+    report.round_off = word
+    value = value_name(report.argmax, ref.checked[closest.head])
+    report.notes.append(f"note: after {word!r}, head {ref.checked[closest.head]}'s {value} {closest.logit:.4g} is "
+                        f"{round_off_text(closest.logit, wide)}: the verdict there, and on words like it, depends on "
+                        "rounding")
 
 
 def judged_reference(model: Model, grammar: Grammar, unknown_start: bool, reading: Reading
@@ -465,7 +509,9 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
     lines += report.notes
     if c is None:
         lines.append(f"PASS: proven for every length{_from_one(report.reading)}" if report.proven else
-                     f"PASS: agrees on {evidence(report)}; not proven for every length")
+                     f"PASS: agrees on {evidence(report)}; not proven for every length"
+                     + ("" if report.round_off is None else
+                        f"; in float32, and within round-off of 0 after {report.round_off!r} (see the note)"))
     else:
         text = written(c.word, lambda w: report.reading.typed(w, alphabet))
         lines.append(f"FAIL: counterexample {text} ({symbols_count(len(c.word))}), confirmed on the network")
@@ -521,7 +567,7 @@ def judge(model: Model, extracted: Grammar | None, reference: Grammar, reading: 
     ref = reference_for(judged, reference, bool(model.extra.get("unknown_start", False)), reading)
     net = Network(judged, reading)
     found = check_word(net, ref, diff) if diff is not None else None
-    found = None if found is None else with_output_said(net, found)
+    found = None if found is None else with_output_said(net, found, ref)
     if found is not None:
         return Verdict("fails", f"the network disagrees with {reference.name} on {_shown(found, model, reading)}; "
                        f"the extracted automaton differs from {reference.name} there too",
@@ -649,7 +695,8 @@ def _counterexample_dict(c: Counterexample, alphabet: Sequence[str], reading: Re
     return {"string": reading.typed(c.word, alphabet), "length": len(c.word), "step": c.step,
             "network_step": _network_step(c, reading), "head": c.head, "expected": c.expected,
             "actual": not c.expected, "logit": c.logit, **({"network_output": c.said or None} if c.said is not None
-                                                            else {})}
+                                                            else {}),
+            **({"float64_logit": c.wide, "within_round_off": True} if c.wide is not None else {})}
 
 
 def _network_step(c: Counterexample, reading: Reading) -> int:

@@ -401,7 +401,8 @@ def test_verify_many_says_which_layer_found_a_counterexample(tmp_path, capsys):
     capsys.readouterr()
     assert main(["verify-many", "examples/weak.npz", good, "--grammar", "reber", "--max-len", "6"]) == 1
     weak, reber = capsys.readouterr().out.splitlines()
-    assert weak.startswith("examples/weak.npz: FAIL") and f"(found by the {layer})" in weak, weak
+    named = {"hypothesis": "hypothesis search"}.get(layer, layer)  # as verify's notes name it
+    assert weak.startswith("examples/weak.npz: FAIL") and f"(found by the {named})" in weak, weak
     assert reber.startswith(f"{good}: PASS") and "found by" not in reber, reber
 
 
@@ -508,3 +509,20 @@ def test_a_shorter_region_proof_counterexample_names_the_searchs_own(tmp_path, c
     monkeypatch.setattr(verify_module, "search", lambda *a: (None, 7, 100))  # a search that found none
     assert main(["verify", str(tmp_path / "ce.npz"), "--grammar", "mqtt"]) == 1
     assert "was found by the region proof, beyond the strings enumerated and searched" in capsys.readouterr().out
+
+
+def test_the_hypothesis_search_counts_the_distinct_strings_it_ran(monkeypatch):
+    """On one symbol hypothesis repeats many strings: "200 searched strings" were 107 distinct ones (a trial).
+    Each string now runs once, and the count is of the strings run."""
+    import importlib
+
+    verify_module = importlib.import_module("fsm_lstm.verify")
+    ran: list[tuple[str, ...]] = []
+    original = verify_module.check_word
+    monkeypatch.setattr(verify_module, "check_word",
+                        lambda net, ref, word: ran.append(word) or original(net, ref, word))
+    ones = Grammar(name="ones", start="q0", accept=frozenset({"q1"}), alphabet=("1",), states=("q0", "q1"),
+                   transitions=(("q0", "1", "q1"), ("q1", "1", "q1")))
+    report = verify(compile_grammar(ones), ones, max_len=3, examples=200)
+    assert report.passed and len(ran) == len(set(ran)) == report.examples
+    assert 0 < report.examples < 200 and report.longest == max(map(len, ran))
