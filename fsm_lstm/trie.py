@@ -35,7 +35,7 @@ from .model import readable_bytes
 from .queries import Network
 from .reference import Reference
 
-__all__ = ["DIGEST_BYTES", "Failure", "TrieWalk", "block_rows", "walk_trie"]
+__all__ = ["DIGEST_BYTES", "Failure", "TrieWalk", "block_rows", "closer", "walk_trie"]
 
 DIGEST_BYTES = 150  # what one entry of the merge table costs, digest and dict slot included
 
