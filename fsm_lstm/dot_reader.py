@@ -329,9 +329,25 @@ def parse_dot(text: str, where: str = "DOT") -> Grammar:
         raise GrammarError(message if message.startswith(where) else f"{where}: {message}") from None
 
 
+def _aalpy_written(raw: DotGraph) -> bool:
+    """Whether AALpy's ``save_automaton_to_file`` wrote the file: its start edge carries ``label=""`` (LearnLib's
+    has none) and it sets no graph attribute (fsm-lstm's writer sets ``rankdir`` and ``alphabet``). AALpy writes
+    labels raw and reads them back raw, so ``C:\\srv`` is two backslashes there, not an escaped one."""
+    return not raw.graph_attrs and any(text_of(p).startswith("__start") and found.get("label") == '""'
+                                       for p, _, found in raw.edges)
+
+
+def _raw_text(raw: str) -> str:
+    """A value as AALpy reads it: the quotes removed, nothing unescaped."""
+    return raw[1:-1] if len(raw) >= 2 and raw[0] == raw[-1] == '"' else text_of(raw)
+
+
 def _interpret(raw: DotGraph, where: str) -> Grammar:
     ids = {n: text_of(n) for n in raw.nodes}
-    edges = [(ids[p], ids[q], {k: text_of(v) for k, v in found.items()}, found) for p, q, found in raw.edges]
+    aalpy = _aalpy_written(raw)
+    value = _raw_text if aalpy else text_of
+    edges = [(ids[p], ids[q], {k: value(v) if k == "label" else text_of(v) for k, v in found.items()}, found)
+             for p, q, found in raw.edges]
     starts = [q for p, q, _, _ in edges if p.startswith("__start")]
     if len(starts) != 1:
         raise GrammarError(f"found {len(starts)} start markers; add exactly one edge '__start0 -> STATE'"
@@ -350,11 +366,11 @@ def _interpret(raw: DotGraph, where: str) -> Grammar:
         raise GrammarError(f"the start marker points at another marker, {starts[0]}; point it at a state")
     graph_attrs = {text_of(k): text_of(v) for k, v in raw.graph_attrs.items()}
     declared = set(graph_attrs["alphabet"].split()) if "alphabet" in graph_attrs else set()
-    transitions, edge_outputs = _edges(edges, names, declared)
+    transitions, edge_outputs = _edges(edges, names, declared, aalpy)
     if learnlib and edge_outputs:  # Mealy edges: the ' / ' in the state labels belongs to their names
         learnlib = False
         names, outputs = _state_names(nodes, False)
-        transitions, edge_outputs = _edges(edges, names, declared)
+        transitions, edge_outputs = _edges(edges, names, declared, aalpy)
     moore = bool(records) or learnlib
     if edge_outputs and (moore or accepting):
         other = "Moore states (shape=record)" if moore else f"accepting states (node {accepting[0]} is a doublecircle)"
@@ -412,9 +428,30 @@ def _state_names(nodes: dict[str, dict[str, str]], moore: bool, learnlib: bool =
     return names, outputs
 
 
+def _mealy_label(p: str, q: str, label: str, raw: bool) -> tuple[str, str]:
+    """(input, output) of a Mealy edge's label: split at the first ``/``, as AALpy reads it (``in/out``), or
+    LearnLib's ``in / out`` with one space each side of the bar; the white space around the whole label is
+    dropped unless AALpy wrote the file (``raw``). An output with white space at an end is refused: AALpy keeps
+    it (``' x'`` and ``'x'`` are two outputs), and an fsm-lstm output, which names a head, has none."""
+    symbol, _, output = (label if raw else label.strip()).partition("/")
+    if symbol.endswith(" ") and output.startswith(" "):  # LearnLib's ' / '
+        output = output[1:]
+    symbol = symbol.strip()
+    if not symbol or not output.strip():
+        raise GrammarError(f"edge {p} -> {q} has the label {label!r}; a Mealy edge is "
+                           "label=\"INPUT/OUTPUT\" with both parts non-empty")
+    if output != output.strip():
+        raise GrammarError(f"edge {p} -> {q} has the output {output!r}, with white space at an end: AALpy keeps it, "
+                           "so that it is another output than one without, and an fsm-lstm output (which names a "
+                           f"head) holds none; write it without ({symbol}/{output.strip()}), or as LearnLib does, "
+                           f"'{symbol} / {output.strip()}'")
+    return symbol, output
+
+
 def _edges(edges: list[tuple[str, str, dict[str, str], dict[str, str]]], names: dict[str, str],
-           declared: set[str]) -> tuple[list[tuple[str, str, str]], dict[tuple[str, str, str], str]]:
-    """The transitions and, for a Mealy machine, their outputs; refuses stochastic, mixed and ONFSM files."""
+           declared: set[str], raw: bool = False) -> tuple[list[tuple[str, str, str]], dict[tuple[str, str, str], str]]:
+    """The transitions and, for a Mealy machine, their outputs (``raw``: labels as AALpy reads them); refuses
+    stochastic, mixed and ONFSM files."""
     transitions: dict[tuple[str, str, str], None] = {}
     outputs: dict[tuple[str, str, str], str] = {}
     seen: dict[tuple[str, str], str] = {}
@@ -429,16 +466,15 @@ def _edges(edges: list[tuple[str, str, dict[str, str], dict[str, str]]], names: 
             raise GrammarError(f"edge {p} -> {q} has no label; give it label=\"SYMBOL\" (or \"INPUT/OUTPUT\")")
         output = None
         if label not in declared:
-            kind = _stochastic(label)
+            kind = None if label.partition("/")[0].strip() in declared else _stochastic(label)
             if kind is not None:
                 raise GrammarError(f"edge {p} -> {q} has the probability in {label!r}: this is {kind}, not a "
                                    "deterministic machine; fsm-lstm reads DFAs, NFAs, Moore and Mealy machines (if "
-                                   f"{label!r} is a symbol, declare it: graph [alphabet=\"{label} ...\"])")
+                                   f"{label!r} is a symbol, or a Mealy machine's input and an output holding ':', "
+                                   f"declare the symbols: graph [alphabet=\"{label.partition('/')[0].strip()} "
+                                   "...\"])")
             if "/" in label:
-                symbol, _, output = (x.strip() for x in label.partition("/"))
-                if not symbol or not output:
-                    raise GrammarError(f"edge {p} -> {q} has the label {label!r}; a Mealy edge is "
-                                       "label=\"INPUT/OUTPUT\" with both parts non-empty")
+                symbol, output = _mealy_label(p, q, found["label"], raw)
                 label = symbol
         if any(ch.isspace() for ch in label):
             raise GrammarError(f"edge {p} -> {q} reads the symbol {label!r}, which holds white space; a symbol is "

@@ -142,3 +142,54 @@ def test_a_bar_in_a_moore_output_reads_back_in_aalpy_and_in_fsm_lstm(tmp_path):
             expected.append(outputs[state])
         assert theirs.execute_sequence(theirs.initial_state, list(word)) == expected
     assert dict(ours.state_outputs) == outputs and theirs.initial_state.output == "+CMD|x"
+
+
+def test_aalpy_mealy_outputs_are_read_as_aalpy_reads_them(tmp_path, capsys):
+    """A trial: AALpy writes and reads labels raw, but fsm-lstm decoded 'C:\\\\srv' to 'C:\\srv' and '\\n' to a line
+    break, so two of AALpy's outputs became one and the compiled, certified network had 1 state where AALpy's
+    machine has 2. A file AALpy wrote (a start edge labelled "", no graph attributes) is now read raw. Outputs with
+    white space at an end, which AALpy keeps and an fsm-lstm output cannot hold, are refused, not stripped."""
+    from aalpy.automata import MealyMachine, MealyState
+
+    from fsm_lstm.cli import main
+    from fsm_lstm.outputs import minimal_machine, output_word
+
+    def machine(pair: tuple[str, str]) -> MealyMachine:  # a swaps the states, b answers one of the pair
+        states = [MealyState(f"s{k}") for k in range(2)]
+        for k, s in enumerate(states):
+            s.transitions.update(a=states[1 - k], b=s)
+            s.output_fun.update(a="x", b=pair[k])
+        return MealyMachine(states[0], states)
+
+    words = [w for n in range(6) for w in itertools.product("ab", repeat=n)]
+    for k, pair in enumerate([("C:\\\\srv", "C:\\srv"), ("x\\ny", "x\\ly"), ("a\\\\", "a\\b")]):
+        theirs = machine(pair)
+        save_automaton_to_file(theirs, str(tmp_path / f"m{k}"), "dot")
+        ours = load_grammar(tmp_path / f"m{k}.dot")
+        assert len(minimal_machine(ours).states) == 2, pair  # two outputs, two states, as in AALpy
+        for word in words:
+            theirs.reset_to_initial()
+            assert output_word(ours, word)[1:] == [theirs.step(a) for a in word], (pair, word)
+    save_automaton_to_file(machine(("ok ", "ok")), str(tmp_path / "spaced"), "dot")
+    assert main(["check", str(tmp_path / "spaced.dot")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "has the output 'ok ', with white space at an end: AALpy keeps it" in err
+    learnlib = ('digraph g {\n s0 [shape="circle" label="0"];\n s1 [shape="circle" label="1"];\n'
+                ' s0 -> s1 [label="a / x"];\n s1 -> s0 [label="a / y z"];\n'
+                ' __start0 [label="" shape="none" width="0" height="0"];\n __start0 -> s0;\n}\n')
+    (tmp_path / "ll.dot").write_text(learnlib)
+    assert output_word(load_grammar(tmp_path / "ll.dot"), ("a", "a")) == [None, "x", "y z"]
+
+
+def test_aalpy_mealy_outputs_holding_a_colon_load_once_the_inputs_are_declared(tmp_path, capsys):
+    """'req/ratio:0.5' reads as a stochastic Mealy edge; declaring the inputs says it is not."""
+    from fsm_lstm.cli import main
+    from fsm_lstm.outputs import output_word
+
+    text = ('digraph m {\ngraph [alphabet="req ack"];\ns0 [label="s0"];\ns0 -> s0 [label="req/ratio:0.5"];\n'
+            's0 -> s0 [label="ack/time:12"];\n__start0 [label="", shape=none];\n__start0 -> s0 [label=""];\n}\n')
+    (tmp_path / "m.dot").write_text(text.replace('graph [alphabet="req ack"];\n', ""))
+    assert main(["check", str(tmp_path / "m.dot")]) == 2
+    assert 'declare the symbols: graph [alphabet="req ..."]' in capsys.readouterr().err
+    (tmp_path / "m.dot").write_text(text)
+    assert output_word(load_grammar(tmp_path / "m.dot"), ("req", "ack")) == [None, "ratio:0.5", "time:12"]
