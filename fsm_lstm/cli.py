@@ -202,9 +202,18 @@ def _reading_flags(args: argparse.Namespace) -> str:
 
 
 def _memory(args: argparse.Namespace) -> int:
+    """--memory in bytes; refused above the memory available now (the machine's, a control group's or the
+    process's address-space limit): a budget of 100 TB grew to 7 GB before it failed."""
     if not 0 < args.memory < math.inf:
         raise UserError(f"--memory takes a positive number of MB, not {args.memory}")
-    return int(args.memory * 2**20)
+    from .free_memory import available_memory
+
+    budget = int(args.memory * 2**20)
+    available = available_memory()
+    if available is not None and budget > available:
+        raise UserError(f"--memory {args.memory:,.0f} MB is more than the {available // 2**20:,} MB available now; "
+                        "give at most that")
+    return budget
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -484,7 +493,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
                              progress=shown.callback(shown.line), run=run_on, patience=args.patience,
                              min_fidelity=args.min_fidelity, samples=args.samples)
     except NoOutputError as exc:  # a poor network, not bad input: its verdict, and exit 1
-        verdict = judge(model, None, reference, reading) if reference is not None else None
+        verdict = judge(model, None, reference, reading, time_limit=args.time_limit) if reference is not None else None
         if args.json:
             print(json_text({"output": None, "written": False, "reason": str(exc),
                               **({"verdict": verdict.to_dict(model.alphabet)} if verdict else {})}, indent=2))
@@ -494,7 +503,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
         return 1
     extracted = result.grammar.with_changes(name=Path(args.output).stem)
     save_grammar(extracted, args.output)
-    verdict = judge(model, extracted, reference, reading) if reference is not None else None
+    verdict = judge(model, extracted, reference, reading, time_limit=args.time_limit) if reference is not None \
+        else None
     poor = result.fidelity < args.min_fidelity
     if args.sheet:
         found = disagreements(model, extracted, seed=args.seed, reading=reading)
@@ -1193,6 +1203,17 @@ def _unrecognized(parser: argparse.ArgumentParser, command: str, unknown: list[s
     command_parser.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
 
 
+_MEMORY_HINT = "try a smaller grammar, model or input"
+_MEMORY_HINTS = {  # what to lower, by command
+    "verify": "lower --memory (the enumeration's budget), --max-len or --time-limit",
+    "verify-many": "lower --memory (each model's budget), --max-len or --time-limit, or verify fewer models at once",
+    "certify": "lower --max-regions or --time-limit (a trained network's region proof)",
+    "extract": "lower --samples, --max-states or --time-limit",
+    "sheet": "lower --steps, or give a shorter input",
+    "train": "lower --samples or --hidden",
+}
+
+
 def _run(args: argparse.Namespace, say: Callable[[str], None], debug: bool) -> int:
     """The command, its errors told in one line (see :func:`main`)."""
     import errno
@@ -1221,7 +1242,7 @@ def _run(args: argparse.Namespace, say: Callable[[str], None], debug: bool) -> i
     except MemoryError:
         if debug:
             traceback.print_exc()
-        say("error: out of memory; try a smaller grammar, model, --steps or input")
+        say(f"error: out of memory; {_MEMORY_HINTS.get(getattr(args, 'command', ''), _MEMORY_HINT)}")
         return 2
     except Exception as exc:  # the last resort: a bug, reported in one line, unless the disk is full
         signal = _interrupted_within(exc)  # a library caught it and raised its own (hypothesis: Flaky...)

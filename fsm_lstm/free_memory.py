@@ -1,5 +1,6 @@
 """The memory a new allocation can take: the machine's MemAvailable, or less when the process's control group
-(a container's, a systemd unit's or a batch job's) has a memory limit with less room left under it. A check
+(a container's, a systemd unit's or a batch job's) has a memory limit with less room left under it, or its
+address-space limit (``ulimit -v``) does. A check
 against the machine's figure alone would let a container's out-of-memory killer end the process instead of
 refusing the work with a line that says why."""
 
@@ -8,16 +9,34 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["available_memory", "cgroup_room"]
+__all__ = ["address_space_room", "available_memory", "cgroup_room"]
 
 _UNLIMITED = 1 << 60  # cgroup v1 reports "no limit" as a number near 2^63
 
 
 def available_memory(proc: str = "/proc", cgroups: str = "/sys/fs/cgroup") -> int | None:
     """Bytes of memory available to a new allocation: MemAvailable of /proc/meminfo, or the room left under
-    the process's cgroup limit when that is less; None if neither is known."""
-    known = [n for n in (_mem_available(proc), cgroup_room(proc, cgroups)) if n is not None]
+    the process's cgroup limit or its address-space limit (``ulimit -v``) when that is less; None if none is
+    known."""
+    known = [n for n in (_mem_available(proc), cgroup_room(proc, cgroups), address_space_room(proc))
+             if n is not None]
     return min(known) if known else None
+
+
+def address_space_room(proc: str = "/proc") -> int | None:
+    """Bytes of address space the process may still map under its soft RLIMIT_AS, or None for no limit."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY:
+        return None
+    try:
+        for line in Path(proc, "self", "status").read_text().splitlines():
+            if line.startswith("VmSize:"):
+                return max(0, soft - int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def _mem_available(proc: str) -> int | None:

@@ -553,10 +553,11 @@ class Verdict:
 
 
 def judge(model: Model, extracted: Grammar | None, reference: Grammar, reading: Reading | None = None,
-          examples: int = 200, max_len: int | None = None, seed: int = 0) -> Verdict:
-    """Judge the network against ``reference``: proven, agrees on what was run, or a counterexample confirmed
-    on the network. An extracted automaton only points where to look first: its shortest difference from the
-    reference is run on the network."""
+          examples: int = 200, max_len: int | None = None, seed: int = 0,
+          time_limit: float = EXHAUSTIVE_TIME) -> Verdict:
+    """Judge the network against ``reference``: proven, agrees on what was run (within ``time_limit`` seconds, as
+    :func:`verify` runs it), or a counterexample confirmed on the network. An extracted automaton only points
+    where to look first: its shortest difference from the reference is run on the network."""
     reading = reading_of(model) if reading is None else reading
     diff = None
     if extracted is not None:  # where they differ on strings the network can read
@@ -573,7 +574,8 @@ def judge(model: Model, extracted: Grammar | None, reference: Grammar, reading: 
                        f"the extracted automaton differs from {reference.name} there too",
                        counterexample=found, automaton_difference=diff,
                        alphabet_notes=tuple(alphabet_notes(reference, model, reading)), reading=reading)
-    report = verify(model, reference, max_len=max_len, examples=examples, seed=seed, reading=reading)
+    report = verify(model, reference, max_len=max_len, examples=examples, seed=seed, reading=reading,
+                    time_limit=time_limit)
     note = "" if diff is None else (f"; the extracted automaton differs from {reference.name} at "
                                     f"{reading.typed(diff, model.alphabet)!r}, where the network is right, so the "
                                     "extraction is imperfect there")

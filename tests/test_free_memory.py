@@ -80,3 +80,43 @@ def test_the_cli_refuses_a_workbook_the_cgroup_has_no_room_for(tmp_path, capsys,
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "more than the 1.0 MiB available" in err, err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_address_space_limit_leaves_its_room_and_verify_refuses_a_budget_over_it(tmp_path):
+    """Under `ulimit -v` (RLIMIT_AS) runs failed late with "out of memory": the room under it now counts, and
+    verify refuses a --memory above what is available, in one line, before any work (in a child process, so
+    that the limit stays there)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import resource\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, resource.RLIM_INFINITY))\n"
+        "from fsm_lstm.free_memory import address_space_room, available_memory\n"
+        "room = address_space_room()\n"
+        "assert 0 < room < 3 * 2**30 and available_memory() <= room, room\n"
+        "from fsm_lstm.cli import main\n"
+        "raise SystemExit(main(['verify', 'examples/leaky.npz', '--memory', '3500', '--max-len', '2']))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "--memory 3,500 MB is more than the" in done.stderr
+    assert "MB available now; give at most that" in done.stderr and not done.stdout
+
+
+def test_a_budget_over_the_machines_memory_is_refused_and_running_out_names_the_commands_knobs(
+        capsys, monkeypatch):
+    """--memory 100000000 (100 TB) grew to 7 GB before it failed; and the out-of-memory line told verify and
+    certify to lower --steps, which they do not have."""
+    import importlib
+
+    assert main(["verify", "examples/leaky.npz", "--memory", "100000000"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--memory 100,000,000 MB is more than the" in err
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(importlib.import_module("fsm_lstm.verify"), "verify", exhausted)
+    assert main(["verify", "examples/leaky.npz", "--max-len", "2"]) == 2
+    assert capsys.readouterr().err.strip().endswith("out of memory; lower --memory (the enumeration's budget), "
+                                                    "--max-len or --time-limit")

@@ -22,7 +22,8 @@ from fsm_lstm.kstep_proof import KStepExplorer
 from fsm_lstm.model import Layer, Model, save_model
 from fsm_lstm.pump_search import pump_counterexample
 from fsm_lstm.queries import Network
-from fsm_lstm.reading import Reading
+from fsm_lstm.grammar import Grammar
+from fsm_lstm.reading import Reading, reading_of
 from fsm_lstm.reference import reference_for
 from fsm_lstm.region_proof import prove_regions
 from fsm_lstm.runtime import run
@@ -507,3 +508,48 @@ def test_the_search_after_a_failed_proof_gets_no_more_than_the_time_limit(monkey
     assert not prove_regions(model, g, time_limit=2.0, pump_time=30.0).proven
     assert prove_regions(model, g, time_limit=100.0, pump_time=3.0).failure.confirmed
     assert seen == [2.0, 3.0]
+
+
+@pytest.mark.parametrize("rows", [1, 7])
+def test_boxes_stepped_in_chunks_give_the_same_proof(rows, monkeypatch):
+    """A wave of regions was stepped all at once (4.6 GB on a 2-layer GRU of 512 units); it is now stepped in
+    chunks of boxes taken as the wave found them, so the proof is the same whatever the chunk."""
+    import fsm_lstm.region_proof as region_proof
+
+    g = load_grammar("tomita1")
+    cases = [tomita1_rnn(), slow_drift(tomita1_rnn, g, lambda n: ("1",) * n, 0.0, 0.01)[0]]
+    whole = [prove_regions(m, g, pump_time=0, joins=j) for m in cases for j in ("never", "only")]
+    monkeypatch.setattr(region_proof._Explorer, "chunk_rows", lambda self: rows)
+    chunked = [prove_regions(m, g, pump_time=0, joins=j) for m in cases for j in ("never", "only")]
+    assert [p.proven for p in whole] == [p.proven for p in chunked] and any(p.proven for p in whole)
+    assert [(p.regions, p.states, p.margin) for p in whole] == [(p.regions, p.states, p.margin) for p in chunked]
+    assert [p.failure and p.failure.message for p in whole] == [p.failure and p.failure.message for p in chunked]
+
+
+def test_the_chunk_of_boxes_fits_the_step_memory():
+    """The measured cost of a box's step (about 50 bytes per gate pre-activation and 32 per unit) within
+    STEP_MEMORY, for a network too large to step a whole wave at once."""
+    import tracemalloc
+
+    from fsm_lstm.region_proof import STEP_MEMORY, _Explorer
+    from fsm_lstm.verify import judged_reference
+
+    rng = np.random.default_rng(0)
+    H, K = 256, 6
+    layers = tuple(Layer(rng.normal(0, 0.3, (3 * H, K if k == 0 else H)).astype(np.float32),
+                         rng.normal(0, 0.3, (3 * H, H)).astype(np.float32), np.zeros(3 * H, np.float32),
+                         np.zeros(3 * H, np.float32)) for k in range(2))
+    model = Model(layers, rng.normal(0, 1, (1, H)).astype(np.float32), np.zeros(1, np.float32),
+                  tuple("abcdef"), ("accept",), cell="gru")
+    g = Grammar(name="all", start="q", accept=frozenset({"q"}), alphabet=tuple("abcdef"), states=("q",),
+                transitions=tuple(("q", a, "q") for a in "abcdef"))
+    reading = reading_of(model)
+    ref = judged_reference(model, g, False, reading)[1]
+    explorer = _Explorer(model, g, ref, reading, "float32", 0.1, 1e-3, False, math.inf)
+    rows = explorer.chunk_rows()
+    lo = rng.uniform(-1, 0, (rows, explorer.net.width))
+    tracemalloc.start()
+    explorer.net.step(lo, lo + 0.1, np.zeros(rows, dtype=np.int64))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert 100 < rows and peak + 4 * lo.nbytes <= STEP_MEMORY  # the images and the stacked boxes too

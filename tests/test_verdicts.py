@@ -450,3 +450,18 @@ def test_strings_that_leave_the_grammar_on_a_symbol_only_the_network_reads_are_s
     assert verdict.status == "fails" and verdict.report is None
     assert verdict.notes == ["symbols of the model outside the alphabet of grammar 'a_plus': b; a string holding one "
                              "leaves the grammar"]  # extract --grammar printed no note there
+
+
+def test_the_verdict_of_extract_grammar_runs_within_the_time_limit(monkeypatch, tmp_path, capsys):
+    """extract --grammar REF --time-limit 30 ran its verdict to verify's default of 300 s (a trial: 2 min 48 s
+    on a 512-unit LSTM)."""
+    import importlib
+
+    verify_module = importlib.import_module("fsm_lstm.verify")
+    limits: list[float] = []
+    original = verify_module.verify
+    monkeypatch.setattr(verify_module, "verify", lambda *a, time_limit, **k: limits.append(time_limit) or original(
+        *a, time_limit=time_limit, **k))
+    main(["extract", "examples/leaky.npz", "-o", str(tmp_path / "x.toml"), "--grammar", "reber", "--time-limit", "7"])
+    assert "the network disagrees with reber" in capsys.readouterr().out
+    assert limits == [7.0]
