@@ -151,9 +151,12 @@ def cmd_certify(args: argparse.Namespace) -> int:
                                          failure.counter_word or failure.word)
                 notes += [rounded] if rounded else []
             if not proof.proven and not (failure is not None and failure.confirmed):  # nothing found on the network
-                notes.append(f"no counterexample was found here; `fsm-lstm verify {args.source} --grammar "
-                             f"{args.grammar or reference.name}{_reading_flags(args)}` also searches long and pumped "
-                             "strings, and may find one")
+                command = f"`fsm-lstm verify {args.source} --grammar {args.grammar or reference.name}" \
+                          f"{_reading_flags(args)}`"
+                notes.append(f"the proof was not attempted, and nothing was searched; {command} checks the network on "
+                             "strings" if proof.regions == 0 else
+                             f"no counterexample was found here; {command} also searches long and pumped strings, "
+                             "and may find one")
             if args.json:
                 print(json_text({**proof.to_dict(), **({"notes": notes} if notes else {})}, indent=2))
             else:

@@ -553,3 +553,15 @@ def test_the_chunk_of_boxes_fits_the_step_memory():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert 100 < rows and peak + 4 * lo.nbytes <= STEP_MEMORY  # the images and the stacked boxes too
+
+
+def test_a_proof_not_attempted_does_not_say_nothing_was_found(tmp_path, capsys, monkeypatch):
+    """certify on a network over the proof's weight limit said "no counterexample was found here", though nothing
+    was searched."""
+    monkeypatch.setattr("fsm_lstm.region_proof.MAX_WEIGHTS", 10)
+    save_model(tomita1_rnn(), tmp_path / "t.npz")
+    assert main(["certify", str(tmp_path / "t.npz"), "--grammar", "tomita1"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("not proven: the network has ") and "more than the 10 the region proof handles" in out
+    assert "note: the proof was not attempted, and nothing was searched; `fsm-lstm verify " in out
+    assert "no counterexample was found here" not in out
