@@ -278,6 +278,9 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
     depth = check_depth(max_len, len(net.inner), net.start.nbytes, memory, len(ref.columns))
     report = Report(True, None, ref.checked, ref.skipped, "not applicable", False, notes=notes, reading=reading,
                     unread=tuple(unread), argmax=model.argmax_outputs)
+    if progress:
+        progress("certificate: trying" + (f" the region proof (at most {REGION_TIME_LIMIT:g} s, and as much again to "
+                                          "search after a failure)" if stored_grammar(model) is None else ""))
     pumped = _certificate_layer(model, grammar, unknown_start, ref, report, states_ok)
     if progress:
         progress(f"certificate: {report.certificate}")

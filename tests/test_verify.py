@@ -526,3 +526,16 @@ def test_the_hypothesis_search_counts_the_distinct_strings_it_ran(monkeypatch):
     report = verify(compile_grammar(ones), ones, max_len=3, examples=200)
     assert report.passed and len(ran) == len(set(ran)) == report.examples
     assert 0 < report.examples < 200 and report.longest == max(map(len, ran))
+
+
+def test_progress_says_the_region_proof_is_running_before_it_runs():
+    """A terminal showed an empty "verifying" bar for 40 s while the region proof and its search ran (a trial)."""
+    said: list[str] = []
+    trained = dataclasses.replace(compile_grammar(load_grammar("tomita1")), extra={})  # no grammar: region proof
+    verify(trained, load_grammar("tomita1"), max_len=2, examples=0, progress=said.append)
+    assert said[0] == "certificate: trying the region proof (at most 5 s, and as much again to search after a failure)"
+    assert said[1] == "certificate: proven for every length (region proof, 3 regions)"
+    said.clear()
+    verify(compile_grammar(load_grammar("tomita1")), load_grammar("tomita1"), max_len=2, examples=0,
+           progress=said.append)
+    assert said[0] == "certificate: trying" and said[1].startswith("certificate: proven")
