@@ -329,6 +329,15 @@ def parse_dot(text: str, where: str = "DOT") -> Grammar:
         raise GrammarError(message if message.startswith(where) else f"{where}: {message}") from None
 
 
+def _start_markers(edges: list[tuple[str, str, dict[str, str], dict[str, str]]]) -> set[str]:
+    """The start markers: nodes whose id begins with ``__start`` and whose edges carry no label (AALpy's and
+    LearnLib's ``__start0``); one with a labelled edge is a state (AALpy saved a state named ``__start1`` so)."""
+    marked = {p for p, _, _, _ in edges if p.startswith("__start")} | {q for _, q, _, _ in edges
+                                                                       if q.startswith("__start")}
+    labelled = {p for p, _, found, _ in edges if found.get("label", "").strip()}
+    return {n for n in marked if n not in labelled}
+
+
 def _aalpy_written(raw: DotGraph) -> bool:
     """Whether AALpy's ``save_automaton_to_file`` wrote the file: its start edge carries ``label=""`` (LearnLib's
     has none) and it sets no graph attribute (fsm-lstm's writer sets ``rankdir`` and ``alphabet``). AALpy writes
@@ -348,11 +357,12 @@ def _interpret(raw: DotGraph, where: str) -> Grammar:
     value = _raw_text if aalpy else text_of
     edges = [(ids[p], ids[q], {k: value(v) if k == "label" else text_of(v) for k, v in found.items()}, found)
              for p, q, found in raw.edges]
-    starts = [q for p, q, _, _ in edges if p.startswith("__start")]
+    markers = _start_markers(edges)
+    starts = [q for p, q, _, _ in edges if p in markers]
     if len(starts) != 1:
         raise GrammarError(f"found {len(starts)} start markers; add exactly one edge '__start0 -> STATE'"
                            + (" (a file without one has no start state)" if not starts else ""))
-    nodes = {ids[n]: found for n, found in raw.nodes.items() if not ids[n].startswith("__start")}
+    nodes = {ids[n]: found for n, found in raw.nodes.items() if ids[n] not in markers}
     shape = {n: text_of(found.get("shape", "")).lower() for n, found in nodes.items()}
     records = [n for n in nodes if shape[n] in ("record", "mrecord")]
     if records and len(records) != len(nodes):
@@ -366,11 +376,11 @@ def _interpret(raw: DotGraph, where: str) -> Grammar:
         raise GrammarError(f"the start marker points at another marker, {starts[0]}; point it at a state")
     graph_attrs = {text_of(k): text_of(v) for k, v in raw.graph_attrs.items()}
     declared = set(graph_attrs["alphabet"].split()) if "alphabet" in graph_attrs else set()
-    transitions, edge_outputs = _edges(edges, names, declared, aalpy)
+    transitions, edge_outputs = _edges(edges, names, declared, markers, aalpy)
     if learnlib and edge_outputs:  # Mealy edges: the ' / ' in the state labels belongs to their names
         learnlib = False
         names, outputs = _state_names(nodes, False)
-        transitions, edge_outputs = _edges(edges, names, declared, aalpy)
+        transitions, edge_outputs = _edges(edges, names, declared, markers, aalpy)
     moore = bool(records) or learnlib
     if edge_outputs and (moore or accepting):
         other = "Moore states (shape=record)" if moore else f"accepting states (node {accepting[0]} is a doublecircle)"
@@ -449,7 +459,7 @@ def _mealy_label(p: str, q: str, label: str, raw: bool) -> tuple[str, str]:
 
 
 def _edges(edges: list[tuple[str, str, dict[str, str], dict[str, str]]], names: dict[str, str],
-           declared: set[str], raw: bool = False) -> tuple[list[tuple[str, str, str]], dict[tuple[str, str, str], str]]:
+           declared: set[str], markers: set[str], raw: bool = False) -> tuple[list[tuple[str, str, str]], dict[tuple[str, str, str], str]]:
     """The transitions and, for a Mealy machine, their outputs (``raw``: labels as AALpy reads them); refuses
     stochastic, mixed and ONFSM files."""
     transitions: dict[tuple[str, str, str], None] = {}
@@ -457,9 +467,9 @@ def _edges(edges: list[tuple[str, str, dict[str, str], dict[str, str]]], names: 
     seen: dict[tuple[str, str], str] = {}
     plain_edge = mealy_edge = None
     for p, q, found, _ in edges:
-        if p.startswith("__start"):
+        if p in markers:
             continue
-        if q.startswith("__start"):
+        if q in markers:
             raise GrammarError(f"edge {p} -> {q} leads into a start marker; markers only point at states")
         label = found.get("label", "").strip()
         if not label:

@@ -193,3 +193,23 @@ def test_aalpy_mealy_outputs_holding_a_colon_load_once_the_inputs_are_declared(t
     assert 'declare the symbols: graph [alphabet="req ..."]' in capsys.readouterr().err
     (tmp_path / "m.dot").write_text(text)
     assert output_word(load_grammar(tmp_path / "m.dot"), ("req", "ack")) == [None, "ratio:0.5", "time:12"]
+
+
+def test_a_state_whose_id_begins_with_start_is_a_state_when_its_edges_are_labelled(tmp_path):
+    """AALpy saved a machine with a state named __start1 (its start state), which fsm-lstm took for a second
+    start marker ("found 3 start markers"). AALpy's marker is __start0; a node with labelled edges is a state."""
+    from aalpy.automata import MealyMachine, MealyState
+
+    from fsm_lstm.outputs import output_word
+
+    states = [MealyState("__start1"), MealyState("s0")]
+    for k, s in enumerate(states):
+        s.transitions.update(a=states[1 - k], b=s)
+        s.output_fun.update(a="x", b="yz"[k])
+    machine = MealyMachine(states[0], states)
+    save_automaton_to_file(machine, str(tmp_path / "m"), "dot")
+    ours = load_grammar(tmp_path / "m.dot")
+    assert ours.start == "__start1" and set(ours.states) == {"__start1", "s0"}
+    for word in [w for n in range(5) for w in itertools.product("ab", repeat=n)]:
+        machine.reset_to_initial()
+        assert output_word(ours, word)[1:] == [machine.step(a) for a in word], word
