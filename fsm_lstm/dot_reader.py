@@ -462,7 +462,8 @@ _Transition = tuple[str, str, str]  # (state, symbol, state)
 
 
 def _edges(edges: list[tuple[str, str, dict[str, str], dict[str, str]]], names: dict[str, str],
-           declared: set[str], markers: set[str], raw: bool = False) -> tuple[list[_Transition], dict[_Transition, str]]:
+           declared: set[str], markers: set[str], raw: bool = False
+           ) -> tuple[list[_Transition], dict[_Transition, str]]:
     """The transitions and, for a Mealy machine, their outputs (``raw``: labels as AALpy reads them; ``markers``:
     the start markers' ids); refuses stochastic, mixed and ONFSM files."""
     transitions: dict[tuple[str, str, str], None] = {}
