@@ -371,7 +371,7 @@ def _interpret(raw: DotGraph, where: str) -> Grammar:
                            "state as shape=record with label=\"NAME|OUTPUT\"; give every state its output")
     accepting = [n for n in nodes if "doublecircle" in shape[n]]
     learnlib = not records and not accepting and _learnlib_moore(nodes)
-    names, outputs = _state_names(nodes, bool(records), learnlib)
+    names, outputs = _state_names(nodes, bool(records), learnlib, aalpy)
     if starts[0] not in names:
         raise GrammarError(f"the start marker points at another marker, {starts[0]}; point it at a state")
     graph_attrs = {text_of(k): text_of(v) for k, v in raw.graph_attrs.items()}
@@ -404,7 +404,16 @@ def _learnlib_moore(nodes: dict[str, dict[str, str]]) -> bool:
     return bool(nodes) and all(" / " in text_of(found.get("label", "")) for found in nodes.values())
 
 
-def _state_names(nodes: dict[str, dict[str, str]], moore: bool, learnlib: bool = False
+def _aalpy_record(raw: str) -> list[str]:
+    """A Moore state's label as AALpy reads it: quotes and outer braces dropped, split at the first bar, nothing
+    unescaped (AALpy wrote the output ``<b>`` raw, which a record reads as a port)."""
+    text = _raw_text(raw.strip())
+    if text[:1] == "{" and text[-1:] == "}":
+        text = text[1:-1]
+    return text.split("|", 1)
+
+
+def _state_names(nodes: dict[str, dict[str, str]], moore: bool, learnlib: bool = False, raw: bool = False
                  ) -> tuple[dict[str, str], dict[str, str]]:
     """Node id -> state name (its label when the labels are distinct, else the ids) and, in a Moore machine,
     node id -> output (``label="name|output"``; a label without a bar is the output, as AALpy reads it; or
@@ -422,7 +431,7 @@ def _state_names(nodes: dict[str, dict[str, str]], moore: bool, learnlib: bool =
         elif moore:
             if "label" not in found:
                 raise GrammarError(f"Moore state {n} has no label; write label=\"{n}|OUTPUT\"")
-            fields = _record_fields(found["label"])
+            fields = _aalpy_record(found["label"]) if raw else _record_fields(found["label"])
             name, output = (fields[0], "|".join(fields[1:])) if len(fields) > 1 else (n, fields[0])
             outputs[n] = output.strip()
             if not outputs[n]:

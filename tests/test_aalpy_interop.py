@@ -213,3 +213,23 @@ def test_a_state_whose_id_begins_with_start_is_a_state_when_its_edges_are_labell
     for word in [w for n in range(5) for w in itertools.product("ab", repeat=n)]:
         machine.reset_to_initial()
         assert output_word(ours, word)[1:] == [machine.step(a) for a in word], word
+
+
+def test_aalpy_moore_outputs_are_read_as_aalpy_reads_them(tmp_path):
+    """AALpy writes a Moore state's label NAME|OUTPUT raw: the output <b> read as a record port (refused as an
+    empty output), and C:\\\\srv as one backslash (a trial). Files AALpy wrote are read as AALpy reads them."""
+    from aalpy.automata import MooreMachine, MooreState
+
+    from fsm_lstm.outputs import minimal_machine, output_word
+
+    outputs = ["<b>", "C:\\\\srv", "C:\\srv", "{x}", "a|b"]
+    states = [MooreState(f"s{k}", output=o) for k, o in enumerate(outputs)]
+    for k, s in enumerate(states):
+        s.transitions.update(a=states[(k + 1) % len(states)], b=s)
+    machine = MooreMachine(states[0], states)
+    save_automaton_to_file(machine, str(tmp_path / "m"), "dot")
+    ours = load_grammar(tmp_path / "m.dot")
+    assert len(minimal_machine(ours).states) == len(outputs)
+    for word in [w for n in range(7) for w in itertools.product("ab", repeat=n)]:
+        machine.reset_to_initial()
+        assert output_word(ours, word) == [machine.initial_state.output] + [machine.step(a) for a in word], word
