@@ -88,13 +88,17 @@ def plan(specs: Sequence[str], out_dir: str | os.PathLike[str]) -> list[tuple[st
     steps: list[tuple[str, Grammar, str]] = []
     taken: dict[str, str] = {}
     taken_specs: dict[str, str] = {}
-    for spec, g in zip(specs, grammars):
+    named = [g.name if _safe(g.name) else Path(str(spec)).stem for spec, g in zip(specs, grammars)]
+    shared = {n.casefold() for n in named if [m.casefold() for m in named].count(n.casefold()) > 1}
+    for spec, g, name in zip(specs, grammars, named):
         where = shown_path(spec)
         for what, values in (("grammar name", [g.name]), ("description", [g.description]), ("state", g.states),
                              ("symbol", g.alphabet)):
             for value in values:
                 check_text(value, f"{where}: {what}")  # the workbook could not hold it
-        stem = g.name if _safe(g.name) else Path(str(spec)).stem  # output files are named after the grammar
+        # output files are named after the grammar, or after its file when grammars share a name (LearnLib names
+        # every file's graph g)
+        stem = Path(str(spec)).stem if name.casefold() in shared and Path(str(spec)).suffix else name
         if not _safe(stem):
             raise UserError(f"{where}: cannot name output files after grammar {g.name!r}; rename it")
         key = stem.casefold()  # one file on a case-insensitive file system

@@ -939,7 +939,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("build", help="compile and certify grammars, writing models and workbooks "
                        "(default: the bundled Reber grammar)")
     s.add_argument("grammars", nargs="*", metavar="GRAMMAR", help="grammar files or bundled names (default: reber); "
-                   "each writes NAME.npz and NAME.xlsx, named after the grammar's `name`")
+                   "each writes NAME.npz and NAME.xlsx, named after the grammar's `name` (after its file when "
+                   "files share one)")
     s.add_argument("--all", action="store_true", help="build every bundled grammar")
     s.add_argument("-o", "--out-dir", default="sheets", metavar="FOLDER",
                    help="folder for the outputs, created if needed (default: sheets)")

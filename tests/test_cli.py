@@ -239,7 +239,7 @@ def test_every_command_describes_itself_and_its_arguments():
 def test_build_writes_into_o_and_refuses_two_outputs_to_one_path(tmp_path, capsys):
     assert main(["build", "parity", "-o", str(tmp_path / "out")]) == 0
     assert f"{tmp_path / 'out' / 'parity.npz'}, parity.xlsx" in capsys.readouterr().out
-    twin = tmp_path / "twin.toml"
+    twin = tmp_path / "parity.toml"  # named parity, in a file named parity: both would write parity.npz
     twin.write_text(load_grammar_text("parity"))
     assert main(["build", "tomita3", "parity", str(twin), "-o", str(tmp_path / "new")]) == 2
     err = capsys.readouterr().err
@@ -545,3 +545,18 @@ def test_names_the_file_system_refuses_or_that_are_also_files_are_read_as_given(
     with pytest.raises(SystemExit):
         main(["--json", "run", "reber", "BT"])
     assert "--json goes after the command: fsm-lstm run --json ..." in capsys.readouterr().err
+
+
+def test_build_names_files_after_their_file_when_grammars_share_a_name(tmp_path, capsys):
+    """LearnLib names every graph g: two LearnLib files were refused as both writing g.npz (a trial)."""
+    learnlib = ('digraph g {{\n s0 [shape="circle" label="0"];\n s0 -> s0 [label="a / {out}"];\n'
+                ' __start0 [label="" shape="none" width="0" height="0"];\n __start0 -> s0;\n}}\n')
+    for name, out in (("first", "x"), ("second", "y")):
+        (tmp_path / f"{name}.dot").write_text(learnlib.format(out=out))
+    assert main(["build", str(tmp_path / "first.dot"), str(tmp_path / "second.dot"), "-o", str(tmp_path / "o")]) == 0
+    assert {p.name for p in (tmp_path / "o").iterdir()} == {"first.npz", "first.xlsx", "second.npz", "second.xlsx"}
+    capsys.readouterr()
+    assert main(["build", str(tmp_path / "first.dot"), str(tmp_path / "first.dot"), "-o", str(tmp_path / "p")]) == 2
+    assert "is given twice" in capsys.readouterr().err
+    assert main(["build", "parity", str(tmp_path / "first.dot"), "-o", str(tmp_path / "q")]) == 0  # names differ
+    assert {p.name for p in (tmp_path / "q").iterdir()} == {"parity.npz", "parity.xlsx", "g.npz", "g.xlsx"}
