@@ -205,14 +205,17 @@ def _reading_flags(args: argparse.Namespace) -> str:
 
 
 def _memory(args: argparse.Namespace) -> int:
-    """--memory in bytes; refused above the memory available now (the machine's, a control group's or the
-    process's address-space limit): a budget of 100 TB grew to 7 GB before it failed."""
-    if not 0 < args.memory < math.inf:
-        raise UserError(f"--memory takes a positive number of MB, not {args.memory}")
+    """--memory in bytes. A budget given over the memory available now (the machine's, a control group's or the
+    address-space limit's) is refused (100 TB grew to 7 GB before it failed); the default, 1024 MB, is cut to what
+    is available. Not checked for a Dask scheduler, whose workers run elsewhere."""
     from .free_memory import available_memory
 
+    if args.memory is not None and not 0 < args.memory < math.inf:
+        raise UserError(f"--memory takes a positive number of MB, not {args.memory}")
+    available = None if getattr(args, "scheduler", None) else available_memory()
+    if args.memory is None:
+        return _DEFAULT_MEMORY if available is None else max(_MIN_MEMORY, min(_DEFAULT_MEMORY, available))
     budget = int(args.memory * 2**20)
-    available = available_memory()
     if available is not None and budget > available:
         raise UserError(f"--memory {args.memory:,.0f} MB is more than the {available // 2**20:,} MB available now; "
                         "give at most that")
@@ -564,8 +567,7 @@ def _extraction_lines(args: argparse.Namespace, r: Extraction, verdict: Verdict 
     if r.stopped == "time-limit":
         lines.append(f"stopped at the time limit ({args.time_limit:g} s): {kept}")
     elif r.stopped == "max-states":
-        grew = "L*'s hypotheses" if r.method == "lstar" else "the explorations"
-        lines.append(f"{grew} reached --max-states {args.max_states} before it was done: {kept}")
+        lines.append(f"L*'s hypotheses reached --max-states {args.max_states} before it was done: {kept}")
     elif r.stopped == "plateau":
         lines.append(f"stopped on a plateau: no hypothesis of the last --patience rounds (or of the last "
                      f"{OUTGROWN_SHARE:.0%} of them, once every one had {OUTGROWN_FACTOR} times the states of the one "
@@ -993,9 +995,9 @@ def build_parser() -> argparse.ArgumentParser:
     _examples_option(s)
     s.add_argument("--seed", type=_seed, default=0, help="seed of the hypothesis search (default 0)")
     s.add_argument("--unknown-start", action="store_true", help="every state is possible before the first symbol")
-    s.add_argument("--memory", type=float, default=1024, metavar="MB",
+    s.add_argument("--memory", type=float, metavar="MB",
                    help="memory budget of the exhaustive layer, which walks the prefix trie depth first in blocks "
-                   "(default 1024)")
+                   "(default 1024, or the memory available when that is less)")
     s.add_argument("--no-merge", action="store_true",
                    help="run every prefix, without merging prefixes whose hidden states are bitwise identical")
     s.add_argument("--time-limit", type=float, default=EXHAUSTIVE_TIME, metavar="S", help="stop the enumeration "
@@ -1019,8 +1021,8 @@ def build_parser() -> argparse.ArgumentParser:
                    f"model (default {EXHAUSTIVE_TIME:g})")
     _examples_option(s)
     s.add_argument("--seed", type=_seed, default=0, help="seed of the hypothesis search (default 0)")
-    s.add_argument("--memory", type=float, default=1024, metavar="MB", help="memory budget per verification "
-                   "(default 1024)")
+    s.add_argument("--memory", type=float, metavar="MB", help="memory budget per verification "
+                   "(default 1024, or the memory available when that is less)")
     s.add_argument("--json", action="store_true", help="print one JSON report per model, as a list")
     _cluster_options(s, "run the verifications on")
     s.set_defaults(func=cmd_verify_many)
@@ -1085,7 +1087,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "or more distinct words are held out to measure fidelity")
     s.add_argument("--max-states", type=int, default=500, metavar="N", help="stop at N states (default 500)")
     s.add_argument("--time-limit", type=float, default=60.0, metavar="S", help="stop after S seconds with the best "
-                   "automaton so far (default 60)")
+                   "automaton so far (default 60); with --grammar, the verdict's verification gets as long again")
     s.add_argument("--patience", type=int, default=PATIENCE, metavar="N", help="lstar: stop when N rounds in a row "
                    "give no significant gain in validation agreement (default %(default)s)")
     s.add_argument("--min-fidelity", type=float, default=MIN_FIDELITY, metavar="F", help="exit 1 when the automaton "
@@ -1207,6 +1209,8 @@ def _unrecognized(parser: argparse.ArgumentParser, command: str, unknown: list[s
     command_parser.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
 
 
+_DEFAULT_MEMORY = 1024 * 2**20  # verify's --memory
+_MIN_MEMORY = 64 * 2**20  # the default's least, when even less is available (the walk then refuses what cannot fit)
 _MEMORY_HINT = "try a smaller grammar, model or input"
 _MEMORY_HINTS = {  # what to lower, by command
     "verify": "lower --memory (the enumeration's budget), --max-len or --time-limit",

@@ -339,11 +339,19 @@ def _start_markers(edges: list[tuple[str, str, dict[str, str], dict[str, str]]])
 
 
 def _aalpy_written(raw: DotGraph) -> bool:
-    """Whether AALpy's ``save_automaton_to_file`` wrote the file: its start edge carries ``label=""`` (LearnLib's
-    has none) and it sets no graph attribute (fsm-lstm's writer sets ``rankdir`` and ``alphabet``). AALpy writes
-    labels raw and reads them back raw, so ``C:\\srv`` is two backslashes there, not an escaped one."""
-    return not raw.graph_attrs and any(text_of(p).startswith("__start") and found.get("label") == '""'
-                                       for p, _, found in raw.edges)
+    """Whether AALpy's ``save_automaton_to_file`` wrote the file, by the marks it leaves: its start edge carries
+    ``label=""`` (LearnLib's has none), it sets no graph attribute (fsm-lstm's writer sets ``rankdir`` and
+    ``alphabet``), and every state is labelled with its own id (``s0 [label="s0"]``), or ``ID|OUTPUT`` as a Moore
+    record. AALpy writes labels raw and reads them back raw, so ``C:\\srv`` is two backslashes there, not an
+    escaped one."""
+    if raw.graph_attrs or not any(text_of(p).startswith("__start") and found.get("label") == '""'
+                                  for p, _, found in raw.edges):
+        return False
+    for node, found in raw.nodes.items():
+        name, label = text_of(node), _raw_text(found.get("label", ""))
+        if not name.startswith("__start") and label != name and not label.startswith(name + "|"):
+            return False
+    return True
 
 
 def _raw_text(raw: str) -> str:
@@ -448,22 +456,20 @@ def _state_names(nodes: dict[str, dict[str, str]], moore: bool, learnlib: bool =
 
 
 def _mealy_label(p: str, q: str, label: str, raw: bool) -> tuple[str, str]:
-    """(input, output) of a Mealy edge's label: split at the first ``/``, as AALpy reads it (``in/out``), or
-    LearnLib's ``in / out`` with one space each side of the bar; the white space around the whole label is
-    dropped unless AALpy wrote the file (``raw``). An output with white space at an end is refused: AALpy keeps
-    it (``' x'`` and ``'x'`` are two outputs), and an fsm-lstm output, which names a head, has none."""
-    symbol, _, output = (label if raw else label.strip()).partition("/")
-    if symbol.endswith(" ") and output.startswith(" "):  # LearnLib's ' / '
-        output = output[1:]
-    symbol = symbol.strip()
-    if not symbol or not output.strip():
+    """(input, output) of a Mealy edge's label, split at the first ``/``, with white space around either part
+    dropped (LearnLib writes ``in / out``). In a file AALpy wrote (``raw``) the output is AALpy's, as written: one
+    with white space at an end is refused, since AALpy keeps it (``' x'`` and ``'x'`` are two outputs) and an
+    fsm-lstm output, which names a head, holds none."""
+    symbol, _, output = label.partition("/")
+    symbol, kept = symbol.strip(), output
+    output = output.strip()
+    if not symbol or not output:
         raise GrammarError(f"edge {p} -> {q} has the label {label!r}; a Mealy edge is "
                            "label=\"INPUT/OUTPUT\" with both parts non-empty")
-    if output != output.strip():
-        raise GrammarError(f"edge {p} -> {q} has the output {output!r}, with white space at an end: AALpy keeps it, "
-                           "so that it is another output than one without, and an fsm-lstm output (which names a "
-                           f"head) holds none; write it without ({symbol}/{output.strip()}), or as LearnLib does, "
-                           f"'{symbol} / {output.strip()}'")
+    if raw and kept != output:
+        raise GrammarError(f"edge {p} -> {q} has the output {kept!r}, with white space at an end, in a file AALpy "
+                           "wrote: AALpy keeps it, so that it is another output than one without, and an fsm-lstm "
+                           f"output (which names a head) holds none; write it without ({symbol}/{output})")
     return symbol, output
 
 

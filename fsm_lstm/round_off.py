@@ -12,18 +12,28 @@ from collections.abc import Sequence
 import numpy as np
 
 from .queries import Network
+from .sparse_weights import is_sparse
 
-__all__ = ["FACTOR", "float64_value", "near_round_off", "round_off_text"]
+__all__ = ["FACTOR", "SCREEN", "float64_value", "near_round_off", "round_off_text"]
 
 FACTOR = 8  # a float32 logit at most this many times its distance from the float64 one is near round-off
+SCREEN = 2.0 ** -10  # values beyond this share of the heads' scale are not run again (float32 keeps 2^-24)
 
 
-def float64_value(net: Network, word: Sequence[int], column: int) -> float | None:
-    """The head ``column``'s value after the inner ``word`` (as ``net`` reads it) in float64, or None when the
-    network runs in float64 already."""
-    if net.model.compute_dtype is np.float64:
+def float64_value(net: Network, word: Sequence[int], column: int, value: float) -> float | None:
+    """The head ``column``'s value after the inner ``word`` (as ``net`` reads it) in float64; None when the
+    network runs in float64 already, or when the float32 ``value`` lies beyond ``SCREEN`` of the heads' scale
+    (twice the largest |bias| + sum of |weights| of a head, whose h lie in [-1, 1]; twice, for an argmax margin),
+    so far from 0 that its sign is not in doubt (a float64 copy of a large network is not made for nothing)."""
+    model = net.model
+    if model.compute_dtype is np.float64:
         return None
-    return float(Network(net.model, net.reading, np.float64).walk(list(word))[-1, column])
+    weights = abs(model.head_weight).sum(axis=1) if is_sparse(model.head_weight) else \
+        np.abs(model.head_weight).sum(axis=1)
+    scale = 2 * float(np.max(np.asarray(weights).reshape(-1) + np.abs(model.head_bias), initial=0.0))
+    if abs(value) > SCREEN * scale:
+        return None
+    return float(Network(model, net.reading, np.float64).walk(list(word))[-1, column])
 
 
 def near_round_off(value: float, wide: float | None) -> bool:
@@ -35,7 +45,8 @@ def near_round_off(value: float, wide: float | None) -> bool:
 
 def round_off_text(value: float, wide: float) -> str:
     """'within float32 round-off of 0: in float64 it is X, ...' for a verdict :func:`near_round_off` flags."""
-    other = (value > 0) != (wide > 0)
-    side = ", on the other side of 0" if other else ""
-    return (f"within float32 round-off of 0: in float64 it is {wide:.4g}{side}, and another float32 implementation "
-            "(torch's nn.LSTM, say) may round it to either side")
+    if (value > 0) != (wide > 0):
+        return (f"within float32 round-off of 0: in float64 it is {wide:.4g}, on the other side of 0, and another "
+                "float32 implementation (torch's nn.LSTM, say) may round it to either side")
+    return (f"within float32 round-off of 0: in float64 it is {wide:.4g}, on the same side, but it moved by more than "
+            f"1/{FACTOR} of itself, so that another float32 implementation may round it to the other side")

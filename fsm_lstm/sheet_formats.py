@@ -3,10 +3,11 @@ headers aligned with their numbers, and the colours the Run sheet's legend expla
 
 from __future__ import annotations
 
-__all__ = ["Formats", "INPUT_POINTS", "INPUT_YELLOW", "print_setup"]
+__all__ = ["Formats", "INPUT_POINTS", "INPUT_YELLOW", "MAX_ROW_POINTS", "print_setup"]
 
 INPUT_YELLOW = "#FFF2CC"
 INPUT_POINTS = 12  # the input cell's font size
+MAX_ROW_POINTS = 409  # Excel's tallest row (an input of about 650 symbols; the Trace sheet shows them all)
 
 
 class Formats:

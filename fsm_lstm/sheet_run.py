@@ -9,7 +9,7 @@ import numpy as np
 from .labels import parse_head
 from .model import Model
 from .reading import Reading
-from .sheet_formats import INPUT_POINTS, Formats, print_setup
+from .sheet_formats import INPUT_POINTS, MAX_ROW_POINTS, Formats, print_setup
 from .sheet_input import marker_hint, typed_input
 from .sheet_layout import (BOLD_PER_WIDTH, FIRST_STEP_ROW, ITALIC_PER_WIDTH, NAME_ROW, NONE, Computed, SheetWriter,
                            TraceLayout, answer_kinds, beyond_the_sheet, col, fitting_width, left_behind, output_value,
@@ -52,7 +52,7 @@ def write_run(sh: SheetWriter, model: Model, lay: TraceLayout, v: Computed, step
     sh.text(2, 2, shown_input, fmt.input)
     room = BOLD_PER_WIDTH * sum(w for c, w in _widths(model).items() if 1 <= c <= 3) * 10 / INPUT_POINTS
     if len(shown_input) > room:  # printed, a longer input was cut at the cell's edge; a typed one sizes its row
-        ws.set_row(1, wrapped_height(shown_input, room, INPUT_POINTS))
+        ws.set_row(1, min(MAX_ROW_POINTS, wrapped_height(shown_input, room, INPUT_POINTS)))
     sh.text(2, 5, "symbols read" if framed else "symbols", fmt.right)
     sh.formula(2, 6, typed.count_formula(), n, fmt.bold)
     ws.merge_range(2, 0, 2, width - 1, "", fmt.verdict)

@@ -10,6 +10,7 @@ A failure is reported as the shortest string found whose last step disagrees wit
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 import time
@@ -156,12 +157,13 @@ def _counterexample(ref: Reference, word: tuple[str, ...], head: int, logit: flo
     return Counterexample(word, ref.checked[head], not logit > 0, logit)
 
 
-def with_output_said(net: Network, found: Counterexample, ref: Reference) -> Counterexample:
+def with_output_said(net: Network, found: Counterexample, ref: Reference | None = None) -> Counterexample:
     """``found`` with its value in float64 where the float32 one is within round-off of 0 (:mod:`round_off`), and
     with the output the network gives at its last step, when its out: heads are read by argmax (what a head being
     false does not say)."""
     index = {a: k for k, a in enumerate(net.inner)}
-    wide = float64_value(net, [index[a] for a in found.word], int(ref.columns[ref.checked.index(found.head)]))
+    column = net.model.heads.index(found.head) if ref is None else int(ref.columns[ref.checked.index(found.head)])
+    wide = float64_value(net, [index[a] for a in found.word], column, found.logit)
     if near_round_off(found.logit, wide):
         found = replace(found, wide=wide)
     columns = argmax_columns(net.model)
@@ -192,27 +194,28 @@ def search(net: Network, ref: Reference, strategy: st.SearchStrategy[tuple[str, 
     """Hypothesis search, shrunk; returns (shortest counterexample found, distinct strings run, longest string run).
     Past ``deadline`` (a ``time.perf_counter()`` value) no example is run on the network: hypothesis goes through
     the rest unrun, and a failure found before is shrunk no further."""
-    said: dict[tuple[str, ...], bool] = {}  # each distinct string run, and whether it fails: hypothesis repeats
+    said: dict[bytes, bool] = {}  # each distinct string run (by digest), and whether it fails: hypothesis repeats
     # some (only 107 distinct of 200 on a one-symbol alphabet), and the count is of strings run
+    longest = [0]
 
     def fails(word: tuple[str, ...]) -> bool:
-        if word not in said:
+        key = hashlib.blake2b("\x00".join(word).encode(), digest_size=16, person=len(word).to_bytes(8, "little")
+                              ).digest()
+        if key not in said:
             if time.perf_counter() > deadline:
                 return False
-            said[word] = check_word(net, ref, word) is not None
-        return said[word]
-
-    def longest() -> int:
-        return max(map(len, said), default=0)
+            said[key] = check_word(net, ref, word) is not None
+            longest[0] = max(longest[0], len(word))
+        return said[key]
 
     config = settings(max_examples=examples, deadline=None, database=None, derandomize=False,
                       phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck))
     try:
         word = find(strategy, fails, settings=config, random=random.Random(seed))
     except NoSuchExample:
-        return None, len(said), longest()
+        return None, len(said), longest[0]
     found = check_word(net, ref, word)
-    return found, len(said), longest()
+    return found, len(said), longest[0]
 
 
 def default_max_len(symbols: int, budget: int = EXHAUSTIVE_BUDGET, cap: int = EXHAUSTIVE_CAP) -> int:
@@ -279,8 +282,9 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
     report = Report(True, None, ref.checked, ref.skipped, "not applicable", False, notes=notes, reading=reading,
                     unread=tuple(unread), argmax=model.argmax_outputs)
     if progress:
+        by_regions = reading.final_only or certificate_grammar(model, grammar)[0] is None  # as _certificate_layer
         progress("certificate: trying" + (f" the region proof (at most {REGION_TIME_LIMIT:g} s, and as much again to "
-                                          "search after a failure)" if stored_grammar(model) is None else ""))
+                                          "search after a failure)" if by_regions else ""))
     pumped = _certificate_layer(model, grammar, unknown_start, ref, report, states_ok)
     if progress:
         progress(f"certificate: {report.certificate}")
@@ -344,13 +348,13 @@ def round_off_note(model: Model, reference: Grammar, unknown_start: bool, readin
 def _check_round_off(net: Network, ref: Reference, closest: Failure, report: Report, alphabet: Sequence[str]) -> None:
     """Note the enumerated word whose judged value lies nearest 0 when it is within float32 round-off of it: the
     verdict of words like it may differ in another float32 implementation."""
-    wide = float64_value(net, closest.word, int(ref.columns[closest.head]))
+    wide = float64_value(net, closest.word, int(ref.columns[closest.head]), closest.logit)
     if not near_round_off(closest.logit, wide):
         return
     word = report.reading.typed(tuple(net.inner[a] for a in closest.word), alphabet)
     report.round_off = word
     value = value_name(report.argmax, ref.checked[closest.head])
-    report.notes.append(f"note: after {word!r}, head {ref.checked[closest.head]}'s {value} {closest.logit:.4g} is "
+    report.notes.append(f"after {word!r}, head {ref.checked[closest.head]}'s {value} {closest.logit:.4g} is "
                         f"{round_off_text(closest.logit, wide)}: the verdict there, and on words like it, depends on "
                         "rounding")
 

@@ -97,7 +97,10 @@ def test_an_address_space_limit_leaves_its_room_and_verify_refuses_a_budget_over
         "assert 0 < room < 3 * 2**30 and available_memory() <= room, room\n"
         "from fsm_lstm.cli import main\n"
         "raise SystemExit(main(['verify', 'examples/leaky.npz', '--memory', '3500', '--max-len', '2']))\n")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    import os
+
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}  # OpenBLAS maps per thread
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1 and "--memory 3,500 MB is more than the" in done.stderr
     assert "MB available now; give at most that" in done.stderr and not done.stdout
@@ -120,3 +123,19 @@ def test_a_budget_over_the_machines_memory_is_refused_and_running_out_names_the_
     assert main(["verify", "examples/leaky.npz", "--max-len", "2"]) == 2
     assert capsys.readouterr().err.strip().endswith("out of memory; lower --memory (the enumeration's budget), "
                                                     "--max-len or --time-limit")
+
+
+def test_the_default_budget_is_cut_to_the_memory_available_and_only_a_given_one_refused(capsys, monkeypatch):
+    """With less than 1 GiB available, verify refused its own default --memory 1024 (a review)."""
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("fsm_lstm.free_memory"), "available_memory", lambda: 500 * 2**20)
+    seen: list[int] = []
+    verify_module = importlib.import_module("fsm_lstm.verify")
+    original = verify_module.verify
+    monkeypatch.setattr(verify_module, "verify", lambda *a, memory, **k: seen.append(memory) or original(
+        *a, memory=memory, **k))
+    assert main(["verify", "examples/leaky.npz", "--max-len", "2", "--examples", "0"]) == 0
+    assert seen == [500 * 2**20]
+    assert main(["verify", "examples/leaky.npz", "--max-len", "2", "--memory", "600"]) == 2
+    assert "--memory 600 MB is more than the 500 MB available now" in capsys.readouterr().err

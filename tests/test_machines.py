@@ -485,3 +485,14 @@ def test_a_line_break_in_a_name_is_written_as_an_escape_that_aalpy_reads_as_in_t
         return sorted((s.state_id, tuple(sorted(s.output_fun.items()))) for s in machine.states)
 
     assert outputs(written) == outputs(original) == [("s0", (("a", "x\\ny"),)), ("s\\n1", (("a", "z"),))]
+
+
+def test_a_hand_written_file_with_aalpys_start_edge_is_still_read_as_graphviz_reads_it():
+    """Only a file with all of AALpy's marks (start edge labelled "", no graph attribute, every state labelled
+    with its id) is read raw; here the labels differ from the ids, so \\n is a line break (a review)."""
+    g = parse_dot('digraph g { s0 [label="start"]; s0 -> s0 [label="a/x\\ny"]; __start0 [label=""]; '
+                  '__start0 -> s0 [label=""]; }')
+    assert dict(g.edge_outputs)[("start", "a", "start")] == "x\ny"
+    raw = parse_dot('digraph g { s0 [label="s0"]; s0 -> s0 [label="a/x\\ny"]; __start0 [label=""]; '
+                    '__start0 -> s0 [label=""]; }')
+    assert dict(raw.edge_outputs)[("s0", "a", "s0")] == "x\\ny"  # as AALpy writes and reads it

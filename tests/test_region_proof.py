@@ -526,9 +526,10 @@ def test_boxes_stepped_in_chunks_give_the_same_proof(rows, monkeypatch):
     assert [p.failure and p.failure.message for p in whole] == [p.failure and p.failure.message for p in chunked]
 
 
-def test_the_chunk_of_boxes_fits_the_step_memory():
-    """The measured cost of a box's step (about 50 bytes per gate pre-activation and 32 per unit) within
-    STEP_MEMORY, for a network too large to step a whole wave at once."""
+@pytest.mark.parametrize("cell", ["gru", "lstm", "rnn"])
+def test_the_chunk_of_boxes_fits_the_step_memory(cell):
+    """The measured cost of a box's step (about 50 bytes per gate pre-activation and 32 per unit on a GRU) within
+    STEP_MEMORY, for a network too large to step a whole wave at once, of each cell."""
     import tracemalloc
 
     from fsm_lstm.region_proof import STEP_MEMORY, _Explorer
@@ -536,11 +537,12 @@ def test_the_chunk_of_boxes_fits_the_step_memory():
 
     rng = np.random.default_rng(0)
     H, K = 256, 6
-    layers = tuple(Layer(rng.normal(0, 0.3, (3 * H, K if k == 0 else H)).astype(np.float32),
-                         rng.normal(0, 0.3, (3 * H, H)).astype(np.float32), np.zeros(3 * H, np.float32),
-                         np.zeros(3 * H, np.float32)) for k in range(2))
+    G = {"gru": 3, "lstm": 4, "rnn": 1}[cell]
+    layers = tuple(Layer(rng.normal(0, 0.3, (G * H, K if k == 0 else H)).astype(np.float32),
+                         rng.normal(0, 0.3, (G * H, H)).astype(np.float32), np.zeros(G * H, np.float32),
+                         np.zeros(G * H, np.float32)) for k in range(2))
     model = Model(layers, rng.normal(0, 1, (1, H)).astype(np.float32), np.zeros(1, np.float32),
-                  tuple("abcdef"), ("accept",), cell="gru")
+                  tuple("abcdef"), ("accept",), cell=cell)
     g = Grammar(name="all", start="q", accept=frozenset({"q"}), alphabet=tuple("abcdef"), states=("q",),
                 transitions=tuple(("q", a, "q") for a in "abcdef"))
     reading = reading_of(model)
