@@ -34,7 +34,7 @@ from .reading_help import READING_HELP
 from .region_proof import prove_regions
 from .strategies import any_strings, grammar_strings, near_misses
 from .verify import (REGION_TIME_LIMIT, alphabet_notes, check_depth, exhaustive, judged_reference, readable_part,
-                     search, t0_note, with_output_said)
+                     round_off_note, search, t0_note, with_output_said)
 from .words import symbols_count
 from .written_words import written
 
@@ -189,7 +189,10 @@ def _region_proof(model: Model, grammar: Grammar, reading: Reading, why: str, he
                           time_limit=REGION_TIME_LIMIT, heads=heads)
     failure = proof.failure
     if failure is not None and (failure.counterexample or failure.confirmed):
-        raise AssertionError(_options(f"region proof: {proof.summary()}{why}"))
+        unknown_start = bool(model.extra.get("unknown_start", False))
+        rounded = round_off_note(model, grammar, unknown_start, reading, failure.counter_word or failure.word)
+        raise AssertionError(_options(f"region proof: {proof.summary()}{why}" + (f" (note: {rounded})" if rounded
+                                                                                   else "")))
     if not proof.proven:
         pytest.skip(_options(f"region proof: {proof.summary()}{why}"))
 

@@ -77,6 +77,17 @@ def test_a_counterexample_within_round_off_says_so_and_float64_disagrees(tmp_pat
     assert "note: after 'a', head accept's logit 1.192e-07 is within float32 round-off of 0: in float64" in out
 
 
+def test_the_plugins_certificate_item_says_so_too(pytester, tmp_path):
+    save_model(knife_edge(), tmp_path / "k.npz")
+    (tmp_path / "endsb.toml").write_text(
+        'name = "endsb"\nstart = "q0"\naccept = ["q1"]\nalphabet = ["a", "b"]\n'
+        'transitions = [["q0", "a", "q0"], ["q0", "b", "q1"], ["q1", "a", "q0"], ["q1", "b", "q1"]]\n')
+    result = pytester.runpytest("--grammar", str(tmp_path / "endsb.toml"), "--model", str(tmp_path / "k.npz"),
+                                "--fsm-max-len", "2", "--fsm-examples", "5", "-k", "certificate")
+    result.stdout.fnmatch_lines(["*region proof: not proven: the network is wrong: after 'a'*(note: after 'a', "
+                                 "head accept's logit 1.192e-07 is within float32 round-off of 0*"])
+
+
 def test_a_pass_with_a_value_within_round_off_says_so():
     report = verify(knife_edge(), grammar(False), examples=20, max_len=6)
     assert report.passed and report.round_off == "a"
