@@ -22,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.hostile.make import huge_header, random_dfa, zip_bomb  # noqa: E402
+from tests.hostile.make import huge_header, overflowing_model, random_dfa, zip_bomb  # noqa: E402
 
 WRAPPER = """
 import sys
@@ -91,6 +91,9 @@ def main() -> int:
             ("zip bomb: verify", ["verify", bomb], 2.0, 300),
             (".npy header declaring 4 TiB (%d bytes): certify" % header.stat().st_size, ["certify", header], 2.0, 300),
             ("sheet reber --steps 300000", ["sheet", "reber", "-o", folder / "b.xlsx", "--steps", "300000"], 2.0, 300),
+            ("verify reber --memory 100000000 (100 TB)", ["verify", "reber", "--memory", "100000000"], 2.0, 300),
+            ("head weights of +-3e38 (sums past the float range): run",
+             ["run", overflowing_model(folder / "over.npz"), "01"], 2.0, 300),
             ("check, random DFA, 5,000 states", ["check", random_dfa(folder / "r5k.toml", 5_000)], 10.0, None),
             ("check, random DFA, 50,000 states", ["check", random_dfa(folder / "r50k.toml", 50_000)], 10.0, None),
             ("compile, random DFA, 10,000 states (written sparse: 4H x H dense would be 6e9)",

@@ -291,3 +291,16 @@ def heads_bomb(path: str | Path) -> Path:
             members.append((f"{name}.npy", raw, 0, zlib.crc32(raw), len(raw)))
     _write_zip(Path(path), members)
     return Path(path)
+
+
+def overflowing_model(path: str | Path) -> Path:
+    """Compiled tomita3 with one head's weights at +-3e38 on two units: finite in float32, but its sum can pass the
+    float range (infinity or NaN by the order of summation), so loading it is refused."""
+    from fsm_lstm.compiler import compile_grammar
+    from fsm_lstm.grammar_files import load_grammar
+    from fsm_lstm.model import save_model
+
+    model = compile_grammar(load_grammar("tomita3"))
+    model.head_weight[0, :2] = (3e38, -3e38)  # in place: a Model refuses such sums when it is made
+    save_model(model, path)
+    return Path(path)
