@@ -1003,7 +1003,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--time-limit", type=float, default=EXHAUSTIVE_TIME, metavar="S", help="stop the enumeration "
                    "after S seconds and report the length up to which every string was run (default "
                    f"{EXHAUSTIVE_TIME:g}); the hypothesis search after it runs in what is left, and at least a "
-                   "tenth of S")
+                   "tenth of S; a trained model's region proof runs before, in 5 s of its own and at most 5 s more "
+                   "to search after a failure")
     s.add_argument("--json", action="store_true", help="print a JSON report")
     s.add_argument("--report", metavar="BOOK.xlsx", help="also write a workbook with the counterexample (or, when "
                    "it passes, an accepted string checked) as input, the reference grammar as the automaton beside the "

@@ -455,22 +455,22 @@ def _state_names(nodes: dict[str, dict[str, str]], moore: bool, learnlib: bool =
     return names, outputs
 
 
-def _mealy_label(p: str, q: str, label: str, raw: bool) -> tuple[str, str]:
-    """(input, output) of a Mealy edge's label, split at the first ``/``, with white space around either part
-    dropped (LearnLib writes ``in / out``). In a file AALpy wrote (``raw``) the output is AALpy's, as written: one
-    with white space at an end is refused, since AALpy keeps it (``' x'`` and ``'x'`` are two outputs) and an
-    fsm-lstm output, which names a head, holds none."""
-    symbol, _, output = label.partition("/")
-    symbol, kept = symbol.strip(), output
-    output = output.strip()
+def _mealy_label(p: str, q: str, label: str, raw: bool) -> tuple[str, str, str]:
+    """(input, output, the output as meant) of a Mealy edge's label, split at the first ``/``, with white space
+    around either part dropped; as meant, the output is as written, less one space after LearnLib's ``in / out``
+    bar. In a file AALpy wrote (``raw``) an output with white space at an end is refused: AALpy keeps it (``' x'``
+    and ``'x'`` are two outputs), and an fsm-lstm output, which names a head, holds none."""
+    symbol, _, written = label.partition("/")
+    meant = written[1:] if symbol.endswith(" ") and written.startswith(" ") and not raw else written
+    symbol, output = symbol.strip(), written.strip()
     if not symbol or not output:
         raise GrammarError(f"edge {p} -> {q} has the label {label!r}; a Mealy edge is "
                            "label=\"INPUT/OUTPUT\" with both parts non-empty")
-    if raw and kept != output:
-        raise GrammarError(f"edge {p} -> {q} has the output {kept!r}, with white space at an end, in a file AALpy "
+    if raw and meant != output:
+        raise GrammarError(f"edge {p} -> {q} has the output {meant!r}, with white space at an end, in a file AALpy "
                            "wrote: AALpy keeps it, so that it is another output than one without, and an fsm-lstm "
-                           f"output (which names a head) holds none; write it without ({symbol}/{output})")
-    return symbol, output
+                           "output (which names a head) holds none; rename it without white space at its ends")
+    return symbol, output, meant
 
 
 _Transition = tuple[str, str, str]  # (state, symbol, state)
@@ -484,6 +484,7 @@ def _edges(edges: list[tuple[str, str, dict[str, str], dict[str, str]]], names: 
     transitions: dict[tuple[str, str, str], None] = {}
     outputs: dict[tuple[str, str, str], str] = {}
     seen: dict[tuple[str, str], str] = {}
+    written_as: dict[str, str] = {}  # each output as read, and as it was meant
     plain_edge = mealy_edge = None
     for p, q, found, _ in edges:
         if p in markers:
@@ -503,7 +504,11 @@ def _edges(edges: list[tuple[str, str, dict[str, str], dict[str, str]]], names: 
                                    f"declare the symbols: graph [alphabet=\"{label.partition('/')[0].strip()} "
                                    "...\"])")
             if "/" in label:
-                symbol, output = _mealy_label(p, q, found["label"], raw)
+                symbol, output, meant = _mealy_label(p, q, found["label"], raw)
+                if written_as.setdefault(output, meant) != meant:  # ' ok' and 'ok': dropping the spaces merges them
+                    raise GrammarError(f"the outputs {written_as[output]!r} and {meant!r} differ only in white space "
+                                       "at their ends, which an fsm-lstm output (naming a head) cannot hold: read, "
+                                       "they would be one output; rename one of them")
                 label = symbol
         if any(ch.isspace() for ch in label):
             raise GrammarError(f"edge {p} -> {q} reads the symbol {label!r}, which holds white space; a symbol is "

@@ -201,8 +201,8 @@ def _check_sums(m: Model) -> None:
     for reach, where in worst:
         if not reach <= limit:
             raise _fail(f"the sum of {where} can reach {reach:.3g}, over half the range of "
-                        f"{np.dtype(m.compute_dtype).name} ({2 * limit:.3g}), in which the network runs: whether it "
-                        "overflows, and to infinity or NaN, would depend on the order of summation; scale the "
+                        f"{np.dtype(m.compute_dtype).name} ({2 * limit:.3g}), in which the network runs: its sums may "
+                        "overflow there, and whether to infinity or NaN depends on the order of their terms; scale the "
                         "weights down" + (", or set meta.precision to \"float64\"" if m.compute_dtype is np.float32
                                           else ""))
 

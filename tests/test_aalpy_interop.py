@@ -175,7 +175,10 @@ def test_aalpy_mealy_outputs_are_read_as_aalpy_reads_them(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "has the output 'ok ', with white space at an end, in a file AALpy wrote" in err
     (tmp_path / "hand.dot").write_text((tmp_path / "spaced.dot").read_text().replace("{", "{\nrankdir=LR;", 1))
-    assert output_word(load_grammar(tmp_path / "hand.dot"), ("b",)) == [None, "ok"]  # not AALpy's: spaces dropped
+    assert main(["check", str(tmp_path / "hand.dot")]) == 2  # not AALpy's, but the two would still become one
+    assert "the outputs 'ok ' and 'ok' differ only in white space at their ends" in capsys.readouterr().err
+    (tmp_path / "one.dot").write_text((tmp_path / "hand.dot").read_text().replace('b/ok"', 'b/fine"'))
+    assert output_word(load_grammar(tmp_path / "one.dot"), ("b",)) == [None, "ok"]  # not AALpy's: spaces dropped
     learnlib = ('digraph g {\n s0 [shape="circle" label="0"];\n s1 [shape="circle" label="1"];\n'
                 ' s0 -> s1 [label="a / x"];\n s1 -> s0 [label="a / y z"];\n'
                 ' __start0 [label="" shape="none" width="0" height="0"];\n __start0 -> s0;\n}\n')

@@ -560,3 +560,14 @@ def test_build_names_files_after_their_file_when_grammars_share_a_name(tmp_path,
     assert "is given twice" in capsys.readouterr().err
     assert main(["build", "parity", str(tmp_path / "first.dot"), "-o", str(tmp_path / "q")]) == 0  # names differ
     assert {p.name for p in (tmp_path / "q").iterdir()} == {"parity.npz", "parity.xlsx", "g.npz", "g.xlsx"}
+
+
+def test_verify_help_gives_the_region_proofs_own_time(capsys):
+    """verify --time-limit 10 ran 22 s on a trained GRU: its help now says the region proof's time comes first."""
+    from fsm_lstm.verify import REGION_TIME_LIMIT
+
+    with pytest.raises(SystemExit):
+        main(["verify", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"a trained model's region proof runs before, in {REGION_TIME_LIMIT:g} s of its own and at most " \
+           f"{REGION_TIME_LIMIT:g} s more" in text
