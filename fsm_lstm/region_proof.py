@@ -112,7 +112,7 @@ class RegionProof:
 def prove_regions(model: Model, grammar: Grammar, unknown_start: bool = False, reading: Reading | None = None,
                   precision: str | None = None, max_regions: int = MAX_REGIONS, time_limit: float = TIME_LIMIT,
                   growth: float = 0.1, slack: float = 1e-3, pump_time: float = 30.0, joins: str = "fallback",
-                  heads: Sequence[str] | None = None) -> RegionProof:
+                  heads: Sequence[str] | None = None, limit_name: str = "the time limit") -> RegionProof:
     """Prove (or fail to prove) that every checked head of ``model`` follows ``grammar`` after every prefix.
 
     ``growth`` and ``slack`` enlarge each new region by that share of its width plus that absolute amount on
@@ -125,17 +125,18 @@ def prove_regions(model: Model, grammar: Grammar, unknown_start: bool = False, r
     (joins from the start). When every attempt fails and the search finds no counterexample, regions closed under
     2, then 3 steps at once (``kstep_proof.KSTEPS``) are tried, within ``KSTEP_TIME`` seconds of the time left.
     A ``nonempty`` reading leaves the empty word unjudged, and the proof says so; ``heads``: only these of the
-    heads the grammar can judge (as :func:`verify.judged_reference` leaves them)."""
+    heads the grammar can judge (as :func:`verify.judged_reference` leaves them); ``limit_name``: what a failure
+    for want of time calls ``time_limit`` (inside verify: its time for the region proof, not its --time-limit)."""
     reading = reading_of(model) if reading is None else reading
     proof = _prove_regions(model, grammar, unknown_start, reading, precision, max_regions, time_limit, growth, slack,
-                           pump_time, joins, heads)
+                           pump_time, joins, heads, limit_name)
     proof.nonempty = reading.nonempty
     return proof
 
 
 def _prove_regions(model: Model, grammar: Grammar, unknown_start: bool, reading: Reading, precision: str | None,
                    max_regions: int, time_limit: float, growth: float, slack: float, pump_time: float, joins: str,
-                   heads: Sequence[str] | None) -> RegionProof:
+                   heads: Sequence[str] | None, limit_name: str) -> RegionProof:
     precision = model.precision if precision is None else precision  # default: the arithmetic it runs in
     if precision not in ROUNDOFF:
         raise UserError(f"unknown precision {precision!r}; use float32 or float64")
@@ -159,7 +160,8 @@ def _prove_regions(model: Model, grammar: Grammar, unknown_start: bool, reading:
 
     def attempt(merge_after: float, regions: int) -> tuple[_Explorer, RegionProof]:
         explorer = _Explorer(model, grammar, ref, reading, precision, growth, slack, unknown_start, merge_after)
-        return explorer, explorer.run(regions, max(time_limit - (time.perf_counter() - t0), 1e-9), time_limit)
+        return explorer, explorer.run(regions, max(time_limit - (time.perf_counter() - t0), 1e-9), time_limit,
+                                      limit_name)
 
     if joins == "fallback":  # a short try with joins first: a trajectory that converges slowly closes fast that way
         proof = attempt(MERGE_AFTER, min(int(max_regions), QUICK_JOINS))[1]
@@ -260,9 +262,10 @@ class _Explorer:
         gates = sum(layer.weight_hh.shape[0] for layer in self.model.layers)
         return max(1, STEP_MEMORY // (64 * gates + 48 * self.net.width))
 
-    def run(self, max_regions: int, time_limit: float, stated: float | None = None) -> RegionProof:
+    def run(self, max_regions: int, time_limit: float, stated: float | None = None,
+            limit_name: str = "the time limit") -> RegionProof:
         """Explore regions for ``time_limit`` seconds at most; a failure for want of time names ``stated``, the
-        whole proof's limit (default ``time_limit``), of which this attempt had what was left."""
+        whole proof's limit (default ``time_limit``), of which this attempt had what was left, as ``limit_name``."""
         stated = time_limit if stated is None else stated
         D = self.net.width
         lo = hi = np.zeros((1, D))
@@ -274,7 +277,7 @@ class _Explorer:
         frontier = [0]
         K = len(self.inner)
         out_of_time = lambda: self.result(False, RegionFailure(  # noqa: E731
-            f"the regions did not close within the time limit ({stated:g} s, {len(self.lo):,} regions)", "budget"))
+            f"the regions did not close within {limit_name} ({stated:g} s, {len(self.lo):,} regions)", "budget"))
         while frontier:
             if time.perf_counter() - self.t0 > time_limit:
                 return out_of_time()

@@ -422,7 +422,7 @@ def _certificate_layer(model: Model, grammar: Grammar, unknown_start: bool, ref:
     stored, reason = (None, "word-level reading") if report.reading.final_only else certificate_grammar(model, grammar)
     if stored is None:  # trained or imported: the region proof (region_proof.py) may still prove every length
         proof = prove_regions(model, grammar, unknown_start, report.reading, time_limit=REGION_TIME_LIMIT,
-                              heads=ref.checked)
+                              heads=ref.checked, limit_name="verify's time for it")
         report.proven, report.first_layer = proof.proven, "region proof"
         report.certificate = proof.summary() if proof.proven else \
             f"not applicable ({reason}); region proof: {proof.summary()}"

@@ -539,3 +539,15 @@ def test_progress_says_the_region_proof_is_running_before_it_runs():
     verify(compile_grammar(load_grammar("tomita1")), load_grammar("tomita1"), max_len=2, examples=0,
            progress=said.append)
     assert said[0] == "certificate: trying" and said[1].startswith("certificate: proven")
+
+
+def test_a_region_proof_out_of_time_inside_verify_names_verifys_time_for_it(monkeypatch):
+    """"within the time limit (5 s" read as the user's --time-limit 10 (a trial); inside verify the proof has
+    verify's own time."""
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("fsm_lstm.verify"), "REGION_TIME_LIMIT", 1e-6)
+    trained = dataclasses.replace(compile_grammar(load_grammar("tomita1")), extra={})
+    report = verify(trained, load_grammar("tomita1"), max_len=2, examples=0)
+    assert "region proof: not proven: the regions did not close within verify's time for it (1e-06 s, " \
+        in report.certificate
