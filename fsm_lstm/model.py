@@ -24,6 +24,7 @@ import re
 import stat
 import struct
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -34,7 +35,8 @@ from .atomic import atomic_path
 from .errors import ModelError, UserError
 from .grammar import Grammar
 from .labels import parse_head
-from .sparse_weights import PARTS, csr_from_parts, csr_parts, dense, is_sparse, should_store_sparse
+from .sparse_weights import (PARTS, absolute_row_peaks, absolute_row_sums, csr_from_parts, csr_parts, dense, is_sparse,
+                             should_store_sparse)
 from .toml_format import parse_toml
 
 __all__ = ["CELLS", "GATES", "GATE_COUNT", "Layer", "MAX_ARRAY", "MAX_MEMBERS", "MAX_META", "Model", "default_units",
@@ -166,21 +168,6 @@ def validate(m: Model) -> None:
     _check_sums(m)
 
 
-def _row_sums(arr: Any) -> np.ndarray:
-    """(rows,) the sum of |arr| along each row, added up in float64."""
-    if is_sparse(arr):
-        return np.asarray(abs(arr).sum(axis=1, dtype=np.float64), dtype=np.float64).reshape(-1)
-    return np.abs(arr).sum(axis=1, dtype=np.float64)
-
-
-def _row_peaks(arr: Any) -> np.ndarray:
-    """(rows,) the largest |arr| of each row (0 for none)."""
-    if not arr.shape[1]:
-        return np.zeros(arr.shape[0])
-    peaks = abs(arr).max(axis=1).toarray() if is_sparse(arr) else np.abs(arr).max(axis=1)
-    return np.asarray(peaks, dtype=np.float64).reshape(-1)
-
-
 def _check_sums(m: Model) -> None:
     """Refuse a network whose sums can pass half the range of the arithmetic it runs in. Every h of these cells
     lies in [-1, 1] and the first layer's input is one-hot, so a gate's pre-activation (and a head's logit) is at
@@ -188,23 +175,21 @@ def _check_sums(m: Model) -> None:
     weights|. Past the range, whether a sum overflows, and to infinity or NaN, depends on the order of its terms:
     numpy, torch and onnxruntime were seen to differ, and numpy alone with the batch size."""
     limit = float(np.finfo(m.compute_dtype).max) / 2
-    worst: list[tuple[float, str]] = []
+
+    def check(reach: np.ndarray, where: Callable[[int], str]) -> None:
+        if reach.size and not reach.max() <= limit:
+            raise _fail(f"the sum of {where(int(reach.argmax()))} can reach {reach.max():.3g}, over half the range "
+                        f"of {np.dtype(m.compute_dtype).name} ({2 * limit:.3g}), in which the network runs: its sums "
+                        "may overflow there, and whether to infinity or NaN depends on the order of their terms; "
+                        "scale the weights down" + (", or set meta.precision to \"float64\""
+                                                    if m.compute_dtype is np.float32 else ""))
+
     for k, layer in enumerate(m.layers):
-        inputs = _row_peaks(layer.weight_ih) if k == 0 else _row_sums(layer.weight_ih)
-        total = (np.abs(np.asarray(layer.bias_ih, np.float64)) + np.abs(np.asarray(layer.bias_hh, np.float64))
-                 + inputs + _row_sums(layer.weight_hh))
-        if total.size:
-            worst.append((float(total.max()), f"row {int(total.argmax())} of layer {k}'s gates"))
-    heads = np.abs(np.asarray(m.head_bias, np.float64)) + _row_sums(m.head_weight)
-    if heads.size:
-        worst.append((float(heads.max()), f"head {m.heads[int(heads.argmax())]!r}"))
-    for reach, where in worst:
-        if not reach <= limit:
-            raise _fail(f"the sum of {where} can reach {reach:.3g}, over half the range of "
-                        f"{np.dtype(m.compute_dtype).name} ({2 * limit:.3g}), in which the network runs: its sums may "
-                        "overflow there, and whether to infinity or NaN depends on the order of their terms; scale the "
-                        "weights down" + (", or set meta.precision to \"float64\"" if m.compute_dtype is np.float32
-                                          else ""))
+        inputs = absolute_row_peaks(layer.weight_ih) if k == 0 else absolute_row_sums(layer.weight_ih)
+        check(np.abs(np.asarray(layer.bias_ih, np.float64)) + np.abs(np.asarray(layer.bias_hh, np.float64))
+              + inputs + absolute_row_sums(layer.weight_hh), lambda r: f"row {r} of layer {k}'s gates")
+    check(np.abs(np.asarray(m.head_bias, np.float64)) + absolute_row_sums(m.head_weight),
+          lambda r: f"head {m.heads[r]!r}")
 
 
 def _check_in_range(arr: Any, name: str, dtype: type) -> None:

@@ -286,36 +286,33 @@ class _Explorer:
             boxes = {r: (self.lo[r], self.hi[r]) for r in frontier}  # as the wave found them (a join replaces them)
             chunk = self.chunk_rows()
             frontier = []
-            for k in range(len(regions)):
-                if k % chunk == 0:  # the images of the next rows: in chunks, so that memory stays bounded
-                    if k and time.perf_counter() - self.t0 > time_limit:
-                        return out_of_time()
-                    rows = slice(k, k + chunk)
-                    img_lo, img_hi = self.net.step(np.stack([boxes[r][0] for r in regions[rows]]),
-                                                   np.stack([boxes[r][1] for r in regions[rows]]),
-                                                   self.symbols[inner[rows]])
-                    base = k
-                image_lo, image_hi = img_lo[k - base], img_hi[k - base]
-                r, a = int(regions[k]), int(inner[k])
-                q = int(self.ref.table[self.state[r], a])
-                if self.covered(image_lo, image_hi, q):
-                    continue
-                if np.isnan(image_lo).any() or np.isnan(image_hi).any():
-                    return self.result(False, self.escape(r, a, q, image_lo, image_hi,
-                                                          "may hold NaN (a sum may overflow), outside all regions"))
-                if len(self.lo) + self.merges >= max_regions:  # a join costs as much as a new region
-                    return self.result(False, self.escape(r, a, q, image_lo, image_hi,
-                                                          f"escapes all {len(self.lo):,} regions (after "
-                                                          f"{self.merges:,} joins)"))
-                merged = self.merge(*self.widen(image_lo, image_hi, q), q)
-                if merged is not None:
-                    self.merges += 1
-                    frontier.append(merged)
-                    continue
-                failure = self.add(*self.widen(image_lo, image_hi, q), q, (r, a), exact=False)
-                if failure:
-                    return self.result(False, failure)
-                frontier.append(len(self.lo) - 1)
+            for start in range(0, len(regions), chunk):  # in chunks of boxes, so that memory stays bounded
+                if start and time.perf_counter() - self.t0 > time_limit:
+                    return out_of_time()
+                rows = slice(start, start + chunk)
+                img_lo, img_hi = self.net.step(np.stack([boxes[r][0] for r in regions[rows]]),
+                                               np.stack([boxes[r][1] for r in regions[rows]]),
+                                               self.symbols[inner[rows]])
+                for r, a, image_lo, image_hi in zip(regions[rows].tolist(), inner[rows].tolist(), img_lo, img_hi):
+                    q = int(self.ref.table[self.state[r], a])
+                    if self.covered(image_lo, image_hi, q):
+                        continue
+                    if np.isnan(image_lo).any() or np.isnan(image_hi).any():
+                        return self.result(False, self.escape(r, a, q, image_lo, image_hi,
+                                                              "may hold NaN (a sum may overflow), outside all regions"))
+                    if len(self.lo) + self.merges >= max_regions:  # a join costs as much as a new region
+                        return self.result(False, self.escape(r, a, q, image_lo, image_hi,
+                                                              f"escapes all {len(self.lo):,} regions (after "
+                                                              f"{self.merges:,} joins)"))
+                    merged = self.merge(*self.widen(image_lo, image_hi, q), q)
+                    if merged is not None:
+                        self.merges += 1
+                        frontier.append(merged)
+                        continue
+                    failure = self.add(*self.widen(image_lo, image_hi, q), q, (r, a), exact=False)
+                    if failure:
+                        return self.result(False, failure)
+                    frontier.append(len(self.lo) - 1)
             frontier = list(dict.fromkeys(frontier))  # an enlarged region is explored again, once
         return self.result(True)
 

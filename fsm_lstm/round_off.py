@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .queries import Network
-from .sparse_weights import is_sparse
+from .sparse_weights import absolute_row_sums
 
 __all__ = ["FACTOR", "SCREEN", "float64_value", "near_round_off", "round_off_text"]
 
@@ -28,9 +28,7 @@ def float64_value(net: Network, word: Sequence[int], column: int, value: float) 
     model = net.model
     if model.compute_dtype is np.float64:
         return None
-    weights = abs(model.head_weight).sum(axis=1) if is_sparse(model.head_weight) else \
-        np.abs(model.head_weight).sum(axis=1)
-    scale = 2 * float(np.max(np.asarray(weights).reshape(-1) + np.abs(model.head_bias), initial=0.0))
+    scale = 2 * float(np.max(absolute_row_sums(model.head_weight) + np.abs(model.head_bias), initial=0.0))
     if abs(value) > SCREEN * scale:
         return None
     return float(Network(model, net.reading, np.float64).walk(list(word))[-1, column])

@@ -17,7 +17,8 @@ import scipy.sparse as sp
 
 from .errors import ModelError
 
-__all__ = ["DENSE_LIMIT", "PARTS", "SPARSE_ABOVE", "SPARSE_PRODUCTS_ABOVE", "as_csr", "csr_from_parts", "csr_parts",
+__all__ = ["DENSE_LIMIT", "PARTS", "SPARSE_ABOVE", "SPARSE_PRODUCTS_ABOVE", "absolute_row_peaks", "absolute_row_sums",
+           "as_csr", "csr_from_parts", "csr_parts",
            "csr_spans", "dense", "dense_numbers", "for_products", "is_sparse", "lookup", "nonzeros",
            "should_store_sparse", "sparse_or_dense"]
 
@@ -49,6 +50,21 @@ def as_csr(a: Any) -> sp.csr_array:
         out.sum_duplicates()
     out.sort_indices()
     return out
+
+
+def absolute_row_sums(a: Any) -> np.ndarray:
+    """(rows,) the sum of |a| along each row, added up in float64 (sparse or dense)."""
+    if sp.issparse(a):
+        return np.asarray(abs(a).sum(axis=1, dtype=np.float64), dtype=np.float64).reshape(-1)
+    return np.abs(a).sum(axis=1, dtype=np.float64)
+
+
+def absolute_row_peaks(a: Any) -> np.ndarray:
+    """(rows,) the largest |a| of each row, 0 for a row of no columns (sparse or dense)."""
+    if not a.shape[1]:
+        return np.zeros(a.shape[0])
+    peaks = abs(a).max(axis=1).toarray() if sp.issparse(a) else np.abs(a).max(axis=1)
+    return np.asarray(peaks, dtype=np.float64).reshape(-1)
 
 
 def dense(a: Any) -> np.ndarray:

@@ -149,7 +149,7 @@ def walk_trie(net: Network, ref: Reference, max_len: int, memory: int = 2**30, m
         r, h = np.unravel_index(int(np.argmin(margin)), margin.shape)
         if np.isfinite(margin[r, h]):
             closest = closer(closest, Failure(word_of(block, int(r)), int(h), float(values[r, h])))
-        bad = ref.wrong(logits[:, ref.columns] > 0, block.dfa)
+        bad = ref.wrong(values > 0, block.dfa)
         failing = np.flatnonzero(bad.any(axis=1))
         if not failing.size:
             return
@@ -157,7 +157,7 @@ def walk_trie(net: Network, ref: Reference, max_len: int, memory: int = 2**30, m
         head = int(np.flatnonzero(bad[r])[0])
         word = word_of(block, r)
         if best is None or (len(word), word) < (len(best.word), best.word):
-            best = Failure(word, head, float(logits[r, ref.columns[head]]))
+            best = Failure(word, head, float(values[r, head]))
 
     state, dfa = net.initial(1), np.array([ref.start])
     for a in prefix:

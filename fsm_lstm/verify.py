@@ -341,8 +341,12 @@ def round_off_note(model: Model, reference: Grammar, unknown_start: bool, readin
     if found is None or found.wide is None:
         return None
     shown = written(found.word, lambda w: reading.typed(w, model.alphabet))
-    return (f"after {shown}, head {found.head}'s {value_name(model.argmax_outputs, found.head)} {found.logit:.4g} is "
-            f"{round_off_text(found.logit, found.wide)}")
+    return _round_off_sentence(shown, found.head, model.argmax_outputs, found.logit, found.wide)
+
+
+def _round_off_sentence(shown: str, head: str, argmax: bool, value: float, wide: float) -> str:
+    """"after 'w', head H's logit V is within float32 round-off of 0: ...", ``shown`` the word as written."""
+    return f"after {shown}, head {head}'s {value_name(argmax, head)} {value:.4g} is {round_off_text(value, wide)}"
 
 
 def _check_round_off(net: Network, ref: Reference, closest: Failure, report: Report, alphabet: Sequence[str]) -> None:
@@ -353,10 +357,8 @@ def _check_round_off(net: Network, ref: Reference, closest: Failure, report: Rep
         return
     word = report.reading.typed(tuple(net.inner[a] for a in closest.word), alphabet)
     report.round_off = word
-    value = value_name(report.argmax, ref.checked[closest.head])
-    report.notes.append(f"after {word!r}, head {ref.checked[closest.head]}'s {value} {closest.logit:.4g} is "
-                        f"{round_off_text(closest.logit, wide)}: the verdict there, and on words like it, depends on "
-                        "rounding")
+    report.notes.append(_round_off_sentence(repr(word), ref.checked[closest.head], report.argmax, closest.logit, wide)
+                        + ": the verdict there, and on words like it, depends on rounding")
 
 
 def judged_reference(model: Model, grammar: Grammar, unknown_start: bool, reading: Reading
