@@ -1214,10 +1214,8 @@ _DEFAULT_MEMORY = 1024 * 2**20  # verify's --memory
 _MIN_MEMORY = 64 * 2**20  # the default's least, when even less is available (the walk then refuses what cannot fit)
 _MEMORY_HINT = "try a smaller grammar, model or input"
 _MEMORY_HINTS = {  # what to lower, by command
-    "verify": "lower --memory (the enumeration's budget), --max-len or --time-limit; a trained model's region proof, "
-              "which runs first, needs about 0.5 GB more of its own",
-    "verify-many": "lower --memory (each model's budget), --max-len or --time-limit, or verify fewer models at once; "
-                   "a trained model's region proof needs about 0.5 GB more of its own",
+    "verify": "lower --memory (the enumeration's budget), --max-len or --time-limit",
+    "verify-many": "lower --memory (each model's budget), --max-len or --time-limit, or verify fewer models at once",
     "certify": "lower --max-regions or --time-limit (a trained network's region proof)",
     "extract": "lower --samples, --max-states or --time-limit",
     "sheet": "lower --steps, or give a shorter input",

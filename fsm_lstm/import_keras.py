@@ -527,7 +527,9 @@ def _recurrent(name: str, cls: str, cfg: dict, w: dict[str, Any], width: int | N
                           ("stateful", "its state carries over between calls", "save the same weights in a model "
                            "built with stateful=False"),
                           ("return_state", "it returns its state as a second output", "save the same weights in a "
-                           "model built without return_state")):
+                           "model built without return_state"),
+                          ("time_major", "it reads its input time first, (time, batch, ...), where every other layer "
+                           "gives it batch first", "save the same weights in a model built with time_major=False")):
         if _flag(cfg, key, name, False):
             raise UserError(f"layer {name!r} has {key}=True; {why}, which fsm-lstm cannot represent: {fix}")
     if "activation" not in cfg or (cell != "rnn" and "recurrent_activation" not in cfg):

@@ -33,8 +33,8 @@ from .reading import Reading, check_markers, reading_of
 from .reading_help import READING_HELP
 from .region_proof import prove_regions
 from .strategies import any_strings, grammar_strings, near_misses
-from .verify import (REGION_TIME_LIMIT, alphabet_notes, check_depth, exhaustive, judged_reference, readable_part,
-                     round_off_note, search, t0_note, with_output_said)
+from .verify import (REGION_OUT_OF_MEMORY, REGION_TIME_LIMIT, alphabet_notes, check_depth, exhaustive,
+                     judged_reference, readable_part, round_off_note, search, t0_note, with_output_said)
 from .words import symbols_count
 from .written_words import written
 
@@ -154,7 +154,8 @@ class VerifyItem(pytest.Item):
             found, _, agreed = exhaustive(net, ref, depth, memory=_memory(config), deadline=time.perf_counter() + limit)
             if found is None and agreed < depth:
                 pytest.skip(f"every string up to length {agreed} agreed; the time limit ({limit:g} s, "
-                            f"--fsm-time-limit) stopped the enumeration before length {depth}")
+                            f"--fsm-time-limit) stopped the enumeration before it finished length {agreed + 1}, of the "
+                            f"{depth} asked for")
         else:
             readable = readable_part(grammar, model, reading)  # only strings the network can read
             if readable is None:
@@ -185,8 +186,11 @@ def _region_proof(model: Model, grammar: Grammar, reading: Reading, why: str, he
     """Pass when the region proof of ``heads`` holds, fail on a wrong prefix it confirmed on the network, else
     skip: not proven for every length, which the bounded items do not contradict. ``why`` follows the proof's
     summary."""
-    proof = prove_regions(model, grammar, bool(model.extra.get("unknown_start", False)), reading,
-                          time_limit=REGION_TIME_LIMIT, heads=heads)
+    try:
+        proof = prove_regions(model, grammar, bool(model.extra.get("unknown_start", False)), reading,
+                              time_limit=REGION_TIME_LIMIT, heads=heads)
+    except MemoryError:  # not proven, which the bounded items do not contradict
+        pytest.skip(_options(f"region proof: {REGION_OUT_OF_MEMORY}{why}"))
     failure = proof.failure
     if failure is not None and (failure.counterexample or failure.confirmed):
         unknown_start = bool(model.extra.get("unknown_start", False))

@@ -25,6 +25,7 @@ import numpy as np
 
 from .argmax_outputs import value_name
 from .errors import UserError
+from .free_memory import available_memory
 from .grammar import Grammar
 from .interval_step import IntervalNet
 from .intervals import ROUNDOFF
@@ -39,7 +40,7 @@ from .words import symbols_count
 from .written_words import SHOWN_WHOLE, decomposition, written
 
 __all__ = ["MAX_WEIGHTS", "MERGE_AFTER", "QUICK_JOINS", "RegionFailure", "RegionProof", "STEP_MEMORY", "WIDEN_AFTER",
-           "WIDEN_AT", "bounds_text", "prove_regions"]
+           "WIDEN_AT", "bounds_text", "prove_regions", "step_memory"]
 
 MAX_WEIGHTS = 4_000_000  # weights beyond which the proof is not attempted (it keeps three float64 copies)
 STEP_MEMORY = 256 * 2**20  # bytes for the boxes stepped at once (``_Explorer.chunk_rows``)
@@ -107,6 +108,13 @@ class RegionProof:
             out["failure"] = {k: v for k, v in vars(self.failure).items()
                               if v not in (None, [], ()) and k not in ("word", "counter_word")}
         return out
+
+
+def step_memory() -> int:
+    """Bytes for the boxes stepped at once: ``STEP_MEMORY``, or a quarter of the memory available when that is
+    less (an address-space or cgroup limit; at least 16 MB), so that a tight limit makes the chunks smaller."""
+    available = available_memory()
+    return STEP_MEMORY if available is None else max(16 * 2**20, min(STEP_MEMORY, available // 4))
 
 
 def prove_regions(model: Model, grammar: Grammar, unknown_start: bool = False, reading: Reading | None = None,
@@ -258,9 +266,9 @@ class _Explorer:
     def chunk_rows(self) -> int:
         """Boxes stepped at once: their images and the step's temporaries (about 64 bytes per gate pre-activation
         and 48 per unit of each box, measured at 50 and 32) within ``STEP_MEMORY``. A wave of 1,000 regions over 30
-        symbols stepped at once took 4.6 GB on a 2-layer GRU of 512 units."""
+        symbols stepped at once took 4.6 GB on a 2-layer GRU of 512 units. Under :func:`step_memory`."""
         gates = sum(layer.weight_hh.shape[0] for layer in self.model.layers)
-        return max(1, STEP_MEMORY // (64 * gates + 48 * self.net.width))
+        return max(1, step_memory() // (64 * gates + 48 * self.net.width))
 
     def run(self, max_regions: int, time_limit: float, stated: float | None = None,
             limit_name: str = "the time limit") -> RegionProof:

@@ -43,10 +43,11 @@ from .trie import Failure, block_rows, walk_trie
 from .words import counted, symbols_count
 from .written_words import written
 
-__all__ = ["Counterexample", "HYPOTHESIS_SHARE", "Progress", "REGION_TIME_LIMIT", "REPORT_SHORTEST", "Report",
-           "Verdict", "alphabet_notes", "check_depth", "check_word", "compare_with", "default_max_len", "describe",
-           "evidence", "exhaustive", "judge", "judged_reference", "readable_part", "report_rows", "report_word",
-           "round_off_note", "search", "t0_note", "unread_symbols", "verify", "with_output_said"]
+__all__ = ["Counterexample", "HYPOTHESIS_SHARE", "Progress", "REGION_OUT_OF_MEMORY", "REGION_TIME_LIMIT",
+           "REPORT_SHORTEST", "Report", "Verdict", "alphabet_notes", "check_depth", "check_word", "compare_with",
+           "default_max_len", "describe", "evidence", "exhaustive", "judge", "judged_reference", "readable_part",
+           "report_rows", "report_word", "round_off_note", "search", "t0_note", "unread_symbols", "verify",
+           "with_output_said"]
 
 Progress = Callable[[str], None]
 REPORT_SHORTEST = 200  # a passing report shows the longest of this many shortest accepted strings
@@ -417,15 +418,24 @@ def _without_state_heads(ref: Reference) -> Reference:
     return ref.selected([k for k, head in enumerate(ref.checked) if parse_head(head)[0] != "state"])
 
 
+REGION_OUT_OF_MEMORY = ("not proven: it ran out of memory (`fsm-lstm certify` runs it alone, and --max-regions "
+                        "bounds it)")
+
+
 def _certificate_layer(model: Model, grammar: Grammar, unknown_start: bool, ref: Reference, report: Report,
                        states_ok: bool) -> tuple[str, ...]:
     """Fill in the certificate (or, for trained and imported models, the region proof); return the word in
     which the region proof found the network wrong, confirmed on the network, or () when it found none."""
     stored, reason = (None, "word-level reading") if report.reading.final_only else certificate_grammar(model, grammar)
     if stored is None:  # trained or imported: the region proof (region_proof.py) may still prove every length
-        proof = prove_regions(model, grammar, unknown_start, report.reading, time_limit=REGION_TIME_LIMIT,
-                              heads=ref.checked, limit_name="verify's time for it")
-        report.proven, report.first_layer = proof.proven, "region proof"
+        report.first_layer = "region proof"
+        try:
+            proof = prove_regions(model, grammar, unknown_start, report.reading, time_limit=REGION_TIME_LIMIT,
+                                  heads=ref.checked, limit_name="verify's time for it")
+        except MemoryError:  # one layer of several: the enumeration, with its own budget, still runs
+            report.certificate = f"not applicable ({reason}); region proof: {REGION_OUT_OF_MEMORY}"
+            return ()
+        report.proven = proof.proven
         report.certificate = proof.summary() if proof.proven else \
             f"not applicable ({reason}); region proof: {proof.summary()}"
         failure = proof.failure
@@ -445,7 +455,8 @@ def evidence(report: Report) -> str:
         return "the empty word already disagrees"
     if report.reading.nonempty and report.max_len == 0 and not report.examples:
         return "no word (up to length 0 there is only the empty one, which is not judged)"
-    cut = f"; the time limit stopped the enumeration before length {report.requested}" if report.cut else ""
+    cut = (f"; the time limit stopped the enumeration before it finished length {report.max_len + 1}, of the "
+           f"{report.requested} asked for") if report.cut else ""
     text = (f"every {_kind(report.reading)} up to length {report.max_len}{_but_empty(report.reading)} "
             f"({_enumerated(report)} checked{cut})")
     if report.examples:
@@ -499,7 +510,8 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
     stopped = f"; the enumeration stopped at the first failure, at length {report.max_len + 1}" \
         if enumerated and len(c.word) == report.max_len + 1 else ""
     if report.cut:
-        stopped += (f"; the time limit stopped it before length {report.requested} (--time-limit)"
+        stopped += (f"; the time limit stopped it before it finished length {report.max_len + 1}, of the "
+                    f"{report.requested} asked for (--time-limit)"
                     + (f", after it had found the failure below, of {symbols_count(len(c.word))}"
                        if enumerated and len(c.word) > report.max_len + 1 else ""))
     if report.reading.nonempty and report.max_len == 0 and not stopped:

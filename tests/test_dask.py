@@ -245,4 +245,5 @@ def test_verify_on_the_cluster_stops_at_the_time_limit_and_says_so(cluster):
                     scheduler=c.scheduler_address)
     assert report.cut and report.requested == 12 and report.max_len < 12 and report.passed
     assert report.prefixes == sum(7 ** k for k in range(report.max_len + 1))
-    assert "the time limit stopped it before length 12 (--time-limit)" in "\n".join(describe(report, model.alphabet))
+    assert f"the time limit stopped it before it finished length {report.max_len + 1}, of the 12 asked for " \
+           "(--time-limit)" in "\n".join(describe(report, model.alphabet))

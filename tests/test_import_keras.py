@@ -184,6 +184,8 @@ REFUSED = {
                  "activation relu; fsm-lstm runs tanh only (PyTorch's cells): retrain with activation='tanh'"),
     "go_backwards": (lambda: _with(_layers(), 0, go_backwards=True), None, "retrain with go_backwards=False"),
     "stateful": (lambda: _with(_layers(), 0, stateful=True), None, "a model built with stateful=False"),
+    "time_major": (lambda: _with(_layers("GRU"), 0, time_major=True), None,  # tf.keras 2 writes it (trial 106)
+                   "time_major=True; it reads its input time first"),
     "relu head": (lambda: _with(_layers(), 1, activation="relu"), None, "activation relu"),
     "softmax over 3": (lambda: random_layers(np.random.default_rng(1), "LSTM", 3, [4], [3], "softmax"), None,
                        "softmax over 3"),

@@ -203,6 +203,8 @@ BAD_MANIFESTS = {
     "hard sigmoid": (lambda d: d["modelTopology"]["config"]["layers"][1]["config"].update(
         recurrent_activation="hard_sigmoid"), "hard_sigmoid"),
     "gru without reset_after": (None, "reset_after"),
+    "time major": (lambda d: d["modelTopology"]["config"]["layers"][1]["config"].update(time_major=True),
+                   "time_major=True; it reads its input time first"),  # tf.keras 2's option (trial 106)
 }
 
 

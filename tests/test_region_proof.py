@@ -526,14 +526,20 @@ def test_boxes_stepped_in_chunks_give_the_same_proof(rows, monkeypatch):
     assert [p.failure and p.failure.message for p in whole] == [p.failure and p.failure.message for p in chunked]
 
 
-@pytest.mark.parametrize("cell", ["gru", "lstm", "rnn"])
-def test_the_chunk_of_boxes_fits_the_step_memory(cell):
+@pytest.mark.parametrize("cell, available", [("gru", None), ("lstm", None), ("rnn", None), ("gru", 128 * 2**20)])
+def test_the_chunk_of_boxes_fits_the_step_memory(cell, available, monkeypatch):
     """The measured cost of a box's step (about 50 bytes per gate pre-activation and 32 per unit on a GRU) within
-    STEP_MEMORY, for a network too large to step a whole wave at once, of each cell."""
+    STEP_MEMORY, for a network too large to step a whole wave at once, of each cell; and within a quarter of the
+    memory available where that is less (under a limit of about 600 MB of address space, verify's region proof of
+    a GRU 512 x 2 ran out of memory: trial 105)."""
     import tracemalloc
 
+    from fsm_lstm import region_proof
     from fsm_lstm.region_proof import STEP_MEMORY, _Explorer
     from fsm_lstm.verify import judged_reference
+
+    monkeypatch.setattr(region_proof, "available_memory", lambda: available)
+    budget = STEP_MEMORY if available is None else available // 4
 
     rng = np.random.default_rng(0)
     H, K = 256, 6
@@ -554,7 +560,7 @@ def test_the_chunk_of_boxes_fits_the_step_memory(cell):
     explorer.net.step(lo, lo + 0.1, np.zeros(rows, dtype=np.int64))
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert 100 < rows and peak + 4 * lo.nbytes <= STEP_MEMORY  # the images and the stacked boxes too
+    assert 100 < rows and peak + 4 * lo.nbytes <= budget  # the images and the stacked boxes too
 
 
 def test_a_proof_not_attempted_does_not_say_nothing_was_found(tmp_path, capsys, monkeypatch):
@@ -567,3 +573,14 @@ def test_a_proof_not_attempted_does_not_say_nothing_was_found(tmp_path, capsys, 
     assert out.startswith("not proven: the network has 10 weights, more than the 5 the region proof handles")
     assert "note: the proof was not attempted, and nothing was searched; `fsm-lstm verify " in out
     assert "no counterexample was found here" not in out
+
+
+def test_the_chunks_shrink_to_the_memory_available(monkeypatch):
+    """A quarter of what is available, at most STEP_MEMORY and at least 16 MB."""
+    from fsm_lstm import region_proof
+
+    for available, expected in ((None, region_proof.STEP_MEMORY), (2**40, region_proof.STEP_MEMORY),
+                                (400 * 2**20, 100 * 2**20), (2**20, 16 * 2**20)):
+        monkeypatch.setattr(region_proof, "available_memory", lambda: available)
+        assert region_proof.step_memory() == expected
+
