@@ -191,15 +191,18 @@ def check_word(net: Network, ref: Reference, word: tuple[str, ...]) -> Counterex
 
 
 def search(net: Network, ref: Reference, strategy: st.SearchStrategy[tuple[str, ...]], examples: int, seed: int,
-           deadline: float = math.inf) -> tuple[Counterexample | None, int, int]:
+           deadline: float = math.inf, known: int = -1) -> tuple[Counterexample | None, int, int]:
     """Hypothesis search, shrunk; returns (shortest counterexample found, distinct strings run, longest string run).
     Past ``deadline`` (a ``time.perf_counter()`` value) no example is run on the network: hypothesis goes through
-    the rest unrun, and a failure found before is shrunk no further."""
+    the rest unrun, and a failure found before is shrunk no further. Strings of ``known`` symbols or fewer, which
+    the enumeration ran and found right, are neither run again nor counted."""
     said: dict[bytes, bool] = {}  # each distinct string run (by digest), and whether it fails: hypothesis repeats
     # some (only 107 distinct of 200 on a one-symbol alphabet), and the count is of strings run
     longest = [0]
 
     def fails(word: tuple[str, ...]) -> bool:
+        if len(word) <= known:
+            return False
         key = hashlib.blake2b("\x00".join(word).encode(), digest_size=16, person=len(word).to_bytes(8, "little")
                               ).digest()
         if key not in said:
@@ -308,12 +311,13 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
         # the limit (on a 2048-unit GRU, 200 examples took 25-70 s past it)
         stop = max(deadline, time.perf_counter() + HYPOTHESIS_SHARE * time_limit)
         found, report.examples, report.longest = (None, 0, 0) if readable is None else search(
-            net, ref, every_kind(readable), examples, seed, stop)
+            net, ref, every_kind(readable), examples, seed, stop, known=report.max_len)
         report.examples_cut = time.perf_counter() > stop and report.examples < examples
         report.examples_asked = examples
         report.found_by = None if found is None else "hypothesis"
         if progress:
-            progress(f"hypothesis: {counted(report.examples, 'example')}, longest {symbols_count(report.longest)}")
+            progress(f"hypothesis: {counted(report.examples, 'example')} longer than length {report.max_len}, "
+                     f"longest {symbols_count(report.longest)}")
     report.longest = max(report.longest, report.max_len)
     beyond = check_word(net, ref, pumped) if pumped else None  # a wrong prefix the region proof ran into
     if beyond is not None and (found is None or len(beyond.word) < len(found.word)):
@@ -460,7 +464,7 @@ def evidence(report: Report) -> str:
     text = (f"every {_kind(report.reading)} up to length {report.max_len}{_but_empty(report.reading)} "
             f"({_enumerated(report)} checked{cut})")
     if report.examples:
-        text += f" and on {report.examples:,} searched strings (longest {symbols_count(report.longest)})"
+        text += f" and on {report.examples:,} longer searched strings (longest {symbols_count(report.longest)})"
     return text
 
 
@@ -525,8 +529,8 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
     cut = (f"; the time limit stopped it after {report.examples:,} of the {report.examples_asked:,} asked for "
            "(--time-limit, --examples)") if report.examples_cut else ""
     lines.append("hypothesis: not run (the enumeration already found a failure)" if enumerated
-                 else f"hypothesis: {counted(report.examples, 'example')} (pumped loops, near misses, arbitrary "
-                 f"strings), longest {symbols_count(report.longest)}{cut}")
+                 else f"hypothesis: {counted(report.examples, 'example')} longer than length {report.max_len} (pumped "
+                 f"loops, near misses, arbitrary strings), longest {symbols_count(report.longest)}{cut}")
     lines += report.notes
     if c is None:
         lines.append(f"PASS: proven for every length{_from_one(report.reading)}" if report.proven else

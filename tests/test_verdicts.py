@@ -79,7 +79,8 @@ def test_a_pass_without_a_proof_says_what_was_run_in_the_issues_words():
     report = Report(passed=True, counterexample=None, checked=("accept",), skipped=(), certificate="region proof",
                     proven=False, max_len=5, prefixes=63, examples=200, longest=40)
     assert describe(report, ("0", "1"))[-1] == ("PASS: agrees on every string up to length 5 (63 prefixes checked) "
-                                                "and on 200 searched strings (longest 40 symbols); not proven for "
+                                                "and on 200 longer searched strings (longest 40 symbols); not "
+                                                "proven for "
                                                 "every length")
 
 

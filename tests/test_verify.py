@@ -21,7 +21,7 @@ from fsm_lstm.grammar_files import load_grammar
 from fsm_lstm.model import Layer, Model, save_model
 from fsm_lstm.reference import reference_for
 from fsm_lstm.strategies import any_strings, grammar_strings, near_misses
-from fsm_lstm.verify import alphabet_notes, check_word, default_max_len, describe, verify
+from fsm_lstm.verify import alphabet_notes, check_word, default_max_len, describe, evidence, verify
 from examples.make_examples import LEAK_REPEATS, leaky_reber
 from tests.oracle import accepts, next_symbols, states_after
 
@@ -508,7 +508,7 @@ def test_a_shorter_region_proof_counterexample_names_the_searchs_own(tmp_path, c
     found = re.search(r"was found by the region proof; the hypothesis search found a longer one \((\d+) symbols\)",
                       out)
     assert found and int(found.group(1)) > 30 and "beyond the strings" not in out
-    monkeypatch.setattr(verify_module, "search", lambda *a: (None, 7, 100))  # a search that found none
+    monkeypatch.setattr(verify_module, "search", lambda *a, **k: (None, 7, 100))  # a search that found none
     assert main(["verify", str(tmp_path / "ce.npz"), "--grammar", "mqtt"]) == 1
     assert "was found by the region proof, beyond the strings enumerated and searched" in capsys.readouterr().out
 
@@ -528,6 +528,24 @@ def test_the_hypothesis_search_counts_the_distinct_strings_it_ran(monkeypatch):
     report = verify(compile_grammar(ones), ones, max_len=3, examples=200)
     assert report.passed and len(ran) == len(set(ran)) == report.examples
     assert 0 < report.examples < 200 and report.longest == max(map(len, ran))
+
+
+def test_the_hypothesis_search_runs_and_counts_only_strings_longer_than_the_enumeration(monkeypatch):
+    """"searched strings" counted words the enumeration had already run (92 of 183 on one model, trial 105): the
+    search now runs none of up to --max-len symbols, and the report says its strings are the longer ones."""
+    import importlib
+
+    verify_module = importlib.import_module("fsm_lstm.verify")
+    ran: list[tuple[str, ...]] = []
+    original = verify_module.check_word
+    monkeypatch.setattr(verify_module, "check_word",
+                        lambda net, ref, word: ran.append(word) or original(net, ref, word))
+    grammar = load_grammar("tomita3")
+    report = verify(compile_grammar(grammar), grammar, max_len=6, examples=100)
+    assert report.passed and ran and min(map(len, ran)) > 6 and report.examples == len(set(ran))
+    lines = describe(report, grammar.alphabet)
+    assert f"hypothesis: {report.examples} examples longer than length 6 (pumped loops" in "\n".join(lines)
+    assert f"and on {report.examples} longer searched strings (longest" in evidence(report)
 
 
 def test_progress_says_the_region_proof_is_running_before_it_runs():
