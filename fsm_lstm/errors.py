@@ -1,6 +1,6 @@
 """The one exception type that the command line turns into a one-line message and exit code 2."""
 
-__all__ = ["GrammarError", "ModelError", "Terminated", "UserError"]
+__all__ = ["GrammarError", "ModelError", "SumsMayOverflow", "Terminated", "UserError"]
 
 
 class UserError(Exception):
@@ -13,6 +13,16 @@ class GrammarError(UserError):
 
 class ModelError(UserError):
     """A model file is malformed or does not fit the request."""
+
+
+class SumsMayOverflow(ModelError):
+    """A network whose sums can pass half the range of the float type it runs in; ``reason`` says where, and the
+    message adds what a model file's author can change (an importer says what its user can)."""
+
+    def __init__(self, reason: str, float32: bool) -> None:
+        self.reason, self.float32 = reason, float32
+        super().__init__(f"{reason}; scale the weights down" + (', or set meta.precision to "float64"' if float32
+                                                                 else ""))
 
 
 class Terminated(BaseException):

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelError, UserError
+from .errors import ModelError, SumsMayOverflow, UserError
 from .import_common import Dense, Network, common_dtype
 from .labels import parse_head
 from .model import Layer, Model
@@ -238,6 +238,10 @@ def assemble(net: Network, alphabet: Sequence[str], heads: Sequence[str], *, com
     try:
         return Model(layers=tuple(layers), head_weight=weight.astype(dtype), head_bias=bias.astype(dtype),
                      alphabet=alphabet, heads=heads, cell=net.cell, extra=extra)
+    except SumsMayOverflow as exc:  # import has no meta.precision to set: the source's own dtype decides it
+        raise UserError(f"the weights do not form a model: {exc.reason}; scale the weights down in the source model"
+                        + (", or save them in float64 (fsm-lstm then runs the network in float64)" if exc.float32
+                           else "")) from None
     except ModelError as exc:
         raise UserError(f"the weights do not form a model: {exc}") from None
 

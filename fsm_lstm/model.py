@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from .atomic import atomic_path
-from .errors import ModelError, UserError
+from .errors import ModelError, SumsMayOverflow, UserError
 from .grammar import Grammar
 from .labels import parse_head
 from .sparse_weights import (PARTS, absolute_row_peaks, absolute_row_sums, csr_from_parts, csr_parts, dense, is_sparse,
@@ -178,11 +178,10 @@ def _check_sums(m: Model) -> None:
 
     def check(reach: np.ndarray, where: Callable[[int], str]) -> None:
         if reach.size and not reach.max() <= limit:
-            raise _fail(f"the sum of {where(int(reach.argmax()))} can reach {reach.max():.3g}, over half the range "
-                        f"of {np.dtype(m.compute_dtype).name} ({2 * limit:.3g}), in which the network runs: its sums "
-                        "may overflow there, and whether to infinity or NaN depends on the order of their terms; "
-                        "scale the weights down" + (", or set meta.precision to \"float64\""
-                                                    if m.compute_dtype is np.float32 else ""))
+            raise SumsMayOverflow(f"the sum of {where(int(reach.argmax()))} can reach {reach.max():.3g}, over half the "
+                                  f"range of {np.dtype(m.compute_dtype).name} ({2 * limit:.3g}), in which the network "
+                                  "runs: its sums may overflow there, and whether to infinity or NaN depends on the "
+                                  "order of their terms", m.compute_dtype is np.float32)
 
     for k, layer in enumerate(m.layers):
         inputs = absolute_row_peaks(layer.weight_ih) if k == 0 else absolute_row_sums(layer.weight_ih)
