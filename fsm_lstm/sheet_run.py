@@ -202,10 +202,13 @@ def _format_run(sh: SheetWriter, model: Model, lay: TraceLayout, steps: int, fmt
         "type": "formula", "criteria": f'=$C{first}="{NONE}"', "format": fmt.left_row})
     legend = [(fmt.input, "type the input here (text)")]
     if "accept" in model.heads:  # a Mealy or Moore machine has outputs, not accepted and rejected prefixes
+        # a word classifier answers once, after the whole word: only that row is coloured (trial 104: its t = 0
+        # row's TRUE, coloured, read as an answer)
+        rows, kind = ("=", "word") if reading.final_only else ("<=", "prefix")
         for value, swatch in (("TRUE", fmt.accepted), ("FALSE", fmt.rejected)):  # (a blank cell equals FALSE)
             ws.conditional_format(f"D{first}:D{last}", {
-                "type": "formula", "criteria": f"=AND($A{first}<=$F$2,$D{first}={value})", "format": swatch})
-        legend += [(fmt.accepted, "accepted prefix"), (fmt.rejected, "rejected prefix")]
+                "type": "formula", "criteria": f"=AND($A{first}{rows}$F$2,$D{first}={value})", "format": swatch})
+        legend += [(fmt.accepted, f"accepted {kind}"), (fmt.rejected, f"rejected {kind}")]
     if "state" in answer_kinds(model):
         legend.append((fmt.left_row, f"no state: {NONE}, the string left the {left_behind(model)}"))
     legend.append((fmt.bad_symbol, "symbol not in the alphabet (read as an all-zero input)"))

@@ -55,9 +55,10 @@ def _inner(word: Sequence[str], reading: Reading) -> tuple[str, ...] | None:
         return None
 
 
-def _colours(model: Model) -> str:
+def _colours(model: Model, reading: Reading) -> str:
     """The Run sheet's colours this model can show, as the legend lists them (``sheet_run``)."""
-    colours = "green accept = accepted prefix, pink = rejected, " if "accept" in model.heads else ""
+    kind = "word (its last row only)" if reading.final_only else "prefix"
+    colours = f"green accept = accepted {kind}, pink = rejected, " if "accept" in model.heads else ""
     if any(h.startswith("state:") for h in model.heads):
         colours += "orange row = no state, "
     return colours
@@ -158,7 +159,7 @@ def write_guide(sh: SheetWriter, model: Model, steps: int, reading: Reading, exa
              "word, after its end marker when it has one); the rows before show its heads inside the word, which it "
              "was not trained to give." if reading.final_only else ""), fmt.wrap),
         (_columns_guide(model), fmt.wrap),
-        ("Colours: " + _colours(model) + "red symbol = not in "
+        ("Colours: " + _colours(model, reading) + "red symbol = not in "
          "the alphabet (the network reads it as all zeros). The charts show h (and c) of every unit and the head "
          f"logits over the steps (the first {CHART_STEPS} at most); a head is true above the dashed line at 0. Past "
          "the end of the input the lines fall to 0.", fmt.wrap),

@@ -553,3 +553,23 @@ def test_the_input_cell_shows_a_long_input_whole(tmp_path, length):
         assert ws.row_dimensions[2].height is None
     else:
         assert length >= 60 and ws.row_dimensions[2].height >= lines * 1.3 * 12
+
+
+def test_a_word_classifier_s_run_sheet_colours_only_the_answer_after_the_whole_word(tmp_path):
+    """Its t = 0 row's accept TRUE, coloured green like an answer, read as one (trial 104); only the row after the
+    whole word is coloured now, and the legend and the Guide say "word"."""
+    model = compile_grammar(load_grammar("tomita3"))
+    write_workbook(replace(model, extra={**model.extra, "final_only": True}), tmp_path / "w.xlsx", "0110", steps=6)
+    write_workbook(model, tmp_path / "p.xlsx", "0110", steps=6)
+    for name, compare, kind in (("w", "=", "word"), ("p", "<=", "prefix")):
+        book = openpyxl.load_workbook(tmp_path / f"{name}.xlsx")
+        sheet = book["Run"]
+        rules = [rule.formula[0] for cells in sheet.conditional_formatting for rule in cells.rules
+                 if str(cells.sqref).startswith("D")]
+        assert sorted(rules) == [f"AND($A8{compare}$F$2,$D8={v})" for v in ("FALSE", "TRUE")]
+        texts = [sheet.cell(r, 9).value for r in range(1, 9)]
+        assert f"accepted {kind}" in texts and f"rejected {kind}" in texts
+        guide = " ".join(str(c.value) for row in book["Guide"].iter_rows() for c in row if c.value)
+        assert f"green accept = accepted {kind}{' (its last row only)' if name == 'w' else ''}, pink" in guide
+    cached = openpyxl.load_workbook(tmp_path / "w.xlsx", data_only=True)["Run"]
+    assert cached["F2"].value == 4 and cached["A12"].value == 4  # the rule's row: t = 4, after the whole word
