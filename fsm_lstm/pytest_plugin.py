@@ -72,7 +72,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Refuse bad options in one line before any item runs (pytest's usage error): a model without a grammar,
     a negative depth, no examples, a time limit or memory budget that is not positive, a grammar or model that
     does not load, or a depth whose prefixes do not fit the memory budget."""
-    grammar, model = config.getoption("grammar", None), config.getoption("model", None)
+    grammar, model = (_beside_ini(config, config.getoption(name, None)) for name in ("grammar", "model"))
     if config.getoption("help", False):
         return
     if grammar is None:
@@ -98,10 +98,35 @@ def pytest_configure(config: pytest.Config) -> None:
                              config.getoption("fsm_nonempty"))
         config.stash[_LOADED] = (loaded, network, reading)
         config.stash[_DEPTH] = _exhaustive_depth(config)
-        for note in alphabet_notes(loaded, network, reading):
+        for note in alphabet_notes(loaded, network, reading) + _moved_rootdir(config):
             config.issue_config_time_warning(pytest.PytestConfigWarning(f"fsm-lstm: {_options(note)}"), stacklevel=2)
     except (UserError, OSError) as exc:
         raise pytest.UsageError(f"fsm-lstm: {_options(str(exc))}") from None
+
+
+def _moved_rootdir(config: pytest.Config) -> list[str]:
+    """A note when a path given after a space (``--fsm-model /elsewhere/m.npz``) made pytest take a folder
+    outside the one it runs in for its rootdir: pytest chooses it before plugins load, from every argument that
+    names a file, and then reads that folder's ini file and writes its cache there (a trial's run wrote into
+    another project's .pytest_cache)."""
+    args, here = list(config.invocation_params.args), Path(config.invocation_params.dir)
+    if config.rootpath == here or config.rootpath in here.parents:
+        return []
+    return [f"pytest took {config.rootpath} for its rootdir from `{a} {value}` (it reads a path given after a space "
+            f"as one of its own arguments before plugins load, and it uses that folder's ini file and cache); write "
+            f"{a}={value} to keep the folder you run in"
+            for a, value in zip(args, args[1:]) if a in ("--fsm-grammar", "--grammar", "--fsm-model", "--model")
+            and Path(value).exists()][:1]
+
+
+def _beside_ini(config: pytest.Config, value: str | None) -> str | None:
+    """A relative path that names nothing from the current folder, read from the ini file's folder when it names
+    a file there: options in the ini file's addopts then hold from any folder pytest runs in (a trial's run from
+    tests/ found no grammars/x.toml). Anything else as given (a bundled grammar's name, or an error later)."""
+    if value is None or config.inipath is None or Path(value).is_absolute() or Path(value).exists():
+        return value
+    there = config.inipath.parent / value
+    return str(there) if there.exists() else value
 
 
 def _options(message: str) -> str:

@@ -106,9 +106,16 @@ class Report:
     unread: tuple[str, ...] = ()  # the grammar's symbols the network cannot read: strings holding them not judged
     argmax: bool = False  # the out: heads are read by argmax: their values are margins
     round_off: str | None = None  # a word run whose judged value is within float32 round-off of 0 (round_off)
+    alphabet: tuple[str, ...] = ()  # the model's symbols, in which the counterexample is written
 
-    def to_dict(self, alphabet: Sequence[str]) -> dict[str, object]:
-        """JSON form: the verdict, the counterexample, and the evidence (what was run)."""
+    def __str__(self) -> str:
+        """The report as ``fsm-lstm verify`` prints it (:func:`describe`)."""
+        return "\n".join(describe(self, self.alphabet))
+
+    def to_dict(self, alphabet: Sequence[str] | None = None) -> dict[str, object]:
+        """JSON form: the verdict, the counterexample, and the evidence (what was run); ``alphabet``: the model's
+        symbols (default: the report's own)."""
+        alphabet = self.alphabet if alphabet is None else alphabet
         c = self.counterexample
         method = "+".join([self.first_layer, "exhaustive"] + (["hypothesis"] if self.examples else []))  # what ran
         return {"passed": self.passed,
@@ -284,7 +291,7 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
     net = Network(model, reading)
     depth = check_depth(max_len, len(net.inner), net.start.nbytes, memory, len(ref.columns))
     report = Report(True, None, ref.checked, ref.skipped, "not applicable", False, notes=notes, reading=reading,
-                    unread=tuple(unread), argmax=model.argmax_outputs)
+                    unread=tuple(unread), argmax=model.argmax_outputs, alphabet=tuple(model.alphabet))
     if progress:
         by_regions = reading.final_only or certificate_grammar(model, grammar)[0] is None  # as _certificate_layer
         progress("certificate: trying" + (f" the region proof (at most {REGION_TIME_LIMIT:g} s, and as much again to "

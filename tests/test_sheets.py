@@ -561,12 +561,12 @@ def test_a_word_classifier_s_run_sheet_colours_only_the_answer_after_the_whole_w
     model = compile_grammar(load_grammar("tomita3"))
     write_workbook(replace(model, extra={**model.extra, "final_only": True}), tmp_path / "w.xlsx", "0110", steps=6)
     write_workbook(model, tmp_path / "p.xlsx", "0110", steps=6)
-    for name, compare, kind in (("w", "=", "word"), ("p", "<=", "prefix")):
+    for name, rows, kind in (("w", "=", "word"), ("p", "<=", "prefix")):
         book = openpyxl.load_workbook(tmp_path / f"{name}.xlsx")
         sheet = book["Run"]
         rules = [rule.formula[0] for cells in sheet.conditional_formatting for rule in cells.rules
                  if str(cells.sqref).startswith("D")]
-        assert sorted(rules) == [f"AND($A8{compare}$F$2,$D8={v})" for v in ("FALSE", "TRUE")]
+        assert sorted(rules) == [f"AND($A8{rows}$F$2,$D8={v})" for v in ("FALSE", "TRUE")]
         texts = [sheet.cell(r, 9).value for r in range(1, 9)]
         assert f"accepted {kind}" in texts and f"rejected {kind}" in texts
         guide = " ".join(str(c.value) for row in book["Guide"].iter_rows() for c in row if c.value)

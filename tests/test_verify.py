@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,6 +25,8 @@ from fsm_lstm.strategies import any_strings, grammar_strings, near_misses
 from fsm_lstm.verify import alphabet_notes, check_word, default_max_len, describe, evidence, verify
 from examples.make_examples import LEAK_REPEATS, leaky_reber
 from tests.oracle import accepts, next_symbols, states_after
+
+TOMITA1 = Path(__file__).resolve().parents[1] / "grammars" / "tomita1.toml"
 
 
 def shortest_failure_by_bfs(model: Model, grammar, max_depth: int = 40) -> tuple[str, ...] | None:
@@ -595,3 +598,44 @@ def test_a_region_proof_out_of_memory_leaves_the_rest_of_verify_and_the_plugin_t
                                           "--fsm-examples", "3", "-rs", "-k", "certificate")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*region proof: not proven: it ran out of memory*"])
+
+
+def test_pytest_plugin_options_in_an_ini_file_hold_from_any_folder(pytester, monkeypatch):
+    """With --fsm-grammar=grammars/x.toml in the ini file's addopts, a run from tests/ stopped at "no such file"
+    (a trial): a relative path that names nothing from the current folder is read from the ini file's."""
+    pytester.makeini("[pytest]\naddopts = --fsm-grammar=grammars/t1.toml --fsm-max-len=2 --fsm-examples=3\n")
+    (pytester.path / "grammars").mkdir()
+    (pytester.path / "grammars" / "t1.toml").write_text(TOMITA1.read_text())
+    (pytester.path / "tests").mkdir()
+    monkeypatch.chdir(pytester.path / "tests")
+    result = pytester.runpytest_inprocess("-q")
+    result.assert_outcomes(passed=5)
+
+
+def test_pytest_plugin_says_when_a_path_after_a_space_moved_pytests_rootdir(pytester, tmp_path_factory):
+    """pytest takes its rootdir before plugins load, from every argument naming a file, so `--fsm-grammar
+    /elsewhere/x.toml` ran with another project's ini file and wrote its cache (a trial): a warning says so and
+    names the `=` form, which keeps the folder run in."""
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "pytest.ini").write_text("[pytest]\n")
+    (elsewhere / "t1.toml").write_text(TOMITA1.read_text())
+    options = ["--fsm-max-len", "2", "--fsm-examples", "3", "-p", "no:cacheprovider"]
+    spaced = pytester.runpytest_inprocess("--fsm-grammar", str(elsewhere / "t1.toml"), *options)
+    spaced.assert_outcomes(passed=5, warnings=1)
+    spaced.stdout.fnmatch_lines([f"*pytest took {elsewhere} for its rootdir from `--fsm-grammar {elsewhere}/t1.toml`*"
+                                 f"write --fsm-grammar={elsewhere}/t1.toml to keep the folder you run in*"])
+    joined = pytester.runpytest_inprocess(f"--fsm-grammar={elsewhere / 't1.toml'}", *options)
+    joined.assert_outcomes(passed=5)
+    assert f"rootdir: {pytester.path}" in joined.stdout.str() and "took" not in joined.stdout.str()
+
+
+def test_a_report_prints_as_verify_prints_it_and_knows_its_alphabet(tmp_path, capsys):
+    """str(report) was the dataclass's repr: a Python user had to find describe() in the source (a trial)."""
+    from fsm_lstm.cli import main
+
+    save_model(leaky_reber(2), tmp_path / "leaky2.npz")
+    report = verify(leaky_reber(2), load_grammar("reber"), max_len=6, examples=0)
+    assert main(["verify", str(tmp_path / "leaky2.npz"), "--max-len", "6", "--examples", "0"]) == 1
+    assert str(report) == capsys.readouterr().out.strip()
+    word = report.to_dict()["counterexample"]["string"]
+    assert f"FAIL: counterexample {word!r}" in str(report) and report.to_dict() == report.to_dict(report.alphabet)
