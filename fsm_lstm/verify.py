@@ -45,7 +45,8 @@ from .written_words import written
 
 __all__ = ["Counterexample", "HYPOTHESIS_SHARE", "Progress", "REGION_OUT_OF_MEMORY", "REGION_TIME_LIMIT",
            "REPORT_SHORTEST", "Report", "Verdict", "alphabet_notes", "check_depth", "check_word", "compare_with",
-           "default_max_len", "describe", "evidence", "exhaustive", "judge", "judged_reference", "readable_part",
+           "counterexample_of", "default_max_len", "describe", "evidence", "exhaustive", "judge", "judged_reference",
+           "nearest_round_off", "readable_part",
            "report_rows", "report_word", "round_off_note", "search", "t0_note", "unread_symbols", "verify",
            "with_output_said"]
 
@@ -151,10 +152,11 @@ def exhaustive(net: Network, ref: Reference, max_len: int, progress: Progress | 
     ``time.perf_counter()`` value, cut the walk short). For a per-prefix reading a word is a prefix; for a
     word-level reading every word is framed by the markers."""
     walk = walk_trie(net, ref, max_len, memory, merge, progress, deadline=deadline)
-    return _found(net, ref, walk.failure), walk.prefixes, walk.agreed
+    return counterexample_of(net, ref, walk.failure), walk.prefixes, walk.agreed
 
 
-def _found(net: Network, ref: Reference, failure: Failure | None) -> Counterexample | None:
+def counterexample_of(net: Network, ref: Reference, failure: Failure | None) -> Counterexample | None:
+    """The walk's failure as a counterexample, confirmed on the network (None for none)."""
     if failure is None:
         return None
     word = tuple(net.inner[a] for a in failure.word)
@@ -305,7 +307,7 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
     else:
         with cluster_client(*cluster) as client:
             walk = sharded_walk(client, model, reading, ref, depth, memory, merge, progress, deadline)
-    found, report.run, report.max_len, report.distinct = (_found(net, ref, walk.failure), walk.prefixes,
+    found, report.run, report.max_len, report.distinct = (counterexample_of(net, ref, walk.failure), walk.prefixes,
                                                            walk.agreed, walk.distinct)
     report.requested, report.cut = depth, not walk.complete
     if walk.failure is None and walk.closest is not None:
@@ -361,16 +363,25 @@ def _round_off_sentence(shown: str, head: str, argmax: bool, value: float, wide:
     return f"after {shown}, head {head}'s {value_name(argmax, head)} {value:.4g} is {round_off_text(value, wide)}"
 
 
-def _check_round_off(net: Network, ref: Reference, closest: Failure, report: Report, alphabet: Sequence[str]) -> None:
-    """Note the enumerated word whose judged value lies nearest 0 when it is within float32 round-off of it: the
-    verdict of words like it may differ in another float32 implementation."""
+def nearest_round_off(net: Network, ref: Reference, closest: Failure, alphabet: Sequence[str], argmax: bool
+                      ) -> tuple[str, str] | None:
+    """The enumerated word whose judged value lies nearest 0 (``closest``, the walk's), as typed, and a note, when
+    that value is within float32 round-off of 0: the verdict of words like it may differ in another float32
+    implementation. None when it is not."""
     wide = float64_value(net, closest.word, int(ref.columns[closest.head]), closest.logit)
     if not near_round_off(closest.logit, wide):
-        return
-    word = report.reading.typed(tuple(net.inner[a] for a in closest.word), alphabet)
-    report.round_off = word
-    report.notes.append(_round_off_sentence(repr(word), ref.checked[closest.head], report.argmax, closest.logit, wide)
-                        + ": the verdict there, and on words like it, depends on rounding")
+        return None
+    word = net.reading.typed(tuple(net.inner[a] for a in closest.word), alphabet)
+    return word, (_round_off_sentence(repr(word), ref.checked[closest.head], argmax, closest.logit, wide)
+                  + ": the verdict there, and on words like it, depends on rounding")
+
+
+def _check_round_off(net: Network, ref: Reference, closest: Failure, report: Report, alphabet: Sequence[str]) -> None:
+    """Note the enumerated word nearest 0 when it is within float32 round-off of it (:func:`nearest_round_off`)."""
+    near = nearest_round_off(net, ref, closest, alphabet, report.argmax)
+    if near is not None:
+        report.round_off = near[0]
+        report.notes.append(near[1])
 
 
 def judged_reference(model: Model, grammar: Grammar, unknown_start: bool, reading: Reading

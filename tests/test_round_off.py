@@ -88,6 +88,25 @@ def test_the_plugins_certificate_item_says_so_too(pytester, tmp_path):
                                  "head accept's logit 1.192e-07 is within float32 round-off of 0*"])
 
 
+def test_the_plugins_passing_exhaustive_item_warns_of_it(pytester, tmp_path):
+    """A pass in float32 that another float32 implementation may not give: the exhaustive item passes (it holds in
+    the model's arithmetic) with a warning, where it said nothing (trial 105)."""
+    save_model(knife_edge(), tmp_path / "k.npz")
+    (tmp_path / "nonempty.toml").write_text(
+        'name = "nonempty"\nstart = "q0"\naccept = ["q1"]\nalphabet = ["a", "b"]\n'
+        'transitions = [["q0", "a", "q1"], ["q0", "b", "q1"], ["q1", "a", "q1"], ["q1", "b", "q1"]]\n')
+    options = ["--fsm-max-len=2", "--fsm-examples=5", "-k", "exhaustive", "--fsm-model", str(tmp_path / "k.npz")]
+    result = pytester.runpytest(f"--fsm-grammar={tmp_path / 'nonempty.toml'}", *options)
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines(["*fsm-lstm[[]exhaustive] passes in float32, and after 'a', head accept's logit "
+                                 "1.192e-07 is within float32 round-off of 0: in float64 it is -1.824e-08*"])
+    clear = Model(knife_edge().layers, knife_edge().head_weight, knife_edge().head_bias + np.float32(1e-3),
+                  ("a", "b"), ("accept",))
+    save_model(clear, tmp_path / "k.npz")
+    result = pytester.runpytest(f"--fsm-grammar={tmp_path / 'nonempty.toml'}", *options)
+    result.assert_outcomes(passed=1)
+
+
 def test_a_pass_with_a_value_within_round_off_says_so():
     report = verify(knife_edge(), grammar(False), examples=20, max_len=6)
     assert report.passed and report.round_off == "a"
