@@ -84,7 +84,9 @@ class _Block:
 def block_rows(state_bytes: int, heads: int, max_len: int, symbols: int, memory: int) -> int:
     """Prefixes per block so that every live block (one per length) and one step's temporaries fit in half of
     ``memory``; refuses, naming the figures, when not even one parent's children fit."""
-    per_row = state_bytes * (max_len + 14) + 8 * heads + 24 * (max_len + 1) + 64  # parents, symbols, dfa: 24
+    # parents, symbols, dfa: 24 per length; per head, about 30 bytes of the check's temporaries (float32 logits,
+    # judged values, their negation, signed margin and its absolute value for the round-off screen; bool masks)
+    per_row = state_bytes * (max_len + 14) + 32 * heads + 24 * (max_len + 1) + 64
     rows = memory // 2 // per_row
     if rows < symbols:
         need = 2 * symbols * per_row  # half the budget is for the blocks
