@@ -897,8 +897,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
 # ----- parser -------------------------------------------------------------------------------
 def _examples_option(s: argparse.ArgumentParser) -> None:
     s.add_argument("--examples", type=int, default=200, metavar="N", help="strings the hypothesis search "
-                   f"generates (default 200, at most {MAX_EXAMPLES:,}; the report counts the strings run: more when a "
-                   "failure is shrunk, fewer when hypothesis stops early)")
+                   f"generates (default 200, at most {MAX_EXAMPLES:,}; the report counts the distinct ones run, only "
+                   "those longer than the enumeration reached: more when a failure is shrunk)")
 
 
 def _cluster_options(s: argparse.ArgumentParser, purpose: str) -> None:

@@ -239,8 +239,9 @@ def assemble(net: Network, alphabet: Sequence[str], heads: Sequence[str], *, com
         return Model(layers=tuple(layers), head_weight=weight.astype(dtype), head_bias=bias.astype(dtype),
                      alphabet=alphabet, heads=heads, cell=net.cell, extra=extra)
     except SumsMayOverflow as exc:  # import has no meta.precision to set: the source's own dtype decides it
+        wider = exc.float32 and net.format != "tfjs"  # TensorFlow.js weights are float32 only
         raise UserError(f"the weights do not form a model: {exc.reason}; scale the weights down in the source model"
-                        + (", or save them in float64 (fsm-lstm then runs the network in float64)" if exc.float32
+                        + (", or save every weight in float64 (fsm-lstm then runs the network in float64)" if wider
                            else "")) from None
     except ModelError as exc:
         raise UserError(f"the weights do not form a model: {exc}") from None

@@ -13,6 +13,7 @@ options, and a grammar or model that does not load, are pytest usage errors: one
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import warnings
@@ -107,29 +108,59 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"fsm-lstm: {_options(str(exc))}") from None
 
 
+_PATH_OPTIONS = ("--fsm-grammar", "--grammar", "--fsm-model", "--model")
+
+
 def _moved_rootdir(config: pytest.Config) -> list[str]:
-    """A note when a path given after a space (``--fsm-model /elsewhere/m.npz``) made pytest take a folder
-    outside the one it runs in for its rootdir: pytest chooses it before plugins load, from every argument that
-    names a file, and then reads that folder's ini file and writes its cache there (a trial's run wrote into
-    another project's .pytest_cache)."""
-    args, here = list(config.invocation_params.args), Path(config.invocation_params.dir)
-    if config.rootpath == here or config.rootpath in here.parents:
+    """A note when a path given after a space (``--fsm-model /elsewhere/m.npz``) changed pytest's rootdir or ini
+    file: pytest chooses them before plugins load, from every argument that names a file, and then reads that ini
+    file and writes its cache under that rootdir (a trial's run wrote into another project's .pytest_cache). The
+    choice is made again without those paths, with pytest's own rule, and the note comes only when the two differ
+    and the first is pytest's actual choice."""
+    args = [str(a) for a in config.invocation_params.args]
+    spaced = {k + 1: f"{a} {value}" for k, (a, value) in enumerate(zip(args, args[1:]))
+              if a in _PATH_OPTIONS and not value.startswith("-")}
+    if not spaced:
         return []
-    return [f"pytest took {config.rootpath} for its rootdir from `{a} {value}` (it reads a path given after a space "
-            f"as one of its own arguments before plugins load, and it uses that folder's ini file and cache); write "
-            f"{a}={value} to keep the folder you run in"
-            for a, value in zip(args, args[1:]) if a in ("--fsm-grammar", "--grammar", "--fsm-model", "--model")
-            and Path(value).exists()][:1]
+    try:  # pytest's own helper; should it move or change, no note rather than a wrong one
+        from _pytest.config.findpaths import determine_setup
+
+        def chosen(drop: set[int]) -> tuple[Path, Path | None]:
+            kept = [a for k, a in enumerate(args) if k not in drop and not a.startswith("-")]
+            root, ini = determine_setup(inifile=config.option.inifilename, override_ini=config.option.override_ini,
+                                        args=kept, rootdir_cmd_arg=config.option.rootdir or None,
+                                        invocation_dir=Path(config.invocation_params.dir))[:2]
+            return root, ini
+
+        actual, without = chosen(set()), chosen(set(spaced))
+    except Exception:  # noqa: BLE001 - a private helper of pytest's: any failure means no note
+        return []
+    if actual != (config.rootpath, config.inipath) or actual == without:
+        return []
+    what = " and ".join(f"`{text}`" for text in spaced.values())
+    joined = " ".join(text.replace(" ", "=", 1) for text in spaced.values())
+    ini = lambda path: "no ini file" if path is None else f"ini file {path}"  # noqa: E731
+    return [f"pytest chose rootdir {actual[0]} with {ini(actual[1])} because of {what}; without it, it would choose "
+            f"{without[0]} with {ini(without[1])} (pytest reads a path given after a space as one of its own "
+            f"arguments, before plugins load); write {joined} to keep those"]
 
 
 def _beside_ini(config: pytest.Config, value: str | None) -> str | None:
-    """A relative path that names nothing from the current folder, read from the ini file's folder when it names
-    a file there: options in the ini file's addopts then hold from any folder pytest runs in (a trial's run from
-    tests/ found no grammars/x.toml). Anything else as given (a bundled grammar's name, or an error later)."""
-    if value is None or config.inipath is None or Path(value).is_absolute() or Path(value).exists():
+    """A relative path the ini file's addopts gives, read from the ini file's folder when it names a file there:
+    options in an ini file then hold from any folder pytest runs in (a trial's run from tests/ found no
+    grammars/x.toml). A path given on the command line, a bare name (a bundled grammar's, as ``load_grammar``
+    reads it), and anything that names no file there are left as given."""
+    if value is None or config.inipath is None or not any(
+            token == value or token.endswith("=" + value) for token in config.getini("addopts")):
         return value
-    there = config.inipath.parent / value
-    return str(there) if there.exists() else value
+    path = Path(value)
+    if path.is_absolute() or not (path.suffix or os.sep in value):
+        return value
+    try:
+        there = config.inipath.parent / path
+        return str(there) if there.is_file() else value
+    except OSError:  # a name the file system refuses: the loader says so in one line
+        return value
 
 
 def _options(message: str) -> str:
@@ -181,7 +212,7 @@ class VerifyItem(pytest.Item):
             depth, limit = config.stash[_DEPTH], config.getoption("fsm_time_limit")
             walk = walk_trie(net, ref, depth, _memory(config), deadline=time.perf_counter() + limit)
             found, agreed = counterexample_of(net, ref, walk.failure), walk.agreed
-            near = None if found or walk.closest is None else \
+            near = None if found or walk.closest is None or agreed < depth else \
                 nearest_round_off(net, ref, walk.closest, model.alphabet, model.argmax_outputs)
             if near is not None:  # a pass in float32 that another float32 implementation may not give
                 warnings.warn(pytest.PytestWarning(f"fsm-lstm[exhaustive] passes in float32, and {_options(near[1])}"))
@@ -195,7 +226,7 @@ class VerifyItem(pytest.Item):
                 pytest.skip(f"the model reads none of grammar {grammar.name!r}'s symbols")
             strategy = {"pumped loops": grammar_strings(readable), "near misses": near_misses(readable),
                         "arbitrary strings": any_strings(readable)}[self.check]
-            found, _, _ = search(net, ref, strategy, config.getoption("fsm_examples"), seed=0)
+            found, *_ = search(net, ref, strategy, config.getoption("fsm_examples"), seed=0)
         if found is not None:
             found = with_output_said(net, found, ref)
             text = written(found.word, lambda w: reading.typed(w, model.alphabet))
@@ -223,6 +254,8 @@ def _region_proof(model: Model, grammar: Grammar, reading: Reading, why: str, he
         proof = prove_regions(model, grammar, bool(model.extra.get("unknown_start", False)), reading,
                               time_limit=REGION_TIME_LIMIT, heads=heads)
     except MemoryError:  # not proven, which the bounded items do not contradict
+        proof = None  # skipped below, outside the handler, so that the failed proof's frames are let go
+    if proof is None:
         pytest.skip(_options(f"region proof: {REGION_OUT_OF_MEMORY}{why}"))
     failure = proof.failure
     if failure is not None and (failure.counterexample or failure.confirmed):

@@ -205,9 +205,12 @@ def _format_run(sh: SheetWriter, model: Model, lay: TraceLayout, steps: int, fmt
         # a word classifier answers once, after the whole word: only that row is coloured (trial 104: its t = 0
         # row's TRUE, coloured, read as an answer)
         rows, kind = ("=", "word") if reading.final_only else ("<=", "prefix")
+        # --nonempty: the empty word (the row after its markers alone) is not judged, and not coloured
+        judged = f",$A{first}>{bool(reading.start) + bool(reading.end)}" if reading.nonempty else ""
         for value, swatch in (("TRUE", fmt.accepted), ("FALSE", fmt.rejected)):  # (a blank cell equals FALSE)
             ws.conditional_format(f"D{first}:D{last}", {
-                "type": "formula", "criteria": f"=AND($A{first}{rows}$F$2,$D{first}={value})", "format": swatch})
+                "type": "formula", "criteria": f"=AND($A{first}{rows}$F$2,$D{first}={value}{judged})",
+                "format": swatch})
         legend += [(fmt.accepted, f"accepted {kind}"), (fmt.rejected, f"rejected {kind}")]
     if "state" in answer_kinds(model):
         legend.append((fmt.left_row, f"no state: {NONE}, the string left the {left_behind(model)}"))

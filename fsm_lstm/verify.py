@@ -98,8 +98,8 @@ class Report:
     run: int = 0  # prefixes stepped (fewer when merged)
     distinct: int = 0  # distinct (hidden state, grammar state) pairs met, when merged
     examples: int = 0
-    examples_asked: int = 0  # --examples
-    examples_cut: bool = False  # True when the time limit stopped the hypothesis search before them
+    examples_asked: int = 0  # --examples, when the hypothesis search ran
+    examples_cut: bool = False  # True when the time limit left some of the hypothesis search's examples unrun
     longest: int = 0
     first_layer: str = "certificate"  # what the first layer ran: "certificate" or (trained models) "region proof"
     notes: list[str] = field(default_factory=list)
@@ -118,7 +118,7 @@ class Report:
         symbols (default: the report's own)."""
         alphabet = self.alphabet if alphabet is None else alphabet
         c = self.counterexample
-        method = "+".join([self.first_layer, "exhaustive"] + (["hypothesis"] if self.examples else []))  # what ran
+        method = "+".join([self.first_layer, "exhaustive"] + (["hypothesis"] if self.examples_asked else []))  # ran
         return {"passed": self.passed,
                 "counterexample": None if c is None else _counterexample_dict(c, alphabet, self.reading),
                 "covered": {"certificate": self.certificate, "proven_all_lengths": self.proven,
@@ -200,14 +200,16 @@ def check_word(net: Network, ref: Reference, word: tuple[str, ...]) -> Counterex
 
 
 def search(net: Network, ref: Reference, strategy: st.SearchStrategy[tuple[str, ...]], examples: int, seed: int,
-           deadline: float = math.inf, known: int = -1) -> tuple[Counterexample | None, int, int]:
-    """Hypothesis search, shrunk; returns (shortest counterexample found, distinct strings run, longest string run).
-    Past ``deadline`` (a ``time.perf_counter()`` value) no example is run on the network: hypothesis goes through
-    the rest unrun, and a failure found before is shrunk no further. Strings of ``known`` symbols or fewer, which
-    the enumeration ran and found right, are neither run again nor counted."""
+           deadline: float = math.inf, known: int = -1) -> tuple[Counterexample | None, int, int, bool]:
+    """Hypothesis search, shrunk; returns (shortest counterexample found, distinct strings run, longest string run,
+    whether ``deadline`` left some unrun). Past ``deadline`` (a ``time.perf_counter()`` value) no example is run on
+    the network: hypothesis goes through the rest unrun, and a failure found before is shrunk no further. Strings
+    of ``known`` symbols or fewer, which the enumeration ran and found right, are neither run again nor
+    counted."""
     said: dict[bytes, bool] = {}  # each distinct string run (by digest), and whether it fails: hypothesis repeats
     # some (only 107 distinct of 200 on a one-symbol alphabet), and the count is of strings run
     longest = [0]
+    unrun = [False]
 
     def fails(word: tuple[str, ...]) -> bool:
         if len(word) <= known:
@@ -216,6 +218,7 @@ def search(net: Network, ref: Reference, strategy: st.SearchStrategy[tuple[str, 
                               ).digest()
         if key not in said:
             if time.perf_counter() > deadline:
+                unrun[0] = True
                 return False
             said[key] = check_word(net, ref, word) is not None
             longest[0] = max(longest[0], len(word))
@@ -226,9 +229,9 @@ def search(net: Network, ref: Reference, strategy: st.SearchStrategy[tuple[str, 
     try:
         word = find(strategy, fails, settings=config, random=random.Random(seed))
     except NoSuchExample:
-        return None, len(said), longest[0]
+        return None, len(said), longest[0], unrun[0]
     found = check_word(net, ref, word)
-    return found, len(said), longest[0]
+    return found, len(said), longest[0], unrun[0]
 
 
 def default_max_len(symbols: int, budget: int = EXHAUSTIVE_BUDGET, cap: int = EXHAUSTIVE_CAP) -> int:
@@ -319,10 +322,10 @@ def _verify(model: Model, grammar: Grammar | None, unknown_start: bool | None, m
         # what is left of the time limit, and at least HYPOTHESIS_SHARE of it: the whole run ends within 1.1 times
         # the limit (on a 2048-unit GRU, 200 examples took 25-70 s past it)
         stop = max(deadline, time.perf_counter() + HYPOTHESIS_SHARE * time_limit)
-        found, report.examples, report.longest = (None, 0, 0) if readable is None else search(
-            net, ref, every_kind(readable), examples, seed, stop, known=report.max_len)
-        report.examples_cut = time.perf_counter() > stop and report.examples < examples
-        report.examples_asked = examples
+        if readable is not None:
+            found, report.examples, report.longest, report.examples_cut = search(
+                net, ref, every_kind(readable), examples, seed, stop, known=report.max_len)
+            report.examples_asked = examples
         report.found_by = None if found is None else "hypothesis"
         if progress:
             progress(f"hypothesis: {counted(report.examples, 'example')} longer than length {report.max_len}, "
@@ -440,8 +443,8 @@ def _without_state_heads(ref: Reference) -> Reference:
     return ref.selected([k for k, head in enumerate(ref.checked) if parse_head(head)[0] != "state"])
 
 
-REGION_OUT_OF_MEMORY = ("not proven: it ran out of memory (`fsm-lstm certify` runs it alone, and --max-regions "
-                        "bounds it)")
+REGION_OUT_OF_MEMORY = ("not proven: it ran out of memory (`fsm-lstm certify MODEL --grammar REF --max-regions N` "
+                        "runs it alone, in at most N regions)")
 
 
 def _certificate_layer(model: Model, grammar: Grammar, unknown_start: bool, ref: Reference, report: Report,
@@ -516,6 +519,20 @@ def _where(c: Counterexample, reading: Reading) -> str:
     return "after the whole word" + (f" (the network's step {framed}, markers included)" if framed > c.step else "")
 
 
+def _hypothesis_line(report: Report, enumerated: bool) -> str:
+    """What the hypothesis search ran: only strings longer than the enumeration's length count."""
+    if enumerated:
+        return "hypothesis: not run (the enumeration already found a failure)"
+    if not report.examples_asked:
+        return "hypothesis: not run"
+    cut = (f"; the time limit stopped it before all {report.examples_asked:,} examples asked for had run "
+           "(--time-limit, --examples)") if report.examples_cut else ""
+    if not report.examples:
+        return f"hypothesis: none of its examples was longer than length {report.max_len}{cut}"
+    return (f"hypothesis: {counted(report.examples, 'example')} longer than length {report.max_len} (pumped loops, "
+            f"near misses, arbitrary strings), longest {symbols_count(report.longest)}{cut}")
+
+
 def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
     """Lines for people."""
     lines = [f"heads checked: {' '.join(report.checked)}"]
@@ -544,11 +561,7 @@ def describe(report: Report, alphabet: tuple[str, ...]) -> list[str]:
         lines.append(f"exhaustive: every {_kind(report.reading)} up to length {report.max_len}"
                      f"{_but_empty(report.reading)} agrees ({_enumerated(report)}{merged}){stopped}"
                      if report.max_len >= 0 else "exhaustive: the empty string already disagrees")
-    cut = (f"; the time limit stopped it after {report.examples:,} of the {report.examples_asked:,} asked for "
-           "(--time-limit, --examples)") if report.examples_cut else ""
-    lines.append("hypothesis: not run (the enumeration already found a failure)" if enumerated
-                 else f"hypothesis: {counted(report.examples, 'example')} longer than length {report.max_len} (pumped "
-                 f"loops, near misses, arbitrary strings), longest {symbols_count(report.longest)}{cut}")
+    lines.append(_hypothesis_line(report, enumerated))
     lines += report.notes
     if c is None:
         lines.append(f"PASS: proven for every length{_from_one(report.reading)}" if report.proven else

@@ -558,8 +558,8 @@ BAD_PT = {
     "overflowing sums": (lambda: {**_sd(), "fc1.bias": torch.tensor([3e38, 0.0])},  # trial 105: no meta to set
                          "can reach 3e+38, over half the range of float32 (3.4e+38), in which the network runs: its "
                          "sums may overflow there, and whether to infinity or NaN depends on the order of their "
-                         "terms; scale the weights down in the source model, or save them in float64 (fsm-lstm then "
-                         "runs the network in float64)"),
+                         "terms; scale the weights down in the source model, or save every weight in float64 "
+                         "(fsm-lstm then runs the network in float64)"),
     "wrong gates": (lambda: {**_sd(), "encoder.weight_hh_l0": torch.zeros(10, 4),
                              "encoder.weight_ih_l0": torch.zeros(10, 3), "encoder.bias_ih_l0": torch.zeros(10),
                              "encoder.bias_hh_l0": torch.zeros(10)}, "4H, 3H or H"),

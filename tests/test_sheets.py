@@ -573,3 +573,9 @@ def test_a_word_classifier_s_run_sheet_colours_only_the_answer_after_the_whole_w
         assert f"green accept = accepted {kind}{' (its last row only)' if name == 'w' else ''}, pink" in guide
     cached = openpyxl.load_workbook(tmp_path / "w.xlsx", data_only=True)["Run"]
     assert cached["F2"].value == 4 and cached["A12"].value == 4  # the rule's row: t = 4, after the whole word
+    for extra, judged in (({"nonempty": True}, ",$A8>0"),  # the empty word's row is not judged: not coloured
+                          ({"nonempty": True, "final_only": True, "start_marker": "0"}, ",$A8>1")):
+        write_workbook(replace(model, extra={**model.extra, **extra}), tmp_path / "n.xlsx", "11", steps=6)
+        sheet = openpyxl.load_workbook(tmp_path / "n.xlsx")["Run"]
+        assert all(rule.formula[0].endswith(f"{judged})") for cells in sheet.conditional_formatting
+                   for rule in cells.rules if str(cells.sqref).startswith("D"))

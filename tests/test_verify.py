@@ -245,7 +245,7 @@ def test_pytest_plugin_warns_of_grammar_symbols_the_model_cannot_read(pytester, 
               "grammar*")]
     for text, line in cases:
         (tmp_path / "g.toml").write_text(text)
-        result = pytester.runpytest("--fsm-grammar", str(tmp_path / "g.toml"), "--fsm-model", str(tmp_path / "m.npz"),
+        result = pytester.runpytest(f"--fsm-grammar={tmp_path / 'g.toml'}", f"--fsm-model={tmp_path / 'm.npz'}",
                                     "--fsm-max-len", "3", "--fsm-examples", "5", "-q")
         result.stdout.fnmatch_lines([line])
         result.assert_outcomes(passed=5, warnings=1)
@@ -483,16 +483,16 @@ def test_the_hypothesis_search_stops_at_its_deadline_and_says_so(monkeypatch):
     model = compile_grammar(load_grammar("reber"))
     net, ref = Network(model, Reading()), reference_for(model, load_grammar("reber"))
     strategy = grammar_strings(load_grammar("reber"))
-    found, tried, _ = verify_module.search(net, ref, strategy, 200, seed=0)
-    assert found is None and tried > 50
+    found, tried, _, cut = verify_module.search(net, ref, strategy, 200, seed=0)
+    assert found is None and tried > 50 and not cut
     monkeypatch.setattr(verify_module, "time", TickingClock())  # one tick per example: the deadline after 5
-    found, tried, _ = verify_module.search(net, ref, strategy, 200, seed=0, deadline=5.5)
-    assert found is None and tried == 5
+    found, tried, _, cut = verify_module.search(net, ref, strategy, 200, seed=0, deadline=5.5)
+    assert found is None and tried == 5 and cut
     monkeypatch.undo()
     report = verify(model, max_len=2, examples=200, time_limit=1e-9)
     assert report.examples_cut and report.examples < 200 and report.passed
-    assert f"the time limit stopped it after {report.examples} of the 200 asked for" in "\n".join(
-        describe(report, model.alphabet))
+    assert "the time limit stopped it before all 200 examples asked for had run (--time-limit, --examples)" in \
+        "\n".join(describe(report, model.alphabet))
     assert report.to_dict(model.alphabet)["covered"]["examples_stopped"] == "time-limit"
 
 
@@ -511,7 +511,7 @@ def test_a_shorter_region_proof_counterexample_names_the_searchs_own(tmp_path, c
     found = re.search(r"was found by the region proof; the hypothesis search found a longer one \((\d+) symbols\)",
                       out)
     assert found and int(found.group(1)) > 30 and "beyond the strings" not in out
-    monkeypatch.setattr(verify_module, "search", lambda *a, **k: (None, 7, 100))  # a search that found none
+    monkeypatch.setattr(verify_module, "search", lambda *a, **k: (None, 7, 100, False))  # a search that found none
     assert main(["verify", str(tmp_path / "ce.npz"), "--grammar", "mqtt"]) == 1
     assert "was found by the region proof, beyond the strings enumerated and searched" in capsys.readouterr().out
 
@@ -531,6 +531,16 @@ def test_the_hypothesis_search_counts_the_distinct_strings_it_ran(monkeypatch):
     report = verify(compile_grammar(ones), ones, max_len=3, examples=200)
     assert report.passed and len(ran) == len(set(ran)) == report.examples
     assert 0 < report.examples < 200 and report.longest == max(map(len, ran))
+
+
+def test_a_search_with_nothing_longer_says_so_and_still_counts_as_run():
+    """A review: with nothing longer than the enumeration among the examples, the line said "0 examples ...,
+    longest 12 symbols" (the enumeration's length) and the JSON method left the search out though it ran."""
+    grammar = load_grammar("tomita1")
+    report = verify(compile_grammar(grammar), grammar, max_len=12, examples=3)
+    assert report.examples == 0 and report.examples_asked == 3 and not report.examples_cut
+    assert "hypothesis: none of its examples was longer than length 12" in describe(report, grammar.alphabet)
+    assert report.to_dict()["covered"]["method"] == "certificate+exhaustive+hypothesis"
 
 
 def test_the_hypothesis_search_runs_and_counts_only_strings_longer_than_the_enumeration(monkeypatch):
@@ -589,7 +599,8 @@ def test_a_region_proof_out_of_memory_leaves_the_rest_of_verify_and_the_plugin_t
     monkeypatch.setattr(importlib.import_module("fsm_lstm.verify"), "prove_regions", exhausted)
     report = verify(drifting_tomita1(), load_grammar("tomita1"), max_len=61, examples=0)
     assert report.certificate == "not applicable (the model carries no compiled grammar); region proof: not " \
-        "proven: it ran out of memory (`fsm-lstm certify` runs it alone, and --max-regions bounds it)"
+        "proven: it ran out of memory (`fsm-lstm certify MODEL --grammar REF --max-regions N` runs it alone, in at " \
+        "most N regions)"
     assert not report.proven and not report.passed and report.counterexample.word == ("1",) * 60
     monkeypatch.setattr(importlib.import_module("fsm_lstm.pytest_plugin"), "prove_regions", exhausted)
     path = tmp_path / "drift.npz"
@@ -622,11 +633,17 @@ def test_pytest_plugin_says_when_a_path_after_a_space_moved_pytests_rootdir(pyte
     options = ["--fsm-max-len", "2", "--fsm-examples", "3", "-p", "no:cacheprovider"]
     spaced = pytester.runpytest_inprocess("--fsm-grammar", str(elsewhere / "t1.toml"), *options)
     spaced.assert_outcomes(passed=5, warnings=1)
-    spaced.stdout.fnmatch_lines([f"*pytest took {elsewhere} for its rootdir from `--fsm-grammar {elsewhere}/t1.toml`*"
-                                 f"write --fsm-grammar={elsewhere}/t1.toml to keep the folder you run in*"])
+    spaced.stdout.fnmatch_lines([f"*pytest chose rootdir {elsewhere} with ini file {elsewhere}/pytest.ini because "
+                                 f"of `--fsm-grammar {elsewhere}/t1.toml`; without it, it would choose "
+                                 f"{pytester.path} with no ini file *; write --fsm-grammar={elsewhere}/t1.toml to keep "
+                                 "those*"])
     joined = pytester.runpytest_inprocess(f"--fsm-grammar={elsewhere / 't1.toml'}", *options)
-    joined.assert_outcomes(passed=5)
-    assert f"rootdir: {pytester.path}" in joined.stdout.str() and "took" not in joined.stdout.str()
+    joined.assert_outcomes(passed=5, warnings=0)
+    assert f"rootdir: {pytester.path}" in joined.stdout.str()
+    (pytester.path / "tests").mkdir()  # a test path under the rootdir the grammar's path gives: nothing moved
+    (elsewhere / "test_here.py").write_text("def test_here():\n    pass\n")
+    beside = pytester.runpytest_inprocess(str(elsewhere), "--fsm-grammar", str(elsewhere / "t1.toml"), *options)
+    beside.assert_outcomes(passed=6, warnings=0)
 
 
 def test_a_report_prints_as_verify_prints_it_and_knows_its_alphabet(tmp_path, capsys):
