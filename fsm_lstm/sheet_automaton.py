@@ -30,6 +30,7 @@ AUTOMATON_COLUMNS = {"automaton state": 7, "automaton accept": 8, "agree": 9, "r
 _COMPARED = {"output": "the output", "accept": "accept", "state": "the state"}  # what ``agree`` compares, in row 6
 PARTING = "they part"  # how row 6 begins where network and automaton part: then red, else green
 NOT_JUDGED = "the empty word is not judged (--nonempty)"  # row 6 for the empty input under a nonempty reading
+BROKEN = "no comparison: the agree column holds errors"  # row 6 when a spreadsheet could not compute it
 MAX_SYMBOLS = 250  # the formula joining a state's next symbols grows by some 30 characters a symbol
 TABLE_ROW = 4  # Automaton sheet: row of the start state; symbols head the columns from C on row 3
 FIRST_SYMBOL_COLUMN = 3
@@ -140,7 +141,7 @@ def write_automaton_sheet(sh: SheetWriter, g: Grammar, fmt: Formats) -> tuple[st
                  for j in range(len(d.alphabet))]
         sh.formula(r, next_column, f"=TRIM({'&'.join(parts)})", next_symbols(d, s))
     outputs = _write_outputs(sh, d, states, next_column + 1, fmt)
-    last_row = TABLE_ROW + len(states) - 1
+    last_row = _last_row(states)
     last_col = col(FIRST_SYMBOL_COLUMN + len(d.alphabet) - 1)
     first_col = col(FIRST_SYMBOL_COLUMN)
     sh.ws.set_column(0, 0, 16)
@@ -149,6 +150,12 @@ def write_automaton_sheet(sh: SheetWriter, g: Grammar, fmt: Formats) -> tuple[st
             f"Automaton!${first_col}$3:${last_col}$3",
             f"Automaton!${first_col}${TABLE_ROW}:${last_col}${last_row}",
             f"Automaton!${col(next_column)}${TABLE_ROW}:${col(next_column)}${last_row}", outputs)
+
+
+def _last_row(states: list[str]) -> int:
+    """The last row of the table's lookup ranges: at least two rows, the second empty for a one-state automaton
+    (Gnumeric answers INDEX over a one-cell range with #REF!, and every automaton column with it: trial 108)."""
+    return TABLE_ROW + max(len(states), 2) - 1
 
 
 def _write_outputs(sh: SheetWriter, d: Grammar, states: list[str], first: int, fmt: Formats) -> str:
@@ -165,7 +172,7 @@ def _write_outputs(sh: SheetWriter, d: Grammar, states: list[str], first: int, f
         values = [moore[s]] if moore else [mealy.get((s, a, step.get((s, a))), "") for a in d.alphabet]
         for j, v in enumerate(values):
             sh.text(TABLE_ROW + i, first + j, v, fmt.answer)
-    last_row = TABLE_ROW + len(states) - 1
+    last_row = _last_row(states)
     return f"Automaton!${col(first)}${TABLE_ROW}:${col(first + len(heads) - 1)}${last_row}"
 
 
@@ -256,13 +263,15 @@ def write_automaton_columns(sh: SheetWriter, g: Grammar, refs: tuple[str, str, s
                                reading.nonempty)
     sh.ws.merge_range(5, 0, 5, 5, "", fmt.agreeing_wrap)
     sh.formula(6, 1, _sentence_formula(first, last, steps, by, reading, refs), sentence, fmt.agreeing_wrap)
-    sh.ws.conditional_format("A6", {"type": "text", "criteria": "begins with", "value": PARTING, "format": fmt.parting})
+    for text in (PARTING, BROKEN):  # red: they part, or no comparison could be made
+        sh.ws.conditional_format("A6", {"type": "text", "criteria": "begins with", "value": text,
+                                        "format": fmt.parting})
     sh.ws.set_row(5, 30)  # two lines: the sentence names both answers and a state
     sh.ws.set_row(6, 30)  # two lines: the header 'automaton accept' (one line grew up into the legend)
     A = col(ac["agree"])
     sh.ws.conditional_format(f"A{first}:{col(max(ac.values()))}{last}", {
         "type": "formula", "criteria": f"=$A{first}+1=MATCH(FALSE,${A}${first}:${A}${last},0)",
-        "format": fmt.bad_symbol})
+        "format": fmt.parting})
     d = determinise(g)
     states = table_states(d)  # names as long as 'waiting_for_client_hello_message' were cut at both ends
     sh.ws.set_column(ac["automaton state"] - 1, ac["automaton state"] - 1, fitting_width(states, 18, 40))
@@ -343,7 +352,11 @@ def _sentence_formula(first: int, last: int, steps: int, by: str, reading: Readi
              else f'"network and automaton agree on {_COMPARED[by]} after every prefix "&{symbols}')
     if reading.nonempty:
         agree = f'IF({length}=0,"{NOT_JUDGED}",{agree})'
-    return f'=IF(ISNUMBER({k}),{part},IF(input_length>{steps},{beyond_the_sheet(steps)},{agree}))'
+    # no "agree" over error values: SUM passes on an error in its range in every engine (Gnumeric reads
+    # ISERROR(range) inside SUMPRODUCT as one cell, out of range here, so always an error)
+    broken = f"ISERROR(SUM(${A}${first}:${A}${last}))"
+    return (f'=IF({broken},"{BROKEN}",IF(ISNUMBER({k}),{part},IF(input_length>{steps},{beyond_the_sheet(steps)},'
+            f'{agree})))')
 
 
 def _sentence_value(framed: tuple[str, ...], length: int, agree: list, network: NetworkAnswers, run: AutomatonRun,

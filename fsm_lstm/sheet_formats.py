@@ -49,7 +49,9 @@ class Formats:
         self.left_row = add({"bg_color": "#FCE4D6"})
         self.marker = add({"bg_color": "#D9D9D9", "italic": True})
         self.bad_symbol = add({"bg_color": "#FF0000", "font_color": "#FFFFFF", "bold": True})
-        self.parting = add({"font_color": "#C00000"})
+        # where network and automaton part: the sentence on row 6 and the first row that disagrees share it (the
+        # row had bad_symbol's red, which the legend gives to symbols outside the alphabet: trial 108)
+        self.parting = add({"bg_color": "#F4CCCC", "font_color": "#C00000", "bold": True})
 
 
 def print_setup(ws, rows: tuple[int, int] | None = None, columns: tuple[int, int] | None = None,

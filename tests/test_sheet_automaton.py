@@ -24,6 +24,7 @@ from examples.make_examples import LEAK_REPEATS, leaky_reber
 from fsm_lstm.cli import main
 from fsm_lstm.compiler import compile_grammar
 from fsm_lstm.gnumeric import recalculate_gnumeric
+from fsm_lstm.grammar import Grammar
 from fsm_lstm.grammar_files import load_grammar
 from fsm_lstm.libreoffice import recalculate
 from fsm_lstm.model import save_model
@@ -82,7 +83,13 @@ def books(tmp_path_factory):
     wb = openpyxl.load_workbook(src / "leaky.xlsx")
     wb["Run"]["B2"] = "BTSSXXTVVE"  # a Reber string the network gets right
     wb.save(src / "leaky-right.xlsx")
-    names = [*(f"{n}.xlsx" for n in TYPED), "leaky.xlsx", "leaky-right.xlsx"]
+    wb = openpyxl.load_workbook(src / "leaky.xlsx")
+    wb["Run"].cell(FIRST_STEP_ROW + 1, AGREE).value = "=1/0"  # an agree cell a spreadsheet could not compute
+    wb.save(src / "leaky-broken.xlsx")
+    one = Grammar(name="all", start="q", accept=frozenset({"q"}), alphabet=("0", "1"), states=("q",),
+                  transitions=(("q", "0", "q"), ("q", "1", "q")))
+    write_workbook(model, src / "one-state.xlsx", "0101", steps=6, automaton=one)  # tomita3 rejects 010
+    names = [*(f"{n}.xlsx" for n in TYPED), "leaky.xlsx", "leaky-right.xlsx", "leaky-broken.xlsx", "one-state.xlsx"]
     lo = recalculate([src / n for n in names], tmp_path_factory.mktemp("automaton-lo"))
     gn = recalculate_gnumeric([src / n for n in names], tmp_path_factory.mktemp("automaton-gn"))
     return {n: (src / n, lo[k], gn[k]) for k, n in enumerate(names)}
@@ -162,13 +169,36 @@ def test_typing_a_string_the_network_gets_right_makes_agree_all_true(books):
 
 
 def test_the_sentence_is_green_where_they_agree_and_red_where_they_part(books):
-    """It was red either way: 'network and automaton agree ...' read as a warning."""
+    """It was red either way: 'network and automaton agree ...' read as a warning. The first row that disagrees
+    has the sentence's colours, not the bright red the legend gives to symbols outside the alphabet (trial 108)."""
     sheet = openpyxl.load_workbook(books["leaky.xlsx"][0])["Run"]
     assert sheet["A6"].font.color.rgb.endswith("006100")  # green, as written
     rules = [(str(cells.sqref), rule) for cells in sheet.conditional_formatting for rule in cells.rules]
     parting = [rule for cells, rule in rules if cells == "A6"]
-    assert len(parting) == 1 and parting[0].operator == "beginsWith" and parting[0].text == "they part"
-    assert parting[0].dxf.font.color.rgb.endswith("C00000")  # red where it begins 'they part'
+    assert [(r.operator, r.text) for r in parting] == [("beginsWith", "they part"),
+                                                       ("beginsWith", "no comparison: the agree column holds errors")]
+    assert all(r.dxf.font.color.rgb.endswith("C00000") for r in parting)  # red where they part or cannot compare
+    row = [rule for cells, rule in rules if rule.formula and "MATCH(FALSE" in rule.formula[0]]
+    assert len(row) == 1 and row[0].dxf.fill.bgColor.rgb == parting[0].dxf.fill.bgColor.rgb
+    symbol = [rule for cells, rule in rules if rule.formula and "Trace!" in rule.formula[0]]
+    assert symbol and symbol[0].dxf.fill.bgColor.rgb != row[0].dxf.fill.bgColor.rgb
+
+
+def test_a_one_state_automaton_is_read_in_every_engine(books):
+    """Gnumeric answered INDEX over a one-cell range with #REF! in every automaton column, and the sentence then
+    said that network and automaton agree (trial 108): the table's ranges now span two rows at least."""
+    for engine in books["one-state.xlsx"][1:]:
+        assert error_cells(engine) == [], engine
+        run = openpyxl.load_workbook(engine, data_only=True)["Run"]
+        assert column(run, STATE, 4) == ["q"] * 5, engine
+        assert run["A6"].value == "they part at step 3 (symbol 0): network says reject, automaton says accept " \
+                                  "(state q)", engine
+
+
+def test_an_agree_column_with_errors_is_not_called_agreement(books):
+    for engine in books["leaky-broken.xlsx"][1:]:
+        assert openpyxl.load_workbook(engine, data_only=True)["Run"]["A6"].value == \
+            "no comparison: the agree column holds errors", engine
 
 
 def test_sheet_command_takes_an_automaton_and_refuses_a_missing_one(tmp_path):
@@ -764,7 +794,6 @@ def test_every_header_of_the_run_sheet_fits_its_row(tmp_path):
 def test_long_state_names_and_outputs_fit_their_columns(tmp_path):
     """TLS-learning names ('waiting_for_client_hello_message') were cut at both ends of centred cells 18 wide. A
     column's width is counted in characters (the width of '0' in the default font): it must hold the longest."""
-    from fsm_lstm.grammar import Grammar
 
     name, outputs = "waiting_for_client_hello_message", ("ServerHello+Certificate+Done", "ConnectionClosedException")
     g = Grammar(name="tls", start=name, accept=frozenset(), alphabet=("ClientHelloRSA", "ApplicationData"),
