@@ -18,7 +18,7 @@ from .automata import determinise
 from .errors import UserError
 from .grammar import Grammar
 from .reading import Reading
-from .sheet_formats import Formats
+from .sheet_formats import Formats, print_setup
 from .sheet_layout import FIRST_STEP_ROW, NONE, SheetWriter, beyond_the_sheet, col, fitting_width, past_end
 
 __all__ = ["AUTOMATON_COLUMNS", "AutomatonRun", "FIRST_SYMBOL_COLUMN", "MAX_SYMBOLS", "NOT_JUDGED", "NetworkAnswers",
@@ -146,6 +146,7 @@ def write_automaton_sheet(sh: SheetWriter, g: Grammar, fmt: Formats) -> tuple[st
     first_col = col(FIRST_SYMBOL_COLUMN)
     sh.ws.set_column(0, 0, 16)
     sh.ws.freeze_panes(TABLE_ROW - 1, 1)
+    print_setup(sh.ws, rows=(TABLE_ROW - 2, TABLE_ROW - 2), columns=(0, 0))  # the symbols' row, the state names
     return (f"Automaton!$A${TABLE_ROW}:$A${last_row}", f"Automaton!$B${TABLE_ROW}:$B${last_row}",
             f"Automaton!${first_col}$3:${last_col}$3",
             f"Automaton!${first_col}${TABLE_ROW}:${last_col}${last_row}",

@@ -23,6 +23,7 @@ class Formats:
         self.caption = add({"italic": True, "font_color": "#595959"})
         self.small = add({"font_size": 9, "valign": "vcenter"})
         self.wrap = add({"text_wrap": True, "valign": "top"})
+        self.label = add({"bold": True, "valign": "top"})  # beside a wrapped text, level with its first line
         self.heading = add({"bold": True, "font_size": 12})
         self.warning_wrap = add({"bold": True, "font_color": "#C00000", "text_wrap": True, "valign": "top"})
         self.agreeing_wrap = add({"bold": True, "font_color": "#006100", "text_wrap": True, "valign": "top"})

@@ -61,6 +61,7 @@ def write_weights(sh: SheetWriter, model: Model, fmt: Formats) -> tuple[list[Wei
     inputs: Sequence[str] = model.alphabet
     widest = 0
     bias_cols: list[int] = []
+    tables: list[int] = []  # each table's heading row: a printed page begins there, with the table's header
     for k, layer in enumerate(model.layers):
         H = layer.hidden_size
         width = len(inputs)
@@ -69,6 +70,7 @@ def write_weights(sh: SheetWriter, model: Model, fmt: Formats) -> tuple[list[Wei
         b_ih, b_hh = hh[1] + 2, hh[1] + 3
         widest = max(widest, b_hh)
         bias_cols += [b_ih, b_hh]
+        tables.append(r)
         sh.text(r, 1, f"layer {k}", fmt.heading)
         sh.text(r, ih[0], f"weight_ih_l{k}: one column per {'symbol' if k == 0 else 'unit of layer ' + str(k - 1)}",
                 fmt.bold)
@@ -99,6 +101,7 @@ def write_weights(sh: SheetWriter, model: Model, fmt: Formats) -> tuple[list[Wei
         r = first + len(gates) * H + 1
         inputs = [f"u{u}" for u in range(H)]
     H = model.hidden_size
+    tables.append(r)
     sh.text(r, 1, "heads", fmt.heading)
     sh.text(r, 4, "heads.weight: one column per unit of the last layer; a head is true when its logit > 0", fmt.bold)
     header = r + 1
@@ -120,4 +123,7 @@ def write_weights(sh: SheetWriter, model: Model, fmt: Formats) -> tuple[list[Wei
     for c in (*bias_cols, 5 + H):
         ws.set_column(c - 1, c - 1, 11)
     print_setup(ws, columns=(0, 2))
+    # the heads' rows printed under another table's page had no column headings (trial 108); a table longer than
+    # a page still has its header on its first page only
+    ws.set_h_pagebreaks([t - 1 for t in tables[1:]])
     return refs, HeadRefs(first, 4, 3 + H, 5 + H)

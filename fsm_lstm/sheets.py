@@ -48,7 +48,7 @@ from .sheet_formats import Formats, print_setup
 from .sheet_input import typed_input
 from .sheet_layout import (BLOCKS, FIRST_STEP_ROW, GATE_NAMES, NAME_ROW, NONE, SIGMOID, Computed, PlainFormulaSheet,
                            SheetWriter, TraceLayout, answer_kinds, col, compute, output_value, past_end, trace_layout,
-                           unit_labels)
+                           unit_labels, wrapped_height)
 from .sheet_run import decoded_outputs, write_run
 from .sheet_text import write_grammar, write_guide
 from .sheet_weights import write_weights
@@ -239,11 +239,8 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
                 wb.define_name(key, f"=Run!${col(c)}${FIRST_STEP_ROW}:${col(c)}${last}")
             sheets["Trace"].ws.conditional_format(f"A{FIRST_STEP_ROW}:{col(lay.last)}{last}", {  # the gates behind it
                 "type": "formula", "criteria": f"=$A{FIRST_STEP_ROW}+1=MATCH(FALSE,agree,0)", "format": fmt.bad_symbol})
-        for r, row in enumerate(summary or (), start=1):
-            for c, value in enumerate(row, start=1):
-                sheets["Summary"].text(r, c, check_text(value, "summary text"), fmt.bold if c == 1 else None)
         if summary:
-            sheets["Summary"].ws.set_column(0, 0, 20)
+            _write_summary(sheets["Summary"], summary, fmt)
         wb.define_name("input", "=Run!$B$2")
         wb.define_name("input_clean", "=Trace!$B$3")
         wb.define_name("input_length", "=Run!$F$2")
@@ -251,6 +248,32 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
         sheets["Run"].ws.activate()
         wb.close()
         _make_reproducible(tmp)
+
+
+SUMMARY_WIDTHS = (20, 14, 14)  # columns A, C and D of the Summary sheet; B is as wide as its table's names
+
+
+def _write_summary(sh: SheetWriter, summary: list[list[str]], fmt: Formats) -> None:
+    """The Summary sheet: a label in A, text in B, and the word-set table's figures in C and D. A sentence alone
+    on its row is wrapped across B:D, so that nothing runs past the printed page or under a figure (a trial's
+    print showed "every worc4,095")."""
+    rows = [[check_text(value, "summary text") for value in row] for row in summary]
+    names = max([len(row[1]) for row in rows if len(row) > 2] + [24])
+    widths = (SUMMARY_WIDTHS[0], min(60, names + 2), *SUMMARY_WIDTHS[1:])
+    for c, width in enumerate(widths):
+        sh.ws.set_column(c, c, width)
+    across = sum(widths[1:])
+    for r, row in enumerate(rows, start=1):
+        if row:
+            sh.text(r, 1, row[0], fmt.label)
+        if len(row) == 2 and len(row[1]) > widths[1]:
+            sh.ws.merge_range(r - 1, 1, r - 1, 3, "", fmt.wrap)
+            sh.text(r, 2, row[1], fmt.wrap)
+            sh.ws.set_row(r - 1, wrapped_height(row[1], across))
+        else:
+            for c, value in enumerate(row[1:], start=2):
+                sh.text(r, c, value)
+    print_setup(sh.ws)
 
 
 def _network_answers(model: Model, v: Computed) -> NetworkAnswers:

@@ -579,3 +579,23 @@ def test_a_word_classifier_s_run_sheet_colours_only_the_answer_after_the_whole_w
         sheet = openpyxl.load_workbook(tmp_path / "n.xlsx")["Run"]
         assert all(rule.formula[0].endswith(f"{judged})") for cells in sheet.conditional_formatting
                    for rule in cells.rules if str(cells.sqref).startswith("D"))
+
+
+def test_every_sheet_prints_landscape_fitted_and_each_weights_table_begins_a_page(tmp_path):
+    """The Automaton and Summary sheets had no page setup (portrait, cut across pages), and the heads' rows of the
+    Weights sheet printed under another table's page without column headings (trial 108)."""
+    model = compile_grammar(load_grammar("mqtt"))
+    summary = [["verification", "mqtt: PASS"], ["why", "a long sentence " * 20], ["searched", "word set", "n", "d"],
+               ["", "every word up to length 2", "31", "0"]]
+    write_workbook(model, tmp_path / "b.xlsx", "", steps=4, automaton=load_grammar("mqtt"), summary=summary)
+    book = openpyxl.load_workbook(tmp_path / "b.xlsx")
+    for sheet in book.worksheets:
+        wide = 1 if sheet.page_setup.fitToWidth is None else sheet.page_setup.fitToWidth  # 1 page: the default
+        fitted = sheet.sheet_properties.pageSetUpPr.fitToPage and wide <= (4 if sheet.title == "Trace" else 1)
+        assert sheet.page_setup.orientation == "landscape" and fitted, sheet.title
+    weights = book["Weights"]
+    heads = next(r for r in range(1, weights.max_row + 1) if weights.cell(r, 1).value == "heads")
+    assert [b.id for b in weights.row_breaks.brk] == [heads - 1]  # the page breaks above the heads' heading
+    s = book["Summary"]
+    assert s.column_dimensions["B"].width >= len("every word up to length 2")  # the table's names fit column B
+    assert ("B2:D2" in {str(m) for m in s.merged_cells.ranges}) and s["B2"].alignment.wrap_text  # the sentence
