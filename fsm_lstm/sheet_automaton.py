@@ -356,8 +356,8 @@ def _sentence_formula(first: int, last: int, steps: int, by: str, reading: Readi
     # no "agree" over error values: SUM passes on an error in its range in every engine (Gnumeric reads
     # ISERROR(range) inside SUMPRODUCT as one cell, out of range here, so always an error)
     broken = f"ISERROR(SUM(${A}${first}:${A}${last}))"
-    return (f'=IF({broken},"{BROKEN}",IF(ISNUMBER({k}),{part},IF(input_length>{steps},{beyond_the_sheet(steps)},'
-            f'{agree})))')
+    beyond = beyond_the_sheet(steps, framed=markers > 0)
+    return f'=IF({broken},"{BROKEN}",IF(ISNUMBER({k}),{part},IF(input_length>{steps},{beyond},{agree})))'
 
 
 def _sentence_value(framed: tuple[str, ...], length: int, agree: list, network: NetworkAnswers, run: AutomatonRun,

@@ -180,12 +180,15 @@ def wrapped_height(text: str, per_line: float, points: float = 10) -> float:
     return 1.5 * points * max(1, len(textwrap.wrap(text, max(1, int(per_line))))) + 1
 
 
-def beyond_the_sheet(steps: int, length: int | None = None) -> str:
+def beyond_the_sheet(steps: int, length: int | None = None, framed: bool = False) -> str:
     """The answer, as a formula's text, for an input longer than the sheet's ``steps``: none (given ``length``, the
     text itself). The head at the last row answers a prefix, not the input (a 32-symbol word on a 30-step sheet
-    said "rejected" where the network accepts it)."""
+    said "rejected" where the network accepts it). ``framed``: the network reads markers around the word, which
+    the count (``input_length``) includes, and the text says so (a 31-symbol word "had 33 symbols": trial 108)."""
     count = '"&input_length&"' if length is None else str(length)
-    text = f"no answer: the input has {count} symbols and this sheet {steps} steps (see the note)"
+    read = f"the network reads {count} symbols (the word and its markers)" if framed else \
+        f"the input has {count} symbols"
+    text = f"no answer: {read} and this sheet {steps} steps (see the note)"
     return text if length is not None else f'"{text}"'
 
 

@@ -56,8 +56,9 @@ def write_run(sh: SheetWriter, model: Model, lay: TraceLayout, v: Computed, step
     sh.text(2, 5, "symbols read" if framed else "symbols", fmt.right)
     sh.formula(2, 6, typed.count_formula(), n, fmt.bold)
     ws.merge_range(2, 0, 2, width - 1, "", fmt.verdict)
-    sh.formula(3, 1, _verdict_formula(model, lay, steps), _verdict(model, lay, v), fmt.verdict)
-    notes = [(f"input_length>{steps}", f"The input has {{n}} symbols; this sheet shows the first {steps}. Make a "
+    sh.formula(3, 1, _verdict_formula(model, lay, steps, framed), _verdict(model, lay, v), fmt.verdict)
+    has = "The network reads {n} symbols (the word and its markers)" if framed else "The input has {n} symbols"
+    notes = [(f"input_length>{steps}", f"{has}; this sheet shows the first {steps}. Make a "
               "longer one: fsm-lstm sheet MODEL -o BOOK.xlsx --steps N. ")]  # unknown symbols: in the legend
     inside = typed.inside_formula()
     if inside:
@@ -150,7 +151,7 @@ def decoded_outputs(model: Model, heads: np.ndarray) -> list[str] | None:
     return [NONE if t == 0 and model.argmax_outputs else _output_value(model, outs, row) for t, row in enumerate(heads)]
 
 
-def _verdict_formula(model: Model, lay: TraceLayout, steps: int) -> str:
+def _verdict_formula(model: Model, lay: TraceLayout, steps: int, framed: bool = False) -> str:
     """One sentence: accepted, rejected, or where the string leaves the grammar."""
     first, last = FIRST_STEP_ROW, FIRST_STEP_ROW + steps
     stops = f"Trace!${col(lay.stop)}${first + 1}:${col(lay.stop)}${last}"
@@ -163,7 +164,7 @@ def _verdict_formula(model: Model, lay: TraceLayout, steps: int) -> str:
         end = f'"output: "&INDEX($F${first}:$F${last},MIN(input_length,{steps})+1)'
     else:
         end = f'"read "&MIN(input_length,{steps})&" symbols (the model has no accept head)"'
-    return f"=IF(ISNUMBER({k}),{leaves},IF(input_length>{steps},{beyond_the_sheet(steps)},{end}))"
+    return f"=IF(ISNUMBER({k}),{leaves},IF(input_length>{steps},{beyond_the_sheet(steps, framed=framed)},{end}))"
 
 
 def _verdict(model: Model, lay: TraceLayout, v: Computed) -> str:
@@ -184,7 +185,7 @@ def _longest_verdicts(model: Model, steps: int) -> list[str]:
     """The longest sentences of each kind the verdict cell can show, for its row's height (a symbol typed outside
     the alphabet may be longer still)."""
     outputs = [value for value in map(output_value, model.heads) if value]
-    return [beyond_the_sheet(steps, 10**6), f"leaves the {left_behind(model)} at step {steps} (symbol "
+    return [beyond_the_sheet(steps, 10**6, framed=True), f"leaves the {left_behind(model)} at step {steps} (symbol "
             f"{max(model.alphabet, key=len)})", f"read {steps} symbols (the model has no accept head)",
             *([f"output: {max(outputs, key=len)} (+{len(outputs) - 1} more)"] if outputs else [])]
 

@@ -21,6 +21,7 @@ from fsm_lstm.grammar_files import bundled_names, load_grammar
 from fsm_lstm.gnumeric import recalculate_gnumeric
 from fsm_lstm.libreoffice import recalculate
 from fsm_lstm.model import Layer, Model, save_model
+from fsm_lstm.grammar import Grammar
 from fsm_lstm.reading import Reading
 from fsm_lstm.sheet_layout import FIRST_STEP_ROW, trace_layout
 from fsm_lstm.errors import UserError
@@ -599,3 +600,21 @@ def test_every_sheet_prints_landscape_fitted_and_each_weights_table_begins_a_pag
     s = book["Summary"]
     assert s.column_dimensions["B"].width >= len("every word up to length 2")  # the table's names fit column B
     assert ("B2:D2" in {str(m) for m in s.merged_cells.ranges}) and s["B2"].alignment.wrap_text  # the sentence
+
+
+def test_a_framed_word_longer_than_the_sheet_is_counted_with_its_markers_said(tmp_path):
+    """A 31-symbol word "had 33 symbols" (trial 108): the count includes the markers the network reads, and the
+    sheet now says so; in LibreOffice's recalculation too."""
+    path = tmp_path / "w.xlsx"
+    framed = Grammar(name="framed", start="b", accept=frozenset({"e"}), alphabet=("<s>", "1", "</s>"),
+                     states=("b", "w", "e"), transitions=(("b", "<s>", "w"), ("w", "1", "w"), ("w", "</s>", "e")))
+    write_workbook(compile_grammar(framed), path, "1", steps=6,
+                   reading=Reading(final_only=True, start="<s>", end="</s>"))
+    wb = openpyxl.load_workbook(path)
+    wb["Run"]["B2"] = "11111"  # 5 symbols, 7 with the markers: more than the sheet's 6 steps
+    wb.save(path)
+    values = libreoffice_values(recalculate([path], tmp_path / "out")[0])
+    assert values["Run"][(3, 1)] == "no answer: the network reads 7 symbols (the word and its markers) and this " \
+                                    "sheet 6 steps (see the note)"
+    assert "The network reads 7 symbols (the word and its markers); this sheet shows the first 6" in \
+        values["Run"][(4, 1)]
