@@ -266,27 +266,39 @@ def write_grammar(sh: SheetWriter, model: Model, g: Grammar | None, fmt: Formats
     r = 3
     table_width = 2
     if g is not None:
+        moore, mealy = dict(g.state_outputs), dict(g.edge_outputs)  # a machine's outputs (trial 108: not shown)
+        table_width = 1 + len(g.alphabet) + bool(moore)
         for key, value in [("name", g.name), ("description", g.description), ("start", g.start),
                            ("accepting", " ".join(s for s in g.states if s in g.accept)),
                            ("alphabet", " ".join(g.alphabet))]:
-            sh.text(r, 1, key, fmt.bold)
-            sh.text(r, 2, value)
+            sh.text(r, 1, key, fmt.label)
+            if key == "description" and len(value) > 22 * 2:  # wrapped over the table's width, not under the picture
+                last = max(2, table_width)
+                sh.ws.merge_range(r - 1, 1, r - 1, last - 1, "", fmt.wrap)
+                sh.ws.set_row(r - 1, wrapped_height(value, 22 + 10 * (last - 2)))
+                sh.text(r, 2, value, fmt.wrap)
+            else:
+                sh.text(r, 2, value)
             r += 1
         r += 1
-        sh.text(r, 1, "transition table: row = state, column = symbol, cell = next state(s)", fmt.bold)
+        cell = "next state(s)" + (" / output of the edge" if mealy else "")
+        sh.text(r, 1, f"transition table: row = state, column = symbol, cell = {cell}", fmt.bold)
         r += 1
         for j, a in enumerate(g.alphabet):
             sh.text(r, 2 + j, a, fmt.header)
+        if moore:
+            sh.text(r, 2 + len(g.alphabet), "output", fmt.header)
         for s in g.states:
             r += 1
             marks = ("-> " if s == g.start else "") + s + (" (accept)" if s in g.accept else "")
             sh.text(r, 1, marks, fmt.bold)
             targets: dict[str, list[str]] = {}
             for b, q in g.out_edges[s]:
-                targets.setdefault(b, []).append(q)
+                targets.setdefault(b, []).append(q + (f" / {mealy[(s, b, q)]}" if (s, b, q) in mealy else ""))
             for j, a in enumerate(g.alphabet):
                 sh.text(r, 2 + j, " ".join(targets.get(a, ())), fmt.answer)
-        table_width = 1 + len(g.alphabet)
+            if moore:
+                sh.text(r, 2 + len(g.alphabet), moore.get(s, ""), fmt.answer)
         r += 2
         picture = grammar_picture(g)
         if picture is not None:

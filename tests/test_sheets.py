@@ -618,3 +618,23 @@ def test_a_framed_word_longer_than_the_sheet_is_counted_with_its_markers_said(tm
                                     "sheet 6 steps (see the note)"
     assert "The network reads 7 symbols (the word and its markers); this sheet shows the first 6" in \
         values["Run"][(4, 1)]
+
+
+def test_the_grammar_sheet_of_a_machine_lists_its_outputs(tmp_path):
+    """Only the picture showed a Mealy or Moore machine's outputs (trial 108): the table now gives a Moore
+    state's output in a column of its own and a Mealy edge's after its target, as the grammar file has them."""
+    for name in ("coffee", "mqtt"):
+        g = load_grammar(name)
+        write_workbook(compile_grammar(g), tmp_path / f"{name}.xlsx", "", steps=2)
+        rows = [[v for v in row if v is not None]
+                for row in openpyxl.load_workbook(tmp_path / f"{name}.xlsx")["Grammar"].iter_rows(values_only=True)]
+        start = next(k for k, row in enumerate(rows) if row and str(row[0]).startswith("transition table"))
+        header, table = rows[start + 1], {row[0].removeprefix("-> "): row[1:] for row in rows[start + 2:start + 2 +
+                                                                                               len(g.states)]}
+        if name == "coffee":
+            assert header == [*g.alphabet, "output"]
+            assert {s: cells[-1] for s, cells in table.items()} == dict(g.state_outputs)
+        else:
+            assert header == list(g.alphabet)
+            for (p, a, q), out in g.edge_outputs:
+                assert table[p][g.alphabet.index(a)] == f"{q} / {out}"
