@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from .model import Model
 
-__all__ = ["CHART_SIZE", "CHART_STEPS", "LEGEND_LIMIT", "MAX_SERIES", "add_charts", "chart_series"]
+__all__ = ["CHART_ROW", "CHART_ROWS", "CHART_SIZE", "CHART_STEPS", "LEGEND_LIMIT", "MAX_SERIES", "add_charts",
+           "chart_series"]
 
 CHART_SIZE = (620, 250)  # pixels
 CHART_STEPS = 200
@@ -25,9 +26,15 @@ def chart_series(model: Model, lay) -> list[tuple[str, list[int], bool]]:
     return charts
 
 
+CHART_ROW = 7  # 0-based row of the first chart: under the header row, which every printed page repeats (a chart
+# begun on that row printed a fragment of itself at the top of each page: trial 108)
+CHART_ROWS = 13  # rows a chart takes
+
+
 def add_charts(wb, ws, model: Model, lay, steps: int, first_row: int, column: int = 7) -> None:
     """Insert the charts into ``ws`` (the Run sheet), right of its table (from 0-based ``column`` on), one under
-    the other."""
+    the other. On a table longer than them, each chart ends a printed page (a page holds one whole whatever the
+    height of the input's rows above; the head logits were cut in two: trial 108)."""
     r0, r1 = first_row - 1, first_row - 1 + min(steps, CHART_STEPS)  # 0-based rows of t = 0 .. steps
     label_row = first_row - 2  # Trace's row of unit and head labels
     for k, (title, columns, threshold) in enumerate(chart_series(model, lay)):
@@ -52,4 +59,7 @@ def add_charts(wb, ws, model: Model, lay, steps: int, first_row: int, column: in
         else:
             chart.set_legend({"position": "right", "font": {"size": 7}})
         chart.set_size({"width": CHART_SIZE[0], "height": CHART_SIZE[1]})
-        ws.insert_chart(6 + k * 13, column, chart, {"object_position": 3})
+        ws.insert_chart(CHART_ROW + k * CHART_ROWS, column, chart, {"object_position": 3})
+    count = len(chart_series(model, lay))
+    if first_row + steps > CHART_ROW + count * CHART_ROWS:
+        ws.set_h_pagebreaks([CHART_ROW + (k + 1) * CHART_ROWS for k in range(count)])

@@ -638,3 +638,21 @@ def test_the_grammar_sheet_of_a_machine_lists_its_outputs(tmp_path):
             assert header == list(g.alphabet)
             for (p, a, q), out in g.edge_outputs:
                 assert table[p][g.alphabet.index(a)] == f"{q} / {out}"
+
+
+def test_charts_print_whole_and_never_in_the_repeated_header_rows(tmp_path):
+    """A 200-step Run sheet printed its head-logit chart cut in two, and a fragment of the first chart at the top
+    of every page, since it began on the header row each page repeats (trial 108). The charts now begin under it,
+    and on a table longer than them each one ends a page."""
+    import re
+    import zipfile
+
+    for steps, breaks in ((30, []), (200, [20, 33, 46])):  # tomita3 compiles to an LSTM: h, c and the heads
+        write_workbook(compile_grammar(load_grammar("tomita3")), tmp_path / f"s{steps}.xlsx", "0110", steps=steps)
+        run = openpyxl.load_workbook(tmp_path / f"s{steps}.xlsx")["Run"]
+        assert [b.id for b in run.row_breaks.brk] == breaks
+        repeated = int(run.print_title_rows.split(":")[-1].lstrip("$"))  # 1-based: the last row every page repeats
+        with zipfile.ZipFile(tmp_path / f"s{steps}.xlsx") as z:
+            drawing = z.read("xl/drawings/drawing1.xml").decode()
+        rows = [int(r) for r in re.findall(r"<xdr:from>.*?<xdr:row>(\d+)</xdr:row>", drawing, re.S)]  # 0-based
+        assert len(rows) == 3 and min(rows) >= repeated and all(b - 13 in rows for b in breaks)
