@@ -23,7 +23,8 @@ from .reading import Reading
 from .sheet_charts import CHART_STEPS
 from .sheet_formats import Formats, print_setup
 from .sheet_input import marker_hint, typed_input
-from .sheet_layout import SheetWriter, answer_kinds, left_behind, numbered_units, unit_labels, wrapped_height
+from .sheet_layout import (SheetWriter, answer_kinds, fitting_width, left_behind, numbered_units, unit_labels,
+                           wrapped_height)
 from .words import format_word
 
 __all__ = ["CELL_GUIDE", "GUIDE_LINE", "PICTURE_EDGES", "PICTURE_SECONDS", "PICTURE_WIDTH", "WRAP_LINE",
@@ -260,45 +261,58 @@ def missing_picture(g: Grammar) -> str:
     return f"No picture: Graphviz did not draw the grammar within {PICTURE_SECONDS} s."
 
 
+def _grammar_table(g: Grammar) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """The Grammar sheet's transition table as text: its header (the symbols, then "output" for a Moore machine)
+    and one row per state (the state with its marks, then a cell per column: next state(s), a Mealy edge's
+    output after its target, a Moore state's output)."""
+    moore, mealy = dict(g.state_outputs), dict(g.edge_outputs)  # a machine's outputs (trial 108: not shown)
+    header = [*g.alphabet, *(["output"] if moore else [])]
+    rows = []
+    for s in g.states:
+        marks = ("-> " if s == g.start else "") + s + (" (accept)" if s in g.accept else "")
+        targets: dict[str, list[str]] = {}
+        for b, q in g.out_edges[s]:
+            targets.setdefault(b, []).append(q + (f" / {mealy[(s, b, q)]}" if (s, b, q) in mealy else ""))
+        rows.append((marks, [" ".join(targets.get(a, ())) for a in g.alphabet] + ([moore.get(s, "")] if moore else [])))
+    return header, rows
+
+
 def write_grammar(sh: SheetWriter, model: Model, g: Grammar | None, fmt: Formats) -> None:
     """The grammar (name, description, transition table, picture), then the units and heads."""
     sh.text(1, 1, "Grammar", fmt.title)
     r = 3
     table_width = 2
+    widths = [22, 22]  # columns A and B: the keys and states, the values and the first column of the table
     if g is not None:
-        moore, mealy = dict(g.state_outputs), dict(g.edge_outputs)  # a machine's outputs (trial 108: not shown)
-        table_width = 1 + len(g.alphabet) + bool(moore)
+        header, rows = _grammar_table(g)
+        table_width = 1 + len(header)
+        # each column of the table as wide as its longest cell (an edge's "closed / CONCLOSED" printed cut)
+        fitted = [fitting_width([header[j], *(cells[j] for _, cells in rows)], 10, 40) for j in range(len(header))]
+        widths = [22, max(22, fitted[0]), *fitted[1:]]
         for key, value in [("name", g.name), ("description", g.description), ("start", g.start),
                            ("accepting", " ".join(s for s in g.states if s in g.accept)),
                            ("alphabet", " ".join(g.alphabet))]:
             sh.text(r, 1, key, fmt.label)
-            if key == "description" and len(value) > 22 * 2:  # wrapped over the table's width, not under the picture
-                last = max(2, table_width)
-                sh.ws.merge_range(r - 1, 1, r - 1, last - 1, "", fmt.wrap)
-                sh.ws.set_row(r - 1, wrapped_height(value, 22 + 10 * (last - 2)))
+            across = sum(widths[1:table_width])
+            if key == "description" and len(value) > across:  # wrapped over the table's width, not under the picture
+                if table_width > 2:
+                    sh.ws.merge_range(r - 1, 1, r - 1, table_width - 1, "", fmt.wrap)
+                sh.ws.set_row(r - 1, wrapped_height(value, across))
                 sh.text(r, 2, value, fmt.wrap)
             else:
                 sh.text(r, 2, value)
             r += 1
         r += 1
-        cell = "next state(s)" + (" / output of the edge" if mealy else "")
+        cell = "next state(s)" + (" / output of the edge" if g.edge_outputs else "")
         sh.text(r, 1, f"transition table: row = state, column = symbol, cell = {cell}", fmt.bold)
         r += 1
-        for j, a in enumerate(g.alphabet):
-            sh.text(r, 2 + j, a, fmt.header)
-        if moore:
-            sh.text(r, 2 + len(g.alphabet), "output", fmt.header)
-        for s in g.states:
+        for j, text in enumerate(header):
+            sh.text(r, 2 + j, text, fmt.header)
+        for marks, cells in rows:
             r += 1
-            marks = ("-> " if s == g.start else "") + s + (" (accept)" if s in g.accept else "")
             sh.text(r, 1, marks, fmt.bold)
-            targets: dict[str, list[str]] = {}
-            for b, q in g.out_edges[s]:
-                targets.setdefault(b, []).append(q + (f" / {mealy[(s, b, q)]}" if (s, b, q) in mealy else ""))
-            for j, a in enumerate(g.alphabet):
-                sh.text(r, 2 + j, " ".join(targets.get(a, ())), fmt.answer)
-            if moore:
-                sh.text(r, 2 + len(g.alphabet), moore.get(s, ""), fmt.answer)
+            for j, text in enumerate(cells):
+                sh.text(r, 2 + j, text, fmt.answer)
         r += 2
         picture = grammar_picture(g)
         if picture is not None:
@@ -319,7 +333,6 @@ def write_grammar(sh: SheetWriter, model: Model, g: Grammar | None, fmt: Formats
     sh.text(r, 4, "heads", fmt.bold)
     for m, label in enumerate(model.heads):
         sh.text(r + 1 + m, 4, label)
-    sh.ws.set_column(0, 0, 22)
-    sh.ws.set_column(1, 1, 22)
-    sh.ws.set_column(2, max(2, table_width - 1), 10)
+    for c, width in enumerate(widths):
+        sh.ws.set_column(c, c, width)
     print_setup(sh.ws)

@@ -238,7 +238,7 @@ def write_workbook(model: Model, path: str | os.PathLike[str], text: str = "", s
                 c = AUTOMATON_COLUMNS[column]
                 wb.define_name(key, f"=Run!${col(c)}${FIRST_STEP_ROW}:${col(c)}${last}")
             sheets["Trace"].ws.conditional_format(f"A{FIRST_STEP_ROW}:{col(lay.last)}{last}", {  # the gates behind it
-                "type": "formula", "criteria": f"=$A{FIRST_STEP_ROW}+1=MATCH(FALSE,agree,0)", "format": fmt.bad_symbol})
+                "type": "formula", "criteria": f"=$A{FIRST_STEP_ROW}+1=MATCH(FALSE,agree,0)", "format": fmt.parting})
         if summary:
             _write_summary(sheets["Summary"], summary, fmt)
         wb.define_name("input", "=Run!$B$2")

@@ -587,7 +587,7 @@ def test_every_sheet_prints_landscape_fitted_and_each_weights_table_begins_a_pag
     Weights sheet printed under another table's page without column headings (trial 108)."""
     model = compile_grammar(load_grammar("mqtt"))
     summary = [["verification", "mqtt: PASS"], ["why", "a long sentence " * 20], ["searched", "word set", "n", "d"],
-               ["", "every word up to length 2", "31", "0"]]
+               ["", "the 500 shortest words the automaton accepts", "500", "0"]]
     write_workbook(model, tmp_path / "b.xlsx", "", steps=4, automaton=load_grammar("mqtt"), summary=summary)
     book = openpyxl.load_workbook(tmp_path / "b.xlsx")
     for sheet in book.worksheets:
@@ -598,7 +598,7 @@ def test_every_sheet_prints_landscape_fitted_and_each_weights_table_begins_a_pag
     heads = next(r for r in range(1, weights.max_row + 1) if weights.cell(r, 1).value == "heads")
     assert [b.id for b in weights.row_breaks.brk] == [heads - 1]  # the page breaks above the heads' heading
     s = book["Summary"]
-    assert s.column_dimensions["B"].width >= len("every word up to length 2")  # the table's names fit column B
+    assert s.column_dimensions["B"].width >= len("the 500 shortest words the automaton accepts")  # the names fit
     assert ("B2:D2" in {str(m) for m in s.merged_cells.ranges}) and s["B2"].alignment.wrap_text  # the sentence
 
 
@@ -608,14 +608,17 @@ def test_a_framed_word_longer_than_the_sheet_is_counted_with_its_markers_said(tm
     path = tmp_path / "w.xlsx"
     framed = Grammar(name="framed", start="b", accept=frozenset({"e"}), alphabet=("<s>", "1", "</s>"),
                      states=("b", "w", "e"), transitions=(("b", "<s>", "w"), ("w", "1", "w"), ("w", "</s>", "e")))
+    ones = Grammar(name="ones", start="q", accept=frozenset({"q"}), alphabet=("1",), states=("q",),
+                   transitions=(("q", "1", "q"),))  # the automaton beside it: row 6 says the same
     write_workbook(compile_grammar(framed), path, "1", steps=6,
-                   reading=Reading(final_only=True, start="<s>", end="</s>"))
+                   reading=Reading(final_only=True, start="<s>", end="</s>"), automaton=ones)
     wb = openpyxl.load_workbook(path)
     wb["Run"]["B2"] = "11111"  # 5 symbols, 7 with the markers: more than the sheet's 6 steps
     wb.save(path)
     values = libreoffice_values(recalculate([path], tmp_path / "out")[0])
-    assert values["Run"][(3, 1)] == "no answer: the network reads 7 symbols (the word and its markers) and this " \
-                                    "sheet 6 steps (see the note)"
+    no_answer = "no answer: the network reads 7 symbols (the word and its markers) and this sheet 6 steps (see the " \
+                "note)"
+    assert values["Run"][(3, 1)] == no_answer and values["Run"][(6, 1)] == no_answer
     assert "The network reads 7 symbols (the word and its markers); this sheet shows the first 6" in \
         values["Run"][(4, 1)]
 
@@ -638,6 +641,10 @@ def test_the_grammar_sheet_of_a_machine_lists_its_outputs(tmp_path):
             assert header == list(g.alphabet)
             for (p, a, q), out in g.edge_outputs:
                 assert table[p][g.alphabet.index(a)] == f"{q} / {out}"
+        sheet = openpyxl.load_workbook(tmp_path / f"{name}.xlsx")["Grammar"]
+        widths = {c: d.width for d in sheet.column_dimensions.values() for c in range(d.min, d.max + 1)}
+        for j, cells in enumerate(zip(header, *table.values())):  # each column shows its longest cell whole
+            assert widths[2 + j] >= max(map(len, cells)), (name, cells)  # (mqtt's printed "ed / CONCLO")
 
 
 def test_charts_print_whole_and_never_in_the_repeated_header_rows(tmp_path):
