@@ -146,7 +146,9 @@ def write_automaton_sheet(sh: SheetWriter, g: Grammar, fmt: Formats) -> tuple[st
     first_col = col(FIRST_SYMBOL_COLUMN)
     sh.ws.set_column(0, 0, 16)
     sh.ws.freeze_panes(TABLE_ROW - 1, 1)
-    print_setup(sh.ws, rows=(TABLE_ROW - 2, TABLE_ROW - 2), columns=(0, 0))  # the symbols' row, the state names
+    columns = next_column + (len(d.alphabet) if d.edge_outputs else 1 if d.state_outputs else 0)
+    print_setup(sh.ws, rows=(TABLE_ROW - 2, TABLE_ROW - 2), columns=(0, 0),  # the symbols' row, the state names
+                pages_wide=max(1, min(4, round(columns / 30))))  # 250 symbols on one page's width: unreadable
     return (f"Automaton!$A${TABLE_ROW}:$A${last_row}", f"Automaton!$B${TABLE_ROW}:$B${last_row}",
             f"Automaton!${first_col}$3:${last_col}$3",
             f"Automaton!${first_col}${TABLE_ROW}:${last_col}${last_row}",
