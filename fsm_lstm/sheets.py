@@ -53,7 +53,8 @@ from .sheet_run import decoded_outputs, write_run
 from .sheet_text import write_grammar, write_guide
 from .sheet_weights import write_weights
 
-__all__ = ["BYTES_PER_CELL", "MAX_CELLS", "MAX_ROWS", "MAX_STEPS", "MAX_TEXT", "SHEETS", "WRITER_OPTIONS",
+__all__ = ["BYTES_PER_CELL", "MAX_CELLS", "MAX_ROWS", "MAX_STEPS", "MAX_TEXT", "SHEETS", "SUMMARY_WIDTHS",
+           "WRITER_OPTIONS",
            "accepted_examples", "check_steps", "check_text", "check_workbook_room", "sample_input", "workbook_cells",
            "write_workbook"]
 

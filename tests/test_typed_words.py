@@ -202,7 +202,8 @@ def test_the_run_sheets_sentences_fit_their_rows(k, typed_books):
         lines = len(textwrap.wrap(text, int(PER_WIDTH[kind] * width * 10 / points))) or 1
         assert ws.row_dimensions[row].height >= lines * 1.3 * points, (row, text)  # a line is 1.3 font sizes tall
     if k == len(TYPED + INSIDE) - 1:  # both notes at once, on two lines at least
-        assert values["A4"].value.startswith("The input has 13 symbols; this sheet shows the first 8.")
+        assert values["A4"].value.startswith("The network reads 13 symbols (the word and its markers); this sheet "
+                                             "shows the first 8.")
         assert values["A3"].value.startswith("no answer")
 
 
