@@ -22,8 +22,8 @@ from .sheet_formats import Formats, print_setup
 from .sheet_layout import FIRST_STEP_ROW, NONE, SheetWriter, beyond_the_sheet, col, fitting_width, past_end
 
 __all__ = ["AUTOMATON_COLUMNS", "AutomatonRun", "BROKEN", "FIRST_SYMBOL_COLUMN", "MAX_SYMBOLS", "NOT_JUDGED",
-           "NetworkAnswers", "PARTING", "TABLE_ROW", "automaton_run", "check_automaton", "compared", "next_symbols", "table_states",
-           "write_automaton_columns", "write_automaton_sheet"]
+           "NetworkAnswers", "PARTING", "TABLE_ROW", "automaton_run", "check_automaton", "compared", "next_symbols",
+           "table_states", "write_automaton_columns", "write_automaton_sheet"]
 
 AUTOMATON_COLUMNS = {"automaton state": 7, "automaton accept": 8, "agree": 9, "row": 10, "symbol column": 11,
                      "target": 12, "automaton next": 13, "automaton output": 14}
