@@ -268,8 +268,9 @@ def _region_proof(model: Model, grammar: Grammar, reading: Reading, why: str, he
 
 
 def _items(session: pytest.Session) -> Iterator[VerifyItem]:
-    """The five layers as items. Their node ids are their names: from the session's, pytest would write them
-    "::fsm-lstm[...]", or "..::fsm-lstm[...]" when an option's path (--fsm-model ../m.npz) moves its rootdir."""
+    """The five layers as items. Their node ids are their names (from the session's, pytest would write them
+    "::fsm-lstm[...]"); pytest still shows them relative to the folder it runs in, so a rootdir that a path
+    after a space moved (``_moved_rootdir``) prefixes them with that folder's relative path."""
     for check in ("certificate", "exhaustive", "pumped loops", "near misses", "arbitrary strings"):
         name = f"fsm-lstm[{check}]"
         yield VerifyItem.from_parent(session, name=name, nodeid=name, check=check)

@@ -140,6 +140,8 @@ def write_automaton_sheet(sh: SheetWriter, g: Grammar, fmt: Formats) -> tuple[st
         parts = [f'IF({col(FIRST_SYMBOL_COLUMN + j)}{r}<>"",{col(FIRST_SYMBOL_COLUMN + j)}$3&" ","")'
                  for j in range(len(d.alphabet))]
         sh.formula(r, next_column, f"=TRIM({'&'.join(parts)})", next_symbols(d, s))
+    sh.ws.set_column(next_column - 1, next_column - 1,  # its header on one line (two ran up into the note)
+                     fitting_width(["next symbols", *(next_symbols(d, s) for s in states)], 13, 40))
     outputs = _write_outputs(sh, d, states, next_column + 1, fmt)
     last_row = _last_row(states)
     last_col = col(FIRST_SYMBOL_COLUMN + len(d.alphabet) - 1)

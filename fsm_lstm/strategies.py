@@ -1,6 +1,7 @@
 """Hypothesis strategies over grammar strings, for fsm-lstm's verifier and for users' own tests.
 
-Every strategy yields a tuple of symbols. They shrink well: pump counts towards 0, walks towards shorter.
+Every strategy yields a tuple of symbols, the empty one among them. They shrink well (pump counts towards 0, walks
+towards shorter), though not always to the shortest failing string.
 
     from hypothesis import given
     from fsm_lstm import load_grammar
