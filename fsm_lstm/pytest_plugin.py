@@ -250,16 +250,15 @@ def _region_proof(model: Model, grammar: Grammar, reading: Reading, why: str, he
     """Pass when the region proof of ``heads`` holds, fail on a wrong prefix it confirmed on the network, else
     skip: not proven for every length, which the bounded items do not contradict. ``why`` follows the proof's
     summary."""
+    unknown_start = bool(model.extra.get("unknown_start", False))
     try:
-        proof = prove_regions(model, grammar, bool(model.extra.get("unknown_start", False)), reading,
-                              time_limit=REGION_TIME_LIMIT, heads=heads)
+        proof = prove_regions(model, grammar, unknown_start, reading, time_limit=REGION_TIME_LIMIT, heads=heads)
     except MemoryError:  # not proven, which the bounded items do not contradict
         proof = None  # skipped below, outside the handler, so that the failed proof's frames are let go
     if proof is None:
         pytest.skip(_options(f"region proof: {REGION_OUT_OF_MEMORY}{why}"))
     failure = proof.failure
     if failure is not None and (failure.counterexample or failure.confirmed):
-        unknown_start = bool(model.extra.get("unknown_start", False))
         rounded = round_off_note(model, grammar, unknown_start, reading, failure.counter_word or failure.word)
         raise AssertionError(_options(f"region proof: {proof.summary()}{why}" + (f" (note: {rounded})" if rounded
                                                                                    else "")))

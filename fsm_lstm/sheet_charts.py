@@ -37,7 +37,8 @@ def add_charts(wb, ws, model: Model, lay, steps: int, first_row: int, column: in
     height of the input's rows above; the head logits were cut in two: trial 108)."""
     r0, r1 = first_row - 1, first_row - 1 + min(steps, CHART_STEPS)  # 0-based rows of t = 0 .. steps
     label_row = first_row - 2  # Trace's row of unit and head labels
-    for k, (title, columns, threshold) in enumerate(chart_series(model, lay)):
+    series = chart_series(model, lay)
+    for k, (title, columns, threshold) in enumerate(series):
         chart = wb.add_chart({"type": "line"})
         if len(columns) + threshold > MAX_SERIES:
             title = f"{title}, the first {MAX_SERIES - threshold} of {len(columns)}"
@@ -60,6 +61,5 @@ def add_charts(wb, ws, model: Model, lay, steps: int, first_row: int, column: in
             chart.set_legend({"position": "right", "font": {"size": 7}})
         chart.set_size({"width": CHART_SIZE[0], "height": CHART_SIZE[1]})
         ws.insert_chart(CHART_ROW + k * CHART_ROWS, column, chart, {"object_position": 3})
-    count = len(chart_series(model, lay))
-    if first_row + steps > CHART_ROW + count * CHART_ROWS:
-        ws.set_h_pagebreaks([CHART_ROW + (k + 1) * CHART_ROWS for k in range(count)])
+    if first_row + steps > CHART_ROW + len(series) * CHART_ROWS:
+        ws.set_h_pagebreaks([CHART_ROW + (k + 1) * CHART_ROWS for k in range(len(series))])

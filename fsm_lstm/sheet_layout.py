@@ -127,6 +127,14 @@ class SheetWriter:
         else:
             self.ws.write_string(r - 1, c - 1, value, fmt)
 
+    def wrapped_text(self, r: int, c: int, last: int, value: str, fmt, per_line: float) -> None:
+        """A text cell merged across columns ``c`` to ``last`` (one column: not merged) and wrapped, its row as
+        tall as ``per_line`` characters a line need."""
+        if last > c:
+            self.ws.merge_range(r - 1, c - 1, r - 1, last - 1, "", fmt)
+        self.ws.set_row(r - 1, wrapped_height(value, per_line))
+        self.text(r, c, value, fmt)
+
     def number(self, r: int, c: int, value: float, fmt=None) -> None:
         self.ws.write_number(r - 1, c - 1, float(value), fmt)
 

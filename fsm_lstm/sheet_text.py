@@ -295,10 +295,7 @@ def write_grammar(sh: SheetWriter, model: Model, g: Grammar | None, fmt: Formats
             sh.text(r, 1, key, fmt.label)
             across = sum(widths[1:table_width])
             if key == "description" and len(value) > across:  # wrapped over the table's width, not under the picture
-                if table_width > 2:
-                    sh.ws.merge_range(r - 1, 1, r - 1, table_width - 1, "", fmt.wrap)
-                sh.ws.set_row(r - 1, wrapped_height(value, across))
-                sh.text(r, 2, value, fmt.wrap)
+                sh.wrapped_text(r, 2, table_width, value, fmt.wrap, across)
             else:
                 sh.text(r, 2, value)
             r += 1

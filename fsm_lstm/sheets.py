@@ -48,7 +48,7 @@ from .sheet_formats import Formats, print_setup
 from .sheet_input import typed_input
 from .sheet_layout import (BLOCKS, FIRST_STEP_ROW, GATE_NAMES, NAME_ROW, NONE, SIGMOID, Computed, PlainFormulaSheet,
                            SheetWriter, TraceLayout, answer_kinds, col, compute, output_value, past_end, trace_layout,
-                           unit_labels, wrapped_height)
+                           unit_labels)
 from .sheet_run import decoded_outputs, write_run
 from .sheet_text import write_grammar, write_guide
 from .sheet_weights import write_weights
@@ -268,9 +268,7 @@ def _write_summary(sh: SheetWriter, summary: list[list[str]], fmt: Formats) -> N
         if row:
             sh.text(r, 1, row[0], fmt.label)
         if len(row) == 2 and len(row[1]) > widths[1]:
-            sh.ws.merge_range(r - 1, 1, r - 1, 3, "", fmt.wrap)
-            sh.text(r, 2, row[1], fmt.wrap)
-            sh.ws.set_row(r - 1, wrapped_height(row[1], across))
+            sh.wrapped_text(r, 2, 4, row[1], fmt.wrap, across)
         else:
             for c, value in enumerate(row[1:], start=2):
                 sh.text(r, c, value)

@@ -46,9 +46,8 @@ from .written_words import written
 __all__ = ["Counterexample", "HYPOTHESIS_SHARE", "Progress", "REGION_OUT_OF_MEMORY", "REGION_TIME_LIMIT",
            "REPORT_SHORTEST", "Report", "Verdict", "alphabet_notes", "check_depth", "check_word", "compare_with",
            "counterexample_of", "default_max_len", "describe", "evidence", "exhaustive", "judge", "judged_reference",
-           "nearest_round_off", "readable_part",
-           "report_rows", "report_word", "round_off_note", "search", "t0_note", "unread_symbols", "verify",
-           "with_output_said"]
+           "nearest_round_off", "readable_part", "report_rows", "report_word", "round_off_note", "search", "t0_note",
+           "unread_symbols", "verify", "with_output_said"]
 
 Progress = Callable[[str], None]
 REPORT_SHORTEST = 200  # a passing report shows the longest of this many shortest accepted strings
